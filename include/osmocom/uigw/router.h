@@ -1,0 +1,32 @@
+/*! \file router.h
+ *  Which campaign answers a subscriber's first message. */
+#pragma once
+
+#include <osmocom/uigw/uigw.h>
+
+struct uigw_campaign_set;
+struct uigw_campaign;
+
+#define UIGW_ROUTE_MAX_INPUTS 8
+
+/*! The result of routing: the campaign and inputs to feed right away (direct-dial shortcuts, the words after
+ *  an SMS keyword). Strings point into \a buf. */
+struct uigw_route {
+	struct uigw_campaign *camp;
+	unsigned int n_inputs;
+	const char *inputs[UIGW_ROUTE_MAX_INPUTS];
+	char buf[200];
+};
+
+/*! Route a first message.
+ *  - USSD class (map, gsup, smpp-ussd, ussi, vty with a dial string): the dial string "*7726*1*2#" matches the
+ *    entry "*7726#" with the longest prefix of '*'-separated components; the rest ("1", "2") become inputs.
+ *  - smpp-sms: short_code + first word (case-insensitive keyword or alias); the rest of the text is one input.
+ *  - ims-msg: short_code = Request-URI user part matched against sip entries; a keyword in the text selects
+ *    among campaigns on the same URI, otherwise the first one.
+ *  \returns 0, or -ENOENT if nothing matches */
+int uigw_route(const struct uigw_campaign_set *set, enum uigw_channel ch, const char *text, const char *short_code,
+	       struct uigw_route *r);
+
+/*! \returns true if \a text looks like a USSD dial string (starts with '*' or '#', ends with '#') */
+bool uigw_is_dial_string(const char *text);

@@ -1,0 +1,129 @@
+/*! \file uigw.h
+ *  The gateway root object and the channel vocabulary shared by every module. */
+#pragma once
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <osmocom/core/linuxlist.h>
+#include <osmocom/core/hashtable.h>
+#include <osmocom/core/utils.h>
+
+/*! One bearer a subscriber reaches the gateway by (DESIGN.md "channel"). */
+enum uigw_channel {
+	UIGW_CHAN_MAP,		/*!< SS7 MAP USSD */
+	UIGW_CHAN_GSUP,		/*!< OsmoHLR external USSD entity */
+	UIGW_CHAN_SMPP_USSD,	/*!< USSD over SMPP */
+	UIGW_CHAN_SMPP_SMS,	/*!< SMS over SMPP */
+	UIGW_CHAN_IMS_MSG,	/*!< SIP MESSAGE */
+	UIGW_CHAN_USSI,		/*!< USSD over IMS (TS 24.390) */
+	UIGW_CHAN_VTY,		/*!< operator test drive */
+	UIGW_CHAN_API,		/*!< third-party push */
+	_UIGW_CHAN_NUM
+};
+
+/*! Channel classes: they share timers, screen budgets and input conventions. */
+enum uigw_chan_class {
+	UIGW_CLASS_USSD,	/*!< map, gsup, smpp-ussd, ussi: session-bound, short screens */
+	UIGW_CLASS_SMS,		/*!< smpp-sms: long-lived, keyword replies */
+	UIGW_CLASS_IMS,		/*!< ims-msg: free text, large budget */
+	_UIGW_CLASS_NUM
+};
+
+extern const struct value_string uigw_channel_names[];
+static inline const char *uigw_channel_name(enum uigw_channel ch)
+{ return get_value_string(uigw_channel_names, ch); }
+/*! \returns channel for a name ("smpp-sms"), or negative if unknown */
+int uigw_channel_by_name(const char *name);
+/*! \returns the class a channel belongs to */
+enum uigw_chan_class uigw_channel_class(enum uigw_channel ch);
+
+#define UIGW_CHAN_MASK_ALL	((1u << _UIGW_CHAN_NUM) - 1)
+
+/*! Maximum length of an E.164 number in international form incl. '+' and NUL */
+#define UIGW_MSISDN_MAXLEN	17
+
+struct uigw_store;
+struct uigw_campaign_set;
+struct uigw_dialog;
+struct uigw_profile;
+struct rate_ctr_group;
+struct osmo_stat_item_group;
+struct osmo_tdef;
+
+/*! Rate counters of the core (gateway-wide). */
+enum uigw_ctr {
+	UIGW_CTR_DLG_BEGIN,
+	UIGW_CTR_DLG_COMPLETED,
+	UIGW_CTR_DLG_ABANDONED,
+	UIGW_CTR_DLG_TIMEOUT,
+	UIGW_CTR_DLG_REJECTED,
+	UIGW_CTR_DLG_BUSY,
+	UIGW_CTR_DLG_RESUMED,
+	UIGW_CTR_DLG_UNROUTED,
+	UIGW_CTR_STEPS,
+	UIGW_CTR_INVALID_INPUT,
+	UIGW_CTR_RESPONSES,
+	UIGW_CTR_STORE_ERRORS,
+	UIGW_CTR_CAMPAIGN_RELOAD,
+	UIGW_CTR_CAMPAIGN_RELOAD_FAIL,
+};
+
+/*! Stat items of the core. */
+enum uigw_stat {
+	UIGW_STAT_DLG_ACTIVE,
+	UIGW_STAT_STORE_QUEUE,
+	UIGW_STAT_CAMPAIGNS,
+};
+
+/*! Gateway settings owned by the VTY configuration (node `uigw`). */
+struct uigw_config {
+	char *campaigns_dir;		/*!< folder with *.conf campaign files */
+	char *country_code;		/*!< digits, e.g. "49", for E.164 normalisation */
+	char *national_prefix;		/*!< trunk prefix, e.g. "0" */
+	char *pseudonym_secret;		/*!< operator secret for the keyed subscriber hash */
+	char *default_language;		/*!< ISO 639-1, e.g. "en" */
+	unsigned int max_dialogs;	/*!< active dialogs past which channels get "busy" */
+	unsigned int resume_window;	/*!< seconds a cut-off USSD dialog can be resumed */
+	unsigned int max_retries;	/*!< invalid inputs before the dialog ends */
+	unsigned int spam_window;	/*!< seconds: one report per reporter per number counts */
+	unsigned int retention_days;	/*!< operator-only pseudonym->MSISDN mapping retention */
+	char *busy_text;		/*!< answer when max_dialogs is reached */
+	char *unrouted_text;		/*!< answer when no campaign matches */
+};
+
+/*! The gateway: the single root object, passed to every function that needs it. */
+struct uigw {
+	void *ctx;			/*!< talloc parent of everything below */
+	struct uigw_config cfg;
+	struct uigw_store *store;
+	struct uigw_campaign_set *campaigns;	/*!< the set in service */
+	unsigned int load_generation;		/*!< count of successful (re)loads */
+
+	struct llist_head dialogs;		/*!< all active struct uigw_dialog */
+	unsigned int n_dialogs;
+	DECLARE_HASHTABLE(dialogs_by_sub, 12);	/*!< (subscriber, channel) -> dialog */
+	struct llist_head resumables;		/*!< struct uigw_resume, oldest first */
+	DECLARE_HASHTABLE(resume_by_sub, 10);
+	uint64_t next_dialog_id;
+
+	const struct uigw_channel_ops *chan_ops[_UIGW_CHAN_NUM];
+	struct rate_ctr_group *ctrs;
+	struct osmo_stat_item_group *stats;
+	struct osmo_tdef *tdefs;
+
+	/* test drive (VTY channel) state */
+	struct uigw_vty_chan *vty_chan;
+};
+
+/*! Allocate the gateway with its embedded defaults (nothing opened yet). */
+struct uigw *uigw_alloc(void *ctx);
+/*! Load campaigns and open the store after the configuration was read.
+ *  \returns 0 on success, negative errno (logged) on failure */
+int uigw_start(struct uigw *gw);
+/*! Close everything: end dialogs, flush and close the store, free. */
+void uigw_free(struct uigw *gw);
+
+/*! (Re)load the campaign folder. On any error the set in service stays active.
+ *  \param[out] err  receives "file:line: reason" on failure
+ *  \returns 0 on success, negative errno on failure */
+int uigw_campaigns_reload(struct uigw *gw, char *err, size_t err_len);
