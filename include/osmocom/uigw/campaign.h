@@ -7,6 +7,11 @@
 #include <stddef.h>
 #include <osmocom/uigw/query.h>
 
+/*! Navigation keys the engine reserves on every screen (option keys may not use them). */
+#define UIGW_KEY_BACK	"0"
+#define UIGW_KEY_MORE	"00"
+#define UIGW_KEY_HOME	"#"
+
 /*! A text in several languages: v[0] is the campaign's default language. */
 struct uigw_i18n {
 	unsigned int n;
@@ -168,6 +173,8 @@ struct uigw_campaign_set {
  *  \returns 0 or negative errno with "file:line: reason" in err */
 int uigw_campaign_set_load_dir(void *ctx, const char *dir, const struct uigw_campaign_set *prev,
 			       struct uigw_campaign_set **out, char *err, size_t err_len);
+/*! Drop the set's reference on each campaign (campaigns used by running dialogs live on) and free the set. */
+void uigw_campaign_set_free(struct uigw_campaign_set *set);
 /*! \returns the campaign of that name in the set, or NULL */
 struct uigw_campaign *uigw_campaign_set_find(const struct uigw_campaign_set *set, const char *name);
 
