@@ -1,2 +1,551 @@
-/* placeholder: being written */
-int main(void) { return 77; }
+/* cmocka tests of the dialog engine (src/dialog.c, src/dialog_text.c, src/gw.c) with a recording channel, real
+ * campaigns parsed from text and a real SQLite store in a temporary folder. Time is faked with
+ * osmo_clock_override. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <cmocka.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/application.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/uigw/uigw.h>
+#include <osmocom/uigw/logging.h>
+#include <osmocom/uigw/dialog.h>
+#include <osmocom/uigw/campaign.h>
+#include <osmocom/uigw/store.h>
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* the recording channel */
+
+struct rec {
+	char text[4096];	/* last screen */
+	bool end;
+	unsigned int n_sent;
+	unsigned int n_release;
+	enum uigw_outcome released;
+	enum uigw_reject reject;
+	enum uigw_coding coding;
+	unsigned int page, n_pages;
+	struct uigw_dialog *dlg;	/* running dialog, NULL once ended */
+};
+static struct rec rec;
+
+static int rec_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
+{
+	snprintf(rec.text, sizeof(rec.text), "%s", s->text);
+	rec.end = end;
+	rec.n_sent++;
+	rec.reject = dlg->reject;
+	rec.coding = s->coding;
+	rec.page = s->page;
+	rec.n_pages = s->n_pages;
+	rec.dlg = end ? NULL : dlg;
+	return 0;
+}
+
+static void rec_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
+{
+	rec.n_release++;
+	rec.released = outcome;
+	rec.dlg = NULL;
+}
+
+static const struct uigw_channel_ops rec_ops_ussd = {
+	.channel = UIGW_CHAN_GSUP, .profile = &uigw_profile_ussd, .send = rec_send, .release = rec_release,
+};
+static const struct uigw_channel_ops rec_ops_sms = {
+	.channel = UIGW_CHAN_SMPP_SMS, .profile = &uigw_profile_sms, .send = rec_send, .release = rec_release,
+};
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* fixture: a gateway with campaigns written to a temp folder and a store */
+
+static char tmpdir[64];
+static void *root;
+static struct uigw *gw;
+
+static const char *camp_spam =
+	"name = \"spam\";\n"
+	"languages = [\"en\", \"de\"];\n"
+	"entry = { ussd = [\"*7726#\"]; sms = ( { short_code = \"7726\"; keywords = [\"SPAM\"]; } ); };\n"
+	"nodes = (\n"
+	" { id = \"main\"; type = \"menu\"; text = { en = \"Spam report\"; de = \"Spam melden\"; };\n"
+	"   options = ( { key = \"1\"; label = \"Report a number\"; next = \"number\"; },\n"
+	"               { key = \"2\"; label = \"Check a number\"; next = \"check\"; } ); },\n"
+	" { id = \"number\"; type = \"number\"; text = \"Number that called you?\"; var = \"reported\";"
+	"   next = \"confirm\"; },\n"
+	" { id = \"confirm\"; type = \"yesno\"; text = \"Report ${reported}? Reported by ${spam_reports(reported)}.\";\n"
+	"   yes = \"done\"; no = \"main\"; record = false; },\n"
+	" { id = \"done\"; type = \"info\"; text = \"Thanks. ${reported}: ${spam_reports(reported)} reports.\";\n"
+	"   actions = ( { type = \"spam_report\"; number = \"${reported}\"; } ); },\n"
+	" { id = \"check\"; type = \"number\"; text = \"Which number?\"; var = \"checked\"; next = \"result\"; },\n"
+	" { id = \"result\"; type = \"info\"; text = \"${checked}: ${spam_reports(checked)} reports.\"; }\n"
+	");\n";
+
+static const char *camp_kinds =
+	"name = \"kinds\";\n"
+	"entry = { ussd = [\"*100#\"]; };\n"
+	"params = { app = \"app1\"; content = \"vid1\"; };\n"
+	"nodes = (\n"
+	" { id = \"c\"; type = \"choice\"; text = \"Pick\"; question = \"colour\";\n"
+	"   options = ( { key = \"1\"; label = \"Red\"; value = \"red\"; }, { key = \"2\"; label = \"Blue\"; value = \"blue\"; } );\n"
+	"   next = \"r\"; },\n"
+	" { id = \"r\"; type = \"rating\"; text = \"Rate\"; scale = 5; next = \"rl\";\n"
+	"   actions = ( { type = \"app_rating\"; app = \"${app}\"; value = \"${r}\"; } ); },\n"
+	" { id = \"rl\"; type = \"rating\"; text = \"Again\"; scale = 3; labels = [\"Bad\", \"OK\", \"Good\"]; next = \"t\"; },\n"
+	" { id = \"t\"; type = \"text\"; text = \"Comment?\"; max_len = 10; next = \"m\"; },\n"
+	" { id = \"m\"; type = \"menu\"; text = \"React\";\n"
+	"   options = ( { key = \"1\"; label = \"Like\"; next = \"i\";"
+	"                 actions = ( { type = \"reaction\"; reaction = \"like\"; content = \"${content}\"; } ); },\n"
+	"               { key = \"2\"; label = \"Flag\"; next = \"i\";"
+	"                 actions = ( { type = \"flag\"; content = \"${content}\"; reason = \"abuse\"; } ); },\n"
+	"               { key = \"3\"; label = \"Offer\"; next = \"i\";"
+	"                 actions = ( { type = \"offer\"; service = \"sum\"; uri = \"https://x.example/s\";"
+	"                               text = \"Try it:\"; } ); },\n"
+	"               { key = \"4\"; label = \"Survey\"; actions = ( { type = \"jump\"; campaign = \"yn\"; } ); },\n"
+	"               { key = \"5\"; label = \"Stop\"; next = \"i\"; actions = ( { type = \"optout\"; } ); } ); },\n"
+	" { id = \"i\"; type = \"info\"; text = \"Likes ${likes(content)} flags ${flags(content)} app ${app_rating(app)}\"; }\n"
+	");\n";
+
+static const char *camp_yn =
+	"name = \"yn\";\n"
+	"entry = { ussd = [\"*101#\"]; sms = ( { short_code = \"7730\"; keywords = [\"YN\"]; } ); };\n"
+	"params = { caller = \"nobody\"; };\n"
+	"nodes = (\n"
+	" { id = \"q\"; type = \"yesno\"; text = \"Call from ${caller} ok?\"; question = \"ok\"; next = \"end\";\n"
+	"   actions = ( { type = \"record\"; question = \"extra\"; value = \"${answer}-x\"; } ); },\n"
+	" { id = \"end\"; type = \"info\"; text = \"Answers so far: ${answers(\\\"ok\\\")}, avg ${average(\\\"r\\\")}\"; }\n"
+	");\n";
+
+static void write_file(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/campaigns/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void make_long_menu(char *buf, size_t len)
+{
+	size_t n;
+	int i;
+
+	n = snprintf(buf, len, "name = \"long\";\nentry = { ussd = [\"*102#\"]; };\nnodes = (\n"
+		     " { id = \"m\"; type = \"menu\"; text = \"Pick one of many\"; next = \"e\"; options = (\n");
+	for (i = 1; i <= 25; i++)
+		n += snprintf(buf + n, len - n, "  { key = \"%d\"; label = \"Option number %d with a long label\"; }%s\n",
+			      i, i, i < 25 ? "," : "");
+	snprintf(buf + n, len - n, " ); },\n { id = \"e\"; type = \"info\"; text = \"Done ${m}\"; }\n);\n");
+}
+
+static int setup(void **state)
+{
+	char path[128], err[512], longmenu[8192];
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/uigw-dialog-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(path, sizeof(path), "%s/campaigns", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_file("spam.conf", camp_spam);
+	write_file("kinds.conf", camp_kinds);
+	write_file("yn.conf", camp_yn);
+	make_long_menu(longmenu, sizeof(longmenu));
+	write_file("long.conf", longmenu);
+
+	root = talloc_named_const(NULL, 0, "dialog_test");
+	gw = uigw_alloc(root);
+	assert_non_null(gw);
+	osmo_talloc_replace_string(gw, &gw->cfg.campaigns_dir, path);
+	snprintf(path, sizeof(path), "%s/test.db", tmpdir);
+	osmo_talloc_replace_string(gw, (char **)&gw->store_cfg->path, path);
+	gw->store_cfg->sync_full = false;
+	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
+	assert_int_equal(uigw_start(gw), 0);
+	uigw_channel_register(gw, &rec_ops_ussd);
+	uigw_channel_register(gw, &rec_ops_sms);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[160];
+
+	uigw_free(gw);
+	gw = NULL;
+	assert_int_equal(talloc_total_blocks(root), 1);
+	talloc_free(root);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	osmo_clock_override_enable(CLOCK_MONOTONIC, false);
+	osmo_clock_override_enable(CLOCK_REALTIME, false);
+	return 0;
+}
+
+static void settle(void)
+{
+	do {
+		uigw_store_drain(gw->store);
+	} while (uigw_store_queue_depth(gw->store));
+}
+
+static struct uigw_dialog *dial(const char *msisdn, const char *code)
+{
+	struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = msisdn, .text = code };
+	struct uigw_dialog *dlg = uigw_dialog_begin(gw, &b);
+
+	settle();
+	return dlg ? rec.dlg : NULL;
+}
+
+static void input(const char *text)
+{
+	assert_non_null(rec.dlg);
+	assert_int_equal(uigw_dialog_input(rec.dlg, text), 0);
+	settle();
+}
+
+static int64_t query(enum uigw_query q, const char *campaign, const char *arg, double *val)
+{
+	struct uigw_store_query sq = { .query = q, .campaign = campaign, .arg = arg };
+
+	assert_int_equal(uigw_store_query_sync(gw->store, &sq), 0);
+	if (val)
+		*val = sq.value;
+	return sq.count;
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+
+static void test_spam_report_flow(void **state)
+{
+	/* first reporter */
+	assert_non_null(dial("+491720000001", "*7726#"));
+	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
+	assert_false(rec.end);
+	assert_int_equal(rec.coding, UIGW_CODING_GSM7);
+	input("1");
+	assert_string_equal(rec.text, "Number that called you?\n0. Back");
+	input("030 1234567");
+	assert_string_equal(rec.text, "Report +49301234567? Reported by 0.\n1. Yes\n2. No\n0. Back");
+	input("1");
+	assert_true(rec.end);
+	assert_string_equal(rec.text, "Thanks. +49301234567: 1 reports.");
+	assert_int_equal(gw->n_dialogs, 0);
+
+	/* second reporter sees the first report, and his own after the commit */
+	dial("+491720000002", "*7726*1#");	/* direct-dial shortcut to option 1 */
+	assert_string_equal(rec.text, "Number that called you?\n0. Back");
+	input("+49301234567");
+	assert_string_equal(rec.text, "Report +49301234567? Reported by 1.\n1. Yes\n2. No\n0. Back");
+	input("yes");
+	assert_string_equal(rec.text, "Thanks. +49301234567: 2 reports.");
+
+	/* the same reporter again within the window does not count twice */
+	dial("+491720000002", "*7726*1*+49301234567*1#");
+	assert_true(rec.end);
+	assert_string_equal(rec.text, "Thanks. +49301234567: 2 reports.");
+	assert_int_equal(query(UIGW_Q_SPAM_REPORTS, "spam", "+49301234567", NULL), 2);
+
+	/* check path; German */
+	{
+		struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000003", .text = "*7726*2#",
+					.language = "de" };
+		uigw_dialog_begin(gw, &b);
+		settle();
+	}
+	assert_string_equal(rec.text, "Which number?\n0. Back");
+	input("+49301234567");
+	assert_true(rec.end);
+	assert_string_equal(rec.text, "+49301234567: 2 reports.");
+}
+
+static void test_node_kinds_and_actions(void **state)
+{
+	double avg;
+
+	dial("+491720000010", "*100#");
+	assert_string_equal(rec.text, "Pick\n1. Red\n2. Blue");
+	input("3");
+	assert_string_equal(rec.text, "Invalid choice.\nPick\n1. Red\n2. Blue");
+	input("blue");	/* label, case-insensitive */
+	assert_string_equal(rec.text, "Rate (1-5)\n0. Back");
+	input("6");
+	assert_string_equal(rec.text, "Please answer 1-5.\nRate (1-5)\n0. Back");
+	input("4");
+	assert_string_equal(rec.text, "Again\n1. Bad\n2. OK\n3. Good\n0. Back");
+	input("3");
+	assert_string_equal(rec.text, "Comment?\n0. Back");
+	input("far too long text");
+	assert_string_equal(rec.text, "Too long: at most 10 characters.\nComment?\n0. Back");
+	input("nice");
+	assert_string_equal(rec.text, "React\n1. Like\n2. Flag\n3. Offer\n4. Survey\n5. Stop\n0. Back");
+	input("1");
+	assert_true(rec.end);
+	assert_string_equal(rec.text, "Likes 1 flags 0 app 4.0");
+
+	/* flag, offer and the app rating average over two subscribers */
+	dial("+491720000011", "*100*1*2*1*3*ok*2#");
+	assert_string_equal(rec.text, "Likes 1 flags 1 app 2.5");
+	dial("+491720000012", "*100*1*5*1*3*ok*3#");
+	assert_string_equal(rec.text, "Try it: https://x.example/s\nLikes 1 flags 1 app 3.3");
+	assert_int_equal(query(UIGW_Q_APP_RATINGS, "kinds", "app1", &avg), 3);
+	assert_int_equal(query(UIGW_Q_ANSWERS, "kinds", "colour", NULL), 3);
+	assert_int_equal(query(UIGW_Q_ANSWERS, "kinds", "t", NULL), 3);
+	assert_int_equal(query(UIGW_Q_AVERAGE, "kinds", "rl", &avg), 3);
+	assert_true(avg > 2.99 && avg < 3.01);
+
+	/* opt-out action */
+	dial("+491720000013", "*100*1*5*1*3*ok*5#");
+	assert_true(rec.end);
+	{
+		char pseud[33];
+		uigw_pseudonym(gw->cfg.pseudonym_secret, "+491720000013", pseud);
+		assert_int_equal(uigw_store_is_opted_out(gw->store, pseud), 1);
+		uigw_pseudonym(gw->cfg.pseudonym_secret, "+491720000012", pseud);
+		assert_int_equal(uigw_store_is_opted_out(gw->store, pseud), 0);
+	}
+
+	/* jump into another campaign, record action, answers() and average() of questions */
+	dial("+491720000014", "*100*1*5*1*3*ok*4#");
+	assert_string_equal(rec.text, "Call from nobody ok?\n1. Yes\n2. No");
+	input("2");
+	assert_true(rec.end);
+	assert_string_equal(rec.text, "Answers so far: 1, avg -");
+	assert_int_equal(query(UIGW_Q_ANSWERS, "yn", "extra", NULL), 1);
+}
+
+static void test_back_home_and_paging(void **state)
+{
+	dial("+491720000020", "*7726#");
+	input("1");
+	input("0");	/* back */
+	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
+	input("2");
+	input("#");	/* home */
+	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+
+	dial("+491720000021", "*102#");
+	assert_int_equal(rec.page, 0);
+	assert_true(rec.n_pages > 1);
+	assert_non_null(strstr(rec.text, "1. Option number 1 "));
+	assert_non_null(strstr(rec.text, "\n00. More"));
+	{
+		unsigned int pages = rec.n_pages, i;
+		for (i = 1; i < pages; i++) {
+			input("00");
+			assert_int_equal(rec.page, i);
+		}
+		assert_non_null(strstr(rec.text, "25. Option number 25 "));
+		assert_null(strstr(rec.text, "00. More"));
+	}
+	input("25");
+	assert_true(rec.end);
+	assert_string_equal(rec.text, "Done 25");
+}
+
+static void test_invalid_retries_end(void **state)
+{
+	struct rate_ctr *ctr = rate_ctr_group_get_ctr(gw->ctrs, UIGW_CTR_DLG_REJECTED);
+	uint64_t before = ctr->current;
+
+	dial("+491720000030", "*7726#");
+	input("9");
+	input("9");
+	assert_false(rec.end);
+	input("9");
+	assert_true(rec.end);
+	assert_string_equal(rec.text, "Too many invalid answers. Goodbye.");
+	assert_int_equal(ctr->current, before + 1);
+	assert_int_equal(gw->n_dialogs, 0);
+}
+
+static void test_timeout_and_resume(void **state)
+{
+	struct uigw_dialog *dlg;
+
+	osmo_clock_override_enable(CLOCK_MONOTONIC, true);
+	osmo_clock_override_set(CLOCK_MONOTONIC, 1000, 0);
+	dlg = dial("+491720000040", "*7726#");
+	assert_non_null(dlg);
+	input("1");
+	/* 59 s: still waiting */
+	osmo_clock_override_add(CLOCK_MONOTONIC, 59, 0);
+	osmo_timers_prepare();
+	osmo_timers_update();
+	assert_int_equal(rec.n_release, 0);
+	/* 61 s: timed out (X1 = 60 s) */
+	osmo_clock_override_add(CLOCK_MONOTONIC, 2, 0);
+	osmo_timers_prepare();
+	osmo_timers_update();
+	assert_int_equal(rec.n_release, 1);
+	assert_int_equal(rec.released, UIGW_OUTCOME_TIMED_OUT);
+	assert_int_equal(gw->n_dialogs, 0);
+	settle();
+
+	/* dialing again within the resume window continues at the number prompt */
+	dial("+491720000040", "*7726#");
+	assert_string_equal(rec.text, "Welcome back.\nNumber that called you?\n0. Back");
+	input("0");
+	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
+	/* cut off by the network, then after the window: a fresh start */
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	osmo_clock_override_add(CLOCK_MONOTONIC, 121, 0);
+	dial("+491720000040", "*7726#");
+	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+
+	/* a shortcut never resumes */
+	dial("+491720000041", "*7726#");
+	input("1");
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	dial("+491720000041", "*7726*2#");
+	assert_string_equal(rec.text, "Which number?\n0. Back");
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+}
+
+static void test_sms_timer(void **state)
+{
+	struct uigw_begin b = { .channel = UIGW_CHAN_SMPP_SMS, .msisdn = "+491720000050", .text = "spam",
+				.short_code = "7726" };
+
+	osmo_clock_override_enable(CLOCK_MONOTONIC, true);
+	osmo_clock_override_set(CLOCK_MONOTONIC, 5000, 0);
+	assert_non_null(uigw_dialog_begin(gw, &b));
+	settle();
+	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
+	osmo_clock_override_add(CLOCK_MONOTONIC, 3599, 0);
+	osmo_timers_prepare();
+	osmo_timers_update();
+	assert_int_equal(rec.n_release, 0);
+	osmo_clock_override_add(CLOCK_MONOTONIC, 2, 0);
+	osmo_timers_prepare();
+	osmo_timers_update();
+	assert_int_equal(rec.n_release, 1);
+	assert_int_equal(rec.released, UIGW_OUTCOME_TIMED_OUT);
+}
+
+static void test_one_dialog_per_subscriber_busy_unrouted(void **state)
+{
+	struct uigw_dialog *d1;
+
+	d1 = dial("+491720000060", "*7726#");
+	assert_non_null(d1);
+	assert_int_equal(gw->n_dialogs, 1);
+	assert_ptr_equal(uigw_dialog_find(gw, "+491720000060", UIGW_CHAN_GSUP), d1);
+	dial("+491720000060", "*100#");
+	assert_int_equal(rec.n_release, 1);	/* the first was released */
+	assert_int_equal(rec.released, UIGW_OUTCOME_ABANDONED);
+	assert_int_equal(gw->n_dialogs, 1);
+
+	gw->cfg.max_dialogs = 1;
+	assert_null(dial("+491720000061", "*7726#"));
+	assert_true(rec.end);
+	assert_int_equal(rec.reject, UIGW_REJ_BUSY);
+	assert_string_equal(rec.text, "The service is busy. Please try again in a few minutes.");
+	gw->cfg.max_dialogs = 100;
+
+	assert_null(dial("+491720000062", "*999#"));
+	assert_int_equal(rec.reject, UIGW_REJ_UNROUTED);
+	assert_string_equal(rec.text, "Unknown service code.");
+
+	uigw_campaign_set_find(gw->campaigns, "spam")->enabled = false;
+	assert_null(dial("+491720000063", "*7726#"));
+	assert_int_equal(rec.reject, UIGW_REJ_NOT_ALLOWED);
+	uigw_campaign_set_find(gw->campaigns, "spam")->enabled = true;
+}
+
+static void test_reload_keeps_running_version(void **state)
+{
+	char err[512];
+	struct uigw_campaign *v1 = uigw_campaign_set_find(gw->campaigns, "spam");
+	unsigned int ver = v1->version;
+	char *changed;
+
+	dial("+491720000070", "*7726#");
+	input("1");
+	changed = talloc_strdup(root, camp_spam);
+	changed = talloc_asprintf_append(changed, "# changed\n");
+	write_file("spam.conf", changed);
+	talloc_free(changed);
+	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
+	assert_int_equal(uigw_campaign_set_find(gw->campaigns, "spam")->version, ver + 1);
+	/* the running dialog is still on version 1 */
+	assert_ptr_equal(rec.dlg->camp, v1);
+	input("+49301234567");
+	input("1");
+	assert_true(rec.end);
+	assert_string_equal(rec.text, "Thanks. +49301234567: 1 reports.");
+
+	/* a broken file is refused and the set in service stays */
+	write_file("spam.conf", "name = \"spam\";\nnodes = ( { id = \"x\"; type = \"bogus\"; text = \"a\"; } );\n");
+	assert_true(uigw_campaigns_reload(gw, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "spam.conf:"));
+	assert_non_null(uigw_campaign_set_find(gw->campaigns, "spam"));
+}
+
+static void test_push_with_params(void **state)
+{
+	const char *names[] = { "caller", "unknown" };
+	const char *values[] = { "+4930999", "x" };
+	struct uigw_push p = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000080", .campaign = "yn",
+			       .n_params = 2, .param_names = names, .param_values = values };
+
+	assert_non_null(uigw_dialog_push(gw, &p));
+	settle();
+	assert_string_equal(rec.text, "Call from +4930999 ok?\n1. Yes\n2. No");
+	assert_true(rec.dlg->network_initiated);
+	input("1");
+	assert_true(rec.end);
+	p.campaign = "nonexistent";
+	assert_null(uigw_dialog_push(gw, &p));
+	assert_int_equal(rec.reject, UIGW_REJ_UNROUTED);
+}
+
+static void test_ucs2_screen(void **state)
+{
+	struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000090", .text = "*100#" };
+
+	assert_non_null(uigw_dialog_begin(gw, &b));
+	settle();
+	assert_int_equal(rec.coding, UIGW_CODING_GSM7);
+	input("Д");	/* invalid, but it shows the engine takes UTF-8 input */
+	assert_string_equal(rec.text, "Invalid choice.\nPick\n1. Red\n2. Blue");
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_spam_report_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_kinds_and_actions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_back_home_and_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_retries_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_and_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_dialog_per_subscriber_busy_unrouted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_running_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_with_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ucs2_screen, setup, teardown),
+	};
+	void *log_ctx = talloc_named_const(NULL, 0, "log");
+
+	osmo_init_logging2(log_ctx, &uigw_log_info);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	log_set_log_level(osmo_stderr_target, LOGL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

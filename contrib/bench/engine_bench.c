@@ -1,1 +1,387 @@
-int main(void) { return 0; }
+/* Benchmark of the core: N concurrent simulated dialogs through the dialog engine, the renderer and the store,
+ * in one process. Prints medians of repeated runs and ratios against reference runs measured in the same
+ * invocation (bare renderer calls; bare SQLite inserts in one transaction per batch).
+ *
+ *   engine_bench [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE_DIALOGS] [-d TMPDIR]
+ *
+ * Not a test: it asserts nothing about speed; contrib/bench/engine compares the figures with the targets. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sqlite3.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/application.h>
+#include <osmocom/core/linuxlist.h>
+#include <osmocom/uigw/uigw.h>
+#include <osmocom/uigw/logging.h>
+#include <osmocom/uigw/dialog.h>
+#include <osmocom/uigw/render.h>
+#include <osmocom/uigw/store.h>
+
+static const char *survey_conf =
+	"name = \"bench\";\n"
+	"entry = { ussd = [\"*7730#\"]; };\n"
+	"nodes = (\n"
+	" { id = \"q1\"; type = \"choice\"; text = \"How did you hear about us?\";\n"
+	"   options = ( { key = \"1\"; label = \"TV\"; value = \"tv\"; }, { key = \"2\"; label = \"Radio\"; value = \"radio\"; },\n"
+	"               { key = \"3\"; label = \"A friend\"; value = \"friend\"; }, { key = \"4\"; label = \"Online\"; value = \"online\"; } );\n"
+	"   next = \"q2\"; },\n"
+	" { id = \"q2\"; type = \"rating\"; text = \"How satisfied are you with our network?\"; scale = 5;\n"
+	"   labels = [\"Very unhappy\", \"Unhappy\", \"Neutral\", \"Happy\", \"Very happy\"]; next = \"q3\"; },\n"
+	" { id = \"q3\"; type = \"yesno\"; text = \"Would you recommend us to a friend?\"; next = \"end\"; },\n"
+	" { id = \"end\"; type = \"info\"; text = \"Thank you! Your answers were recorded.\"; }\n"
+	");\n";
+
+static const char *inputs[] = { "3", "4", "1" };	/* q1, q2, q3 */
+
+struct bdlg {
+	struct llist_head ready;	/* in the ready list: a screen arrived, the next input can go */
+	struct uigw_dialog *dlg;
+	unsigned int step;
+	bool in_ready;
+	struct timespec t_in;		/* when the pending input was fed */
+};
+
+static struct uigw *gw;
+static struct bdlg *bd;
+static unsigned int n_dlg;
+static LLIST_HEAD(ready);
+static uint64_t steps_done, answers_done;
+static double *lat;		/* step latencies in µs */
+static size_t n_lat, max_lat;
+static bool measuring;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* the bench channel: a screen arrived for dialog chan_priv */
+static int b_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
+{
+	struct bdlg *b = dlg->chan_priv;
+	struct timespec t;
+
+	if (!b)
+		return 0;
+	if (measuring && b->t_in.tv_sec) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (n_lat < max_lat)
+			lat[n_lat++] = (t.tv_sec - b->t_in.tv_sec) * 1e6 + (t.tv_nsec - b->t_in.tv_nsec) / 1e3;
+		steps_done++;
+		if (b->step <= 3)
+			answers_done++;
+	}
+	b->t_in.tv_sec = 0;
+	b->dlg = end ? NULL : dlg;
+	if (!b->in_ready) {
+		llist_add_tail(&b->ready, &ready);
+		b->in_ready = true;
+	}
+	return 0;
+}
+
+static const struct uigw_channel_ops b_ops = {
+	.channel = UIGW_CHAN_GSUP,
+	.profile = &uigw_profile_ussd,
+	.send = b_send,
+};
+
+static void msisdn_of(unsigned int i, char *buf, size_t len)
+{
+	snprintf(buf, len, "+4917%09u", i);
+}
+
+static void feed(struct bdlg *b)
+{
+	char msisdn[20];
+
+	clock_gettime(CLOCK_MONOTONIC, &b->t_in);
+	if (!b->dlg) {
+		struct uigw_begin beg = { .channel = UIGW_CHAN_GSUP, .text = "*7730#", .chan_priv = b };
+		msisdn_of(b - bd, msisdn, sizeof(msisdn));
+		beg.msisdn = msisdn;
+		b->step = 0;
+		uigw_dialog_begin(gw, &beg);
+	} else {
+		b->step++;
+		uigw_dialog_input(b->dlg, inputs[(b->step - 1) % 3]);
+	}
+}
+
+/* Run until `steps` steps were answered; returns elapsed seconds. */
+static double run(uint64_t steps)
+{
+	double t0;
+	uint64_t target;
+
+	steps_done = answers_done = 0;
+	n_lat = 0;
+	measuring = true;
+	target = steps;
+	t0 = now_s();
+	while (steps_done < target) {
+		while (!llist_empty(&ready) && steps_done < target) {
+			struct bdlg *b = llist_first_entry(&ready, struct bdlg, ready);
+			llist_del(&b->ready);
+			b->in_ready = false;
+			feed(b);
+		}
+		if (gw->store && uigw_store_queue_depth(gw->store))
+			osmo_select_main(0);
+	}
+	if (gw->store) {
+		while (uigw_store_queue_depth(gw->store))
+			osmo_select_main(0);
+	}
+	measuring = false;
+	return now_s() - t0;
+}
+
+/* Reference 1: bare renderer calls of a screen like the engine's. */
+static double ref_render(unsigned int n)
+{
+	struct uigw_render_item items[] = { { "1", "TV" }, { "2", "Radio" }, { "3", "A friend" }, { "4", "Online" } };
+	struct uigw_render_in in = { .header = "How did you hear about us?", .items = items, .n_items = 4,
+				     .more = { "00", "More" } };
+	struct uigw_render_out out;
+	void *ctx = talloc_named_const(NULL, 0, "ref");
+	double t0 = now_s();
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uigw_render(ctx, &uigw_profile_ussd, &in, &out);
+		talloc_free(out.text);
+	}
+	t0 = now_s() - t0;
+	talloc_free(ctx);
+	return n / t0;
+}
+
+/* Reference 2: bare SQLite inserts of response-like rows, same PRAGMAs, batches of `batch` rows. */
+static double ref_sqlite(const char *dir, unsigned int n, unsigned int batch)
+{
+	char path[256];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	double t0;
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "%s/ref.db", dir);
+	unlink(path);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return 0;
+	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		     "CREATE TABLE r (id INTEGER PRIMARY KEY, campaign, version, node, question, kind, value, raw,"
+		     " channel, subscriber, dialog, time, roaming, language);"
+		     "CREATE INDEX r_q ON r(campaign, question, value);", NULL, NULL, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO r (campaign, version, node, question, kind, value, raw, channel,"
+			   " subscriber, dialog, time, roaming, language) VALUES ('bench', 1, 'q1', 'q1', 'choice',"
+			   " ?, ?, 'gsup', 'ab12cd34ef56ab12cd34ef56ab12cd34', ?, ?, 0, 'en')", -1, &st, NULL);
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		if (i % batch == 0)
+			sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		sqlite3_bind_text(st, 1, "friend", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, "3", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, i);
+		sqlite3_bind_int64(st, 4, 1700000000000LL + i);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+		if (i % batch == batch - 1 || i == n - 1)
+			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	}
+	t0 = now_s() - t0;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	unlink(path);
+	return n / t0;
+}
+
+static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigned int max_dialogs)
+{
+	char path[256], err[512];
+	struct uigw *g = uigw_alloc(ctx);
+
+	snprintf(path, sizeof(path), "%s/campaigns", dir);
+	osmo_talloc_replace_string(g, &g->cfg.campaigns_dir, path);
+	g->cfg.max_dialogs = max_dialogs;
+	g->cfg.resume_window = 0;
+	if (with_store) {
+		snprintf(path, sizeof(path), "%s/bench.db", dir);
+		unlink(path);
+		osmo_talloc_replace_string(g, (char **)&g->store_cfg->path, path);
+	} else {
+		TALLOC_FREE(g->store_cfg);
+	}
+	if (uigw_start(g) < 0) {
+		fprintf(stderr, "start failed: %s\n", err);
+		exit(1);
+	}
+	uigw_channel_register(g, &b_ops);
+	return g;
+}
+
+static void setup_dialogs(unsigned int n)
+{
+	unsigned int i;
+
+	bd = calloc(n, sizeof(*bd));
+	n_dlg = n;
+	INIT_LLIST_HEAD(&ready);
+	for (i = 0; i < n; i++) {
+		INIT_LLIST_HEAD(&bd[i].ready);
+		llist_add_tail(&bd[i].ready, &ready);
+		bd[i].in_ready = true;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int n = 10000, repeats = 5, idle = 100000, i;
+	uint64_t steps = 300000;
+	const char *tmp = "/tmp";
+	char dir[256], path[300];
+	double *v_steps, *v_ans, *v_p50, *v_p99, *v_ref_r, *v_ref_s, *v_p50s, *v_p99s;
+	void *ctx;
+	FILE *f;
+	int c;
+
+	while ((c = getopt(argc, argv, "n:s:r:i:d:")) != -1) {
+		switch (c) {
+		case 'n': n = atoi(optarg); break;
+		case 's': steps = atoll(optarg); break;
+		case 'r': repeats = atoi(optarg); break;
+		case 'i': idle = atoi(optarg); break;
+		case 'd': tmp = optarg; break;
+		default:
+			fprintf(stderr, "usage: %s [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE] [-d TMPDIR]\n", argv[0]);
+			return 2;
+		}
+	}
+	ctx = talloc_named_const(NULL, 0, "bench");
+	osmo_init_logging2(ctx, &uigw_log_info);
+	log_set_log_level(osmo_stderr_target, LOGL_ERROR);
+	snprintf(dir, sizeof(dir), "%s/uigw-bench-XXXXXX", tmp);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/campaigns", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/campaigns/bench.conf", dir);
+	f = fopen(path, "w");
+	fputs(survey_conf, f);
+	fclose(f);
+
+	max_lat = steps;
+	lat = malloc(sizeof(double) * max_lat);
+	v_steps = calloc(repeats, sizeof(double));
+	v_ans = calloc(repeats, sizeof(double));
+	v_p50 = calloc(repeats, sizeof(double));
+	v_p99 = calloc(repeats, sizeof(double));
+	v_p50s = calloc(repeats, sizeof(double));
+	v_p99s = calloc(repeats, sizeof(double));
+	v_ref_r = calloc(repeats, sizeof(double));
+	v_ref_s = calloc(repeats, sizeof(double));
+
+	printf("osmo-uigw engine benchmark: %u concurrent dialogs, %llu steps per run, %u runs, USSD profile\n",
+	       n, (unsigned long long)steps, repeats);
+	for (i = 0; i < repeats; i++) {
+		double t;
+
+		/* engine + renderer, no store */
+		gw = make_gw(ctx, dir, false, n + 10);
+		setup_dialogs(n);
+		run(n);		/* warm-up: every dialog begun */
+		t = run(steps);
+		v_steps[i] = steps_done / t;
+		v_p50[i] = median(lat, n_lat);
+		v_p99[i] = lat[(size_t)(n_lat * 0.99)];
+		uigw_free(gw);
+		free(bd);
+
+		/* engine + renderer + store, group commit, synchronous=FULL */
+		gw = make_gw(ctx, dir, true, n + 10);
+		setup_dialogs(n);
+		run(n);
+		t = run(steps);
+		v_ans[i] = answers_done / t;
+		v_p50s[i] = median(lat, n_lat);
+		v_p99s[i] = lat[(size_t)(n_lat * 0.99)];
+		uigw_free(gw);
+		free(bd);
+
+		v_ref_r[i] = ref_render(steps);
+		v_ref_s[i] = ref_sqlite(dir, steps, 8192);
+		fprintf(stderr, "run %u: %.0f steps/s, %.0f answers/s committed\n", i + 1, v_steps[i], v_ans[i]);
+	}
+
+	/* idle memory: dialogs waiting for input */
+	{
+		long before, after;
+		struct uigw *g;
+
+		before = rss_kib();
+		gw = g = make_gw(ctx, dir, false, idle + 10);
+		setup_dialogs(idle);
+		run(idle);	/* begins every dialog: each waits at its first question */
+		after = rss_kib();
+		printf("idle dialogs:        %u active, RSS +%ld KiB = %.0f bytes per idle dialog "
+		       "(%.1f MiB per 100,000)\n", gw->n_dialogs, after - before,
+		       (after - before) * 1024.0 / idle, (after - before) * 100000.0 / idle / 1024);
+		uigw_free(g);
+		free(bd);
+	}
+
+	{
+		double ms = median(v_steps, repeats), ma = median(v_ans, repeats);
+		double rr = median(v_ref_r, repeats), rs = median(v_ref_s, repeats);
+		printf("engine, no store:    median %.0f steps/s, p50 %.1f us, p99 %.1f us "
+		       "(reference: bare renderer %.0f calls/s, ratio %.2f)\n",
+		       ms, median(v_p50, repeats), median(v_p99, repeats), rr, ms / rr);
+		printf("engine + store:      median %.0f committed answers/s, step p50 %.1f us, p99 %.1f us "
+		       "(reference: bare SQLite inserts %.0f rows/s, ratio %.2f)\n",
+		       ma, median(v_p50s, repeats), median(v_p99s, repeats), rs, ma / rs);
+	}
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	if (system(path) != 0)
+		return 1;
+	return 0;
+}

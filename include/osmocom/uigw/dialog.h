@@ -125,6 +125,8 @@ struct uigw_dialog *uigw_dialog_find(struct uigw *gw, const char *msisdn, enum u
 int uigw_dialog_init(struct uigw *gw);
 /*! Drop expired resume records (also done lazily). */
 void uigw_dialog_resume_expire(struct uigw *gw);
+/*! Drop every resume record (shutdown). */
+void uigw_dialog_resume_flush(struct uigw *gw);
 
 /*! Timers (osmo_tdef, shown by "show timer"). */
 enum uigw_timer {

@@ -43,6 +43,7 @@ enum uigw_chan_class uigw_channel_class(enum uigw_channel ch);
 #define UIGW_MSISDN_MAXLEN	17
 
 struct uigw_store;
+struct uigw_store_cfg;
 struct uigw_campaign_set;
 struct uigw_dialog;
 struct uigw_profile;
@@ -85,8 +86,6 @@ struct uigw_config {
 	unsigned int max_dialogs;	/*!< active dialogs past which channels get "busy" */
 	unsigned int resume_window;	/*!< seconds a cut-off USSD dialog can be resumed */
 	unsigned int max_retries;	/*!< invalid inputs before the dialog ends */
-	unsigned int spam_window;	/*!< seconds: one report per reporter per number counts */
-	unsigned int retention_days;	/*!< operator-only pseudonym->MSISDN mapping retention */
 	char *busy_text;		/*!< answer when max_dialogs is reached */
 	char *unrouted_text;		/*!< answer when no campaign matches */
 };
@@ -96,6 +95,7 @@ struct uigw {
 	void *ctx;			/*!< talloc parent of everything below */
 	struct uigw_config cfg;
 	struct uigw_store *store;
+	struct uigw_store_cfg *store_cfg;	/*!< settings of node `store`; NULL: run without a store */
 	struct uigw_campaign_set *campaigns;	/*!< the set in service */
 	unsigned int load_generation;		/*!< count of successful (re)loads */
 

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install what osmo-uigw needs from Debian 12 (bookworm), only what is missing. Run as root.
+# Usage: contrib/deps.sh [build|test]
+set -e
+BUILD="autoconf automake libtool make gcc pkg-config
+	libosmocore-dev libosmo-sigtran-dev libosmo-netif-dev libosmo-gsup-client-dev libsmpp34-dev
+	libsqlite3-dev libconfig-dev nettle-dev libtalloc-dev"
+TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3 sqlite3"
+
+case "${1:-build}" in
+build) want="$BUILD" ;;
+test) want="$TEST" ;;
+*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "Missing Debian packages:$missing (run as root to install them)" >&2
+		exit 1
+	fi
+	echo "Installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $missing
+fi

@@ -1,0 +1,33 @@
+/*! \file dialog_priv.h
+ *  Internal interface between the dialog engine (dialog.c) and its text side (dialog_text.c). */
+#pragma once
+
+#include <osmocom/uigw/dialog.h>
+#include <osmocom/uigw/campaign.h>
+#include <osmocom/uigw/store.h>
+
+/*! \returns the value of a dialog variable or builtin, or NULL if unset */
+const char *uigw_dlg_var_get(const struct uigw_dialog *dlg, const char *name);
+/*! Set (or replace) a dialog variable; name must outlive the dialog's campaign reference. */
+int uigw_dlg_var_set(struct uigw_dialog *dlg, const char *name, const char *value);
+
+/*! Evaluate a template with dialog variables only (actions): query segments evaluate to "".
+ *  \returns talloc string under ctx */
+char *uigw_dlg_eval(const struct uigw_dialog *dlg, void *ctx, const struct uigw_tmpl *t);
+
+/*! Add to \a job the store queries that the current node's screen needs (text and option labels).
+ *  \returns number of queries added, or negative errno */
+int uigw_dlg_collect_queries(struct uigw_dialog *dlg, struct uigw_store_job *job);
+
+/*! Render the current node's screen (page dlg->page) with the notice above it.
+ *  \param[in] job  the completed job whose queries uigw_dlg_collect_queries() added, or NULL
+ *  \param[in] final  render as last screen: no Back footer
+ *  \returns 0 or negative errno */
+int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *job, void *ctx,
+			 struct uigw_render_out *out);
+
+/*! Render a plain text (refusals, goodbye) for the dialog's profile, first page only. */
+int uigw_dlg_render_text(struct uigw_dialog *dlg, void *ctx, const char *text, struct uigw_render_out *out);
+
+/*! Text of an i18n label in the dialog's language, with the engine's English default. */
+const char *uigw_dlg_label(const struct uigw_dialog *dlg, const struct uigw_i18n *t, const char *def, void *ctx);

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""VTY transcript tests against the real osmo-uigw daemon.
+
+A transcript (tests/vty/*.vty) is a console session: a line starting with a prompt ("OsmoUIGW> ",
+"OsmoUIGW# ", "OsmoUIGW(config-uigw)# ") is a command; the lines after it are the output expected, exactly,
+except that a line "..." matches any number of lines. Each transcript runs against a fresh daemon with an empty
+database in a temporary folder, which is shut down with SIGTERM afterwards and must exit 0 with an empty talloc
+report. A second mode checks that `write file` round-trips the configuration.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PROMPT_RE = re.compile(rb'\r?\n?(OsmoUIGW(?:\([^)]*\))?[>#] )$')
+CMD_RE = re.compile(r'^(OsmoUIGW(?:\([^)]*\))?[>#]) (.*)$')
+
+
+def strip_telnet(data):
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        b = data[i]
+        if b == 0xFF and i + 1 < len(data):
+            cmd = data[i + 1]
+            if cmd in (0xFB, 0xFC, 0xFD, 0xFE) and i + 2 < len(data):
+                i += 3
+                continue
+            if cmd == 0xFF:
+                out.append(0xFF)
+                i += 2
+                continue
+            i += 2
+            continue
+        out.append(b)
+        i += 1
+    return bytes(out)
+
+
+class Vty:
+    def __init__(self, port, timeout=20):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.s = socket.create_connection(('127.0.0.1', port), timeout=5)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.s.settimeout(30)
+        self.buf = b''
+        self.read_prompt()
+
+    def read_prompt(self):
+        while True:
+            m = PROMPT_RE.search(strip_telnet(self.buf))
+            if m:
+                data = strip_telnet(self.buf)
+                self.buf = b''
+                return data[:m.start()], m.group(1).decode()
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError('VTY closed the connection')
+            self.buf += chunk
+
+    def cmd(self, line):
+        self.s.sendall(line.encode() + b'\r\n')
+        data, prompt = self.read_prompt()
+        text = data.decode('utf-8', 'replace').replace('\r', '')
+        lines = text.split('\n')
+        # the first line is the echo of the command
+        if lines and lines[0].strip() == line.strip():
+            lines = lines[1:]
+        while lines and lines[-1] == '':
+            lines.pop()
+        return lines, prompt
+
+    def close(self):
+        self.s.close()
+
+
+def parse_transcript(path):
+    steps = []
+    with open(path, encoding='utf-8') as f:
+        for raw in f.read().split('\n'):
+            m = CMD_RE.match(raw)
+            if m:
+                steps.append([m.group(1), m.group(2), []])
+            elif steps:
+                steps[-1][2].append(raw)
+    for s in steps:
+        while s[2] and s[2][-1] == '':
+            s[2].pop()
+    return steps
+
+
+def match_lines(expected, got):
+    """True if got matches expected, where '...' matches any run of lines."""
+    if not expected:
+        return not got
+    if expected[0] == '...':
+        return any(match_lines(expected[1:], got[i:]) for i in range(len(got) + 1))
+    return bool(got) and expected[0] == got[0] and match_lines(expected[1:], got[1:])
+
+
+class Daemon:
+    def __init__(self, args, cfg_text, workdir):
+        self.workdir = workdir
+        self.cfg = os.path.join(workdir, 'osmo-uigw.cfg')
+        with open(self.cfg, 'w') as f:
+            f.write(cfg_text)
+        self.log = open(os.path.join(workdir, 'daemon.log'), 'w')
+        self.p = subprocess.Popen([args.daemon, '-c', self.cfg, '-C', str(args.ctrl_port)], cwd=workdir,
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        """SIGTERM, then expect exit 0 and a clean talloc report."""
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            rc = self.p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = 'killed after 20 s'
+        self.log.close()
+        with open(os.path.join(self.workdir, 'daemon.log'), errors='replace') as f:
+            log = f.read()
+        return rc, log
+
+
+def make_cfg(args, workdir, extra=''):
+    with open(os.path.join(args.srcdir, 'vty', 'osmo-uigw-test.cfg.in')) as f:
+        t = f.read()
+    return (t.replace('@PORT@', str(args.port))
+             .replace('@CAMPAIGNS@', os.path.join(args.top_srcdir, 'etc', 'campaigns'))
+             .replace('@DB@', os.path.join(workdir, 'test.db')) + extra)
+
+
+def run_transcript(args, path):
+    workdir = tempfile.mkdtemp(prefix='uigw-vty-')
+    d = Daemon(args, make_cfg(args, workdir), workdir)
+    failures = []
+    try:
+        v = Vty(args.port)
+        for prompt, command, expected in parse_transcript(path):
+            got, _ = v.cmd(command)
+            if not match_lines(expected, got):
+                failures.append('%s: command "%s"\n--- expected\n%s\n--- got\n%s' % (
+                    os.path.basename(path), command, '\n'.join(expected), '\n'.join(got)))
+                if args.stop_on_fail:
+                    break
+        v.close()
+    finally:
+        rc, log = d.stop()
+    if rc != 0 or 'shut down cleanly' not in log:
+        failures.append('%s: daemon did not shut down cleanly (rc %s)\n%s' % (os.path.basename(path), rc,
+                                                                                log[-3000:]))
+    if not failures:
+        shutil.rmtree(workdir)
+    else:
+        failures.append('(daemon folder kept: %s)' % workdir)
+    return failures
+
+
+def run_roundtrip(args):
+    """Non-default settings survive write file; the written file read again writes the same file."""
+    failures = []
+    extra = ('uigw\n resume-window 30\n max-dialogs 5000\n busy-text Try later please\n'
+             'store\n spam-window 3600\n synchronous normal\n'
+             'timer dialog X1 45\n')
+    texts = []
+    for i in range(2):
+        workdir = tempfile.mkdtemp(prefix='uigw-rt-')
+        cfg = make_cfg(args, workdir, extra) if i == 0 else texts[0]
+        d = Daemon(args, cfg, workdir)
+        try:
+            v = Vty(args.port)
+            v.cmd('enable')
+            out, _ = v.cmd('write file %s' % os.path.join(workdir, 'written.cfg'))
+            v.close()
+        finally:
+            rc, log = d.stop()
+        if rc != 0:
+            failures.append('roundtrip: daemon rc %s\n%s' % (rc, log[-2000:]))
+        with open(os.path.join(workdir, 'written.cfg')) as f:
+            written = f.read()
+        # the db path of the second run differs by folder: normalise it
+        texts.append(written.replace(workdir, '@WORKDIR@') if i else written)
+        if i == 0:
+            first_dir = workdir
+        shutil.rmtree(workdir)
+    first = texts[0].replace(first_dir, '@WORKDIR@')
+    for needle in (' resume-window 30', ' max-dialogs 5000', ' busy-text Try later please', ' spam-window 3600',
+                   ' synchronous normal', ' timer dialog X1 45'):
+        if needle not in first:
+            failures.append('roundtrip: "%s" missing in the written file:\n%s' % (needle, first))
+    for needle in (' invalid-input-retries', ' batch-max-rows', ' national-prefix'):
+        if needle in first:
+            failures.append('roundtrip: default "%s" written although unchanged:\n%s' % (needle, first))
+    a = [l for l in first.split('\n') if not l.startswith('!')]
+    b = [l for l in texts[1].split('\n') if not l.startswith('!')]
+    if a != b:
+        failures.append('roundtrip: second write differs:\n--- first\n%s\n--- second\n%s' % ('\n'.join(a),
+                                                                                          '\n'.join(b)))
+    return failures
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--daemon', required=True)
+    ap.add_argument('--top-srcdir', required=True)
+    ap.add_argument('--srcdir', required=True)
+    ap.add_argument('--port', type=int, default=42900)
+    ap.add_argument('--ctrl-port', type=int, default=42901)
+    ap.add_argument('--stop-on-fail', action='store_true')
+    ap.add_argument('--roundtrip', action='store_true')
+    ap.add_argument('transcripts', nargs='*')
+    args = ap.parse_args()
+
+    failures = []
+    n = 0
+    for t in args.transcripts:
+        n += 1
+        f = run_transcript(args, t)
+        print('%s %s' % ('FAIL' if f else 'ok  ', os.path.basename(t)))
+        failures += f
+    if args.roundtrip:
+        n += 1
+        f = run_roundtrip(args)
+        print('%s write-file round trip' % ('FAIL' if f else 'ok  '))
+        failures += f
+    for f in failures:
+        print(f)
+    nfail = len([f for f in failures if not f.startswith('(daemon')])
+    print('%d passed, %d failed' % (n - min(n, nfail), min(n, nfail)))
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
