@@ -120,21 +120,21 @@ static void dlg_state_chg(struct uigw_dialog *dlg, enum dlg_state st)
 		osmo_fsm_inst_state_chg(dlg->fi, st, 0, 0);
 }
 
-static void dlg_set_notice(struct uigw_dialog *dlg, const char *text)
+void uigw_dlg_set_notice(struct uigw_dialog *dlg, const char *text)
 {
 	talloc_free(dlg->notice);
 	dlg->notice = text ? talloc_strdup(dlg, text) : NULL;
 }
 
-static void dlg_add_notice(struct uigw_dialog *dlg, const char *text)
+void uigw_dlg_add_notice(struct uigw_dialog *dlg, const char *text)
 {
 	if (!dlg->notice)
-		dlg_set_notice(dlg, text);
+		uigw_dlg_set_notice(dlg, text);
 	else
 		dlg->notice = talloc_asprintf_append(dlg->notice, "\n%s", text);
 }
 
-static struct uigw_store_row *job_row(struct uigw_dialog *dlg, struct uigw_store_job *job, enum uigw_row_kind k)
+struct uigw_store_row *uigw_dlg_row(struct uigw_dialog *dlg, struct uigw_store_job *job, enum uigw_row_kind k)
 {
 	struct uigw_store_row *r = uigw_store_job_row(job, k);
 
@@ -150,7 +150,7 @@ static struct uigw_store_row *job_row(struct uigw_dialog *dlg, struct uigw_store
 	return r;
 }
 
-static struct uigw_store_job *dlg_job(struct uigw_dialog *dlg)
+struct uigw_store_job *uigw_dlg_job(struct uigw_dialog *dlg)
 {
 	if (!dlg->job)
 		dlg->job = uigw_store_job_alloc(dlg->gw->store, dlg_store_done, dlg);
@@ -306,7 +306,7 @@ static int dlg_send(struct uigw_dialog *dlg, const struct uigw_render_out *out, 
 }
 
 /* Write the dialog's closing rows (dialog + subscriber mapping) in a fire-and-forget job. */
-static void dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, struct uigw_store_job *job)
+void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, struct uigw_store_job *job)
 {
 	struct uigw_store_row *r;
 	bool own = !job;
@@ -317,7 +317,7 @@ static void dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, st
 		job = uigw_store_job_alloc(dlg->gw->store, dlg_store_done, NULL);
 	if (!job)
 		return;
-	r = job_row(dlg, job, UIGW_ROW_DIALOG);
+	r = uigw_dlg_row(dlg, job, UIGW_ROW_DIALOG);
 	if (r) {
 		r->u.dialog.started_ms = dlg->started_ms;
 		r->u.dialog.outcome = outcome;
@@ -326,7 +326,7 @@ static void dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, st
 			talloc_strdup(job, dlg->camp->nodes[dlg->node].id) : NULL;
 	}
 	if (dlg->msisdn[0]) {
-		r = job_row(dlg, job, UIGW_ROW_SUBSCRIBER);
+		r = uigw_dlg_row(dlg, job, UIGW_ROW_SUBSCRIBER);
 		if (r)
 			r->u.subscriber.msisdn = talloc_strdup(job, dlg->msisdn);
 	}
@@ -337,7 +337,7 @@ static void dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, st
 	}
 }
 
-static void dlg_count_outcome(struct uigw *gw, enum uigw_outcome o)
+void uigw_dlg_count_outcome(struct uigw *gw, enum uigw_outcome o)
 {
 	static const int ctr[] = {
 		[UIGW_OUTCOME_COMPLETED] = UIGW_CTR_DLG_COMPLETED,
@@ -346,6 +346,28 @@ static void dlg_count_outcome(struct uigw *gw, enum uigw_outcome o)
 		[UIGW_OUTCOME_REJECTED] = UIGW_CTR_DLG_REJECTED,
 	};
 	rate_ctr_inc2(gw->ctrs, ctr[o]);
+}
+
+/* Too many invalid answers, or a refusal: a last text, then the end. */
+void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw_outcome outcome)
+{
+	struct uigw_render_out out;
+	void *tmp = talloc_new(dlg);
+
+	dlg->outcome = outcome;
+	if (dlg->job) {
+		dlg->job->data = NULL;
+		if (uigw_store_submit(dlg->job) < 0)
+			talloc_free(dlg->job);
+		dlg->job = NULL;
+	}
+	uigw_dlg_write_end(dlg, outcome, NULL);
+	uigw_dlg_count_outcome(dlg->gw, outcome);
+	dlg_unlink(dlg);
+	if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
+		dlg_ops(dlg)->send(dlg, &out, true);
+	talloc_free(tmp);
+	osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 }
 
 /* End the dialog without a screen: record, optionally tell the adapter, free. */
@@ -360,8 +382,8 @@ static void dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool 
 		dlg->job->data = NULL;
 		dlg->job = NULL;
 	}
-	dlg_write_end(dlg, outcome, NULL);
-	dlg_count_outcome(dlg->gw, outcome);
+	uigw_dlg_write_end(dlg, outcome, NULL);
+	uigw_dlg_count_outcome(dlg->gw, outcome);
 	if (outcome == UIGW_OUTCOME_ABANDONED || outcome == UIGW_OUTCOME_TIMED_OUT)
 		resume_save(dlg);
 	dlg_unlink(dlg);
@@ -387,7 +409,7 @@ static void dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 			t = talloc_asprintf(tmp, "%s\n%s", dlg->notice, t);
 		LOGPDLG(dlg, LOGL_INFO, "ends: completed\n");
 		dlg->outcome = UIGW_OUTCOME_COMPLETED;
-		dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
+		uigw_dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
 		dlg_unlink(dlg);
 		if (uigw_dlg_render_text(dlg, tmp, t, &out) == 0)
 			dlg_ops(dlg)->send(dlg, &out, true);
@@ -397,7 +419,7 @@ static void dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 	}
 	node = &dlg->camp->nodes[dlg->node];
 	rc = uigw_dlg_render_node(dlg, job, tmp, &out);
-	dlg_set_notice(dlg, NULL);
+	uigw_dlg_set_notice(dlg, NULL);
 	if (rc < 0) {
 		LOGPDLG(dlg, LOGL_ERROR, "cannot render node '%s': %d\n", node->id, rc);
 		talloc_free(tmp);
@@ -409,7 +431,7 @@ static void dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 	if (final) {
 		LOGPDLG(dlg, LOGL_INFO, "ends: completed\n");
 		dlg->outcome = UIGW_OUTCOME_COMPLETED;
-		dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
+		uigw_dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
 		dlg_unlink(dlg);
 		dlg_ops(dlg)->send(dlg, &out, true);
 		talloc_free(tmp);
@@ -431,7 +453,7 @@ static void dlg_commit_and_show(struct uigw_dialog *dlg)
 	if (dlg->job)
 		dlg->job->n_queries = 0;
 	if (dlg->node >= 0 && dlg->gw->store && dlg->camp->nodes[dlg->node].text.n) {
-		job = dlg_job(dlg);
+		job = uigw_dlg_job(dlg);
 		if (job && uigw_dlg_collect_queries(dlg, job) < 0)
 			LOGPDLG(dlg, LOGL_ERROR, "out of memory for queries\n");
 	}
@@ -473,413 +495,6 @@ static void dlg_store_done(struct uigw_store_job *job, void *data)
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
-/* walking the graph */
-
-static void hist_push(struct uigw_dialog *dlg, int node)
-{
-	if (dlg->n_hist == ARRAY_SIZE(dlg->hist)) {
-		memmove(dlg->hist, dlg->hist + 1, sizeof(dlg->hist) - sizeof(dlg->hist[0]));
-		dlg->n_hist--;
-	}
-	dlg->hist[dlg->n_hist++] = node;
-}
-
-static void run_actions(struct uigw_dialog *dlg, const struct uigw_action *acts, unsigned int n);
-
-/* Enter node idx: on-entry actions of menus and info nodes, the queries of its screen, ending if it is final. */
-static void dlg_enter(struct uigw_dialog *dlg, int idx)
-{
-	const struct uigw_node *node;
-
-	dlg->node = idx;
-	dlg->page = 0;
-	dlg->retries = 0;
-	node = &dlg->camp->nodes[idx];
-	if (node->kind == UIGW_NODE_MENU || node->kind == UIGW_NODE_INFO)
-		run_actions(dlg, node->actions, node->n_actions);
-	/* a jump action may have switched campaign and node */
-	node = &dlg->camp->nodes[dlg->node];
-	if (node->kind == UIGW_NODE_INFO && node->next < 0)
-		dlg->ending = true;
-	if (dlg->ending && dlg->gw->store)
-		dlg_write_end(dlg, UIGW_OUTCOME_COMPLETED, dlg_job(dlg));
-}
-
-/* End after an answer with no next node: goodbye text after the commit. */
-static void dlg_end_goodbye(struct uigw_dialog *dlg);
-
-static void dlg_goto(struct uigw_dialog *dlg, int next)
-{
-	if (next < 0) {
-		dlg_end_goodbye(dlg);
-		return;
-	}
-	hist_push(dlg, dlg->node);
-	dlg_enter(dlg, next);
-}
-
-static void dlg_jump(struct uigw_dialog *dlg, const char *name)
-{
-	struct uigw_campaign *c = uigw_campaign_set_find(dlg->gw->campaigns, name);
-	unsigned int i;
-
-	if (!c || !c->enabled) {
-		LOGPDLG(dlg, LOGL_ERROR, "jump to campaign '%s' not possible\n", name);
-		return;
-	}
-	LOGPDLG(dlg, LOGL_INFO, "jumps to campaign %s\n", name);
-	/* variable names point into the old campaign */
-	for (i = 0; i < dlg->n_vars; i++)
-		talloc_free(dlg->vars[i].value);
-	TALLOC_FREE(dlg->vars);
-	dlg->n_vars = 0;
-	uigw_campaign_get(c);
-	uigw_campaign_put(dlg->camp);
-	dlg->camp = c;
-	for (i = 0; i < c->n_params; i++)
-		uigw_dlg_var_set(dlg, c->params[i].name, c->params[i].def);
-	dlg->n_hist = 0;
-	dlg->node = c->start;
-	dlg->page = 0;
-}
-
-static void run_actions(struct uigw_dialog *dlg, const struct uigw_action *acts, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		const struct uigw_action *a = &acts[i];
-		struct uigw_store_job *job = dlg->gw->store ? dlg_job(dlg) : NULL;
-		struct uigw_store_row *r;
-		char *subj = NULL, *val = NULL, nr[UIGW_MSISDN_MAXLEN];
-
-		if (a->kind == UIGW_ACT_JUMP) {
-			char *name = uigw_dlg_eval(dlg, dlg, a->subject);
-			if (name)
-				dlg_jump(dlg, name);
-			talloc_free(name);
-			/* the rest of this list belongs to the campaign we left */
-			return;
-		}
-		if (a->kind == UIGW_ACT_OFFER) {
-			const char *t = uigw_dlg_label(dlg, &a->text, "", dlg);
-			char *uri = uigw_dlg_eval(dlg, dlg, a->value);
-			char *s = talloc_asprintf(dlg, "%s%s%s", t, t[0] && uri && uri[0] ? " " : "", uri ? uri : "");
-			dlg_add_notice(dlg, s);
-			talloc_free(s);
-			talloc_free(uri);
-			if (t[0])
-				talloc_free((char *)t);
-		}
-		if (!job)
-			continue;
-		if (a->subject)
-			subj = uigw_dlg_eval(dlg, job, a->subject);
-		if (a->value)
-			val = uigw_dlg_eval(dlg, job, a->value);
-		switch (a->kind) {
-		case UIGW_ACT_RECORD:
-			r = job_row(dlg, job, UIGW_ROW_RESPONSE);
-			if (!r)
-				break;
-			r->u.response.node = dlg->camp->nodes[dlg->node].id;
-			r->u.response.question = subj;
-			r->u.response.kind = "record";
-			r->u.response.value = val;
-			r->u.response.raw = val;
-			r->u.response.language = talloc_strdup(job, dlg->lang);
-			r->u.response.roaming = dlg->roaming;
-			rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_RESPONSES);
-			break;
-		case UIGW_ACT_SPAM_REPORT:
-			if (!subj || uigw_e164_normalize(subj, dlg->gw->cfg.country_code, dlg->gw->cfg.national_prefix,
-							 nr, sizeof(nr)) < 0) {
-				LOGPDLG(dlg, LOGL_NOTICE, "spam report of '%s' is not an E.164 number: skipped\n",
-					subj ? subj : "");
-				break;
-			}
-			r = job_row(dlg, job, UIGW_ROW_SPAM);
-			if (r)
-				r->u.spam.number = talloc_strdup(job, nr);
-			break;
-		case UIGW_ACT_REACTION:
-			r = job_row(dlg, job, UIGW_ROW_REACTION);
-			if (!r)
-				break;
-			r->u.reaction.content = subj;
-			r->u.reaction.reaction = get_value_string(uigw_reaction_names, a->reaction);
-			break;
-		case UIGW_ACT_APP_RATING:
-			r = job_row(dlg, job, UIGW_ROW_APP_RATING);
-			if (!r)
-				break;
-			r->u.app_rating.app = subj;
-			r->u.app_rating.rating = val ? atoi(val) : 0;
-			break;
-		case UIGW_ACT_FLAG:
-			r = job_row(dlg, job, UIGW_ROW_FLAG);
-			if (!r)
-				break;
-			r->u.flag.content = subj;
-			r->u.flag.reason = val;
-			break;
-		case UIGW_ACT_OFFER:
-			r = job_row(dlg, job, UIGW_ROW_OFFER);
-			if (!r)
-				break;
-			r->u.offer.service = subj;
-			r->u.offer.uri = val;
-			break;
-		case UIGW_ACT_OPTOUT:
-			r = job_row(dlg, job, UIGW_ROW_OPTOUT);
-			if (r)
-				r->u.optout.opt_out = true;
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-/* Record the answer to a question node. */
-static void record_answer(struct uigw_dialog *dlg, const struct uigw_node *node, const char *value, const char *raw)
-{
-	struct uigw_store_job *job;
-	struct uigw_store_row *r;
-
-	uigw_dlg_var_set(dlg, node->var ? node->var : node->id, value);
-	uigw_dlg_var_set(dlg, "answer", value);
-	if (!node->record || !dlg->gw->store)
-		return;
-	job = dlg_job(dlg);
-	if (!job)
-		return;
-	r = job_row(dlg, job, UIGW_ROW_RESPONSE);
-	if (!r)
-		return;
-	r->u.response.node = node->id;
-	r->u.response.question = node->question ? node->question : node->id;
-	r->u.response.kind = get_value_string(uigw_node_kind_names, node->kind);
-	r->u.response.value = talloc_strdup(job, value);
-	r->u.response.raw = talloc_strdup(job, raw);
-	r->u.response.language = talloc_strdup(job, dlg->lang);
-	r->u.response.roaming = dlg->roaming;
-	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_RESPONSES);
-}
-
-static void dlg_end_goodbye(struct uigw_dialog *dlg)
-{
-	/* show the goodbye label as the final screen: render it after the commit */
-	dlg->ending = true;
-	if (dlg->gw->store)
-		dlg_write_end(dlg, UIGW_OUTCOME_COMPLETED, dlg_job(dlg));
-	dlg->node = -1;
-}
-
-/* Too many invalid answers, or a refusal: a last text, then the end. */
-static void dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw_outcome outcome)
-{
-	struct uigw_render_out out;
-	void *tmp = talloc_new(dlg);
-
-	dlg->outcome = outcome;
-	if (dlg->job) {
-		dlg->job->data = NULL;
-		if (uigw_store_submit(dlg->job) < 0)
-			talloc_free(dlg->job);
-		dlg->job = NULL;
-	}
-	dlg_write_end(dlg, outcome, NULL);
-	dlg_count_outcome(dlg->gw, outcome);
-	dlg_unlink(dlg);
-	if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
-		dlg_ops(dlg)->send(dlg, &out, true);
-	talloc_free(tmp);
-	osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
-}
-
-static bool word_eq(const char *in, const char *w)
-{
-	return !strcasecmp(in, w);
-}
-
-/* Match input against an option: its key, or its label in the dialog's language (case-insensitive). */
-static int match_option(struct uigw_dialog *dlg, const struct uigw_node *node, const char *in)
-{
-	unsigned int i;
-
-	for (i = 0; i < node->n_options; i++) {
-		if (!strcasecmp(node->options[i].key, in))
-			return i;
-	}
-	for (i = 0; i < node->n_options; i++) {
-		const struct uigw_tmpl *t = uigw_i18n_get(&node->options[i].label, dlg->lang);
-		if (t && t->n_seg == 1 && t->seg[0].kind == UIGW_SEG_LIT && !strcasecmp(t->seg[0].text, in))
-			return i;
-	}
-	return -1;
-}
-
-/* Invalid input: re-prompt with a reason (returns true: show), or end after max_retries (false). */
-static bool dlg_invalid(struct uigw_dialog *dlg, const char *reason)
-{
-	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_INVALID_INPUT);
-	dlg->retries++;
-	LOGPDLG(dlg, LOGL_INFO, "invalid input (%u/%u): %s\n", dlg->retries, dlg->gw->cfg.max_retries, reason);
-	if (dlg->retries >= dlg->gw->cfg.max_retries) {
-		dlg_end_with_text(dlg, "Too many invalid answers. Goodbye.", UIGW_OUTCOME_REJECTED);
-		return false;
-	}
-	dlg_set_notice(dlg, reason);
-	dlg->page = 0;
-	return true;
-}
-
-static bool is_more(const char *in)
-{
-	return !strcmp(in, UIGW_KEY_MORE) || word_eq(in, "MORE");
-}
-
-static bool is_back(const char *in)
-{
-	return !strcmp(in, UIGW_KEY_BACK) || word_eq(in, "BACK");
-}
-
-static bool is_home(const char *in)
-{
-	return !strcmp(in, UIGW_KEY_HOME) || word_eq(in, "HOME") || word_eq(in, "MENU");
-}
-
-/* Process one input in ST_WAIT_INPUT: validate, record, move. \returns true if the (new) screen is to be
- * committed and shown, false if the dialog already ended. */
-static bool dlg_process_input(struct uigw_dialog *dlg, const char *raw)
-{
-	const struct uigw_node *node = &dlg->camp->nodes[dlg->node];
-	const struct uigw_labels *lb = &dlg->camp->labels;
-	char in[1024], nr[UIGW_MSISDN_MAXLEN], val[16];
-	size_t len;
-	const char *p = raw;
-	long v;
-	char *end;
-	int i;
-
-	dlg->steps++;
-	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_STEPS);
-	while (*p && isspace((unsigned char)*p))
-		p++;
-	OSMO_STRLCPY_ARRAY(in, p);
-	len = strlen(in);
-	while (len && isspace((unsigned char)in[len - 1]))
-		in[--len] = '\0';
-
-	/* navigation first */
-	if (is_more(in)) {
-		dlg->page++;	/* the renderer clamps to the last page */
-		return true;
-	}
-	if (is_back(in) && dlg->n_hist > 0) {
-		dlg_enter(dlg, dlg->hist[--dlg->n_hist]);
-		return true;
-	}
-	if (is_home(in) && dlg->node != dlg->camp->start) {
-		dlg->n_hist = 0;
-		dlg_enter(dlg, dlg->camp->start);
-		return true;
-	}
-
-	switch (node->kind) {
-	case UIGW_NODE_MENU:
-	case UIGW_NODE_CHOICE: {
-		const struct uigw_option *o;
-		int next;
-
-		i = match_option(dlg, node, in);
-		if (i < 0) {
-			return dlg_invalid(dlg, uigw_dlg_label(dlg, &lb->invalid, "Invalid choice.", dlg));
-		}
-		o = &node->options[i];
-		if (node->kind == UIGW_NODE_CHOICE)
-			record_answer(dlg, node, o->value ? o->value : o->key, in);
-		else
-			uigw_dlg_var_set(dlg, node->var ? node->var : node->id, o->value ? o->value : o->key);
-		next = o->next >= 0 ? o->next : node->next;
-		{
-			const struct uigw_campaign *before = dlg->camp;
-			run_actions(dlg, o->actions, o->n_actions);
-			if (node->kind == UIGW_NODE_CHOICE)
-				run_actions(dlg, node->actions, node->n_actions);
-			if (dlg->camp != before) {
-				/* jumped: start of the other campaign */
-				dlg_enter(dlg, dlg->camp->start);
-				break;
-			}
-		}
-		dlg_goto(dlg, next);
-		break;
-	}
-	case UIGW_NODE_RATING:
-		v = strtol(in, &end, 10);
-		if (!in[0] || *end || v < 1 || v > (long)node->scale) {
-			char *r = talloc_asprintf(dlg, "Please answer 1-%u.", node->scale);
-			bool show = dlg_invalid(dlg, r);
-			if (show)
-				talloc_free(r);
-			return show;
-		}
-		snprintf(val, sizeof(val), "%ld", v);
-		record_answer(dlg, node, val, in);
-		run_actions(dlg, node->actions, node->n_actions);
-		dlg_goto(dlg, node->next);
-		break;
-	case UIGW_NODE_YESNO: {
-		bool yes;
-		const struct uigw_tmpl *ty = uigw_i18n_get(&lb->yes, dlg->lang);
-		const struct uigw_tmpl *tn = uigw_i18n_get(&lb->no, dlg->lang);
-
-		if (!strcmp(in, "1") || word_eq(in, "yes") || word_eq(in, "y") ||
-		    (ty && ty->n_seg == 1 && word_eq(in, ty->seg[0].text)))
-			yes = true;
-		else if (!strcmp(in, "2") || word_eq(in, "no") || word_eq(in, "n") ||
-			 (tn && tn->n_seg == 1 && word_eq(in, tn->seg[0].text)))
-			yes = false;
-		else {
-			return dlg_invalid(dlg, uigw_dlg_label(dlg, &lb->invalid, "Invalid choice.", dlg));
-		}
-		record_answer(dlg, node, yes ? "yes" : "no", in);
-		run_actions(dlg, node->actions, node->n_actions);
-		dlg_goto(dlg, yes ? node->yes : node->no);
-		break;
-	}
-	case UIGW_NODE_NUMBER:
-		if (uigw_e164_normalize(in, dlg->gw->cfg.country_code, dlg->gw->cfg.national_prefix,
-					nr, sizeof(nr)) < 0) {
-			return dlg_invalid(dlg, "Not a valid phone number.");
-		}
-		record_answer(dlg, node, nr, in);
-		run_actions(dlg, node->actions, node->n_actions);
-		dlg_goto(dlg, node->next);
-		break;
-	case UIGW_NODE_TEXT:
-		if (!in[0] || uigw_utf8_chars(in, len) > node->max_len || !uigw_utf8_valid(in, len)) {
-			char *r = in[0] ? talloc_asprintf(dlg, "Too long: at most %u characters.", node->max_len)
-					: talloc_strdup(dlg, "Please enter a text.");
-			bool show = dlg_invalid(dlg, r);
-			if (show)
-				talloc_free(r);
-			return show;
-		}
-		record_answer(dlg, node, in, in);
-		run_actions(dlg, node->actions, node->n_actions);
-		dlg_goto(dlg, node->next);
-		break;
-	case UIGW_NODE_INFO:
-		dlg_goto(dlg, node->next);
-		break;
-	}
-	return !dlg->fi->proc.terminating;
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
 /* FSM */
 
 static void st_wait_input(struct osmo_fsm_inst *fi, uint32_t event, void *data)
@@ -888,7 +503,7 @@ static void st_wait_input(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 
 	switch (event) {
 	case EV_INPUT:
-		if (dlg_process_input(dlg, data))
+		if (uigw_dlg_process_input(dlg, data))
 			dlg_commit_and_show(dlg);
 		break;
 	default:
@@ -913,7 +528,7 @@ static void st_wait_store(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 			rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_STORE_ERRORS);
 			LOGPDLG(dlg, LOGL_ERROR, "store failed (%d): the answer is not recorded\n", job->rc);
 			talloc_free(job);
-			dlg_end_with_text(dlg, "Sorry, a technical problem occurred. Please try again later.",
+			uigw_dlg_end_with_text(dlg, "Sorry, a technical problem occurred. Please try again later.",
 					  UIGW_OUTCOME_ABANDONED);
 			return;
 		}
@@ -1046,7 +661,7 @@ static void dlg_reject(struct uigw_dialog *dlg, enum uigw_reject why, const char
 		      why == UIGW_REJ_UNROUTED ? UIGW_CTR_DLG_UNROUTED : UIGW_CTR_DLG_REJECTED);
 	/* under overload, write nothing more */
 	if (why != UIGW_REJ_BUSY)
-		dlg_end_with_text(dlg, text, UIGW_OUTCOME_REJECTED);
+		uigw_dlg_end_with_text(dlg, text, UIGW_OUTCOME_REJECTED);
 	else {
 		struct uigw_render_out out;
 		void *tmp = talloc_new(dlg);
@@ -1090,15 +705,15 @@ static struct uigw_dialog *dlg_start(struct uigw_dialog *dlg, struct uigw_campai
 	if (resumed) {
 		rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_DLG_RESUMED);
 		LOGPDLG(dlg, LOGL_INFO, "resumed at node '%s'\n", dlg->camp->nodes[dlg->node].id);
-		dlg_set_notice(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.resumed, "Welcome back.", dlg));
+		uigw_dlg_set_notice(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.resumed, "Welcome back.", dlg));
 	} else {
 		LOGPDLG(dlg, LOGL_INFO, "begins\n");
-		dlg_enter(dlg, camp->start);
+		uigw_dlg_enter(dlg, camp->start);
 	}
 	/* direct-dial shortcuts and words after a keyword: fed as if typed, screens in between not shown */
 	for (i = 0; i < n_inputs && !dlg->ending && dlg->node >= 0; i++) {
 		unsigned int before = dlg->retries;
-		if (!dlg_process_input(dlg, inputs[i]))
+		if (!uigw_dlg_process_input(dlg, inputs[i]))
 			return NULL;
 		if (dlg->retries > before)
 			break;	/* an invalid shortcut shows that screen with its reason */

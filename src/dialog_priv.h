@@ -31,3 +31,24 @@ int uigw_dlg_render_text(struct uigw_dialog *dlg, void *ctx, const char *text, s
 
 /*! Text of an i18n label in the dialog's language, with the engine's English default. */
 const char *uigw_dlg_label(const struct uigw_dialog *dlg, const struct uigw_i18n *t, const char *def, void *ctx);
+
+/* Shared between dialog.c (FSM, sending, table) and dialog_step.c (one step through the graph). */
+
+/*! Append a row to the dialog's pending job with the common fields filled. */
+struct uigw_store_row *uigw_dlg_row(struct uigw_dialog *dlg, struct uigw_store_job *job, enum uigw_row_kind k);
+/*! The dialog's pending job, allocated on first use. */
+struct uigw_store_job *uigw_dlg_job(struct uigw_dialog *dlg);
+/*! Replace / append the one-shot notice shown above the next screen. */
+void uigw_dlg_set_notice(struct uigw_dialog *dlg, const char *text);
+void uigw_dlg_add_notice(struct uigw_dialog *dlg, const char *text);
+/*! Add the closing rows (dialog, subscriber mapping) to \a job, or to a job of their own if NULL. */
+void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, struct uigw_store_job *job);
+/*! Count an outcome in the rate counters. */
+void uigw_dlg_count_outcome(struct uigw *gw, enum uigw_outcome o);
+/*! A last text, then the end (pending rows still commit). Frees the dialog. */
+void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw_outcome outcome);
+/*! Enter node idx: on-entry actions of menus and info nodes; marks the dialog ending at a final node. */
+void uigw_dlg_enter(struct uigw_dialog *dlg, int idx);
+/*! Validate, record and move for one input. \returns true if the new screen is to be committed and shown,
+ *  false if the dialog already ended. */
+bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw);
