@@ -1,1 +1,135 @@
-/* placeholder: being written */
+/*! \file store_schema.c
+ *  Schema of the feedback store, as upgrade steps keyed on PRAGMA user_version. Step N turns a database of
+ *  version N-1 into version N; a fresh database (version 0) runs every step. Each step runs in one transaction
+ *  together with its user_version bump, so a crash leaves the database at a whole version.
+ *
+ *  Never edit a released step: add a new one and raise UIGW_SCHEMA_VERSION. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <sqlite3.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/logging.h>
+#include <osmocom/uigw/store.h>
+
+/* Version 1: dialogs, responses, spam reports. Times are ms since the epoch. */
+static const char *const schema_v1[] = {
+	"CREATE TABLE dialog ("
+	" id INTEGER PRIMARY KEY,"	/* the dialog id */
+	" campaign TEXT, version INTEGER, channel TEXT, subscriber TEXT,"
+	" started INTEGER, ended INTEGER, outcome TEXT, steps INTEGER, last_node TEXT)",
+	"CREATE TABLE response ("
+	" id INTEGER PRIMARY KEY,"
+	" campaign TEXT, version INTEGER, node TEXT, question TEXT, kind TEXT, value TEXT, raw TEXT,"
+	" channel TEXT, subscriber TEXT, dialog INTEGER, time INTEGER, roaming INTEGER, language TEXT)",
+	"CREATE TABLE spam_report ("
+	" reporter TEXT, number TEXT, time INTEGER,"
+	" counted INTEGER)",		/* 1 if it counts towards the number's reports (spam window) */
+	NULL
+};
+
+/* Version 2: reactions, app ratings, abuse flags, offers, opt-out, the operator-only pseudonym mapping. */
+static const char *const schema_v2[] = {
+	"CREATE TABLE reaction ("
+	" id INTEGER PRIMARY KEY,"
+	" subscriber TEXT, content TEXT, reaction TEXT, time INTEGER, campaign TEXT, channel TEXT,"
+	" UNIQUE (subscriber, content, reaction))",
+	"CREATE TABLE app_rating ("
+	" subscriber TEXT, app TEXT, rating INTEGER, time INTEGER, campaign TEXT, channel TEXT,"
+	" PRIMARY KEY (subscriber, app))",
+	"CREATE TABLE flag ("
+	" id INTEGER PRIMARY KEY,"
+	" subscriber TEXT, content TEXT, reason TEXT, time INTEGER, campaign TEXT, channel TEXT)",
+	"CREATE TABLE offer ("
+	" id INTEGER PRIMARY KEY,"
+	" subscriber TEXT, campaign TEXT, service TEXT, uri TEXT, time INTEGER)",
+	"CREATE TABLE optout ("
+	" subscriber TEXT PRIMARY KEY, opted_out INTEGER, time INTEGER, channel TEXT)",
+	"CREATE TABLE subscriber_map ("
+	" pseudonym TEXT PRIMARY KEY, msisdn TEXT, first_seen INTEGER, last_seen INTEGER)",
+	NULL
+};
+
+/* Version 3: the spam_number aggregate (filled from the reports already counted) and the indexes of the
+ * contextual queries, the VTY views and the retention purge. */
+static const char *const schema_v3[] = {
+	"CREATE TABLE spam_number ("
+	" number TEXT PRIMARY KEY, reports INTEGER NOT NULL DEFAULT 0, last_time INTEGER)",
+	"INSERT INTO spam_number (number, reports, last_time)"
+	" SELECT number, count(*), max(time) FROM spam_report"
+	" WHERE counted = 1 AND number IS NOT NULL GROUP BY number",
+	"CREATE INDEX response_question ON response (campaign, question, value)",
+	"CREATE INDEX spam_number_reports ON spam_number (reports)",
+	"CREATE INDEX reaction_content ON reaction (content, reaction)",
+	"CREATE INDEX app_rating_app ON app_rating (app)",
+	"CREATE INDEX flag_content ON flag (content)",
+	"CREATE INDEX spam_report_number ON spam_report (number, reporter, time)",
+	"CREATE INDEX dialog_campaign ON dialog (campaign, outcome)",
+	"CREATE INDEX subscriber_map_last_seen ON subscriber_map (last_seen)",
+	NULL
+};
+
+static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
+	[1] = schema_v1,
+	[2] = schema_v2,
+	[3] = schema_v3,
+};
+
+static int exec_logged(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+
+	if (rc != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "SQL failed (%s): %s\n", err ? err : sqlite3_errstr(rc), sql);
+		sqlite3_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* One step, one transaction, including the user_version bump. */
+static int schema_step(sqlite3 *db, int version)
+{
+	const char *const *sql;
+	char pragma[64];
+	int rc;
+
+	rc = exec_logged(db, "BEGIN IMMEDIATE");
+	if (rc < 0)
+		return rc;
+	for (sql = schema_steps[version]; *sql; sql++) {
+		rc = exec_logged(db, *sql);
+		if (rc < 0)
+			goto rollback;
+	}
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version);
+	rc = exec_logged(db, pragma);
+	if (rc < 0)
+		goto rollback;
+	rc = exec_logged(db, "COMMIT");
+	if (rc < 0)
+		goto rollback;
+	LOGP(DSTORE, LOGL_INFO, "database schema now at version %d\n", version);
+	return 0;
+
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	LOGP(DSTORE, LOGL_ERROR, "schema upgrade to version %d failed, rolled back\n", version);
+	return rc;
+}
+
+int uigw_store_schema_upgrade(struct sqlite3 *db, int from, int to)
+{
+	int v, rc;
+
+	if (!db || from < 0 || to > UIGW_SCHEMA_VERSION || from > to)
+		return -EINVAL;
+	for (v = from + 1; v <= to; v++) {
+		rc = schema_step(db, v);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,2 +1,847 @@
-/* placeholder: being written */
-int main(void) { return 77; }
+/* Unit tests of the feedback store: PRAGMAs, every row kind and its semantics, the contextual queries, the
+ * synchronous reads, the queue limit, the schema upgrade from every older version, pseudonyms.
+ * Set UIGW_TEST_LOG=1 to see the store's log. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <talloc.h>
+#include <osmocom/core/application.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/logging.h>
+#include <osmocom/uigw/store.h>
+#include "../src/store_priv.h"	/* white box: the store's own connections, for the per-connection PRAGMAs */
+
+static char tmpdir[64];
+static void *ctx;
+static size_t blocks_before;
+
+static const char *db_path(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s.db", tmpdir, name);
+	return path;
+}
+
+static struct uigw_store *open_store(const char *name, unsigned int spam_window)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path(name);
+	cfg.spam_window = spam_window;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	return st;
+}
+
+static int setup(void **state)
+{
+	ctx = talloc_named_const(NULL, 0, "store_test");
+	blocks_before = talloc_total_blocks(ctx);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	assert_int_equal(talloc_total_blocks(ctx), blocks_before);
+	talloc_free(ctx);
+	ctx = NULL;
+	return 0;
+}
+
+/* --- jobs ------------------------------------------------------------------------------------------------ */
+
+struct done_rec {
+	struct uigw_store_job *job;
+	int calls;
+};
+
+/* keeps the job for inspection; the test frees it */
+static void keep_done(struct uigw_store_job *job, void *data)
+{
+	struct done_rec *d = data;
+
+	d->job = job;
+	d->calls++;
+}
+
+static struct uigw_store_row *row(struct uigw_store_job *job, enum uigw_row_kind kind, const char *subscriber,
+				  int64_t time_ms)
+{
+	struct uigw_store_row *r = uigw_store_job_row(job, kind);
+
+	assert_non_null(r);
+	r->subscriber = subscriber;
+	r->time_ms = time_ms;
+	r->campaign = "c1";
+	r->version = 2;
+	r->channel = "ussi";
+	return r;
+}
+
+static void response(struct uigw_store_job *job, const char *campaign, const char *question, const char *value,
+		     const char *channel)
+{
+	struct uigw_store_row *r = row(job, UIGW_ROW_RESPONSE, "sub-a", 1000);
+
+	r->campaign = campaign;
+	r->channel = channel;
+	r->u.response.node = question;
+	r->u.response.question = question;
+	r->u.response.kind = "number";
+	r->u.response.value = value;
+	r->u.response.raw = value;
+	r->u.response.language = "en";
+}
+
+static void spam(struct uigw_store_job *job, const char *reporter, const char *number, int64_t t)
+{
+	row(job, UIGW_ROW_SPAM, reporter, t)->u.spam.number = number;
+}
+
+static void reaction(struct uigw_store_job *job, const char *sub, const char *content, const char *what)
+{
+	struct uigw_store_row *r = row(job, UIGW_ROW_REACTION, sub, 1000);
+
+	r->u.reaction.content = content;
+	r->u.reaction.reaction = what;
+}
+
+static void rating(struct uigw_store_job *job, const char *sub, const char *app, int rating)
+{
+	struct uigw_store_row *r = row(job, UIGW_ROW_APP_RATING, sub, 1000);
+
+	r->u.app_rating.app = app;
+	r->u.app_rating.rating = rating;
+}
+
+static void dialog(struct uigw_store_job *job, uint64_t id, const char *campaign, enum uigw_outcome o)
+{
+	struct uigw_store_row *r = row(job, UIGW_ROW_DIALOG, "sub-a", 2000);
+
+	r->dialog = id;
+	r->campaign = campaign;
+	r->u.dialog.started_ms = 1000;
+	r->u.dialog.outcome = o;
+	r->u.dialog.steps = 3;
+	r->u.dialog.last_node = "end";
+}
+
+/* Submit, check the completion does not run inside submit, drain, check it ran once with rc 0. The caller
+ * frees the job. */
+static struct uigw_store_job *run(struct uigw_store_job *job, struct done_rec *d)
+{
+	struct uigw_store *st = job->st;
+
+	assert_int_equal(uigw_store_submit(job), 0);
+	assert_int_equal(d->calls, 0);
+	uigw_store_drain(st);
+	assert_int_equal(d->calls, 1);
+	assert_ptr_equal(d->job, job);
+	assert_int_equal(job->rc, 0);
+	assert_int_equal(uigw_store_queue_depth(st), 0);
+	return job;
+}
+
+/* \returns the query's index: appending may move the array, so pointers do not stay valid */
+static unsigned int query(struct uigw_store_job *job, enum uigw_query q, const char *camp, const char *arg)
+{
+	struct uigw_store_query *qr = uigw_store_job_query(job, q, camp, arg);
+
+	assert_non_null(qr);
+	return job->n_queries - 1;
+}
+
+#define QR(i) (job->queries[i])
+
+static int64_t sync_count(struct uigw_store *st, enum uigw_query q, const char *camp, const char *arg)
+{
+	struct uigw_store_query qr = { .query = q, .campaign = camp, .arg = arg };
+
+	assert_int_equal(uigw_store_query_sync(st, &qr), 0);
+	return qr.count;
+}
+
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int64_t file_int(const char *name, const char *sql)
+{
+	sqlite3 *db;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(db_path(name), &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	v = sql_int(db, sql);
+	sqlite3_close(db);
+	return v;
+}
+
+/* --- tests ----------------------------------------------------------------------------------------------- */
+
+static void check_pragmas(bool sync_full)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	char text[16];
+	sqlite3_stmt *s;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path(sync_full ? "pragmas_full" : "pragmas_normal");
+	cfg.sync_full = sync_full;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	uigw_store_drain(st);	/* the writer is idle: its connection may be read here */
+	assert_int_equal(sql_int(st->wdb, "PRAGMA synchronous"), sync_full ? 2 : 1);
+	assert_int_equal(sql_int(st->wdb, "PRAGMA foreign_keys"), 0);
+	assert_int_equal(sql_int(st->wdb, "PRAGMA temp_store"), 2);
+	assert_true(sql_int(st->wdb, "PRAGMA cache_size") < -10000);
+	assert_true(sql_int(st->wdb, "PRAGMA wal_autocheckpoint") > 0);
+	assert_int_equal(sql_int(st->wdb, "PRAGMA user_version"), UIGW_SCHEMA_VERSION);
+	assert_int_equal(sql_int(st->rdb, "PRAGMA user_version"), 3);
+	assert_int_equal(sqlite3_prepare_v2(st->wdb, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	osmo_strlcpy(text, (const char *)sqlite3_column_text(s, 0), sizeof(text));
+	sqlite3_finalize(s);
+	assert_string_equal(text, "wal");
+	uigw_store_close(st);
+	/* journal_mode WAL persists in the file */
+	assert_int_equal(file_int(sync_full ? "pragmas_full" : "pragmas_normal", "SELECT count(*) FROM"
+				  " pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+}
+
+static void test_pragmas(void **state)
+{
+	check_pragmas(true);
+	check_pragmas(false);
+}
+
+static void test_spam_window(void **state)
+{
+	struct uigw_store *st = open_store("spam", 1);
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	unsigned int q1, q2, q3;
+
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	spam(job, "rep-a", "+491701", 10000);
+	spam(job, "rep-a", "+491701", 10500);		/* same reporter within 1 s: not counted */
+	q1 = query(job, UIGW_Q_SPAM_REPORTS, NULL, "+491701");
+	run(job, &d);
+	assert_int_equal(QR(q1).rc, 0);
+	assert_int_equal(QR(q1).count, 1);
+	talloc_free(job);
+
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	spam(job, "rep-b", "+491701", 10600);		/* another reporter: counted */
+	spam(job, "rep-a", "+491701", 10999);		/* still within 1 s of the counted one at 10000 */
+	spam(job, "rep-a", "+491701", 11500);		/* past the window: counted again */
+	spam(job, "rep-a", "+491702", 11500);		/* another number */
+	spam(job, "rep-c", "+491703", 11000);
+	spam(job, "rep-d", "+491703", 11000);
+	q1 = query(job, UIGW_Q_SPAM_REPORTS, NULL, "+491701");
+	q2 = query(job, UIGW_Q_SPAM_REPORTS, NULL, "+491703");
+	q3 = query(job, UIGW_Q_SPAM_REPORTS, NULL, "+499999");
+	run(job, &d);
+	assert_int_equal(QR(q1).count, 3);
+	assert_int_equal(QR(q2).count, 2);
+	assert_int_equal(QR(q3).count, 0);
+	assert_int_equal(QR(q3).rc, 0);
+	talloc_free(job);
+
+	assert_int_equal(sync_count(st, UIGW_Q_SPAM_REPORTS, NULL, "+491701"), 3);
+	uigw_store_close(st);
+	assert_int_equal(file_int("spam", "SELECT count(*) FROM spam_report"), 8);
+	assert_int_equal(file_int("spam", "SELECT count(*) FROM spam_report WHERE counted = 1"), 6);
+	assert_int_equal(file_int("spam", "SELECT last_time FROM spam_number WHERE number = '+491701'"), 11500);
+}
+
+static void test_reactions_ratings_flags(void **state)
+{
+	struct uigw_store *st = open_store("react", 86400);
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	unsigned int likes, dislikes, subs, avg, n, flags, none;
+
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	reaction(job, "a", "song", "like");
+	reaction(job, "a", "song", "like");		/* twice counts once */
+	reaction(job, "b", "song", "like");
+	reaction(job, "c", "song", "dislike");
+	reaction(job, "c", "song", "subscribe");
+	reaction(job, "a", "song", "bogus");		/* skipped */
+	reaction(job, "a", "other", "like");
+	rating(job, "a", "app1", 4);
+	rating(job, "b", "app1", 8);
+	rating(job, "a", "app1", 6);			/* replaces 4 */
+	rating(job, "c", "app1", 11);			/* invalid: skipped, not clamped */
+	rating(job, "d", "app1", 0);
+	row(job, UIGW_ROW_FLAG, "a", 1000)->u.flag.content = "song";
+	row(job, UIGW_ROW_FLAG, "a", 1000)->u.flag.content = "song";	/* every flag counts */
+	likes = query(job, UIGW_Q_LIKES, NULL, "song");
+	dislikes = query(job, UIGW_Q_DISLIKES, NULL, "song");
+	subs = query(job, UIGW_Q_SUBSCRIBES, NULL, "song");
+	avg = query(job, UIGW_Q_APP_RATING, NULL, "app1");
+	n = query(job, UIGW_Q_APP_RATINGS, NULL, "app1");
+	flags = query(job, UIGW_Q_FLAGS, NULL, "song");
+	none = query(job, UIGW_Q_APP_RATING, NULL, "nope");
+	run(job, &d);
+	assert_int_equal(QR(likes).count, 2);
+	assert_int_equal(QR(dislikes).count, 1);
+	assert_int_equal(QR(subs).count, 1);
+	assert_int_equal(QR(n).count, 2);
+	assert_float_equal(QR(avg).value, 7.0, 1e-9);
+	assert_int_equal(QR(avg).count, 2);
+	assert_int_equal(QR(flags).count, 2);
+	assert_int_equal(QR(none).count, 0);
+	assert_float_equal(QR(none).value, 0.0, 1e-9);
+	talloc_free(job);
+
+	/* like and dislike exclude each other; subscribe stays */
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	reaction(job, "c", "song", "like");
+	reaction(job, "a", "song", "dislike");
+	likes = query(job, UIGW_Q_LIKES, NULL, "song");
+	dislikes = query(job, UIGW_Q_DISLIKES, NULL, "song");
+	subs = query(job, UIGW_Q_SUBSCRIBES, NULL, "song");
+	run(job, &d);
+	assert_int_equal(QR(likes).count, 2);	/* b, c */
+	assert_int_equal(QR(dislikes).count, 1);	/* a */
+	assert_int_equal(QR(subs).count, 1);
+	talloc_free(job);
+
+	assert_int_equal(sync_count(st, UIGW_Q_LIKES, NULL, "other"), 1);
+	assert_int_equal(sync_count(st, UIGW_Q_DISLIKES, NULL, "song"), 1);
+	uigw_store_close(st);
+	assert_int_equal(file_int("react", "SELECT count(*) FROM reaction WHERE subscriber = 'c'"), 2);
+}
+
+static void test_answers_average(void **state)
+{
+	struct uigw_store *st = open_store("answers", 86400);
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	unsigned int ans, avg, ans2, avg_none;
+	struct uigw_store_query qs = { .query = UIGW_Q_AVERAGE, .campaign = "poll", .arg = "q1" };
+
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	response(job, "poll", "q1", "3", "ussi");
+	response(job, "poll", "q1", "5", "smpp-sms");
+	response(job, "poll", "q1", "abc", "ussi");	/* not a number: counted as an answer, not averaged */
+	response(job, "poll", "q1", "4.0", "ussi");
+	response(job, "poll", "q1", "12abc", "ussi");
+	response(job, "poll", "q1", "", "ussi");
+	response(job, "poll", "q1", "1-2", "ussi");
+	response(job, "poll", "q1", "-", "ussi");
+	response(job, "poll", "q2", "yes", "ussi");
+	response(job, "other", "q1", "100", "ussi");	/* another campaign */
+	ans = query(job, UIGW_Q_ANSWERS, "poll", "q1");
+	avg = query(job, UIGW_Q_AVERAGE, "poll", "q1");
+	ans2 = query(job, UIGW_Q_ANSWERS, "poll", "q2");
+	avg_none = query(job, UIGW_Q_AVERAGE, "poll", "q2");
+	run(job, &d);
+	assert_int_equal(QR(ans).count, 8);
+	assert_int_equal(QR(avg).count, 3);
+	assert_float_equal(QR(avg).value, 4.0, 1e-9);
+	assert_int_equal(QR(ans2).count, 1);
+	assert_int_equal(QR(avg_none).count, 0);
+	assert_float_equal(QR(avg_none).value, 0.0, 1e-9);
+	talloc_free(job);
+
+	assert_int_equal(uigw_store_query_sync(st, &qs), 0);
+	assert_int_equal(qs.count, 3);
+	assert_float_equal(qs.value, 4.0, 1e-9);
+	qs.query = _UIGW_Q_NUM;
+	assert_int_equal(uigw_store_query_sync(st, &qs), -EINVAL);
+	uigw_store_close(st);
+}
+
+struct fb {
+	char text[512];
+	int rows;
+};
+
+static void fb_cb(const char *question, const char *channel, const char *value, int64_t count, void *data)
+{
+	struct fb *fb = data;
+	size_t len = strlen(fb->text);
+
+	snprintf(fb->text + len, sizeof(fb->text) - len, "%s/%s/%s=%lld;", question, channel, value,
+		 (long long)count);
+	fb->rows++;
+}
+
+static void top_cb(const char *number, int64_t reports, int64_t last_ms, void *data)
+{
+	struct fb *fb = data;
+	size_t len = strlen(fb->text);
+
+	snprintf(fb->text + len, sizeof(fb->text) - len, "%s=%lld@%lld;", number, (long long)reports,
+		 (long long)last_ms);
+	fb->rows++;
+}
+
+static void test_views(void **state)
+{
+	struct uigw_store *st = open_store("views", 86400);
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	int64_t outcomes[_UIGW_OUTCOME_NUM], responses;
+	struct fb fb = { "", 0 };
+
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	response(job, "poll", "q1", "yes", "ussi");
+	response(job, "poll", "q1", "yes", "ussi");
+	response(job, "poll", "q1", "no", "ussi");
+	response(job, "poll", "q1", "yes", "smpp-sms");
+	response(job, "other", "q1", "yes", "ussi");
+	dialog(job, 7, "poll", UIGW_OUTCOME_ABANDONED);
+	dialog(job, 7, "poll", UIGW_OUTCOME_COMPLETED);	/* same dialog: replaced */
+	dialog(job, 8, "poll", UIGW_OUTCOME_COMPLETED);
+	dialog(job, 9, "poll", UIGW_OUTCOME_TIMED_OUT);
+	dialog(job, 10, "other", UIGW_OUTCOME_REJECTED);
+	spam(job, "a", "+1", 1000);
+	spam(job, "a", "+2", 1000);
+	spam(job, "b", "+2", 1000);
+	spam(job, "c", "+2", 2000);
+	spam(job, "a", "+3", 1000);
+	spam(job, "b", "+3", 3000);
+	run(job, &d);
+	talloc_free(job);
+
+	assert_int_equal(uigw_store_feedback(st, "poll", fb_cb, &fb), 0);
+	assert_int_equal(fb.rows, 3);
+	assert_string_equal(fb.text, "q1/smpp-sms/yes=1;q1/ussi/no=1;q1/ussi/yes=2;");
+	fb = (struct fb){ "", 0 };
+	assert_int_equal(uigw_store_feedback(st, "nobody", fb_cb, &fb), 0);
+	assert_int_equal(fb.rows, 0);
+
+	assert_int_equal(uigw_store_campaign_counts(st, "poll", outcomes, &responses), 0);
+	assert_int_equal(outcomes[UIGW_OUTCOME_COMPLETED], 2);
+	assert_int_equal(outcomes[UIGW_OUTCOME_ABANDONED], 0);
+	assert_int_equal(outcomes[UIGW_OUTCOME_TIMED_OUT], 1);
+	assert_int_equal(outcomes[UIGW_OUTCOME_REJECTED], 0);
+	assert_int_equal(responses, 4);
+
+	fb = (struct fb){ "", 0 };
+	assert_int_equal(uigw_store_spam_top(st, 2, top_cb, &fb), 0);
+	assert_string_equal(fb.text, "+2=3@2000;+3=2@3000;");
+	fb = (struct fb){ "", 0 };
+	assert_int_equal(uigw_store_spam_top(st, 10, top_cb, &fb), 0);
+	assert_int_equal(fb.rows, 3);
+	uigw_store_close(st);
+	assert_int_equal(file_int("views", "SELECT steps FROM dialog WHERE id = 7 AND outcome = 'completed'"), 3);
+}
+
+static void test_optout_offer_subscriber(void **state)
+{
+	struct uigw_store *st = open_store("optout", 86400);
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+
+	assert_int_equal(uigw_store_is_opted_out(st, "a"), 0);
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	row(job, UIGW_ROW_OPTOUT, "a", 1000)->u.optout.opt_out = true;
+	row(job, UIGW_ROW_OPTOUT, "b", 1000)->u.optout.opt_out = true;
+	r = row(job, UIGW_ROW_OFFER, "a", 1000);
+	r->u.offer.service = "tones";
+	r->u.offer.uri = "https://example.org/t";
+	row(job, UIGW_ROW_SUBSCRIBER, "a", 1000)->u.subscriber.msisdn = "491701";
+	row(job, UIGW_ROW_SUBSCRIBER, "a", 5000)->u.subscriber.msisdn = "491701";
+	run(job, &d);
+	talloc_free(job);
+	assert_int_equal(uigw_store_is_opted_out(st, "a"), 1);
+	assert_int_equal(uigw_store_is_opted_out(st, "b"), 1);
+	assert_int_equal(uigw_store_is_opted_out(st, "c"), 0);
+
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	row(job, UIGW_ROW_OPTOUT, "a", 2000)->u.optout.opt_out = false;	/* back in */
+	run(job, &d);
+	talloc_free(job);
+	assert_int_equal(uigw_store_is_opted_out(st, "a"), 0);
+	assert_int_equal(uigw_store_is_opted_out(st, "b"), 1);
+	uigw_store_close(st);
+
+	assert_int_equal(file_int("optout", "SELECT count(*) FROM offer WHERE service = 'tones' AND subscriber = 'a'"
+				  " AND uri = 'https://example.org/t' AND campaign = 'c1' AND time = 1000"), 1);
+	assert_int_equal(file_int("optout", "SELECT count(*) FROM subscriber_map"), 1);
+	assert_int_equal(file_int("optout", "SELECT first_seen FROM subscriber_map WHERE msisdn = '491701'"), 1000);
+	assert_int_equal(file_int("optout", "SELECT last_seen FROM subscriber_map WHERE pseudonym = 'a'"), 5000);
+	assert_int_equal(file_int("optout", "SELECT count(*) FROM optout"), 2);
+}
+
+/* Retention: purged on open (retention_days 0 keeps everything). */
+static void test_purge(void **state)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	int64_t now = (int64_t)time(NULL) * 1000;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path("purge");
+	cfg.retention_days = 0;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	row(job, UIGW_ROW_SUBSCRIBER, "old", now - 3 * 86400000LL)->u.subscriber.msisdn = "1";
+	row(job, UIGW_ROW_SUBSCRIBER, "new", now - 3600000LL)->u.subscriber.msisdn = "2";
+	run(job, &d);
+	talloc_free(job);
+	uigw_store_close(st);
+
+	st = uigw_store_open(ctx, &cfg);	/* keep */
+	assert_non_null(st);
+	uigw_store_close(st);
+	assert_int_equal(file_int("purge", "SELECT count(*) FROM subscriber_map"), 2);
+
+	cfg.retention_days = 2;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	uigw_store_close(st);
+	assert_int_equal(file_int("purge", "SELECT count(*) FROM subscriber_map"), 1);
+	assert_int_equal(file_int("purge", "SELECT count(*) FROM subscriber_map WHERE pseudonym = 'new'"), 1);
+}
+
+/* A job with a row the store refuses fails alone and atomically; other jobs are unaffected. */
+static void test_refused_row(void **state)
+{
+	struct uigw_store *st = open_store("refused", 86400);
+	struct done_rec d1 = { 0 }, d2 = { 0 };
+	struct uigw_store_job *bad, *good;
+
+	bad = uigw_store_job_alloc(st, keep_done, &d1);
+	response(bad, "poll", "q1", "bad", "ussi");
+	uigw_store_job_row(bad, (enum uigw_row_kind)99);
+	good = uigw_store_job_alloc(st, keep_done, &d2);
+	response(good, "poll", "q1", "good", "ussi");
+	assert_int_equal(uigw_store_submit(bad), 0);
+	assert_int_equal(uigw_store_submit(good), 0);
+	uigw_store_drain(st);
+	assert_int_equal(d1.calls, 1);
+	assert_int_equal(d2.calls, 1);
+	assert_true(bad->rc < 0);
+	assert_int_equal(good->rc, 0);
+	talloc_free(bad);
+	talloc_free(good);
+	assert_int_equal(sync_count(st, UIGW_Q_ANSWERS, "poll", "q1"), 1);
+	uigw_store_close(st);
+	assert_int_equal(file_int("refused", "SELECT count(*) FROM response WHERE value = 'bad'"), 0);
+}
+
+/* Completions arrive through the eventfd on the osmo_select_main loop, in submission order. */
+static int order[16], n_order;
+
+static void order_done(struct uigw_store_job *job, void *data)
+{
+	order[n_order++] = (int)(intptr_t)data;
+	talloc_free(job);
+}
+
+static void test_loop_completion(void **state)
+{
+	struct uigw_store *st = open_store("loop", 86400);
+	struct uigw_store_job *job;
+	int i, spins;
+
+	n_order = 0;
+	for (i = 0; i < 10; i++) {
+		job = uigw_store_job_alloc(st, order_done, (void *)(intptr_t)i);
+		response(job, "poll", "q1", "1", "ussi");
+		assert_int_equal(uigw_store_submit(job), 0);
+	}
+	assert_int_equal(n_order, 0);
+	assert_int_equal(uigw_store_queue_depth(st), 10);
+	for (spins = 0; n_order < 10 && spins < 1000; spins++)
+		osmo_select_main(0);
+	assert_int_equal(n_order, 10);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(order[i], i);
+	assert_int_equal(uigw_store_queue_depth(st), 0);
+
+	/* close commits and completes what is still queued */
+	n_order = 0;
+	job = uigw_store_job_alloc(st, order_done, (void *)(intptr_t)42);
+	response(job, "poll", "q1", "2", "ussi");
+	assert_int_equal(uigw_store_submit(job), 0);
+	uigw_store_close(st);
+	assert_int_equal(n_order, 1);
+	assert_int_equal(order[0], 42);
+	assert_int_equal(file_int("loop", "SELECT count(*) FROM response"), 11);
+}
+
+/* Completions run in submission order across batches; close also completes follow-up jobs that completions
+ * submit. */
+static struct uigw_store *follow_st;
+
+static void follow_done(struct uigw_store_job *job, void *data)
+{
+	int i = (int)(intptr_t)data;
+
+	order[n_order++] = i;
+	talloc_free(job);
+	if (i == 100) {
+		job = uigw_store_job_alloc(follow_st, order_done, (void *)(intptr_t)101);
+		response(job, "poll", "q1", "3", "ussi");
+		assert_int_equal(uigw_store_submit(job), 0);
+	}
+}
+
+static void test_order_and_follow_up(void **state)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store_job *job;
+	int i;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path("order");
+	cfg.batch_max_rows = 1;		/* one job per batch: ten batches */
+	follow_st = uigw_store_open(ctx, &cfg);
+	assert_non_null(follow_st);
+	n_order = 0;
+	for (i = 0; i < 10; i++) {
+		job = uigw_store_job_alloc(follow_st, order_done, (void *)(intptr_t)i);
+		response(job, "poll", "q1", "1", "ussi");
+		assert_int_equal(uigw_store_submit(job), 0);
+	}
+	uigw_store_drain(follow_st);	/* every batch is written before the first completion runs */
+	assert_int_equal(n_order, 10);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(order[i], i);
+
+	n_order = 0;
+	job = uigw_store_job_alloc(follow_st, follow_done, (void *)(intptr_t)100);
+	response(job, "poll", "q1", "2", "ussi");
+	assert_int_equal(uigw_store_submit(job), 0);
+	uigw_store_close(follow_st);
+	assert_int_equal(n_order, 2);
+	assert_int_equal(order[0], 100);
+	assert_int_equal(order[1], 101);
+	assert_int_equal(file_int("order", "SELECT count(*) FROM response"), 12);
+}
+
+/* -EBUSY when queue_max_jobs jobs wait: another connection holds the write lock, so the writer blocks in
+ * BEGIN IMMEDIATE with at most one job (batch_max_rows 1) and the rest of the queue cannot drain. */
+static void test_queue_full(void **state)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	struct uigw_store_job *jobs[10];
+	sqlite3 *lock;
+	int i, accepted = 0, rc = 0;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path("busy");
+	cfg.queue_max_jobs = 3;
+	cfg.batch_max_rows = 1;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+
+	assert_int_equal(sqlite3_open(db_path("busy"), &lock), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+	n_order = 0;
+	for (i = 0; i < 10; i++) {
+		jobs[i] = uigw_store_job_alloc(st, order_done, (void *)(intptr_t)i);
+		response(jobs[i], "poll", "q1", "1", "ussi");
+		rc = uigw_store_submit(jobs[i]);
+		if (rc < 0)
+			break;
+		accepted++;
+	}
+	assert_int_equal(rc, -EBUSY);
+	/* 3 waiting, plus perhaps the one the writer took */
+	assert_in_range(accepted, 3, 4);
+	assert_int_equal(uigw_store_queue_depth(st), accepted);
+	talloc_free(jobs[i]);	/* refused: still ours */
+
+	assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(lock);
+	uigw_store_drain(st);
+	assert_int_equal(n_order, accepted);
+	assert_int_equal(uigw_store_queue_depth(st), 0);
+	assert_int_equal(sync_count(st, UIGW_Q_ANSWERS, "poll", "q1"), accepted);
+	uigw_store_close(st);
+}
+
+static void test_open_errors(void **state)
+{
+	struct uigw_store_cfg cfg;
+	sqlite3 *db;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = "/nonexistent-dir/x/y.db";
+	assert_null(uigw_store_open(ctx, &cfg));
+
+	/* a newer schema is refused */
+	assert_int_equal(sqlite3_open(db_path("newer"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cfg.path = db_path("newer");
+	assert_null(uigw_store_open(ctx, &cfg));
+	assert_int_equal(file_int("newer", "PRAGMA user_version"), 99);
+
+	assert_int_equal(uigw_store_schema_upgrade(NULL, 0, 1), -EINVAL);
+	assert_int_equal(uigw_store_submit(NULL), -EINVAL);
+	assert_null(uigw_store_job_alloc(NULL, NULL, NULL));
+}
+
+/* Upgrade from every older schema version, keeping (and counting) the old rows. */
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err);
+}
+
+static void test_upgrade(void **state)
+{
+	int v;
+
+	for (v = 0; v < UIGW_SCHEMA_VERSION; v++) {
+		char name[16];
+		struct uigw_store *st;
+		struct done_rec d = { 0 };
+		struct uigw_store_job *job;
+		unsigned int q;
+		sqlite3 *db;
+
+		snprintf(name, sizeof(name), "upgrade%d", v);
+		assert_int_equal(sqlite3_open(db_path(name), &db), SQLITE_OK);
+		assert_int_equal(uigw_store_schema_upgrade(db, 0, v), 0);
+		assert_int_equal(sql_int(db, "PRAGMA user_version"), v);
+		if (v >= 1) {
+			exec_ok(db, "INSERT INTO response (campaign, question, value, time) VALUES"
+				" ('poll', 'q1', '2', 1), ('poll', 'q1', '4', 2)");
+			exec_ok(db, "INSERT INTO dialog (id, campaign, outcome) VALUES (5, 'poll', 'completed')");
+			exec_ok(db, "INSERT INTO spam_report (reporter, number, time, counted) VALUES"
+				" ('a', '+1', 1000, 1), ('b', '+1', 2000, 1), ('a', '+1', 1500, 0),"
+				" ('c', '+2', 3000, 1)");
+		}
+		if (v >= 2) {
+			exec_ok(db, "INSERT INTO reaction (subscriber, content, reaction)"
+				" VALUES ('a', 'song', 'like')");
+			exec_ok(db, "INSERT INTO app_rating (subscriber, app, rating) VALUES ('a', 'app', 9)");
+			exec_ok(db, "INSERT INTO optout (subscriber, opted_out) VALUES ('x', 1)");
+		}
+		sqlite3_close(db);
+
+		st = open_store(name, 86400);
+		assert_int_equal(sql_int(st->rdb, "PRAGMA user_version"), UIGW_SCHEMA_VERSION);
+		assert_int_equal(sync_count(st, UIGW_Q_SPAM_REPORTS, NULL, "+1"), v >= 1 ? 2 : 0);
+		assert_int_equal(sync_count(st, UIGW_Q_SPAM_REPORTS, NULL, "+2"), v >= 1 ? 1 : 0);
+		assert_int_equal(sync_count(st, UIGW_Q_ANSWERS, "poll", "q1"), v >= 1 ? 2 : 0);
+		assert_int_equal(sync_count(st, UIGW_Q_LIKES, NULL, "song"), v >= 2 ? 1 : 0);
+		assert_int_equal(sync_count(st, UIGW_Q_APP_RATINGS, NULL, "app"), v >= 2 ? 1 : 0);
+		assert_int_equal(uigw_store_is_opted_out(st, "x"), v >= 2 ? 1 : 0);
+
+		/* new rows on top of the old ones: the old counted report of 'a' is inside the window */
+		job = uigw_store_job_alloc(st, keep_done, &d);
+		spam(job, "a", "+1", 5000);
+		spam(job, "d", "+1", 5000);
+		response(job, "poll", "q1", "6", "ussi");
+		q = query(job, UIGW_Q_SPAM_REPORTS, NULL, "+1");
+		run(job, &d);
+		assert_int_equal(QR(q).count, v >= 1 ? 3 : 2);
+		talloc_free(job);
+		uigw_store_close(st);
+		assert_int_equal(file_int(name, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+					  " AND name = 'response_question'"), 1);
+		assert_int_equal(file_int(name, "SELECT count(*) FROM pragma_integrity_check"
+					  " WHERE integrity_check = 'ok'"), 1);
+	}
+	assert_int_equal(uigw_store_schema_upgrade((sqlite3 *)1, 2, 1), -EINVAL);
+	assert_int_equal(uigw_store_schema_upgrade((sqlite3 *)1, 0, UIGW_SCHEMA_VERSION + 1), -EINVAL);
+}
+
+static void test_pseudonym(void **state)
+{
+	char out[33];
+	char out2[33];
+
+	/* RFC 4231 test case 2: HMAC-SHA-256("Jefe", "what do ya want for nothing?") =
+	 * 5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843 */
+	uigw_pseudonym("Jefe", "what do ya want for nothing?", out);
+	assert_string_equal(out, "5bdcc146bf60754e6a042426089575c7");
+	uigw_pseudonym("Jefe", "491701234567", out);
+	uigw_pseudonym("Jeff", "491701234567", out2);
+	assert_int_equal(strlen(out), 32);
+	assert_string_not_equal(out, out2);
+}
+
+static int group_setup(void **state)
+{
+	osmo_strlcpy(tmpdir, "/tmp/uigw-store-XXXXXX", sizeof(tmpdir));
+	if (!mkdtemp(tmpdir))
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spam_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reactions_ratings_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answers_average, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_optout_offer_subscriber, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loop_completion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_order_and_follow_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
+		cmocka_unit_test(test_pseudonym),
+	};
+	void *log_ctx = talloc_named_const(NULL, 0, "log");
+	int rc;
+
+	osmo_init_logging2(log_ctx, &uigw_log_info);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	log_set_use_color(osmo_stderr_target, 0);
+	if (!getenv("UIGW_TEST_LOG"))
+		log_set_log_level(osmo_stderr_target, LOGL_FATAL);
+	rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+	log_fini();
+	talloc_free(log_ctx);
+	return rc;
+}

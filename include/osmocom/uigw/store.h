@@ -138,11 +138,13 @@ void uigw_store_close(struct uigw_store *st);
 void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg);
 
 /*! Allocate a job; its talloc tree holds the strings of its rows. Freed by the completion callback
- *  (talloc_free(job)) or by uigw_store_job_free(). */
+ *  (talloc_free(job)). */
 struct uigw_store_job *uigw_store_job_alloc(struct uigw_store *st, uigw_store_done_cb done, void *data);
-/*! Append a row (zeroed, kind set) and return it for filling, or NULL on OOM. */
+/*! Append a row (zeroed, kind set) and return it for filling, or NULL on OOM. The rows array may move on the
+ *  next append: fill the row before appending another. */
 struct uigw_store_row *uigw_store_job_row(struct uigw_store_job *job, enum uigw_row_kind kind);
-/*! Append a query; \returns it for filling, or NULL. */
+/*! Append a query; \returns it for filling, or NULL. The array may move on the next append: after it, find
+ *  the query by index in job->queries. */
 struct uigw_store_query *uigw_store_job_query(struct uigw_store_job *job, enum uigw_query q,
 					      const char *campaign, const char *arg);
 /*! Hand the job to the writer. The completion callback runs later on the loop thread (never from inside this
