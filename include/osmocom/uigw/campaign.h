@@ -75,6 +75,7 @@ struct uigw_action {
 	struct uigw_tmpl *subject;	/*!< see enum uigw_action_kind; NULL where unused */
 	struct uigw_tmpl *value;	/*!< see enum uigw_action_kind; NULL where unused */
 	struct uigw_i18n text;		/*!< OFFER: text shown to the user (n == 0 elsewhere) */
+	unsigned int line;		/*!< line in the campaign file (for messages) */
 };
 
 struct uigw_option {
@@ -113,10 +114,12 @@ struct uigw_entry {
 		const char *short_code;	/*!< "7726" */
 		char **keywords;	/*!< upper-cased; first is the main keyword, the rest aliases */
 		unsigned int n_keywords;
+		unsigned int line;	/*!< line in the campaign file (for messages) */
 	} *sms;
 	unsigned int n_sms;
 	char **sip;		/*!< SIP Request-URI user parts ("7726"), matched with any host */
 	unsigned int n_sip;
+	unsigned int ussd_line, sip_line;	/*!< lines of the lists in the campaign file (for messages) */
 };
 
 /*! Texts the engine shows around the campaign's own (all optional, English defaults). */
@@ -146,6 +149,7 @@ struct uigw_campaign {
 	unsigned int n_nodes;
 	int start;			/*!< index of the start node */
 	unsigned int refcount;		/*!< dialogs running on this version (+1 while in a set) */
+	unsigned int name_line;		/*!< line of 'name' in the file (for messages) */
 };
 
 /*! Parse and validate one campaign file. Every problem is reported as "file:line: reason".

@@ -22,8 +22,9 @@ struct uigw_route {
  *  - USSD class (map, gsup, smpp-ussd, ussi, vty with a dial string): the dial string "*7726*1*2#" matches the
  *    entry "*7726#" with the longest prefix of '*'-separated components; the rest ("1", "2") become inputs.
  *  - smpp-sms: short_code + first word (case-insensitive keyword or alias); the rest of the text is one input.
- *  - ims-msg: short_code = Request-URI user part matched against sip entries; a keyword in the text selects
- *    among campaigns on the same URI, otherwise the first one.
+ *  - ims-msg: short_code = Request-URI user part matched against sip entries (one campaign per user part); a
+ *    keyword of that campaign at the start of the text is skipped, the rest is one input. A message to a short
+ *    code without a sip entry is routed like SMS.
  *  \returns 0, or -ENOENT if nothing matches */
 int uigw_route(const struct uigw_campaign_set *set, enum uigw_channel ch, const char *text, const char *short_code,
 	       struct uigw_route *r);

@@ -1,0 +1,51 @@
+/* libFuzzer target: campaign files (src/campaign_load.c, src/campaign_tmpl.c). Any input must either load or be
+ * refused with a message; nothing may crash, leak or read out of bounds. */
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include <talloc.h>
+#include <osmocom/uigw/campaign.h>
+
+/* libconfig 1.5 (Debian 11/12) loses the value of a string token on some syntax errors ("e={\"\"" is enough):
+ * its bug, a few bytes per refused file. Only its scanner is suppressed: the settings it builds, and everything
+ * of ours, are still checked for leaks. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:strbuf_append\nleak:libconfig_yylex\n";
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	void *ctx = talloc_named_const(NULL, 0, "fuzz_campaign");
+	char *text = talloc_size(ctx, size + 1);
+	struct uigw_campaign *c = NULL;
+	char err[256];
+	unsigned int i;
+
+	if (!text)
+		goto out;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (uigw_campaign_load_string(ctx, text, "fuzz.conf", &c, err, sizeof(err)) == 0) {
+		/* walk what the engine walks: every index must be in range */
+		for (i = 0; i < c->n_nodes; i++) {
+			const struct uigw_node *n = &c->nodes[i];
+			unsigned int j;
+
+			if (n->next >= (int)c->n_nodes || n->yes >= (int)c->n_nodes || n->no >= (int)c->n_nodes)
+				__builtin_trap();
+			for (j = 0; j < n->n_options; j++)
+				if (n->options[j].next >= (int)c->n_nodes || !n->options[j].key)
+					__builtin_trap();
+			if (!uigw_i18n_get(&n->text, "xx"))
+				__builtin_trap();
+		}
+		if (c->start < 0 || c->start >= (int)c->n_nodes)
+			__builtin_trap();
+		uigw_campaign_put(c);
+	}
+out:
+	talloc_free(ctx);
+	return 0;
+}
