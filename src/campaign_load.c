@@ -16,420 +16,7 @@
 #include <osmocom/uigw/uigw.h>
 #include <osmocom/uigw/campaign.h>
 
-#define MAX_FILE_SIZE	(1024 * 1024)	/*!< bigger files are refused */
-#define MAX_DEPTH	16		/*!< nesting of ( [ { : the format needs 8 */
-#define MAX_NODES	200
-#define MAX_OPTIONS	30
-#define MAX_ACTIONS	16
-#define MAX_LANGS	8
-#define MAX_PARAMS	32
-#define MAX_ENTRIES	16		/*!< per list: ussd codes, sms entries, keywords, sip user parts */
-#define NAME_LEN	32
-
-/* Loader state. */
-struct ld {
-	struct uigw_campaign *c;
-	void *tmp;			/* freed at the end of the load */
-	const char *fname;
-	char *err;
-	size_t err_len;
-	char where[192];		/* context prefix: "node 'x': option '1': " */
-	const char **vars;		/* known variable names */
-	unsigned int n_vars;
-};
-
-static const char *const builtin_vars[] = { "msisdn", "campaign", "language", "answer", NULL };
-
-/*
- * Messages
- */
-
-static void ld_msg(struct ld *ld, unsigned int line, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (!ld->err || !ld->err_len)
-		return;
-	n = snprintf(ld->err, ld->err_len, "%s:%u: %s", ld->fname, line ? line : 1, ld->where);
-	if (n >= 0 && (size_t)n < ld->err_len)
-		vsnprintf(ld->err + n, ld->err_len - n, fmt, ap);
-}
-
-/* Report a problem at setting s (NULL: line 1). \returns -EINVAL */
-static int ld_err(struct ld *ld, const config_setting_t *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ld_msg(ld, s ? config_setting_source_line(s) : 1, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static int ld_nomem(struct ld *ld)
-{
-	ld_err(ld, NULL, "out of memory");
-	return -ENOMEM;
-}
-
-static size_t where_push(struct ld *ld, const char *fmt, ...)
-{
-	size_t old = strlen(ld->where);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(ld->where + old, sizeof(ld->where) - old, fmt, ap);
-	va_end(ap);
-	return old;
-}
-
-static void where_pop(struct ld *ld, size_t old)
-{
-	ld->where[old] = '\0';
-}
-
-/*
- * Checks of names and values
- */
-
-static bool chars_in(const char *s, const char *set, size_t min, size_t max)
-{
-	size_t n = strlen(s);
-
-	return n >= min && n <= max && strspn(s, set) == n;
-}
-
-#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
-#define ALNUM LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-/*! [a-z0-9_]{1,32}: node ids, variables, question keys */
-static bool valid_ident(const char *s)
-{
-	return chars_in(s, LOWER_DIGITS "_", 1, NAME_LEN);
-}
-
-/*! [a-z0-9_-]{1,32}: campaign names */
-static bool valid_campaign_name(const char *s)
-{
-	return chars_in(s, LOWER_DIGITS "_-", 1, NAME_LEN);
-}
-
-/* '*' or '#', digit groups separated by '*', final '#': "*7726#", "*123*4#", "#100#" */
-static bool valid_ussd_code(const char *s)
-{
-	size_t n = strlen(s), i;
-	bool digit = false;
-
-	if (n < 3 || n > 32 || (s[0] != '*' && s[0] != '#') || s[n - 1] != '#')
-		return false;
-	for (i = 1; i < n - 1; i++) {
-		if (isdigit((unsigned char)s[i]))
-			digit = true;
-		else if (s[i] == '*' && digit)
-			digit = false;
-		else
-			return false;
-	}
-	return digit;
-}
-
-/* Levenshtein distance of two short strings (for "did you mean"). */
-static unsigned int edit_distance(const char *a, const char *b)
-{
-	unsigned int d[NAME_LEN + 1], i, j, la = strlen(a), lb = strlen(b);
-
-	if (la > NAME_LEN || lb > NAME_LEN)
-		return NAME_LEN;
-	for (j = 0; j <= lb; j++)
-		d[j] = j;
-	for (i = 1; i <= la; i++) {
-		unsigned int diag = d[0], up;
-
-		d[0] = i;
-		for (j = 1; j <= lb; j++) {
-			up = d[j];
-			d[j] = OSMO_MIN(OSMO_MIN(d[j] + 1, d[j - 1] + 1), diag + (a[i - 1] != b[j - 1]));
-			diag = up;
-		}
-	}
-	return d[lb];
-}
-
-/* Every member of group g must be one of names[]: the operator's typo is reported, with a hint. */
-static int check_names(struct ld *ld, const config_setting_t *g, const char *const *names)
-{
-	int i, n = config_setting_length(g);
-
-	for (i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(g, i);
-		const char *name = config_setting_name(s);
-		const char *best = NULL;
-		unsigned int j, d, best_d = 3;
-
-		if (!name)
-			continue;
-		for (j = 0; names[j]; j++) {
-			if (!strcmp(names[j], name))
-				break;
-			d = edit_distance(name, names[j]);
-			if (d < best_d) {
-				best_d = d;
-				best = names[j];
-			}
-		}
-		if (names[j])
-			continue;
-		if (best)
-			return ld_err(ld, s, "unknown setting '%s' (did you mean '%s'?)", name, best);
-		return ld_err(ld, s, "unknown setting '%s'", name);
-	}
-	return 0;
-}
-
-/*
- * Typed getters: \returns 1 if the setting is there, 0 if absent, negative on a type error
- */
-
-static int get_str(struct ld *ld, const config_setting_t *g, const char *name, const config_setting_t **sp,
-		   const char **out)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-
-	if (sp)
-		*sp = s;
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return ld_err(ld, s, "%s must be a string", name);
-	*out = config_setting_get_string(s);
-	return 1;
-}
-
-static int get_bool(struct ld *ld, const config_setting_t *g, const char *name, bool *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return ld_err(ld, s, "%s must be true or false", name);
-	*out = config_setting_get_bool(s);
-	return 1;
-}
-
-static int get_uint(struct ld *ld, const config_setting_t *g, const char *name, unsigned int min, unsigned int max,
-		    unsigned int *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-	long long v;
-
-	if (!s)
-		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT)
-		v = config_setting_get_int(s);
-	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
-		v = config_setting_get_int64(s);
-	else
-		return ld_err(ld, s, "%s must be a number", name);
-	if (v < min || v > max)
-		return ld_err(ld, s, "%s must be %u..%u", name, min, max);
-	*out = v;
-	return 1;
-}
-
-static int get_group(struct ld *ld, const config_setting_t *g, const char *name, const config_setting_t **out)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-
-	if (!s)
-		return 0;
-	if (!config_setting_is_group(s))
-		return ld_err(ld, s, "%s must be a group { ... }", name);
-	*out = s;
-	return 1;
-}
-
-/* A list ( ... ) of groups; an empty array [] is accepted as an empty list. \returns 1, 0 or negative */
-static int get_group_list(struct ld *ld, const config_setting_t *g, const char *name, unsigned int max,
-			  const config_setting_t **out)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-	int i, n;
-
-	if (!s)
-		return 0;
-	n = config_setting_length(s);
-	if (!config_setting_is_list(s) && !(config_setting_is_array(s) && n == 0))
-		return ld_err(ld, s, "%s must be a list ( { ... }, ... )", name);
-	if (n > (int)max)
-		return ld_err(ld, s, "%s: more than %u entries", name, max);
-	for (i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, i);
-		if (!config_setting_is_group(e))
-			return ld_err(ld, e, "%s: entry %d must be a group { ... }", name, i + 1);
-	}
-	*out = s;
-	return 1;
-}
-
-/* A list or array of strings, copied under ctx. \returns 1, 0 or negative */
-static int get_strlist(struct ld *ld, void *ctx, const config_setting_t *g, const char *name, unsigned int max,
-		       const config_setting_t **sp, char ***out, unsigned int *n_out)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-	char **v = NULL;
-	int i, n;
-
-	*out = NULL;
-	*n_out = 0;
-	if (sp)
-		*sp = s;
-	if (!s)
-		return 0;
-	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return ld_err(ld, s, "%s must be a list of strings", name);
-	n = config_setting_length(s);
-	if (n > (int)max)
-		return ld_err(ld, s, "%s: more than %u entries", name, max);
-	if (n > 0 && !(v = talloc_zero_array(ctx, char *, n)))
-		return ld_nomem(ld);
-	for (i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, i);
-
-		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return ld_err(ld, e, "%s must be a list of strings", name);
-		if (!(v[i] = talloc_strdup(v, config_setting_get_string(e))))
-			return ld_nomem(ld);
-	}
-	*out = v;
-	*n_out = n;
-	return 1;
-}
-
-/*
- * Templates and texts
- */
-
-static bool var_known(const struct ld *ld, const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; builtin_vars[i]; i++)
-		if (!strcmp(builtin_vars[i], name))
-			return true;
-	for (i = 0; i < ld->n_vars; i++)
-		if (!strcmp(ld->vars[i], name))
-			return true;
-	return false;
-}
-
-static int var_add(struct ld *ld, const char *name)
-{
-	const char **v;
-
-	if (var_known(ld, name))
-		return 0;
-	v = talloc_realloc(ld->tmp, ld->vars, const char *, ld->n_vars + 1);
-	if (!v)
-		return ld_nomem(ld);
-	ld->vars = v;
-	v[ld->n_vars++] = name;
-	return 0;
-}
-
-/* Compile src (from setting s, called what in messages) and check that every variable it names exists. */
-static int compile(struct ld *ld, const config_setting_t *s, const char *what, const char *src,
-		   struct uigw_tmpl **out)
-{
-	char e[128];
-	unsigned int i;
-	int rc;
-
-	rc = uigw_tmpl_compile(ld->c, src, out, e, sizeof(e));
-	if (rc == -ENOMEM)
-		return ld_nomem(ld);
-	if (rc < 0)
-		return ld_err(ld, s, "%s: %s", what, e);
-	for (i = 0; i < (*out)->n_seg; i++) {
-		const struct uigw_tmpl_seg *seg = &(*out)->seg[i];
-
-		if (seg->kind == UIGW_SEG_LIT || (seg->kind == UIGW_SEG_QUERY && seg->arg_is_literal))
-			continue;
-		if (!var_known(ld, seg->text))
-			return ld_err(ld, s, "%s: unknown variable '%s'", what, seg->text);
-	}
-	return 0;
-}
-
-static int i18n_add(struct ld *ld, const config_setting_t *s, const char *what, struct uigw_i18n *t,
-		    const char *lang, const char *src)
-{
-	struct uigw_i18n_str *v = &t->v[t->n];
-	int rc;
-
-	OSMO_STRLCPY_ARRAY(v->lang, lang);
-	rc = compile(ld, s, what, src, &v->tmpl);
-	if (rc < 0)
-		return rc;
-	t->n++;
-	return 0;
-}
-
-/* A Text: a string in the default language, or a group { en = "..."; de = "..."; }. */
-static int parse_text(struct ld *ld, const config_setting_t *s, const char *what, struct uigw_i18n *out)
-{
-	struct uigw_campaign *c = ld->c;
-	const char *def = c->languages[0];
-	const config_setting_t *m;
-	unsigned int i, j;
-	int rc, n;
-
-	memset(out, 0, sizeof(*out));
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		if (!(out->v = talloc_zero_array(c, struct uigw_i18n_str, 1)))
-			return ld_nomem(ld);
-		return i18n_add(ld, s, what, out, def, config_setting_get_string(s));
-	}
-	if (!config_setting_is_group(s))
-		return ld_err(ld, s, "%s must be a string or a group of languages { %s = \"...\"; }", what, def);
-
-	n = config_setting_length(s);
-	for (i = 0; i < (unsigned int)n; i++) {
-		m = config_setting_get_elem(s, i);
-		for (j = 0; j < c->n_languages; j++)
-			if (!strcmp(c->languages[j], config_setting_name(m)))
-				break;
-		if (j == c->n_languages)
-			return ld_err(ld, m, "%s: language '%s' is not in languages", what, config_setting_name(m));
-		if (config_setting_type(m) != CONFIG_TYPE_STRING)
-			return ld_err(ld, m, "%s: %s must be a string", what, config_setting_name(m));
-	}
-	m = config_setting_get_member(s, def);
-	if (!m)
-		return ld_err(ld, s, "%s: missing the default language '%s'", what, def);
-	if (!(out->v = talloc_zero_array(c, struct uigw_i18n_str, n)))
-		return ld_nomem(ld);
-	/* v[0] is the default language, the others follow in the order of the file */
-	rc = i18n_add(ld, m, what, out, def, config_setting_get_string(m));
-	for (i = 0; rc == 0 && i < (unsigned int)n; i++) {
-		m = config_setting_get_elem(s, i);
-		if (strcmp(config_setting_name(m), def))
-			rc = i18n_add(ld, m, what, out, config_setting_name(m), config_setting_get_string(m));
-	}
-	return rc;
-}
-
-/* The Text named 'name' in group g. \returns 1, 0 (absent) or negative */
-static int get_text(struct ld *ld, const config_setting_t *g, const char *name, struct uigw_i18n *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, name);
-	int rc;
-
-	if (!s)
-		return 0;
-	rc = parse_text(ld, s, name, out);
-	return rc < 0 ? rc : 1;
-}
+#include "campaign_priv.h"
 
 /*
  * Actions
@@ -451,13 +38,13 @@ static int act_tmpl(struct ld *ld, const config_setting_t *g, const char *name, 
 {
 	const config_setting_t *s;
 	const char *v = NULL;
-	int rc = get_str(ld, g, name, &s, &v);
+	int rc = ld_get_str(ld, g, name, &s, &v);
 
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
 		return required ? ld_err(ld, g, "missing %s", name) : 0;
-	return compile(ld, s, name, v, out);
+	return ld_compile(ld, s, name, v, out);
 }
 
 /* A literal name field of an action (question key, campaign), kept as a one-segment template. */
@@ -466,7 +53,7 @@ static int act_name(struct ld *ld, const config_setting_t *g, const char *name, 
 {
 	const config_setting_t *s;
 	const char *v = NULL;
-	int rc = get_str(ld, g, name, &s, &v);
+	int rc = ld_get_str(ld, g, name, &s, &v);
 
 	if (rc < 0)
 		return rc;
@@ -474,7 +61,7 @@ static int act_name(struct ld *ld, const config_setting_t *g, const char *name, 
 		return ld_err(ld, g, "missing %s", name);
 	if (!valid(v))
 		return ld_err(ld, s, "bad %s name '%s'", name, v);
-	return compile(ld, s, name, v, out);
+	return ld_compile(ld, s, name, v, out);
 }
 
 static int parse_action(struct ld *ld, const config_setting_t *g, struct uigw_action *a)
@@ -484,7 +71,7 @@ static int parse_action(struct ld *ld, const config_setting_t *g, struct uigw_ac
 	size_t w;
 	int rc, k;
 
-	rc = get_str(ld, g, "type", &s, &type);
+	rc = ld_get_str(ld, g, "type", &s, &type);
 	if (rc <= 0)
 		return rc < 0 ? rc : ld_err(ld, g, "action without type");
 	k = get_string_value(uigw_action_kind_names, type);
@@ -492,14 +79,14 @@ static int parse_action(struct ld *ld, const config_setting_t *g, struct uigw_ac
 		return ld_err(ld, s, "unknown action type '%s'", type);
 	a->kind = k;
 	a->line = config_setting_source_line(g);
-	w = where_push(ld, "action '%s': ", type);
-	rc = check_names(ld, g, act_names[k]);
+	w = ld_where_push(ld, "action '%s': ", type);
+	rc = ld_check_names(ld, g, act_names[k]);
 	if (rc < 0)
 		goto out;
 
 	switch (a->kind) {
 	case UIGW_ACT_RECORD:
-		rc = act_name(ld, g, "question", valid_ident, &a->subject);
+		rc = act_name(ld, g, "question", ld_valid_ident, &a->subject);
 		if (rc == 0)
 			rc = act_tmpl(ld, g, "value", true, &a->value);
 		break;
@@ -507,7 +94,7 @@ static int parse_action(struct ld *ld, const config_setting_t *g, struct uigw_ac
 		rc = act_tmpl(ld, g, "number", true, &a->subject);
 		break;
 	case UIGW_ACT_REACTION:
-		rc = get_str(ld, g, "reaction", &s, &v);
+		rc = ld_get_str(ld, g, "reaction", &s, &v);
 		if (rc == 0)
 			rc = ld_err(ld, g, "missing reaction");
 		if (rc < 0)
@@ -531,14 +118,14 @@ static int parse_action(struct ld *ld, const config_setting_t *g, struct uigw_ac
 			rc = act_tmpl(ld, g, "reason", false, &a->value);
 		break;
 	case UIGW_ACT_JUMP:
-		rc = act_name(ld, g, "campaign", valid_campaign_name, &a->subject);
+		rc = act_name(ld, g, "campaign", ld_valid_campaign_name, &a->subject);
 		break;
 	case UIGW_ACT_OFFER:
 		rc = act_tmpl(ld, g, "service", true, &a->subject);
 		if (rc == 0)
 			rc = act_tmpl(ld, g, "uri", false, &a->value);
 		if (rc == 0) {
-			rc = get_text(ld, g, "text", &a->text);
+			rc = ld_get_text(ld, g, "text", &a->text);
 			if (rc == 0)
 				rc = ld_err(ld, g, "missing text");
 			else if (rc > 0)
@@ -549,7 +136,7 @@ static int parse_action(struct ld *ld, const config_setting_t *g, struct uigw_ac
 		break;
 	}
 out:
-	where_pop(ld, w);
+	ld_where_pop(ld, w);
 	return rc;
 }
 
@@ -559,7 +146,7 @@ static int get_actions(struct ld *ld, const config_setting_t *g, struct uigw_act
 	unsigned int i, n;
 	int rc;
 
-	rc = get_group_list(ld, g, "actions", MAX_ACTIONS, &l);
+	rc = ld_get_group_list(ld, g, "actions", MAX_ACTIONS, &l);
 	if (rc <= 0)
 		return rc;
 	n = config_setting_length(l);
@@ -618,7 +205,7 @@ static int node_ref(struct ld *ld, const config_setting_t *g, const char *name, 
 {
 	const config_setting_t *s;
 	const char *v = NULL;
-	int rc = get_str(ld, g, name, &s, &v);
+	int rc = ld_get_str(ld, g, name, &s, &v);
 
 	*out = -1;
 	if (rc <= 0)
@@ -639,10 +226,10 @@ static int parse_option(struct ld *ld, const config_setting_t *g, struct uigw_no
 	size_t w;
 	int rc;
 
-	rc = get_str(ld, g, "key", &s, &key);
+	rc = ld_get_str(ld, g, "key", &s, &key);
 	if (rc <= 0)
 		return rc < 0 ? rc : ld_err(ld, g, "option %u: missing key", idx + 1);
-	if (!chars_in(key, "0123456789*", 1, 3))
+	if (!ld_chars_in(key, "0123456789*", 1, 3))
 		return ld_err(ld, s, "option key '%s' must be 1..3 of 0-9 and *", key);
 	if (!strcmp(key, UIGW_KEY_BACK) || !strcmp(key, UIGW_KEY_MORE) || !strcmp(key, UIGW_KEY_HOME))
 		return ld_err(ld, s, "option key '%s' is reserved for navigation", key);
@@ -652,20 +239,20 @@ static int parse_option(struct ld *ld, const config_setting_t *g, struct uigw_no
 	if (!(o->key = talloc_strdup(ld->c, key)))
 		return ld_nomem(ld);
 
-	w = where_push(ld, "option '%s': ", key);
-	rc = check_names(ld, g, names);
+	w = ld_where_push(ld, "option '%s': ", key);
+	rc = ld_check_names(ld, g, names);
 	if (rc < 0)
 		goto out;
-	rc = get_text(ld, g, "label", &o->label);
+	rc = ld_get_text(ld, g, "label", &o->label);
 	if (rc == 0)
 		rc = ld_err(ld, g, "missing label");
 	if (rc < 0)
 		goto out;
 	v = key;
-	rc = get_str(ld, g, "value", &s, &v);
+	rc = ld_get_str(ld, g, "value", &s, &v);
 	if (rc < 0)
 		goto out;
-	if (rc > 0 && !chars_in(v, LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-.+", 1, 64)) {
+	if (rc > 0 && !ld_chars_in(v, LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-.+", 1, 64)) {
 		rc = ld_err(ld, s, "value '%s' must be 1..64 of A-Z a-z 0-9 _ - . +", v);
 		goto out;
 	}
@@ -682,7 +269,7 @@ static int parse_option(struct ld *ld, const config_setting_t *g, struct uigw_no
 	if (nd->kind == UIGW_NODE_MENU && o->next < 0 && nd->next < 0 && !has_jump(o->actions, o->n_actions))
 		rc = ld_err(ld, g, "leads nowhere: set next or add a jump action");
 out:
-	where_pop(ld, w);
+	ld_where_pop(ld, w);
 	return rc;
 }
 
@@ -692,7 +279,7 @@ static int parse_options(struct ld *ld, const config_setting_t *g, struct uigw_n
 	unsigned int i, n;
 	int rc;
 
-	rc = get_group_list(ld, g, "options", MAX_OPTIONS, &l);
+	rc = ld_get_group_list(ld, g, "options", MAX_OPTIONS, &l);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
@@ -730,7 +317,7 @@ static int parse_scale_labels(struct ld *ld, const config_setting_t *g, struct u
 		char what[24];
 
 		snprintf(what, sizeof(what), "label %u", i + 1);
-		rc = parse_text(ld, config_setting_get_elem(l, i), what, &nd->scale_labels[i]);
+		rc = ld_parse_text(ld, config_setting_get_elem(l, i), what, &nd->scale_labels[i]);
 		if (rc < 0)
 			return rc;
 	}
@@ -744,10 +331,10 @@ static int parse_node(struct ld *ld, const config_setting_t *g, struct uigw_node
 	unsigned int i;
 	int rc, k;
 
-	rc = check_names(ld, g, node_names);
+	rc = ld_check_names(ld, g, node_names);
 	if (rc < 0)
 		return rc;
-	rc = get_str(ld, g, "type", &s, &v);
+	rc = ld_get_str(ld, g, "type", &s, &v);
 	if (rc <= 0)
 		return rc < 0 ? rc : ld_err(ld, g, "missing type");
 	k = get_string_value(uigw_node_kind_names, v);
@@ -771,7 +358,7 @@ static int parse_node(struct ld *ld, const config_setting_t *g, struct uigw_node
 	if (nd->no < 0)
 		nd->no = nd->next;
 
-	rc = get_text(ld, g, "text", &nd->text);
+	rc = ld_get_text(ld, g, "text", &nd->text);
 	if (rc == 0)
 		rc = ld_err(ld, g, "missing text");
 	if (rc < 0)
@@ -784,25 +371,25 @@ static int parse_node(struct ld *ld, const config_setting_t *g, struct uigw_node
 	}
 	if (nd->kind == UIGW_NODE_RATING) {
 		nd->scale = 5;
-		if ((rc = get_uint(ld, g, "scale", 2, 10, &nd->scale)) < 0 ||
+		if ((rc = ld_get_uint(ld, g, "scale", 2, 10, &nd->scale)) < 0 ||
 		    (rc = parse_scale_labels(ld, g, nd)) < 0)
 			return rc;
 	}
 	if (nd->kind == UIGW_NODE_TEXT) {
 		nd->max_len = 160;
-		if ((rc = get_uint(ld, g, "max_len", 1, 1000, &nd->max_len)) < 0)
+		if ((rc = ld_get_uint(ld, g, "max_len", 1, 1000, &nd->max_len)) < 0)
 			return rc;
 	}
 
 	/* var was checked when the ids were collected */
 	nd->record = !(nd->kind == UIGW_NODE_MENU || nd->kind == UIGW_NODE_INFO);
-	if ((rc = get_bool(ld, g, "record", &nd->record)) < 0)
+	if ((rc = ld_get_bool(ld, g, "record", &nd->record)) < 0)
 		return rc;
 	v = nd->id;
-	rc = get_str(ld, g, "question", &s, &v);
+	rc = ld_get_str(ld, g, "question", &s, &v);
 	if (rc < 0)
 		return rc;
-	if (rc > 0 && !valid_ident(v))
+	if (rc > 0 && !ld_valid_ident(v))
 		return ld_err(ld, s, "bad question name '%s'", v);
 	if (!(nd->question = talloc_strdup(ld->c, v)))
 		return ld_nomem(ld);
@@ -829,12 +416,12 @@ static int collect_nodes(struct ld *ld, const config_setting_t *l)
 		const char *id = NULL, *var;
 		int dup;
 
-		rc = get_str(ld, g, "id", &s, &id);
+		rc = ld_get_str(ld, g, "id", &s, &id);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
 			return ld_err(ld, g, "node %u: missing id", i + 1);
-		if (!valid_ident(id))
+		if (!ld_valid_ident(id))
 			return ld_err(ld, s, "bad node id '%s' (1..32 of a-z 0-9 _)", id);
 		dup = uigw_campaign_node_idx(c, id);
 		if (dup >= 0)
@@ -844,17 +431,17 @@ static int collect_nodes(struct ld *ld, const config_setting_t *l)
 		c->n_nodes = i + 1;
 
 		var = id;
-		rc = get_str(ld, g, "var", &s, &var);
+		rc = ld_get_str(ld, g, "var", &s, &var);
 		if (rc < 0)
 			return rc;
-		if (rc > 0 && !valid_ident(var))
+		if (rc > 0 && !ld_valid_ident(var))
 			return ld_err(ld, s, "node '%s': bad var name '%s'", id, var);
-		for (dup = 0; builtin_vars[dup]; dup++)
-			if (!strcmp(builtin_vars[dup], var))
+		for (dup = 0; ld_builtin_vars[dup]; dup++)
+			if (!strcmp(ld_builtin_vars[dup], var))
 				return ld_err(ld, s ? s : g, "node '%s': var '%s' is a builtin variable", id, var);
 		if (!(nd->var = talloc_strdup(c, var)))
 			return ld_nomem(ld);
-		if ((rc = var_add(ld, nd->var)) < 0)
+		if ((rc = ld_var_add(ld, nd->var)) < 0)
 			return rc;
 	}
 	return 0;
@@ -868,9 +455,9 @@ static int parse_nodes(struct ld *ld, const config_setting_t *root)
 	int rc;
 
 	for (i = 0; i < ld->c->n_nodes; i++) {
-		w = where_push(ld, "node '%s': ", ld->c->nodes[i].id);
+		w = ld_where_push(ld, "node '%s': ", ld->c->nodes[i].id);
 		rc = parse_node(ld, config_setting_get_elem(l, i), &ld->c->nodes[i]);
-		where_pop(ld, w);
+		ld_where_pop(ld, w);
 		if (rc < 0)
 			return rc;
 	}
@@ -888,7 +475,7 @@ static int parse_languages(struct ld *ld, const config_setting_t *root)
 	unsigned int i, j;
 	int rc;
 
-	rc = get_strlist(ld, c, root, "languages", MAX_LANGS, &s, &c->languages, &c->n_languages);
+	rc = ld_get_strlist(ld, c, root, "languages", MAX_LANGS, &s, &c->languages, &c->n_languages);
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
@@ -901,7 +488,7 @@ static int parse_languages(struct ld *ld, const config_setting_t *root)
 	if (c->n_languages == 0)
 		return ld_err(ld, s, "languages is empty");
 	for (i = 0; i < c->n_languages; i++) {
-		if (!chars_in(c->languages[i], "abcdefghijklmnopqrstuvwxyz", 2, 2))
+		if (!ld_chars_in(c->languages[i], "abcdefghijklmnopqrstuvwxyz", 2, 2))
 			return ld_err(ld, s, "bad language '%s' (two lower-case letters: en, de, ...)",
 				      c->languages[i]);
 		for (j = 0; j < i; j++)
@@ -919,7 +506,7 @@ static int parse_channels(struct ld *ld, const config_setting_t *root)
 	int rc, ch;
 
 	ld->c->channels = UIGW_CHAN_MASK_ALL;
-	rc = get_strlist(ld, ld->tmp, root, "channels", 2 * _UIGW_CHAN_NUM, &s, &v, &n);
+	rc = ld_get_strlist(ld, ld->tmp, root, "channels", 2 * _UIGW_CHAN_NUM, &s, &v, &n);
 	if (rc <= 0)
 		return rc;
 	if (n == 0)
@@ -941,7 +528,7 @@ static int parse_params(struct ld *ld, const config_setting_t *root)
 	unsigned int i, n;
 	int rc;
 
-	rc = get_group(ld, root, "params", &g);
+	rc = ld_get_group(ld, root, "params", &g);
 	if (rc <= 0)
 		return rc;
 	n = config_setting_length(g);
@@ -953,9 +540,9 @@ static int parse_params(struct ld *ld, const config_setting_t *root)
 		const config_setting_t *s = config_setting_get_elem(g, i);
 		const char *name = config_setting_name(s);
 
-		if (!valid_ident(name))
+		if (!ld_valid_ident(name))
 			return ld_err(ld, s, "bad param name '%s' (1..32 of a-z 0-9 _)", name);
-		if (var_known(ld, name))
+		if (ld_var_known(ld, name))
 			return ld_err(ld, s, "param '%s' is a builtin variable", name);
 		if (config_setting_type(s) != CONFIG_TYPE_STRING)
 			return ld_err(ld, s, "param %s must be a string", name);
@@ -964,7 +551,7 @@ static int parse_params(struct ld *ld, const config_setting_t *root)
 		if (!c->params[i].name || !c->params[i].def)
 			return ld_nomem(ld);
 		c->n_params = i + 1;
-		if ((rc = var_add(ld, c->params[i].name)) < 0)
+		if ((rc = ld_var_add(ld, c->params[i].name)) < 0)
 			return rc;
 	}
 	return 0;
@@ -979,7 +566,7 @@ static int parse_sms(struct ld *ld, const config_setting_t *e)
 	const char *sc = NULL;
 	int rc;
 
-	rc = get_group_list(ld, e, "sms", MAX_ENTRIES, &l);
+	rc = ld_get_group_list(ld, e, "sms", MAX_ENTRIES, &l);
 	if (rc <= 0)
 		return rc;
 	n = config_setting_length(l);
@@ -989,23 +576,23 @@ static int parse_sms(struct ld *ld, const config_setting_t *e)
 		const config_setting_t *g = config_setting_get_elem(l, i);
 		struct uigw_sms_entry *se = &en->sms[i];
 
-		if ((rc = check_names(ld, g, names)) < 0)
+		if ((rc = ld_check_names(ld, g, names)) < 0)
 			return rc;
-		rc = get_str(ld, g, "short_code", &s, &sc);
+		rc = ld_get_str(ld, g, "short_code", &s, &sc);
 		if (rc <= 0)
 			return rc < 0 ? rc : ld_err(ld, g, "sms: missing short_code");
-		if (!chars_in(sc, "0123456789", 3, 15))
+		if (!ld_chars_in(sc, "0123456789", 3, 15))
 			return ld_err(ld, s, "bad short code '%s' (3..15 digits)", sc);
 		if (!(se->short_code = talloc_strdup(ld->c, sc)))
 			return ld_nomem(ld);
 		se->line = config_setting_source_line(g);
-		rc = get_strlist(ld, ld->c, g, "keywords", MAX_ENTRIES, &s, &se->keywords, &se->n_keywords);
+		rc = ld_get_strlist(ld, ld->c, g, "keywords", MAX_ENTRIES, &s, &se->keywords, &se->n_keywords);
 		if (rc < 0)
 			return rc;
 		for (j = 0; j < se->n_keywords; j++) {
 			char *kw = se->keywords[j];
 
-			if (!chars_in(kw, ALNUM, 1, 20))
+			if (!ld_chars_in(kw, ALNUM, 1, 20))
 				return ld_err(ld, s, "bad keyword '%s' (1..20 of A-Z 0-9)", kw);
 			for (k = 0; kw[k]; k++)
 				kw[k] = toupper((unsigned char)kw[k]);
@@ -1042,18 +629,18 @@ static int parse_entry(struct ld *ld, const config_setting_t *root)
 	unsigned int i, j;
 	int rc;
 
-	rc = get_group(ld, root, "entry", &e);
+	rc = ld_get_group(ld, root, "entry", &e);
 	if (rc <= 0)
 		return rc;
-	if ((rc = check_names(ld, e, names)) < 0)
+	if ((rc = ld_check_names(ld, e, names)) < 0)
 		return rc;
 
-	rc = get_strlist(ld, ld->c, e, "ussd", MAX_ENTRIES, &s, &en->ussd, &en->n_ussd);
+	rc = ld_get_strlist(ld, ld->c, e, "ussd", MAX_ENTRIES, &s, &en->ussd, &en->n_ussd);
 	if (rc < 0)
 		return rc;
 	en->ussd_line = s ? config_setting_source_line(s) : 0;
 	for (i = 0; i < en->n_ussd; i++) {
-		if (!valid_ussd_code(en->ussd[i]))
+		if (!ld_valid_ussd_code(en->ussd[i]))
 			return ld_err(ld, s, "bad USSD code '%s' (like *7726# or *123*4#)", en->ussd[i]);
 		for (j = 0; j < i; j++)
 			if (!strcmp(en->ussd[i], en->ussd[j]))
@@ -1063,12 +650,12 @@ static int parse_entry(struct ld *ld, const config_setting_t *root)
 	if ((rc = parse_sms(ld, e)) < 0)
 		return rc;
 
-	rc = get_strlist(ld, ld->c, e, "sip", MAX_ENTRIES, &s, &en->sip, &en->n_sip);
+	rc = ld_get_strlist(ld, ld->c, e, "sip", MAX_ENTRIES, &s, &en->sip, &en->n_sip);
 	if (rc < 0)
 		return rc;
 	en->sip_line = s ? config_setting_source_line(s) : 0;
 	for (i = 0; i < en->n_sip; i++) {
-		if (!chars_in(en->sip[i], ALNUM "+*#._-", 1, 32))
+		if (!ld_chars_in(en->sip[i], ALNUM "+*#._-", 1, 32))
 			return ld_err(ld, s, "bad SIP user part '%s' (1..32 of A-Z a-z 0-9 + * # . _ -)", en->sip[i]);
 		for (j = 0; j < i; j++)
 			if (!strcasecmp(en->sip[i], en->sip[j]))
@@ -1091,14 +678,14 @@ static int parse_labels(struct ld *ld, const config_setting_t *root)
 	size_t w;
 	int rc;
 
-	rc = get_group(ld, root, "labels", &g);
+	rc = ld_get_group(ld, root, "labels", &g);
 	if (rc <= 0)
 		return rc;
-	w = where_push(ld, "labels: ");
-	rc = check_names(ld, g, names);
+	w = ld_where_push(ld, "labels: ");
+	rc = ld_check_names(ld, g, names);
 	for (i = 0; rc >= 0 && i < ARRAY_SIZE(dst); i++)
-		rc = get_text(ld, g, names[i], dst[i]);
-	where_pop(ld, w);
+		rc = ld_get_text(ld, g, names[i], dst[i]);
+	ld_where_pop(ld, w);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1113,12 +700,12 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 	const char *v = NULL;
 	int rc;
 
-	if ((rc = check_names(ld, root, names)) < 0)
+	if ((rc = ld_check_names(ld, root, names)) < 0)
 		return rc;
-	rc = get_str(ld, root, "name", &s, &v);
+	rc = ld_get_str(ld, root, "name", &s, &v);
 	if (rc <= 0)
 		return rc < 0 ? rc : ld_err(ld, NULL, "missing name");
-	if (!valid_campaign_name(v))
+	if (!ld_valid_campaign_name(v))
 		return ld_err(ld, s, "bad name '%s' (1..32 of a-z 0-9 _ -)", v);
 	if (!(c->name = talloc_strdup(c, v)))
 		return ld_nomem(ld);
@@ -1127,8 +714,8 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 	c->enabled = true;
 	if ((rc = parse_languages(ld, root)) < 0 ||
 	    (rc = parse_channels(ld, root)) < 0 ||
-	    (rc = get_bool(ld, root, "network_only", &c->network_only)) < 0 ||
-	    (rc = get_bool(ld, root, "enabled", &c->enabled)) < 0 ||
+	    (rc = ld_get_bool(ld, root, "network_only", &c->network_only)) < 0 ||
+	    (rc = ld_get_bool(ld, root, "enabled", &c->enabled)) < 0 ||
 	    (rc = parse_params(ld, root)) < 0 ||
 	    (rc = parse_entry(ld, root)) < 0)
 		return rc;
@@ -1144,11 +731,11 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 	/* the title defaults to the name */
 	s = config_setting_get_member(root, "title");
 	if (s)
-		rc = parse_text(ld, s, "title", &c->title);
+		rc = ld_parse_text(ld, s, "title", &c->title);
 	else if (!(c->title.v = talloc_zero_array(c, struct uigw_i18n_str, 1)))
 		rc = ld_nomem(ld);
 	else
-		rc = i18n_add(ld, NULL, "title", &c->title, c->languages[0], c->name);
+		rc = ld_i18n_add(ld, NULL, "title", &c->title, c->languages[0], c->name);
 	if (rc < 0)
 		return rc;
 
@@ -1157,7 +744,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 		return rc;
 
 	c->start = 0;
-	rc = get_str(ld, root, "start", &s, &v);
+	rc = ld_get_str(ld, root, "start", &s, &v);
 	if (rc < 0)
 		return rc;
 	if (rc > 0 && (c->start = uigw_campaign_node_idx(c, v)) < 0)

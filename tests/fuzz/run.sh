@@ -20,7 +20,7 @@ S="$top_srcdir/src"
 
 # target name and the sources it needs
 targets="
-campaign:common.c logging.c campaign_tmpl.c campaign_load.c campaign_set.c
+campaign:common.c logging.c campaign_tmpl.c campaign_cfg.c campaign_load.c campaign_set.c
 render:common.c charset.c render.c
 charset:common.c charset.c
 "
