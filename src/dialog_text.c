@@ -257,15 +257,8 @@ int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *j
 								 job, &qi, a);
 				n_items++;
 			}
-		} else {
-			char *s = arena_begin(a);
-			char rng[16];
-			int n;
-			arena_put(a, in.header, strlen(in.header));
-			n = snprintf(rng, sizeof(rng), " (1-%u)", node->scale);
-			arena_put(a, rng, n);
-			in.header = arena_end(a, s);
 		}
+		/* without labels the campaign text tells the range (e.g. "1 = bad, 5 = great") */
 		break;
 	case UIGW_NODE_YESNO:
 		items[0].key = "1";

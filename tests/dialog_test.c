@@ -191,8 +191,31 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	assert_int_equal(system(cmd), 0);
 	osmo_clock_override_enable(CLOCK_MONOTONIC, false);
+	osmo_gettimeofday_override = false;
 	osmo_clock_override_enable(CLOCK_REALTIME, false);
 	return 0;
+}
+
+/* Fake time: libosmocore 1.7's timers run on osmo_gettimeofday(), the engine's resume window on
+ * osmo_clock_gettime(CLOCK_MONOTONIC); both are overridden and advanced together. */
+static void clock_set(long secs)
+{
+	struct timespec *ts;
+
+	osmo_clock_override_enable(CLOCK_MONOTONIC, true);
+	ts = osmo_clock_override_gettimespec(CLOCK_MONOTONIC);
+	ts->tv_sec = secs;
+	ts->tv_nsec = 0;
+	osmo_gettimeofday_override = true;
+	osmo_gettimeofday_override_time = (struct timeval){ .tv_sec = secs };
+}
+
+static void clock_advance(long secs)
+{
+	osmo_clock_override_add(CLOCK_MONOTONIC, secs, 0);
+	osmo_gettimeofday_override_add(secs, 0);
+	osmo_timers_prepare();
+	osmo_timers_update();
 }
 
 static void settle(void)
@@ -282,9 +305,9 @@ static void test_node_kinds_and_actions(void **state)
 	input("3");
 	assert_string_equal(rec.text, "Invalid choice.\nPick\n1. Red\n2. Blue");
 	input("blue");	/* label, case-insensitive */
-	assert_string_equal(rec.text, "Rate (1-5)\n0. Back");
+	assert_string_equal(rec.text, "Rate\n0. Back");
 	input("6");
-	assert_string_equal(rec.text, "Please answer 1-5.\nRate (1-5)\n0. Back");
+	assert_string_equal(rec.text, "Please answer 1-5.\nRate\n0. Back");
 	input("4");
 	assert_string_equal(rec.text, "Again\n1. Bad\n2. OK\n3. Good\n0. Back");
 	input("3");
@@ -298,10 +321,10 @@ static void test_node_kinds_and_actions(void **state)
 	assert_string_equal(rec.text, "Likes 1 flags 0 app 4.0");
 
 	/* flag, offer and the app rating average over two subscribers */
-	dial("+491720000011", "*100*1*2*1*3*ok*2#");
-	assert_string_equal(rec.text, "Likes 1 flags 1 app 2.5");
-	dial("+491720000012", "*100*1*5*1*3*ok*3#");
-	assert_string_equal(rec.text, "Try it: https://x.example/s\nLikes 1 flags 1 app 3.3");
+	dial("+491720000011", "*100*1*2*3*ok*2#");
+	assert_string_equal(rec.text, "Likes 1 flags 1 app 3.0");
+	dial("+491720000012", "*100*1*5*3*ok*3#");
+	assert_string_equal(rec.text, "Try it: https://x.example/s\nLikes 1 flags 1 app 3.7");
 	assert_int_equal(query(UIGW_Q_APP_RATINGS, "kinds", "app1", &avg), 3);
 	assert_int_equal(query(UIGW_Q_ANSWERS, "kinds", "colour", NULL), 3);
 	assert_int_equal(query(UIGW_Q_ANSWERS, "kinds", "t", NULL), 3);
@@ -309,7 +332,7 @@ static void test_node_kinds_and_actions(void **state)
 	assert_true(avg > 2.99 && avg < 3.01);
 
 	/* opt-out action */
-	dial("+491720000013", "*100*1*5*1*3*ok*5#");
+	dial("+491720000013", "*100*1*5*3*ok*5#");
 	assert_true(rec.end);
 	{
 		char pseud[33];
@@ -320,7 +343,7 @@ static void test_node_kinds_and_actions(void **state)
 	}
 
 	/* jump into another campaign, record action, answers() and average() of questions */
-	dial("+491720000014", "*100*1*5*1*3*ok*4#");
+	dial("+491720000014", "*100*1*5*3*ok*4#");
 	assert_string_equal(rec.text, "Call from nobody ok?\n1. Yes\n2. No");
 	input("2");
 	assert_true(rec.end);
@@ -378,20 +401,15 @@ static void test_timeout_and_resume(void **state)
 {
 	struct uigw_dialog *dlg;
 
-	osmo_clock_override_enable(CLOCK_MONOTONIC, true);
-	osmo_clock_override_set(CLOCK_MONOTONIC, 1000, 0);
+	clock_set(1000);
 	dlg = dial("+491720000040", "*7726#");
 	assert_non_null(dlg);
 	input("1");
 	/* 59 s: still waiting */
-	osmo_clock_override_add(CLOCK_MONOTONIC, 59, 0);
-	osmo_timers_prepare();
-	osmo_timers_update();
+	clock_advance(59);
 	assert_int_equal(rec.n_release, 0);
 	/* 61 s: timed out (X1 = 60 s) */
-	osmo_clock_override_add(CLOCK_MONOTONIC, 2, 0);
-	osmo_timers_prepare();
-	osmo_timers_update();
+	clock_advance(2);
 	assert_int_equal(rec.n_release, 1);
 	assert_int_equal(rec.released, UIGW_OUTCOME_TIMED_OUT);
 	assert_int_equal(gw->n_dialogs, 0);
@@ -404,7 +422,7 @@ static void test_timeout_and_resume(void **state)
 	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
 	/* cut off by the network, then after the window: a fresh start */
 	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
-	osmo_clock_override_add(CLOCK_MONOTONIC, 121, 0);
+	clock_advance(121);
 	dial("+491720000040", "*7726#");
 	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
 	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
@@ -423,18 +441,13 @@ static void test_sms_timer(void **state)
 	struct uigw_begin b = { .channel = UIGW_CHAN_SMPP_SMS, .msisdn = "+491720000050", .text = "spam",
 				.short_code = "7726" };
 
-	osmo_clock_override_enable(CLOCK_MONOTONIC, true);
-	osmo_clock_override_set(CLOCK_MONOTONIC, 5000, 0);
+	clock_set(5000);
 	assert_non_null(uigw_dialog_begin(gw, &b));
 	settle();
 	assert_string_equal(rec.text, "Spam report\n1. Report a number\n2. Check a number");
-	osmo_clock_override_add(CLOCK_MONOTONIC, 3599, 0);
-	osmo_timers_prepare();
-	osmo_timers_update();
+	clock_advance(3599);
 	assert_int_equal(rec.n_release, 0);
-	osmo_clock_override_add(CLOCK_MONOTONIC, 2, 0);
-	osmo_timers_prepare();
-	osmo_timers_update();
+	clock_advance(2);
 	assert_int_equal(rec.n_release, 1);
 	assert_int_equal(rec.released, UIGW_OUTCOME_TIMED_OUT);
 }
