@@ -559,7 +559,7 @@ static int parse_params(struct ld *ld, const config_setting_t *root)
 
 static int parse_sms(struct ld *ld, const config_setting_t *e)
 {
-	static const char *const names[] = { "short_code", "keywords", NULL };
+	static const char *const names[] = { "short_code", "keywords", "start", NULL };
 	struct uigw_entry *en = &ld->c->entry;
 	const config_setting_t *l = NULL, *s;
 	unsigned int i, j, k, n;
@@ -586,6 +586,7 @@ static int parse_sms(struct ld *ld, const config_setting_t *e)
 		if (!(se->short_code = talloc_strdup(ld->c, sc)))
 			return ld_nomem(ld);
 		se->line = config_setting_source_line(g);
+		se->start = -1;	/* resolved once the nodes are known */
 		rc = ld_get_strlist(ld, ld->c, g, "keywords", MAX_ENTRIES, &s, &se->keywords, &se->n_keywords);
 		if (rc < 0)
 			return rc;
@@ -689,6 +690,22 @@ static int parse_labels(struct ld *ld, const config_setting_t *root)
 	return rc < 0 ? rc : 0;
 }
 
+/* An SMS entry may start at another node than the campaign ("SPAM <number>" goes straight to the number). */
+static int resolve_sms_starts(struct ld *ld, const config_setting_t *root)
+{
+	const config_setting_t *e = config_setting_get_member(root, "entry");
+	const config_setting_t *l = e ? config_setting_get_member(e, "sms") : NULL;
+	unsigned int i;
+	int rc;
+
+	for (i = 0; l && i < ld->c->entry.n_sms; i++) {
+		rc = node_ref(ld, config_setting_get_elem(l, i), "start", &ld->c->entry.sms[i].start);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int parse_campaign(struct ld *ld, const config_setting_t *root)
 {
 	static const char *const names[] = {
@@ -749,7 +766,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 		return rc;
 	if (rc > 0 && (c->start = uigw_campaign_node_idx(c, v)) < 0)
 		return ld_err(ld, s, "start '%s' is not a node of this campaign", v);
-	return 0;
+	return resolve_sms_starts(ld, root);
 }
 
 /*

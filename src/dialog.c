@@ -684,13 +684,13 @@ static bool camp_allows(const struct uigw_campaign *c, enum uigw_channel ch, boo
 }
 
 /* Start on camp: params, first node, direct-dial inputs; then the first screen. */
-static struct uigw_dialog *dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp,
+static struct uigw_dialog *dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp, int start,
 				     const char * const *inputs, unsigned int n_inputs, bool try_resume)
 {
 	unsigned int i;
 	bool resumed = false;
 
-	if (try_resume && n_inputs == 0)
+	if (try_resume && n_inputs == 0 && start < 0)
 		resumed = resume_take(dlg, camp);
 	if (!resumed) {
 		dlg->camp = camp;
@@ -708,7 +708,7 @@ static struct uigw_dialog *dlg_start(struct uigw_dialog *dlg, struct uigw_campai
 		uigw_dlg_set_notice(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.resumed, "Welcome back.", dlg));
 	} else {
 		LOGPDLG(dlg, LOGL_INFO, "begins\n");
-		uigw_dlg_enter(dlg, camp->start);
+		uigw_dlg_enter(dlg, start >= 0 ? start : camp->start);
 	}
 	/* direct-dial shortcuts and words after a keyword: fed as if typed, screens in between not shown */
 	for (i = 0; i < n_inputs && !dlg->ending && dlg->node >= 0; i++) {
@@ -757,7 +757,7 @@ struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *
 		LOGPDLG(old, LOGL_INFO, "replaced by a new dialog of the same subscriber\n");
 		dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);
 	}
-	return dlg_start(dlg, r.camp, r.inputs, r.n_inputs, true);
+	return dlg_start(dlg, r.camp, r.start, r.inputs, r.n_inputs, true);
 }
 
 struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p)
@@ -796,7 +796,7 @@ struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p)
 			LOGPDLG(dlg, LOGL_NOTICE, "campaign %s has no parameter '%s': ignored\n", c->name,
 				p->param_names[i]);
 	}
-	return dlg_start(dlg, c, NULL, 0, false);
+	return dlg_start(dlg, c, -1, NULL, 0, false);
 }
 
 int uigw_dialog_input(struct uigw_dialog *dlg, const char *text)

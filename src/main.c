@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <pthread.h>
 #include <sys/signalfd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,19 +168,21 @@ int main(int argc, char **argv)
 		exit(1);
 	}
 
+	/* blocked before any thread exists (the store's writer), so that only the signalfd sees them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	rc = uigw_start(gw);
 	if (rc < 0) {
 		LOGP(DMAIN, LOGL_FATAL, "start-up failed: %s\n", strerror(-rc));
 		exit(1);
 	}
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	osmo_signalfd_setup(root, sigs, signal_cb, gw_ctx);
-	signal(SIGPIPE, SIG_IGN);
 
 	LOGP(DMAIN, LOGL_NOTICE, "osmo-uigw %s running: VTY %s:%d, CTRL %s:%d\n", PACKAGE_VERSION,
 	     vty_get_bind_addr(), vty_get_bind_port(UIGW_VTY_PORT), ctrl_vty_get_bind_addr(), ctrl_port);

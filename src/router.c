@@ -153,6 +153,7 @@ static int route_sms(const struct uigw_campaign_set *set, const char *text, cons
 			for (k = 0; k < e->n_keywords; k++) {
 				if (!strcmp(e->keywords[k], kw)) {
 					r->camp = c;
+					r->start = e->start;
 					return set_rest(r, rest);
 				}
 			}
@@ -184,8 +185,10 @@ static int route_sip(const struct uigw_campaign_set *set, const char *text, cons
 				/* "SPAM +49..." to sip:7726: the keyword is optional, what follows is input */
 				for (k = 0; k < c->entry.n_sms; k++)
 					for (l = 0; l < c->entry.sms[k].n_keywords; l++)
-						if (!strcmp(c->entry.sms[k].keywords[l], kw))
+						if (!strcmp(c->entry.sms[k].keywords[l], kw)) {
+							r->start = c->entry.sms[k].start;
 							return set_rest(r, rest);
+						}
 				return set_rest(r, text ? text : "");
 			}
 		}
@@ -197,6 +200,7 @@ int uigw_route(const struct uigw_campaign_set *set, enum uigw_channel ch, const 
 	       struct uigw_route *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->start = -1;
 	if (!set)
 		return -ENOENT;
 	if (uigw_is_dial_string(text) && ch != UIGW_CHAN_SMPP_SMS && ch != UIGW_CHAN_IMS_MSG)

@@ -382,6 +382,9 @@ static const struct bad_case bad_cases[] = {
 	  "bad.conf:4: node 'a': no 'b' is not a node of this campaign" },
 	{ N1 "start = \"b\";\n" NODES("  { id = \"a\"; type = \"info\"; text = \"x\"; }\n"),
 	  "bad.conf:2: start 'b' is not a node of this campaign" },
+	{ N1 "entry = { sms = ( { short_code = \"7726\"; keywords = [\"X\"];\n start = \"b\"; } ); };\n"
+	  NODES("  { id = \"a\"; type = \"info\"; text = \"x\"; }\n"),
+	  "bad.conf:3: start 'b' is not a node of this campaign" },
 	/* options */
 	{ N1 NODES("  { id = \"m\"; type = \"menu\"; text = \"x\"; next = \"m\";\n"
 		   "    options = ( { key = \"1\"; label = \"a\"; },\n"
@@ -563,6 +566,10 @@ static void test_samples(void **state)
 	assert_string_equal(c->entry.sms[0].keywords[0], "SPAM");
 	assert_string_equal(c->entry.sms[0].keywords[1], "JUNK");
 	assert_string_equal(c->entry.sip[0], "7726");
+	/* SMS entries that start at other nodes */
+	assert_int_equal(c->entry.n_sms, 2);
+	assert_string_equal(c->nodes[c->entry.sms[0].start].id, "number");
+	assert_string_equal(c->nodes[c->entry.sms[1].start].id, "check");
 	n = &c->nodes[c->start];
 	assert_string_equal(n->id, "main");
 	assert_int_equal(n->kind, UIGW_NODE_MENU);
@@ -573,7 +580,7 @@ static void test_samples(void **state)
 	n = &c->nodes[n->next];
 	assert_int_equal(n->kind, UIGW_NODE_YESNO);
 	assert_string_equal(txt(&n->text, "de"),
-			    "${reported} melden? Bereits von ${spam_reports(reported)} Nutzern gemeldet.");
+			    "${reported} melden? Bisherige Meldungen: ${spam_reports(reported)}.");
 	n = &c->nodes[n->yes];
 	assert_int_equal(n->kind, UIGW_NODE_INFO);
 	assert_int_equal(n->next, -1);

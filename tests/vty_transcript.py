@@ -71,7 +71,7 @@ class Vty:
             self.buf += chunk
 
     def cmd(self, line):
-        self.s.sendall(line.encode() + b'\r\n')
+        self.s.sendall(line.encode() + b'\n')
         data, prompt = self.read_prompt()
         text = data.decode('utf-8', 'replace').replace('\r', '')
         lines = text.split('\n')

@@ -114,6 +114,7 @@ struct uigw_entry {
 		const char *short_code;	/*!< "7726" */
 		char **keywords;	/*!< upper-cased; first is the main keyword, the rest aliases */
 		unsigned int n_keywords;
+		int start;		/*!< node index to start at, -1: the campaign's start */
 		unsigned int line;	/*!< line in the campaign file (for messages) */
 	} *sms;
 	unsigned int n_sms;

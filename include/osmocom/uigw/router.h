@@ -13,6 +13,7 @@ struct uigw_campaign;
  *  an SMS keyword). Strings point into \a buf. */
 struct uigw_route {
 	struct uigw_campaign *camp;
+	int start;		/*!< node to start at, -1: the campaign's start (an SMS entry may name another) */
 	unsigned int n_inputs;
 	const char *inputs[UIGW_ROUTE_MAX_INPUTS];
 	char buf[200];
