@@ -122,6 +122,8 @@ static void run_actions(struct uigw_dialog *dlg, const struct uigw_action *acts,
 			val = uigw_dlg_eval(dlg, job, a->value);
 		switch (a->kind) {
 		case UIGW_ACT_RECORD:
+			if (!val || !val[0])
+				break;	/* nothing to record (e.g. a trigger parameter that was not passed) */
 			r = uigw_dlg_row(dlg, job, UIGW_ROW_RESPONSE);
 			if (!r)
 				break;
@@ -340,6 +342,18 @@ bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
 	}
 	case UIGW_NODE_RATING:
 		v = strtol(in, &end, 10);
+		if ((!in[0] || *end) && node->scale_labels) {
+			/* "Great" as well as "5" */
+			unsigned int k;
+			for (k = 0; k < node->scale; k++) {
+				const struct uigw_tmpl *t = uigw_i18n_get(&node->scale_labels[k], dlg->lang);
+				if (t && t->n_seg == 1 && t->seg[0].kind == UIGW_SEG_LIT && word_eq(in, t->seg[0].text)) {
+					v = k + 1;
+					end = (char *)"";
+					break;
+				}
+			}
+		}
 		if (!in[0] || *end || v < 1 || v > (long)node->scale) {
 			char *r = talloc_asprintf(dlg, "Please answer 1-%u.", node->scale);
 			bool show = dlg_invalid(dlg, r);

@@ -82,7 +82,7 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.resume_window = 120;
 	gw->cfg.max_retries = 3;
 	gw->cfg.busy_text = talloc_strdup(gw, "The service is busy. Please try again in a few minutes.");
-	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code.");
+	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code or keyword.");
 	INIT_LLIST_HEAD(&gw->dialogs);
 	INIT_LLIST_HEAD(&gw->resumables);
 	hash_init(gw->dialogs_by_sub);

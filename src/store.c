@@ -41,7 +41,12 @@ static const char *const wstmt_sql[_WSTMT_NUM] = {
 	[WSTMT_RESPONSE] =
 		"INSERT INTO response (campaign, version, node, question, kind, value, raw, channel, subscriber,"
 		" dialog, time, roaming, language) VALUES ($campaign, $version, $node, $question, $kind, $value, $raw,"
-		" $channel, $subscriber, $dialog, $time, $roaming, $language)",
+		" $channel, $subscriber, $dialog, $time, $roaming, $language)"
+		/* answered again in the same dialog (Back): the new answer replaces the old one */
+		" ON CONFLICT (dialog, question) WHERE dialog > 0 DO UPDATE SET version = excluded.version,"
+		" node = excluded.node, kind = excluded.kind, value = excluded.value, raw = excluded.raw,"
+		" channel = excluded.channel, time = excluded.time, roaming = excluded.roaming,"
+		" language = excluded.language",
 	[WSTMT_DIALOG] =
 		"INSERT OR REPLACE INTO dialog (id, campaign, version, channel, subscriber, started, ended, outcome,"
 		" steps, last_node) VALUES ($id, $campaign, $version, $channel, $subscriber, $started, $ended,"

@@ -70,10 +70,21 @@ static const char *const schema_v3[] = {
 	NULL
 };
 
+/* Version 4: one response per question per dialog. A subscriber who goes Back and answers again changes the
+ * answer rather than adding one; existing duplicates keep their latest row. Rows without a dialog (0) are not
+ * constrained. */
+static const char *const schema_v4[] = {
+	"DELETE FROM response WHERE dialog > 0 AND id NOT IN"
+	" (SELECT max(id) FROM response WHERE dialog > 0 GROUP BY dialog, question)",
+	"CREATE UNIQUE INDEX response_dialog_question ON response (dialog, question) WHERE dialog > 0",
+	NULL
+};
+
 static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[1] = schema_v1,
 	[2] = schema_v2,
 	[3] = schema_v3,
+	[4] = schema_v4,
 };
 
 static int exec_logged(sqlite3 *db, const char *sql)

@@ -161,7 +161,7 @@ static int config_write_uigw(struct vty *vty)
 	write_uint(vty, "resume-window", c->resume_window, 120);
 	write_uint(vty, "invalid-input-retries", c->max_retries, 3);
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
-	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code.");
+	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
 	return CMD_SUCCESS;
 }
 
@@ -332,13 +332,13 @@ DEFUN(show_campaign, show_campaign_cmd, "show campaign NAME",
 	vty_out(vty, " Title: %s%s", tmpl_src(&c->title), VTY_NEWLINE);
 	buf[0] = '\0';
 	for (i = 0; i < c->n_languages; i++)
-		append(buf, sizeof(buf), c->languages[i], " ");
+		append(buf, sizeof(buf), i ? " " : "", c->languages[i]);
 	vty_out(vty, " Languages: %s%s", buf, VTY_NEWLINE);
 	buf[0] = '\0';
 	for (i = 0; i < _UIGW_CHAN_NUM; i++)
 		if (c->channels & (1u << i))
-			append(buf, sizeof(buf), uigw_channel_name(i), " ");
-	vty_out(vty, " Channels: %s%s%s", buf, c->network_only ? "(network-initiated only)" : "", VTY_NEWLINE);
+			append(buf, sizeof(buf), buf[0] ? " " : "", uigw_channel_name(i));
+	vty_out(vty, " Channels: %s%s%s", buf, c->network_only ? " (network-initiated only)" : "", VTY_NEWLINE);
 	entry_summary(c, buf, sizeof(buf));
 	vty_out(vty, " Entry points: %s%s", buf[0] ? buf : "(none: push or jump only)", VTY_NEWLINE);
 	for (i = 0; i < c->n_params; i++)

@@ -310,7 +310,7 @@ static void test_node_kinds_and_actions(void **state)
 	assert_string_equal(rec.text, "Please answer 1-5.\nRate\n0. Back");
 	input("4");
 	assert_string_equal(rec.text, "Again\n1. Bad\n2. OK\n3. Good\n0. Back");
-	input("3");
+	input("good");	/* a scale label, case-insensitive */
 	assert_string_equal(rec.text, "Comment?\n0. Back");
 	input("far too long text");
 	assert_string_equal(rec.text, "Too long: at most 10 characters.\nComment?\n0. Back");
@@ -379,6 +379,38 @@ static void test_back_home_and_paging(void **state)
 	input("25");
 	assert_true(rec.end);
 	assert_string_equal(rec.text, "Done 25");
+}
+
+struct fb {
+	int n;
+	char value[16];
+};
+
+static void fb_cb(const char *q, const char *ch, const char *value, int64_t count, void *data)
+{
+	struct fb *x = data;
+
+	if (!strcmp(q, "colour")) {
+		x->n += count;
+		snprintf(x->value, sizeof(x->value), "%s", value);
+	}
+}
+
+static void test_back_changes_the_answer(void **state)
+{
+	dial("+491720000025", "*100#");
+	input("1");
+	input("0");	/* back to the choice */
+	input("2");	/* changes red to blue */
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	settle();
+	assert_int_equal(query(UIGW_Q_ANSWERS, "kinds", "colour", NULL), 1);
+	{
+		struct fb f = { 0 };
+		assert_int_equal(uigw_store_feedback(gw->store, "kinds", fb_cb, &f), 0);
+		assert_int_equal(f.n, 1);
+		assert_string_equal(f.value, "blue");
+	}
 }
 
 static void test_invalid_retries_end(void **state)
@@ -474,7 +506,7 @@ static void test_one_dialog_per_subscriber_busy_unrouted(void **state)
 
 	assert_null(dial("+491720000062", "*999#"));
 	assert_int_equal(rec.reject, UIGW_REJ_UNROUTED);
-	assert_string_equal(rec.text, "Unknown service code.");
+	assert_string_equal(rec.text, "Unknown service code or keyword.");
 
 	uigw_campaign_set_find(gw->campaigns, "spam")->enabled = false;
 	assert_null(dial("+491720000063", "*7726#"));
@@ -547,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_spam_report_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_kinds_and_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_back_home_and_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_back_changes_the_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_retries_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_and_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_timer, setup, teardown),
