@@ -147,6 +147,11 @@ static void write_uint(struct vty *vty, const char *name, unsigned int val, unsi
 		vty_out(vty, " %s %u%s", name, val, VTY_NEWLINE);
 }
 
+static struct osmo_tdef_group uigw_tdef_groups[] = {
+	{ .name = "dialog", .desc = "Dialog input timeouts per channel class", .tdefs = NULL },
+	{}
+};
+
 static int config_write_uigw(struct vty *vty)
 {
 	const struct uigw_config *c = &g_gw->cfg;
@@ -162,6 +167,7 @@ static int config_write_uigw(struct vty *vty)
 	write_uint(vty, "invalid-input-retries", c->max_retries, 3);
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
 	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
+	osmo_tdef_vty_groups_write(vty, " ");
 	return CMD_SUCCESS;
 }
 
@@ -507,10 +513,6 @@ DEFUN(reload_campaigns, reload_campaigns_cmd, "reload campaigns",
 	return CMD_SUCCESS;
 }
 
-static struct osmo_tdef_group uigw_tdef_groups[] = {
-	{ .name = "dialog", .desc = "Dialog input timeouts per channel class", .tdefs = NULL },
-	{}
-};
 
 int uigw_vty_init(struct uigw *gw)
 {
@@ -539,7 +541,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(STORE_NODE, &cfg_store_retention_cmd);
 
 	uigw_tdef_groups[0].tdefs = gw->tdefs;
-	osmo_tdef_vty_groups_init(CONFIG_NODE, uigw_tdef_groups);
+	osmo_tdef_vty_groups_init(UIGW_NODE, uigw_tdef_groups);
 
 	install_element_ve(&show_campaigns_cmd);
 	install_element_ve(&show_campaign_cmd);
