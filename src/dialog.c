@@ -4,6 +4,7 @@
  *  variables, "recorded") is rendered only after the store committed them. */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
@@ -305,6 +306,26 @@ static int dlg_send(struct uigw_dialog *dlg, const struct uigw_render_out *out, 
 	return 0;
 }
 
+#define SEEN_REFRESH_S 3600
+
+/* Was this subscriber's pseudonym -> MSISDN row written within the last hour? Marks it written if not. */
+static bool mapping_written_recently(struct uigw_dialog *dlg)
+{
+	struct uigw *gw = dlg->gw;
+	struct uigw_seen *e;
+	uint64_t key = strtoull(dlg->pseudonym + 16, NULL, 16) ^ (strtoull(dlg->pseudonym, NULL, 16) << 1);
+	time_t now = now_mono();
+
+	if (!gw->seen_size)
+		return false;
+	e = &gw->seen[key & (gw->seen_size - 1)];
+	if (e->key == key && e->written && now - e->written < SEEN_REFRESH_S)
+		return true;
+	e->key = key;
+	e->written = now;
+	return false;
+}
+
 /* Write the dialog's closing rows (dialog + subscriber mapping) in a fire-and-forget job. */
 void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, struct uigw_store_job *job)
 {
@@ -325,7 +346,7 @@ void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, stru
 		r->u.dialog.last_node = dlg->camp && dlg->node >= 0 ?
 			talloc_strdup(job, dlg->camp->nodes[dlg->node].id) : NULL;
 	}
-	if (dlg->msisdn[0]) {
+	if (dlg->msisdn[0] && !mapping_written_recently(dlg)) {
 		r = uigw_dlg_row(dlg, job, UIGW_ROW_SUBSCRIBER);
 		if (r)
 			r->u.subscriber.msisdn = talloc_strdup(job, dlg->msisdn);

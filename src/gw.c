@@ -91,6 +91,8 @@ struct uigw *uigw_alloc(void *ctx)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gw->next_dialog_id = ((uint64_t)ts.tv_sec << 20) + (ts.tv_nsec >> 10 & 0xfffff);
 
+	gw->seen_size = 1 << 16;
+	gw->seen = talloc_zero_array(gw, struct uigw_seen, gw->seen_size);
 	gw->store_cfg = talloc_zero(gw, struct uigw_store_cfg);
 	if (gw->store_cfg) {
 		uigw_store_cfg_defaults(gw->store_cfg);
@@ -100,7 +102,7 @@ struct uigw *uigw_alloc(void *ctx)
 	osmo_tdefs_reset(gw->tdefs);
 	gw->ctrs = rate_ctr_group_alloc(gw, &uigw_ctrg_desc, 0);
 	gw->stats = osmo_stat_item_group_alloc(gw, &uigw_statg_desc, 0);
-	if (!gw->store_cfg || !gw->tdefs || !gw->ctrs || !gw->stats || uigw_dialog_init(gw) < 0) {
+	if (!gw->seen || !gw->store_cfg || !gw->tdefs || !gw->ctrs || !gw->stats || uigw_dialog_init(gw) < 0) {
 		uigw_free(gw);
 		return NULL;
 	}

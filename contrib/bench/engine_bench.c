@@ -197,7 +197,7 @@ static double ref_render(unsigned int n)
 /* Reference 2: bare SQLite inserts of response-like rows, same PRAGMAs, batches of `batch` rows. */
 static double ref_sqlite(const char *dir, unsigned int n, unsigned int batch)
 {
-	char path[256];
+	char path[400];
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	double t0;
@@ -236,7 +236,7 @@ static double ref_sqlite(const char *dir, unsigned int n, unsigned int batch)
 
 static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigned int max_dialogs)
 {
-	char path[256], err[512];
+	char path[400], err[512] = "";
 	struct uigw *g = uigw_alloc(ctx);
 
 	snprintf(path, sizeof(path), "%s/campaigns", dir);
@@ -275,23 +275,26 @@ static void setup_dialogs(unsigned int n)
 int main(int argc, char **argv)
 {
 	unsigned int n = 10000, repeats = 5, idle = 100000, i;
+	const char *phases = "esri";	/* e: engine, s: engine + store, r: references, i: idle memory */
 	uint64_t steps = 300000;
 	const char *tmp = "/tmp";
-	char dir[256], path[300];
+	char dir[256], path[400];
 	double *v_steps, *v_ans, *v_p50, *v_p99, *v_ref_r, *v_ref_s, *v_p50s, *v_p99s;
 	void *ctx;
 	FILE *f;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:s:r:i:d:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:r:i:d:p:")) != -1) {
 		switch (c) {
 		case 'n': n = atoi(optarg); break;
 		case 's': steps = atoll(optarg); break;
 		case 'r': repeats = atoi(optarg); break;
 		case 'i': idle = atoi(optarg); break;
 		case 'd': tmp = optarg; break;
+		case 'p': phases = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE] [-d TMPDIR]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE] [-d TMPDIR] [-p PHASES]\n"
+				"  PHASES: letters of e (engine), s (engine + store), r (references), i (idle memory)\n", argv[0]);
 			return 2;
 		}
 	}
@@ -327,6 +330,8 @@ int main(int argc, char **argv)
 		double t;
 
 		/* engine + renderer, no store */
+		if (!strchr(phases, 'e'))
+			goto store;
 		gw = make_gw(ctx, dir, false, n + 10);
 		setup_dialogs(n);
 		run(n);		/* warm-up: every dialog begun */
@@ -337,7 +342,10 @@ int main(int argc, char **argv)
 		uigw_free(gw);
 		free(bd);
 
+store:
 		/* engine + renderer + store, group commit, synchronous=FULL */
+		if (!strchr(phases, 's'))
+			goto refs;
 		gw = make_gw(ctx, dir, true, n + 10);
 		setup_dialogs(n);
 		run(n);
@@ -348,13 +356,16 @@ int main(int argc, char **argv)
 		uigw_free(gw);
 		free(bd);
 
-		v_ref_r[i] = ref_render(steps);
-		v_ref_s[i] = ref_sqlite(dir, steps, 8192);
+refs:
+		if (strchr(phases, 'r')) {
+			v_ref_r[i] = ref_render(steps);
+			v_ref_s[i] = ref_sqlite(dir, steps, 8192);
+		}
 		fprintf(stderr, "run %u: %.0f steps/s, %.0f answers/s committed\n", i + 1, v_steps[i], v_ans[i]);
 	}
 
 	/* idle memory: dialogs waiting for input */
-	{
+	if (strchr(phases, 'i')) {
 		long before, after;
 		struct uigw *g;
 

@@ -106,6 +106,14 @@ struct uigw {
 	DECLARE_HASHTABLE(resume_by_sub, 10);
 	uint64_t next_dialog_id;
 
+	/*! Pseudonyms whose operator-only mapping row was written recently: the mapping's last_seen needs a
+	 *  precision of hours, not a write per dialog (direct-mapped; a collision only costs one more write). */
+	struct uigw_seen {
+		uint64_t key;		/*!< first 16 hex digits of the pseudonym, as a number */
+		int64_t written;	/*!< monotonic seconds of the last write */
+	} *seen;
+	unsigned int seen_size;		/*!< power of two */
+
 	const struct uigw_channel_ops *chan_ops[_UIGW_CHAN_NUM];
 	struct rate_ctr_group *ctrs;
 	struct osmo_stat_item_group *stats;
