@@ -64,7 +64,7 @@ static struct osmo_fsm dlg_fsm;
 #define S(x) (1 << (x))
 
 static void dlg_store_done(struct uigw_store_job *job, void *data);
-static void dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job);
+static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job);
 static void dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release);
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -414,12 +414,11 @@ static void dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool 
 }
 
 /* Render the current screen (from job's query results, if any) and send it. Ends the dialog after a final
- * screen. */
-static void dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
+ * screen. \returns true if the dialog is still running, false if it ended (it is freed then). */
+static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 {
-	const struct uigw_node *node;
 	struct uigw_render_out out;
-	void *tmp = talloc_new(dlg);
+	void *tmp = talloc_new(dlg->gw->ctx);	/* not under dlg: it may end while tmp is in use */
 	bool final;
 	int rc;
 
@@ -428,27 +427,21 @@ static void dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 		const char *t = uigw_dlg_label(dlg, &dlg->camp->labels.goodbye, "Thank you.", tmp);
 		if (dlg->notice)
 			t = talloc_asprintf(tmp, "%s\n%s", dlg->notice, t);
-		LOGPDLG(dlg, LOGL_INFO, "ends: completed\n");
-		dlg->outcome = UIGW_OUTCOME_COMPLETED;
-		uigw_dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
-		dlg_unlink(dlg);
-		if (uigw_dlg_render_text(dlg, tmp, t, &out) == 0)
-			dlg_ops(dlg)->send(dlg, &out, true);
-		talloc_free(tmp);
-		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
-		return;
+		rc = uigw_dlg_render_text(dlg, tmp, t, &out);
+		final = true;
+	} else {
+		rc = uigw_dlg_render_node(dlg, job, tmp, &out);
+		/* a final text longer than a screen stays open for paging until its last page */
+		final = dlg->ending && out.page + 1 >= out.n_pages;
 	}
-	node = &dlg->camp->nodes[dlg->node];
-	rc = uigw_dlg_render_node(dlg, job, tmp, &out);
 	uigw_dlg_set_notice(dlg, NULL);
 	if (rc < 0) {
-		LOGPDLG(dlg, LOGL_ERROR, "cannot render node '%s': %d\n", node->id, rc);
+		LOGPDLG(dlg, LOGL_ERROR, "cannot render node '%s': %d\n", dlg->node >= 0 ?
+			dlg->camp->nodes[dlg->node].id : "(goodbye)", rc);
 		talloc_free(tmp);
 		dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
-		return;
+		return false;
 	}
-	/* a final text longer than a screen stays open for paging until its last page */
-	final = dlg->ending && out.page + 1 >= out.n_pages;
 	if (final) {
 		LOGPDLG(dlg, LOGL_INFO, "ends: completed\n");
 		dlg->outcome = UIGW_OUTCOME_COMPLETED;
@@ -457,15 +450,17 @@ static void dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 		dlg_ops(dlg)->send(dlg, &out, true);
 		talloc_free(tmp);
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
-		return;
+		return false;
 	}
 	dlg_state_chg(dlg, ST_WAIT_INPUT);
 	rc = dlg_send(dlg, &out, false);
 	talloc_free(tmp);
+	return rc == 0;
 }
 
-/* Submit the pending job if it has work, else show the screen right away. */
-static void dlg_commit_and_show(struct uigw_dialog *dlg)
+/* Submit the pending job if it has work, else show the screen right away.
+ * \returns true if the dialog is still running, false if it ended (freed). */
+static bool dlg_commit_and_show(struct uigw_dialog *dlg)
 {
 	struct uigw_store_job *job;
 	int rc;
@@ -485,8 +480,7 @@ static void dlg_commit_and_show(struct uigw_dialog *dlg)
 			talloc_free(job);
 			dlg->job = NULL;
 		}
-		dlg_show(dlg, NULL);
-		return;
+		return dlg_show(dlg, NULL);
 	}
 	rc = uigw_store_submit(job);
 	if (rc < 0) {
@@ -496,9 +490,10 @@ static void dlg_commit_and_show(struct uigw_dialog *dlg)
 		dlg->job = NULL;
 		dlg->reject = UIGW_REJ_ERROR;
 		dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
-		return;
+		return false;
 	}
 	dlg_state_chg(dlg, ST_WAIT_STORE);
+	return true;
 }
 
 static void dlg_store_done(struct uigw_store_job *job, void *data)
@@ -537,6 +532,7 @@ static void st_wait_store(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 	struct uigw_dialog *dlg = fi->priv;
 	struct uigw_store_job *job;
 	char *pending;
+	bool alive;
 
 	switch (event) {
 	case EV_INPUT:
@@ -553,9 +549,9 @@ static void st_wait_store(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 					  UIGW_OUTCOME_ABANDONED);
 			return;
 		}
-		dlg_show(dlg, job);
+		alive = dlg_show(dlg, job);
 		talloc_free(job);
-		if (fi->proc.terminating)
+		if (!alive)
 			return;
 		pending = dlg->pending_input;
 		dlg->pending_input = NULL;
@@ -739,8 +735,7 @@ static struct uigw_dialog *dlg_start(struct uigw_dialog *dlg, struct uigw_campai
 		if (dlg->retries > before)
 			break;	/* an invalid shortcut shows that screen with its reason */
 	}
-	dlg_commit_and_show(dlg);
-	if (dlg->fi->proc.terminating)
+	if (!dlg_commit_and_show(dlg))
 		return NULL;
 	return dlg;
 }

@@ -411,6 +411,6 @@ bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
 		dlg_goto(dlg, node->next);
 		break;
 	}
-	return !dlg->fi->proc.terminating;
+	return true;
 }
 
