@@ -213,19 +213,23 @@ int uigw_gsm7_count(const char *utf8, size_t len)
 {
 	size_t i = 0;
 	int n = 0;
-	unsigned int s;
+	unsigned int v;
 	uint32_t cp;
 	int rc;
 
 	while (i < len) {
-		rc = uigw_utf8_next(utf8 + i, len - i, &cp);
-		if (rc < 0)
-			return -EINVAL;
-		i += rc;
-		s = uigw_gsm7_cp_septets(cp);
-		if (!s)
+		if ((uint8_t)utf8[i] < 0x80) {
+			v = latin1_to_gsm7[(uint8_t)utf8[i++]];	/* the renderer's hot path: mostly ASCII */
+		} else {
+			rc = uigw_utf8_next(utf8 + i, len - i, &cp);
+			if (rc < 0)
+				return -EINVAL;
+			i += rc;
+			v = gsm7_lookup(cp);
+		}
+		if (!v)
 			return -ERANGE;
-		n += s;
+		n += v >> 8;	/* 0x1xx: 1 septet, 0x2xx: 2 */
 	}
 	return n;
 }

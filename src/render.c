@@ -135,25 +135,46 @@ static inline void cnt_cp(struct cnt *c, const struct uigw_profile *p, uint32_t 
  * (rejected before rendering) counts as U+FFFD per byte. */
 static void cnt_add(struct cnt *c, const struct uigw_profile *p, const char *s, size_t len, bool stop)
 {
-	size_t i = 0;
+	size_t i = 0, j;
 	uint32_t cp;
 	int rc;
 
 	if (c->over)
 		return;
+	if (p->kind == UIGW_PROF_IMS) {
+		c->bytes += len;
+		if (stop && hopeless(c, p))
+			c->over = true;
+		return;
+	}
 	while (i < len) {
-		if ((uint8_t)s[i] < 0x80) {
-			cp = (uint8_t)s[i];
-			rc = 1;
-		} else {
-			rc = uigw_utf8_next(s + i, len - i, &cp);
+		if (p->kind != UIGW_PROF_SMS && (uint8_t)s[i] < 0x80) {
+			/* USSD: sizes simply add up, count a run of ASCII at once (bounded, to stop early) */
+			for (j = i + 1; j < len && j - i < 64 && (uint8_t)s[j] < 0x80; j++)
+				;
+			rc = uigw_gsm7_count(s + i, j - i);
 			if (rc < 0) {
-				cp = 0xfffd;
-				rc = 1;
+				c->gsm = false;
+				rc = j - i;
 			}
+			c->sept += rc;
+			c->ucs2 += j - i;
+			c->bytes += j - i;
+			i = j;
+		} else {
+			if ((uint8_t)s[i] < 0x80) {
+				cp = (uint8_t)s[i];
+				rc = 1;
+			} else {
+				rc = uigw_utf8_next(s + i, len - i, &cp);
+				if (rc < 0) {
+					cp = 0xfffd;
+					rc = 1;
+				}
+			}
+			i += rc;
+			cnt_cp(c, p, cp, rc);
 		}
-		i += rc;
-		cnt_cp(c, p, cp, rc);
 		if (stop && hopeless(c, p)) {
 			c->over = true;
 			return;
@@ -180,7 +201,10 @@ struct plan_ctx {
 	const struct uigw_render_in *in;
 	const char *hdr;
 	size_t hdr_len;
+	unsigned int n_footer;		/* footer lines used (0 if they cannot fit a page) */
 	bool has_more_line;
+	struct cnt tail[2];		/* footer lines [+ more line], counted once per render */
+	unsigned int tail_lines[2];
 };
 
 static void cnt_item(struct cnt *c, const struct uigw_profile *p, bool *nl, const struct uigw_render_item *it)
@@ -197,19 +221,71 @@ static void cnt_item(struct cnt *c, const struct uigw_profile *p, bool *nl, cons
 	cnt_add(c, p, label, strlen(label), true);
 }
 
-/* would c plus footer (plus the more line) fit? */
+/* count footer (and more) lines, as they follow the page body */
+static void count_tails(struct plan_ctx *pc)
+{
+	unsigned int more, i;
+	bool nl;
+
+	for (more = 0; more < 2; more++) {
+		pc->tail[more] = cnt_empty;
+		pc->tail_lines[more] = 0;
+		nl = false;
+		for (i = 0; i < pc->n_footer; i++, pc->tail_lines[more]++)
+			cnt_item(&pc->tail[more], pc->p, &nl, &pc->in->footer[i]);
+		if (more && pc->has_more_line) {
+			cnt_item(&pc->tail[more], pc->p, &nl, &pc->in->more);
+			pc->tail_lines[more]++;
+		}
+	}
+}
+
+/* Would c plus footer (plus the more line) fit? Sizes add up, except SMS parts: those are simulated over the
+ * tail only when the sum lies between a single SMS and max_parts full parts. */
 static bool fits_tail(const struct plan_ctx *pc, const struct cnt *c, bool nl, bool more)
 {
-	struct cnt t = *c;
-	unsigned int i;
+	const struct uigw_profile *p = pc->p;
+	const struct cnt *tl = &pc->tail[more];
+	unsigned int sep = nl ? 1 : 0, n, i;
+	struct cnt t;
 
-	if (t.over)
+	if (c->over || tl->over)
 		return false;
-	for (i = 0; i < pc->in->n_footer && !t.over; i++)
-		cnt_item(&t, pc->p, &nl, &pc->in->footer[i]);
+	if (!pc->tail_lines[more])
+		return fits(c, p);
+	if (p->kind == UIGW_PROF_IMS)
+		return c->bytes + sep + tl->bytes <= p->utf8_budget;
+	if (c->gsm && tl->gsm) {
+		n = c->sept + sep + tl->sept;
+		if (n <= p->gsm7_budget)
+			return true;
+		if (p->kind != UIGW_PROF_SMS || n > p->max_parts * part_size(p->gsm7_part))
+			return false;
+	} else {
+		n = c->ucs2 + sep + tl->ucs2;
+		if (n <= p->ucs2_budget)
+			return true;
+		if (p->kind != UIGW_PROF_SMS || n > p->max_parts * part_size(p->ucs2_part))
+			return false;
+	}
+	t = *c;
+	for (i = 0; i < pc->n_footer && !t.over; i++)
+		cnt_item(&t, p, &nl, &pc->in->footer[i]);
 	if (more && pc->has_more_line)
-		cnt_item(&t, pc->p, &nl, &pc->in->more);
-	return fits(&t, pc->p);
+		cnt_item(&t, p, &nl, &pc->in->more);
+	return fits(&t, p);
+}
+
+/* do footer and more line fit a page by themselves, whatever its coding? */
+static bool tail_fits_alone(const struct plan_ctx *pc)
+{
+	const struct cnt *t = &pc->tail[1];
+
+	if (t->over)
+		return false;
+	if (pc->p->kind == UIGW_PROF_IMS)
+		return t->bytes <= pc->p->utf8_budget;
+	return fits_ucs2(t, pc->p);
 }
 
 static inline bool is_space(char ch)
@@ -400,7 +476,7 @@ static char *build_text(void *ctx, const struct plan_ctx *pc, const struct page 
 	}
 	for (i = 0; i < pg->n_items; i++, lines++)
 		len += item_len(&in->items[pg->first_item + i], pg->trunc && i + 1 == pg->n_items, pg->trunc_len);
-	for (i = 0; i < in->n_footer; i++, lines++)
+	for (i = 0; i < pc->n_footer; i++, lines++)
 		len += item_len(&in->footer[i], false, 0);
 	if (pg->more && pc->has_more_line) {
 		len += item_len(&in->more, false, 0);
@@ -420,7 +496,7 @@ static char *build_text(void *ctx, const struct plan_ctx *pc, const struct page 
 		o = put_item(o, &in->items[pg->first_item + i], pg->trunc && i + 1 == pg->n_items, pg->trunc_len);
 	}
 	lines = pg->h_len || pg->n_items;	/* from here: is a '\n' needed before the next line */
-	for (i = 0; i < in->n_footer; i++, lines = 1) {
+	for (i = 0; i < pc->n_footer; i++, lines = 1) {
 		if (lines)
 			*o++ = '\n';
 		o = put_item(o, &in->footer[i], false, 0);
@@ -508,6 +584,20 @@ int uigw_render(void *ctx, const struct uigw_profile *p, const struct uigw_rende
 	while (pc.hdr_len && is_space(pc.hdr[pc.hdr_len - 1]))
 		pc.hdr_len--;
 	pc.has_more_line = *str0(in->more.key) || *str0(in->more.label);
+	pc.n_footer = in->n_footer;
+	count_tails(&pc);
+	/* a misconfigured screen whose footer and more line alone overflow a page (in the tighter UCS-2 budget,
+	 * as any page may need UCS-2): leave them out rather than cutting every page */
+	if (pc.n_footer && !tail_fits_alone(&pc)) {
+		LOGP(DREND, LOGL_NOTICE, "footer lines do not fit a %s page, left out\n", p->name);
+		pc.n_footer = 0;
+		count_tails(&pc);
+	}
+	if (pc.has_more_line && !tail_fits_alone(&pc)) {
+		LOGP(DREND, LOGL_NOTICE, "more line does not fit a %s page, left out\n", p->name);
+		pc.has_more_line = false;
+		count_tails(&pc);
+	}
 
 	/* plan every page from page 0; each consumes at least one header character or one item */
 	do {
