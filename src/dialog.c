@@ -135,20 +135,59 @@ void uigw_dlg_add_notice(struct uigw_dialog *dlg, const char *text)
 		dlg->notice = talloc_asprintf_append(dlg->notice, "\n%s", text);
 }
 
+/*! A job's reference on a campaign whose strings its rows point to: the writer may still read them after the
+ *  dialog ended and a reload replaced the campaign. Dropped when the job is freed. */
+struct job_camp_ref {
+	struct uigw_campaign *camp;
+};
+
+static int job_camp_ref_free(struct job_camp_ref *ref)
+{
+	uigw_campaign_put(ref->camp);
+	return 0;
+}
+
 struct uigw_store_row *uigw_dlg_row(struct uigw_dialog *dlg, struct uigw_store_job *job, enum uigw_row_kind k)
 {
-	struct uigw_store_row *r = uigw_store_job_row(job, k);
+	const struct uigw_store_row *prev = NULL;
+	struct uigw_store_row *r;
 
+	r = uigw_store_job_row(job, k);
 	if (!r)
 		return NULL;
+	/* rows of one job belong to one dialog: they share its strings */
+	if (job->n_rows > 1)
+		prev = &job->rows[job->n_rows - 2];
 	r->time_ms = now_ms();
-	r->subscriber = dlg->pseudonym;	/* copied below into the job: the dialog may end first */
-	r->subscriber = talloc_strdup(job, dlg->pseudonym);
-	r->campaign = dlg->camp ? talloc_strdup(job, dlg->camp->name) : "-";
-	r->version = dlg->camp ? dlg->camp->version : 0;
+	r->subscriber = prev ? prev->subscriber : talloc_strdup(job, dlg->pseudonym);
 	r->channel = uigw_channel_name(dlg->channel);
 	r->dialog = dlg->id;
+	if (!dlg->camp) {
+		r->campaign = "-";
+		return r;
+	}
+	r->campaign = dlg->camp->name;
+	r->version = dlg->camp->version;
+	if (!prev || prev->campaign != dlg->camp->name) {
+		struct job_camp_ref *ref = talloc(job, struct job_camp_ref);
+		if (!ref)
+			return NULL;
+		ref->camp = dlg->camp;
+		uigw_campaign_get(ref->camp);
+		talloc_set_destructor(ref, job_camp_ref_free);
+	}
 	return r;
+}
+
+/*! The dialog's language as a string that lives as long as the job: the campaign's own when it offers it. */
+const char *uigw_dlg_lang(struct uigw_dialog *dlg, struct uigw_store_job *job)
+{
+	unsigned int i;
+
+	for (i = 0; dlg->camp && i < dlg->camp->n_languages; i++)
+		if (!strcmp(dlg->camp->languages[i], dlg->lang))
+			return dlg->camp->languages[i];
+	return talloc_strdup(job, dlg->lang);
 }
 
 struct uigw_store_job *uigw_dlg_job(struct uigw_dialog *dlg)
@@ -343,8 +382,7 @@ void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, stru
 		r->u.dialog.started_ms = dlg->started_ms;
 		r->u.dialog.outcome = outcome;
 		r->u.dialog.steps = dlg->steps;
-		r->u.dialog.last_node = dlg->camp && dlg->node >= 0 ?
-			talloc_strdup(job, dlg->camp->nodes[dlg->node].id) : NULL;
+		r->u.dialog.last_node = dlg->camp && dlg->node >= 0 ? dlg->camp->nodes[dlg->node].id : NULL;
 	}
 	if (dlg->msisdn[0] && !mapping_written_recently(dlg)) {
 		r = uigw_dlg_row(dlg, job, UIGW_ROW_SUBSCRIBER);

@@ -12,8 +12,9 @@ const char *uigw_dlg_var_get(const struct uigw_dialog *dlg, const char *name);
 int uigw_dlg_var_set(struct uigw_dialog *dlg, const char *name, const char *value);
 
 /*! Evaluate a template with dialog variables only (actions): query segments evaluate to "".
- *  \returns talloc string under ctx */
-char *uigw_dlg_eval(const struct uigw_dialog *dlg, void *ctx, const struct uigw_tmpl *t);
+ *  \returns the text: a template without substitutions returns its own text (valid while its campaign is
+ *  referenced), otherwise a talloc string under ctx. Never NULL except on OOM; the caller frees nothing. */
+const char *uigw_dlg_eval(const struct uigw_dialog *dlg, void *ctx, const struct uigw_tmpl *t);
 
 /*! Add to \a job the store queries that the current node's screen needs (text and option labels).
  *  \returns number of queries added, or negative errno */
@@ -29,13 +30,17 @@ int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *j
 /*! Render a plain text (refusals, goodbye) for the dialog's profile, first page only. */
 int uigw_dlg_render_text(struct uigw_dialog *dlg, void *ctx, const char *text, struct uigw_render_out *out);
 
-/*! Text of an i18n label in the dialog's language, with the engine's English default. */
+/*! Text of an i18n label in the dialog's language, with the engine's English default (same ownership as
+ *  uigw_dlg_eval()). */
 const char *uigw_dlg_label(const struct uigw_dialog *dlg, const struct uigw_i18n *t, const char *def, void *ctx);
 
 /* Shared between dialog.c (FSM, sending, table) and dialog_step.c (one step through the graph). */
 
-/*! Append a row to the dialog's pending job with the common fields filled. */
+/*! Append a row to the dialog's pending job with the common fields filled. The job takes a reference on the
+ *  dialog's campaign, so rows may point to the campaign's strings (node ids, questions, literal values). */
 struct uigw_store_row *uigw_dlg_row(struct uigw_dialog *dlg, struct uigw_store_job *job, enum uigw_row_kind k);
+/*! The dialog's language for a row of \a job (no copy when the campaign offers it). */
+const char *uigw_dlg_lang(struct uigw_dialog *dlg, struct uigw_store_job *job);
 /*! The dialog's pending job, allocated on first use. */
 struct uigw_store_job *uigw_dlg_job(struct uigw_dialog *dlg);
 /*! Replace / append the one-shot notice shown above the next screen. */

@@ -94,25 +94,26 @@ static void run_actions(struct uigw_dialog *dlg, const struct uigw_action *acts,
 		const struct uigw_action *a = &acts[i];
 		struct uigw_store_job *job = dlg->gw->store ? uigw_dlg_job(dlg) : NULL;
 		struct uigw_store_row *r;
-		char *subj = NULL, *val = NULL, nr[UIGW_MSISDN_MAXLEN];
+		const char *subj = NULL, *val = NULL;
+		char nr[UIGW_MSISDN_MAXLEN];
 
 		if (a->kind == UIGW_ACT_JUMP) {
-			char *name = uigw_dlg_eval(dlg, dlg, a->subject);
+			void *tmp = talloc_new(dlg->gw->ctx);
+			const char *name = uigw_dlg_eval(dlg, tmp, a->subject);
 			if (name)
 				dlg_jump(dlg, name);
-			talloc_free(name);
+			talloc_free(tmp);
 			/* the rest of this list belongs to the campaign we left */
 			return;
 		}
 		if (a->kind == UIGW_ACT_OFFER) {
-			const char *t = uigw_dlg_label(dlg, &a->text, "", dlg);
-			char *uri = uigw_dlg_eval(dlg, dlg, a->value);
-			char *s = talloc_asprintf(dlg, "%s%s%s", t, t[0] && uri && uri[0] ? " " : "", uri ? uri : "");
+			void *tmp = talloc_new(dlg->gw->ctx);
+			const char *t = uigw_dlg_label(dlg, &a->text, "", tmp);
+			const char *uri = uigw_dlg_eval(dlg, tmp, a->value);
+			char *s = talloc_asprintf(tmp, "%s%s%s", t ? t : "", t && t[0] && uri && uri[0] ? " " : "",
+						  uri ? uri : "");
 			uigw_dlg_add_notice(dlg, s);
-			talloc_free(s);
-			talloc_free(uri);
-			if (t[0])
-				talloc_free((char *)t);
+			talloc_free(tmp);
 		}
 		if (!job)
 			continue;
@@ -132,7 +133,7 @@ static void run_actions(struct uigw_dialog *dlg, const struct uigw_action *acts,
 			r->u.response.kind = "record";
 			r->u.response.value = val;
 			r->u.response.raw = val;
-			r->u.response.language = talloc_strdup(job, dlg->lang);
+			r->u.response.language = uigw_dlg_lang(dlg, job);
 			r->u.response.roaming = dlg->roaming;
 			rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_RESPONSES);
 			break;
@@ -207,7 +208,7 @@ static void record_answer(struct uigw_dialog *dlg, const struct uigw_node *node,
 	r->u.response.kind = get_value_string(uigw_node_kind_names, node->kind);
 	r->u.response.value = talloc_strdup(job, value);
 	r->u.response.raw = talloc_strdup(job, raw);
-	r->u.response.language = talloc_strdup(job, dlg->lang);
+	r->u.response.language = uigw_dlg_lang(dlg, job);
 	r->u.response.roaming = dlg->roaming;
 	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_RESPONSES);
 }

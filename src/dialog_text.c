@@ -139,17 +139,25 @@ static const char *eval_tmpl(const struct uigw_dialog *dlg, const struct uigw_tm
 	return arena_end(a, start);
 }
 
-char *uigw_dlg_eval(const struct uigw_dialog *dlg, void *ctx, const struct uigw_tmpl *t)
+/* A template without substitutions is its own text. \returns it, or NULL if it has substitutions. */
+static const char *tmpl_literal(const struct uigw_tmpl *t)
 {
-	struct arena *a = talloc(ctx, struct arena);
-	char *res;
+	if (!t || t->n_seg == 0)
+		return "";
+	if (t->n_seg == 1 && t->seg[0].kind == UIGW_SEG_LIT)
+		return t->seg[0].text;
+	return NULL;
+}
 
-	if (!a)
-		return NULL;
-	a->used = 0;
-	res = talloc_strdup(ctx, eval_tmpl(dlg, t, NULL, NULL, a));
-	talloc_free(a);
-	return res;
+const char *uigw_dlg_eval(const struct uigw_dialog *dlg, void *ctx, const struct uigw_tmpl *t)
+{
+	const char *lit = tmpl_literal(t);
+	struct arena a;
+
+	if (lit)
+		return lit;
+	a.used = 0;
+	return talloc_strdup(ctx, eval_tmpl(dlg, t, NULL, NULL, &a));
 }
 
 static int collect_tmpl(struct uigw_dialog *dlg, const struct uigw_tmpl *t, struct uigw_store_job *job)
@@ -214,17 +222,13 @@ int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *j
 	const struct uigw_labels *lb = &dlg->camp->labels;
 	struct uigw_render_item items[MAX_ITEMS], footer[1];
 	struct uigw_render_in in = { 0 };
-	static const char *digits[] = { "1", "2", "3", "4", "5", "6", "7", "8", "9", "10" };
-	struct arena *a;
+	static const char *const digits[] = { "1", "2", "3", "4", "5", "6", "7", "8", "9", "10" };
+	struct arena arena, *a = &arena;
 	unsigned int qi = 0, i, n_items = 0;
 	const char *text;
 	char *hdr;
 	bool final = (node->kind == UIGW_NODE_INFO && node->next < 0);
-	int rc;
 
-	a = talloc(ctx, struct arena);
-	if (!a)
-		return -ENOMEM;
 	a->used = 0;
 
 	/* header: one-shot notice, then the node's text */
@@ -262,9 +266,9 @@ int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *j
 		break;
 	case UIGW_NODE_YESNO:
 		items[0].key = "1";
-		items[0].label = uigw_dlg_label(dlg, &lb->yes, "Yes", a);
+		items[0].label = uigw_dlg_label(dlg, &lb->yes, "Yes", ctx);
 		items[1].key = "2";
-		items[1].label = uigw_dlg_label(dlg, &lb->no, "No", a);
+		items[1].label = uigw_dlg_label(dlg, &lb->no, "No", ctx);
 		n_items = 2;
 		break;
 	default:
@@ -274,17 +278,15 @@ int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *j
 	in.n_items = n_items;
 	if (dlg->n_hist > 0 && !final && dlg->profile->kind != UIGW_PROF_IMS) {
 		footer[0].key = UIGW_KEY_BACK;
-		footer[0].label = uigw_dlg_label(dlg, &lb->back, "Back", a);
+		footer[0].label = uigw_dlg_label(dlg, &lb->back, "Back", ctx);
 		in.footer = footer;
 		in.n_footer = 1;
 	}
 	in.more.key = UIGW_KEY_MORE;
-	in.more.label = uigw_dlg_label(dlg, &lb->more, "More", a);
+	in.more.label = uigw_dlg_label(dlg, &lb->more, "More", ctx);
 	in.page = dlg->page;
 
-	rc = uigw_render(ctx, dlg->profile, &in, out);
-	talloc_free(a);
-	return rc;
+	return uigw_render(ctx, dlg->profile, &in, out);
 }
 
 int uigw_dlg_render_text(struct uigw_dialog *dlg, void *ctx, const char *text, struct uigw_render_out *out)
