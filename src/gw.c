@@ -141,6 +141,20 @@ int uigw_campaigns_reload(struct uigw *gw, char *err, size_t err_len)
 	return 0;
 }
 
+#define HOUSEKEEPING_S 1
+
+/* Sample what has no event of its own to update it, and drop expired resume records. */
+static void housekeeping_cb(void *data)
+{
+	struct uigw *gw = data;
+
+	if (gw->store)
+		osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_STORE_QUEUE),
+				   uigw_store_queue_depth(gw->store));
+	uigw_dialog_resume_expire(gw);
+	osmo_timer_schedule(&gw->housekeeping, HOUSEKEEPING_S, 0);
+}
+
 int uigw_start(struct uigw *gw)
 {
 	struct uigw_store_cfg *scfg = gw->store_cfg;
@@ -157,6 +171,8 @@ int uigw_start(struct uigw *gw)
 			return -EIO;
 		}
 	}
+	osmo_timer_setup(&gw->housekeeping, housekeeping_cb, gw);
+	osmo_timer_schedule(&gw->housekeeping, HOUSEKEEPING_S, 0);
 	return 0;
 }
 
@@ -166,6 +182,7 @@ void uigw_free(struct uigw *gw)
 
 	if (!gw)
 		return;
+	osmo_timer_del(&gw->housekeeping);
 	/* no resume records for dialogs the shutdown ends */
 	gw->cfg.resume_window = 0;
 	llist_for_each_entry_safe(dlg, tmp, &gw->dialogs, list)

@@ -7,6 +7,7 @@
 #include <osmocom/core/linuxlist.h>
 #include <osmocom/core/hashtable.h>
 #include <osmocom/core/utils.h>
+#include <osmocom/core/timer.h>
 
 /*! One bearer a subscriber reaches the gateway by (DESIGN.md "channel"). */
 enum uigw_channel {
@@ -118,6 +119,8 @@ struct uigw {
 	struct rate_ctr_group *ctrs;
 	struct osmo_stat_item_group *stats;
 	struct osmo_tdef *tdefs;
+
+	struct osmo_timer_list housekeeping;	/*!< once a second: stat items, expired resume records */
 
 	/* test drive (VTY channel) state */
 	struct uigw_vty_chan *vty_chan;
