@@ -42,6 +42,7 @@ const struct value_string uigw_reject_names[] = {
 	{ UIGW_REJ_UNROUTED, "unrouted" },
 	{ UIGW_REJ_NOT_ALLOWED, "not-allowed" },
 	{ UIGW_REJ_ERROR, "error" },
+	{ UIGW_REJ_OPTED_OUT, "opted-out" },
 	{ 0, NULL }
 };
 
@@ -832,6 +833,14 @@ struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p)
 	c = uigw_campaign_set_find(gw->campaigns, p->campaign);
 	if (!c || !camp_allows(c, p->channel, true)) {
 		dlg_reject(dlg, c ? UIGW_REJ_NOT_ALLOWED : UIGW_REJ_UNROUTED, "This service is not available.");
+		return NULL;
+	}
+	/* a subscriber who opted out gets no network-initiated interaction, on any channel */
+	if (gw->store && uigw_store_is_opted_out(gw->store, dlg->pseudonym) == 1) {
+		LOGPDLG(dlg, LOGL_NOTICE, "push of %s refused: the subscriber opted out\n", c->name);
+		dlg->reject = UIGW_REJ_OPTED_OUT;
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_DLG_REJECTED);
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return NULL;
 	}
 	old = uigw_dialog_find(gw, dlg->msisdn, p->channel);

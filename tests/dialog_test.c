@@ -341,6 +341,19 @@ static void test_node_kinds_and_actions(void **state)
 		uigw_pseudonym(gw->cfg.pseudonym_secret, "+491720000012", pseud);
 		assert_int_equal(uigw_store_is_opted_out(gw->store, pseud), 0);
 	}
+	{
+		/* the network may not start anything for that subscriber any more; others are unaffected */
+		struct uigw_push p = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000013", .campaign = "yn" };
+		unsigned int sent = rec.n_sent;
+		assert_null(uigw_dialog_push(gw, &p));
+		assert_int_equal(rec.n_sent, sent);
+		assert_int_equal(gw->n_dialogs, 0);
+		p.msisdn = "+491720000012";
+		assert_non_null(uigw_dialog_push(gw, &p));
+		settle();
+		assert_int_equal(rec.n_sent, sent + 1);
+		uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	}
 
 	/* jump into another campaign, record action, answers() and average() of questions */
 	dial("+491720000014", "*100*1*5*3*ok*4#");

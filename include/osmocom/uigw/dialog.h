@@ -20,6 +20,7 @@ enum uigw_reject {
 	UIGW_REJ_UNROUTED,	/*!< no campaign for that code / keyword / URI */
 	UIGW_REJ_NOT_ALLOWED,	/*!< campaign disabled, channel not allowed, network-only, opted out */
 	UIGW_REJ_ERROR,		/*!< internal error (store full, out of memory) */
+	UIGW_REJ_OPTED_OUT,	/*!< push to a subscriber who opted out: nothing is sent at all */
 };
 extern const struct value_string uigw_reject_names[];
 
@@ -108,7 +109,8 @@ struct uigw_dialog {
  *  \returns the dialog if it is still running after the first screen was queued, else NULL (refused or
  *  already ended; ops->send was called with end) */
 struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *b);
-/*! Start a network-initiated dialog. \returns as uigw_dialog_begin() */
+/*! Start a network-initiated dialog. Nothing at all is sent to a subscriber who opted out (the push is
+ *  refused silently towards the subscriber, logged and counted). \returns as uigw_dialog_begin() */
 struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p);
 /*! Feed the subscriber's input (UTF-8). Answers through ops->send, now or after the store commits.
  *  \returns 0, or -EBUSY if the dialog is still answering the previous input and one is already queued */
