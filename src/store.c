@@ -658,21 +658,29 @@ struct uigw_store_job *uigw_store_job_alloc(struct uigw_store *st, uigw_store_do
 	return job;
 }
 
+/* Room for one more element of a talloc array under job that starts at 4 and doubles. \returns 0 or -ENOMEM */
+static int job_array_grow(struct uigw_store_job *job, void **array, unsigned int n, unsigned int *max, size_t size)
+{
+	unsigned int m;
+	void *a;
+
+	if (n < *max)
+		return 0;
+	m = *max ? *max * 2 : 4;
+	a = talloc_realloc_size(job, *array, m * size);
+	if (!a)
+		return -ENOMEM;
+	*array = a;
+	*max = m;
+	return 0;
+}
+
 struct uigw_store_row *uigw_store_job_row(struct uigw_store_job *job, enum uigw_row_kind kind)
 {
 	struct uigw_store_row *r;
 
-	if (!job)
+	if (!job || job_array_grow(job, (void **)&job->rows, job->n_rows, &job->max_rows, sizeof(*r)) < 0)
 		return NULL;
-	if (job->n_rows == job->max_rows) {
-		unsigned int max = job->max_rows ? job->max_rows * 2 : 4;
-		struct uigw_store_row *rows = talloc_realloc(job, job->rows, struct uigw_store_row, max);
-
-		if (!rows)
-			return NULL;
-		job->rows = rows;
-		job->max_rows = max;
-	}
 	r = &job->rows[job->n_rows++];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
@@ -684,17 +692,9 @@ struct uigw_store_query *uigw_store_job_query(struct uigw_store_job *job, enum u
 {
 	struct uigw_store_query *qr;
 
-	if (!job || (unsigned int)q >= _UIGW_Q_NUM)
+	if (!job || (unsigned int)q >= _UIGW_Q_NUM ||
+	    job_array_grow(job, (void **)&job->queries, job->n_queries, &job->max_queries, sizeof(*qr)) < 0)
 		return NULL;
-	if (job->n_queries == job->max_queries) {
-		unsigned int max = job->max_queries ? job->max_queries * 2 : 4;
-		struct uigw_store_query *qs = talloc_realloc(job, job->queries, struct uigw_store_query, max);
-
-		if (!qs)
-			return NULL;
-		job->queries = qs;
-		job->max_queries = max;
-	}
 	qr = &job->queries[job->n_queries++];
 	memset(qr, 0, sizeof(*qr));
 	qr->query = q;
