@@ -584,8 +584,9 @@ static void st_wait_store(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 			rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_STORE_ERRORS);
 			LOGPDLG(dlg, LOGL_ERROR, "store failed (%d): the answer is not recorded\n", job->rc);
 			talloc_free(job);
-			uigw_dlg_end_with_text(dlg, "Sorry, a technical problem occurred. Please try again later.",
-					  UIGW_OUTCOME_ABANDONED);
+			uigw_dlg_end_with_text(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.error,
+					       "Sorry, a technical problem occurred. Please try again later.", dlg),
+					       UIGW_OUTCOME_ABANDONED);
 			return;
 		}
 		alive = dlg_show(dlg, job);

@@ -251,7 +251,8 @@ static bool dlg_invalid(struct uigw_dialog *dlg, const char *reason)
 	dlg->retries++;
 	LOGPDLG(dlg, LOGL_INFO, "invalid input (%u/%u): %s\n", dlg->retries, dlg->gw->cfg.max_retries, reason);
 	if (dlg->retries >= dlg->gw->cfg.max_retries) {
-		uigw_dlg_end_with_text(dlg, "Too many invalid answers. Goodbye.", UIGW_OUTCOME_REJECTED);
+		uigw_dlg_end_with_text(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.too_many,
+							   "Too many invalid answers. Goodbye.", dlg), UIGW_OUTCOME_REJECTED);
 		return false;
 	}
 	uigw_dlg_set_notice(dlg, reason);
@@ -396,13 +397,12 @@ bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
 		dlg_goto(dlg, node->next);
 		break;
 	case UIGW_NODE_TEXT:
-		if (!in[0] || uigw_utf8_chars(in, len) > node->max_len || !uigw_utf8_valid(in, len)) {
-			char *r = in[0] ? talloc_asprintf(dlg, "Too long: at most %u characters.", node->max_len)
-					: talloc_strdup(dlg, "Please enter a text.");
-			bool show = dlg_invalid(dlg, r);
-			if (show)
-				talloc_free(r);
-			return show;
+		if (!in[0] || !uigw_utf8_valid(in, len))
+			return dlg_invalid(dlg, uigw_dlg_label(dlg, &lb->invalid, "Please enter a text.", dlg));
+		if (uigw_utf8_chars(in, len) > node->max_len) {
+			char def[48];
+			snprintf(def, sizeof(def), "Too long: at most %u characters.", node->max_len);
+			return dlg_invalid(dlg, uigw_dlg_label(dlg, &lb->too_long, def, dlg));
 		}
 		record_answer(dlg, node, in, in);
 		run_actions(dlg, node->actions, node->n_actions);

@@ -126,6 +126,11 @@ struct uigw_entry {
 /*! Texts the engine shows around the campaign's own (all optional, English defaults). */
 struct uigw_labels {
 	struct uigw_i18n more, back, home, invalid, yes, no, resumed, goodbye;
+	struct uigw_i18n invalid_number;	/*!< a number input that is not an E.164 number */
+	struct uigw_i18n invalid_rating;	/*!< a rating out of range (default "Please answer 1-N.") */
+	struct uigw_i18n too_long;		/*!< a text answer over max_len (default names the limit) */
+	struct uigw_i18n too_many;		/*!< the last text after invalid-input-retries invalid answers */
+	struct uigw_i18n error;			/*!< the last text when the answer could not be stored */
 };
 
 struct uigw_campaign {
