@@ -167,6 +167,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Cannot open the CTRL interface on port %d\n", ctrl_port);
 		exit(1);
 	}
+	uigw_ctrl_init();
 
 	/* blocked before any thread exists (the store's writer), so that only the signalfd sees them */
 	sigemptyset(&sigs);

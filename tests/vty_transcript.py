@@ -217,6 +217,88 @@ def run_roundtrip(args):
     return failures
 
 
+class Ctrl:
+    """A minimal Osmocom CTRL client: IPA framing, protocol 0xEE, extension 0x00."""
+    def __init__(self, port, timeout=20):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.s = socket.create_connection(('127.0.0.1', port), timeout=5)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.s.settimeout(10)
+        self.id = 0
+
+    def _recv(self, n):
+        b = b''
+        while len(b) < n:
+            c = self.s.recv(n - len(b))
+            if not c:
+                raise EOFError('CTRL closed the connection')
+            b += c
+        return b
+
+    def cmd(self, verb, var, value=None):
+        self.id += 1
+        text = '%s %d %s%s' % (verb, self.id, var, '' if value is None else ' ' + value)
+        payload = b'\x00' + text.encode()
+        self.s.sendall(len(payload).to_bytes(2, 'big') + b'\xee' + payload)
+        while True:
+            hdr = self._recv(3)
+            data = self._recv(int.from_bytes(hdr[:2], 'big'))
+            if hdr[2] != 0xEE or data[:1] != b'\x00':
+                continue
+            reply = data[1:].decode()
+            if reply.split(' ')[1:2] == [str(self.id)]:
+                return reply
+
+
+def run_ctrl(args):
+    """The core's CTRL commands and a rate counter, against the real daemon."""
+    failures = []
+    workdir = tempfile.mkdtemp(prefix='uigw-ctrl-')
+    d = Daemon(args, make_cfg(args, workdir), workdir)
+    try:
+        v = Vty(args.port)
+        c = Ctrl(args.ctrl_port)
+        checks = [
+            (('GET', 'dialogs-active'), 'GET_REPLY 2 dialogs-active 1'),
+            (('GET', 'campaigns'), None),
+            (('SET', 'campaign-disable', 'spam'), 'SET_REPLY 4 campaign-disable disabled'),
+            (('SET', 'campaign-disable', 'nosuch'), "ERROR 5 no campaign 'nosuch'"),
+            (('SET', 'reload-campaigns', '1'), 'SET_REPLY 6 reload-campaigns 6 campaigns'),
+        ]
+        v.cmd('enable')
+        v.cmd('subscriber +491720000001 dial *7730#')
+        got = c.cmd('GET', 'rate_ctr.abs.uigw.0.dialog:begin')
+        if got != 'GET_REPLY 1 rate_ctr.abs.uigw.0.dialog:begin 1':
+            failures.append('ctrl: rate counter: %r' % got)
+        for q, want in checks:
+            got = c.cmd(*q)
+            if want is None:
+                if 'spam,1,enabled' not in got or 'survey,1,enabled' not in got:
+                    failures.append('ctrl: campaigns: %r' % got)
+            elif got != want:
+                failures.append('ctrl: %s: expected %r, got %r' % (' '.join(q), want, got))
+        got = c.cmd('GET', 'dialogs-active')
+        if got != 'GET_REPLY 7 dialogs-active 1':
+            failures.append('ctrl: dialogs-active after a dial: %r' % got)
+        got = c.cmd('GET', 'campaigns')
+        if 'spam,1,disabled' not in got:
+            failures.append('ctrl: the disabled state must survive the reload: %r' % got)
+        c.s.close()
+        v.close()
+    finally:
+        rc, log = d.stop()
+    if rc != 0:
+        failures.append('ctrl: daemon rc %s\n%s' % (rc, log[-2000:]))
+    shutil.rmtree(workdir)
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--daemon', required=True)
@@ -226,6 +308,7 @@ def main():
     ap.add_argument('--ctrl-port', type=int, default=42901)
     ap.add_argument('--stop-on-fail', action='store_true')
     ap.add_argument('--roundtrip', action='store_true')
+    ap.add_argument('--ctrl', action='store_true')
     ap.add_argument('transcripts', nargs='*')
     args = ap.parse_args()
 
@@ -240,6 +323,11 @@ def main():
         n += 1
         f = run_roundtrip(args)
         print('%s write-file round trip' % ('FAIL' if f else 'ok  '))
+        failures += f
+    if args.ctrl:
+        n += 1
+        f = run_ctrl(args)
+        print('%s CTRL commands' % ('FAIL' if f else 'ok  '))
         failures += f
     for f in failures:
         print(f)

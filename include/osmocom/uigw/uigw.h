@@ -134,6 +134,9 @@ int uigw_start(struct uigw *gw);
 /*! Close everything: end dialogs, flush and close the store, free. */
 void uigw_free(struct uigw *gw);
 
+/*! Install the core's CTRL commands (src/uigw_ctrl.c); the CTRL handle's data is the struct uigw. */
+int uigw_ctrl_init(void);
+
 /*! (Re)load the campaign folder. On any error the set in service stays active.
  *  \param[out] err  receives "file:line: reason" on failure
  *  \returns 0 on success, negative errno on failure */
