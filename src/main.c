@@ -27,6 +27,7 @@
 #include <osmocom/uigw/uigw.h>
 #include <osmocom/uigw/logging.h>
 #include <osmocom/uigw/vty.h>
+#include <osmocom/uigw/gsup_chan.h>
 
 #include "config.h"
 
@@ -150,6 +151,10 @@ int main(int argc, char **argv)
 		exit(1);
 	}
 	uigw_vty_init(gw);
+	if (uigw_gsup_init(gw) < 0) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
 
 	rc = vty_read_config_file(config_file, NULL);
 	if (rc < 0) {
@@ -182,6 +187,8 @@ int main(int argc, char **argv)
 		LOGP(DMAIN, LOGL_FATAL, "start-up failed: %s\n", strerror(-rc));
 		exit(1);
 	}
+	/* without an HLR the link stays down and retries: not fatal */
+	uigw_gsup_start(gw);
 
 	osmo_signalfd_setup(root, sigs, signal_cb, gw_ctx);
 

@@ -12,7 +12,7 @@ if ! command -v "$CC_FUZZ" >/dev/null; then
 	echo "no $CC_FUZZ: cannot build the fuzz targets" >&2
 	exit 1
 fi
-PKGS="libosmocore libosmogsm libosmovty sqlite3 libconfig nettle"
+PKGS="libosmocore libosmogsm libosmovty sqlite3 libconfig nettle libsmpp34"
 CFLAGS="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$top_srcdir/include -I$top_builddir $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -pthread"
@@ -23,6 +23,8 @@ targets="
 campaign:common.c logging.c campaign_tmpl.c campaign_cfg.c campaign_load.c campaign_set.c
 render:common.c charset.c render.c
 charset:common.c charset.c
+smpp:smpp_codec.c
+gsup:common.c charset.c ber.c ss_codec.c
 "
 
 pass=0

@@ -10,6 +10,10 @@ struct uigw;
 enum uigw_vty_node {
 	UIGW_NODE = _LAST_OSMOVTY_NODE + 1,	/*!< "uigw" */
 	STORE_NODE,				/*!< "store" */
+	GSUP_NODE,				/*!< "gsup" (src/gsup_vty.c) */
+	SMPP_NODE,				/*!< "smpp" (SMPP adapter) */
+	SMSC_NODE,				/*!< "smsc NAME" inside "smpp" */
+	SIP_NODE,				/*!< "sip" (SIP MESSAGE / USSI adapter) */
 };
 
 /*! Install every node and command. */
