@@ -44,17 +44,21 @@ def strip_telnet(data):
     return bytes(out)
 
 
+def connect(port, timeout=20):
+    """Connect to a daemon's port on 127.0.0.1, retrying while it starts (bounded)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return socket.create_connection(('127.0.0.1', port), timeout=5)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 class Vty:
     def __init__(self, port, timeout=20):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.s = socket.create_connection(('127.0.0.1', port), timeout=5)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.1)
+        self.s = connect(port, timeout)
         self.s.settimeout(30)
         self.buf = b''
         self.read_prompt()
@@ -220,15 +224,7 @@ def run_roundtrip(args):
 class Ctrl:
     """A minimal Osmocom CTRL client: IPA framing, protocol 0xEE, extension 0x00."""
     def __init__(self, port, timeout=20):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.s = socket.create_connection(('127.0.0.1', port), timeout=5)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.1)
+        self.s = connect(port, timeout)
         self.s.settimeout(10)
         self.id = 0
 
