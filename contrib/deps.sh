@@ -5,7 +5,7 @@ set -e
 BUILD="autoconf automake libtool make gcc pkg-config
 	libosmocore-dev libosmo-sigtran-dev libosmo-netif-dev libosmo-gsup-client-dev libsmpp34-dev
 	libsqlite3-dev libconfig-dev nettle-dev libtalloc-dev"
-TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3 sqlite3 osmo-hlr tshark netcat-openbsd"
+TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3 sqlite3 osmo-hlr tshark netcat-openbsd nodejs npm"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;

@@ -28,6 +28,7 @@
 #include <osmocom/uigw/logging.h>
 #include <osmocom/uigw/vty.h>
 #include <osmocom/uigw/gsup_chan.h>
+#include <osmocom/uigw/smpp.h>
 
 #include "config.h"
 
@@ -155,6 +156,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Out of memory\n");
 		exit(1);
 	}
+	if (uigw_smpp_init(gw) < 0) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
 
 	rc = vty_read_config_file(config_file, NULL);
 	if (rc < 0) {
@@ -189,6 +194,8 @@ int main(int argc, char **argv)
 	}
 	/* without an HLR the link stays down and retries: not fatal */
 	uigw_gsup_start(gw);
+	/* without an SMSC the links stay down and retry with backoff: not fatal */
+	uigw_smpp_start(gw);
 
 	osmo_signalfd_setup(root, sigs, signal_cb, gw_ctx);
 
@@ -198,6 +205,7 @@ int main(int argc, char **argv)
 	while (!quit)
 		osmo_select_main_ctx(0);
 
+	uigw_smpp_stop(gw);
 	/* ends running dialogs, commits what is queued, closes the database */
 	uigw_free(gw);
 	if (talloc_total_blocks(gw_ctx) != 1) {

@@ -1,0 +1,369 @@
+/*! \file smpp_sms.c
+ *  Channel `smpp-sms`: a deliver_sm to a short code is the input of the subscriber's running smpp-sms dialog,
+ *  else the start of one (short code + keyword). Concatenated MO messages (UDH or SAR) are reassembled first.
+ *  Replies go out as submit_sm from the short code the subscriber wrote to: GSM 7-bit (data_coding 0, one
+ *  septet per octet) or UCS-2 (0x08), long ones in parts with UDH or SAR concatenation, or in one
+ *  message_payload, as configured. */
+
+#include <errno.h>
+#include <string.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/uigw/uigw.h>
+#include <osmocom/uigw/logging.h>
+#include <osmocom/uigw/dialog.h>
+#include <osmocom/uigw/charset.h>
+#include <osmocom/uigw/number.h>
+#include <osmocom/uigw/render.h>
+#include <osmocom/uigw/smpp.h>
+
+#define REASM_MAX	256	/*!< concatenated messages being reassembled at once */
+#define REASM_TIMEOUT	120	/*!< seconds to wait for the missing parts */
+#define TEXT_MAX	(UIGW_SMPP_MAX_MSG * 16)
+
+/*! One concatenated MO being reassembled. */
+struct reasm {
+	struct llist_head list;
+	char src[21], dst[21];
+	uint16_t ref;
+	uint8_t total, have;
+	uint8_t dcs;
+	bool udh;
+	time_t started;
+	uint16_t len[255];
+	uint8_t *part[255];
+};
+
+/*! Per-dialog state: where the subscriber wrote to. */
+struct sms_dlg {
+	char short_code[21];
+};
+
+struct uigw_smpp_sms {
+	struct uigw_smpp *smpp;
+	struct llist_head reasm;
+	unsigned int n_reasm;
+	uint8_t next_ref;
+	unsigned long mo, mo_parts, mt, mt_parts, reasm_dropped;
+};
+
+/* ---- text <-> octets ---- */
+
+/* user data in a data_coding -> UTF-8 */
+static int ud_to_utf8(struct uigw_smpp_link *link, uint8_t dcs, const uint8_t *ud, size_t len, char *out,
+		      size_t out_size)
+{
+	if (dcs == UIGW_SMPP_DC_UCS2 || (dcs & 0xcc) == 0x48)
+		return uigw_ucs2_to_utf8(out, out_size, ud, len);
+	if (dcs == UIGW_SMPP_DC_LATIN1 || dcs == UIGW_SMPP_DC_IA5 || dcs == UIGW_SMPP_DC_8BIT ||
+	    (dcs == UIGW_SMPP_DC_DEFAULT && link && link->alphabet != UIGW_SMPP_ALPHA_GSM7))
+		return uigw_latin1_to_utf8(out, out_size, ud, len);
+	/* SMSC default = GSM 7-bit, or 0xF0..0xF3 (GSM DCS, 7-bit): one septet per octet */
+	return uigw_gsm7_to_utf8(out, out_size, ud, len);
+}
+
+/* ---- MO ---- */
+
+static void reasm_free(struct uigw_smpp_sms *sms, struct reasm *r)
+{
+	llist_del(&r->list);
+	sms->n_reasm--;
+	talloc_free(r);
+}
+
+static void reasm_expire(struct uigw_smpp_sms *sms)
+{
+	struct reasm *r, *tmp;
+	time_t now = time(NULL);
+
+	llist_for_each_entry_safe(r, tmp, &sms->reasm, list) {
+		if (now - r->started > REASM_TIMEOUT || sms->n_reasm > REASM_MAX) {
+			LOGP(DSMPP, LOGL_NOTICE, "concatenated MO ref %u from %s: %u of %u parts, dropped\n", r->ref,
+			     r->src, r->have, r->total);
+			sms->reasm_dropped++;
+			reasm_free(sms, r);
+		}
+	}
+}
+
+/* Add a part. \returns 1 and the whole text in *ud (talloc child of ctx) when complete, 0 while parts are
+ * missing, negative on error */
+static int reasm_add(struct uigw_smpp_sms *sms, void *ctx, const struct uigw_smpp_pdu *pdu, uint8_t **ud,
+		     size_t *ud_len)
+{
+	struct reasm *r;
+	unsigned int i;
+	size_t total = 0;
+
+	reasm_expire(sms);
+	llist_for_each_entry(r, &sms->reasm, list) {
+		if (r->ref == pdu->concat_ref && r->total == pdu->concat_total && r->udh == pdu->concat_udh &&
+		    !strcmp(r->src, pdu->src_addr) && !strcmp(r->dst, pdu->dst_addr))
+			goto found;
+	}
+	r = talloc_zero(sms, struct reasm);
+	if (!r)
+		return -ENOMEM;
+	osmo_strlcpy(r->src, pdu->src_addr, sizeof(r->src));
+	osmo_strlcpy(r->dst, pdu->dst_addr, sizeof(r->dst));
+	r->ref = pdu->concat_ref;
+	r->total = pdu->concat_total;
+	r->udh = pdu->concat_udh;
+	r->dcs = pdu->data_coding;
+	r->started = time(NULL);
+	llist_add_tail(&r->list, &sms->reasm);
+	sms->n_reasm++;
+found:
+	i = pdu->concat_seq - 1;
+	if (r->part[i])
+		return 0;	/* duplicate part */
+	r->part[i] = talloc_memdup(r, pdu->msg, pdu->msg_len ? pdu->msg_len : 1);
+	if (!r->part[i])
+		return -ENOMEM;
+	r->len[i] = pdu->msg_len;
+	r->have++;
+	sms->mo_parts++;
+	if (r->have < r->total)
+		return 0;
+	for (i = 0; i < r->total; i++)
+		total += r->len[i];
+	*ud = talloc_size(ctx, total ? total : 1);
+	if (!*ud) {
+		reasm_free(sms, r);
+		return -ENOMEM;
+	}
+	*ud_len = 0;
+	for (i = 0; i < r->total; i++) {
+		memcpy(*ud + *ud_len, r->part[i], r->len[i]);
+		*ud_len += r->len[i];
+	}
+	reasm_free(sms, r);
+	return 1;
+}
+
+static int sub_msisdn(struct uigw *gw, const struct uigw_smpp_pdu *pdu, char *out, size_t out_len)
+{
+	char tmp[24];
+
+	if (pdu->src_ton == 1 && pdu->src_addr[0] != '+') {
+		snprintf(tmp, sizeof(tmp), "+%s", pdu->src_addr);
+		return uigw_e164_normalize(tmp, gw->cfg.country_code, gw->cfg.national_prefix, out, out_len);
+	}
+	return uigw_e164_normalize(pdu->src_addr, gw->cfg.country_code, gw->cfg.national_prefix, out, out_len);
+}
+
+uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu)
+{
+	struct uigw_smpp_sms *sms = smpp->sms;
+	struct uigw *gw = smpp->gw;
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	void *tmp = talloc_new(sms);
+	const uint8_t *ud = pdu->msg;
+	uint8_t *whole = NULL;
+	size_t ud_len = pdu->msg_len;
+	struct uigw_dialog *dlg;
+	char *text;
+	int rc;
+	uint32_t status = UIGW_SMPP_ROK;
+
+	if (pdu->esm_class & UIGW_SMPP_ESM_TYPE_MASK) {
+		/* a delivery receipt (or an SME/user acknowledgement) */
+		smpp->dlr_rx++;
+		LOGP(DSMPP, LOGL_INFO, "receipt for message '%s' from %s: %s\n", pdu->receipted_msg_id,
+		     pdu->src_addr, osmo_quote_str((const char *)pdu->msg, pdu->msg_len));
+		goto out;
+	}
+	if (sub_msisdn(gw, pdu, msisdn, sizeof(msisdn)) < 0) {
+		LOGP(DSMPP, LOGL_NOTICE, "deliver_sm from '%s': not an E.164 number\n", pdu->src_addr);
+		status = 0x0a;	/* ESME_RINVSRCADR */
+		goto out;
+	}
+	if (pdu->concat && pdu->concat_total > 1) {
+		rc = reasm_add(sms, tmp, pdu, &whole, &ud_len);
+		if (rc <= 0) {
+			if (rc < 0)
+				status = UIGW_SMPP_RX_T_APPN;
+			goto out;
+		}
+		ud = whole;
+	}
+	sms->mo++;
+	text = talloc_size(tmp, ud_len * 4 + 1);
+	if (!text || ud_to_utf8(link, pdu->data_coding, ud, ud_len, text, ud_len * 4 + 1) < 0) {
+		status = UIGW_SMPP_RX_T_APPN;
+		goto out;
+	}
+	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS);
+	if (dlg) {
+		if (uigw_dialog_input(dlg, text) < 0)
+			LOGP(DSMPP, LOGL_NOTICE, "input while the dialog is still answering: dropped\n");
+	} else {
+		struct sms_dlg *sd = talloc_zero(sms, struct sms_dlg);
+		struct uigw_begin b = {
+			.channel = UIGW_CHAN_SMPP_SMS,
+			.msisdn = msisdn,
+			.text = text,
+			.short_code = pdu->dst_addr,
+			.chan_priv = sd,
+		};
+
+		if (!sd) {
+			status = UIGW_SMPP_RX_T_APPN;
+			goto out;
+		}
+		osmo_strlcpy(sd->short_code, pdu->dst_addr, sizeof(sd->short_code));
+		/* the adapter state is freed by send(end) / release / abort below */
+		if (!uigw_dialog_begin(gw, &b)) {
+			/* refused or done at once: send(end) already freed it */
+		}
+	}
+out:
+	talloc_free(tmp);
+	return status;
+}
+
+/* ---- MT ---- */
+
+static void mt_done(struct uigw_smpp_req *req, uint32_t status, const char *message_id)
+{
+	if (status)
+		LOGP(DSMPP, LOGL_ERROR, "reply to %s not accepted by the SMSC (0x%x)\n", req->pdu.dst_addr, status);
+	else
+		LOGP(DSMPP, LOGL_DEBUG, "reply to %s accepted as '%s'\n", req->pdu.dst_addr, message_id);
+}
+
+/* cut points of a text into parts of at most \a per units (GSM septets or UCS-2 octets pairs) */
+static unsigned int split(const uint8_t *ud, size_t len, bool ucs2, unsigned int per, size_t *cuts,
+			  unsigned int max_cuts)
+{
+	unsigned int n = 0;
+	size_t pos = 0, unit = ucs2 ? 2 : 1;
+
+	while (pos < len && n < max_cuts) {
+		size_t end = pos + per * unit;
+
+		if (end >= len) {
+			end = len;
+		} else if (!ucs2 && ud[end - 1] == 0x1b) {
+			end--;	/* never split an escape from its code */
+		} else if (ucs2 && (ud[end - 2] & 0xfc) == 0xd8) {
+			end -= 2;	/* never split a surrogate pair */
+		}
+		cuts[n++] = end;
+		pos = end;
+	}
+	return n;
+}
+
+static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
+{
+	struct uigw_smpp *smpp = uigw_smpp_get();
+	struct uigw_smpp_sms *sms = smpp->sms;
+	struct sms_dlg *sd = dlg->chan_priv;
+	const struct uigw_profile *p = dlg->profile;
+	struct uigw_smpp_pdu pdu;
+	uint8_t *ud;
+	size_t cuts[255];
+	unsigned int n, i, single;
+	bool ucs2 = s->coding == UIGW_CODING_UCS2;
+	int len, rc = 0;
+
+	ud = talloc_size(sms, TEXT_MAX);
+	if (!ud)
+		return -ENOMEM;
+	if (ucs2)
+		len = uigw_utf8_to_ucs2(ud, TEXT_MAX, s->text, strlen(s->text));
+	else
+		len = uigw_utf8_to_gsm7(ud, TEXT_MAX, s->text, strlen(s->text));
+	if (len < 0) {
+		rc = len;
+		goto out;
+	}
+	uigw_smpp_pdu_init(&pdu, UIGW_SMPP_SUBMIT_SM, 0);
+	osmo_strlcpy(pdu.src_addr, sd && sd->short_code[0] ? sd->short_code : smpp->sms_source,
+		     sizeof(pdu.src_addr));
+	pdu.src_ton = 0;	/* unknown: a short code */
+	pdu.src_npi = 1;
+	osmo_strlcpy(pdu.dst_addr, dlg->msisdn[0] == '+' ? dlg->msisdn + 1 : dlg->msisdn, sizeof(pdu.dst_addr));
+	pdu.dst_ton = 1;
+	pdu.dst_npi = 1;
+	pdu.data_coding = ucs2 ? UIGW_SMPP_DC_UCS2 : UIGW_SMPP_DC_DEFAULT;
+	pdu.registered_delivery = smpp->request_dlr ? 1 : 0;
+
+	single = ucs2 ? (p->ucs2_budget ? p->ucs2_budget : 70) * 2 : (p->gsm7_budget ? p->gsm7_budget : 160);
+	if ((size_t)len <= single || smpp->long_mode == UIGW_SMPP_LONG_PAYLOAD) {
+		if ((size_t)len > UIGW_SMPP_MAX_MSG) {
+			rc = -EMSGSIZE;
+			goto out;
+		}
+		memcpy(pdu.msg, ud, len);
+		pdu.msg_len = len;
+		pdu.payload = (size_t)len > single;
+		if (!uigw_smpp_submit(smpp, &pdu, mt_done, NULL))
+			rc = -ENOMEM;
+		sms->mt++;
+		sms->mt_parts++;
+		goto out;
+	}
+	n = split(ud, len, ucs2, ucs2 ? (p->ucs2_part ? p->ucs2_part : 67) : (p->gsm7_part ? p->gsm7_part : 153),
+		  cuts, ARRAY_SIZE(cuts));
+	pdu.concat = true;
+	pdu.concat_udh = smpp->long_mode == UIGW_SMPP_LONG_UDH;
+	pdu.concat_ref = ++sms->next_ref;
+	pdu.concat_total = n;
+	for (i = 0; i < n; i++) {
+		size_t from = i ? cuts[i - 1] : 0;
+
+		pdu.concat_seq = i + 1;
+		pdu.msg_len = cuts[i] - from;
+		memcpy(pdu.msg, ud + from, pdu.msg_len);
+		if (!uigw_smpp_submit(smpp, &pdu, mt_done, NULL)) {
+			rc = -ENOMEM;
+			break;
+		}
+		sms->mt_parts++;
+	}
+	sms->mt++;
+out:
+	talloc_free(ud);
+	if (end) {
+		talloc_free(dlg->chan_priv);
+		dlg->chan_priv = NULL;
+	}
+	return rc;
+}
+
+static void sms_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
+{
+	talloc_free(dlg->chan_priv);
+	dlg->chan_priv = NULL;
+}
+
+static const struct uigw_channel_ops sms_ops = {
+	.channel = UIGW_CHAN_SMPP_SMS,
+	.profile = &uigw_profile_sms,
+	.send = sms_send,
+	.release = sms_release,
+};
+
+int uigw_smpp_sms_init(struct uigw_smpp *smpp)
+{
+	smpp->sms = talloc_zero(smpp, struct uigw_smpp_sms);
+	if (!smpp->sms)
+		return -ENOMEM;
+	smpp->sms->smpp = smpp;
+	INIT_LLIST_HEAD(&smpp->sms->reasm);
+	uigw_channel_register(smpp->gw, &sms_ops);
+	return 0;
+}
+
+void uigw_smpp_sms_fini(struct uigw_smpp *smpp)
+{
+	struct reasm *r, *tmp;
+
+	if (!smpp->sms)
+		return;
+	llist_for_each_entry_safe(r, tmp, &smpp->sms->reasm, list)
+		reasm_free(smpp->sms, r);
+}
