@@ -636,7 +636,7 @@ static int link_start(struct uigw_gsup *g)
 int uigw_gsup_restart(struct uigw_gsup *g)
 {
 	link_stop(g);
-	if (g->started && g->cfg.enabled)
+	if (g->started && g->cfg.configured && g->cfg.enabled)
 		return link_start(g);
 	return 0;
 }
@@ -686,6 +686,10 @@ int uigw_gsup_start(struct uigw *gw)
 	if (!g || g->gw != gw)
 		return -ENODEV;
 	g->started = true;
+	if (!g->cfg.configured) {
+		LOGP(DGSUP, LOGL_INFO, "no gsup node in the configuration: GSUP channel off\n");
+		return 0;
+	}
 	if (!g->cfg.enabled) {
 		LOGP(DGSUP, LOGL_NOTICE, "GSUP channel disabled in the configuration\n");
 		return 0;

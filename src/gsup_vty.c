@@ -28,6 +28,7 @@ static void apply(struct vty *vty)
 
 DEFUN(cfg_gsup, cfg_gsup_cmd, "gsup", "Configure the GSUP channel (osmo-uigw as an OsmoHLR external USSD entity)\n")
 {
+	uigw_gsup_cfg(g_vty_gsup)->configured = true;
 	vty->node = GSUP_NODE;
 	return CMD_SUCCESS;
 }
@@ -109,6 +110,8 @@ static int config_write_gsup(struct vty *vty)
 {
 	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(g_vty_gsup);
 
+	if (!cfg->configured)
+		return CMD_SUCCESS;
 	vty_out(vty, "gsup%s", VTY_NEWLINE);
 	if (strcmp(cfg->remote_ip, "127.0.0.1"))
 		vty_out(vty, " remote-ip %s%s", cfg->remote_ip, VTY_NEWLINE);

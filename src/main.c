@@ -29,6 +29,7 @@
 #include <osmocom/uigw/vty.h>
 #include <osmocom/uigw/gsup_chan.h>
 #include <osmocom/uigw/smpp.h>
+#include <osmocom/uigw/sip.h>
 
 #include "config.h"
 
@@ -160,6 +161,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Out of memory\n");
 		exit(1);
 	}
+	if (uigw_sip_init(gw) < 0) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
 
 	rc = vty_read_config_file(config_file, NULL);
 	if (rc < 0) {
@@ -196,6 +201,11 @@ int main(int argc, char **argv)
 	uigw_gsup_start(gw);
 	/* without an SMSC the links stay down and retry with backoff: not fatal */
 	uigw_smpp_start(gw);
+	/* SIP listeners that cannot open are fatal: the operator configured them */
+	if (uigw_sip_start(gw) < 0) {
+		LOGP(DMAIN, LOGL_FATAL, "cannot start the SIP channels\n");
+		exit(1);
+	}
 
 	osmo_signalfd_setup(root, sigs, signal_cb, gw_ctx);
 

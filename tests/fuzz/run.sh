@@ -13,6 +13,7 @@ if ! command -v "$CC_FUZZ" >/dev/null; then
 	exit 1
 fi
 PKGS="libosmocore libosmogsm libosmovty sqlite3 libconfig nettle libsmpp34"
+PKGS="$PKGS libosip2 expat"
 CFLAGS="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$top_srcdir/include -I$top_builddir $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -pthread"
@@ -25,6 +26,8 @@ render:common.c charset.c render.c
 charset:common.c charset.c
 smpp:smpp_codec.c
 gsup:common.c charset.c ber.c ss_codec.c
+sip:common.c number.c charset.c sip_msg.c ussi_xml.c ims_sms.c
+ussi:common.c ussi_xml.c
 "
 
 pass=0

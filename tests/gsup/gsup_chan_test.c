@@ -193,6 +193,7 @@ static int setup(void **state)
 	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
 	assert_int_equal(uigw_start(gw), 0);
 	assert_int_equal(uigw_gsup_init(gw), 0);
+	uigw_gsup_cfg(uigw_gsup_get())->configured = true;	/* as a `gsup` node in the config does */
 	assert_int_equal(uigw_gsup_start(gw), 0);
 	assert_non_null(fake);
 	fake->up_down_cb(fake, true);

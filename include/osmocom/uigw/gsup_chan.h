@@ -23,6 +23,8 @@ struct uigw_gsup_cfg {
 	char *remote_ip;		/*!< OsmoHLR GSUP address, default 127.0.0.1 */
 	uint16_t remote_port;		/*!< default 4222 */
 	char *euse_name;		/*!< EUSE name as in the HLR's `euse NAME`, default "uigw" */
+	bool configured;		/*!< a `gsup` node is in the configuration; without one the channel is off, so a
+					 *   gateway never registers with an HLR it was not configured for */
 	bool enabled;			/*!< connect at start (default: yes) */
 	enum uigw_gsup_msisdn_fallback msisdn_fallback;
 	bool full_screens;		/*!< 182 septets / 80 UCS-2 per screen; default false: 128 / 56, the most

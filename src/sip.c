@@ -1,0 +1,956 @@
+/*! \file sip.c
+ *  SIP transport of channels ims-msg and ussi: UDP and TCP listeners on the osmo_select loop, libosip2's parser
+ *  and RFC 3261 transaction layer (ICT/IST/NICT/NIST) whose timers run on an osmo timer, trusted peers, and
+ *  the dispatch of requests to the two channels. */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/stats.h>
+#include <sys/random.h>
+#include <osmocom/core/socket.h>
+#include <osmocom/uigw/uigw.h>
+#include <osmocom/uigw/logging.h>
+#include <osmocom/uigw/number.h>
+
+#include "sip_priv.h"
+
+#define SIP_MAX_MSG	65535
+#define SIP_TCP_MAX_BUF	(2 * SIP_MAX_MSG)
+
+static struct uigw_sip *g_sip;
+
+static const struct rate_ctr_desc sip_ctr_desc[] = {
+	[SIP_CTR_RX_REQ] = { "rx:request", "SIP requests received" },
+	[SIP_CTR_RX_RESP] = { "rx:response", "SIP responses received" },
+	[SIP_CTR_RX_MALFORMED] = { "rx:malformed", "Unparsable or incomplete SIP messages dropped" },
+	[SIP_CTR_UNTRUSTED] = { "rx:untrusted", "Requests from untrusted sources refused (403)" },
+	[SIP_CTR_NO_IDENTITY] = { "rx:no-identity", "Requests without a usable asserted identity (403)" },
+	[SIP_CTR_TX_REQ] = { "tx:request", "SIP requests sent" },
+	[SIP_CTR_TX_ERR] = { "tx:error", "SIP messages that could not be sent" },
+	[SIP_CTR_TIMEOUT] = { "tx:timeout", "Requests sent without a final response (timer B/F)" },
+	[SIP_CTR_MSG_IN] = { "msg:in", "MESSAGE requests accepted (202)" },
+	[SIP_CTR_MSG_OUT] = { "msg:out", "MESSAGE requests sent to subscribers" },
+	[SIP_CTR_MSG_OUT_FAIL] = { "msg:out-fail", "MESSAGE requests to subscribers that failed" },
+	[SIP_CTR_USSI_BEGIN] = { "ussi:begin", "USSI sessions started" },
+	[SIP_CTR_USSI_INFO_IN] = { "ussi:info-in", "USSI INFO received" },
+	[SIP_CTR_USSI_INFO_OUT] = { "ussi:info-out", "USSI INFO sent" },
+	[SIP_CTR_USSI_469] = { "ussi:bad-info-package", "INFO refused with 469 Bad Info Package" },
+	[SIP_CTR_USSI_END] = { "ussi:end", "USSI sessions ended" },
+};
+
+static const struct rate_ctr_group_desc sip_ctrg_desc = {
+	.group_name_prefix = "uigw:sip",
+	.group_description = "SIP channels (ims-msg, ussi)",
+	.class_id = OSMO_STATS_CLASS_GLOBAL,
+	.num_ctr = ARRAY_SIZE(sip_ctr_desc),
+	.ctr_desc = sip_ctr_desc,
+};
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* helpers */
+
+
+char *sip_token(void *ctx, struct uigw_sip *sip)
+{
+	uint8_t rnd[6];
+
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
+		unsigned int i;
+		for (i = 0; i < sizeof(rnd); i++)
+			rnd[i] = random();
+	}
+	return talloc_asprintf(ctx, "%s%x", osmo_hexdump_nospc(rnd, sizeof(rnd)), ++sip->seq);
+}
+
+const char *sip_local_uri(struct uigw_sip *sip, bool tcp)
+{
+	static char buf[128];
+
+	snprintf(buf, sizeof(buf), "sip:%s:%u%s", sip->cfg.local_ip, sip->cfg.local_port, tcp ? ";transport=tcp" : "");
+	return buf;
+}
+
+char *sip_via(void *ctx, struct uigw_sip *sip, bool tcp)
+{
+	char *branch = sip_token(ctx, sip);
+	char *via = talloc_asprintf(ctx, "SIP/2.0/%s %s:%u;rport;branch=z9hG4bK%s", tcp ? "TCP" : "UDP",
+				    sip->cfg.local_ip, sip->cfg.local_port, branch);
+
+	talloc_free(branch);
+	return via;
+}
+
+char *sip_proxy_route(void *ctx, struct uigw_sip *sip)
+{
+	if (!sip->cfg.proxy_ip)
+		return talloc_strdup(ctx, "");
+	return talloc_asprintf(ctx, "Route: <sip:%s:%u;lr>\r\n", sip->cfg.proxy_ip, sip->cfg.proxy_port);
+}
+
+const char *sip_header(const osip_message_t *msg, const char *name)
+{
+	osip_header_t *h = NULL;
+
+	if (osip_message_header_get_byname(msg, name, 0, &h) < 0 || !h)
+		return NULL;
+	return h->hvalue;
+}
+
+bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity)
+{
+	struct uigw_sip_peer *p;
+	char ip[INET_ADDRSTRLEN];
+
+	*from_identity = false;
+	if (!tx || !inet_ntop(AF_INET, &tx->src.sin.sin_addr, ip, sizeof(ip)))
+		return false;
+	llist_for_each_entry(p, &sip->cfg.peers, list) {
+		if (!strcmp(p->ip, ip)) {
+			*from_identity = p->from_identity;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* sending */
+
+static int resolve(const char *host, int port, struct sockaddr_in *sin)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port > 0 ? port : 5060);
+	if (!host)
+		return -EINVAL;
+	if (!strcasecmp(host, "localhost"))
+		host = "127.0.0.1";
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return -EHOSTUNREACH;	/* no DNS on the event loop: numeric addresses only */
+	return 0;
+}
+
+static void conn_close(struct sip_conn *c);
+
+static int conn_write(struct sip_conn *c, const char *buf, size_t len)
+{
+	ssize_t rc;
+
+	/* SIP messages are small: a short blocking write is acceptable; a stuck peer is dropped */
+	while (len) {
+		rc = write(c->ofd.fd, buf, len);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			return -EIO;
+		buf += rc;
+		len -= rc;
+	}
+	return 0;
+}
+
+static int transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *host, int port,
+		    struct sip_conn *conn)
+{
+	struct sockaddr_in sin;
+	int rc;
+
+	if (conn) {
+		rc = conn_write(conn, buf, len);
+		if (rc < 0) {
+			LOGP(DSIP, LOGL_NOTICE, "TCP write to %s failed: closing\n", inet_ntoa(conn->peer.sin_addr));
+			conn_close(conn);
+		}
+		return rc;
+	}
+	if (sip->udp.fd < 0)
+		return -ENOTCONN;
+	rc = resolve(host, port, &sin);
+	if (rc < 0) {
+		LOGP(DSIP, LOGL_ERROR, "cannot send to '%s': numeric IPv4 addresses only\n", host ? host : "");
+		return rc;
+	}
+	if (sendto(sip->udp.fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		LOGP(DSIP, LOGL_ERROR, "sendto %s:%d: %s\n", host, port, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int port, int out_socket)
+{
+	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
+	struct uigw_sip *sip = g_sip;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!sip || osip_message_to_str(msg, &buf, &len) != 0 || !buf)
+		return -1;
+	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%d:\n%s\n", host, port, buf);
+	rc = transmit(sip, buf, len, host, port, tx ? tx->conn : NULL);
+	osip_free(buf);
+	if (rc < 0) {
+		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* running osip */
+
+static void sip_run(struct uigw_sip *sip);
+
+static void timer_cb(void *data)
+{
+	sip_run(data);
+}
+
+static void free_dead(struct uigw_sip *sip)
+{
+	unsigned int i;
+
+	for (i = 0; i < sip->n_dead; i++) {
+		osip_transaction_t *tr = sip->dead[i];
+		struct sip_tx *tx = osip_transaction_get_your_instance(tr);
+		if (tx) {
+			if (tx->owner_ref && *tx->owner_ref == tx)
+				*tx->owner_ref = NULL;
+			talloc_free(tx);
+		}
+		osip_transaction_free(tr);
+	}
+	sip->n_dead = 0;
+}
+
+static void sip_run(struct uigw_sip *sip)
+{
+	struct timeval tv = { 1, 0 };
+	int i;
+
+	if (!sip->osip || sip->running)
+		return;
+	sip->running = true;
+	for (i = 0; i < 4; i++) {
+		osip_timers_ict_execute(sip->osip);
+		osip_timers_ist_execute(sip->osip);
+		osip_timers_nict_execute(sip->osip);
+		osip_timers_nist_execute(sip->osip);
+		osip_ict_execute(sip->osip);
+		osip_ist_execute(sip->osip);
+		osip_nict_execute(sip->osip);
+		osip_nist_execute(sip->osip);
+	}
+	free_dead(sip);
+	sip->running = false;
+	osip_timers_gettimeout(sip->osip, &tv);
+	if (tv.tv_sec < 0 || tv.tv_sec > 0 || tv.tv_usec > 500000) {
+		tv.tv_sec = 0;
+		tv.tv_usec = 500000;
+	}
+	if (tv.tv_sec == 0 && tv.tv_usec < 1000)
+		tv.tv_usec = 1000;
+	osmo_timer_schedule(&sip->timer, tv.tv_sec, tv.tv_usec);
+}
+
+void sip_respond(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *resp)
+{
+	osip_event_t *evt;
+
+	if (!resp)
+		return;
+	evt = osip_new_outgoing_sipmessage(resp);
+	if (!evt) {
+		osip_message_free(resp);
+		return;
+	}
+	osip_transaction_add_event(tr, evt);
+	sip_run(sip);
+}
+
+static const char *reason_of(int code)
+{
+	switch (code) {
+	case 100: return "Trying";
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 415: return "Unsupported Media Type";
+	case 481: return "Call/Transaction Does Not Exist";
+	case 486: return "Busy Here";
+	case 469: return "Bad Info Package";
+	case 488: return "Not Acceptable Here";
+	case 500: return "Server Internal Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+osip_message_t *sip_response(const osip_message_t *req, int code, const char *to_tag)
+{
+	osip_message_t *resp;
+	osip_generic_param_t *tag = NULL;
+	int i;
+
+	if (osip_message_init(&resp) != 0)
+		return NULL;
+	osip_message_set_version(resp, osip_strdup("SIP/2.0"));
+	osip_message_set_status_code(resp, code);
+	osip_message_set_reason_phrase(resp, osip_strdup(reason_of(code)));
+	if (osip_list_clone(&req->vias, &resp->vias, (int (*)(void *, void **))osip_via_clone) != 0 ||
+	    osip_from_clone(req->from, &resp->from) != 0 || osip_to_clone(req->to, &resp->to) != 0 ||
+	    osip_call_id_clone(req->call_id, &resp->call_id) != 0 || osip_cseq_clone(req->cseq, &resp->cseq) != 0) {
+		osip_message_free(resp);
+		return NULL;
+	}
+	osip_to_get_tag(resp->to, &tag);
+	if (!tag && to_tag && code > 100)
+		osip_to_set_tag(resp->to, osip_strdup(to_tag));
+	if (MSG_IS_INVITE(req) && code >= 200 && code < 300) {
+		for (i = 0; i < osip_list_size(&req->record_routes); i++) {
+			osip_record_route_t *rr = osip_list_get(&req->record_routes, i), *copy = NULL;
+			if (osip_record_route_clone(rr, &copy) == 0)
+				osip_list_add(&resp->record_routes, copy, -1);
+		}
+	}
+	osip_message_set_header(resp, "Server", "osmo-uigw");
+	return resp;
+}
+
+void sip_reply(struct uigw_sip *sip, osip_transaction_t *tr, const osip_message_t *req, int code)
+{
+	char *tag = sip_token(sip, sip);
+
+	sip_respond(sip, tr, sip_response(req, code, tag));
+	talloc_free(tag);
+}
+
+static int parse_text(const char *text, size_t len, osip_message_t **out)
+{
+	osip_message_t *msg;
+
+	if (osip_message_init(&msg) != 0)
+		return -ENOMEM;
+	if (osip_message_parse(msg, text, len) != 0) {
+		osip_message_free(msg);
+		return -EINVAL;
+	}
+	*out = msg;
+	return 0;
+}
+
+int sip_send_request(struct uigw_sip *sip, const char *text, struct sip_conn *conn, sip_resp_cb cb, void *owner,
+		     void **owner_ref)
+{
+	return sip_send_request_len(sip, text, strlen(text), conn, cb, owner, owner_ref);
+}
+
+int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, struct sip_conn *conn, sip_resp_cb cb,
+			 void *owner, void **owner_ref)
+{
+	osip_message_t *msg;
+	osip_transaction_t *tr;
+	osip_event_t *evt;
+	struct sip_tx *tx;
+	int rc;
+
+	if (!sip->osip)
+		return -ENOTCONN;
+	rc = parse_text(text, len, &msg);
+	if (rc < 0) {
+		LOGP(DSIP, LOGL_ERROR, "cannot parse our own request:\n%s\n", text);
+		return rc;
+	}
+	if (osip_transaction_init(&tr, MSG_IS_INVITE(msg) ? ICT : NICT, sip->osip, msg) != 0) {
+		osip_message_free(msg);
+		return -EINVAL;
+	}
+	tx = talloc_zero(sip, struct sip_tx);
+	if (!tx) {
+		osip_remove_transaction(sip->osip, tr);
+		osip_transaction_free(tr);
+		osip_message_free(msg);
+		return -ENOMEM;
+	}
+	tx->sip = sip;
+	tx->conn = conn;
+	tx->cb = cb;
+	tx->owner = owner;
+	tx->owner_ref = owner_ref;
+	if (owner_ref)
+		*owner_ref = tx;
+	osip_transaction_set_your_instance(tr, tx);
+	evt = osip_new_outgoing_sipmessage(msg);
+	if (!evt) {
+		osip_message_free(msg);
+		return -ENOMEM;
+	}
+	osip_transaction_add_event(tr, evt);
+	sip_ctr_inc(sip, SIP_CTR_TX_REQ);
+	sip_run(sip);
+	return 0;
+}
+
+int sip_send_to(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *dst,
+		struct sip_conn *conn)
+{
+	char host[INET_ADDRSTRLEN];
+
+	if (!inet_ntop(AF_INET, &dst->sin_addr, host, sizeof(host)))
+		return -EINVAL;
+	return transmit(sip, buf, len, host, ntohs(dst->sin_port), conn);
+}
+
+int sip_send_raw(struct uigw_sip *sip, const char *text, struct sip_conn *conn)
+{
+	osip_message_t *msg;
+	osip_route_t *route = NULL;
+	const char *host;
+	int port, rc;
+
+	rc = parse_text(text, strlen(text), &msg);
+	if (rc < 0)
+		return rc;
+	osip_message_get_route(msg, 0, &route);
+	if (route && route->url) {
+		host = route->url->host;
+		port = route->url->port ? atoi(route->url->port) : 5060;
+	} else {
+		host = msg->req_uri ? msg->req_uri->host : NULL;
+		port = msg->req_uri && msg->req_uri->port ? atoi(msg->req_uri->port) : 5060;
+	}
+	rc = transmit(sip, text, strlen(text), host, port, conn);
+	osip_message_free(msg);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* osip callbacks */
+
+static void tx_final(osip_transaction_t *tr, const osip_message_t *resp, int code)
+{
+	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
+
+	if (!tx || tx->done)
+		return;
+	tx->done = true;
+	/* the owner's pointer to this tx goes first: the callback may free the owner */
+	if (tx->owner_ref && *tx->owner_ref == tx)
+		*tx->owner_ref = NULL;
+	tx->owner_ref = NULL;
+	if (tx->cb && tx->owner)
+		tx->cb(tx->sip, tx->owner, resp, code);
+}
+
+static void cb_client_final(int type, osip_transaction_t *tr, osip_message_t *msg)
+{
+	tx_final(tr, msg, msg ? msg->status_code : 0);
+}
+
+static void cb_kill(int type, osip_transaction_t *tr)
+{
+	struct uigw_sip *sip = g_sip;
+	osip_transaction_t **n;
+
+	if (!sip)
+		return;
+	tx_final(tr, NULL, 408);
+	osip_remove_transaction(sip->osip, tr);
+	if (sip->n_dead == sip->dead_cap) {
+		n = talloc_realloc(sip, sip->dead, osip_transaction_t *, sip->dead_cap ? 2 * sip->dead_cap : 16);
+		if (!n)
+			return;	/* leaks one transaction rather than crash */
+		sip->dead = n;
+		sip->dead_cap = talloc_array_length(n);
+	}
+	sip->dead[sip->n_dead++] = tr;
+}
+
+static void cb_timeout(int type, osip_transaction_t *tr, osip_message_t *msg)
+{
+	struct uigw_sip *sip = g_sip;
+
+	if (sip)
+		sip_ctr_inc(sip, SIP_CTR_TIMEOUT);
+	tx_final(tr, NULL, 408);
+}
+
+static void cb_transport_error(int type, osip_transaction_t *tr, int error)
+{
+	tx_final(tr, NULL, 503);
+}
+
+/* every request a server transaction got */
+static void cb_request(int type, osip_transaction_t *tr, osip_message_t *req)
+{
+	struct uigw_sip *sip = g_sip;
+	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
+	bool from_ok;
+
+	if (!sip || !req || !req->sip_method)
+		return;
+	sip_ctr_inc(sip, SIP_CTR_RX_REQ);
+	if (MSG_IS_CANCEL(req)) {
+		/* every INVITE is answered at once: nothing left to cancel */
+		sip_reply(sip, tr, req, 481);
+		return;
+	}
+	if (!sip_trusted(sip, tx, &from_ok)) {
+		LOGP(DSIP, LOGL_NOTICE, "%s from untrusted %s:%u refused\n", req->sip_method,
+		     tx ? inet_ntoa(tx->src.sin.sin_addr) : "?", tx ? ntohs(tx->src.sin.sin_port) : 0);
+		sip_ctr_inc(sip, SIP_CTR_UNTRUSTED);
+		sip_reply(sip, tr, req, 403);
+		return;
+	}
+	if (MSG_IS_INVITE(req)) {
+		ussi_rx_invite(sip, tr, req);
+	} else if (MSG_IS_MESSAGE(req)) {
+		ims_msg_rx(sip, tr, req);
+	} else if (MSG_IS_INFO(req) || MSG_IS_BYE(req)) {
+		if (!ussi_rx_in_dialog(sip, tr, req))
+			sip_reply(sip, tr, req, 481);
+	} else if (MSG_IS_OPTIONS(req)) {
+		sip_reply(sip, tr, req, 200);
+	} else {
+		sip_reply(sip, tr, req, 405);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* receiving */
+
+static bool complete_enough(const osip_message_t *m)
+{
+	return m->from && m->to && m->call_id && m->call_id->number && m->cseq && m->cseq->method &&
+	       m->cseq->number && osip_list_size(&m->vias) > 0 && (!MSG_IS_REQUEST(m) || (m->req_uri && m->req_uri->host));
+}
+
+static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
+		   struct sip_conn *conn)
+{
+	osip_event_t *evt;
+	osip_transaction_t *tr;
+	struct sip_tx *tx;
+
+	if (!sip->osip)
+		return;
+	evt = osip_parse(buf, len);
+	if (!evt || !evt->sip || !complete_enough(evt->sip)) {
+		sip_ctr_inc(sip, SIP_CTR_RX_MALFORMED);
+		LOGP(DSIP, LOGL_INFO, "malformed SIP message from %s dropped\n", inet_ntoa(src->sin_addr));
+		if (evt)
+			osip_event_free(evt);
+		return;
+	}
+	LOGP(DSIP, LOGL_DEBUG, "rx from %s:%u:\n%.*s\n", inet_ntoa(src->sin_addr), ntohs(src->sin_port), (int)len,
+	     buf);
+	if (MSG_IS_RESPONSE(evt->sip)) {
+		sip_ctr_inc(sip, SIP_CTR_RX_RESP);
+		if (osip_find_transaction_and_add_event(sip->osip, evt) != 0)
+			osip_event_free(evt);	/* stray or a 2xx retransmission */
+		sip_run(sip);
+		return;
+	}
+	osip_message_fix_last_via_header(evt->sip, inet_ntoa(src->sin_addr), ntohs(src->sin_port));
+	if (osip_find_transaction_and_add_event(sip->osip, evt) == 0) {
+		sip_run(sip);
+		return;
+	}
+	if (MSG_IS_ACK(evt->sip)) {
+		/* the ACK of a 2xx: dialog level */
+		struct sip_tx fake = { .sip = sip, .src = { .tcp = !!conn, .sin = *src } };
+		bool from_ok;
+		if (sip_trusted(sip, &fake, &from_ok))
+			ussi_rx_in_dialog(sip, NULL, evt->sip);
+		osip_event_free(evt);
+		sip_run(sip);
+		return;
+	}
+	tr = osip_create_transaction(sip->osip, evt);
+	if (!tr) {
+		sip_ctr_inc(sip, SIP_CTR_RX_MALFORMED);
+		osip_event_free(evt);
+		return;
+	}
+	tx = talloc_zero(sip, struct sip_tx);
+	if (!tx) {
+		osip_remove_transaction(sip->osip, tr);
+		osip_transaction_free(tr);
+		osip_event_free(evt);
+		return;
+	}
+	tx->sip = sip;
+	tx->src.tcp = !!conn;
+	tx->src.sin = *src;
+	tx->conn = conn;
+	osip_transaction_set_your_instance(tr, tx);
+	osip_transaction_add_event(tr, evt);
+	sip_run(sip);
+}
+
+static int udp_cb(struct osmo_fd *ofd, unsigned int what)
+{
+	struct uigw_sip *sip = ofd->data;
+	static char buf[SIP_MAX_MSG + 1];
+	struct sockaddr_in src;
+	socklen_t slen = sizeof(src);
+	ssize_t n;
+
+	n = recvfrom(ofd->fd, buf, SIP_MAX_MSG, 0, (struct sockaddr *)&src, &slen);
+	if (n <= 0 || src.sin_family != AF_INET)
+		return 0;
+	buf[n] = '\0';
+	/* keep-alive CRLFs */
+	if (n <= 4 && strspn(buf, "\r\n") == (size_t)n)
+		return 0;
+	rx_msg(sip, buf, n, &src, NULL);
+	return 0;
+}
+
+/* \returns the length of the first complete message in buf, 0 if incomplete, -1 if unframable */
+static ssize_t tcp_frame(const char *buf, size_t len)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4);
+	size_t hlen, clen = 0;
+	const char *p;
+
+	if (!end)
+		return len > SIP_MAX_MSG ? -1 : 0;
+	hlen = end - buf + 4;
+	for (p = buf; p && p < end; p = memmem(p, end - p, "\r\n", 2), p = p ? p + 2 : NULL) {
+		if (!strncasecmp(p, "Content-Length:", 15) || !strncasecmp(p, "l:", 2)) {
+			const char *v = p + (p[1] == ':' ? 2 : 15);
+			char *e;
+			unsigned long cl = strtoul(v, &e, 10);
+			if (cl > SIP_MAX_MSG)
+				return -1;
+			clen = cl;
+			break;
+		}
+	}
+	if (hlen + clen > len)
+		return 0;
+	return hlen + clen;
+}
+
+static void conn_close(struct sip_conn *c)
+{
+	struct uigw_sip *sip = c->sip;
+	osip_transaction_t *tr;
+	osip_list_t *lists[4];
+	int i, j;
+
+	/* transactions that would answer on it now fall back to UDP (and fail) rather than use a freed pointer */
+	lists[0] = &sip->osip->osip_ict_transactions;
+	lists[1] = &sip->osip->osip_ist_transactions;
+	lists[2] = &sip->osip->osip_nict_transactions;
+	lists[3] = &sip->osip->osip_nist_transactions;
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < osip_list_size(lists[i]); j++) {
+			struct sip_tx *tx;
+			tr = osip_list_get(lists[i], j);
+			tx = tr ? osip_transaction_get_your_instance(tr) : NULL;
+			if (tx && tx->conn == c)
+				tx->conn = NULL;
+		}
+	}
+	for (j = 0; j < (int)sip->n_dead; j++) {
+		struct sip_tx *tx = osip_transaction_get_your_instance(sip->dead[j]);
+		if (tx && tx->conn == c)
+			tx->conn = NULL;
+	}
+	ussi_conn_closed(sip, c);
+	osmo_fd_unregister(&c->ofd);
+	close(c->ofd.fd);
+	c->ofd.fd = -1;
+	llist_del(&c->list);
+	talloc_free(c);
+}
+
+static int conn_cb(struct osmo_fd *ofd, unsigned int what)
+{
+	struct sip_conn *c = ofd->data;
+	char rbuf[16384];
+	ssize_t n, fl;
+
+	n = read(ofd->fd, rbuf, sizeof(rbuf));
+	if (n <= 0) {
+		conn_close(c);
+		return 0;
+	}
+	if (c->len + n > SIP_TCP_MAX_BUF) {
+		LOGP(DSIP, LOGL_NOTICE, "TCP peer %s sends unframable data: closing\n", inet_ntoa(c->peer.sin_addr));
+		conn_close(c);
+		return 0;
+	}
+	c->buf = talloc_realloc(c, c->buf, char, c->len + n + 1);
+	if (!c->buf) {
+		conn_close(c);
+		return 0;
+	}
+	memcpy(c->buf + c->len, rbuf, n);
+	c->len += n;
+	c->buf[c->len] = '\0';
+	for (;;) {
+		/* skip keep-alive CRLFs between messages */
+		size_t skip = 0;
+		while (skip < c->len && (c->buf[skip] == '\r' || c->buf[skip] == '\n'))
+			skip++;
+		if (skip) {
+			memmove(c->buf, c->buf + skip, c->len - skip + 1);
+			c->len -= skip;
+		}
+		fl = tcp_frame(c->buf, c->len);
+		if (fl < 0) {
+			conn_close(c);
+			return 0;
+		}
+		if (fl == 0)
+			break;
+		rx_msg(c->sip, c->buf, fl, &c->peer, c);
+		/* rx_msg never closes the connection it came on */
+		memmove(c->buf, c->buf + fl, c->len - fl + 1);
+		c->len -= fl;
+	}
+	return 0;
+}
+
+static int tcp_accept_cb(struct osmo_fd *ofd, unsigned int what)
+{
+	struct uigw_sip *sip = ofd->data;
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	struct sip_conn *c;
+	int fd;
+
+	fd = accept(ofd->fd, (struct sockaddr *)&peer, &plen);
+	if (fd < 0)
+		return 0;
+	c = talloc_zero(sip, struct sip_conn);
+	if (!c) {
+		close(fd);
+		return 0;
+	}
+	c->sip = sip;
+	c->peer = peer;
+	osmo_fd_setup(&c->ofd, fd, OSMO_FD_READ, conn_cb, c, 0);
+	if (osmo_fd_register(&c->ofd) < 0) {
+		close(fd);
+		talloc_free(c);
+		return 0;
+	}
+	llist_add_tail(&c->list, &sip->conns);
+	LOGP(DSIP, LOGL_INFO, "TCP connection from %s:%u\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* life cycle */
+
+static void sip_stop(struct uigw_sip *sip)
+{
+	struct sip_conn *c, *ct;
+	osip_list_t *lists[4];
+	int i;
+
+	osmo_timer_del(&sip->timer);
+	if (sip->udp.fd >= 0) {
+		osmo_fd_unregister(&sip->udp);
+		close(sip->udp.fd);
+		sip->udp.fd = -1;
+	}
+	if (sip->tcp.fd >= 0) {
+		osmo_fd_unregister(&sip->tcp);
+		close(sip->tcp.fd);
+		sip->tcp.fd = -1;
+	}
+	if (!sip->osip)
+		return;
+	llist_for_each_entry_safe(c, ct, &sip->conns, list)
+		conn_close(c);
+	lists[0] = &sip->osip->osip_ict_transactions;
+	lists[1] = &sip->osip->osip_ist_transactions;
+	lists[2] = &sip->osip->osip_nict_transactions;
+	lists[3] = &sip->osip->osip_nist_transactions;
+	free_dead(sip);
+	for (i = 0; i < 4; i++) {
+		while (osip_list_size(lists[i]) > 0) {
+			osip_transaction_t *tr = osip_list_get(lists[i], 0);
+			struct sip_tx *tx = osip_transaction_get_your_instance(tr);
+			osip_remove_transaction(sip->osip, tr);
+			if (tx) {
+				if (tx->owner_ref && *tx->owner_ref == tx)
+					*tx->owner_ref = NULL;
+				talloc_free(tx);
+			}
+			osip_transaction_free(tr);
+		}
+	}
+	osip_release(sip->osip);
+	sip->osip = NULL;
+}
+
+static int sip_destructor(struct uigw_sip *sip)
+{
+	ussi_shutdown(sip);
+	ims_msg_shutdown(sip);
+	sip_stop(sip);
+	if (sip->ctrs)
+		rate_ctr_group_free(sip->ctrs);
+	if (g_sip == sip)
+		g_sip = NULL;
+	return 0;
+}
+
+int uigw_sip_init(struct uigw *gw)
+{
+	struct uigw_sip *sip = talloc_zero(gw, struct uigw_sip);
+
+	if (!sip)
+		return -ENOMEM;
+	sip->gw = gw;
+	sip->udp.fd = -1;
+	sip->tcp.fd = -1;
+	INIT_LLIST_HEAD(&sip->conns);
+	INIT_LLIST_HEAD(&sip->ussi_sessions);
+	INIT_LLIST_HEAD(&sip->msg_sessions);
+	INIT_LLIST_HEAD(&sip->cfg.peers);
+	sip->cfg.local_ip = talloc_strdup(sip, "127.0.0.1");
+	sip->cfg.local_port = 5060;
+	sip->cfg.udp = true;
+	sip->cfg.tcp = true;
+	sip->cfg.enabled = true;
+	sip->cfg.proxy_port = 5060;
+	sip->ctrs = rate_ctr_group_alloc(sip, &sip_ctrg_desc, 0);
+	if (!sip->ctrs || !sip->cfg.local_ip) {
+		talloc_free(sip);
+		return -ENOMEM;
+	}
+	osmo_timer_setup(&sip->timer, timer_cb, sip);
+	uigw_sip_osip_quiet();
+	talloc_set_destructor(sip, sip_destructor);
+	g_sip = sip;
+	ims_msg_init(sip);
+	ussi_init(sip);
+	uigw_sip_vty_init(sip);
+	return 0;
+}
+
+static int open_listeners(struct uigw_sip *sip)
+{
+	int fd;
+
+	if (sip->cfg.udp) {
+		fd = osmo_sock_init(AF_INET, SOCK_DGRAM, IPPROTO_UDP, sip->cfg.local_ip, sip->cfg.local_port,
+				    OSMO_SOCK_F_BIND | OSMO_SOCK_F_NONBLOCK);
+		if (fd < 0)
+			return fd;
+		osmo_fd_setup(&sip->udp, fd, OSMO_FD_READ, udp_cb, sip, 0);
+		if (osmo_fd_register(&sip->udp) < 0) {
+			close(fd);
+			sip->udp.fd = -1;
+			return -EIO;
+		}
+	}
+	if (sip->cfg.tcp) {
+		fd = osmo_sock_init(AF_INET, SOCK_STREAM, IPPROTO_TCP, sip->cfg.local_ip, sip->cfg.local_port,
+				    OSMO_SOCK_F_BIND | OSMO_SOCK_F_NONBLOCK);
+		if (fd < 0)
+			return fd;
+		osmo_fd_setup(&sip->tcp, fd, OSMO_FD_READ, tcp_accept_cb, sip, 0);
+		if (osmo_fd_register(&sip->tcp) < 0) {
+			close(fd);
+			sip->tcp.fd = -1;
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+int uigw_sip_start(struct uigw *gw)
+{
+	struct uigw_sip *sip = g_sip;
+	int rc, t;
+
+	if (!sip || sip->gw != gw)
+		return -ENODEV;
+	sip->started = true;
+	if (!sip->cfg.enabled || !sip->cfg.configured) {
+		LOGP(DSIP, LOGL_NOTICE, "SIP channels %s\n", sip->cfg.configured ? "disabled in the configuration" :
+		     "not configured (no node sip)");
+		return 0;
+	}
+	if (osip_init(&sip->osip) != 0) {
+		sip->osip = NULL;
+		return -ENOMEM;
+	}
+	osip_set_cb_send_message(sip->osip, cb_send);
+	for (t = OSIP_IST_INVITE_RECEIVED; t <= OSIP_IST_INVITE_RECEIVED; t++)
+		osip_set_message_callback(sip->osip, t, cb_request);
+	osip_set_message_callback(sip->osip, OSIP_NIST_REGISTER_RECEIVED, cb_request);
+	osip_set_message_callback(sip->osip, OSIP_NIST_BYE_RECEIVED, cb_request);
+	osip_set_message_callback(sip->osip, OSIP_NIST_OPTIONS_RECEIVED, cb_request);
+	osip_set_message_callback(sip->osip, OSIP_NIST_INFO_RECEIVED, cb_request);
+	osip_set_message_callback(sip->osip, OSIP_NIST_CANCEL_RECEIVED, cb_request);
+	osip_set_message_callback(sip->osip, OSIP_NIST_NOTIFY_RECEIVED, cb_request);
+	osip_set_message_callback(sip->osip, OSIP_NIST_SUBSCRIBE_RECEIVED, cb_request);
+	osip_set_message_callback(sip->osip, OSIP_NIST_UNKNOWN_REQUEST_RECEIVED, cb_request);
+	for (t = OSIP_ICT_STATUS_2XX_RECEIVED; t <= OSIP_ICT_STATUS_6XX_RECEIVED; t++)
+		if (t != OSIP_ICT_STATUS_2XX_RECEIVED_AGAIN)
+			osip_set_message_callback(sip->osip, t, cb_client_final);
+	for (t = OSIP_NICT_STATUS_2XX_RECEIVED; t <= OSIP_NICT_STATUS_6XX_RECEIVED; t++)
+		if (t != OSIP_NICT_STATUS_2XX_RECEIVED_AGAIN)
+			osip_set_message_callback(sip->osip, t, cb_client_final);
+	osip_set_message_callback(sip->osip, OSIP_ICT_STATUS_TIMEOUT, cb_timeout);
+	osip_set_message_callback(sip->osip, OSIP_NICT_STATUS_TIMEOUT, cb_timeout);
+	osip_set_kill_transaction_callback(sip->osip, OSIP_ICT_KILL_TRANSACTION, cb_kill);
+	osip_set_kill_transaction_callback(sip->osip, OSIP_IST_KILL_TRANSACTION, cb_kill);
+	osip_set_kill_transaction_callback(sip->osip, OSIP_NICT_KILL_TRANSACTION, cb_kill);
+	osip_set_kill_transaction_callback(sip->osip, OSIP_NIST_KILL_TRANSACTION, cb_kill);
+	osip_set_transport_error_callback(sip->osip, OSIP_ICT_TRANSPORT_ERROR, cb_transport_error);
+	osip_set_transport_error_callback(sip->osip, OSIP_NICT_TRANSPORT_ERROR, cb_transport_error);
+	osip_set_transport_error_callback(sip->osip, OSIP_IST_TRANSPORT_ERROR, cb_transport_error);
+	osip_set_transport_error_callback(sip->osip, OSIP_NIST_TRANSPORT_ERROR, cb_transport_error);
+
+	rc = open_listeners(sip);
+	if (rc < 0) {
+		LOGP(DSIP, LOGL_ERROR, "cannot open SIP on %s:%u: %s\n", sip->cfg.local_ip, sip->cfg.local_port,
+		     strerror(-rc));
+		sip_stop(sip);
+		return rc;
+	}
+	LOGP(DSIP, LOGL_NOTICE, "SIP on %s:%u (%s%s%s), domain %s, outbound proxy %s\n", sip->cfg.local_ip,
+	     sip->cfg.local_port, sip->cfg.udp ? "UDP" : "", sip->cfg.udp && sip->cfg.tcp ? "+" : "",
+	     sip->cfg.tcp ? "TCP" : "", sip->cfg.domain ? sip->cfg.domain : sip->cfg.local_ip,
+	     sip->cfg.proxy_ip ? sip->cfg.proxy_ip : "none");
+	osmo_timer_schedule(&sip->timer, 0, 500000);
+	return 0;
+}
+
+struct uigw_sip *uigw_sip_get(void)
+{
+	return g_sip;
+}
+
+struct uigw_sip_cfg *uigw_sip_cfg(struct uigw_sip *s)
+{
+	return &s->cfg;
+}

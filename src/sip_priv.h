@@ -1,0 +1,138 @@
+/*! \file sip_priv.h
+ *  Internals shared by the SIP transport (sip.c), its VTY (sip_vty.c), channel ims-msg (ims_msg.c) and channel
+ *  ussi (ussi.c). */
+#pragma once
+
+#include <sys/time.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <osip2/osip.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/uigw/sip.h>
+
+struct uigw_dialog;
+
+enum sip_ctr {
+	SIP_CTR_RX_REQ,
+	SIP_CTR_RX_RESP,
+	SIP_CTR_RX_MALFORMED,
+	SIP_CTR_UNTRUSTED,
+	SIP_CTR_NO_IDENTITY,
+	SIP_CTR_TX_REQ,
+	SIP_CTR_TX_ERR,
+	SIP_CTR_TIMEOUT,
+	SIP_CTR_MSG_IN,
+	SIP_CTR_MSG_OUT,
+	SIP_CTR_MSG_OUT_FAIL,
+	SIP_CTR_USSI_BEGIN,
+	SIP_CTR_USSI_INFO_IN,
+	SIP_CTR_USSI_INFO_OUT,
+	SIP_CTR_USSI_469,
+	SIP_CTR_USSI_END,
+};
+
+/*! Where a message came from / goes to. */
+struct sip_addr {
+	bool tcp;
+	struct sockaddr_in sin;
+};
+
+/*! A TCP connection (accepted). */
+struct sip_conn {
+	struct llist_head list;
+	struct uigw_sip *sip;
+	struct osmo_fd ofd;
+	struct sockaddr_in peer;
+	char *buf;			/*!< received, not yet framed */
+	size_t len;
+};
+
+/*! Called once with the final response to a request we sent (resp NULL: timeout / transport error). */
+typedef void (*sip_resp_cb)(struct uigw_sip *sip, void *owner, const osip_message_t *resp, int code);
+
+/*! Our data on every osip transaction (its "instance"). */
+struct sip_tx {
+	struct uigw_sip *sip;
+	struct sip_addr src;		/*!< incoming request: where it came from */
+	struct sip_conn *conn;		/*!< TCP connection to answer on / send over, or NULL */
+	sip_resp_cb cb;			/*!< outgoing request: its final response */
+	void *owner;			/*!< NULL once the owner went away */
+	void **owner_ref;		/*!< the owner's pointer to this tx, cleared when the tx dies */
+	bool done;
+};
+
+struct uigw_sip {
+	struct uigw *gw;
+	struct uigw_sip_cfg cfg;
+	bool started;
+	osip_t *osip;
+	struct osmo_fd udp;
+	struct osmo_fd tcp;
+	struct llist_head conns;	/*!< struct sip_conn */
+	struct osmo_timer_list timer;	/*!< drives osip's transaction timers */
+	bool running;			/*!< inside sip_run(): no re-entry */
+	osip_transaction_t **dead;	/*!< killed transactions, freed after the run */
+	unsigned int n_dead, dead_cap;
+	struct rate_ctr_group *ctrs;
+	struct llist_head ussi_sessions;	/*!< struct ussi_sess (ussi.c) */
+	unsigned int n_ussi;
+	struct llist_head msg_sessions;	/*!< struct ims_sess (ims_msg.c) */
+	unsigned int n_msg;
+	uint32_t seq;			/*!< for tags, branches, Call-IDs */
+};
+
+static inline void sip_ctr_inc(struct uigw_sip *sip, enum sip_ctr c)
+{
+	rate_ctr_inc2(sip->ctrs, c);
+}
+
+/* sip.c */
+/*! Queue a response to the request of transaction \a tr (built by sip_response()) and run osip. */
+void sip_respond(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *resp);
+/*! Build a response to \a req: copies Via, From, To (adds \a to_tag if To has none), Call-ID, CSeq;
+ *  Record-Route too for 2xx to INVITE. \returns the message or NULL */
+osip_message_t *sip_response(const osip_message_t *req, int code, const char *to_tag);
+/*! Respond \a code with no body. */
+void sip_reply(struct uigw_sip *sip, osip_transaction_t *tr, const osip_message_t *req, int code);
+/*! Send a request (text of a full SIP request) in a new client transaction. \a owner_ref (may be NULL) is set to
+ *  the tx and cleared when it ends. \returns 0 or negative errno */
+int sip_send_request(struct uigw_sip *sip, const char *text, struct sip_conn *conn, sip_resp_cb cb, void *owner,
+		     void **owner_ref);
+/*! The same for a request with a binary body: \a len bytes. */
+int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, struct sip_conn *conn, sip_resp_cb cb,
+			 void *owner, void **owner_ref);
+/*! Send a message outside any transaction (ACK to a 2xx). \returns 0 or negative errno */
+int sip_send_raw(struct uigw_sip *sip, const char *text, struct sip_conn *conn);
+/*! Send bytes to an address (UDP) or over \a conn (TCP), outside any transaction (2xx retransmissions). */
+int sip_send_to(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *dst,
+		struct sip_conn *conn);
+/*! A new random token for tags, branches and Call-IDs (talloc child of ctx). */
+char *sip_token(void *ctx, struct uigw_sip *sip);
+/*! "sip:host:port;transport=..." of our listener, for Contact headers (static buffer). */
+const char *sip_local_uri(struct uigw_sip *sip, bool tcp);
+/*! Via header value for a request we send (with a new branch; talloc child of ctx). */
+char *sip_via(void *ctx, struct uigw_sip *sip, bool tcp);
+/*! Route header line ("Route: <sip:proxy;lr>\r\n") if an outbound proxy is set, else "". */
+char *sip_proxy_route(void *ctx, struct uigw_sip *sip);
+/*! \returns whether the source of \a tx may send requests; *from_identity: whether From may identify */
+bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity);
+/*! Value of a header, or NULL. */
+const char *sip_header(const osip_message_t *msg, const char *name);
+
+/* ims_msg.c */
+void ims_msg_init(struct uigw_sip *sip);
+void ims_msg_rx(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req);
+int ims_msg_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign);
+
+/* ussi.c */
+void ussi_init(struct uigw_sip *sip);
+void ussi_rx_invite(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req);
+/*! In-dialog request (INFO, BYE) or ACK (tr NULL). \returns true if it belonged to a USSI session */
+bool ussi_rx_in_dialog(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req);
+int ussi_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign);
+void ussi_conn_closed(struct uigw_sip *sip, struct sip_conn *c);
+void ussi_vty_show(struct vty *vty, struct uigw_sip *sip);
+void ussi_shutdown(struct uigw_sip *sip);
+void ims_msg_shutdown(struct uigw_sip *sip);

@@ -1,0 +1,273 @@
+#!/bin/sh
+# IMS channels end to end: the real osmo-uigw against SIPp (sip-tester) on 127.0.0.1.
+#  - spam report over SIP MESSAGE text/plain (UE sends, a SIPp UAS at the asserted URI checks the four replies)
+#  - message/cpim with an IMDN request: delivery notification, then the screen in CPIM
+#  - the spam report over SMS over IP (application/vnd.3gpp.sms)
+#  - the survey over USSI: INVITE (SDP + ussd+xml), 200/ACK, a 469 for an INFO without Info-Package, three INFO
+#    rounds, the final text in the BYE
+#  - USSI to an unknown service code: error-code in the BYE
+#  - a MESSAGE from an untrusted source (127.0.0.2): 403
+#  - a network-initiated MESSAGE dialog (VTY sip push), answered by the UE
+#  - a network-initiated USSI session (VTY sip push ussi): INVITE with the first question, INFO, BYE
+#  - tshark (root): the capture decodes (methods, Info-Package, xml.cdata, RP/TPDU), no malformed packets
+#  - show sip / show feedback on the VTY, then a clean SIGTERM shutdown with an empty talloc report
+# Ports: SIP 45060, VTY 45290, CTRL 45291, SIPp 45070-45077 and 45079, Python SMS UE 45078. Exits 77 only if sipp is not installed.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+sc="$top_srcdir/tests/ims"
+gw_bin="$top_builddir/src/osmo-uigw"
+SIP=45060
+VTY=45290
+CTRL=45291
+
+if ! command -v sipp >/dev/null 2>&1; then
+	echo "sipp (Debian package sip-tester) is not installed: skipped"
+	exit 77
+fi
+
+tmp=$(mktemp -d /tmp/uigw-ims.XXXXXX)
+gw_pid=""
+uas_pid=""
+cleanup() {
+	[ -n "$uas_pid" ] && kill "$uas_pid" 2>/dev/null
+	[ -n "$tsh_pid" ] && kill "$tsh_pid" 2>/dev/null
+	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	echo "---- daemon log (tail)"
+	tail -n 40 "$tmp/gw.log" 2>/dev/null
+	[ -s "$tmp/vty.out" ] && { echo "---- VTY"; cat "$tmp/vty.out"; }
+	for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "---- $f"; head -c 3000 "$f"; echo; }; done
+	exit 1
+}
+
+cat >"$tmp/gw.cfg" <<CFG
+log stderr
+ logging filter all 1
+ logging color 0
+ logging print category 1
+ logging print level 1
+ logging level set-all notice
+line vty
+ bind 127.0.0.1 $VTY
+uigw
+ campaigns-dir $top_srcdir/etc/campaigns
+ pseudonym-secret ims-test-secret
+store
+ path $tmp/uigw.db
+gsup
+ disable
+sip
+ local-ip 127.0.0.1
+ local-port $SIP
+ domain ims.example.net
+ trusted-peer 127.0.0.1
+CFG
+
+cd "$tmp" || exit 1
+nc -z 127.0.0.1 $VTY 2>/dev/null && fail "port $VTY is already in use by another process"
+"$gw_bin" -c "$tmp/gw.cfg" -C $CTRL >"$tmp/gw.log" 2>&1 &
+gw_pid=$!
+i=0
+until nc -z 127.0.0.1 $VTY 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the daemon did not open its VTY"
+	kill -0 $gw_pid 2>/dev/null || fail "the daemon exited at start"
+	sleep 0.1
+done
+sleep 0.2
+kill -0 $gw_pid 2>/dev/null || fail "the daemon exited at start"
+
+# tshark (root only) records every SIP packet of the scenarios for a decode check at the end
+tsh_pid=""
+if command -v tshark >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	tshark -i lo -f 'udp portrange 45060-45079' -w "$tmp/sip.pcap" -q >"$tmp/tshark.log" 2>&1 &
+	tsh_pid=$!
+	i=0
+	until grep -q "Capturing on" "$tmp/tshark.log" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && break
+		sleep 0.1
+	done
+else
+	echo "note: no tshark or not root: no capture check"
+fi
+
+start=$(date +%s)
+sipp_run() {
+	# name, scenario, local ip, local port, extra args...
+	n=$1; s=$2; ip=$3; p=$4; shift 4
+	timeout 30 sipp -sf "$sc/$s" -i "$ip" -p "$p" -m 1 -nostdin -timeout 20s -timeout_error \
+		-trace_logs -log_file "$tmp/$n.log" -trace_err -error_file "$tmp/$n.err" "$@" \
+		127.0.0.1:$SIP >"$tmp/$n.out" 2>&1
+}
+
+# 1. spam report over MESSAGE: the UE's contact (UAS) first, then the UE
+timeout 30 sipp -sf "$sc/msg_spam_uas.xml" -i 127.0.0.1 -p 45071 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_logs -log_file "$tmp/uas.log" -trace_err -error_file "$tmp/uas.err" >"$tmp/uas.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+sipp_run uac msg_spam_uac.xml 127.0.0.1 45070 -set ueport 45071 || fail "MESSAGE UE scenario"
+wait $uas_pid || { uas_pid=""; fail "MESSAGE replies (UAS scenario)"; }
+uas_pid=""
+grep -q "reply 3: Thank you. Reports of +4930123456 so far: 1." "$tmp/uas.log" || fail "final MESSAGE text"
+echo "ok: spam report over MESSAGE text/plain"
+sed 's/^/   /' "$tmp/uas.log"
+
+# 1b. message/cpim with an IMDN request: 202, the delivery notification, the screen in CPIM
+timeout 30 sipp -sf "$sc/msg_cpim_uas.xml" -i 127.0.0.1 -p 45076 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_logs -log_file "$tmp/cpimuas.log" -trace_err -error_file "$tmp/cpimuas.err" >"$tmp/cpimuas.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+sipp_run cpim msg_cpim_uac.xml 127.0.0.1 45077 -set ueport 45076 || fail "CPIM UE scenario"
+wait $uas_pid || { uas_pid=""; fail "CPIM: IMDN and screen (UAS scenario)"; }
+uas_pid=""
+echo "ok: MESSAGE message/cpim with IMDN positive-delivery"
+sed 's/^/   /' "$tmp/cpimuas.log"
+
+# 1c. SMS over IP: RP-DATA(SMS-SUBMIT) in, RP-ACK and RP-DATA(SMS-DELIVER) out (a Python UE: binary bodies)
+timeout 60 python3 "$sc/sms_ue.py" $SIP 45078 >"$tmp/sms.log" 2>&1 || { cat "$tmp/sms.log"; fail "SMS over IP"; }
+echo "ok: spam report over application/vnd.3gpp.sms (RP-DATA/SMS-SUBMIT, RP-ACK, RP-DATA/SMS-DELIVER)"
+grep "sms reply" "$tmp/sms.log"
+
+# 2. the survey over USSI
+sipp_run ussi ussi_survey_uac.xml 127.0.0.1 45072 || fail "USSI survey scenario"
+grep -q "final: Thank you! Answers so far: 1, average satisfaction 4.0 of 5." "$tmp/ussi.log" || fail "USSI final text"
+echo "ok: survey over USSI (469, three INFO rounds, BYE with the final text)"
+sed 's/^/   /' "$tmp/ussi.log"
+
+# 3. unknown service code
+sipp_run unk ussi_unknown_uac.xml 127.0.0.1 45072 || fail "USSI unknown code scenario"
+grep -q "final: <error-code>3</error-code>" "$tmp/unk.log" || fail "error-code in the BYE"
+echo "ok: USSI unknown code -> error-code 3 in the BYE"
+
+# 4. untrusted source
+sipp_run untrusted untrusted_uac.xml 127.0.0.2 45073 || fail "untrusted source not refused with 403"
+echo "ok: MESSAGE from an untrusted source -> 403"
+
+# 5. network-initiated MESSAGE dialog: VTY push of the offer, the UE answers "2"
+timeout 30 sipp -sf "$sc/msg_push_uas.xml" -i 127.0.0.1 -p 45074 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_logs -log_file "$tmp/push.log" -trace_err -error_file "$tmp/push.err" >"$tmp/push.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd() {
+	timeout 20 python3 - $VTY "$@" <<'PY'
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
+out = b''
+def until_prompt():
+    global out
+    buf = b''
+    deadline = time.time() + 10
+    while not buf.rstrip().endswith((b'>', b'#')) and time.time() < deadline:
+        buf += s.recv(65536)
+    out += buf
+until_prompt()
+for c in ['enable'] + sys.argv[2:]:
+    s.sendall(c.encode() + b'\n')
+    until_prompt()
+sys.stdout.write(out.decode('utf-8', 'replace').replace('\r', ''))
+PY
+}
+vty_cmd "sip push message +491720000140 offer sip:+491720000140@127.0.0.1:45074" >"$tmp/push_vty.out"
+grep -q "MESSAGE sent to +491720000140" "$tmp/push_vty.out" || { cat "$tmp/push_vty.out"; fail "sip push"; }
+sleep 0.3
+sipp_run pushans msg_push_answer_uac.xml 127.0.0.1 45075 -set ueport 45074 || fail "answer to the push"
+wait $uas_pid || { uas_pid=""; fail "push UAS scenario"; }
+uas_pid=""
+echo "ok: network-initiated MESSAGE (VTY push of the offer), answered over MESSAGE"
+sed 's/^/   /' "$tmp/push.log"
+
+# 5a. network-initiated USSI: VTY push of the survey; INVITE with the first question, INFO rounds, BYE
+timeout 30 sipp -sf "$sc/ussi_push_uas.xml" -i 127.0.0.1 -p 45079 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_logs -log_file "$tmp/upush.log" -trace_err -error_file "$tmp/upush.err" >"$tmp/upush.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "sip push ussi +491720000170 survey sip:+491720000170@127.0.0.1:45079" >"$tmp/upush_vty.out"
+grep -q "INVITE sent to +491720000170" "$tmp/upush_vty.out" || { cat "$tmp/upush_vty.out"; fail "sip push ussi"; }
+wait $uas_pid || { uas_pid=""; fail "network-initiated USSI (UE scenario)"; }
+uas_pid=""
+echo "ok: network-initiated USSI (VTY push of the survey: INVITE, two INFO rounds, BYE)"
+sed 's/^/   /' "$tmp/upush.log"
+echo "scenarios took $(( $(date +%s) - start )) s"
+
+# 5b. tshark decodes the capture: methods, Info-Package, ussd-data, RP / TPDU fields, nothing malformed
+if [ -n "$tsh_pid" ]; then
+	sleep 0.5
+	kill -INT $tsh_pid
+	i=0
+	while kill -0 $tsh_pid 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && { kill -9 $tsh_pid; break; }
+		sleep 0.1
+	done
+	wait $tsh_pid 2>/dev/null
+	tsh_pid=""
+	tshark -r "$tmp/sip.pcap" -d udp.port==$SIP,sip -T fields -e sip.Method -e sip.Info-Package -e xml.cdata \
+		-e gsm_a.rp.msg_type -e gsm_sms.sms_text -E separator='|' >"$tmp/decoded.txt" 2>/dev/null
+	for m in MESSAGE INVITE ACK INFO BYE; do
+		grep -q "^$m|" "$tmp/decoded.txt" || fail "tshark: no $m"
+	done
+	grep -q "^INFO|g.3gpp.ussd|en,How do you usually contact us?" "$tmp/decoded.txt" || fail "tshark: menu INFO"
+	grep -q "^BYE||en,Thank you! Answers so far" "$tmp/decoded.txt" || fail "tshark: BYE with the final text"
+	grep -q "^BYE||.*,3||$" "$tmp/decoded.txt" || fail "tshark: BYE with error-code 3"
+	grep -q "^MESSAGE|||0x00|SPAM$" "$tmp/decoded.txt" || fail "tshark: RP-DATA MO with SMS-SUBMIT 'SPAM'"
+	grep -q "^MESSAGE|||0x03|$" "$tmp/decoded.txt" || fail "tshark: RP-ACK"
+	grep -q "^MESSAGE|||0x01|Number that called you?$" "$tmp/decoded.txt" || fail "tshark: RP-DATA MT (SMS-DELIVER)"
+	grep -q "^MESSAGE|||0x02|$" "$tmp/decoded.txt" || fail "tshark: RP-ACK with DELIVER-REPORT"
+	bad=$(tshark -r "$tmp/sip.pcap" -d udp.port==$SIP,sip -Y _ws.malformed 2>/dev/null | wc -l)
+	[ "$bad" = 0 ] || fail "tshark: $bad malformed packets"
+	echo "ok: tshark decodes methods, Info-Package, ussd-data, RP/TPDU fields; no malformed packets"
+fi
+
+# 6. the VTY
+vty_out=$(timeout 20 python3 - $VTY <<'PY'
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
+out = b''
+def until_prompt():
+    global out
+    buf = b''
+    deadline = time.time() + 10
+    while not buf.rstrip().endswith((b'>', b'#')) and time.time() < deadline:
+        buf += s.recv(65536)
+    out += buf
+until_prompt()
+for c in ('enable', 'show sip', 'subscriber +491720000130 dial *7730*2*5*1#', 'show feedback survey',
+          'show feedback spam'):
+    s.sendall(c.encode() + b'\n')
+    until_prompt()
+sys.stdout.write(out.decode('utf-8', 'replace').replace('\r', ''))
+PY
+)
+echo "$vty_out" >"$tmp/vty.out"
+echo "$vty_out" | grep -q "msg:in *8" || fail "show sip: msg:in 8 expected"
+echo "$vty_out" | grep -q "ussi:bad-info-package *1" || fail "show sip: one 469 expected"
+echo "$vty_out" | grep -q "rx:untrusted *1" || fail "show sip: one untrusted request expected"
+echo "$vty_out" | grep -q "USSI sessions: 0" || fail "show sip: no USSI session should be left"
+echo "$vty_out" | grep -Eq "^ +ussi +app +1" || fail "show feedback survey: the USSI answer is missing"
+# cross-channel: the same question, answered through the test drive and through USSI, counts both channels
+echo "$vty_out" | sed -n '/Question contact:/,/Question/p' >"$tmp/contact.txt"
+grep -Eq "^ +ussi +app +1" "$tmp/contact.txt" && grep -Eq "^ +vty +web +1" "$tmp/contact.txt" ||
+	fail "show feedback survey: question contact should count the vty and the ussi answer"
+echo "ok: show sip counters; show feedback: question contact answered over vty and ussi"
+
+# 7. clean shutdown
+kill -TERM $gw_pid
+i=0
+while kill -0 $gw_pid 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "no shutdown within 10 s"
+	sleep 0.1
+done
+wait $gw_pid
+rc=$?
+gw_pid=""
+[ $rc = 0 ] || fail "daemon exit code $rc"
+grep -q "shut down cleanly" "$tmp/gw.log" || fail "no clean shutdown"
+echo "ok: clean shutdown"
+exit 0

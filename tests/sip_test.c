@@ -1,0 +1,331 @@
+/*! \file sip_test.c
+ *  Unit tests of the SIP channels' stateless parts: ussd+xml parsing (limits, entities, error-code, anyExt) and
+ *  building (escaping, round trip), the asserted identity, the Request-URI user part, bodies by content type. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <osip2/osip.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/uigw/sip.h>
+#include <osmocom/uigw/ussi.h>
+
+static void *ctx;
+
+static void test_xml_parse(void **state)
+{
+	struct uigw_ussi_data d;
+	const char *x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ussd-data>\n <language>de</language>\n"
+			" <ussd-string>1=Kontostand &amp; mehr \xc3\xa4</ussd-string>\n <error-code>4</error-code>\n"
+			" <anyExt><UnstructuredSS-Notify/><alertingPattern>0</alertingPattern></anyExt>\n</ussd-data>";
+
+	assert_int_equal(uigw_ussi_xml_parse(x, strlen(x), &d), 0);
+	assert_string_equal(d.language, "de");
+	assert_true(d.has_string);
+	assert_string_equal(d.ussd_string, "1=Kontostand & mehr \xc3\xa4");
+	assert_int_equal(d.error_code, 4);
+	assert_int_equal(d.kind, UIGW_USSI_NOTIFY);
+
+	x = "<ussd-data><ussd-string>*7730#</ussd-string><anyExt><UnstructuredSS-Request/></anyExt></ussd-data>";
+	assert_int_equal(uigw_ussi_xml_parse(x, strlen(x), &d), 0);
+	assert_string_equal(d.ussd_string, "*7730#");
+	assert_string_equal(d.language, "");
+	assert_int_equal(d.error_code, 0);
+	assert_int_equal(d.kind, UIGW_USSI_REQUEST);
+}
+
+static void test_xml_refused(void **state)
+{
+	struct uigw_ussi_data d;
+	char big[UIGW_USSI_XML_MAX + 64], deep[512];
+	const char *bad[] = {
+		"",
+		"<ussd-data>",						/* not well-formed */
+		"<other/>",						/* wrong root */
+		"<ussd-data><error-code>x</error-code></ussd-data>",	/* not a number */
+		"<ussd-data><error-code>999</error-code></ussd-data>",
+		"<?xml version=\"1.0\"?><!DOCTYPE ussd-data [<!ENTITY a \"aaaaaaaaaa\">]>"
+		"<ussd-data><ussd-string>&a;</ussd-string></ussd-data>",	/* entity declaration */
+		"<!DOCTYPE ussd-data SYSTEM \"file:///etc/passwd\"><ussd-data/>",
+		"<ussd-data><ussd-string>&undefined;</ussd-string></ussd-data>",
+	};
+	unsigned int i;
+	size_t n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(uigw_ussi_xml_parse(bad[i], strlen(bad[i]), &d), -EINVAL);
+	assert_int_equal(uigw_ussi_xml_parse(NULL, 0, &d), -EINVAL);
+
+	/* too large */
+	n = snprintf(big, sizeof(big), "<ussd-data><ussd-string>");
+	memset(big + n, 'a', sizeof(big) - n - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(uigw_ussi_xml_parse(big, strlen(big), &d), -EINVAL);
+	/* ussd-string above its buffer, body within the size limit */
+	n = snprintf(big, sizeof(big), "<ussd-data><ussd-string>");
+	memset(big + n, 'a', 2000);
+	strcpy(big + n + 2000, "</ussd-string></ussd-data>");
+	assert_int_equal(uigw_ussi_xml_parse(big, strlen(big), &d), -EINVAL);
+
+	/* too deep */
+	strcpy(deep, "<ussd-data>");
+	for (i = 0; i < UIGW_USSI_XML_DEPTH; i++)
+		strcat(deep, "<a>");
+	for (i = 0; i < UIGW_USSI_XML_DEPTH; i++)
+		strcat(deep, "</a>");
+	strcat(deep, "</ussd-data>");
+	assert_int_equal(uigw_ussi_xml_parse(deep, strlen(deep), &d), -EINVAL);
+	assert_string_equal(d.ussd_string, "");
+}
+
+static void test_xml_build(void **state)
+{
+	size_t blocks = talloc_total_blocks(ctx);
+	struct uigw_ussi_data d;
+	char *x;
+
+	x = uigw_ussi_xml_build(ctx, "en", "1. A<B & \"C\"\n2. \xc3\xbc\x01", 0, UIGW_USSI_REQUEST);
+	assert_non_null(x);
+	assert_non_null(strstr(x, "1. A&lt;B &amp; &quot;C&quot;"));
+	assert_non_null(strstr(x, "<anyExt><UnstructuredSS-Request/></anyExt>"));
+	assert_null(strstr(x, "error-code"));
+	assert_int_equal(uigw_ussi_xml_parse(x, strlen(x), &d), 0);
+	assert_string_equal(d.ussd_string, "1. A<B & \"C\"\n2. \xc3\xbc");	/* the control character is dropped */
+	assert_string_equal(d.language, "en");
+	assert_int_equal(d.kind, UIGW_USSI_REQUEST);
+	talloc_free(x);
+
+	x = uigw_ussi_xml_build(ctx, NULL, NULL, 3, UIGW_USSI_NONE);
+	assert_int_equal(uigw_ussi_xml_parse(x, strlen(x), &d), 0);
+	assert_false(d.has_string);
+	assert_int_equal(d.error_code, 3);
+	assert_int_equal(d.kind, UIGW_USSI_NONE);
+	talloc_free(x);
+	assert_int_equal(talloc_total_blocks(ctx), blocks);
+}
+
+static osip_message_t *parse(const char *s)
+{
+	osip_message_t *m;
+
+	assert_int_equal(osip_message_init(&m), 0);
+	assert_int_equal(osip_message_parse(m, s, strlen(s)), 0);
+	return m;
+}
+
+#define HDRS "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nTo: <sip:7726@ims.example.net>\r\n" \
+	     "Call-ID: abc\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
+
+static void test_identity(void **state)
+{
+	char msisdn[32], uri[256];
+	osip_message_t *m;
+
+	/* sip: and tel: in one header: the sip URI is kept for replies */
+	m = parse("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS
+		  "From: <sip:someone@ims.example.net>;tag=1\r\n"
+		  "P-Asserted-Identity: <tel:+491720000123>, \"Bob\" <sip:+491720000123@127.0.0.1:5071;user=phone>\r\n"
+		  "Content-Length: 0\r\n\r\n");
+	assert_int_equal(uigw_sip_identity(m, false, "49", "0", msisdn, sizeof(msisdn), uri, sizeof(uri)), 0);
+	assert_string_equal(msisdn, "+491720000123");
+	assert_string_equal(uri, "sip:+491720000123@127.0.0.1:5071;user=phone");
+	osip_message_free(m);
+
+	/* national number in a tel URI */
+	m = parse("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS "From: <sip:x@y>;tag=1\r\n"
+		  "P-Asserted-Identity: <tel:01720000123>\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(uigw_sip_identity(m, false, "49", "0", msisdn, sizeof(msisdn), uri, sizeof(uri)), 0);
+	assert_string_equal(msisdn, "+491720000123");
+	osip_message_free(m);
+
+	/* no PAI: From only if allowed */
+	m = parse("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS
+		  "From: <sip:+491720000125@ims.example.net>;tag=1\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(uigw_sip_identity(m, false, "49", "0", msisdn, sizeof(msisdn), uri, sizeof(uri)), -ENOENT);
+	assert_int_equal(uigw_sip_identity(m, true, "49", "0", msisdn, sizeof(msisdn), uri, sizeof(uri)), 0);
+	assert_string_equal(msisdn, "+491720000125");
+	assert_string_equal(uri, "sip:+491720000125@ims.example.net");
+	osip_message_free(m);
+
+	/* a PAI that is no phone number */
+	m = parse("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS "From: <sip:x@y>;tag=1\r\n"
+		  "P-Asserted-Identity: <sip:alice@ims.example.net>\r\nContent-Length: 0\r\n\r\n");
+	assert_true(uigw_sip_identity(m, false, "49", "0", msisdn, sizeof(msisdn), NULL, 0) < 0);
+	osip_message_free(m);
+}
+
+static void test_ruri_and_body(void **state)
+{
+	const char *body = "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n\r\n--b\r\n"
+			   "Content-Type: application/vnd.3gpp.ussd+xml\r\n\r\n<ussd-data/>\r\n--b--\r\n";
+	char user[64], *s;
+	osip_message_t *m;
+	const char *b;
+	size_t len;
+
+	s = talloc_asprintf(ctx, "INVITE sip:*135%%23;phone-context=home1.net@home1.net;user=dialstring SIP/2.0\r\n"
+			    HDRS "From: <sip:x@y>;tag=1\r\nContent-Type: multipart/mixed;boundary=b\r\n"
+			    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	m = parse(s);
+	assert_int_equal(uigw_sip_ruri_user(m, user, sizeof(user)), 0);
+	assert_string_equal(user, "*135#");
+	assert_int_equal(uigw_sip_body(m, "application/vnd.3gpp.ussd+xml", &b, &len), 0);
+	assert_int_equal(len, strlen("<ussd-data/>"));
+	assert_memory_equal(b, "<ussd-data/>", len);
+	assert_int_equal(uigw_sip_body(m, "APPLICATION/SDP", &b, &len), 0);
+	assert_int_equal(uigw_sip_body(m, "text/plain", &b, &len), -ENOENT);
+	osip_message_free(m);
+	talloc_free(s);
+
+	m = parse("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS "From: <sip:x@y>;tag=1\r\n"
+		  "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 5\r\n\r\nhello");
+	assert_int_equal(uigw_sip_ruri_user(m, user, sizeof(user)), 0);
+	assert_string_equal(user, "7726");
+	assert_int_equal(uigw_sip_body(m, "text/plain", &b, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(b, "hello", 5);
+	osip_message_free(m);
+
+	m = parse("MESSAGE sip:ims.example.net SIP/2.0\r\n" HDRS "From: <sip:x@y>;tag=1\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(uigw_sip_ruri_user(m, user, sizeof(user)), -EINVAL);
+	osip_message_free(m);
+}
+
+static void test_cpim(void **state)
+{
+	const char *c = "From: <sip:+491720000123@ims.example.net>\r\nTo: <sip:7726@ims.example.net>\r\n"
+			"DateTime: 2024-01-01T12:00:00Z\r\nNS: imdn <urn:ietf:params:imdn>\r\n"
+			"imdn.Message-ID: 34jk324j\r\nimdn.Disposition-Notification: positive-delivery, display\r\n\r\n"
+			"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 5\r\n\r\nHello";
+	struct uigw_cpim cp;
+
+	assert_int_equal(uigw_sip_cpim_parse(c, strlen(c), &cp), 0);
+	assert_string_equal(cp.message_id, "34jk324j");
+	assert_true(cp.want_delivery);
+	assert_string_equal(cp.content_type, "text/plain;charset=UTF-8");
+	assert_int_equal(cp.body_len, 5);
+	assert_memory_equal(cp.body, "Hello", 5);
+
+	/* bare LF, no IMDN */
+	c = "From: <sip:a@b>\n\nContent-Type: text/plain\n\nHi\n";
+	assert_int_equal(uigw_sip_cpim_parse(c, strlen(c), &cp), 0);
+	assert_string_equal(cp.message_id, "");
+	assert_false(cp.want_delivery);
+	assert_int_equal(cp.body_len, 3);
+
+	/* no MIME part */
+	c = "From: <sip:a@b>\r\nimdn.Message-ID: x\r\n";
+	assert_int_equal(uigw_sip_cpim_parse(c, strlen(c), &cp), -EINVAL);
+	c = "From: <sip:a@b>\r\n\r\nContent-Type: text/plain\r\n";
+	assert_int_equal(uigw_sip_cpim_parse(c, strlen(c), &cp), -EINVAL);
+}
+
+static void test_sms(void **state)
+{
+	/* the vectors of PROTOCOLS.md section 7, as tshark decodes them */
+	static const uint8_t mo[] = { 0x00, 0x2a, 0x00, 0x07, 0x91, 0x94, 0x71, 0x02, 0x00, 0x99, 0x99, 0x13,
+				      0x11, 0x05, 0x0c, 0x91, 0x94, 0x71, 0x02, 0x00, 0x40, 0x65, 0x00, 0x00, 0xa7,
+				      0x05, 0xc8, 0x32, 0x9b, 0xfd, 0x06 };
+	static const uint8_t mt[] = { 0x01, 0x07, 0x07, 0x91, 0x94, 0x71, 0x02, 0x00, 0x99, 0x99, 0x00, 0x15,
+				      0x04, 0x0c, 0x91, 0x94, 0x71, 0x02, 0x00, 0x10, 0x32, 0x00, 0x00,
+				      0, 0, 0, 0, 0, 0, 0, 0x02, 0xc8, 0x34 };
+	static const uint8_t ack_mo[] = { 0x02, 0x07, 0x41, 0x02, 0x00, 0x00 };
+	static const uint8_t err_mo[] = { 0x04, 0x2a, 0x01, 0x29 };
+	struct uigw_sms_rp rp;
+	struct uigw_sms_pdu pdus[4];
+	char da[24], text[400], longtext[301];
+	uint8_t ack[2];
+	int n, i;
+
+	assert_int_equal(uigw_sms_rp_parse(mo, sizeof(mo), &rp), 0);
+	assert_int_equal(rp.mti, 0);
+	assert_int_equal(rp.ref, 0x2a);
+	assert_string_equal(rp.sc, "+491720009999");
+	assert_int_equal(rp.tpdu_len, 0x13);
+	assert_int_equal(uigw_sms_submit_parse(rp.tpdu, rp.tpdu_len, da, sizeof(da), text, sizeof(text)), 0);
+	assert_string_equal(da, "+491720000456");
+	assert_string_equal(text, "Hello");
+
+	assert_int_equal(uigw_sms_rp_ack(ack, sizeof(ack), 0x2a), 2);
+	assert_int_equal(ack[0], 0x03);
+	assert_int_equal(ack[1], 0x2a);
+
+	assert_int_equal(uigw_sms_rp_parse(ack_mo, sizeof(ack_mo), &rp), 0);
+	assert_int_equal(rp.mti, 2);
+	assert_int_equal(rp.ref, 7);
+	assert_int_equal(uigw_sms_rp_parse(err_mo, sizeof(err_mo), &rp), 0);
+	assert_int_equal(rp.mti, 4);
+	assert_int_equal(rp.cause, 41);
+	/* truncated / wrong direction */
+	for (i = 1; i < (int)sizeof(mo); i++)
+		assert_int_equal(uigw_sms_rp_parse(mo, i, &rp) < 0 || rp.tpdu_len + (rp.tpdu - mo) <= (size_t)i, 1);
+	assert_int_equal(uigw_sms_rp_parse(mt, sizeof(mt), &rp), -EINVAL);
+
+	/* SMS-DELIVER "Hi": every octet but the time stamp as expected */
+	n = uigw_sms_deliver("+491720009999", "+491720000123", "Hi", 7, 0, pdus, 4);
+	assert_int_equal(n, 1);
+	assert_int_equal(pdus[0].len, sizeof(mt));
+	assert_memory_equal(pdus[0].data, mt, 23);
+	assert_memory_equal(pdus[0].data + 30, mt + 30, 3);
+
+	/* a short code as TP-OA, UCS-2 when needed */
+	n = uigw_sms_deliver("+491720009999", "7726", "\xd0\x94\xd0\xb0", 1, 0, pdus, 4);
+	assert_int_equal(n, 1);
+	assert_int_equal(pdus[0].data[12], 0x04);
+	assert_int_equal(pdus[0].data[13], 4);		/* 4 digits */
+	assert_int_equal(pdus[0].data[14], 0x81);	/* unknown type, ISDN plan */
+	assert_int_equal(pdus[0].data[15], 0x77);
+	assert_int_equal(pdus[0].data[16], 0x62);
+	assert_int_equal(pdus[0].data[18], 0x08);	/* DCS UCS-2 */
+	assert_int_equal(pdus[0].data[26], 4);		/* UDL octets */
+
+	/* 300 septets: two parts with a concatenation header, the second starting at septet 153 */
+	for (i = 0; i < 300; i++)
+		longtext[i] = 'a' + i % 26;
+	longtext[300] = '\0';
+	n = uigw_sms_deliver("+491720009999", "7726", longtext, 1, 9, pdus, 4);
+	assert_int_equal(n, 2);
+	for (i = 0; i < 2; i++) {
+		const uint8_t *t = pdus[i].data + 12;
+		assert_int_equal(pdus[i].data[1], 1 + i);	/* RP references count up */
+		assert_int_equal(t[0], 0x44);			/* deliver, MMS, UDHI */
+		assert_int_equal(t[14], i ? 7 + 147 : 7 + 153);	/* UDL septets incl. the header's 7 */
+		assert_int_equal(t[15], 5);
+		assert_int_equal(t[16], 0);
+		assert_int_equal(t[17], 3);
+		assert_int_equal(t[18], 9);
+		assert_int_equal(t[19], 2);
+		assert_int_equal(t[20], i + 1);
+		assert_true(pdus[i].len <= 12 + 15 + 140);
+	}
+	/* too long for four parts */
+	n = uigw_sms_deliver("+491720009999", "7726", longtext, 1, 9, pdus, 1);
+	assert_int_equal(n, -ENOSPC);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xml_parse),
+		cmocka_unit_test(test_xml_refused),
+		cmocka_unit_test(test_xml_build),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_ruri_and_body),
+		cmocka_unit_test(test_cpim),
+		cmocka_unit_test(test_sms),
+	};
+	int rc;
+
+	ctx = talloc_named_const(NULL, 0, "sip_test");
+	parser_init();
+	uigw_sip_osip_quiet();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	talloc_free(ctx);
+	return rc;
+}
