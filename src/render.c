@@ -294,8 +294,10 @@ static inline bool is_space(char ch)
 }
 
 /* Split the header rest at *hoff onto a page ending with the more line: at the last space that fits, else
- * (one over-long word) at the last character that fits, and at least one character. */
-static void split_header(const struct plan_ctx *pc, size_t *hoff, struct page *pg)
+ * (one over-long word) at the last character that fits, and at least one character. A split that leaves
+ * nothing (only white space, or a footer so long that one character is all that goes) with no items left
+ * makes this the last page: no more line. */
+static void split_header(const struct plan_ctx *pc, size_t *hoff, struct page *pg, bool items_left)
 {
 	const char *s = pc->hdr + *hoff;
 	size_t len = pc->hdr_len - *hoff, i = 0, word_end = 0, best = 0;
@@ -339,6 +341,8 @@ static void split_header(const struct plan_ctx *pc, size_t *hoff, struct page *p
 	*hoff += best;
 	while (*hoff < pc->hdr_len && is_space(pc->hdr[*hoff]))
 		(*hoff)++;
+	if (*hoff >= pc->hdr_len && !items_left)
+		pg->more = false;
 }
 
 /* Largest prefix of the item's label (bytes, at a character boundary) such that "key. <prefix>…" + tail fits
@@ -386,7 +390,7 @@ static void plan_page(const struct plan_ctx *pc, size_t *hoff, unsigned int *ite
 
 		cnt_add(&c, pc->p, pc->hdr + *hoff, pc->hdr_len - *hoff, true);
 		if (!fits_tail(pc, &c, true, items_left)) {
-			split_header(pc, hoff, pg);
+			split_header(pc, hoff, pg, items_left);
 			return;
 		}
 		pg->h_off = *hoff;
