@@ -3,10 +3,14 @@
  *  else the start of one (short code + keyword). Concatenated MO messages (UDH or SAR) are reassembled first.
  *  Replies go out as submit_sm from the short code the subscriber wrote to: GSM 7-bit (data_coding 0, one
  *  septet per octet) or UCS-2 (0x08), long ones in parts with UDH or SAR concatenation, or in one
- *  message_payload, as configured. */
+ *  message_payload, as configured.
+ *  Also channel `smpp-ussd` (USSD over SMPP: ussd_service_op + its_session_info, dialects standard and
+ *  its-session-end), the SMS opt-out keywords (STOP) and network-initiated pushes on both channels. */
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/timer.h>
@@ -16,6 +20,7 @@
 #include <osmocom/uigw/charset.h>
 #include <osmocom/uigw/number.h>
 #include <osmocom/uigw/render.h>
+#include <osmocom/uigw/store.h>
 #include <osmocom/uigw/smpp.h>
 
 #define REASM_MAX	256	/*!< concatenated messages being reassembled at once */
@@ -46,6 +51,10 @@ struct uigw_smpp_sms {
 	unsigned int n_reasm;
 	uint8_t next_ref;
 	unsigned long mo, mo_parts, mt, mt_parts, reasm_dropped;
+	unsigned long sent_screens;	/*!< screens handed to send() (push: did anything go out?) */
+	unsigned long send_calls;	/*!< calls of send() (push: was chan_priv taken over?) */
+	enum uigw_reject last_reject;	/*!< of the last refused dialog (push) */
+	uint8_t next_session;		/*!< USSD its_session_info session number of the next push */
 };
 
 /* ---- text <-> octets ---- */
@@ -153,6 +162,113 @@ static int sub_msisdn(struct uigw *gw, const struct uigw_smpp_pdu *pdu, char *ou
 	return uigw_e164_normalize(pdu->src_addr, gw->cfg.country_code, gw->cfg.national_prefix, out, out_len);
 }
 
+/* ---- opt-out keywords ---- */
+
+/* the whole message (blanks and a final '.'/'!' aside) is one of the keywords, in any case */
+static bool is_stop_word(const struct uigw_smpp *smpp, const char *text)
+{
+	const char *b = text, *e, *w;
+	size_t n;
+
+	if (!smpp->stop_keywords)
+		return false;
+	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+		b++;
+	e = b + strlen(b);
+	while (e > b && strchr(" \t\r\n.!", e[-1]))
+		e--;
+	n = e - b;
+	if (!n)
+		return false;
+	for (w = smpp->stop_keywords; *w; ) {
+		size_t wl;
+
+		while (*w == ' ')
+			w++;
+		wl = strcspn(w, " ");
+		if (wl && wl == n && !strncasecmp(w, b, n))
+			return true;
+		w += wl;
+	}
+	return false;
+}
+
+struct optout_ctx {
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	char src[21];
+};
+
+static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *msisdn, const char *text, bool ucs2,
+			   const struct uigw_profile *p);
+
+/* the OPTOUT row is committed: now confirm (a push right after the confirmation is refused) */
+static void optout_done(struct uigw_store_job *job, void *data)
+{
+	struct optout_ctx *o = data;
+	struct uigw_smpp *smpp = uigw_smpp_get();
+
+	if (job->rc < 0) {
+		LOGP(DSMPP, LOGL_ERROR, "opt-out of %s not recorded (%d): no confirmation\n", o->msisdn, job->rc);
+	} else if (smpp && smpp->stop_reply && smpp->stop_reply[0]) {
+		const char *t = smpp->stop_reply;
+
+		smpp->optouts++;
+		if (sms_submit_text(smpp, o->src, o->msisdn, t, uigw_gsm7_count(t, strlen(t)) < 0,
+				    &uigw_profile_sms) < 0)
+			LOGP(DSMPP, LOGL_ERROR, "opt-out confirmation to %s not sent\n", o->msisdn);
+	}
+	talloc_free(job);
+}
+
+/* STOP & co: end the subscriber's smpp-sms dialog, write the OPTOUT row, confirm once it is committed */
+static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const char *short_code)
+{
+	struct uigw *gw = smpp->gw;
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	struct uigw_dialog *dlg;
+	struct optout_ctx *o;
+	struct timespec ts;
+	char pseudo[33];
+
+	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS);
+	if (dlg) {
+		talloc_free(dlg->chan_priv);
+		dlg->chan_priv = NULL;
+		uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
+	}
+	if (!gw->store) {
+		LOGP(DSMPP, LOGL_ERROR, "opt-out of %s: no store to record it\n", msisdn);
+		return UIGW_SMPP_RX_T_APPN;
+	}
+	uigw_pseudonym(gw->cfg.pseudonym_secret, msisdn, pseudo);
+	job = uigw_store_job_alloc(gw->store, optout_done, NULL);
+	if (!job)
+		return UIGW_SMPP_RX_T_APPN;
+	o = talloc_zero(job, struct optout_ctx);
+	r = uigw_store_job_row(job, UIGW_ROW_OPTOUT);
+	if (!o || !r)
+		goto fail;
+	osmo_strlcpy(o->msisdn, msisdn, sizeof(o->msisdn));
+	osmo_strlcpy(o->src, short_code && short_code[0] ? short_code : smpp->sms_source, sizeof(o->src));
+	osmo_clock_gettime(CLOCK_REALTIME, &ts);
+	r->time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	r->subscriber = talloc_strdup(job, pseudo);
+	r->campaign = "-";
+	r->channel = uigw_channel_name(UIGW_CHAN_SMPP_SMS);
+	r->u.optout.opt_out = true;
+	if (!r->subscriber)
+		goto fail;
+	job->data = o;
+	if (uigw_store_submit(job) < 0)
+		goto fail;
+	LOGP(DSMPP, LOGL_NOTICE, "subscriber %s opts out (keyword to %s)\n", pseudo, o->src);
+	return UIGW_SMPP_ROK;
+fail:
+	talloc_free(job);
+	return UIGW_SMPP_RX_T_APPN;
+}
+
 uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu)
 {
 	struct uigw_smpp_sms *sms = smpp->sms;
@@ -192,6 +308,10 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 	text = talloc_size(tmp, ud_len * 4 + 1);
 	if (!text || ud_to_utf8(link, pdu->data_coding, ud, ud_len, text, ud_len * 4 + 1) < 0) {
 		status = UIGW_SMPP_RX_T_APPN;
+		goto out;
+	}
+	if (is_stop_word(smpp, text)) {
+		status = sms_optout(smpp, msisdn, pdu->dst_addr);
 		goto out;
 	}
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS);
@@ -256,36 +376,33 @@ static unsigned int split(const uint8_t *ud, size_t len, bool ucs2, unsigned int
 	return n;
 }
 
-static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
+/* submit a text from \a src to \a msisdn, in parts as needed */
+static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *msisdn, const char *text, bool ucs2,
+			   const struct uigw_profile *p)
 {
-	struct uigw_smpp *smpp = uigw_smpp_get();
 	struct uigw_smpp_sms *sms = smpp->sms;
-	struct sms_dlg *sd = dlg->chan_priv;
-	const struct uigw_profile *p = dlg->profile;
 	struct uigw_smpp_pdu pdu;
 	uint8_t *ud;
 	size_t cuts[255];
 	unsigned int n, i, single;
-	bool ucs2 = s->coding == UIGW_CODING_UCS2;
 	int len, rc = 0;
 
 	ud = talloc_size(sms, TEXT_MAX);
 	if (!ud)
 		return -ENOMEM;
 	if (ucs2)
-		len = uigw_utf8_to_ucs2(ud, TEXT_MAX, s->text, strlen(s->text));
+		len = uigw_utf8_to_ucs2(ud, TEXT_MAX, text, strlen(text));
 	else
-		len = uigw_utf8_to_gsm7(ud, TEXT_MAX, s->text, strlen(s->text));
+		len = uigw_utf8_to_gsm7(ud, TEXT_MAX, text, strlen(text));
 	if (len < 0) {
 		rc = len;
 		goto out;
 	}
 	uigw_smpp_pdu_init(&pdu, UIGW_SMPP_SUBMIT_SM, 0);
-	osmo_strlcpy(pdu.src_addr, sd && sd->short_code[0] ? sd->short_code : smpp->sms_source,
-		     sizeof(pdu.src_addr));
+	osmo_strlcpy(pdu.src_addr, src, sizeof(pdu.src_addr));
 	pdu.src_ton = 0;	/* unknown: a short code */
 	pdu.src_npi = 1;
-	osmo_strlcpy(pdu.dst_addr, dlg->msisdn[0] == '+' ? dlg->msisdn + 1 : dlg->msisdn, sizeof(pdu.dst_addr));
+	osmo_strlcpy(pdu.dst_addr, msisdn[0] == '+' ? msisdn + 1 : msisdn, sizeof(pdu.dst_addr));
 	pdu.dst_ton = 1;
 	pdu.dst_npi = 1;
 	pdu.data_coding = ucs2 ? UIGW_SMPP_DC_UCS2 : UIGW_SMPP_DC_DEFAULT;
@@ -327,6 +444,28 @@ static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bo
 	sms->mt++;
 out:
 	talloc_free(ud);
+	return rc;
+}
+
+static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
+{
+	struct uigw_smpp *smpp = uigw_smpp_get();
+	struct sms_dlg *sd = dlg->chan_priv;
+	int rc;
+
+	smpp->sms->send_calls++;
+	if (end && dlg->reject)
+		smpp->sms->last_reject = dlg->reject;
+	if (end && dlg->reject && dlg->network_initiated) {
+		/* a refused push: nothing goes to the subscriber */
+		talloc_free(dlg->chan_priv);
+		dlg->chan_priv = NULL;
+		return 0;
+	}
+	rc = sms_submit_text(smpp, sd && sd->short_code[0] ? sd->short_code : smpp->sms_source, dlg->msisdn,
+			     s->text, s->coding == UIGW_CODING_UCS2, dlg->profile);
+	if (rc == 0)
+		smpp->sms->sent_screens++;
 	if (end) {
 		talloc_free(dlg->chan_priv);
 		dlg->chan_priv = NULL;
@@ -338,6 +477,241 @@ static void sms_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
 	talloc_free(dlg->chan_priv);
 	dlg->chan_priv = NULL;
+}
+
+/* ---- USSD over SMPP (smpp-ussd) ---- */
+
+/*! Per-dialog USSD state. */
+struct ussd_dlg {
+	char service[21];	/*!< the service code dialled: source address of the replies */
+	uint8_t session;	/*!< its_session_info session number */
+	uint8_t seq;		/*!< its_session_info sequence number of the last message */
+	enum uigw_smpp_dialect dialect;
+};
+
+static enum uigw_smpp_dialect default_dialect(struct uigw_smpp *smpp)
+{
+	struct uigw_smpp_link *l;
+
+	llist_for_each_entry(l, &smpp->links, list) {
+		if (l->enabled)
+			return l->dialect;
+	}
+	return UIGW_SMPP_DIALECT_STD;
+}
+
+uint32_t uigw_smpp_ussd_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu)
+{
+	struct uigw_smpp_sms *sms = smpp->sms;
+	struct uigw *gw = smpp->gw;
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	struct uigw_dialog *dlg;
+	struct ussd_dlg *ud;
+	bool end = pdu->has_its_session && (pdu->its_session_info & 1);
+	uint8_t session = pdu->its_session_info >> 8;
+	size_t tlen = pdu->msg_len * 4 + 1;
+	char *text = talloc_size(sms, tlen);
+	uint32_t status = UIGW_SMPP_ROK;
+
+	if (!text)
+		return UIGW_SMPP_RX_T_APPN;
+	smpp->ussd_mo++;
+	if (sub_msisdn(gw, pdu, msisdn, sizeof(msisdn)) < 0) {
+		LOGP(DSMPP, LOGL_NOTICE, "USSD from '%s': not an E.164 number\n", pdu->src_addr);
+		status = 0x0a;	/* ESME_RINVSRCADR */
+		goto out;
+	}
+	if (ud_to_utf8(link, pdu->data_coding, pdu->msg, pdu->msg_len, text, tlen) < 0) {
+		status = UIGW_SMPP_RX_T_APPN;
+		goto out;
+	}
+	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_USSD);
+	if (pdu->ussd_service_op == UIGW_USSD_OP_PSSR_IND || (pdu->ussd_service_op < 0 && !dlg && !end)) {
+		/* a new session: the text is the dial string */
+		struct uigw_begin b = {
+			.channel = UIGW_CHAN_SMPP_USSD,
+			.msisdn = msisdn,
+			.text = text,
+		};
+
+		ud = talloc_zero(sms, struct ussd_dlg);
+		if (!ud) {
+			status = UIGW_SMPP_RX_T_APPN;
+			goto out;
+		}
+		osmo_strlcpy(ud->service, pdu->dst_addr, sizeof(ud->service));
+		ud->session = pdu->has_its_session ? session : sms->next_session++;
+		ud->seq = pdu->has_its_session ? (pdu->its_session_info >> 1) & 0x7f : 0;
+		ud->dialect = link ? link->dialect : default_dialect(smpp);
+		b.chan_priv = ud;
+		uigw_dialog_begin(gw, &b);	/* send(end) frees ud if it ends at once */
+		goto out;
+	}
+	if (!dlg) {
+		/* a confirmation or a release of a session that already ended: nothing to do */
+		if (end || pdu->ussd_service_op == UIGW_USSD_OP_USSN_CONF)
+			goto out;
+		LOGP(DSMPP, LOGL_NOTICE, "USSD op %d from %s for no running session: refused\n",
+		     pdu->ussd_service_op, pdu->src_addr);
+		smpp->ussd_bad++;
+		status = 0x66;	/* ESME_RX_R_APPN */
+		goto out;
+	}
+	ud = dlg->chan_priv;
+	if (ud && pdu->has_its_session && session != ud->session) {
+		LOGP(DSMPP, LOGL_NOTICE, "USSD from %s: session %u, but %u is running: refused\n", pdu->src_addr,
+		     session, ud->session);
+		smpp->ussd_bad++;
+		status = 0x66;
+		goto out;
+	}
+	if (ud && pdu->has_its_session)
+		ud->seq = (pdu->its_session_info >> 1) & 0x7f;
+	if (end) {
+		/* the subscriber (or the network) released the session */
+		talloc_free(dlg->chan_priv);
+		dlg->chan_priv = NULL;
+		uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
+		goto out;
+	}
+	if (uigw_dialog_input(dlg, text) < 0)
+		LOGP(DSMPP, LOGL_NOTICE, "USSD input while the dialog is still answering: dropped\n");
+out:
+	talloc_free(text);
+	return status;
+}
+
+static int ussd_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
+{
+	struct uigw_smpp *smpp = uigw_smpp_get();
+	struct uigw_smpp_sms *sms = smpp->sms;
+	struct ussd_dlg *ud = dlg->chan_priv;
+	struct uigw_smpp_pdu pdu;
+	enum uigw_smpp_dialect dialect;
+	bool ucs2 = s->coding == UIGW_CODING_UCS2;
+	int len, rc = 0;
+
+	sms->send_calls++;
+	if (end && dlg->reject)
+		sms->last_reject = dlg->reject;
+	if (end && dlg->reject && dlg->network_initiated)
+		goto out;	/* a refused push: nothing goes to the subscriber */
+	uigw_smpp_pdu_init(&pdu, UIGW_SMPP_SUBMIT_SM, 0);
+	if (ucs2)
+		len = uigw_utf8_to_ucs2(pdu.msg, sizeof(pdu.msg), s->text, strlen(s->text));
+	else
+		len = uigw_utf8_to_gsm7(pdu.msg, sizeof(pdu.msg), s->text, strlen(s->text));
+	if (len < 0) {
+		rc = len;
+		goto out;
+	}
+	pdu.msg_len = len;
+	osmo_strlcpy(pdu.service_type, "USSD", sizeof(pdu.service_type));
+	osmo_strlcpy(pdu.src_addr, ud && ud->service[0] ? ud->service : smpp->sms_source, sizeof(pdu.src_addr));
+	pdu.src_ton = 0;
+	pdu.src_npi = 1;
+	osmo_strlcpy(pdu.dst_addr, dlg->msisdn[0] == '+' ? dlg->msisdn + 1 : dlg->msisdn, sizeof(pdu.dst_addr));
+	pdu.dst_ton = 1;
+	pdu.dst_npi = 1;
+	pdu.data_coding = ucs2 ? UIGW_SMPP_DC_UCS2 : UIGW_SMPP_DC_DEFAULT;
+	dialect = ud ? ud->dialect : default_dialect(smpp);
+	if (dlg->network_initiated && end)
+		pdu.ussd_service_op = UIGW_USSD_OP_USSN_REQ;	/* a notice */
+	else if (dialect == UIGW_SMPP_DIALECT_STD && end)
+		pdu.ussd_service_op = UIGW_USSD_OP_PSSR_RESP;
+	else
+		pdu.ussd_service_op = UIGW_USSD_OP_USSR_REQ;
+	pdu.has_its_session = true;
+	if (ud)
+		ud->seq = (ud->seq + 1) & 0x7f;
+	pdu.its_session_info = ((ud ? ud->session : 0) << 8) | ((ud ? ud->seq : 0) << 1) | (end ? 1 : 0);
+	if (!uigw_smpp_submit(smpp, &pdu, mt_done, NULL)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	smpp->ussd_mt++;
+	sms->sent_screens++;
+out:
+	if (end) {
+		talloc_free(dlg->chan_priv);
+		dlg->chan_priv = NULL;
+	}
+	return rc;
+}
+
+static const struct uigw_channel_ops ussd_ops = {
+	.channel = UIGW_CHAN_SMPP_USSD,
+	.profile = &uigw_profile_ussd,
+	.send = ussd_send,
+	.release = sms_release,
+};
+
+/* ---- network-initiated ---- */
+
+int uigw_smpp_push(struct uigw_smpp *smpp, const char *msisdn_in, const char *campaign, enum uigw_channel ch)
+{
+	struct uigw_smpp_sms *sms = smpp->sms;
+	struct uigw *gw = smpp->gw;
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	struct uigw_push p = {
+		.channel = ch,
+		.msisdn = msisdn,
+		.campaign = campaign,
+	};
+	unsigned long calls, sent;
+	void *priv;
+
+	if (ch != UIGW_CHAN_SMPP_SMS && ch != UIGW_CHAN_SMPP_USSD)
+		return -EINVAL;
+	if (uigw_e164_normalize(msisdn_in, gw->cfg.country_code, gw->cfg.national_prefix, msisdn,
+				sizeof(msisdn)) < 0)
+		return -EINVAL;
+	if (ch == UIGW_CHAN_SMPP_SMS) {
+		struct sms_dlg *sd = talloc_zero(sms, struct sms_dlg);
+
+		if (!sd)
+			return -ENOMEM;
+		osmo_strlcpy(sd->short_code, smpp->sms_source, sizeof(sd->short_code));
+		priv = sd;
+	} else {
+		struct ussd_dlg *ud = talloc_zero(sms, struct ussd_dlg);
+
+		if (!ud)
+			return -ENOMEM;
+		osmo_strlcpy(ud->service, smpp->sms_source, sizeof(ud->service));
+		ud->session = sms->next_session++;
+		ud->dialect = default_dialect(smpp);
+		priv = ud;
+	}
+	p.chan_priv = priv;
+	calls = sms->send_calls;
+	sent = sms->sent_screens;
+	sms->last_reject = UIGW_REJ_NONE;
+	if (uigw_dialog_push(gw, &p))
+		return 0;
+	if (sms->send_calls == calls) {
+		/* refused without a word to the subscriber (opted out, or out of memory): the state was not taken
+		 * over */
+		char pseudo[33];
+
+		talloc_free(priv);
+		uigw_pseudonym(gw->cfg.pseudonym_secret, msisdn, pseudo);
+		if (gw->store && uigw_store_is_opted_out(gw->store, pseudo) == 1)
+			return -EPERM;
+		return -ENOMEM;
+	}
+	if (sms->sent_screens > sent)
+		return 0;	/* a notice: sent and ended at once */
+	switch (sms->last_reject) {
+	case UIGW_REJ_UNROUTED:
+		return -ENOENT;
+	case UIGW_REJ_NOT_ALLOWED:
+		return -EACCES;
+	case UIGW_REJ_BUSY:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
 }
 
 static const struct uigw_channel_ops sms_ops = {
@@ -355,6 +729,7 @@ int uigw_smpp_sms_init(struct uigw_smpp *smpp)
 	smpp->sms->smpp = smpp;
 	INIT_LLIST_HEAD(&smpp->sms->reasm);
 	uigw_channel_register(smpp->gw, &sms_ops);
+	uigw_channel_register(smpp->gw, &ussd_ops);
 	return 0;
 }
 

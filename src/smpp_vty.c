@@ -66,10 +66,8 @@ struct uigw_smpp *uigw_smpp_get(void)
 
 static uint32_t smpp_rx(struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu)
 {
-	if (!strcmp(pdu->service_type, "USSD") || pdu->ussd_service_op >= 0) {
-		LOGP(DSMPP, LOGL_NOTICE, "smsc %s: USSD over SMPP is not served yet\n", link->name);
-		return 0x65;	/* ESME_RX_P_APPN */
-	}
+	if (!strcmp(pdu->service_type, "USSD") || pdu->ussd_service_op >= 0)
+		return uigw_smpp_ussd_rx(link->smpp, link, pdu);
 	return uigw_smpp_sms_rx(link->smpp, link, pdu);
 }
 
@@ -113,6 +111,37 @@ DEFUN(cfg_smpp_attempts, cfg_smpp_attempts_cmd, "max-attempts <1-100>",
       "Attempts\n")
 {
 	g_smpp->max_attempts = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_smpp_stop, cfg_smpp_stop_cmd, "stop-keywords .WORDS",
+      "SMS keywords that opt the subscriber out of network-initiated interactions (whole message, any case)\n"
+      "Keywords, e.g. STOP STOPP UNSUBSCRIBE\n")
+{
+	char *w = argv_concat(argv, argc, 0);
+
+	if (!w)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(g_smpp, &g_smpp->stop_keywords, w);
+	talloc_free(w);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_smpp_no_stop, cfg_smpp_no_stop_cmd, "no stop-keywords", NO_STR "No opt-out keywords over SMS\n")
+{
+	TALLOC_FREE(g_smpp->stop_keywords);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_smpp_stop_reply, cfg_smpp_stop_reply_cmd, "stop-reply .TEXT",
+      "Confirmation SMS after an opt-out keyword\n" "Text\n")
+{
+	char *t = argv_concat(argv, argc, 0);
+
+	if (!t)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(g_smpp, &g_smpp->stop_reply, t);
+	talloc_free(t);
 	return CMD_SUCCESS;
 }
 
@@ -299,6 +328,12 @@ static int config_write_smpp(struct vty *vty)
 	vty_out(vty, " default-source-address %s%s", s->sms_source, VTY_NEWLINE);
 	vty_out(vty, " delivery-receipts %s%s", s->request_dlr ? "on" : "off", VTY_NEWLINE);
 	vty_out(vty, " max-attempts %u%s", s->max_attempts, VTY_NEWLINE);
+	if (s->stop_keywords)
+		vty_out(vty, " stop-keywords %s%s", s->stop_keywords, VTY_NEWLINE);
+	else
+		vty_out(vty, " no stop-keywords%s", VTY_NEWLINE);
+	if (s->stop_reply)
+		vty_out(vty, " stop-reply %s%s", s->stop_reply, VTY_NEWLINE);
 	for (i = 0; timer_names[i].str; i++) {
 		struct osmo_tdef *t = osmo_tdef_get_entry(s->tdefs, -timer_names[i].value);
 
@@ -339,6 +374,8 @@ void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 
 	vty_out(vty, "SMPP: %u queued, %lu dropped, %lu receipts%s", s->queue_len, s->mt_dropped, s->dlr_rx,
 		VTY_NEWLINE);
+	vty_out(vty, "USSD: %lu in, %lu out, %lu refused; opt-outs %lu%s", s->ussd_mo, s->ussd_mt, s->ussd_bad,
+		s->optouts, VTY_NEWLINE);
 	llist_for_each_entry(l, &s->links, list) {
 		vty_out(vty, " smsc %s %s:%u system-id %s: %s%s, window %u/%u, rate %u/s%s", l->name, l->remote_ip,
 			l->remote_port, l->system_id,
@@ -359,8 +396,53 @@ DEFUN(show_smpp, show_smpp_cmd, "show smpp", SHOW_STR "SMPP links, queue and cou
 	return CMD_SUCCESS;
 }
 
+#define PUSH_STR "Campaign\n" "Campaign name\n" "Start a network-initiated dialog over SMPP\n" "Subscriber number\n"
+
+DEFUN(campaign_push, campaign_push_cmd, "campaign NAME push MSISDN",
+      PUSH_STR)
+{
+	enum uigw_channel ch = UIGW_CHAN_SMPP_SMS;
+	int rc;
+
+	if (argc > 2 && !strcmp(argv[2], "smpp-ussd"))
+		ch = UIGW_CHAN_SMPP_USSD;
+	rc = uigw_smpp_push(g_smpp, argv[1], argv[0], ch);
+	switch (rc) {
+	case 0:
+		vty_out(vty, "%% Pushed campaign %s to %s over %s%s", argv[0], argv[1], uigw_channel_name(ch),
+			VTY_NEWLINE);
+		return CMD_SUCCESS;
+	case -EPERM:
+		vty_out(vty, "%% Refused: %s opted out of network-initiated interactions; nothing was sent%s", argv[1],
+			VTY_NEWLINE);
+		break;
+	case -EINVAL:
+		vty_out(vty, "%% Not a valid subscriber number: %s%s", argv[1], VTY_NEWLINE);
+		break;
+	case -ENOENT:
+		vty_out(vty, "%% No campaign %s%s", argv[0], VTY_NEWLINE);
+		break;
+	case -EACCES:
+		vty_out(vty, "%% Campaign %s is disabled or does not allow %s pushes%s", argv[0], uigw_channel_name(ch),
+			VTY_NEWLINE);
+		break;
+	case -EBUSY:
+		vty_out(vty, "%% Refused: too many dialogs%s", VTY_NEWLINE);
+		break;
+	default:
+		vty_out(vty, "%% Push failed (%d)%s", rc, VTY_NEWLINE);
+		break;
+	}
+	return CMD_WARNING;
+}
+
+ALIAS(campaign_push, campaign_push_ch_cmd, "campaign NAME push MSISDN channel (smpp-sms|smpp-ussd)",
+      PUSH_STR "Channel (default smpp-sms)\n" "SMS survey or notice\n" "USSD: USSR for a question, USSN for a notice\n")
+
 void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 {
+	install_element(ENABLE_NODE, &campaign_push_cmd);
+	install_element(ENABLE_NODE, &campaign_push_ch_cmd);
 	install_element(CONFIG_NODE, &cfg_smpp_cmd);
 	install_node(&smpp_node, config_write_smpp);
 	install_element(SMPP_NODE, &cfg_smpp_long_cmd);
@@ -368,6 +450,9 @@ void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 	install_element(SMPP_NODE, &cfg_smpp_dlr_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_attempts_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_timer_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_stop_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_no_stop_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_stop_reply_cmd);
 	install_element(SMPP_NODE, &cfg_smsc_cmd);
 	install_element(SMPP_NODE, &cfg_no_smsc_cmd);
 	install_node(&smsc_node, config_write_smsc);
@@ -410,9 +495,11 @@ int uigw_smpp_init(struct uigw *gw)
 	INIT_LLIST_HEAD(&s->queue);
 	s->sms_source = talloc_strdup(s, "7726");
 	s->max_attempts = 3;
+	s->stop_keywords = talloc_strdup(s, "STOP STOPP UNSUBSCRIBE");
+	s->stop_reply = talloc_strdup(s, "You are unsubscribed and will get no more messages from this service.");
 	s->rx_cb = smpp_rx;
 	s->tdefs = talloc_memdup(s, smpp_tdefs_default, sizeof(smpp_tdefs_default));
-	if (!s->tdefs || !s->sms_source || uigw_smpp_sms_init(s) < 0) {
+	if (!s->tdefs || !s->sms_source || !s->stop_keywords || !s->stop_reply || uigw_smpp_sms_init(s) < 0) {
 		talloc_free(s);
 		return -ENOMEM;
 	}

@@ -5,7 +5,9 @@ on 127.0.0.1. The SMSC logs every PDU as a JSON line; this script drives it thro
 Covered: bind_transceiver with system-id/password, the three-question survey over SMS, a long UCS-2 reply in UDH
 parts, concatenated MO messages (UDH and SAR), garbage / unknown / truncated PDUs answered with generic_nack while
 the link keeps serving, THROTTLED answered by backing off and retrying, a dropped link that comes back with the
-reply delivered once, and a clean SIGTERM shutdown. Ports 42930-42933.
+reply delivered once; the spam-report menu over USSD-over-SMPP in the dialects standard and its-session-end;
+network-initiated pushes (campaign NAME push) answered over SMS, and over USSD as USSR / USSN; STOP confirmed and
+the pushes after it refused; a clean SIGTERM shutdown. Ports 42930-42933.
 """
 import argparse
 import json
@@ -131,6 +133,63 @@ def ask(smsc, src, dst, text, expect, timeout=10):
     return e
 
 
+class Vty:
+    """A bounded telnet-less VTY client: enable, then one command at a time."""
+
+    def __init__(self, port, timeout=5):
+        import socket
+        self.s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+        self.s.settimeout(timeout)
+        self._until(('> ',))
+        self.cmd('enable')
+
+    def _until(self, prompts):
+        buf = b''
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            chunk = self.s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+            text = buf.decode(errors='replace')
+            if any(text.endswith(p) for p in prompts):
+                return text
+        return buf.decode(errors='replace')
+
+    def cmd(self, line):
+        self.s.sendall((line + '\n').encode())
+        out = self._until(('# ', '> '))
+        # drop the echoed command and the prompt
+        lines = out.replace('\r', '').split('\n')
+        return '\n'.join(lines[1:-1]) if len(lines) > 1 else out
+
+    def close(self):
+        self.s.close()
+
+
+def is_ussd(e, dest):
+    return is_submit(e, dest) and e.get('service_type') == 'USSD'
+
+
+def ussd_mo(smsc, src, text, op, session, seq=0, end=False, dst='*7726#'):
+    deliver(smsc, src, dst, text, service_type='USSD', ussd_service_op=op,
+            its_session_info={'hex': '%02x%02x' % (session, (seq << 1) | (1 if end else 0))})
+
+
+def ussd_step(smsc, src, text, op, session, seq, want_op, want_end, expect, what):
+    """One MO USSD message and the MT answer: op, session, end bit and text checked."""
+    ussd_mo(smsc, src, text, op, session, seq)
+    e = smsc.wait(lambda e: is_ussd(e, src), 10)
+    got = submit_text(e) if e else None
+    its = e.get('its_session_info') if e else None
+    check(e is not None and expect in (got or '') and e.get('ussd_service_op') == want_op
+          and its is not None and its[:2] == '%02x' % session and (int(its[2:4], 16) & 1) == (1 if want_end else 0),
+          '%s: "%s" -> op %d, session %d, end %d, "%s" (got op %s, its %s, %r)' % (
+              what, text, want_op, session, want_end, expect, e.get('ussd_service_op') if e else None, its, got))
+    return e
+
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--daemon', required=True)
@@ -144,7 +203,8 @@ def main():
     os.mkdir(camp)
     for f in os.listdir(os.path.join(args.top_srcdir, 'etc', 'campaigns')):
         shutil.copy(os.path.join(args.top_srcdir, 'etc', 'campaigns', f), camp)
-    shutil.copy(os.path.join(args.top_srcdir, 'tests', 'data', 'smpp', 'longucs.conf'), camp)
+    for f in ('longucs.conf', 'notice.conf'):
+        shutil.copy(os.path.join(args.top_srcdir, 'tests', 'data', 'smpp', f), camp)
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
         f.write('''log stderr
@@ -250,6 +310,81 @@ smpp
         time.sleep(0.3)
         ask(smsc, '491720000500', '7730', 'SURVEY', 'How do you usually contact us?')
         smsc.drain(1.0)
+
+        # 7. USSD over SMPP, dialect standard: the spam-report menu (op 1 begins, op 2 continues, op 17 ends)
+        U1 = '491720000600'
+        ussd_step(smsc, U1, '*7726#', 1, 42, 0, 2, False, 'Report a number', 'USSD standard')
+        ussd_step(smsc, U1, '1', 18, 42, 2, 2, False, 'Number that called you?', 'USSD standard')
+        ussd_step(smsc, U1, '+4930111222', 18, 42, 4, 2, False, 'Report +4930111222?', 'USSD standard')
+        e = ussd_step(smsc, U1, '1', 18, 42, 6, 17, True, 'Reports of +4930111222 so far: 1', 'USSD standard')
+        check(e is not None and e.get('source_addr') == '*7726#' and e.get('data_coding') == 0,
+              'USSD reply from the service code, GSM 7-bit')
+        # a message of another session is refused; the user's release ends a running session
+        ussd_step(smsc, U1, '*7726#', 1, 43, 0, 2, False, 'Report a number', 'USSD standard, second session')
+        smsc.drain(0.3)
+        ussd_mo(smsc, U1, '1', 18, 99, 2)
+        e = smsc.wait(lambda e: e.get('dir') == 'rx' and e.get('command') == 'deliver_sm_resp', 5)
+        check(e is not None and e.get('command_status') == 0x66, 'USSD of an unknown session -> ESME_RX_R_APPN')
+        ussd_mo(smsc, U1, '', 18, 43, 2, end=True)
+        e = smsc.wait(lambda e: e.get('dir') == 'rx' and e.get('command') == 'deliver_sm_resp', 5)
+        check(e is not None and e.get('command_status') == 0, 'USSD release by the user accepted')
+        ussd_mo(smsc, U1, '1', 18, 43, 4)
+        e = smsc.wait(lambda e: e.get('dir') == 'rx' and e.get('command') == 'deliver_sm_resp', 5)
+        check(e is not None and e.get('command_status') == 0x66, 'USSD after the release: session gone')
+
+        # 8. dialect its-session-end, set through the VTY (applies to the sessions that begin afterwards)
+        vty = Vty(VTY_PORT)
+        for c in ('configure terminal', 'smpp', 'smsc test', 'dialect its-session-end', 'end'):
+            vty.cmd(c)
+        U2 = '491720000601'
+        ussd_step(smsc, U2, '*7726#', 1, 7, 0, 2, False, 'Report a number', 'USSD its-session-end')
+        ussd_step(smsc, U2, '2', 18, 7, 2, 2, False, 'Number to check?', 'USSD its-session-end')
+        ussd_step(smsc, U2, '+4930111222', 18, 7, 4, 2, True, 'Reports of +4930111222 so far: 1',
+                  'USSD its-session-end (end only in its_session_info)')
+        out = vty.cmd('show running-config')
+        check('dialect its-session-end' in out, 'running config shows the dialect')
+        for c in ('configure terminal', 'smpp', 'smsc test', 'dialect standard', 'end'):
+            vty.cmd(c)
+
+        # 9. network-initiated push answered by the user over SMS
+        P1 = '491720000700'
+        out = vty.cmd('campaign survey push +' + P1)
+        check('Pushed campaign survey' in out, 'VTY push over smpp-sms accepted: %r' % out)
+        e = smsc.wait(lambda e: is_submit(e, P1), 10)
+        check(e is not None and 'How do you usually contact us?' in submit_text(e) and e.get('source_addr') == '7726',
+              'pushed survey question from the default source address')
+        ask(smsc, P1, '7726', '3', 'How satisfied')
+        ask(smsc, P1, '7726', '4', 'recommend')
+        ask(smsc, P1, '7726', 'no', 'Thank you!')
+
+        # 10. push over smpp-ussd: a question as USSR (op 2), a notice as USSN (op 3)
+        P2 = '491720000701'
+        out = vty.cmd('campaign survey push +%s channel smpp-ussd' % P2)
+        e = smsc.wait(lambda e: is_ussd(e, P2), 10)
+        check('Pushed' in out and e is not None and e.get('ussd_service_op') == 2
+              and 'How do you usually contact us?' in submit_text(e), 'USSD push of a question: USSR (op 2)')
+        if e is not None:
+            sess = int(e['its_session_info'][:2], 16)
+            ussd_step(smsc, P2, '1', 18, sess, 2, 2, False, 'How satisfied', 'USSD push answered')
+        out = vty.cmd('campaign notice push +%s channel smpp-ussd' % P2)
+        e = smsc.wait(lambda e: is_ussd(e, P2), 10)
+        check(e is not None and e.get('ussd_service_op') == 3 and 'maintenance' in submit_text(e)
+              and int(e['its_session_info'][2:4], 16) & 1, 'USSD push of a notice: USSN (op 3), end of session')
+
+        # 11. STOP: the opt-out is recorded and confirmed; a push afterwards is refused, nothing is sent
+        S1 = '491720000702'
+        ask(smsc, S1, '7730', 'SURVEY', 'How do you usually contact us?')
+        ask(smsc, S1, '7730', 'stop', 'unsubscribed')
+        out = vty.cmd('campaign survey push +' + S1)
+        check('opted out' in out, 'VTY push after STOP refused: %r' % out)
+        out = vty.cmd('campaign survey push +%s channel smpp-ussd' % S1)
+        check('opted out' in out, 'VTY USSD push after STOP refused: %r' % out)
+        check(smsc.wait(lambda e: is_submit(e, S1), 1.0) is None, 'nothing sent to the opted-out subscriber')
+        out = vty.cmd('campaign nosuch push +' + S1)
+        check('No campaign nosuch' in out, 'push of an unknown campaign: %r' % out)
+        out = vty.cmd('show smpp')
+        check('opt-outs 1' in out and 'USSD:' in out, 'show smpp counts USSD and opt-outs')
+        vty.close()
 
         # enquire_link keepalive was sent (interval 1 s)
         with open(os.path.join(workdir, 'smsc.jsonl')) as f:

@@ -10,6 +10,7 @@
 #include <osmocom/core/linuxlist.h>
 #include <osmocom/core/timer.h>
 #include <osmocom/core/write_queue.h>
+#include <osmocom/uigw/uigw.h>
 #include <osmocom/uigw/vty.h>
 #include <osmocom/uigw/smpp_codec.h>
 
@@ -125,6 +126,9 @@ struct uigw_smpp {
 	uigw_smpp_rx_cb rx_cb;
 	struct uigw_smpp_sms *sms;	/*!< the SMS channel state */
 	unsigned long mt_dropped, mt_dropped_ended, dlr_rx;
+	char *stop_keywords;		/*!< SMS opt-out keywords, space separated ("STOP STOPP UNSUBSCRIBE") */
+	char *stop_reply;		/*!< confirmation SMS after an opt-out */
+	unsigned long optouts, ussd_mo, ussd_mt, ussd_bad;
 };
 
 /*! Timers (osmo_tdef of the smpp adapter, configured with `timer` in node smpp). */
@@ -170,6 +174,14 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 int uigw_smpp_sms_init(struct uigw_smpp *smpp);
 /*! Free the reassembly state (shutdown). */
 void uigw_smpp_sms_fini(struct uigw_smpp *smpp);
+
+/*! The USSD channel (smpp_sms.c): handle a deliver_sm with service_type USSD or a ussd_service_op.
+ *  \returns the command_status for deliver_sm_resp */
+uint32_t uigw_smpp_ussd_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu);
+/*! Network-initiated dialog of campaign \a campaign towards \a msisdn on smpp-sms or smpp-ussd (VTY `campaign
+ *  NAME push`). \returns 0 if the first screen went out, -EPERM if the subscriber opted out (nothing sent),
+ *  -ENOENT / -EACCES if the campaign is unknown / does not allow it, -EINVAL for a bad number, else negative */
+int uigw_smpp_push(struct uigw_smpp *smpp, const char *msisdn, const char *campaign, enum uigw_channel ch);
 
 /*! Print every link (show smpp). */
 void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *smpp);
