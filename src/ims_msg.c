@@ -116,18 +116,77 @@ static char *cpim_wrap(void *ctx, struct ims_sess *s, const char *ctype, const c
 static int send_body(struct ims_sess *s, const char *ctype, const char *body);
 static int send_sms(struct ims_sess *s, const char *text);
 
-static int send_message(struct ims_sess *s, const char *text)
+/* one MESSAGE request over UDP stays within this many bytes (RFC 3261 18.1.1 with headroom) */
+#define IMS_UDP_MAX_REQ	1300
+/* generous bound on the request line and headers of one of our MESSAGEs, apart from the Request-URI etc. */
+#define IMS_HDR_SLACK	420
+
+static int send_one(struct ims_sess *s, const char *text)
 {
 	void *tmp;
 	int rc;
 
-	if (s->family == IMS_SMS)
-		return send_sms(s, text);
 	if (s->family != IMS_CPIM)
 		return send_body(s, "text/plain;charset=UTF-8", text);
 	tmp = talloc_new(s);
 	rc = send_body(s, "message/cpim", cpim_wrap(tmp, s, "text/plain;charset=UTF-8", "", text));
 	talloc_free(tmp);
+	return rc;
+}
+
+/* bytes of one request that are not the text: headers (bounded) plus the CPIM wrapper, if any */
+static size_t msg_overhead(struct ims_sess *s)
+{
+	struct uigw_sip *sip = s->sip;
+	const char *domain = sip->cfg.domain ? sip->cfg.domain : sip->cfg.local_ip;
+	size_t o = IMS_HDR_SLACK + 2 * strlen(s->target) + strlen(s->from_user) + strlen(domain) + strlen(s->tag) +
+		   strlen(s->call_id) + strlen(sip->cfg.local_ip);
+	void *tmp;
+
+	if (sip->cfg.proxy_ip)
+		o += strlen(sip->cfg.proxy_ip) + 40;
+	if (s->family == IMS_CPIM) {
+		tmp = talloc_new(s);
+		o += strlen(cpim_wrap(tmp, s, "text/plain;charset=UTF-8", "", "")) + 8;
+		talloc_free(tmp);
+	}
+	return o;
+}
+
+/*! Length of the longest prefix of text[0..len) not above max bytes that ends on a UTF-8 character boundary */
+static size_t utf8_cut(const char *text, size_t len, size_t max)
+{
+	size_t n;
+
+	if (len <= max)
+		return len;
+	n = max;
+	while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+		n--;
+	return n ? n : max;
+}
+
+static int send_message(struct ims_sess *s, const char *text)
+{
+	size_t len, over, room, n, off = 0;
+	char *part;
+	int rc = 0;
+
+	if (s->family == IMS_SMS)
+		return send_sms(s, text);
+	len = text ? strlen(text) : 0;
+	over = msg_overhead(s);
+	if (over + len <= IMS_UDP_MAX_REQ)
+		return send_one(s, text);
+	room = over + 64 < IMS_UDP_MAX_REQ ? IMS_UDP_MAX_REQ - over : 64;
+	LOGP(DSIP, LOGL_INFO, "text of %zu bytes to %s split into MESSAGEs of <= %zu bytes\n", len, s->target, room);
+	while (off < len && rc == 0) {
+		n = utf8_cut(text + off, len - off, room);
+		part = talloc_strndup(s, text + off, n);
+		rc = part ? send_one(s, part) : -ENOMEM;
+		talloc_free(part);
+		off += n;
+	}
 	return rc;
 }
 
@@ -465,7 +524,8 @@ int ims_msg_push(struct uigw_sip *sip, const char *msisdn, const char *uri, cons
 	s->in_core_call = true;
 	dlg = uigw_dialog_push(sip->gw, &p);
 	s->in_core_call = false;
-	sent = s->cseq > 0;
+	/* a screen that ends the dialog may only go out once the store has committed: a live dialog counts as sent */
+	sent = s->cseq > 0 || dlg;
 	if (!dlg || s->ended)
 		sess_free(s);
 	else

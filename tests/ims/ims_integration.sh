@@ -11,7 +11,7 @@
 #  - a network-initiated USSI session (VTY sip push ussi): INVITE with the first question, INFO, BYE
 #  - tshark (root): the capture decodes (methods, Info-Package, xml.cdata, RP/TPDU), no malformed packets
 #  - show sip / show feedback on the VTY, then a clean SIGTERM shutdown with an empty talloc report
-# Ports: SIP 45060, VTY 45290, CTRL 45291, SIPp 45070-45077 and 45079, Python SMS UE 45078. Exits 77 only if sipp is not installed.
+# Ports: SIP 45060, VTY 45290, CTRL 45291, SIPp 45068, 45070-45077 and 45079, Python SMS UE 45078. Exits 77 only if sipp is not installed.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -45,6 +45,9 @@ fail() {
 	exit 1
 }
 
+# the shipped campaigns plus tests/data/ims/longtext.conf (a screen longer than one MESSAGE over UDP)
+mkdir -p "$tmp/campaigns"
+cp "$top_srcdir"/etc/campaigns/*.conf "$top_srcdir/tests/data/ims/longtext.conf" "$tmp/campaigns/"
 cat >"$tmp/gw.cfg" <<CFG
 log stderr
  logging filter all 1
@@ -55,7 +58,7 @@ log stderr
 line vty
  bind 127.0.0.1 $VTY
 uigw
- campaigns-dir $top_srcdir/etc/campaigns
+ campaigns-dir $tmp/campaigns
  pseudonym-secret ims-test-secret
 store
  path $tmp/uigw.db
@@ -193,6 +196,34 @@ wait $uas_pid || { uas_pid=""; fail "network-initiated USSI (UE scenario)"; }
 uas_pid=""
 echo "ok: network-initiated USSI (VTY push of the survey: INVITE, two INFO rounds, BYE)"
 sed 's/^/   /' "$tmp/upush.log"
+
+# 5c. a screen of 1237 bytes (UTF-8) pushed over MESSAGE: split into two requests of <= 1300 bytes each
+timeout 30 sipp -sf "$sc/msg_long_uas.xml" -i 127.0.0.1 -p 45068 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$tmp/long.msg" -trace_logs -log_file "$tmp/long.log" -trace_err \
+	-error_file "$tmp/long.err" >"$tmp/long.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "sip push message +491720000180 longtext sip:+491720000180@127.0.0.1:45068" >"$tmp/long_vty.out"
+grep -q "MESSAGE sent to +491720000180" "$tmp/long_vty.out" || { cat "$tmp/long_vty.out"; fail "sip push long"; }
+wait $uas_pid || { uas_pid=""; fail "long text split over two MESSAGEs (UE scenario)"; }
+uas_pid=""
+python3 - "$tmp/long.msg" "$top_srcdir/tests/data/ims/longtext.conf" <<'PY' || fail "long text: parts"
+import re, sys
+raw = open(sys.argv[1], 'rb').read()
+want = re.search(rb'en = "(LONGSTART.*LONGEND)"', open(sys.argv[2], 'rb').read()).group(1)
+reqs = re.findall(rb'(MESSAGE sip:\S+ SIP/2\.0\r\n.*?\r\n\r\n)', raw, re.S)
+assert len(reqs) == 2, 'expected 2 MESSAGEs, got %d' % len(reqs)
+text = b''
+for hdr in reqs:
+    n = int(re.search(rb'Content-Length: *(\d+)', hdr).group(1))
+    body = raw[raw.index(hdr) + len(hdr):][:n]
+    assert len(hdr) + n <= 1300, 'request of %d bytes' % (len(hdr) + n)
+    body.decode('utf-8')  # no part is cut inside a character
+    text += body
+assert text == want, 'reassembled text differs'
+print('   long text: 2 MESSAGEs, each <= 1300 bytes, valid UTF-8, reassembled equal')
+PY
+echo "ok: long screen over MESSAGE split on UTF-8 boundaries into requests of <= 1300 bytes"
 echo "scenarios took $(( $(date +%s) - start )) s"
 
 # 5b. tshark decodes the capture: methods, Info-Package, ussd-data, RP / TPDU fields, nothing malformed
