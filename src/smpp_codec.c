@@ -357,47 +357,32 @@ static int unpack_sm(struct uigw_smpp_pdu *pdu, const uint8_t *buf, size_t len, 
 
 	if (rc < 0)
 		return rc;
-	if (deliver) {
-		deliver_sm_t d;
-
-		memset(&d, 0, sizeof(d));
-		if (smpp34_unpack(DELIVER_SM, &d, buf, len) != 0) {
-			destroy_tlv(d.tlv);
-			return -EBADMSG;
-		}
-		destroy_tlv(d.tlv);
-		COPY_STR(pdu->service_type, d.service_type);
-		pdu->src_ton = d.source_addr_ton;
-		pdu->src_npi = d.source_addr_npi;
-		COPY_STR(pdu->src_addr, d.source_addr);
-		pdu->dst_ton = d.dest_addr_ton;
-		pdu->dst_npi = d.dest_addr_npi;
-		COPY_STR(pdu->dst_addr, d.destination_addr);
-		pdu->esm_class = d.esm_class;
-		pdu->protocol_id = d.protocol_id;
-		pdu->registered_delivery = d.registered_delivery;
-		pdu->data_coding = d.data_coding;
-	} else {
-		submit_sm_t s;
-
-		memset(&s, 0, sizeof(s));
-		if (smpp34_unpack(SUBMIT_SM, &s, buf, len) != 0) {
-			destroy_tlv(s.tlv);
-			return -EBADMSG;
-		}
-		destroy_tlv(s.tlv);
-		COPY_STR(pdu->service_type, s.service_type);
-		pdu->src_ton = s.source_addr_ton;
-		pdu->src_npi = s.source_addr_npi;
-		COPY_STR(pdu->src_addr, s.source_addr);
-		pdu->dst_ton = s.dest_addr_ton;
-		pdu->dst_npi = s.dest_addr_npi;
-		COPY_STR(pdu->dst_addr, s.destination_addr);
-		pdu->esm_class = s.esm_class;
-		pdu->protocol_id = s.protocol_id;
-		pdu->registered_delivery = s.registered_delivery;
-		pdu->data_coding = s.data_coding;
-	}
+	/* deliver_sm and submit_sm carry the same mandatory fields under the same names in libsmpp34 */
+#define UNPACK_SM(type, ctype) do { \
+		ctype x; \
+		memset(&x, 0, sizeof(x)); \
+		if (smpp34_unpack(type, &x, buf, len) != 0) { \
+			destroy_tlv(x.tlv); \
+			return -EBADMSG; \
+		} \
+		destroy_tlv(x.tlv); \
+		COPY_STR(pdu->service_type, x.service_type); \
+		pdu->src_ton = x.source_addr_ton; \
+		pdu->src_npi = x.source_addr_npi; \
+		COPY_STR(pdu->src_addr, x.source_addr); \
+		pdu->dst_ton = x.dest_addr_ton; \
+		pdu->dst_npi = x.dest_addr_npi; \
+		COPY_STR(pdu->dst_addr, x.destination_addr); \
+		pdu->esm_class = x.esm_class; \
+		pdu->protocol_id = x.protocol_id; \
+		pdu->registered_delivery = x.registered_delivery; \
+		pdu->data_coding = x.data_coding; \
+	} while (0)
+	if (deliver)
+		UNPACK_SM(DELIVER_SM, deliver_sm_t);
+	else
+		UNPACK_SM(SUBMIT_SM, submit_sm_t);
+#undef UNPACK_SM
 	if (pdu->esm_class & UIGW_SMPP_ESM_UDHI)
 		return strip_udh(pdu);
 	return 0;
