@@ -80,11 +80,32 @@ static const char *const schema_v4[] = {
 	NULL
 };
 
+/* Version 5: the persistent MT queue of the SMPP channels (a message the user must get stays here until the SMSC
+ * accepted it; it survives link losses and restarts) and the log of network-initiated interactions (the
+ * frequency caps count it). mt_queue holds the real destination address inside the PDU: operator data, deleted
+ * as soon as the SMSC accepted the message or it was dropped. */
+static const char *const schema_v5[] = {
+	"CREATE TABLE mt_queue ("
+	" id INTEGER PRIMARY KEY,"
+	" channel TEXT NOT NULL,"	/* smpp-sms / smpp-ussd */
+	" dialog INTEGER NOT NULL DEFAULT 0,"	/* 0: not part of a dialog (opt-out confirmation) */
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL,"	/* ms; past expires it is dropped, never sent */
+	" final INTEGER NOT NULL DEFAULT 0,"	/* 1: the dialog's last message; 0: its dialog still waits */
+	" link TEXT,"			/* link it must go out on (USSD session), or NULL: any */
+	" pdu BLOB NOT NULL)",		/* the encoded submit_sm, sequence number 0 */
+	"CREATE TABLE push ("
+	" subscriber TEXT NOT NULL, campaign TEXT NOT NULL, channel TEXT, time INTEGER NOT NULL,"
+	" result TEXT NOT NULL)",	/* sent / opted-out / capped / busy / error */
+	"CREATE INDEX push_subscriber ON push (subscriber, time)",
+	NULL
+};
+
 static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[1] = schema_v1,
 	[2] = schema_v2,
 	[3] = schema_v3,
 	[4] = schema_v4,
+	[5] = schema_v5,
 };
 
 static int exec_logged(sqlite3 *db, const char *sql)

@@ -758,15 +758,22 @@ static void test_upgrade(void **state)
 			exec_ok(db, "INSERT INTO spam_number (number, reports, last_time) SELECT number, count(*),"
 				" max(time) FROM spam_report WHERE counted = 1 GROUP BY number");
 		}
-		if (v >= 1) {
+		if (v >= 1 && v < 4) {
 			/* the same question answered twice in one dialog (Back): version 4 keeps the latest */
 			exec_ok(db, "INSERT INTO response (campaign, question, value, dialog, time) VALUES"
 				" ('poll', 'q2', 'old', 7, 1), ('poll', 'q2', 'new', 7, 2)");
+		} else if (v >= 4) {
+			/* from version 4 on a second answer replaces the first one */
+			exec_ok(db, "INSERT INTO response (campaign, question, value, dialog, time) VALUES"
+				" ('poll', 'q2', 'new', 7, 2)");
 		}
 		sqlite3_close(db);
 
 		st = open_store(name, 86400);
 		assert_int_equal(sql_int(st->rdb, "PRAGMA user_version"), UIGW_SCHEMA_VERSION);
+		/* version 5: the MT queue and the push log exist, empty */
+		assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM mt_queue"), 0);
+		assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM push"), 0);
 		assert_int_equal(sync_count(st, UIGW_Q_SPAM_REPORTS, NULL, "+1"), v >= 1 ? 2 : 0);
 		assert_int_equal(sync_count(st, UIGW_Q_SPAM_REPORTS, NULL, "+2"), v >= 1 ? 1 : 0);
 		assert_int_equal(sync_count(st, UIGW_Q_ANSWERS, "poll", "q1"), v >= 1 ? 2 : 0);

@@ -180,7 +180,7 @@ int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q);
 int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber);
 
 /*! Schema version this code writes (PRAGMA user_version). */
-#define UIGW_SCHEMA_VERSION 4
+#define UIGW_SCHEMA_VERSION 5
 /*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
  *  \returns 0 or negative errno */
 struct sqlite3;
