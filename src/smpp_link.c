@@ -186,6 +186,8 @@ static void link_kick(struct uigw_smpp_link *link)
 		req = llist_first_entry(&smpp->queue, struct uigw_smpp_req, list);
 		llist_del(&req->list);
 		smpp->queue_len--;
+		if (uigw_smpp_mt_stale(smpp, req))
+			continue;	/* expired, or its dialog ended: freed */
 		req->pdu.command_id = UIGW_SMPP_SUBMIT_SM;
 		req->pdu.sequence = link_seq(link);
 		pdu = req->pdu;
@@ -195,6 +197,7 @@ static void link_kick(struct uigw_smpp_link *link)
 			if (req->done)
 				req->done(req, UIGW_SMPP_RSYSERR, NULL);
 			smpp->mt_dropped++;
+			uigw_smpp_mt_forget(smpp, req);
 			talloc_free(req);
 			continue;
 		}
@@ -253,10 +256,15 @@ struct uigw_smpp_req *uigw_smpp_submit(struct uigw_smpp *smpp, const struct uigw
 	req->pdu = *pdu;
 	req->done = done;
 	req->priv = priv;
+	uigw_smpp_req_queue(smpp, req);
+	return req;
+}
+
+void uigw_smpp_req_queue(struct uigw_smpp *smpp, struct uigw_smpp_req *req)
+{
 	llist_add_tail(&req->list, &smpp->queue);
 	smpp->queue_len++;
 	smpp_kick(smpp);
-	return req;
 }
 
 void uigw_smpp_req_orphan(struct uigw_smpp_req *req)
@@ -293,6 +301,7 @@ static void rx_submit_resp(struct uigw_smpp_link *link, const struct uigw_smpp_p
 		osmo_timer_del(&req->timer);
 		llist_del(&req->list);
 		link->n_inflight--;
+		uigw_smpp_mt_forget(smpp, req);
 		if (req->done)
 			req->done(req, 0, pdu->message_id);
 		talloc_free(req);
@@ -323,6 +332,7 @@ static void rx_submit_resp(struct uigw_smpp_link *link, const struct uigw_smpp_p
 		llist_del(&req->list);
 		link->n_inflight--;
 		smpp->mt_dropped++;
+		uigw_smpp_mt_forget(smpp, req);
 		if (req->done)
 			req->done(req, pdu->command_status, NULL);
 		talloc_free(req);

@@ -14,6 +14,7 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/timer.h>
+#include <osmocom/core/tdef.h>
 #include <osmocom/uigw/uigw.h>
 #include <osmocom/uigw/logging.h>
 #include <osmocom/uigw/dialog.h>
@@ -199,7 +200,8 @@ struct optout_ctx {
 };
 
 static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *msisdn, const char *text, bool ucs2,
-			   const struct uigw_profile *p);
+			   const struct uigw_profile *p, const struct uigw_smpp_mt *mt);
+static unsigned int mt_ttl(struct uigw_smpp *smpp, int T);
 
 /* the OPTOUT row is committed: now confirm (a push right after the confirmation is refused) */
 static void optout_done(struct uigw_store_job *job, void *data)
@@ -211,10 +213,16 @@ static void optout_done(struct uigw_store_job *job, void *data)
 		LOGP(DSMPP, LOGL_ERROR, "opt-out of %s not recorded (%d): no confirmation\n", o->msisdn, job->rc);
 	} else if (smpp && smpp->stop_reply && smpp->stop_reply[0]) {
 		const char *t = smpp->stop_reply;
+		struct uigw_smpp_mt mt = {
+			.channel = UIGW_CHAN_SMPP_SMS,
+			.last = true,
+			.restart = true,
+			.ttl_s = mt_ttl(smpp, SMPP_T_MT_VALIDITY),
+		};
 
 		smpp->optouts++;
 		if (sms_submit_text(smpp, o->src, o->msisdn, t, uigw_gsm7_count(t, strlen(t)) < 0,
-				    &uigw_profile_sms) < 0)
+				    &uigw_profile_sms, &mt) < 0)
 			LOGP(DSMPP, LOGL_ERROR, "opt-out confirmation to %s not sent\n", o->msisdn);
 	}
 	talloc_free(job);
@@ -235,6 +243,7 @@ static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const cha
 	if (dlg) {
 		talloc_free(dlg->chan_priv);
 		dlg->chan_priv = NULL;
+		uigw_smpp_mt_drop_dialog(smpp, dlg->id);
 		uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
 	}
 	if (!gw->store) {
@@ -376,10 +385,19 @@ static unsigned int split(const uint8_t *ud, size_t len, bool ucs2, unsigned int
 	return n;
 }
 
-/* submit a text from \a src to \a msisdn, in parts as needed */
-static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *msisdn, const char *text, bool ucs2,
-			   const struct uigw_profile *p)
+/* seconds of a timer of the smpp adapter (SMPP_T_MT_VALIDITY) or of the core (a dialog's answer timer) */
+static unsigned int mt_ttl(struct uigw_smpp *smpp, int T)
 {
+	struct osmo_tdef *tdefs = T == SMPP_T_MT_VALIDITY ? smpp->tdefs : smpp->gw->tdefs;
+
+	return osmo_tdef_get(tdefs, T, OSMO_TDEF_S, 3600);
+}
+
+/* submit a text from \a src to \a msisdn, in parts as needed, kept in the MT queue as \a mt says */
+static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *msisdn, const char *text, bool ucs2,
+			   const struct uigw_profile *p, const struct uigw_smpp_mt *mt)
+{
+	struct uigw_smpp_req *req;
 	struct uigw_smpp_sms *sms = smpp->sms;
 	struct uigw_smpp_pdu pdu;
 	uint8_t *ud;
@@ -417,7 +435,10 @@ static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *
 		memcpy(pdu.msg, ud, len);
 		pdu.msg_len = len;
 		pdu.payload = (size_t)len > single;
-		if (!uigw_smpp_submit(smpp, &pdu, mt_done, NULL))
+		req = uigw_smpp_submit_mt(smpp, &pdu, mt);
+		if (req)
+			req->done = mt_done;
+		else
 			rc = -ENOMEM;
 		sms->mt++;
 		sms->mt_parts++;
@@ -435,10 +456,12 @@ static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *
 		pdu.concat_seq = i + 1;
 		pdu.msg_len = cuts[i] - from;
 		memcpy(pdu.msg, ud + from, pdu.msg_len);
-		if (!uigw_smpp_submit(smpp, &pdu, mt_done, NULL)) {
+		req = uigw_smpp_submit_mt(smpp, &pdu, mt);
+		if (!req) {
 			rc = -ENOMEM;
 			break;
 		}
+		req->done = mt_done;
 		sms->mt_parts++;
 	}
 	sms->mt++;
@@ -451,6 +474,13 @@ static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bo
 {
 	struct uigw_smpp *smpp = uigw_smpp_get();
 	struct sms_dlg *sd = dlg->chan_priv;
+	struct uigw_smpp_mt mt = {
+		.channel = UIGW_CHAN_SMPP_SMS,
+		.dialog = dlg->id,
+		.last = end,
+		.restart = end,
+		.ttl_s = mt_ttl(smpp, end ? SMPP_T_MT_VALIDITY : UIGW_T_SMS),
+	};
 	int rc;
 
 	smpp->sms->send_calls++;
@@ -463,7 +493,7 @@ static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bo
 		return 0;
 	}
 	rc = sms_submit_text(smpp, sd && sd->short_code[0] ? sd->short_code : smpp->sms_source, dlg->msisdn,
-			     s->text, s->coding == UIGW_CODING_UCS2, dlg->profile);
+			     s->text, s->coding == UIGW_CODING_UCS2, dlg->profile, &mt);
 	if (rc == 0)
 		smpp->sms->sent_screens++;
 	if (end) {
@@ -475,6 +505,11 @@ static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bo
 
 static void sms_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
+	struct uigw_smpp *smpp = uigw_smpp_get();
+
+	/* timeout, operator, replaced by a new dialog, shutdown: its questions still queued are void */
+	if (smpp)
+		uigw_smpp_mt_drop_dialog(smpp, dlg->id);
 	talloc_free(dlg->chan_priv);
 	dlg->chan_priv = NULL;
 }
@@ -571,6 +606,7 @@ uint32_t uigw_smpp_ussd_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, 
 		/* the subscriber (or the network) released the session */
 		talloc_free(dlg->chan_priv);
 		dlg->chan_priv = NULL;
+		uigw_smpp_mt_drop_dialog(smpp, dlg->id);
 		uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
 		goto out;
 	}
@@ -589,6 +625,17 @@ static int ussd_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, b
 	struct uigw_smpp_pdu pdu;
 	enum uigw_smpp_dialect dialect;
 	bool ucs2 = s->coding == UIGW_CODING_UCS2;
+	bool notice = dlg->network_initiated && end;
+	/* a USSD session does not outlive the gateway, nor wait longer than the dialog: only a notice (USSN) is
+	 * sent after a restart */
+	struct uigw_smpp_mt mt = {
+		.channel = UIGW_CHAN_SMPP_USSD,
+		.dialog = dlg->id,
+		.last = end,
+		.restart = notice,
+		.ttl_s = mt_ttl(smpp, notice ? SMPP_T_MT_VALIDITY : UIGW_T_USSD),
+	};
+	struct uigw_smpp_req *req;
 	int len, rc = 0;
 
 	sms->send_calls++;
@@ -625,10 +672,12 @@ static int ussd_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, b
 	if (ud)
 		ud->seq = (ud->seq + 1) & 0x7f;
 	pdu.its_session_info = ((ud ? ud->session : 0) << 8) | ((ud ? ud->seq : 0) << 1) | (end ? 1 : 0);
-	if (!uigw_smpp_submit(smpp, &pdu, mt_done, NULL)) {
+	req = uigw_smpp_submit_mt(smpp, &pdu, &mt);
+	if (!req) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	req->done = mt_done;
 	smpp->ussd_mt++;
 	sms->sent_screens++;
 out:

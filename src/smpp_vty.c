@@ -46,6 +46,8 @@ static const struct osmo_tdef smpp_tdefs_default[] = {
 	{ .T = SMPP_T_THROTTLE, .default_val = 1000, .unit = OSMO_TDEF_MS, .desc = "pause after THROTTLED/MSGQFUL" },
 	{ .T = SMPP_T_INACTIVITY, .default_val = 90000, .unit = OSMO_TDEF_MS,
 	  .desc = "nothing received for this long: drop the link" },
+	{ .T = SMPP_T_MT_VALIDITY, .default_val = 86400, .unit = OSMO_TDEF_S,
+	  .desc = "a dialog's last message (or a notice) waits at most this long for a link, also across restarts" },
 	{}
 };
 
@@ -154,6 +156,13 @@ DEFUN(cfg_smpp_timer, cfg_smpp_timer_cmd,
 	int T = -get_string_value(timer_names, argv[0]);
 
 	osmo_tdef_set(g_smpp->tdefs, T, atoi(argv[1]), OSMO_TDEF_MS);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_smpp_mt_validity, cfg_smpp_mt_validity_cmd, "mt-validity <1-2592000>",
+      "How long a dialog's last message (or a notice) may wait for a link, also across restarts\n" "Seconds\n")
+{
+	osmo_tdef_set(g_smpp->tdefs, SMPP_T_MT_VALIDITY, atoi(argv[0]), OSMO_TDEF_S);
 	return CMD_SUCCESS;
 }
 
@@ -340,6 +349,12 @@ static int config_write_smpp(struct vty *vty)
 		if (t && t->val != t->default_val)
 			vty_out(vty, " timer %s %lu%s", timer_names[i].str, t->val, VTY_NEWLINE);
 	}
+	{
+		struct osmo_tdef *t = osmo_tdef_get_entry(s->tdefs, SMPP_T_MT_VALIDITY);
+
+		if (t && t->val != t->default_val)
+			vty_out(vty, " mt-validity %lu%s", t->val, VTY_NEWLINE);
+	}
 	return CMD_SUCCESS;
 }
 
@@ -376,6 +391,9 @@ void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 		VTY_NEWLINE);
 	vty_out(vty, "USSD: %lu in, %lu out, %lu refused; opt-outs %lu%s", s->ussd_mo, s->ussd_mt, s->ussd_bad,
 		s->optouts, VTY_NEWLINE);
+	vty_out(vty, "MT queue: %lu stored, %lu store errors, %lu restored; dropped: %lu dialog ended, "
+		"%lu restart, %lu expired%s", s->mt_stored, s->mt_store_err, s->mt_restored, s->mt_dropped_ended,
+		s->mt_dropped_restart, s->mt_expired, VTY_NEWLINE);
 	llist_for_each_entry(l, &s->links, list) {
 		vty_out(vty, " smsc %s %s:%u system-id %s: %s%s, window %u/%u, rate %u/s%s", l->name, l->remote_ip,
 			l->remote_port, l->system_id,
@@ -450,6 +468,7 @@ void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 	install_element(SMPP_NODE, &cfg_smpp_dlr_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_attempts_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_timer_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_mt_validity_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_no_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_stop_reply_cmd);
@@ -518,6 +537,11 @@ int uigw_smpp_start(struct uigw *gw)
 	if (!g_smpp)
 		return -ENODEV;
 	g_smpp->started = true;
+	/* what the last run could not send, before anything new */
+	if (!g_smpp->mt_loaded) {
+		uigw_smpp_mt_restore(g_smpp);
+		g_smpp->mt_loaded = true;
+	}
 	llist_for_each_entry(l, &g_smpp->links, list)
 		uigw_smpp_link_start(l);
 	return 0;

@@ -87,6 +87,10 @@ static const char *const wstmt_sql[_WSTMT_NUM] = {
 		" ON CONFLICT (pseudonym) DO UPDATE SET msisdn = excluded.msisdn,"
 		" last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
 	[WSTMT_PURGE] = "DELETE FROM subscriber_map WHERE last_seen < $before",
+	[WSTMT_MT_INSERT] =
+		"INSERT OR REPLACE INTO mt_queue (id, channel, dialog, created, expires, final, link, pdu)"
+		" VALUES ($id, $channel, $dialog, $time, $expires, $final, $link, $pdu)",
+	[WSTMT_MT_DELETE] = "DELETE FROM mt_queue WHERE id = $id",
 };
 
 void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
@@ -233,6 +237,19 @@ static void wb_int_idx(struct wb *b, const char *name, int64_t v, bool required)
 		return;
 	}
 	if (sqlite3_bind_int64(b->s, idx, v) != SQLITE_OK)
+		b->err = -EIO;
+}
+
+static void wb_blob(struct wb *b, const char *name, const uint8_t *data, size_t len)
+{
+	int idx = wb_index(b, name);
+
+	if (idx <= 0) {
+		LOGP(DSTORE, LOGL_ERROR, "no parameter %s in: %s\n", name, sqlite3_sql(b->s));
+		b->err = -EINVAL;
+		return;
+	}
+	if (sqlite3_bind_blob(b->s, idx, data, (int)len, SQLITE_STATIC) != SQLITE_OK)
 		b->err = -EIO;
 }
 
@@ -429,6 +446,25 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		wb_text(&b, "$pseudonym", r->subscriber);
 		wb_text(&b, "$msisdn", r->u.subscriber.msisdn);
 		wb_int(&b, "$time", r->time_ms);
+		break;
+	case UIGW_ROW_MT:
+		if (!r->u.mt.pdu || !r->u.mt.pdu_len || !r->channel) {
+			LOGP(DSTORE, LOGL_ERROR, "MT without a PDU or channel refused\n");
+			return -EINVAL;
+		}
+		b = wb_start(st, WSTMT_MT_INSERT);
+		wb_int(&b, "$id", r->u.mt.id);
+		wb_text(&b, "$channel", r->channel);
+		wb_int(&b, "$dialog", (int64_t)r->dialog);
+		wb_int(&b, "$time", r->time_ms);
+		wb_int(&b, "$expires", r->u.mt.expires_ms);
+		wb_int(&b, "$final", r->u.mt.restart);
+		wb_text(&b, "$link", r->u.mt.link);
+		wb_blob(&b, "$pdu", r->u.mt.pdu, r->u.mt.pdu_len);
+		break;
+	case UIGW_ROW_MT_DONE:
+		b = wb_start(st, WSTMT_MT_DELETE);
+		wb_int(&b, "$id", r->u.mt.id);
 		break;
 	default:
 		LOGP(DSTORE, LOGL_ERROR, "unknown row kind %d\n", r->kind);

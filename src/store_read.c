@@ -277,3 +277,48 @@ int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber)
 	rc = finish(st, s, rc);
 	return rc < 0 ? rc : out;
 }
+
+int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id)
+{
+	static const char sql[] = "SELECT id, channel, dialog, created, expires, final, link, pdu FROM mt_queue"
+				  " ORDER BY id";
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (max_id)
+		*max_id = 0;
+	if (!st || !cb)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot read the MT queue: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct uigw_store_row r = {
+			.kind = UIGW_ROW_MT,
+			.channel = (const char *)sqlite3_column_text(s, 1),
+			.dialog = (uint64_t)sqlite3_column_int64(s, 2),
+			.time_ms = sqlite3_column_int64(s, 3),
+		};
+
+		r.u.mt.id = sqlite3_column_int64(s, 0);
+		r.u.mt.expires_ms = sqlite3_column_int64(s, 4);
+		r.u.mt.restart = sqlite3_column_int(s, 5) != 0;
+		r.u.mt.link = (const char *)sqlite3_column_text(s, 6);
+		r.u.mt.pdu = sqlite3_column_blob(s, 7);
+		r.u.mt.pdu_len = sqlite3_column_bytes(s, 7);
+		if (max_id && r.u.mt.id > *max_id)
+			*max_id = r.u.mt.id;
+		n++;
+		if (cb(&r, data) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "reading the MT queue failed: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	return n;
+}

@@ -92,7 +92,7 @@ static const char *const schema_v5[] = {
 	" created INTEGER NOT NULL, expires INTEGER NOT NULL,"	/* ms; past expires it is dropped, never sent */
 	" final INTEGER NOT NULL DEFAULT 0,"	/* 1: the dialog's last message; 0: its dialog still waits */
 	" link TEXT,"			/* link it must go out on (USSD session), or NULL: any */
-	" pdu BLOB NOT NULL)",		/* the encoded submit_sm, sequence number 0 */
+	" pdu BLOB NOT NULL)",		/* the encoded submit_sm (its sequence number means nothing) */
 	"CREATE TABLE push ("
 	" subscriber TEXT NOT NULL, campaign TEXT NOT NULL, channel TEXT, time INTEGER NOT NULL,"
 	" result TEXT NOT NULL)",	/* sent / opted-out / capped / busy / error */

@@ -497,6 +497,105 @@ static void test_optout_offer_subscriber(void **state)
 	assert_int_equal(file_int("optout", "SELECT count(*) FROM optout"), 2);
 }
 
+/* The persistent MT queue: rows in, read back in id order with every field, deleted by id; a row without a PDU
+ * fails its job. */
+struct mt_seen {
+	int n;
+	int64_t ids[4];
+	bool restart[4];
+	char pdu[4][8];
+};
+
+static int mt_cb(const struct uigw_store_row *r, void *data)
+{
+	struct mt_seen *m = data;
+
+	assert_true(m->n < 4);
+	assert_int_equal(r->kind, UIGW_ROW_MT);
+	m->ids[m->n] = r->u.mt.id;
+	m->restart[m->n] = r->u.mt.restart;
+	assert_true(r->u.mt.pdu_len < sizeof(m->pdu[0]));
+	memcpy(m->pdu[m->n], r->u.mt.pdu, r->u.mt.pdu_len);
+	m->pdu[m->n][r->u.mt.pdu_len] = 0;
+	if (r->u.mt.id == 7) {
+		assert_string_equal(r->channel, "smpp-sms");
+		assert_int_equal(r->dialog, 42);
+		assert_int_equal(r->time_ms, 1000);
+		assert_int_equal(r->u.mt.expires_ms, 9000);
+		assert_null(r->u.mt.link);
+	}
+	m->n++;
+	return 0;
+}
+
+static void mt_row(struct uigw_store_job *job, int64_t id, const char *pdu, bool restart)
+{
+	struct uigw_store_row *r = uigw_store_job_row(job, UIGW_ROW_MT);
+
+	assert_non_null(r);
+	r->time_ms = 1000;
+	r->channel = "smpp-sms";
+	r->dialog = 42;
+	r->u.mt.id = id;
+	r->u.mt.expires_ms = 9000;
+	r->u.mt.restart = restart;
+	r->u.mt.pdu = (const uint8_t *)pdu;
+	r->u.mt.pdu_len = pdu ? strlen(pdu) : 0;
+}
+
+static void test_mt_queue(void **state)
+{
+	struct uigw_store *st = open_store("mtq", 86400);
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	struct mt_seen m = { 0 };
+	int64_t max_id;
+
+	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 0);
+	assert_int_equal(max_id, 0);
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	mt_row(job, 9, "second", false);
+	mt_row(job, 7, "first", true);
+	mt_row(job, 11, "third", true);
+	run(job, &d);
+	assert_int_equal(job->rc, 0);
+	talloc_free(job);
+
+	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 3);
+	assert_int_equal(max_id, 11);
+	assert_int_equal(m.ids[0], 7);
+	assert_string_equal(m.pdu[0], "first");
+	assert_true(m.restart[0]);
+	assert_int_equal(m.ids[1], 9);
+	assert_false(m.restart[1]);
+	assert_string_equal(m.pdu[2], "third");
+
+	/* accepted by the SMSC: deleted */
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	uigw_store_job_row(job, UIGW_ROW_MT_DONE)->u.mt.id = 9;
+	run(job, &d);
+	talloc_free(job);
+	m = (struct mt_seen){ 0 };
+	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 2);
+	assert_int_equal(m.ids[1], 11);
+
+	/* no PDU: the job fails as a whole */
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	mt_row(job, 12, "ok", true);
+	mt_row(job, 13, NULL, true);
+	assert_int_equal(uigw_store_submit(job), 0);
+	uigw_store_drain(st);
+	assert_int_equal(d.calls, 1);
+	assert_true(job->rc < 0);
+	talloc_free(job);
+	m = (struct mt_seen){ 0 };
+	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 2);
+	assert_int_equal(uigw_store_mt_load(NULL, mt_cb, &m, &max_id), -EINVAL);
+	uigw_store_close(st);
+}
+
 /* Retention: purged on open (retention_days 0 keeps everything). */
 static void test_purge(void **state)
 {
@@ -849,6 +948,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
 		cmocka_unit_test(test_pseudonym),
+		cmocka_unit_test_setup_teardown(test_mt_queue, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 	int rc;

@@ -9,7 +9,14 @@
 //   {"cmd":"throttle", "n":N, "status":88}   answer the next N submit_sm with that status (default THROTTLED)
 //   {"cmd":"drop"}                            close every session's socket
 //   {"cmd":"raw", "hex":".."}                 write raw octets to every session
+//   {"cmd":"hold", "on":true|false}          leave every submit_sm unanswered (not accepted) while on
+//   {"cmd":"drop_after", "n":N}               accept N more submit_sm, then answer no more, flush the
+//                                             responses already written and close every session
+//   {"cmd":"refuse", "on":true|false}         answer bind_transceiver with ESME_RBINDFAIL while on
+//   {"cmd":"throttle_ms", "ms":M}             answer every submit_sm with THROTTLED for M ms
 //   {"cmd":"quit"}
+// Each submit_sm answered with ESME_ROK is also printed as {"event":"accepted", "dst":..., "text":...}: what the
+// SMSC took over (a submit it did not answer is not delivered).
 'use strict';
 const smpp = require('smpp');
 const readline = require('readline');
@@ -21,6 +28,10 @@ const sessions = new Set();
 let throttle = 0;
 let throttleStatus = 0x58;
 let msgId = 0;
+let hold = false;
+let dropAfter = -1;
+let refuse = false;
+let throttleUntil = 0;
 
 function jsonable(v) {
 	if (Buffer.isBuffer(v))
@@ -74,19 +85,38 @@ const server = smpp.createServer({}, function (session) {
 	session.on('pdu', (pdu) => log('rx', pdu));
 	session.on('send', (pdu) => log('tx', pdu));
 	session.on('bind_transceiver', function (pdu) {
-		if (pdu.system_id !== sysId || pdu.password !== password) {
+		if (refuse || pdu.system_id !== sysId || pdu.password !== password) {
 			session.send(pdu.response({ command_status: smpp.ESME_RBINDFAIL }));
 			return;
 		}
 		session.send(pdu.response({ system_id: 'node-smsc' }));
 	});
 	session.on('submit_sm', function (pdu) {
-		if (throttle > 0) {
-			throttle--;
+		if (hold || dropAfter === 0)
+			return;
+		if (throttle > 0 || Date.now() < throttleUntil) {
+			if (throttle > 0)
+				throttle--;
 			session.send(pdu.response({ command_status: throttleStatus }));
 			return;
 		}
 		session.send(pdu.response({ message_id: 'm' + (++msgId) }));
+		const sm = pdu.short_message || {};
+		const mp = pdu.message_payload || {};
+		process.stdout.write(JSON.stringify({ event: 'accepted', dst: pdu.destination_addr,
+			service_type: pdu.service_type,
+			text: typeof sm.message === 'string' ? sm.message : (typeof mp.message === 'string' ? mp.message : '') })
+			+ '\n');
+		if (dropAfter > 0 && --dropAfter === 0) {
+			// the responses written so far reach the ESME (end() flushes), the rest stays unanswered
+			for (const s of sessions)
+				s.socket.end();
+			setTimeout(function () {
+				for (const s of sessions)
+					s.socket.destroy();
+				dropAfter = -1;
+			}, 300);
+		}
 	});
 	session.on('enquire_link', (pdu) => session.send(pdu.response()));
 	session.on('unbind', function (pdu) {
@@ -121,6 +151,19 @@ readline.createInterface({ input: process.stdin }).on('line', function (line) {
 	case 'drop':
 		for (const s of sessions)
 			s.socket.destroy();
+		break;
+	case 'hold':
+		hold = !!c.on;
+		break;
+	case 'drop_after':
+		dropAfter = c.n;
+		break;
+	case 'refuse':
+		refuse = !!c.on;
+		break;
+	case 'throttle_ms':
+		throttleUntil = Date.now() + c.ms;
+		throttleStatus = c.status || 0x58;
 		break;
 	case 'raw':
 		for (const s of sessions)

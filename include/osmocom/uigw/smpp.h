@@ -105,6 +105,21 @@ struct uigw_smpp_req {
 	unsigned int attempts;
 	uigw_smpp_done_cb done;
 	void *priv;
+	/* the persistent MT queue (smpp_mtq.c) */
+	int64_t mt_id;			/*!< row in mt_queue, 0: not persistent */
+	uint64_t dialog;		/*!< dialog it belongs to, 0: none */
+	int64_t expires_ms;		/*!< wall clock; past it the request is dropped, 0: never */
+	bool last;			/*!< the dialog's last message: its end does not drop it */
+	bool dead;			/*!< its dialog ended while it was in flight: drop it if it comes back */
+};
+
+/*! How an MT is kept until the SMSC accepted it. */
+struct uigw_smpp_mt {
+	enum uigw_channel channel;
+	uint64_t dialog;		/*!< 0: not part of a dialog */
+	bool last;			/*!< the dialog's last message (sent even though the dialog ends) */
+	bool restart;			/*!< still sent after a restart (a final SMS, a USSN notice) */
+	unsigned int ttl_s;		/*!< seconds it may wait for a link before it is dropped */
 };
 
 /*! A deliver_sm arrived (already answered with deliver_sm_resp by the link unless the handler returns a
@@ -129,6 +144,10 @@ struct uigw_smpp {
 	char *stop_keywords;		/*!< SMS opt-out keywords, space separated ("STOP STOPP UNSUBSCRIBE") */
 	char *stop_reply;		/*!< confirmation SMS after an opt-out */
 	unsigned long optouts, ussd_mo, ussd_mt, ussd_bad;
+	/* the persistent MT queue (smpp_mtq.c) */
+	int64_t next_mt_id;
+	bool mt_loaded;			/*!< the rows of the last run were read */
+	unsigned long mt_stored, mt_store_err, mt_restored, mt_dropped_restart, mt_expired;
 };
 
 /*! Timers (osmo_tdef of the smpp adapter, configured with `timer` in node smpp). */
@@ -139,6 +158,7 @@ enum uigw_smpp_timer {
 	SMPP_T_RECONNECT = -104,	/*!< first reconnect delay, ms (doubles up to 30 s) */
 	SMPP_T_THROTTLE = -105,	/*!< pause after THROTTLED / MSGQFUL, ms */
 	SMPP_T_INACTIVITY = -106,	/*!< no PDU from the SMSC for this long: drop the link, ms */
+	SMPP_T_MT_VALIDITY = -107,	/*!< a dialog's last message waits at most this long for a link, s */
 };
 
 /*! Allocate the adapter, register channels smpp-sms (and smpp-ussd), install VTY nodes. Call after
@@ -165,8 +185,30 @@ bool uigw_smpp_link_bound(const struct uigw_smpp_link *link);
  *  \returns the request (talloc child of smpp) or NULL */
 struct uigw_smpp_req *uigw_smpp_submit(struct uigw_smpp *smpp, const struct uigw_smpp_pdu *pdu,
 				       uigw_smpp_done_cb done, void *priv);
+/*! Queue a request allocated by the caller (talloc child of smpp, pdu filled) at the tail of the MT queue. */
+void uigw_smpp_req_queue(struct uigw_smpp *smpp, struct uigw_smpp_req *req);
 /*! Forget the callback of a queued/in-flight request (its owner went away); it is still sent. */
 void uigw_smpp_req_orphan(struct uigw_smpp_req *req);
+
+/*! Queue an MT the user must get (reply, push, confirmation): like uigw_smpp_submit(), and also written to the
+ *  persistent MT queue (the store's mt_queue table) until the SMSC accepted it or it was dropped, so that it
+ *  survives a link loss and, if \a mt->restart, a restart. Nothing waits for the write: the request goes out
+ *  at once. \returns the request or NULL */
+struct uigw_smpp_req *uigw_smpp_submit_mt(struct uigw_smpp *smpp, const struct uigw_smpp_pdu *pdu,
+					  const struct uigw_smpp_mt *mt);
+/*! A dialog ended without its screens (timeout, abort, release, replaced): its queued messages are dropped and
+ *  counted (mt_dropped_ended), the ones in flight are dropped if they come back. The dialog's last message
+ *  stays. \returns how many were dropped at once */
+unsigned int uigw_smpp_mt_drop_dialog(struct uigw_smpp *smpp, uint64_t dialog);
+/*! The request left the queue for good (accepted, dropped): delete its row (smpp_link.c calls it). */
+void uigw_smpp_mt_forget(struct uigw_smpp *smpp, struct uigw_smpp_req *req);
+/*! \returns true if the request must not be sent any more (expired, or its dialog ended); it is then freed
+ *  and counted (smpp_link.c calls it before each send). */
+bool uigw_smpp_mt_stale(struct uigw_smpp *smpp, struct uigw_smpp_req *req);
+/*! Read the MT queue of the last run (uigw_smpp_start()): messages to send after a restart are queued again,
+ *  the others (expired, or questions of dialogs that ended with the restart) deleted and counted.
+ *  \returns the number queued again or negative errno */
+int uigw_smpp_mt_restore(struct uigw_smpp *smpp);
 
 /*! The SMS channel (smpp_sms.c): handle a deliver_sm. \returns the command_status for deliver_sm_resp */
 uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu);

@@ -49,6 +49,8 @@ enum uigw_row_kind {
 	UIGW_ROW_OFFER,
 	UIGW_ROW_OPTOUT,
 	UIGW_ROW_SUBSCRIBER,	/*!< pseudonym -> MSISDN mapping (operator only), upserted with last_seen */
+	UIGW_ROW_MT,		/*!< an MT the user must get enters the persistent MT queue (u.mt) */
+	UIGW_ROW_MT_DONE,	/*!< it left the queue: accepted by the SMSC, or dropped (u.mt.id) */
 };
 
 /*! One row to write. Common fields first; kind-specific ones after. */
@@ -99,6 +101,14 @@ struct uigw_store_row {
 		struct {
 			const char *msisdn;
 		} subscriber;
+		struct {
+			int64_t id;		/*!< queue id, chosen by the caller (unique, increasing) */
+			int64_t expires_ms;	/*!< past this it is dropped, never sent */
+			bool restart;		/*!< still sent after a restart (a final SMS, a USSN notice) */
+			const char *link;	/*!< link it must go out on, or NULL: any */
+			const uint8_t *pdu;	/*!< the encoded submit_sm */
+			size_t pdu_len;
+		} mt;			/*!< channel, dialog and time_ms (created) are the common fields */
 	} u;
 };
 
@@ -178,6 +188,14 @@ int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int6
 int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q);
 /*! \returns 1 if the pseudonym opted out, 0 if not, negative errno */
 int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber);
+
+/*! Called by uigw_store_mt_load() for each row of the MT queue, oldest first. The row's strings and PDU are
+ *  valid during the call only. eturns 0 to go on, negative to stop */
+typedef int (*uigw_store_mt_cb)(const struct uigw_store_row *row, void *data);
+/*! Read the persistent MT queue on the loop thread (at start-up, before new MTs are queued).
+ *  \param[out] max_id  the highest id found (0 if none), so new ids continue above it
+ *  eturns the number of rows read or negative errno */
+int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id);
 
 /*! Schema version this code writes (PRAGMA user_version). */
 #define UIGW_SCHEMA_VERSION 5
