@@ -23,23 +23,11 @@
 #include <osmocom/uigw/render.h>
 #include <osmocom/uigw/store.h>
 #include <osmocom/uigw/smpp.h>
+#include <osmocom/uigw/sms_concat.h>
 
 #define REASM_MAX	256	/*!< concatenated messages being reassembled at once */
 #define REASM_TIMEOUT	120	/*!< seconds to wait for the missing parts */
 #define TEXT_MAX	(UIGW_SMPP_MAX_MSG * 16)
-
-/*! One concatenated MO being reassembled. */
-struct reasm {
-	struct llist_head list;
-	char src[21], dst[21];
-	uint16_t ref;
-	uint8_t total, have;
-	uint8_t dcs;
-	bool udh;
-	time_t started;
-	uint16_t len[255];
-	uint8_t *part[255];
-};
 
 /*! Per-dialog state: where the subscriber wrote to. */
 struct sms_dlg {
@@ -48,10 +36,9 @@ struct sms_dlg {
 
 struct uigw_smpp_sms {
 	struct uigw_smpp *smpp;
-	struct llist_head reasm;
-	unsigned int n_reasm;
+	struct uigw_concat *reasm;	/*!< concatenated MO being reassembled */
 	uint8_t next_ref;
-	unsigned long mo, mo_parts, mt, mt_parts, reasm_dropped;
+	unsigned long mo, mt, mt_parts;
 	unsigned long sent_screens;	/*!< screens handed to send() (push: did anything go out?) */
 	unsigned long send_calls;	/*!< calls of send() (push: was chan_priv taken over?) */
 	enum uigw_reject last_reject;	/*!< of the last refused dialog (push) */
@@ -74,83 +61,6 @@ static int ud_to_utf8(struct uigw_smpp_link *link, uint8_t dcs, const uint8_t *u
 }
 
 /* ---- MO ---- */
-
-static void reasm_free(struct uigw_smpp_sms *sms, struct reasm *r)
-{
-	llist_del(&r->list);
-	sms->n_reasm--;
-	talloc_free(r);
-}
-
-static void reasm_expire(struct uigw_smpp_sms *sms)
-{
-	struct reasm *r, *tmp;
-	time_t now = time(NULL);
-
-	llist_for_each_entry_safe(r, tmp, &sms->reasm, list) {
-		if (now - r->started > REASM_TIMEOUT || sms->n_reasm > REASM_MAX) {
-			LOGP(DSMPP, LOGL_NOTICE, "concatenated MO ref %u from %s: %u of %u parts, dropped\n", r->ref,
-			     r->src, r->have, r->total);
-			sms->reasm_dropped++;
-			reasm_free(sms, r);
-		}
-	}
-}
-
-/* Add a part. \returns 1 and the whole text in *ud (talloc child of ctx) when complete, 0 while parts are
- * missing, negative on error */
-static int reasm_add(struct uigw_smpp_sms *sms, void *ctx, const struct uigw_smpp_pdu *pdu, uint8_t **ud,
-		     size_t *ud_len)
-{
-	struct reasm *r;
-	unsigned int i;
-	size_t total = 0;
-
-	reasm_expire(sms);
-	llist_for_each_entry(r, &sms->reasm, list) {
-		if (r->ref == pdu->concat_ref && r->total == pdu->concat_total && r->udh == pdu->concat_udh &&
-		    !strcmp(r->src, pdu->src_addr) && !strcmp(r->dst, pdu->dst_addr))
-			goto found;
-	}
-	r = talloc_zero(sms, struct reasm);
-	if (!r)
-		return -ENOMEM;
-	osmo_strlcpy(r->src, pdu->src_addr, sizeof(r->src));
-	osmo_strlcpy(r->dst, pdu->dst_addr, sizeof(r->dst));
-	r->ref = pdu->concat_ref;
-	r->total = pdu->concat_total;
-	r->udh = pdu->concat_udh;
-	r->dcs = pdu->data_coding;
-	r->started = time(NULL);
-	llist_add_tail(&r->list, &sms->reasm);
-	sms->n_reasm++;
-found:
-	i = pdu->concat_seq - 1;
-	if (r->part[i])
-		return 0;	/* duplicate part */
-	r->part[i] = talloc_memdup(r, pdu->msg, pdu->msg_len ? pdu->msg_len : 1);
-	if (!r->part[i])
-		return -ENOMEM;
-	r->len[i] = pdu->msg_len;
-	r->have++;
-	sms->mo_parts++;
-	if (r->have < r->total)
-		return 0;
-	for (i = 0; i < r->total; i++)
-		total += r->len[i];
-	*ud = talloc_size(ctx, total ? total : 1);
-	if (!*ud) {
-		reasm_free(sms, r);
-		return -ENOMEM;
-	}
-	*ud_len = 0;
-	for (i = 0; i < r->total; i++) {
-		memcpy(*ud + *ud_len, r->part[i], r->len[i]);
-		*ud_len += r->len[i];
-	}
-	reasm_free(sms, r);
-	return 1;
-}
 
 static int sub_msisdn(struct uigw *gw, const struct uigw_smpp_pdu *pdu, char *out, size_t out_len)
 {
@@ -305,10 +215,22 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 		goto out;
 	}
 	if (pdu->concat && pdu->concat_total > 1) {
-		rc = reasm_add(sms, tmp, pdu, &whole, &ud_len);
+		struct uigw_concat_part part = {
+			.src = pdu->src_addr,
+			.dst = pdu->dst_addr,
+			.ref = pdu->concat_ref,
+			.total = pdu->concat_total,
+			.seq = pdu->concat_seq,
+			.kind = pdu->concat_udh ? 0 : 1,
+			.data = pdu->msg,
+			.len = pdu->msg_len,
+		};
+
+		rc = uigw_concat_add(sms->reasm, &part, time(NULL), tmp, &whole, &ud_len);
 		if (rc <= 0) {
+			/* a part is taken over (deliver_sm_resp OK) once it is kept; only a refused one is an error */
 			if (rc < 0)
-				status = UIGW_SMPP_RX_T_APPN;
+				status = rc == -ENOMEM ? UIGW_SMPP_RX_T_APPN : UIGW_SMPP_RX_R_APPN;
 			goto out;
 		}
 		ud = whole;
@@ -776,7 +698,9 @@ int uigw_smpp_sms_init(struct uigw_smpp *smpp)
 	if (!smpp->sms)
 		return -ENOMEM;
 	smpp->sms->smpp = smpp;
-	INIT_LLIST_HEAD(&smpp->sms->reasm);
+	smpp->sms->reasm = uigw_concat_alloc(smpp->sms, REASM_MAX, REASM_TIMEOUT, DSMPP);
+	if (!smpp->sms->reasm)
+		return -ENOMEM;
 	uigw_channel_register(smpp->gw, &sms_ops);
 	uigw_channel_register(smpp->gw, &ussd_ops);
 	return 0;
@@ -784,10 +708,7 @@ int uigw_smpp_sms_init(struct uigw_smpp *smpp)
 
 void uigw_smpp_sms_fini(struct uigw_smpp *smpp)
 {
-	struct reasm *r, *tmp;
-
 	if (!smpp->sms)
 		return;
-	llist_for_each_entry_safe(r, tmp, &smpp->sms->reasm, list)
-		reasm_free(smpp->sms, r);
+	TALLOC_FREE(smpp->sms->reasm);
 }

@@ -28,6 +28,7 @@ smpp:smpp_codec.c
 gsup:common.c charset.c ber.c ss_codec.c
 sip:common.c number.c charset.c sip_msg.c ussi_xml.c ims_sms.c
 ussi:common.c ussi_xml.c
+concat:sms_concat.c
 "
 
 pass=0

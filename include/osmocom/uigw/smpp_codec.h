@@ -43,6 +43,7 @@ enum uigw_smpp_cmd {
 #define UIGW_SMPP_RMSGQFUL	0x14
 #define UIGW_SMPP_RTHROTTLED	0x58
 #define UIGW_SMPP_RX_T_APPN	0x64
+#define UIGW_SMPP_RX_R_APPN	0x66	/*!< ESME_RX_R_APPN: rejected by the application, permanent */
 
 /*! esm_class bits. */
 #define UIGW_SMPP_ESM_DLR	0x04	/*!< SMSC delivery receipt */
