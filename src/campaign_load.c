@@ -708,11 +708,33 @@ static int resolve_sms_starts(struct ld *ld, const config_setting_t *root)
 	return 0;
 }
 
+/* push_cap = { count = N; per = SECONDS; }: at most N pushes of this campaign per subscriber per SECONDS */
+static int parse_push_cap(struct ld *ld, const config_setting_t *root)
+{
+	static const char *const names[] = { "count", "per", NULL };
+	const config_setting_t *g = config_setting_get_member(root, "push_cap");
+	int rc;
+
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return ld_err(ld, g, "push_cap must be a group { count = N; per = SECONDS; }");
+	if ((rc = ld_check_names(ld, g, names)) < 0)
+		return rc;
+	rc = ld_get_uint(ld, g, "count", 1, 1000, &ld->c->push_cap_count);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, g, "push_cap needs count (1..1000)");
+	rc = ld_get_uint(ld, g, "per", 1, 31536000, &ld->c->push_cap_per);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, g, "push_cap needs per (1..31536000 seconds)");
+	return 0;
+}
+
 static int parse_campaign(struct ld *ld, const config_setting_t *root)
 {
 	static const char *const names[] = {
 		"name", "title", "languages", "channels", "network_only", "enabled", "entry", "params", "labels",
-		"start", "nodes", NULL
+		"start", "nodes", "push_cap", NULL
 	};
 	struct uigw_campaign *c = ld->c;
 	const config_setting_t *s, *nodes;
@@ -735,6 +757,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 	    (rc = parse_channels(ld, root)) < 0 ||
 	    (rc = ld_get_bool(ld, root, "network_only", &c->network_only)) < 0 ||
 	    (rc = ld_get_bool(ld, root, "enabled", &c->enabled)) < 0 ||
+	    (rc = parse_push_cap(ld, root)) < 0 ||
 	    (rc = parse_params(ld, root)) < 0 ||
 	    (rc = parse_entry(ld, root)) < 0)
 		return rc;

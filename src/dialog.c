@@ -4,6 +4,7 @@
  *  variables, "recorded") is rendered only after the store committed them. */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -43,6 +44,7 @@ const struct value_string uigw_reject_names[] = {
 	{ UIGW_REJ_NOT_ALLOWED, "not-allowed" },
 	{ UIGW_REJ_ERROR, "error" },
 	{ UIGW_REJ_OPTED_OUT, "opted-out" },
+	{ UIGW_REJ_CAPPED, "capped" },
 	{ 0, NULL }
 };
 
@@ -823,6 +825,7 @@ struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p)
 	unsigned int i;
 
 	OSMO_ASSERT(gw->chan_ops[p->channel]);
+	gw->push_refusal[0] = '\0';
 	dlg = dlg_alloc(gw, p->channel, p->msisdn, p->profile, p->language, p->chan_priv);
 	if (!dlg)
 		return NULL;
@@ -839,11 +842,25 @@ struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p)
 	/* a subscriber who opted out gets no network-initiated interaction, on any channel */
 	if (gw->store && uigw_store_is_opted_out(gw->store, dlg->pseudonym) == 1) {
 		LOGPDLG(dlg, LOGL_NOTICE, "push of %s refused: the subscriber opted out\n", c->name);
+		snprintf(gw->push_refusal, sizeof(gw->push_refusal), "%s opted out of network-initiated interactions",
+			 p->msisdn);
+		uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "opted-out");
 		dlg->reject = UIGW_REJ_OPTED_OUT;
 		rate_ctr_inc2(gw->ctrs, UIGW_CTR_DLG_REJECTED);
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return NULL;
 	}
+	/* nor more than the frequency caps allow */
+	if (uigw_push_cap_check(gw, c, dlg->pseudonym) < 0) {
+		LOGPDLG(dlg, LOGL_NOTICE, "push of %s refused: %s\n", c->name, gw->push_refusal);
+		uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "capped");
+		dlg->reject = UIGW_REJ_CAPPED;
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_PUSH_CAPPED);
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+		return NULL;
+	}
+	gw->push_refusal[0] = '\0';
+	uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "sent");
 	old = uigw_dialog_find(gw, dlg->msisdn, p->channel);
 	if (old)
 		dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);

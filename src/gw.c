@@ -31,6 +31,7 @@ static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_STORE_ERRORS] = { "store:errors", "Store jobs refused or failed" },
 	[UIGW_CTR_CAMPAIGN_RELOAD] = { "campaign:reload", "Successful campaign (re)loads" },
 	[UIGW_CTR_CAMPAIGN_RELOAD_FAIL] = { "campaign:reload-failed", "Refused campaign reloads" },
+	[UIGW_CTR_PUSH_CAPPED] = { "dialog:push-capped", "Pushes refused by a frequency cap" },
 };
 
 static const struct rate_ctr_group_desc uigw_ctrg_desc = {
@@ -84,6 +85,7 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.busy_text = talloc_strdup(gw, "The service is busy. Please try again in a few minutes.");
 	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code or keyword.");
 	INIT_LLIST_HEAD(&gw->dialogs);
+	INIT_LLIST_HEAD(&gw->push_pending);
 	INIT_LLIST_HEAD(&gw->resumables);
 	hash_init(gw->dialogs_by_sub);
 	hash_init(gw->resume_by_sub);

@@ -239,7 +239,8 @@ DEFUN(sip_push, sip_push_cmd, "sip push (message|ussi) MSISDN CAMPAIGN [URI]",
 		return CMD_WARNING;
 	}
 	if (rc < 0) {
-		vty_out(vty, "%% Nothing sent to %s (refused or opted out)%s", msisdn, VTY_NEWLINE);
+		vty_out(vty, "%% Nothing sent to %s (%s)%s", msisdn, gw->push_refusal[0] ? gw->push_refusal :
+			"refused or opted out", VTY_NEWLINE);
 		return CMD_WARNING;
 	}
 	vty_out(vty, "%% %s sent to %s%s", ussi ? "INVITE" : "MESSAGE", msisdn, VTY_NEWLINE);

@@ -666,6 +666,8 @@ int uigw_smpp_push(struct uigw_smpp *smpp, const char *msisdn_in, const char *ca
 		char pseudo[33];
 
 		talloc_free(priv);
+		if (strstr(gw->push_refusal, "frequency cap"))
+			return -EDQUOT;
 		uigw_pseudonym(gw->cfg.pseudonym_secret, msisdn, pseudo);
 		if (gw->store && uigw_store_is_opted_out(gw->store, pseudo) == 1)
 			return -EPERM;

@@ -434,6 +434,10 @@ DEFUN(campaign_push, campaign_push_cmd, "campaign NAME push MSISDN",
 		vty_out(vty, "%% Refused: %s opted out of network-initiated interactions; nothing was sent%s", argv[1],
 			VTY_NEWLINE);
 		break;
+	case -EDQUOT:
+		vty_out(vty, "%% Refused: %s; nothing was sent to %s%s", uigw_smpp_get()->gw->push_refusal, argv[1],
+			VTY_NEWLINE);
+		break;
 	case -EINVAL:
 		vty_out(vty, "%% Not a valid subscriber number: %s%s", argv[1], VTY_NEWLINE);
 		break;

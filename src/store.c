@@ -91,6 +91,9 @@ static const char *const wstmt_sql[_WSTMT_NUM] = {
 		"INSERT OR REPLACE INTO mt_queue (id, channel, dialog, created, expires, final, link, pdu)"
 		" VALUES ($id, $channel, $dialog, $time, $expires, $final, $link, $pdu)",
 	[WSTMT_MT_DELETE] = "DELETE FROM mt_queue WHERE id = $id",
+	[WSTMT_PUSH] =
+		"INSERT INTO push (subscriber, campaign, channel, time, result)"
+		" VALUES ($subscriber, $campaign, $channel, $time, $result)",
 };
 
 void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
@@ -465,6 +468,15 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 	case UIGW_ROW_MT_DONE:
 		b = wb_start(st, WSTMT_MT_DELETE);
 		wb_int(&b, "$id", r->u.mt.id);
+		break;
+	case UIGW_ROW_PUSH:
+		if (!r->subscriber || !r->campaign || !r->u.push.result) {
+			LOGP(DSTORE, LOGL_ERROR, "push row without subscriber, campaign or result refused\n");
+			return -EINVAL;
+		}
+		b = wb_start(st, WSTMT_PUSH);
+		wb_common(&b, r);
+		wb_text(&b, "$result", r->u.push.result);
 		break;
 	default:
 		LOGP(DSTORE, LOGL_ERROR, "unknown row kind %d\n", r->kind);

@@ -44,6 +44,7 @@ enum uigw_store_wstmt {
 	WSTMT_PURGE,
 	WSTMT_MT_INSERT,
 	WSTMT_MT_DELETE,
+	WSTMT_PUSH,
 	_WSTMT_NUM
 };
 

@@ -322,3 +322,39 @@ int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, i
 	}
 	return n;
 }
+
+int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms)
+{
+	static const char sql_all[] =
+		"SELECT count(*) FROM push WHERE subscriber = $subscriber AND time > $since AND result = 'sent'";
+	static const char sql_one[] =
+		"SELECT count(*) FROM push WHERE subscriber = $subscriber AND time > $since AND result = 'sent'"
+		" AND campaign = $campaign";
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !subscriber)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(st->rdb, campaign ? sql_one : sql_all, -1, &s, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot count pushes: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	if (sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, "$subscriber"), subscriber, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, "$since"), since_ms) ||
+	    (campaign && sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, "$campaign"), campaign, -1,
+					   SQLITE_STATIC))) {
+		sqlite3_finalize(s);
+		return -EIO;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int(s, 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "counting pushes failed: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	return n;
+}

@@ -102,6 +102,23 @@ DEFUN(cfg_max_dialogs, cfg_max_dialogs_cmd, "max-dialogs <1-10000000>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_push_cap, cfg_push_cap_cmd, "push-cap <1-1000> per <1-31536000>",
+      "Frequency cap of network-initiated interactions per subscriber, over every campaign and channel\n"
+      "At most this many\n" "Within a rolling window of\n" "Seconds\n")
+{
+	g_gw->cfg.push_cap_count = atoi(argv[0]);
+	g_gw->cfg.push_cap_per = atoi(argv[1]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_push_cap, cfg_no_push_cap_cmd, "no push-cap",
+      NO_STR "No gateway-wide frequency cap (the campaigns' own caps still apply)\n")
+{
+	g_gw->cfg.push_cap_count = 0;
+	g_gw->cfg.push_cap_per = 0;
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_resume_window, cfg_resume_window_cmd, "resume-window <0-3600>",
       "Seconds within which a USSD dialog cut off by the network resumes where it stopped\n"
       "Seconds (0: never resume)\n")
@@ -165,6 +182,8 @@ static int config_write_uigw(struct vty *vty)
 	write_uint(vty, "max-dialogs", c->max_dialogs, 200000);
 	write_uint(vty, "resume-window", c->resume_window, 120);
 	write_uint(vty, "invalid-input-retries", c->max_retries, 3);
+	if (c->push_cap_per)
+		vty_out(vty, " push-cap %u per %u%s", c->push_cap_count, c->push_cap_per, VTY_NEWLINE);
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
 	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
 	osmo_tdef_vty_groups_write(vty, " ");
@@ -345,6 +364,9 @@ DEFUN(show_campaign, show_campaign_cmd, "show campaign NAME",
 		if (c->channels & (1u << i))
 			append(buf, sizeof(buf), buf[0] ? " " : "", uigw_channel_name(i));
 	vty_out(vty, " Channels: %s%s%s", buf, c->network_only ? " (network-initiated only)" : "", VTY_NEWLINE);
+	if (c->push_cap_per)
+		vty_out(vty, " Push cap: %u per %u s per subscriber%s", c->push_cap_count, c->push_cap_per,
+			VTY_NEWLINE);
 	entry_summary(c, buf, sizeof(buf));
 	vty_out(vty, " Entry points: %s%s", buf[0] ? buf : "(none: push or jump only)", VTY_NEWLINE);
 	for (i = 0; i < c->n_params; i++)
@@ -526,6 +548,8 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(UIGW_NODE, &cfg_pseudonym_secret_cmd);
 	install_element(UIGW_NODE, &cfg_default_language_cmd);
 	install_element(UIGW_NODE, &cfg_max_dialogs_cmd);
+	install_element(UIGW_NODE, &cfg_push_cap_cmd);
+	install_element(UIGW_NODE, &cfg_no_push_cap_cmd);
 	install_element(UIGW_NODE, &cfg_resume_window_cmd);
 	install_element(UIGW_NODE, &cfg_max_retries_cmd);
 	install_element(UIGW_NODE, &cfg_busy_text_cmd);

@@ -235,7 +235,8 @@ DEFUN(sub_trigger, sub_trigger_cmd, "subscriber MSISDN trigger NAME [.PARAMS]",
 	uigw_dialog_push(g_vc->gw, &p);
 	talloc_free(tmp);
 	if (!g_vc->out[0])
-		vty_out(vty, "%% Nothing sent: %s opted out of network-initiated interactions%s", msisdn, VTY_NEWLINE);
+		vty_out(vty, "%% Nothing sent: %s%s", g_vc->gw->push_refusal[0] ? g_vc->gw->push_refusal :
+			"the push was refused", VTY_NEWLINE);
 	vc_flush(vty);
 	return CMD_SUCCESS;
 }

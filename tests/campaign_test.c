@@ -460,6 +460,11 @@ static const struct bad_case bad_cases[] = {
 	{ N1 "entry = [\"*1#\"];\n", "bad.conf:2: entry must be a group { ... }" },
 	{ N1 "channels = [\"map\", \"fax\"];\n", "bad.conf:2: unknown channel 'fax'" },
 	{ N1 "network_only = 1;\n", "bad.conf:2: network_only must be true or false" },
+	{ N1 "push_cap = 1;\n", "bad.conf:2: push_cap must be a group { count = N; per = SECONDS; }" },
+	{ N1 "push_cap = { count = 1; };\n", "bad.conf:2: push_cap needs per (1..31536000 seconds)" },
+	{ N1 "push_cap = { per = 60; };\n", "bad.conf:2: push_cap needs count (1..1000)" },
+	{ N1 "push_cap = { count = 0; per = 60; };\n", "bad.conf:2: count must be 1..1000" },
+	{ N1 "push_cap = { count = 1; per = 60; every = 2; };\n", "bad.conf:2: unknown setting 'every'" },
 	/* actions */
 	{ N1 NODES("  { id = \"a\"; type = \"info\"; text = \"x\";\n    actions = ( { type = \"vote\"; } ); }\n"),
 	  "bad.conf:4: node 'a': unknown action type 'vote'" },

@@ -144,6 +144,8 @@ struct uigw_campaign {
 	uint32_t channels;		/*!< allowed channels, bit (1 << enum uigw_channel) */
 	bool network_only;		/*!< only network-initiated dialogs */
 	bool enabled;			/*!< from the file (default true); the VTY may override in the set */
+	unsigned int push_cap_count;	/*!< at most this many pushes of this campaign per subscriber... */
+	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no cap of its own) */
 	struct uigw_entry entry;
 	struct uigw_param {
 		const char *name;

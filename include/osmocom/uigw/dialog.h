@@ -21,6 +21,7 @@ enum uigw_reject {
 	UIGW_REJ_NOT_ALLOWED,	/*!< campaign disabled, channel not allowed, network-only, opted out */
 	UIGW_REJ_ERROR,		/*!< internal error (store full, out of memory) */
 	UIGW_REJ_OPTED_OUT,	/*!< push to a subscriber who opted out: nothing is sent at all */
+	UIGW_REJ_CAPPED,	/*!< push past a frequency cap: nothing is sent at all */
 };
 extern const struct value_string uigw_reject_names[];
 
@@ -112,6 +113,14 @@ struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *
 /*! Start a network-initiated dialog. Nothing at all is sent to a subscriber who opted out (the push is
  *  refused silently towards the subscriber, logged and counted). \returns as uigw_dialog_begin() */
 struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p);
+
+/*! Frequency caps (push_cap.c): may campaign \a c be pushed to \a subscriber (pseudonym) now?
+ *  \returns 0, or -EDQUOT with the reason in gw->push_refusal */
+int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber);
+/*! Log a push attempt in the store (\a result "sent", "opted-out", "capped"); "sent" ones count towards the caps
+ *  at once. */
+void uigw_push_log(struct uigw *gw, const char *subscriber, const char *campaign, enum uigw_channel ch,
+		   const char *result);
 /*! Feed the subscriber's input (UTF-8). Answers through ops->send, now or after the store commits.
  *  \returns 0, or -EBUSY if the dialog is still answering the previous input and one is already queued */
 int uigw_dialog_input(struct uigw_dialog *dlg, const char *text);

@@ -51,6 +51,7 @@ enum uigw_row_kind {
 	UIGW_ROW_SUBSCRIBER,	/*!< pseudonym -> MSISDN mapping (operator only), upserted with last_seen */
 	UIGW_ROW_MT,		/*!< an MT the user must get enters the persistent MT queue (u.mt) */
 	UIGW_ROW_MT_DONE,	/*!< it left the queue: accepted by the SMSC, or dropped (u.mt.id) */
+	UIGW_ROW_PUSH,		/*!< a network-initiated interaction was attempted (u.push; frequency caps) */
 };
 
 /*! One row to write. Common fields first; kind-specific ones after. */
@@ -109,6 +110,9 @@ struct uigw_store_row {
 			const uint8_t *pdu;	/*!< the encoded submit_sm */
 			size_t pdu_len;
 		} mt;			/*!< channel, dialog and time_ms (created) are the common fields */
+		struct {
+			const char *result;	/*!< "sent", "opted-out", "capped" */
+		} push;			/*!< subscriber, campaign, channel, time_ms are the common fields */
 	} u;
 };
 
@@ -189,12 +193,18 @@ int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q);
 /*! \returns 1 if the pseudonym opted out, 0 if not, negative errno */
 int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber);
 
+/*! Count the pushes that went out to \a subscriber since \a since_ms (wall clock), of campaign \a campaign or of
+ *  every campaign (NULL), from the committed rows. \returns the count or negative errno */
+int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms);
+
 /*! Called by uigw_store_mt_load() for each row of the MT queue, oldest first. The row's strings and PDU are
- *  valid during the call only. eturns 0 to go on, negative to stop */
+ *  valid during the call only. 
+eturns 0 to go on, negative to stop */
 typedef int (*uigw_store_mt_cb)(const struct uigw_store_row *row, void *data);
 /*! Read the persistent MT queue on the loop thread (at start-up, before new MTs are queued).
  *  \param[out] max_id  the highest id found (0 if none), so new ids continue above it
- *  eturns the number of rows read or negative errno */
+ *  
+eturns the number of rows read or negative errno */
 int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id);
 
 /*! Schema version this code writes (PRAGMA user_version). */

@@ -68,6 +68,7 @@ enum uigw_ctr {
 	UIGW_CTR_STORE_ERRORS,
 	UIGW_CTR_CAMPAIGN_RELOAD,
 	UIGW_CTR_CAMPAIGN_RELOAD_FAIL,
+	UIGW_CTR_PUSH_CAPPED,
 };
 
 /*! Stat items of the core. */
@@ -89,6 +90,8 @@ struct uigw_config {
 	unsigned int max_retries;	/*!< invalid inputs before the dialog ends */
 	char *busy_text;		/*!< answer when max_dialogs is reached */
 	char *unrouted_text;		/*!< answer when no campaign matches */
+	unsigned int push_cap_count;	/*!< at most this many pushes per subscriber (all campaigns)... */
+	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no gateway-wide cap) */
 };
 
 /*! The gateway: the single root object, passed to every function that needs it. */
@@ -124,6 +127,10 @@ struct uigw {
 
 	/* test drive (VTY channel) state */
 	struct uigw_vty_chan *vty_chan;
+
+	/* network-initiated interactions (push_cap.c) */
+	struct llist_head push_pending;		/*!< pushes sent whose push row is not committed yet */
+	char push_refusal[160];			/*!< why the last refused push sent nothing (for the VTY) */
 };
 
 /*! Allocate the gateway with its embedded defaults (nothing opened yet). */
