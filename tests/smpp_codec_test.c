@@ -367,6 +367,98 @@ static void test_malformed(void **state)
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), -EBADMSG);
 }
 
+/* The fast path and the libsmpp34 reference give the same octets and decode them to the same struct, for every
+ * kind of deliver_sm / submit_sm the gateway meets (the fuzz target compares them on arbitrary input). */
+static void test_fast_path_matches_libsmpp34(void **state)
+{
+	static const struct {
+		uint32_t cmd;
+		const char *service_type;
+		int ussd_op;
+		bool its, payload, concat, udh, dlr;
+		uint8_t dc;
+	} cases[] = {
+		{ UIGW_SMPP_SUBMIT_SM, "", -1, false, false, false, false, false, 0 },
+		{ UIGW_SMPP_SUBMIT_SM, "USSD", 2, true, false, false, false, false, 0 },
+		{ UIGW_SMPP_SUBMIT_SM, "USSD", 17, true, false, false, false, false, 8 },
+		{ UIGW_SMPP_SUBMIT_SM, "", -1, false, true, false, false, true, 8 },
+		{ UIGW_SMPP_SUBMIT_SM, "", -1, false, false, true, true, false, 0 },
+		{ UIGW_SMPP_SUBMIT_SM, "CMT", -1, false, false, true, false, true, 8 },
+		{ UIGW_SMPP_DELIVER_SM, "", -1, false, false, false, false, false, 0 },
+		{ UIGW_SMPP_DELIVER_SM, "USSD", 1, true, false, false, false, false, 0 },
+		{ UIGW_SMPP_DELIVER_SM, "", -1, false, false, true, false, false, 8 },
+		{ UIGW_SMPP_DELIVER_SM, "", -1, false, true, false, false, false, 3 },
+		{ UIGW_SMPP_DELIVER_SM, "", -1, false, false, true, true, false, 0 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct uigw_smpp_pdu p, a, b;
+		uint8_t fast[UIGW_SMPP_MAX_PDU], ref[UIGW_SMPP_MAX_PDU];
+		int lf, lr;
+
+		uigw_smpp_pdu_init(&p, cases[i].cmd, 1000 + i);
+		strcpy(p.service_type, cases[i].service_type);
+		p.src_ton = 0;
+		p.src_npi = 1;
+		strcpy(p.src_addr, "7726");
+		p.dst_ton = 1;
+		p.dst_npi = 1;
+		strcpy(p.dst_addr, "491720000123");
+		p.data_coding = cases[i].dc;
+		p.registered_delivery = cases[i].dlr;
+		p.protocol_id = i;
+		p.ussd_service_op = cases[i].ussd_op;
+		p.has_its_session = cases[i].its;
+		p.its_session_info = 0x2a03;
+		p.payload = cases[i].payload;
+		p.msg_len = cases[i].payload ? 300 : 40;
+		memset(p.msg, 'a' + i, p.msg_len);
+		p.concat = cases[i].concat;
+		p.concat_udh = cases[i].udh;
+		p.concat_ref = cases[i].udh ? 0x42 : 0x1234;
+		p.concat_total = 3;
+		p.concat_seq = 2;
+		if (cases[i].cmd == UIGW_SMPP_DELIVER_SM && i == 9)
+			strcpy(p.receipted_msg_id, "m42");
+		lf = uigw_smpp_encode(fast, sizeof(fast), &p);
+		lr = uigw_smpp_encode_ref(ref, sizeof(ref), &p);
+		assert_true(lf > 0);
+		assert_int_equal(lf, lr);
+		assert_memory_equal(fast, ref, lf);
+		assert_int_equal(uigw_smpp_decode(&a, fast, lf), 0);
+		assert_int_equal(uigw_smpp_decode_ref(&b, fast, lf), 0);
+		assert_memory_equal(&a, &b, sizeof(a));
+		assert_int_equal(a.msg_len, p.msg_len);
+		assert_memory_equal(a.msg, p.msg, p.msg_len);
+		assert_int_equal(a.ussd_service_op, p.ussd_service_op);
+		assert_int_equal(a.concat, p.concat);
+	}
+	/* the responses of every step */
+	{
+		struct uigw_smpp_pdu p, a, b;
+		uint8_t fast[64], ref[64];
+		int lf, lr;
+
+		uigw_smpp_pdu_init(&p, UIGW_SMPP_DELIVER_SM_RESP, 7);
+		lf = uigw_smpp_encode(fast, sizeof(fast), &p);
+		lr = uigw_smpp_encode_ref(ref, sizeof(ref), &p);
+		assert_int_equal(lf, 17);
+		assert_int_equal(lf, lr);
+		assert_memory_equal(fast, ref, lf);
+		uigw_smpp_pdu_init(&p, UIGW_SMPP_SUBMIT_SM_RESP, 8);
+		strcpy(p.message_id, "msg-0001");
+		lr = uigw_smpp_encode_ref(ref, sizeof(ref), &p);
+		assert_int_equal(uigw_smpp_decode(&a, ref, lr), 0);
+		assert_int_equal(uigw_smpp_decode_ref(&b, ref, lr), 0);
+		assert_memory_equal(&a, &b, sizeof(a));
+		assert_string_equal(a.message_id, "msg-0001");
+		/* sequence 0 is refused on both paths */
+		p.sequence = 0;
+		assert_int_equal(uigw_smpp_encode(fast, sizeof(fast), &p), -EINVAL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concat_udh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concat_sar_and_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_path_matches_libsmpp34, setup, teardown),
 	};
 	int rc;
 

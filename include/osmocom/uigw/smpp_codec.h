@@ -136,6 +136,11 @@ int uigw_smpp_decode(struct uigw_smpp_pdu *pdu, const uint8_t *buf, size_t len);
  *  \returns octets written, -ENOSPC if buf is too small, -EINVAL for values that do not fit their fields or a
  *  command id the codec does not handle */
 int uigw_smpp_encode(uint8_t *buf, size_t size, const struct uigw_smpp_pdu *pdu);
+/*! uigw_smpp_decode() / uigw_smpp_encode() with libsmpp34 for every field of deliver_sm, submit_sm and their
+ *  responses too: the reference the fast path (the default, which does not format a text per field) is compared
+ *  with in the unit tests and the fuzz target. Same contracts. */
+int uigw_smpp_decode_ref(struct uigw_smpp_pdu *pdu, const uint8_t *buf, size_t len);
+int uigw_smpp_encode_ref(uint8_t *buf, size_t size, const struct uigw_smpp_pdu *pdu);
 
 /*! Initialise a PDU with a command id and sequence number (everything else zero, ussd_service_op absent). */
 void uigw_smpp_pdu_init(struct uigw_smpp_pdu *pdu, uint32_t command_id, uint32_t seq);
