@@ -453,7 +453,7 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 	case UIGW_ROW_MT:
 		if (!r->u.mt.pdu || !r->u.mt.pdu_len || !r->channel) {
 			LOGP(DSTORE, LOGL_ERROR, "MT without a PDU or channel refused\n");
-			return -EINVAL;
+			return -EPROTO;
 		}
 		b = wb_start(st, WSTMT_MT_INSERT);
 		wb_int(&b, "$id", r->u.mt.id);
@@ -472,7 +472,7 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 	case UIGW_ROW_PUSH:
 		if (!r->subscriber || !r->campaign || !r->u.push.result) {
 			LOGP(DSTORE, LOGL_ERROR, "push row without subscriber, campaign or result refused\n");
-			return -EINVAL;
+			return -EPROTO;
 		}
 		b = wb_start(st, WSTMT_PUSH);
 		wb_common(&b, r);
@@ -485,9 +485,68 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 	return wb_step(&b);
 }
 
+/* The MT queue rows deleted in this batch, sorted, so that an MT inserted and accepted by the SMSC within one
+ * group commit is written neither way (at load, most of them). */
+static int cmp_pair(const void *a, const void *b)
+{
+	int64_t x = ((const struct mt_pair *)a)->id, y = ((const struct mt_pair *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static void mt_pairs_collect(struct uigw_store *st, struct llist_head *batch)
+{
+	struct uigw_store_job *job;
+	unsigned int i;
+
+	st->n_mt_done = 0;
+	llist_for_each_entry(job, batch, list) {
+		for (i = 0; i < job->n_rows; i++) {
+			if (job->rows[i].kind != UIGW_ROW_MT_DONE)
+				continue;
+			if (st->n_mt_done == st->mt_done_cap) {
+				size_t cap = st->mt_done_cap ? st->mt_done_cap * 2 : 1024;
+				struct mt_pair *n = realloc(st->mt_done, cap * sizeof(*n));
+
+				if (!n)
+					return;	/* without the list every row is simply written */
+				st->mt_done = n;
+				st->mt_done_cap = cap;
+			}
+			st->mt_done[st->n_mt_done++] = (struct mt_pair){ .id = job->rows[i].u.mt.id };
+		}
+	}
+	if (st->n_mt_done > 1)
+		qsort(st->mt_done, st->n_mt_done, sizeof(*st->mt_done), cmp_pair);
+}
+
+static struct mt_pair *mt_pair_find(struct uigw_store *st, int64_t id)
+{
+	struct mt_pair key = { .id = id };
+
+	if (!st->n_mt_done)
+		return NULL;
+	return bsearch(&key, st->mt_done, st->n_mt_done, sizeof(key), cmp_pair);
+}
+
 static int write_row(struct uigw_store *st, const struct uigw_store_row *r)
 {
+	struct mt_pair *pair;
+
 	switch (r->kind) {
+	case UIGW_ROW_MT:
+		pair = mt_pair_find(st, r->u.mt.id);
+		if (pair && r->u.mt.pdu && r->channel) {
+			pair->elided = true;
+			st->mt_elided++;
+			return 0;
+		}
+		return write_simple(st, r);
+	case UIGW_ROW_MT_DONE:
+		pair = mt_pair_find(st, r->u.mt.id);
+		if (pair && pair->elided)
+			return 0;
+		return write_simple(st, r);
 	case UIGW_ROW_RESPONSE:
 		return write_response(st, r);
 	case UIGW_ROW_DIALOG:
@@ -527,6 +586,7 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 	for (;;) {
 		bool refused = false;
 
+		mt_pairs_collect(st, batch);
 		rc = step_done(st->wdb, st->wstmt[WSTMT_BEGIN]);
 		if (rc < 0) {
 			LOGP(DSTORE, LOGL_ERROR, "cannot begin a transaction: %u jobs failed\n", n_jobs);
@@ -923,6 +983,7 @@ static void store_free(struct uigw_store *st)
 	uigw_store_read_finalize(st);
 	finalize_all(st->wstmt, _WSTMT_NUM);
 	finalize_all(st->wq, _UIGW_Q_NUM);
+	free(st->mt_done);
 	if (st->rdb)
 		sqlite3_close(st->rdb);
 	if (st->wdb)

@@ -83,6 +83,14 @@ struct uigw_store {
 	pthread_t thread;
 	bool thread_running;
 	struct osmo_fd efd;		/*!< eventfd: the writer signals finished batches */
+
+	/* writer thread only (plain malloc: the writer never uses talloc) */
+	struct mt_pair {
+		int64_t id;		/*!< an MT queue row deleted in the batch being written */
+		bool elided;		/*!< its insert was in the same batch: neither is written */
+	} *mt_done;
+	size_t n_mt_done, mt_done_cap;
+	unsigned long mt_elided;	/*!< insert + delete pairs never written */
 };
 
 /*! Register the SQL helpers (is_number()) on a connection. \returns SQLite result code */

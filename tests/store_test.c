@@ -501,16 +501,16 @@ static void test_optout_offer_subscriber(void **state)
  * fails its job. */
 struct mt_seen {
 	int n;
-	int64_t ids[4];
-	bool restart[4];
-	char pdu[4][8];
+	int64_t ids[8];
+	bool restart[8];
+	char pdu[8][8];
 };
 
 static int mt_cb(const struct uigw_store_row *r, void *data)
 {
 	struct mt_seen *m = data;
 
-	assert_true(m->n < 4);
+	assert_true(m->n < 8);
 	assert_int_equal(r->kind, UIGW_ROW_MT);
 	m->ids[m->n] = r->u.mt.id;
 	m->restart[m->n] = r->u.mt.restart;
@@ -580,18 +580,60 @@ static void test_mt_queue(void **state)
 	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 2);
 	assert_int_equal(m.ids[1], 11);
 
-	/* no PDU: the job fails as a whole */
-	d = (struct done_rec){ 0 };
-	job = uigw_store_job_alloc(st, keep_done, &d);
-	mt_row(job, 12, "ok", true);
-	mt_row(job, 13, NULL, true);
-	assert_int_equal(uigw_store_submit(job), 0);
-	uigw_store_drain(st);
-	assert_int_equal(d.calls, 1);
-	assert_true(job->rc < 0);
-	talloc_free(job);
+	/* no PDU: that job fails as a whole, a job in the same batch does not */
+	{
+		struct done_rec d2 = { 0 };
+		struct uigw_store_job *job2;
+
+		d = (struct done_rec){ 0 };
+		job = uigw_store_job_alloc(st, keep_done, &d);
+		mt_row(job, 12, "ok", true);
+		mt_row(job, 13, NULL, true);
+		job2 = uigw_store_job_alloc(st, keep_done, &d2);
+		mt_row(job2, 14, "fine", true);
+		assert_int_equal(uigw_store_submit(job), 0);
+		assert_int_equal(uigw_store_submit(job2), 0);
+		uigw_store_drain(st);
+		assert_int_equal(d.calls, 1);
+		assert_true(job->rc < 0);
+		assert_int_equal(d2.calls, 1);
+		assert_int_equal(job2->rc, 0);
+		talloc_free(job);
+		talloc_free(job2);
+	}
 	m = (struct mt_seen){ 0 };
-	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 2);
+	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 3);
+	assert_int_equal(m.ids[2], 14);
+
+	/* inserted and accepted within one group commit: neither row is written, the others are */
+	{
+		struct done_rec d2 = { 0 };
+		struct uigw_store_job *job2;
+		unsigned long elided = st->mt_elided;
+
+		/* one job is one batch for sure (two jobs may or may not share one) */
+		d = (struct done_rec){ 0 };
+		job = uigw_store_job_alloc(st, keep_done, &d);
+		mt_row(job, 20, "gone", true);
+		mt_row(job, 21, "stays", true);
+		uigw_store_job_row(job, UIGW_ROW_MT_DONE)->u.mt.id = 20;
+		uigw_store_job_row(job, UIGW_ROW_MT_DONE)->u.mt.id = 14;	/* written in an earlier batch */
+		job2 = uigw_store_job_alloc(st, keep_done, &d2);
+		uigw_store_job_row(job2, UIGW_ROW_MT_DONE)->u.mt.id = 99;	/* never inserted: harmless */
+		assert_int_equal(uigw_store_submit(job), 0);
+		assert_int_equal(uigw_store_submit(job2), 0);
+		uigw_store_drain(st);
+		assert_int_equal(job->rc, 0);
+		assert_int_equal(job2->rc, 0);
+		assert_int_equal(st->mt_elided, elided + 1);
+		talloc_free(job);
+		talloc_free(job2);
+	}
+	m = (struct mt_seen){ 0 };
+	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 3);
+	assert_int_equal(m.ids[0], 7);
+	assert_int_equal(m.ids[1], 11);
+	assert_int_equal(m.ids[2], 21);
 	assert_int_equal(uigw_store_mt_load(NULL, mt_cb, &m, &max_id), -EINVAL);
 	uigw_store_close(st);
 }
