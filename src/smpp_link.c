@@ -74,25 +74,36 @@ bool uigw_smpp_link_bound(const struct uigw_smpp_link *link)
 
 /* ---- sending ---- */
 
+/* PDUs written while the socket is busy share one buffer: at load one write() carries many of them */
+#define WQ_CHUNK	16384
+
 static int link_send_pdu(struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu)
 {
+	uint8_t buf[UIGW_SMPP_MAX_PDU];
 	struct msgb *msg;
 	int len;
 
 	if (link->wq.bfd.fd < 0)
 		return -ENOTCONN;
-	msg = msgb_alloc(UIGW_SMPP_MAX_PDU, "smpp");
-	if (!msg)
-		return -ENOMEM;
-	len = uigw_smpp_encode(msgb_data(msg), msgb_tailroom(msg), pdu);
+	len = uigw_smpp_encode(buf, sizeof(buf), pdu);
 	if (len < 0) {
 		LOGPL(link, LOGL_ERROR, "cannot encode %s: %s\n", uigw_smpp_cmd_name(pdu->command_id),
 		      strerror(-len));
-		msgb_free(msg);
 		return len;
 	}
-	msgb_put(msg, len);
 	LOGPL(link, LOGL_DEBUG, "tx %s seq %u\n", uigw_smpp_cmd_name(pdu->command_id), pdu->sequence);
+	/* the queue holds only what was not handed to write() yet: the last buffer can take more */
+	if (!llist_empty(&link->wq.msg_queue)) {
+		msg = llist_last_entry(&link->wq.msg_queue, struct msgb, list);
+		if (msgb_tailroom(msg) >= (unsigned int)len) {
+			memcpy(msgb_put(msg, len), buf, len);
+			return 0;
+		}
+	}
+	msg = msgb_alloc(WQ_CHUNK, "smpp");
+	if (!msg)
+		return -ENOMEM;
+	memcpy(msgb_put(msg, len), buf, len);
 	if (osmo_wqueue_enqueue(&link->wq, msg) < 0) {
 		msgb_free(msg);
 		return -ENOBUFS;

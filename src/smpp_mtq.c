@@ -68,7 +68,7 @@ static int mt_write(struct uigw_smpp *smpp, struct uigw_smpp_req *req, const str
 	struct uigw_store_job *job;
 	struct uigw_store_row *r;
 	struct uigw_smpp_pdu pdu;
-	uint8_t *buf;
+	uint8_t enc[UIGW_SMPP_MAX_PDU];
 	int len;
 
 	if (!st)
@@ -77,17 +77,19 @@ static int mt_write(struct uigw_smpp *smpp, struct uigw_smpp_req *req, const str
 	if (!job)
 		return -ENOMEM;
 	r = uigw_store_job_row(job, UIGW_ROW_MT);
-	buf = talloc_size(job, UIGW_SMPP_MAX_PDU);
-	if (!r || !buf)
+	if (!r)
 		goto fail;
 	pdu = req->pdu;
 	pdu.command_id = UIGW_SMPP_SUBMIT_SM;
-	pdu.sequence = 1;	/* libsmpp34 refuses 0; the link sets its own */
-	len = uigw_smpp_encode(buf, UIGW_SMPP_MAX_PDU, &pdu);
+	pdu.sequence = 1;	/* 0 is not a valid sequence number; the link sets its own */
+	len = uigw_smpp_encode(enc, sizeof(enc), &pdu);
 	if (len <= 0) {
 		LOGP(DSMPP, LOGL_ERROR, "MT to %s does not encode (%d)\n", pdu.dst_addr, len);
 		goto fail;
 	}
+	r->u.mt.pdu = talloc_memdup(job, enc, len);
+	if (!r->u.mt.pdu)
+		goto fail;
 	req->mt_id = next_id(smpp);
 	r->time_ms = wall_ms();
 	r->channel = uigw_channel_name(mt->channel);
@@ -95,7 +97,6 @@ static int mt_write(struct uigw_smpp *smpp, struct uigw_smpp_req *req, const str
 	r->u.mt.id = req->mt_id;
 	r->u.mt.expires_ms = req->expires_ms;
 	r->u.mt.restart = mt->restart;
-	r->u.mt.pdu = buf;
 	r->u.mt.pdu_len = len;
 	if (uigw_store_submit(job) < 0) {
 		req->mt_id = 0;

@@ -322,14 +322,11 @@ static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *
 	struct uigw_smpp_req *req;
 	struct uigw_smpp_sms *sms = smpp->sms;
 	struct uigw_smpp_pdu pdu;
-	uint8_t *ud;
+	uint8_t ud[TEXT_MAX];
 	size_t cuts[255];
 	unsigned int n, i, single;
 	int len, rc = 0;
 
-	ud = talloc_size(sms, TEXT_MAX);
-	if (!ud)
-		return -ENOMEM;
 	if (ucs2)
 		len = uigw_utf8_to_ucs2(ud, TEXT_MAX, text, strlen(text));
 	else
@@ -388,7 +385,6 @@ static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *
 	}
 	sms->mt++;
 out:
-	talloc_free(ud);
 	return rc;
 }
 
