@@ -225,12 +225,26 @@ static void link_kick(struct uigw_smpp_link *link)
 	}
 }
 
+/* Failover: the bound links of the best (lowest) priority carry the traffic, sharing it when several have that
+ * priority; the others stand by until every better link is down. smpp->links is sorted by priority. */
 static void smpp_kick(struct uigw_smpp *smpp)
 {
 	struct uigw_smpp_link *link;
+	int best = -1;
 
-	llist_for_each_entry(link, &smpp->links, list)
+	llist_for_each_entry(link, &smpp->links, list) {
+		if (uigw_smpp_link_bound(link)) {
+			best = link->priority;
+			break;
+		}
+	}
+	if (best < 0)
+		return;
+	llist_for_each_entry(link, &smpp->links, list) {
+		if (link->priority > (unsigned int)best)
+			break;
 		link_kick(link);
+	}
 }
 
 /* a request goes back to the head of the queue (keeps the order of what is requeued together) */

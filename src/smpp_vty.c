@@ -261,7 +261,8 @@ DEFUN(cfg_smsc_bind, cfg_smsc_bind_cmd, "bind-mode transceiver",
 }
 
 DEFUN(cfg_smsc_prio, cfg_smsc_prio_cmd, "priority <0-255>",
-      "Link preference: lower numbers fill their window first\n" "Priority\n")
+      "Failover order: the bound links of the lowest number carry the traffic (shared if equal), the others stand "
+      "by\n" "Priority\n")
 {
 	struct uigw_smpp_link *link = LINK, *pos;
 

@@ -9,7 +9,9 @@
 4. A restart: the daemon is killed (SIGKILL) with replies unanswered by the SMSC; restarted on the same
    database, it sends the final replies once and drops (and counts) the questions of dialogs that ended with
    the restart; the MT queue table is empty at the end.
-Ports 42934-42937.
+5. Failover: a second SMSC link of priority 1 stands by while the first is bound, carries the replies while
+   the first is down (its binds refused), and hands them back once the first is bound again.
+Ports 42934-42937 (a second SMSC on 42935).
 """
 import argparse
 import os
@@ -95,6 +97,21 @@ def vty_connect(timeout=10):
             time.sleep(0.1)
 
 
+BACKUP_PORT = 42935
+
+
+def start_backup(args, workdir):
+    """A second node-smpp SMSC on BACKUP_PORT, logging into its own folder."""
+    bdir = os.path.join(workdir, 'backup')
+    os.makedirs(bdir, exist_ok=True)
+    port = si.SMSC_PORT
+    si.SMSC_PORT = BACKUP_PORT
+    try:
+        return si.Smsc(args.node, args.srcdir, bdir)
+    finally:
+        si.SMSC_PORT = port
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--daemon', required=True)
@@ -141,6 +158,7 @@ smpp
     dlog = open(os.path.join(workdir, 'daemon.log'), 'w')
     t0 = time.time()
     d = None
+    backup = None
     try:
         d = start_daemon(args, cfg, workdir, dlog)
         check(wait_bound(smsc), 'bound')
@@ -232,6 +250,41 @@ smpp
               'show smpp: 20 restored, 5 dropped at the restart (%s)' % (c,))
         time.sleep(0.5)
         check(mt_rows(db) == 0, 'mt_queue empty at the end (%d rows)' % mt_rows(db))
+
+        # 5. failover to a standby link of priority 1, and back
+        backup = start_backup(args, workdir)
+        for cmd in ('configure terminal', 'smpp', 'smsc backup', 'remote-ip 127.0.0.1',
+                    'remote-port %d' % BACKUP_PORT, 'system-id uigw', 'password secret', 'priority 1',
+                    'no shutdown', 'end'):
+            vty.cmd(cmd)
+        check(wait_bound(backup), 'standby link bound')
+        fo1 = ['4917350%05d' % i for i in range(100)]	# more than the window of 20
+        for s in fo1:
+            si.deliver(smsc, s, '7790', 'BURST')
+        seen = accepted(smsc, fo1, 10)
+        seen_b = accepted(backup, fo1, 0.5)
+        check(len(seen) == 100 and not seen_b, 'both bound: 100 replies go over priority 0 only (%d / %d)' %
+              (len(seen), len(seen_b)))
+        smsc.cmd(cmd='refuse', on=True)
+        smsc.cmd(cmd='drop')
+        time.sleep(0.5)
+        fo2 = ['4917360%05d' % i for i in range(20)]
+        for s in fo2:
+            si.deliver(backup, s, '7790', 'BURST')
+        seen_b = accepted(backup, fo2, 10)
+        check(len(seen_b) == 20 and all(v == 1 for v in seen_b.values()),
+              'priority 0 down: the standby link carries the 20 replies (%d)' % len(seen_b))
+        smsc.cmd(cmd='refuse', on=False)
+        check(wait_bound(smsc, 20), 'priority 0 bound again')
+        fo3 = ['4917370%05d' % i for i in range(100)]
+        for s in fo3:
+            si.deliver(backup, s, '7790', 'BURST')
+        seen = accepted(smsc, fo3, 10)
+        seen_b = accepted(backup, fo3, 0.5)
+        check(len(seen) == 100 and not seen_b, 'priority 0 back: it carries the replies again (%d / %d)' %
+              (len(seen), len(seen_b)))
+        out = vty.cmd('show smpp')
+        check('smsc backup' in out and 'smsc test' in out, 'show smpp lists both links')
         vty.close()
 
         d.send_signal(signal.SIGTERM)
@@ -242,6 +295,8 @@ smpp
         if d is not None:
             d.kill()
             d.wait()
+        if backup is not None:
+            backup.stop()
         smsc.stop()
         dlog.close()
         print('took %.1f s' % (time.time() - t0))
