@@ -8,6 +8,7 @@
  *  its-session-end), the SMS opt-out keywords (STOP) and network-initiated pushes on both channels. */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 #include <osmocom/uigw/uigw.h>
 #include <osmocom/uigw/logging.h>
 #include <osmocom/uigw/dialog.h>
+#include <osmocom/uigw/campaign.h>
 #include <osmocom/uigw/charset.h>
 #include <osmocom/uigw/number.h>
 #include <osmocom/uigw/render.h>
@@ -61,6 +63,40 @@ static int ud_to_utf8(struct uigw_smpp_link *link, uint8_t dcs, const uint8_t *u
 }
 
 /* ---- MO ---- */
+
+static void receipt_row(struct uigw_smpp *smpp, enum uigw_row_kind kind, const char *message_id, const char *state,
+			const char *msisdn, enum uigw_channel ch, uint64_t dialog);
+
+static void store_job_free(struct uigw_store_job *job, void *data)
+{
+	if (job->rc < 0)
+		LOGP(DSMPP, LOGL_ERROR, "SMPP store row not written (%d)\n", job->rc);
+	talloc_free(job);
+}
+
+/* The message id and state of a receipt: the receipted_message_id TLV, else "id:" of the SMPP 3.4 Appendix B
+ * text; the state from "stat:" (DELIVRD, EXPIRED, DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD). */
+static void receipt_parse(const struct uigw_smpp_pdu *pdu, char *id, size_t id_len, char *state, size_t state_len)
+{
+	char text[256];
+	const char *p;
+	size_t n = OSMO_MIN((size_t)pdu->msg_len, sizeof(text) - 1), i;
+
+	memcpy(text, pdu->msg, n);
+	text[n] = '\0';
+	if (pdu->receipted_msg_id[0]) {
+		osmo_strlcpy(id, pdu->receipted_msg_id, id_len);
+	} else if ((p = strstr(text, "id:"))) {
+		for (p += 3, i = 0; *p && *p != ' ' && i + 1 < id_len; p++)
+			id[i++] = *p;
+		id[i] = '\0';
+	}
+	if ((p = strstr(text, "stat:"))) {
+		for (p += 5, i = 0; *p && *p != ' ' && i + 1 < state_len; p++)
+			state[i++] = *p;
+		state[i] = '\0';
+	}
+}
 
 static int sub_msisdn(struct uigw *gw, const struct uigw_smpp_pdu *pdu, char *out, size_t out_len)
 {
@@ -203,10 +239,16 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 	uint32_t status = UIGW_SMPP_ROK;
 
 	if (pdu->esm_class & UIGW_SMPP_ESM_TYPE_MASK) {
-		/* a delivery receipt (or an SME/user acknowledgement) */
+		/* a delivery receipt (or an SME/user acknowledgement): recorded on its message */
+		char id[65] = "", state[16] = "";
+
 		smpp->dlr_rx++;
-		LOGP(DSMPP, LOGL_INFO, "receipt for message '%s' from %s: %s\n", pdu->receipted_msg_id,
-		     pdu->src_addr, osmo_quote_str((const char *)pdu->msg, pdu->msg_len));
+		receipt_parse(pdu, id, sizeof(id), state, sizeof(state));
+		LOGP(DSMPP, LOGL_INFO, "receipt for message '%s' from %s: %s\n", id, pdu->src_addr,
+		     state[0] ? state : "(no state)");
+		if (id[0])
+			receipt_row(smpp, UIGW_ROW_MT_RECEIPT, id, state[0] ? state : "UNKNOWN", NULL,
+				    UIGW_CHAN_SMPP_SMS, 0);
 		goto out;
 	}
 	if (sub_msisdn(gw, pdu, msisdn, sizeof(msisdn)) < 0) {
@@ -276,12 +318,56 @@ out:
 
 /* ---- MT ---- */
 
+/* a receipt row: the SMSC accepted an MT with a receipt requested (state ENROUTE), or its receipt came */
+static void receipt_row(struct uigw_smpp *smpp, enum uigw_row_kind kind, const char *message_id, const char *state,
+			const char *msisdn, enum uigw_channel ch, uint64_t dialog)
+{
+	struct uigw *gw = smpp->gw;
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	struct timespec ts;
+	char pseudo[33];
+
+	if (!gw->store || !message_id || !message_id[0])
+		return;
+	job = uigw_store_job_alloc(gw->store, store_job_free, NULL);
+	r = job ? uigw_store_job_row(job, kind) : NULL;
+	if (!r)
+		goto fail;
+	osmo_clock_gettime(CLOCK_REALTIME, &ts);
+	r->time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	r->channel = uigw_channel_name(ch);
+	r->dialog = dialog;
+	if (msisdn) {
+		char e164[UIGW_MSISDN_MAXLEN];
+
+		snprintf(e164, sizeof(e164), "%s%s", msisdn[0] == '+' ? "" : "+", msisdn);
+		uigw_pseudonym(gw->cfg.pseudonym_secret, e164, pseudo);
+		r->subscriber = talloc_strdup(job, pseudo);
+	}
+	r->u.receipt.message_id = talloc_strdup(job, message_id);
+	r->u.receipt.state = talloc_strdup(job, state);
+	if (!r->u.receipt.message_id || !r->u.receipt.state || uigw_store_submit(job) < 0)
+		goto fail;
+	return;
+fail:
+	LOGP(DSMPP, LOGL_ERROR, "receipt of message '%s' not recorded\n", message_id);
+	talloc_free(job);
+}
+
 static void mt_done(struct uigw_smpp_req *req, uint32_t status, const char *message_id)
 {
-	if (status)
+	struct uigw_smpp *smpp = uigw_smpp_get();
+
+	if (status) {
 		LOGP(DSMPP, LOGL_ERROR, "reply to %s not accepted by the SMSC (0x%x)\n", req->pdu.dst_addr, status);
-	else
-		LOGP(DSMPP, LOGL_DEBUG, "reply to %s accepted as '%s'\n", req->pdu.dst_addr, message_id);
+		return;
+	}
+	LOGP(DSMPP, LOGL_DEBUG, "reply to %s accepted as '%s'\n", req->pdu.dst_addr, message_id);
+	if (smpp && req->pdu.registered_delivery & 1)
+		receipt_row(smpp, UIGW_ROW_MT_SUBMITTED, message_id, "ENROUTE", req->pdu.dst_addr,
+			    strcmp(req->pdu.service_type, "USSD") ? UIGW_CHAN_SMPP_SMS : UIGW_CHAN_SMPP_USSD,
+			    req->dialog);
 }
 
 /* cut points of a text into parts of at most \a per units (GSM septets or UCS-2 octets pairs) */
@@ -635,10 +721,14 @@ int uigw_smpp_push(struct uigw_smpp *smpp, const char *msisdn_in, const char *ca
 		return -EINVAL;
 	if (ch == UIGW_CHAN_SMPP_SMS) {
 		struct sms_dlg *sd = talloc_zero(sms, struct sms_dlg);
+		const struct uigw_campaign *c = uigw_campaign_set_find(gw->campaigns, campaign);
 
 		if (!sd)
 			return -ENOMEM;
-		osmo_strlcpy(sd->short_code, smpp->sms_source, sizeof(sd->short_code));
+		/* from the campaign's own short code, so that a reply to it reaches the campaign also after the
+		 * dialog ended; default-source-address for a campaign without one */
+		osmo_strlcpy(sd->short_code, c && c->entry.n_sms && c->entry.sms[0].short_code ?
+			     c->entry.sms[0].short_code : smpp->sms_source, sizeof(sd->short_code));
 		priv = sd;
 	} else {
 		struct ussd_dlg *ud = talloc_zero(sms, struct ussd_dlg);

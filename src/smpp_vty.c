@@ -14,6 +14,7 @@
 #include <osmocom/uigw/uigw.h>
 #include <osmocom/uigw/logging.h>
 #include <osmocom/uigw/smpp.h>
+#include <osmocom/uigw/store.h>
 
 static struct uigw_smpp *g_smpp;
 
@@ -384,6 +385,13 @@ static int config_write_smsc(struct vty *vty)
 	return CMD_SUCCESS;
 }
 
+static void show_receipt_state(const char *state, int64_t n, void *data)
+{
+	struct vty *vty = data;
+
+	vty_out(vty, " %s %lld", state, (long long)n);
+}
+
 void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 {
 	struct uigw_smpp_link *l;
@@ -395,6 +403,12 @@ void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 	vty_out(vty, "MT queue: %lu stored, %lu store errors, %lu restored; dropped: %lu dialog ended, "
 		"%lu restart, %lu expired%s", s->mt_stored, s->mt_store_err, s->mt_restored, s->mt_dropped_ended,
 		s->mt_dropped_restart, s->mt_expired, VTY_NEWLINE);
+	if (s->gw->store) {
+		vty_out(vty, "Delivery receipts (%s; per message state):", s->request_dlr ? "requested" :
+			"not requested");
+		uigw_store_receipt_counts(s->gw->store, show_receipt_state, vty);
+		vty_out(vty, "%s", VTY_NEWLINE);
+	}
 	llist_for_each_entry(l, &s->links, list) {
 		vty_out(vty, " smsc %s %s:%u system-id %s: %s%s, window %u/%u, rate %u/s%s", l->name, l->remote_ip,
 			l->remote_port, l->system_id,

@@ -91,6 +91,11 @@ static const char *const wstmt_sql[_WSTMT_NUM] = {
 		"INSERT OR REPLACE INTO mt_queue (id, channel, dialog, created, expires, final, link, pdu)"
 		" VALUES ($id, $channel, $dialog, $time, $expires, $final, $link, $pdu)",
 	[WSTMT_MT_DELETE] = "DELETE FROM mt_queue WHERE id = $id",
+	[WSTMT_RECEIPT_INS] =
+		"INSERT OR REPLACE INTO mt_receipt (message_id, channel, dialog, subscriber, submitted, state, updated)"
+		" VALUES ($message_id, $channel, $dialog, $subscriber, $time, $state, $time)",
+	[WSTMT_RECEIPT_UPD] =
+		"UPDATE mt_receipt SET state = $state, updated = $time WHERE message_id = $message_id",
 	[WSTMT_PUSH] =
 		"INSERT INTO push (subscriber, campaign, channel, time, result)"
 		" VALUES ($subscriber, $campaign, $channel, $time, $result)",
@@ -468,6 +473,24 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 	case UIGW_ROW_MT_DONE:
 		b = wb_start(st, WSTMT_MT_DELETE);
 		wb_int(&b, "$id", r->u.mt.id);
+		break;
+	case UIGW_ROW_MT_SUBMITTED:
+	case UIGW_ROW_MT_RECEIPT:
+		if (!r->u.receipt.message_id || !r->u.receipt.state) {
+			LOGP(DSTORE, LOGL_ERROR, "receipt row without message_id or state refused\n");
+			return -EPROTO;
+		}
+		if (r->kind == UIGW_ROW_MT_SUBMITTED) {
+			b = wb_start(st, WSTMT_RECEIPT_INS);
+			wb_text_idx(&b, "$channel", r->channel, true);
+			wb_text_idx(&b, "$subscriber", r->subscriber, true);
+			wb_int(&b, "$dialog", (int64_t)r->dialog);
+		} else {
+			b = wb_start(st, WSTMT_RECEIPT_UPD);
+		}
+		wb_text(&b, "$message_id", r->u.receipt.message_id);
+		wb_text(&b, "$state", r->u.receipt.state);
+		wb_int(&b, "$time", r->time_ms);
 		break;
 	case UIGW_ROW_PUSH:
 		if (!r->subscriber || !r->campaign || !r->u.push.result) {

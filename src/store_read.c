@@ -358,3 +358,22 @@ int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const c
 	}
 	return n;
 }
+
+int uigw_store_receipt_counts(struct uigw_store *st, void (*cb)(const char *state, int64_t n, void *data),
+			      void *data)
+{
+	static const char sql[] = "SELECT state, count(*) FROM mt_receipt GROUP BY state ORDER BY state";
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !cb)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), data);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : -EIO;
+}

@@ -81,8 +81,8 @@ static const char *const schema_v4[] = {
 };
 
 /* Version 5: the persistent MT queue of the SMPP channels (a message the user must get stays here until the SMSC
- * accepted it; it survives link losses and restarts) and the log of network-initiated interactions (the
- * frequency caps count it). mt_queue holds the real destination address inside the PDU: operator data, deleted
+ * accepted it; it survives link losses and restarts), the log of network-initiated interactions (the
+ * frequency caps count it) and the delivery receipts per message. mt_queue holds the real destination address inside the PDU: operator data, deleted
  * as soon as the SMSC accepted the message or it was dropped. */
 static const char *const schema_v5[] = {
 	"CREATE TABLE mt_queue ("
@@ -97,6 +97,10 @@ static const char *const schema_v5[] = {
 	" subscriber TEXT NOT NULL, campaign TEXT NOT NULL, channel TEXT, time INTEGER NOT NULL,"
 	" result TEXT NOT NULL)",	/* sent / opted-out / capped / busy / error */
 	"CREATE INDEX push_subscriber ON push (subscriber, time)",
+	/* delivery receipts, per message the SMSC accepted while receipts were requested */
+	"CREATE TABLE mt_receipt ("
+	" message_id TEXT PRIMARY KEY, channel TEXT, dialog INTEGER, subscriber TEXT, submitted INTEGER,"
+	" state TEXT NOT NULL, updated INTEGER)",	/* state: ENROUTE until the receipt, then its stat: value */
 	NULL
 };
 

@@ -11,6 +11,9 @@
    the restart; the MT queue table is empty at the end.
 5. Failover: a second SMSC link of priority 1 stands by while the first is bound, carries the replies while
    the first is down (its binds refused), and hands them back once the first is bound again.
+6. An oversized PDU: the link is dropped (it cannot be resynchronised), rebinds and serves again.
+7. Delivery receipts: requested (registered_delivery 1) and recorded per message: the one whose receipt came
+   has its stat: value, the other stays ENROUTE.
 Ports 42934-42937 (a second SMSC on 42935).
 """
 import argparse
@@ -285,6 +288,43 @@ smpp
               (len(seen), len(seen_b)))
         out = vty.cmd('show smpp')
         check('smsc backup' in out and 'smsc test' in out, 'show smpp lists both links')
+
+        # 6. an oversized PDU (command_length 1 MiB) cannot be skipped: the link is dropped, rebinds and serves
+        smsc.drain(0.3)
+        smsc.cmd(cmd='raw', hex='00100000' + '00000004' + '00000000' + '00000077' + '00' * 64)
+        e = smsc.wait(lambda e: e.get('event') == 'close', 10)
+        check(e is not None, 'oversized PDU: the gateway drops the link')
+        check(wait_bound(smsc, 20), 'oversized PDU: rebound')
+        big = ['4917380%05d' % i for i in range(5)]
+        for s in big:
+            si.deliver(smsc, s, '7790', 'BURST')
+        seen = accepted(smsc, big, 10)
+        check(len(seen) == 5, 'after the oversized PDU the link serves again (%d of 5)' % len(seen))
+
+        # 7. delivery receipts: requested on every MT, recorded per message with the state of its receipt
+        for cmd in ('configure terminal', 'smpp', 'delivery-receipts on', 'end'):
+            vty.cmd(cmd)
+        smsc.drain(0.3)
+        ids = {}
+        for s in ('491739000001', '491739000002'):
+            si.deliver(smsc, s, '7790', 'BURST')
+            e = smsc.wait(lambda e: e.get('event') == 'accepted' and e.get('dst') == s, 10)
+            check(e is not None and e.get('registered_delivery') == 1, 'MT to %s with registered_delivery 1' % s)
+            ids[s] = e.get('id') if e else None
+        si.deliver(smsc, '491739000001', '7790', 'id:%s sub:001 dlvrd:001 submit date:2611230000 done '
+                   'date:2611230001 stat:DELIVRD err:000 text:Thanks' % ids['491739000001'], esm=0x04)
+        e = smsc.wait(lambda e: e.get('dir') == 'rx' and e.get('command') == 'deliver_sm_resp', 5)
+        check(e is not None and e.get('command_status') == 0, 'receipt acknowledged')
+        time.sleep(0.5)
+        c = sqlite3.connect(db, timeout=5)
+        states = dict(c.execute('SELECT message_id, state FROM mt_receipt WHERE message_id IN (?, ?)',
+                                (ids['491739000001'], ids['491739000002'])).fetchall())
+        c.close()
+        check(states.get(ids['491739000001']) == 'DELIVRD' and states.get(ids['491739000002']) == 'ENROUTE',
+              'receipts recorded per message: %s' % states)
+        out = vty.cmd('show smpp')
+        check(re.search(r'Delivery receipts \(requested; per message state\):.* DELIVRD 1', out) is not None,
+              'show smpp counts the receipt states')
         vty.close()
 
         d.send_signal(signal.SIGTERM)

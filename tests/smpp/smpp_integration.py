@@ -351,11 +351,11 @@ smpp
         out = vty.cmd('campaign survey push +' + P1)
         check('Pushed campaign survey' in out, 'VTY push over smpp-sms accepted: %r' % out)
         e = smsc.wait(lambda e: is_submit(e, P1), 10)
-        check(e is not None and 'How do you usually contact us?' in submit_text(e) and e.get('source_addr') == '7726',
-              'pushed survey question from the default source address')
-        ask(smsc, P1, '7726', '3', 'How satisfied')
-        ask(smsc, P1, '7726', '4', 'recommend')
-        ask(smsc, P1, '7726', 'no', 'Thank you!')
+        check(e is not None and 'How do you usually contact us?' in submit_text(e) and e.get('source_addr') == '7730',
+              'pushed survey question from the campaign\'s short code 7730')
+        ask(smsc, P1, '7730', '3', 'How satisfied')
+        ask(smsc, P1, '7730', '4', 'recommend')
+        ask(smsc, P1, '7730', 'no', 'Thank you!')
 
         # 10. push over smpp-ussd: a question as USSR (op 2), a notice as USSN (op 3)
         P2 = '491720000701'

@@ -103,7 +103,8 @@ const server = smpp.createServer({}, function (session) {
 		session.send(pdu.response({ message_id: 'm' + (++msgId) }));
 		const sm = pdu.short_message || {};
 		const mp = pdu.message_payload || {};
-		process.stdout.write(JSON.stringify({ event: 'accepted', dst: pdu.destination_addr,
+		process.stdout.write(JSON.stringify({ event: 'accepted', dst: pdu.destination_addr, id: 'm' + msgId,
+			registered_delivery: pdu.registered_delivery,
 			service_type: pdu.service_type,
 			text: typeof sm.message === 'string' ? sm.message : (typeof mp.message === 'string' ? mp.message : '') })
 			+ '\n');

@@ -52,6 +52,8 @@ enum uigw_row_kind {
 	UIGW_ROW_MT,		/*!< an MT the user must get enters the persistent MT queue (u.mt) */
 	UIGW_ROW_MT_DONE,	/*!< it left the queue: accepted by the SMSC, or dropped (u.mt.id) */
 	UIGW_ROW_PUSH,		/*!< a network-initiated interaction was attempted (u.push; frequency caps) */
+	UIGW_ROW_MT_SUBMITTED,	/*!< the SMSC accepted an MT with a receipt requested (u.receipt, state ENROUTE) */
+	UIGW_ROW_MT_RECEIPT,	/*!< its delivery receipt came (u.receipt: message_id, state) */
 };
 
 /*! One row to write. Common fields first; kind-specific ones after. */
@@ -113,6 +115,10 @@ struct uigw_store_row {
 		struct {
 			const char *result;	/*!< "sent", "opted-out", "capped" */
 		} push;			/*!< subscriber, campaign, channel, time_ms are the common fields */
+		struct {
+			const char *message_id;	/*!< the SMSC's message_id */
+			const char *state;	/*!< "ENROUTE", or the receipt's stat: ("DELIVRD", "UNDELIV", ...) */
+		} receipt;		/*!< subscriber, channel, dialog, time_ms are the common fields */
 	} u;
 };
 
@@ -196,6 +202,11 @@ int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber);
 /*! Count the pushes that went out to \a subscriber since \a since_ms (wall clock), of campaign \a campaign or of
  *  every campaign (NULL), from the committed rows. \returns the count or negative errno */
 int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms);
+
+/*! Count the recorded MT messages per receipt state (ENROUTE: no receipt yet), for `show smpp`.
+ *  \returns the number of states or negative errno */
+int uigw_store_receipt_counts(struct uigw_store *st, void (*cb)(const char *state, int64_t n, void *data),
+			      void *data);
 
 /*! Called by uigw_store_mt_load() for each row of the MT queue, oldest first. The row's strings and PDU are
  *  valid during the call only. 
