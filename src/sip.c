@@ -190,6 +190,9 @@ static int transmit(struct uigw_sip *sip, const char *buf, size_t len, const cha
 	return 0;
 }
 
+static void done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf, size_t len,
+		     const struct sockaddr_in *dst);
+
 static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int port, int out_socket)
 {
 	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
@@ -202,6 +205,12 @@ static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int 
 		return -1;
 	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%d:\n%s\n", host, port, buf);
 	rc = transmit(sip, buf, len, host, port, tx ? tx->conn : NULL);
+	if (rc == 0 && tr->ctx_type == NIST && MSG_IS_RESPONSE(msg) && msg->status_code >= 200 && !(tx && tx->conn)) {
+		struct sockaddr_in dst;
+
+		if (resolve(host, port, &dst) == 0)
+			done_add(sip, tr, buf, len, &dst);
+	}
 	osip_free(buf);
 	if (rc < 0) {
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
@@ -237,34 +246,229 @@ static void free_dead(struct uigw_sip *sip)
 	sip->n_dead = 0;
 }
 
+/* ---- the transaction index: a message finds its transaction by Via branch and method, in O(1) ---- */
+
+static uint32_t key_hash(const char *k)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *k; k++)
+		h = (h ^ (uint8_t)*k) * 16777619u;
+	return h;
+}
+
+/* "c"lient or "s"erver, the top Via's branch, the CSeq method (an ACK belongs to its INVITE) */
+static int msg_key(const osip_message_t *m, bool client, char *out, size_t len)
+{
+	osip_via_t *via = osip_list_get(&m->vias, 0);
+	osip_generic_param_t *br = NULL;
+	const char *method;
+	int n;
+
+	if (!via || osip_via_param_get_byname(via, "branch", &br) != 0 || !br || !br->gvalue || !m->cseq ||
+	    !m->cseq->method)
+		return -EINVAL;
+	method = !strcmp(m->cseq->method, "ACK") ? "INVITE" : m->cseq->method;
+	n = snprintf(out, len, "%c %s %s", client ? 'c' : 's', br->gvalue, method);
+	return n > 0 && (size_t)n < len ? 0 : -ENOSPC;
+}
+
+static int tx_destructor(struct sip_tx *tx)
+{
+	if (tx->key)
+		hash_del(&tx->hnode);
+	return 0;
+}
+
+static void tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *tr, const osip_message_t *m,
+		     bool client)
+{
+	char key[256];
+
+	tx->tr = tr;
+	if (msg_key(m, client, key, sizeof(key)) < 0)
+		return;		/* no branch (RFC 2543): found by libosip2's own walk */
+	tx->key = talloc_strdup(tx, key);
+	if (!tx->key)
+		return;
+	tx->hkey = key_hash(key);
+	hash_add(sip->tx_by_key, &tx->hnode, tx->hkey);
+	talloc_set_destructor(tx, tx_destructor);
+}
+
+/* \returns the live transaction of message \a m, NULL if none; *indexed false when \a m cannot be keyed */
+static osip_transaction_t *tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed)
+{
+	char key[256];
+	struct sip_tx *tx;
+	uint32_t h;
+
+	*indexed = msg_key(m, client, key, sizeof(key)) == 0;
+	if (!*indexed)
+		return NULL;
+	h = key_hash(key);
+	hash_for_each_possible(sip->tx_by_key, tx, hnode, h) {
+		if (tx->hkey == h && !strcmp(tx->key, key))
+			return tx->tr;
+	}
+	return NULL;
+}
+
+/* Execute events directly on their transaction, in order, never from inside another execution (a callback that
+ * answers queues its event here). libosip2's osip_*_execute() walk every live transaction — at a few hundred
+ * MESSAGEs per second that is tens of thousands (a UDP NIST lives 32 s) per message; they now run only for the
+ * timers, every SIP_TICK_MS. */
+static void sip_drain(struct uigw_sip *sip)
+{
+	sip->running = true;
+	while (sip->pending_head < sip->n_pending) {
+		struct sip_pending p = sip->pending[sip->pending_head++];
+
+		osip_transaction_execute(p.tr, p.evt);
+	}
+	sip->n_pending = sip->pending_head = 0;
+	free_dead(sip);
+	sip->running = false;
+}
+
+static void sip_exec(struct uigw_sip *sip, osip_transaction_t *tr, osip_event_t *evt)
+{
+	if (sip->n_pending == sip->pending_cap) {
+		unsigned int cap = sip->pending_cap ? 2 * sip->pending_cap : 64;
+		struct sip_pending *n = talloc_realloc(sip, sip->pending, struct sip_pending, cap);
+
+		if (!n) {
+			/* the periodic run takes it from the transaction's fifo */
+			osip_transaction_add_event(tr, evt);
+			return;
+		}
+		sip->pending = n;
+		sip->pending_cap = cap;
+	}
+	sip->pending[sip->n_pending++] = (struct sip_pending){ tr, evt };
+	if (!sip->running)
+		sip_drain(sip);
+}
+
+#define SIP_TICK_MS	20
+#define SIP_T1_MS	500
+
+/* ---- completed non-INVITE server transactions (see struct uigw_sip.done_fifo) ---- */
+
+struct sip_done {
+	struct llist_head list;
+	struct hlist_node hnode;
+	uint32_t hkey;
+	int64_t expires_ms;
+	struct sockaddr_in dst;
+	size_t len;
+	char *key;
+	char *resp;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void done_free(struct uigw_sip *sip, struct sip_done *d)
+{
+	llist_del(&d->list);
+	hash_del(&d->hnode);
+	sip->n_done--;
+	talloc_free(d);
+}
+
+static void done_expire(struct uigw_sip *sip, bool all)
+{
+	int64_t now = mono_ms();
+
+	while (!llist_empty(&sip->done_fifo)) {
+		struct sip_done *d = llist_first_entry(&sip->done_fifo, struct sip_done, list);
+
+		if (!all && d->expires_ms > now)
+			break;
+		done_free(sip, d);
+	}
+}
+
+/* a final response of a NIST over UDP went out: keep it for the request's retransmissions */
+static void done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf, size_t len,
+		     const struct sockaddr_in *dst)
+{
+	char key[256];
+	struct sip_done *d;
+
+	if (!tr->orig_request || msg_key(tr->orig_request, false, key, sizeof(key)) < 0)
+		return;
+	d = talloc_zero(sip, struct sip_done);
+	if (!d)
+		return;
+	d->key = talloc_strdup(d, key);
+	d->resp = talloc_memdup(d, buf, len);
+	if (!d->key || !d->resp) {
+		talloc_free(d);
+		return;
+	}
+	d->len = len;
+	d->dst = *dst;
+	d->hkey = key_hash(key);
+	d->expires_ms = mono_ms() + 64 * SIP_T1_MS;
+	hash_add(sip->done_by_key, &d->hnode, d->hkey);
+	llist_add_tail(&d->list, &sip->done_fifo);
+	sip->n_done++;
+}
+
+/* a request whose transaction completed: answer it again with the same response. \returns true if it was one */
+static bool done_answer(struct uigw_sip *sip, const osip_message_t *req)
+{
+	char key[256];
+	struct sip_done *d;
+	uint32_t h;
+
+	if (!sip->n_done || MSG_IS_ACK(req) || msg_key(req, false, key, sizeof(key)) < 0)
+		return false;
+	h = key_hash(key);
+	hash_for_each_possible(sip->done_by_key, d, hnode, h) {
+		if (d->hkey == h && !strcmp(d->key, key)) {
+			sip->done_hits++;
+			if (sendto(sip->udp.fd, d->resp, d->len, 0, (struct sockaddr *)&d->dst, sizeof(d->dst)) < 0)
+				sip_ctr_inc(sip, SIP_CTR_TX_ERR);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* the transaction timers (and anything in the transactions' fifos), every SIP_TICK_MS */
 static void sip_run(struct uigw_sip *sip)
 {
-	struct timeval tv = { 1, 0 };
-	int i;
+	unsigned int i;
 
 	if (!sip->osip || sip->running)
 		return;
 	sip->running = true;
-	for (i = 0; i < 4; i++) {
-		osip_timers_ict_execute(sip->osip);
-		osip_timers_ist_execute(sip->osip);
-		osip_timers_nict_execute(sip->osip);
-		osip_timers_nist_execute(sip->osip);
-		osip_ict_execute(sip->osip);
-		osip_ist_execute(sip->osip);
-		osip_nict_execute(sip->osip);
-		osip_nist_execute(sip->osip);
+	for (i = 0; i < SIP_OSIP_POOL; i++) {
+		osip_t *o = sip->pool[i];
+
+		if (!o)
+			continue;
+		osip_timers_ict_execute(o);
+		osip_timers_ist_execute(o);
+		osip_timers_nict_execute(o);
+		osip_timers_nist_execute(o);
+		osip_ict_execute(o);
+		osip_ist_execute(o);
+		osip_nict_execute(o);
+		osip_nist_execute(o);
 	}
-	free_dead(sip);
 	sip->running = false;
-	osip_timers_gettimeout(sip->osip, &tv);
-	if (tv.tv_sec < 0 || tv.tv_sec > 0 || tv.tv_usec > 500000) {
-		tv.tv_sec = 0;
-		tv.tv_usec = 500000;
-	}
-	if (tv.tv_sec == 0 && tv.tv_usec < 1000)
-		tv.tv_usec = 1000;
-	osmo_timer_schedule(&sip->timer, tv.tv_sec, tv.tv_usec);
+	sip_drain(sip);
+	done_expire(sip, false);
+	osmo_timer_schedule(&sip->timer, 0, SIP_TICK_MS * 1000);
 }
 
 void sip_respond(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *resp)
@@ -278,8 +482,7 @@ void sip_respond(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *r
 		osip_message_free(resp);
 		return;
 	}
-	osip_transaction_add_event(tr, evt);
-	sip_run(sip);
+	sip_exec(sip, tr, evt);
 }
 
 static const char *reason_of(int code)
@@ -379,13 +582,14 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 		LOGP(DSIP, LOGL_ERROR, "cannot parse our own request:\n%s\n", text);
 		return rc;
 	}
-	if (osip_transaction_init(&tr, MSG_IS_INVITE(msg) ? ICT : NICT, sip->osip, msg) != 0) {
+	if (osip_transaction_init(&tr, MSG_IS_INVITE(msg) ? ICT : NICT,
+				  sip->pool[1 + sip->pool_rr++ % (SIP_OSIP_POOL - 1)], msg) != 0) {
 		osip_message_free(msg);
 		return -EINVAL;
 	}
 	tx = talloc_zero(sip, struct sip_tx);
 	if (!tx) {
-		osip_remove_transaction(sip->osip, tr);
+		osip_remove_transaction(tr->config, tr);
 		osip_transaction_free(tr);
 		osip_message_free(msg);
 		return -ENOMEM;
@@ -398,14 +602,17 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 	if (owner_ref)
 		*owner_ref = tx;
 	osip_transaction_set_your_instance(tr, tx);
+	tx_index(sip, tx, tr, msg, true);
+	/* a UDP NICT ends with its final response (a retransmitted response then counts as stray) */
+	if (tr->ctx_type == NICT && !conn && tr->nict_context)
+		tr->nict_context->timer_k_length = 1;
 	evt = osip_new_outgoing_sipmessage(msg);
 	if (!evt) {
 		osip_message_free(msg);
 		return -ENOMEM;
 	}
-	osip_transaction_add_event(tr, evt);
 	sip_ctr_inc(sip, SIP_CTR_TX_REQ);
-	sip_run(sip);
+	sip_exec(sip, tr, evt);
 	return 0;
 }
 
@@ -473,7 +680,7 @@ static void cb_kill(int type, osip_transaction_t *tr)
 	if (!sip)
 		return;
 	tx_final(tr, NULL, 408);
-	osip_remove_transaction(sip->osip, tr);
+	osip_remove_transaction(tr->config, tr);
 	if (sip->n_dead == sip->dead_cap) {
 		n = talloc_realloc(sip, sip->dead, osip_transaction_t *, sip->dead_cap ? 2 * sip->dead_cap : 16);
 		if (!n)
@@ -549,6 +756,7 @@ static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const stru
 	osip_event_t *evt;
 	osip_transaction_t *tr;
 	struct sip_tx *tx;
+	bool indexed;
 
 	if (!sip->osip)
 		return;
@@ -564,14 +772,25 @@ static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const stru
 	     buf);
 	if (MSG_IS_RESPONSE(evt->sip)) {
 		sip_ctr_inc(sip, SIP_CTR_RX_RESP);
-		if (osip_find_transaction_and_add_event(sip->osip, evt) != 0)
-			osip_event_free(evt);	/* stray or a 2xx retransmission */
-		sip_run(sip);
+		/* every request the gateway sends has a branch: a response without a transaction is stray (or a
+		 * 2xx retransmission) */
+		tr = tx_find(sip, evt->sip, true, &indexed);
+		if (tr)
+			sip_exec(sip, tr, evt);
+		else
+			osip_event_free(evt);
 		return;
 	}
 	osip_message_fix_last_via_header(evt->sip, inet_ntoa(src->sin_addr), ntohs(src->sin_port));
-	if (osip_find_transaction_and_add_event(sip->osip, evt) == 0) {
-		sip_run(sip);
+	tr = tx_find(sip, evt->sip, false, &indexed);
+	if (!tr && !indexed)
+		tr = __osip_find_transaction(sip->osip, evt, 0);	/* no branch: RFC 2543 matching */
+	if (tr) {
+		sip_exec(sip, tr, evt);
+		return;
+	}
+	if (!conn && done_answer(sip, evt->sip)) {
+		osip_event_free(evt);	/* a retransmission of a request already answered */
 		return;
 	}
 	if (MSG_IS_ACK(evt->sip)) {
@@ -581,7 +800,6 @@ static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const stru
 		if (sip_trusted(sip, &fake, &from_ok))
 			ussi_rx_in_dialog(sip, NULL, evt->sip);
 		osip_event_free(evt);
-		sip_run(sip);
 		return;
 	}
 	tr = osip_create_transaction(sip->osip, evt);
@@ -592,7 +810,7 @@ static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const stru
 	}
 	tx = talloc_zero(sip, struct sip_tx);
 	if (!tx) {
-		osip_remove_transaction(sip->osip, tr);
+		osip_remove_transaction(tr->config, tr);
 		osip_transaction_free(tr);
 		osip_event_free(evt);
 		return;
@@ -602,8 +820,11 @@ static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const stru
 	tx->src.sin = *src;
 	tx->conn = conn;
 	osip_transaction_set_your_instance(tr, tx);
-	osip_transaction_add_event(tr, evt);
-	sip_run(sip);
+	tx_index(sip, tx, tr, evt->sip, false);
+	/* a UDP NIST ends right after its final response; the response cache answers retransmissions */
+	if (tr->ctx_type == NIST && !conn && tr->nist_context)
+		tr->nist_context->timer_j_length = 1;
+	sip_exec(sip, tr, evt);
 }
 
 static int udp_cb(struct osmo_fd *ofd, unsigned int what)
@@ -611,17 +832,24 @@ static int udp_cb(struct osmo_fd *ofd, unsigned int what)
 	struct uigw_sip *sip = ofd->data;
 	static char buf[SIP_MAX_MSG + 1];
 	struct sockaddr_in src;
-	socklen_t slen = sizeof(src);
+	socklen_t slen;
 	ssize_t n;
+	int i;
 
-	n = recvfrom(ofd->fd, buf, SIP_MAX_MSG, 0, (struct sockaddr *)&src, &slen);
-	if (n <= 0 || src.sin_family != AF_INET)
-		return 0;
-	buf[n] = '\0';
-	/* keep-alive CRLFs */
-	if (n <= 4 && strspn(buf, "\r\n") == (size_t)n)
-		return 0;
-	rx_msg(sip, buf, n, &src, NULL);
+	/* up to 64 datagrams per wakeup: fewer polls under load */
+	for (i = 0; i < 64 && sip->udp.fd >= 0; i++) {
+		slen = sizeof(src);
+		n = recvfrom(ofd->fd, buf, SIP_MAX_MSG, MSG_DONTWAIT, (struct sockaddr *)&src, &slen);
+		if (n < 0)
+			break;
+		if (n == 0 || src.sin_family != AF_INET)
+			continue;
+		buf[n] = '\0';
+		/* keep-alive CRLFs */
+		if (n <= 4 && strspn(buf, "\r\n") == (size_t)n)
+			continue;
+		rx_msg(sip, buf, n, &src, NULL);
+	}
 	return 0;
 }
 
@@ -651,23 +879,71 @@ static ssize_t tcp_frame(const char *buf, size_t len)
 	return hlen + clen;
 }
 
+/* the callbacks of one libosip2 instance */
+static void osip_setup(osip_t *o)
+{
+	int t;
+
+	osip_set_cb_send_message(o, cb_send);
+	for (t = OSIP_IST_INVITE_RECEIVED; t <= OSIP_IST_INVITE_RECEIVED; t++)
+		osip_set_message_callback(o, t, cb_request);
+	osip_set_message_callback(o, OSIP_NIST_REGISTER_RECEIVED, cb_request);
+	osip_set_message_callback(o, OSIP_NIST_BYE_RECEIVED, cb_request);
+	osip_set_message_callback(o, OSIP_NIST_OPTIONS_RECEIVED, cb_request);
+	osip_set_message_callback(o, OSIP_NIST_INFO_RECEIVED, cb_request);
+	osip_set_message_callback(o, OSIP_NIST_CANCEL_RECEIVED, cb_request);
+	osip_set_message_callback(o, OSIP_NIST_NOTIFY_RECEIVED, cb_request);
+	osip_set_message_callback(o, OSIP_NIST_SUBSCRIBE_RECEIVED, cb_request);
+	osip_set_message_callback(o, OSIP_NIST_UNKNOWN_REQUEST_RECEIVED, cb_request);
+	for (t = OSIP_ICT_STATUS_2XX_RECEIVED; t <= OSIP_ICT_STATUS_6XX_RECEIVED; t++)
+		if (t != OSIP_ICT_STATUS_2XX_RECEIVED_AGAIN)
+			osip_set_message_callback(o, t, cb_client_final);
+	for (t = OSIP_NICT_STATUS_2XX_RECEIVED; t <= OSIP_NICT_STATUS_6XX_RECEIVED; t++)
+		if (t != OSIP_NICT_STATUS_2XX_RECEIVED_AGAIN)
+			osip_set_message_callback(o, t, cb_client_final);
+	osip_set_message_callback(o, OSIP_ICT_STATUS_TIMEOUT, cb_timeout);
+	osip_set_message_callback(o, OSIP_NICT_STATUS_TIMEOUT, cb_timeout);
+	osip_set_kill_transaction_callback(o, OSIP_ICT_KILL_TRANSACTION, cb_kill);
+	osip_set_kill_transaction_callback(o, OSIP_IST_KILL_TRANSACTION, cb_kill);
+	osip_set_kill_transaction_callback(o, OSIP_NICT_KILL_TRANSACTION, cb_kill);
+	osip_set_kill_transaction_callback(o, OSIP_NIST_KILL_TRANSACTION, cb_kill);
+	osip_set_transport_error_callback(o, OSIP_ICT_TRANSPORT_ERROR, cb_transport_error);
+	osip_set_transport_error_callback(o, OSIP_NICT_TRANSPORT_ERROR, cb_transport_error);
+	osip_set_transport_error_callback(o, OSIP_IST_TRANSPORT_ERROR, cb_transport_error);
+	osip_set_transport_error_callback(o, OSIP_NIST_TRANSPORT_ERROR, cb_transport_error);
+}
+
+/* every transaction list of every instance; \returns how many */
+static int osip_lists(struct uigw_sip *sip, osip_list_t **lists)
+{
+	int i, n = 0;
+
+	for (i = 0; i < SIP_OSIP_POOL; i++) {
+		if (!sip->pool[i])
+			continue;
+		lists[n++] = &sip->pool[i]->osip_ict_transactions;
+		lists[n++] = &sip->pool[i]->osip_ist_transactions;
+		lists[n++] = &sip->pool[i]->osip_nict_transactions;
+		lists[n++] = &sip->pool[i]->osip_nist_transactions;
+	}
+	return n;
+}
+
 static void conn_close(struct sip_conn *c)
 {
 	struct uigw_sip *sip = c->sip;
 	osip_transaction_t *tr;
-	osip_list_t *lists[4];
-	int i, j;
+	osip_list_t *lists[4 * SIP_OSIP_POOL];
+	int i, j, n;
 
 	/* transactions that would answer on it now fall back to UDP (and fail) rather than use a freed pointer */
-	lists[0] = &sip->osip->osip_ict_transactions;
-	lists[1] = &sip->osip->osip_ist_transactions;
-	lists[2] = &sip->osip->osip_nict_transactions;
-	lists[3] = &sip->osip->osip_nist_transactions;
-	for (i = 0; i < 4; i++) {
-		for (j = 0; j < osip_list_size(lists[i]); j++) {
-			struct sip_tx *tx;
-			tr = osip_list_get(lists[i], j);
-			tx = tr ? osip_transaction_get_your_instance(tr) : NULL;
+	n = osip_lists(sip, lists);
+	for (i = 0; i < n; i++) {
+		osip_list_iterator_t it;
+
+		for (tr = osip_list_get_first(lists[i], &it); tr; tr = osip_list_get_next(&it)) {
+			struct sip_tx *tx = osip_transaction_get_your_instance(tr);
+
 			if (tx && tx->conn == c)
 				tx->conn = NULL;
 		}
@@ -768,8 +1044,8 @@ static int tcp_accept_cb(struct osmo_fd *ofd, unsigned int what)
 static void sip_stop(struct uigw_sip *sip)
 {
 	struct sip_conn *c, *ct;
-	osip_list_t *lists[4];
-	int i;
+	osip_list_t *lists[4 * SIP_OSIP_POOL];
+	int i, n;
 
 	osmo_timer_del(&sip->timer);
 	if (sip->udp.fd >= 0) {
@@ -786,16 +1062,14 @@ static void sip_stop(struct uigw_sip *sip)
 		return;
 	llist_for_each_entry_safe(c, ct, &sip->conns, list)
 		conn_close(c);
-	lists[0] = &sip->osip->osip_ict_transactions;
-	lists[1] = &sip->osip->osip_ist_transactions;
-	lists[2] = &sip->osip->osip_nict_transactions;
-	lists[3] = &sip->osip->osip_nist_transactions;
+	n = osip_lists(sip, lists);
 	free_dead(sip);
-	for (i = 0; i < 4; i++) {
+	done_expire(sip, true);
+	for (i = 0; i < n; i++) {
 		while (osip_list_size(lists[i]) > 0) {
 			osip_transaction_t *tr = osip_list_get(lists[i], 0);
 			struct sip_tx *tx = osip_transaction_get_your_instance(tr);
-			osip_remove_transaction(sip->osip, tr);
+			osip_remove_transaction(tr->config, tr);
 			if (tx) {
 				if (tx->owner_ref && *tx->owner_ref == tx)
 					*tx->owner_ref = NULL;
@@ -804,7 +1078,11 @@ static void sip_stop(struct uigw_sip *sip)
 			osip_transaction_free(tr);
 		}
 	}
-	osip_release(sip->osip);
+	for (i = 0; i < SIP_OSIP_POOL; i++) {
+		if (sip->pool[i])
+			osip_release(sip->pool[i]);
+		sip->pool[i] = NULL;
+	}
 	sip->osip = NULL;
 }
 
@@ -830,6 +1108,7 @@ int uigw_sip_init(struct uigw *gw)
 	sip->udp.fd = -1;
 	sip->tcp.fd = -1;
 	INIT_LLIST_HEAD(&sip->conns);
+	INIT_LLIST_HEAD(&sip->done_fifo);
 	INIT_LLIST_HEAD(&sip->ussi_sessions);
 	INIT_LLIST_HEAD(&sip->msg_sessions);
 	INIT_LLIST_HEAD(&sip->cfg.peers);
@@ -863,6 +1142,13 @@ static int open_listeners(struct uigw_sip *sip)
 				    OSMO_SOCK_F_BIND | OSMO_SOCK_F_NONBLOCK);
 		if (fd < 0)
 			return fd;
+		/* bursts (a group commit releases many replies at once) must not overflow the socket: 4 MiB */
+		{
+			int sz = 4 << 20;
+
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		}
 		osmo_fd_setup(&sip->udp, fd, OSMO_FD_READ, udp_cb, sip, 0);
 		if (osmo_fd_register(&sip->udp) < 0) {
 			close(fd);
@@ -888,7 +1174,7 @@ static int open_listeners(struct uigw_sip *sip)
 int uigw_sip_start(struct uigw *gw)
 {
 	struct uigw_sip *sip = g_sip;
-	int rc, t;
+	int rc, i;
 
 	if (!sip || sip->gw != gw)
 		return -ENODEV;
@@ -898,37 +1184,17 @@ int uigw_sip_start(struct uigw *gw)
 		     "not configured (no node sip)");
 		return 0;
 	}
-	if (osip_init(&sip->osip) != 0) {
-		sip->osip = NULL;
-		return -ENOMEM;
+	for (i = 0; i < SIP_OSIP_POOL; i++) {
+		if (osip_init(&sip->pool[i]) != 0) {
+			for (; i > 0; i--) {
+				osip_release(sip->pool[i - 1]);
+				sip->pool[i - 1] = NULL;
+			}
+			return -ENOMEM;
+		}
+		osip_setup(sip->pool[i]);
 	}
-	osip_set_cb_send_message(sip->osip, cb_send);
-	for (t = OSIP_IST_INVITE_RECEIVED; t <= OSIP_IST_INVITE_RECEIVED; t++)
-		osip_set_message_callback(sip->osip, t, cb_request);
-	osip_set_message_callback(sip->osip, OSIP_NIST_REGISTER_RECEIVED, cb_request);
-	osip_set_message_callback(sip->osip, OSIP_NIST_BYE_RECEIVED, cb_request);
-	osip_set_message_callback(sip->osip, OSIP_NIST_OPTIONS_RECEIVED, cb_request);
-	osip_set_message_callback(sip->osip, OSIP_NIST_INFO_RECEIVED, cb_request);
-	osip_set_message_callback(sip->osip, OSIP_NIST_CANCEL_RECEIVED, cb_request);
-	osip_set_message_callback(sip->osip, OSIP_NIST_NOTIFY_RECEIVED, cb_request);
-	osip_set_message_callback(sip->osip, OSIP_NIST_SUBSCRIBE_RECEIVED, cb_request);
-	osip_set_message_callback(sip->osip, OSIP_NIST_UNKNOWN_REQUEST_RECEIVED, cb_request);
-	for (t = OSIP_ICT_STATUS_2XX_RECEIVED; t <= OSIP_ICT_STATUS_6XX_RECEIVED; t++)
-		if (t != OSIP_ICT_STATUS_2XX_RECEIVED_AGAIN)
-			osip_set_message_callback(sip->osip, t, cb_client_final);
-	for (t = OSIP_NICT_STATUS_2XX_RECEIVED; t <= OSIP_NICT_STATUS_6XX_RECEIVED; t++)
-		if (t != OSIP_NICT_STATUS_2XX_RECEIVED_AGAIN)
-			osip_set_message_callback(sip->osip, t, cb_client_final);
-	osip_set_message_callback(sip->osip, OSIP_ICT_STATUS_TIMEOUT, cb_timeout);
-	osip_set_message_callback(sip->osip, OSIP_NICT_STATUS_TIMEOUT, cb_timeout);
-	osip_set_kill_transaction_callback(sip->osip, OSIP_ICT_KILL_TRANSACTION, cb_kill);
-	osip_set_kill_transaction_callback(sip->osip, OSIP_IST_KILL_TRANSACTION, cb_kill);
-	osip_set_kill_transaction_callback(sip->osip, OSIP_NICT_KILL_TRANSACTION, cb_kill);
-	osip_set_kill_transaction_callback(sip->osip, OSIP_NIST_KILL_TRANSACTION, cb_kill);
-	osip_set_transport_error_callback(sip->osip, OSIP_ICT_TRANSPORT_ERROR, cb_transport_error);
-	osip_set_transport_error_callback(sip->osip, OSIP_NICT_TRANSPORT_ERROR, cb_transport_error);
-	osip_set_transport_error_callback(sip->osip, OSIP_IST_TRANSPORT_ERROR, cb_transport_error);
-	osip_set_transport_error_callback(sip->osip, OSIP_NIST_TRANSPORT_ERROR, cb_transport_error);
+	sip->osip = sip->pool[0];
 
 	rc = open_listeners(sip);
 	if (rc < 0) {

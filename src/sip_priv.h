@@ -10,6 +10,7 @@
 #include <osmocom/core/select.h>
 #include <osmocom/core/timer.h>
 #include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/hashtable.h>
 #include <osmocom/uigw/sip.h>
 
 struct uigw_dialog;
@@ -61,7 +62,15 @@ struct sip_tx {
 	void *owner;			/*!< NULL once the owner went away */
 	void **owner_ref;		/*!< the owner's pointer to this tx, cleared when the tx dies */
 	bool done;
+	/* the transaction index (sip.c): Via branch + method, so that a message finds its transaction without a
+	 * walk over every live one */
+	osip_transaction_t *tr;
+	struct hlist_node hnode;
+	uint32_t hkey;
+	char *key;			/*!< "c|s" branch method; NULL: not indexed */
 };
+
+#define SIP_OSIP_POOL	32
 
 struct uigw_sip {
 	struct uigw *gw;
@@ -81,6 +90,23 @@ struct uigw_sip {
 	struct llist_head msg_sessions;	/*!< struct ims_sess (ims_msg.c) */
 	unsigned int n_msg;
 	uint32_t seq;			/*!< for tags, branches, Call-IDs */
+	DECLARE_HASHTABLE(tx_by_key, 14);	/*!< struct sip_tx by its key */
+	/*! libosip2 instances: [0] (= osip) for the server transactions, the others share the client ones in turn.
+	 *  libosip2 keeps each kind of transaction in a linked list that it walks on every insert and removal, so
+	 *  short lists keep that cheap. */
+	osip_t *pool[SIP_OSIP_POOL];
+	unsigned int pool_rr;
+	struct sip_pending {
+		osip_transaction_t *tr;
+		osip_event_t *evt;
+	} *pending;			/*!< events to execute, in order (see sip_exec()) */
+	unsigned int n_pending, pending_cap, pending_head;
+	/* final responses of non-INVITE server transactions over UDP, kept 64*T1 to answer retransmitted
+	 * requests (RFC 3261 17.2.2 "Completed"), while libosip2's transaction ends at once (its lists are linear) */
+	DECLARE_HASHTABLE(done_by_key, 14);
+	struct llist_head done_fifo;	/*!< struct sip_done, oldest first */
+	unsigned int n_done;
+	unsigned long done_hits;	/*!< retransmitted requests answered from it */
 };
 
 static inline void sip_ctr_inc(struct uigw_sip *sip, enum sip_ctr c)

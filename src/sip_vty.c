@@ -193,6 +193,21 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 		vty_out(vty, " none (every request is refused)");
 	vty_out(vty, "%s", VTY_NEWLINE);
 	vty_out(vty, " MESSAGE dialogs: %u%s", s->n_msg, VTY_NEWLINE);
+	if (s->osip) {
+		int n[4] = { 0 };
+
+		for (i = 0; i < SIP_OSIP_POOL; i++) {
+			if (!s->pool[i])
+				continue;
+			n[0] += osip_list_size(&s->pool[i]->osip_ict_transactions);
+			n[1] += osip_list_size(&s->pool[i]->osip_ist_transactions);
+			n[2] += osip_list_size(&s->pool[i]->osip_nict_transactions);
+			n[3] += osip_list_size(&s->pool[i]->osip_nist_transactions);
+		}
+		vty_out(vty, " Transactions: ICT %d, IST %d, NICT %d, NIST %d; answered requests kept %u "
+			"(retransmissions answered from them: %lu)%s", n[0], n[1], n[2], n[3], s->n_done, s->done_hits,
+			VTY_NEWLINE);
+	}
 	for (i = 0; i < s->ctrs->desc->num_ctr; i++)
 		vty_out(vty, " %-24s %" PRIu64 "%s", s->ctrs->desc->ctr_desc[i].name,
 			rate_ctr_group_get_ctr(s->ctrs, i)->current, VTY_NEWLINE);
