@@ -17,6 +17,7 @@
 #include <osmocom/uigw/render.h>
 #include <osmocom/gsm/protocol/gsm_04_11.h>
 
+#include <osmocom/uigw/sms_concat.h>
 #include "sip_priv.h"
 
 #define IMS_MAX_TEXT	4096
@@ -361,7 +362,8 @@ static char *clean_text(void *ctx, const char *buf, size_t len)
 /* What the subscriber wrote, and in which family. \returns the text, or NULL with *code the response to give
  * (202 with no text: a notification, nothing to feed) */
 static char *get_input(void *ctx, const osip_message_t *req, int *code, enum ims_family *fam, struct uigw_cpim *cpim,
-		       struct uigw_sms_rp *rp, char *da, size_t da_len)
+		       struct uigw_sms_rp *rp, char *da, size_t da_len, struct uigw_sip *sip, const char *msisdn,
+		       bool *part)
 {
 	const char *buf;
 	size_t len;
@@ -386,6 +388,29 @@ static char *get_input(void *ctx, const osip_message_t *req, int *code, enum ims
 		if (uigw_sms_submit_parse(rp->tpdu, rp->tpdu_len, da, da_len, text, sizeof(text)) < 0) {
 			*code = 400;
 			return NULL;
+		}
+		{
+			/* one part of a concatenated SMS: kept until the message is whole (src/sms_concat.c) */
+			struct uigw_concat_part cp = { .src = msisdn, .dst = da, .kind = 0 };
+			uint8_t *whole;
+			size_t wlen;
+			int rc = uigw_sms_submit_concat(rp->tpdu, rp->tpdu_len, &cp.ref, &cp.total, &cp.seq);
+
+			if (rc > 0) {
+				cp.data = (const uint8_t *)text;
+				cp.len = strlen(text);
+				rc = uigw_concat_add(sip->sms_concat, &cp, time(NULL), ctx, &whole, &wlen);
+				if (rc < 0) {
+					*code = 400;
+					return NULL;
+				}
+				if (rc == 0) {
+					*part = true;	/* acknowledged, nothing to feed yet */
+					*code = 202;
+					return NULL;
+				}
+				return clean_text(ctx, (const char *)whole, wlen);
+			}
 		}
 		return clean_text(ctx, text, strlen(text));
 	}
@@ -434,6 +459,7 @@ void ims_msg_rx(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *re
 	struct uigw_cpim cpim;
 	struct uigw_sms_rp rp;
 	char da[24] = "";
+	bool part = false;
 
 	sip_trusted(sip, tx, &from_ok);
 	if (uigw_sip_identity(req, from_ok, gw->cfg.country_code, gw->cfg.national_prefix, msisdn, sizeof(msisdn),
@@ -447,9 +473,21 @@ void ims_msg_rx(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *re
 		sip_reply(sip, tr, req, 404);
 		return;
 	}
-	text = get_input(sip, req, &code, &fam, &cpim, &rp, da, sizeof(da));
+	text = get_input(sip, req, &code, &fam, &cpim, &rp, da, sizeof(da), sip, msisdn, &part);
 	if (!text) {
 		sip_reply(sip, tr, req, code);
+		if (part) {
+			/* a part of a concatenated SMS: RP-ACK now, through the subscriber's session or a passing one */
+			dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG);
+			s = dlg && dlg->chan_priv ? dlg->chan_priv : sess_alloc(sip, uri, "uigw");
+			if (s) {
+				if (!s->sc[0])
+					osmo_strlcpy(s->sc, rp.sc, sizeof(s->sc));
+				send_rp_ack(s, rp.ref);
+				if (!(dlg && dlg->chan_priv))
+					sess_free(s);
+			}
+		}
 		return;
 	}
 	sip_reply(sip, tr, req, 202);

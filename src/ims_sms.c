@@ -127,6 +127,8 @@ int uigw_sms_submit_parse(const uint8_t *t, size_t len, char *da, size_t da_len,
 		if (udl > 160 || p + octets > len)
 			return -EINVAL;
 		if (udhi) {
+			if (p >= len || !udl)
+				return -EINVAL;	/* a UDH announced in no user data */
 			udh_octets = t[p] + 1;
 			skip = (udh_octets * 8 + 6) / 7;
 			if (skip > udl)
@@ -146,6 +148,8 @@ int uigw_sms_submit_parse(const uint8_t *t, size_t len, char *da, size_t da_len,
 		if (udl > 140 || p + udl > len)
 			return -EINVAL;
 		if (udhi) {
+			if (p >= len || !udl)
+				return -EINVAL;
 			udh_octets = t[p] + 1;
 			if (udh_octets > udl)
 				return -EINVAL;
@@ -156,6 +160,53 @@ int uigw_sms_submit_parse(const uint8_t *t, size_t len, char *da, size_t da_len,
 	default:
 		return -EINVAL;
 	}
+}
+
+int uigw_sms_submit_concat(const uint8_t *t, size_t len, uint16_t *ref, uint8_t *total, uint8_t *seq)
+{
+	size_t p = 0, udh_end;
+	uint8_t fo, vpf, dal;
+
+	if (!t || len < 7)
+		return -EINVAL;
+	fo = t[p++];
+	if ((fo & 0x03) != 0x01)
+		return -EINVAL;
+	if (!(fo & 0x40))
+		return 0;			/* no UDH */
+	vpf = (fo >> 3) & 0x03;
+	p++;				/* TP-MR */
+	dal = t[p++];
+	p += 1 + (dal + 1) / 2;		/* TP-DA */
+	p += 2;				/* TP-PID, TP-DCS */
+	p += vpf == 0 ? 0 : vpf == 2 ? 1 : 7;
+	p++;				/* TP-UDL */
+	if (dal > 20 || p >= len)
+		return -EINVAL;
+	udh_end = p + 1 + t[p];
+	if (udh_end > len)
+		return -EINVAL;
+	for (p++; p + 2 <= udh_end; ) {
+		uint8_t iei = t[p], iel = t[p + 1];
+		const uint8_t *v = t + p + 2;
+
+		if (p + 2 + iel > udh_end)
+			return -EINVAL;
+		if (iei == 0x00 && iel == 3 && v[1] && v[2] && v[2] <= v[1]) {
+			*ref = v[0];
+			*total = v[1];
+			*seq = v[2];
+			return *total > 1 ? 1 : 0;
+		}
+		if (iei == 0x08 && iel == 4 && v[2] && v[3] && v[3] <= v[2]) {
+			*ref = (uint16_t)v[0] << 8 | v[1];
+			*total = v[2];
+			*seq = v[3];
+			return *total > 1 ? 1 : 0;
+		}
+		p += 2 + iel;
+	}
+	return 0;
 }
 
 int uigw_sms_rp_ack(uint8_t *out, size_t out_len, uint8_t ref)

@@ -24,6 +24,7 @@
 #include <osmocom/uigw/uigw.h>
 #include <osmocom/uigw/logging.h>
 #include <osmocom/uigw/number.h>
+#include <osmocom/uigw/sms_concat.h>
 
 #include "sip_priv.h"
 
@@ -1105,6 +1106,11 @@ int uigw_sip_init(struct uigw *gw)
 	if (!sip)
 		return -ENOMEM;
 	sip->gw = gw;
+	sip->sms_concat = uigw_concat_alloc(sip, 256, 120, DSIP);
+	if (!sip->sms_concat) {
+		talloc_free(sip);
+		return -ENOMEM;
+	}
 	sip->udp.fd = -1;
 	sip->tcp.fd = -1;
 	INIT_LLIST_HEAD(&sip->conns);

@@ -107,6 +107,7 @@ struct uigw_sip {
 	struct llist_head done_fifo;	/*!< struct sip_done, oldest first */
 	unsigned int n_done;
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
+	struct uigw_concat *sms_concat;	/*!< concatenated SMS over IP being reassembled (ims_msg.c) */
 };
 
 static inline void sip_ctr_inc(struct uigw_sip *sip, enum sip_ctr c)

@@ -309,6 +309,37 @@ static void test_sms(void **state)
 	assert_int_equal(n, -ENOSPC);
 }
 
+/* Concatenated SMS-SUBMIT: the UDH's concatenation IE (8- and 16-bit reference), none, and a UDH announced in
+ * no user data (found by fuzz_sip: the parser read past the TPDU). */
+static void test_sms_concat_udh(void **state)
+{
+	/* SMS-SUBMIT, UDHI, MR 4, DA 7726, PID 0, DCS 0, VP (relative) 0xa7, UDL 9, UDH 05 00 03 42 02 01, "SP" */
+	static const uint8_t part8[] = { 0x51, 0x04, 0x04, 0x81, 0x77, 0x62, 0x00, 0x00, 0xa7, 0x09,
+					 0x05, 0x00, 0x03, 0x42, 0x02, 0x01, 0xa6, 0x50 };
+	static const uint8_t part16[] = { 0x51, 0x04, 0x04, 0x81, 0x77, 0x62, 0x00, 0x08, 0xa7, 0x09,
+					  0x06, 0x08, 0x04, 0x12, 0x34, 0x03, 0x03, 0x00, 0x41 };
+	static const uint8_t plain[] = { 0x11, 0x04, 0x04, 0x81, 0x77, 0x62, 0x00, 0x00, 0xa7, 0x02, 0x53, 0x28 };
+	static const uint8_t empty_udh[] = { 0x51, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x42, 0x00 };
+	uint16_t ref = 0;
+	uint8_t total = 0, seq = 0;
+	char da[24], text[64];
+
+	assert_int_equal(uigw_sms_submit_concat(part8, sizeof(part8), &ref, &total, &seq), 1);
+	assert_int_equal(ref, 0x42);
+	assert_int_equal(total, 2);
+	assert_int_equal(seq, 1);
+	assert_int_equal(uigw_sms_submit_parse(part8, sizeof(part8), da, sizeof(da), text, sizeof(text)), 0);
+	assert_string_equal(da, "7726");
+	assert_string_equal(text, "SP");
+	assert_int_equal(uigw_sms_submit_concat(part16, sizeof(part16), &ref, &total, &seq), 1);
+	assert_int_equal(ref, 0x1234);
+	assert_int_equal(total, 3);
+	assert_int_equal(seq, 3);
+	assert_int_equal(uigw_sms_submit_concat(plain, sizeof(plain), &ref, &total, &seq), 0);
+	assert_int_equal(uigw_sms_submit_concat(part8, 12, &ref, &total, &seq), -EINVAL);
+	assert_true(uigw_sms_submit_parse(empty_udh, 10, da, sizeof(da), text, sizeof(text)) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_ruri_and_body),
 		cmocka_unit_test(test_cpim),
 		cmocka_unit_test(test_sms),
+		cmocka_unit_test(test_sms_concat_udh),
 	};
 	int rc;
 

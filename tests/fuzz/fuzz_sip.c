@@ -36,6 +36,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size > 65535)
 		return 0;
+	/* the input as a bare SMS-SUBMIT TPDU too (deep inside a MESSAGE the fuzzer rarely reaches it) */
+	{
+		char da[24], text[1024];
+		uint16_t cref;
+		uint8_t total, seq;
+
+		uigw_sms_submit_parse(data, size, da, sizeof(da), text, sizeof(text));
+		if (uigw_sms_submit_concat(data, size, &cref, &total, &seq) == 1 && (!seq || seq > total || total < 2))
+			__builtin_trap();
+	}
 	evt = osip_parse((const char *)data, size);
 	if (!evt)
 		return 0;
@@ -47,8 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (uigw_sip_body(evt->sip, "application/vnd.3gpp.sms", &b, &len) == 0) {
 			struct uigw_sms_rp rp;
 			char da[24], text[1024];
-			if (uigw_sms_rp_parse((const uint8_t *)b, len, &rp) == 0 && rp.tpdu)
+			uint16_t cref;
+			uint8_t total, seq;
+			if (uigw_sms_rp_parse((const uint8_t *)b, len, &rp) == 0 && rp.tpdu) {
 				uigw_sms_submit_parse(rp.tpdu, rp.tpdu_len, da, sizeof(da), text, sizeof(text));
+				if (uigw_sms_submit_concat(rp.tpdu, rp.tpdu_len, &cref, &total, &seq) == 1 &&
+				    (!seq || seq > total))
+					__builtin_trap();
+			}
 		}
 		if (uigw_sip_body(evt->sip, "message/cpim", &b, &len) == 0) {
 			struct uigw_cpim cp;

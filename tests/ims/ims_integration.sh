@@ -134,7 +134,7 @@ sed 's/^/   /' "$tmp/cpimuas.log"
 
 # 1c. SMS over IP: RP-DATA(SMS-SUBMIT) in, RP-ACK and RP-DATA(SMS-DELIVER) out (a Python UE: binary bodies)
 timeout 60 python3 "$sc/sms_ue.py" $SIP 45078 >"$tmp/sms.log" 2>&1 || { cat "$tmp/sms.log"; fail "SMS over IP"; }
-echo "ok: spam report over application/vnd.3gpp.sms (RP-DATA/SMS-SUBMIT, RP-ACK, RP-DATA/SMS-DELIVER)"
+echo "ok: spam report over application/vnd.3gpp.sms (RP-DATA/SMS-SUBMIT, RP-ACK, RP-DATA/SMS-DELIVER), and a concatenated SMS-SUBMIT in two parts (RP-ACK each, one input)"
 grep "sms reply" "$tmp/sms.log"
 
 # 2. the survey over USSI
@@ -276,7 +276,10 @@ sys.stdout.write(out.decode('utf-8', 'replace').replace('\r', ''))
 PY
 )
 echo "$vty_out" >"$tmp/vty.out"
-echo "$vty_out" | grep -q "msg:in *8" || fail "show sip: msg:in 8 expected"
+# 8 MESSAGEs fed to dialogs, plus the concatenated SMS over IP once (its first part alone feeds nothing)
+echo "$vty_out" | grep -q "msg:in *9" || fail "show sip: msg:in 9 expected"
+echo "$vty_out" | grep -q "Transactions: ICT [0-9]*, IST [0-9]*, NICT [0-9]*, NIST [0-9]*" ||
+	fail "show sip: live transactions expected"
 echo "$vty_out" | grep -q "ussi:bad-info-package *1" || fail "show sip: one 469 expected"
 echo "$vty_out" | grep -q "rx:untrusted *1" || fail "show sip: one untrusted request expected"
 echo "$vty_out" | grep -q "USSI sessions: 0" || fail "show sip: no USSI session should be left"

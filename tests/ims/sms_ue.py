@@ -75,6 +75,26 @@ def rp_data_mo(ref, text, da='7726'):
     return bytes([0x00, ref, 0x00, len(sc)]) + sc + bytes([len(tpdu)]) + tpdu
 
 
+def rp_data_mo_part(ref, text, cref, total, seqn, da='7726'):
+    """one part of a concatenated SMS-SUBMIT: UDH 05 00 03 cref total seq, the text after a fill bit"""
+    udh = bytes([5, 0, 3, cref, total, seqn])
+    septets = [0] * 7 + [GSM7.index(c) for c in text]	# 7 septets = the 6 UDH octets and one fill bit
+    out, acc, bits = bytearray(), 0, 0
+    for s in septets:
+        acc |= s << bits
+        bits += 7
+        while bits >= 8:
+            out.append(acc & 0xff)
+            acc >>= 8
+            bits -= 8
+    if bits:
+        out.append(acc)
+    ud = udh + bytes(out[6:])
+    tpdu = bytes([0x51, ref, len(da), 0x81]) + bcd(da) + bytes([0x00, 0x00, 0xa7, len(septets)]) + ud
+    sc = bytes([0x91]) + bcd(SC[1:])
+    return bytes([0x00, ref, 0x00, len(sc)]) + sc + bytes([len(tpdu)]) + tpdu
+
+
 def message(body):
     seq[0] += 1
     hdr = ('MESSAGE sip:%s@ims.example.net SIP/2.0\r\n'
@@ -178,8 +198,8 @@ def decode_deliver(body):
     return ref, sc, oa, udh, text
 
 
-def step(ref, text, want):
-    reqs = send_expect(rp_data_mo(ref, text), 202)
+def step(ref, text, want, body=None):
+    reqs = send_expect(body if body is not None else rp_data_mo(ref, text), 202)
     deadline = time.time() + 5
     acked, parts = False, []
     while True:
@@ -219,4 +239,24 @@ def step(ref, text, want):
 step(1, 'SPAM', r'^Number that called you\?')
 step(2, '+4930777777', r'^Report \+4930777777\? Reports so far: 0\.')
 step(3, '1', r'^Thank you\. Reports of \+4930777777 so far: 1\.$')
+
+# a concatenated SMS in two parts, the second first: each part gets its RP-ACK, the dialog sees "SPAM" once
+reqs = send_expect(rp_data_mo_part(4, 'AM', 0x42, 2, 2), 202)
+deadline = time.time() + 1.0
+acks = 0
+while time.time() < deadline:
+    for data in reqs:
+        _, hdrs, body = split(data)
+        respond(data, 200, 'OK')
+        if body[0] != 0x03 or body[1] != 4:
+            fail('only the RP-ACK of part 2 may come before part 1 (got MTI %d ref %d)' % (body[0], body[1]))
+        acks += 1
+    reqs = []
+    data = recv(deadline)
+    if data is not None:
+        reqs.append(data)
+if acks != 1:
+    fail('part 2 alone: %d RP-ACKs, expected 1' % acks)
+print('   sms part 2 of 2: RP-ACK, no reply yet')
+step(5, None, r'^Number that called you\?', body=rp_data_mo_part(5, 'SP', 0x42, 2, 1))
 print('ok')

@@ -80,6 +80,10 @@ int uigw_sms_rp_parse(const uint8_t *buf, size_t len, struct uigw_sms_rp *rp);
 int uigw_sms_submit_parse(const uint8_t *tpdu, size_t len, char *da, size_t da_len, char *text, size_t text_len);
 /*! RP-ACK (network to MS) for RP-DATA \a ref. \returns its length */
 int uigw_sms_rp_ack(uint8_t *out, size_t out_len, uint8_t ref);
+/*! The concatenation IE (0x00 8-bit or 0x08 16-bit reference) in the UDH of an SMS-SUBMIT TPDU.
+ *  \returns 1 and the fields if it is one part of several, 0 if the message is not concatenated, -EINVAL if the
+ *  TPDU is malformed */
+int uigw_sms_submit_concat(const uint8_t *tpdu, size_t len, uint16_t *ref, uint8_t *total, uint8_t *seq);
 /*! One RP-DATA (network to MS). */
 struct uigw_sms_pdu {
 	uint8_t data[200];
