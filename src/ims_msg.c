@@ -3,9 +3,11 @@
  *  starts or continues the subscriber's dialog (202 Accepted at once); every screen goes back as a MESSAGE to the
  *  asserted URI (or through the outbound proxy), in one Call-ID per dialog. */
 
+#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <osmocom/core/talloc.h>
@@ -167,6 +169,8 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
 	return n ? n : max;
 }
 
+static struct sip_conn *sess_tcp(struct ims_sess *s);
+
 static int send_message(struct ims_sess *s, const char *text)
 {
 	size_t len, over, room, n, off = 0;
@@ -177,7 +181,8 @@ static int send_message(struct ims_sess *s, const char *text)
 		return send_sms(s, text);
 	len = text ? strlen(text) : 0;
 	over = msg_overhead(s);
-	if (over + len <= IMS_UDP_MAX_REQ)
+	/* over TCP (the contact asks for it) a long text goes in one piece */
+	if (over + len <= IMS_UDP_MAX_REQ || sess_tcp(s))
 		return send_one(s, text);
 	room = over + 64 < IMS_UDP_MAX_REQ ? IMS_UDP_MAX_REQ - over : 64;
 	LOGP(DSIP, LOGL_INFO, "text of %zu bytes to %s split into MESSAGEs of <= %zu bytes\n", len, s->target, room);
@@ -208,6 +213,31 @@ static int send_imdn(struct ims_sess *s, const char *message_id)
 	return rc;
 }
 
+/* The subscriber's contact asks for TCP (";transport=tcp", numeric IPv4 host) and the gateway listens on TCP with no
+ * outbound proxy: the connection to send over (opened if needed), else NULL (UDP). */
+static struct sip_conn *sess_tcp(struct ims_sess *s)
+{
+	struct uigw_sip *sip = s->sip;
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	osip_uri_param_t *tp = NULL;
+	struct sip_conn *c = NULL;
+	osip_uri_t *u = NULL;
+
+	if (!sip->cfg.tcp || sip->cfg.proxy_ip || !s->target || strncasecmp(s->target, "sip:", 4) ||
+	    !strcasestr(s->target, "transport=tcp"))
+		return NULL;
+	if (osip_uri_init(&u) != 0)
+		return NULL;
+	if (osip_uri_parse(u, s->target) != 0 || osip_uri_uparam_get_byname(u, "transport", &tp) != 0 || !tp ||
+	    !tp->gvalue || strcasecmp(tp->gvalue, "tcp") || !u->host || inet_pton(AF_INET, u->host, &dst.sin_addr) != 1)
+		goto out;
+	dst.sin_port = htons(u->port ? atoi(u->port) : 5060);
+	c = sip_conn_to(sip, &dst);
+out:
+	osip_uri_free(u);
+	return c;
+}
+
 static int send_body_len(struct ims_sess *s, const char *ctype, const char *body, size_t len, const char *extra)
 {
 	struct uigw_sip *sip = s->sip;
@@ -217,8 +247,11 @@ static int send_body_len(struct ims_sess *s, const char *ctype, const char *body
 	size_t hl;
 	int rc;
 
+	struct sip_conn *conn;
+
 	if (!body)
 		return -ENOMEM;
+	conn = sess_tcp(s);
 	if (!strncasecmp(s->target, "tel:", 4) && !sip->cfg.proxy_ip) {
 		LOGP(DSIP, LOGL_ERROR, "cannot reach %s without an outbound proxy\n", s->target);
 		return -EHOSTUNREACH;
@@ -235,7 +268,7 @@ static int send_body_len(struct ims_sess *s, const char *ctype, const char *body
 			      "%s"
 			      "Content-Type: %s\r\n"
 			      "Content-Length: %zu\r\n\r\n",
-			      s->target, sip_via(tmp, sip, false), sip_proxy_route(tmp, sip), s->from_user, domain,
+			      s->target, sip_via(tmp, sip, conn != NULL), sip_proxy_route(tmp, sip), s->from_user, domain,
 			      s->tag, s->target, s->call_id, sip->cfg.local_ip, ++s->cseq, extra ? extra : "", ctype, len);
 	if (req) {
 		hl = strlen(req);
@@ -244,7 +277,7 @@ static int send_body_len(struct ims_sess *s, const char *ctype, const char *body
 	if (req) {
 		memcpy(req + hl, body, len);
 		req[hl + len] = '\0';
-		rc = sip_send_request_len(sip, req, hl + len, NULL, msg_resp_cb, sip, NULL);
+		rc = sip_send_request_len(sip, req, hl + len, conn, msg_resp_cb, sip, NULL);
 	} else {
 		rc = -ENOMEM;
 	}

@@ -150,6 +150,16 @@ static int conn_write(struct sip_conn *c, const char *buf, size_t len)
 {
 	ssize_t rc;
 
+	if (c->connecting) {
+		char *n = talloc_realloc(c, c->wbuf, char, c->wlen + len);
+
+		if (!n)
+			return -ENOMEM;
+		memcpy(n + c->wlen, buf, len);
+		c->wbuf = n;
+		c->wlen += len;
+		return 0;
+	}
 	/* SIP messages are small: a short blocking write is acceptable; a stuck peer is dropped */
 	while (len) {
 		rc = write(c->ofd.fd, buf, len);
@@ -968,6 +978,35 @@ static int conn_cb(struct osmo_fd *ofd, unsigned int what)
 	char rbuf[16384];
 	ssize_t n, fl;
 
+	if (c->connecting && (what & OSMO_FD_WRITE)) {
+		int err = 0, fl2;
+		socklen_t el = sizeof(err);
+
+		if (getsockopt(ofd->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+			LOGP(DSIP, LOGL_NOTICE, "TCP connect to %s:%u failed: %s\n", inet_ntoa(c->peer.sin_addr),
+			     ntohs(c->peer.sin_port), strerror(err ? err : errno));
+			conn_close(c);
+			return 0;
+		}
+		/* connected: from now on short blocking writes, like on an accepted connection */
+		c->connecting = false;
+		osmo_fd_write_disable(ofd);
+		fl2 = fcntl(ofd->fd, F_GETFL);
+		if (fl2 >= 0)
+			fcntl(ofd->fd, F_SETFL, fl2 & ~O_NONBLOCK);
+		LOGP(DSIP, LOGL_INFO, "TCP connection to %s:%u up\n", inet_ntoa(c->peer.sin_addr),
+		     ntohs(c->peer.sin_port));
+		if (c->wlen && conn_write(c, c->wbuf, c->wlen) < 0) {
+			conn_close(c);
+			return 0;
+		}
+		TALLOC_FREE(c->wbuf);
+		c->wlen = 0;
+		if (!(what & OSMO_FD_READ))
+			return 0;
+	}
+	if (!(what & OSMO_FD_READ))
+		return 0;
 	n = read(ofd->fd, rbuf, sizeof(rbuf));
 	if (n <= 0) {
 		conn_close(c);
@@ -1008,6 +1047,42 @@ static int conn_cb(struct osmo_fd *ofd, unsigned int what)
 		c->len -= fl;
 	}
 	return 0;
+}
+
+struct sip_conn *sip_conn_to(struct uigw_sip *sip, const struct sockaddr_in *dst)
+{
+	struct sip_conn *c;
+	int fd;
+
+	llist_for_each_entry(c, &sip->conns, list) {
+		if (c->peer.sin_addr.s_addr == dst->sin_addr.s_addr && c->peer.sin_port == dst->sin_port)
+			return c;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP);
+	if (fd < 0)
+		return NULL;
+	if (connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) < 0 && errno != EINPROGRESS) {
+		LOGP(DSIP, LOGL_NOTICE, "TCP connect to %s:%u: %s\n", inet_ntoa(dst->sin_addr), ntohs(dst->sin_port),
+		     strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	c = talloc_zero(sip, struct sip_conn);
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->sip = sip;
+	c->peer = *dst;
+	c->connecting = true;
+	osmo_fd_setup(&c->ofd, fd, OSMO_FD_READ | OSMO_FD_WRITE, conn_cb, c, 0);
+	if (osmo_fd_register(&c->ofd) < 0) {
+		close(fd);
+		talloc_free(c);
+		return NULL;
+	}
+	llist_add_tail(&c->list, &sip->conns);
+	return c;
 }
 
 static int tcp_accept_cb(struct osmo_fd *ofd, unsigned int what)

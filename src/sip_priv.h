@@ -40,7 +40,7 @@ struct sip_addr {
 	struct sockaddr_in sin;
 };
 
-/*! A TCP connection (accepted). */
+/*! A TCP connection (accepted, or opened by the gateway to send a request). */
 struct sip_conn {
 	struct llist_head list;
 	struct uigw_sip *sip;
@@ -48,6 +48,9 @@ struct sip_conn {
 	struct sockaddr_in peer;
 	char *buf;			/*!< received, not yet framed */
 	size_t len;
+	bool connecting;		/*!< opened by us, connect() not finished: writes wait in wbuf */
+	char *wbuf;
+	size_t wlen;
 };
 
 /*! Called once with the final response to a request we sent (resp NULL: timeout / transport error). */
@@ -121,6 +124,9 @@ void sip_respond(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *r
 /*! Build a response to \a req: copies Via, From, To (adds \a to_tag if To has none), Call-ID, CSeq;
  *  Record-Route too for 2xx to INVITE. \returns the message or NULL */
 osip_message_t *sip_response(const osip_message_t *req, int code, const char *to_tag);
+/*! A TCP connection to \a dst: an open one (accepted or ours) to that address and port, else a new one
+ *  (non-blocking connect; what is written before it is up waits). \returns it or NULL */
+struct sip_conn *sip_conn_to(struct uigw_sip *sip, const struct sockaddr_in *dst);
 /*! Respond \a code with no body. */
 void sip_reply(struct uigw_sip *sip, osip_transaction_t *tr, const osip_message_t *req, int code);
 /*! Send a request (text of a full SIP request) in a new client transaction. \a owner_ref (may be NULL) is set to

@@ -224,6 +224,31 @@ assert text == want, 'reassembled text differs'
 print('   long text: 2 MESSAGEs, each <= 1300 bytes, valid UTF-8, reassembled equal')
 PY
 echo "ok: long screen over MESSAGE split on UTF-8 boundaries into requests of <= 1300 bytes"
+
+# 5d. the same screen to a contact that asks for TCP: one MESSAGE over a TCP connection the gateway opens
+timeout 30 sipp -sf "$sc/msg_long_tcp_uas.xml" -t t1 -i 127.0.0.1 -p 45069 -m 1 -nostdin -timeout 20s \
+	-timeout_error -trace_msg -message_file "$tmp/longtcp.msg" -trace_logs -log_file "$tmp/longtcp.log" \
+	-trace_err -error_file "$tmp/longtcp.err" >"$tmp/longtcp.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "sip push message +491720000181 longtext sip:+491720000181@127.0.0.1:45069;transport=tcp" \
+	>"$tmp/longtcp_vty.out"
+grep -q "MESSAGE sent to +491720000181" "$tmp/longtcp_vty.out" || { cat "$tmp/longtcp_vty.out"; fail "sip push tcp"; }
+wait $uas_pid || { uas_pid=""; cat "$tmp/longtcp.out" "$tmp/longtcp.err" 2>/dev/null; fail "long text over TCP"; }
+uas_pid=""
+python3 - "$tmp/longtcp.msg" "$top_srcdir/tests/data/ims/longtext.conf" <<'PY' || fail "long text over TCP: body"
+import re, sys
+raw = open(sys.argv[1], 'rb').read()
+want = re.search(rb'en = "(LONGSTART.*LONGEND)"', open(sys.argv[2], 'rb').read()).group(1)
+reqs = re.findall(rb'(MESSAGE sip:\S+ SIP/2\.0\r\n.*?\r\n\r\n)', raw, re.S)
+assert len(reqs) == 1, 'expected 1 MESSAGE, got %d' % len(reqs)
+n = int(re.search(rb'Content-Length: *(\d+)', reqs[0]).group(1))
+body = raw[raw.index(reqs[0]) + len(reqs[0]):][:n]
+assert body == want, 'text differs'
+assert len(reqs[0]) + n > 1300, 'the request should exceed the UDP limit'
+print('   long text over TCP: 1 MESSAGE of %d bytes' % (len(reqs[0]) + n))
+PY
+echo "ok: long screen to a ;transport=tcp contact in one MESSAGE over TCP"
 echo "scenarios took $(( $(date +%s) - start )) s"
 
 # 5b. tshark decodes the capture: methods, Info-Package, ussd-data, RP / TPDU fields, nothing malformed
