@@ -28,8 +28,6 @@
 
 #include "sip_priv.h"
 
-#define SIP_MAX_MSG	65535
-#define SIP_TCP_MAX_BUF	(2 * SIP_MAX_MSG)
 
 static struct uigw_sip *g_sip;
 
@@ -144,34 +142,6 @@ static int resolve(const char *host, int port, struct sockaddr_in *sin)
 	return 0;
 }
 
-static void conn_close(struct sip_conn *c);
-
-static int conn_write(struct sip_conn *c, const char *buf, size_t len)
-{
-	ssize_t rc;
-
-	if (c->connecting) {
-		char *n = talloc_realloc(c, c->wbuf, char, c->wlen + len);
-
-		if (!n)
-			return -ENOMEM;
-		memcpy(n + c->wlen, buf, len);
-		c->wbuf = n;
-		c->wlen += len;
-		return 0;
-	}
-	/* SIP messages are small: a short blocking write is acceptable; a stuck peer is dropped */
-	while (len) {
-		rc = write(c->ofd.fd, buf, len);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			return -EIO;
-		buf += rc;
-		len -= rc;
-	}
-	return 0;
-}
 
 static int transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *host, int port,
 		    struct sip_conn *conn)
@@ -180,10 +150,10 @@ static int transmit(struct uigw_sip *sip, const char *buf, size_t len, const cha
 	int rc;
 
 	if (conn) {
-		rc = conn_write(conn, buf, len);
+		rc = sip_conn_write(conn, buf, len);
 		if (rc < 0) {
 			LOGP(DSIP, LOGL_NOTICE, "TCP write to %s failed: closing\n", inet_ntoa(conn->peer.sin_addr));
-			conn_close(conn);
+			sip_conn_close(conn);
 		}
 		return rc;
 	}
@@ -201,9 +171,6 @@ static int transmit(struct uigw_sip *sip, const char *buf, size_t len, const cha
 	return 0;
 }
 
-static void done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf, size_t len,
-		     const struct sockaddr_in *dst);
-
 static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int port, int out_socket)
 {
 	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
@@ -220,7 +187,7 @@ static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int 
 		struct sockaddr_in dst;
 
 		if (resolve(host, port, &dst) == 0)
-			done_add(sip, tr, buf, len, &dst);
+			sip_done_add(sip, tr, buf, len, &dst);
 	}
 	osip_free(buf);
 	if (rc < 0) {
@@ -255,74 +222,6 @@ static void free_dead(struct uigw_sip *sip)
 		osip_transaction_free(tr);
 	}
 	sip->n_dead = 0;
-}
-
-/* ---- the transaction index: a message finds its transaction by Via branch and method, in O(1) ---- */
-
-static uint32_t key_hash(const char *k)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *k; k++)
-		h = (h ^ (uint8_t)*k) * 16777619u;
-	return h;
-}
-
-/* "c"lient or "s"erver, the top Via's branch, the CSeq method (an ACK belongs to its INVITE) */
-static int msg_key(const osip_message_t *m, bool client, char *out, size_t len)
-{
-	osip_via_t *via = osip_list_get(&m->vias, 0);
-	osip_generic_param_t *br = NULL;
-	const char *method;
-	int n;
-
-	if (!via || osip_via_param_get_byname(via, "branch", &br) != 0 || !br || !br->gvalue || !m->cseq ||
-	    !m->cseq->method)
-		return -EINVAL;
-	method = !strcmp(m->cseq->method, "ACK") ? "INVITE" : m->cseq->method;
-	n = snprintf(out, len, "%c %s %s", client ? 'c' : 's', br->gvalue, method);
-	return n > 0 && (size_t)n < len ? 0 : -ENOSPC;
-}
-
-static int tx_destructor(struct sip_tx *tx)
-{
-	if (tx->key)
-		hash_del(&tx->hnode);
-	return 0;
-}
-
-static void tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *tr, const osip_message_t *m,
-		     bool client)
-{
-	char key[256];
-
-	tx->tr = tr;
-	if (msg_key(m, client, key, sizeof(key)) < 0)
-		return;		/* no branch (RFC 2543): found by libosip2's own walk */
-	tx->key = talloc_strdup(tx, key);
-	if (!tx->key)
-		return;
-	tx->hkey = key_hash(key);
-	hash_add(sip->tx_by_key, &tx->hnode, tx->hkey);
-	talloc_set_destructor(tx, tx_destructor);
-}
-
-/* \returns the live transaction of message \a m, NULL if none; *indexed false when \a m cannot be keyed */
-static osip_transaction_t *tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed)
-{
-	char key[256];
-	struct sip_tx *tx;
-	uint32_t h;
-
-	*indexed = msg_key(m, client, key, sizeof(key)) == 0;
-	if (!*indexed)
-		return NULL;
-	h = key_hash(key);
-	hash_for_each_possible(sip->tx_by_key, tx, hnode, h) {
-		if (tx->hkey == h && !strcmp(tx->key, key))
-			return tx->tr;
-	}
-	return NULL;
 }
 
 /* Execute events directly on their transaction, in order, never from inside another execution (a callback that
@@ -362,98 +261,6 @@ static void sip_exec(struct uigw_sip *sip, osip_transaction_t *tr, osip_event_t 
 }
 
 #define SIP_TICK_MS	20
-#define SIP_T1_MS	500
-
-/* ---- completed non-INVITE server transactions (see struct uigw_sip.done_fifo) ---- */
-
-struct sip_done {
-	struct llist_head list;
-	struct hlist_node hnode;
-	uint32_t hkey;
-	int64_t expires_ms;
-	struct sockaddr_in dst;
-	size_t len;
-	char *key;
-	char *resp;
-};
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void done_free(struct uigw_sip *sip, struct sip_done *d)
-{
-	llist_del(&d->list);
-	hash_del(&d->hnode);
-	sip->n_done--;
-	talloc_free(d);
-}
-
-static void done_expire(struct uigw_sip *sip, bool all)
-{
-	int64_t now = mono_ms();
-
-	while (!llist_empty(&sip->done_fifo)) {
-		struct sip_done *d = llist_first_entry(&sip->done_fifo, struct sip_done, list);
-
-		if (!all && d->expires_ms > now)
-			break;
-		done_free(sip, d);
-	}
-}
-
-/* a final response of a NIST over UDP went out: keep it for the request's retransmissions */
-static void done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf, size_t len,
-		     const struct sockaddr_in *dst)
-{
-	char key[256];
-	struct sip_done *d;
-
-	if (!tr->orig_request || msg_key(tr->orig_request, false, key, sizeof(key)) < 0)
-		return;
-	d = talloc_zero(sip, struct sip_done);
-	if (!d)
-		return;
-	d->key = talloc_strdup(d, key);
-	d->resp = talloc_memdup(d, buf, len);
-	if (!d->key || !d->resp) {
-		talloc_free(d);
-		return;
-	}
-	d->len = len;
-	d->dst = *dst;
-	d->hkey = key_hash(key);
-	d->expires_ms = mono_ms() + 64 * SIP_T1_MS;
-	hash_add(sip->done_by_key, &d->hnode, d->hkey);
-	llist_add_tail(&d->list, &sip->done_fifo);
-	sip->n_done++;
-}
-
-/* a request whose transaction completed: answer it again with the same response. \returns true if it was one */
-static bool done_answer(struct uigw_sip *sip, const osip_message_t *req)
-{
-	char key[256];
-	struct sip_done *d;
-	uint32_t h;
-
-	if (!sip->n_done || MSG_IS_ACK(req) || msg_key(req, false, key, sizeof(key)) < 0)
-		return false;
-	h = key_hash(key);
-	hash_for_each_possible(sip->done_by_key, d, hnode, h) {
-		if (d->hkey == h && !strcmp(d->key, key)) {
-			sip->done_hits++;
-			if (sendto(sip->udp.fd, d->resp, d->len, 0, (struct sockaddr *)&d->dst, sizeof(d->dst)) < 0)
-				sip_ctr_inc(sip, SIP_CTR_TX_ERR);
-			return true;
-		}
-	}
-	return false;
-}
-
 /* the transaction timers (and anything in the transactions' fifos), every SIP_TICK_MS */
 static void sip_run(struct uigw_sip *sip)
 {
@@ -478,7 +285,7 @@ static void sip_run(struct uigw_sip *sip)
 	}
 	sip->running = false;
 	sip_drain(sip);
-	done_expire(sip, false);
+	sip_done_expire(sip, false);
 	osmo_timer_schedule(&sip->timer, 0, SIP_TICK_MS * 1000);
 }
 
@@ -613,7 +420,7 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 	if (owner_ref)
 		*owner_ref = tx;
 	osip_transaction_set_your_instance(tr, tx);
-	tx_index(sip, tx, tr, msg, true);
+	sip_tx_index(sip, tx, tr, msg, true);
 	/* a UDP NICT ends with its final response (a retransmitted response then counts as stray) */
 	if (tr->ctx_type == NICT && !conn && tr->nict_context)
 		tr->nict_context->timer_k_length = 1;
@@ -761,7 +568,7 @@ static bool complete_enough(const osip_message_t *m)
 	       m->cseq->number && osip_list_size(&m->vias) > 0 && (!MSG_IS_REQUEST(m) || (m->req_uri && m->req_uri->host));
 }
 
-static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
+void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
 		   struct sip_conn *conn)
 {
 	osip_event_t *evt;
@@ -785,7 +592,7 @@ static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const stru
 		sip_ctr_inc(sip, SIP_CTR_RX_RESP);
 		/* every request the gateway sends has a branch: a response without a transaction is stray (or a
 		 * 2xx retransmission) */
-		tr = tx_find(sip, evt->sip, true, &indexed);
+		tr = sip_tx_find(sip, evt->sip, true, &indexed);
 		if (tr)
 			sip_exec(sip, tr, evt);
 		else
@@ -793,14 +600,14 @@ static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const stru
 		return;
 	}
 	osip_message_fix_last_via_header(evt->sip, inet_ntoa(src->sin_addr), ntohs(src->sin_port));
-	tr = tx_find(sip, evt->sip, false, &indexed);
+	tr = sip_tx_find(sip, evt->sip, false, &indexed);
 	if (!tr && !indexed)
 		tr = __osip_find_transaction(sip->osip, evt, 0);	/* no branch: RFC 2543 matching */
 	if (tr) {
 		sip_exec(sip, tr, evt);
 		return;
 	}
-	if (!conn && done_answer(sip, evt->sip)) {
+	if (!conn && sip_done_answer(sip, evt->sip)) {
 		osip_event_free(evt);	/* a retransmission of a request already answered */
 		return;
 	}
@@ -831,7 +638,7 @@ static void rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const stru
 	tx->src.sin = *src;
 	tx->conn = conn;
 	osip_transaction_set_your_instance(tr, tx);
-	tx_index(sip, tx, tr, evt->sip, false);
+	sip_tx_index(sip, tx, tr, evt->sip, false);
 	/* a UDP NIST ends right after its final response; the response cache answers retransmissions */
 	if (tr->ctx_type == NIST && !conn && tr->nist_context)
 		tr->nist_context->timer_j_length = 1;
@@ -859,35 +666,9 @@ static int udp_cb(struct osmo_fd *ofd, unsigned int what)
 		/* keep-alive CRLFs */
 		if (n <= 4 && strspn(buf, "\r\n") == (size_t)n)
 			continue;
-		rx_msg(sip, buf, n, &src, NULL);
+		sip_rx_msg(sip, buf, n, &src, NULL);
 	}
 	return 0;
-}
-
-/* \returns the length of the first complete message in buf, 0 if incomplete, -1 if unframable */
-static ssize_t tcp_frame(const char *buf, size_t len)
-{
-	const char *end = memmem(buf, len, "\r\n\r\n", 4);
-	size_t hlen, clen = 0;
-	const char *p;
-
-	if (!end)
-		return len > SIP_MAX_MSG ? -1 : 0;
-	hlen = end - buf + 4;
-	for (p = buf; p && p < end; p = memmem(p, end - p, "\r\n", 2), p = p ? p + 2 : NULL) {
-		if (!strncasecmp(p, "Content-Length:", 15) || !strncasecmp(p, "l:", 2)) {
-			const char *v = p + (p[1] == ':' ? 2 : 15);
-			char *e;
-			unsigned long cl = strtoul(v, &e, 10);
-			if (cl > SIP_MAX_MSG)
-				return -1;
-			clen = cl;
-			break;
-		}
-	}
-	if (hlen + clen > len)
-		return 0;
-	return hlen + clen;
 }
 
 /* the callbacks of one libosip2 instance */
@@ -925,7 +706,7 @@ static void osip_setup(osip_t *o)
 }
 
 /* every transaction list of every instance; \returns how many */
-static int osip_lists(struct uigw_sip *sip, osip_list_t **lists)
+int sip_osip_lists(struct uigw_sip *sip, osip_list_t **lists)
 {
 	int i, n = 0;
 
@@ -938,180 +719,6 @@ static int osip_lists(struct uigw_sip *sip, osip_list_t **lists)
 		lists[n++] = &sip->pool[i]->osip_nist_transactions;
 	}
 	return n;
-}
-
-static void conn_close(struct sip_conn *c)
-{
-	struct uigw_sip *sip = c->sip;
-	osip_transaction_t *tr;
-	osip_list_t *lists[4 * SIP_OSIP_POOL];
-	int i, j, n;
-
-	/* transactions that would answer on it now fall back to UDP (and fail) rather than use a freed pointer */
-	n = osip_lists(sip, lists);
-	for (i = 0; i < n; i++) {
-		osip_list_iterator_t it;
-
-		for (tr = osip_list_get_first(lists[i], &it); tr; tr = osip_list_get_next(&it)) {
-			struct sip_tx *tx = osip_transaction_get_your_instance(tr);
-
-			if (tx && tx->conn == c)
-				tx->conn = NULL;
-		}
-	}
-	for (j = 0; j < (int)sip->n_dead; j++) {
-		struct sip_tx *tx = osip_transaction_get_your_instance(sip->dead[j]);
-		if (tx && tx->conn == c)
-			tx->conn = NULL;
-	}
-	ussi_conn_closed(sip, c);
-	osmo_fd_unregister(&c->ofd);
-	close(c->ofd.fd);
-	c->ofd.fd = -1;
-	llist_del(&c->list);
-	talloc_free(c);
-}
-
-static int conn_cb(struct osmo_fd *ofd, unsigned int what)
-{
-	struct sip_conn *c = ofd->data;
-	char rbuf[16384];
-	ssize_t n, fl;
-
-	if (c->connecting && (what & OSMO_FD_WRITE)) {
-		int err = 0, fl2;
-		socklen_t el = sizeof(err);
-
-		if (getsockopt(ofd->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
-			LOGP(DSIP, LOGL_NOTICE, "TCP connect to %s:%u failed: %s\n", inet_ntoa(c->peer.sin_addr),
-			     ntohs(c->peer.sin_port), strerror(err ? err : errno));
-			conn_close(c);
-			return 0;
-		}
-		/* connected: from now on short blocking writes, like on an accepted connection */
-		c->connecting = false;
-		osmo_fd_write_disable(ofd);
-		fl2 = fcntl(ofd->fd, F_GETFL);
-		if (fl2 >= 0)
-			fcntl(ofd->fd, F_SETFL, fl2 & ~O_NONBLOCK);
-		LOGP(DSIP, LOGL_INFO, "TCP connection to %s:%u up\n", inet_ntoa(c->peer.sin_addr),
-		     ntohs(c->peer.sin_port));
-		if (c->wlen && conn_write(c, c->wbuf, c->wlen) < 0) {
-			conn_close(c);
-			return 0;
-		}
-		TALLOC_FREE(c->wbuf);
-		c->wlen = 0;
-		if (!(what & OSMO_FD_READ))
-			return 0;
-	}
-	if (!(what & OSMO_FD_READ))
-		return 0;
-	n = read(ofd->fd, rbuf, sizeof(rbuf));
-	if (n <= 0) {
-		conn_close(c);
-		return 0;
-	}
-	if (c->len + n > SIP_TCP_MAX_BUF) {
-		LOGP(DSIP, LOGL_NOTICE, "TCP peer %s sends unframable data: closing\n", inet_ntoa(c->peer.sin_addr));
-		conn_close(c);
-		return 0;
-	}
-	c->buf = talloc_realloc(c, c->buf, char, c->len + n + 1);
-	if (!c->buf) {
-		conn_close(c);
-		return 0;
-	}
-	memcpy(c->buf + c->len, rbuf, n);
-	c->len += n;
-	c->buf[c->len] = '\0';
-	for (;;) {
-		/* skip keep-alive CRLFs between messages */
-		size_t skip = 0;
-		while (skip < c->len && (c->buf[skip] == '\r' || c->buf[skip] == '\n'))
-			skip++;
-		if (skip) {
-			memmove(c->buf, c->buf + skip, c->len - skip + 1);
-			c->len -= skip;
-		}
-		fl = tcp_frame(c->buf, c->len);
-		if (fl < 0) {
-			conn_close(c);
-			return 0;
-		}
-		if (fl == 0)
-			break;
-		rx_msg(c->sip, c->buf, fl, &c->peer, c);
-		/* rx_msg never closes the connection it came on */
-		memmove(c->buf, c->buf + fl, c->len - fl + 1);
-		c->len -= fl;
-	}
-	return 0;
-}
-
-struct sip_conn *sip_conn_to(struct uigw_sip *sip, const struct sockaddr_in *dst)
-{
-	struct sip_conn *c;
-	int fd;
-
-	llist_for_each_entry(c, &sip->conns, list) {
-		if (c->peer.sin_addr.s_addr == dst->sin_addr.s_addr && c->peer.sin_port == dst->sin_port)
-			return c;
-	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP);
-	if (fd < 0)
-		return NULL;
-	if (connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) < 0 && errno != EINPROGRESS) {
-		LOGP(DSIP, LOGL_NOTICE, "TCP connect to %s:%u: %s\n", inet_ntoa(dst->sin_addr), ntohs(dst->sin_port),
-		     strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	c = talloc_zero(sip, struct sip_conn);
-	if (!c) {
-		close(fd);
-		return NULL;
-	}
-	c->sip = sip;
-	c->peer = *dst;
-	c->connecting = true;
-	osmo_fd_setup(&c->ofd, fd, OSMO_FD_READ | OSMO_FD_WRITE, conn_cb, c, 0);
-	if (osmo_fd_register(&c->ofd) < 0) {
-		close(fd);
-		talloc_free(c);
-		return NULL;
-	}
-	llist_add_tail(&c->list, &sip->conns);
-	return c;
-}
-
-static int tcp_accept_cb(struct osmo_fd *ofd, unsigned int what)
-{
-	struct uigw_sip *sip = ofd->data;
-	struct sockaddr_in peer;
-	socklen_t plen = sizeof(peer);
-	struct sip_conn *c;
-	int fd;
-
-	fd = accept(ofd->fd, (struct sockaddr *)&peer, &plen);
-	if (fd < 0)
-		return 0;
-	c = talloc_zero(sip, struct sip_conn);
-	if (!c) {
-		close(fd);
-		return 0;
-	}
-	c->sip = sip;
-	c->peer = peer;
-	osmo_fd_setup(&c->ofd, fd, OSMO_FD_READ, conn_cb, c, 0);
-	if (osmo_fd_register(&c->ofd) < 0) {
-		close(fd);
-		talloc_free(c);
-		return 0;
-	}
-	llist_add_tail(&c->list, &sip->conns);
-	LOGP(DSIP, LOGL_INFO, "TCP connection from %s:%u\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
-	return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -1137,10 +744,10 @@ static void sip_stop(struct uigw_sip *sip)
 	if (!sip->osip)
 		return;
 	llist_for_each_entry_safe(c, ct, &sip->conns, list)
-		conn_close(c);
-	n = osip_lists(sip, lists);
+		sip_conn_close(c);
+	n = sip_osip_lists(sip, lists);
 	free_dead(sip);
-	done_expire(sip, true);
+	sip_done_expire(sip, true);
 	for (i = 0; i < n; i++) {
 		while (osip_list_size(lists[i]) > 0) {
 			osip_transaction_t *tr = osip_list_get(lists[i], 0);
@@ -1242,7 +849,7 @@ static int open_listeners(struct uigw_sip *sip)
 				    OSMO_SOCK_F_BIND | OSMO_SOCK_F_NONBLOCK);
 		if (fd < 0)
 			return fd;
-		osmo_fd_setup(&sip->tcp, fd, OSMO_FD_READ, tcp_accept_cb, sip, 0);
+		osmo_fd_setup(&sip->tcp, fd, OSMO_FD_READ, sip_tcp_accept_cb, sip, 0);
 		if (osmo_fd_register(&sip->tcp) < 0) {
 			close(fd);
 			sip->tcp.fd = -1;

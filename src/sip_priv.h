@@ -74,6 +74,8 @@ struct sip_tx {
 };
 
 #define SIP_OSIP_POOL	32
+#define SIP_MAX_MSG	65535
+#define SIP_TCP_MAX_BUF	(2 * SIP_MAX_MSG)
 
 struct uigw_sip {
 	struct uigw *gw;
@@ -124,6 +126,35 @@ void sip_respond(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *r
 /*! Build a response to \a req: copies Via, From, To (adds \a to_tag if To has none), Call-ID, CSeq;
  *  Record-Route too for 2xx to INVITE. \returns the message or NULL */
 osip_message_t *sip_response(const osip_message_t *req, int code, const char *to_tag);
+/* sip.c */
+/*! A message from UDP or a TCP connection (\a conn): to its transaction, a new one, or the dialog layer. */
+void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
+		struct sip_conn *conn);
+/*! Every transaction list of every libosip2 instance into \a lists (room for 4 * SIP_OSIP_POOL).
+ *  \returns how many */
+int sip_osip_lists(struct uigw_sip *sip, osip_list_t **lists);
+
+/* sip_tx.c: the transaction index and the completed non-INVITE server transactions */
+/*! Index \a tx (of transaction \a tr, request \a m) by Via branch + method; client or server side. */
+void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *tr, const osip_message_t *m,
+		  bool client);
+/*! \returns the live transaction of message \a m, NULL if none; *indexed false when \a m has no branch */
+osip_transaction_t *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed);
+/*! A final response of a UDP NIST went out: keep it 64*T1 for retransmissions of the request. */
+void sip_done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf, size_t len,
+		  const struct sockaddr_in *dst);
+/*! A retransmitted request whose transaction completed: answered again. \returns true if it was one */
+bool sip_done_answer(struct uigw_sip *sip, const osip_message_t *req);
+/*! Drop the kept responses past their time (all of them with \a all). */
+void sip_done_expire(struct uigw_sip *sip, bool all);
+
+/* sip_tcp.c: TCP connections */
+/*! Write to a connection (queued while it is still connecting). \returns 0 or negative errno */
+int sip_conn_write(struct sip_conn *c, const char *buf, size_t len);
+/*! Close a connection; transactions that would answer on it fall back to UDP. */
+void sip_conn_close(struct sip_conn *c);
+/*! The TCP listener's callback: accept a connection. */
+int sip_tcp_accept_cb(struct osmo_fd *ofd, unsigned int what);
 /*! A TCP connection to \a dst: an open one (accepted or ours) to that address and port, else a new one
  *  (non-blocking connect; what is written before it is up waits). \returns it or NULL */
 struct sip_conn *sip_conn_to(struct uigw_sip *sip, const struct sockaddr_in *dst);

@@ -34,72 +34,6 @@
 #define CACHE_SIZE_KIB		65536		/* PRAGMA cache_size = -65536: 64 MiB */
 #define PURGE_INTERVAL_MS	(3600 * 1000LL)
 
-/* Statements of the write connection. Named parameters; bound by name, reset and cleared after each use. */
-static const char *const wstmt_sql[_WSTMT_NUM] = {
-	[WSTMT_BEGIN] = "BEGIN IMMEDIATE",
-	[WSTMT_COMMIT] = "COMMIT",
-	[WSTMT_ROLLBACK] = "ROLLBACK",
-	[WSTMT_RESPONSE] =
-		"INSERT INTO response (campaign, version, node, question, kind, value, raw, channel, subscriber,"
-		" dialog, time, roaming, language) VALUES ($campaign, $version, $node, $question, $kind, $value, $raw,"
-		" $channel, $subscriber, $dialog, $time, $roaming, $language)"
-		/* answered again in the same dialog (Back): the new answer replaces the old one */
-		" ON CONFLICT (dialog, question) WHERE dialog > 0 DO UPDATE SET version = excluded.version,"
-		" node = excluded.node, kind = excluded.kind, value = excluded.value, raw = excluded.raw,"
-		" channel = excluded.channel, time = excluded.time, roaming = excluded.roaming,"
-		" language = excluded.language",
-	[WSTMT_DIALOG] =
-		"INSERT OR REPLACE INTO dialog (id, campaign, version, channel, subscriber, started, ended, outcome,"
-		" steps, last_node) VALUES ($id, $campaign, $version, $channel, $subscriber, $started, $ended,"
-		" $outcome, $steps, $last_node)",
-	[WSTMT_SPAM_RECENT] =
-		"SELECT 1 FROM spam_report WHERE number = $number AND reporter = $reporter AND time > $since"
-		" AND counted = 1 LIMIT 1",
-	[WSTMT_SPAM_INSERT] =
-		"INSERT INTO spam_report (reporter, number, time, counted)"
-		" VALUES ($reporter, $number, $time, $counted)",
-	[WSTMT_SPAM_COUNT] =
-		"INSERT INTO spam_number (number, reports, last_time) VALUES ($number, 1, $time)"
-		" ON CONFLICT (number) DO UPDATE SET reports = reports + 1,"
-		" last_time = max(coalesce(last_time, 0), excluded.last_time)",
-	[WSTMT_REACTION_DEL] =
-		"DELETE FROM reaction WHERE subscriber = $subscriber AND content = $content AND reaction = $reaction",
-	[WSTMT_REACTION_INS] =
-		"INSERT OR IGNORE INTO reaction (subscriber, content, reaction, time, campaign, channel)"
-		" VALUES ($subscriber, $content, $reaction, $time, $campaign, $channel)",
-	[WSTMT_APP_RATING] =
-		"INSERT OR REPLACE INTO app_rating (subscriber, app, rating, time, campaign, channel)"
-		" VALUES ($subscriber, $app, $rating, $time, $campaign, $channel)",
-	[WSTMT_FLAG] =
-		"INSERT INTO flag (subscriber, content, reason, time, campaign, channel)"
-		" VALUES ($subscriber, $content, $reason, $time, $campaign, $channel)",
-	[WSTMT_OFFER] =
-		"INSERT INTO offer (subscriber, campaign, service, uri, time)"
-		" VALUES ($subscriber, $campaign, $service, $uri, $time)",
-	[WSTMT_OPTOUT] =
-		"INSERT INTO optout (subscriber, opted_out, time, channel)"
-		" VALUES ($subscriber, $opted_out, $time, $channel)"
-		" ON CONFLICT (subscriber) DO UPDATE SET opted_out = excluded.opted_out, time = excluded.time,"
-		" channel = excluded.channel",
-	[WSTMT_SUBSCRIBER] =
-		"INSERT INTO subscriber_map (pseudonym, msisdn, first_seen, last_seen)"
-		" VALUES ($pseudonym, $msisdn, $time, $time)"
-		" ON CONFLICT (pseudonym) DO UPDATE SET msisdn = excluded.msisdn,"
-		" last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
-	[WSTMT_PURGE] = "DELETE FROM subscriber_map WHERE last_seen < $before",
-	[WSTMT_MT_INSERT] =
-		"INSERT OR REPLACE INTO mt_queue (id, channel, dialog, created, expires, final, link, pdu)"
-		" VALUES ($id, $channel, $dialog, $time, $expires, $final, $link, $pdu)",
-	[WSTMT_MT_DELETE] = "DELETE FROM mt_queue WHERE id = $id",
-	[WSTMT_RECEIPT_INS] =
-		"INSERT OR REPLACE INTO mt_receipt (message_id, channel, dialog, subscriber, submitted, state, updated)"
-		" VALUES ($message_id, $channel, $dialog, $subscriber, $time, $state, $time)",
-	[WSTMT_RECEIPT_UPD] =
-		"UPDATE mt_receipt SET state = $state, updated = $time WHERE message_id = $message_id",
-	[WSTMT_PUSH] =
-		"INSERT INTO push (subscriber, campaign, channel, time, result)"
-		" VALUES ($subscriber, $campaign, $channel, $time, $result)",
-};
 
 void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
 {
@@ -988,7 +922,7 @@ static int open_writer(struct uigw_store *st)
 		if (uigw_store_schema_upgrade(st->wdb, version, UIGW_SCHEMA_VERSION) < 0)
 			return -EIO;
 	}
-	if (prepare_all(st->wdb, wstmt_sql, st->wstmt, _WSTMT_NUM) < 0 ||
+	if (prepare_all(st->wdb, uigw_store_wstmt_sql, st->wstmt, _WSTMT_NUM) < 0 ||
 	    prepare_all(st->wdb, uigw_store_query_sql, st->wq, _UIGW_Q_NUM) < 0)
 		return -EIO;
 	return 0;

@@ -50,6 +50,10 @@ enum uigw_store_wstmt {
 	_WSTMT_NUM
 };
 
+/*! The SQL of the write statements (store_schema.c, next to the tables they write). Named parameters; bound by
+ *  name, reset and cleared after each use. */
+extern const char *const uigw_store_wstmt_sql[_WSTMT_NUM];
+
 /*! A cached parameter index of a write statement (see store.c). */
 #define UIGW_STORE_WPARAM_MAX 16
 struct uigw_store_wparam {
