@@ -143,8 +143,8 @@ static int resolve(const char *host, int port, struct sockaddr_in *sin)
 }
 
 
-static int transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *host, int port,
-		    struct sip_conn *conn)
+int sip_transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *host, int port,
+		 struct sip_conn *conn)
 {
 	struct sockaddr_in sin;
 	int rc;
@@ -182,7 +182,7 @@ static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int 
 	if (!sip || osip_message_to_str(msg, &buf, &len) != 0 || !buf)
 		return -1;
 	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%d:\n%s\n", host, port, buf);
-	rc = transmit(sip, buf, len, host, port, tx ? tx->conn : NULL);
+	rc = sip_transmit(sip, buf, len, host, port, tx ? tx->conn : NULL);
 	if (rc == 0 && tr->ctx_type == NIST && MSG_IS_RESPONSE(msg) && msg->status_code >= 200 && !(tx && tx->conn)) {
 		struct sockaddr_in dst;
 
@@ -400,7 +400,12 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 		LOGP(DSIP, LOGL_ERROR, "cannot parse our own request:\n%s\n", text);
 		return rc;
 	}
-	if (osip_transaction_init(&tr, MSG_IS_INVITE(msg) ? ICT : NICT,
+	if (!MSG_IS_INVITE(msg)) {
+		rc = sip_nict_start(sip, msg, text, len, conn, cb, owner, owner_ref);
+		osip_message_free(msg);
+		return rc;
+	}
+	if (osip_transaction_init(&tr, ICT,
 				  sip->pool[1 + sip->pool_rr++ % (SIP_OSIP_POOL - 1)], msg) != 0) {
 		osip_message_free(msg);
 		return -EINVAL;
@@ -421,9 +426,6 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 		*owner_ref = tx;
 	osip_transaction_set_your_instance(tr, tx);
 	sip_tx_index(sip, tx, tr, msg, true);
-	/* a UDP NICT ends with its final response (a retransmitted response then counts as stray) */
-	if (tr->ctx_type == NICT && !conn && tr->nict_context)
-		tr->nict_context->timer_k_length = 1;
 	evt = osip_new_outgoing_sipmessage(msg);
 	if (!evt) {
 		osip_message_free(msg);
@@ -441,30 +443,38 @@ int sip_send_to(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 
 	if (!inet_ntop(AF_INET, &dst->sin_addr, host, sizeof(host)))
 		return -EINVAL;
-	return transmit(sip, buf, len, host, ntohs(dst->sin_port), conn);
+	return sip_transmit(sip, buf, len, host, ntohs(dst->sin_port), conn);
+}
+
+/* where a request goes: the first Route (the outbound proxy's loose route), else the Request-URI */
+int sip_request_dst(const osip_message_t *msg, struct sockaddr_in *dst)
+{
+	osip_route_t *route = NULL;
+	const osip_uri_t *u;
+
+	osip_message_get_route(msg, 0, &route);
+	u = route && route->url ? route->url : msg->req_uri;
+	if (!u)
+		return -EINVAL;
+	return resolve(u->host, u->port ? atoi(u->port) : 5060, dst);
 }
 
 int sip_send_raw(struct uigw_sip *sip, const char *text, struct sip_conn *conn)
 {
 	osip_message_t *msg;
-	osip_route_t *route = NULL;
-	const char *host;
-	int port, rc;
+	struct sockaddr_in dst;
+	int rc;
 
 	rc = parse_text(text, strlen(text), &msg);
 	if (rc < 0)
 		return rc;
-	osip_message_get_route(msg, 0, &route);
-	if (route && route->url) {
-		host = route->url->host;
-		port = route->url->port ? atoi(route->url->port) : 5060;
-	} else {
-		host = msg->req_uri ? msg->req_uri->host : NULL;
-		port = msg->req_uri && msg->req_uri->port ? atoi(msg->req_uri->port) : 5060;
-	}
-	rc = transmit(sip, text, strlen(text), host, port, conn);
+	rc = sip_request_dst(msg, &dst);
 	osip_message_free(msg);
-	return rc;
+	if (rc < 0 && !conn) {
+		LOGP(DSIP, LOGL_ERROR, "cannot send a request: numeric IPv4 destinations only\n");
+		return rc;
+	}
+	return sip_send_to(sip, text, strlen(text), &dst, conn);
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -592,15 +602,20 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 		sip_ctr_inc(sip, SIP_CTR_RX_RESP);
 		/* every request the gateway sends has a branch: a response without a transaction is stray (or a
 		 * 2xx retransmission) */
-		tr = sip_tx_find(sip, evt->sip, true, &indexed);
-		if (tr)
-			sip_exec(sip, tr, evt);
-		else
+		tx = sip_tx_find(sip, evt->sip, true, &indexed);
+		if (tx && !tx->tr) {
+			sip_nict_response(sip, tx, evt->sip);
 			osip_event_free(evt);
+		} else if (tx) {
+			sip_exec(sip, tx->tr, evt);
+		} else {
+			osip_event_free(evt);
+		}
 		return;
 	}
 	osip_message_fix_last_via_header(evt->sip, inet_ntoa(src->sin_addr), ntohs(src->sin_port));
-	tr = sip_tx_find(sip, evt->sip, false, &indexed);
+	tx = sip_tx_find(sip, evt->sip, false, &indexed);
+	tr = tx ? tx->tr : NULL;
 	if (!tr && !indexed)
 		tr = __osip_find_transaction(sip->osip, evt, 0);	/* no branch: RFC 2543 matching */
 	if (tr) {
@@ -745,6 +760,7 @@ static void sip_stop(struct uigw_sip *sip)
 		return;
 	llist_for_each_entry_safe(c, ct, &sip->conns, list)
 		sip_conn_close(c);
+	sip_nict_stop(sip);
 	n = sip_osip_lists(sip, lists);
 	free_dead(sip);
 	sip_done_expire(sip, true);
@@ -778,13 +794,16 @@ static int sip_destructor(struct uigw_sip *sip)
 		rate_ctr_group_free(sip->ctrs);
 	if (g_sip == sip)
 		g_sip = NULL;
+	uigw_sip_alloc_trim();
 	return 0;
 }
 
 int uigw_sip_init(struct uigw *gw)
 {
-	struct uigw_sip *sip = talloc_zero(gw, struct uigw_sip);
+	struct uigw_sip *sip;
 
+	uigw_sip_alloc_init();
+	sip = talloc_zero(gw, struct uigw_sip);
 	if (!sip)
 		return -ENOMEM;
 	sip->gw = gw;
@@ -797,6 +816,7 @@ int uigw_sip_init(struct uigw *gw)
 	sip->tcp.fd = -1;
 	INIT_LLIST_HEAD(&sip->conns);
 	INIT_LLIST_HEAD(&sip->done_fifo);
+	INIT_LLIST_HEAD(&sip->nicts);
 	INIT_LLIST_HEAD(&sip->ussi_sessions);
 	INIT_LLIST_HEAD(&sip->msg_sessions);
 	INIT_LLIST_HEAD(&sip->cfg.peers);

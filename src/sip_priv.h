@@ -71,6 +71,15 @@ struct sip_tx {
 	struct hlist_node hnode;
 	uint32_t hkey;
 	char *key;			/*!< "c|s" branch method; NULL: not indexed */
+	/* a non-INVITE client transaction of our own (sip_nict.c; tr is NULL): the request as sent, where to,
+	 * the retransmission interval (timer E) and the end (timer F) */
+	struct llist_head nict_list;
+	char *buf;
+	size_t len;
+	struct sockaddr_in dst;
+	struct osmo_timer_list nict_timer;
+	uint32_t interval_ms;
+	int64_t deadline_ms;
 };
 
 #define SIP_OSIP_POOL	32
@@ -113,6 +122,8 @@ struct uigw_sip {
 	unsigned int n_done;
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
 	struct uigw_concat *sms_concat;	/*!< concatenated SMS over IP being reassembled (ims_msg.c) */
+	struct llist_head nicts;	/*!< struct sip_tx of our own non-INVITE client transactions (sip_nict.c) */
+	unsigned int n_nict;
 };
 
 static inline void sip_ctr_inc(struct uigw_sip *sip, enum sip_ctr c)
@@ -139,7 +150,7 @@ int sip_osip_lists(struct uigw_sip *sip, osip_list_t **lists);
 void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *tr, const osip_message_t *m,
 		  bool client);
 /*! \returns the live transaction of message \a m, NULL if none; *indexed false when \a m has no branch */
-osip_transaction_t *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed);
+struct sip_tx *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed);
 /*! A final response of a UDP NIST went out: keep it 64*T1 for retransmissions of the request. */
 void sip_done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf, size_t len,
 		  const struct sockaddr_in *dst);
@@ -147,6 +158,26 @@ void sip_done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf,
 bool sip_done_answer(struct uigw_sip *sip, const osip_message_t *req);
 /*! Drop the kept responses past their time (all of them with \a all). */
 void sip_done_expire(struct uigw_sip *sip, bool all);
+
+/* sip_nict.c: non-INVITE client transactions (RFC 3261 17.1.2) without libosip2's lists */
+#define SIP_T1_MS	500
+#define SIP_T2_MS	4000
+/*! Send request \a msg (its text \a text, \a len bytes) in a new non-INVITE client transaction.
+ *  \returns 0 or negative errno */
+int sip_nict_start(struct uigw_sip *sip, const osip_message_t *msg, const char *text, size_t len,
+		   struct sip_conn *conn, sip_resp_cb cb, void *owner, void **owner_ref);
+/*! A response to our own NICT \a tx: a final one ends it (the owner's callback runs). */
+void sip_nict_response(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *resp);
+/*! Connection \a c closes: its transactions lose it. */
+void sip_nict_conn_closed(struct uigw_sip *sip, struct sip_conn *c);
+/*! End every NICT (shutdown): no callback. */
+void sip_nict_stop(struct uigw_sip *sip);
+/*! Where a request goes: the first Route (an outbound proxy's loose route), else the Request-URI.
+ *  \returns 0 or negative errno (a host that is no numeric IPv4 address) */
+int sip_request_dst(const osip_message_t *msg, struct sockaddr_in *dst);
+/*! Bytes out to \a dst over UDP, or over \a conn. \returns 0 or negative errno */
+int sip_transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *host, int port,
+		 struct sip_conn *conn);
 
 /* sip_tcp.c: TCP connections */
 /*! Write to a connection (queued while it is still connecting). \returns 0 or negative errno */

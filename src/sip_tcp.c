@@ -96,6 +96,7 @@ void sip_conn_close(struct sip_conn *c)
 		if (tx && tx->conn == c)
 			tx->conn = NULL;
 	}
+	sip_nict_conn_closed(sip, c);
 	ussi_conn_closed(sip, c);
 	osmo_fd_unregister(&c->ofd);
 	close(c->ofd.fd);

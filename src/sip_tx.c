@@ -69,7 +69,7 @@ void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *t
 }
 
 /* \returns the live transaction of message \a m, NULL if none; *indexed false when \a m cannot be keyed */
-osip_transaction_t *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed)
+struct sip_tx *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed)
 {
 	char key[256];
 	struct sip_tx *tx;
@@ -81,12 +81,11 @@ osip_transaction_t *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, b
 	h = key_hash(key);
 	hash_for_each_possible(sip->tx_by_key, tx, hnode, h) {
 		if (tx->hkey == h && !strcmp(tx->key, key))
-			return tx->tr;
+			return tx;
 	}
 	return NULL;
 }
 
-#define SIP_T1_MS	500
 
 /* ---- completed non-INVITE server transactions (see struct uigw_sip.done_fifo) ---- */
 

@@ -205,8 +205,15 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 			n[3] += osip_list_size(&s->pool[i]->osip_nist_transactions);
 		}
 		vty_out(vty, " Transactions: ICT %d, IST %d, NICT %d, NIST %d; answered requests kept %u "
-			"(retransmissions answered from them: %lu)%s", n[0], n[1], n[2], n[3], s->n_done, s->done_hits,
+			"(retransmissions answered from them: %lu)%s", n[0], n[1], n[2] + (int)s->n_nict, n[3], s->n_done, s->done_hits,
 			VTY_NEWLINE);
+	}
+	{
+		struct uigw_sip_alloc_stats as;
+
+		uigw_sip_alloc_stats(&as);
+		vty_out(vty, " SIP allocator: %" PRIu64 " blocks reused, %" PRIu64 " from malloc, %" PRIu64
+			" bytes cached%s", as.hits, as.misses, as.cached_bytes, VTY_NEWLINE);
 	}
 	for (i = 0; i < s->ctrs->desc->num_ctr; i++)
 		vty_out(vty, " %-24s %" PRIu64 "%s", s->ctrs->desc->ctr_desc[i].name,

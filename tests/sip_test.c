@@ -340,6 +340,51 @@ static void test_sms_concat_udh(void **state)
 	assert_true(uigw_sms_submit_parse(empty_udh, 10, da, sizeof(da), text, sizeof(text)) < 0);
 }
 
+/* the allocator behind libosip2: a freed block of a class comes back for the next allocation of the class,
+ * a transaction-sized block too, big ones go to malloc, realloc keeps the contents */
+static void test_alloc(void **state)
+{
+	struct uigw_sip_alloc_stats a, b;
+	osip_message_t *m;
+	char *p, *q, *big;
+	void *tr;
+
+	uigw_sip_alloc_stats(&a);
+	p = osip_malloc(100);
+	assert_non_null(p);
+	memset(p, 'x', 100);
+	osip_free(p);
+	q = osip_malloc(97);	/* same class (97..112) */
+	assert_ptr_equal(p, q);
+	strcpy(q, "hello");
+	q = osip_realloc(q, 5000);
+	assert_non_null(q);
+	assert_string_equal(q, "hello");
+	osip_free(q);
+	tr = osip_malloc(sizeof(osip_transaction_t));
+	assert_non_null(tr);
+	osip_free(tr);
+	assert_ptr_equal(osip_malloc(sizeof(osip_transaction_t)), tr);
+	osip_free(tr);
+	big = osip_malloc(100000);
+	assert_non_null(big);
+	big[99999] = 1;
+	osip_free(big);
+	uigw_sip_alloc_stats(&b);
+	assert_true(b.hits >= a.hits + 2);
+	assert_true(b.cached_bytes >= 112);
+	/* a whole message through it */
+	assert_int_equal(osip_message_init(&m), 0);
+	assert_int_equal(osip_message_parse(m, "MESSAGE sip:7726@x SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bKa\r\n"
+			 "From: <sip:a@x>;tag=1\r\nTo: <sip:7726@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n"
+			 "Content-Length: 0\r\n\r\n", 161), 0);
+	assert_string_equal(m->sip_method, "MESSAGE");
+	osip_message_free(m);
+	uigw_sip_alloc_trim();
+	uigw_sip_alloc_stats(&b);
+	assert_int_equal(b.cached_bytes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,13 +396,16 @@ int main(void)
 		cmocka_unit_test(test_cpim),
 		cmocka_unit_test(test_sms),
 		cmocka_unit_test(test_sms_concat_udh),
+		cmocka_unit_test(test_alloc),
 	};
 	int rc;
 
 	ctx = talloc_named_const(NULL, 0, "sip_test");
+	uigw_sip_alloc_init();
 	parser_init();
 	uigw_sip_osip_quiet();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	talloc_free(ctx);
+	uigw_sip_alloc_trim();
 	return rc;
 }

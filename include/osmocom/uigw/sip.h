@@ -110,3 +110,14 @@ int uigw_sip_ruri_user(const struct osip_message *msg, char *out, size_t len);
 /*! The first body of that content type (type/subtype, case-insensitive; multipart parts count).
  *  \returns 0 and sets buf and len, or -ENOENT */
 int uigw_sip_body(const struct osip_message *msg, const char *ctype, const char **buf, size_t *len);
+
+/*! What the allocator behind libosip2 (sip_alloc.c) did. */
+struct uigw_sip_alloc_stats {
+	uint64_t hits;			/*!< allocations served from a free list */
+	uint64_t misses;		/*!< allocations that went to malloc */
+	uint64_t cached_bytes;		/*!< bytes on the free lists */
+};
+
+void uigw_sip_alloc_init(void);
+void uigw_sip_alloc_trim(void);
+void uigw_sip_alloc_stats(struct uigw_sip_alloc_stats *st);
