@@ -249,6 +249,45 @@ assert len(reqs[0]) + n > 1300, 'the request should exceed the UDP limit'
 print('   long text over TCP: 1 MESSAGE of %d bytes' % (len(reqs[0]) + n))
 PY
 echo "ok: long screen to a ;transport=tcp contact in one MESSAGE over TCP"
+
+# 5e. the gateway's own non-INVITE client transaction over UDP (timer E): a contact that ignores the first
+# MESSAGE gets the same request again after T1 (0.5 s), and nothing more once it answered the retransmission
+python3 - 45067 >"$tmp/retrans.out" 2>&1 <<'PY' &
+import re, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.settimeout(6)
+def recv():
+    d, a = s.recvfrom(65536)
+    return d, a, time.time()
+try:
+    d1, a1, t1 = recv()
+    d2, a2, t2 = recv()
+except socket.timeout:
+    sys.exit('no MESSAGE or no retransmission')
+hdr = lambda d, h: re.search(rb'(?im)^' + h + rb':\s*(.*?)\r$', d).group(1)
+assert d1.startswith(b'MESSAGE '), d1[:40]
+assert d1 == d2, 'the retransmission differs from the request'
+assert 0.35 <= t2 - t1 <= 1.2, 'retransmitted after %.2f s, not T1' % (t2 - t1)
+resp = b'SIP/2.0 200 OK\r\nVia: ' + hdr(d2, b'Via') + b'\r\nFrom: ' + hdr(d2, b'From') + b'\r\nTo: ' + \
+    hdr(d2, b'To') + b';tag=rt1\r\nCall-ID: ' + hdr(d2, b'Call-ID') + b'\r\nCSeq: ' + hdr(d2, b'CSeq') + \
+    b'\r\nContent-Length: 0\r\n\r\n'
+s.sendto(resp, a2)
+s.settimeout(2.5)
+try:
+    d3, _, t3 = recv()
+    sys.exit('request sent again after its 200 (%.2f s later)' % (t3 - t2))
+except socket.timeout:
+    pass
+print('   MESSAGE retransmitted after %.2f s, ended by the 200' % (t2 - t1))
+PY
+rt_pid=$!
+sleep 0.3
+vty_cmd "sip push message +491720000182 callquality sip:+491720000182@127.0.0.1:45067" >"$tmp/rt_vty.out"
+grep -q "MESSAGE sent to +491720000182" "$tmp/rt_vty.out" || { cat "$tmp/rt_vty.out"; fail "sip push (retransmission)"; }
+wait $rt_pid || { cat "$tmp/retrans.out"; fail "MESSAGE retransmission (timer E)"; }
+cat "$tmp/retrans.out"
+echo "ok: unanswered MESSAGE retransmitted after T1, no more after the 200"
 echo "scenarios took $(( $(date +%s) - start )) s"
 
 # 5b. tshark decodes the capture: methods, Info-Package, ussd-data, RP / TPDU fields, nothing malformed
