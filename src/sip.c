@@ -417,11 +417,7 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 		osip_message_free(msg);
 		return -ENOMEM;
 	}
-	tx->sip = sip;
-	tx->conn = conn;
-	tx->cb = cb;
-	tx->owner = owner;
-	tx->owner_ref = owner_ref;
+	sip_tx_set_client(tx, sip, conn, cb, owner, owner_ref);
 	if (owner_ref)
 		*owner_ref = tx;
 	osip_transaction_set_your_instance(tr, tx);

@@ -121,11 +121,7 @@ int sip_nict_start(struct uigw_sip *sip, const osip_message_t *msg, const char *
 		return -ENOMEM;
 	}
 	tx->len = len;
-	tx->sip = sip;
-	tx->conn = conn;
-	tx->cb = cb;
-	tx->owner = owner;
-	tx->owner_ref = owner_ref;
+	sip_tx_set_client(tx, sip, conn, cb, owner, owner_ref);
 	tx->interval_ms = SIP_T1_MS;
 	tx->deadline_ms = now + 64 * SIP_T1_MS;
 	osmo_timer_setup(&tx->nict_timer, nict_timer_cb, tx);

@@ -126,6 +126,17 @@ struct uigw_sip {
 	unsigned int n_nict;
 };
 
+/*! The owner's side of a client transaction: where it goes and who hears its final response. */
+static inline void sip_tx_set_client(struct sip_tx *tx, struct uigw_sip *sip, struct sip_conn *conn, sip_resp_cb cb,
+				     void *owner, void **owner_ref)
+{
+	tx->sip = sip;
+	tx->conn = conn;
+	tx->cb = cb;
+	tx->owner = owner;
+	tx->owner_ref = owner_ref;
+}
+
 static inline void sip_ctr_inc(struct uigw_sip *sip, enum sip_ctr c)
 {
 	rate_ctr_inc2(sip->ctrs, c);
