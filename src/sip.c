@@ -143,10 +143,9 @@ static int resolve(const char *host, int port, struct sockaddr_in *sin)
 }
 
 
-int sip_transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *host, int port,
-		 struct sip_conn *conn)
+int sip_send_to(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *dst,
+		struct sip_conn *conn)
 {
-	struct sockaddr_in sin;
 	int rc;
 
 	if (conn) {
@@ -159,14 +158,11 @@ int sip_transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *
 	}
 	if (sip->udp.fd < 0)
 		return -ENOTCONN;
-	rc = resolve(host, port, &sin);
-	if (rc < 0) {
-		LOGP(DSIP, LOGL_ERROR, "cannot send to '%s': numeric IPv4 addresses only\n", host ? host : "");
+	if (sendto(sip->udp.fd, buf, len, 0, (const struct sockaddr *)dst, sizeof(*dst)) < 0) {
+		rc = -errno;
+		LOGP(DSIP, LOGL_ERROR, "sendto %s:%u: %s\n", inet_ntoa(dst->sin_addr), ntohs(dst->sin_port),
+		     strerror(-rc));
 		return rc;
-	}
-	if (sendto(sip->udp.fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		LOGP(DSIP, LOGL_ERROR, "sendto %s:%d: %s\n", host, port, strerror(errno));
-		return -errno;
 	}
 	return 0;
 }
@@ -174,21 +170,27 @@ int sip_transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *
 static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int port, int out_socket)
 {
 	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
+	struct sip_conn *conn = tx ? tx->conn : NULL;
 	struct uigw_sip *sip = g_sip;
+	struct sockaddr_in dst;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (!sip || osip_message_to_str(msg, &buf, &len) != 0 || !buf)
+	if (!sip)
+		return -1;
+	rc = resolve(host, port, &dst);
+	if (rc < 0 && !conn) {
+		LOGP(DSIP, LOGL_ERROR, "cannot send to '%s': numeric IPv4 addresses only\n", host ? host : "");
+		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
+		return -1;
+	}
+	if (osip_message_to_str(msg, &buf, &len) != 0 || !buf)
 		return -1;
 	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%d:\n%s\n", host, port, buf);
-	rc = sip_transmit(sip, buf, len, host, port, tx ? tx->conn : NULL);
-	if (rc == 0 && tr->ctx_type == NIST && MSG_IS_RESPONSE(msg) && msg->status_code >= 200 && !(tx && tx->conn)) {
-		struct sockaddr_in dst;
-
-		if (resolve(host, port, &dst) == 0)
-			sip_done_add(sip, tr, buf, len, &dst);
-	}
+	rc = sip_send_to(sip, buf, len, &dst, conn);
+	if (rc == 0 && tr->ctx_type == NIST && MSG_IS_RESPONSE(msg) && msg->status_code >= 200 && !conn)
+		sip_done_add(sip, tr, buf, len, &dst);
 	osip_free(buf);
 	if (rc < 0) {
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
@@ -406,7 +408,7 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 		return rc;
 	}
 	if (osip_transaction_init(&tr, ICT,
-				  sip->pool[1 + sip->pool_rr++ % (SIP_OSIP_POOL - 1)], msg) != 0) {
+				  sip->pool[1], msg) != 0) {
 		osip_message_free(msg);
 		return -EINVAL;
 	}
@@ -432,15 +434,6 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 	return 0;
 }
 
-int sip_send_to(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *dst,
-		struct sip_conn *conn)
-{
-	char host[INET_ADDRSTRLEN];
-
-	if (!inet_ntop(AF_INET, &dst->sin_addr, host, sizeof(host)))
-		return -EINVAL;
-	return sip_transmit(sip, buf, len, host, ntohs(dst->sin_port), conn);
-}
 
 /* where a request goes: the first Route (the outbound proxy's loose route), else the Request-URI */
 int sip_request_dst(const osip_message_t *msg, struct sockaddr_in *dst)

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/timer.h>
+#include <osmocom/core/utils.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/uigw/uigw.h>
 #include <osmocom/uigw/logging.h>
@@ -52,13 +53,9 @@ static void nict_end(struct sip_tx *tx, const osip_message_t *resp, int code)
 
 static int nict_send(struct sip_tx *tx)
 {
-	char host[INET_ADDRSTRLEN];
-
-	if (!tx->conn && !inet_ntop(AF_INET, &tx->dst.sin_addr, host, sizeof(host)))
-		return -EINVAL;
-	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%u:\n%.*s\n", tx->conn ? "(tcp)" : host, ntohs(tx->dst.sin_port),
-	     (int)tx->len, tx->buf);
-	return sip_transmit(tx->sip, tx->buf, tx->len, tx->conn ? NULL : host, ntohs(tx->dst.sin_port), tx->conn);
+	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%u%s:\n%.*s\n", inet_ntoa(tx->dst.sin_addr), ntohs(tx->dst.sin_port),
+	     tx->conn ? " (tcp)" : "", (int)tx->len, tx->buf);
+	return sip_send_to(tx->sip, tx->buf, tx->len, &tx->dst, tx->conn);
 }
 
 static void nict_schedule(struct sip_tx *tx, int64_t now)
@@ -94,7 +91,7 @@ static void nict_timer_cb(void *data)
 			nict_end(tx, NULL, 503);
 			return;
 		}
-		tx->interval_ms = tx->interval_ms * 2 < SIP_T2_MS ? tx->interval_ms * 2 : SIP_T2_MS;
+		tx->interval_ms = OSMO_MIN(2 * tx->interval_ms, SIP_T2_MS);
 	}
 	nict_schedule(tx, now);
 }

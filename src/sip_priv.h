@@ -82,7 +82,7 @@ struct sip_tx {
 	int64_t deadline_ms;
 };
 
-#define SIP_OSIP_POOL	32
+#define SIP_OSIP_POOL	2
 #define SIP_MAX_MSG	65535
 #define SIP_TCP_MAX_BUF	(2 * SIP_MAX_MSG)
 
@@ -105,11 +105,10 @@ struct uigw_sip {
 	unsigned int n_msg;
 	uint32_t seq;			/*!< for tags, branches, Call-IDs */
 	DECLARE_HASHTABLE(tx_by_key, 14);	/*!< struct sip_tx by its key */
-	/*! libosip2 instances: [0] (= osip) for the server transactions, the others share the client ones in turn.
-	 *  libosip2 keeps each kind of transaction in a linked list that it walks on every insert and removal, so
-	 *  short lists keep that cheap. */
+	/*! libosip2 instances: [0] (= osip) for the server transactions, [1] for the INVITE client ones (the
+	 *  non-INVITE client transactions are sip_nict.c's). libosip2 walks a transaction list on every insert and
+	 *  removal, so the two kinds do not share one. */
 	osip_t *pool[SIP_OSIP_POOL];
-	unsigned int pool_rr;
 	struct sip_pending {
 		osip_transaction_t *tr;
 		osip_event_t *evt;
@@ -186,9 +185,6 @@ void sip_nict_stop(struct uigw_sip *sip);
 /*! Where a request goes: the first Route (an outbound proxy's loose route), else the Request-URI.
  *  \returns 0 or negative errno (a host that is no numeric IPv4 address) */
 int sip_request_dst(const osip_message_t *msg, struct sockaddr_in *dst);
-/*! Bytes out to \a dst over UDP, or over \a conn. \returns 0 or negative errno */
-int sip_transmit(struct uigw_sip *sip, const char *buf, size_t len, const char *host, int port,
-		 struct sip_conn *conn);
 
 /* sip_tcp.c: TCP connections */
 /*! Write to a connection (queued while it is still connecting). \returns 0 or negative errno */
