@@ -478,10 +478,9 @@ static char *get_input(void *ctx, const osip_message_t *req, int *code, enum ims
 	return clean_text(ctx, buf, len);
 }
 
-void ims_msg_rx(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req)
+void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 {
 	struct uigw *gw = sip->gw;
-	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
 	char msisdn[UIGW_MSISDN_MAXLEN], uri[256], user[64];
 	struct uigw_dialog *dlg;
 	struct ims_sess *s;
@@ -499,16 +498,16 @@ void ims_msg_rx(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *re
 			      uri, sizeof(uri)) < 0) {
 		sip_ctr_inc(sip, SIP_CTR_NO_IDENTITY);
 		LOGP(DSIP, LOGL_NOTICE, "MESSAGE without a usable asserted identity refused\n");
-		sip_reply(sip, tr, req, 403);
+		sip_reply(sip, tx, req, 403);
 		return;
 	}
 	if (uigw_sip_ruri_user(req, user, sizeof(user)) < 0) {
-		sip_reply(sip, tr, req, 404);
+		sip_reply(sip, tx, req, 404);
 		return;
 	}
 	text = get_input(sip, req, &code, &fam, &cpim, &rp, da, sizeof(da), sip, msisdn, &part);
 	if (!text) {
-		sip_reply(sip, tr, req, code);
+		sip_reply(sip, tx, req, code);
 		if (part) {
 			/* a part of a concatenated SMS: RP-ACK now, through the subscriber's session or a passing one */
 			dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG);
@@ -523,7 +522,7 @@ void ims_msg_rx(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *re
 		}
 		return;
 	}
-	sip_reply(sip, tr, req, 202);
+	sip_reply(sip, tx, req, 202);
 	sip_ctr_inc(sip, SIP_CTR_MSG_IN);
 
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG);

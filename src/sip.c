@@ -1,7 +1,8 @@
 /*! \file sip.c
  *  SIP transport of channels ims-msg and ussi: UDP and TCP listeners on the osmo_select loop, libosip2's parser
- *  and RFC 3261 transaction layer (ICT/IST/NICT/NIST) whose timers run on an osmo timer, trusted peers, and
- *  the dispatch of requests to the two channels. */
+ *  and its RFC 3261 INVITE transactions (IST/ICT) whose timers run on an osmo timer, trusted peers, and the
+ *  dispatch of requests to the two channels. The non-INVITE transactions are our own (sip_nict.c,
+ *  sip_nist.c). */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -128,7 +129,7 @@ bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_ident
 /* ---------------------------------------------------------------------------------------------------------- */
 /* sending */
 
-static int resolve(const char *host, int port, struct sockaddr_in *sin)
+int sip_resolve(const char *host, int port, struct sockaddr_in *sin)
 {
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
@@ -179,7 +180,7 @@ static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int 
 
 	if (!sip)
 		return -1;
-	rc = resolve(host, port, &dst);
+	rc = sip_resolve(host, port, &dst);
 	if (rc < 0 && !conn) {
 		LOGP(DSIP, LOGL_ERROR, "cannot send to '%s': numeric IPv4 addresses only\n", host ? host : "");
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
@@ -189,8 +190,6 @@ static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int 
 		return -1;
 	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%d:\n%s\n", host, port, buf);
 	rc = sip_send_to(sip, buf, len, &dst, conn);
-	if (rc == 0 && tr->ctx_type == NIST && MSG_IS_RESPONSE(msg) && msg->status_code >= 200 && !conn)
-		sip_done_add(sip, tr, buf, len, &dst);
 	osip_free(buf);
 	if (rc < 0) {
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
@@ -291,18 +290,22 @@ static void sip_run(struct uigw_sip *sip)
 	osmo_timer_schedule(&sip->timer, 0, SIP_TICK_MS * 1000);
 }
 
-void sip_respond(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *resp)
+void sip_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *resp)
 {
 	osip_event_t *evt;
 
 	if (!resp)
 		return;
+	if (!tx->tr) {
+		sip_nist_respond(sip, tx, resp);
+		return;
+	}
 	evt = osip_new_outgoing_sipmessage(resp);
 	if (!evt) {
 		osip_message_free(resp);
 		return;
 	}
-	sip_exec(sip, tr, evt);
+	sip_exec(sip, tx->tr, evt);
 }
 
 static const char *reason_of(int code)
@@ -358,11 +361,11 @@ osip_message_t *sip_response(const osip_message_t *req, int code, const char *to
 	return resp;
 }
 
-void sip_reply(struct uigw_sip *sip, osip_transaction_t *tr, const osip_message_t *req, int code)
+void sip_reply(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *req, int code)
 {
 	char *tag = sip_token(sip, sip);
 
-	sip_respond(sip, tr, sip_response(req, code, tag));
+	sip_respond(sip, tx, sip_response(req, code, tag));
 	talloc_free(tag);
 }
 
@@ -445,7 +448,7 @@ int sip_request_dst(const osip_message_t *msg, struct sockaddr_in *dst)
 	u = route && route->url ? route->url : msg->req_uri;
 	if (!u)
 		return -EINVAL;
-	return resolve(u->host, u->port ? atoi(u->port) : 5060, dst);
+	return sip_resolve(u->host, u->port ? atoi(u->port) : 5060, dst);
 }
 
 int sip_send_raw(struct uigw_sip *sip, const char *text, struct sip_conn *conn)
@@ -522,40 +525,46 @@ static void cb_transport_error(int type, osip_transaction_t *tr, int error)
 	tx_final(tr, NULL, 503);
 }
 
-/* every request a server transaction got */
-static void cb_request(int type, osip_transaction_t *tr, osip_message_t *req)
+void sip_dispatch(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 {
-	struct uigw_sip *sip = g_sip;
-	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
 	bool from_ok;
 
-	if (!sip || !req || !req->sip_method)
-		return;
 	sip_ctr_inc(sip, SIP_CTR_RX_REQ);
 	if (MSG_IS_CANCEL(req)) {
 		/* every INVITE is answered at once: nothing left to cancel */
-		sip_reply(sip, tr, req, 481);
+		sip_reply(sip, tx, req, 481);
 		return;
 	}
 	if (!sip_trusted(sip, tx, &from_ok)) {
 		LOGP(DSIP, LOGL_NOTICE, "%s from untrusted %s:%u refused\n", req->sip_method,
-		     tx ? inet_ntoa(tx->src.sin.sin_addr) : "?", tx ? ntohs(tx->src.sin.sin_port) : 0);
+		     inet_ntoa(tx->src.sin.sin_addr), ntohs(tx->src.sin.sin_port));
 		sip_ctr_inc(sip, SIP_CTR_UNTRUSTED);
-		sip_reply(sip, tr, req, 403);
+		sip_reply(sip, tx, req, 403);
 		return;
 	}
 	if (MSG_IS_INVITE(req)) {
-		ussi_rx_invite(sip, tr, req);
+		ussi_rx_invite(sip, tx, req);
 	} else if (MSG_IS_MESSAGE(req)) {
-		ims_msg_rx(sip, tr, req);
+		ims_msg_rx(sip, tx, req);
 	} else if (MSG_IS_INFO(req) || MSG_IS_BYE(req)) {
-		if (!ussi_rx_in_dialog(sip, tr, req))
-			sip_reply(sip, tr, req, 481);
+		if (!ussi_rx_in_dialog(sip, tx, req))
+			sip_reply(sip, tx, req, 481);
 	} else if (MSG_IS_OPTIONS(req)) {
-		sip_reply(sip, tr, req, 200);
+		sip_reply(sip, tx, req, 200);
 	} else {
-		sip_reply(sip, tr, req, 405);
+		sip_reply(sip, tx, req, 405);
 	}
+}
+
+/* every request a libosip2 server transaction got (INVITEs; RFC 2543 requests without a branch) */
+static void cb_request(int type, osip_transaction_t *tr, osip_message_t *req)
+{
+	struct uigw_sip *sip = g_sip;
+	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
+
+	if (!sip || !tx || !req || !req->sip_method)
+		return;
+	sip_dispatch(sip, tx, req);
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -615,6 +624,11 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 		osip_event_free(evt);	/* a retransmission of a request already answered */
 		return;
 	}
+	if (sip_nist_takes(evt->sip)) {
+		sip_nist_rx(sip, evt->sip, src, conn);
+		osip_event_free(evt);
+		return;
+	}
 	if (MSG_IS_ACK(evt->sip)) {
 		/* the ACK of a 2xx: dialog level */
 		struct sip_tx fake = { .sip = sip, .src = { .tcp = !!conn, .sin = *src } };
@@ -643,9 +657,6 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 	tx->conn = conn;
 	osip_transaction_set_your_instance(tr, tx);
 	sip_tx_index(sip, tx, tr, evt->sip, false);
-	/* a UDP NIST ends right after its final response; the response cache answers retransmissions */
-	if (tr->ctx_type == NIST && !conn && tr->nist_context)
-		tr->nist_context->timer_j_length = 1;
 	sip_exec(sip, tr, evt);
 }
 

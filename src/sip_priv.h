@@ -64,7 +64,8 @@ struct sip_tx {
 	sip_resp_cb cb;			/*!< outgoing request: its final response */
 	void *owner;			/*!< NULL once the owner went away */
 	void **owner_ref;		/*!< the owner's pointer to this tx, cleared when the tx dies */
-	bool done;
+	bool done;			/*!< a final response went out / came in */
+	const osip_message_t *req;	/*!< our own NIST (sip_nist.c): the request being answered */
 	/* the transaction index (sip.c): Via branch + method, so that a message finds its transaction without a
 	 * walk over every live one */
 	osip_transaction_t *tr;
@@ -105,8 +106,9 @@ struct uigw_sip {
 	unsigned int n_msg;
 	uint32_t seq;			/*!< for tags, branches, Call-IDs */
 	DECLARE_HASHTABLE(tx_by_key, 14);	/*!< struct sip_tx by its key */
-	/*! libosip2 instances: [0] (= osip) for the server transactions, [1] for the INVITE client ones (the
-	 *  non-INVITE client transactions are sip_nict.c's). libosip2 walks a transaction list on every insert and
+	/*! libosip2 instances: [0] (= osip) for the INVITE server transactions (and RFC 2543 requests without a
+	 *  branch), [1] for the INVITE client ones (the non-INVITE transactions are sip_nict.c's and
+	 *  sip_nist.c's). libosip2 walks a transaction list on every insert and
 	 *  removal, so the two kinds do not share one. */
 	osip_t *pool[SIP_OSIP_POOL];
 	struct sip_pending {
@@ -115,7 +117,7 @@ struct uigw_sip {
 	} *pending;			/*!< events to execute, in order (see sip_exec()) */
 	unsigned int n_pending, pending_cap, pending_head;
 	/* final responses of non-INVITE server transactions over UDP, kept 64*T1 to answer retransmitted
-	 * requests (RFC 3261 17.2.2 "Completed"), while libosip2's transaction ends at once (its lists are linear) */
+	 * requests (RFC 3261 17.2.2 "Completed"; sip_nist.c) */
 	DECLARE_HASHTABLE(done_by_key, 14);
 	struct llist_head done_fifo;	/*!< struct sip_done, oldest first */
 	unsigned int n_done;
@@ -123,6 +125,7 @@ struct uigw_sip {
 	struct uigw_concat *sms_concat;	/*!< concatenated SMS over IP being reassembled (ims_msg.c) */
 	struct llist_head nicts;	/*!< struct sip_tx of our own non-INVITE client transactions (sip_nict.c) */
 	unsigned int n_nict;
+	struct sip_tx *cur_nist;	/*!< the own NIST whose request is being handled (sip_nist.c), or NULL */
 };
 
 /*! The owner's side of a client transaction: where it goes and who hears its final response. */
@@ -142,8 +145,13 @@ static inline void sip_ctr_inc(struct uigw_sip *sip, enum sip_ctr c)
 }
 
 /* sip.c */
-/*! Queue a response to the request of transaction \a tr (built by sip_response()) and run osip. */
-void sip_respond(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *resp);
+/*! Send a response (built by sip_response(); consumed) to the request of server transaction \a tx: our own
+ *  NIST's, or queued on libosip2's transaction. */
+void sip_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *resp);
+/*! A request that reached its server transaction (\a tx): to its channel, or answered here. */
+void sip_dispatch(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
+/*! Numeric IPv4 \a host (or "localhost") and \a port (<= 0: 5060). \returns 0 or negative errno */
+int sip_resolve(const char *host, int port, struct sockaddr_in *sin);
 /*! Build a response to \a req: copies Via, From, To (adds \a to_tag if To has none), Call-ID, CSeq;
  *  Record-Route too for 2xx to INVITE. \returns the message or NULL */
 osip_message_t *sip_response(const osip_message_t *req, int code, const char *to_tag);
@@ -162,7 +170,7 @@ void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *t
 /*! \returns the live transaction of message \a m, NULL if none; *indexed false when \a m has no branch */
 struct sip_tx *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed);
 /*! A final response of a UDP NIST went out: keep it 64*T1 for retransmissions of the request. */
-void sip_done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf, size_t len,
+void sip_done_add(struct uigw_sip *sip, const osip_message_t *req, const char *buf, size_t len,
 		  const struct sockaddr_in *dst);
 /*! A retransmitted request whose transaction completed: answered again. \returns true if it was one */
 bool sip_done_answer(struct uigw_sip *sip, const osip_message_t *req);
@@ -186,6 +194,14 @@ void sip_nict_stop(struct uigw_sip *sip);
  *  \returns 0 or negative errno (a host that is no numeric IPv4 address) */
 int sip_request_dst(const osip_message_t *msg, struct sockaddr_in *dst);
 
+/* sip_nist.c: non-INVITE server transactions (RFC 3261 17.2.2), answered while their request is handled */
+/*! \returns whether \a req goes to an own NIST: non-INVITE, not ACK, with an RFC 3261 branch */
+bool sip_nist_takes(const osip_message_t *req);
+/*! A new request \a req (no retransmission) from \a src / over \a conn: handled and answered. */
+void sip_nist_rx(struct uigw_sip *sip, osip_message_t *req, const struct sockaddr_in *src, struct sip_conn *conn);
+/*! Send response \a resp (consumed) of own NIST \a tx. */
+void sip_nist_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *resp);
+
 /* sip_tcp.c: TCP connections */
 /*! Write to a connection (queued while it is still connecting). \returns 0 or negative errno */
 int sip_conn_write(struct sip_conn *c, const char *buf, size_t len);
@@ -197,7 +213,7 @@ int sip_tcp_accept_cb(struct osmo_fd *ofd, unsigned int what);
  *  (non-blocking connect; what is written before it is up waits). \returns it or NULL */
 struct sip_conn *sip_conn_to(struct uigw_sip *sip, const struct sockaddr_in *dst);
 /*! Respond \a code with no body. */
-void sip_reply(struct uigw_sip *sip, osip_transaction_t *tr, const osip_message_t *req, int code);
+void sip_reply(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *req, int code);
 /*! Send a request (text of a full SIP request) in a new client transaction. \a owner_ref (may be NULL) is set to
  *  the tx and cleared when it ends. \returns 0 or negative errno */
 int sip_send_request(struct uigw_sip *sip, const char *text, struct sip_conn *conn, sip_resp_cb cb, void *owner,
@@ -225,14 +241,14 @@ const char *sip_header(const osip_message_t *msg, const char *name);
 
 /* ims_msg.c */
 void ims_msg_init(struct uigw_sip *sip);
-void ims_msg_rx(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req);
+void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
 int ims_msg_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign);
 
 /* ussi.c */
 void ussi_init(struct uigw_sip *sip);
-void ussi_rx_invite(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req);
-/*! In-dialog request (INFO, BYE) or ACK (tr NULL). \returns true if it belonged to a USSI session */
-bool ussi_rx_in_dialog(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req);
+void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
+/*! In-dialog request (INFO, BYE) or ACK (tx NULL). \returns true if it belonged to a USSI session */
+bool ussi_rx_in_dialog(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
 int ussi_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign);
 void ussi_conn_closed(struct uigw_sip *sip, struct sip_conn *c);
 void ussi_vty_show(struct vty *vty, struct uigw_sip *sip);

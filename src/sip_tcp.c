@@ -96,6 +96,8 @@ void sip_conn_close(struct sip_conn *c)
 		if (tx && tx->conn == c)
 			tx->conn = NULL;
 	}
+	if (sip->cur_nist && sip->cur_nist->conn == c)
+		sip->cur_nist->conn = NULL;
 	sip_nict_conn_closed(sip, c);
 	ussi_conn_closed(sip, c);
 	osmo_fd_unregister(&c->ofd);

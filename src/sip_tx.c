@@ -130,13 +130,13 @@ void sip_done_expire(struct uigw_sip *sip, bool all)
 }
 
 /* a final response of a NIST over UDP went out: keep it for the request's retransmissions */
-void sip_done_add(struct uigw_sip *sip, osip_transaction_t *tr, const char *buf, size_t len,
-		     const struct sockaddr_in *dst)
+void sip_done_add(struct uigw_sip *sip, const osip_message_t *req, const char *buf, size_t len,
+		  const struct sockaddr_in *dst)
 {
 	char key[256];
 	struct sip_done *d;
 
-	if (!tr->orig_request || msg_key(tr->orig_request, false, key, sizeof(key)) < 0)
+	if (msg_key(req, false, key, sizeof(key)) < 0)
 		return;
 	d = talloc_zero(sip, struct sip_done);
 	if (!d)

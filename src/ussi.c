@@ -457,10 +457,9 @@ static char *routes_from(void *ctx, struct uigw_sip *sip, const osip_message_t *
 	return r;
 }
 
-void ussi_rx_invite(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req)
+void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 {
 	struct uigw *gw = sip->gw;
-	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
 	struct uigw_ussi_data ud;
 	char msisdn[UIGW_MSISDN_MAXLEN], user[64];
 	const char *xml, *sdp;
@@ -477,22 +476,22 @@ void ussi_rx_invite(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t
 	osip_to_get_tag(req->to, &tag);
 	if (tag) {
 		/* re-INVITE: nothing to change in a USSI session */
-		sip_reply(sip, tr, req, 488);
+		sip_reply(sip, tx, req, 488);
 		return;
 	}
 	sip_trusted(sip, tx, &from_ok);
 	if (uigw_sip_identity(req, from_ok, gw->cfg.country_code, gw->cfg.national_prefix, msisdn, sizeof(msisdn),
 			      NULL, 0) < 0) {
 		sip_ctr_inc(sip, SIP_CTR_NO_IDENTITY);
-		sip_reply(sip, tr, req, 403);
+		sip_reply(sip, tx, req, 403);
 		return;
 	}
 	if (uigw_sip_body(req, USSD_CT, &xml, &xml_len) < 0) {
-		sip_reply(sip, tr, req, 415);
+		sip_reply(sip, tx, req, 415);
 		return;
 	}
 	if (uigw_ussi_xml_parse(xml, xml_len, &ud) < 0) {
-		sip_reply(sip, tr, req, 400);
+		sip_reply(sip, tx, req, 400);
 		return;
 	}
 	/* the service code: the ussd-string if it is a dial string, else the Request-URI's dialstring user part */
@@ -501,19 +500,19 @@ void ussi_rx_invite(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t
 	else if (uigw_sip_ruri_user(req, user, sizeof(user)) == 0 && uigw_is_dial_string(user))
 		dial = user;
 	else {
-		sip_reply(sip, tr, req, 404);
+		sip_reply(sip, tx, req, 404);
 		return;
 	}
 	osip_message_get_contact(req, 0, &ct);
 	if (!ct || !ct->url || osip_uri_to_str(ct->url, &str) != 0 || !str) {
-		sip_reply(sip, tr, req, 400);
+		sip_reply(sip, tx, req, 400);
 		return;
 	}
 
 	s = talloc_zero(sip, struct ussi_sess);
 	if (!s) {
 		osip_free(str);
-		sip_reply(sip, tr, req, 500);
+		sip_reply(sip, tx, req, 500);
 		return;
 	}
 	s->sip = sip;
@@ -539,7 +538,7 @@ void ussi_rx_invite(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t
 		if (resp)
 			osip_message_free(resp);
 		sess_free(s);
-		sip_reply(sip, tr, req, 500);
+		sip_reply(sip, tx, req, 500);
 		return;
 	}
 	s->local = talloc_strdup(s, str);
@@ -568,7 +567,7 @@ void ussi_rx_invite(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t
 			osmo_timer_schedule(&s->ok_timer, 0, SIP_T1_MS * 1000);
 		}
 	}
-	sip_respond(sip, tr, resp);
+	sip_respond(sip, tx, resp);
 
 	{
 		struct uigw_begin b = {
@@ -602,7 +601,7 @@ static void abort_core(struct ussi_sess *s)
 	uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
 }
 
-static void rx_info(struct ussi_sess *s, osip_transaction_t *tr, osip_message_t *req)
+static void rx_info(struct ussi_sess *s, struct sip_tx *tx, osip_message_t *req)
 {
 	struct uigw_sip *sip = s->sip;
 	const char *pkg = sip_header(req, "info-package"), *xml;
@@ -616,14 +615,14 @@ static void rx_info(struct ussi_sess *s, osip_transaction_t *tr, osip_message_t 
 		resp = sip_response(req, 469, NULL);
 		if (resp)
 			osip_message_set_header(resp, "Recv-Info", PKG);
-		sip_respond(sip, tr, resp);
+		sip_respond(sip, tx, resp);
 		return;
 	}
 	if (uigw_sip_body(req, USSD_CT, &xml, &len) < 0 || uigw_ussi_xml_parse(xml, len, &ud) < 0) {
-		sip_reply(sip, tr, req, 400);
+		sip_reply(sip, tx, req, 400);
 		return;
 	}
-	sip_reply(sip, tr, req, 200);
+	sip_reply(sip, tx, req, 200);
 	if (ud.error_code) {
 		LOGP(DSIP, LOGL_NOTICE, "USSI: the UE reports error-code %d: ending the session\n", ud.error_code);
 		abort_core(s);
@@ -638,13 +637,13 @@ static void rx_info(struct ussi_sess *s, osip_transaction_t *tr, osip_message_t 
 		LOGP(DSIP, LOGL_NOTICE, "USSI: input while the previous one is being answered: dropped\n");
 }
 
-bool ussi_rx_in_dialog(struct uigw_sip *sip, osip_transaction_t *tr, osip_message_t *req)
+bool ussi_rx_in_dialog(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 {
 	struct ussi_sess *s = sess_by_call_id(sip, req);
 
 	if (!s)
 		return false;
-	if (!tr) {
+	if (!tx) {
 		/* ACK of our 2xx */
 		if (MSG_IS_ACK(req) && !s->acked) {
 			s->acked = true;
@@ -655,14 +654,14 @@ bool ussi_rx_in_dialog(struct uigw_sip *sip, osip_transaction_t *tr, osip_messag
 		return true;
 	}
 	if (MSG_IS_BYE(req)) {
-		sip_reply(sip, tr, req, 200);
+		sip_reply(sip, tx, req, 200);
 		abort_core(s);
 		if (!s->bye_sent)
 			sess_free(s);
 		return true;
 	}
 	if (MSG_IS_INFO(req)) {
-		rx_info(s, tr, req);
+		rx_info(s, tx, req);
 		return true;
 	}
 	return false;

@@ -9,9 +9,12 @@
 #  - a MESSAGE from an untrusted source (127.0.0.2): 403
 #  - a network-initiated MESSAGE dialog (VTY sip push), answered by the UE
 #  - a network-initiated USSI session (VTY sip push ussi): INVITE with the first question, INFO, BYE
+#  - own transactions: an unanswered MESSAGE retransmitted (timer E); responses to the Via's address, a
+#    retransmitted request answered again from the completed transaction
 #  - tshark (root): the capture decodes (methods, Info-Package, xml.cdata, RP/TPDU), no malformed packets
 #  - show sip / show feedback on the VTY, then a clean SIGTERM shutdown with an empty talloc report
-# Ports: SIP 45060, VTY 45290, CTRL 45291, SIPp 45068, 45070-45077 and 45079, Python SMS UE 45078. Exits 77 only if sipp is not installed.
+# Ports: SIP 45060, VTY 45290, CTRL 45291, SIPp 45068, 45070-45077 and 45079, Python SMS UE 45078, Python UEs
+# 45065-45067. Exits 77 only if sipp is not installed.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -288,6 +291,47 @@ grep -q "MESSAGE sent to +491720000182" "$tmp/rt_vty.out" || { cat "$tmp/rt_vty.
 wait $rt_pid || { cat "$tmp/retrans.out"; fail "MESSAGE retransmission (timer E)"; }
 cat "$tmp/retrans.out"
 echo "ok: unanswered MESSAGE retransmitted after T1, no more after the 200"
+
+# 5f. the gateway's own non-INVITE server transaction over UDP: the response goes where the top Via says
+# (RFC 3261 18.2.2: the sent-by port without rport, the source port with it, RFC 3581), and a retransmitted
+# request gets the same response again from the completed transaction, without being handled twice
+python3 - $SIP 45066 45065 >"$tmp/nist.out" 2>&1 <<'PY' || { cat "$tmp/nist.out"; fail "own NIST (Via, Completed)"; }
+import socket, sys
+gw, pa, pb = ('127.0.0.1', int(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('127.0.0.1', pa)); a.settimeout(2)
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(('127.0.0.1', pb)); b.settimeout(2)
+def req(via, branch):
+    return ('MESSAGE sip:7726@ims.example.net SIP/2.0\r\n'
+            'Via: SIP/2.0/UDP ' + via + ';branch=z9hG4bK' + branch + '\r\n'
+            'Max-Forwards: 70\r\nFrom: <sip:+491720000183@ims.example.net>;tag=n1\r\n'
+            'To: <sip:7726@ims.example.net>\r\nCall-ID: nist-' + branch + '\r\nCSeq: 1 MESSAGE\r\n'
+            'P-Asserted-Identity: <sip:+491720000183@ims.example.net>\r\n'
+            'Content-Type: application/x-unknown\r\nContent-Length: 4\r\n\r\nSPAM').encode()
+def none_on(s):
+    s.settimeout(0.3)
+    try:
+        d = s.recv(65536)
+        sys.exit('unexpected: ' + d[:60].decode())
+    except socket.timeout:
+        pass
+    s.settimeout(2)
+r = req('127.0.0.1:%d' % pb, 'nist1')
+a.sendto(r, gw)
+r1 = b.recv(65536)
+assert r1.startswith(b'SIP/2.0 415 '), r1[:40]
+none_on(a)
+a.sendto(r, gw)      # the retransmission: the same response, byte for byte, to the same place
+r2 = b.recv(65536)
+assert r1 == r2, 'the retransmission got a different response'
+none_on(a)
+a.sendto(req('127.0.0.1:%d;rport' % pb, 'nist2'), gw)
+r3 = a.recv(65536)   # rport: back to the source port
+assert r3.startswith(b'SIP/2.0 415 ') and b'rport=%d' % pa in r3, r3[:200]
+none_on(b)
+print('   415 to the sent-by port, the same 415 for the retransmission, with rport to the source port')
+PY
+cat "$tmp/nist.out"
+echo "ok: own NIST: the response follows the Via; a retransmitted request is answered from Completed"
 echo "scenarios took $(( $(date +%s) - start )) s"
 
 # 5b. tshark decodes the capture: methods, Info-Package, ussd-data, RP / TPDU fields, nothing malformed
@@ -344,6 +388,8 @@ echo "$vty_out" >"$tmp/vty.out"
 echo "$vty_out" | grep -q "msg:in *9" || fail "show sip: msg:in 9 expected"
 echo "$vty_out" | grep -q "Transactions: ICT [0-9]*, IST [0-9]*, NICT [0-9]*, NIST [0-9]*" ||
 	fail "show sip: live transactions expected"
+echo "$vty_out" | grep -Eq "retransmissions answered from them: [1-9]" ||
+	fail "show sip: the retransmitted request (5f) should count as answered from Completed"
 echo "$vty_out" | grep -q "ussi:bad-info-package *1" || fail "show sip: one 469 expected"
 echo "$vty_out" | grep -q "rx:untrusted *1" || fail "show sip: one untrusted request expected"
 echo "$vty_out" | grep -q "USSI sessions: 0" || fail "show sip: no USSI session should be left"
