@@ -1,5 +1,6 @@
 /*! \file store_priv.h
- *  Internals shared by store.c (writer), store_schema.c (schema steps) and store_read.c (loop-thread reads).
+ *  Internals shared by store.c (open, jobs, completions), store_write.c (the writer thread), store_schema.c
+ *  (schema steps) and store_read.c (loop-thread reads).
  *  Not part of the interface: include <osmocom/uigw/store.h> instead. */
 #pragma once
 
@@ -69,6 +70,7 @@ struct uigw_store {
 	sqlite3_stmt *wq[_UIGW_Q_NUM];	/*!< contextual queries on the write connection */
 	struct uigw_store_wparam wparam[_WSTMT_NUM][UIGW_STORE_WPARAM_MAX];	/*!< writer only */
 	int64_t last_purge_ms;		/*!< writer only */
+	int64_t last_commit_us;		/*!< writer only: when the last batch began (monotonic) */
 
 	sqlite3 *rdb;			/*!< read connection: loop thread only */
 	sqlite3_stmt *rstmt[_RSTMT_NUM];
@@ -83,6 +85,10 @@ struct uigw_store {
 	unsigned int n_in_flight;	/*!< jobs of the batch being written */
 	struct llist_head done;		/*!< written, completion not yet run */
 	bool stop;
+	unsigned int rows_queued;	/*!< rows of the queued jobs */
+	bool pausing;			/*!< the writer waits out commit_interval_ms: wake it only when it must */
+	unsigned int n_flush;		/*!< drains waiting: commit at once */
+	struct uigw_store_stats stats;	/*!< written by the writer (commits .. last_rows) */
 
 	/* loop thread only */
 	unsigned int depth;		/*!< submitted and not yet completed */
@@ -111,3 +117,9 @@ int uigw_store_run_query(sqlite3_stmt *stmt, struct uigw_store_query *q);
 /*! Prepare the read connection's statements / finalize them (store_read.c). */
 int uigw_store_read_prepare(struct uigw_store *st);
 void uigw_store_read_finalize(struct uigw_store *st);
+
+/* store_write.c */
+/*! The writer thread (arg: the store): takes the queued jobs, commits them in groups, signals the loop. */
+void *uigw_store_writer_main(void *arg);
+/*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
+void uigw_store_purge(struct uigw_store *st);

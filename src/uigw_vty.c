@@ -238,6 +238,14 @@ DEFUN(cfg_store_queue, cfg_store_queue_cmd, "queue-max-jobs <1-10000000>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_store_commit_interval, cfg_store_commit_interval_cmd, "commit-interval <0-1000>",
+      "Start a group commit no sooner than this after the previous one began: fewer, larger transactions under "
+      "load, no wait at low load" STORE_RESTART "\n" "Milliseconds (0: commit as soon as anything waits)\n")
+{
+	g_gw->store_cfg->commit_interval_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_store_spam_window, cfg_store_spam_window_cmd, "spam-window <0-31536000>",
       "Seconds in which a second report of the same number by the same subscriber does not count"
       STORE_RESTART "\n" "Seconds\n")
@@ -265,6 +273,7 @@ static int config_write_store(struct vty *vty)
 		vty_out(vty, " synchronous %s%s", c->sync_full ? "full" : "normal", VTY_NEWLINE);
 	write_uint(vty, "batch-max-rows", c->batch_max_rows, def.batch_max_rows);
 	write_uint(vty, "queue-max-jobs", c->queue_max_jobs, def.queue_max_jobs);
+	write_uint(vty, "commit-interval", c->commit_interval_ms, def.commit_interval_ms);
 	write_uint(vty, "spam-window", c->spam_window, def.spam_window);
 	write_uint(vty, "retention-days", c->retention_days, def.retention_days);
 	return CMD_SUCCESS;
@@ -482,6 +491,33 @@ static void spam_cb(const char *number, int64_t reports, int64_t last_ms, void *
 	vty_out(vty, "%4u %-17s %8" PRId64 "  %s%s", ++s->rank, number, reports, ts, VTY_NEWLINE);
 }
 
+DEFUN(show_store, show_store_cmd, "show store",
+      SHOW_STR "The feedback store: settings, the writer's group commits, what waits\n")
+{
+	const struct uigw_store_cfg *c;
+	struct uigw_store_stats st;
+
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store is open%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	/* what it runs with: node store's settings take effect at the next start */
+	c = uigw_store_cfg_of(g_gw->store);
+	uigw_store_stats(g_gw->store, &st);
+	vty_out(vty, "Store %s: synchronous %s, batch-max-rows %u, commit-interval %u ms, queue-max-jobs %u%s",
+		c->path, c->sync_full ? "full" : "normal", c->batch_max_rows, c->commit_interval_ms, c->queue_max_jobs,
+		VTY_NEWLINE);
+	vty_out(vty, " Commits: %" PRIu64 ", jobs %" PRIu64 " (%" PRIu64 " failed), rows %" PRIu64 "%s", st.commits,
+		st.jobs, st.failed_jobs, st.rows, VTY_NEWLINE);
+	if (st.commits)
+		vty_out(vty, " Per commit: %.1f rows on average, %u in the last; %.2f ms on average, %.2f ms at most%s",
+			(double)st.rows / st.commits, st.last_rows, st.busy_us / 1000.0 / st.commits,
+			st.max_commit_us / 1000.0, VTY_NEWLINE);
+	vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
+		st.in_flight, st.depth, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
 DEFUN(show_spam_top, show_spam_top_cmd, "show spam top <1-1000>",
       SHOW_STR "Spam and robocall reports\n" "The most reported numbers\n" "How many\n")
 {
@@ -561,6 +597,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(STORE_NODE, &cfg_store_sync_cmd);
 	install_element(STORE_NODE, &cfg_store_batch_cmd);
 	install_element(STORE_NODE, &cfg_store_queue_cmd);
+	install_element(STORE_NODE, &cfg_store_commit_interval_cmd);
 	install_element(STORE_NODE, &cfg_store_spam_window_cmd);
 	install_element(STORE_NODE, &cfg_store_retention_cmd);
 
@@ -572,6 +609,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element_ve(&show_dialogs_cmd);
 	install_element_ve(&show_feedback_cmd);
 	install_element_ve(&show_spam_top_cmd);
+	install_element_ve(&show_store_cmd);
 	install_element(ENABLE_NODE, &campaign_enable_cmd);
 	install_element(ENABLE_NODE, &reload_campaigns_cmd);
 	return uigw_vty_chan_init(gw);

@@ -23,6 +23,8 @@ struct uigw_store_cfg {
 	bool sync_full;			/*!< PRAGMA synchronous=FULL (default) vs NORMAL */
 	unsigned int batch_max_rows;	/*!< rows per transaction at most (default 8192) */
 	unsigned int queue_max_jobs;	/*!< submitted jobs waiting at most; past it submit fails -EBUSY (100000) */
+	unsigned int commit_interval_ms;	/*!< a commit starts at least this long after the previous one began,
+						 *   unless batch_max_rows are waiting (default 5; 0: at once) */
 	unsigned int spam_window;	/*!< seconds: a second report of the same number by the same reporter
 					 *   within it does not count (default 86400) */
 	unsigned int retention_days;	/*!< subscriber_map rows older than this are purged (default 90, 0 = keep) */
@@ -176,6 +178,23 @@ int uigw_store_submit(struct uigw_store_job *job);
 void uigw_store_drain(struct uigw_store *st);
 /*! Jobs submitted and not yet completed. */
 unsigned int uigw_store_queue_depth(const struct uigw_store *st);
+
+/*! What the writer thread did since the store opened, and what waits now (uigw_store_stats()). */
+struct uigw_store_stats {
+	uint64_t commits;		/*!< transactions (batches) written */
+	uint64_t jobs, rows;		/*!< in them */
+	uint64_t failed_jobs;		/*!< jobs completed with an error */
+	uint64_t busy_us;		/*!< time spent writing and committing, in total */
+	uint32_t max_commit_us;		/*!< the longest batch */
+	unsigned int last_rows;		/*!< rows of the last batch */
+	unsigned int queued;		/*!< jobs waiting for the writer */
+	unsigned int in_flight;		/*!< jobs of the batch being written */
+	unsigned int depth;		/*!< submitted, completion not yet run */
+};
+/*! The settings \a st runs with (those of node `store` at its opening). */
+const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
+/*! A snapshot of \a st's counters (loop thread). */
+void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out);
 
 /*! Keyed pseudonym of a subscriber: hex of the first 16 octets of HMAC-SHA256(secret, msisdn).
  *  \param[out] out  33 bytes */
