@@ -63,16 +63,25 @@ static const struct rate_ctr_group_desc sip_ctrg_desc = {
 /* helpers */
 
 
+/* tokens need to be unique and unguessable, not secret keys: 6 random octets each, taken from a pool that one
+ * getrandom() fills for 680 of them (a system call per token was 2 % of the gateway's time under load) */
 char *sip_token(void *ctx, struct uigw_sip *sip)
 {
-	uint8_t rnd[6];
+	static uint8_t pool[4096];
+	static size_t used = sizeof(pool);
+	uint8_t *rnd;
 
-	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
-		unsigned int i;
-		for (i = 0; i < sizeof(rnd); i++)
-			rnd[i] = random();
+	if (used + 6 > sizeof(pool)) {
+		if (getrandom(pool, sizeof(pool), GRND_NONBLOCK) != sizeof(pool)) {
+			unsigned int i;
+			for (i = 0; i < sizeof(pool); i++)
+				pool[i] = random();
+		}
+		used = 0;
 	}
-	return talloc_asprintf(ctx, "%s%x", osmo_hexdump_nospc(rnd, sizeof(rnd)), ++sip->seq);
+	rnd = pool + used;
+	used += 6;
+	return talloc_asprintf(ctx, "%s%x", osmo_hexdump_nospc(rnd, 6), ++sip->seq);
 }
 
 const char *sip_local_uri(struct uigw_sip *sip, bool tcp)
@@ -400,14 +409,19 @@ int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, str
 
 	if (!sip->osip)
 		return -ENOTCONN;
+	if (len < 7 || strncmp(text, "INVITE ", 7)) {
+		/* a non-INVITE request of our own: its transaction needs only what a scan of the text finds */
+		struct uigw_sip_req_info ri;
+
+		if (uigw_sip_scan_request(text, len, &ri) < 0) {
+			LOGP(DSIP, LOGL_ERROR, "cannot scan our own request:\n%.*s\n", (int)len, text);
+			return -EINVAL;
+		}
+		return sip_nict_start(sip, &ri, text, len, conn, cb, owner, owner_ref);
+	}
 	rc = parse_text(text, len, &msg);
 	if (rc < 0) {
 		LOGP(DSIP, LOGL_ERROR, "cannot parse our own request:\n%s\n", text);
-		return rc;
-	}
-	if (!MSG_IS_INVITE(msg)) {
-		rc = sip_nict_start(sip, msg, text, len, conn, cb, owner, owner_ref);
-		osip_message_free(msg);
 		return rc;
 	}
 	if (osip_transaction_init(&tr, ICT,
@@ -490,6 +504,12 @@ static void tx_final(osip_transaction_t *tr, const osip_message_t *resp, int cod
 static void cb_client_final(int type, osip_transaction_t *tr, osip_message_t *msg)
 {
 	tx_final(tr, msg, msg ? msg->status_code : 0);
+}
+
+static void cb_2xx_again(int type, osip_transaction_t *tr, osip_message_t *msg)
+{
+	if (g_sip && msg)
+		ussi_rx_2xx_again(g_sip, msg);
 }
 
 static void cb_kill(int type, osip_transaction_t *tr)
@@ -607,6 +627,9 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 		} else if (tx) {
 			sip_exec(sip, tx->tr, evt);
 		} else {
+			/* the ICT ended with the first 2xx: its retransmissions are the dialog's (ACK again) */
+			if (!ussi_rx_2xx_again(sip, evt->sip))
+				LOGP(DSIP, LOGL_DEBUG, "stray response %d dropped\n", evt->sip->status_code);
 			osip_event_free(evt);
 		}
 		return;
@@ -703,8 +726,7 @@ static void osip_setup(osip_t *o)
 	osip_set_message_callback(o, OSIP_NIST_SUBSCRIBE_RECEIVED, cb_request);
 	osip_set_message_callback(o, OSIP_NIST_UNKNOWN_REQUEST_RECEIVED, cb_request);
 	for (t = OSIP_ICT_STATUS_2XX_RECEIVED; t <= OSIP_ICT_STATUS_6XX_RECEIVED; t++)
-		if (t != OSIP_ICT_STATUS_2XX_RECEIVED_AGAIN)
-			osip_set_message_callback(o, t, cb_client_final);
+		osip_set_message_callback(o, t, t == OSIP_ICT_STATUS_2XX_RECEIVED_AGAIN ? cb_2xx_again : cb_client_final);
 	for (t = OSIP_NICT_STATUS_2XX_RECEIVED; t <= OSIP_NICT_STATUS_6XX_RECEIVED; t++)
 		if (t != OSIP_NICT_STATUS_2XX_RECEIVED_AGAIN)
 			osip_set_message_callback(o, t, cb_client_final);

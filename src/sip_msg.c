@@ -4,6 +4,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -282,3 +283,106 @@ int uigw_sip_cpim_parse(const char *buf, size_t len, struct uigw_cpim *out)
 	out->body_len = end - p;
 	return 0;
 }
+
+/* ---- requests of our own: what the transport needs, without libosip2's parse ---- */
+
+static int copy_tok(char *dst, size_t dlen, const char *v, size_t vl)
+{
+	if (!vl || vl >= dlen)
+		return -EINVAL;
+	memcpy(dst, v, vl);
+	dst[vl] = '\0';
+	return 0;
+}
+
+/* host and port of a SIP URI "sip:[user@]host[:port][;params][?headers]", inside <> or bare */
+static int scan_uri(const char *v, size_t vl, struct uigw_sip_req_info *ri)
+{
+	const char *end = v + vl, *p, *at, *h, *he;
+
+	p = memchr(v, '<', vl);
+	if (p) {
+		v = p + 1;
+		p = memchr(v, '>', end - v);
+		if (!p)
+			return -EINVAL;
+		end = p;
+	}
+	if (end - v > 4 && !strncasecmp(v, "sip:", 4))
+		v += 4;
+	else if (end - v > 5 && !strncasecmp(v, "sips:", 5))
+		v += 5;
+	else
+		return -EINVAL;
+	/* the userinfo ends at the last '@' before any parameter or header */
+	for (p = v, at = NULL; p < end && *p != ';' && *p != '?'; p++)
+		if (*p == '@')
+			at = p;
+	h = at ? at + 1 : v;
+	for (he = h; he < end && *he != ':' && *he != ';' && *he != '?' && *he != ' '; he++)
+		;
+	if (copy_tok(ri->host, sizeof(ri->host), h, he - h) < 0)
+		return -EINVAL;
+	ri->port = 0;
+	if (he < end && *he == ':') {
+		char *e;
+		long port = strtol(he + 1, &e, 10);
+		if (e == he + 1 || port <= 0 || port > 65535)
+			return -EINVAL;
+		ri->port = port;
+	}
+	return 0;
+}
+
+int uigw_sip_scan_request(const char *text, size_t len, struct uigw_sip_req_info *ri)
+{
+	const char *p = text, *end = text + len, *line, *v, *sp, *sp2;
+	bool via = false, cseq = false, route = false;
+	size_t l, vl;
+
+	memset(ri, 0, sizeof(*ri));
+	/* METHOD SP Request-URI SP SIP/2.0 */
+	line = p;
+	l = next_line(&p, end);
+	sp = memchr(line, ' ', l);
+	sp2 = sp ? memchr(sp + 1, ' ', line + l - sp - 1) : NULL;
+	if (!sp2 || copy_tok(ri->method, sizeof(ri->method), line, sp - line) < 0 ||
+	    scan_uri(sp + 1, sp2 - sp - 1, ri) < 0 || line + l - sp2 - 1 != 7 || strncmp(sp2 + 1, "SIP/2.0", 7))
+		return -EINVAL;
+	while (p < end) {
+		line = p;
+		l = next_line(&p, end);
+		if (!l)
+			break;
+		if (!via && (hdr_is(line, l, "Via", &v, &vl) || hdr_is(line, l, "v", &v, &vl))) {
+			const char *b = NULL, *be, *q;
+			via = true;
+			for (q = v; q + 8 <= v + vl && *q != ','; q++)
+				if (!strncasecmp(q, ";branch=", 8)) {
+					b = q + 8;
+					break;
+				}
+			if (!b)
+				return -EINVAL;
+			for (be = b; be < v + vl && *be != ';' && *be != ',' && *be != ' '; be++)
+				;
+			if (copy_tok(ri->branch, sizeof(ri->branch), b, be - b) < 0)
+				return -EINVAL;
+		} else if (!cseq && hdr_is(line, l, "CSeq", &v, &vl)) {
+			const char *m = memchr(v, ' ', vl);
+			cseq = true;
+			if (!m)
+				return -EINVAL;
+			while (m < v + vl && *m == ' ')
+				m++;
+			if (copy_tok(ri->cseq_method, sizeof(ri->cseq_method), m, v + vl - m) < 0)
+				return -EINVAL;
+		} else if (!route && hdr_is(line, l, "Route", &v, &vl)) {
+			route = true;
+			if (scan_uri(v, vl, ri) < 0)
+				return -EINVAL;
+		}
+	}
+	return via && cseq ? 0 : -EINVAL;
+}
+

@@ -96,7 +96,7 @@ static void nict_timer_cb(void *data)
 	nict_schedule(tx, now);
 }
 
-int sip_nict_start(struct uigw_sip *sip, const osip_message_t *msg, const char *text, size_t len,
+int sip_nict_start(struct uigw_sip *sip, const struct uigw_sip_req_info *ri, const char *text, size_t len,
 		   struct sip_conn *conn, sip_resp_cb cb, void *owner, void **owner_ref)
 {
 	struct sip_tx *tx;
@@ -106,9 +106,9 @@ int sip_nict_start(struct uigw_sip *sip, const osip_message_t *msg, const char *
 	tx = talloc_zero(sip, struct sip_tx);
 	if (!tx)
 		return -ENOMEM;
-	rc = sip_request_dst(msg, &tx->dst);
+	rc = sip_resolve(ri->host, ri->port ? ri->port : 5060, &tx->dst);
 	if (rc < 0 && !conn) {
-		LOGP(DSIP, LOGL_ERROR, "cannot send %s: numeric IPv4 destinations only\n", msg->sip_method);
+		LOGP(DSIP, LOGL_ERROR, "cannot send %s to '%s': numeric IPv4 destinations only\n", ri->method, ri->host);
 		talloc_free(tx);
 		return rc;
 	}
@@ -122,7 +122,7 @@ int sip_nict_start(struct uigw_sip *sip, const osip_message_t *msg, const char *
 	tx->interval_ms = SIP_T1_MS;
 	tx->deadline_ms = now + 64 * SIP_T1_MS;
 	osmo_timer_setup(&tx->nict_timer, nict_timer_cb, tx);
-	sip_tx_index(sip, tx, NULL, msg, true);
+	sip_tx_index_branch(sip, tx, ri->branch, ri->cseq_method);
 	if (!tx->key) {
 		/* without a branch no response could find it: every request we build has one */
 		talloc_free(tx);

@@ -118,7 +118,7 @@ struct uigw_sip {
 	unsigned int n_pending, pending_cap, pending_head;
 	/* final responses of non-INVITE server transactions over UDP, kept 64*T1 to answer retransmitted
 	 * requests (RFC 3261 17.2.2 "Completed"; sip_nist.c) */
-	DECLARE_HASHTABLE(done_by_key, 14);
+	DECLARE_HASHTABLE(done_by_key, 17);	/*!< 64*T1 of requests: ~600,000 at 20,000/s */
 	struct llist_head done_fifo;	/*!< struct sip_done, oldest first */
 	unsigned int n_done;
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
@@ -167,6 +167,8 @@ int sip_osip_lists(struct uigw_sip *sip, osip_list_t **lists);
 /*! Index \a tx (of transaction \a tr, request \a m) by Via branch + method; client or server side. */
 void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *tr, const osip_message_t *m,
 		  bool client);
+/*! Index our own client transaction \a tx by the \a branch and CSeq \a method of its request. */
+void sip_tx_index_branch(struct uigw_sip *sip, struct sip_tx *tx, const char *branch, const char *method);
 /*! \returns the live transaction of message \a m, NULL if none; *indexed false when \a m has no branch */
 struct sip_tx *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed);
 /*! A final response of a UDP NIST went out: keep it 64*T1 for retransmissions of the request. */
@@ -180,9 +182,9 @@ void sip_done_expire(struct uigw_sip *sip, bool all);
 /* sip_nict.c: non-INVITE client transactions (RFC 3261 17.1.2) without libosip2's lists */
 #define SIP_T1_MS	500
 #define SIP_T2_MS	4000
-/*! Send request \a msg (its text \a text, \a len bytes) in a new non-INVITE client transaction.
+/*! Send request \a text (\a len bytes; scanned into \a ri) in a new non-INVITE client transaction.
  *  \returns 0 or negative errno */
-int sip_nict_start(struct uigw_sip *sip, const osip_message_t *msg, const char *text, size_t len,
+int sip_nict_start(struct uigw_sip *sip, const struct uigw_sip_req_info *ri, const char *text, size_t len,
 		   struct sip_conn *conn, sip_resp_cb cb, void *owner, void **owner_ref);
 /*! A response to our own NICT \a tx: a final one ends it (the owner's callback runs). */
 void sip_nict_response(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *resp);
@@ -250,6 +252,9 @@ void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req
 /*! In-dialog request (INFO, BYE) or ACK (tx NULL). \returns true if it belonged to a USSI session */
 bool ussi_rx_in_dialog(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
 int ussi_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign);
+/*! A 2xx to an INVITE without a transaction: if it is a retransmission of the UE's 2xx to our INVITE, our ACK
+ *  goes out again. \returns true if it was one */
+bool ussi_rx_2xx_again(struct uigw_sip *sip, const osip_message_t *resp);
 void ussi_conn_closed(struct uigw_sip *sip, struct sip_conn *c);
 void ussi_vty_show(struct vty *vty, struct uigw_sip *sip);
 void ussi_shutdown(struct uigw_sip *sip);

@@ -30,19 +30,25 @@ static uint32_t key_hash(const char *k)
 }
 
 /* "c"lient or "s"erver, the top Via's branch, the CSeq method (an ACK belongs to its INVITE) */
+static int make_key(bool client, const char *branch, const char *method, char *out, size_t len)
+{
+	int n;
+
+	if (!strcmp(method, "ACK"))
+		method = "INVITE";
+	n = snprintf(out, len, "%c %s %s", client ? 'c' : 's', branch, method);
+	return n > 0 && (size_t)n < len ? 0 : -ENOSPC;
+}
+
 static int msg_key(const osip_message_t *m, bool client, char *out, size_t len)
 {
 	osip_via_t *via = osip_list_get(&m->vias, 0);
 	osip_generic_param_t *br = NULL;
-	const char *method;
-	int n;
 
 	if (!via || osip_via_param_get_byname(via, "branch", &br) != 0 || !br || !br->gvalue || !m->cseq ||
 	    !m->cseq->method)
 		return -EINVAL;
-	method = !strcmp(m->cseq->method, "ACK") ? "INVITE" : m->cseq->method;
-	n = snprintf(out, len, "%c %s %s", client ? 'c' : 's', br->gvalue, method);
-	return n > 0 && (size_t)n < len ? 0 : -ENOSPC;
+	return make_key(client, br->gvalue, m->cseq->method, out, len);
 }
 
 static int tx_destructor(struct sip_tx *tx)
@@ -52,20 +58,34 @@ static int tx_destructor(struct sip_tx *tx)
 	return 0;
 }
 
-void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *tr, const osip_message_t *m,
-		     bool client)
+static void index_key(struct uigw_sip *sip, struct sip_tx *tx, const char *key)
 {
-	char key[256];
-
-	tx->tr = tr;
-	if (msg_key(m, client, key, sizeof(key)) < 0)
-		return;		/* no branch (RFC 2543): found by libosip2's own walk */
 	tx->key = talloc_strdup(tx, key);
 	if (!tx->key)
 		return;
 	tx->hkey = key_hash(key);
 	hash_add(sip->tx_by_key, &tx->hnode, tx->hkey);
 	talloc_set_destructor(tx, tx_destructor);
+}
+
+void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *tr, const osip_message_t *m,
+		  bool client)
+{
+	char key[256];
+
+	tx->tr = tr;
+	if (msg_key(m, client, key, sizeof(key)) < 0)
+		return;		/* no branch (RFC 2543): found by libosip2's own walk */
+	index_key(sip, tx, key);
+}
+
+void sip_tx_index_branch(struct uigw_sip *sip, struct sip_tx *tx, const char *branch, const char *method)
+{
+	char key[256];
+
+	tx->tr = NULL;
+	if (make_key(true, branch, method, key, sizeof(key)) == 0)
+		index_key(sip, tx, key);
 }
 
 /* \returns the live transaction of message \a m, NULL if none; *indexed false when \a m cannot be keyed */
@@ -93,11 +113,11 @@ struct sip_done {
 	struct llist_head list;
 	struct hlist_node hnode;
 	uint32_t hkey;
+	uint32_t len;
 	int64_t expires_ms;
 	struct sockaddr_in dst;
-	size_t len;
-	char *key;
-	char *resp;
+	char *resp;		/*!< the response as sent, then the key: one allocation with the struct */
+	char data[];
 };
 
 static int64_t mono_ms(void)
@@ -135,18 +155,19 @@ void sip_done_add(struct uigw_sip *sip, const osip_message_t *req, const char *b
 {
 	char key[256];
 	struct sip_done *d;
+	size_t klen;
 
 	if (msg_key(req, false, key, sizeof(key)) < 0)
 		return;
-	d = talloc_zero(sip, struct sip_done);
+	klen = strlen(key) + 1;
+	if (len > SIP_MAX_MSG)
+		return;
+	d = talloc_size(sip, sizeof(*d) + len + klen);
 	if (!d)
 		return;
-	d->key = talloc_strdup(d, key);
-	d->resp = talloc_memdup(d, buf, len);
-	if (!d->key || !d->resp) {
-		talloc_free(d);
-		return;
-	}
+	d->resp = d->data;
+	memcpy(d->data, buf, len);
+	memcpy(d->data + len, key, klen);
 	d->len = len;
 	d->dst = *dst;
 	d->hkey = key_hash(key);
@@ -167,7 +188,7 @@ bool sip_done_answer(struct uigw_sip *sip, const osip_message_t *req)
 		return false;
 	h = key_hash(key);
 	hash_for_each_possible(sip->done_by_key, d, hnode, h) {
-		if (d->hkey == h && !strcmp(d->key, key)) {
+		if (d->hkey == h && !strcmp(d->data + d->len, key)) {
 			sip->done_hits++;
 			if (sendto(sip->udp.fd, d->resp, d->len, 0, (struct sockaddr *)&d->dst, sizeof(d->dst)) < 0)
 				sip_ctr_inc(sip, SIP_CTR_TX_ERR);

@@ -45,6 +45,8 @@ struct ussi_sess {
 	bool invite_sent;
 	bool notify_only;	/*!< UAC: the INVITE carried the only (final) screen: BYE right after the ACK */
 	unsigned int invite_cseq;
+	char *ack_text;		/*!< UAC: our ACK to the UE's 2xx, sent again for every retransmission of that 2xx
+				 *  (RFC 3261 13.2.2.4: the ICT ended with the first one) */
 	void *invite_tx;
 	void *info_tx;		/*!< our INFO waiting for its response */
 	void *bye_tx;		/*!< our BYE waiting for its response */
@@ -238,9 +240,29 @@ static int confirm_uac(struct ussi_sess *s, const osip_message_t *resp)
 			      "Call-ID: %s\r\nCSeq: %u ACK\r\nContent-Length: 0\r\n\r\n", s->target,
 			      sip_via(tmp, sip, false), s->routes, s->local, s->remote, s->call_id, s->invite_cseq);
 	rc = ack ? sip_send_raw(sip, ack, NULL) : -ENOMEM;
+	if (ack) {
+		talloc_free(s->ack_text);
+		s->ack_text = talloc_steal(s, ack);
+	}
 	talloc_free(tmp);
 	s->acked = true;
 	return rc;
+}
+
+bool ussi_rx_2xx_again(struct uigw_sip *sip, const osip_message_t *resp)
+{
+	struct ussi_sess *s;
+
+	if (resp->status_code < 200 || resp->status_code >= 300 || !resp->cseq || !resp->cseq->method ||
+	    strcasecmp(resp->cseq->method, "INVITE") || !resp->cseq->number)
+		return false;
+	s = sess_by_call_id(sip, resp);
+	if (!s || !s->uac || !s->ack_text || strtoul(resp->cseq->number, NULL, 10) != s->invite_cseq)
+		return false;
+	LOGP(DSIP, LOGL_INFO, "USSI %s: the 2xx to our INVITE again: ACK again\n", s->call_id);
+	if (sip_send_raw(sip, s->ack_text, NULL) < 0)
+		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
+	return true;
 }
 
 /* send what is waiting, if the dialog state allows */

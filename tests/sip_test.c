@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -195,6 +196,60 @@ static void test_ruri_and_body(void **state)
 	m = parse("MESSAGE sip:ims.example.net SIP/2.0\r\n" HDRS "From: <sip:x@y>;tag=1\r\nContent-Length: 0\r\n\r\n");
 	assert_int_equal(uigw_sip_ruri_user(m, user, sizeof(user)), -EINVAL);
 	osip_message_free(m);
+}
+
+/* the scan of our own requests finds what libosip2's full parse finds: destination, branch, methods */
+static void scan_like_osip(const char *text)
+{
+	struct uigw_sip_req_info ri;
+	osip_generic_param_t *br = NULL;
+	osip_route_t *route = NULL;
+	osip_message_t *m = parse(text);
+	const osip_uri_t *u;
+
+	assert_int_equal(uigw_sip_scan_request(text, strlen(text), &ri), 0);
+	assert_string_equal(ri.method, m->sip_method);
+	assert_string_equal(ri.cseq_method, m->cseq->method);
+	osip_via_param_get_byname((osip_via_t *)osip_list_get(&m->vias, 0), "branch", &br);
+	assert_non_null(br);
+	assert_string_equal(ri.branch, br->gvalue);
+	osip_message_get_route(m, 0, &route);
+	u = route ? route->url : m->req_uri;
+	assert_string_equal(ri.host, u->host);
+	assert_int_equal(ri.port, u->port ? atoi(u->port) : 0);
+	osip_message_free(m);
+}
+
+static void test_scan_request(void **state)
+{
+	struct uigw_sip_req_info ri;
+	const char *bad[] = {
+		"MESSAGE sip:+49@127.0.0.1 SIP/2.0\r\nCSeq: 1 MESSAGE\r\n\r\n",		/* no Via */
+		"MESSAGE sip:+49@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4\r\nCSeq: 1 MESSAGE\r\n\r\n", /* branch */
+		"MESSAGE sip:+49@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bKa\r\n\r\n",	/* CSeq */
+		"MESSAGE tel:+49 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nCSeq: 1 MESSAGE\r\n\r\n",
+		"MESSAGE sip:+49@127.0.0.1 SIP/1.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nCSeq: 1 MESSAGE\r\n\r\n",
+		"MESSAGE sip:+49@127.0.0.1:99999 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nCSeq: 1 M\r\n\r\n",
+		"MESSAGE\r\n\r\n",
+		"",
+	};
+	unsigned int i;
+
+	scan_like_osip("MESSAGE sip:+491720000123@127.0.0.1:45071 SIP/2.0\r\n"
+		       "Via: SIP/2.0/UDP 127.0.0.1:5060;rport;branch=z9hG4bK0a1b2c3d4e5f7\r\n"
+		       "Max-Forwards: 70\r\nFrom: <sip:7726@ims.example.net>;tag=x\r\nTo: <sip:+491720000123@127.0.0.1>\r\n"
+		       "Call-ID: abc\r\nCSeq: 3 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi");
+	/* through an outbound proxy (loose route), a Request-URI without a port, user=phone */
+	scan_like_osip("BYE sip:+491720000170@ims.example.net;user=phone SIP/2.0\r\n"
+		       "Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKzz;rport\r\nRoute: <sip:10.0.0.7:5070;lr>\r\n"
+		       "Route: <sip:10.0.0.8;lr>\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: q\r\n"
+		       "CSeq:   7 BYE\r\nContent-Length: 0\r\n\r\n");
+	/* compact Via, a Route without a port, a user part with '@'-free parameters */
+	scan_like_osip("INFO sip:10.1.2.3:5062;transport=tcp SIP/2.0\r\nv: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKc\r\n"
+		       "Route: <sip:proxy.example.net;lr>\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: q\r\n"
+		       "CSeq: 2 INFO\r\nContent-Length: 0\r\n\r\n");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(uigw_sip_scan_request(bad[i], strlen(bad[i]), &ri), -EINVAL);
 }
 
 static void test_cpim(void **state)
@@ -393,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_xml_build),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_ruri_and_body),
+		cmocka_unit_test(test_scan_request),
 		cmocka_unit_test(test_cpim),
 		cmocka_unit_test(test_sms),
 		cmocka_unit_test(test_sms_concat_udh),

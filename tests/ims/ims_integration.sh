@@ -10,11 +10,12 @@
 #  - a network-initiated MESSAGE dialog (VTY sip push), answered by the UE
 #  - a network-initiated USSI session (VTY sip push ussi): INVITE with the first question, INFO, BYE
 #  - own transactions: an unanswered MESSAGE retransmitted (timer E); responses to the Via's address, a
-#    retransmitted request answered again from the completed transaction
+#    retransmitted request answered again from the completed transaction; a retransmitted 2xx to our INVITE
+#    ACKed again
 #  - tshark (root): the capture decodes (methods, Info-Package, xml.cdata, RP/TPDU), no malformed packets
 #  - show sip / show feedback on the VTY, then a clean SIGTERM shutdown with an empty talloc report
 # Ports: SIP 45060, VTY 45290, CTRL 45291, SIPp 45068, 45070-45077 and 45079, Python SMS UE 45078, Python UEs
-# 45065-45067. Exits 77 only if sipp is not installed.
+# 45064-45067. Exits 77 only if sipp is not installed.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -332,6 +333,51 @@ print('   415 to the sent-by port, the same 415 for the retransmission, with rpo
 PY
 cat "$tmp/nist.out"
 echo "ok: own NIST: the response follows the Via; a retransmitted request is answered from Completed"
+
+# 5g. network-initiated USSI to a UE whose 200 OK is retransmitted (as if the ACK were lost): the gateway's ICT
+# ended with the first 200, and every copy of it gets the same ACK again (RFC 3261 13.2.2.4); the UE then ends
+# the session with BYE (200)
+python3 - 45064 >"$tmp/reack.out" 2>&1 <<'PY' &
+import re, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.settimeout(5)
+def recv(start):
+    while True:
+        d, a = s.recvfrom(65536)
+        if d.startswith(start):
+            return d, a
+hdr = lambda d, h: re.search(rb'(?im)^' + h + rb':\s*(.*?)\r$', d).group(1)
+try:
+    inv, gw = recv(b'INVITE ')
+    assert b'UnstructuredSS-Request' in inv or b'ussd-string' in inv, inv[-300:]
+    ok = (b'SIP/2.0 200 OK\r\nVia: ' + hdr(inv, b'Via') + b'\r\nFrom: ' + hdr(inv, b'From') + b'\r\nTo: ' +
+          hdr(inv, b'To') + b';tag=ue1\r\nCall-ID: ' + hdr(inv, b'Call-ID') + b'\r\nCSeq: ' + hdr(inv, b'CSeq') +
+          b'\r\nContact: <sip:+491720000184@127.0.0.1:' + sys.argv[1].encode() + b'>\r\n'
+          b'Recv-Info: g.3gpp.ussd\r\nContent-Length: 0\r\n\r\n')
+    s.sendto(ok, gw)
+    ack1, _ = recv(b'ACK ')
+    s.sendto(ok, gw)          # the 200 again
+    ack2, _ = recv(b'ACK ')
+    assert ack1 == ack2, 'the second ACK differs from the first'
+    bye = (b'BYE ' + hdr(inv, b'Contact').strip(b'<>') + b' SIP/2.0\r\n'
+           b'Via: SIP/2.0/UDP 127.0.0.1:' + sys.argv[1].encode() + b';branch=z9hG4bKreack1\r\n'
+           b'From: ' + hdr(inv, b'To') + b';tag=ue1\r\nTo: ' + hdr(inv, b'From') + b'\r\nCall-ID: ' +
+           hdr(inv, b'Call-ID') + b'\r\nCSeq: 1 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n')
+    s.sendto(bye, gw)
+    r, _ = recv(b'SIP/2.0 ')
+    assert r.startswith(b'SIP/2.0 200'), r[:40]
+except socket.timeout:
+    sys.exit('timeout: INVITE, ACK, ACK again or the 200 to the BYE missing')
+print('   the retransmitted 200 got the same ACK again; BYE answered 200')
+PY
+ra_pid=$!
+sleep 0.3
+vty_cmd "sip push ussi +491720000184 survey sip:+491720000184@127.0.0.1:45064" >"$tmp/ra_vty.out"
+grep -q "INVITE sent to +491720000184" "$tmp/ra_vty.out" || { cat "$tmp/ra_vty.out"; fail "sip push ussi (re-ACK)"; }
+wait $ra_pid || { cat "$tmp/reack.out"; fail "ACK again for a retransmitted 2xx"; }
+cat "$tmp/reack.out"
+echo "ok: network-initiated USSI: a retransmitted 200 OK gets the ACK again"
 echo "scenarios took $(( $(date +%s) - start )) s"
 
 # 5b. tshark decodes the capture: methods, Info-Package, ussd-data, RP / TPDU fields, nothing malformed

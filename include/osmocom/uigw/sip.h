@@ -95,6 +95,19 @@ struct uigw_sms_pdu {
 int uigw_sms_deliver(const char *sc, const char *oa, const char *utf8, uint8_t rp_ref, uint8_t concat_ref,
 		     struct uigw_sms_pdu *pdus, unsigned int max_pdus);
 
+/*! What the transport needs of a request the gateway built itself, read off its text without a full parse. */
+struct uigw_sip_req_info {
+	char method[24];		/*!< of the request line */
+	char cseq_method[24];
+	char branch[128];		/*!< of the top Via */
+	char host[64];			/*!< where it goes: the first Route's URI (an outbound proxy), else the
+					 *   Request-URI */
+	int port;			/*!< 0 if the URI has none */
+};
+/*! Scan a request of our own (request line, Via, CSeq, Route), up to the blank line.
+ *  eturns 0, or -EINVAL if a part is missing or does not fit */
+int uigw_sip_scan_request(const char *text, size_t len, struct uigw_sip_req_info *ri);
+
 /*! Send libosip2's error traces to the DSIP log (debug level) instead of stderr. Done by uigw_sip_init(). */
 void uigw_sip_osip_quiet(void);
 
