@@ -6,7 +6,8 @@ BUILD="autoconf automake libtool make gcc pkg-config
 	libosmocore-dev libosmo-sigtran-dev libosmo-netif-dev libosmo-gsup-client-dev libsmpp34-dev
 	libsqlite3-dev libconfig-dev nettle-dev libtalloc-dev
 	libosip2-dev libexpat1-dev"
-TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester"
+TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
+	kamailio"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;

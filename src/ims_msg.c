@@ -146,8 +146,8 @@ static size_t msg_overhead(struct ims_sess *s)
 		   strlen(s->call_id) + strlen(sip->cfg.local_ip);
 	void *tmp;
 
-	if (sip->cfg.proxy_ip)
-		o += strlen(sip->cfg.proxy_ip) + 40;
+	if (sip->cfg.proxy_host)
+		o += strlen(sip->cfg.proxy_host) + 40;
 	if (s->family == IMS_CPIM) {
 		tmp = talloc_new(s);
 		o += strlen(cpim_wrap(tmp, s, "text/plain;charset=UTF-8", "", "")) + 8;
@@ -223,7 +223,7 @@ static struct sip_conn *sess_tcp(struct ims_sess *s)
 	struct sip_conn *c = NULL;
 	osip_uri_t *u = NULL;
 
-	if (!sip->cfg.tcp || sip->cfg.proxy_ip || !s->target || strncasecmp(s->target, "sip:", 4) ||
+	if (!sip->cfg.tcp || sip->cfg.proxy_host || !s->target || strncasecmp(s->target, "sip:", 4) ||
 	    !strcasestr(s->target, "transport=tcp"))
 		return NULL;
 	if (osip_uri_init(&u) != 0)
@@ -252,7 +252,7 @@ static int send_body_len(struct ims_sess *s, const char *ctype, const char *body
 	if (!body)
 		return -ENOMEM;
 	conn = sess_tcp(s);
-	if (!strncasecmp(s->target, "tel:", 4) && !sip->cfg.proxy_ip) {
+	if (!strncasecmp(s->target, "tel:", 4) && !sip->cfg.proxy_host) {
 		LOGP(DSIP, LOGL_ERROR, "cannot reach %s without an outbound proxy\n", s->target);
 		return -EHOSTUNREACH;
 	}

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdarg.h>
 #include <sys/socket.h>
+#include <netdb.h>
 #include <arpa/inet.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
@@ -104,9 +105,9 @@ char *sip_via(void *ctx, struct uigw_sip *sip, bool tcp)
 
 char *sip_proxy_route(void *ctx, struct uigw_sip *sip)
 {
-	if (!sip->cfg.proxy_ip)
+	if (!sip->cfg.proxy_host)
 		return talloc_strdup(ctx, "");
-	return talloc_asprintf(ctx, "Route: <sip:%s:%u;lr>\r\n", sip->cfg.proxy_ip, sip->cfg.proxy_port);
+	return talloc_asprintf(ctx, "Route: <sip:%s:%u;lr>\r\n", sip->cfg.proxy_host, sip->cfg.proxy_port);
 }
 
 const char *sip_header(const osip_message_t *msg, const char *name)
@@ -138,13 +139,43 @@ bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_ident
 /* ---------------------------------------------------------------------------------------------------------- */
 /* sending */
 
+int uigw_sip_proxy_resolve(struct uigw_sip *sip)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+	int rc;
+
+	sip->proxy_resolved = false;
+	if (!sip->cfg.proxy_host)
+		return 0;
+	rc = getaddrinfo(sip->cfg.proxy_host, NULL, &hints, &res);
+	if (rc != 0 || !res) {
+		LOGP(DSIP, LOGL_ERROR, "cannot resolve the outbound proxy '%s': %s; requests to subscribers fail until "
+		     "it is set again or osmo-uigw restarts\n", sip->cfg.proxy_host, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	memcpy(&sip->proxy_addr, res->ai_addr, sizeof(sip->proxy_addr));
+	freeaddrinfo(res);
+	sip->proxy_resolved = true;
+	LOGP(DSIP, LOGL_INFO, "outbound proxy %s is %s\n", sip->cfg.proxy_host, inet_ntoa(sip->proxy_addr.sin_addr));
+	return 0;
+}
+
 int sip_resolve(const char *host, int port, struct sockaddr_in *sin)
 {
+	struct uigw_sip *sip = g_sip;
+
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port > 0 ? port : 5060);
 	if (!host)
 		return -EINVAL;
+	/* the outbound proxy by its configured name: the address looked up when it was set */
+	if (sip && sip->cfg.proxy_host && !strcasecmp(host, sip->cfg.proxy_host)) {
+		if (!sip->proxy_resolved)
+			return -EHOSTUNREACH;
+		sin->sin_addr = sip->proxy_addr.sin_addr;
+		return 0;
+	}
 	if (!strcasecmp(host, "localhost"))
 		host = "127.0.0.1";
 	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
@@ -925,6 +956,8 @@ int uigw_sip_start(struct uigw *gw)
 		osip_setup(sip->pool[i]);
 	}
 	sip->osip = sip->pool[0];
+	if (sip->cfg.proxy_host && !sip->proxy_resolved)
+		uigw_sip_proxy_resolve(sip);
 
 	rc = open_listeners(sip);
 	if (rc < 0) {
@@ -936,7 +969,7 @@ int uigw_sip_start(struct uigw *gw)
 	LOGP(DSIP, LOGL_NOTICE, "SIP on %s:%u (%s%s%s), domain %s, outbound proxy %s\n", sip->cfg.local_ip,
 	     sip->cfg.local_port, sip->cfg.udp ? "UDP" : "", sip->cfg.udp && sip->cfg.tcp ? "+" : "",
 	     sip->cfg.tcp ? "TCP" : "", sip->cfg.domain ? sip->cfg.domain : sip->cfg.local_ip,
-	     sip->cfg.proxy_ip ? sip->cfg.proxy_ip : "none");
+	     sip->cfg.proxy_host ? sip->cfg.proxy_host : "none");
 	osmo_timer_schedule(&sip->timer, 0, 500000);
 	return 0;
 }

@@ -126,6 +126,8 @@ struct uigw_sip {
 	struct llist_head nicts;	/*!< struct sip_tx of our own non-INVITE client transactions (sip_nict.c) */
 	unsigned int n_nict;
 	struct sip_tx *cur_nist;	/*!< the own NIST whose request is being handled (sip_nist.c), or NULL */
+	struct sockaddr_in proxy_addr;	/*!< cfg.proxy_host looked up (uigw_sip_proxy_resolve()) */
+	bool proxy_resolved;
 };
 
 /*! The owner's side of a client transaction: where it goes and who hears its final response. */

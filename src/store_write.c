@@ -108,48 +108,41 @@ static int wb_index(struct wb *b, const char *name)
 	return idx;
 }
 
-/* Bind if the statement has the parameter (optional) or log a programming error (required). */
-static void wb_text_idx(struct wb *b, const char *name, const char *text, bool required)
+/* The index to bind \a name at: 0 if the statement has no such parameter, which is a programming error
+ * (logged, the row fails) when it is \a required */
+static int wb_param(struct wb *b, const char *name, bool required)
 {
 	int idx = wb_index(b, name);
 
-	if (idx <= 0) {
-		if (required) {
-			LOGP(DSTORE, LOGL_ERROR, "no parameter %s in: %s\n", name, sqlite3_sql(b->s));
-			b->err = -EINVAL;
-		}
-		return;
+	if (idx <= 0 && required) {
+		LOGP(DSTORE, LOGL_ERROR, "no parameter %s in: %s\n", name, sqlite3_sql(b->s));
+		b->err = -EINVAL;
 	}
+	return idx > 0 ? idx : 0;
+}
+
+static void wb_text_idx(struct wb *b, const char *name, const char *text, bool required)
+{
+	int idx = wb_param(b, name, required);
+
 	/* SQLITE_STATIC: the strings live in the job (or are static) until its completion */
-	if (sqlite3_bind_text(b->s, idx, text, -1, SQLITE_STATIC) != SQLITE_OK)
+	if (idx && sqlite3_bind_text(b->s, idx, text, -1, SQLITE_STATIC) != SQLITE_OK)
 		b->err = -EIO;
 }
 
 static void wb_int_idx(struct wb *b, const char *name, int64_t v, bool required)
 {
-	int idx = wb_index(b, name);
+	int idx = wb_param(b, name, required);
 
-	if (idx <= 0) {
-		if (required) {
-			LOGP(DSTORE, LOGL_ERROR, "no parameter %s in: %s\n", name, sqlite3_sql(b->s));
-			b->err = -EINVAL;
-		}
-		return;
-	}
-	if (sqlite3_bind_int64(b->s, idx, v) != SQLITE_OK)
+	if (idx && sqlite3_bind_int64(b->s, idx, v) != SQLITE_OK)
 		b->err = -EIO;
 }
 
 static void wb_blob(struct wb *b, const char *name, const uint8_t *data, size_t len)
 {
-	int idx = wb_index(b, name);
+	int idx = wb_param(b, name, true);
 
-	if (idx <= 0) {
-		LOGP(DSTORE, LOGL_ERROR, "no parameter %s in: %s\n", name, sqlite3_sql(b->s));
-		b->err = -EINVAL;
-		return;
-	}
-	if (sqlite3_bind_blob(b->s, idx, data, (int)len, SQLITE_STATIC) != SQLITE_OK)
+	if (idx && sqlite3_bind_blob(b->s, idx, data, (int)len, SQLITE_STATIC) != SQLITE_OK)
 		b->err = -EIO;
 }
 

@@ -48,6 +48,7 @@ fail() {
 	for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "---- $f"; head -c 3000 "$f"; echo; }; done
 	exit 1
 }
+. "$sc/common.sh"
 
 # the shipped campaigns plus tests/data/ims/longtext.conf (a screen longer than one MESSAGE over UDP)
 mkdir -p "$tmp/campaigns"
@@ -79,13 +80,7 @@ cd "$tmp" || exit 1
 nc -z 127.0.0.1 $VTY 2>/dev/null && fail "port $VTY is already in use by another process"
 "$gw_bin" -c "$tmp/gw.cfg" -C $CTRL >"$tmp/gw.log" 2>&1 &
 gw_pid=$!
-i=0
-until nc -z 127.0.0.1 $VTY 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "the daemon did not open its VTY"
-	kill -0 $gw_pid 2>/dev/null || fail "the daemon exited at start"
-	sleep 0.1
-done
+gw_wait_up
 sleep 0.2
 kill -0 $gw_pid 2>/dev/null || fail "the daemon exited at start"
 
@@ -161,25 +156,6 @@ timeout 30 sipp -sf "$sc/msg_push_uas.xml" -i 127.0.0.1 -p 45074 -m 1 -nostdin -
 	-trace_logs -log_file "$tmp/push.log" -trace_err -error_file "$tmp/push.err" >"$tmp/push.out" 2>&1 &
 uas_pid=$!
 sleep 0.3
-vty_cmd() {
-	timeout 20 python3 - $VTY "$@" <<'PY'
-import socket, sys, time
-s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
-out = b''
-def until_prompt():
-    global out
-    buf = b''
-    deadline = time.time() + 10
-    while not buf.rstrip().endswith((b'>', b'#')) and time.time() < deadline:
-        buf += s.recv(65536)
-    out += buf
-until_prompt()
-for c in ['enable'] + sys.argv[2:]:
-    s.sendall(c.encode() + b'\n')
-    until_prompt()
-sys.stdout.write(out.decode('utf-8', 'replace').replace('\r', ''))
-PY
-}
 vty_cmd "sip push message +491720000140 offer sip:+491720000140@127.0.0.1:45074" >"$tmp/push_vty.out"
 grep -q "MESSAGE sent to +491720000140" "$tmp/push_vty.out" || { cat "$tmp/push_vty.out"; fail "sip push"; }
 sleep 0.3
@@ -447,17 +423,6 @@ grep -Eq "^ +ussi +app +1" "$tmp/contact.txt" && grep -Eq "^ +vty +web +1" "$tmp
 echo "ok: show sip counters; show feedback: question contact answered over vty and ussi"
 
 # 7. clean shutdown
-kill -TERM $gw_pid
-i=0
-while kill -0 $gw_pid 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "no shutdown within 10 s"
-	sleep 0.1
-done
-wait $gw_pid
-rc=$?
-gw_pid=""
-[ $rc = 0 ] || fail "daemon exit code $rc"
-grep -q "shut down cleanly" "$tmp/gw.log" || fail "no clean shutdown"
+gw_stop
 echo "ok: clean shutdown"
 exit 0

@@ -27,7 +27,8 @@ struct uigw_sip_cfg {
 	bool udp;			/*!< listen on UDP (default yes) */
 	bool tcp;			/*!< listen on TCP (default yes) */
 	char *domain;			/*!< our SIP domain, used in From of requests we send (default: local_ip) */
-	char *proxy_ip;			/*!< outbound proxy (S-CSCF); NULL: send to the asserted URI */
+	char *proxy_host;		/*!< outbound proxy (S-CSCF): IPv4 address or DNS name, resolved when set and at
+					 *   start; NULL: send to the asserted URI */
 	uint16_t proxy_port;
 	struct llist_head peers;	/*!< struct uigw_sip_peer: trusted sources */
 	bool enabled;			/*!< open the listeners at start (default yes) */
@@ -39,6 +40,9 @@ struct uigw_sip_cfg {
 int uigw_sip_init(struct uigw *gw);
 /*! Open the listeners (call after uigw_start()). \returns 0, or negative errno (logged) */
 int uigw_sip_start(struct uigw *gw);
+/*! Look the outbound proxy's name up (getaddrinfo, IPv4; blocking: configuration time only).
+ *  \returns 0, or negative errno with the reason logged */
+int uigw_sip_proxy_resolve(struct uigw_sip *s);
 /*! The adapter (NULL before uigw_sip_init()). */
 struct uigw_sip *uigw_sip_get(void);
 /*! Its settings. */
@@ -105,7 +109,8 @@ struct uigw_sip_req_info {
 	int port;			/*!< 0 if the URI has none */
 };
 /*! Scan a request of our own (request line, Via, CSeq, Route), up to the blank line.
- *  eturns 0, or -EINVAL if a part is missing or does not fit */
+ *  
+eturns 0, or -EINVAL if a part is missing or does not fit */
 int uigw_sip_scan_request(const char *text, size_t len, struct uigw_sip_req_info *ri);
 
 /*! Send libosip2's error traces to the DSIP log (debug level) instead of stderr. Done by uigw_sip_init(). */

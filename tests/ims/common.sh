@@ -1,0 +1,50 @@
+# Shell functions shared by the IMS tests (sourced): the VTY, the daemon's start and clean stop.
+# They use $VTY, $gw_pid, $tmp and the caller's fail().
+
+# run VTY commands (after "enable") and print the session
+vty_cmd() {
+	timeout 20 python3 - $VTY "$@" <<'PY'
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
+out = b''
+def until_prompt():
+    global out
+    buf = b''
+    deadline = time.time() + 10
+    while not buf.rstrip().endswith((b'>', b'#')) and time.time() < deadline:
+        buf += s.recv(65536)
+    out += buf
+until_prompt()
+for c in ['enable'] + sys.argv[2:]:
+    s.sendall(c.encode() + b'\n')
+    until_prompt()
+sys.stdout.write(out.decode('utf-8', 'replace').replace('\r', ''))
+PY
+}
+
+# wait until the daemon ($gw_pid) listens on its VTY
+gw_wait_up() {
+	i=0
+	until nc -z 127.0.0.1 $VTY 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "the daemon did not open its VTY"
+		kill -0 $gw_pid 2>/dev/null || fail "the daemon exited at start"
+		sleep 0.1
+	done
+}
+
+# SIGTERM, at most 10 s to exit 0 after a clean shutdown
+gw_stop() {
+	kill -TERM $gw_pid
+	i=0
+	while kill -0 $gw_pid 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "no shutdown within 10 s"
+		sleep 0.1
+	done
+	wait $gw_pid
+	rc=$?
+	gw_pid=""
+	[ $rc = 0 ] || fail "daemon exit code $rc"
+	grep -q "shut down cleanly" "$tmp/gw.log" || fail "no clean shutdown"
+}

@@ -1,0 +1,180 @@
+#!/bin/sh
+# The IMS channels behind a real proxy: kamailio plays the S-CSCF on 127.0.0.1 and osmo-uigw is configured with
+# `outbound-proxy localhost 45461` (a name, looked up when configured).
+#  - the UE's spam report over MESSAGE goes UE -> kamailio -> osmo-uigw (202 back the same way); the gateway's
+#    three reply MESSAGEs carry `Route: <sip:localhost:45461;lr>` and reach the UE's contact through kamailio
+#    (its Via on top of the gateway's; the Route consumed), and their 200s go back through it
+#  - a pushed MESSAGE (VTY sip push) to a subscriber goes the same way
+#  - show sip names the proxy with its address
+# Ports: gateway SIP 45460, kamailio 45461, SIPp 45462-45464, VTY 45492, CTRL 45493.
+# Exits 77 if sipp or kamailio is not installed.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+sc="$top_srcdir/tests/ims"
+gw_bin="$top_builddir/src/osmo-uigw"
+SIP=45460
+PROXY=45461
+VTY=45492
+KAM=$(command -v kamailio || echo /usr/sbin/kamailio)
+
+if ! command -v sipp >/dev/null 2>&1 || [ ! -x "$KAM" ]; then
+	echo "sipp (sip-tester) or kamailio is not installed: skipped"
+	exit 77
+fi
+
+tmp=$(mktemp -d /tmp/uigw-imsproxy.XXXXXX)
+gw_pid=""
+kam_pid=""
+uas_pid=""
+cleanup() {
+	for p in $uas_pid $kam_pid $gw_pid; do kill "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	echo "---- daemon log (tail)"
+	tail -n 30 "$tmp/gw.log" 2>/dev/null
+	echo "---- kamailio log (tail)"
+	tail -n 30 "$tmp/kam.log" 2>/dev/null
+	for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "---- $f"; head -c 3000 "$f"; echo; }; done
+	exit 1
+}
+. "$sc/common.sh"
+for p in $SIP $PROXY $VTY; do
+	nc -z 127.0.0.1 $p 2>/dev/null && fail "port $p is already in use by another process"
+done
+
+# kamailio as the S-CSCF: requests for a user at itself go to the AS (osmo-uigw); a request whose Route names it
+# (the AS's preloaded loose route) goes on to its Request-URI; everything statefully (tm), responses by Via
+cat >"$tmp/kam.cfg" <<K
+#!KAMAILIO
+children=1
+listen=udp:127.0.0.1:$PROXY
+alias=localhost:$PROXY
+log_stderror=yes
+debug=2
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "pv.so"
+request_route {
+	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+	if (loose_route()) { t_relay(); exit; }
+	if (uri == myself) { \$du = "sip:127.0.0.1:$SIP"; }
+	if (!t_relay()) { sl_reply_error(); }
+	exit;
+}
+K
+"$KAM" -c -f "$tmp/kam.cfg" >"$tmp/kamcheck.log" 2>&1 || { cat "$tmp/kamcheck.log"; fail "kamailio config"; }
+"$KAM" -DD -E -f "$tmp/kam.cfg" >"$tmp/kam.log" 2>&1 &
+kam_pid=$!
+
+mkdir -p "$tmp/campaigns"
+cp "$top_srcdir"/etc/campaigns/*.conf "$tmp/campaigns/"
+cat >"$tmp/gw.cfg" <<CFG
+log stderr
+ logging filter all 1
+ logging color 0
+ logging print category 1
+ logging print level 1
+ logging level set-all notice
+line vty
+ bind 127.0.0.1 $VTY
+uigw
+ campaigns-dir $tmp/campaigns
+ pseudonym-secret ims-proxy-secret
+store
+ path $tmp/uigw.db
+gsup
+ disable
+sip
+ local-ip 127.0.0.1
+ local-port $SIP
+ domain ims.example.net
+ outbound-proxy localhost $PROXY
+ trusted-peer 127.0.0.1
+CFG
+cd "$tmp" || exit 1
+"$gw_bin" -c "$tmp/gw.cfg" -C 45493 >"$tmp/gw.log" 2>&1 &
+gw_pid=$!
+gw_wait_up
+kill -0 $kam_pid 2>/dev/null || fail "kamailio exited at start"
+
+
+# every MESSAGE the contact got must have come through kamailio: its Via first, then the gateway's, no Route left
+through_proxy() { # message trace file, expected count
+	python3 - "$1" "$2" $PROXY $SIP <<'PY'
+import re, sys
+raw = open(sys.argv[1], 'rb').read()
+reqs = re.findall(rb'(MESSAGE sip:\S+ SIP/2\.0\r?\n.*?\r?\n\r?\n)', raw, re.S)
+assert len(reqs) == int(sys.argv[2]), 'expected %s MESSAGEs, got %d' % (sys.argv[2], len(reqs))
+for r in reqs:
+    vias = re.findall(rb'(?im)^Via:\s*(.*?)\r?$', r)
+    assert len(vias) == 2, vias
+    assert b'127.0.0.1:' + sys.argv[3].encode() in vias[0], 'top Via is not the proxy: %r' % vias[0]
+    assert b'127.0.0.1:' + sys.argv[4].encode() in vias[1], 'second Via is not the gateway: %r' % vias[1]
+    assert not re.search(rb'(?im)^Route:', r), 'the proxy left its Route'
+print('   %d MESSAGEs through the proxy (its Via over the gateway\'s, Route consumed)' % len(reqs))
+PY
+}
+
+# 1. spam report: UE -> kamailio -> gateway, the replies gateway -> kamailio -> the UE's contact
+timeout 30 sipp -sf "$sc/msg_spam_uas.xml" -i 127.0.0.1 -p 45462 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$tmp/uas.msg" -trace_logs -log_file "$tmp/uas.log" -trace_err \
+	-error_file "$tmp/uas.err" >"$tmp/uas.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+timeout 30 sipp -sf "$sc/msg_spam_uac.xml" -i 127.0.0.1 -p 45463 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_err -error_file "$tmp/uac.err" -set ueport 45462 127.0.0.1:$PROXY >"$tmp/uac.out" 2>&1 ||
+	fail "MESSAGE UE scenario through the proxy"
+wait $uas_pid || { uas_pid=""; fail "replies through the proxy (UAS scenario)"; }
+uas_pid=""
+grep -q "reply 3: Thank you. Reports of +4930123456 so far: 1." "$tmp/uas.log" || fail "final MESSAGE text"
+through_proxy "$tmp/uas.msg" 3 || fail "the replies did not come through the proxy"
+echo "ok: spam report over MESSAGE, UE and gateway both behind kamailio"
+
+# 2. a pushed MESSAGE (the offer) through the proxy; the contact answers 200 and stops there
+cat >"$tmp/push_uas.xml" <<'X'
+<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="pushed MESSAGE via the proxy">
+  <recv request="MESSAGE" timeout="5000"/>
+  <send><![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]P[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>
+</scenario>
+X
+timeout 30 sipp -sf "$tmp/push_uas.xml" -i 127.0.0.1 -p 45464 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$tmp/push.msg" -trace_err -error_file "$tmp/push.err" >"$tmp/push.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "sip push message +491720000190 offer sip:+491720000190@127.0.0.1:45464" >"$tmp/push_vty.out"
+grep -q "MESSAGE sent to +491720000190" "$tmp/push_vty.out" || { cat "$tmp/push_vty.out"; fail "sip push"; }
+wait $uas_pid || { uas_pid=""; fail "pushed MESSAGE through the proxy (UAS scenario)"; }
+uas_pid=""
+through_proxy "$tmp/push.msg" 1 || fail "the push did not come through the proxy"
+echo "ok: pushed MESSAGE through kamailio"
+
+# 3. show sip: the proxy by name and address; every MESSAGE out answered (none failed)
+sleep 0.5
+vty_cmd "show sip" >"$tmp/show.out"
+grep -q "outbound proxy localhost (127.0.0.1):$PROXY" "$tmp/show.out" || { cat "$tmp/show.out"; fail "show sip: proxy"; }
+grep -Eq "msg:out +4$" "$tmp/show.out" && grep -Eq "msg:out-fail +0$" "$tmp/show.out" ||
+	{ cat "$tmp/show.out"; fail "show sip: 4 MESSAGEs out, none failed"; }
+echo "ok: show sip: outbound proxy localhost (127.0.0.1):$PROXY, 4 MESSAGEs out, none failed"
+
+gw_stop
+echo "ok: clean shutdown"
+exit 0
