@@ -590,6 +590,7 @@ void sip_dispatch(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 		LOGP(DSIP, LOGL_NOTICE, "%s from untrusted %s:%u refused\n", req->sip_method,
 		     inet_ntoa(tx->src.sin.sin_addr), ntohs(tx->src.sin.sin_port));
 		sip_ctr_inc(sip, SIP_CTR_UNTRUSTED);
+		tx->stateless = true;
 		sip_reply(sip, tx, req, 403);
 		return;
 	}

@@ -7,7 +7,9 @@
  *  - a provisional response is sent and forgotten (none of the handlers sends one);
  *  - the final response goes to the top Via's received address and rport (else its sent-by port), or back over
  *    the TCP connection, and over UDP is kept 64*T1 in the completed-transaction cache (sip_tx.c), which
- *    answers the request's retransmissions: the "Completed" state. Over TCP timer J is zero;
+ *    answers the request's retransmissions: the "Completed" state. Over TCP timer J is zero. Responses to
+ *    untrusted sources (403) are not kept: a flood of them must not fill the memory, and a retransmission is
+ *    refused again just as cheaply;
  *  - a handler that returns without a final response is a bug: the request gets a 500, and a log line.
  *
  *  libosip2's NIST allocates ~15 KB per transaction and keeps it on a list walked at every insert and timer run;
@@ -87,7 +89,7 @@ void sip_nist_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *r
 	if (rc < 0)
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
 	/* "Completed": even if this send failed, a retransmitted request gets the same response */
-	if (final && !tx->src.tcp && tx->req)
+	if (final && !tx->src.tcp && tx->req && !tx->stateless)
 		sip_done_add(sip, tx->req, buf, len, &dst);
 	osip_free(buf);
 out:

@@ -66,6 +66,7 @@ struct sip_tx {
 	void **owner_ref;		/*!< the owner's pointer to this tx, cleared when the tx dies */
 	bool done;			/*!< a final response went out / came in */
 	const osip_message_t *req;	/*!< our own NIST (sip_nist.c): the request being answered */
+	bool stateless;			/*!< its response is not kept for retransmissions (untrusted source) */
 	/* the transaction index (sip.c): Via branch + method, so that a message finds its transaction without a
 	 * walk over every live one */
 	osip_transaction_t *tr;
@@ -85,6 +86,7 @@ struct sip_tx {
 
 #define SIP_OSIP_POOL	2
 #define SIP_MAX_MSG	65535
+#define SIP_DONE_MAX	1000000	/*!< kept responses at most (~500 MB): 64*T1 of 31,000 requests/s */
 #define SIP_TCP_MAX_BUF	(2 * SIP_MAX_MSG)
 
 struct uigw_sip {
@@ -122,6 +124,7 @@ struct uigw_sip {
 	struct llist_head done_fifo;	/*!< struct sip_done, oldest first */
 	unsigned int n_done;
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
+	unsigned long done_dropped;	/*!< kept responses dropped early: SIP_DONE_MAX reached */
 	struct uigw_concat *sms_concat;	/*!< concatenated SMS over IP being reassembled (ims_msg.c) */
 	struct llist_head nicts;	/*!< struct sip_tx of our own non-INVITE client transactions (sip_nict.c) */
 	unsigned int n_nict;

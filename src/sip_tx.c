@@ -159,6 +159,11 @@ void sip_done_add(struct uigw_sip *sip, const osip_message_t *req, const char *b
 
 	if (msg_key(req, false, key, sizeof(key)) < 0)
 		return;
+	/* bounded: past SIP_DONE_MAX the oldest goes first (a retransmission of it is then handled anew) */
+	if (sip->n_done >= SIP_DONE_MAX) {
+		done_free(sip, llist_first_entry(&sip->done_fifo, struct sip_done, list));
+		sip->done_dropped++;
+	}
 	klen = strlen(key) + 1;
 	if (len > SIP_MAX_MSG)
 		return;

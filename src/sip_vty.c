@@ -225,9 +225,9 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 			n[2] += osip_list_size(&s->pool[i]->osip_nict_transactions);
 			n[3] += osip_list_size(&s->pool[i]->osip_nist_transactions);
 		}
-		vty_out(vty, " Transactions: ICT %d, IST %d, NICT %d, NIST %d; answered requests kept %u "
-			"(retransmissions answered from them: %lu)%s", n[0], n[1], n[2] + (int)s->n_nict, n[3], s->n_done,
-			s->done_hits, VTY_NEWLINE);
+		vty_out(vty, " Transactions: ICT %d, IST %d, NICT %d, NIST %d; answered requests kept %u of at most %u "
+			"(retransmissions answered from them: %lu; dropped early: %lu)%s", n[0], n[1],
+			n[2] + (int)s->n_nict, n[3], s->n_done, SIP_DONE_MAX, s->done_hits, s->done_dropped, VTY_NEWLINE);
 	}
 	{
 		struct uigw_sip_alloc_stats as;

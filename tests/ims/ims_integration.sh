@@ -305,7 +305,14 @@ a.sendto(req('127.0.0.1:%d;rport' % pb, 'nist2'), gw)
 r3 = a.recv(65536)   # rport: back to the source port
 assert r3.startswith(b'SIP/2.0 415 ') and b'rport=%d' % pa in r3, r3[:200]
 none_on(b)
-print('   415 to the sent-by port, the same 415 for the retransmission, with rport to the source port')
+# an untrusted source: 403, and its retransmission is refused anew (counted again), not kept
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.2', pa)); u.settimeout(2)
+r = req('127.0.0.2:%d;rport' % pa, 'nist3')
+for _ in range(2):
+    u.sendto(r, gw)
+    assert u.recv(65536).startswith(b'SIP/2.0 403 ')
+print('   415 to the sent-by port, the same 415 for the retransmission, with rport to the source port;'
+      ' 403 twice to an untrusted source')
 PY
 cat "$tmp/nist.out"
 echo "ok: own NIST: the response follows the Via; a retransmitted request is answered from Completed"
@@ -413,7 +420,8 @@ echo "$vty_out" | grep -q "Transactions: ICT [0-9]*, IST [0-9]*, NICT [0-9]*, NI
 echo "$vty_out" | grep -Eq "retransmissions answered from them: [1-9]" ||
 	fail "show sip: the retransmitted request (5f) should count as answered from Completed"
 echo "$vty_out" | grep -q "ussi:bad-info-package *1" || fail "show sip: one 469 expected"
-echo "$vty_out" | grep -q "rx:untrusted *1" || fail "show sip: one untrusted request expected"
+echo "$vty_out" | grep -q "rx:untrusted *3" ||
+	fail "show sip: three untrusted requests expected (4, and 5f's twice: a 403 is not kept)"
 echo "$vty_out" | grep -q "USSI sessions: 0" || fail "show sip: no USSI session should be left"
 echo "$vty_out" | grep -Eq "^ +ussi +app +1" || fail "show feedback survey: the USSI answer is missing"
 # cross-channel: the same question, answered through the test drive and through USSI, counts both channels
