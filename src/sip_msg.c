@@ -288,7 +288,7 @@ int uigw_sip_cpim_parse(const char *buf, size_t len, struct uigw_cpim *out)
 
 static int copy_tok(char *dst, size_t dlen, const char *v, size_t vl)
 {
-	if (!vl || vl >= dlen)
+	if (!vl || vl >= dlen || memchr(v, '\0', vl))
 		return -EINVAL;
 	memcpy(dst, v, vl);
 	dst[vl] = '\0';
@@ -325,9 +325,13 @@ static int scan_uri(const char *v, size_t vl, struct uigw_sip_req_info *ri)
 		return -EINVAL;
 	ri->port = 0;
 	if (he < end && *he == ':') {
-		char *e;
-		long port = strtol(he + 1, &e, 10);
-		if (e == he + 1 || port <= 0 || port > 65535)
+		const char *d = he + 1;
+		long port = 0;
+
+		/* bounded by end: the text need not be NUL-terminated */
+		for (; d < end && *d >= '0' && *d <= '9' && port <= 65535; d++)
+			port = port * 10 + (*d - '0');
+		if (d == he + 1 || port <= 0 || port > 65535)
 			return -EINVAL;
 		ri->port = port;
 	}

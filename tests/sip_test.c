@@ -250,6 +250,12 @@ static void test_scan_request(void **state)
 		       "CSeq: 2 INFO\r\nContent-Length: 0\r\n\r\n");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(uigw_sip_scan_request(bad[i], strlen(bad[i]), &ri), -EINVAL);
+	/* a NUL inside a token (found by fuzz_sip) */
+	{
+		static const char nul[] = "MESS\0GE sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\n"
+					  "CSeq: 1 MESSAGE\r\n\r\n";
+		assert_int_equal(uigw_sip_scan_request(nul, sizeof(nul) - 1, &ri), -EINVAL);
+	}
 }
 
 static void test_cpim(void **state)

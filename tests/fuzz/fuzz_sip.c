@@ -1,7 +1,7 @@
 /*! \file fuzz_sip.c
  *  libFuzzer target: the SIP request path up to the dialog engine — libosip2's parser on arbitrary bytes, then
  *  what the channels read out of a request (asserted identity, Request-URI user part, text/plain and ussd+xml
- *  bodies, the ussd+xml parser). */
+ *  bodies, the ussd+xml parser), and the scan of a request's text (uigw_sip_scan_request()). */
 
 #include <stdint.h>
 #include <stddef.h>
@@ -44,6 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		uigw_sms_submit_parse(data, size, da, sizeof(da), text, sizeof(text));
 		if (uigw_sms_submit_concat(data, size, &cref, &total, &seq) == 1 && (!seq || seq > total || total < 2))
+			__builtin_trap();
+	}
+	/* the scan of requests (meant for our own, but it must never read past what it was given) */
+	{
+		struct uigw_sip_req_info ri;
+
+		if (uigw_sip_scan_request((const char *)data, size, &ri) == 0 &&
+		    (!ri.method[0] || !ri.branch[0] || !ri.host[0] || ri.port < 0 || ri.port > 65535))
 			__builtin_trap();
 	}
 	evt = osip_parse((const char *)data, size);
