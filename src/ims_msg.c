@@ -213,8 +213,9 @@ static int send_imdn(struct ims_sess *s, const char *message_id)
 	return rc;
 }
 
-/* The subscriber's contact asks for TCP (";transport=tcp", numeric IPv4 host) and the gateway listens on TCP with no
- * outbound proxy: the connection to send over (opened if needed), else NULL (UDP). */
+/* Through an outbound proxy reached over TCP, or, without a proxy, when the subscriber's contact asks for TCP
+ * (";transport=tcp", numeric IPv4 host) and the gateway listens on TCP: the connection to send over (opened if
+ * needed), else NULL (UDP). */
 static struct sip_conn *sess_tcp(struct ims_sess *s)
 {
 	struct uigw_sip *sip = s->sip;
@@ -223,7 +224,9 @@ static struct sip_conn *sess_tcp(struct ims_sess *s)
 	struct sip_conn *c = NULL;
 	osip_uri_t *u = NULL;
 
-	if (!sip->cfg.tcp || sip->cfg.proxy_host || !s->target || strncasecmp(s->target, "sip:", 4) ||
+	if (sip->cfg.proxy_host)
+		return sip_proxy_conn(sip);
+	if (!sip->cfg.tcp || !s->target || strncasecmp(s->target, "sip:", 4) ||
 	    !strcasestr(s->target, "transport=tcp"))
 		return NULL;
 	if (osip_uri_init(&u) != 0)

@@ -107,7 +107,19 @@ char *sip_proxy_route(void *ctx, struct uigw_sip *sip)
 {
 	if (!sip->cfg.proxy_host)
 		return talloc_strdup(ctx, "");
-	return talloc_asprintf(ctx, "Route: <sip:%s:%u;lr>\r\n", sip->cfg.proxy_host, sip->cfg.proxy_port);
+	return talloc_asprintf(ctx, "Route: <sip:%s:%u;%slr>\r\n", sip->cfg.proxy_host, sip->cfg.proxy_port,
+			       sip->cfg.proxy_tcp ? "transport=tcp;" : "");
+}
+
+struct sip_conn *sip_proxy_conn(struct uigw_sip *sip)
+{
+	struct sockaddr_in dst;
+
+	if (!sip->cfg.proxy_host || !sip->cfg.proxy_tcp || !sip->proxy_resolved)
+		return NULL;
+	dst = sip->proxy_addr;
+	dst.sin_port = htons(sip->cfg.proxy_port);
+	return sip_conn_to(sip, &dst);
 }
 
 const char *sip_header(const osip_message_t *msg, const char *name)

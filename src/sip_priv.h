@@ -241,6 +241,8 @@ const char *sip_local_uri(struct uigw_sip *sip, bool tcp);
 char *sip_via(void *ctx, struct uigw_sip *sip, bool tcp);
 /*! Route header line ("Route: <sip:proxy;lr>\r\n") if an outbound proxy is set, else "". */
 char *sip_proxy_route(void *ctx, struct uigw_sip *sip);
+/*! With `outbound-proxy ... tcp`: the TCP connection to the proxy (opened if needed), else NULL (UDP). */
+struct sip_conn *sip_proxy_conn(struct uigw_sip *sip);
 /*! \returns whether the source of \a tx may send requests; *from_identity: whether From may identify */
 bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity);
 /*! Value of a header, or NULL. */

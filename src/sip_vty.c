@@ -81,9 +81,10 @@ static bool host_ok(const char *h)
 	       h[0] != '-' && h[0] != '.';
 }
 
-DEFUN(cfg_sip_proxy, cfg_sip_proxy_cmd, "outbound-proxy HOST [<1-65535>]",
+DEFUN(cfg_sip_proxy, cfg_sip_proxy_cmd, "outbound-proxy HOST [<1-65535>] [(udp|tcp)]",
       "Send requests to subscribers through this proxy (the S-CSCF), with a loose Route\n"
-      "IPv4 address or DNS name (looked up now and at each start)\n" "Port (default 5060)\n")
+      "IPv4 address or DNS name (looked up now and at each start)\n" "Port (default 5060)\n"
+      "Over UDP (default)\n" "Over TCP: one connection, opened when needed and reused\n")
 {
 	if (!host_ok(argv[0])) {
 		vty_out(vty, "%% Not an IPv4 address or host name: %s%s", argv[0], VTY_NEWLINE);
@@ -91,6 +92,7 @@ DEFUN(cfg_sip_proxy, cfg_sip_proxy_cmd, "outbound-proxy HOST [<1-65535>]",
 	}
 	osmo_talloc_replace_string(g_vty_sip, &g_vty_sip->cfg.proxy_host, argv[0]);
 	g_vty_sip->cfg.proxy_port = argc > 1 ? atoi(argv[1]) : 5060;
+	g_vty_sip->cfg.proxy_tcp = argc > 2 && !strcmp(argv[2], "tcp");
 	if (uigw_sip_proxy_resolve(g_vty_sip) < 0)
 		vty_out(vty, "%% Cannot resolve %s now: requests to subscribers fail until it resolves (at the next "
 			"start, or when set again)%s", argv[0], VTY_NEWLINE);
@@ -102,6 +104,7 @@ DEFUN(cfg_sip_no_proxy, cfg_sip_no_proxy_cmd, "no outbound-proxy",
 {
 	TALLOC_FREE(g_vty_sip->cfg.proxy_host);
 	g_vty_sip->cfg.proxy_port = 5060;
+	g_vty_sip->cfg.proxy_tcp = false;
 	g_vty_sip->proxy_resolved = false;
 	return CMD_SUCCESS;
 }
@@ -181,7 +184,8 @@ static int config_write_sip(struct vty *vty)
 	if (cfg->domain)
 		vty_out(vty, " domain %s%s", cfg->domain, VTY_NEWLINE);
 	if (cfg->proxy_host)
-		vty_out(vty, " outbound-proxy %s %u%s", cfg->proxy_host, cfg->proxy_port, VTY_NEWLINE);
+		vty_out(vty, " outbound-proxy %s %u%s%s", cfg->proxy_host, cfg->proxy_port, cfg->proxy_tcp ? " tcp" : "",
+			VTY_NEWLINE);
 	llist_for_each_entry(p, &cfg->peers, list)
 		vty_out(vty, " trusted-peer %s%s%s", p->ip, p->from_identity ? " from-identity" : "", VTY_NEWLINE);
 	if (!cfg->enabled)
@@ -197,14 +201,15 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 
 	vty_out(vty, "SIP %s:%u %s%s%s: %s%s", cfg->local_ip, cfg->local_port, cfg->udp ? "UDP" : "",
 		cfg->udp && cfg->tcp ? "+" : "", cfg->tcp ? "TCP" : "",
-		!cfg->enabled || !cfg->configured ? "disabled" : s->osip ? "listening" : "not started", VTY_NEWLINE);
+		!cfg->configured ? "not configured (no node sip)" : !cfg->enabled ? "disabled" :
+		s->osip ? "listening" : "not started", VTY_NEWLINE);
 	vty_out(vty, " Domain %s, outbound proxy ", cfg->domain ? cfg->domain : cfg->local_ip);
 	if (cfg->proxy_host && s->proxy_resolved && strcmp(cfg->proxy_host, inet_ntoa(s->proxy_addr.sin_addr)))
-		vty_out(vty, "%s (%s):%u%s", cfg->proxy_host, inet_ntoa(s->proxy_addr.sin_addr), cfg->proxy_port,
-			VTY_NEWLINE);
+		vty_out(vty, "%s (%s):%u%s%s", cfg->proxy_host, inet_ntoa(s->proxy_addr.sin_addr), cfg->proxy_port,
+			cfg->proxy_tcp ? " over TCP" : "", VTY_NEWLINE);
 	else if (cfg->proxy_host)
-		vty_out(vty, "%s:%u%s%s", cfg->proxy_host, cfg->proxy_port, s->proxy_resolved ? "" : " (not resolved)",
-			VTY_NEWLINE);
+		vty_out(vty, "%s:%u%s%s%s", cfg->proxy_host, cfg->proxy_port, cfg->proxy_tcp ? " over TCP" : "",
+			s->proxy_resolved ? "" : " (not resolved)", VTY_NEWLINE);
 	else
 		vty_out(vty, "none (requests go to the asserted URI)%s", VTY_NEWLINE);
 	vty_out(vty, " Trusted peers:");

@@ -195,9 +195,9 @@ static int send_invite(struct ussi_sess *s)
 			      "Recv-Info: " PKG "\r\n"
 			      "Content-Type: multipart/mixed;boundary=uigw-ussd\r\n"
 			      "Content-Length: %zu\r\n\r\n%s",
-			      s->target, sip_via(tmp, sip, false), s->routes, s->local, s->remote, s->call_id,
-			      s->invite_cseq, sip_local_uri(sip, false), strlen(req), req);
-	rc = req ? sip_send_request(sip, req, NULL, resp_cb, s, &s->invite_tx) : -ENOMEM;
+			      s->target, sip_via(tmp, sip, !!s->conn), s->routes, s->local, s->remote, s->call_id,
+			      s->invite_cseq, sip_local_uri(sip, !!s->conn), strlen(req), req);
+	rc = req ? sip_send_request(sip, req, s->conn, resp_cb, s, &s->invite_tx) : -ENOMEM;
 	talloc_free(tmp);
 	return rc;
 }
@@ -238,8 +238,8 @@ static int confirm_uac(struct ussi_sess *s, const osip_message_t *resp)
 	tmp = talloc_new(s);
 	ack = talloc_asprintf(tmp, "ACK %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\n%sFrom: %s\r\nTo: %s\r\n"
 			      "Call-ID: %s\r\nCSeq: %u ACK\r\nContent-Length: 0\r\n\r\n", s->target,
-			      sip_via(tmp, sip, false), s->routes, s->local, s->remote, s->call_id, s->invite_cseq);
-	rc = ack ? sip_send_raw(sip, ack, NULL) : -ENOMEM;
+			      sip_via(tmp, sip, !!s->conn), s->routes, s->local, s->remote, s->call_id, s->invite_cseq);
+	rc = ack ? sip_send_raw(sip, ack, s->conn) : -ENOMEM;
 	if (ack) {
 		talloc_free(s->ack_text);
 		s->ack_text = talloc_steal(s, ack);
@@ -260,7 +260,7 @@ bool ussi_rx_2xx_again(struct uigw_sip *sip, const osip_message_t *resp)
 	if (!s || !s->uac || !s->ack_text || strtoul(resp->cseq->number, NULL, 10) != s->invite_cseq)
 		return false;
 	LOGP(DSIP, LOGL_INFO, "USSI %s: the 2xx to our INVITE again: ACK again\n", s->call_id);
-	if (sip_send_raw(sip, s->ack_text, NULL) < 0)
+	if (sip_send_raw(sip, s->ack_text, s->conn) < 0)
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
 	return true;
 }
@@ -716,6 +716,7 @@ int ussi_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const c
 	s->remote = talloc_asprintf(s, "<%s>", uri);
 	s->target = talloc_strdup(s, uri);
 	s->routes = sip_proxy_route(s, sip);
+	s->conn = sip_proxy_conn(sip);	/* NULL: UDP */
 	{
 		struct uigw_push p = {
 			.channel = UIGW_CHAN_USSI,

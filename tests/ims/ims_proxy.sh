@@ -5,8 +5,10 @@
 #    three reply MESSAGEs carry `Route: <sip:localhost:45461;lr>` and reach the UE's contact through kamailio
 #    (its Via on top of the gateway's; the Route consumed), and their 200s go back through it
 #  - a pushed MESSAGE (VTY sip push) to a subscriber goes the same way
-#  - show sip names the proxy with its address
-# Ports: gateway SIP 45460, kamailio 45461, SIPp 45462-45464, VTY 45492, CTRL 45493.
+#  - then over TCP (outbound-proxy ... tcp, set at run time): a pushed MESSAGE and a pushed USSI survey go to
+#    kamailio over one TCP connection (the gateway's Via and Contact say TCP)
+#  - show sip names the proxy with its address and transport
+# Ports: gateway SIP 45460, kamailio 45461 (UDP, TCP), SIPp 45462-45465, VTY 45492, CTRL 45493.
 # Exits 77 if sipp or kamailio is not installed.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -52,6 +54,7 @@ cat >"$tmp/kam.cfg" <<K
 #!KAMAILIO
 children=1
 listen=udp:127.0.0.1:$PROXY
+listen=tcp:127.0.0.1:$PROXY
 alias=localhost:$PROXY
 log_stderror=yes
 debug=2
@@ -106,8 +109,8 @@ kill -0 $kam_pid 2>/dev/null || fail "kamailio exited at start"
 
 
 # every MESSAGE the contact got must have come through kamailio: its Via first, then the gateway's, no Route left
-through_proxy() { # message trace file, expected count
-	python3 - "$1" "$2" $PROXY $SIP <<'PY'
+through_proxy() { # message trace file, expected count[, the gateway's transport to the proxy]
+	python3 - "$1" "$2" $PROXY $SIP "${3:-UDP}" <<'PY'
 import re, sys
 raw = open(sys.argv[1], 'rb').read()
 reqs = re.findall(rb'(MESSAGE sip:\S+ SIP/2\.0\r?\n.*?\r?\n\r?\n)', raw, re.S)
@@ -116,7 +119,8 @@ for r in reqs:
     vias = re.findall(rb'(?im)^Via:\s*(.*?)\r?$', r)
     assert len(vias) == 2, vias
     assert b'127.0.0.1:' + sys.argv[3].encode() in vias[0], 'top Via is not the proxy: %r' % vias[0]
-    assert b'127.0.0.1:' + sys.argv[4].encode() in vias[1], 'second Via is not the gateway: %r' % vias[1]
+    assert vias[1].startswith(b'SIP/2.0/' + sys.argv[5].encode() + b' 127.0.0.1:' + sys.argv[4].encode()), \
+        'second Via is not the gateway over %s: %r' % (sys.argv[5], vias[1])
     assert not re.search(rb'(?im)^Route:', r), 'the proxy left its Route'
 print('   %d MESSAGEs through the proxy (its Via over the gateway\'s, Route consumed)' % len(reqs))
 PY
@@ -167,13 +171,50 @@ uas_pid=""
 through_proxy "$tmp/push.msg" 1 || fail "the push did not come through the proxy"
 echo "ok: pushed MESSAGE through kamailio"
 
-# 3. show sip: the proxy by name and address; every MESSAGE out answered (none failed)
+# 3. the proxy over TCP (set at run time: it applies to the next request): a pushed MESSAGE and a pushed USSI
+# session go to kamailio over one TCP connection (the gateway's Via says TCP), kamailio relays them over UDP
+vty_cmd "configure terminal" "sip" "outbound-proxy localhost $PROXY tcp" "end" >"$tmp/tcp_vty.out"
+grep -q "%" "$tmp/tcp_vty.out" && { cat "$tmp/tcp_vty.out"; fail "outbound-proxy ... tcp"; }
+timeout 30 sipp -sf "$tmp/push_uas.xml" -i 127.0.0.1 -p 45464 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$tmp/tpush.msg" -trace_err -error_file "$tmp/tpush.err" >"$tmp/tpush.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "sip push message +491720000191 offer sip:+491720000191@127.0.0.1:45464" >"$tmp/tpush_vty.out"
+grep -q "MESSAGE sent to +491720000191" "$tmp/tpush_vty.out" || { cat "$tmp/tpush_vty.out"; fail "sip push (tcp)"; }
+wait $uas_pid || { uas_pid=""; fail "pushed MESSAGE through the proxy over TCP (UAS scenario)"; }
+uas_pid=""
+through_proxy "$tmp/tpush.msg" 1 TCP || fail "the push did not come through the proxy over TCP"
+echo "ok: pushed MESSAGE through kamailio over TCP"
+timeout 30 sipp -sf "$sc/ussi_push_uas.xml" -i 127.0.0.1 -p 45465 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$tmp/upush.msg" -trace_logs -log_file "$tmp/upush.log" -trace_err \
+	-error_file "$tmp/upush.err" >"$tmp/upush.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "sip push ussi +491720000192 survey sip:+491720000192@127.0.0.1:45465" >"$tmp/upush_vty.out"
+grep -q "INVITE sent to +491720000192" "$tmp/upush_vty.out" || { cat "$tmp/upush_vty.out"; fail "sip push ussi (tcp)"; }
+wait $uas_pid || { uas_pid=""; fail "USSI through the proxy over TCP (UE scenario)"; }
+uas_pid=""
+python3 - "$tmp/upush.msg" $PROXY $SIP <<'PY' || fail "the USSI INVITE did not come through the proxy over TCP"
+import re, sys
+raw = open(sys.argv[1], 'rb').read()
+inv = re.search(rb'(INVITE sip:\S+ SIP/2\.0\r?\n.*?\r?\n\r?\n)', raw, re.S).group(1)
+vias = re.findall(rb'(?im)^Via:\s*(.*?)\r?$', inv)
+assert len(vias) == 2 and b'127.0.0.1:' + sys.argv[2].encode() in vias[0], vias
+assert vias[1].startswith(b'SIP/2.0/TCP 127.0.0.1:' + sys.argv[3].encode()), vias
+assert re.search(rb'(?im)^Contact:.*transport=tcp', inv), 'Contact without transport=tcp'
+print('   USSI INVITE through the proxy, gateway -> kamailio over TCP')
+PY
+echo "ok: network-initiated USSI (survey: INVITE, two INFO rounds, BYE) through kamailio over TCP"
+sed 's/^/   /' "$tmp/upush.log"
+
+# 4. show sip: the proxy by name and address; every MESSAGE out answered (none failed)
 sleep 0.5
 vty_cmd "show sip" >"$tmp/show.out"
-grep -q "outbound proxy localhost (127.0.0.1):$PROXY" "$tmp/show.out" || { cat "$tmp/show.out"; fail "show sip: proxy"; }
-grep -Eq "msg:out +4$" "$tmp/show.out" && grep -Eq "msg:out-fail +0$" "$tmp/show.out" ||
-	{ cat "$tmp/show.out"; fail "show sip: 4 MESSAGEs out, none failed"; }
-echo "ok: show sip: outbound proxy localhost (127.0.0.1):$PROXY, 4 MESSAGEs out, none failed"
+grep -q "outbound proxy localhost (127.0.0.1):$PROXY over TCP" "$tmp/show.out" ||
+	{ cat "$tmp/show.out"; fail "show sip: proxy"; }
+grep -Eq "msg:out +5$" "$tmp/show.out" && grep -Eq "msg:out-fail +0$" "$tmp/show.out" ||
+	{ cat "$tmp/show.out"; fail "show sip: 5 MESSAGEs out, none failed"; }
+echo "ok: show sip: outbound proxy localhost (127.0.0.1):$PROXY over TCP, 5 MESSAGEs out, none failed"
 
 gw_stop
 echo "ok: clean shutdown"

@@ -30,6 +30,7 @@ struct uigw_sip_cfg {
 	char *proxy_host;		/*!< outbound proxy (S-CSCF): IPv4 address or DNS name, resolved when set and at
 					 *   start; NULL: send to the asserted URI */
 	uint16_t proxy_port;
+	bool proxy_tcp;			/*!< reach the proxy over TCP (one connection, reused) rather than UDP */
 	struct llist_head peers;	/*!< struct uigw_sip_peer: trusted sources */
 	bool enabled;			/*!< open the listeners at start (default yes) */
 	bool configured;		/*!< the configuration has a `sip` node: without one, SIP stays closed */
