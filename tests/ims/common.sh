@@ -1,5 +1,26 @@
-# Shell functions shared by the IMS tests (sourced): the VTY, the daemon's start and clean stop.
-# They use $VTY, $gw_pid, $tmp and the caller's fail().
+# Shell functions shared by the IMS tests (sourced): the daemon's configuration, the VTY, its start and clean
+# stop. They use $VTY, $gw_pid, $tmp and the caller's fail().
+
+# the configuration up to node sip: logging, the VTY on $VTY, campaigns in $tmp/campaigns, the store, no GSUP
+gw_cfg_base() { # pseudonym secret
+	cat <<CFG
+log stderr
+ logging filter all 1
+ logging color 0
+ logging print category 1
+ logging print level 1
+ logging level set-all notice
+line vty
+ bind 127.0.0.1 $VTY
+uigw
+ campaigns-dir $tmp/campaigns
+ pseudonym-secret $1
+store
+ path $tmp/uigw.db
+gsup
+ disable
+CFG
+}
 
 # run VTY commands (after "enable") and print the session
 vty_cmd() {

@@ -53,28 +53,14 @@ fail() {
 # the shipped campaigns plus tests/data/ims/longtext.conf (a screen longer than one MESSAGE over UDP)
 mkdir -p "$tmp/campaigns"
 cp "$top_srcdir"/etc/campaigns/*.conf "$top_srcdir/tests/data/ims/longtext.conf" "$tmp/campaigns/"
-cat >"$tmp/gw.cfg" <<CFG
-log stderr
- logging filter all 1
- logging color 0
- logging print category 1
- logging print level 1
- logging level set-all notice
-line vty
- bind 127.0.0.1 $VTY
-uigw
- campaigns-dir $tmp/campaigns
- pseudonym-secret ims-test-secret
-store
- path $tmp/uigw.db
-gsup
- disable
+{ gw_cfg_base ims-test-secret; cat <<CFG
 sip
  local-ip 127.0.0.1
  local-port $SIP
  domain ims.example.net
  trusted-peer 127.0.0.1
 CFG
+} >"$tmp/gw.cfg"
 
 cd "$tmp" || exit 1
 nc -z 127.0.0.1 $VTY 2>/dev/null && fail "port $VTY is already in use by another process"
@@ -393,25 +379,8 @@ if [ -n "$tsh_pid" ]; then
 fi
 
 # 6. the VTY
-vty_out=$(timeout 20 python3 - $VTY <<'PY'
-import socket, sys, time
-s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
-out = b''
-def until_prompt():
-    global out
-    buf = b''
-    deadline = time.time() + 10
-    while not buf.rstrip().endswith((b'>', b'#')) and time.time() < deadline:
-        buf += s.recv(65536)
-    out += buf
-until_prompt()
-for c in ('enable', 'show sip', 'subscriber +491720000130 dial *7730*2*5*1#', 'show feedback survey',
-          'show feedback spam'):
-    s.sendall(c.encode() + b'\n')
-    until_prompt()
-sys.stdout.write(out.decode('utf-8', 'replace').replace('\r', ''))
-PY
-)
+vty_out=$(vty_cmd "show sip" "subscriber +491720000130 dial *7730*2*5*1#" "show feedback survey" \
+	"show feedback spam")
 echo "$vty_out" >"$tmp/vty.out"
 # 8 MESSAGEs fed to dialogs, plus the concatenated SMS over IP once (its first part alone feeds nothing)
 echo "$vty_out" | grep -q "msg:in *9" || fail "show sip: msg:in 9 expected"

@@ -78,22 +78,7 @@ kam_pid=$!
 
 mkdir -p "$tmp/campaigns"
 cp "$top_srcdir"/etc/campaigns/*.conf "$tmp/campaigns/"
-cat >"$tmp/gw.cfg" <<CFG
-log stderr
- logging filter all 1
- logging color 0
- logging print category 1
- logging print level 1
- logging level set-all notice
-line vty
- bind 127.0.0.1 $VTY
-uigw
- campaigns-dir $tmp/campaigns
- pseudonym-secret ims-proxy-secret
-store
- path $tmp/uigw.db
-gsup
- disable
+{ gw_cfg_base ims-proxy-secret; cat <<CFG
 sip
  local-ip 127.0.0.1
  local-port $SIP
@@ -101,6 +86,7 @@ sip
  outbound-proxy localhost $PROXY
  trusted-peer 127.0.0.1
 CFG
+} >"$tmp/gw.cfg"
 cd "$tmp" || exit 1
 "$gw_bin" -c "$tmp/gw.cfg" -C 45493 >"$tmp/gw.log" 2>&1 &
 gw_pid=$!
@@ -160,30 +146,26 @@ cat >"$tmp/push_uas.xml" <<'X'
     ]]></send>
 </scenario>
 X
-timeout 30 sipp -sf "$tmp/push_uas.xml" -i 127.0.0.1 -p 45464 -m 1 -nostdin -timeout 20s -timeout_error \
-	-trace_msg -message_file "$tmp/push.msg" -trace_err -error_file "$tmp/push.err" >"$tmp/push.out" 2>&1 &
-uas_pid=$!
-sleep 0.3
-vty_cmd "sip push message +491720000190 offer sip:+491720000190@127.0.0.1:45464" >"$tmp/push_vty.out"
-grep -q "MESSAGE sent to +491720000190" "$tmp/push_vty.out" || { cat "$tmp/push_vty.out"; fail "sip push"; }
-wait $uas_pid || { uas_pid=""; fail "pushed MESSAGE through the proxy (UAS scenario)"; }
-uas_pid=""
-through_proxy "$tmp/push.msg" 1 || fail "the push did not come through the proxy"
+# a pushed MESSAGE (the offer) to a SIPp contact on 45464 that answers 200; it must come through the proxy
+push_through() { # name, MSISDN, the gateway's transport to the proxy
+	timeout 30 sipp -sf "$tmp/push_uas.xml" -i 127.0.0.1 -p 45464 -m 1 -nostdin -timeout 20s -timeout_error \
+		-trace_msg -message_file "$tmp/$1.msg" -trace_err -error_file "$tmp/$1.err" >"$tmp/$1.out" 2>&1 &
+	uas_pid=$!
+	sleep 0.3
+	vty_cmd "sip push message $2 offer sip:$2@127.0.0.1:45464" >"$tmp/$1_vty.out"
+	grep -q "MESSAGE sent to $2" "$tmp/$1_vty.out" || { cat "$tmp/$1_vty.out"; fail "sip push ($3)"; }
+	wait $uas_pid || { uas_pid=""; fail "pushed MESSAGE through the proxy over $3 (UAS scenario)"; }
+	uas_pid=""
+	through_proxy "$tmp/$1.msg" 1 $3 || fail "the push did not come through the proxy over $3"
+}
+push_through push +491720000190 UDP
 echo "ok: pushed MESSAGE through kamailio"
 
 # 3. the proxy over TCP (set at run time: it applies to the next request): a pushed MESSAGE and a pushed USSI
 # session go to kamailio over one TCP connection (the gateway's Via says TCP), kamailio relays them over UDP
 vty_cmd "configure terminal" "sip" "outbound-proxy localhost $PROXY tcp" "end" >"$tmp/tcp_vty.out"
 grep -q "%" "$tmp/tcp_vty.out" && { cat "$tmp/tcp_vty.out"; fail "outbound-proxy ... tcp"; }
-timeout 30 sipp -sf "$tmp/push_uas.xml" -i 127.0.0.1 -p 45464 -m 1 -nostdin -timeout 20s -timeout_error \
-	-trace_msg -message_file "$tmp/tpush.msg" -trace_err -error_file "$tmp/tpush.err" >"$tmp/tpush.out" 2>&1 &
-uas_pid=$!
-sleep 0.3
-vty_cmd "sip push message +491720000191 offer sip:+491720000191@127.0.0.1:45464" >"$tmp/tpush_vty.out"
-grep -q "MESSAGE sent to +491720000191" "$tmp/tpush_vty.out" || { cat "$tmp/tpush_vty.out"; fail "sip push (tcp)"; }
-wait $uas_pid || { uas_pid=""; fail "pushed MESSAGE through the proxy over TCP (UAS scenario)"; }
-uas_pid=""
-through_proxy "$tmp/tpush.msg" 1 TCP || fail "the push did not come through the proxy over TCP"
+push_through tpush +491720000191 TCP
 echo "ok: pushed MESSAGE through kamailio over TCP"
 timeout 30 sipp -sf "$sc/ussi_push_uas.xml" -i 127.0.0.1 -p 45465 -m 1 -nostdin -timeout 20s -timeout_error \
 	-trace_msg -message_file "$tmp/upush.msg" -trace_logs -log_file "$tmp/upush.log" -trace_err \
