@@ -169,7 +169,6 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
 	return n ? n : max;
 }
 
-static struct sip_conn *sess_tcp(struct ims_sess *s);
 
 static int send_message(struct ims_sess *s, const char *text)
 {
@@ -182,7 +181,7 @@ static int send_message(struct ims_sess *s, const char *text)
 	len = text ? strlen(text) : 0;
 	over = msg_overhead(s);
 	/* over TCP (the contact asks for it) a long text goes in one piece */
-	if (over + len <= IMS_UDP_MAX_REQ || sess_tcp(s))
+	if (over + len <= IMS_UDP_MAX_REQ || sip_target_conn(s->sip, s->target))
 		return send_one(s, text);
 	room = over + 64 < IMS_UDP_MAX_REQ ? IMS_UDP_MAX_REQ - over : 64;
 	LOGP(DSIP, LOGL_INFO, "text of %zu bytes to %s split into MESSAGEs of <= %zu bytes\n", len, s->target, room);
@@ -213,34 +212,6 @@ static int send_imdn(struct ims_sess *s, const char *message_id)
 	return rc;
 }
 
-/* Through an outbound proxy reached over TCP, or, without a proxy, when the subscriber's contact asks for TCP
- * (";transport=tcp", numeric IPv4 host) and the gateway listens on TCP: the connection to send over (opened if
- * needed), else NULL (UDP). */
-static struct sip_conn *sess_tcp(struct ims_sess *s)
-{
-	struct uigw_sip *sip = s->sip;
-	struct sockaddr_in dst = { .sin_family = AF_INET };
-	osip_uri_param_t *tp = NULL;
-	struct sip_conn *c = NULL;
-	osip_uri_t *u = NULL;
-
-	if (sip->cfg.proxy_host)
-		return sip_proxy_conn(sip);
-	if (!sip->cfg.tcp || !s->target || strncasecmp(s->target, "sip:", 4) ||
-	    !strcasestr(s->target, "transport=tcp"))
-		return NULL;
-	if (osip_uri_init(&u) != 0)
-		return NULL;
-	if (osip_uri_parse(u, s->target) != 0 || osip_uri_uparam_get_byname(u, "transport", &tp) != 0 || !tp ||
-	    !tp->gvalue || strcasecmp(tp->gvalue, "tcp") || !u->host || inet_pton(AF_INET, u->host, &dst.sin_addr) != 1)
-		goto out;
-	dst.sin_port = htons(u->port ? atoi(u->port) : 5060);
-	c = sip_conn_to(sip, &dst);
-out:
-	osip_uri_free(u);
-	return c;
-}
-
 static int send_body_len(struct ims_sess *s, const char *ctype, const char *body, size_t len, const char *extra)
 {
 	struct uigw_sip *sip = s->sip;
@@ -254,7 +225,7 @@ static int send_body_len(struct ims_sess *s, const char *ctype, const char *body
 
 	if (!body)
 		return -ENOMEM;
-	conn = sess_tcp(s);
+	conn = sip_target_conn(sip, s->target);
 	if (!strncasecmp(s->target, "tel:", 4) && !sip->cfg.proxy_host) {
 		LOGP(DSIP, LOGL_ERROR, "cannot reach %s without an outbound proxy\n", s->target);
 		return -EHOSTUNREACH;

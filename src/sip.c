@@ -111,6 +111,29 @@ char *sip_proxy_route(void *ctx, struct uigw_sip *sip)
 			       sip->cfg.proxy_tcp ? "transport=tcp;" : "");
 }
 
+struct sip_conn *sip_target_conn(struct uigw_sip *sip, const char *target)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	osip_uri_param_t *tp = NULL;
+	struct sip_conn *c = NULL;
+	osip_uri_t *u = NULL;
+
+	if (sip->cfg.proxy_host)
+		return sip_proxy_conn(sip);
+	if (!sip->cfg.tcp || !target || strncasecmp(target, "sip:", 4) || !strcasestr(target, "transport=tcp"))
+		return NULL;
+	if (osip_uri_init(&u) != 0)
+		return NULL;
+	if (osip_uri_parse(u, target) != 0 || osip_uri_uparam_get_byname(u, "transport", &tp) != 0 || !tp ||
+	    !tp->gvalue || strcasecmp(tp->gvalue, "tcp") || !u->host || inet_pton(AF_INET, u->host, &dst.sin_addr) != 1)
+		goto out;
+	dst.sin_port = htons(u->port ? atoi(u->port) : 5060);
+	c = sip_conn_to(sip, &dst);
+out:
+	osip_uri_free(u);
+	return c;
+}
+
 struct sip_conn *sip_proxy_conn(struct uigw_sip *sip)
 {
 	struct sockaddr_in dst;

@@ -104,6 +104,7 @@ void sip_nist_rx(struct uigw_sip *sip, osip_message_t *req, const struct sockadd
 		.conn = conn,
 		.req = req,
 	};
+	struct sip_tx *prev = sip->cur_nist;
 
 	/* a connection closed while the request is handled (a failed write) must not leave tx.conn dangling */
 	sip->cur_nist = &tx;
@@ -112,5 +113,5 @@ void sip_nist_rx(struct uigw_sip *sip, osip_message_t *req, const struct sockadd
 		LOGP(DSIP, LOGL_ERROR, "%s handled without a final response: 500\n", req->sip_method);
 		sip_reply(sip, &tx, req, 500);
 	}
-	sip->cur_nist = NULL;
+	sip->cur_nist = prev;
 }

@@ -243,6 +243,10 @@ char *sip_via(void *ctx, struct uigw_sip *sip, bool tcp);
 char *sip_proxy_route(void *ctx, struct uigw_sip *sip);
 /*! With `outbound-proxy ... tcp`: the TCP connection to the proxy (opened if needed), else NULL (UDP). */
 struct sip_conn *sip_proxy_conn(struct uigw_sip *sip);
+/*! The TCP connection a request to \a target goes over (opened if needed): the proxy's with `outbound-proxy
+ *  ... tcp`; without a proxy, when \a target asks for TCP (";transport=tcp", numeric IPv4 host) and the gateway
+ *  listens on TCP. NULL: UDP. */
+struct sip_conn *sip_target_conn(struct uigw_sip *sip, const char *target);
 /*! \returns whether the source of \a tx may send requests; *from_identity: whether From may identify */
 bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity);
 /*! Value of a header, or NULL. */

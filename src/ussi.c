@@ -716,7 +716,7 @@ int ussi_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const c
 	s->remote = talloc_asprintf(s, "<%s>", uri);
 	s->target = talloc_strdup(s, uri);
 	s->routes = sip_proxy_route(s, sip);
-	s->conn = sip_proxy_conn(sip);	/* NULL: UDP */
+	s->conn = sip_target_conn(sip, uri);	/* NULL: UDP */
 	{
 		struct uigw_push p = {
 			.channel = UIGW_CHAN_USSI,

@@ -8,7 +8,8 @@
 #  - then over TCP (outbound-proxy ... tcp, set at run time): a pushed MESSAGE and a pushed USSI survey go to
 #    kamailio over one TCP connection (the gateway's Via and Contact say TCP)
 #  - show sip names the proxy with its address and transport
-# Ports: gateway SIP 45460, kamailio 45461 (UDP, TCP), SIPp 45462-45465, VTY 45492, CTRL 45493.
+#  - without the proxy, a USSI push to a ;transport=tcp contact runs its whole session over TCP
+# Ports: gateway SIP 45460, kamailio 45461 (UDP, TCP), SIPp 45462-45466, VTY 45492, CTRL 45493.
 # Exits 77 if sipp or kamailio is not installed.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -197,6 +198,30 @@ grep -q "outbound proxy localhost (127.0.0.1):$PROXY over TCP" "$tmp/show.out" |
 grep -Eq "msg:out +5$" "$tmp/show.out" && grep -Eq "msg:out-fail +0$" "$tmp/show.out" ||
 	{ cat "$tmp/show.out"; fail "show sip: 5 MESSAGEs out, none failed"; }
 echo "ok: show sip: outbound proxy localhost (127.0.0.1):$PROXY over TCP, 5 MESSAGEs out, none failed"
+
+# 5. no proxy: a USSI push to a contact that asks for TCP (;transport=tcp) goes over a TCP connection the gateway
+# opens (SIPp UE in TCP mode), the whole session on it: INVITE, ACK, INFO rounds, BYE
+vty_cmd "configure terminal" "sip" "no outbound-proxy" "end" >"$tmp/noproxy_vty.out"
+timeout 30 sipp -sf "$sc/ussi_push_uas.xml" -t t1 -i 127.0.0.1 -p 45466 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$tmp/tcpussi.msg" -trace_logs -log_file "$tmp/tcpussi.log" -trace_err \
+	-error_file "$tmp/tcpussi.err" >"$tmp/tcpussi.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "sip push ussi +491720000193 survey sip:+491720000193@127.0.0.1:45466;transport=tcp" >"$tmp/tcpussi_vty.out"
+grep -q "INVITE sent to +491720000193" "$tmp/tcpussi_vty.out" || { cat "$tmp/tcpussi_vty.out"; fail "sip push ussi tcp"; }
+wait $uas_pid || { uas_pid=""; fail "USSI to a ;transport=tcp contact (UE scenario)"; }
+uas_pid=""
+python3 - "$tmp/tcpussi.msg" $SIP <<'PY' || fail "the USSI session did not run over TCP"
+import re, sys
+raw = open(sys.argv[1], 'rb').read()
+reqs = re.findall(rb'((INVITE|ACK|INFO|BYE) sip:\S+ SIP/2\.0\r?\n.*?\r?\n\r?\n)', raw, re.S)
+ours = [r for r, m in reqs if re.search(rb'(?im)^Via:\s*SIP/2\.0/\S+ 127\.0\.0\.1:' + sys.argv[2].encode(), r)]
+assert {m for r, m in reqs if r in ours} >= {b'INVITE', b'ACK', b'INFO', b'BYE'}, [m for r, m in reqs]
+for r in ours:
+    assert re.search(rb'(?im)^Via:\s*SIP/2\.0/TCP ', r), r[:200]
+print('   %d requests of the gateway in the session, every one over TCP' % len(ours))
+PY
+echo "ok: network-initiated USSI to a ;transport=tcp contact, the session over TCP"
 
 gw_stop
 echo "ok: clean shutdown"
