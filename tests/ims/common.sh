@@ -69,3 +69,21 @@ gw_stop() {
 	[ $rc = 0 ] || fail "daemon exit code $rc"
 	grep -q "shut down cleanly" "$tmp/gw.log" || fail "no clean shutdown"
 }
+
+# a network-initiated dialog to a SIPp UE: start the UE's scenario (in the background, $uas_pid), run the VTY
+# push, which must answer "$5", and wait for the scenario to pass. Its messages go to $tmp/NAME.msg, its
+# <log> lines to $tmp/NAME.log.
+uas_push() { # name, scenario file, UE port, VTY command, expected VTY answer, extra SIPp arguments...
+	n=$1 f=$2 p=$3 cmd=$4 want=$5
+	shift 5
+	timeout 30 sipp -sf "$f" -i 127.0.0.1 -p "$p" -m 1 -nostdin -timeout 20s -timeout_error \
+		-trace_msg -message_file "$tmp/$n.msg" -trace_logs -log_file "$tmp/$n.log" -trace_err \
+		-error_file "$tmp/$n.err" "$@" >"$tmp/$n.out" 2>&1 &
+	uas_pid=$!
+	sleep 0.3
+	vty_cmd "$cmd" >"$tmp/${n}_vty.out"
+	grep -q "$want" "$tmp/${n}_vty.out" || { cat "$tmp/${n}_vty.out"; fail "$n: $cmd"; }
+	wait $uas_pid || { uas_pid=""; cat "$tmp/$n.out"; fail "$n: the UE's scenario $(basename "$f")"; }
+	uas_pid=""
+}
+

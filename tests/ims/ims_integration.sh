@@ -152,27 +152,14 @@ echo "ok: network-initiated MESSAGE (VTY push of the offer), answered over MESSA
 sed 's/^/   /' "$tmp/push.log"
 
 # 5a. network-initiated USSI: VTY push of the survey; INVITE with the first question, INFO rounds, BYE
-timeout 30 sipp -sf "$sc/ussi_push_uas.xml" -i 127.0.0.1 -p 45079 -m 1 -nostdin -timeout 20s -timeout_error \
-	-trace_logs -log_file "$tmp/upush.log" -trace_err -error_file "$tmp/upush.err" >"$tmp/upush.out" 2>&1 &
-uas_pid=$!
-sleep 0.3
-vty_cmd "sip push ussi +491720000170 survey sip:+491720000170@127.0.0.1:45079" >"$tmp/upush_vty.out"
-grep -q "INVITE sent to +491720000170" "$tmp/upush_vty.out" || { cat "$tmp/upush_vty.out"; fail "sip push ussi"; }
-wait $uas_pid || { uas_pid=""; fail "network-initiated USSI (UE scenario)"; }
-uas_pid=""
+uas_push upush "$sc/ussi_push_uas.xml" 45079 "sip push ussi +491720000170 survey sip:+491720000170@127.0.0.1:45079" \
+	"INVITE sent to +491720000170"
 echo "ok: network-initiated USSI (VTY push of the survey: INVITE, two INFO rounds, BYE)"
 sed 's/^/   /' "$tmp/upush.log"
 
 # 5c. a screen of 1237 bytes (UTF-8) pushed over MESSAGE: split into two requests of <= 1300 bytes each
-timeout 30 sipp -sf "$sc/msg_long_uas.xml" -i 127.0.0.1 -p 45068 -m 1 -nostdin -timeout 20s -timeout_error \
-	-trace_msg -message_file "$tmp/long.msg" -trace_logs -log_file "$tmp/long.log" -trace_err \
-	-error_file "$tmp/long.err" >"$tmp/long.out" 2>&1 &
-uas_pid=$!
-sleep 0.3
-vty_cmd "sip push message +491720000180 longtext sip:+491720000180@127.0.0.1:45068" >"$tmp/long_vty.out"
-grep -q "MESSAGE sent to +491720000180" "$tmp/long_vty.out" || { cat "$tmp/long_vty.out"; fail "sip push long"; }
-wait $uas_pid || { uas_pid=""; fail "long text split over two MESSAGEs (UE scenario)"; }
-uas_pid=""
+uas_push long "$sc/msg_long_uas.xml" 45068 "sip push message +491720000180 longtext sip:+491720000180@127.0.0.1:45068" \
+	"MESSAGE sent to +491720000180"
 python3 - "$tmp/long.msg" "$top_srcdir/tests/data/ims/longtext.conf" <<'PY' || fail "long text: parts"
 import re, sys
 raw = open(sys.argv[1], 'rb').read()
@@ -192,16 +179,9 @@ PY
 echo "ok: long screen over MESSAGE split on UTF-8 boundaries into requests of <= 1300 bytes"
 
 # 5d. the same screen to a contact that asks for TCP: one MESSAGE over a TCP connection the gateway opens
-timeout 30 sipp -sf "$sc/msg_long_tcp_uas.xml" -t t1 -i 127.0.0.1 -p 45069 -m 1 -nostdin -timeout 20s \
-	-timeout_error -trace_msg -message_file "$tmp/longtcp.msg" -trace_logs -log_file "$tmp/longtcp.log" \
-	-trace_err -error_file "$tmp/longtcp.err" >"$tmp/longtcp.out" 2>&1 &
-uas_pid=$!
-sleep 0.3
-vty_cmd "sip push message +491720000181 longtext sip:+491720000181@127.0.0.1:45069;transport=tcp" \
-	>"$tmp/longtcp_vty.out"
-grep -q "MESSAGE sent to +491720000181" "$tmp/longtcp_vty.out" || { cat "$tmp/longtcp_vty.out"; fail "sip push tcp"; }
-wait $uas_pid || { uas_pid=""; cat "$tmp/longtcp.out" "$tmp/longtcp.err" 2>/dev/null; fail "long text over TCP"; }
-uas_pid=""
+uas_push longtcp "$sc/msg_long_tcp_uas.xml" 45069 \
+	"sip push message +491720000181 longtext sip:+491720000181@127.0.0.1:45069;transport=tcp" \
+	"MESSAGE sent to +491720000181" -t t1
 python3 - "$tmp/longtcp.msg" "$top_srcdir/tests/data/ims/longtext.conf" <<'PY' || fail "long text over TCP: body"
 import re, sys
 raw = open(sys.argv[1], 'rb').read()

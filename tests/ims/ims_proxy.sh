@@ -149,14 +149,7 @@ cat >"$tmp/push_uas.xml" <<'X'
 X
 # a pushed MESSAGE (the offer) to a SIPp contact on 45464 that answers 200; it must come through the proxy
 push_through() { # name, MSISDN, the gateway's transport to the proxy
-	timeout 30 sipp -sf "$tmp/push_uas.xml" -i 127.0.0.1 -p 45464 -m 1 -nostdin -timeout 20s -timeout_error \
-		-trace_msg -message_file "$tmp/$1.msg" -trace_err -error_file "$tmp/$1.err" >"$tmp/$1.out" 2>&1 &
-	uas_pid=$!
-	sleep 0.3
-	vty_cmd "sip push message $2 offer sip:$2@127.0.0.1:45464" >"$tmp/$1_vty.out"
-	grep -q "MESSAGE sent to $2" "$tmp/$1_vty.out" || { cat "$tmp/$1_vty.out"; fail "sip push ($3)"; }
-	wait $uas_pid || { uas_pid=""; fail "pushed MESSAGE through the proxy over $3 (UAS scenario)"; }
-	uas_pid=""
+	uas_push "$1" "$tmp/push_uas.xml" 45464 "sip push message $2 offer sip:$2@127.0.0.1:45464" "MESSAGE sent to $2"
 	through_proxy "$tmp/$1.msg" 1 $3 || fail "the push did not come through the proxy over $3"
 }
 push_through push +491720000190 UDP
@@ -168,15 +161,8 @@ vty_cmd "configure terminal" "sip" "outbound-proxy localhost $PROXY tcp" "end" >
 grep -q "%" "$tmp/tcp_vty.out" && { cat "$tmp/tcp_vty.out"; fail "outbound-proxy ... tcp"; }
 push_through tpush +491720000191 TCP
 echo "ok: pushed MESSAGE through kamailio over TCP"
-timeout 30 sipp -sf "$sc/ussi_push_uas.xml" -i 127.0.0.1 -p 45465 -m 1 -nostdin -timeout 20s -timeout_error \
-	-trace_msg -message_file "$tmp/upush.msg" -trace_logs -log_file "$tmp/upush.log" -trace_err \
-	-error_file "$tmp/upush.err" >"$tmp/upush.out" 2>&1 &
-uas_pid=$!
-sleep 0.3
-vty_cmd "sip push ussi +491720000192 survey sip:+491720000192@127.0.0.1:45465" >"$tmp/upush_vty.out"
-grep -q "INVITE sent to +491720000192" "$tmp/upush_vty.out" || { cat "$tmp/upush_vty.out"; fail "sip push ussi (tcp)"; }
-wait $uas_pid || { uas_pid=""; fail "USSI through the proxy over TCP (UE scenario)"; }
-uas_pid=""
+uas_push upush "$sc/ussi_push_uas.xml" 45465 "sip push ussi +491720000192 survey sip:+491720000192@127.0.0.1:45465" \
+	"INVITE sent to +491720000192"
 python3 - "$tmp/upush.msg" $PROXY $SIP <<'PY' || fail "the USSI INVITE did not come through the proxy over TCP"
 import re, sys
 raw = open(sys.argv[1], 'rb').read()
@@ -202,15 +188,8 @@ echo "ok: show sip: outbound proxy localhost (127.0.0.1):$PROXY over TCP, 5 MESS
 # 5. no proxy: a USSI push to a contact that asks for TCP (;transport=tcp) goes over a TCP connection the gateway
 # opens (SIPp UE in TCP mode), the whole session on it: INVITE, ACK, INFO rounds, BYE
 vty_cmd "configure terminal" "sip" "no outbound-proxy" "end" >"$tmp/noproxy_vty.out"
-timeout 30 sipp -sf "$sc/ussi_push_uas.xml" -t t1 -i 127.0.0.1 -p 45466 -m 1 -nostdin -timeout 20s -timeout_error \
-	-trace_msg -message_file "$tmp/tcpussi.msg" -trace_logs -log_file "$tmp/tcpussi.log" -trace_err \
-	-error_file "$tmp/tcpussi.err" >"$tmp/tcpussi.out" 2>&1 &
-uas_pid=$!
-sleep 0.3
-vty_cmd "sip push ussi +491720000193 survey sip:+491720000193@127.0.0.1:45466;transport=tcp" >"$tmp/tcpussi_vty.out"
-grep -q "INVITE sent to +491720000193" "$tmp/tcpussi_vty.out" || { cat "$tmp/tcpussi_vty.out"; fail "sip push ussi tcp"; }
-wait $uas_pid || { uas_pid=""; fail "USSI to a ;transport=tcp contact (UE scenario)"; }
-uas_pid=""
+uas_push tcpussi "$sc/ussi_push_uas.xml" 45466 \
+	"sip push ussi +491720000193 survey sip:+491720000193@127.0.0.1:45466;transport=tcp" "INVITE sent to +491720000193" -t t1
 python3 - "$tmp/tcpussi.msg" $SIP <<'PY' || fail "the USSI session did not run over TCP"
 import re, sys
 raw = open(sys.argv[1], 'rb').read()
