@@ -669,6 +669,7 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 	osip_event_t *evt;
 	osip_transaction_t *tr;
 	struct sip_tx *tx;
+	char key[256];
 	bool indexed;
 
 	if (!sip->osip)
@@ -702,7 +703,9 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 		return;
 	}
 	osip_message_fix_last_via_header(evt->sip, inet_ntoa(src->sin_addr), ntohs(src->sin_port));
-	tx = sip_tx_find(sip, evt->sip, false, &indexed);
+	/* one key per request: its transaction, the kept response, and the own NIST's kept response */
+	indexed = sip_msg_key(evt->sip, false, key, sizeof(key)) == 0;
+	tx = indexed ? sip_tx_find_key(sip, key) : NULL;
 	tr = tx ? tx->tr : NULL;
 	if (!tr && !indexed)
 		tr = __osip_find_transaction(sip->osip, evt, 0);	/* no branch: RFC 2543 matching */
@@ -710,12 +713,12 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 		sip_exec(sip, tr, evt);
 		return;
 	}
-	if (!conn && sip_done_answer(sip, evt->sip)) {
+	if (indexed && !conn && !MSG_IS_ACK(evt->sip) && sip_done_answer(sip, key)) {
 		osip_event_free(evt);	/* a retransmission of a request already answered */
 		return;
 	}
-	if (sip_nist_takes(evt->sip)) {
-		sip_nist_rx(sip, evt->sip, src, conn);
+	if (indexed && sip_nist_takes(evt->sip, key)) {
+		sip_nist_rx(sip, evt->sip, key, src, conn);
 		osip_event_free(evt);
 		return;
 	}

@@ -27,17 +27,10 @@
 #include <osmocom/uigw/logging.h>
 #include "sip_priv.h"
 
-/* whether \a req is for one of our own NISTs: a non-INVITE request (not ACK) with an RFC 3261 branch */
-bool sip_nist_takes(const osip_message_t *req)
+/* the key is "s <branch> <method>": an RFC 3261 branch starts with the magic cookie */
+bool sip_nist_takes(const osip_message_t *req, const char *key)
 {
-	osip_via_t *via = osip_list_get(&req->vias, 0);
-	osip_generic_param_t *br = NULL;
-
-	if (MSG_IS_INVITE(req) || MSG_IS_ACK(req) || !via)
-		return false;
-	if (osip_via_param_get_byname(via, "branch", &br) != 0 || !br || !br->gvalue)
-		return false;
-	return !strncmp(br->gvalue, "z9hG4bK", 7);
+	return !MSG_IS_INVITE(req) && !MSG_IS_ACK(req) && !strncmp(key + 2, "z9hG4bK", 7);
 }
 
 /* RFC 3261 18.2.2 (with RFC 3581): the received address, the rport, else the sent-by port */
@@ -89,20 +82,21 @@ void sip_nist_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *r
 	if (rc < 0)
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
 	/* "Completed": even if this send failed, a retransmitted request gets the same response */
-	if (final && !tx->src.tcp && tx->req && !tx->stateless)
-		sip_done_add(sip, tx->req, buf, len, &dst);
+	if (final && !tx->src.tcp && tx->nist_key && !tx->stateless)
+		sip_done_add(sip, tx->nist_key, buf, len, &dst);
 	osip_free(buf);
 out:
 	osip_message_free(resp);
 }
 
-void sip_nist_rx(struct uigw_sip *sip, osip_message_t *req, const struct sockaddr_in *src, struct sip_conn *conn)
+void sip_nist_rx(struct uigw_sip *sip, osip_message_t *req, const char *key, const struct sockaddr_in *src,
+		 struct sip_conn *conn)
 {
 	struct sip_tx tx = {
 		.sip = sip,
 		.src = { .tcp = !!conn, .sin = *src },
 		.conn = conn,
-		.req = req,
+		.nist_key = key,
 	};
 	struct sip_tx *prev = sip->cur_nist;
 

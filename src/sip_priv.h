@@ -65,7 +65,7 @@ struct sip_tx {
 	void *owner;			/*!< NULL once the owner went away */
 	void **owner_ref;		/*!< the owner's pointer to this tx, cleared when the tx dies */
 	bool done;			/*!< a final response went out / came in */
-	const osip_message_t *req;	/*!< our own NIST (sip_nist.c): the request being answered */
+	const char *nist_key;		/*!< our own NIST (sip_nist.c): its request's key, for the kept response */
 	bool stateless;			/*!< its response is not kept for retransmissions (untrusted source) */
 	/* the transaction index (sip.c): Via branch + method, so that a message finds its transaction without a
 	 * walk over every live one */
@@ -174,13 +174,17 @@ void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *t
 		  bool client);
 /*! Index our own client transaction \a tx by the \a branch and CSeq \a method of its request. */
 void sip_tx_index_branch(struct uigw_sip *sip, struct sip_tx *tx, const char *branch, const char *method);
+/*! The transaction key of \a m: "c"lient or "s"erver, the top Via's branch, the CSeq method (ACK: INVITE).
+ *  \returns 0, or negative errno if \a m has no branch */
+int sip_msg_key(const osip_message_t *m, bool client, char *out, size_t len);
+/*! \returns the live transaction of key \a key, NULL if none */
+struct sip_tx *sip_tx_find_key(struct uigw_sip *sip, const char *key);
 /*! \returns the live transaction of message \a m, NULL if none; *indexed false when \a m has no branch */
 struct sip_tx *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed);
-/*! A final response of a UDP NIST went out: keep it 64*T1 for retransmissions of the request. */
-void sip_done_add(struct uigw_sip *sip, const osip_message_t *req, const char *buf, size_t len,
-		  const struct sockaddr_in *dst);
-/*! A retransmitted request whose transaction completed: answered again. \returns true if it was one */
-bool sip_done_answer(struct uigw_sip *sip, const osip_message_t *req);
+/*! A final response of a UDP NIST went out: keep it 64*T1 for retransmissions of the request keyed \a key. */
+void sip_done_add(struct uigw_sip *sip, const char *key, const char *buf, size_t len, const struct sockaddr_in *dst);
+/*! A retransmitted request (key \a key) whose transaction completed: answered again. \returns true if it was one */
+bool sip_done_answer(struct uigw_sip *sip, const char *key);
 /*! Drop the kept responses past their time (all of them with \a all). */
 void sip_done_expire(struct uigw_sip *sip, bool all);
 
@@ -202,10 +206,12 @@ void sip_nict_stop(struct uigw_sip *sip);
 int sip_request_dst(const osip_message_t *msg, struct sockaddr_in *dst);
 
 /* sip_nist.c: non-INVITE server transactions (RFC 3261 17.2.2), answered while their request is handled */
-/*! \returns whether \a req goes to an own NIST: non-INVITE, not ACK, with an RFC 3261 branch */
-bool sip_nist_takes(const osip_message_t *req);
-/*! A new request \a req (no retransmission) from \a src / over \a conn: handled and answered. */
-void sip_nist_rx(struct uigw_sip *sip, osip_message_t *req, const struct sockaddr_in *src, struct sip_conn *conn);
+/*! \returns whether a request keyed \a key (sip_msg_key()) goes to an own NIST: non-INVITE, not ACK, with an
+ *  RFC 3261 branch */
+bool sip_nist_takes(const osip_message_t *req, const char *key);
+/*! A new request \a req (no retransmission; key \a key) from \a src / over \a conn: handled and answered. */
+void sip_nist_rx(struct uigw_sip *sip, osip_message_t *req, const char *key, const struct sockaddr_in *src,
+		 struct sip_conn *conn);
 /*! Send response \a resp (consumed) of own NIST \a tx. */
 void sip_nist_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *resp);
 

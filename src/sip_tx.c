@@ -40,7 +40,7 @@ static int make_key(bool client, const char *branch, const char *method, char *o
 	return n > 0 && (size_t)n < len ? 0 : -ENOSPC;
 }
 
-static int msg_key(const osip_message_t *m, bool client, char *out, size_t len)
+int sip_msg_key(const osip_message_t *m, bool client, char *out, size_t len)
 {
 	osip_via_t *via = osip_list_get(&m->vias, 0);
 	osip_generic_param_t *br = NULL;
@@ -74,7 +74,7 @@ void sip_tx_index(struct uigw_sip *sip, struct sip_tx *tx, osip_transaction_t *t
 	char key[256];
 
 	tx->tr = tr;
-	if (msg_key(m, client, key, sizeof(key)) < 0)
+	if (sip_msg_key(m, client, key, sizeof(key)) < 0)
 		return;		/* no branch (RFC 2543): found by libosip2's own walk */
 	index_key(sip, tx, key);
 }
@@ -88,17 +88,11 @@ void sip_tx_index_branch(struct uigw_sip *sip, struct sip_tx *tx, const char *br
 		index_key(sip, tx, key);
 }
 
-/* \returns the live transaction of message \a m, NULL if none; *indexed false when \a m cannot be keyed */
-struct sip_tx *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed)
+struct sip_tx *sip_tx_find_key(struct uigw_sip *sip, const char *key)
 {
-	char key[256];
+	uint32_t h = key_hash(key);
 	struct sip_tx *tx;
-	uint32_t h;
 
-	*indexed = msg_key(m, client, key, sizeof(key)) == 0;
-	if (!*indexed)
-		return NULL;
-	h = key_hash(key);
 	hash_for_each_possible(sip->tx_by_key, tx, hnode, h) {
 		if (tx->hkey == h && !strcmp(tx->key, key))
 			return tx;
@@ -106,6 +100,14 @@ struct sip_tx *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool c
 	return NULL;
 }
 
+/* \returns the live transaction of message \a m, NULL if none; *indexed false when \a m cannot be keyed */
+struct sip_tx *sip_tx_find(struct uigw_sip *sip, const osip_message_t *m, bool client, bool *indexed)
+{
+	char key[256];
+
+	*indexed = sip_msg_key(m, client, key, sizeof(key)) == 0;
+	return *indexed ? sip_tx_find_key(sip, key) : NULL;
+}
 
 /* ---- completed non-INVITE server transactions (see struct uigw_sip.done_fifo) ---- */
 
@@ -116,8 +118,7 @@ struct sip_done {
 	uint32_t len;
 	int64_t expires_ms;
 	struct sockaddr_in dst;
-	char *resp;		/*!< the response as sent, then the key: one allocation with the struct */
-	char data[];
+	char data[];		/*!< the response as sent (len bytes), then the key: one allocation with the struct */
 };
 
 static int64_t mono_ms(void)
@@ -149,28 +150,22 @@ void sip_done_expire(struct uigw_sip *sip, bool all)
 	}
 }
 
-/* a final response of a NIST over UDP went out: keep it for the request's retransmissions */
-void sip_done_add(struct uigw_sip *sip, const osip_message_t *req, const char *buf, size_t len,
-		  const struct sockaddr_in *dst)
+/* a final response of a NIST over UDP went out: keep it for the retransmissions of the request keyed \a key */
+void sip_done_add(struct uigw_sip *sip, const char *key, const char *buf, size_t len, const struct sockaddr_in *dst)
 {
-	char key[256];
+	size_t klen = strlen(key) + 1;
 	struct sip_done *d;
-	size_t klen;
 
-	if (msg_key(req, false, key, sizeof(key)) < 0)
+	if (len > SIP_MAX_MSG)
 		return;
 	/* bounded: past SIP_DONE_MAX the oldest goes first (a retransmission of it is then handled anew) */
 	if (sip->n_done >= SIP_DONE_MAX) {
 		done_free(sip, llist_first_entry(&sip->done_fifo, struct sip_done, list));
 		sip->done_dropped++;
 	}
-	klen = strlen(key) + 1;
-	if (len > SIP_MAX_MSG)
-		return;
 	d = talloc_size(sip, sizeof(*d) + len + klen);
 	if (!d)
 		return;
-	d->resp = d->data;
 	memcpy(d->data, buf, len);
 	memcpy(d->data + len, key, klen);
 	d->len = len;
@@ -182,24 +177,23 @@ void sip_done_add(struct uigw_sip *sip, const osip_message_t *req, const char *b
 	sip->n_done++;
 }
 
-/* a request whose transaction completed: answer it again with the same response. \returns true if it was one */
-bool sip_done_answer(struct uigw_sip *sip, const osip_message_t *req)
+/* a request (key \a key) whose transaction completed: answer it again with the same response.
+ * \returns true if it was one */
+bool sip_done_answer(struct uigw_sip *sip, const char *key)
 {
-	char key[256];
 	struct sip_done *d;
 	uint32_t h;
 
-	if (!sip->n_done || MSG_IS_ACK(req) || msg_key(req, false, key, sizeof(key)) < 0)
+	if (!sip->n_done)
 		return false;
 	h = key_hash(key);
 	hash_for_each_possible(sip->done_by_key, d, hnode, h) {
 		if (d->hkey == h && !strcmp(d->data + d->len, key)) {
 			sip->done_hits++;
-			if (sendto(sip->udp.fd, d->resp, d->len, 0, (struct sockaddr *)&d->dst, sizeof(d->dst)) < 0)
+			if (sip_send_to(sip, d->data, d->len, &d->dst, NULL) < 0)
 				sip_ctr_inc(sip, SIP_CTR_TX_ERR);
 			return true;
 		}
 	}
 	return false;
 }
-
