@@ -106,7 +106,7 @@ int sip_nict_start(struct uigw_sip *sip, const struct uigw_sip_req_info *ri, con
 	tx = talloc_zero(sip, struct sip_tx);
 	if (!tx)
 		return -ENOMEM;
-	rc = sip_resolve(ri->host, ri->port ? ri->port : 5060, &tx->dst);
+	rc = sip_resolve(sip, ri->host, ri->port ? ri->port : 5060, &tx->dst);
 	if (rc < 0 && !conn) {
 		LOGP(DSIP, LOGL_ERROR, "cannot send %s to '%s': numeric IPv4 destinations only\n", ri->method, ri->host);
 		talloc_free(tx);

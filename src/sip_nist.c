@@ -34,7 +34,7 @@ bool sip_nist_takes(const osip_message_t *req, const char *key)
 }
 
 /* RFC 3261 18.2.2 (with RFC 3581): the received address, the rport, else the sent-by port */
-static int via_dst(const osip_message_t *resp, struct sockaddr_in *dst)
+static int via_dst(struct uigw_sip *sip, const osip_message_t *resp, struct sockaddr_in *dst)
 {
 	osip_via_t *via = osip_list_get(&resp->vias, 0);
 	osip_generic_param_t *received = NULL, *rport = NULL;
@@ -50,7 +50,7 @@ static int via_dst(const osip_message_t *resp, struct sockaddr_in *dst)
 		port = atoi(rport->gvalue);
 	else
 		port = via->port ? atoi(via->port) : 5060;
-	return sip_resolve(host, port, dst);
+	return sip_resolve(sip, host, port, dst);
 }
 
 void sip_nist_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *resp)
@@ -65,7 +65,7 @@ void sip_nist_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *r
 		LOGP(DSIP, LOGL_ERROR, "a second final response (%d) to one request dropped\n", resp->status_code);
 		goto out;
 	}
-	if (!tx->conn && via_dst(resp, &dst) < 0) {
+	if (!tx->conn && via_dst(sip, resp, &dst) < 0) {
 		LOGP(DSIP, LOGL_ERROR, "cannot answer: the Via is no numeric IPv4 address\n");
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
 		tx->done = final;

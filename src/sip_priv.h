@@ -1,6 +1,6 @@
 /*! \file sip_priv.h
- *  Internals shared by the SIP transport (sip.c), its VTY (sip_vty.c), channel ims-msg (ims_msg.c) and channel
- *  ussi (ussi.c). */
+ *  Internals shared by the SIP transport (sip.c, sip_route.c, sip_tx.c, sip_nict.c, sip_nist.c, sip_tcp.c), its VTY
+ *  (sip_vty.c), channel ims-msg (ims_msg.c) and channel ussi (ussi.c). */
 #pragma once
 
 #include <sys/time.h>
@@ -155,18 +155,35 @@ static inline void sip_ctr_inc(struct uigw_sip *sip, enum sip_ctr c)
 void sip_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *resp);
 /*! A request that reached its server transaction (\a tx): to its channel, or answered here. */
 void sip_dispatch(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
-/*! Numeric IPv4 \a host (or "localhost") and \a port (<= 0: 5060). \returns 0 or negative errno */
-int sip_resolve(const char *host, int port, struct sockaddr_in *sin);
 /*! Build a response to \a req: copies Via, From, To (adds \a to_tag if To has none), Call-ID, CSeq;
  *  Record-Route too for 2xx to INVITE. \returns the message or NULL */
 osip_message_t *sip_response(const osip_message_t *req, int code, const char *to_tag);
-/* sip.c */
 /*! A message from UDP or a TCP connection (\a conn): to its transaction, a new one, or the dialog layer. */
 void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
 		struct sip_conn *conn);
 /*! Every transaction list of every libosip2 instance into \a lists (room for 4 * SIP_OSIP_POOL).
  *  \returns how many */
 int sip_osip_lists(struct uigw_sip *sip, osip_list_t **lists);
+/*! Respond \a code with no body. */
+void sip_reply(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *req, int code);
+/*! Send a request (text of a full SIP request) in a new client transaction. \a owner_ref (may be NULL) is set to
+ *  the tx and cleared when it ends. \returns 0 or negative errno */
+int sip_send_request(struct uigw_sip *sip, const char *text, struct sip_conn *conn, sip_resp_cb cb, void *owner,
+		     void **owner_ref);
+/*! The same for a request with a binary body: \a len bytes. */
+int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, struct sip_conn *conn, sip_resp_cb cb,
+			 void *owner, void **owner_ref);
+/*! Send a message outside any transaction (ACK to a 2xx). \returns 0 or negative errno */
+int sip_send_raw(struct uigw_sip *sip, const char *text, struct sip_conn *conn);
+/*! Send bytes to an address (UDP) or over \a conn (TCP), outside any transaction (2xx retransmissions). */
+int sip_send_to(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *dst,
+		struct sip_conn *conn);
+/*! A new random token for tags, branches and Call-IDs (talloc child of ctx). */
+char *sip_token(void *ctx, struct uigw_sip *sip);
+/*! \returns whether the source of \a tx may send requests; *from_identity: whether From may identify */
+bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity);
+/*! Value of a header, or NULL. */
+const char *sip_header(const osip_message_t *msg, const char *name);
 
 /* sip_tx.c: the transaction index and the completed non-INVITE server transactions */
 /*! Index \a tx (of transaction \a tr, request \a m) by Via branch + method; client or server side. */
@@ -201,9 +218,6 @@ void sip_nict_response(struct uigw_sip *sip, struct sip_tx *tx, const osip_messa
 void sip_nict_conn_closed(struct uigw_sip *sip, struct sip_conn *c);
 /*! End every NICT (shutdown): no callback. */
 void sip_nict_stop(struct uigw_sip *sip);
-/*! Where a request goes: the first Route (an outbound proxy's loose route), else the Request-URI.
- *  \returns 0 or negative errno (a host that is no numeric IPv4 address) */
-int sip_request_dst(const osip_message_t *msg, struct sockaddr_in *dst);
 
 /* sip_nist.c: non-INVITE server transactions (RFC 3261 17.2.2), answered while their request is handled */
 /*! \returns whether a request keyed \a key (sip_msg_key()) goes to an own NIST: non-INVITE, not ACK, with an
@@ -225,22 +239,14 @@ int sip_tcp_accept_cb(struct osmo_fd *ofd, unsigned int what);
 /*! A TCP connection to \a dst: an open one (accepted or ours) to that address and port, else a new one
  *  (non-blocking connect; what is written before it is up waits). \returns it or NULL */
 struct sip_conn *sip_conn_to(struct uigw_sip *sip, const struct sockaddr_in *dst);
-/*! Respond \a code with no body. */
-void sip_reply(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *req, int code);
-/*! Send a request (text of a full SIP request) in a new client transaction. \a owner_ref (may be NULL) is set to
- *  the tx and cleared when it ends. \returns 0 or negative errno */
-int sip_send_request(struct uigw_sip *sip, const char *text, struct sip_conn *conn, sip_resp_cb cb, void *owner,
-		     void **owner_ref);
-/*! The same for a request with a binary body: \a len bytes. */
-int sip_send_request_len(struct uigw_sip *sip, const char *text, size_t len, struct sip_conn *conn, sip_resp_cb cb,
-			 void *owner, void **owner_ref);
-/*! Send a message outside any transaction (ACK to a 2xx). \returns 0 or negative errno */
-int sip_send_raw(struct uigw_sip *sip, const char *text, struct sip_conn *conn);
-/*! Send bytes to an address (UDP) or over \a conn (TCP), outside any transaction (2xx retransmissions). */
-int sip_send_to(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *dst,
-		struct sip_conn *conn);
-/*! A new random token for tags, branches and Call-IDs (talloc child of ctx). */
-char *sip_token(void *ctx, struct uigw_sip *sip);
+
+/* sip_route.c: where requests and responses go */
+/*! Numeric IPv4 \a host, "localhost", or the outbound proxy's name, and \a port (<= 0: 5060).
+ *  \returns 0 or negative errno */
+int sip_resolve(struct uigw_sip *sip, const char *host, int port, struct sockaddr_in *sin);
+/*! Where a request goes: the first Route (an outbound proxy's loose route), else the Request-URI.
+ *  \returns 0 or negative errno (a host that is no numeric IPv4 address) */
+int sip_request_dst(struct uigw_sip *sip, const osip_message_t *msg, struct sockaddr_in *dst);
 /*! "sip:host:port;transport=..." of our listener, for Contact headers (static buffer). */
 const char *sip_local_uri(struct uigw_sip *sip, bool tcp);
 /*! Via header value for a request we send (with a new branch; talloc child of ctx). */
@@ -253,10 +259,6 @@ struct sip_conn *sip_proxy_conn(struct uigw_sip *sip);
  *  ... tcp`; without a proxy, when \a target asks for TCP (";transport=tcp", numeric IPv4 host) and the gateway
  *  listens on TCP. NULL: UDP. */
 struct sip_conn *sip_target_conn(struct uigw_sip *sip, const char *target);
-/*! \returns whether the source of \a tx may send requests; *from_identity: whether From may identify */
-bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity);
-/*! Value of a header, or NULL. */
-const char *sip_header(const osip_message_t *msg, const char *name);
 
 /* ims_msg.c */
 void ims_msg_init(struct uigw_sip *sip);
