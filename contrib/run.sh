@@ -11,4 +11,4 @@ cd build
 [ -f Makefile ] || ../configure --enable-werror
 make -j"$(nproc)"
 cd "$top"
-exec build/src/osmo-uigw -c etc/osmo-uigw.cfg
+exec build/src/osmo-uigw/osmo-uigw -c etc/osmo-uigw.cfg

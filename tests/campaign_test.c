@@ -1,5 +1,5 @@
-/* cmocka tests of the campaign loader: templates (src/campaign_tmpl.c), files (src/campaign_load.c) and sets
- * (src/campaign_set.c), including the sample campaigns of etc/campaigns. */
+/* cmocka tests of the campaign loader: templates (src/core/campaign_tmpl.c), files (src/core/campaign_load.c) and sets
+ * (src/core/campaign_set.c), including the sample campaigns of etc/campaigns. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,9 +13,9 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/application.h>
-#include <osmocom/uigw/logging.h>
-#include <osmocom/uigw/uigw.h>
-#include <osmocom/uigw/campaign.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/campaign.h>
 
 #define DATA TESTS_SRCDIR "/data/campaigns"
 

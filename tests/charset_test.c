@@ -1,4 +1,4 @@
-/* cmocka tests of the character set conversions (src/charset.c): GSM 03.38 tables, septet packing with the
+/* cmocka tests of the character set conversions (src/codec/charset.c): GSM 03.38 tables, septet packing with the
  * USSD CR padding rules, UTF-8 validation, UCS-2 with surrogates and Latin-1. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/gsm/gsm_utils.h>
-#include <osmocom/uigw/charset.h>
+#include <osmocom/uigw/codec/charset.h>
 
 #define S(str) (str), strlen(str)
 

@@ -1,4 +1,4 @@
-/* cmocka tests of the dialog engine (src/dialog.c, src/dialog_text.c, src/gw.c) with a recording channel, real
+/* cmocka tests of the dialog engine (src/core/dialog.c, src/core/dialog_text.c, src/core/gw.c) with a recording channel, real
  * campaigns parsed from text and a real SQLite store in a temporary folder. Time is faked with
  * osmo_clock_override. */
 #include <stdarg.h>
@@ -17,11 +17,12 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/application.h>
 #include <osmocom/core/rate_ctr.h>
-#include <osmocom/uigw/uigw.h>
-#include <osmocom/uigw/logging.h>
-#include <osmocom/uigw/dialog.h>
-#include <osmocom/uigw/campaign.h>
-#include <osmocom/uigw/store.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/core/campaign.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/pseudonym.h>
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* the recording channel */

@@ -1,4 +1,4 @@
-/* cmocka tests of E.164 normalisation (src/number.c) and routing (src/router.c) */
+/* cmocka tests of E.164 normalisation (src/common/number.c) and routing (src/core/router.c) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,9 +7,9 @@
 #include <errno.h>
 #include <cmocka.h>
 #include <osmocom/core/talloc.h>
-#include <osmocom/uigw/number.h>
-#include <osmocom/uigw/router.h>
-#include <osmocom/uigw/campaign.h>
+#include <osmocom/uigw/common/number.h>
+#include <osmocom/uigw/core/router.h>
+#include <osmocom/uigw/core/campaign.h>
 
 static void check(const char *in, const char *exp)
 {

@@ -1,4 +1,4 @@
-/* cmocka tests of the renderer (src/render.c): budgets at their exact boundaries, coding choice per page,
+/* cmocka tests of the renderer (src/render/render.c): budgets at their exact boundaries, coding choice per page,
  * pagination of long menus and headers, truncation and page clamping. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
-#include <osmocom/uigw/render.h>
+#include <osmocom/uigw/render/render.h>
 
 #define EURO	"\xe2\x82\xac"
 #define DE	"\xd0\x94"	/* Cyrillic Д */

@@ -14,8 +14,10 @@
 #include <time.h>
 #include <osip2/osip.h>
 #include <osmocom/core/talloc.h>
-#include <osmocom/uigw/sip.h>
-#include <osmocom/uigw/ussi.h>
+#include <osmocom/uigw/chan/sip.h>
+#include <osmocom/uigw/codec/sip_msg.h>
+#include <osmocom/uigw/codec/sms_ip.h>
+#include <osmocom/uigw/codec/ussi_xml.h>
 
 static void *ctx;
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/bit32gen.h>
-#include <osmocom/uigw/smpp_codec.h>
+#include <osmocom/uigw/codec/smpp_codec.h>
 
 static void *g_ctx;
 static size_t g_blocks;

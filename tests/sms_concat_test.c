@@ -1,4 +1,4 @@
-/* Unit tests of the concatenated-SMS reassembly (src/sms_concat.c): order, duplicates, keys, expiry, limits. */
+/* Unit tests of the concatenated-SMS reassembly (src/codec/sms_concat.c): order, duplicates, keys, expiry, limits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <string.h>
 #include <osmocom/core/talloc.h>
-#include <osmocom/uigw/logging.h>
-#include <osmocom/uigw/sms_concat.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/codec/sms_concat.h>
 
 static void *ctx;
 static size_t blocks_before;

@@ -9,9 +9,9 @@
 #include <errno.h>
 #include <string.h>
 #include <stdio.h>
-#include <osmocom/uigw/ber.h>
-#include <osmocom/uigw/charset.h>
-#include <osmocom/uigw/ss_codec.h>
+#include <osmocom/uigw/codec/ber.h>
+#include <osmocom/uigw/codec/charset.h>
+#include <osmocom/uigw/codec/ss_codec.h>
 
 /* hex string with optional spaces -> bytes */
 static size_t unhex(const char *hex, uint8_t *out, size_t size)

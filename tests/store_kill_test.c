@@ -24,8 +24,8 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/utils.h>
-#include <osmocom/uigw/logging.h>
-#include <osmocom/uigw/store.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
 
 #define MAX_TAGS	200000	/* the child's bound: far more than it can do before it is killed */
 #define KILL_AFTER	2000	/* acknowledgements before the kill */

@@ -20,9 +20,10 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/utils.h>
-#include <osmocom/uigw/logging.h>
-#include <osmocom/uigw/store.h>
-#include "../src/store_priv.h"	/* white box: the store's own connections, for the per-connection PRAGMAs */
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/pseudonym.h>
+#include "../src/store/store_priv.h"	/* white box: the store's own connections, for the per-connection PRAGMAs */
 
 static char tmpdir[64];
 static void *ctx;

@@ -20,11 +20,11 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/application.h>
 #include <osmocom/core/linuxlist.h>
-#include <osmocom/uigw/uigw.h>
-#include <osmocom/uigw/logging.h>
-#include <osmocom/uigw/dialog.h>
-#include <osmocom/uigw/render.h>
-#include <osmocom/uigw/store.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/render/render.h>
+#include <osmocom/uigw/store/store.h>
 
 static const char *survey_conf =
 	"name = \"bench\";\n"

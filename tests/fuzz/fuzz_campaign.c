@@ -1,10 +1,10 @@
-/* libFuzzer target: campaign files (src/campaign_load.c, src/campaign_tmpl.c). Any input must either load or be
+/* libFuzzer target: campaign files (src/core/campaign_load.c, src/core/campaign_tmpl.c). Any input must either load or be
  * refused with a message; nothing may crash, leak or read out of bounds. */
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
 #include <talloc.h>
-#include <osmocom/uigw/campaign.h>
+#include <osmocom/uigw/core/campaign.h>
 
 /* libconfig 1.5 (Debian 11/12) loses the value of a string token on some syntax errors ("e={\"\"" is enough):
  * its bug, a few bytes per refused file. Only its scanner is suppressed: the settings it builds, and everything

@@ -1,10 +1,10 @@
-/* libFuzzer target: every conversion of src/charset.c on arbitrary bytes; round trips checked where they must
+/* libFuzzer target: every conversion of src/codec/charset.c on arbitrary bytes; round trips checked where they must
  * hold. Aborts on any violated property. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
-#include <osmocom/uigw/charset.h>
+#include <osmocom/uigw/codec/charset.h>
 
 #define MAX_IN 2048
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: sequences of concatenated-SMS parts through the reassembly table (src/sms_concat.c) with a
+/* libFuzzer target: sequences of concatenated-SMS parts through the reassembly table (src/codec/sms_concat.c) with a
  * fuzzed clock. The input is a list of records: sender (low 2 bits) and kind (bit 2), reference, total,
  * sequence, seconds to advance the clock, data length, data. Checks that a completed message has the length of
  * its parts and that nothing leaks. */
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <osmocom/core/talloc.h>
-#include <osmocom/uigw/sms_concat.h>
+#include <osmocom/uigw/codec/sms_concat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <osmocom/gsm/gsup.h>
-#include <osmocom/uigw/ss_codec.h>
+#include <osmocom/uigw/codec/ss_codec.h>
 
 static void comp_path(const uint8_t *data, size_t size)
 {

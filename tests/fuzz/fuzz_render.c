@@ -9,7 +9,7 @@
 #include <string.h>
 #include <errno.h>
 #include <osmocom/core/talloc.h>
-#include <osmocom/uigw/render.h>
+#include <osmocom/uigw/render/render.h>
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 #define MAX_STR 64

@@ -9,8 +9,10 @@
 #include <sys/time.h>
 #include <time.h>
 #include <osip2/osip.h>
-#include <osmocom/uigw/sip.h>
-#include <osmocom/uigw/ussi.h>
+#include <osmocom/uigw/chan/sip.h>
+#include <osmocom/uigw/codec/sip_msg.h>
+#include <osmocom/uigw/codec/sms_ip.h>
+#include <osmocom/uigw/codec/ussi_xml.h>
 
 /* libosip2 5.3.0 leaks the Content-Type of a multipart part whose parsing fails (osip_body_parse_mime's error
  * path): a library bug, reported in doc/ims.md; only that allocation site is suppressed. */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <osmocom/core/talloc.h>
-#include <osmocom/uigw/smpp_codec.h>
+#include <osmocom/uigw/codec/smpp_codec.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <osmocom/core/talloc.h>
-#include <osmocom/uigw/ussi.h>
+#include <osmocom/uigw/codec/ussi_xml.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -21,14 +21,14 @@ S="$top_srcdir/src"
 
 # target name and the sources it needs
 targets="
-campaign:common.c logging.c campaign_tmpl.c campaign_cfg.c campaign_load.c campaign_set.c
-render:common.c charset.c render.c
-charset:common.c charset.c
-smpp:smpp_codec.c
-gsup:common.c charset.c ber.c ss_codec.c
-sip:common.c number.c charset.c sip_msg.c ussi_xml.c ims_sms.c
-ussi:common.c ussi_xml.c
-concat:sms_concat.c
+campaign:common/channel.c common/logging.c core/campaign_names.c core/campaign_tmpl.c core/campaign_cfg.c core/campaign_load.c core/campaign_set.c store/store_names.c
+render:common/channel.c codec/charset.c render/render.c
+charset:codec/charset.c
+smpp:codec/smpp_codec.c
+gsup:codec/charset.c codec/ber.c codec/ss_codec.c
+sip:common/number.c common/logging.c codec/charset.c codec/sip_msg.c codec/ussi_xml.c codec/ims_sms.c
+ussi:codec/ussi_xml.c
+concat:common/logging.c codec/sms_concat.c
 "
 
 pass=0

@@ -1,4 +1,4 @@
-/* gsup_chan_test: the GSUP adapter (src/gsup_chan.c) against the real dialog engine, with the GSUP client
+/* gsup_chan_test: the GSUP adapter (src/chan/gsup/gsup_chan.c) against the real dialog engine, with the GSUP client
  * library replaced (-Wl,--wrap): messages from the "HLR" are fed to the adapter's read callback, what it sends
  * is decoded and checked. Covers the session mapping, Reject / ReturnError cases, MSISDN sources, timeouts,
  * link loss and the refused push. */
@@ -20,12 +20,12 @@
 #include <osmocom/gsm/gsm48_ie.h>
 #include <osmocom/gsupclient/gsup_client.h>
 #include <osmocom/vty/vty.h>
-#include <osmocom/uigw/uigw.h>
-#include <osmocom/uigw/logging.h>
-#include <osmocom/uigw/dialog.h>
-#include <osmocom/uigw/store.h>
-#include <osmocom/uigw/ss_codec.h>
-#include <osmocom/uigw/gsup_chan.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/codec/ss_codec.h>
+#include <osmocom/uigw/chan/gsup.h>
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* the fake GSUP client */

@@ -8,7 +8,7 @@
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-UIGW="$top_builddir/src/osmo-uigw"
+UIGW="$top_builddir/src/osmo-uigw/osmo-uigw"
 MSC="$top_builddir/tests/gsup/gsup_test_msc"
 
 if ! command -v osmo-hlr >/dev/null || ! command -v osmo-hlr-db-tool >/dev/null; then

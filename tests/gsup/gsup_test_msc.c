@@ -27,8 +27,8 @@
 #include <osmocom/gsm/gsm48_ie.h>
 #include <osmocom/gsm/ipa.h>
 #include <osmocom/gsupclient/gsup_client.h>
-#include <osmocom/uigw/ss_codec.h>
-#include <osmocom/uigw/charset.h>
+#include <osmocom/uigw/codec/ss_codec.h>
+#include <osmocom/uigw/codec/charset.h>
 
 static struct {
 	const char *imsi;

@@ -20,7 +20,7 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 sc="$top_srcdir/tests/ims"
-gw_bin="$top_builddir/src/osmo-uigw"
+gw_bin="$top_builddir/src/osmo-uigw/osmo-uigw"
 SIP=45060
 VTY=45290
 CTRL=45291

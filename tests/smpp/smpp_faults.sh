@@ -14,5 +14,5 @@ if [ ! -f "$srcdir/node_modules/smpp/package.json" ]; then
 		exit 77
 	fi
 fi
-exec timeout 300 python3 "$srcdir/smpp_faults.py" --daemon "$top_builddir/src/osmo-uigw" \
+exec timeout 300 python3 "$srcdir/smpp_faults.py" --daemon "$top_builddir/src/osmo-uigw/osmo-uigw" \
 	--top-srcdir "$top_srcdir" --srcdir "$srcdir"

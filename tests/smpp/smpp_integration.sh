@@ -39,7 +39,7 @@ else
 fi
 
 rc=0
-timeout 300 python3 "$srcdir/smpp_integration.py" --daemon "$top_builddir/src/osmo-uigw" \
+timeout 300 python3 "$srcdir/smpp_integration.py" --daemon "$top_builddir/src/osmo-uigw/osmo-uigw" \
 	--top-srcdir "$top_srcdir" --srcdir "$srcdir" || rc=$?
 [ -n "$tsh_pid" ] || exit $rc
 

@@ -1,0 +1,69 @@
+/*! \file sip.h
+ *  Channels `ims-msg` (SIP MESSAGE) and `ussi` (USSD over IMS, TS 24.390): osmo-uigw as an IMS application
+ *  server. SIP over UDP and TCP with libosip2's parser and transaction layer, driven by the osmo_select loop
+ *  and osmo timers (see doc/ims.md). */
+#pragma once
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <osmocom/core/linuxlist.h>
+
+struct uigw;
+struct uigw_sip;
+struct vty;
+
+/*! A peer (S-CSCF, test UE) whose requests are accepted. */
+struct uigw_sip_peer {
+	struct llist_head list;
+	char *ip;			/*!< IPv4 address */
+	bool from_identity;		/*!< without P-Asserted-Identity, take the subscriber from From */
+};
+
+/*! Settings of node `sip`. */
+struct uigw_sip_cfg {
+	char *local_ip;			/*!< default 127.0.0.1 */
+	uint16_t local_port;		/*!< default 5060 */
+	bool udp;			/*!< listen on UDP (default yes) */
+	bool tcp;			/*!< listen on TCP (default yes) */
+	char *domain;			/*!< our SIP domain, used in From of requests we send (default: local_ip) */
+	char *proxy_host;		/*!< outbound proxy (S-CSCF): IPv4 address or DNS name, resolved when set and at
+					 *   start; NULL: send to the asserted URI */
+	uint16_t proxy_port;
+	bool proxy_tcp;			/*!< reach the proxy over TCP (one connection, reused) rather than UDP */
+	struct llist_head peers;	/*!< struct uigw_sip_peer: trusted sources */
+	bool enabled;			/*!< open the listeners at start (default yes) */
+	bool configured;		/*!< the configuration has a `sip` node: without one, SIP stays closed */
+};
+
+/*! Allocate the adapter, register channels `ims-msg` and `ussi`, install node `sip` and `show sip`.
+ *  Call once after uigw_vty_init() and before the configuration is read. \returns 0 or -ENOMEM */
+int uigw_sip_init(struct uigw *gw);
+/*! Open the listeners (call after uigw_start()). \returns 0, or negative errno (logged) */
+int uigw_sip_start(struct uigw *gw);
+/*! Look the outbound proxy's name up (getaddrinfo, IPv4; blocking: configuration time only).
+ *  \returns 0, or negative errno with the reason logged */
+int uigw_sip_proxy_resolve(struct uigw_sip *s);
+/*! The adapter (NULL before uigw_sip_init()). */
+struct uigw_sip *uigw_sip_get(void);
+/*! Its settings. */
+struct uigw_sip_cfg *uigw_sip_cfg(struct uigw_sip *s);
+/*! Print listeners, counters and USSI sessions. */
+void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s);
+/*! VTY part (sip_vty.c). */
+void uigw_sip_vty_init(struct uigw_sip *s);
+/*! Network-initiated dialog: push campaign \a campaign to \a msisdn at \a uri (NULL: sip:MSISDN@domain, through
+ *  the outbound proxy), as MESSAGE or (\a ussi) as USSI INVITE with UnstructuredSS-Request / -Notify.
+ *  \returns 0, -EPERM (nothing sent: refused or opted out), -ENOTCONN */
+int uigw_sip_push(struct uigw_sip *s, const char *msisdn, const char *campaign, const char *uri, bool ussi);
+
+/*! What the allocator behind libosip2 (sip_alloc.c) did. */
+struct uigw_sip_alloc_stats {
+	uint64_t hits;			/*!< allocations served from a free list */
+	uint64_t misses;		/*!< allocations that went to malloc */
+	uint64_t cached_bytes;		/*!< bytes on the free lists */
+};
+
+void uigw_sip_alloc_init(void);
+void uigw_sip_alloc_trim(void);
+void uigw_sip_alloc_stats(struct uigw_sip_alloc_stats *st);

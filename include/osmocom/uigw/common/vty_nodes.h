@@ -1,0 +1,14 @@
+/*! \file vty_nodes.h
+ *  The VTY node ids of every layer's configuration nodes (one list, so that no two collide). */
+#pragma once
+
+#include <osmocom/vty/command.h>
+
+enum uigw_vty_node {
+	UIGW_NODE = _LAST_OSMOVTY_NODE + 1,	/*!< "uigw" */
+	STORE_NODE,				/*!< "store" */
+	GSUP_NODE,				/*!< "gsup" (src/chan/gsup/gsup_vty.c) */
+	SMPP_NODE,				/*!< "smpp" (SMPP adapter) */
+	SMSC_NODE,				/*!< "smsc NAME" inside "smpp" */
+	SIP_NODE,				/*!< "sip" (SIP MESSAGE / USSI adapter) */
+};

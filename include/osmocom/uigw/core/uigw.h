@@ -1,0 +1,115 @@
+/*! \file uigw.h
+ *  The gateway root object and the channel vocabulary shared by every module. */
+#pragma once
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <osmocom/core/linuxlist.h>
+#include <osmocom/core/hashtable.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/uigw/common/channel.h>
+
+struct uigw_store;
+struct uigw_store_cfg;
+struct uigw_campaign_set;
+struct uigw_dialog;
+struct uigw_profile;
+struct rate_ctr_group;
+struct osmo_stat_item_group;
+struct osmo_tdef;
+
+/*! Rate counters of the core (gateway-wide). */
+enum uigw_ctr {
+	UIGW_CTR_DLG_BEGIN,
+	UIGW_CTR_DLG_COMPLETED,
+	UIGW_CTR_DLG_ABANDONED,
+	UIGW_CTR_DLG_TIMEOUT,
+	UIGW_CTR_DLG_REJECTED,
+	UIGW_CTR_DLG_BUSY,
+	UIGW_CTR_DLG_RESUMED,
+	UIGW_CTR_DLG_UNROUTED,
+	UIGW_CTR_STEPS,
+	UIGW_CTR_INVALID_INPUT,
+	UIGW_CTR_RESPONSES,
+	UIGW_CTR_STORE_ERRORS,
+	UIGW_CTR_CAMPAIGN_RELOAD,
+	UIGW_CTR_CAMPAIGN_RELOAD_FAIL,
+	UIGW_CTR_PUSH_CAPPED,
+};
+
+/*! Stat items of the core. */
+enum uigw_stat {
+	UIGW_STAT_DLG_ACTIVE,
+	UIGW_STAT_STORE_QUEUE,
+	UIGW_STAT_CAMPAIGNS,
+};
+
+/*! Gateway settings owned by the VTY configuration (node `uigw`). */
+struct uigw_config {
+	char *campaigns_dir;		/*!< folder with *.conf campaign files */
+	char *country_code;		/*!< digits, e.g. "49", for E.164 normalisation */
+	char *national_prefix;		/*!< trunk prefix, e.g. "0" */
+	char *pseudonym_secret;		/*!< operator secret for the keyed subscriber hash */
+	char *default_language;		/*!< ISO 639-1, e.g. "en" */
+	unsigned int max_dialogs;	/*!< active dialogs past which channels get "busy" */
+	unsigned int resume_window;	/*!< seconds a cut-off USSD dialog can be resumed */
+	unsigned int max_retries;	/*!< invalid inputs before the dialog ends */
+	char *busy_text;		/*!< answer when max_dialogs is reached */
+	char *unrouted_text;		/*!< answer when no campaign matches */
+	unsigned int push_cap_count;	/*!< at most this many pushes per subscriber (all campaigns)... */
+	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no gateway-wide cap) */
+};
+
+/*! The gateway: the single root object, passed to every function that needs it. */
+struct uigw {
+	void *ctx;			/*!< talloc parent of everything below */
+	struct uigw_config cfg;
+	struct uigw_store *store;
+	struct uigw_store_cfg *store_cfg;	/*!< settings of node `store`; NULL: run without a store */
+	struct uigw_campaign_set *campaigns;	/*!< the set in service */
+	unsigned int load_generation;		/*!< count of successful (re)loads */
+
+	struct llist_head dialogs;		/*!< all active struct uigw_dialog */
+	unsigned int n_dialogs;
+	DECLARE_HASHTABLE(dialogs_by_sub, 12);	/*!< (subscriber, channel) -> dialog */
+	struct llist_head resumables;		/*!< struct uigw_resume, oldest first */
+	DECLARE_HASHTABLE(resume_by_sub, 10);
+	uint64_t next_dialog_id;
+
+	/*! Pseudonyms whose operator-only mapping row was written recently: the mapping's last_seen needs a
+	 *  precision of hours, not a write per dialog (direct-mapped; a collision only costs one more write). */
+	struct uigw_seen {
+		uint64_t key;		/*!< first 16 hex digits of the pseudonym, as a number */
+		int64_t written;	/*!< monotonic seconds of the last write */
+	} *seen;
+	unsigned int seen_size;		/*!< power of two */
+
+	const struct uigw_channel_ops *chan_ops[_UIGW_CHAN_NUM];
+	struct rate_ctr_group *ctrs;
+	struct osmo_stat_item_group *stats;
+	struct osmo_tdef *tdefs;
+
+	struct osmo_timer_list housekeeping;	/*!< once a second: stat items, expired resume records */
+
+	/* test drive (VTY channel) state */
+	struct uigw_vty_chan *vty_chan;
+
+	/* network-initiated interactions (push_cap.c) */
+	struct llist_head push_pending;		/*!< pushes sent whose push row is not committed yet */
+	char push_refusal[160];			/*!< why the last refused push sent nothing (for the VTY) */
+};
+
+/*! Allocate the gateway with its embedded defaults (nothing opened yet). */
+struct uigw *uigw_alloc(void *ctx);
+/*! Load campaigns and open the store after the configuration was read.
+ *  \returns 0 on success, negative errno (logged) on failure */
+int uigw_start(struct uigw *gw);
+/*! Close everything: end dialogs, flush and close the store, free. */
+void uigw_free(struct uigw *gw);
+
+
+/*! (Re)load the campaign folder. On any error the set in service stays active.
+ *  \param[out] err  receives "file:line: reason" on failure
+ *  \returns 0 on success, negative errno on failure */
+int uigw_campaigns_reload(struct uigw *gw, char *err, size_t err_len);

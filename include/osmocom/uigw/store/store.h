@@ -1,0 +1,242 @@
+/*! \file store.h
+ *  The feedback store: SQLite in WAL mode behind a narrow interface, written by one writer thread that
+ *  commits in groups. The event loop builds a job (rows to write + contextual queries to read after the
+ *  commit), submits it, and gets its completion callback on the loop once the rows are durable.
+ *
+ *  Threading contract: a job is allocated and filled on the loop thread; after uigw_store_submit() the loop
+ *  does not touch it until its completion callback, which runs on the loop thread; the writer thread only reads
+ *  the rows and writes the result fields, never allocates with talloc. */
+#pragma once
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <osmocom/core/linuxlist.h>
+#include <osmocom/uigw/store/query.h>
+
+struct uigw_store;
+struct uigw_store_job;
+
+/*! Store settings (VTY node `store`). */
+struct uigw_store_cfg {
+	const char *path;		/*!< SQLite file; default "osmo-uigw.db" in the working folder */
+	bool sync_full;			/*!< PRAGMA synchronous=FULL (default) vs NORMAL */
+	unsigned int batch_max_rows;	/*!< rows per transaction at most (default 8192) */
+	unsigned int queue_max_jobs;	/*!< submitted jobs waiting at most; past it submit fails -EBUSY (100000) */
+	unsigned int commit_interval_ms;	/*!< a commit starts at least this long after the previous one began,
+						 *   unless batch_max_rows are waiting (default 5; 0: at once) */
+	unsigned int spam_window;	/*!< seconds: a second report of the same number by the same reporter
+					 *   within it does not count (default 86400) */
+	unsigned int retention_days;	/*!< subscriber_map rows older than this are purged (default 90, 0 = keep) */
+};
+
+/*! Dialog outcome as stored. */
+enum uigw_outcome {
+	UIGW_OUTCOME_COMPLETED,
+	UIGW_OUTCOME_ABANDONED,
+	UIGW_OUTCOME_TIMED_OUT,
+	UIGW_OUTCOME_REJECTED,
+	_UIGW_OUTCOME_NUM
+};
+extern const struct value_string uigw_outcome_names[];	/*!< "completed","abandoned","timed-out","rejected" */
+
+/*! Row kinds a job can carry. Strings are owned by the job's talloc tree (or are static). */
+enum uigw_row_kind {
+	UIGW_ROW_RESPONSE,
+	UIGW_ROW_DIALOG,
+	UIGW_ROW_SPAM,
+	UIGW_ROW_REACTION,
+	UIGW_ROW_APP_RATING,
+	UIGW_ROW_FLAG,
+	UIGW_ROW_OFFER,
+	UIGW_ROW_OPTOUT,
+	UIGW_ROW_SUBSCRIBER,	/*!< pseudonym -> MSISDN mapping (operator only), upserted with last_seen */
+	UIGW_ROW_MT,		/*!< an MT the user must get enters the persistent MT queue (u.mt) */
+	UIGW_ROW_MT_DONE,	/*!< it left the queue: accepted by the SMSC, or dropped (u.mt.id) */
+	UIGW_ROW_PUSH,		/*!< a network-initiated interaction was attempted (u.push; frequency caps) */
+	UIGW_ROW_MT_SUBMITTED,	/*!< the SMSC accepted an MT with a receipt requested (u.receipt, state ENROUTE) */
+	UIGW_ROW_MT_RECEIPT,	/*!< its delivery receipt came (u.receipt: message_id, state) */
+};
+
+/*! One row to write. Common fields first; kind-specific ones after. */
+struct uigw_store_row {
+	enum uigw_row_kind kind;
+	int64_t time_ms;		/*!< wall clock, ms since epoch */
+	const char *subscriber;		/*!< pseudonym (32 hex chars) */
+	const char *campaign;
+	unsigned int version;
+	const char *channel;		/*!< channel name */
+	uint64_t dialog;		/*!< dialog id */
+	union {
+		struct {
+			const char *node, *question, *kind;	/*!< kind: node kind name */
+			const char *value;	/*!< canonical value */
+			const char *raw;	/*!< what the user typed */
+			const char *language;
+			bool roaming;
+		} response;
+		struct {
+			int64_t started_ms;
+			enum uigw_outcome outcome;
+			unsigned int steps;
+			const char *last_node;
+		} dialog;
+		struct {
+			const char *number;	/*!< reported E.164 number */
+		} spam;
+		struct {
+			const char *content;
+			const char *reaction;	/*!< "like","dislike","subscribe" */
+		} reaction;
+		struct {
+			const char *app;
+			int rating;
+		} app_rating;
+		struct {
+			const char *content;
+			const char *reason;
+		} flag;
+		struct {
+			const char *service;
+			const char *uri;
+		} offer;
+		struct {
+			bool opt_out;		/*!< true: opt out; false: opt back in */
+		} optout;
+		struct {
+			const char *msisdn;
+		} subscriber;
+		struct {
+			int64_t id;		/*!< queue id, chosen by the caller (unique, increasing) */
+			int64_t expires_ms;	/*!< past this it is dropped, never sent */
+			bool restart;		/*!< still sent after a restart (a final SMS, a USSN notice) */
+			const char *link;	/*!< link it must go out on, or NULL: any */
+			const uint8_t *pdu;	/*!< the encoded submit_sm */
+			size_t pdu_len;
+		} mt;			/*!< channel, dialog and time_ms (created) are the common fields */
+		struct {
+			const char *result;	/*!< "sent", "opted-out", "capped" */
+		} push;			/*!< subscriber, campaign, channel, time_ms are the common fields */
+		struct {
+			const char *message_id;	/*!< the SMSC's message_id */
+			const char *state;	/*!< "ENROUTE", or the receipt's stat: ("DELIVRD", "UNDELIV", ...) */
+		} receipt;		/*!< subscriber, channel, dialog, time_ms are the common fields */
+	} u;
+};
+
+/*! A contextual query run after the job's rows are committed. */
+struct uigw_store_query {
+	enum uigw_query query;
+	const char *campaign;		/*!< ANSWERS/AVERAGE: campaign name */
+	const char *arg;		/*!< number / content / app / question */
+	/* results, written by the writer thread: */
+	int64_t count;			/*!< counts; for averages: number of values */
+	double value;			/*!< averages (0 when count == 0) */
+	int rc;				/*!< 0 or negative errno */
+};
+
+typedef void (*uigw_store_done_cb)(struct uigw_store_job *job, void *data);
+
+struct uigw_store_job {
+	struct llist_head list;		/*!< internal */
+	struct uigw_store *st;
+	struct uigw_store_row *rows;
+	unsigned int n_rows, max_rows;
+	struct uigw_store_query *queries;
+	unsigned int n_queries, max_queries;
+	int rc;				/*!< 0: every row committed; negative: the transaction failed (rows lost) */
+	uigw_store_done_cb done;
+	void *data;
+};
+
+/*! Open (create or upgrade) the database and start the writer thread.
+ *  \param[in] ctx  talloc parent
+ *  \param[in] cfg  copied
+ *  \returns the store or NULL (logged) */
+struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg);
+/*! Commit everything queued, run the remaining completions, stop the thread and close the database. */
+void uigw_store_close(struct uigw_store *st);
+/*! Defaults for cfg. */
+void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg);
+
+/*! Allocate a job; its talloc tree holds the strings of its rows. Freed by the completion callback
+ *  (talloc_free(job)). */
+struct uigw_store_job *uigw_store_job_alloc(struct uigw_store *st, uigw_store_done_cb done, void *data);
+/*! Append a row (zeroed, kind set) and return it for filling, or NULL on OOM. The rows array may move on the
+ *  next append: fill the row before appending another. */
+struct uigw_store_row *uigw_store_job_row(struct uigw_store_job *job, enum uigw_row_kind kind);
+/*! Append a query; \returns it for filling, or NULL. The array may move on the next append: after it, find
+ *  the query by index in job->queries. */
+struct uigw_store_query *uigw_store_job_query(struct uigw_store_job *job, enum uigw_query q,
+					      const char *campaign, const char *arg);
+/*! Hand the job to the writer. The completion callback runs later on the loop thread (never from inside this
+ *  call), after the commit and the queries, with job->rc set.
+ *  \returns 0, or -EBUSY when the queue is full (the job is not taken: the caller still owns it) */
+int uigw_store_submit(struct uigw_store_job *job);
+/*! Block until every submitted job is committed, then run the pending completions. For operator commands and
+ *  tests only — never on the hot path. */
+void uigw_store_drain(struct uigw_store *st);
+/*! Jobs submitted and not yet completed. */
+unsigned int uigw_store_queue_depth(const struct uigw_store *st);
+
+/*! What the writer thread did since the store opened, and what waits now (uigw_store_stats()). */
+struct uigw_store_stats {
+	uint64_t commits;		/*!< transactions (batches) written */
+	uint64_t jobs, rows;		/*!< in them */
+	uint64_t failed_jobs;		/*!< jobs completed with an error */
+	uint64_t busy_us;		/*!< time spent writing and committing, in total */
+	uint32_t max_commit_us;		/*!< the longest batch */
+	unsigned int last_rows;		/*!< rows of the last batch */
+	unsigned int queued;		/*!< jobs waiting for the writer */
+	unsigned int in_flight;		/*!< jobs of the batch being written */
+	unsigned int depth;		/*!< submitted, completion not yet run */
+};
+/*! The settings \a st runs with (those of node `store` at its opening). */
+const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
+/*! A snapshot of \a st's counters (loop thread). */
+void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out);
+
+
+/* Synchronous reads for VTY views, on a read-only connection of the loop thread (WAL: never blocked by the
+ * writer). Each returns 0 or a negative errno; callbacks are called once per row. */
+
+/*! Top numbers by counted spam reports, highest first. */
+int uigw_store_spam_top(struct uigw_store *st, unsigned int n,
+			void (*cb)(const char *number, int64_t reports, int64_t last_ms, void *data), void *data);
+/*! Distribution of answers for a campaign (all versions): one callback per (question, channel, value). */
+int uigw_store_feedback(struct uigw_store *st, const char *campaign,
+			void (*cb)(const char *question, const char *channel, const char *value, int64_t count,
+				   void *data), void *data);
+/*! Dialog counts per outcome for a campaign (index by enum uigw_outcome) and its response count. */
+int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int64_t outcomes[_UIGW_OUTCOME_NUM],
+			       int64_t *responses);
+/*! Run one contextual query synchronously (fills q's results). */
+int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q);
+/*! \returns 1 if the pseudonym opted out, 0 if not, negative errno */
+int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber);
+
+/*! Count the pushes that went out to \a subscriber since \a since_ms (wall clock), of campaign \a campaign or of
+ *  every campaign (NULL), from the committed rows. \returns the count or negative errno */
+int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms);
+
+/*! Count the recorded MT messages per receipt state (ENROUTE: no receipt yet), for `show smpp`.
+ *  \returns the number of states or negative errno */
+int uigw_store_receipt_counts(struct uigw_store *st, void (*cb)(const char *state, int64_t n, void *data),
+			      void *data);
+
+/*! Called by uigw_store_mt_load() for each row of the MT queue, oldest first. The row's strings and PDU are
+ *  valid during the call only. 
+eturns 0 to go on, negative to stop */
+typedef int (*uigw_store_mt_cb)(const struct uigw_store_row *row, void *data);
+/*! Read the persistent MT queue on the loop thread (at start-up, before new MTs are queued).
+ *  \param[out] max_id  the highest id found (0 if none), so new ids continue above it
+ *  
+eturns the number of rows read or negative errno */
+int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id);
+
+/*! Schema version this code writes (PRAGMA user_version). */
+#define UIGW_SCHEMA_VERSION 5
+/*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
+ *  \returns 0 or negative errno */
+struct sqlite3;
+int uigw_store_schema_upgrade(struct sqlite3 *db, int from, int to);

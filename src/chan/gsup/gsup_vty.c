@@ -1,0 +1,167 @@
+/*! \file gsup_vty.c
+ *  VTY of channel `gsup`: node `gsup` (remote-ip, remote-port, euse-name, msisdn-fallback, enable/disable),
+ *  `show gsup`, and the refusal of network-initiated USSD on this channel. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/uigw/chan/gsup.h>
+
+static struct uigw_gsup *g_vty_gsup;
+
+static struct cmd_node gsup_node = {
+	GSUP_NODE,
+	"%s(config-gsup)# ",
+	1,
+};
+
+/* settings apply at once when the link is running */
+static void apply(struct vty *vty)
+{
+	if (vty->type != VTY_FILE && uigw_gsup_restart(g_vty_gsup) < 0)
+		vty_out(vty, "%% Cannot (re)start the GSUP link%s", VTY_NEWLINE);
+}
+
+DEFUN(cfg_gsup, cfg_gsup_cmd, "gsup", "Configure the GSUP channel (osmo-uigw as an OsmoHLR external USSD entity)\n")
+{
+	uigw_gsup_cfg(g_vty_gsup)->configured = true;
+	vty->node = GSUP_NODE;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_gsup_remote_ip, cfg_gsup_remote_ip_cmd, "remote-ip A.B.C.D",
+      "Address of OsmoHLR's GSUP server\n" "IPv4 address\n")
+{
+	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(g_vty_gsup);
+
+	osmo_talloc_replace_string(g_vty_gsup, &cfg->remote_ip, argv[0]);
+	apply(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_gsup_remote_port, cfg_gsup_remote_port_cmd, "remote-port <1-65535>",
+      "TCP port of OsmoHLR's GSUP server (default 4222)\n" "Port\n")
+{
+	uigw_gsup_cfg(g_vty_gsup)->remote_port = atoi(argv[0]);
+	apply(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_gsup_euse_name, cfg_gsup_euse_name_cmd, "euse-name NAME",
+      "EUSE name: the same as in OsmoHLR's 'euse NAME' (we identify as EUSE-NAME)\n" "Name\n")
+{
+	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(g_vty_gsup);
+	const char *p;
+
+	for (p = argv[0]; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_' || *p == '.')) {
+			vty_out(vty, "%% EUSE names use letters, digits, '-', '_' and '.'%s", VTY_NEWLINE);
+			return CMD_WARNING;
+		}
+	}
+	if (strlen(argv[0]) > 60) {
+		vty_out(vty, "%% EUSE name too long%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	osmo_talloc_replace_string(g_vty_gsup, &cfg->euse_name, argv[0]);
+	apply(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_gsup_fallback, cfg_gsup_fallback_cmd, "msisdn-fallback (imsi|reject)",
+      "What a session without an MSISDN (none in the USSD argument nor the GSUP message) becomes\n"
+      "Use +IMSI as an IMSI-keyed pseudo-number (default)\n"
+      "Refuse the session with ReturnError dataMissing\n")
+{
+	uigw_gsup_cfg(g_vty_gsup)->msisdn_fallback = !strcmp(argv[0], "imsi") ? UIGW_GSUP_MSISDN_IMSI :
+										  UIGW_GSUP_MSISDN_REJECT;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_gsup_budget, cfg_gsup_budget_cmd, "screen-budget (osmo-hlr|full)",
+      "Largest USSD screen sent on this channel\n"
+      "128 septets / 56 UCS-2 characters: what osmo-hlr 1.5.0 relays (default)\n"
+      "182 septets / 80 UCS-2 characters (160 octets): for an HLR that parses long-form BER lengths\n")
+{
+	uigw_gsup_cfg(g_vty_gsup)->full_screens = !strcmp(argv[0], "full");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_gsup_enable, cfg_gsup_enable_cmd, "enable", "Connect to OsmoHLR (default)\n")
+{
+	uigw_gsup_cfg(g_vty_gsup)->enabled = true;
+	apply(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_gsup_disable, cfg_gsup_disable_cmd, "disable", "Do not connect to OsmoHLR; running sessions end\n")
+{
+	uigw_gsup_cfg(g_vty_gsup)->enabled = false;
+	apply(vty);
+	return CMD_SUCCESS;
+}
+
+static int config_write_gsup(struct vty *vty)
+{
+	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(g_vty_gsup);
+
+	if (!cfg->configured)
+		return CMD_SUCCESS;
+	vty_out(vty, "gsup%s", VTY_NEWLINE);
+	if (strcmp(cfg->remote_ip, "127.0.0.1"))
+		vty_out(vty, " remote-ip %s%s", cfg->remote_ip, VTY_NEWLINE);
+	if (cfg->remote_port != 4222)
+		vty_out(vty, " remote-port %u%s", cfg->remote_port, VTY_NEWLINE);
+	if (strcmp(cfg->euse_name, "uigw"))
+		vty_out(vty, " euse-name %s%s", cfg->euse_name, VTY_NEWLINE);
+	if (cfg->msisdn_fallback != UIGW_GSUP_MSISDN_IMSI)
+		vty_out(vty, " msisdn-fallback reject%s", VTY_NEWLINE);
+	if (cfg->full_screens)
+		vty_out(vty, " screen-budget full%s", VTY_NEWLINE);
+	if (!cfg->enabled)
+		vty_out(vty, " disable%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_gsup, show_gsup_cmd, "show gsup", SHOW_STR "GSUP channel: HLR link, sessions, counters\n")
+{
+	uigw_gsup_vty_show(vty, g_vty_gsup);
+	return CMD_SUCCESS;
+}
+
+DEFUN(gsup_push, gsup_push_cmd, "gsup subscriber MSISDN trigger NAME [.PARAMS]",
+      "GSUP channel\n" "Start a network-initiated dialog\n" "Subscriber number\n" "Trigger a campaign\n"
+      "Campaign name\n" "Trigger parameters\n")
+{
+	vty_out(vty, "%% Network-initiated USSD is not offered on channel gsup: osmo-hlr 1.5.0 crashes when the MSC "
+		"answers a session an EUSE started. Use channel map (SS7), smpp-ussd or ussi for push USSD "
+		"(doc/gsup.md).%s", VTY_NEWLINE);
+	return CMD_WARNING;
+}
+
+void uigw_gsup_vty_init(struct uigw_gsup *g)
+{
+	static bool installed;
+
+	/* the commands are process-wide; a second gateway (tests) only takes them over */
+	g_vty_gsup = g;
+	if (installed)
+		return;
+	installed = true;
+	install_element(CONFIG_NODE, &cfg_gsup_cmd);
+	install_node(&gsup_node, config_write_gsup);
+	install_element(GSUP_NODE, &cfg_gsup_remote_ip_cmd);
+	install_element(GSUP_NODE, &cfg_gsup_remote_port_cmd);
+	install_element(GSUP_NODE, &cfg_gsup_euse_name_cmd);
+	install_element(GSUP_NODE, &cfg_gsup_fallback_cmd);
+	install_element(GSUP_NODE, &cfg_gsup_budget_cmd);
+	install_element(GSUP_NODE, &cfg_gsup_enable_cmd);
+	install_element(GSUP_NODE, &cfg_gsup_disable_cmd);
+	install_element_ve(&show_gsup_cmd);
+	install_element(ENABLE_NODE, &gsup_push_cmd);
+}

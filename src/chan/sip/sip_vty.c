@@ -1,0 +1,321 @@
+/*! \file sip_vty.c
+ *  VTY of the SIP channels: node `sip` (local address, port, transports, domain, outbound proxy, trusted peers),
+ *  `show sip`, and `sip push message` (network-initiated MESSAGE dialog). */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/vty/misc.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/vty_nodes.h>
+#include <osmocom/uigw/common/number.h>
+
+#include "sip_priv.h"
+
+static struct uigw_sip *g_vty_sip;
+
+static struct cmd_node sip_node = {
+	SIP_NODE,
+	"%s(config-sip)# ",
+	1,
+};
+
+static void restart_note(struct vty *vty)
+{
+	if (vty->type != VTY_FILE && g_vty_sip->started)
+		vty_out(vty, "%% Takes effect at the next start of osmo-uigw%s", VTY_NEWLINE);
+}
+
+DEFUN(cfg_sip, cfg_sip_cmd, "sip", "Configure the SIP channels (ims-msg, ussi): osmo-uigw as an IMS AS\n")
+{
+	g_vty_sip->cfg.configured = true;
+	vty->node = SIP_NODE;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_local_ip, cfg_sip_local_ip_cmd, "local-ip A.B.C.D",
+      "Address to listen on for SIP (default 127.0.0.1)\n" "IPv4 address\n")
+{
+	osmo_talloc_replace_string(g_vty_sip, &g_vty_sip->cfg.local_ip, argv[0]);
+	restart_note(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_local_port, cfg_sip_local_port_cmd, "local-port <1-65535>",
+      "Port to listen on for SIP over UDP and TCP (default 5060)\n" "Port\n")
+{
+	g_vty_sip->cfg.local_port = atoi(argv[0]);
+	restart_note(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_transport, cfg_sip_transport_cmd, "transport (udp|tcp|udp-tcp)",
+      "Transports to listen on (default udp-tcp)\n" "UDP only\n" "TCP only\n" "UDP and TCP\n")
+{
+	g_vty_sip->cfg.udp = strcmp(argv[0], "tcp") != 0;
+	g_vty_sip->cfg.tcp = strcmp(argv[0], "udp") != 0;
+	restart_note(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_domain, cfg_sip_domain_cmd, "domain NAME",
+      "SIP domain of the gateway, used in the From of requests it sends (default: local-ip)\n" "Domain\n")
+{
+	osmo_talloc_replace_string(g_vty_sip, &g_vty_sip->cfg.domain, argv[0]);
+	return CMD_SUCCESS;
+}
+
+static bool host_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	/* an IPv4 address or a DNS name (RFC 1123 letters, digits, hyphens, dots) */
+	return n > 0 && n < 254 && strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n &&
+	       h[0] != '-' && h[0] != '.';
+}
+
+DEFUN(cfg_sip_proxy, cfg_sip_proxy_cmd, "outbound-proxy HOST [<1-65535>] [(udp|tcp)]",
+      "Send requests to subscribers through this proxy (the S-CSCF), with a loose Route\n"
+      "IPv4 address or DNS name (looked up now and at each start)\n" "Port (default 5060)\n"
+      "Over UDP (default)\n" "Over TCP: one connection, opened when needed and reused\n")
+{
+	if (!host_ok(argv[0])) {
+		vty_out(vty, "%% Not an IPv4 address or host name: %s%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	osmo_talloc_replace_string(g_vty_sip, &g_vty_sip->cfg.proxy_host, argv[0]);
+	g_vty_sip->cfg.proxy_port = argc > 1 ? atoi(argv[1]) : 5060;
+	g_vty_sip->cfg.proxy_tcp = argc > 2 && !strcmp(argv[2], "tcp");
+	if (uigw_sip_proxy_resolve(g_vty_sip) < 0)
+		vty_out(vty, "%% Cannot resolve %s now: requests to subscribers fail until it resolves (at the next "
+			"start, or when set again)%s", argv[0], VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_no_proxy, cfg_sip_no_proxy_cmd, "no outbound-proxy",
+      NO_STR "Send requests to the subscriber's asserted URI directly (default)\n")
+{
+	TALLOC_FREE(g_vty_sip->cfg.proxy_host);
+	g_vty_sip->cfg.proxy_port = 5060;
+	g_vty_sip->cfg.proxy_tcp = false;
+	g_vty_sip->proxy_resolved = false;
+	return CMD_SUCCESS;
+}
+
+static struct uigw_sip_peer *peer_find(const char *ip)
+{
+	struct uigw_sip_peer *p;
+
+	llist_for_each_entry(p, &g_vty_sip->cfg.peers, list)
+		if (!strcmp(p->ip, ip))
+			return p;
+	return NULL;
+}
+
+DEFUN(cfg_sip_peer, cfg_sip_peer_cmd, "trusted-peer A.B.C.D [from-identity]",
+      "Accept requests from this address (S-CSCF); requests from any other source get 403\n" "IPv4 address\n"
+      "Without P-Asserted-Identity, take the subscriber from the From header\n")
+{
+	struct uigw_sip_peer *p = peer_find(argv[0]);
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, argv[0], &a) != 1) {
+		vty_out(vty, "%% Not an IPv4 address: %s%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (!p) {
+		p = talloc_zero(g_vty_sip, struct uigw_sip_peer);
+		p->ip = talloc_strdup(p, argv[0]);
+		llist_add_tail(&p->list, &g_vty_sip->cfg.peers);
+	}
+	p->from_identity = argc > 1;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_no_peer, cfg_sip_no_peer_cmd, "no trusted-peer A.B.C.D",
+      NO_STR "Refuse requests from this address\n" "IPv4 address\n")
+{
+	struct uigw_sip_peer *p = peer_find(argv[0]);
+
+	if (!p) {
+		vty_out(vty, "%% No trusted peer %s%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	llist_del(&p->list);
+	talloc_free(p);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_enable, cfg_sip_enable_cmd, "enable", "Open the SIP listeners at start (default)\n")
+{
+	g_vty_sip->cfg.enabled = true;
+	restart_note(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_disable, cfg_sip_disable_cmd, "disable", "Do not open the SIP listeners\n")
+{
+	g_vty_sip->cfg.enabled = false;
+	restart_note(vty);
+	return CMD_SUCCESS;
+}
+
+static int config_write_sip(struct vty *vty)
+{
+	struct uigw_sip_cfg *cfg = &g_vty_sip->cfg;
+	struct uigw_sip_peer *p;
+
+	if (!cfg->configured)
+		return CMD_SUCCESS;
+	vty_out(vty, "sip%s", VTY_NEWLINE);
+	if (strcmp(cfg->local_ip, "127.0.0.1"))
+		vty_out(vty, " local-ip %s%s", cfg->local_ip, VTY_NEWLINE);
+	if (cfg->local_port != 5060)
+		vty_out(vty, " local-port %u%s", cfg->local_port, VTY_NEWLINE);
+	if (!(cfg->udp && cfg->tcp))
+		vty_out(vty, " transport %s%s", cfg->udp ? "udp" : "tcp", VTY_NEWLINE);
+	if (cfg->domain)
+		vty_out(vty, " domain %s%s", cfg->domain, VTY_NEWLINE);
+	if (cfg->proxy_host)
+		vty_out(vty, " outbound-proxy %s %u%s%s", cfg->proxy_host, cfg->proxy_port, cfg->proxy_tcp ? " tcp" : "",
+			VTY_NEWLINE);
+	llist_for_each_entry(p, &cfg->peers, list)
+		vty_out(vty, " trusted-peer %s%s%s", p->ip, p->from_identity ? " from-identity" : "", VTY_NEWLINE);
+	if (!cfg->enabled)
+		vty_out(vty, " disable%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
+{
+	struct uigw_sip_cfg *cfg = &s->cfg;
+	struct uigw_sip_peer *p;
+	unsigned int i;
+
+	vty_out(vty, "SIP %s:%u %s%s%s: %s%s", cfg->local_ip, cfg->local_port, cfg->udp ? "UDP" : "",
+		cfg->udp && cfg->tcp ? "+" : "", cfg->tcp ? "TCP" : "",
+		!cfg->configured ? "not configured (no node sip)" : !cfg->enabled ? "disabled" :
+		s->osip ? "listening" : "not started", VTY_NEWLINE);
+	vty_out(vty, " Domain %s, outbound proxy ", cfg->domain ? cfg->domain : cfg->local_ip);
+	if (cfg->proxy_host && s->proxy_resolved && strcmp(cfg->proxy_host, inet_ntoa(s->proxy_addr.sin_addr)))
+		vty_out(vty, "%s (%s):%u%s%s", cfg->proxy_host, inet_ntoa(s->proxy_addr.sin_addr), cfg->proxy_port,
+			cfg->proxy_tcp ? " over TCP" : "", VTY_NEWLINE);
+	else if (cfg->proxy_host)
+		vty_out(vty, "%s:%u%s%s%s", cfg->proxy_host, cfg->proxy_port, cfg->proxy_tcp ? " over TCP" : "",
+			s->proxy_resolved ? "" : " (not resolved)", VTY_NEWLINE);
+	else
+		vty_out(vty, "none (requests go to the asserted URI)%s", VTY_NEWLINE);
+	vty_out(vty, " Trusted peers:");
+	llist_for_each_entry(p, &cfg->peers, list)
+		vty_out(vty, " %s%s", p->ip, p->from_identity ? "(from-identity)" : "");
+	if (llist_empty(&cfg->peers))
+		vty_out(vty, " none (every request is refused)");
+	vty_out(vty, "%s", VTY_NEWLINE);
+	vty_out(vty, " MESSAGE dialogs: %u%s", s->n_msg, VTY_NEWLINE);
+	if (s->osip) {
+		int n[4] = { 0 };
+
+		for (i = 0; i < SIP_OSIP_POOL; i++) {
+			if (!s->pool[i])
+				continue;
+			n[0] += osip_list_size(&s->pool[i]->osip_ict_transactions);
+			n[1] += osip_list_size(&s->pool[i]->osip_ist_transactions);
+			n[2] += osip_list_size(&s->pool[i]->osip_nict_transactions);
+			n[3] += osip_list_size(&s->pool[i]->osip_nist_transactions);
+		}
+		vty_out(vty, " Transactions: ICT %d, IST %d, NICT %d, NIST %d; answered requests kept %u of at most %u "
+			"(retransmissions answered from them: %lu; dropped early: %lu)%s", n[0], n[1],
+			n[2] + (int)s->n_nict, n[3], s->n_done, SIP_DONE_MAX, s->done_hits, s->done_dropped, VTY_NEWLINE);
+	}
+	{
+		struct uigw_sip_alloc_stats as;
+
+		uigw_sip_alloc_stats(&as);
+		vty_out(vty, " SIP allocator: %" PRIu64 " blocks reused, %" PRIu64 " from malloc, %" PRIu64
+			" bytes cached%s", as.hits, as.misses, as.cached_bytes, VTY_NEWLINE);
+	}
+	for (i = 0; i < s->ctrs->desc->num_ctr; i++)
+		vty_out(vty, " %-24s %" PRIu64 "%s", s->ctrs->desc->ctr_desc[i].name,
+			rate_ctr_group_get_ctr(s->ctrs, i)->current, VTY_NEWLINE);
+	ussi_vty_show(vty, s);
+}
+
+DEFUN(show_sip, show_sip_cmd, "show sip", SHOW_STR "SIP channels: listeners, peers, counters, USSI sessions\n")
+{
+	uigw_sip_vty_show(vty, g_vty_sip);
+	return CMD_SUCCESS;
+}
+
+int uigw_sip_push(struct uigw_sip *s, const char *msisdn, const char *campaign, const char *uri, bool ussi)
+{
+	char buf[256];
+
+	if (!s->osip)
+		return -ENOTCONN;
+	if (!uri) {
+		snprintf(buf, sizeof(buf), "sip:%s@%s", msisdn, s->cfg.domain ? s->cfg.domain : s->cfg.local_ip);
+		uri = buf;
+	}
+	return ussi ? ussi_push(s, msisdn, uri, campaign) : ims_msg_push(s, msisdn, uri, campaign);
+}
+
+DEFUN(sip_push, sip_push_cmd, "sip push (message|ussi) MSISDN CAMPAIGN [URI]",
+      "SIP channels\n" "Network-initiated interaction\n" "As SIP MESSAGE (channel ims-msg)\n"
+      "As USSI: INVITE with UnstructuredSS-Request / -Notify (channel ussi)\n"
+      "Subscriber number\n" "Campaign name\n" "Subscriber's SIP URI (default sip:MSISDN@domain via the proxy)\n")
+{
+	struct uigw *gw = g_vty_sip->gw;
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	int rc;
+
+	bool ussi = !strcmp(argv[0], "ussi");
+
+	if (uigw_e164_normalize(argv[1], gw->cfg.country_code, gw->cfg.national_prefix, msisdn, sizeof(msisdn)) < 0) {
+		vty_out(vty, "%% '%s' is not an E.164 number%s", argv[1], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	rc = uigw_sip_push(g_vty_sip, msisdn, argv[2], argc > 3 ? argv[3] : NULL, ussi);
+	if (rc == -ENOTCONN) {
+		vty_out(vty, "%% SIP is not running%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc < 0) {
+		vty_out(vty, "%% Nothing sent to %s (%s)%s", msisdn, gw->push_refusal[0] ? gw->push_refusal :
+			"refused or opted out", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "%% %s sent to %s%s", ussi ? "INVITE" : "MESSAGE", msisdn, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+void uigw_sip_vty_init(struct uigw_sip *s)
+{
+	static bool installed;
+
+	/* the commands are process-wide; a second gateway (tests) only takes them over */
+	g_vty_sip = s;
+	if (installed)
+		return;
+	installed = true;
+	install_element(CONFIG_NODE, &cfg_sip_cmd);
+	install_node(&sip_node, config_write_sip);
+	install_element(SIP_NODE, &cfg_sip_local_ip_cmd);
+	install_element(SIP_NODE, &cfg_sip_local_port_cmd);
+	install_element(SIP_NODE, &cfg_sip_transport_cmd);
+	install_element(SIP_NODE, &cfg_sip_domain_cmd);
+	install_element(SIP_NODE, &cfg_sip_proxy_cmd);
+	install_element(SIP_NODE, &cfg_sip_no_proxy_cmd);
+	install_element(SIP_NODE, &cfg_sip_peer_cmd);
+	install_element(SIP_NODE, &cfg_sip_no_peer_cmd);
+	install_element(SIP_NODE, &cfg_sip_enable_cmd);
+	install_element(SIP_NODE, &cfg_sip_disable_cmd);
+	install_element_ve(&show_sip_cmd);
+	install_element(ENABLE_NODE, &sip_push_cmd);
+}

@@ -1,0 +1,261 @@
+/*! \file vty_chan.c
+ *  The operator's test-drive channel: `subscriber MSISDN dial CODE` and friends run real dialogs on channel
+ *  `vty` with the screen profile of any channel, print exactly the screen that subscriber would get, and store
+ *  the answers like any other channel. */
+
+#include <errno.h>
+#include <string.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/vty_nodes.h>
+#include <osmocom/uigw/chan/vty.h>
+#include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/common/number.h>
+#include <osmocom/uigw/common/logging.h>
+
+void uigw_vty_out_lines(struct vty *vty, const char *text);
+
+/*! What the test drive collects between a command and its output. */
+struct uigw_vty_chan {
+	struct uigw *gw;
+	char *out;	/*!< screens and events not yet printed */
+};
+
+static struct uigw_vty_chan *g_vc;
+
+static const char *unit_name(enum uigw_coding c)
+{
+	switch (c) {
+	case UIGW_CODING_GSM7:
+		return "septets";
+	case UIGW_CODING_UCS2:
+		return "UCS-2 chars";
+	default:
+		return "bytes";
+	}
+}
+
+static unsigned int budget_of(const struct uigw_profile *p, const struct uigw_render_out *s)
+{
+	switch (p->kind) {
+	case UIGW_PROF_IMS:
+		return p->utf8_budget;
+	case UIGW_PROF_SMS:
+		if (s->parts > 1)
+			return (s->coding == UIGW_CODING_GSM7 ? p->gsm7_part : p->ucs2_part) * s->parts;
+		/* fall through */
+	default:
+		return s->coding == UIGW_CODING_GSM7 ? p->gsm7_budget : p->ucs2_budget;
+	}
+}
+
+static int vc_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
+{
+	struct uigw_vty_chan *vc = g_vc;
+	const char *reason = "";
+
+	if (dlg->reject != UIGW_REJ_NONE)
+		reason = talloc_asprintf(vc, " (refused: %s)", get_value_string(uigw_reject_names, dlg->reject));
+	vc->out = talloc_asprintf_append(vc->out, "%s\n%% %s: %s%s, %s, %u/%u %s", s->text, dlg->profile->name,
+					 end ? "end" : "continue", reason, uigw_coding_names[s->coding], s->units,
+					 budget_of(dlg->profile, s), unit_name(s->coding));
+	if (dlg->profile->kind == UIGW_PROF_SMS)
+		vc->out = talloc_asprintf_append(vc->out, ", %u part%s", s->parts, s->parts == 1 ? "" : "s");
+	vc->out = talloc_asprintf_append(vc->out, ", page %u/%u\n", s->page + 1, s->n_pages);
+	if (reason[0])
+		talloc_free((char *)reason);
+	return 0;
+}
+
+static void vc_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
+{
+	struct uigw_vty_chan *vc = g_vc;
+
+	vc->out = talloc_asprintf_append(vc->out, "%% %s: dialog %s by the gateway\n", dlg->profile->name,
+					 get_value_string(uigw_outcome_names, outcome));
+}
+
+static const struct uigw_channel_ops vc_ops = {
+	.channel = UIGW_CHAN_VTY,
+	.profile = &uigw_profile_ussd,
+	.send = vc_send,
+	.release = vc_release,
+};
+
+/* Let the store commit what the command caused, run the completions, print what the subscriber got. */
+static void vc_flush(struct vty *vty)
+{
+	struct uigw_vty_chan *vc = g_vc;
+	size_t len;
+
+	if (vc->gw->store) {
+		do {
+			uigw_store_drain(vc->gw->store);
+		} while (uigw_store_queue_depth(vc->gw->store));
+	}
+	len = strlen(vc->out);
+	if (len && vc->out[len - 1] == '\n')
+		vc->out[len - 1] = '\0';
+	if (vc->out[0])
+		uigw_vty_out_lines(vty, vc->out);
+	vc->out[0] = '\0';
+	vc->out = talloc_realloc(vc, vc->out, char, 1);
+}
+
+static int get_msisdn(struct vty *vty, const char *in, char *out, size_t len)
+{
+	struct uigw *gw = g_vc->gw;
+
+	if (uigw_e164_normalize(in, gw->cfg.country_code, gw->cfg.national_prefix, out, len) < 0) {
+		vty_out(vty, "%% '%s' is not an E.164 number%s", in, VTY_NEWLINE);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+#define SUB_STR "Act as a subscriber (test drive on channel vty)\n" "Subscriber number (E.164 or national)\n"
+#define PROFILE_STR "Screen profile of a channel\n" "USSD (map, gsup, smpp-ussd): 182 septets / 80 UCS-2\n" \
+	"USSI: as USSD\n" "SMS: 160/70 per part, concatenated\n" "IMS MESSAGE: 1300 bytes UTF-8\n"
+
+static void vc_begin(struct vty *vty, const char *msisdn, const char *text, const char *short_code,
+		     const char *profile)
+{
+	struct uigw_begin b = {
+		.channel = UIGW_CHAN_VTY,
+		.msisdn = msisdn,
+		.text = text,
+		.short_code = short_code,
+		.profile = uigw_profile_by_name(profile),
+	};
+	uigw_dialog_begin(g_vc->gw, &b);
+	vc_flush(vty);
+}
+
+DEFUN(sub_dial, sub_dial_cmd, "subscriber MSISDN dial CODE",
+      SUB_STR "Dial a USSD service code, e.g. *7726# or *7726*1# (USSD profile)\n" "Service code\n")
+{
+	char msisdn[UIGW_MSISDN_MAXLEN];
+
+	if (get_msisdn(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	vc_begin(vty, msisdn, argv[1], NULL, argc > 2 ? argv[2] : "ussd");
+	return CMD_SUCCESS;
+}
+
+ALIAS(sub_dial, sub_dial_profile_cmd, "subscriber MSISDN dial CODE profile (ussd|ussi|sms|ims)",
+      SUB_STR "Dial a USSD service code, e.g. *7726# or *7726*1#\n" "Service code\n" PROFILE_STR)
+
+DEFUN(sub_send, sub_send_cmd, "subscriber MSISDN send .TEXT",
+      SUB_STR "Send a text: the answer in the running dialog, else a keyword (SMS profile)\n" "Text\n")
+{
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	struct uigw_dialog *dlg;
+	char *text;
+
+	if (get_msisdn(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	text = argv_concat(argv, argc, 1);
+	dlg = uigw_dialog_find(g_vc->gw, msisdn, UIGW_CHAN_VTY);
+	if (dlg) {
+		if (uigw_dialog_input(dlg, text) < 0)
+			vty_out(vty, "%% The dialog is still answering the previous input%s", VTY_NEWLINE);
+		vc_flush(vty);
+	} else {
+		vc_begin(vty, msisdn, text, NULL, "sms");
+	}
+	talloc_free(text);
+	return CMD_SUCCESS;
+}
+
+DEFUN(sub_sms, sub_sms_cmd, "subscriber MSISDN sms SHORTCODE .TEXT",
+      SUB_STR "Send an SMS to a short code (a new dialog, SMS profile)\n" "Short code, e.g. 7726\n" "Text\n")
+{
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	char *text;
+
+	if (get_msisdn(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	text = argv_concat(argv, argc, 2);
+	vc_begin(vty, msisdn, text, argv[1], "sms");
+	talloc_free(text);
+	return CMD_SUCCESS;
+}
+
+DEFUN(sub_hangup, sub_hangup_cmd, "subscriber MSISDN hangup",
+      SUB_STR "The network cuts the running dialog off (a USSD dialog can then be resumed)\n")
+{
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	struct uigw_dialog *dlg;
+
+	if (get_msisdn(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	dlg = uigw_dialog_find(g_vc->gw, msisdn, UIGW_CHAN_VTY);
+	if (!dlg) {
+		vty_out(vty, "%% No running dialog for %s%s", msisdn, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
+	vc_flush(vty);
+	vty_out(vty, "%% dialog abandoned%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(sub_trigger, sub_trigger_cmd, "subscriber MSISDN trigger NAME [.PARAMS]",
+      SUB_STR "The network starts a campaign for this subscriber (USSD profile)\n" "Campaign name\n"
+      "Trigger parameters as name=value, e.g. caller=+4930123456\n")
+{
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	const char *names[8], *values[8];
+	struct uigw_push p = {
+		.channel = UIGW_CHAN_VTY,
+		.campaign = argv[1],
+		.profile = &uigw_profile_ussd,
+		.param_names = names,
+		.param_values = values,
+	};
+	void *tmp = talloc_new(g_vc);
+	int i;
+
+	if (get_msisdn(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	p.msisdn = msisdn;
+	for (i = 2; i < argc && p.n_params < ARRAY_SIZE(names); i++) {
+		char *kv = talloc_strdup(tmp, argv[i]), *eq = strchr(kv, '=');
+		if (!eq) {
+			vty_out(vty, "%% Parameter '%s' is not name=value%s", argv[i], VTY_NEWLINE);
+			talloc_free(tmp);
+			return CMD_WARNING;
+		}
+		*eq = '\0';
+		names[p.n_params] = kv;
+		values[p.n_params++] = eq + 1;
+	}
+	uigw_dialog_push(g_vc->gw, &p);
+	talloc_free(tmp);
+	if (!g_vc->out[0])
+		vty_out(vty, "%% Nothing sent: %s%s", g_vc->gw->push_refusal[0] ? g_vc->gw->push_refusal :
+			"the push was refused", VTY_NEWLINE);
+	vc_flush(vty);
+	return CMD_SUCCESS;
+}
+
+int uigw_vty_chan_init(struct uigw *gw)
+{
+	g_vc = talloc_zero(gw, struct uigw_vty_chan);
+	if (!g_vc)
+		return -ENOMEM;
+	g_vc->gw = gw;
+	g_vc->out = talloc_strdup(g_vc, "");
+	gw->vty_chan = g_vc;
+	uigw_channel_register(gw, &vc_ops);
+	install_element(ENABLE_NODE, &sub_dial_cmd);
+	install_element(ENABLE_NODE, &sub_dial_profile_cmd);
+	install_element(ENABLE_NODE, &sub_send_cmd);
+	install_element(ENABLE_NODE, &sub_sms_cmd);
+	install_element(ENABLE_NODE, &sub_hangup_cmd);
+	install_element(ENABLE_NODE, &sub_trigger_cmd);
+	return 0;
+}

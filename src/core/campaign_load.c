@@ -1,0 +1,997 @@
+/*! \file campaign_load.c
+ *  One campaign file (libconfig syntax) -> one struct uigw_campaign talloc tree. Every setting name, type,
+ *  value and reference is checked; the first problem is reported as "file:line: reason" (doc/campaigns.md). */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <talloc.h>
+#include <libconfig.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/campaign.h>
+
+#include "campaign_priv.h"
+
+/*
+ * Actions
+ */
+
+static const char *const act_names[][4] = {
+	[UIGW_ACT_RECORD] = { "type", "question", "value", NULL },
+	[UIGW_ACT_SPAM_REPORT] = { "type", "number", NULL },
+	[UIGW_ACT_REACTION] = { "type", "reaction", "content", NULL },
+	[UIGW_ACT_APP_RATING] = { "type", "app", "value", NULL },
+	[UIGW_ACT_FLAG] = { "type", "content", "reason", NULL },
+	[UIGW_ACT_JUMP] = { "type", "campaign", NULL },
+	[UIGW_ACT_OFFER] = { "type", "service", "uri", "text" },
+	[UIGW_ACT_OPTOUT] = { "type", NULL },
+};
+
+/* A template field of an action. */
+static int act_tmpl(struct ld *ld, const config_setting_t *g, const char *name, bool required, struct uigw_tmpl **out)
+{
+	const config_setting_t *s;
+	const char *v = NULL;
+	int rc = ld_get_str(ld, g, name, &s, &v);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return required ? ld_err(ld, g, "missing %s", name) : 0;
+	return ld_compile(ld, s, name, v, out);
+}
+
+/* A literal name field of an action (question key, campaign), kept as a one-segment template. */
+static int act_name(struct ld *ld, const config_setting_t *g, const char *name, bool (*valid)(const char *),
+		    struct uigw_tmpl **out)
+{
+	const config_setting_t *s;
+	const char *v = NULL;
+	int rc = ld_get_str(ld, g, name, &s, &v);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return ld_err(ld, g, "missing %s", name);
+	if (!valid(v))
+		return ld_err(ld, s, "bad %s name '%s'", name, v);
+	return ld_compile(ld, s, name, v, out);
+}
+
+static int parse_action(struct ld *ld, const config_setting_t *g, struct uigw_action *a)
+{
+	const config_setting_t *s;
+	const char *type = NULL, *v = NULL;
+	size_t w;
+	int rc, k;
+
+	rc = ld_get_str(ld, g, "type", &s, &type);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, g, "action without type");
+	k = get_string_value(uigw_action_kind_names, type);
+	if (k < 0 || k >= (int)ARRAY_SIZE(act_names))
+		return ld_err(ld, s, "unknown action type '%s'", type);
+	a->kind = k;
+	a->line = config_setting_source_line(g);
+	w = ld_where_push(ld, "action '%s': ", type);
+	rc = ld_check_names(ld, g, act_names[k]);
+	if (rc < 0)
+		goto out;
+
+	switch (a->kind) {
+	case UIGW_ACT_RECORD:
+		rc = act_name(ld, g, "question", ld_valid_ident, &a->subject);
+		if (rc == 0)
+			rc = act_tmpl(ld, g, "value", true, &a->value);
+		break;
+	case UIGW_ACT_SPAM_REPORT:
+		rc = act_tmpl(ld, g, "number", true, &a->subject);
+		break;
+	case UIGW_ACT_REACTION:
+		rc = ld_get_str(ld, g, "reaction", &s, &v);
+		if (rc == 0)
+			rc = ld_err(ld, g, "missing reaction");
+		if (rc < 0)
+			break;
+		k = get_string_value(uigw_reaction_names, v);
+		if (k < 0) {
+			rc = ld_err(ld, s, "reaction must be like, dislike or subscribe, not '%s'", v);
+			break;
+		}
+		a->reaction = k;
+		rc = act_tmpl(ld, g, "content", true, &a->subject);
+		break;
+	case UIGW_ACT_APP_RATING:
+		rc = act_tmpl(ld, g, "app", true, &a->subject);
+		if (rc == 0)
+			rc = act_tmpl(ld, g, "value", true, &a->value);
+		break;
+	case UIGW_ACT_FLAG:
+		rc = act_tmpl(ld, g, "content", true, &a->subject);
+		if (rc == 0)
+			rc = act_tmpl(ld, g, "reason", false, &a->value);
+		break;
+	case UIGW_ACT_JUMP:
+		rc = act_name(ld, g, "campaign", ld_valid_campaign_name, &a->subject);
+		break;
+	case UIGW_ACT_OFFER:
+		rc = act_tmpl(ld, g, "service", true, &a->subject);
+		if (rc == 0)
+			rc = act_tmpl(ld, g, "uri", false, &a->value);
+		if (rc == 0) {
+			rc = ld_get_text(ld, g, "text", &a->text);
+			if (rc == 0)
+				rc = ld_err(ld, g, "missing text");
+			else if (rc > 0)
+				rc = 0;
+		}
+		break;
+	case UIGW_ACT_OPTOUT:
+		break;
+	}
+out:
+	ld_where_pop(ld, w);
+	return rc;
+}
+
+static int get_actions(struct ld *ld, const config_setting_t *g, struct uigw_action **out, unsigned int *n_out)
+{
+	const config_setting_t *l = NULL;
+	unsigned int i, n;
+	int rc;
+
+	rc = ld_get_group_list(ld, g, "actions", MAX_ACTIONS, &l);
+	if (rc <= 0)
+		return rc;
+	n = config_setting_length(l);
+	if (!n)
+		return 0;
+	if (!(*out = talloc_zero_array(ld->c, struct uigw_action, n)))
+		return ld_nomem(ld);
+	for (i = 0; i < n; i++) {
+		rc = parse_action(ld, config_setting_get_elem(l, i), &(*out)[i]);
+		if (rc < 0)
+			return rc;
+		*n_out = i + 1;
+	}
+	return 0;
+}
+
+static bool has_jump(const struct uigw_action *a, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].kind == UIGW_ACT_JUMP)
+			return true;
+	return false;
+}
+
+/*
+ * Nodes
+ */
+
+static const char *const node_names[] = {
+	"id", "type", "text", "options", "scale", "labels", "max_len", "var", "question", "record",
+	"next", "yes", "no", "actions", NULL
+};
+
+#define K(x) (1u << UIGW_NODE_##x)
+/* Settings that only some node kinds take */
+static const struct {
+	const char *name;
+	uint32_t kinds;
+	const char *which;
+} node_only[] = {
+	{ "options", K(MENU) | K(CHOICE), "menu and choice" },
+	{ "scale", K(RATING), "rating" },
+	{ "labels", K(RATING), "rating" },
+	{ "max_len", K(TEXT), "text" },
+	{ "yes", K(YESNO), "yesno" },
+	{ "no", K(YESNO), "yesno" },
+	{ "var", ~K(INFO), "menu and question" },
+	{ "question", ~K(INFO), "menu and question" },
+	{ "record", ~K(INFO), "menu and question" },
+};
+
+/* A node reference: the setting 'name' of g names a node of this campaign. *out = -1 when absent. */
+static int node_ref(struct ld *ld, const config_setting_t *g, const char *name, int *out)
+{
+	const config_setting_t *s;
+	const char *v = NULL;
+	int rc = ld_get_str(ld, g, name, &s, &v);
+
+	*out = -1;
+	if (rc <= 0)
+		return rc;
+	*out = uigw_campaign_node_idx(ld->c, v);
+	if (*out < 0)
+		return ld_err(ld, s, "%s '%s' is not a node of this campaign", name, v);
+	return 0;
+}
+
+static int parse_option(struct ld *ld, const config_setting_t *g, struct uigw_node *nd, unsigned int idx)
+{
+	static const char *const names[] = { "key", "label", "value", "next", "actions", NULL };
+	struct uigw_option *o = &nd->options[idx];
+	const config_setting_t *s;
+	const char *key = NULL, *v;
+	unsigned int i;
+	size_t w;
+	int rc;
+
+	rc = ld_get_str(ld, g, "key", &s, &key);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, g, "option %u: missing key", idx + 1);
+	if (!ld_chars_in(key, "0123456789*", 1, 3))
+		return ld_err(ld, s, "option key '%s' must be 1..3 of 0-9 and *", key);
+	if (!strcmp(key, UIGW_KEY_BACK) || !strcmp(key, UIGW_KEY_MORE) || !strcmp(key, UIGW_KEY_HOME))
+		return ld_err(ld, s, "option key '%s' is reserved for navigation", key);
+	for (i = 0; i < idx; i++)
+		if (!strcmp(nd->options[i].key, key))
+			return ld_err(ld, s, "duplicate option key '%s'", key);
+	if (!(o->key = talloc_strdup(ld->c, key)))
+		return ld_nomem(ld);
+
+	w = ld_where_push(ld, "option '%s': ", key);
+	rc = ld_check_names(ld, g, names);
+	if (rc < 0)
+		goto out;
+	rc = ld_get_text(ld, g, "label", &o->label);
+	if (rc == 0)
+		rc = ld_err(ld, g, "missing label");
+	if (rc < 0)
+		goto out;
+	v = key;
+	rc = ld_get_str(ld, g, "value", &s, &v);
+	if (rc < 0)
+		goto out;
+	if (rc > 0 && !ld_chars_in(v, LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-.+", 1, 64)) {
+		rc = ld_err(ld, s, "value '%s' must be 1..64 of A-Z a-z 0-9 _ - . +", v);
+		goto out;
+	}
+	if (!(o->value = talloc_strdup(ld->c, v))) {
+		rc = ld_nomem(ld);
+		goto out;
+	}
+	rc = node_ref(ld, g, "next", &o->next);
+	if (rc < 0)
+		goto out;
+	rc = get_actions(ld, g, &o->actions, &o->n_actions);
+	if (rc < 0)
+		goto out;
+	if (nd->kind == UIGW_NODE_MENU && o->next < 0 && nd->next < 0 && !has_jump(o->actions, o->n_actions))
+		rc = ld_err(ld, g, "leads nowhere: set next or add a jump action");
+out:
+	ld_where_pop(ld, w);
+	return rc;
+}
+
+static int parse_options(struct ld *ld, const config_setting_t *g, struct uigw_node *nd)
+{
+	const config_setting_t *l = NULL;
+	unsigned int i, n;
+	int rc;
+
+	rc = ld_get_group_list(ld, g, "options", MAX_OPTIONS, &l);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return ld_err(ld, g, "a %s node needs options", get_value_string(uigw_node_kind_names, nd->kind));
+	n = config_setting_length(l);
+	if (n == 0)
+		return ld_err(ld, l, "options is empty");
+	if (!(nd->options = talloc_zero_array(ld->c, struct uigw_option, n)))
+		return ld_nomem(ld);
+	for (i = 0; i < n; i++) {
+		rc = parse_option(ld, config_setting_get_elem(l, i), nd, i);
+		if (rc < 0)
+			return rc;
+		nd->n_options = i + 1;
+	}
+	return 0;
+}
+
+static int parse_scale_labels(struct ld *ld, const config_setting_t *g, struct uigw_node *nd)
+{
+	const config_setting_t *l = config_setting_get_member(g, "labels");
+	unsigned int i, n;
+	int rc;
+
+	if (!l)
+		return 0;
+	if (!config_setting_is_list(l) && !config_setting_is_array(l))
+		return ld_err(ld, l, "labels must be a list of texts");
+	n = config_setting_length(l);
+	if (n != nd->scale)
+		return ld_err(ld, l, "labels has %u entries, scale is %u", n, nd->scale);
+	if (!(nd->scale_labels = talloc_zero_array(ld->c, struct uigw_i18n, n)))
+		return ld_nomem(ld);
+	for (i = 0; i < n; i++) {
+		char what[24];
+
+		snprintf(what, sizeof(what), "label %u", i + 1);
+		rc = ld_parse_text(ld, config_setting_get_elem(l, i), what, &nd->scale_labels[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_node(struct ld *ld, const config_setting_t *g, struct uigw_node *nd)
+{
+	const config_setting_t *s;
+	const char *v = NULL;
+	unsigned int i;
+	int rc, k;
+
+	rc = ld_check_names(ld, g, node_names);
+	if (rc < 0)
+		return rc;
+	rc = ld_get_str(ld, g, "type", &s, &v);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, g, "missing type");
+	k = get_string_value(uigw_node_kind_names, v);
+	if (k < 0)
+		return ld_err(ld, s, "unknown node type '%s'", v);
+	nd->kind = k;
+	for (i = 0; i < ARRAY_SIZE(node_only); i++) {
+		s = config_setting_get_member(g, node_only[i].name);
+		if (s && !(node_only[i].kinds & (1u << nd->kind)))
+			return ld_err(ld, s, "%s is only allowed on %s nodes, not on %s", node_only[i].name,
+				      node_only[i].which, v);
+	}
+
+	/* references first: menu options check where they lead */
+	if ((rc = node_ref(ld, g, "next", &nd->next)) < 0 ||
+	    (rc = node_ref(ld, g, "yes", &nd->yes)) < 0 ||
+	    (rc = node_ref(ld, g, "no", &nd->no)) < 0)
+		return rc;
+	if (nd->yes < 0)
+		nd->yes = nd->next;
+	if (nd->no < 0)
+		nd->no = nd->next;
+
+	rc = ld_get_text(ld, g, "text", &nd->text);
+	if (rc == 0)
+		rc = ld_err(ld, g, "missing text");
+	if (rc < 0)
+		return rc;
+
+	if (nd->kind == UIGW_NODE_MENU || nd->kind == UIGW_NODE_CHOICE) {
+		rc = parse_options(ld, g, nd);
+		if (rc < 0)
+			return rc;
+	}
+	if (nd->kind == UIGW_NODE_RATING) {
+		nd->scale = 5;
+		if ((rc = ld_get_uint(ld, g, "scale", 2, 10, &nd->scale)) < 0 ||
+		    (rc = parse_scale_labels(ld, g, nd)) < 0)
+			return rc;
+	}
+	if (nd->kind == UIGW_NODE_TEXT) {
+		nd->max_len = 160;
+		if ((rc = ld_get_uint(ld, g, "max_len", 1, 1000, &nd->max_len)) < 0)
+			return rc;
+	}
+
+	/* var was checked when the ids were collected */
+	nd->record = !(nd->kind == UIGW_NODE_MENU || nd->kind == UIGW_NODE_INFO);
+	if ((rc = ld_get_bool(ld, g, "record", &nd->record)) < 0)
+		return rc;
+	v = nd->id;
+	rc = ld_get_str(ld, g, "question", &s, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0 && !ld_valid_ident(v))
+		return ld_err(ld, s, "bad question name '%s'", v);
+	if (!(nd->question = talloc_strdup(ld->c, v)))
+		return ld_nomem(ld);
+
+	return get_actions(ld, g, &nd->actions, &nd->n_actions);
+}
+
+/* First pass over the nodes: ids (unique) and the variables they set, so that texts can use them anywhere. */
+static int collect_nodes(struct ld *ld, const config_setting_t *l)
+{
+	struct uigw_campaign *c = ld->c;
+	unsigned int i, n = config_setting_length(l);
+	int rc;
+
+	if (n == 0)
+		return ld_err(ld, l, "nodes is empty");
+	if (n > MAX_NODES)
+		return ld_err(ld, l, "more than %u nodes", MAX_NODES);
+	if (!(c->nodes = talloc_zero_array(c, struct uigw_node, n)))
+		return ld_nomem(ld);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i), *s;
+		struct uigw_node *nd = &c->nodes[i];
+		const char *id = NULL, *var;
+		int dup;
+
+		rc = ld_get_str(ld, g, "id", &s, &id);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return ld_err(ld, g, "node %u: missing id", i + 1);
+		if (!ld_valid_ident(id))
+			return ld_err(ld, s, "bad node id '%s' (1..32 of a-z 0-9 _)", id);
+		dup = uigw_campaign_node_idx(c, id);
+		if (dup >= 0)
+			return ld_err(ld, s, "duplicate node id '%s'", id);
+		if (!(nd->id = talloc_strdup(c, id)))
+			return ld_nomem(ld);
+		c->n_nodes = i + 1;
+
+		var = id;
+		rc = ld_get_str(ld, g, "var", &s, &var);
+		if (rc < 0)
+			return rc;
+		if (rc > 0 && !ld_valid_ident(var))
+			return ld_err(ld, s, "node '%s': bad var name '%s'", id, var);
+		for (dup = 0; ld_builtin_vars[dup]; dup++)
+			if (!strcmp(ld_builtin_vars[dup], var))
+				return ld_err(ld, s ? s : g, "node '%s': var '%s' is a builtin variable", id, var);
+		if (!(nd->var = talloc_strdup(c, var)))
+			return ld_nomem(ld);
+		if ((rc = ld_var_add(ld, nd->var)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_nodes(struct ld *ld, const config_setting_t *root)
+{
+	const config_setting_t *l = config_setting_get_member(root, "nodes");
+	unsigned int i;
+	size_t w;
+	int rc;
+
+	for (i = 0; i < ld->c->n_nodes; i++) {
+		w = ld_where_push(ld, "node '%s': ", ld->c->nodes[i].id);
+		rc = parse_node(ld, config_setting_get_elem(l, i), &ld->c->nodes[i]);
+		ld_where_pop(ld, w);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Campaign settings
+ */
+
+static int parse_languages(struct ld *ld, const config_setting_t *root)
+{
+	struct uigw_campaign *c = ld->c;
+	const config_setting_t *s;
+	unsigned int i, j;
+	int rc;
+
+	rc = ld_get_strlist(ld, c, root, "languages", MAX_LANGS, &s, &c->languages, &c->n_languages);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		c->languages = talloc_zero_array(c, char *, 1);
+		if (!c->languages || !(c->languages[0] = talloc_strdup(c->languages, "en")))
+			return ld_nomem(ld);
+		c->n_languages = 1;
+		return 0;
+	}
+	if (c->n_languages == 0)
+		return ld_err(ld, s, "languages is empty");
+	for (i = 0; i < c->n_languages; i++) {
+		if (!ld_chars_in(c->languages[i], "abcdefghijklmnopqrstuvwxyz", 2, 2))
+			return ld_err(ld, s, "bad language '%s' (two lower-case letters: en, de, ...)",
+				      c->languages[i]);
+		for (j = 0; j < i; j++)
+			if (!strcmp(c->languages[i], c->languages[j]))
+				return ld_err(ld, s, "language '%s' listed twice", c->languages[i]);
+	}
+	return 0;
+}
+
+static int parse_channels(struct ld *ld, const config_setting_t *root)
+{
+	const config_setting_t *s;
+	char **v;
+	unsigned int i, n;
+	int rc, ch;
+
+	ld->c->channels = UIGW_CHAN_MASK_ALL;
+	rc = ld_get_strlist(ld, ld->tmp, root, "channels", 2 * _UIGW_CHAN_NUM, &s, &v, &n);
+	if (rc <= 0)
+		return rc;
+	if (n == 0)
+		return ld_err(ld, s, "channels is empty");
+	ld->c->channels = 0;
+	for (i = 0; i < n; i++) {
+		ch = uigw_channel_by_name(v[i]);
+		if (ch < 0)
+			return ld_err(ld, s, "unknown channel '%s'", v[i]);
+		ld->c->channels |= 1u << ch;
+	}
+	return 0;
+}
+
+static int parse_params(struct ld *ld, const config_setting_t *root)
+{
+	struct uigw_campaign *c = ld->c;
+	const config_setting_t *g = NULL;
+	unsigned int i, n;
+	int rc;
+
+	rc = ld_get_group(ld, root, "params", &g);
+	if (rc <= 0)
+		return rc;
+	n = config_setting_length(g);
+	if (n > MAX_PARAMS)
+		return ld_err(ld, g, "params: more than %u entries", MAX_PARAMS);
+	if (n && !(c->params = talloc_zero_array(c, struct uigw_param, n)))
+		return ld_nomem(ld);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, i);
+		const char *name = config_setting_name(s);
+
+		if (!ld_valid_ident(name))
+			return ld_err(ld, s, "bad param name '%s' (1..32 of a-z 0-9 _)", name);
+		if (ld_var_known(ld, name))
+			return ld_err(ld, s, "param '%s' is a builtin variable", name);
+		if (config_setting_type(s) != CONFIG_TYPE_STRING)
+			return ld_err(ld, s, "param %s must be a string", name);
+		c->params[i].name = talloc_strdup(c, name);
+		c->params[i].def = talloc_strdup(c, config_setting_get_string(s));
+		if (!c->params[i].name || !c->params[i].def)
+			return ld_nomem(ld);
+		c->n_params = i + 1;
+		if ((rc = ld_var_add(ld, c->params[i].name)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_sms(struct ld *ld, const config_setting_t *e)
+{
+	static const char *const names[] = { "short_code", "keywords", "start", NULL };
+	struct uigw_entry *en = &ld->c->entry;
+	const config_setting_t *l = NULL, *s;
+	unsigned int i, j, k, n;
+	const char *sc = NULL;
+	int rc;
+
+	rc = ld_get_group_list(ld, e, "sms", MAX_ENTRIES, &l);
+	if (rc <= 0)
+		return rc;
+	n = config_setting_length(l);
+	if (n && !(en->sms = talloc_zero_array(ld->c, struct uigw_sms_entry, n)))
+		return ld_nomem(ld);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct uigw_sms_entry *se = &en->sms[i];
+
+		if ((rc = ld_check_names(ld, g, names)) < 0)
+			return rc;
+		rc = ld_get_str(ld, g, "short_code", &s, &sc);
+		if (rc <= 0)
+			return rc < 0 ? rc : ld_err(ld, g, "sms: missing short_code");
+		if (!ld_chars_in(sc, "0123456789", 3, 15))
+			return ld_err(ld, s, "bad short code '%s' (3..15 digits)", sc);
+		if (!(se->short_code = talloc_strdup(ld->c, sc)))
+			return ld_nomem(ld);
+		se->line = config_setting_source_line(g);
+		se->start = -1;	/* resolved once the nodes are known */
+		rc = ld_get_strlist(ld, ld->c, g, "keywords", MAX_ENTRIES, &s, &se->keywords, &se->n_keywords);
+		if (rc < 0)
+			return rc;
+		for (j = 0; j < se->n_keywords; j++) {
+			char *kw = se->keywords[j];
+
+			if (!ld_chars_in(kw, ALNUM, 1, 20))
+				return ld_err(ld, s, "bad keyword '%s' (1..20 of A-Z 0-9)", kw);
+			for (k = 0; kw[k]; k++)
+				kw[k] = toupper((unsigned char)kw[k]);
+		}
+		en->n_sms = i + 1;
+		/* a (short code, keyword) pair must be unique */
+		for (j = 0; j < i; j++) {
+			const struct uigw_sms_entry *o = &en->sms[j];
+			unsigned int a, b;
+
+			if (strcmp(o->short_code, se->short_code))
+				continue;
+			if (!o->n_keywords && !se->n_keywords)
+				return ld_err(ld, g, "short code %s listed twice", sc);
+			for (a = 0; a < o->n_keywords; a++)
+				for (b = 0; b < se->n_keywords; b++)
+					if (!strcmp(o->keywords[a], se->keywords[b]))
+						return ld_err(ld, g, "keyword %s to %s listed twice",
+							      se->keywords[b], sc);
+		}
+		for (j = 0; j < se->n_keywords; j++)
+			for (k = 0; k < j; k++)
+				if (!strcmp(se->keywords[j], se->keywords[k]))
+					return ld_err(ld, g, "keyword %s to %s listed twice", se->keywords[j], sc);
+	}
+	return 0;
+}
+
+static int parse_entry(struct ld *ld, const config_setting_t *root)
+{
+	static const char *const names[] = { "ussd", "sms", "sip", NULL };
+	struct uigw_entry *en = &ld->c->entry;
+	const config_setting_t *e = NULL, *s;
+	unsigned int i, j;
+	int rc;
+
+	rc = ld_get_group(ld, root, "entry", &e);
+	if (rc <= 0)
+		return rc;
+	if ((rc = ld_check_names(ld, e, names)) < 0)
+		return rc;
+
+	rc = ld_get_strlist(ld, ld->c, e, "ussd", MAX_ENTRIES, &s, &en->ussd, &en->n_ussd);
+	if (rc < 0)
+		return rc;
+	en->ussd_line = s ? config_setting_source_line(s) : 0;
+	for (i = 0; i < en->n_ussd; i++) {
+		if (!ld_valid_ussd_code(en->ussd[i]))
+			return ld_err(ld, s, "bad USSD code '%s' (like *7726# or *123*4#)", en->ussd[i]);
+		for (j = 0; j < i; j++)
+			if (!strcmp(en->ussd[i], en->ussd[j]))
+				return ld_err(ld, s, "USSD code %s listed twice", en->ussd[i]);
+	}
+
+	if ((rc = parse_sms(ld, e)) < 0)
+		return rc;
+
+	rc = ld_get_strlist(ld, ld->c, e, "sip", MAX_ENTRIES, &s, &en->sip, &en->n_sip);
+	if (rc < 0)
+		return rc;
+	en->sip_line = s ? config_setting_source_line(s) : 0;
+	for (i = 0; i < en->n_sip; i++) {
+		if (!ld_chars_in(en->sip[i], ALNUM "+*#._-", 1, 32))
+			return ld_err(ld, s, "bad SIP user part '%s' (1..32 of A-Z a-z 0-9 + * # . _ -)", en->sip[i]);
+		for (j = 0; j < i; j++)
+			if (!strcasecmp(en->sip[i], en->sip[j]))
+				return ld_err(ld, s, "SIP user part %s listed twice", en->sip[i]);
+	}
+	return 0;
+}
+
+static int parse_labels(struct ld *ld, const config_setting_t *root)
+{
+	static const char *const names[] = {
+		"more", "back", "home", "invalid", "yes", "no", "resumed", "goodbye",
+		"invalid_number", "invalid_rating", "too_long", "too_many", "error", NULL
+	};
+	struct uigw_labels *lb = &ld->c->labels;
+	struct uigw_i18n *dst[] = {
+		&lb->more, &lb->back, &lb->home, &lb->invalid, &lb->yes, &lb->no, &lb->resumed, &lb->goodbye,
+		&lb->invalid_number, &lb->invalid_rating, &lb->too_long, &lb->too_many, &lb->error
+	};
+	const config_setting_t *g = NULL;
+	unsigned int i;
+	size_t w;
+	int rc;
+
+	rc = ld_get_group(ld, root, "labels", &g);
+	if (rc <= 0)
+		return rc;
+	w = ld_where_push(ld, "labels: ");
+	rc = ld_check_names(ld, g, names);
+	for (i = 0; rc >= 0 && i < ARRAY_SIZE(dst); i++)
+		rc = ld_get_text(ld, g, names[i], dst[i]);
+	ld_where_pop(ld, w);
+	return rc < 0 ? rc : 0;
+}
+
+/* An SMS entry may start at another node than the campaign ("SPAM <number>" goes straight to the number). */
+static int resolve_sms_starts(struct ld *ld, const config_setting_t *root)
+{
+	const config_setting_t *e = config_setting_get_member(root, "entry");
+	const config_setting_t *l = e ? config_setting_get_member(e, "sms") : NULL;
+	unsigned int i;
+	int rc;
+
+	for (i = 0; l && i < ld->c->entry.n_sms; i++) {
+		rc = node_ref(ld, config_setting_get_elem(l, i), "start", &ld->c->entry.sms[i].start);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* push_cap = { count = N; per = SECONDS; }: at most N pushes of this campaign per subscriber per SECONDS */
+static int parse_push_cap(struct ld *ld, const config_setting_t *root)
+{
+	static const char *const names[] = { "count", "per", NULL };
+	const config_setting_t *g = config_setting_get_member(root, "push_cap");
+	int rc;
+
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return ld_err(ld, g, "push_cap must be a group { count = N; per = SECONDS; }");
+	if ((rc = ld_check_names(ld, g, names)) < 0)
+		return rc;
+	rc = ld_get_uint(ld, g, "count", 1, 1000, &ld->c->push_cap_count);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, g, "push_cap needs count (1..1000)");
+	rc = ld_get_uint(ld, g, "per", 1, 31536000, &ld->c->push_cap_per);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, g, "push_cap needs per (1..31536000 seconds)");
+	return 0;
+}
+
+static int parse_campaign(struct ld *ld, const config_setting_t *root)
+{
+	static const char *const names[] = {
+		"name", "title", "languages", "channels", "network_only", "enabled", "entry", "params", "labels",
+		"start", "nodes", "push_cap", NULL
+	};
+	struct uigw_campaign *c = ld->c;
+	const config_setting_t *s, *nodes;
+	const char *v = NULL;
+	int rc;
+
+	if ((rc = ld_check_names(ld, root, names)) < 0)
+		return rc;
+	rc = ld_get_str(ld, root, "name", &s, &v);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, NULL, "missing name");
+	if (!ld_valid_campaign_name(v))
+		return ld_err(ld, s, "bad name '%s' (1..32 of a-z 0-9 _ -)", v);
+	if (!(c->name = talloc_strdup(c, v)))
+		return ld_nomem(ld);
+	c->name_line = config_setting_source_line(s);
+
+	c->enabled = true;
+	if ((rc = parse_languages(ld, root)) < 0 ||
+	    (rc = parse_channels(ld, root)) < 0 ||
+	    (rc = ld_get_bool(ld, root, "network_only", &c->network_only)) < 0 ||
+	    (rc = ld_get_bool(ld, root, "enabled", &c->enabled)) < 0 ||
+	    (rc = parse_push_cap(ld, root)) < 0 ||
+	    (rc = parse_params(ld, root)) < 0 ||
+	    (rc = parse_entry(ld, root)) < 0)
+		return rc;
+
+	nodes = config_setting_get_member(root, "nodes");
+	if (!nodes)
+		return ld_err(ld, NULL, "missing nodes");
+	if (!config_setting_is_list(nodes))
+		return ld_err(ld, nodes, "nodes must be a list ( { ... }, ... )");
+	if ((rc = collect_nodes(ld, nodes)) < 0)
+		return rc;
+
+	/* the title defaults to the name */
+	s = config_setting_get_member(root, "title");
+	if (s)
+		rc = ld_parse_text(ld, s, "title", &c->title);
+	else if (!(c->title.v = talloc_zero_array(c, struct uigw_i18n_str, 1)))
+		rc = ld_nomem(ld);
+	else
+		rc = ld_i18n_add(ld, NULL, "title", &c->title, c->languages[0], c->name);
+	if (rc < 0)
+		return rc;
+
+	if ((rc = parse_labels(ld, root)) < 0 ||
+	    (rc = parse_nodes(ld, root)) < 0)
+		return rc;
+
+	c->start = 0;
+	rc = ld_get_str(ld, root, "start", &s, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0 && (c->start = uigw_campaign_node_idx(c, v)) < 0)
+		return ld_err(ld, s, "start '%s' is not a node of this campaign", v);
+	return resolve_sms_starts(ld, root);
+}
+
+/*
+ * Entry points
+ */
+
+/* Before libconfig sees the text: no @include (a campaign is one self-contained file, and the fuzzer must not
+ * open files), and no deep nesting (libconfig frees recursively). Strings and comments are skipped. */
+static int prescan(struct ld *ld, const char *t)
+{
+	unsigned int line = 1, depth = 0;
+	const char *p;
+
+	for (p = t; *p; p++) {
+		switch (*p) {
+		case '\n':
+			line++;
+			break;
+		case '"':
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				if (*p == '\n')
+					line++;
+			}
+			if (!*p)
+				return 0;	/* libconfig reports the unterminated string */
+			break;
+		case '/':
+			if (p[1] == '*') {
+				for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+					if (*p == '\n')
+						line++;
+				if (!*p)
+					return 0;
+				p++;
+				break;
+			}
+			if (p[1] != '/')
+				break;
+			/* fall through */
+		case '#':
+			while (p[1] && p[1] != '\n')
+				p++;
+			break;
+		case '@':
+			if (!strncmp(p, "@include", 8)) {
+				snprintf(ld->err, ld->err_len, "%s:%u: @include is not allowed in campaign files",
+					 ld->fname, line);
+				return -EINVAL;
+			}
+			break;
+		case '(':
+		case '[':
+		case '{':
+			if (++depth > MAX_DEPTH) {
+				snprintf(ld->err, ld->err_len, "%s:%u: nested too deep", ld->fname, line);
+				return -EINVAL;
+			}
+			break;
+		case ')':
+		case ']':
+		case '}':
+			if (depth)
+				depth--;
+			break;
+		}
+	}
+	return 0;
+}
+
+static uint64_t fnv1a64(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int load_text(void *ctx, const char *text, size_t len, const char *fname, struct uigw_campaign **out,
+		     char *err, size_t err_len)
+{
+	char dummy[1];
+	struct ld ld = {
+		.fname = fname ? fname : "-",
+		.err = err && err_len ? err : dummy,
+		.err_len = err && err_len ? err_len : sizeof(dummy),
+	};
+	config_t cfg;
+	int rc;
+
+	*out = NULL;
+	ld.err[0] = '\0';
+	if (len > MAX_FILE_SIZE) {
+		snprintf(ld.err, ld.err_len, "%s: too big (more than %u bytes)", ld.fname, MAX_FILE_SIZE);
+		return -EFBIG;
+	}
+	if (strlen(text) != len) {
+		snprintf(ld.err, ld.err_len, "%s: contains a NUL byte", ld.fname);
+		return -EINVAL;
+	}
+	rc = prescan(&ld, text);
+	if (rc < 0)
+		return rc;
+
+	config_init(&cfg);
+	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+		snprintf(ld.err, ld.err_len, "%s:%d: %s", ld.fname, config_error_line(&cfg),
+			 config_error_text(&cfg) ? config_error_text(&cfg) : "syntax error");
+		config_destroy(&cfg);
+		return -EINVAL;
+	}
+
+	ld.c = talloc_zero(ctx, struct uigw_campaign);
+	if (!ld.c || !(ld.tmp = talloc_new(ld.c))) {
+		rc = ld_nomem(&ld);
+		goto out;
+	}
+	rc = parse_campaign(&ld, config_root_setting(&cfg));
+	if (rc < 0)
+		goto out;
+	TALLOC_FREE(ld.tmp);
+	ld.c->content_hash = fnv1a64(text, len);
+	if (!(ld.c->file = talloc_strdup(ld.c, ld.fname))) {
+		rc = ld_nomem(&ld);
+		goto out;
+	}
+	*out = ld.c;
+	ld.c = NULL;
+out:
+	talloc_free(ld.c);
+	config_destroy(&cfg);
+	return rc;
+}
+
+int uigw_campaign_load_string(void *ctx, const char *text, const char *name_for_errors,
+			      struct uigw_campaign **out, char *err, size_t err_len)
+{
+	return load_text(ctx, text, strnlen(text, MAX_FILE_SIZE + 1), name_for_errors, out, err, err_len);
+}
+
+int uigw_campaign_load_file(void *ctx, const char *path, struct uigw_campaign **out, char *err, size_t err_len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd, rc;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto sys_err;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto sys_err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto sys_err;
+	}
+	if (st.st_size > MAX_FILE_SIZE) {
+		rc = -EFBIG;
+		goto sys_err;
+	}
+	buf = talloc_size(ctx, st.st_size + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto sys_err;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto sys_err;
+		}
+		if (n == 0)
+			break;	/* shrank meanwhile: parse what is there */
+		got += n;
+	}
+	buf[got] = '\0';
+	close(fd);
+	rc = load_text(ctx, buf, got, path, out, err, err_len);
+	talloc_free(buf);
+	return rc;
+
+sys_err:
+	if (fd >= 0)
+		close(fd);
+	talloc_free(buf);
+	if (err && err_len)
+		snprintf(err, err_len, "%s: cannot read: %s", path,
+			 rc == -EFBIG ? "bigger than 1 MiB" : rc == -EINVAL ? "not a regular file" : strerror(-rc));
+	return rc;
+}

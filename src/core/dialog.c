@@ -1,0 +1,904 @@
+/*! \file dialog.c
+ *  The dialog engine: one osmo_fsm instance per dialog walks a campaign graph. Input is validated against the
+ *  current node, answers and actions become store rows, and a screen that depends on them (contextual
+ *  variables, "recorded") is rendered only after the store committed them. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ctype.h>
+#include <time.h>
+#include <osmocom/core/fsm.h>
+#include <osmocom/core/tdef.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/stat_item.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/router.h>
+#include <osmocom/uigw/core/pseudonym.h>
+#include <osmocom/uigw/common/number.h>
+#include "dialog_priv.h"
+
+enum dlg_state {
+	ST_WAIT_INPUT,		/*!< a screen was sent, the subscriber's answer is awaited */
+	ST_WAIT_STORE,		/*!< rows/queries are with the store; the next screen follows its completion */
+};
+
+enum dlg_event {
+	EV_INPUT,		/*!< data: const char * */
+	EV_STORE_DONE,		/*!< data: struct uigw_store_job * */
+};
+
+static const struct value_string dlg_event_names[] = {
+	{ EV_INPUT, "INPUT" },
+	{ EV_STORE_DONE, "STORE_DONE" },
+	{ 0, NULL }
+};
+
+const struct value_string uigw_reject_names[] = {
+	{ UIGW_REJ_NONE, "none" },
+	{ UIGW_REJ_BUSY, "busy" },
+	{ UIGW_REJ_UNROUTED, "unrouted" },
+	{ UIGW_REJ_NOT_ALLOWED, "not-allowed" },
+	{ UIGW_REJ_ERROR, "error" },
+	{ UIGW_REJ_OPTED_OUT, "opted-out" },
+	{ UIGW_REJ_CAPPED, "capped" },
+	{ 0, NULL }
+};
+
+/*! A USSD dialog cut off by the network, kept for resume-window seconds. */
+struct uigw_resume {
+	struct llist_head list;
+	struct hlist_node hnode;
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	struct uigw_campaign *camp;	/*!< referenced */
+	int node;
+	uint8_t n_hist;
+	int16_t hist[15];
+	unsigned int n_vars;
+	struct uigw_var *vars;
+	time_t expires;
+};
+
+static struct osmo_fsm dlg_fsm;
+
+#define S(x) (1 << (x))
+
+static void dlg_store_done(struct uigw_store_job *job, void *data);
+static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job);
+static void dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release);
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* helpers */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	osmo_clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static time_t now_mono(void)
+{
+	struct timespec ts;
+
+	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static uint32_t sub_hash(const char *msisdn, unsigned int salt)
+{
+	uint32_t h = 2166136261u ^ salt;
+
+	for (; *msisdn; msisdn++)
+		h = (h ^ (uint8_t)*msisdn) * 16777619u;
+	return h;
+}
+
+static const struct uigw_channel_ops *dlg_ops(const struct uigw_dialog *dlg)
+{
+	return dlg->gw->chan_ops[dlg->channel];
+}
+
+static int dlg_timer(const struct uigw_dialog *dlg)
+{
+	switch (dlg->profile->kind) {
+	case UIGW_PROF_SMS:
+		return UIGW_T_SMS;
+	case UIGW_PROF_IMS:
+		return UIGW_T_IMS;
+	default:
+		return UIGW_T_USSD;
+	}
+}
+
+static void dlg_state_chg(struct uigw_dialog *dlg, enum dlg_state st)
+{
+	if (st == ST_WAIT_INPUT) {
+		int T = dlg_timer(dlg);
+		osmo_fsm_inst_state_chg(dlg->fi, ST_WAIT_INPUT, osmo_tdef_get(dlg->gw->tdefs, T, OSMO_TDEF_S, -1), T);
+	} else
+		osmo_fsm_inst_state_chg(dlg->fi, st, 0, 0);
+}
+
+void uigw_dlg_set_notice(struct uigw_dialog *dlg, const char *text)
+{
+	talloc_free(dlg->notice);
+	dlg->notice = text ? talloc_strdup(dlg, text) : NULL;
+}
+
+void uigw_dlg_add_notice(struct uigw_dialog *dlg, const char *text)
+{
+	if (!dlg->notice)
+		uigw_dlg_set_notice(dlg, text);
+	else
+		dlg->notice = talloc_asprintf_append(dlg->notice, "\n%s", text);
+}
+
+/*! A job's reference on a campaign whose strings its rows point to: the writer may still read them after the
+ *  dialog ended and a reload replaced the campaign. Dropped when the job is freed. */
+struct job_camp_ref {
+	struct uigw_campaign *camp;
+};
+
+static int job_camp_ref_free(struct job_camp_ref *ref)
+{
+	uigw_campaign_put(ref->camp);
+	return 0;
+}
+
+struct uigw_store_row *uigw_dlg_row(struct uigw_dialog *dlg, struct uigw_store_job *job, enum uigw_row_kind k)
+{
+	const struct uigw_store_row *prev = NULL;
+	struct uigw_store_row *r;
+
+	r = uigw_store_job_row(job, k);
+	if (!r)
+		return NULL;
+	/* rows of one job belong to one dialog: they share its strings */
+	if (job->n_rows > 1)
+		prev = &job->rows[job->n_rows - 2];
+	r->time_ms = now_ms();
+	r->subscriber = prev ? prev->subscriber : talloc_strdup(job, dlg->pseudonym);
+	r->channel = uigw_channel_name(dlg->channel);
+	r->dialog = dlg->id;
+	if (!dlg->camp) {
+		r->campaign = "-";
+		return r;
+	}
+	r->campaign = dlg->camp->name;
+	r->version = dlg->camp->version;
+	if (!prev || prev->campaign != dlg->camp->name) {
+		struct job_camp_ref *ref = talloc(job, struct job_camp_ref);
+		if (!ref)
+			return NULL;
+		ref->camp = dlg->camp;
+		uigw_campaign_get(ref->camp);
+		talloc_set_destructor(ref, job_camp_ref_free);
+	}
+	return r;
+}
+
+/*! The dialog's language as a string that lives as long as the job: the campaign's own when it offers it. */
+const char *uigw_dlg_lang(struct uigw_dialog *dlg, struct uigw_store_job *job)
+{
+	unsigned int i;
+
+	for (i = 0; dlg->camp && i < dlg->camp->n_languages; i++)
+		if (!strcmp(dlg->camp->languages[i], dlg->lang))
+			return dlg->camp->languages[i];
+	return talloc_strdup(job, dlg->lang);
+}
+
+struct uigw_store_job *uigw_dlg_job(struct uigw_dialog *dlg)
+{
+	if (!dlg->job)
+		dlg->job = uigw_store_job_alloc(dlg->gw->store, dlg_store_done, dlg);
+	return dlg->job;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* the dialog table: one active dialog per subscriber per channel */
+
+static void dlg_link(struct uigw_dialog *dlg)
+{
+	struct uigw *gw = dlg->gw;
+
+	llist_add_tail(&dlg->list, &gw->dialogs);
+	hash_add(gw->dialogs_by_sub, &dlg->hnode, sub_hash(dlg->msisdn, dlg->channel));
+	gw->n_dialogs++;
+	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_DLG_ACTIVE), gw->n_dialogs);
+}
+
+static void dlg_unlink(struct uigw_dialog *dlg)
+{
+	struct uigw *gw = dlg->gw;
+
+	if (llist_empty(&dlg->list))
+		return;
+	llist_del_init(&dlg->list);
+	hash_del(&dlg->hnode);
+	gw->n_dialogs--;
+	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_DLG_ACTIVE), gw->n_dialogs);
+}
+
+struct uigw_dialog *uigw_dialog_find(struct uigw *gw, const char *msisdn, enum uigw_channel ch)
+{
+	struct uigw_dialog *dlg;
+
+	hash_for_each_possible(gw->dialogs_by_sub, dlg, hnode, sub_hash(msisdn, ch)) {
+		if (dlg->channel == ch && !strcmp(dlg->msisdn, msisdn))
+			return dlg;
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* resume records */
+
+static void resume_free(struct uigw_resume *r)
+{
+	llist_del(&r->list);
+	hash_del(&r->hnode);
+	uigw_campaign_put(r->camp);
+	talloc_free(r);
+}
+
+void uigw_dialog_resume_expire(struct uigw *gw)
+{
+	struct uigw_resume *r, *tmp;
+	time_t now = now_mono();
+
+	llist_for_each_entry_safe(r, tmp, &gw->resumables, list) {
+		if (r->expires > now)
+			break;	/* oldest first */
+		resume_free(r);
+	}
+}
+
+void uigw_dialog_resume_flush(struct uigw *gw)
+{
+	struct uigw_resume *r, *tmp;
+
+	llist_for_each_entry_safe(r, tmp, &gw->resumables, list)
+		resume_free(r);
+}
+
+static struct uigw_resume *resume_find(struct uigw *gw, const char *msisdn)
+{
+	struct uigw_resume *r;
+
+	uigw_dialog_resume_expire(gw);
+	hash_for_each_possible(gw->resume_by_sub, r, hnode, sub_hash(msisdn, 0)) {
+		if (!strcmp(r->msisdn, msisdn))
+			return r;
+	}
+	return NULL;
+}
+
+static void resume_save(struct uigw_dialog *dlg)
+{
+	struct uigw *gw = dlg->gw;
+	struct uigw_resume *r;
+	unsigned int i;
+
+	if (!gw->cfg.resume_window || dlg->profile->kind != UIGW_PROF_USSD || !dlg->camp || dlg->network_initiated)
+		return;
+	r = resume_find(gw, dlg->msisdn);
+	if (r)
+		resume_free(r);
+	r = talloc_zero(gw->ctx, struct uigw_resume);
+	if (!r)
+		return;
+	OSMO_STRLCPY_ARRAY(r->msisdn, dlg->msisdn);
+	r->camp = dlg->camp;
+	uigw_campaign_get(r->camp);
+	r->node = dlg->node;
+	r->n_hist = dlg->n_hist;
+	memcpy(r->hist, dlg->hist, sizeof(r->hist));
+	r->vars = talloc_array(r, struct uigw_var, dlg->n_vars);
+	for (i = 0; r->vars && i < dlg->n_vars; i++) {
+		r->vars[i].name = dlg->vars[i].name;
+		r->vars[i].value = talloc_strdup(r, dlg->vars[i].value);
+	}
+	r->n_vars = r->vars ? dlg->n_vars : 0;
+	r->expires = now_mono() + gw->cfg.resume_window;
+	llist_add_tail(&r->list, &gw->resumables);
+	hash_add(gw->resume_by_sub, &r->hnode, sub_hash(r->msisdn, 0));
+}
+
+/* Take over a resume record for this dialog if it is for the same campaign. */
+static bool resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
+{
+	struct uigw_resume *r = resume_find(dlg->gw, dlg->msisdn);
+	unsigned int i;
+
+	if (!r || strcmp(r->camp->name, camp->name))
+		return false;
+	/* the dialog continues on the version it began on */
+	dlg->camp = r->camp;
+	uigw_campaign_get(dlg->camp);
+	dlg->node = r->node;
+	dlg->n_hist = r->n_hist;
+	memcpy(dlg->hist, r->hist, sizeof(dlg->hist));
+	for (i = 0; i < r->n_vars; i++)
+		uigw_dlg_var_set(dlg, r->vars[i].name, r->vars[i].value);
+	resume_free(r);
+	return true;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* sending */
+
+/* Send a rendered screen; \returns 0, or negative if the dialog ended (it is then freed) */
+static int dlg_send(struct uigw_dialog *dlg, const struct uigw_render_out *out, bool end)
+{
+	const struct uigw_channel_ops *ops = dlg_ops(dlg);
+	int rc;
+
+	rc = ops->send(dlg, out, end);
+	if (rc < 0 && !end) {
+		LOGPDLG(dlg, LOGL_ERROR, "channel could not send the screen (%d): ending\n", rc);
+		dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, false);
+		return rc;
+	}
+	return 0;
+}
+
+#define SEEN_REFRESH_S 3600
+
+/* Was this subscriber's pseudonym -> MSISDN row written within the last hour? Marks it written if not. */
+static bool mapping_written_recently(struct uigw_dialog *dlg)
+{
+	struct uigw *gw = dlg->gw;
+	struct uigw_seen *e;
+	uint64_t key = strtoull(dlg->pseudonym + 16, NULL, 16) ^ (strtoull(dlg->pseudonym, NULL, 16) << 1);
+	time_t now = now_mono();
+
+	if (!gw->seen_size)
+		return false;
+	e = &gw->seen[key & (gw->seen_size - 1)];
+	if (e->key == key && e->written && now - e->written < SEEN_REFRESH_S)
+		return true;
+	e->key = key;
+	e->written = now;
+	return false;
+}
+
+/* Write the dialog's closing rows (dialog + subscriber mapping) in a fire-and-forget job. */
+void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, struct uigw_store_job *job)
+{
+	struct uigw_store_row *r;
+	bool own = !job;
+
+	if (!dlg->gw->store)
+		return;
+	if (own)
+		job = uigw_store_job_alloc(dlg->gw->store, dlg_store_done, NULL);
+	if (!job)
+		return;
+	r = uigw_dlg_row(dlg, job, UIGW_ROW_DIALOG);
+	if (r) {
+		r->u.dialog.started_ms = dlg->started_ms;
+		r->u.dialog.outcome = outcome;
+		r->u.dialog.steps = dlg->steps;
+		r->u.dialog.last_node = dlg->camp && dlg->node >= 0 ? dlg->camp->nodes[dlg->node].id : NULL;
+	}
+	if (dlg->msisdn[0] && !mapping_written_recently(dlg)) {
+		r = uigw_dlg_row(dlg, job, UIGW_ROW_SUBSCRIBER);
+		if (r)
+			r->u.subscriber.msisdn = talloc_strdup(job, dlg->msisdn);
+	}
+	if (own && uigw_store_submit(job) < 0) {
+		rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_STORE_ERRORS);
+		LOGPDLG(dlg, LOGL_ERROR, "store queue full: dialog record lost\n");
+		talloc_free(job);
+	}
+}
+
+void uigw_dlg_count_outcome(struct uigw *gw, enum uigw_outcome o)
+{
+	static const int ctr[] = {
+		[UIGW_OUTCOME_COMPLETED] = UIGW_CTR_DLG_COMPLETED,
+		[UIGW_OUTCOME_ABANDONED] = UIGW_CTR_DLG_ABANDONED,
+		[UIGW_OUTCOME_TIMED_OUT] = UIGW_CTR_DLG_TIMEOUT,
+		[UIGW_OUTCOME_REJECTED] = UIGW_CTR_DLG_REJECTED,
+	};
+	rate_ctr_inc2(gw->ctrs, ctr[o]);
+}
+
+/* Too many invalid answers, or a refusal: a last text, then the end. */
+void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw_outcome outcome)
+{
+	struct uigw_render_out out;
+	void *tmp = talloc_new(dlg);
+
+	dlg->outcome = outcome;
+	if (dlg->job) {
+		dlg->job->data = NULL;
+		if (uigw_store_submit(dlg->job) < 0)
+			talloc_free(dlg->job);
+		dlg->job = NULL;
+	}
+	uigw_dlg_write_end(dlg, outcome, NULL);
+	uigw_dlg_count_outcome(dlg->gw, outcome);
+	dlg_unlink(dlg);
+	if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
+		dlg_ops(dlg)->send(dlg, &out, true);
+	talloc_free(tmp);
+	osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+}
+
+/* End the dialog without a screen: record, optionally tell the adapter, free. */
+static void dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release)
+{
+	const struct uigw_channel_ops *ops = dlg_ops(dlg);
+
+	LOGPDLG(dlg, LOGL_INFO, "ends: %s\n", get_value_string(uigw_outcome_names, outcome));
+	dlg->outcome = outcome;
+	if (dlg->job) {
+		/* in flight: detach it, its rows still commit */
+		dlg->job->data = NULL;
+		dlg->job = NULL;
+	}
+	uigw_dlg_write_end(dlg, outcome, NULL);
+	uigw_dlg_count_outcome(dlg->gw, outcome);
+	if (outcome == UIGW_OUTCOME_ABANDONED || outcome == UIGW_OUTCOME_TIMED_OUT)
+		resume_save(dlg);
+	dlg_unlink(dlg);
+	if (release && ops && ops->release)
+		ops->release(dlg, outcome);
+	osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+}
+
+/* Render the current screen (from job's query results, if any) and send it. Ends the dialog after a final
+ * screen. \returns true if the dialog is still running, false if it ended (it is freed then). */
+static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
+{
+	struct uigw_render_out out;
+	void *tmp = talloc_new(dlg->gw->ctx);	/* not under dlg: it may end while tmp is in use */
+	bool final;
+	int rc;
+
+	if (dlg->node < 0) {
+		/* goodbye after an answer with no next node */
+		const char *t = uigw_dlg_label(dlg, &dlg->camp->labels.goodbye, "Thank you.", tmp);
+		if (dlg->notice)
+			t = talloc_asprintf(tmp, "%s\n%s", dlg->notice, t);
+		rc = uigw_dlg_render_text(dlg, tmp, t, &out);
+		final = true;
+	} else {
+		rc = uigw_dlg_render_node(dlg, job, tmp, &out);
+		/* a final text longer than a screen stays open for paging until its last page */
+		final = dlg->ending && out.page + 1 >= out.n_pages;
+	}
+	uigw_dlg_set_notice(dlg, NULL);
+	if (rc < 0) {
+		LOGPDLG(dlg, LOGL_ERROR, "cannot render node '%s': %d\n", dlg->node >= 0 ?
+			dlg->camp->nodes[dlg->node].id : "(goodbye)", rc);
+		talloc_free(tmp);
+		dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
+		return false;
+	}
+	if (final) {
+		LOGPDLG(dlg, LOGL_INFO, "ends: completed\n");
+		dlg->outcome = UIGW_OUTCOME_COMPLETED;
+		uigw_dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
+		dlg_unlink(dlg);
+		dlg_ops(dlg)->send(dlg, &out, true);
+		talloc_free(tmp);
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+		return false;
+	}
+	dlg_state_chg(dlg, ST_WAIT_INPUT);
+	rc = dlg_send(dlg, &out, false);
+	talloc_free(tmp);
+	return rc == 0;
+}
+
+/* Submit the pending job if it has work, else show the screen right away.
+ * \returns true if the dialog is still running, false if it ended (freed). */
+static bool dlg_commit_and_show(struct uigw_dialog *dlg)
+{
+	struct uigw_store_job *job;
+	int rc;
+
+	/* the contextual variables of exactly the screen about to be shown */
+	if (dlg->job)
+		dlg->job->n_queries = 0;
+	if (dlg->node >= 0 && dlg->gw->store && dlg->camp->nodes[dlg->node].text.n) {
+		job = uigw_dlg_job(dlg);
+		if (job && uigw_dlg_collect_queries(dlg, job) < 0)
+			LOGPDLG(dlg, LOGL_ERROR, "out of memory for queries\n");
+	}
+	job = dlg->job;
+
+	if (!job || (!job->n_rows && !job->n_queries)) {
+		if (job) {
+			talloc_free(job);
+			dlg->job = NULL;
+		}
+		return dlg_show(dlg, NULL);
+	}
+	rc = uigw_store_submit(job);
+	if (rc < 0) {
+		rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_STORE_ERRORS);
+		LOGPDLG(dlg, LOGL_ERROR, "store queue full (%d): answer not recorded, ending\n", rc);
+		talloc_free(job);
+		dlg->job = NULL;
+		dlg->reject = UIGW_REJ_ERROR;
+		dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
+		return false;
+	}
+	dlg_state_chg(dlg, ST_WAIT_STORE);
+	return true;
+}
+
+static void dlg_store_done(struct uigw_store_job *job, void *data)
+{
+	struct uigw_dialog *dlg = data;
+
+	if (!dlg) {
+		/* fire-and-forget, or its dialog ended meanwhile */
+		if (job->rc < 0)
+			LOGP(DSTORE, LOGL_ERROR, "a detached job failed: %d\n", job->rc);
+		talloc_free(job);
+		return;
+	}
+	osmo_fsm_inst_dispatch(dlg->fi, EV_STORE_DONE, job);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* FSM */
+
+static void st_wait_input(struct osmo_fsm_inst *fi, uint32_t event, void *data)
+{
+	struct uigw_dialog *dlg = fi->priv;
+
+	switch (event) {
+	case EV_INPUT:
+		if (uigw_dlg_process_input(dlg, data))
+			dlg_commit_and_show(dlg);
+		break;
+	default:
+		OSMO_ASSERT(0);
+	}
+}
+
+static void st_wait_store(struct osmo_fsm_inst *fi, uint32_t event, void *data)
+{
+	struct uigw_dialog *dlg = fi->priv;
+	struct uigw_store_job *job;
+	char *pending;
+	bool alive;
+
+	switch (event) {
+	case EV_INPUT:
+		/* answered before we showed the screen: keep one */
+		break;
+	case EV_STORE_DONE:
+		job = data;
+		dlg->job = NULL;
+		if (job->rc < 0) {
+			rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_STORE_ERRORS);
+			LOGPDLG(dlg, LOGL_ERROR, "store failed (%d): the answer is not recorded\n", job->rc);
+			talloc_free(job);
+			uigw_dlg_end_with_text(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.error,
+					       "Sorry, a technical problem occurred. Please try again later.", dlg),
+					       UIGW_OUTCOME_ABANDONED);
+			return;
+		}
+		alive = dlg_show(dlg, job);
+		talloc_free(job);
+		if (!alive)
+			return;
+		pending = dlg->pending_input;
+		dlg->pending_input = NULL;
+		if (pending) {
+			char in[1024];
+			OSMO_STRLCPY_ARRAY(in, pending);
+			talloc_free(pending);
+			osmo_fsm_inst_dispatch(fi, EV_INPUT, in);
+		}
+		break;
+	default:
+		OSMO_ASSERT(0);
+	}
+}
+
+static int dlg_timer_cb(struct osmo_fsm_inst *fi)
+{
+	struct uigw_dialog *dlg = fi->priv;
+
+	LOGPDLG(dlg, LOGL_INFO, "no answer within %lu s\n", fi->T ? osmo_tdef_get(dlg->gw->tdefs, fi->T,
+		OSMO_TDEF_S, -1) : 0UL);
+	dlg_finish(dlg, UIGW_OUTCOME_TIMED_OUT, true);
+	return 0;	/* dlg_finish terminated the instance already */
+}
+
+static void dlg_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause)
+{
+	struct uigw_dialog *dlg = fi->priv;
+
+	if (dlg->job) {
+		dlg->job->data = NULL;
+		talloc_free(dlg->job);	/* never submitted */
+		dlg->job = NULL;
+	}
+	dlg_unlink(dlg);
+	if (dlg->camp)
+		uigw_campaign_put(dlg->camp);
+	dlg->camp = NULL;
+}
+
+static const struct osmo_fsm_state dlg_states[] = {
+	[ST_WAIT_INPUT] = {
+		.name = "WAIT_INPUT",
+		.in_event_mask = S(EV_INPUT),
+		.out_state_mask = S(ST_WAIT_INPUT) | S(ST_WAIT_STORE),
+		.action = st_wait_input,
+	},
+	[ST_WAIT_STORE] = {
+		.name = "WAIT_STORE",
+		.in_event_mask = S(EV_INPUT) | S(EV_STORE_DONE),
+		.out_state_mask = S(ST_WAIT_INPUT) | S(ST_WAIT_STORE),
+		.action = st_wait_store,
+	},
+};
+
+static struct osmo_fsm dlg_fsm = {
+	.name = "DIALOG",
+	.states = dlg_states,
+	.num_states = ARRAY_SIZE(dlg_states),
+	.event_names = dlg_event_names,
+	.timer_cb = dlg_timer_cb,
+	.cleanup = dlg_cleanup,
+	.log_subsys = DDLG,
+};
+
+int uigw_dialog_init(struct uigw *gw)
+{
+	static bool registered;
+
+	if (!registered) {
+		int rc = osmo_fsm_register(&dlg_fsm);
+		if (rc < 0)
+			return rc;
+		registered = true;
+	}
+	return 0;
+}
+
+void uigw_channel_register(struct uigw *gw, const struct uigw_channel_ops *ops)
+{
+	gw->chan_ops[ops->channel] = ops;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* public entry points */
+
+static struct uigw_dialog *dlg_alloc(struct uigw *gw, enum uigw_channel ch, const char *msisdn,
+				     const struct uigw_profile *profile, const char *lang, void *chan_priv)
+{
+	struct osmo_fsm_inst *fi;
+	struct uigw_dialog *dlg;
+	const struct uigw_channel_ops *ops = gw->chan_ops[ch];
+
+	fi = osmo_fsm_inst_alloc(&dlg_fsm, gw->ctx, NULL, LOGL_DEBUG, NULL);
+	if (!fi)
+		return NULL;
+	dlg = talloc_zero(fi, struct uigw_dialog);
+	if (!dlg) {
+		osmo_fsm_inst_free(fi);
+		return NULL;
+	}
+	fi->priv = dlg;
+	dlg->fi = fi;
+	dlg->gw = gw;
+	INIT_LLIST_HEAD(&dlg->list);
+	dlg->id = gw->next_dialog_id++;
+	dlg->channel = ch;
+	dlg->profile = profile ? profile : (ops && ops->profile ? ops->profile : &uigw_profile_ussd);
+	OSMO_STRLCPY_ARRAY(dlg->msisdn, msisdn ? msisdn : "");
+	uigw_pseudonym(gw->cfg.pseudonym_secret, dlg->msisdn, dlg->pseudonym);
+	OSMO_STRLCPY_ARRAY(dlg->lang, lang && lang[0] ? lang : gw->cfg.default_language);
+	dlg->node = -1;
+	dlg->started_ms = now_ms();
+	dlg->chan_priv = chan_priv;
+	return dlg;
+}
+
+/* Refuse: a last text on the channel, a dialog row, counters. The dialog is freed. */
+static void dlg_reject(struct uigw_dialog *dlg, enum uigw_reject why, const char *text)
+{
+	dlg->reject = why;
+	LOGPDLG(dlg, LOGL_NOTICE, "refused: %s\n", get_value_string(uigw_reject_names, why));
+	rate_ctr_inc2(dlg->gw->ctrs, why == UIGW_REJ_BUSY ? UIGW_CTR_DLG_BUSY :
+		      why == UIGW_REJ_UNROUTED ? UIGW_CTR_DLG_UNROUTED : UIGW_CTR_DLG_REJECTED);
+	/* under overload, write nothing more */
+	if (why != UIGW_REJ_BUSY)
+		uigw_dlg_end_with_text(dlg, text, UIGW_OUTCOME_REJECTED);
+	else {
+		struct uigw_render_out out;
+		void *tmp = talloc_new(dlg);
+		if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
+			dlg_ops(dlg)->send(dlg, &out, true);
+		talloc_free(tmp);
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+	}
+}
+
+static bool camp_allows(const struct uigw_campaign *c, enum uigw_channel ch, bool network)
+{
+	if (!c->enabled)
+		return false;
+	if (!(c->channels & (1u << ch)))
+		return false;
+	if (c->network_only && !network)
+		return false;
+	return true;
+}
+
+/* Start on camp: params, first node, direct-dial inputs; then the first screen. */
+static struct uigw_dialog *dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp, int start,
+				     const char * const *inputs, unsigned int n_inputs, bool try_resume)
+{
+	unsigned int i;
+	bool resumed = false;
+
+	if (try_resume && n_inputs == 0 && start < 0)
+		resumed = resume_take(dlg, camp);
+	if (!resumed) {
+		dlg->camp = camp;
+		uigw_campaign_get(camp);
+		for (i = 0; i < camp->n_params; i++)
+			if (!uigw_dlg_var_get(dlg, camp->params[i].name))
+				uigw_dlg_var_set(dlg, camp->params[i].name, camp->params[i].def);
+	}
+	dlg_link(dlg);
+	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_DLG_BEGIN);
+	osmo_fsm_inst_state_chg(dlg->fi, ST_WAIT_INPUT, 0, 0);
+	if (resumed) {
+		rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_DLG_RESUMED);
+		LOGPDLG(dlg, LOGL_INFO, "resumed at node '%s'\n", dlg->camp->nodes[dlg->node].id);
+		uigw_dlg_set_notice(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.resumed, "Welcome back.", dlg));
+	} else {
+		LOGPDLG(dlg, LOGL_INFO, "begins\n");
+		uigw_dlg_enter(dlg, start >= 0 ? start : camp->start);
+	}
+	/* direct-dial shortcuts and words after a keyword: fed as if typed, screens in between not shown */
+	for (i = 0; i < n_inputs && !dlg->ending && dlg->node >= 0; i++) {
+		unsigned int before = dlg->retries;
+		if (!uigw_dlg_process_input(dlg, inputs[i]))
+			return NULL;
+		if (dlg->retries > before)
+			break;	/* an invalid shortcut shows that screen with its reason */
+	}
+	if (!dlg_commit_and_show(dlg))
+		return NULL;
+	return dlg;
+}
+
+struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *b)
+{
+	struct uigw_dialog *dlg, *old;
+	struct uigw_route r;
+	int rc;
+
+	OSMO_ASSERT(gw->chan_ops[b->channel]);
+	dlg = dlg_alloc(gw, b->channel, b->msisdn, b->profile, b->language, b->chan_priv);
+	if (!dlg)
+		return NULL;
+	dlg->roaming = b->roaming;
+
+	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
+		dlg_reject(dlg, UIGW_REJ_BUSY, gw->cfg.busy_text);
+		return NULL;
+	}
+	rc = uigw_route(gw->campaigns, b->channel, b->text, b->short_code, &r);
+	if (rc < 0) {
+		dlg_reject(dlg, UIGW_REJ_UNROUTED, gw->cfg.unrouted_text);
+		return NULL;
+	}
+	if (!camp_allows(r.camp, b->channel, false)) {
+		dlg->camp = r.camp;
+		uigw_campaign_get(r.camp);
+		dlg_reject(dlg, UIGW_REJ_NOT_ALLOWED, "This service is not available.");
+		return NULL;
+	}
+	/* one active dialog per subscriber per channel: a new begin replaces the old one */
+	old = uigw_dialog_find(gw, dlg->msisdn, b->channel);
+	if (old) {
+		LOGPDLG(old, LOGL_INFO, "replaced by a new dialog of the same subscriber\n");
+		dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);
+	}
+	return dlg_start(dlg, r.camp, r.start, r.inputs, r.n_inputs, true);
+}
+
+struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p)
+{
+	struct uigw_dialog *dlg, *old;
+	struct uigw_campaign *c;
+	unsigned int i;
+
+	OSMO_ASSERT(gw->chan_ops[p->channel]);
+	gw->push_refusal[0] = '\0';
+	dlg = dlg_alloc(gw, p->channel, p->msisdn, p->profile, p->language, p->chan_priv);
+	if (!dlg)
+		return NULL;
+	dlg->network_initiated = true;
+	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
+		dlg_reject(dlg, UIGW_REJ_BUSY, gw->cfg.busy_text);
+		return NULL;
+	}
+	c = uigw_campaign_set_find(gw->campaigns, p->campaign);
+	if (!c || !camp_allows(c, p->channel, true)) {
+		dlg_reject(dlg, c ? UIGW_REJ_NOT_ALLOWED : UIGW_REJ_UNROUTED, "This service is not available.");
+		return NULL;
+	}
+	/* a subscriber who opted out gets no network-initiated interaction, on any channel */
+	if (gw->store && uigw_store_is_opted_out(gw->store, dlg->pseudonym) == 1) {
+		LOGPDLG(dlg, LOGL_NOTICE, "push of %s refused: the subscriber opted out\n", c->name);
+		snprintf(gw->push_refusal, sizeof(gw->push_refusal), "%s opted out of network-initiated interactions",
+			 p->msisdn);
+		uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "opted-out");
+		dlg->reject = UIGW_REJ_OPTED_OUT;
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_DLG_REJECTED);
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+		return NULL;
+	}
+	/* nor more than the frequency caps allow */
+	if (uigw_push_cap_check(gw, c, dlg->pseudonym) < 0) {
+		LOGPDLG(dlg, LOGL_NOTICE, "push of %s refused: %s\n", c->name, gw->push_refusal);
+		uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "capped");
+		dlg->reject = UIGW_REJ_CAPPED;
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_PUSH_CAPPED);
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+		return NULL;
+	}
+	gw->push_refusal[0] = '\0';
+	uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "sent");
+	old = uigw_dialog_find(gw, dlg->msisdn, p->channel);
+	if (old)
+		dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);
+	/* trigger parameters first: the campaign's defaults fill only what is missing */
+	for (i = 0; i < p->n_params; i++) {
+		unsigned int k;
+		for (k = 0; k < c->n_params; k++) {
+			if (!strcmp(c->params[k].name, p->param_names[i])) {
+				uigw_dlg_var_set(dlg, c->params[k].name, p->param_values[i]);
+				break;
+			}
+		}
+		if (k == c->n_params)
+			LOGPDLG(dlg, LOGL_NOTICE, "campaign %s has no parameter '%s': ignored\n", c->name,
+				p->param_names[i]);
+	}
+	return dlg_start(dlg, c, -1, NULL, 0, false);
+}
+
+int uigw_dialog_input(struct uigw_dialog *dlg, const char *text)
+{
+	if (dlg->fi->state == ST_WAIT_STORE) {
+		if (dlg->pending_input)
+			return -EBUSY;
+		dlg->pending_input = talloc_strdup(dlg, text);
+		return 0;
+	}
+	osmo_fsm_inst_dispatch(dlg->fi, EV_INPUT, (void *)text);
+	return 0;
+}
+
+void uigw_dialog_abort(struct uigw_dialog *dlg, enum uigw_outcome outcome)
+{
+	dlg_finish(dlg, outcome, false);
+}
+
+void uigw_dialog_terminate(struct uigw_dialog *dlg, enum uigw_outcome outcome)
+{
+	dlg_finish(dlg, outcome, true);
+}

@@ -1,0 +1,59 @@
+/*! \file dialog_priv.h
+ *  Internal interface between the dialog engine (dialog.c) and its text side (dialog_text.c). */
+#pragma once
+
+#include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/core/campaign.h>
+#include <osmocom/uigw/store/store.h>
+
+/*! \returns the value of a dialog variable or builtin, or NULL if unset */
+const char *uigw_dlg_var_get(const struct uigw_dialog *dlg, const char *name);
+/*! Set (or replace) a dialog variable; name must outlive the dialog's campaign reference. */
+int uigw_dlg_var_set(struct uigw_dialog *dlg, const char *name, const char *value);
+
+/*! Evaluate a template with dialog variables only (actions): query segments evaluate to "".
+ *  \returns the text: a template without substitutions returns its own text (valid while its campaign is
+ *  referenced), otherwise a talloc string under ctx. Never NULL except on OOM; the caller frees nothing. */
+const char *uigw_dlg_eval(const struct uigw_dialog *dlg, void *ctx, const struct uigw_tmpl *t);
+
+/*! Add to \a job the store queries that the current node's screen needs (text and option labels).
+ *  \returns number of queries added, or negative errno */
+int uigw_dlg_collect_queries(struct uigw_dialog *dlg, struct uigw_store_job *job);
+
+/*! Render the current node's screen (page dlg->page) with the notice above it.
+ *  \param[in] job  the completed job whose queries uigw_dlg_collect_queries() added, or NULL
+ *  \param[in] final  render as last screen: no Back footer
+ *  \returns 0 or negative errno */
+int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *job, void *ctx,
+			 struct uigw_render_out *out);
+
+/*! Render a plain text (refusals, goodbye) for the dialog's profile, first page only. */
+int uigw_dlg_render_text(struct uigw_dialog *dlg, void *ctx, const char *text, struct uigw_render_out *out);
+
+/*! Text of an i18n label in the dialog's language, with the engine's English default (same ownership as
+ *  uigw_dlg_eval()). */
+const char *uigw_dlg_label(const struct uigw_dialog *dlg, const struct uigw_i18n *t, const char *def, void *ctx);
+
+/* Shared between dialog.c (FSM, sending, table) and dialog_step.c (one step through the graph). */
+
+/*! Append a row to the dialog's pending job with the common fields filled. The job takes a reference on the
+ *  dialog's campaign, so rows may point to the campaign's strings (node ids, questions, literal values). */
+struct uigw_store_row *uigw_dlg_row(struct uigw_dialog *dlg, struct uigw_store_job *job, enum uigw_row_kind k);
+/*! The dialog's language for a row of \a job (no copy when the campaign offers it). */
+const char *uigw_dlg_lang(struct uigw_dialog *dlg, struct uigw_store_job *job);
+/*! The dialog's pending job, allocated on first use. */
+struct uigw_store_job *uigw_dlg_job(struct uigw_dialog *dlg);
+/*! Replace / append the one-shot notice shown above the next screen. */
+void uigw_dlg_set_notice(struct uigw_dialog *dlg, const char *text);
+void uigw_dlg_add_notice(struct uigw_dialog *dlg, const char *text);
+/*! Add the closing rows (dialog, subscriber mapping) to \a job, or to a job of their own if NULL. */
+void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, struct uigw_store_job *job);
+/*! Count an outcome in the rate counters. */
+void uigw_dlg_count_outcome(struct uigw *gw, enum uigw_outcome o);
+/*! A last text, then the end (pending rows still commit). Frees the dialog. */
+void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw_outcome outcome);
+/*! Enter node idx: on-entry actions of menus and info nodes; marks the dialog ending at a final node. */
+void uigw_dlg_enter(struct uigw_dialog *dlg, int idx);
+/*! Validate, record and move for one input. \returns true if the new screen is to be committed and shown,
+ *  false if the dialog already ended. */
+bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw);

@@ -1,0 +1,206 @@
+/*! \file gw.c
+ *  The gateway root object: defaults, counters, timers, campaign (re)loading, start and shutdown. */
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/stat_item.h>
+#include <osmocom/core/stats.h>
+#include <osmocom/core/tdef.h>
+#include <osmocom/core/fsm.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/campaign.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/dialog.h>
+
+static const struct rate_ctr_desc uigw_ctr_desc[] = {
+	[UIGW_CTR_DLG_BEGIN] = { "dialog:begin", "Dialogs begun" },
+	[UIGW_CTR_DLG_COMPLETED] = { "dialog:completed", "Dialogs completed" },
+	[UIGW_CTR_DLG_ABANDONED] = { "dialog:abandoned", "Dialogs abandoned by the user or the network" },
+	[UIGW_CTR_DLG_TIMEOUT] = { "dialog:timed-out", "Dialogs timed out waiting for input" },
+	[UIGW_CTR_DLG_REJECTED] = { "dialog:rejected", "Dialogs refused or ended for invalid input" },
+	[UIGW_CTR_DLG_BUSY] = { "dialog:busy", "Dialogs refused because max-dialogs was reached" },
+	[UIGW_CTR_DLG_RESUMED] = { "dialog:resumed", "USSD dialogs resumed after a cut-off" },
+	[UIGW_CTR_DLG_UNROUTED] = { "dialog:unrouted", "First messages no campaign matched" },
+	[UIGW_CTR_STEPS] = { "dialog:steps", "Inputs processed" },
+	[UIGW_CTR_INVALID_INPUT] = { "dialog:invalid-input", "Inputs refused by validation" },
+	[UIGW_CTR_RESPONSES] = { "store:responses", "Responses handed to the store" },
+	[UIGW_CTR_STORE_ERRORS] = { "store:errors", "Store jobs refused or failed" },
+	[UIGW_CTR_CAMPAIGN_RELOAD] = { "campaign:reload", "Successful campaign (re)loads" },
+	[UIGW_CTR_CAMPAIGN_RELOAD_FAIL] = { "campaign:reload-failed", "Refused campaign reloads" },
+	[UIGW_CTR_PUSH_CAPPED] = { "dialog:push-capped", "Pushes refused by a frequency cap" },
+};
+
+static const struct rate_ctr_group_desc uigw_ctrg_desc = {
+	.group_name_prefix = "uigw",
+	.group_description = "osmo-uigw core",
+	.class_id = OSMO_STATS_CLASS_GLOBAL,
+	.num_ctr = ARRAY_SIZE(uigw_ctr_desc),
+	.ctr_desc = uigw_ctr_desc,
+};
+
+static const struct osmo_stat_item_desc uigw_stat_desc[] = {
+	[UIGW_STAT_DLG_ACTIVE] = { "dialog:active", "Active dialogs", "", 16, 0 },
+	[UIGW_STAT_STORE_QUEUE] = { "store:queue", "Store jobs waiting for commit", "", 16, 0 },
+	[UIGW_STAT_CAMPAIGNS] = { "campaign:loaded", "Campaigns in service", "", 16, 0 },
+};
+
+static const struct osmo_stat_item_group_desc uigw_statg_desc = {
+	.group_name_prefix = "uigw",
+	.group_description = "osmo-uigw core",
+	.class_id = OSMO_STATS_CLASS_GLOBAL,
+	.num_items = ARRAY_SIZE(uigw_stat_desc),
+	.item_desc = uigw_stat_desc,
+};
+
+static const struct osmo_tdef uigw_tdefs_default[] = {
+	{ .T = UIGW_T_USSD, .default_val = 60, .unit = OSMO_TDEF_S,
+	  .desc = "USSD-class dialogs (map, gsup, smpp-ussd, ussi): wait for the subscriber's answer" },
+	{ .T = UIGW_T_SMS, .default_val = 3600, .unit = OSMO_TDEF_S,
+	  .desc = "SMS dialogs: wait for the subscriber's reply" },
+	{ .T = UIGW_T_IMS, .default_val = 900, .unit = OSMO_TDEF_S,
+	  .desc = "IMS message dialogs: wait for the subscriber's reply" },
+	{}
+};
+
+struct uigw *uigw_alloc(void *ctx)
+{
+	struct uigw *gw = talloc_zero(ctx, struct uigw);
+	struct timespec ts;
+
+	if (!gw)
+		return NULL;
+	gw->ctx = gw;
+	gw->cfg.campaigns_dir = talloc_strdup(gw, "etc/campaigns");
+	gw->cfg.country_code = talloc_strdup(gw, "49");
+	gw->cfg.national_prefix = talloc_strdup(gw, "0");
+	gw->cfg.pseudonym_secret = talloc_strdup(gw, "change-me");
+	gw->cfg.default_language = talloc_strdup(gw, "en");
+	gw->cfg.max_dialogs = 200000;
+	gw->cfg.resume_window = 120;
+	gw->cfg.max_retries = 3;
+	gw->cfg.busy_text = talloc_strdup(gw, "The service is busy. Please try again in a few minutes.");
+	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code or keyword.");
+	INIT_LLIST_HEAD(&gw->dialogs);
+	INIT_LLIST_HEAD(&gw->push_pending);
+	INIT_LLIST_HEAD(&gw->resumables);
+	hash_init(gw->dialogs_by_sub);
+	hash_init(gw->resume_by_sub);
+	/* dialog ids: unique across restarts without reading the database */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gw->next_dialog_id = ((uint64_t)ts.tv_sec << 20) + (ts.tv_nsec >> 10 & 0xfffff);
+
+	gw->seen_size = 1 << 16;
+	gw->seen = talloc_zero_array(gw, struct uigw_seen, gw->seen_size);
+	gw->store_cfg = talloc_zero(gw, struct uigw_store_cfg);
+	if (gw->store_cfg) {
+		uigw_store_cfg_defaults(gw->store_cfg);
+		gw->store_cfg->path = talloc_strdup(gw, "osmo-uigw.db");
+	}
+	gw->tdefs = talloc_memdup(gw, uigw_tdefs_default, sizeof(uigw_tdefs_default));
+	osmo_tdefs_reset(gw->tdefs);
+	gw->ctrs = rate_ctr_group_alloc(gw, &uigw_ctrg_desc, 0);
+	gw->stats = osmo_stat_item_group_alloc(gw, &uigw_statg_desc, 0);
+	if (!gw->seen || !gw->store_cfg || !gw->tdefs || !gw->ctrs || !gw->stats || uigw_dialog_init(gw) < 0) {
+		uigw_free(gw);
+		return NULL;
+	}
+	return gw;
+}
+
+int uigw_campaigns_reload(struct uigw *gw, char *err, size_t err_len)
+{
+	struct uigw_campaign_set *set;
+	unsigned int i;
+	int rc;
+
+	rc = uigw_campaign_set_load_dir(gw->ctx, gw->cfg.campaigns_dir, gw->campaigns, &set, err, err_len);
+	if (rc < 0) {
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_CAMPAIGN_RELOAD_FAIL);
+		LOGP(DCAMP, LOGL_ERROR, "campaigns not (re)loaded, the set in service stays: %s\n", err);
+		return rc;
+	}
+	/* an operator's enable/disable outlives a reload */
+	if (gw->campaigns) {
+		for (i = 0; i < set->n; i++) {
+			struct uigw_campaign *old = uigw_campaign_set_find(gw->campaigns, set->c[i]->name);
+			if (old)
+				set->c[i]->enabled = old->enabled;
+		}
+		uigw_campaign_set_free(gw->campaigns);
+	}
+	gw->campaigns = set;
+	gw->load_generation++;
+	rate_ctr_inc2(gw->ctrs, UIGW_CTR_CAMPAIGN_RELOAD);
+	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_CAMPAIGNS), set->n);
+	for (i = 0; i < set->n; i++)
+		LOGP(DCAMP, LOGL_INFO, "campaign %s version %u from %s\n", set->c[i]->name, set->c[i]->version,
+		     set->c[i]->file);
+	LOGP(DCAMP, LOGL_NOTICE, "%u campaigns in service from %s\n", set->n, gw->cfg.campaigns_dir);
+	return 0;
+}
+
+#define HOUSEKEEPING_S 1
+
+/* Sample what has no event of its own to update it, and drop expired resume records. */
+static void housekeeping_cb(void *data)
+{
+	struct uigw *gw = data;
+
+	if (gw->store)
+		osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_STORE_QUEUE),
+				   uigw_store_queue_depth(gw->store));
+	uigw_dialog_resume_expire(gw);
+	osmo_timer_schedule(&gw->housekeeping, HOUSEKEEPING_S, 0);
+}
+
+int uigw_start(struct uigw *gw)
+{
+	struct uigw_store_cfg *scfg = gw->store_cfg;
+	char err[512];
+	int rc;
+
+	rc = uigw_campaigns_reload(gw, err, sizeof(err));
+	if (rc < 0)
+		return rc;
+	if (scfg) {
+		gw->store = uigw_store_open(gw, scfg);
+		if (!gw->store) {
+			LOGP(DMAIN, LOGL_ERROR, "cannot open the store %s\n", scfg->path);
+			return -EIO;
+		}
+	}
+	osmo_timer_setup(&gw->housekeeping, housekeeping_cb, gw);
+	osmo_timer_schedule(&gw->housekeeping, HOUSEKEEPING_S, 0);
+	return 0;
+}
+
+void uigw_free(struct uigw *gw)
+{
+	struct uigw_dialog *dlg, *tmp;
+
+	if (!gw)
+		return;
+	osmo_timer_del(&gw->housekeeping);
+	/* no resume records for dialogs the shutdown ends */
+	gw->cfg.resume_window = 0;
+	llist_for_each_entry_safe(dlg, tmp, &gw->dialogs, list)
+		uigw_dialog_terminate(dlg, UIGW_OUTCOME_ABANDONED);
+	uigw_dialog_resume_flush(gw);
+	if (gw->store) {
+		uigw_store_close(gw->store);
+		gw->store = NULL;
+	}
+	if (gw->campaigns) {
+		uigw_campaign_set_free(gw->campaigns);
+		gw->campaigns = NULL;
+	}
+	if (gw->ctrs)
+		rate_ctr_group_free(gw->ctrs);
+	if (gw->stats)
+		osmo_stat_item_group_free(gw->stats);
+	talloc_free(gw);
+}

@@ -1,0 +1,233 @@
+/*! \file main.c
+ *  osmo-uigw: options, initialisation order, the event loop and a clean shutdown. Nothing else. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <pthread.h>
+#include <sys/signalfd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <osmocom/core/application.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/stats.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/fsm.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/vty/logging.h>
+#include <osmocom/vty/misc.h>
+#include <osmocom/vty/stats.h>
+#include <osmocom/vty/telnet_interface.h>
+#include <osmocom/vty/cpu_sched_vty.h>
+#include <osmocom/ctrl/control_if.h>
+#include <osmocom/ctrl/control_vty.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/vty/vty.h>
+#include <osmocom/uigw/chan/gsup.h>
+#include <osmocom/uigw/chan/smpp.h>
+#include <osmocom/uigw/chan/sip.h>
+#include <osmocom/uigw/chan/vty.h>
+#include <osmocom/uigw/ctrl/ctrl.h>
+
+#include "config.h"
+
+#define UIGW_VTY_PORT	4290
+#define UIGW_CTRL_PORT	4291
+
+static const char *config_file = "osmo-uigw.cfg";
+static int ctrl_port = UIGW_CTRL_PORT;	/* libosmocore 1.7's ctrl node has no port setting */
+static bool quit;
+
+static struct vty_app_info vty_info = {
+	.name = "OsmoUIGW",
+	.version = PACKAGE_VERSION,
+	.copyright =
+	"Copyright (C) 2026 the osmo-uigw developers\r\n"
+	"License AGPLv3+: GNU AGPL version 3 or later <http://gnu.org/licenses/agpl-3.0.html>\r\n"
+	"This is free software: you are free to change and redistribute it.\r\n"
+	"There is NO WARRANTY, to the extent permitted by law.\r\n",
+};
+
+static void print_help(void)
+{
+	printf("Usage: osmo-uigw [-c FILE] [-V] [-h]\n"
+	       "  -c, --config-file FILE  configuration in VTY syntax (default: %s)\n"
+	       "  -C, --ctrl-port PORT    TCP port of the CTRL interface (default %d)\n"
+	       "  -V, --version           print the version and exit\n"
+	       "  -h, --help              this text\n"
+	       "VTY on 127.0.0.1:%d, CTRL on 127.0.0.1:%d unless the configuration says otherwise.\n",
+	       config_file, UIGW_CTRL_PORT, UIGW_VTY_PORT, UIGW_CTRL_PORT);
+}
+
+static int handle_options(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config-file", 1, 0, 'c' },
+		{ "ctrl-port", 1, 0, 'C' },
+		{ "version", 0, 0, 'V' },
+		{ "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:C:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_file = optarg;
+			break;
+		case 'C':
+			ctrl_port = atoi(optarg);
+			if (ctrl_port <= 0 || ctrl_port > 65535) {
+				fprintf(stderr, "Invalid CTRL port %s\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'V':
+			print_version(1);
+			exit(0);
+		case 'h':
+			print_help();
+			exit(0);
+		default:
+			print_help();
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "Unexpected argument: %s\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Runs on the event loop (signalfd), so it may log and act. */
+static void signal_cb(struct osmo_signalfd *osfd, const struct signalfd_siginfo *fdsi)
+{
+	switch (fdsi->ssi_signo) {
+	case SIGINT:
+	case SIGTERM:
+		LOGP(DMAIN, LOGL_NOTICE, "signal %u: shutting down\n", fdsi->ssi_signo);
+		quit = true;
+		break;
+	case SIGUSR1:
+		talloc_report(osfd->data, stderr);
+		break;
+	default:
+		break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	void *root = talloc_named_const(NULL, 0, "osmo-uigw");
+	void *gw_ctx = talloc_named_const(root, 0, "gateway");
+	struct ctrl_handle *ctrl;
+	struct uigw *gw;
+	sigset_t sigs;
+	int rc;
+
+	msgb_talloc_ctx_init(root, 0);
+	osmo_init_logging2(root, &uigw_log_info);
+	log_set_print_category(osmo_stderr_target, 1);
+	log_set_print_category_hex(osmo_stderr_target, 0);
+	log_set_print_level(osmo_stderr_target, 1);
+
+	vty_info.tall_ctx = root;
+	vty_init(&vty_info);
+	logging_vty_add_cmds();
+	osmo_talloc_vty_add_cmds();
+	osmo_fsm_vty_add_cmds();
+	osmo_stats_vty_add_cmds();
+	osmo_stats_init(root);
+	ctrl_vty_init(root);
+
+	rc = handle_options(argc, argv);
+	if (rc < 0)
+		exit(2);
+
+	gw = uigw_alloc(gw_ctx);
+	if (!gw) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
+	uigw_vty_init(gw);
+	if (uigw_vty_chan_init(gw) < 0 || uigw_gsup_init(gw) < 0) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
+	if (uigw_smpp_init(gw) < 0) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
+	if (uigw_sip_init(gw) < 0) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
+
+	rc = vty_read_config_file(config_file, NULL);
+	if (rc < 0) {
+		fprintf(stderr, "Failed to read the configuration file '%s'\n", config_file);
+		exit(1);
+	}
+
+	rc = telnet_init_default(root, gw, UIGW_VTY_PORT);
+	if (rc < 0) {
+		fprintf(stderr, "Cannot open the VTY on port %d\n", UIGW_VTY_PORT);
+		exit(1);
+	}
+	ctrl = ctrl_interface_setup_dynip2(gw, ctrl_vty_get_bind_addr(), ctrl_port, NULL, 0);
+	if (!ctrl) {
+		fprintf(stderr, "Cannot open the CTRL interface on port %d\n", ctrl_port);
+		exit(1);
+	}
+	uigw_ctrl_init();
+
+	/* blocked before any thread exists (the store's writer), so that only the signalfd sees them */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = uigw_start(gw);
+	if (rc < 0) {
+		LOGP(DMAIN, LOGL_FATAL, "start-up failed: %s\n", strerror(-rc));
+		exit(1);
+	}
+	/* without an HLR the link stays down and retries: not fatal */
+	uigw_gsup_start(gw);
+	/* without an SMSC the links stay down and retry with backoff: not fatal */
+	uigw_smpp_start(gw);
+	/* SIP listeners that cannot open are fatal: the operator configured them */
+	if (uigw_sip_start(gw) < 0) {
+		LOGP(DMAIN, LOGL_FATAL, "cannot start the SIP channels\n");
+		exit(1);
+	}
+
+	osmo_signalfd_setup(root, sigs, signal_cb, gw_ctx);
+
+	LOGP(DMAIN, LOGL_NOTICE, "osmo-uigw %s running: VTY %s:%d, CTRL %s:%d\n", PACKAGE_VERSION,
+	     vty_get_bind_addr(), vty_get_bind_port(UIGW_VTY_PORT), ctrl_vty_get_bind_addr(), ctrl_port);
+
+	while (!quit)
+		osmo_select_main_ctx(0);
+
+	uigw_smpp_stop(gw);
+	/* ends running dialogs, commits what is queued, closes the database */
+	uigw_free(gw);
+	if (talloc_total_blocks(gw_ctx) != 1) {
+		LOGP(DMAIN, LOGL_ERROR, "memory left after shutdown:\n");
+		talloc_report_full(gw_ctx, stderr);
+		rc = 1;
+	} else {
+		LOGP(DMAIN, LOGL_NOTICE, "shut down cleanly, talloc report empty\n");
+		rc = 0;
+	}
+	log_fini();
+	return rc;
+}

@@ -1,0 +1,469 @@
+/*! \file store.c
+ *  The feedback store: opening (PRAGMAs, schema), the jobs the event loop submits to the writer thread
+ *  (store_write.c: group commit), and the completion path back to the event loop.
+ *
+ *  Threads: the loop thread allocates a job, fills it and submits it onto st->queue (mutex, O(1)). The writer
+ *  thread takes everything queued (up to batch_max_rows rows), writes it in one BEGIN IMMEDIATE ... COMMIT,
+ *  runs the jobs' contextual queries, moves the jobs to st->done and signals an eventfd. The loop's osmo_fd
+ *  callback then runs each job's completion. While one batch commits the next one accumulates: group commit
+ *  with no artificial delay. The writer never calls talloc; it only reads rows and writes result fields.
+ *
+ *  Atomicity: the rows of one job are committed together or not at all. A row the database refuses (a
+ *  constraint, a value out of range) fails its own job only: the batch is rolled back and rewritten without
+ *  that job. Any other failure (I/O, disk full, lock timeout) fails every job of the batch. Either way each
+ *  job gets its completion with rc set — never silently. */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <talloc.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include "store_priv.h"
+
+#define BUSY_TIMEOUT_MS		10000
+#define CACHE_SIZE_KIB		65536		/* PRAGMA cache_size = -65536: 64 MiB */
+
+
+void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
+{
+	*cfg = (struct uigw_store_cfg){
+		.path = "osmo-uigw.db",
+		.sync_full = true,
+		.batch_max_rows = 8192,
+		.queue_max_jobs = 100000,
+		.commit_interval_ms = 5,
+		.spam_window = 86400,
+		.retention_days = 90,
+	};
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* statement helpers (both threads; each statement belongs to one connection, used by one thread) */
+
+static int bind_index(sqlite3_stmt *stmt, const char *name)
+{
+	int idx = sqlite3_bind_parameter_index(stmt, name);
+
+	if (idx <= 0)
+		LOGP(DSTORE, LOGL_ERROR, "no parameter %s in: %s\n", name, sqlite3_sql(stmt));
+	return idx;
+}
+
+int uigw_store_bind_text(sqlite3_stmt *stmt, const char *name, const char *text)
+{
+	int idx = bind_index(stmt, name);
+
+	if (idx <= 0)
+		return -EINVAL;
+	/* SQLITE_STATIC: the strings live in the job (or are static) until its completion */
+	if (sqlite3_bind_text(stmt, idx, text, -1, SQLITE_STATIC) != SQLITE_OK)
+		return -EIO;
+	return 0;
+}
+
+int uigw_store_bind_int64(sqlite3_stmt *stmt, const char *name, int64_t v)
+{
+	int idx = bind_index(stmt, name);
+
+	if (idx <= 0)
+		return -EINVAL;
+	if (sqlite3_bind_int64(stmt, idx, v) != SQLITE_OK)
+		return -EIO;
+	return 0;
+}
+
+void uigw_store_stmt_done(sqlite3_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* completions (loop thread) */
+
+static void run_completions(struct uigw_store *st)
+{
+	struct uigw_store_job *job;
+	LLIST_HEAD(list);
+
+	pthread_mutex_lock(&st->lock);
+	llist_splice_init(&st->done, &list);
+	pthread_mutex_unlock(&st->lock);
+
+	while (!llist_empty(&list)) {
+		job = llist_first_entry(&list, struct uigw_store_job, list);
+		llist_del(&job->list);
+		INIT_LLIST_HEAD(&job->list);
+		st->depth--;
+		if (job->done)
+			job->done(job, job->data);
+		else
+			talloc_free(job);
+	}
+}
+
+static int efd_cb(struct osmo_fd *ofd, unsigned int what)
+{
+	struct uigw_store *st = ofd->data;
+	uint64_t n;
+
+	/* non-blocking: a drain may already have consumed the completions */
+	if (read(ofd->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		LOGP(DSTORE, LOGL_ERROR, "eventfd read: %s\n", strerror(errno));
+	run_completions(st);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* jobs (loop thread) */
+
+struct uigw_store_job *uigw_store_job_alloc(struct uigw_store *st, uigw_store_done_cb done, void *data)
+{
+	struct uigw_store_job *job;
+
+	if (!st)
+		return NULL;
+	job = talloc_zero(st, struct uigw_store_job);
+	if (!job)
+		return NULL;
+	INIT_LLIST_HEAD(&job->list);
+	job->st = st;
+	job->done = done;
+	job->data = data;
+	return job;
+}
+
+/* Room for one more element of a talloc array under job that starts at 4 and doubles. \returns 0 or -ENOMEM */
+static int job_array_grow(struct uigw_store_job *job, void **array, unsigned int n, unsigned int *max, size_t size)
+{
+	unsigned int m;
+	void *a;
+
+	if (n < *max)
+		return 0;
+	m = *max ? *max * 2 : 4;
+	a = talloc_realloc_size(job, *array, m * size);
+	if (!a)
+		return -ENOMEM;
+	*array = a;
+	*max = m;
+	return 0;
+}
+
+struct uigw_store_row *uigw_store_job_row(struct uigw_store_job *job, enum uigw_row_kind kind)
+{
+	struct uigw_store_row *r;
+
+	if (!job || job_array_grow(job, (void **)&job->rows, job->n_rows, &job->max_rows, sizeof(*r)) < 0)
+		return NULL;
+	r = &job->rows[job->n_rows++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	return r;
+}
+
+struct uigw_store_query *uigw_store_job_query(struct uigw_store_job *job, enum uigw_query q,
+					      const char *campaign, const char *arg)
+{
+	struct uigw_store_query *qr;
+
+	if (!job || (unsigned int)q >= _UIGW_Q_NUM ||
+	    job_array_grow(job, (void **)&job->queries, job->n_queries, &job->max_queries, sizeof(*qr)) < 0)
+		return NULL;
+	qr = &job->queries[job->n_queries++];
+	memset(qr, 0, sizeof(*qr));
+	qr->query = q;
+	qr->campaign = campaign;
+	qr->arg = arg;
+	return qr;
+}
+
+int uigw_store_submit(struct uigw_store_job *job)
+{
+	struct uigw_store *st;
+
+	if (!job || !job->st)
+		return -EINVAL;
+	st = job->st;
+	pthread_mutex_lock(&st->lock);
+	if (st->stop) {
+		pthread_mutex_unlock(&st->lock);
+		return -ESHUTDOWN;
+	}
+	if (st->n_queued >= st->cfg.queue_max_jobs) {
+		pthread_mutex_unlock(&st->lock);
+		return -EBUSY;
+	}
+	job->rc = 0;
+	llist_add_tail(&job->list, &st->queue);
+	st->n_queued++;
+	st->rows_queued += job->n_rows;
+	/* a writer waiting out the commit interval wakes by itself, unless a full batch is waiting */
+	if (!st->pausing || st->rows_queued >= st->cfg.batch_max_rows)
+		pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+	st->depth++;
+	return 0;
+}
+
+void uigw_store_drain(struct uigw_store *st)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->n_flush++;
+	pthread_cond_signal(&st->wake);
+	while (st->thread_running && (!llist_empty(&st->queue) || st->n_in_flight))
+		pthread_cond_wait(&st->idle, &st->lock);
+	st->n_flush--;
+	pthread_mutex_unlock(&st->lock);
+	run_completions(st);
+}
+
+unsigned int uigw_store_queue_depth(const struct uigw_store *st)
+{
+	return st ? st->depth : 0;
+}
+
+const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st)
+{
+	return &st->cfg;
+}
+
+void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out)
+{
+	pthread_mutex_lock(&st->lock);
+	*out = st->stats;
+	out->queued = st->n_queued;
+	out->in_flight = st->n_in_flight;
+	pthread_mutex_unlock(&st->lock);
+	out->depth = st->depth;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* open / close */
+
+/* Run a PRAGMA and copy the first column of its first row (if any) into out. */
+static int pragma(sqlite3 *db, const char *sql, char *out, size_t out_len)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (out_len)
+		out[0] = '\0';
+	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sql, sqlite3_errmsg(db));
+		return -EIO;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && out_len && sqlite3_column_text(s, 0))
+		osmo_strlcpy(out, (const char *)sqlite3_column_text(s, 0), out_len);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sql, sqlite3_errmsg(db));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Run a PRAGMA assignment, then read it back and compare (a misspelt PRAGMA is silently ignored by SQLite). */
+static int pragma_check(sqlite3 *db, const char *set, const char *get, const char *want)
+{
+	char val[32];
+
+	if (pragma(db, set, val, sizeof(val)) < 0 || pragma(db, get, val, sizeof(val)) < 0)
+		return -EIO;
+	if (strcasecmp(val, want)) {
+		LOGP(DSTORE, LOGL_ERROR, "%s did not take effect: %s is '%s', not '%s'\n", set, get, val, want);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int open_conn(struct uigw_store *st, sqlite3 **db, int flags)
+{
+	int rc = sqlite3_open_v2(st->cfg.path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot open %s: %s\n", st->cfg.path, *db ? sqlite3_errmsg(*db) :
+		     sqlite3_errstr(rc));
+		return -EIO;
+	}
+	sqlite3_extended_result_codes(*db, 1);
+	sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
+	if (uigw_store_sql_functions(*db) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot register SQL functions: %s\n", sqlite3_errmsg(*db));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int prepare_all(sqlite3 *db, const char *const *sql, sqlite3_stmt **stmts, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts[i], NULL) != SQLITE_OK) {
+			LOGP(DSTORE, LOGL_ERROR, "cannot prepare (%s): %s\n", sqlite3_errmsg(db), sql[i]);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static void finalize_all(sqlite3_stmt **stmts, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_finalize(stmts[i]);
+		stmts[i] = NULL;
+	}
+}
+
+/* Open the write connection: PRAGMAs (each checked), schema, statements. */
+static int open_writer(struct uigw_store *st)
+{
+	char val[32];
+	int version;
+
+	if (open_conn(st, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
+		return -EIO;
+	/* refuse a newer schema before anything changes the file */
+	if (pragma(st->wdb, "PRAGMA user_version", val, sizeof(val)) < 0)
+		return -EIO;
+	version = atoi(val);
+	if (version > UIGW_SCHEMA_VERSION) {
+		LOGP(DSTORE, LOGL_ERROR, "%s has schema version %d, newer than this program's %d: refusing it\n",
+		     st->cfg.path, version, UIGW_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	if (pragma_check(st->wdb, "PRAGMA journal_mode = WAL", "PRAGMA journal_mode", "wal") < 0 ||
+	    pragma_check(st->wdb, st->cfg.sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+			 "PRAGMA synchronous", st->cfg.sync_full ? "2" : "1") < 0 ||
+	    pragma_check(st->wdb, "PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys", "0") < 0 ||
+	    pragma_check(st->wdb, "PRAGMA temp_store = MEMORY", "PRAGMA temp_store", "2") < 0 ||
+	    pragma_check(st->wdb, "PRAGMA cache_size = -" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB), "PRAGMA cache_size",
+			 "-" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB)) < 0)
+		return -EIO;
+	if (version < UIGW_SCHEMA_VERSION) {
+		LOGP(DSTORE, LOGL_NOTICE, "%s: schema version %d, upgrading to %d\n", st->cfg.path, version,
+		     UIGW_SCHEMA_VERSION);
+		if (uigw_store_schema_upgrade(st->wdb, version, UIGW_SCHEMA_VERSION) < 0)
+			return -EIO;
+	}
+	if (prepare_all(st->wdb, uigw_store_wstmt_sql, st->wstmt, _WSTMT_NUM) < 0 ||
+	    prepare_all(st->wdb, uigw_store_query_sql, st->wq, _UIGW_Q_NUM) < 0)
+		return -EIO;
+	return 0;
+}
+
+/* Release everything; safe on a partly opened store. The writer thread must not run. */
+static void store_free(struct uigw_store *st)
+{
+	if (st->efd.fd >= 0) {
+		if (osmo_fd_is_registered(&st->efd))
+			osmo_fd_unregister(&st->efd);
+		close(st->efd.fd);
+		st->efd.fd = -1;
+	}
+	uigw_store_read_finalize(st);
+	finalize_all(st->wstmt, _WSTMT_NUM);
+	finalize_all(st->wq, _UIGW_Q_NUM);
+	free(st->mt_done);
+	if (st->rdb)
+		sqlite3_close(st->rdb);
+	if (st->wdb)
+		sqlite3_close(st->wdb);
+	pthread_cond_destroy(&st->wake);
+	pthread_cond_destroy(&st->idle);
+	pthread_mutex_destroy(&st->lock);
+	talloc_free(st);
+}
+
+struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
+{
+	struct uigw_store *st;
+	pthread_condattr_t ca;
+	int fd;
+
+	st = talloc_zero(ctx, struct uigw_store);
+	if (!st)
+		return NULL;
+	st->cfg = *cfg;
+	st->cfg.path = talloc_strdup(st, cfg->path && cfg->path[0] ? cfg->path : "osmo-uigw.db");
+	if (!st->cfg.batch_max_rows)
+		st->cfg.batch_max_rows = 1;
+	st->efd.fd = -1;
+	INIT_LLIST_HEAD(&st->queue);
+	INIT_LLIST_HEAD(&st->done);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&st->idle, NULL);
+	if (!st->cfg.path)
+		goto fail;
+
+	if (open_writer(st) < 0)
+		goto fail;
+	uigw_store_purge(st);
+
+	/* the loop's read connection: WAL readers are never blocked by the writer */
+	if (open_conn(st, &st->rdb, SQLITE_OPEN_READONLY) < 0 || uigw_store_read_prepare(st) < 0)
+		goto fail;
+
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0) {
+		LOGP(DSTORE, LOGL_ERROR, "eventfd: %s\n", strerror(errno));
+		goto fail;
+	}
+	osmo_fd_setup(&st->efd, fd, OSMO_FD_READ, efd_cb, st, 0);
+	if (osmo_fd_register(&st->efd) < 0)
+		goto fail;
+
+	if (pthread_create(&st->thread, NULL, uigw_store_writer_main, st)) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot start the writer thread\n");
+		goto fail;
+	}
+	st->thread_running = true;
+	LOGP(DSTORE, LOGL_NOTICE, "store %s open (WAL, synchronous=%s, schema %d)\n", st->cfg.path,
+	     st->cfg.sync_full ? "FULL" : "NORMAL", UIGW_SCHEMA_VERSION);
+	return st;
+
+fail:
+	LOGP(DSTORE, LOGL_ERROR, "cannot open the store %s\n", cfg->path ? cfg->path : "");
+	store_free(st);
+	return NULL;
+}
+
+void uigw_store_close(struct uigw_store *st)
+{
+	if (!st)
+		return;
+	/* completions may submit follow-up jobs: drain until nothing is left */
+	while (st->depth)
+		uigw_store_drain(st);
+	pthread_mutex_lock(&st->lock);
+	st->stop = true;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+	if (st->thread_running) {
+		pthread_join(st->thread, NULL);
+		st->thread_running = false;
+	}
+	run_completions(st);
+	store_free(st);
+}

@@ -1,0 +1,125 @@
+/*! \file store_priv.h
+ *  Internals shared by store.c (open, jobs, completions), store_write.c (the writer thread), store_schema.c
+ *  (schema steps) and store_read.c (loop-thread reads).
+ *  Not part of the interface: include <osmocom/uigw/store.h> instead. */
+#pragma once
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include <osmocom/core/linuxlist.h>
+#include <osmocom/core/select.h>
+#include <osmocom/uigw/store/store.h>
+
+/*! The contextual queries: the same SQL on the writer's connection (after a commit) and on the read
+ *  connection (uigw_store_query_sync). Parameters: $campaign, $arg. Result columns: count, value. */
+extern const char *const uigw_store_query_sql[_UIGW_Q_NUM];
+
+/*! Statements of the read connection (store_read.c), indexed. */
+enum uigw_store_rstmt {
+	RSTMT_SPAM_TOP,
+	RSTMT_FEEDBACK,
+	RSTMT_OUTCOMES,
+	RSTMT_RESPONSES,
+	RSTMT_OPTED_OUT,
+	_RSTMT_NUM
+};
+
+/*! Statements of the write connection (store.c), indexed. */
+enum uigw_store_wstmt {
+	WSTMT_BEGIN,
+	WSTMT_COMMIT,
+	WSTMT_ROLLBACK,
+	WSTMT_RESPONSE,
+	WSTMT_DIALOG,
+	WSTMT_SPAM_RECENT,
+	WSTMT_SPAM_INSERT,
+	WSTMT_SPAM_COUNT,
+	WSTMT_REACTION_DEL,
+	WSTMT_REACTION_INS,
+	WSTMT_APP_RATING,
+	WSTMT_FLAG,
+	WSTMT_OFFER,
+	WSTMT_OPTOUT,
+	WSTMT_SUBSCRIBER,
+	WSTMT_PURGE,
+	WSTMT_MT_INSERT,
+	WSTMT_MT_DELETE,
+	WSTMT_PUSH,
+	WSTMT_RECEIPT_INS,
+	WSTMT_RECEIPT_UPD,
+	_WSTMT_NUM
+};
+
+/*! The SQL of the write statements (store_schema.c, next to the tables they write). Named parameters; bound by
+ *  name, reset and cleared after each use. */
+extern const char *const uigw_store_wstmt_sql[_WSTMT_NUM];
+
+/*! A cached parameter index of a write statement (see store.c). */
+#define UIGW_STORE_WPARAM_MAX 16
+struct uigw_store_wparam {
+	const char *name;
+	int idx;
+};
+
+struct uigw_store {
+	struct uigw_store_cfg cfg;	/*!< copy; cfg.path points to a talloc child of the store */
+
+	sqlite3 *wdb;			/*!< write connection: owned by the writer thread once it runs */
+	sqlite3_stmt *wstmt[_WSTMT_NUM];
+	sqlite3_stmt *wq[_UIGW_Q_NUM];	/*!< contextual queries on the write connection */
+	struct uigw_store_wparam wparam[_WSTMT_NUM][UIGW_STORE_WPARAM_MAX];	/*!< writer only */
+	int64_t last_purge_ms;		/*!< writer only */
+	int64_t last_commit_us;		/*!< writer only: when the last batch began (monotonic) */
+
+	sqlite3 *rdb;			/*!< read connection: loop thread only */
+	sqlite3_stmt *rstmt[_RSTMT_NUM];
+	sqlite3_stmt *rq[_UIGW_Q_NUM];
+
+	/* shared between loop and writer, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;		/*!< signalled to the writer: work queued or stop */
+	pthread_cond_t idle;		/*!< signalled by the writer after each batch */
+	struct llist_head queue;	/*!< submitted, not yet taken by the writer */
+	unsigned int n_queued;
+	unsigned int n_in_flight;	/*!< jobs of the batch being written */
+	struct llist_head done;		/*!< written, completion not yet run */
+	bool stop;
+	unsigned int rows_queued;	/*!< rows of the queued jobs */
+	bool pausing;			/*!< the writer waits out commit_interval_ms: wake it only when it must */
+	unsigned int n_flush;		/*!< drains waiting: commit at once */
+	struct uigw_store_stats stats;	/*!< written by the writer (commits .. last_rows) */
+
+	/* loop thread only */
+	unsigned int depth;		/*!< submitted and not yet completed */
+	pthread_t thread;
+	bool thread_running;
+	struct osmo_fd efd;		/*!< eventfd: the writer signals finished batches */
+
+	/* writer thread only (plain malloc: the writer never uses talloc) */
+	struct mt_pair {
+		int64_t id;		/*!< an MT queue row deleted in the batch being written */
+		bool elided;		/*!< its insert was in the same batch: neither is written */
+	} *mt_done;
+	size_t n_mt_done, mt_done_cap;
+	unsigned long mt_elided;	/*!< insert + delete pairs never written */
+};
+
+/*! Register the SQL helpers (is_number()) on a connection. \returns SQLite result code */
+int uigw_store_sql_functions(sqlite3 *db);
+/*! Bind helpers by parameter name (osmo-hlr db.c style); a missing name is a programming error (logged). */
+int uigw_store_bind_text(sqlite3_stmt *stmt, const char *name, const char *text);
+int uigw_store_bind_int64(sqlite3_stmt *stmt, const char *name, int64_t v);
+/*! Reset and clear the bindings of a statement after use. */
+void uigw_store_stmt_done(sqlite3_stmt *stmt);
+/*! Run one contextual query on a statement of either connection; fills q's results. */
+int uigw_store_run_query(sqlite3_stmt *stmt, struct uigw_store_query *q);
+/*! Prepare the read connection's statements / finalize them (store_read.c). */
+int uigw_store_read_prepare(struct uigw_store *st);
+void uigw_store_read_finalize(struct uigw_store *st);
+
+/* store_write.c */
+/*! The writer thread (arg: the store): takes the queued jobs, commits them in groups, signals the loop. */
+void *uigw_store_writer_main(void *arg);
+/*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
+void uigw_store_purge(struct uigw_store *st);

@@ -1,0 +1,379 @@
+/*! \file store_read.c
+ *  Synchronous reads of the feedback store for the VTY views and uigw_store_query_sync(), on the loop
+ *  thread's read-only connection (WAL: a reader sees the last commit and never waits for the writer). Also
+ *  the contextual query SQL that the writer runs after each commit, and the SQL helper functions. */
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include "store_priv.h"
+
+/* Every query returns (count, value); parameters $campaign and $arg where used. */
+const char *const uigw_store_query_sql[_UIGW_Q_NUM] = {
+	[UIGW_Q_SPAM_REPORTS] =
+		"SELECT coalesce((SELECT reports FROM spam_number WHERE number = $arg), 0), 0",
+	[UIGW_Q_LIKES] =
+		"SELECT count(*), 0 FROM reaction WHERE content = $arg AND reaction = 'like'",
+	[UIGW_Q_DISLIKES] =
+		"SELECT count(*), 0 FROM reaction WHERE content = $arg AND reaction = 'dislike'",
+	[UIGW_Q_SUBSCRIBES] =
+		"SELECT count(*), 0 FROM reaction WHERE content = $arg AND reaction = 'subscribe'",
+	[UIGW_Q_APP_RATING] =
+		"SELECT count(*), coalesce(avg(rating), 0) FROM app_rating WHERE app = $arg",
+	[UIGW_Q_APP_RATINGS] =
+		"SELECT count(*), coalesce(avg(rating), 0) FROM app_rating WHERE app = $arg",
+	[UIGW_Q_FLAGS] =
+		"SELECT count(*), 0 FROM flag WHERE content = $arg",
+	[UIGW_Q_ANSWERS] =
+		"SELECT count(*), 0 FROM response WHERE campaign = $campaign AND question = $arg",
+	[UIGW_Q_AVERAGE] =
+		("SELECT count(*), coalesce(avg(CAST(value AS REAL)), 0) FROM response"
+		 " WHERE campaign = $campaign AND question = $arg AND is_number(value)"),
+};
+
+static const char *const rstmt_sql[_RSTMT_NUM] = {
+	[RSTMT_SPAM_TOP] =
+		"SELECT number, reports, last_time FROM spam_number ORDER BY reports DESC, last_time DESC, number"
+		" LIMIT $n",
+	[RSTMT_FEEDBACK] =
+		"SELECT question, channel, value, count(*) FROM response WHERE campaign = $campaign"
+		" GROUP BY question, channel, value ORDER BY question, channel, value",
+	[RSTMT_OUTCOMES] =
+		"SELECT outcome, count(*) FROM dialog WHERE campaign = $campaign GROUP BY outcome",
+	[RSTMT_RESPONSES] =
+		"SELECT count(*) FROM response WHERE campaign = $campaign",
+	[RSTMT_OPTED_OUT] =
+		"SELECT opted_out FROM optout WHERE subscriber = $subscriber",
+};
+
+/* is_number(x): 1 if x is an INTEGER or REAL, or TEXT that is a whole finite decimal number ("7", "-2.5",
+ * "1e3"); 0 otherwise ("", "abc", "12abc", " 3", "0x10", "nan", "inf"). */
+static void sql_is_number(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s, *end;
+	double d;
+
+	switch (sqlite3_value_type(argv[0])) {
+	case SQLITE_INTEGER:
+	case SQLITE_FLOAT:
+		sqlite3_result_int(ctx, 1);
+		return;
+	case SQLITE_TEXT:
+		break;
+	default:
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	s = (const char *)sqlite3_value_text(argv[0]);
+	if (!s || !s[0] || strspn(s, "0123456789+-.eE") != strlen(s)) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	d = strtod(s, (char **)&end);
+	sqlite3_result_int(ctx, end != s && *end == '\0' && isfinite(d));
+}
+
+int uigw_store_sql_functions(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "is_number", 1,
+				       SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+				       sql_is_number, NULL, NULL);
+}
+
+static int bind_opt(sqlite3_stmt *stmt, const char *name, const char *text)
+{
+	int idx = sqlite3_bind_parameter_index(stmt, name);
+
+	if (idx <= 0)
+		return 0;
+	return sqlite3_bind_text(stmt, idx, text, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -EIO;
+}
+
+int uigw_store_run_query(sqlite3_stmt *stmt, struct uigw_store_query *q)
+{
+	int rc;
+
+	q->count = 0;
+	q->value = 0;
+	if (!stmt) {
+		q->rc = -EINVAL;
+		return q->rc;
+	}
+	if (bind_opt(stmt, "$campaign", q->campaign) < 0 || bind_opt(stmt, "$arg", q->arg) < 0) {
+		uigw_store_stmt_done(stmt);
+		q->rc = -EIO;
+		return q->rc;
+	}
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		q->count = sqlite3_column_int64(stmt, 0);
+		q->value = sqlite3_column_double(stmt, 1);
+		q->rc = 0;
+	} else {
+		LOGP(DSTORE, LOGL_ERROR, "query %d failed: %s\n", q->query, sqlite3_errmsg(sqlite3_db_handle(stmt)));
+		q->rc = -EIO;
+	}
+	uigw_store_stmt_done(stmt);
+	return q->rc;
+}
+
+int uigw_store_read_prepare(struct uigw_store *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < _RSTMT_NUM; i++) {
+		if (sqlite3_prepare_v3(st->rdb, rstmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->rstmt[i], NULL)
+		    != SQLITE_OK)
+			goto fail;
+	}
+	for (i = 0; i < _UIGW_Q_NUM; i++) {
+		if (sqlite3_prepare_v3(st->rdb, uigw_store_query_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->rq[i],
+				       NULL) != SQLITE_OK)
+			goto fail;
+	}
+	return 0;
+fail:
+	LOGP(DSTORE, LOGL_ERROR, "cannot prepare a read statement: %s\n", sqlite3_errmsg(st->rdb));
+	return -EIO;
+}
+
+void uigw_store_read_finalize(struct uigw_store *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < _RSTMT_NUM; i++) {
+		sqlite3_finalize(st->rstmt[i]);
+		st->rstmt[i] = NULL;
+	}
+	for (i = 0; i < _UIGW_Q_NUM; i++) {
+		sqlite3_finalize(st->rq[i]);
+		st->rq[i] = NULL;
+	}
+}
+
+/* Step to the end of a result set; \returns 0, or -EIO (logged) if it stopped on an error. */
+static int finish(struct uigw_store *st, sqlite3_stmt *s, int rc)
+{
+	uigw_store_stmt_done(s);
+	if (rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "read failed: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	return 0;
+}
+
+int uigw_store_spam_top(struct uigw_store *st, unsigned int n,
+			void (*cb)(const char *number, int64_t reports, int64_t last_ms, void *data), void *data)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_SPAM_TOP];
+	if (uigw_store_bind_int64(s, "$n", n) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+		   data);
+	return finish(st, s, rc);
+}
+
+int uigw_store_feedback(struct uigw_store *st, const char *campaign,
+			void (*cb)(const char *question, const char *channel, const char *value, int64_t count,
+				   void *data), void *data)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !campaign || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_FEEDBACK];
+	if (uigw_store_bind_text(s, "$campaign", campaign) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+		   (const char *)sqlite3_column_text(s, 2), sqlite3_column_int64(s, 3), data);
+	return finish(st, s, rc);
+}
+
+int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int64_t outcomes[_UIGW_OUTCOME_NUM],
+			       int64_t *responses)
+{
+	sqlite3_stmt *s;
+	int rc, o;
+
+	if (!st || !campaign || !outcomes || !responses)
+		return -EINVAL;
+	memset(outcomes, 0, sizeof(int64_t) * _UIGW_OUTCOME_NUM);
+	*responses = 0;
+
+	s = st->rstmt[RSTMT_OUTCOMES];
+	if (uigw_store_bind_text(s, "$campaign", campaign) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		o = name ? get_string_value(uigw_outcome_names, name) : -1;
+		if (o >= 0 && o < _UIGW_OUTCOME_NUM)
+			outcomes[o] += sqlite3_column_int64(s, 1);
+	}
+	rc = finish(st, s, rc);
+	if (rc < 0)
+		return rc;
+
+	s = st->rstmt[RSTMT_RESPONSES];
+	if (uigw_store_bind_text(s, "$campaign", campaign) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*responses = sqlite3_column_int64(s, 0);
+		rc = SQLITE_DONE;
+	}
+	return finish(st, s, rc);
+}
+
+int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q)
+{
+	if (!st || !q)
+		return -EINVAL;
+	if ((unsigned int)q->query >= _UIGW_Q_NUM) {
+		q->rc = -EINVAL;
+		return q->rc;
+	}
+	return uigw_store_run_query(st->rq[q->query], q);
+}
+
+int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber)
+{
+	sqlite3_stmt *s;
+	int rc, out = 0;
+
+	if (!st || !subscriber)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_OPTED_OUT];
+	if (uigw_store_bind_text(s, "$subscriber", subscriber) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out = sqlite3_column_int(s, 0) ? 1 : 0;
+		rc = SQLITE_DONE;
+	}
+	rc = finish(st, s, rc);
+	return rc < 0 ? rc : out;
+}
+
+int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id)
+{
+	static const char sql[] = "SELECT id, channel, dialog, created, expires, final, link, pdu FROM mt_queue"
+				  " ORDER BY id";
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (max_id)
+		*max_id = 0;
+	if (!st || !cb)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot read the MT queue: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct uigw_store_row r = {
+			.kind = UIGW_ROW_MT,
+			.channel = (const char *)sqlite3_column_text(s, 1),
+			.dialog = (uint64_t)sqlite3_column_int64(s, 2),
+			.time_ms = sqlite3_column_int64(s, 3),
+		};
+
+		r.u.mt.id = sqlite3_column_int64(s, 0);
+		r.u.mt.expires_ms = sqlite3_column_int64(s, 4);
+		r.u.mt.restart = sqlite3_column_int(s, 5) != 0;
+		r.u.mt.link = (const char *)sqlite3_column_text(s, 6);
+		r.u.mt.pdu = sqlite3_column_blob(s, 7);
+		r.u.mt.pdu_len = sqlite3_column_bytes(s, 7);
+		if (max_id && r.u.mt.id > *max_id)
+			*max_id = r.u.mt.id;
+		n++;
+		if (cb(&r, data) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "reading the MT queue failed: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	return n;
+}
+
+int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms)
+{
+	static const char sql_all[] =
+		"SELECT count(*) FROM push WHERE subscriber = $subscriber AND time > $since AND result = 'sent'";
+	static const char sql_one[] =
+		"SELECT count(*) FROM push WHERE subscriber = $subscriber AND time > $since AND result = 'sent'"
+		" AND campaign = $campaign";
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !subscriber)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(st->rdb, campaign ? sql_one : sql_all, -1, &s, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot count pushes: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	if (sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, "$subscriber"), subscriber, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, "$since"), since_ms) ||
+	    (campaign && sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, "$campaign"), campaign, -1,
+					   SQLITE_STATIC))) {
+		sqlite3_finalize(s);
+		return -EIO;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int(s, 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "counting pushes failed: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	return n;
+}
+
+int uigw_store_receipt_counts(struct uigw_store *st, void (*cb)(const char *state, int64_t n, void *data),
+			      void *data)
+{
+	static const char sql[] = "SELECT state, count(*) FROM mt_receipt GROUP BY state ORDER BY state";
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !cb)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), data);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : -EIO;
+}

@@ -1,0 +1,239 @@
+/*! \file store_schema.c
+ *  Schema of the feedback store, as upgrade steps keyed on PRAGMA user_version. Step N turns a database of
+ *  version N-1 into version N; a fresh database (version 0) runs every step. Each step runs in one transaction
+ *  together with its user_version bump, so a crash leaves the database at a whole version.
+ *
+ *  Never edit a released step: add a new one and raise UIGW_SCHEMA_VERSION. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <sqlite3.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include "store_priv.h"
+
+/* Version 1: dialogs, responses, spam reports. Times are ms since the epoch. */
+static const char *const schema_v1[] = {
+	"CREATE TABLE dialog ("
+	" id INTEGER PRIMARY KEY,"	/* the dialog id */
+	" campaign TEXT, version INTEGER, channel TEXT, subscriber TEXT,"
+	" started INTEGER, ended INTEGER, outcome TEXT, steps INTEGER, last_node TEXT)",
+	"CREATE TABLE response ("
+	" id INTEGER PRIMARY KEY,"
+	" campaign TEXT, version INTEGER, node TEXT, question TEXT, kind TEXT, value TEXT, raw TEXT,"
+	" channel TEXT, subscriber TEXT, dialog INTEGER, time INTEGER, roaming INTEGER, language TEXT)",
+	"CREATE TABLE spam_report ("
+	" reporter TEXT, number TEXT, time INTEGER,"
+	" counted INTEGER)",		/* 1 if it counts towards the number's reports (spam window) */
+	NULL
+};
+
+/* Version 2: reactions, app ratings, abuse flags, offers, opt-out, the operator-only pseudonym mapping. */
+static const char *const schema_v2[] = {
+	"CREATE TABLE reaction ("
+	" id INTEGER PRIMARY KEY,"
+	" subscriber TEXT, content TEXT, reaction TEXT, time INTEGER, campaign TEXT, channel TEXT,"
+	" UNIQUE (subscriber, content, reaction))",
+	"CREATE TABLE app_rating ("
+	" subscriber TEXT, app TEXT, rating INTEGER, time INTEGER, campaign TEXT, channel TEXT,"
+	" PRIMARY KEY (subscriber, app))",
+	"CREATE TABLE flag ("
+	" id INTEGER PRIMARY KEY,"
+	" subscriber TEXT, content TEXT, reason TEXT, time INTEGER, campaign TEXT, channel TEXT)",
+	"CREATE TABLE offer ("
+	" id INTEGER PRIMARY KEY,"
+	" subscriber TEXT, campaign TEXT, service TEXT, uri TEXT, time INTEGER)",
+	"CREATE TABLE optout ("
+	" subscriber TEXT PRIMARY KEY, opted_out INTEGER, time INTEGER, channel TEXT)",
+	"CREATE TABLE subscriber_map ("
+	" pseudonym TEXT PRIMARY KEY, msisdn TEXT, first_seen INTEGER, last_seen INTEGER)",
+	NULL
+};
+
+/* Version 3: the spam_number aggregate (filled from the reports already counted) and the indexes of the
+ * contextual queries, the VTY views and the retention purge. */
+static const char *const schema_v3[] = {
+	"CREATE TABLE spam_number ("
+	" number TEXT PRIMARY KEY, reports INTEGER NOT NULL DEFAULT 0, last_time INTEGER)",
+	"INSERT INTO spam_number (number, reports, last_time)"
+	" SELECT number, count(*), max(time) FROM spam_report"
+	" WHERE counted = 1 AND number IS NOT NULL GROUP BY number",
+	"CREATE INDEX response_question ON response (campaign, question, value)",
+	"CREATE INDEX spam_number_reports ON spam_number (reports)",
+	"CREATE INDEX reaction_content ON reaction (content, reaction)",
+	"CREATE INDEX app_rating_app ON app_rating (app)",
+	"CREATE INDEX flag_content ON flag (content)",
+	"CREATE INDEX spam_report_number ON spam_report (number, reporter, time)",
+	"CREATE INDEX dialog_campaign ON dialog (campaign, outcome)",
+	"CREATE INDEX subscriber_map_last_seen ON subscriber_map (last_seen)",
+	NULL
+};
+
+/* Version 4: one response per question per dialog. A subscriber who goes Back and answers again changes the
+ * answer rather than adding one; existing duplicates keep their latest row. Rows without a dialog (0) are not
+ * constrained. */
+static const char *const schema_v4[] = {
+	"DELETE FROM response WHERE dialog > 0 AND id NOT IN"
+	" (SELECT max(id) FROM response WHERE dialog > 0 GROUP BY dialog, question)",
+	"CREATE UNIQUE INDEX response_dialog_question ON response (dialog, question) WHERE dialog > 0",
+	NULL
+};
+
+/* Version 5: the persistent MT queue of the SMPP channels (a message the user must get stays here until the SMSC
+ * accepted it; it survives link losses and restarts), the log of network-initiated interactions (the
+ * frequency caps count it) and the delivery receipts per message. mt_queue holds the real destination address inside the PDU: operator data, deleted
+ * as soon as the SMSC accepted the message or it was dropped. */
+static const char *const schema_v5[] = {
+	"CREATE TABLE mt_queue ("
+	" id INTEGER PRIMARY KEY,"
+	" channel TEXT NOT NULL,"	/* smpp-sms / smpp-ussd */
+	" dialog INTEGER NOT NULL DEFAULT 0,"	/* 0: not part of a dialog (opt-out confirmation) */
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL,"	/* ms; past expires it is dropped, never sent */
+	" final INTEGER NOT NULL DEFAULT 0,"	/* 1: the dialog's last message; 0: its dialog still waits */
+	" link TEXT,"			/* link it must go out on (USSD session), or NULL: any */
+	" pdu BLOB NOT NULL)",		/* the encoded submit_sm (its sequence number means nothing) */
+	"CREATE TABLE push ("
+	" subscriber TEXT NOT NULL, campaign TEXT NOT NULL, channel TEXT, time INTEGER NOT NULL,"
+	" result TEXT NOT NULL)",	/* sent / opted-out / capped / busy / error */
+	"CREATE INDEX push_subscriber ON push (subscriber, time)",
+	/* delivery receipts, per message the SMSC accepted while receipts were requested */
+	"CREATE TABLE mt_receipt ("
+	" message_id TEXT PRIMARY KEY, channel TEXT, dialog INTEGER, subscriber TEXT, submitted INTEGER,"
+	" state TEXT NOT NULL, updated INTEGER)",	/* state: ENROUTE until the receipt, then its stat: value */
+	NULL
+};
+
+static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
+	[1] = schema_v1,
+	[2] = schema_v2,
+	[3] = schema_v3,
+	[4] = schema_v4,
+	[5] = schema_v5,
+};
+
+static int exec_logged(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+
+	if (rc != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "SQL failed (%s): %s\n", err ? err : sqlite3_errstr(rc), sql);
+		sqlite3_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* One step, one transaction, including the user_version bump. */
+static int schema_step(sqlite3 *db, int version)
+{
+	const char *const *sql;
+	char pragma[64];
+	int rc;
+
+	rc = exec_logged(db, "BEGIN IMMEDIATE");
+	if (rc < 0)
+		return rc;
+	for (sql = schema_steps[version]; *sql; sql++) {
+		rc = exec_logged(db, *sql);
+		if (rc < 0)
+			goto rollback;
+	}
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version);
+	rc = exec_logged(db, pragma);
+	if (rc < 0)
+		goto rollback;
+	rc = exec_logged(db, "COMMIT");
+	if (rc < 0)
+		goto rollback;
+	LOGP(DSTORE, LOGL_INFO, "database schema now at version %d\n", version);
+	return 0;
+
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	LOGP(DSTORE, LOGL_ERROR, "schema upgrade to version %d failed, rolled back\n", version);
+	return rc;
+}
+
+int uigw_store_schema_upgrade(struct sqlite3 *db, int from, int to)
+{
+	int v, rc;
+
+	if (!db || from < 0 || to > UIGW_SCHEMA_VERSION || from > to)
+		return -EINVAL;
+	for (v = from + 1; v <= to; v++) {
+		rc = schema_step(db, v);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Statements of the write connection. Named parameters; bound by name, reset and cleared after each use. */
+const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
+	[WSTMT_BEGIN] = "BEGIN IMMEDIATE",
+	[WSTMT_COMMIT] = "COMMIT",
+	[WSTMT_ROLLBACK] = "ROLLBACK",
+	[WSTMT_RESPONSE] =
+		"INSERT INTO response (campaign, version, node, question, kind, value, raw, channel, subscriber,"
+		" dialog, time, roaming, language) VALUES ($campaign, $version, $node, $question, $kind, $value, $raw,"
+		" $channel, $subscriber, $dialog, $time, $roaming, $language)"
+		/* answered again in the same dialog (Back): the new answer replaces the old one */
+		" ON CONFLICT (dialog, question) WHERE dialog > 0 DO UPDATE SET version = excluded.version,"
+		" node = excluded.node, kind = excluded.kind, value = excluded.value, raw = excluded.raw,"
+		" channel = excluded.channel, time = excluded.time, roaming = excluded.roaming,"
+		" language = excluded.language",
+	[WSTMT_DIALOG] =
+		"INSERT OR REPLACE INTO dialog (id, campaign, version, channel, subscriber, started, ended, outcome,"
+		" steps, last_node) VALUES ($id, $campaign, $version, $channel, $subscriber, $started, $ended,"
+		" $outcome, $steps, $last_node)",
+	[WSTMT_SPAM_RECENT] =
+		"SELECT 1 FROM spam_report WHERE number = $number AND reporter = $reporter AND time > $since"
+		" AND counted = 1 LIMIT 1",
+	[WSTMT_SPAM_INSERT] =
+		"INSERT INTO spam_report (reporter, number, time, counted)"
+		" VALUES ($reporter, $number, $time, $counted)",
+	[WSTMT_SPAM_COUNT] =
+		"INSERT INTO spam_number (number, reports, last_time) VALUES ($number, 1, $time)"
+		" ON CONFLICT (number) DO UPDATE SET reports = reports + 1,"
+		" last_time = max(coalesce(last_time, 0), excluded.last_time)",
+	[WSTMT_REACTION_DEL] =
+		"DELETE FROM reaction WHERE subscriber = $subscriber AND content = $content AND reaction = $reaction",
+	[WSTMT_REACTION_INS] =
+		"INSERT OR IGNORE INTO reaction (subscriber, content, reaction, time, campaign, channel)"
+		" VALUES ($subscriber, $content, $reaction, $time, $campaign, $channel)",
+	[WSTMT_APP_RATING] =
+		"INSERT OR REPLACE INTO app_rating (subscriber, app, rating, time, campaign, channel)"
+		" VALUES ($subscriber, $app, $rating, $time, $campaign, $channel)",
+	[WSTMT_FLAG] =
+		"INSERT INTO flag (subscriber, content, reason, time, campaign, channel)"
+		" VALUES ($subscriber, $content, $reason, $time, $campaign, $channel)",
+	[WSTMT_OFFER] =
+		"INSERT INTO offer (subscriber, campaign, service, uri, time)"
+		" VALUES ($subscriber, $campaign, $service, $uri, $time)",
+	[WSTMT_OPTOUT] =
+		"INSERT INTO optout (subscriber, opted_out, time, channel)"
+		" VALUES ($subscriber, $opted_out, $time, $channel)"
+		" ON CONFLICT (subscriber) DO UPDATE SET opted_out = excluded.opted_out, time = excluded.time,"
+		" channel = excluded.channel",
+	[WSTMT_SUBSCRIBER] =
+		"INSERT INTO subscriber_map (pseudonym, msisdn, first_seen, last_seen)"
+		" VALUES ($pseudonym, $msisdn, $time, $time)"
+		" ON CONFLICT (pseudonym) DO UPDATE SET msisdn = excluded.msisdn,"
+		" last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
+	[WSTMT_PURGE] = "DELETE FROM subscriber_map WHERE last_seen < $before",
+	[WSTMT_MT_INSERT] =
+		"INSERT OR REPLACE INTO mt_queue (id, channel, dialog, created, expires, final, link, pdu)"
+		" VALUES ($id, $channel, $dialog, $time, $expires, $final, $link, $pdu)",
+	[WSTMT_MT_DELETE] = "DELETE FROM mt_queue WHERE id = $id",
+	[WSTMT_RECEIPT_INS] =
+		"INSERT OR REPLACE INTO mt_receipt (message_id, channel, dialog, subscriber, submitted, state, updated)"
+		" VALUES ($message_id, $channel, $dialog, $subscriber, $time, $state, $time)",
+	[WSTMT_RECEIPT_UPD] =
+		"UPDATE mt_receipt SET state = $state, updated = $time WHERE message_id = $message_id",
+	[WSTMT_PUSH] =
+		"INSERT INTO push (subscriber, campaign, channel, time, result)"
+		" VALUES ($subscriber, $campaign, $channel, $time, $result)",
+};

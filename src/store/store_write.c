@@ -1,0 +1,637 @@
+/*! \file store_write.c
+ *  The store's writer thread: the rows of each kind as SQL, a batch of jobs in one transaction (a refused row
+ *  fails its own job only), the contextual queries after the commit, the retention purge, and the thread's
+ *  loop that takes what the event loop queued (group commit). See store.c for the threading contract. */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include "store_priv.h"
+
+#define PURGE_INTERVAL_MS	(3600 * 1000LL)
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Group commit with a floor: wait until commit_interval_ms after the previous batch began, so that under load
+ * each transaction (and its fdatasync) carries more rows. At low load the previous batch is long past and this
+ * does not wait. A full batch, a drain or the stop end the wait at once. Called with the lock held. */
+static void wait_interval(struct uigw_store *st)
+{
+	int64_t due = st->last_commit_us + (int64_t)st->cfg.commit_interval_ms * 1000;
+	struct timespec ts = { .tv_sec = due / 1000000, .tv_nsec = (due % 1000000) * 1000 };
+
+	if (!st->cfg.commit_interval_ms)
+		return;
+	st->pausing = true;
+	while (!st->stop && !st->n_flush && st->rows_queued < st->cfg.batch_max_rows && mono_us() < due) {
+		if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	st->pausing = false;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Step a statement that returns no row. \returns 0, -EPROTO for a row the database refuses (constraint, type,
+ * size), -EIO for anything else. Resets it either way. */
+static int step_done(sqlite3 *db, sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	uigw_store_stmt_done(stmt);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sqlite3_errmsg(db), sqlite3_sql(stmt));
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG:
+	case SQLITE_RANGE:
+		return -EPROTO;
+	default:
+		return -EIO;
+	}
+}
+
+/* Binding on the write connection. Parameter names are resolved once per (statement, name) and cached by the
+ * name's address (the names are string literals), so a row costs no string comparisons. */
+struct wb {
+	struct uigw_store *st;
+	enum uigw_store_wstmt w;
+	sqlite3_stmt *s;
+	int err;
+};
+
+static struct wb wb_start(struct uigw_store *st, enum uigw_store_wstmt w)
+{
+	return (struct wb){ .st = st, .w = w, .s = st->wstmt[w] };
+}
+
+/* \returns the parameter's index, 0 if the statement has no such parameter */
+static int wb_index(struct wb *b, const char *name)
+{
+	struct uigw_store_wparam *p = b->st->wparam[b->w];
+	unsigned int i;
+	int idx;
+
+	for (i = 0; i < UIGW_STORE_WPARAM_MAX && p[i].name; i++) {
+		if (p[i].name == name)
+			return p[i].idx;
+	}
+	idx = sqlite3_bind_parameter_index(b->s, name);
+	if (i < UIGW_STORE_WPARAM_MAX) {
+		p[i].name = name;
+		p[i].idx = idx;
+	}
+	return idx;
+}
+
+/* The index to bind \a name at: 0 if the statement has no such parameter, which is a programming error
+ * (logged, the row fails) when it is \a required */
+static int wb_param(struct wb *b, const char *name, bool required)
+{
+	int idx = wb_index(b, name);
+
+	if (idx <= 0 && required) {
+		LOGP(DSTORE, LOGL_ERROR, "no parameter %s in: %s\n", name, sqlite3_sql(b->s));
+		b->err = -EINVAL;
+	}
+	return idx > 0 ? idx : 0;
+}
+
+static void wb_text_idx(struct wb *b, const char *name, const char *text, bool required)
+{
+	int idx = wb_param(b, name, required);
+
+	/* SQLITE_STATIC: the strings live in the job (or are static) until its completion */
+	if (idx && sqlite3_bind_text(b->s, idx, text, -1, SQLITE_STATIC) != SQLITE_OK)
+		b->err = -EIO;
+}
+
+static void wb_int_idx(struct wb *b, const char *name, int64_t v, bool required)
+{
+	int idx = wb_param(b, name, required);
+
+	if (idx && sqlite3_bind_int64(b->s, idx, v) != SQLITE_OK)
+		b->err = -EIO;
+}
+
+static void wb_blob(struct wb *b, const char *name, const uint8_t *data, size_t len)
+{
+	int idx = wb_param(b, name, true);
+
+	if (idx && sqlite3_bind_blob(b->s, idx, data, (int)len, SQLITE_STATIC) != SQLITE_OK)
+		b->err = -EIO;
+}
+
+#define wb_text(b, name, text) wb_text_idx(b, name, text, true)
+#define wb_int(b, name, v) wb_int_idx(b, name, v, true)
+
+/* the common row fields, for the statements that have them */
+static void wb_common(struct wb *b, const struct uigw_store_row *r)
+{
+	wb_text_idx(b, "$campaign", r->campaign, false);
+	wb_text_idx(b, "$channel", r->channel, false);
+	wb_text_idx(b, "$subscriber", r->subscriber, false);
+	wb_int_idx(b, "$time", r->time_ms, false);
+}
+
+/* Step (no result row expected), reset, clear. \returns as step_done() */
+static int wb_step(struct wb *b)
+{
+	if (b->err) {
+		uigw_store_stmt_done(b->s);
+		return -EIO;
+	}
+	return step_done(b->st->wdb, b->s);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* writing rows (writer thread) */
+
+static int write_response(struct uigw_store *st, const struct uigw_store_row *r)
+{
+	struct wb b = wb_start(st, WSTMT_RESPONSE);
+
+	wb_common(&b, r);
+	wb_int(&b, "$version", r->version);
+	wb_text(&b, "$node", r->u.response.node);
+	wb_text(&b, "$question", r->u.response.question);
+	wb_text(&b, "$kind", r->u.response.kind);
+	wb_text(&b, "$value", r->u.response.value);
+	wb_text(&b, "$raw", r->u.response.raw);
+	wb_int(&b, "$dialog", (int64_t)r->dialog);
+	wb_int(&b, "$roaming", r->u.response.roaming);
+	wb_text(&b, "$language", r->u.response.language);
+	return wb_step(&b);
+}
+
+static int write_dialog(struct uigw_store *st, const struct uigw_store_row *r)
+{
+	struct wb b = wb_start(st, WSTMT_DIALOG);
+
+	wb_common(&b, r);
+	wb_int(&b, "$id", (int64_t)r->dialog);
+	wb_int(&b, "$version", r->version);
+	wb_int(&b, "$started", r->u.dialog.started_ms);
+	wb_int(&b, "$ended", r->time_ms);
+	/* get_value_string() would use a static buffer for unknown values: not on this thread */
+	wb_text(&b, "$outcome", get_value_string_or_null(uigw_outcome_names, r->u.dialog.outcome));
+	wb_int(&b, "$steps", r->u.dialog.steps);
+	wb_text(&b, "$last_node", r->u.dialog.last_node);
+	return wb_step(&b);
+}
+
+/* A report counts unless the same reporter has a counted report of the same number within the window before
+ * it (judged on the rows' time_ms). A counted report increments spam_number. */
+static int write_spam(struct uigw_store *st, const struct uigw_store_row *r)
+{
+	const char *number = r->u.spam.number;
+	bool counted = true;
+	struct wb b;
+	int rc;
+
+	if (!number || !number[0]) {
+		LOGP(DSTORE, LOGL_NOTICE, "spam report without a number skipped\n");
+		return 0;
+	}
+	if (r->subscriber) {
+		b = wb_start(st, WSTMT_SPAM_RECENT);
+		wb_text(&b, "$number", number);
+		wb_text(&b, "$reporter", r->subscriber);
+		wb_int(&b, "$since", r->time_ms - (int64_t)st->cfg.spam_window * 1000);
+		if (b.err) {
+			uigw_store_stmt_done(b.s);
+			return -EIO;
+		}
+		rc = sqlite3_step(b.s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sqlite3_errmsg(st->wdb), sqlite3_sql(b.s));
+		uigw_store_stmt_done(b.s);
+		if (rc == SQLITE_ROW)
+			counted = false;
+		else if (rc != SQLITE_DONE)
+			return -EIO;
+	}
+
+	b = wb_start(st, WSTMT_SPAM_INSERT);
+	wb_text(&b, "$reporter", r->subscriber);
+	wb_text(&b, "$number", number);
+	wb_int(&b, "$time", r->time_ms);
+	wb_int(&b, "$counted", counted);
+	rc = wb_step(&b);
+	if (rc < 0 || !counted)
+		return rc;
+
+	b = wb_start(st, WSTMT_SPAM_COUNT);
+	wb_text(&b, "$number", number);
+	wb_int(&b, "$time", r->time_ms);
+	return wb_step(&b);
+}
+
+/* like and dislike exclude each other per (subscriber, content); subscribe is independent; twice counts once */
+static int write_reaction(struct uigw_store *st, const struct uigw_store_row *r)
+{
+	const char *reaction = r->u.reaction.reaction;
+	const char *other = NULL;
+	struct wb b;
+	int rc;
+
+	if (!reaction || !r->u.reaction.content) {
+		LOGP(DSTORE, LOGL_NOTICE, "reaction without content or kind skipped\n");
+		return 0;
+	}
+	if (!strcmp(reaction, "like"))
+		other = "dislike";
+	else if (!strcmp(reaction, "dislike"))
+		other = "like";
+	else if (strcmp(reaction, "subscribe")) {
+		LOGP(DSTORE, LOGL_NOTICE, "unknown reaction '%s' skipped\n", reaction);
+		return 0;
+	}
+
+	if (other) {
+		b = wb_start(st, WSTMT_REACTION_DEL);
+		wb_text(&b, "$subscriber", r->subscriber);
+		wb_text(&b, "$content", r->u.reaction.content);
+		wb_text(&b, "$reaction", other);
+		rc = wb_step(&b);
+		if (rc < 0)
+			return rc;
+	}
+
+	b = wb_start(st, WSTMT_REACTION_INS);
+	wb_common(&b, r);
+	wb_text(&b, "$content", r->u.reaction.content);
+	wb_text(&b, "$reaction", reaction);
+	return wb_step(&b);
+}
+
+static int write_app_rating(struct uigw_store *st, const struct uigw_store_row *r)
+{
+	struct wb b = wb_start(st, WSTMT_APP_RATING);
+
+	if (r->u.app_rating.rating < 1 || r->u.app_rating.rating > 10 || !r->u.app_rating.app) {
+		LOGP(DSTORE, LOGL_NOTICE, "app rating %d (1..10) of app %s skipped\n", r->u.app_rating.rating,
+		     r->u.app_rating.app ? r->u.app_rating.app : "(none)");
+		return 0;
+	}
+	wb_common(&b, r);
+	wb_text(&b, "$app", r->u.app_rating.app);
+	wb_int(&b, "$rating", r->u.app_rating.rating);
+	return wb_step(&b);
+}
+
+static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
+{
+	struct wb b;
+
+	switch (r->kind) {
+	case UIGW_ROW_FLAG:
+		b = wb_start(st, WSTMT_FLAG);
+		wb_common(&b, r);
+		wb_text(&b, "$content", r->u.flag.content);
+		wb_text(&b, "$reason", r->u.flag.reason);
+		break;
+	case UIGW_ROW_OFFER:
+		b = wb_start(st, WSTMT_OFFER);
+		wb_common(&b, r);
+		wb_text(&b, "$service", r->u.offer.service);
+		wb_text(&b, "$uri", r->u.offer.uri);
+		break;
+	case UIGW_ROW_OPTOUT:
+		if (!r->subscriber) {
+			LOGP(DSTORE, LOGL_NOTICE, "opt-out without a subscriber skipped\n");
+			return 0;
+		}
+		b = wb_start(st, WSTMT_OPTOUT);
+		wb_common(&b, r);
+		wb_int(&b, "$opted_out", r->u.optout.opt_out);
+		break;
+	case UIGW_ROW_SUBSCRIBER:
+		if (!r->subscriber) {
+			LOGP(DSTORE, LOGL_NOTICE, "subscriber mapping without a pseudonym skipped\n");
+			return 0;
+		}
+		b = wb_start(st, WSTMT_SUBSCRIBER);
+		wb_text(&b, "$pseudonym", r->subscriber);
+		wb_text(&b, "$msisdn", r->u.subscriber.msisdn);
+		wb_int(&b, "$time", r->time_ms);
+		break;
+	case UIGW_ROW_MT:
+		if (!r->u.mt.pdu || !r->u.mt.pdu_len || !r->channel) {
+			LOGP(DSTORE, LOGL_ERROR, "MT without a PDU or channel refused\n");
+			return -EPROTO;
+		}
+		b = wb_start(st, WSTMT_MT_INSERT);
+		wb_int(&b, "$id", r->u.mt.id);
+		wb_text(&b, "$channel", r->channel);
+		wb_int(&b, "$dialog", (int64_t)r->dialog);
+		wb_int(&b, "$time", r->time_ms);
+		wb_int(&b, "$expires", r->u.mt.expires_ms);
+		wb_int(&b, "$final", r->u.mt.restart);
+		wb_text(&b, "$link", r->u.mt.link);
+		wb_blob(&b, "$pdu", r->u.mt.pdu, r->u.mt.pdu_len);
+		break;
+	case UIGW_ROW_MT_DONE:
+		b = wb_start(st, WSTMT_MT_DELETE);
+		wb_int(&b, "$id", r->u.mt.id);
+		break;
+	case UIGW_ROW_MT_SUBMITTED:
+	case UIGW_ROW_MT_RECEIPT:
+		if (!r->u.receipt.message_id || !r->u.receipt.state) {
+			LOGP(DSTORE, LOGL_ERROR, "receipt row without message_id or state refused\n");
+			return -EPROTO;
+		}
+		if (r->kind == UIGW_ROW_MT_SUBMITTED) {
+			b = wb_start(st, WSTMT_RECEIPT_INS);
+			wb_text_idx(&b, "$channel", r->channel, true);
+			wb_text_idx(&b, "$subscriber", r->subscriber, true);
+			wb_int(&b, "$dialog", (int64_t)r->dialog);
+		} else {
+			b = wb_start(st, WSTMT_RECEIPT_UPD);
+		}
+		wb_text(&b, "$message_id", r->u.receipt.message_id);
+		wb_text(&b, "$state", r->u.receipt.state);
+		wb_int(&b, "$time", r->time_ms);
+		break;
+	case UIGW_ROW_PUSH:
+		if (!r->subscriber || !r->campaign || !r->u.push.result) {
+			LOGP(DSTORE, LOGL_ERROR, "push row without subscriber, campaign or result refused\n");
+			return -EPROTO;
+		}
+		b = wb_start(st, WSTMT_PUSH);
+		wb_common(&b, r);
+		wb_text(&b, "$result", r->u.push.result);
+		break;
+	default:
+		LOGP(DSTORE, LOGL_ERROR, "unknown row kind %d\n", r->kind);
+		return -EPROTO;
+	}
+	return wb_step(&b);
+}
+
+/* The MT queue rows deleted in this batch, sorted, so that an MT inserted and accepted by the SMSC within one
+ * group commit is written neither way (at load, most of them). */
+static int cmp_pair(const void *a, const void *b)
+{
+	int64_t x = ((const struct mt_pair *)a)->id, y = ((const struct mt_pair *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static void mt_pairs_collect(struct uigw_store *st, struct llist_head *batch)
+{
+	struct uigw_store_job *job;
+	unsigned int i;
+
+	st->n_mt_done = 0;
+	llist_for_each_entry(job, batch, list) {
+		for (i = 0; i < job->n_rows; i++) {
+			if (job->rows[i].kind != UIGW_ROW_MT_DONE)
+				continue;
+			if (st->n_mt_done == st->mt_done_cap) {
+				size_t cap = st->mt_done_cap ? st->mt_done_cap * 2 : 1024;
+				struct mt_pair *n = realloc(st->mt_done, cap * sizeof(*n));
+
+				if (!n)
+					return;	/* without the list every row is simply written */
+				st->mt_done = n;
+				st->mt_done_cap = cap;
+			}
+			st->mt_done[st->n_mt_done++] = (struct mt_pair){ .id = job->rows[i].u.mt.id };
+		}
+	}
+	if (st->n_mt_done > 1)
+		qsort(st->mt_done, st->n_mt_done, sizeof(*st->mt_done), cmp_pair);
+}
+
+static struct mt_pair *mt_pair_find(struct uigw_store *st, int64_t id)
+{
+	struct mt_pair key = { .id = id };
+
+	if (!st->n_mt_done)
+		return NULL;
+	return bsearch(&key, st->mt_done, st->n_mt_done, sizeof(key), cmp_pair);
+}
+
+static int write_row(struct uigw_store *st, const struct uigw_store_row *r)
+{
+	struct mt_pair *pair;
+
+	switch (r->kind) {
+	case UIGW_ROW_MT:
+		pair = mt_pair_find(st, r->u.mt.id);
+		if (pair && r->u.mt.pdu && r->channel) {
+			pair->elided = true;
+			st->mt_elided++;
+			return 0;
+		}
+		return write_simple(st, r);
+	case UIGW_ROW_MT_DONE:
+		pair = mt_pair_find(st, r->u.mt.id);
+		if (pair && pair->elided)
+			return 0;
+		return write_simple(st, r);
+	case UIGW_ROW_RESPONSE:
+		return write_response(st, r);
+	case UIGW_ROW_DIALOG:
+		return write_dialog(st, r);
+	case UIGW_ROW_SPAM:
+		return write_spam(st, r);
+	case UIGW_ROW_REACTION:
+		return write_reaction(st, r);
+	case UIGW_ROW_APP_RATING:
+		return write_app_rating(st, r);
+	default:
+		return write_simple(st, r);
+	}
+}
+
+static void fail_batch(struct llist_head *batch, int rc)
+{
+	struct uigw_store_job *job;
+
+	llist_for_each_entry(job, batch, list) {
+		if (job->rc == 0)
+			job->rc = rc;
+	}
+}
+
+/* Write a batch in one transaction. A job with a refused row is failed alone and the batch rewritten without
+ * it; any other error fails the whole batch. */
+static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigned int n_jobs)
+{
+	struct uigw_store_job *job;
+	unsigned int i;
+	int rc;
+
+	llist_for_each_entry(job, batch, list)
+		job->rc = 0;
+
+	for (;;) {
+		bool refused = false;
+
+		mt_pairs_collect(st, batch);
+		rc = step_done(st->wdb, st->wstmt[WSTMT_BEGIN]);
+		if (rc < 0) {
+			LOGP(DSTORE, LOGL_ERROR, "cannot begin a transaction: %u jobs failed\n", n_jobs);
+			fail_batch(batch, -EIO);
+			return;
+		}
+		llist_for_each_entry(job, batch, list) {
+			if (job->rc < 0)
+				continue;
+			for (i = 0; i < job->n_rows; i++) {
+				rc = write_row(st, &job->rows[i]);
+				if (rc < 0)
+					break;
+			}
+			if (rc == -EPROTO) {
+				/* this job only: roll back and write the others again */
+				job->rc = rc;
+				refused = true;
+				break;
+			}
+			if (rc < 0)
+				break;
+		}
+		if (refused) {
+			step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
+			LOGP(DSTORE, LOGL_ERROR, "a job with a refused row failed; rewriting its batch\n");
+			continue;
+		}
+		if (rc == 0)
+			rc = step_done(st->wdb, st->wstmt[WSTMT_COMMIT]);
+		if (rc < 0) {
+			if (!sqlite3_get_autocommit(st->wdb))
+				step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
+			LOGP(DSTORE, LOGL_ERROR, "transaction failed and rolled back: %u jobs failed\n", n_jobs);
+			fail_batch(batch, -EIO);
+		}
+		return;
+	}
+}
+
+/* Delete subscriber_map rows past the retention period (writer thread, or open before the thread starts). */
+void uigw_store_purge(struct uigw_store *st)
+{
+	sqlite3_stmt *s = st->wstmt[WSTMT_PURGE];
+	int64_t now = wall_ms();
+
+	st->last_purge_ms = now;
+	if (!st->cfg.retention_days)
+		return;
+	if (uigw_store_bind_int64(s, "$before", now - (int64_t)st->cfg.retention_days * 86400 * 1000) < 0) {
+		uigw_store_stmt_done(s);
+		return;
+	}
+	if (step_done(st->wdb, s) == 0 && sqlite3_changes(st->wdb))
+		LOGP(DSTORE, LOGL_INFO, "purged %d subscriber mappings older than %u days\n", sqlite3_changes(st->wdb),
+		     st->cfg.retention_days);
+}
+
+void *uigw_store_writer_main(void *arg)
+{
+	struct uigw_store *st = arg;
+	struct uigw_store_job *job;
+	uint64_t one = 1;
+	unsigned int i, n_failed;
+	int64_t t0, dt;
+
+	pthread_setname_np(pthread_self(), "uigw-store");	/* for top -H, perf and gdb */
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		LLIST_HEAD(batch);
+		unsigned int rows = 0, n_jobs = 0;
+
+		while (!st->stop && llist_empty(&st->queue)) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 60;
+			if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT &&
+			    wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS) {
+				pthread_mutex_unlock(&st->lock);
+				uigw_store_purge(st);
+				pthread_mutex_lock(&st->lock);
+			}
+		}
+		if (llist_empty(&st->queue))
+			break;	/* stop, and nothing left */
+		wait_interval(st);
+
+		/* take everything queued, up to batch_max_rows rows (at least one job) */
+		while (!llist_empty(&st->queue)) {
+			job = llist_first_entry(&st->queue, struct uigw_store_job, list);
+			if (n_jobs && rows + job->n_rows > st->cfg.batch_max_rows)
+				break;
+			llist_del(&job->list);
+			llist_add_tail(&job->list, &batch);
+			rows += job->n_rows;
+			n_jobs++;
+		}
+		st->n_queued -= n_jobs;
+		st->rows_queued -= rows;
+		st->n_in_flight = n_jobs;
+		pthread_mutex_unlock(&st->lock);
+
+		t0 = st->last_commit_us = mono_us();
+		write_batch(st, &batch, n_jobs);
+		dt = mono_us() - t0;
+		llist_for_each_entry(job, &batch, list) {
+			for (i = 0; i < job->n_queries; i++) {
+				struct uigw_store_query *q = &job->queries[i];
+
+				uigw_store_run_query((unsigned int)q->query < _UIGW_Q_NUM ? st->wq[q->query] : NULL, q);
+			}
+		}
+		if (wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
+			uigw_store_purge(st);
+
+		n_failed = 0;
+		llist_for_each_entry(job, &batch, list)
+			n_failed += job->rc < 0;
+		pthread_mutex_lock(&st->lock);
+		st->stats.commits++;
+		st->stats.jobs += n_jobs;
+		st->stats.rows += rows;
+		st->stats.failed_jobs += n_failed;
+		st->stats.busy_us += dt;
+		if (dt > st->stats.max_commit_us)
+			st->stats.max_commit_us = dt;
+		st->stats.last_rows = rows;
+		llist_splice_init(&batch, st->done.prev);
+		st->n_in_flight = 0;
+		pthread_cond_broadcast(&st->idle);
+		pthread_mutex_unlock(&st->lock);
+		if (write(st->efd.fd, &one, sizeof(one)) != sizeof(one))
+			LOGP(DSTORE, LOGL_ERROR, "cannot signal the loop: errno %d\n", errno);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+

@@ -1,0 +1,617 @@
+/*! \file uigw_vty.c
+ *  VTY: the `uigw` and `store` configuration nodes and the operator's views and commands on campaigns,
+ *  dialogs and feedback. The test-drive channel's commands are in vty_chan.c. */
+
+#include <errno.h>
+#include <string.h>
+#include <inttypes.h>
+#include <time.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/core/fsm.h>
+#include <osmocom/core/tdef.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/vty/misc.h>
+#include <osmocom/vty/tdef_vty.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/vty/vty.h>
+#include <osmocom/uigw/common/vty_nodes.h>
+#include <osmocom/uigw/core/campaign.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/common/logging.h>
+
+static struct uigw *g_gw;	/* the one root object the VTY reaches (vty callbacks carry no context) */
+
+/* Print multi-line text line by line with the VTY's newline. */
+void uigw_vty_out_lines(struct vty *vty, const char *text)
+{
+	const char *p = text, *nl;
+
+	while ((nl = strchr(p, '\n'))) {
+		vty_out(vty, "%.*s%s", (int)(nl - p), p, VTY_NEWLINE);
+		p = nl + 1;
+	}
+	vty_out(vty, "%s%s", p, VTY_NEWLINE);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* node uigw */
+
+static struct cmd_node uigw_node = {
+	UIGW_NODE,
+	"%s(config-uigw)# ",
+	1,
+};
+
+DEFUN(cfg_uigw, cfg_uigw_cmd, "uigw", "Configure the gateway core\n")
+{
+	vty->node = UIGW_NODE;
+	return CMD_SUCCESS;
+}
+
+static void set_str(char **dst, const char *val)
+{
+	osmo_talloc_replace_string(g_gw, dst, val);
+}
+
+DEFUN(cfg_campaigns_dir, cfg_campaigns_dir_cmd, "campaigns-dir PATH",
+      "Folder of the campaign files (*.conf, libconfig)\n" "Path, relative to the working folder or absolute\n")
+{
+	set_str(&g_gw->cfg.campaigns_dir, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_country_code, cfg_country_code_cmd, "country-code <1-999>",
+      "Country code for numbers typed in national form\n" "Country code digits, e.g. 49\n")
+{
+	set_str(&g_gw->cfg.country_code, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_national_prefix, cfg_national_prefix_cmd, "national-prefix <0-99>",
+      "Trunk prefix of national numbers\n" "Digits, e.g. 0\n")
+{
+	set_str(&g_gw->cfg.national_prefix, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_pseudonym_secret, cfg_pseudonym_secret_cmd, "pseudonym-secret SECRET",
+      "Operator secret of the keyed hash that turns subscriber numbers into pseudonyms\n"
+      "Secret (changing it starts new pseudonyms for everyone)\n")
+{
+	set_str(&g_gw->cfg.pseudonym_secret, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_default_language, cfg_default_language_cmd, "default-language LANG",
+      "Language when the channel does not tell the subscriber's\n" "ISO 639-1 code, e.g. en\n")
+{
+	if (strlen(argv[0]) != 2) {
+		vty_out(vty, "%% language must be a two-letter ISO 639-1 code%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	set_str(&g_gw->cfg.default_language, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_max_dialogs, cfg_max_dialogs_cmd, "max-dialogs <1-10000000>",
+      "Active dialogs past which channels answer busy\n" "Number of dialogs\n")
+{
+	g_gw->cfg.max_dialogs = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_push_cap, cfg_push_cap_cmd, "push-cap <1-1000> per <1-31536000>",
+      "Frequency cap of network-initiated interactions per subscriber, over every campaign and channel\n"
+      "At most this many\n" "Within a rolling window of\n" "Seconds\n")
+{
+	g_gw->cfg.push_cap_count = atoi(argv[0]);
+	g_gw->cfg.push_cap_per = atoi(argv[1]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_push_cap, cfg_no_push_cap_cmd, "no push-cap",
+      NO_STR "No gateway-wide frequency cap (the campaigns' own caps still apply)\n")
+{
+	g_gw->cfg.push_cap_count = 0;
+	g_gw->cfg.push_cap_per = 0;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_resume_window, cfg_resume_window_cmd, "resume-window <0-3600>",
+      "Seconds within which a USSD dialog cut off by the network resumes where it stopped\n"
+      "Seconds (0: never resume)\n")
+{
+	g_gw->cfg.resume_window = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_max_retries, cfg_max_retries_cmd, "invalid-input-retries <1-10>",
+      "Invalid answers after which a dialog ends\n" "Number of tries\n")
+{
+	g_gw->cfg.max_retries = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_busy_text, cfg_busy_text_cmd, "busy-text .TEXT",
+      "Answer when max-dialogs is reached\n" "Text\n")
+{
+	char *s = argv_concat(argv, argc, 0);
+	set_str(&g_gw->cfg.busy_text, s);
+	talloc_free(s);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_unrouted_text, cfg_unrouted_text_cmd, "unrouted-text .TEXT",
+      "Answer when no campaign matches the code or keyword\n" "Text\n")
+{
+	char *s = argv_concat(argv, argc, 0);
+	set_str(&g_gw->cfg.unrouted_text, s);
+	talloc_free(s);
+	return CMD_SUCCESS;
+}
+
+static void write_str(struct vty *vty, const char *name, const char *val, const char *def)
+{
+	if (strcmp(val, def))
+		vty_out(vty, " %s %s%s", name, val, VTY_NEWLINE);
+}
+
+static void write_uint(struct vty *vty, const char *name, unsigned int val, unsigned int def)
+{
+	if (val != def)
+		vty_out(vty, " %s %u%s", name, val, VTY_NEWLINE);
+}
+
+static struct osmo_tdef_group uigw_tdef_groups[] = {
+	{ .name = "dialog", .desc = "Dialog input timeouts per channel class", .tdefs = NULL },
+	{}
+};
+
+static int config_write_uigw(struct vty *vty)
+{
+	const struct uigw_config *c = &g_gw->cfg;
+
+	vty_out(vty, "uigw%s", VTY_NEWLINE);
+	write_str(vty, "campaigns-dir", c->campaigns_dir, "etc/campaigns");
+	write_str(vty, "country-code", c->country_code, "49");
+	write_str(vty, "national-prefix", c->national_prefix, "0");
+	write_str(vty, "pseudonym-secret", c->pseudonym_secret, "change-me");
+	write_str(vty, "default-language", c->default_language, "en");
+	write_uint(vty, "max-dialogs", c->max_dialogs, 200000);
+	write_uint(vty, "resume-window", c->resume_window, 120);
+	write_uint(vty, "invalid-input-retries", c->max_retries, 3);
+	if (c->push_cap_per)
+		vty_out(vty, " push-cap %u per %u%s", c->push_cap_count, c->push_cap_per, VTY_NEWLINE);
+	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
+	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
+	osmo_tdef_vty_groups_write(vty, " ");
+	return CMD_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* node store */
+
+static struct cmd_node store_node = {
+	STORE_NODE,
+	"%s(config-store)# ",
+	1,
+};
+
+DEFUN(cfg_store, cfg_store_cmd, "store", "Configure the feedback store (SQLite)\n")
+{
+	vty->node = STORE_NODE;
+	return CMD_SUCCESS;
+}
+
+#define STORE_RESTART " (takes effect at the next start)"
+
+DEFUN(cfg_store_path, cfg_store_path_cmd, "path PATH",
+      "SQLite database file" STORE_RESTART "\n" "Path, relative to the working folder or absolute\n")
+{
+	osmo_talloc_replace_string(g_gw, (char **)&g_gw->store_cfg->path, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_sync, cfg_store_sync_cmd, "synchronous (full|normal)",
+      "Durability of a commit" STORE_RESTART "\n"
+      "Every acknowledged answer survives a power loss (fsync per group commit)\n"
+      "Survives a crash of the process, not of the machine\n")
+{
+	g_gw->store_cfg->sync_full = !strcmp(argv[0], "full");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_batch, cfg_store_batch_cmd, "batch-max-rows <1-1000000>",
+      "Rows per group commit at most" STORE_RESTART "\n" "Rows\n")
+{
+	g_gw->store_cfg->batch_max_rows = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_queue, cfg_store_queue_cmd, "queue-max-jobs <1-10000000>",
+      "Jobs waiting for the writer at most; past it answers are refused, not lost silently" STORE_RESTART "\n"
+      "Jobs\n")
+{
+	g_gw->store_cfg->queue_max_jobs = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_commit_interval, cfg_store_commit_interval_cmd, "commit-interval <0-1000>",
+      "Start a group commit no sooner than this after the previous one began: fewer, larger transactions under "
+      "load, no wait at low load" STORE_RESTART "\n" "Milliseconds (0: commit as soon as anything waits)\n")
+{
+	g_gw->store_cfg->commit_interval_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_spam_window, cfg_store_spam_window_cmd, "spam-window <0-31536000>",
+      "Seconds in which a second report of the same number by the same subscriber does not count"
+      STORE_RESTART "\n" "Seconds\n")
+{
+	g_gw->store_cfg->spam_window = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_retention, cfg_store_retention_cmd, "retention-days <0-36500>",
+      "Days the operator-only pseudonym to MSISDN mapping is kept" STORE_RESTART "\n" "Days (0: forever)\n")
+{
+	g_gw->store_cfg->retention_days = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+static int config_write_store(struct vty *vty)
+{
+	const struct uigw_store_cfg *c = g_gw->store_cfg;
+	struct uigw_store_cfg def;
+
+	uigw_store_cfg_defaults(&def);
+	vty_out(vty, "store%s", VTY_NEWLINE);
+	write_str(vty, "path", c->path, "osmo-uigw.db");
+	if (c->sync_full != def.sync_full)
+		vty_out(vty, " synchronous %s%s", c->sync_full ? "full" : "normal", VTY_NEWLINE);
+	write_uint(vty, "batch-max-rows", c->batch_max_rows, def.batch_max_rows);
+	write_uint(vty, "queue-max-jobs", c->queue_max_jobs, def.queue_max_jobs);
+	write_uint(vty, "commit-interval", c->commit_interval_ms, def.commit_interval_ms);
+	write_uint(vty, "spam-window", c->spam_window, def.spam_window);
+	write_uint(vty, "retention-days", c->retention_days, def.retention_days);
+	return CMD_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* views */
+
+static unsigned int active_dialogs_of(const char *campaign)
+{
+	struct uigw_dialog *dlg;
+	unsigned int n = 0;
+
+	llist_for_each_entry(dlg, &g_gw->dialogs, list)
+		if (dlg->camp && !strcmp(dlg->camp->name, campaign))
+			n++;
+	return n;
+}
+
+static void entry_summary(const struct uigw_campaign *c, char *buf, size_t len)
+{
+	struct osmo_strbuf sb = { .buf = buf, .len = len };
+	unsigned int i, k;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->entry.n_ussd; i++)
+		OSMO_STRBUF_PRINTF(sb, "%s%s", sb.chars_needed ? " " : "", c->entry.ussd[i]);
+	for (i = 0; i < c->entry.n_sms; i++)
+		for (k = 0; k < c->entry.sms[i].n_keywords; k++)
+			OSMO_STRBUF_PRINTF(sb, "%s%s@%s", sb.chars_needed ? " " : "", c->entry.sms[i].keywords[k],
+					   c->entry.sms[i].short_code);
+	for (i = 0; i < c->entry.n_sip; i++)
+		OSMO_STRBUF_PRINTF(sb, "%ssip:%s", sb.chars_needed ? " " : "", c->entry.sip[i]);
+}
+
+DEFUN(show_campaigns, show_campaigns_cmd, "show campaigns",
+      SHOW_STR "Campaigns in service\n")
+{
+	const struct uigw_campaign_set *set = g_gw->campaigns;
+	char entries[256];
+	unsigned int i;
+
+	if (!set || !set->n) {
+		vty_out(vty, "No campaigns in service (folder %s)%s", g_gw->cfg.campaigns_dir, VTY_NEWLINE);
+		return CMD_SUCCESS;
+	}
+	vty_out(vty, "%-16s %4s %-8s %5s %6s  %s%s", "Campaign", "Ver", "State", "Nodes", "Active", "Entry points",
+		VTY_NEWLINE);
+	for (i = 0; i < set->n; i++) {
+		const struct uigw_campaign *c = set->c[i];
+		entry_summary(c, entries, sizeof(entries));
+		vty_out(vty, "%-16s %4u %-8s %5u %6u  %s%s", c->name, c->version, c->enabled ? "enabled" : "disabled",
+			c->n_nodes, active_dialogs_of(c->name), entries, VTY_NEWLINE);
+	}
+	return CMD_SUCCESS;
+}
+
+static void append(char *buf, size_t len, const char *a, const char *b)
+{
+	size_t l = strlen(buf);
+
+	if (l < len)
+		snprintf(buf + l, len - l, "%s%s", a, b);
+}
+
+static const char *tmpl_src(const struct uigw_i18n *t)
+{
+	return t->n ? t->v[0].tmpl->src : "";
+}
+
+static const char *node_name(const struct uigw_campaign *c, int idx)
+{
+	return idx < 0 ? "(end)" : c->nodes[idx].id;
+}
+
+DEFUN(show_campaign, show_campaign_cmd, "show campaign NAME",
+      SHOW_STR "One campaign: nodes, entry points, live counts\n" "Campaign name\n")
+{
+	const struct uigw_campaign *c = uigw_campaign_set_find(g_gw->campaigns, argv[0]);
+	int64_t outcomes[_UIGW_OUTCOME_NUM] = { 0 }, responses = 0;
+	char buf[512];
+	unsigned int i, k;
+
+	if (!c) {
+		vty_out(vty, "%% No campaign '%s'%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "Campaign %s, version %u, %s, from %s%s", c->name, c->version,
+		c->enabled ? "enabled" : "disabled", c->file ? c->file : "-", VTY_NEWLINE);
+	vty_out(vty, " Title: %s%s", tmpl_src(&c->title), VTY_NEWLINE);
+	buf[0] = '\0';
+	for (i = 0; i < c->n_languages; i++)
+		append(buf, sizeof(buf), i ? " " : "", c->languages[i]);
+	vty_out(vty, " Languages: %s%s", buf, VTY_NEWLINE);
+	buf[0] = '\0';
+	for (i = 0; i < _UIGW_CHAN_NUM; i++)
+		if (c->channels & (1u << i))
+			append(buf, sizeof(buf), buf[0] ? " " : "", uigw_channel_name(i));
+	vty_out(vty, " Channels: %s%s%s", buf, c->network_only ? " (network-initiated only)" : "", VTY_NEWLINE);
+	if (c->push_cap_per)
+		vty_out(vty, " Push cap: %u per %u s per subscriber%s", c->push_cap_count, c->push_cap_per,
+			VTY_NEWLINE);
+	entry_summary(c, buf, sizeof(buf));
+	vty_out(vty, " Entry points: %s%s", buf[0] ? buf : "(none: push or jump only)", VTY_NEWLINE);
+	for (i = 0; i < c->n_params; i++)
+		vty_out(vty, " Parameter %s (default '%s')%s", c->params[i].name, c->params[i].def, VTY_NEWLINE);
+	vty_out(vty, " Nodes:%s", VTY_NEWLINE);
+	for (i = 0; i < c->n_nodes; i++) {
+		const struct uigw_node *n = &c->nodes[i];
+		vty_out(vty, "  %s%-12s %-6s", (int)i == c->start ? "*" : " ", n->id,
+			get_value_string(uigw_node_kind_names, n->kind));
+		switch (n->kind) {
+		case UIGW_NODE_MENU:
+		case UIGW_NODE_CHOICE:
+			for (k = 0; k < n->n_options; k++)
+				vty_out(vty, " %s->%s", n->options[k].key,
+					node_name(c, n->options[k].next >= 0 ? n->options[k].next : n->next));
+			break;
+		case UIGW_NODE_YESNO:
+			vty_out(vty, " yes->%s no->%s", node_name(c, n->yes), node_name(c, n->no));
+			break;
+		default:
+			vty_out(vty, " ->%s", node_name(c, n->next));
+			break;
+		}
+		if (n->n_actions)
+			vty_out(vty, " [%u action%s]", n->n_actions, n->n_actions > 1 ? "s" : "");
+		vty_out(vty, "%s", VTY_NEWLINE);
+	}
+	if (g_gw->store && uigw_store_campaign_counts(g_gw->store, c->name, outcomes, &responses) == 0) {
+		vty_out(vty, " Dialogs: %u active, %" PRId64 " completed, %" PRId64 " abandoned, %" PRId64
+			" timed out, %" PRId64 " rejected%s", active_dialogs_of(c->name),
+			outcomes[UIGW_OUTCOME_COMPLETED], outcomes[UIGW_OUTCOME_ABANDONED],
+			outcomes[UIGW_OUTCOME_TIMED_OUT], outcomes[UIGW_OUTCOME_REJECTED], VTY_NEWLINE);
+		vty_out(vty, " Responses: %" PRId64 "%s", responses, VTY_NEWLINE);
+	}
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_dialogs, show_dialogs_cmd, "show dialogs",
+      SHOW_STR "Active dialogs\n")
+{
+	struct uigw_dialog *dlg;
+	struct timespec ts;
+	int64_t now;
+
+	osmo_clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	vty_out(vty, "%u active dialogs (max %u)%s", g_gw->n_dialogs, g_gw->cfg.max_dialogs, VTY_NEWLINE);
+	llist_for_each_entry(dlg, &g_gw->dialogs, list) {
+		vty_out(vty, " %llu %-9s %-12s node %-12s %-11s subscriber %s, %lld s%s",
+			(unsigned long long)dlg->id, uigw_channel_name(dlg->channel),
+			dlg->camp ? dlg->camp->name : "-",
+			dlg->camp && dlg->node >= 0 ? dlg->camp->nodes[dlg->node].id : "-",
+			osmo_fsm_inst_state_name(dlg->fi), dlg->pseudonym, (long long)(now - dlg->started_ms) / 1000,
+			VTY_NEWLINE);
+	}
+	return CMD_SUCCESS;
+}
+
+struct fb_ctx {
+	struct vty *vty;
+	char question[64];
+};
+
+static void fb_cb(const char *question, const char *channel, const char *value, int64_t count, void *data)
+{
+	struct fb_ctx *f = data;
+	struct vty *vty = f->vty;
+
+	if (strcmp(f->question, question)) {
+		OSMO_STRLCPY_ARRAY(f->question, question);
+		vty_out(vty, " Question %s:%s", question, VTY_NEWLINE);
+	}
+	vty_out(vty, "  %-10s %-24s %" PRId64 "%s", channel, value, count, VTY_NEWLINE);
+}
+
+DEFUN(show_feedback, show_feedback_cmd, "show feedback NAME",
+      SHOW_STR "Distribution of answers of a campaign, per question and channel\n" "Campaign name\n")
+{
+	struct fb_ctx f = { .vty = vty };
+	int rc;
+
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_store_drain(g_gw->store);
+	vty_out(vty, "Feedback for campaign %s (all versions):%s", argv[0], VTY_NEWLINE);
+	rc = uigw_store_feedback(g_gw->store, argv[0], fb_cb, &f);
+	if (rc < 0) {
+		vty_out(vty, "%% Store error %d%s", rc, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (!f.question[0])
+		vty_out(vty, " No answers yet%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+struct spam_ctx {
+	struct vty *vty;
+	unsigned int rank;
+};
+
+static void spam_cb(const char *number, int64_t reports, int64_t last_ms, void *data)
+{
+	struct spam_ctx *s = data;
+	struct vty *vty = s->vty;
+	time_t t = last_ms / 1000;
+	struct tm tm;
+	char ts[32];
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%SZ", &tm);
+	vty_out(vty, "%4u %-17s %8" PRId64 "  %s%s", ++s->rank, number, reports, ts, VTY_NEWLINE);
+}
+
+DEFUN(show_store, show_store_cmd, "show store",
+      SHOW_STR "The feedback store: settings, the writer's group commits, what waits\n")
+{
+	const struct uigw_store_cfg *c;
+	struct uigw_store_stats st;
+
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store is open%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	/* what it runs with: node store's settings take effect at the next start */
+	c = uigw_store_cfg_of(g_gw->store);
+	uigw_store_stats(g_gw->store, &st);
+	vty_out(vty, "Store %s: synchronous %s, batch-max-rows %u, commit-interval %u ms, queue-max-jobs %u%s",
+		c->path, c->sync_full ? "full" : "normal", c->batch_max_rows, c->commit_interval_ms, c->queue_max_jobs,
+		VTY_NEWLINE);
+	vty_out(vty, " Commits: %" PRIu64 ", jobs %" PRIu64 " (%" PRIu64 " failed), rows %" PRIu64 "%s", st.commits,
+		st.jobs, st.failed_jobs, st.rows, VTY_NEWLINE);
+	if (st.commits)
+		vty_out(vty, " Per commit: %.1f rows on average, %u in the last; %.2f ms on average, %.2f ms at most%s",
+			(double)st.rows / st.commits, st.last_rows, st.busy_us / 1000.0 / st.commits,
+			st.max_commit_us / 1000.0, VTY_NEWLINE);
+	vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
+		st.in_flight, st.depth, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_spam_top, show_spam_top_cmd, "show spam top <1-1000>",
+      SHOW_STR "Spam and robocall reports\n" "The most reported numbers\n" "How many\n")
+{
+	struct spam_ctx s = { .vty = vty };
+
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_store_drain(g_gw->store);
+	vty_out(vty, "Rank Number             Reports  Last report%s", VTY_NEWLINE);
+	if (uigw_store_spam_top(g_gw->store, atoi(argv[0]), spam_cb, &s) < 0) {
+		vty_out(vty, "%% Store error%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	return CMD_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* operator commands */
+
+DEFUN(campaign_enable, campaign_enable_cmd, "campaign NAME (enable|disable)",
+      "Operate on a campaign\n" "Campaign name\n" "Take it in service\n"
+      "Take it out of service (running dialogs finish)\n")
+{
+	struct uigw_campaign *c = uigw_campaign_set_find(g_gw->campaigns, argv[0]);
+
+	if (!c) {
+		vty_out(vty, "%% No campaign '%s'%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	c->enabled = !strcmp(argv[1], "enable");
+	LOGP(DCAMP, LOGL_NOTICE, "campaign %s %sd by the operator\n", c->name, argv[1]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(reload_campaigns, reload_campaigns_cmd, "reload campaigns",
+      "Reload\n" "Read the campaign folder again; on any error the campaigns in service stay\n")
+{
+	char err[512];
+	unsigned int i;
+
+	if (uigw_campaigns_reload(g_gw, err, sizeof(err)) < 0) {
+		vty_out(vty, "%% Reload refused, campaigns in service unchanged: %s%s", err, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "Reloaded %u campaigns:", g_gw->campaigns->n);
+	for (i = 0; i < g_gw->campaigns->n; i++)
+		vty_out(vty, " %s(v%u)", g_gw->campaigns->c[i]->name, g_gw->campaigns->c[i]->version);
+	vty_out(vty, "%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+
+int uigw_vty_init(struct uigw *gw)
+{
+	g_gw = gw;
+
+	install_element(CONFIG_NODE, &cfg_uigw_cmd);
+	install_node(&uigw_node, config_write_uigw);
+	install_element(UIGW_NODE, &cfg_campaigns_dir_cmd);
+	install_element(UIGW_NODE, &cfg_country_code_cmd);
+	install_element(UIGW_NODE, &cfg_national_prefix_cmd);
+	install_element(UIGW_NODE, &cfg_pseudonym_secret_cmd);
+	install_element(UIGW_NODE, &cfg_default_language_cmd);
+	install_element(UIGW_NODE, &cfg_max_dialogs_cmd);
+	install_element(UIGW_NODE, &cfg_push_cap_cmd);
+	install_element(UIGW_NODE, &cfg_no_push_cap_cmd);
+	install_element(UIGW_NODE, &cfg_resume_window_cmd);
+	install_element(UIGW_NODE, &cfg_max_retries_cmd);
+	install_element(UIGW_NODE, &cfg_busy_text_cmd);
+	install_element(UIGW_NODE, &cfg_unrouted_text_cmd);
+
+	install_element(CONFIG_NODE, &cfg_store_cmd);
+	install_node(&store_node, config_write_store);
+	install_element(STORE_NODE, &cfg_store_path_cmd);
+	install_element(STORE_NODE, &cfg_store_sync_cmd);
+	install_element(STORE_NODE, &cfg_store_batch_cmd);
+	install_element(STORE_NODE, &cfg_store_queue_cmd);
+	install_element(STORE_NODE, &cfg_store_commit_interval_cmd);
+	install_element(STORE_NODE, &cfg_store_spam_window_cmd);
+	install_element(STORE_NODE, &cfg_store_retention_cmd);
+
+	uigw_tdef_groups[0].tdefs = gw->tdefs;
+	osmo_tdef_vty_groups_init(UIGW_NODE, uigw_tdef_groups);
+
+	install_element_ve(&show_campaigns_cmd);
+	install_element_ve(&show_campaign_cmd);
+	install_element_ve(&show_dialogs_cmd);
+	install_element_ve(&show_feedback_cmd);
+	install_element_ve(&show_spam_top_cmd);
+	install_element_ve(&show_store_cmd);
+	install_element(ENABLE_NODE, &campaign_enable_cmd);
+	install_element(ENABLE_NODE, &reload_campaigns_cmd);
+	return 0;
+}
