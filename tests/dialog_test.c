@@ -23,6 +23,8 @@
 #include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/pseudonym.h>
+#include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/core/chan.h>
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* the recording channel */
@@ -33,7 +35,7 @@ struct rec {
 	unsigned int n_sent;
 	unsigned int n_release;
 	enum uigw_outcome released;
-	enum uigw_reject reject;
+	enum uigw_refusal refusal;
 	enum uigw_coding coding;
 	unsigned int page, n_pages;
 	struct uigw_dialog *dlg;	/* running dialog, NULL once ended */
@@ -45,7 +47,7 @@ static int rec_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bo
 	snprintf(rec.text, sizeof(rec.text), "%s", s->text);
 	rec.end = end;
 	rec.n_sent++;
-	rec.reject = dlg->reject;
+	rec.refusal = dlg->refusal;
 	rec.coding = s->coding;
 	rec.page = s->page;
 	rec.n_pages = s->n_pages;
@@ -60,12 +62,47 @@ static void rec_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 	rec.dlg = NULL;
 }
 
-static const struct uigw_channel_ops rec_ops_ussd = {
-	.channel = UIGW_CHAN_GSUP, .profile = &uigw_profile_ussd, .send = rec_send, .release = rec_release,
+/* what the recording channels answer to the core's questions */
+static enum uigw_reach reach_ussd = UIGW_REACH_UP, reach_sms = UIGW_REACH_UP, reach_ims = UIGW_REACH_UP;
+static unsigned int n_push;
+static int push_rc;
+
+static int rec_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct uigw_trigger *t)
+{
+	n_push++;
+	return push_rc;
+}
+
+static enum uigw_reach rec_reach(struct uigw_chan *ch, const char *msisdn)
+{
+	switch (ch->ops->channel) {
+	case UIGW_CHAN_SMPP_SMS:
+		return reach_sms;
+	case UIGW_CHAN_IMS_MSG:
+		return reach_ims;
+	default:
+		return reach_ussd;
+	}
+}
+
+static const struct uigw_chan_ops rec_ops_ussd = {
+	.channel = UIGW_CHAN_SMPP_USSD, .profile = &uigw_profile_ussd, .deliver = rec_send, .end = rec_release,
+	.push = rec_push, .reach = rec_reach,
 };
-static const struct uigw_channel_ops rec_ops_sms = {
-	.channel = UIGW_CHAN_SMPP_SMS, .profile = &uigw_profile_sms, .send = rec_send, .release = rec_release,
+static const struct uigw_chan_ops rec_ops_sms = {
+	.channel = UIGW_CHAN_SMPP_SMS, .profile = &uigw_profile_sms, .deliver = rec_send, .end = rec_release,
+	.push = rec_push, .reach = rec_reach,
 };
+static const struct uigw_chan_ops rec_ops_ims = {
+	.channel = UIGW_CHAN_IMS_MSG, .profile = &uigw_profile_ims, .deliver = rec_send, .end = rec_release,
+	.push = rec_push, .reach = rec_reach,
+};
+/* a channel without push (as gsup) */
+static const struct uigw_chan_ops rec_ops_nopush = {
+	.channel = UIGW_CHAN_GSUP, .profile = &uigw_profile_ussd, .deliver = rec_send, .end = rec_release,
+	.no_push_why = "not here",
+};
+
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* fixture: a gateway with campaigns written to a temp folder and a store */
@@ -76,6 +113,7 @@ static struct uigw *gw;
 
 static const char *camp_spam =
 	"name = \"spam\";\n"
+	"channels = [ \"gsup\", \"smpp-ussd\", \"smpp-sms\" ];\n"
 	"languages = [\"en\", \"de\"];\n"
 	"entry = { ussd = [\"*7726#\"]; sms = ( { short_code = \"7726\"; keywords = [\"SPAM\"]; } ); };\n"
 	"nodes = (\n"
@@ -176,8 +214,14 @@ static int setup(void **state)
 	gw->store_cfg->sync_full = false;
 	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
 	assert_int_equal(uigw_start(gw), 0);
-	uigw_channel_register(gw, &rec_ops_ussd);
-	uigw_channel_register(gw, &rec_ops_sms);
+	assert_non_null(uigw_chan_register(gw, &rec_ops_ussd, NULL));
+	assert_non_null(uigw_chan_register(gw, &rec_ops_sms, NULL));
+	assert_non_null(uigw_chan_register(gw, &rec_ops_ims, NULL));
+	assert_non_null(uigw_chan_register(gw, &rec_ops_nopush, NULL));
+	assert_int_equal(uigw_chans_open(gw), 0);
+	reach_ussd = reach_sms = reach_ims = UIGW_REACH_UP;
+	n_push = 0;
+	push_rc = 0;
 	return 0;
 }
 
@@ -224,6 +268,29 @@ static void settle(void)
 	do {
 		uigw_store_drain(gw->store);
 	} while (uigw_store_queue_depth(gw->store));
+}
+
+/* a trigger of campaign c for msisdn via channel (or -1), with up to two parameters */
+static int trigger(const char *c, const char *msisdn, int via, const char *p1, const char *p2,
+		   struct uigw_trigger_res *res)
+{
+	struct uigw_trigger t;
+	char w1[64], w2[64];
+	int rc;
+
+	uigw_trigger_init(&t, c, msisdn);
+	t.via = via;
+	if (p1) {
+		snprintf(w1, sizeof(w1), "%s", p1);
+		assert_int_equal(uigw_trigger_add_arg(&t, w1, false), 0);
+	}
+	if (p2) {
+		snprintf(w2, sizeof(w2), "%s", p2);
+		assert_int_equal(uigw_trigger_add_arg(&t, w2, false), 0);
+	}
+	rc = uigw_trigger(gw, &t, res);
+	settle();
+	return rc;
 }
 
 static struct uigw_dialog *dial(const char *msisdn, const char *code)
@@ -344,14 +411,14 @@ static void test_node_kinds_and_actions(void **state)
 	}
 	{
 		/* the network may not start anything for that subscriber any more; others are unaffected */
-		struct uigw_push p = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000013", .campaign = "yn" };
+		struct uigw_trigger_res res;
 		unsigned int sent = rec.n_sent;
-		assert_null(uigw_dialog_push(gw, &p));
+		assert_int_equal(trigger("yn", "+491720000013", UIGW_CHAN_SMPP_USSD, NULL, NULL, &res),
+				 UIGW_REFUSAL_OPTED_OUT);
+		assert_int_equal(res.refusal, UIGW_REFUSAL_OPTED_OUT);
 		assert_int_equal(rec.n_sent, sent);
 		assert_int_equal(gw->n_dialogs, 0);
-		p.msisdn = "+491720000012";
-		assert_non_null(uigw_dialog_push(gw, &p));
-		settle();
+		assert_int_equal(trigger("yn", "+491720000012", UIGW_CHAN_SMPP_USSD, NULL, NULL, &res), 0);
 		assert_int_equal(rec.n_sent, sent + 1);
 		uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
 	}
@@ -514,17 +581,17 @@ static void test_one_dialog_per_subscriber_busy_unrouted(void **state)
 	gw->cfg.max_dialogs = 1;
 	assert_null(dial("+491720000061", "*7726#"));
 	assert_true(rec.end);
-	assert_int_equal(rec.reject, UIGW_REJ_BUSY);
+	assert_int_equal(rec.refusal, UIGW_REFUSAL_BUSY);
 	assert_string_equal(rec.text, "The service is busy. Please try again in a few minutes.");
 	gw->cfg.max_dialogs = 100;
 
 	assert_null(dial("+491720000062", "*999#"));
-	assert_int_equal(rec.reject, UIGW_REJ_UNROUTED);
+	assert_int_equal(rec.refusal, UIGW_REFUSAL_UNROUTED);
 	assert_string_equal(rec.text, "Unknown service code or keyword.");
 
 	uigw_campaign_set_find(gw->campaigns, "spam")->enabled = false;
 	assert_null(dial("+491720000063", "*7726#"));
-	assert_int_equal(rec.reject, UIGW_REJ_NOT_ALLOWED);
+	assert_int_equal(rec.refusal, UIGW_REFUSAL_CAMPAIGN_DISABLED);
 	uigw_campaign_set_find(gw->campaigns, "spam")->enabled = true;
 }
 
@@ -559,20 +626,110 @@ static void test_reload_keeps_running_version(void **state)
 
 static void test_push_with_params(void **state)
 {
-	const char *names[] = { "caller", "unknown" };
-	const char *values[] = { "+4930999", "x" };
-	struct uigw_push p = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000080", .campaign = "yn",
-			       .n_params = 2, .param_names = names, .param_values = values };
+	struct uigw_trigger_res res;
 
-	assert_non_null(uigw_dialog_push(gw, &p));
-	settle();
+	assert_int_equal(trigger("yn", "+491720000080", UIGW_CHAN_SMPP_USSD, "caller=+4930999", NULL, &res), 0);
+	assert_int_equal(res.channel, UIGW_CHAN_SMPP_USSD);
+	assert_string_equal(res.msisdn, "+491720000080");
+	assert_int_equal(n_push, 1);
 	assert_string_equal(rec.text, "Call from +4930999 ok?\n1. Yes\n2. No");
 	assert_true(rec.dlg->network_initiated);
+	assert_int_equal(rec.dlg->id, res.dialog);
 	input("1");
 	assert_true(rec.end);
-	p.campaign = "nonexistent";
-	assert_null(uigw_dialog_push(gw, &p));
-	assert_int_equal(rec.reject, UIGW_REJ_UNROUTED);
+	/* a parameter the campaign does not declare is refused, not dropped */
+	assert_int_equal(trigger("yn", "+491720000080", UIGW_CHAN_SMPP_USSD, "caller=+4930999", "unknown=x", &res),
+			 UIGW_REFUSAL_UNKNOWN_PARAMETER);
+	assert_string_equal(res.detail, "'unknown'");
+	assert_int_equal(trigger("nonexistent", "+491720000080", -1, NULL, NULL, &res), UIGW_REFUSAL_NO_CAMPAIGN);
+	assert_int_equal(n_push, 1);
+}
+
+/* every refusal of the trigger path, in its order, and nothing sent for any of them */
+static void test_trigger_refusals(void **state)
+{
+	struct uigw_trigger_res res;
+	unsigned int sent = rec.n_sent;
+	struct uigw_trigger t;
+	char w[32];
+
+	assert_int_equal(trigger("yn", "not-a-number", -1, NULL, NULL, &res), UIGW_REFUSAL_INVALID_NUMBER);
+	assert_string_equal(uigw_refusal_name(res.refusal), "invalid_number");
+	assert_int_equal(trigger("nope", "+491720000081", -1, NULL, NULL, &res), UIGW_REFUSAL_NO_CAMPAIGN);
+	assert_string_equal(uigw_refusal_name(res.refusal), "no_campaign");
+	uigw_campaign_set_find(gw->campaigns, "yn")->enabled = false;
+	assert_int_equal(trigger("yn", "+491720000081", -1, NULL, NULL, &res), UIGW_REFUSAL_CAMPAIGN_DISABLED);
+	uigw_campaign_set_find(gw->campaigns, "yn")->enabled = true;
+	/* "spam" allows gsup, smpp-ussd and smpp-sms only (its channels list) */
+	assert_int_equal(trigger("spam", "+491720000081", UIGW_CHAN_IMS_MSG, NULL, NULL, &res),
+			 UIGW_REFUSAL_CHANNEL_NOT_ALLOWED);
+	assert_string_equal(uigw_refusal_name(res.refusal), "channel_not_allowed");
+	assert_int_equal(trigger("yn", "+491720000081", UIGW_CHAN_GSUP, NULL, NULL, &res),
+			 UIGW_REFUSAL_PUSH_NOT_OFFERED);
+	assert_string_equal(res.detail, "not here");
+	assert_int_equal(trigger("yn", "+491720000081", UIGW_CHAN_USSI, NULL, NULL, &res), UIGW_REFUSAL_UNREACHABLE);
+	assert_string_equal(res.detail, "channel ussi is not part of this gateway");
+	reach_sms = UIGW_REACH_NO;
+	assert_int_equal(trigger("yn", "+491720000081", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res),
+			 UIGW_REFUSAL_UNREACHABLE);
+	reach_sms = UIGW_REACH_UP;
+	gw->cfg.max_dialogs = 0;
+	assert_int_equal(trigger("yn", "+491720000081", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), UIGW_REFUSAL_BUSY);
+	gw->cfg.max_dialogs = 100;
+	/* the channel itself may refuse */
+	push_rc = UIGW_REFUSAL_UNREACHABLE;
+	assert_int_equal(trigger("yn", "+491720000081", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res),
+			 UIGW_REFUSAL_UNREACHABLE);
+	push_rc = 0;
+	assert_int_equal(rec.n_sent, sent);
+	assert_int_equal(gw->n_dialogs, 0);
+
+	/* the argument words of the VTY and CTRL syntax */
+	uigw_trigger_init(&t, "yn", "+491720000081");
+	snprintf(w, sizeof(w), "via");
+	assert_int_equal(uigw_trigger_add_arg(&t, w, false), 1);
+	snprintf(w, sizeof(w), "smpp-sms");
+	assert_int_equal(uigw_trigger_add_arg(&t, w, true), 0);
+	assert_int_equal(t.via, UIGW_CHAN_SMPP_SMS);
+	snprintf(w, sizeof(w), "via=ussi");
+	assert_int_equal(uigw_trigger_add_arg(&t, w, false), 0);
+	assert_int_equal(t.via, UIGW_CHAN_USSI);
+	snprintf(w, sizeof(w), "via=pigeon");
+	assert_int_equal(uigw_trigger_add_arg(&t, w, false), -EINVAL);
+	snprintf(w, sizeof(w), "novalue");
+	assert_int_equal(uigw_trigger_add_arg(&t, w, false), -EINVAL);
+	snprintf(w, sizeof(w), "to=sip:a@b");
+	assert_int_equal(uigw_trigger_add_arg(&t, w, false), 0);
+	assert_string_equal(t.to, "sip:a@b");
+	assert_int_equal(t.n_params, 0);
+}
+
+/* without via: the campaign's channels order, IMS only where the subscriber was seen */
+static void test_trigger_channel_choice(void **state)
+{
+	struct uigw_trigger_res res;
+
+	/* "yn" lists no channels: IMS first, then USSD, then SMS */
+	assert_int_equal(trigger("yn", "+491720000082", -1, NULL, NULL, &res), 0);
+	assert_int_equal(res.channel, UIGW_CHAN_SMPP_USSD);	/* IMS is up, but the subscriber was not seen there */
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	reach_ims = UIGW_REACH_SEEN;
+	assert_int_equal(trigger("yn", "+491720000082", -1, NULL, NULL, &res), 0);
+	assert_int_equal(res.channel, UIGW_CHAN_IMS_MSG);
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	reach_ims = UIGW_REACH_UP;
+	reach_ussd = UIGW_REACH_NO;
+	assert_int_equal(trigger("yn", "+491720000082", -1, NULL, NULL, &res), 0);
+	assert_int_equal(res.channel, UIGW_CHAN_SMPP_SMS);
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	reach_sms = UIGW_REACH_NO;
+	assert_int_equal(trigger("yn", "+491720000082", -1, NULL, NULL, &res), UIGW_REFUSAL_UNREACHABLE);
+	assert_int_equal(res.channel, -1);
+	/* "spam" lists gsup (no push) then smpp-ussd */
+	reach_ussd = UIGW_REACH_UP;
+	assert_int_equal(trigger("spam", "+491720000082", -1, NULL, NULL, &res), 0);
+	assert_int_equal(res.channel, UIGW_CHAN_SMPP_USSD);
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
 }
 
 static void test_ucs2_screen(void **state)
@@ -600,6 +757,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_dialog_per_subscriber_busy_unrouted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_running_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_with_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trigger_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trigger_channel_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ucs2_screen, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");

@@ -285,6 +285,24 @@ def run_ctrl(args):
         got = c.cmd('GET', 'campaigns')
         if 'spam,1,disabled' not in got:
             failures.append('ctrl: the disabled state must survive the reload: %r' % got)
+        # the one trigger path over CTRL: parameters reach the campaign and its stored answers
+        got = c.cmd('SET', 'trigger', 'callquality,+491720000009,via=vty,caller=+4930111222')
+        if not re.fullmatch(r'SET_REPLY 9 trigger vty,\d+', got):
+            failures.append('ctrl: trigger: %r' % got)
+        v.cmd('subscriber +491720000009 send 4')
+        v.cmd('subscriber +491720000009 send 2')
+        fb = '\n'.join(v.cmd('show feedback callquality')[0])
+        if not re.search(r'vty +\+4930111222 +1', fb):
+            failures.append('ctrl: the trigger parameter is not stored: %r' % fb)
+        for value, want in (('callquality,+491720000009,via=gsup', 'ERROR 10 push_not_offered: osmo-hlr 1.5.0'),
+                            ('nosuch,+491720000009', 'ERROR 11 no_campaign'),
+                            ('callquality,12x', 'ERROR 12 invalid_number'),
+                            ('callquality,+491720000010,via=vty,calller=1', "ERROR 13 unknown_parameter: 'calller'"),
+                            ('callquality,+491720000009,via=vty,caller=+4930111222', 'ERROR 14 capped: frequency cap'),
+                            ('callquality', 'ERROR 15 usage: CAMPAIGN,MSISDN')):
+            got = c.cmd('SET', 'trigger', value)
+            if not got.startswith(want):
+                failures.append('ctrl: trigger %s: expected %r..., got %r' % (value, want, got))
         c.s.close()
         v.close()
     finally:

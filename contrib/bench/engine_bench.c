@@ -117,10 +117,10 @@ static int b_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool
 	return 0;
 }
 
-static const struct uigw_channel_ops b_ops = {
+static const struct uigw_chan_ops b_ops = {
 	.channel = UIGW_CHAN_GSUP,
 	.profile = &uigw_profile_ussd,
-	.send = b_send,
+	.deliver = b_send,
 };
 
 static void msisdn_of(unsigned int i, char *buf, size_t len)
@@ -254,7 +254,7 @@ static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigne
 		fprintf(stderr, "start failed: %s\n", err);
 		exit(1);
 	}
-	uigw_channel_register(g, &b_ops);
+	uigw_chan_register(g, &b_ops, NULL);
 	return g;
 }
 

@@ -129,6 +129,18 @@ int uigw_sip_identity(const struct osip_message *msg, bool from_allowed, const c
 	return 0;
 }
 
+int uigw_sip_to_identity(const struct osip_message *msg, const char *cc, const char *np, char *msisdn,
+			 size_t msisdn_len)
+{
+	char num[64];
+
+	if (!msg->to || !msg->to->url || !uri_number(msg->to->url, num, sizeof(num)))
+		return -ENOENT;
+	if (uigw_e164_normalize(num, cc, np, msisdn, msisdn_len) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 int uigw_sip_ruri_user(const struct osip_message *msg, char *out, size_t len)
 {
 	char *semi;

@@ -505,17 +505,27 @@ static int parse_channels(struct ld *ld, const config_setting_t *root)
 	unsigned int i, n;
 	int rc, ch;
 
+	/* without a list: every channel, the IMS ones first for the choice of a trigger without `via` */
+	static const uint8_t all[] = { UIGW_CHAN_USSI, UIGW_CHAN_IMS_MSG, UIGW_CHAN_MAP, UIGW_CHAN_GSUP,
+				       UIGW_CHAN_SMPP_USSD, UIGW_CHAN_SMPP_SMS, UIGW_CHAN_VTY, UIGW_CHAN_API };
+
+	osmo_static_assert(ARRAY_SIZE(all) == _UIGW_CHAN_NUM, all_channels_listed);
 	ld->c->channels = UIGW_CHAN_MASK_ALL;
+	memcpy(ld->c->chan_order, all, sizeof(all));
+	ld->c->n_chan_order = ARRAY_SIZE(all);
 	rc = ld_get_strlist(ld, ld->tmp, root, "channels", 2 * _UIGW_CHAN_NUM, &s, &v, &n);
 	if (rc <= 0)
 		return rc;
 	if (n == 0)
 		return ld_err(ld, s, "channels is empty");
 	ld->c->channels = 0;
+	ld->c->n_chan_order = 0;
 	for (i = 0; i < n; i++) {
 		ch = uigw_channel_by_name(v[i]);
 		if (ch < 0)
 			return ld_err(ld, s, "unknown channel '%s'", v[i]);
+		if (!(ld->c->channels & (1u << ch)))
+			ld->c->chan_order[ld->c->n_chan_order++] = ch;
 		ld->c->channels |= 1u << ch;
 	}
 	return 0;

@@ -20,6 +20,7 @@
 #include <osmocom/uigw/core/router.h>
 #include <osmocom/uigw/core/pseudonym.h>
 #include <osmocom/uigw/common/number.h>
+#include <osmocom/uigw/common/hash.h>
 #include "dialog_priv.h"
 
 enum dlg_state {
@@ -35,17 +36,6 @@ enum dlg_event {
 static const struct value_string dlg_event_names[] = {
 	{ EV_INPUT, "INPUT" },
 	{ EV_STORE_DONE, "STORE_DONE" },
-	{ 0, NULL }
-};
-
-const struct value_string uigw_reject_names[] = {
-	{ UIGW_REJ_NONE, "none" },
-	{ UIGW_REJ_BUSY, "busy" },
-	{ UIGW_REJ_UNROUTED, "unrouted" },
-	{ UIGW_REJ_NOT_ALLOWED, "not-allowed" },
-	{ UIGW_REJ_ERROR, "error" },
-	{ UIGW_REJ_OPTED_OUT, "opted-out" },
-	{ UIGW_REJ_CAPPED, "capped" },
 	{ 0, NULL }
 };
 
@@ -69,7 +59,6 @@ static struct osmo_fsm dlg_fsm;
 
 static void dlg_store_done(struct uigw_store_job *job, void *data);
 static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job);
-static void dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release);
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* helpers */
@@ -92,16 +81,13 @@ static time_t now_mono(void)
 
 static uint32_t sub_hash(const char *msisdn, unsigned int salt)
 {
-	uint32_t h = 2166136261u ^ salt;
-
-	for (; *msisdn; msisdn++)
-		h = (h ^ (uint8_t)*msisdn) * 16777619u;
-	return h;
+	return uigw_hash32(msisdn, salt);
 }
 
-static const struct uigw_channel_ops *dlg_ops(const struct uigw_dialog *dlg)
+static const struct uigw_chan_ops *dlg_ops(const struct uigw_dialog *dlg)
 {
-	return dlg->gw->chan_ops[dlg->channel];
+	const struct uigw_chan *ch = dlg->gw->chan[dlg->channel];
+	return ch ? ch->ops : NULL;
 }
 
 static int dlg_timer(const struct uigw_dialog *dlg)
@@ -337,13 +323,20 @@ static bool resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
 /* Send a rendered screen; \returns 0, or negative if the dialog ended (it is then freed) */
 static int dlg_send(struct uigw_dialog *dlg, const struct uigw_render_out *out, bool end)
 {
-	const struct uigw_channel_ops *ops = dlg_ops(dlg);
+	const struct uigw_chan_ops *ops = dlg_ops(dlg);
 	int rc;
 
-	rc = ops->send(dlg, out, end);
+	dlg->in_deliver = true;
+	rc = ops->deliver(dlg, out, end);
+	dlg->in_deliver = false;
+	if (dlg->abort_pending && !end) {
+		/* the channel learnt inside deliver() that the dialog is over (a send that failed at once) */
+		uigw_dlg_finish(dlg, dlg->abort_outcome, false);
+		return -ECANCELED;
+	}
 	if (rc < 0 && !end) {
 		LOGPDLG(dlg, LOGL_ERROR, "channel could not send the screen (%d): ending\n", rc);
-		dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, false);
+		uigw_dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, false);
 		return rc;
 	}
 	return 0;
@@ -428,15 +421,15 @@ void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw
 	uigw_dlg_count_outcome(dlg->gw, outcome);
 	dlg_unlink(dlg);
 	if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
-		dlg_ops(dlg)->send(dlg, &out, true);
+		dlg_ops(dlg)->deliver(dlg, &out, true);
 	talloc_free(tmp);
 	osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 }
 
 /* End the dialog without a screen: record, optionally tell the adapter, free. */
-static void dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release)
+void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release)
 {
-	const struct uigw_channel_ops *ops = dlg_ops(dlg);
+	const struct uigw_chan_ops *ops = dlg_ops(dlg);
 
 	LOGPDLG(dlg, LOGL_INFO, "ends: %s\n", get_value_string(uigw_outcome_names, outcome));
 	dlg->outcome = outcome;
@@ -450,8 +443,8 @@ static void dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool 
 	if (outcome == UIGW_OUTCOME_ABANDONED || outcome == UIGW_OUTCOME_TIMED_OUT)
 		resume_save(dlg);
 	dlg_unlink(dlg);
-	if (release && ops && ops->release)
-		ops->release(dlg, outcome);
+	if (release && ops && ops->end)
+		ops->end(dlg, outcome);
 	osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 }
 
@@ -481,7 +474,7 @@ static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 		LOGPDLG(dlg, LOGL_ERROR, "cannot render node '%s': %d\n", dlg->node >= 0 ?
 			dlg->camp->nodes[dlg->node].id : "(goodbye)", rc);
 		talloc_free(tmp);
-		dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
+		uigw_dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
 		return false;
 	}
 	if (final) {
@@ -489,7 +482,7 @@ static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 		dlg->outcome = UIGW_OUTCOME_COMPLETED;
 		uigw_dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
 		dlg_unlink(dlg);
-		dlg_ops(dlg)->send(dlg, &out, true);
+		dlg_ops(dlg)->deliver(dlg, &out, true);
 		talloc_free(tmp);
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return false;
@@ -530,8 +523,8 @@ static bool dlg_commit_and_show(struct uigw_dialog *dlg)
 		LOGPDLG(dlg, LOGL_ERROR, "store queue full (%d): answer not recorded, ending\n", rc);
 		talloc_free(job);
 		dlg->job = NULL;
-		dlg->reject = UIGW_REJ_ERROR;
-		dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
+		dlg->refusal = UIGW_REFUSAL_ERROR;
+		uigw_dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
 		return false;
 	}
 	dlg_state_chg(dlg, ST_WAIT_STORE);
@@ -616,7 +609,7 @@ static int dlg_timer_cb(struct osmo_fsm_inst *fi)
 
 	LOGPDLG(dlg, LOGL_INFO, "no answer within %lu s\n", fi->T ? osmo_tdef_get(dlg->gw->tdefs, fi->T,
 		OSMO_TDEF_S, -1) : 0UL);
-	dlg_finish(dlg, UIGW_OUTCOME_TIMED_OUT, true);
+	uigw_dlg_finish(dlg, UIGW_OUTCOME_TIMED_OUT, true);
 	return 0;	/* dlg_finish terminated the instance already */
 }
 
@@ -673,20 +666,15 @@ int uigw_dialog_init(struct uigw *gw)
 	return 0;
 }
 
-void uigw_channel_register(struct uigw *gw, const struct uigw_channel_ops *ops)
-{
-	gw->chan_ops[ops->channel] = ops;
-}
-
 /* ---------------------------------------------------------------------------------------------------------- */
 /* public entry points */
 
-static struct uigw_dialog *dlg_alloc(struct uigw *gw, enum uigw_channel ch, const char *msisdn,
-				     const struct uigw_profile *profile, const char *lang, void *chan_priv)
+struct uigw_dialog *uigw_dlg_alloc(struct uigw *gw, enum uigw_channel ch, const char *msisdn,
+				   const struct uigw_profile *profile, const char *lang, void *chan_priv)
 {
 	struct osmo_fsm_inst *fi;
 	struct uigw_dialog *dlg;
-	const struct uigw_channel_ops *ops = gw->chan_ops[ch];
+	const struct uigw_chan_ops *ops = gw->chan[ch] ? gw->chan[ch]->ops : NULL;
 
 	fi = osmo_fsm_inst_alloc(&dlg_fsm, gw->ctx, NULL, LOGL_DEBUG, NULL);
 	if (!fi)
@@ -713,39 +701,39 @@ static struct uigw_dialog *dlg_alloc(struct uigw *gw, enum uigw_channel ch, cons
 }
 
 /* Refuse: a last text on the channel, a dialog row, counters. The dialog is freed. */
-static void dlg_reject(struct uigw_dialog *dlg, enum uigw_reject why, const char *text)
+static void dlg_reject(struct uigw_dialog *dlg, enum uigw_refusal why, const char *text)
 {
-	dlg->reject = why;
-	LOGPDLG(dlg, LOGL_NOTICE, "refused: %s\n", get_value_string(uigw_reject_names, why));
-	rate_ctr_inc2(dlg->gw->ctrs, why == UIGW_REJ_BUSY ? UIGW_CTR_DLG_BUSY :
-		      why == UIGW_REJ_UNROUTED ? UIGW_CTR_DLG_UNROUTED : UIGW_CTR_DLG_REJECTED);
+	dlg->refusal = why;
+	LOGPDLG(dlg, LOGL_NOTICE, "refused: %s\n", uigw_refusal_name(why));
+	rate_ctr_inc2(dlg->gw->ctrs, why == UIGW_REFUSAL_BUSY ? UIGW_CTR_DLG_BUSY :
+		      why == UIGW_REFUSAL_UNROUTED ? UIGW_CTR_DLG_UNROUTED : UIGW_CTR_DLG_REJECTED);
 	/* under overload, write nothing more */
-	if (why != UIGW_REJ_BUSY)
+	if (why != UIGW_REFUSAL_BUSY)
 		uigw_dlg_end_with_text(dlg, text, UIGW_OUTCOME_REJECTED);
 	else {
 		struct uigw_render_out out;
 		void *tmp = talloc_new(dlg);
 		if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
-			dlg_ops(dlg)->send(dlg, &out, true);
+			dlg_ops(dlg)->deliver(dlg, &out, true);
 		talloc_free(tmp);
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 	}
 }
 
-static bool camp_allows(const struct uigw_campaign *c, enum uigw_channel ch, bool network)
+enum uigw_refusal uigw_dlg_camp_allows(const struct uigw_campaign *c, enum uigw_channel ch, bool network)
 {
 	if (!c->enabled)
-		return false;
+		return UIGW_REFUSAL_CAMPAIGN_DISABLED;
 	if (!(c->channels & (1u << ch)))
-		return false;
+		return UIGW_REFUSAL_CHANNEL_NOT_ALLOWED;
 	if (c->network_only && !network)
-		return false;
-	return true;
+		return UIGW_REFUSAL_NETWORK_ONLY;
+	return UIGW_REFUSAL_NONE;
 }
 
 /* Start on camp: params, first node, direct-dial inputs; then the first screen. */
-static struct uigw_dialog *dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp, int start,
-				     const char * const *inputs, unsigned int n_inputs, bool try_resume)
+struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp, int start,
+				   const char * const *inputs, unsigned int n_inputs, bool try_resume)
 {
 	unsigned int i;
 	bool resumed = false;
@@ -789,96 +777,37 @@ struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *
 	struct uigw_route r;
 	int rc;
 
-	OSMO_ASSERT(gw->chan_ops[b->channel]);
-	dlg = dlg_alloc(gw, b->channel, b->msisdn, b->profile, b->language, b->chan_priv);
+	enum uigw_refusal why;
+
+	OSMO_ASSERT(gw->chan[b->channel]);
+	dlg = uigw_dlg_alloc(gw, b->channel, b->msisdn, b->profile, b->language, b->chan_priv);
 	if (!dlg)
 		return NULL;
 	dlg->roaming = b->roaming;
 
 	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
-		dlg_reject(dlg, UIGW_REJ_BUSY, gw->cfg.busy_text);
+		dlg_reject(dlg, UIGW_REFUSAL_BUSY, gw->cfg.busy_text);
 		return NULL;
 	}
 	rc = uigw_route(gw->campaigns, b->channel, b->text, b->short_code, &r);
 	if (rc < 0) {
-		dlg_reject(dlg, UIGW_REJ_UNROUTED, gw->cfg.unrouted_text);
+		dlg_reject(dlg, UIGW_REFUSAL_UNROUTED, gw->cfg.unrouted_text);
 		return NULL;
 	}
-	if (!camp_allows(r.camp, b->channel, false)) {
+	why = uigw_dlg_camp_allows(r.camp, b->channel, false);
+	if (why != UIGW_REFUSAL_NONE) {
 		dlg->camp = r.camp;
 		uigw_campaign_get(r.camp);
-		dlg_reject(dlg, UIGW_REJ_NOT_ALLOWED, "This service is not available.");
+		dlg_reject(dlg, why, "This service is not available.");
 		return NULL;
 	}
 	/* one active dialog per subscriber per channel: a new begin replaces the old one */
 	old = uigw_dialog_find(gw, dlg->msisdn, b->channel);
 	if (old) {
 		LOGPDLG(old, LOGL_INFO, "replaced by a new dialog of the same subscriber\n");
-		dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);
+		uigw_dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);
 	}
-	return dlg_start(dlg, r.camp, r.start, r.inputs, r.n_inputs, true);
-}
-
-struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p)
-{
-	struct uigw_dialog *dlg, *old;
-	struct uigw_campaign *c;
-	unsigned int i;
-
-	OSMO_ASSERT(gw->chan_ops[p->channel]);
-	gw->push_refusal[0] = '\0';
-	dlg = dlg_alloc(gw, p->channel, p->msisdn, p->profile, p->language, p->chan_priv);
-	if (!dlg)
-		return NULL;
-	dlg->network_initiated = true;
-	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
-		dlg_reject(dlg, UIGW_REJ_BUSY, gw->cfg.busy_text);
-		return NULL;
-	}
-	c = uigw_campaign_set_find(gw->campaigns, p->campaign);
-	if (!c || !camp_allows(c, p->channel, true)) {
-		dlg_reject(dlg, c ? UIGW_REJ_NOT_ALLOWED : UIGW_REJ_UNROUTED, "This service is not available.");
-		return NULL;
-	}
-	/* a subscriber who opted out gets no network-initiated interaction, on any channel */
-	if (gw->store && uigw_store_is_opted_out(gw->store, dlg->pseudonym) == 1) {
-		LOGPDLG(dlg, LOGL_NOTICE, "push of %s refused: the subscriber opted out\n", c->name);
-		snprintf(gw->push_refusal, sizeof(gw->push_refusal), "%s opted out of network-initiated interactions",
-			 p->msisdn);
-		uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "opted-out");
-		dlg->reject = UIGW_REJ_OPTED_OUT;
-		rate_ctr_inc2(gw->ctrs, UIGW_CTR_DLG_REJECTED);
-		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
-		return NULL;
-	}
-	/* nor more than the frequency caps allow */
-	if (uigw_push_cap_check(gw, c, dlg->pseudonym) < 0) {
-		LOGPDLG(dlg, LOGL_NOTICE, "push of %s refused: %s\n", c->name, gw->push_refusal);
-		uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "capped");
-		dlg->reject = UIGW_REJ_CAPPED;
-		rate_ctr_inc2(gw->ctrs, UIGW_CTR_PUSH_CAPPED);
-		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
-		return NULL;
-	}
-	gw->push_refusal[0] = '\0';
-	uigw_push_log(gw, dlg->pseudonym, c->name, p->channel, "sent");
-	old = uigw_dialog_find(gw, dlg->msisdn, p->channel);
-	if (old)
-		dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);
-	/* trigger parameters first: the campaign's defaults fill only what is missing */
-	for (i = 0; i < p->n_params; i++) {
-		unsigned int k;
-		for (k = 0; k < c->n_params; k++) {
-			if (!strcmp(c->params[k].name, p->param_names[i])) {
-				uigw_dlg_var_set(dlg, c->params[k].name, p->param_values[i]);
-				break;
-			}
-		}
-		if (k == c->n_params)
-			LOGPDLG(dlg, LOGL_NOTICE, "campaign %s has no parameter '%s': ignored\n", c->name,
-				p->param_names[i]);
-	}
-	return dlg_start(dlg, c, -1, NULL, 0, false);
+	return uigw_dlg_start(dlg, r.camp, r.start, r.inputs, r.n_inputs, true);
 }
 
 int uigw_dialog_input(struct uigw_dialog *dlg, const char *text)
@@ -895,10 +824,16 @@ int uigw_dialog_input(struct uigw_dialog *dlg, const char *text)
 
 void uigw_dialog_abort(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
-	dlg_finish(dlg, outcome, false);
+	if (dlg->in_deliver) {
+		/* called back from inside the channel's deliver(): the core ends the dialog when it returns */
+		dlg->abort_pending = true;
+		dlg->abort_outcome = outcome;
+		return;
+	}
+	uigw_dlg_finish(dlg, outcome, false);
 }
 
 void uigw_dialog_terminate(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
-	dlg_finish(dlg, outcome, true);
+	uigw_dlg_finish(dlg, outcome, true);
 }

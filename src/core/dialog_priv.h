@@ -57,3 +57,17 @@ void uigw_dlg_enter(struct uigw_dialog *dlg, int idx);
 /*! Validate, record and move for one input. \returns true if the new screen is to be committed and shown,
  *  false if the dialog already ended. */
 bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw);
+
+/* Shared between dialog.c (the engine) and trigger.c (the network-initiated path). */
+
+/*! A dialog not yet started or linked: no screen, no rows. Free it with osmo_fsm_inst_term(dlg->fi, ...). */
+struct uigw_dialog *uigw_dlg_alloc(struct uigw *gw, enum uigw_channel ch, const char *msisdn,
+				   const struct uigw_profile *profile, const char *lang, void *chan_priv);
+/*! Start \a dlg on \a camp at node \a start (-1: the campaign's start), feed \a inputs as if typed, show the
+ *  first screen. \returns the dialog if it still runs, NULL if it ended (freed) */
+struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp, int start,
+				   const char * const *inputs, unsigned int n_inputs, bool try_resume);
+/*! End without a screen: record, tell the channel (ops->end) if \a release, free. */
+void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release);
+/*! May campaign \a c run on channel \a ch (\a network: started by the network)? \returns NONE or why not */
+enum uigw_refusal uigw_dlg_camp_allows(const struct uigw_campaign *c, enum uigw_channel ch, bool network);

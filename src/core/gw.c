@@ -32,6 +32,8 @@ static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_CAMPAIGN_RELOAD] = { "campaign:reload", "Successful campaign (re)loads" },
 	[UIGW_CTR_CAMPAIGN_RELOAD_FAIL] = { "campaign:reload-failed", "Refused campaign reloads" },
 	[UIGW_CTR_PUSH_CAPPED] = { "dialog:push-capped", "Pushes refused by a frequency cap" },
+	[UIGW_CTR_TRIGGER] = { "trigger:received", "Network-initiated triggers (VTY, CTRL, API)" },
+	[UIGW_CTR_TRIGGER_REFUSED] = { "trigger:refused", "Triggers refused (see the log for the reason)" },
 };
 
 static const struct rate_ctr_group_desc uigw_ctrg_desc = {
@@ -63,8 +65,13 @@ static const struct osmo_tdef uigw_tdefs_default[] = {
 	  .desc = "SMS dialogs: wait for the subscriber's reply" },
 	{ .T = UIGW_T_IMS, .default_val = 900, .unit = OSMO_TDEF_S,
 	  .desc = "IMS message dialogs: wait for the subscriber's reply" },
+	{ .T = UIGW_T_IMS_SEEN, .default_val = 3600, .unit = OSMO_TDEF_S,
+	  .desc = "a trigger without `via` reaches a subscriber over IMS if seen there (request, registration) "
+		  "within this time" },
 	{}
 };
+
+struct uigw *uigw_vty_root;
 
 struct uigw *uigw_alloc(void *ctx)
 {
@@ -108,6 +115,8 @@ struct uigw *uigw_alloc(void *ctx)
 		uigw_free(gw);
 		return NULL;
 	}
+	if (!uigw_vty_root)
+		uigw_vty_root = gw;
 	return gw;
 }
 
@@ -202,5 +211,7 @@ void uigw_free(struct uigw *gw)
 		rate_ctr_group_free(gw->ctrs);
 	if (gw->stats)
 		osmo_stat_item_group_free(gw->stats);
+	if (uigw_vty_root == gw)
+		uigw_vty_root = NULL;
 	talloc_free(gw);
 }

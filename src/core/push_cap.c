@@ -60,7 +60,8 @@ static int reached(struct uigw *gw, const char *subscriber, const char *campaign
 	return n + pending_count(gw, subscriber, campaign, since) >= count ? 1 : 0;
 }
 
-int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber)
+int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber, char *why,
+			 size_t why_len)
 {
 	int64_t now = wall_ms();
 	int rc;
@@ -70,7 +71,7 @@ int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const ch
 	if (c->push_cap_per) {
 		rc = reached(gw, subscriber, c->name, c->push_cap_count, c->push_cap_per, now);
 		if (rc) {
-			snprintf(gw->push_refusal, sizeof(gw->push_refusal), rc > 0 ?
+			snprintf(why, why_len, rc > 0 ?
 				 "frequency cap of campaign %s reached (%u per %u s)" : "frequency cap of campaign %s "
 				 "cannot be checked (store error)", c->name, c->push_cap_count, c->push_cap_per);
 			return -EDQUOT;
@@ -79,7 +80,7 @@ int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const ch
 	if (gw->cfg.push_cap_per) {
 		rc = reached(gw, subscriber, NULL, gw->cfg.push_cap_count, gw->cfg.push_cap_per, now);
 		if (rc) {
-			snprintf(gw->push_refusal, sizeof(gw->push_refusal), rc > 0 ?
+			snprintf(why, why_len, rc > 0 ?
 				 "frequency cap of the gateway reached (%u per %u s, all campaigns)" : "frequency cap of "
 				 "the gateway cannot be checked (store error)", gw->cfg.push_cap_count,
 				 gw->cfg.push_cap_per);

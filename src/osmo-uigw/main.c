@@ -32,6 +32,7 @@
 #include <osmocom/uigw/chan/sip.h>
 #include <osmocom/uigw/chan/vty.h>
 #include <osmocom/uigw/ctrl/ctrl.h>
+#include <osmocom/uigw/core/chan.h>
 
 #include "config.h"
 
@@ -199,13 +200,10 @@ int main(int argc, char **argv)
 		LOGP(DMAIN, LOGL_FATAL, "start-up failed: %s\n", strerror(-rc));
 		exit(1);
 	}
-	/* without an HLR the link stays down and retries: not fatal */
-	uigw_gsup_start(gw);
-	/* without an SMSC the links stay down and retry with backoff: not fatal */
-	uigw_smpp_start(gw);
-	/* SIP listeners that cannot open are fatal: the operator configured them */
-	if (uigw_sip_start(gw) < 0) {
-		LOGP(DMAIN, LOGL_FATAL, "cannot start the SIP channels\n");
+	/* every channel opens: without an HLR or an SMSC the links stay down and retry (not fatal); SIP
+	 * listeners that cannot open are fatal, the operator configured them */
+	if (uigw_chans_open(gw) < 0) {
+		LOGP(DMAIN, LOGL_FATAL, "cannot open the channels\n");
 		exit(1);
 	}
 
@@ -217,7 +215,7 @@ int main(int argc, char **argv)
 	while (!quit)
 		osmo_select_main_ctx(0);
 
-	uigw_smpp_stop(gw);
+	uigw_chans_close(gw);
 	/* ends running dialogs, commits what is queued, closes the database */
 	uigw_free(gw);
 	if (talloc_total_blocks(gw_ctx) != 1) {

@@ -21,20 +21,12 @@
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/dialog.h>
 #include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/chan.h>
+#include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/chan/vty.h>
 
-static struct uigw *g_gw;	/* the one root object the VTY reaches (vty callbacks carry no context) */
-
-/* Print multi-line text line by line with the VTY's newline. */
-void uigw_vty_out_lines(struct vty *vty, const char *text)
-{
-	const char *p = text, *nl;
-
-	while ((nl = strchr(p, '\n'))) {
-		vty_out(vty, "%.*s%s", (int)(nl - p), p, VTY_NEWLINE);
-		p = nl + 1;
-	}
-	vty_out(vty, "%s%s", p, VTY_NEWLINE);
-}
+/* the one root object the VTY reaches (vty callbacks carry no context): core/uigw.h's uigw_vty_root */
+#define g_gw uigw_vty_root
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* node uigw */
@@ -555,6 +547,100 @@ DEFUN(campaign_enable, campaign_enable_cmd, "campaign NAME (enable|disable)",
 	return CMD_SUCCESS;
 }
 
+/* ---------------------------------------------------------------------------------------------------------- */
+/* the one network-initiated path, and the channels */
+
+DEFUN(trigger, trigger_cmd, "trigger NAME MSISDN [.ARGS]",
+      "Start a campaign for a subscriber from the network (on every channel the one way to push)\n"
+      "Campaign name\n" "Subscriber number (E.164 or national)\n"
+      "'via CHANNEL' (else the campaign's channels order picks one that reaches the subscriber), then campaign "
+      "parameters NAME=VALUE; to=URI gives the subscriber's SIP URI, lang=xx the language\n")
+{
+	struct uigw_trigger t;
+	struct uigw_trigger_res res;
+	bool want_channel = false;
+	char *words = NULL;
+	int i, rc;
+
+	uigw_trigger_init(&t, argv[0], argv[1]);
+	/* the words are split in place: copies that live until the trigger is done */
+	for (i = 2; i < argc; i++) {
+		char *w = talloc_strdup(tall_vty_ctx, argv[i]);
+
+		if (!w)
+			return CMD_WARNING;
+		if (!words)
+			words = w;
+		else
+			talloc_steal(words, w);
+		rc = uigw_trigger_add_arg(&t, w, want_channel);
+		if (rc < 0) {
+			vty_out(vty, "%% %s: %s%s", argv[i], want_channel ? "no such channel" : rc == -E2BIG ?
+				"too many parameters" : "expected via CHANNEL or NAME=VALUE", VTY_NEWLINE);
+			talloc_free(words);
+			return CMD_WARNING;
+		}
+		want_channel = rc == 1;
+	}
+	if (want_channel) {
+		vty_out(vty, "%% via needs a channel%s", VTY_NEWLINE);
+		talloc_free(words);
+		return CMD_WARNING;
+	}
+	rc = uigw_trigger(g_gw, &t, &res);
+	talloc_free(words);
+	if (rc < 0) {
+		vty_out(vty, "%% Trigger failed: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc > 0) {
+		vty_out(vty, "%% Refused: %s (%s)%s%s%s", uigw_refusal_name(res.refusal), uigw_refusal_desc(res.refusal),
+			res.detail[0] ? ": " : "", res.detail, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "%% Triggered %s for %s via %s: dialog %llu%s", argv[0], res.msisdn,
+		uigw_channel_name(res.channel), (unsigned long long)res.dialog, VTY_NEWLINE);
+	/* the test drive: what the subscriber got */
+	if (res.channel == UIGW_CHAN_VTY)
+		uigw_vty_chan_flush(g_gw, vty);
+	return CMD_SUCCESS;
+}
+
+static void show_one_channel(struct vty *vty, struct uigw_chan *ch)
+{
+	vty_out(vty, "Channel %s: %s, %s%s", uigw_channel_name(ch->ops->channel), ch->open ? "open" : "closed",
+		ch->ops->push ? "pushes offered" : "no pushes", VTY_NEWLINE);
+	if (!ch->ops->push && ch->ops->no_push_why)
+		vty_out(vty, " (%s)%s", ch->ops->no_push_why, VTY_NEWLINE);
+}
+
+DEFUN(show_channels, show_channels_cmd, "show channels",
+      SHOW_STR "The channels of this gateway: open or not, whether they start network-initiated dialogs\n")
+{
+	unsigned int i;
+
+	for (i = 0; i < _UIGW_CHAN_NUM; i++)
+		if (g_gw->chan[i])
+			show_one_channel(vty, g_gw->chan[i]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_channel, show_channel_cmd, "show channel (map|gsup|smpp-ussd|smpp-sms|ims-msg|ussi|vty|api)",
+      SHOW_STR "One channel: state and counters\n" "SS7 MAP USSD\n" "OsmoHLR EUSE\n" "USSD over SMPP\n"
+      "SMS over SMPP\n" "SIP MESSAGE\n" "USSD over IMS\n" "Operator test drive\n" "Third-party API\n")
+{
+	struct uigw_chan *ch = uigw_chan_get(g_gw, uigw_channel_by_name(argv[0]));
+
+	if (!ch) {
+		vty_out(vty, "%% Channel %s is not part of this gateway%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	show_one_channel(vty, ch);
+	if (ch->ops->show)
+		ch->ops->show(ch, vty);
+	return CMD_SUCCESS;
+}
+
 DEFUN(reload_campaigns, reload_campaigns_cmd, "reload campaigns",
       "Reload\n" "Read the campaign folder again; on any error the campaigns in service stay\n")
 {
@@ -575,7 +661,8 @@ DEFUN(reload_campaigns, reload_campaigns_cmd, "reload campaigns",
 
 int uigw_vty_init(struct uigw *gw)
 {
-	g_gw = gw;
+	if (!uigw_vty_root)
+		uigw_vty_root = gw;
 
 	install_element(CONFIG_NODE, &cfg_uigw_cmd);
 	install_node(&uigw_node, config_write_uigw);
@@ -613,5 +700,8 @@ int uigw_vty_init(struct uigw *gw)
 	install_element_ve(&show_store_cmd);
 	install_element(ENABLE_NODE, &campaign_enable_cmd);
 	install_element(ENABLE_NODE, &reload_campaigns_cmd);
+	install_element(ENABLE_NODE, &trigger_cmd);
+	install_element_ve(&show_channels_cmd);
+	install_element_ve(&show_channel_cmd);
 	return 0;
 }

@@ -26,6 +26,8 @@
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/codec/ss_codec.h>
 #include <osmocom/uigw/chan/gsup.h>
+#include <osmocom/uigw/core/chan.h>
+#include <osmocom/uigw/core/trigger.h>
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* the fake GSUP client */
@@ -193,8 +195,8 @@ static int setup(void **state)
 	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
 	assert_int_equal(uigw_start(gw), 0);
 	assert_int_equal(uigw_gsup_init(gw), 0);
-	uigw_gsup_cfg(uigw_gsup_get())->configured = true;	/* as a `gsup` node in the config does */
-	assert_int_equal(uigw_gsup_start(gw), 0);
+	uigw_gsup_cfg(uigw_chan_priv(gw, UIGW_CHAN_GSUP))->configured = true;	/* as a `gsup` node does */
+	assert_int_equal(uigw_chans_open(gw), 0);
 	assert_non_null(fake);
 	fake->up_down_cb(fake, true);
 	return 0;
@@ -323,7 +325,7 @@ static void test_rejects(void **state)
 
 static void test_msisdn(void **state)
 {
-	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(uigw_gsup_get());
+	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(uigw_chan_priv(gw, UIGW_CHAN_GSUP));
 
 	/* from the USSD-Arg */
 	begin("901700000000004", 1, "*7726#", "+491720000123", NULL);
@@ -384,17 +386,22 @@ static void test_timeout_and_link_loss(void **state)
 
 static void test_push_refused(void **state)
 {
-	struct uigw_push p = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000123", .campaign = "quiz" };
+	struct uigw_trigger t;
+	struct uigw_trigger_res res;
 	unsigned int before = tx.n;
 
-	assert_null(uigw_dialog_push(gw, &p));
+	/* osmo-hlr 1.5.0 crashes on EUSE-initiated sessions: the channel offers no push, with its reason */
+	uigw_trigger_init(&t, "quiz", "+491720000123");
+	t.via = UIGW_CHAN_GSUP;
+	assert_int_equal(uigw_trigger(gw, &t, &res), UIGW_REFUSAL_PUSH_NOT_OFFERED);
+	assert_non_null(strstr(res.detail, "osmo-hlr 1.5.0"));
 	assert_int_equal(tx.n, before);
 	assert_int_equal(n_dialogs(), 0);
 }
 
 static void test_settings_restart(void **state)
 {
-	struct uigw_gsup *g = uigw_gsup_get();
+	struct uigw_gsup *g = uigw_chan_priv(gw, UIGW_CHAN_GSUP);
 	unsigned int created = n_created;
 
 	begin("901700000000012", 1, "*7726#", NULL, NULL);

@@ -7,8 +7,10 @@
 #    rounds, the final text in the BYE
 #  - USSI to an unknown service code: error-code in the BYE
 #  - a MESSAGE from an untrusted source (127.0.0.2): 403
-#  - a network-initiated MESSAGE dialog (VTY sip push), answered by the UE
-#  - a network-initiated USSI session (VTY sip push ussi): INVITE with the first question, INFO, BYE
+#  - a network-initiated MESSAGE dialog (VTY trigger via ims-msg), answered by the UE
+#  - a network-initiated USSI session (VTY trigger via ussi): INVITE with the first question, INFO, BYE
+#  - triggers with a parameter (crs content=...) over ims-msg and ussi: the question shows it, the answer is
+#    stored with it; a trigger without `via` takes IMS only for a subscriber seen there (third-party REGISTER)
 #  - own transactions: an unanswered MESSAGE retransmitted (timer E); responses to the Via's address, a
 #    retransmitted request answered again from the completed transaction; a retransmitted 2xx to our INVITE
 #    ACKed again
@@ -142,24 +144,66 @@ timeout 30 sipp -sf "$sc/msg_push_uas.xml" -i 127.0.0.1 -p 45074 -m 1 -nostdin -
 	-trace_logs -log_file "$tmp/push.log" -trace_err -error_file "$tmp/push.err" >"$tmp/push.out" 2>&1 &
 uas_pid=$!
 sleep 0.3
-vty_cmd "sip push message +491720000140 offer sip:+491720000140@127.0.0.1:45074" >"$tmp/push_vty.out"
-grep -q "MESSAGE sent to +491720000140" "$tmp/push_vty.out" || { cat "$tmp/push_vty.out"; fail "sip push"; }
+vty_cmd "trigger offer +491720000140 via ims-msg to=sip:+491720000140@127.0.0.1:45074" >"$tmp/push_vty.out"
+grep -q "Triggered offer for +491720000140 via ims-msg" "$tmp/push_vty.out" || { cat "$tmp/push_vty.out"; fail "trigger via ims-msg"; }
 sleep 0.3
-sipp_run pushans msg_push_answer_uac.xml 127.0.0.1 45075 -set ueport 45074 || fail "answer to the push"
+sipp_run pushans msg_push_answer_uac.xml 127.0.0.1 45075 -set ueport 45074 -set sub +491720000140 -set answer 2 ||
+	fail "answer to the push"
 wait $uas_pid || { uas_pid=""; fail "push UAS scenario"; }
 uas_pid=""
 echo "ok: network-initiated MESSAGE (VTY push of the offer), answered over MESSAGE"
 sed 's/^/   /' "$tmp/push.log"
 
 # 5a. network-initiated USSI: VTY push of the survey; INVITE with the first question, INFO rounds, BYE
-uas_push upush "$sc/ussi_push_uas.xml" 45079 "sip push ussi +491720000170 survey sip:+491720000170@127.0.0.1:45079" \
-	"INVITE sent to +491720000170"
+uas_push upush "$sc/ussi_push_uas.xml" 45079 "trigger survey +491720000170 via ussi to=sip:+491720000170@127.0.0.1:45079" \
+	"Triggered survey for +491720000170 via ussi"
 echo "ok: network-initiated USSI (VTY push of the survey: INVITE, two INFO rounds, BYE)"
 sed 's/^/   /' "$tmp/upush.log"
 
+# 5b. triggers with a parameter: the CRS reaction over MESSAGE (content=video-ims) and over USSI
+# (content=video-ussi); each question shows its video, each answer is stored with it (checked in show feedback)
+timeout 30 sipp -sf "$sc/msg_param_uas.xml" -i 127.0.0.1 -p 45063 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_logs -log_file "$tmp/param.log" -trace_err -error_file "$tmp/param.err" >"$tmp/param.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "trigger crs +491720000141 via ims-msg content=video-ims to=sip:+491720000141@127.0.0.1:45063" \
+	>"$tmp/param_vty.out"
+grep -q "Triggered crs for +491720000141 via ims-msg" "$tmp/param_vty.out" || { cat "$tmp/param_vty.out"; fail "trigger crs via ims-msg"; }
+sleep 0.3
+sipp_run paramans msg_push_answer_uac.xml 127.0.0.1 45062 -set ueport 45063 -set sub +491720000141 -set answer 1 ||
+	fail "answer to the triggered reaction"
+wait $uas_pid || { uas_pid=""; cat "$tmp/param.out"; fail "trigger crs via ims-msg: UE scenario"; }
+uas_pid=""
+uas_push uparam "$sc/ussi_param_uas.xml" 45061 \
+	"trigger crs +491720000171 via ussi content=video-ussi to=sip:+491720000171@127.0.0.1:45061" \
+	"Triggered crs for +491720000171 via ussi"
+echo "ok: triggers with a parameter over ims-msg and ussi (question and answer carry the video id)"
+sed 's/^/   /' "$tmp/param.log" "$tmp/uparam.log"
+
+# 5b'. a trigger without via: IMS only for a subscriber the S-CSCF registered with a third-party REGISTER
+vty_cmd "trigger crs +491720000142 content=video-auto" >"$tmp/auto1.out"
+grep -q "Refused: unreachable" "$tmp/auto1.out" || { cat "$tmp/auto1.out"; fail "trigger without via, subscriber unknown on IMS"; }
+python3 - "$SIP" <<'PY' || fail "third-party REGISTER"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 45060 + 100))
+s.settimeout(5)
+req = ('REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:45160;branch=z9hG4bKreg1\r\n'
+       'From: <sip:scscf@ims.example.net>;tag=r1\r\nTo: <sip:+491720000142@ims.example.net>\r\n'
+       'Call-ID: reg1@127.0.0.1\r\nCSeq: 1 REGISTER\r\nMax-Forwards: 70\r\nExpires: 600\r\n'
+       'Contact: <sip:scscf@127.0.0.1:45160>\r\nContent-Length: 0\r\n\r\n')
+s.sendto(req.encode(), ('127.0.0.1', int(sys.argv[1])))
+d, _ = s.recvfrom(65536)
+assert d.startswith(b'SIP/2.0 200'), d[:60]
+print('   third-party REGISTER answered 200')
+PY
+vty_cmd "trigger crs +491720000142 content=video-auto" >"$tmp/auto2.out"
+grep -q "Triggered crs for +491720000142 via ussi" "$tmp/auto2.out" || { cat "$tmp/auto2.out"; fail "trigger without via after REGISTER"; }
+echo "ok: trigger without via: unreachable before, ussi after the third-party REGISTER"
+
 # 5c. a screen of 1237 bytes (UTF-8) pushed over MESSAGE: split into two requests of <= 1300 bytes each
-uas_push long "$sc/msg_long_uas.xml" 45068 "sip push message +491720000180 longtext sip:+491720000180@127.0.0.1:45068" \
-	"MESSAGE sent to +491720000180"
+uas_push long "$sc/msg_long_uas.xml" 45068 "trigger longtext +491720000180 via ims-msg to=sip:+491720000180@127.0.0.1:45068" \
+	"Triggered longtext for +491720000180 via ims-msg"
 python3 - "$tmp/long.msg" "$top_srcdir/tests/data/ims/longtext.conf" <<'PY' || fail "long text: parts"
 import re, sys
 raw = open(sys.argv[1], 'rb').read()
@@ -180,8 +224,8 @@ echo "ok: long screen over MESSAGE split on UTF-8 boundaries into requests of <=
 
 # 5d. the same screen to a contact that asks for TCP: one MESSAGE over a TCP connection the gateway opens
 uas_push longtcp "$sc/msg_long_tcp_uas.xml" 45069 \
-	"sip push message +491720000181 longtext sip:+491720000181@127.0.0.1:45069;transport=tcp" \
-	"MESSAGE sent to +491720000181" -t t1
+	"trigger longtext +491720000181 via ims-msg to=sip:+491720000181@127.0.0.1:45069;transport=tcp" \
+	"Triggered longtext for +491720000181 via ims-msg" -t t1
 python3 - "$tmp/longtcp.msg" "$top_srcdir/tests/data/ims/longtext.conf" <<'PY' || fail "long text over TCP: body"
 import re, sys
 raw = open(sys.argv[1], 'rb').read()
@@ -229,8 +273,8 @@ print('   MESSAGE retransmitted after %.2f s, ended by the 200' % (t2 - t1))
 PY
 rt_pid=$!
 sleep 0.3
-vty_cmd "sip push message +491720000182 callquality sip:+491720000182@127.0.0.1:45067" >"$tmp/rt_vty.out"
-grep -q "MESSAGE sent to +491720000182" "$tmp/rt_vty.out" || { cat "$tmp/rt_vty.out"; fail "sip push (retransmission)"; }
+vty_cmd "trigger callquality +491720000182 via ims-msg to=sip:+491720000182@127.0.0.1:45067" >"$tmp/rt_vty.out"
+grep -q "Triggered callquality for +491720000182 via ims-msg" "$tmp/rt_vty.out" || { cat "$tmp/rt_vty.out"; fail "trigger (retransmission)"; }
 wait $rt_pid || { cat "$tmp/retrans.out"; fail "MESSAGE retransmission (timer E)"; }
 cat "$tmp/retrans.out"
 echo "ok: unanswered MESSAGE retransmitted after T1, no more after the 200"
@@ -322,8 +366,8 @@ print('   the retransmitted 200 got the same ACK again; BYE answered 200')
 PY
 ra_pid=$!
 sleep 0.3
-vty_cmd "sip push ussi +491720000184 survey sip:+491720000184@127.0.0.1:45064" >"$tmp/ra_vty.out"
-grep -q "INVITE sent to +491720000184" "$tmp/ra_vty.out" || { cat "$tmp/ra_vty.out"; fail "sip push ussi (re-ACK)"; }
+vty_cmd "trigger survey +491720000184 via ussi to=sip:+491720000184@127.0.0.1:45064" >"$tmp/ra_vty.out"
+grep -q "Triggered survey for +491720000184 via ussi" "$tmp/ra_vty.out" || { cat "$tmp/ra_vty.out"; fail "trigger via ussi (re-ACK)"; }
 wait $ra_pid || { cat "$tmp/reack.out"; fail "ACK again for a retransmitted 2xx"; }
 cat "$tmp/reack.out"
 echo "ok: network-initiated USSI: a retransmitted 200 OK gets the ACK again"
@@ -362,8 +406,8 @@ fi
 vty_out=$(vty_cmd "show sip" "subscriber +491720000130 dial *7730*2*5*1#" "show feedback survey" \
 	"show feedback spam")
 echo "$vty_out" >"$tmp/vty.out"
-# 8 MESSAGEs fed to dialogs, plus the concatenated SMS over IP once (its first part alone feeds nothing)
-echo "$vty_out" | grep -q "msg:in *9" || fail "show sip: msg:in 9 expected"
+# 9 MESSAGEs fed to dialogs, plus the concatenated SMS over IP once (its first part alone feeds nothing)
+echo "$vty_out" | grep -q "msg:in *10" || fail "show sip: msg:in 10 expected"
 echo "$vty_out" | grep -q "Transactions: ICT [0-9]*, IST [0-9]*, NICT [0-9]*, NIST [0-9]*" ||
 	fail "show sip: live transactions expected"
 echo "$vty_out" | grep -Eq "retransmissions answered from them: [1-9]" ||
@@ -382,4 +426,15 @@ echo "ok: show sip counters; show feedback: question contact answered over vty a
 # 7. clean shutdown
 gw_stop
 echo "ok: clean shutdown"
+
+# 8. the reactions of the two triggers with a parameter are stored for exactly their videos and channels
+python3 - "$tmp/uigw.db" <<'PY' || fail "stored reactions of the triggers"
+import sqlite3, sys
+rows = set(sqlite3.connect(sys.argv[1]).execute(
+    "SELECT content, reaction, channel FROM reaction WHERE campaign = 'crs'").fetchall())
+want = {('video-ims', 'like', 'ims-msg'), ('video-ussi', 'subscribe', 'ussi')}
+assert want <= rows, 'reaction rows %r' % rows
+print('   reaction rows: %s' % sorted(rows))
+PY
+echo "ok: the triggers' parameters are stored with the reactions (video-ims over ims-msg, video-ussi over ussi)"
 exit 0

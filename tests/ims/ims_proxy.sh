@@ -4,7 +4,7 @@
 #  - the UE's spam report over MESSAGE goes UE -> kamailio -> osmo-uigw (202 back the same way); the gateway's
 #    three reply MESSAGEs carry `Route: <sip:localhost:45461;lr>` and reach the UE's contact through kamailio
 #    (its Via on top of the gateway's; the Route consumed), and their 200s go back through it
-#  - a pushed MESSAGE (VTY sip push) to a subscriber goes the same way
+#  - a pushed MESSAGE (VTY trigger via ims-msg) to a subscriber goes the same way
 #  - then over TCP (outbound-proxy ... tcp, set at run time): a pushed MESSAGE and a pushed USSI survey go to
 #    kamailio over one TCP connection (the gateway's Via and Contact say TCP)
 #  - show sip names the proxy with its address and transport
@@ -149,7 +149,8 @@ cat >"$tmp/push_uas.xml" <<'X'
 X
 # a pushed MESSAGE (the offer) to a SIPp contact on 45464 that answers 200; it must come through the proxy
 push_through() { # name, MSISDN, the gateway's transport to the proxy
-	uas_push "$1" "$tmp/push_uas.xml" 45464 "sip push message $2 offer sip:$2@127.0.0.1:45464" "MESSAGE sent to $2"
+	uas_push "$1" "$tmp/push_uas.xml" 45464 "trigger offer $2 via ims-msg to=sip:$2@127.0.0.1:45464" \
+		"Triggered offer for $2 via ims-msg"
 	through_proxy "$tmp/$1.msg" 1 $3 || fail "the push did not come through the proxy over $3"
 }
 push_through push +491720000190 UDP
@@ -161,8 +162,8 @@ vty_cmd "configure terminal" "sip" "outbound-proxy localhost $PROXY tcp" "end" >
 grep -q "%" "$tmp/tcp_vty.out" && { cat "$tmp/tcp_vty.out"; fail "outbound-proxy ... tcp"; }
 push_through tpush +491720000191 TCP
 echo "ok: pushed MESSAGE through kamailio over TCP"
-uas_push upush "$sc/ussi_push_uas.xml" 45465 "sip push ussi +491720000192 survey sip:+491720000192@127.0.0.1:45465" \
-	"INVITE sent to +491720000192"
+uas_push upush "$sc/ussi_push_uas.xml" 45465 "trigger survey +491720000192 via ussi to=sip:+491720000192@127.0.0.1:45465" \
+	"Triggered survey for +491720000192 via ussi"
 python3 - "$tmp/upush.msg" $PROXY $SIP <<'PY' || fail "the USSI INVITE did not come through the proxy over TCP"
 import re, sys
 raw = open(sys.argv[1], 'rb').read()
@@ -189,7 +190,8 @@ echo "ok: show sip: outbound proxy localhost (127.0.0.1):$PROXY over TCP, 5 MESS
 # opens (SIPp UE in TCP mode), the whole session on it: INVITE, ACK, INFO rounds, BYE
 vty_cmd "configure terminal" "sip" "no outbound-proxy" "end" >"$tmp/noproxy_vty.out"
 uas_push tcpussi "$sc/ussi_push_uas.xml" 45466 \
-	"sip push ussi +491720000193 survey sip:+491720000193@127.0.0.1:45466;transport=tcp" "INVITE sent to +491720000193" -t t1
+	"trigger survey +491720000193 via ussi to=sip:+491720000193@127.0.0.1:45466;transport=tcp" \
+	"Triggered survey for +491720000193 via ussi" -t t1
 python3 - "$tmp/tcpussi.msg" $SIP <<'PY' || fail "the USSI session did not run over TCP"
 import re, sys
 raw = open(sys.argv[1], 'rb').read()

@@ -348,8 +348,8 @@ smpp
 
         # 9. network-initiated push answered by the user over SMS
         P1 = '491720000700'
-        out = vty.cmd('campaign survey push +' + P1)
-        check('Pushed campaign survey' in out, 'VTY push over smpp-sms accepted: %r' % out)
+        out = vty.cmd('trigger survey +%s via smpp-sms' % P1)
+        check('Triggered survey for +%s via smpp-sms' % P1 in out, 'VTY trigger via smpp-sms accepted: %r' % out)
         e = smsc.wait(lambda e: is_submit(e, P1), 10)
         check(e is not None and 'How do you usually contact us?' in submit_text(e) and e.get('source_addr') == '7730',
               'pushed survey question from the campaign\'s short code 7730')
@@ -359,14 +359,14 @@ smpp
 
         # 10. push over smpp-ussd: a question as USSR (op 2), a notice as USSN (op 3)
         P2 = '491720000701'
-        out = vty.cmd('campaign survey push +%s channel smpp-ussd' % P2)
+        out = vty.cmd('trigger survey +%s via smpp-ussd' % P2)
         e = smsc.wait(lambda e: is_ussd(e, P2), 10)
-        check('Pushed' in out and e is not None and e.get('ussd_service_op') == 2
+        check('Triggered' in out and e is not None and e.get('ussd_service_op') == 2
               and 'How do you usually contact us?' in submit_text(e), 'USSD push of a question: USSR (op 2)')
         if e is not None:
             sess = int(e['its_session_info'][:2], 16)
             ussd_step(smsc, P2, '1', 18, sess, 2, 2, False, 'How satisfied', 'USSD push answered')
-        out = vty.cmd('campaign notice push +%s channel smpp-ussd' % P2)
+        out = vty.cmd('trigger notice +%s via smpp-ussd' % P2)
         e = smsc.wait(lambda e: is_ussd(e, P2), 10)
         check(e is not None and e.get('ussd_service_op') == 3 and 'maintenance' in submit_text(e)
               and int(e['its_session_info'][2:4], 16) & 1, 'USSD push of a notice: USSN (op 3), end of session')
@@ -375,13 +375,39 @@ smpp
         S1 = '491720000702'
         ask(smsc, S1, '7730', 'SURVEY', 'How do you usually contact us?')
         ask(smsc, S1, '7730', 'stop', 'unsubscribed')
-        out = vty.cmd('campaign survey push +' + S1)
-        check('opted out' in out, 'VTY push after STOP refused: %r' % out)
-        out = vty.cmd('campaign survey push +%s channel smpp-ussd' % S1)
-        check('opted out' in out, 'VTY USSD push after STOP refused: %r' % out)
+        out = vty.cmd('trigger survey +%s via smpp-sms' % S1)
+        check('Refused: opted_out' in out, 'VTY trigger after STOP refused: %r' % out)
+        out = vty.cmd('trigger survey +%s via smpp-ussd' % S1)
+        check('Refused: opted_out' in out, 'VTY USSD trigger after STOP refused: %r' % out)
+        out = vty.cmd('trigger survey +%s' % S1)
+        check('Refused: opted_out' in out, 'VTY trigger without via after STOP refused: %r' % out)
         check(smsc.wait(lambda e: is_submit(e, S1), 1.0) is None, 'nothing sent to the opted-out subscriber')
-        out = vty.cmd('campaign nosuch push +' + S1)
-        check('No campaign nosuch' in out, 'push of an unknown campaign: %r' % out)
+        out = vty.cmd('trigger nosuch +' + S1)
+        check('Refused: no_campaign' in out, 'trigger of an unknown campaign: %r' % out)
+
+        # 12. trigger parameters reach the campaign on both SMPP channels and are stored with the answers
+        R1, R2 = '491720000703', '491720000704'
+        out = vty.cmd('trigger callquality +%s via smpp-sms caller=+4930999001' % R1)
+        check('Triggered callquality' in out, 'trigger with a parameter via smpp-sms: %r' % out)
+        e = smsc.wait(lambda e: is_submit(e, R1), 10)
+        check(e is not None and 'quality of your last call' in submit_text(e) and e.get('source_addr') == '7727',
+              'the rating question over SMS from the campaign\'s short code 7727')
+        ask(smsc, R1, '7727', '4', 'call you back')
+        ask(smsc, R1, '7727', 'no', 'Thank you!')
+        out = vty.cmd('trigger callquality +%s via smpp-ussd caller=+4930999002' % R2)
+        e = smsc.wait(lambda e: is_ussd(e, R2), 10)
+        check('Triggered' in out and e is not None and e.get('ussd_service_op') == 2
+              and 'quality of your last call' in submit_text(e), 'trigger with a parameter via smpp-ussd: USSR')
+        if e is not None:
+            sess = int(e['its_session_info'][:2], 16)
+            ussd_step(smsc, R2, '5', 18, sess, 2, 2, False, 'call you back', 'USSD rating answered')
+            ussd_step(smsc, R2, '2', 18, sess, 4, 3, True, 'Thank you!', 'USSD rating ends (USSN: the network began it)')
+        # without via: no IMS contact seen, a bound SMPP link: smpp-ussd comes before smpp-sms
+        out = vty.cmd('trigger notice +491720000705')
+        check('Triggered notice for +491720000705 via smpp-ussd' in out, 'trigger without via: %r' % out)
+        out = vty.cmd('show feedback callquality')
+        check('+4930999001' in out and '+4930999002' in out and 'smpp-sms' in out and 'smpp-ussd' in out,
+              'the callers of both triggers are stored with the ratings: %r' % out)
         out = vty.cmd('show smpp')
         check('opt-outs 1' in out and 'USSD:' in out, 'show smpp counts USSD and opt-outs')
         vty.close()

@@ -99,6 +99,7 @@ struct gsup_sess {
 
 struct uigw_gsup {
 	struct uigw *gw;
+	struct uigw_chan *chan;		/*!< channel gsup, registered with the gateway */
 	struct uigw_gsup_cfg cfg;
 	struct osmo_gsup_client *client;
 	struct ipaccess_unit *ipa_dev;
@@ -109,7 +110,6 @@ struct uigw_gsup {
 	struct rate_ctr_group *ctrs;
 };
 
-static struct uigw_gsup *g_gsup;
 
 /*! Screens osmo-hlr 1.5.0 relays: it parses our components with libosmocore's gsm0480_parse_facility_ie(),
  *  which reads short-form BER lengths only, so a component must stay under 128 octets: a ReturnResultLast
@@ -240,7 +240,7 @@ static int tx_end_reject(struct uigw_gsup *g, const char *imsi, uint32_t id, boo
 static int gsup_send(struct uigw_dialog *dlg, const struct uigw_render_out *screen, bool end)
 {
 	struct gsup_sess *s = dlg->chan_priv;
-	struct uigw_gsup *g = g_gsup;
+	struct uigw_gsup *g = uigw_chan_priv(dlg->gw, UIGW_CHAN_GSUP);
 	struct uigw_ss_comp c = { .has_invoke_id = true, .has_opcode = true, .has_ussd = true };
 	int rc;
 
@@ -286,7 +286,7 @@ static int gsup_send(struct uigw_dialog *dlg, const struct uigw_render_out *scre
 static void gsup_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
 	struct gsup_sess *s = dlg->chan_priv;
-	struct uigw_gsup *g = g_gsup;
+	struct uigw_gsup *g = uigw_chan_priv(dlg->gw, UIGW_CHAN_GSUP);
 
 	if (!s || s->done)
 		return;
@@ -298,11 +298,24 @@ static void gsup_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 	sess_done(s);
 }
 
-static const struct uigw_channel_ops gsup_ops = {
+static int gsup_open(struct uigw_chan *ch);
+static void gsup_close(struct uigw_chan *ch);
+static enum uigw_reach gsup_reach(struct uigw_chan *ch, const char *msisdn);
+static void gsup_show(struct uigw_chan *ch, struct vty *vty);
+
+/* No push: osmo-hlr 1.5.0 crashes when the MSC answers a session an EUSE started (doc/gsup.md); a trigger via
+ * gsup is refused by the core as push_not_offered with this reason. */
+static const struct uigw_chan_ops gsup_ops = {
 	.channel = UIGW_CHAN_GSUP,
 	.profile = &uigw_profile_ussd,
-	.send = gsup_send,
-	.release = gsup_release,
+	.no_push_why = "osmo-hlr 1.5.0 crashes when the MSC answers a session an EUSE started; use map, smpp-ussd "
+		       "or ussi for network-initiated USSD (doc/gsup.md)",
+	.open = gsup_open,
+	.close = gsup_close,
+	.reach = gsup_reach,
+	.deliver = gsup_send,
+	.end = gsup_release,
+	.show = gsup_show,
 };
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -649,8 +662,6 @@ static int gsup_destructor(struct uigw_gsup *g)
 	}
 	if (g->ctrs)
 		rate_ctr_group_free(g->ctrs);
-	if (g_gsup == g)
-		g_gsup = NULL;
 	return 0;
 }
 
@@ -673,18 +684,40 @@ int uigw_gsup_init(struct uigw *gw)
 		return -ENOMEM;
 	}
 	talloc_set_destructor(g, gsup_destructor);
-	g_gsup = g;
-	uigw_channel_register(gw, &gsup_ops);
-	uigw_gsup_vty_init(g);
+	g->chan = uigw_chan_register(gw, &gsup_ops, g);
+	if (!g->chan) {
+		talloc_free(g);
+		return -ENOMEM;
+	}
+	g->chan->ctrs = g->ctrs;
+	uigw_gsup_vty_init();
 	return 0;
 }
 
-int uigw_gsup_start(struct uigw *gw)
+static void gsup_close(struct uigw_chan *ch)
 {
-	struct uigw_gsup *g = g_gsup;
+	struct uigw_gsup *g = ch->priv;
 
-	if (!g || g->gw != gw)
-		return -ENODEV;
+	g->started = false;
+	link_stop(g);
+}
+
+static enum uigw_reach gsup_reach(struct uigw_chan *ch, const char *msisdn)
+{
+	struct uigw_gsup *g = ch->priv;
+
+	return g->link_up ? UIGW_REACH_UP : UIGW_REACH_NO;
+}
+
+static void gsup_show(struct uigw_chan *ch, struct vty *vty)
+{
+	uigw_gsup_vty_show(vty, ch->priv);
+}
+
+static int gsup_open(struct uigw_chan *ch)
+{
+	struct uigw_gsup *g = ch->priv;
+
 	g->started = true;
 	if (!g->cfg.configured) {
 		LOGP(DGSUP, LOGL_INFO, "no gsup node in the configuration: GSUP channel off\n");
@@ -694,12 +727,9 @@ int uigw_gsup_start(struct uigw *gw)
 		LOGP(DGSUP, LOGL_NOTICE, "GSUP channel disabled in the configuration\n");
 		return 0;
 	}
-	return link_start(g);
-}
-
-struct uigw_gsup *uigw_gsup_get(void)
-{
-	return g_gsup;
+	/* without an HLR the client library retries; a client that cannot even be created is logged, not fatal */
+	link_start(g);
+	return 0;
 }
 
 struct uigw_gsup_cfg *uigw_gsup_cfg(struct uigw_gsup *g)

@@ -1,6 +1,6 @@
 /*! \file gsup_vty.c
  *  VTY of channel `gsup`: node `gsup` (remote-ip, remote-port, euse-name, msisdn-fallback, enable/disable),
- *  `show gsup`, and the refusal of network-initiated USSD on this channel. */
+ *  and `show gsup`. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,9 +9,15 @@
 #include <osmocom/core/utils.h>
 #include <osmocom/vty/vty.h>
 #include <osmocom/vty/command.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/chan/gsup.h>
 
-static struct uigw_gsup *g_vty_gsup;
+/* the adapter of the gateway the VTY acts on */
+static struct uigw_gsup *root_gsup(void)
+{
+	return uigw_vty_root ? uigw_chan_priv(uigw_vty_root, UIGW_CHAN_GSUP) : NULL;
+}
 
 static struct cmd_node gsup_node = {
 	GSUP_NODE,
@@ -22,13 +28,20 @@ static struct cmd_node gsup_node = {
 /* settings apply at once when the link is running */
 static void apply(struct vty *vty)
 {
-	if (vty->type != VTY_FILE && uigw_gsup_restart(g_vty_gsup) < 0)
+	if (vty->type != VTY_FILE && uigw_gsup_restart(vty->index) < 0)
 		vty_out(vty, "%% Cannot (re)start the GSUP link%s", VTY_NEWLINE);
 }
 
 DEFUN(cfg_gsup, cfg_gsup_cmd, "gsup", "Configure the GSUP channel (osmo-uigw as an OsmoHLR external USSD entity)\n")
 {
-	uigw_gsup_cfg(g_vty_gsup)->configured = true;
+	struct uigw_gsup *g = root_gsup();
+
+	if (!g) {
+		vty_out(vty, "%% No GSUP channel in this gateway%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_gsup_cfg(g)->configured = true;
+	vty->index = g;
 	vty->node = GSUP_NODE;
 	return CMD_SUCCESS;
 }
@@ -36,9 +49,9 @@ DEFUN(cfg_gsup, cfg_gsup_cmd, "gsup", "Configure the GSUP channel (osmo-uigw as 
 DEFUN(cfg_gsup_remote_ip, cfg_gsup_remote_ip_cmd, "remote-ip A.B.C.D",
       "Address of OsmoHLR's GSUP server\n" "IPv4 address\n")
 {
-	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(g_vty_gsup);
+	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(vty->index);
 
-	osmo_talloc_replace_string(g_vty_gsup, &cfg->remote_ip, argv[0]);
+	osmo_talloc_replace_string(vty->index, &cfg->remote_ip, argv[0]);
 	apply(vty);
 	return CMD_SUCCESS;
 }
@@ -46,7 +59,7 @@ DEFUN(cfg_gsup_remote_ip, cfg_gsup_remote_ip_cmd, "remote-ip A.B.C.D",
 DEFUN(cfg_gsup_remote_port, cfg_gsup_remote_port_cmd, "remote-port <1-65535>",
       "TCP port of OsmoHLR's GSUP server (default 4222)\n" "Port\n")
 {
-	uigw_gsup_cfg(g_vty_gsup)->remote_port = atoi(argv[0]);
+	uigw_gsup_cfg(vty->index)->remote_port = atoi(argv[0]);
 	apply(vty);
 	return CMD_SUCCESS;
 }
@@ -54,7 +67,7 @@ DEFUN(cfg_gsup_remote_port, cfg_gsup_remote_port_cmd, "remote-port <1-65535>",
 DEFUN(cfg_gsup_euse_name, cfg_gsup_euse_name_cmd, "euse-name NAME",
       "EUSE name: the same as in OsmoHLR's 'euse NAME' (we identify as EUSE-NAME)\n" "Name\n")
 {
-	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(g_vty_gsup);
+	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(vty->index);
 	const char *p;
 
 	for (p = argv[0]; *p; p++) {
@@ -68,7 +81,7 @@ DEFUN(cfg_gsup_euse_name, cfg_gsup_euse_name_cmd, "euse-name NAME",
 		vty_out(vty, "%% EUSE name too long%s", VTY_NEWLINE);
 		return CMD_WARNING;
 	}
-	osmo_talloc_replace_string(g_vty_gsup, &cfg->euse_name, argv[0]);
+	osmo_talloc_replace_string(vty->index, &cfg->euse_name, argv[0]);
 	apply(vty);
 	return CMD_SUCCESS;
 }
@@ -78,7 +91,7 @@ DEFUN(cfg_gsup_fallback, cfg_gsup_fallback_cmd, "msisdn-fallback (imsi|reject)",
       "Use +IMSI as an IMSI-keyed pseudo-number (default)\n"
       "Refuse the session with ReturnError dataMissing\n")
 {
-	uigw_gsup_cfg(g_vty_gsup)->msisdn_fallback = !strcmp(argv[0], "imsi") ? UIGW_GSUP_MSISDN_IMSI :
+	uigw_gsup_cfg(vty->index)->msisdn_fallback = !strcmp(argv[0], "imsi") ? UIGW_GSUP_MSISDN_IMSI :
 										  UIGW_GSUP_MSISDN_REJECT;
 	return CMD_SUCCESS;
 }
@@ -88,29 +101,30 @@ DEFUN(cfg_gsup_budget, cfg_gsup_budget_cmd, "screen-budget (osmo-hlr|full)",
       "128 septets / 56 UCS-2 characters: what osmo-hlr 1.5.0 relays (default)\n"
       "182 septets / 80 UCS-2 characters (160 octets): for an HLR that parses long-form BER lengths\n")
 {
-	uigw_gsup_cfg(g_vty_gsup)->full_screens = !strcmp(argv[0], "full");
+	uigw_gsup_cfg(vty->index)->full_screens = !strcmp(argv[0], "full");
 	return CMD_SUCCESS;
 }
 
 DEFUN(cfg_gsup_enable, cfg_gsup_enable_cmd, "enable", "Connect to OsmoHLR (default)\n")
 {
-	uigw_gsup_cfg(g_vty_gsup)->enabled = true;
+	uigw_gsup_cfg(vty->index)->enabled = true;
 	apply(vty);
 	return CMD_SUCCESS;
 }
 
 DEFUN(cfg_gsup_disable, cfg_gsup_disable_cmd, "disable", "Do not connect to OsmoHLR; running sessions end\n")
 {
-	uigw_gsup_cfg(g_vty_gsup)->enabled = false;
+	uigw_gsup_cfg(vty->index)->enabled = false;
 	apply(vty);
 	return CMD_SUCCESS;
 }
 
 static int config_write_gsup(struct vty *vty)
 {
-	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(g_vty_gsup);
+	struct uigw_gsup *g = root_gsup();
+	struct uigw_gsup_cfg *cfg = g ? uigw_gsup_cfg(g) : NULL;
 
-	if (!cfg->configured)
+	if (!cfg || !cfg->configured)
 		return CMD_SUCCESS;
 	vty_out(vty, "gsup%s", VTY_NEWLINE);
 	if (strcmp(cfg->remote_ip, "127.0.0.1"))
@@ -130,26 +144,15 @@ static int config_write_gsup(struct vty *vty)
 
 DEFUN(show_gsup, show_gsup_cmd, "show gsup", SHOW_STR "GSUP channel: HLR link, sessions, counters\n")
 {
-	uigw_gsup_vty_show(vty, g_vty_gsup);
+	uigw_gsup_vty_show(vty, root_gsup());
 	return CMD_SUCCESS;
 }
 
-DEFUN(gsup_push, gsup_push_cmd, "gsup subscriber MSISDN trigger NAME [.PARAMS]",
-      "GSUP channel\n" "Start a network-initiated dialog\n" "Subscriber number\n" "Trigger a campaign\n"
-      "Campaign name\n" "Trigger parameters\n")
-{
-	vty_out(vty, "%% Network-initiated USSD is not offered on channel gsup: osmo-hlr 1.5.0 crashes when the MSC "
-		"answers a session an EUSE started. Use channel map (SS7), smpp-ussd or ussi for push USSD "
-		"(doc/gsup.md).%s", VTY_NEWLINE);
-	return CMD_WARNING;
-}
-
-void uigw_gsup_vty_init(struct uigw_gsup *g)
+void uigw_gsup_vty_init(void)
 {
 	static bool installed;
 
-	/* the commands are process-wide; a second gateway (tests) only takes them over */
-	g_vty_gsup = g;
+	/* the commands are process-wide; they act on uigw_vty_root's channel */
 	if (installed)
 		return;
 	installed = true;
@@ -163,5 +166,4 @@ void uigw_gsup_vty_init(struct uigw_gsup *g)
 	install_element(GSUP_NODE, &cfg_gsup_enable_cmd);
 	install_element(GSUP_NODE, &cfg_gsup_disable_cmd);
 	install_element_ve(&show_gsup_cmd);
-	install_element(ENABLE_NODE, &gsup_push_cmd);
 }

@@ -51,7 +51,6 @@ struct ims_sess {
 	bool ended;
 };
 
-static struct uigw_sip *g_ims;
 
 static void sess_free(struct ims_sess *s)
 {
@@ -305,7 +304,7 @@ static int ims_send(struct uigw_dialog *dlg, const struct uigw_render_out *scree
 	if (!s)
 		return -ENODEV;
 	s->dlg = dlg;
-	if (dlg->network_initiated && dlg->reject != UIGW_REJ_NONE && !s->cseq) {
+	if (dlg->network_initiated && dlg->refusal != UIGW_REFUSAL_NONE && !s->cseq) {
 		/* a refused push: nothing goes to the subscriber */
 		sess_end(s);
 		return 0;
@@ -325,17 +324,42 @@ static void ims_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 		sess_end(s);
 }
 
-static const struct uigw_channel_ops ims_ops = {
+/* a pushed dialog: a page-mode session towards the trigger's `to` or sip:MSISDN@domain; the first MESSAGE
+ * goes out when the core delivers the first screen */
+static int ims_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct uigw_trigger *t)
+{
+	struct uigw_sip *sip = ch->priv;
+	struct ims_sess *s;
+	char buf[256];
+
+	s = sess_alloc(sip, sip_push_target(sip, dlg->msisdn, t->to, buf, sizeof(buf)), "uigw");
+	if (!s)
+		return -ENOMEM;
+	s->dlg = dlg;
+	dlg->chan_priv = s;
+	return 0;
+}
+
+/* ims-msg opens and closes the listeners both SIP channels share */
+static const struct uigw_chan_ops ims_ops = {
 	.channel = UIGW_CHAN_IMS_MSG,
 	.profile = &uigw_profile_ims,
-	.send = ims_send,
-	.release = ims_release,
+	.open = sip_chan_open,
+	.close = sip_chan_close,
+	.reach = sip_chan_reach,
+	.push = ims_push,
+	.deliver = ims_send,
+	.end = ims_release,
+	.show = sip_chan_show,
 };
 
-void ims_msg_init(struct uigw_sip *sip)
+int ims_msg_init(struct uigw_sip *sip)
 {
-	g_ims = sip;
-	uigw_channel_register(sip->gw, &ims_ops);
+	sip->chan_msg = uigw_chan_register(sip->gw, &ims_ops, sip);
+	if (!sip->chan_msg)
+		return -ENOMEM;
+	sip->chan_msg->ctrs = sip->ctrs;
+	return 0;
 }
 
 void ims_msg_shutdown(struct uigw_sip *sip)
@@ -475,6 +499,7 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 		sip_reply(sip, tx, req, 403);
 		return;
 	}
+	sip_seen_now(sip, msisdn);
 	if (uigw_sip_ruri_user(req, user, sizeof(user)) < 0) {
 		sip_reply(sip, tx, req, 404);
 		return;
@@ -550,29 +575,3 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 	talloc_free(text);
 }
 
-int ims_msg_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign)
-{
-	struct uigw_dialog *dlg;
-	struct ims_sess *s;
-	bool sent;
-	struct uigw_push p = {
-		.channel = UIGW_CHAN_IMS_MSG,
-		.msisdn = msisdn,
-		.campaign = campaign,
-	};
-
-	s = sess_alloc(sip, uri, "uigw");
-	if (!s)
-		return -ENOMEM;
-	p.chan_priv = s;
-	s->in_core_call = true;
-	dlg = uigw_dialog_push(sip->gw, &p);
-	s->in_core_call = false;
-	/* a screen that ends the dialog may only go out once the store has committed: a live dialog counts as sent */
-	sent = s->cseq > 0 || dlg;
-	if (!dlg || s->ended)
-		sess_free(s);
-	else
-		s->dlg = dlg;
-	return sent ? 0 : -EPERM;
-}

@@ -30,7 +30,6 @@
 #include "sip_priv.h"
 
 
-static struct uigw_sip *g_sip;
 
 static const struct rate_ctr_desc sip_ctr_desc[] = {
 	[SIP_CTR_RX_REQ] = { "rx:request", "SIP requests received" },
@@ -142,7 +141,7 @@ static int cb_send(osip_transaction_t *tr, osip_message_t *msg, char *host, int 
 {
 	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
 	struct sip_conn *conn = tx ? tx->conn : NULL;
-	struct uigw_sip *sip = g_sip;
+	struct uigw_sip *sip = osip_get_application_context(tr->config);
 	struct sockaddr_in dst;
 	char *buf = NULL;
 	size_t len = 0;
@@ -456,13 +455,15 @@ static void cb_client_final(int type, osip_transaction_t *tr, osip_message_t *ms
 
 static void cb_2xx_again(int type, osip_transaction_t *tr, osip_message_t *msg)
 {
-	if (g_sip && msg)
-		ussi_rx_2xx_again(g_sip, msg);
+	struct uigw_sip *sip = osip_get_application_context(tr->config);
+
+	if (sip && msg)
+		ussi_rx_2xx_again(sip, msg);
 }
 
 static void cb_kill(int type, osip_transaction_t *tr)
 {
-	struct uigw_sip *sip = g_sip;
+	struct uigw_sip *sip = osip_get_application_context(tr->config);
 	osip_transaction_t **n;
 
 	if (!sip)
@@ -481,7 +482,7 @@ static void cb_kill(int type, osip_transaction_t *tr)
 
 static void cb_timeout(int type, osip_transaction_t *tr, osip_message_t *msg)
 {
-	struct uigw_sip *sip = g_sip;
+	struct uigw_sip *sip = osip_get_application_context(tr->config);
 
 	if (sip)
 		sip_ctr_inc(sip, SIP_CTR_TIMEOUT);
@@ -520,6 +521,8 @@ void sip_dispatch(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 			sip_reply(sip, tx, req, 481);
 	} else if (MSG_IS_OPTIONS(req)) {
 		sip_reply(sip, tx, req, 200);
+	} else if (MSG_IS_REGISTER(req)) {
+		sip_rx_register(sip, tx, req);
 	} else {
 		sip_reply(sip, tx, req, 405);
 	}
@@ -528,7 +531,7 @@ void sip_dispatch(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 /* every request a libosip2 server transaction got (INVITEs; RFC 2543 requests without a branch) */
 static void cb_request(int type, osip_transaction_t *tr, osip_message_t *req)
 {
-	struct uigw_sip *sip = g_sip;
+	struct uigw_sip *sip = osip_get_application_context(tr->config);
 	struct sip_tx *tx = osip_transaction_get_your_instance(tr);
 
 	if (!sip || !tx || !req || !req->sip_method)
@@ -662,10 +665,11 @@ static int udp_cb(struct osmo_fd *ofd, unsigned int what)
 }
 
 /* the callbacks of one libosip2 instance */
-static void osip_setup(osip_t *o)
+static void osip_setup(osip_t *o, struct uigw_sip *sip)
 {
 	int t;
 
+	osip_set_application_context(o, sip);
 	osip_set_cb_send_message(o, cb_send);
 	for (t = OSIP_IST_INVITE_RECEIVED; t <= OSIP_IST_INVITE_RECEIVED; t++)
 		osip_set_message_callback(o, t, cb_request);
@@ -766,8 +770,6 @@ static int sip_destructor(struct uigw_sip *sip)
 	sip_stop(sip);
 	if (sip->ctrs)
 		rate_ctr_group_free(sip->ctrs);
-	if (g_sip == sip)
-		g_sip = NULL;
 	uigw_sip_alloc_trim();
 	return 0;
 }
@@ -805,13 +807,20 @@ int uigw_sip_init(struct uigw *gw)
 		talloc_free(sip);
 		return -ENOMEM;
 	}
+	sip->seen_size = 1 << 16;
+	sip->seen = talloc_zero_array(sip, struct sip_seen, sip->seen_size);
+	if (!sip->seen) {
+		talloc_free(sip);
+		return -ENOMEM;
+	}
 	osmo_timer_setup(&sip->timer, timer_cb, sip);
 	uigw_sip_osip_quiet();
 	talloc_set_destructor(sip, sip_destructor);
-	g_sip = sip;
-	ims_msg_init(sip);
-	ussi_init(sip);
-	uigw_sip_vty_init(sip);
+	if (ims_msg_init(sip) < 0 || ussi_init(sip) < 0) {
+		talloc_free(sip);
+		return -ENOMEM;
+	}
+	uigw_sip_vty_init();
 	return 0;
 }
 
@@ -853,13 +862,12 @@ static int open_listeners(struct uigw_sip *sip)
 	return 0;
 }
 
-int uigw_sip_start(struct uigw *gw)
+/* channel ims-msg's open(): the listeners both SIP channels share */
+int sip_chan_open(struct uigw_chan *ch)
 {
-	struct uigw_sip *sip = g_sip;
+	struct uigw_sip *sip = ch->priv;
 	int rc, i;
 
-	if (!sip || sip->gw != gw)
-		return -ENODEV;
 	sip->started = true;
 	if (!sip->cfg.enabled || !sip->cfg.configured) {
 		LOGP(DSIP, LOGL_NOTICE, "SIP channels %s\n", sip->cfg.configured ? "disabled in the configuration" :
@@ -874,7 +882,7 @@ int uigw_sip_start(struct uigw *gw)
 			}
 			return -ENOMEM;
 		}
-		osip_setup(sip->pool[i]);
+		osip_setup(sip->pool[i], sip);
 	}
 	sip->osip = sip->pool[0];
 	if (sip->cfg.proxy_host && !sip->proxy_resolved)
@@ -895,9 +903,12 @@ int uigw_sip_start(struct uigw *gw)
 	return 0;
 }
 
-struct uigw_sip *uigw_sip_get(void)
+void sip_chan_close(struct uigw_chan *ch)
 {
-	return g_sip;
+	struct uigw_sip *sip = ch->priv;
+
+	sip->started = false;
+	sip_stop(sip);
 }
 
 struct uigw_sip_cfg *uigw_sip_cfg(struct uigw_sip *s)

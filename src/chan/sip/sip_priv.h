@@ -12,6 +12,8 @@
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/hashtable.h>
 #include <osmocom/uigw/chan/sip.h>
+#include <osmocom/uigw/core/chan.h>
+#include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/codec/sip_msg.h>
 #include <osmocom/uigw/codec/sms_ip.h>
 
@@ -133,6 +135,15 @@ struct uigw_sip {
 	struct sip_tx *cur_nist;	/*!< the own NIST whose request is being handled (sip_nist.c), or NULL */
 	struct sockaddr_in proxy_addr;	/*!< cfg.proxy_host looked up (uigw_sip_proxy_resolve()) */
 	bool proxy_resolved;
+	struct uigw_chan *chan_msg;	/*!< channel ims-msg */
+	struct uigw_chan *chan_ussi;	/*!< channel ussi */
+	/*! Subscribers seen on IMS (a request from them, a third-party REGISTER): direct-mapped by a hash of the
+	 *  MSISDN; a collision forgets one. A trigger without `via` reaches a subscriber seen here over IMS. */
+	struct sip_seen {
+		uint64_t key;		/*!< hash of the MSISDN, 0: free */
+		int64_t until;		/*!< monotonic seconds */
+	} *seen;
+	unsigned int seen_size;		/*!< power of two */
 };
 
 /*! The owner's side of a client transaction: where it goes and who hears its final response. */
@@ -262,17 +273,32 @@ struct sip_conn *sip_proxy_conn(struct uigw_sip *sip);
  *  listens on TCP. NULL: UDP. */
 struct sip_conn *sip_target_conn(struct uigw_sip *sip, const char *target);
 
+/*! The subscriber was seen on IMS: reachable there for \a secs (0: forget, a de-registration). */
+void sip_seen(struct uigw_sip *sip, const char *msisdn, unsigned int secs);
+/*! A request from the subscriber: reachable on IMS for timer X4. */
+void sip_seen_now(struct uigw_sip *sip, const char *msisdn);
+/*! \returns true if \a msisdn was seen on IMS and that has not expired */
+bool sip_is_seen(struct uigw_sip *sip, const char *msisdn);
+/*! The address of a pushed dialog: the trigger's `to`, else sip:MSISDN@domain (through the outbound proxy) */
+const char *sip_push_target(struct uigw_sip *sip, const char *msisdn, const char *to, char *buf, size_t len);
+/*! Channel ops shared by ims-msg and ussi (the listeners open and close with ims-msg). */
+int sip_chan_open(struct uigw_chan *ch);
+void sip_chan_close(struct uigw_chan *ch);
+/*! A third-party REGISTER (TS 24.229 5.4.1.7) from the S-CSCF: the registered identity is reachable on IMS
+ *  for its Expires (de-registration: no longer). Answered 200. */
+void sip_rx_register(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
+enum uigw_reach sip_chan_reach(struct uigw_chan *ch, const char *msisdn);
+void sip_chan_show(struct uigw_chan *ch, struct vty *vty);
+
 /* ims_msg.c */
-void ims_msg_init(struct uigw_sip *sip);
+int ims_msg_init(struct uigw_sip *sip);
 void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
-int ims_msg_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign);
 
 /* ussi.c */
-void ussi_init(struct uigw_sip *sip);
+int ussi_init(struct uigw_sip *sip);
 void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
 /*! In-dialog request (INFO, BYE) or ACK (tx NULL). \returns true if it belonged to a USSI session */
 bool ussi_rx_in_dialog(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
-int ussi_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign);
 /*! A 2xx to an INVITE without a transaction: if it is a retransmission of the UE's 2xx to our INVITE, our ACK
  *  goes out again. \returns true if it was one */
 bool ussi_rx_2xx_again(struct uigw_sip *sip, const osip_message_t *resp);

@@ -16,17 +16,14 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/common/hash.h>
 #include "sip_priv.h"
 
 /* ---- the transaction index: a message finds its transaction by Via branch and method, in O(1) ---- */
 
 static uint32_t key_hash(const char *k)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *k; k++)
-		h = (h ^ (uint8_t)*k) * 16777619u;
-	return h;
+	return uigw_hash32(k, 0);
 }
 
 /* "c"lient or "s"erver, the top Via's branch, the CSeq method (an ACK belongs to its INVITE) */

@@ -1,6 +1,6 @@
 /*! \file sip_vty.c
  *  VTY of the SIP channels: node `sip` (local address, port, transports, domain, outbound proxy, trusted peers),
- *  `show sip`, and `sip push message` (network-initiated MESSAGE dialog). */
+ *  and `show sip`. Network-initiated dialogs start with the core's `trigger ... via ims-msg|ussi`. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,12 +14,20 @@
 #include <osmocom/vty/command.h>
 #include <osmocom/vty/misc.h>
 #include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/common/vty_nodes.h>
 #include <osmocom/uigw/common/number.h>
 
 #include "sip_priv.h"
 
-static struct uigw_sip *g_vty_sip;
+/* the adapter of the gateway the VTY acts on (channels ims-msg and ussi share it) */
+static struct uigw_sip *root_sip(void)
+{
+	return uigw_vty_root ? uigw_chan_priv(uigw_vty_root, UIGW_CHAN_IMS_MSG) : NULL;
+}
+
+/* inside node sip: the adapter cfg_sip put there */
+#define SIPV ((struct uigw_sip *)vty->index)
 
 static struct cmd_node sip_node = {
 	SIP_NODE,
@@ -29,13 +37,20 @@ static struct cmd_node sip_node = {
 
 static void restart_note(struct vty *vty)
 {
-	if (vty->type != VTY_FILE && g_vty_sip->started)
+	if (vty->type != VTY_FILE && SIPV->started)
 		vty_out(vty, "%% Takes effect at the next start of osmo-uigw%s", VTY_NEWLINE);
 }
 
 DEFUN(cfg_sip, cfg_sip_cmd, "sip", "Configure the SIP channels (ims-msg, ussi): osmo-uigw as an IMS AS\n")
 {
-	g_vty_sip->cfg.configured = true;
+	struct uigw_sip *s = root_sip();
+
+	if (!s) {
+		vty_out(vty, "%% No SIP channels in this gateway%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	s->cfg.configured = true;
+	vty->index = s;
 	vty->node = SIP_NODE;
 	return CMD_SUCCESS;
 }
@@ -43,7 +58,7 @@ DEFUN(cfg_sip, cfg_sip_cmd, "sip", "Configure the SIP channels (ims-msg, ussi): 
 DEFUN(cfg_sip_local_ip, cfg_sip_local_ip_cmd, "local-ip A.B.C.D",
       "Address to listen on for SIP (default 127.0.0.1)\n" "IPv4 address\n")
 {
-	osmo_talloc_replace_string(g_vty_sip, &g_vty_sip->cfg.local_ip, argv[0]);
+	osmo_talloc_replace_string(SIPV, &SIPV->cfg.local_ip, argv[0]);
 	restart_note(vty);
 	return CMD_SUCCESS;
 }
@@ -51,7 +66,7 @@ DEFUN(cfg_sip_local_ip, cfg_sip_local_ip_cmd, "local-ip A.B.C.D",
 DEFUN(cfg_sip_local_port, cfg_sip_local_port_cmd, "local-port <1-65535>",
       "Port to listen on for SIP over UDP and TCP (default 5060)\n" "Port\n")
 {
-	g_vty_sip->cfg.local_port = atoi(argv[0]);
+	SIPV->cfg.local_port = atoi(argv[0]);
 	restart_note(vty);
 	return CMD_SUCCESS;
 }
@@ -59,8 +74,8 @@ DEFUN(cfg_sip_local_port, cfg_sip_local_port_cmd, "local-port <1-65535>",
 DEFUN(cfg_sip_transport, cfg_sip_transport_cmd, "transport (udp|tcp|udp-tcp)",
       "Transports to listen on (default udp-tcp)\n" "UDP only\n" "TCP only\n" "UDP and TCP\n")
 {
-	g_vty_sip->cfg.udp = strcmp(argv[0], "tcp") != 0;
-	g_vty_sip->cfg.tcp = strcmp(argv[0], "udp") != 0;
+	SIPV->cfg.udp = strcmp(argv[0], "tcp") != 0;
+	SIPV->cfg.tcp = strcmp(argv[0], "udp") != 0;
 	restart_note(vty);
 	return CMD_SUCCESS;
 }
@@ -68,7 +83,7 @@ DEFUN(cfg_sip_transport, cfg_sip_transport_cmd, "transport (udp|tcp|udp-tcp)",
 DEFUN(cfg_sip_domain, cfg_sip_domain_cmd, "domain NAME",
       "SIP domain of the gateway, used in the From of requests it sends (default: local-ip)\n" "Domain\n")
 {
-	osmo_talloc_replace_string(g_vty_sip, &g_vty_sip->cfg.domain, argv[0]);
+	osmo_talloc_replace_string(SIPV, &SIPV->cfg.domain, argv[0]);
 	return CMD_SUCCESS;
 }
 
@@ -90,10 +105,10 @@ DEFUN(cfg_sip_proxy, cfg_sip_proxy_cmd, "outbound-proxy HOST [<1-65535>] [(udp|t
 		vty_out(vty, "%% Not an IPv4 address or host name: %s%s", argv[0], VTY_NEWLINE);
 		return CMD_WARNING;
 	}
-	osmo_talloc_replace_string(g_vty_sip, &g_vty_sip->cfg.proxy_host, argv[0]);
-	g_vty_sip->cfg.proxy_port = argc > 1 ? atoi(argv[1]) : 5060;
-	g_vty_sip->cfg.proxy_tcp = argc > 2 && !strcmp(argv[2], "tcp");
-	if (uigw_sip_proxy_resolve(g_vty_sip) < 0)
+	osmo_talloc_replace_string(SIPV, &SIPV->cfg.proxy_host, argv[0]);
+	SIPV->cfg.proxy_port = argc > 1 ? atoi(argv[1]) : 5060;
+	SIPV->cfg.proxy_tcp = argc > 2 && !strcmp(argv[2], "tcp");
+	if (uigw_sip_proxy_resolve(SIPV) < 0)
 		vty_out(vty, "%% Cannot resolve %s now: requests to subscribers fail until it resolves (at the next "
 			"start, or when set again)%s", argv[0], VTY_NEWLINE);
 	return CMD_SUCCESS;
@@ -102,18 +117,18 @@ DEFUN(cfg_sip_proxy, cfg_sip_proxy_cmd, "outbound-proxy HOST [<1-65535>] [(udp|t
 DEFUN(cfg_sip_no_proxy, cfg_sip_no_proxy_cmd, "no outbound-proxy",
       NO_STR "Send requests to the subscriber's asserted URI directly (default)\n")
 {
-	TALLOC_FREE(g_vty_sip->cfg.proxy_host);
-	g_vty_sip->cfg.proxy_port = 5060;
-	g_vty_sip->cfg.proxy_tcp = false;
-	g_vty_sip->proxy_resolved = false;
+	TALLOC_FREE(SIPV->cfg.proxy_host);
+	SIPV->cfg.proxy_port = 5060;
+	SIPV->cfg.proxy_tcp = false;
+	SIPV->proxy_resolved = false;
 	return CMD_SUCCESS;
 }
 
-static struct uigw_sip_peer *peer_find(const char *ip)
+static struct uigw_sip_peer *peer_find(struct uigw_sip *sip, const char *ip)
 {
 	struct uigw_sip_peer *p;
 
-	llist_for_each_entry(p, &g_vty_sip->cfg.peers, list)
+	llist_for_each_entry(p, &sip->cfg.peers, list)
 		if (!strcmp(p->ip, ip))
 			return p;
 	return NULL;
@@ -123,7 +138,7 @@ DEFUN(cfg_sip_peer, cfg_sip_peer_cmd, "trusted-peer A.B.C.D [from-identity]",
       "Accept requests from this address (S-CSCF); requests from any other source get 403\n" "IPv4 address\n"
       "Without P-Asserted-Identity, take the subscriber from the From header\n")
 {
-	struct uigw_sip_peer *p = peer_find(argv[0]);
+	struct uigw_sip_peer *p = peer_find(SIPV, argv[0]);
 	struct in_addr a;
 
 	if (inet_pton(AF_INET, argv[0], &a) != 1) {
@@ -131,9 +146,9 @@ DEFUN(cfg_sip_peer, cfg_sip_peer_cmd, "trusted-peer A.B.C.D [from-identity]",
 		return CMD_WARNING;
 	}
 	if (!p) {
-		p = talloc_zero(g_vty_sip, struct uigw_sip_peer);
+		p = talloc_zero(SIPV, struct uigw_sip_peer);
 		p->ip = talloc_strdup(p, argv[0]);
-		llist_add_tail(&p->list, &g_vty_sip->cfg.peers);
+		llist_add_tail(&p->list, &SIPV->cfg.peers);
 	}
 	p->from_identity = argc > 1;
 	return CMD_SUCCESS;
@@ -142,7 +157,7 @@ DEFUN(cfg_sip_peer, cfg_sip_peer_cmd, "trusted-peer A.B.C.D [from-identity]",
 DEFUN(cfg_sip_no_peer, cfg_sip_no_peer_cmd, "no trusted-peer A.B.C.D",
       NO_STR "Refuse requests from this address\n" "IPv4 address\n")
 {
-	struct uigw_sip_peer *p = peer_find(argv[0]);
+	struct uigw_sip_peer *p = peer_find(SIPV, argv[0]);
 
 	if (!p) {
 		vty_out(vty, "%% No trusted peer %s%s", argv[0], VTY_NEWLINE);
@@ -155,21 +170,22 @@ DEFUN(cfg_sip_no_peer, cfg_sip_no_peer_cmd, "no trusted-peer A.B.C.D",
 
 DEFUN(cfg_sip_enable, cfg_sip_enable_cmd, "enable", "Open the SIP listeners at start (default)\n")
 {
-	g_vty_sip->cfg.enabled = true;
+	SIPV->cfg.enabled = true;
 	restart_note(vty);
 	return CMD_SUCCESS;
 }
 
 DEFUN(cfg_sip_disable, cfg_sip_disable_cmd, "disable", "Do not open the SIP listeners\n")
 {
-	g_vty_sip->cfg.enabled = false;
+	SIPV->cfg.enabled = false;
 	restart_note(vty);
 	return CMD_SUCCESS;
 }
 
 static int config_write_sip(struct vty *vty)
 {
-	struct uigw_sip_cfg *cfg = &g_vty_sip->cfg;
+	struct uigw_sip *sip = root_sip();
+	struct uigw_sip_cfg *cfg = &sip->cfg;
 	struct uigw_sip_peer *p;
 
 	if (!cfg->configured)
@@ -249,58 +265,15 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 
 DEFUN(show_sip, show_sip_cmd, "show sip", SHOW_STR "SIP channels: listeners, peers, counters, USSI sessions\n")
 {
-	uigw_sip_vty_show(vty, g_vty_sip);
+	uigw_sip_vty_show(vty, root_sip());
 	return CMD_SUCCESS;
 }
 
-int uigw_sip_push(struct uigw_sip *s, const char *msisdn, const char *campaign, const char *uri, bool ussi)
-{
-	char buf[256];
-
-	if (!s->osip)
-		return -ENOTCONN;
-	if (!uri) {
-		snprintf(buf, sizeof(buf), "sip:%s@%s", msisdn, s->cfg.domain ? s->cfg.domain : s->cfg.local_ip);
-		uri = buf;
-	}
-	return ussi ? ussi_push(s, msisdn, uri, campaign) : ims_msg_push(s, msisdn, uri, campaign);
-}
-
-DEFUN(sip_push, sip_push_cmd, "sip push (message|ussi) MSISDN CAMPAIGN [URI]",
-      "SIP channels\n" "Network-initiated interaction\n" "As SIP MESSAGE (channel ims-msg)\n"
-      "As USSI: INVITE with UnstructuredSS-Request / -Notify (channel ussi)\n"
-      "Subscriber number\n" "Campaign name\n" "Subscriber's SIP URI (default sip:MSISDN@domain via the proxy)\n")
-{
-	struct uigw *gw = g_vty_sip->gw;
-	char msisdn[UIGW_MSISDN_MAXLEN];
-	int rc;
-
-	bool ussi = !strcmp(argv[0], "ussi");
-
-	if (uigw_e164_normalize(argv[1], gw->cfg.country_code, gw->cfg.national_prefix, msisdn, sizeof(msisdn)) < 0) {
-		vty_out(vty, "%% '%s' is not an E.164 number%s", argv[1], VTY_NEWLINE);
-		return CMD_WARNING;
-	}
-	rc = uigw_sip_push(g_vty_sip, msisdn, argv[2], argc > 3 ? argv[3] : NULL, ussi);
-	if (rc == -ENOTCONN) {
-		vty_out(vty, "%% SIP is not running%s", VTY_NEWLINE);
-		return CMD_WARNING;
-	}
-	if (rc < 0) {
-		vty_out(vty, "%% Nothing sent to %s (%s)%s", msisdn, gw->push_refusal[0] ? gw->push_refusal :
-			"refused or opted out", VTY_NEWLINE);
-		return CMD_WARNING;
-	}
-	vty_out(vty, "%% %s sent to %s%s", ussi ? "INVITE" : "MESSAGE", msisdn, VTY_NEWLINE);
-	return CMD_SUCCESS;
-}
-
-void uigw_sip_vty_init(struct uigw_sip *s)
+void uigw_sip_vty_init(void)
 {
 	static bool installed;
 
-	/* the commands are process-wide; a second gateway (tests) only takes them over */
-	g_vty_sip = s;
+	/* the commands are process-wide; they act on uigw_vty_root's adapter */
 	if (installed)
 		return;
 	installed = true;
@@ -317,5 +290,4 @@ void uigw_sip_vty_init(struct uigw_sip *s)
 	install_element(SIP_NODE, &cfg_sip_enable_cmd);
 	install_element(SIP_NODE, &cfg_sip_disable_cmd);
 	install_element_ve(&show_sip_cmd);
-	install_element(ENABLE_NODE, &sip_push_cmd);
 }

@@ -345,14 +345,14 @@ static void resp_cb(struct uigw_sip *sip, void *owner, const osip_message_t *res
 	send_bye(s, NULL, 1);
 }
 
-static int err_of(enum uigw_reject r)
+static int err_of(enum uigw_refusal r)
 {
 	switch (r) {
-	case UIGW_REJ_BUSY:
+	case UIGW_REFUSAL_BUSY:
 		return 4;	/* USSD busy */
-	case UIGW_REJ_UNROUTED:
+	case UIGW_REFUSAL_UNROUTED:
 		return 3;	/* unexpected data value: no such service code */
-	case UIGW_REJ_NONE:
+	case UIGW_REFUSAL_NONE:
 		return 0;
 	default:
 		return 1;	/* unspecified */
@@ -362,10 +362,11 @@ static int err_of(enum uigw_reject r)
 static int ussi_send(struct uigw_dialog *dlg, const struct uigw_render_out *screen, bool end)
 {
 	struct ussi_sess *s = dlg->chan_priv;
+	bool outer;
 
 	if (!s)
 		return -ENODEV;
-	if (s->uac && !s->invite_sent && end && dlg->reject != UIGW_REJ_NONE) {
+	if (s->uac && !s->invite_sent && end && dlg->refusal != UIGW_REFUSAL_NONE) {
 		/* a refused push: nothing goes to the subscriber */
 		dlg->chan_priv = NULL;
 		s->dlg = NULL;
@@ -378,12 +379,20 @@ static int ussi_send(struct uigw_dialog *dlg, const struct uigw_render_out *scre
 	s->dlg = end ? NULL : dlg;
 	s->have_pending = true;
 	s->pending_end = end;
-	s->pending_err = end ? err_of(dlg->reject) : 0;
+	s->pending_err = end ? err_of(dlg->refusal) : 0;
 	talloc_free(s->pending_text);
 	s->pending_text = talloc_strdup(s, screen->text);
 	if (end)
 		dlg->chan_priv = NULL;
+	/* a send that fails at once ends the session inside flush(): free it only once flush() returned */
+	outer = s->in_core_call;
+	s->in_core_call = true;
 	flush(s);
+	s->in_core_call = outer;
+	if (!outer && s->ended) {
+		s->ended = false;
+		sess_free(s);
+	}
 	return 0;
 }
 
@@ -395,6 +404,11 @@ static void ussi_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 		return;
 	s->dlg = NULL;
 	dlg->chan_priv = NULL;
+	if (s->uac && !s->invite_sent) {
+		/* a push that ended before its first screen went out: nothing to tear down */
+		sess_free(s);
+		return;
+	}
 	if (!s->acked) {
 		/* the BYE follows the ACK */
 		s->have_pending = true;
@@ -406,16 +420,25 @@ static void ussi_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 	send_bye(s, NULL, outcome == UIGW_OUTCOME_TIMED_OUT ? 1 : 0);
 }
 
-static const struct uigw_channel_ops ussi_ops = {
+static int ussi_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct uigw_trigger *t);
+
+static const struct uigw_chan_ops ussi_ops = {
 	.channel = UIGW_CHAN_USSI,
 	.profile = &uigw_profile_ussi,
-	.send = ussi_send,
-	.release = ussi_release,
+	.reach = sip_chan_reach,
+	.push = ussi_push,
+	.deliver = ussi_send,
+	.end = ussi_release,
+	.show = sip_chan_show,
 };
 
-void ussi_init(struct uigw_sip *sip)
+int ussi_init(struct uigw_sip *sip)
 {
-	uigw_channel_register(sip->gw, &ussi_ops);
+	sip->chan_ussi = uigw_chan_register(sip->gw, &ussi_ops, sip);
+	if (!sip->chan_ussi)
+		return -ENOMEM;
+	sip->chan_ussi->ctrs = sip->ctrs;
+	return 0;
 }
 
 void ussi_shutdown(struct uigw_sip *sip)
@@ -508,6 +531,7 @@ void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req
 		sip_reply(sip, tx, req, 403);
 		return;
 	}
+	sip_seen_now(sip, msisdn);
 	if (uigw_sip_body(req, USSD_CT, &xml, &xml_len) < 0) {
 		sip_reply(sip, tx, req, 415);
 		return;
@@ -689,24 +713,28 @@ bool ussi_rx_in_dialog(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *
 	return false;
 }
 
-int ussi_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *campaign)
+/* a pushed dialog: the session (UAC) is set up here; its INVITE carries the first screen, which the core
+ * delivers after this returns */
+static int ussi_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct uigw_trigger *t)
 {
+	struct uigw_sip *sip = ch->priv;
 	const char *domain = sip->cfg.domain ? sip->cfg.domain : sip->cfg.local_ip;
-	struct uigw_dialog *dlg;
+	const char *uri;
 	struct ussi_sess *s;
+	char buf[256];
 	char *tag;
-	bool sent;
 
 	s = talloc_zero(sip, struct ussi_sess);
 	if (!s)
 		return -ENOMEM;
+	uri = sip_push_target(sip, dlg->msisdn, t->to, buf, sizeof(buf));
 	s->sip = sip;
 	llist_add_tail(&s->list, &sip->ussi_sessions);
 	sip->n_ussi++;
 	sip_ctr_inc(sip, SIP_CTR_USSI_BEGIN);
 	s->uac = true;
 	s->started = time(NULL);
-	osmo_strlcpy(s->msisdn, msisdn, sizeof(s->msisdn));
+	osmo_strlcpy(s->msisdn, dlg->msisdn, sizeof(s->msisdn));
 	tag = sip_token(s, sip);
 	s->call_id = talloc_asprintf(s, "%s@%s", tag, sip->cfg.local_ip);
 	talloc_free(tag);
@@ -717,30 +745,8 @@ int ussi_push(struct uigw_sip *sip, const char *msisdn, const char *uri, const c
 	s->target = talloc_strdup(s, uri);
 	s->routes = sip_proxy_route(s, sip);
 	s->conn = sip_target_conn(sip, uri);	/* NULL: UDP */
-	{
-		struct uigw_push p = {
-			.channel = UIGW_CHAN_USSI,
-			.msisdn = msisdn,
-			.campaign = campaign,
-			.chan_priv = s,
-		};
-		s->in_core_call = true;
-		dlg = uigw_dialog_push(sip->gw, &p);
-		s->in_core_call = false;
-	}
-	sent = s->invite_sent;
-	if (s->ended || !sent) {
-		/* refused before anything went out (opted out, unknown campaign), or the INVITE failed */
-		s->ended = false;
-		if (dlg && !sent) {
-			s->dlg = dlg;
-			abort_core(s);
-		}
-		sess_free(s);
-		return -EPERM;
-	}
-	if (dlg && !s->notify_only)
-		s->dlg = dlg;
+	s->dlg = dlg;
+	dlg->chan_priv = s;
 	return 0;
 }
 

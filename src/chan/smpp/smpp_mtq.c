@@ -39,7 +39,7 @@ static int64_t wall_ms(void)
 
 static void mt_job_done(struct uigw_store_job *job, void *data)
 {
-	struct uigw_smpp *smpp = uigw_smpp_get();
+	struct uigw_smpp *smpp = data;
 
 	if (job->rc < 0) {
 		LOGP(DSMPP, LOGL_ERROR, "MT queue write failed (%d): a restart would lose or repeat a message\n",
@@ -73,7 +73,7 @@ static int mt_write(struct uigw_smpp *smpp, struct uigw_smpp_req *req, const str
 
 	if (!st)
 		return -ENODEV;
-	job = uigw_store_job_alloc(st, mt_job_done, NULL);
+	job = uigw_store_job_alloc(st, mt_job_done, smpp);
 	if (!job)
 		return -ENOMEM;
 	r = uigw_store_job_row(job, UIGW_ROW_MT);
@@ -137,7 +137,7 @@ void uigw_smpp_mt_forget(struct uigw_smpp *smpp, struct uigw_smpp_req *req)
 
 	if (!req->mt_id || !st)
 		return;
-	job = uigw_store_job_alloc(st, mt_job_done, NULL);
+	job = uigw_store_job_alloc(st, mt_job_done, smpp);
 	r = job ? uigw_store_job_row(job, UIGW_ROW_MT_DONE) : NULL;
 	if (r) {
 		r->u.mt.id = req->mt_id;

@@ -19,6 +19,8 @@
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/core/trigger.h>
+#include <osmocom/core/fsm.h>
 #include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/codec/charset.h>
 #include <osmocom/uigw/common/number.h>
@@ -42,9 +44,6 @@ struct uigw_smpp_sms {
 	struct uigw_concat *reasm;	/*!< concatenated MO being reassembled */
 	uint8_t next_ref;
 	unsigned long mo, mt, mt_parts;
-	unsigned long sent_screens;	/*!< screens handed to send() (push: did anything go out?) */
-	unsigned long send_calls;	/*!< calls of send() (push: was chan_priv taken over?) */
-	enum uigw_reject last_reject;	/*!< of the last refused dialog (push) */
 	uint8_t next_session;		/*!< USSD its_session_info session number of the next push */
 };
 
@@ -142,6 +141,7 @@ static bool is_stop_word(const struct uigw_smpp *smpp, const char *text)
 }
 
 struct optout_ctx {
+	struct uigw_smpp *smpp;
 	char msisdn[UIGW_MSISDN_MAXLEN];
 	char src[21];
 };
@@ -154,7 +154,7 @@ static unsigned int mt_ttl(struct uigw_smpp *smpp, int T);
 static void optout_done(struct uigw_store_job *job, void *data)
 {
 	struct optout_ctx *o = data;
-	struct uigw_smpp *smpp = uigw_smpp_get();
+	struct uigw_smpp *smpp = o->smpp;
 
 	if (job->rc < 0) {
 		LOGP(DSMPP, LOGL_ERROR, "opt-out of %s not recorded (%d): no confirmation\n", o->msisdn, job->rc);
@@ -205,6 +205,7 @@ static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const cha
 	r = uigw_store_job_row(job, UIGW_ROW_OPTOUT);
 	if (!o || !r)
 		goto fail;
+	o->smpp = smpp;
 	osmo_strlcpy(o->msisdn, msisdn, sizeof(o->msisdn));
 	osmo_strlcpy(o->src, short_code && short_code[0] ? short_code : smpp->sms_source, sizeof(o->src));
 	osmo_clock_gettime(CLOCK_REALTIME, &ts);
@@ -358,7 +359,7 @@ fail:
 
 static void mt_done(struct uigw_smpp_req *req, uint32_t status, const char *message_id)
 {
-	struct uigw_smpp *smpp = uigw_smpp_get();
+	struct uigw_smpp *smpp = req->priv;
 
 	if (status) {
 		LOGP(DSMPP, LOGL_ERROR, "reply to %s not accepted by the SMSC (0x%x)\n", req->pdu.dst_addr, status);
@@ -442,9 +443,10 @@ static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *
 		pdu.msg_len = len;
 		pdu.payload = (size_t)len > single;
 		req = uigw_smpp_submit_mt(smpp, &pdu, mt);
-		if (req)
+		if (req) {
 			req->done = mt_done;
-		else
+			req->priv = smpp;
+		} else
 			rc = -ENOMEM;
 		sms->mt++;
 		sms->mt_parts++;
@@ -477,7 +479,7 @@ out:
 
 static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
 {
-	struct uigw_smpp *smpp = uigw_smpp_get();
+	struct uigw_smpp *smpp = uigw_chan_priv(dlg->gw, UIGW_CHAN_SMPP_SMS);
 	struct sms_dlg *sd = dlg->chan_priv;
 	struct uigw_smpp_mt mt = {
 		.channel = UIGW_CHAN_SMPP_SMS,
@@ -488,10 +490,7 @@ static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bo
 	};
 	int rc;
 
-	smpp->sms->send_calls++;
-	if (end && dlg->reject)
-		smpp->sms->last_reject = dlg->reject;
-	if (end && dlg->reject && dlg->network_initiated) {
+	if (end && dlg->refusal && dlg->network_initiated) {
 		/* a refused push: nothing goes to the subscriber */
 		talloc_free(dlg->chan_priv);
 		dlg->chan_priv = NULL;
@@ -499,8 +498,6 @@ static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bo
 	}
 	rc = sms_submit_text(smpp, sd && sd->short_code[0] ? sd->short_code : smpp->sms_source, dlg->msisdn,
 			     s->text, s->coding == UIGW_CODING_UCS2, dlg->profile, &mt);
-	if (rc == 0)
-		smpp->sms->sent_screens++;
 	if (end) {
 		talloc_free(dlg->chan_priv);
 		dlg->chan_priv = NULL;
@@ -510,7 +507,7 @@ static int sms_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bo
 
 static void sms_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
-	struct uigw_smpp *smpp = uigw_smpp_get();
+	struct uigw_smpp *smpp = uigw_chan_priv(dlg->gw, dlg->channel);
 
 	/* timeout, operator, replaced by a new dialog, shutdown: its questions still queued are void */
 	if (smpp)
@@ -624,8 +621,7 @@ out:
 
 static int ussd_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
 {
-	struct uigw_smpp *smpp = uigw_smpp_get();
-	struct uigw_smpp_sms *sms = smpp->sms;
+	struct uigw_smpp *smpp = uigw_chan_priv(dlg->gw, UIGW_CHAN_SMPP_USSD);
 	struct ussd_dlg *ud = dlg->chan_priv;
 	struct uigw_smpp_pdu pdu;
 	enum uigw_smpp_dialect dialect;
@@ -643,10 +639,7 @@ static int ussd_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, b
 	struct uigw_smpp_req *req;
 	int len, rc = 0;
 
-	sms->send_calls++;
-	if (end && dlg->reject)
-		sms->last_reject = dlg->reject;
-	if (end && dlg->reject && dlg->network_initiated)
+	if (end && dlg->refusal && dlg->network_initiated)
 		goto out;	/* a refused push: nothing goes to the subscriber */
 	uigw_smpp_pdu_init(&pdu, UIGW_SMPP_SUBMIT_SM, 0);
 	if (ucs2)
@@ -683,8 +676,8 @@ static int ussd_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, b
 		goto out;
 	}
 	req->done = mt_done;
+	req->priv = smpp;
 	smpp->ussd_mt++;
-	sms->sent_screens++;
 out:
 	if (end) {
 		talloc_free(dlg->chan_priv);
@@ -693,36 +686,17 @@ out:
 	return rc;
 }
 
-static const struct uigw_channel_ops ussd_ops = {
-	.channel = UIGW_CHAN_SMPP_USSD,
-	.profile = &uigw_profile_ussd,
-	.send = ussd_send,
-	.release = sms_release,
-};
-
 /* ---- network-initiated ---- */
 
-int uigw_smpp_push(struct uigw_smpp *smpp, const char *msisdn_in, const char *campaign, enum uigw_channel ch)
+/* The protocol state of a pushed dialog; the core delivers its first screen after this returns. */
+static int smpp_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct uigw_trigger *t)
 {
+	struct uigw_smpp *smpp = ch->priv;
 	struct uigw_smpp_sms *sms = smpp->sms;
-	struct uigw *gw = smpp->gw;
-	char msisdn[UIGW_MSISDN_MAXLEN];
-	struct uigw_push p = {
-		.channel = ch,
-		.msisdn = msisdn,
-		.campaign = campaign,
-	};
-	unsigned long calls, sent;
-	void *priv;
 
-	if (ch != UIGW_CHAN_SMPP_SMS && ch != UIGW_CHAN_SMPP_USSD)
-		return -EINVAL;
-	if (uigw_e164_normalize(msisdn_in, gw->cfg.country_code, gw->cfg.national_prefix, msisdn,
-				sizeof(msisdn)) < 0)
-		return -EINVAL;
-	if (ch == UIGW_CHAN_SMPP_SMS) {
+	if (ch->ops->channel == UIGW_CHAN_SMPP_SMS) {
 		struct sms_dlg *sd = talloc_zero(sms, struct sms_dlg);
-		const struct uigw_campaign *c = uigw_campaign_set_find(gw->campaigns, campaign);
+		const struct uigw_campaign *c = uigw_campaign_set_find(smpp->gw->campaigns, t->campaign);
 
 		if (!sd)
 			return -ENOMEM;
@@ -730,7 +704,7 @@ int uigw_smpp_push(struct uigw_smpp *smpp, const char *msisdn_in, const char *ca
 		 * dialog ended; default-source-address for a campaign without one */
 		osmo_strlcpy(sd->short_code, c && c->entry.n_sms && c->entry.sms[0].short_code ?
 			     c->entry.sms[0].short_code : smpp->sms_source, sizeof(sd->short_code));
-		priv = sd;
+		dlg->chan_priv = sd;
 	} else {
 		struct ussd_dlg *ud = talloc_zero(sms, struct ussd_dlg);
 
@@ -739,46 +713,64 @@ int uigw_smpp_push(struct uigw_smpp *smpp, const char *msisdn_in, const char *ca
 		osmo_strlcpy(ud->service, smpp->sms_source, sizeof(ud->service));
 		ud->session = sms->next_session++;
 		ud->dialect = default_dialect(smpp);
-		priv = ud;
+		dlg->chan_priv = ud;
 	}
-	p.chan_priv = priv;
-	calls = sms->send_calls;
-	sent = sms->sent_screens;
-	sms->last_reject = UIGW_REJ_NONE;
-	if (uigw_dialog_push(gw, &p))
-		return 0;
-	if (sms->send_calls == calls) {
-		/* refused without a word to the subscriber (opted out, or out of memory): the state was not taken
-		 * over */
-		char pseudo[33];
-
-		talloc_free(priv);
-		if (strstr(gw->push_refusal, "frequency cap"))
-			return -EDQUOT;
-		uigw_pseudonym(gw->cfg.pseudonym_secret, msisdn, pseudo);
-		if (gw->store && uigw_store_is_opted_out(gw->store, pseudo) == 1)
-			return -EPERM;
-		return -ENOMEM;
-	}
-	if (sms->sent_screens > sent)
-		return 0;	/* a notice: sent and ended at once */
-	switch (sms->last_reject) {
-	case UIGW_REJ_UNROUTED:
-		return -ENOENT;
-	case UIGW_REJ_NOT_ALLOWED:
-		return -EACCES;
-	case UIGW_REJ_BUSY:
-		return -EBUSY;
-	default:
-		return -EIO;
-	}
+	return 0;
 }
 
-static const struct uigw_channel_ops sms_ops = {
+/* smpp-sms: a persistent MT queue holds messages while the links are down, so the channel reaches a
+ * subscriber as long as it has links; smpp-ussd needs a bound link now (a USSD session does not wait). */
+static enum uigw_reach smpp_reach(struct uigw_chan *ch, const char *msisdn)
+{
+	struct uigw_smpp *smpp = ch->priv;
+	struct uigw_smpp_link *l;
+
+	if (!smpp->started || llist_empty(&smpp->links))
+		return UIGW_REACH_NO;
+	if (ch->ops->channel == UIGW_CHAN_SMPP_SMS)
+		return UIGW_REACH_UP;
+	llist_for_each_entry(l, &smpp->links, list)
+		if (l->fi && l->fi->state == SMPP_ST_BOUND)
+			return UIGW_REACH_UP;
+	return UIGW_REACH_NO;
+}
+
+static int smpp_open(struct uigw_chan *ch)
+{
+	return uigw_smpp_open(ch->priv);
+}
+
+static void smpp_close(struct uigw_chan *ch)
+{
+	uigw_smpp_close(ch->priv);
+}
+
+static void smpp_show(struct uigw_chan *ch, struct vty *vty)
+{
+	uigw_smpp_vty_show(vty, ch->priv);
+}
+
+static const struct uigw_chan_ops ussd_ops = {
+	.channel = UIGW_CHAN_SMPP_USSD,
+	.profile = &uigw_profile_ussd,
+	.reach = smpp_reach,
+	.push = smpp_push,
+	.deliver = ussd_send,
+	.end = sms_release,
+	.show = smpp_show,
+};
+
+/* smpp-sms opens and closes the links both channels share */
+static const struct uigw_chan_ops sms_ops = {
 	.channel = UIGW_CHAN_SMPP_SMS,
 	.profile = &uigw_profile_sms,
-	.send = sms_send,
-	.release = sms_release,
+	.open = smpp_open,
+	.close = smpp_close,
+	.reach = smpp_reach,
+	.push = smpp_push,
+	.deliver = sms_send,
+	.end = sms_release,
+	.show = smpp_show,
 };
 
 int uigw_smpp_sms_init(struct uigw_smpp *smpp)
@@ -790,8 +782,8 @@ int uigw_smpp_sms_init(struct uigw_smpp *smpp)
 	smpp->sms->reasm = uigw_concat_alloc(smpp->sms, REASM_MAX, REASM_TIMEOUT, DSMPP);
 	if (!smpp->sms->reasm)
 		return -ENOMEM;
-	uigw_channel_register(smpp->gw, &sms_ops);
-	uigw_channel_register(smpp->gw, &ussd_ops);
+	if (!uigw_chan_register(smpp->gw, &sms_ops, smpp) || !uigw_chan_register(smpp->gw, &ussd_ops, smpp))
+		return -ENOMEM;
 	return 0;
 }
 

@@ -13,10 +13,10 @@
 #include <osmocom/vty/command.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/chan/smpp.h>
 #include <osmocom/uigw/store/store.h>
 
-static struct uigw_smpp *g_smpp;
 
 const struct value_string uigw_smpp_dialect_names[] = {
 	{ UIGW_SMPP_DIALECT_STD, "standard" },
@@ -62,9 +62,10 @@ static const struct value_string timer_names[] = {
 	{ 0, NULL }
 };
 
-struct uigw_smpp *uigw_smpp_get(void)
+/* the adapter of the gateway the VTY acts on (channels smpp-sms and smpp-ussd share it) */
+static struct uigw_smpp *root_smpp(void)
 {
-	return g_smpp;
+	return uigw_vty_root ? uigw_chan_priv(uigw_vty_root, UIGW_CHAN_SMPP_SMS) : NULL;
 }
 
 static uint32_t smpp_rx(struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu)
@@ -82,7 +83,7 @@ static struct cmd_node smsc_node = { SMSC_NODE, "%s(config-smpp-smsc)# ", 1 };
 DEFUN(cfg_smpp, cfg_smpp_cmd, "smpp", "Configure the SMPP channels (smpp-sms, smpp-ussd)\n")
 {
 	vty->node = SMPP_NODE;
-	vty->index = g_smpp;
+	vty->index = root_smpp();
 	return CMD_SUCCESS;
 }
 
@@ -90,7 +91,7 @@ DEFUN(cfg_smpp_long, cfg_smpp_long_cmd, "long-messages (udh|sar|payload)",
       "How replies longer than one SMS are sent\n" "Parts with a concatenation UDH\n" "Parts with SAR TLVs\n"
       "One submit_sm with message_payload\n")
 {
-	g_smpp->long_mode = get_string_value(uigw_smpp_long_mode_names, argv[0]);
+	root_smpp()->long_mode = get_string_value(uigw_smpp_long_mode_names, argv[0]);
 	return CMD_SUCCESS;
 }
 
@@ -98,14 +99,14 @@ DEFUN(cfg_smpp_source, cfg_smpp_source_cmd, "default-source-address ADDR",
       "Source address of network-initiated SMS (replies use the short code the subscriber wrote to)\n"
       "Short code\n")
 {
-	osmo_talloc_replace_string(g_smpp, &g_smpp->sms_source, argv[0]);
+	osmo_talloc_replace_string(root_smpp(), &root_smpp()->sms_source, argv[0]);
 	return CMD_SUCCESS;
 }
 
 DEFUN(cfg_smpp_dlr, cfg_smpp_dlr_cmd, "delivery-receipts (on|off)",
       "Request delivery receipts for replies\n" "registered_delivery 1\n" "registered_delivery 0\n")
 {
-	g_smpp->request_dlr = !strcmp(argv[0], "on");
+	root_smpp()->request_dlr = !strcmp(argv[0], "on");
 	return CMD_SUCCESS;
 }
 
@@ -113,7 +114,7 @@ DEFUN(cfg_smpp_attempts, cfg_smpp_attempts_cmd, "max-attempts <1-100>",
       "Submits of one reply refused with a permanent error before it is dropped (THROTTLED never counts)\n"
       "Attempts\n")
 {
-	g_smpp->max_attempts = atoi(argv[0]);
+	root_smpp()->max_attempts = atoi(argv[0]);
 	return CMD_SUCCESS;
 }
 
@@ -125,14 +126,14 @@ DEFUN(cfg_smpp_stop, cfg_smpp_stop_cmd, "stop-keywords .WORDS",
 
 	if (!w)
 		return CMD_WARNING;
-	osmo_talloc_replace_string(g_smpp, &g_smpp->stop_keywords, w);
+	osmo_talloc_replace_string(root_smpp(), &root_smpp()->stop_keywords, w);
 	talloc_free(w);
 	return CMD_SUCCESS;
 }
 
 DEFUN(cfg_smpp_no_stop, cfg_smpp_no_stop_cmd, "no stop-keywords", NO_STR "No opt-out keywords over SMS\n")
 {
-	TALLOC_FREE(g_smpp->stop_keywords);
+	TALLOC_FREE(root_smpp()->stop_keywords);
 	return CMD_SUCCESS;
 }
 
@@ -143,7 +144,7 @@ DEFUN(cfg_smpp_stop_reply, cfg_smpp_stop_reply_cmd, "stop-reply .TEXT",
 
 	if (!t)
 		return CMD_WARNING;
-	osmo_talloc_replace_string(g_smpp, &g_smpp->stop_reply, t);
+	osmo_talloc_replace_string(root_smpp(), &root_smpp()->stop_reply, t);
 	talloc_free(t);
 	return CMD_SUCCESS;
 }
@@ -156,20 +157,20 @@ DEFUN(cfg_smpp_timer, cfg_smpp_timer_cmd,
 {
 	int T = -get_string_value(timer_names, argv[0]);
 
-	osmo_tdef_set(g_smpp->tdefs, T, atoi(argv[1]), OSMO_TDEF_MS);
+	osmo_tdef_set(root_smpp()->tdefs, T, atoi(argv[1]), OSMO_TDEF_MS);
 	return CMD_SUCCESS;
 }
 
 DEFUN(cfg_smpp_mt_validity, cfg_smpp_mt_validity_cmd, "mt-validity <1-2592000>",
       "How long a dialog's last message (or a notice) may wait for a link, also across restarts\n" "Seconds\n")
 {
-	osmo_tdef_set(g_smpp->tdefs, SMPP_T_MT_VALIDITY, atoi(argv[0]), OSMO_TDEF_S);
+	osmo_tdef_set(root_smpp()->tdefs, SMPP_T_MT_VALIDITY, atoi(argv[0]), OSMO_TDEF_S);
 	return CMD_SUCCESS;
 }
 
 DEFUN(cfg_smsc, cfg_smsc_cmd, "smsc NAME", "Configure a link to an SMSC\n" "Link name\n")
 {
-	struct uigw_smpp_link *link = uigw_smpp_link_get(g_smpp, argv[0], true);
+	struct uigw_smpp_link *link = uigw_smpp_link_get(root_smpp(), argv[0], true);
 
 	if (!link) {
 		vty_out(vty, "%% Cannot create smsc %s%s", argv[0], VTY_NEWLINE);
@@ -182,7 +183,7 @@ DEFUN(cfg_smsc, cfg_smsc_cmd, "smsc NAME", "Configure a link to an SMSC\n" "Link
 
 DEFUN(cfg_no_smsc, cfg_no_smsc_cmd, "no smsc NAME", NO_STR "Remove a link to an SMSC\n" "Link name\n")
 {
-	struct uigw_smpp_link *link = uigw_smpp_link_get(g_smpp, argv[0], false);
+	struct uigw_smpp_link *link = uigw_smpp_link_get(root_smpp(), argv[0], false);
 
 	if (!link) {
 		vty_out(vty, "%% No smsc %s%s", argv[0], VTY_NEWLINE);
@@ -197,7 +198,7 @@ DEFUN(cfg_no_smsc, cfg_no_smsc_cmd, "no smsc NAME", NO_STR "Remove a link to an 
 static void link_changed(struct vty *vty)
 {
 	/* applies at once when running; while the configuration is read nothing is started yet */
-	if (g_smpp->started)
+	if (root_smpp()->started)
 		uigw_smpp_link_restart(LINK);
 }
 
@@ -270,13 +271,13 @@ DEFUN(cfg_smsc_prio, cfg_smsc_prio_cmd, "priority <0-255>",
 	link->priority = atoi(argv[0]);
 	/* keep the list sorted */
 	llist_del(&link->list);
-	llist_for_each_entry(pos, &g_smpp->links, list) {
+	llist_for_each_entry(pos, &root_smpp()->links, list) {
 		if (pos->priority > link->priority) {
 			llist_add_tail(&link->list, &pos->list);
 			return CMD_SUCCESS;
 		}
 	}
-	llist_add_tail(&link->list, &g_smpp->links);
+	llist_add_tail(&link->list, &root_smpp()->links);
 	return CMD_SUCCESS;
 }
 
@@ -331,7 +332,7 @@ DEFUN(cfg_smsc_no_shutdown, cfg_smsc_no_shutdown_cmd, "no shutdown", NO_STR "Bri
 
 static int config_write_smpp(struct vty *vty)
 {
-	struct uigw_smpp *s = g_smpp;
+	struct uigw_smpp *s = root_smpp();
 	int i;
 
 	vty_out(vty, "smpp%s", VTY_NEWLINE);
@@ -364,7 +365,7 @@ static int config_write_smsc(struct vty *vty)
 {
 	struct uigw_smpp_link *l;
 
-	llist_for_each_entry(l, &g_smpp->links, list) {
+	llist_for_each_entry(l, &root_smpp()->links, list) {
 		vty_out(vty, " smsc %s%s", l->name, VTY_NEWLINE);
 		vty_out(vty, "  remote-ip %s%s", l->remote_ip, VTY_NEWLINE);
 		vty_out(vty, "  remote-port %u%s", l->remote_port, VTY_NEWLINE);
@@ -425,61 +426,12 @@ void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 
 DEFUN(show_smpp, show_smpp_cmd, "show smpp", SHOW_STR "SMPP links, queue and counters\n")
 {
-	uigw_smpp_vty_show(vty, g_smpp);
+	uigw_smpp_vty_show(vty, root_smpp());
 	return CMD_SUCCESS;
 }
 
-#define PUSH_STR "Campaign\n" "Campaign name\n" "Start a network-initiated dialog over SMPP\n" "Subscriber number\n"
-
-DEFUN(campaign_push, campaign_push_cmd, "campaign NAME push MSISDN",
-      PUSH_STR)
-{
-	enum uigw_channel ch = UIGW_CHAN_SMPP_SMS;
-	int rc;
-
-	if (argc > 2 && !strcmp(argv[2], "smpp-ussd"))
-		ch = UIGW_CHAN_SMPP_USSD;
-	rc = uigw_smpp_push(g_smpp, argv[1], argv[0], ch);
-	switch (rc) {
-	case 0:
-		vty_out(vty, "%% Pushed campaign %s to %s over %s%s", argv[0], argv[1], uigw_channel_name(ch),
-			VTY_NEWLINE);
-		return CMD_SUCCESS;
-	case -EPERM:
-		vty_out(vty, "%% Refused: %s opted out of network-initiated interactions; nothing was sent%s", argv[1],
-			VTY_NEWLINE);
-		break;
-	case -EDQUOT:
-		vty_out(vty, "%% Refused: %s; nothing was sent to %s%s", uigw_smpp_get()->gw->push_refusal, argv[1],
-			VTY_NEWLINE);
-		break;
-	case -EINVAL:
-		vty_out(vty, "%% Not a valid subscriber number: %s%s", argv[1], VTY_NEWLINE);
-		break;
-	case -ENOENT:
-		vty_out(vty, "%% No campaign %s%s", argv[0], VTY_NEWLINE);
-		break;
-	case -EACCES:
-		vty_out(vty, "%% Campaign %s is disabled or does not allow %s pushes%s", argv[0], uigw_channel_name(ch),
-			VTY_NEWLINE);
-		break;
-	case -EBUSY:
-		vty_out(vty, "%% Refused: too many dialogs%s", VTY_NEWLINE);
-		break;
-	default:
-		vty_out(vty, "%% Push failed (%d)%s", rc, VTY_NEWLINE);
-		break;
-	}
-	return CMD_WARNING;
-}
-
-ALIAS(campaign_push, campaign_push_ch_cmd, "campaign NAME push MSISDN channel (smpp-sms|smpp-ussd)",
-      PUSH_STR "Channel (default smpp-sms)\n" "SMS survey or notice\n" "USSD: USSR for a question, USSN for a notice\n")
-
 void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 {
-	install_element(ENABLE_NODE, &campaign_push_cmd);
-	install_element(ENABLE_NODE, &campaign_push_ch_cmd);
 	install_element(CONFIG_NODE, &cfg_smpp_cmd);
 	install_node(&smpp_node, config_write_smpp);
 	install_element(SMPP_NODE, &cfg_smpp_long_cmd);
@@ -516,8 +468,6 @@ void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 
 static int smpp_destructor(struct uigw_smpp *s)
 {
-	if (g_smpp == s)
-		g_smpp = NULL;
 	uigw_smpp_codec_fini();
 	return 0;
 }
@@ -543,36 +493,30 @@ int uigw_smpp_init(struct uigw *gw)
 	}
 	osmo_tdefs_reset(s->tdefs);
 	uigw_smpp_codec_init(s);
-	g_smpp = s;
 	talloc_set_destructor(s, smpp_destructor);
 	uigw_smpp_vty_init(s);
 	return 0;
 }
 
-int uigw_smpp_start(struct uigw *gw)
+int uigw_smpp_open(struct uigw_smpp *s)
 {
 	struct uigw_smpp_link *l;
 
-	if (!g_smpp)
-		return -ENODEV;
-	g_smpp->started = true;
+	s->started = true;
 	/* what the last run could not send, before anything new */
-	if (!g_smpp->mt_loaded) {
-		uigw_smpp_mt_restore(g_smpp);
-		g_smpp->mt_loaded = true;
+	if (!s->mt_loaded) {
+		uigw_smpp_mt_restore(s);
+		s->mt_loaded = true;
 	}
-	llist_for_each_entry(l, &g_smpp->links, list)
+	llist_for_each_entry(l, &s->links, list)
 		uigw_smpp_link_start(l);
 	return 0;
 }
 
-void uigw_smpp_stop(struct uigw *gw)
+void uigw_smpp_close(struct uigw_smpp *s)
 {
-	struct uigw_smpp *s = g_smpp;
 	struct uigw_smpp_link *l, *tmp;
 
-	if (!s)
-		return;
 	s->started = false;
 	llist_for_each_entry_safe(l, tmp, &s->links, list) {
 		osmo_fsm_inst_term(l->fi, OSMO_FSM_TERM_REGULAR, NULL);

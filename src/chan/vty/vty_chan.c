@@ -16,7 +16,6 @@
 #include <osmocom/uigw/common/number.h>
 #include <osmocom/uigw/common/logging.h>
 
-void uigw_vty_out_lines(struct vty *vty, const char *text);
 
 /*! What the test drive collects between a command and its output. */
 struct uigw_vty_chan {
@@ -24,7 +23,11 @@ struct uigw_vty_chan {
 	char *out;	/*!< screens and events not yet printed */
 };
 
-static struct uigw_vty_chan *g_vc;
+/* the test drive of the gateway the VTY acts on */
+static struct uigw_vty_chan *root_vc(void)
+{
+	return uigw_vty_root ? uigw_chan_priv(uigw_vty_root, UIGW_CHAN_VTY) : NULL;
+}
 
 static const char *unit_name(enum uigw_coding c)
 {
@@ -54,11 +57,11 @@ static unsigned int budget_of(const struct uigw_profile *p, const struct uigw_re
 
 static int vc_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
 {
-	struct uigw_vty_chan *vc = g_vc;
+	struct uigw_vty_chan *vc = uigw_chan_priv(dlg->gw, UIGW_CHAN_VTY);
 	const char *reason = "";
 
-	if (dlg->reject != UIGW_REJ_NONE)
-		reason = talloc_asprintf(vc, " (refused: %s)", get_value_string(uigw_reject_names, dlg->reject));
+	if (dlg->refusal != UIGW_REFUSAL_NONE)
+		reason = talloc_asprintf(vc, " (refused: %s)", uigw_refusal_name(dlg->refusal));
 	vc->out = talloc_asprintf_append(vc->out, "%s\n%% %s: %s%s, %s, %u/%u %s", s->text, dlg->profile->name,
 					 end ? "end" : "continue", reason, uigw_coding_names[s->coding], s->units,
 					 budget_of(dlg->profile, s), unit_name(s->coding));
@@ -72,23 +75,29 @@ static int vc_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, boo
 
 static void vc_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
-	struct uigw_vty_chan *vc = g_vc;
+	struct uigw_vty_chan *vc = uigw_chan_priv(dlg->gw, UIGW_CHAN_VTY);
 
 	vc->out = talloc_asprintf_append(vc->out, "%% %s: dialog %s by the gateway\n", dlg->profile->name,
 					 get_value_string(uigw_outcome_names, outcome));
 }
 
-static const struct uigw_channel_ops vc_ops = {
+/* a pushed dialog needs no protocol state: its screens are printed after the command */
+static int vc_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct uigw_trigger *t)
+{
+	return 0;
+}
+
+static const struct uigw_chan_ops vc_ops = {
 	.channel = UIGW_CHAN_VTY,
 	.profile = &uigw_profile_ussd,
-	.send = vc_send,
-	.release = vc_release,
+	.push = vc_push,
+	.deliver = vc_send,
+	.end = vc_release,
 };
 
 /* Let the store commit what the command caused, run the completions, print what the subscriber got. */
-static void vc_flush(struct vty *vty)
+static void vc_flush_to(struct uigw_vty_chan *vc, struct vty *vty)
 {
-	struct uigw_vty_chan *vc = g_vc;
 	size_t len;
 
 	if (vc->gw->store) {
@@ -105,9 +114,22 @@ static void vc_flush(struct vty *vty)
 	vc->out = talloc_realloc(vc, vc->out, char, 1);
 }
 
+static void vc_flush(struct vty *vty)
+{
+	vc_flush_to(root_vc(), vty);
+}
+
+void uigw_vty_chan_flush(struct uigw *gw, struct vty *vty)
+{
+	struct uigw_vty_chan *vc = uigw_chan_priv(gw, UIGW_CHAN_VTY);
+
+	if (vc)
+		vc_flush_to(vc, vty);
+}
+
 static int get_msisdn(struct vty *vty, const char *in, char *out, size_t len)
 {
-	struct uigw *gw = g_vc->gw;
+	struct uigw *gw = root_vc()->gw;
 
 	if (uigw_e164_normalize(in, gw->cfg.country_code, gw->cfg.national_prefix, out, len) < 0) {
 		vty_out(vty, "%% '%s' is not an E.164 number%s", in, VTY_NEWLINE);
@@ -130,7 +152,7 @@ static void vc_begin(struct vty *vty, const char *msisdn, const char *text, cons
 		.short_code = short_code,
 		.profile = uigw_profile_by_name(profile),
 	};
-	uigw_dialog_begin(g_vc->gw, &b);
+	uigw_dialog_begin(root_vc()->gw, &b);
 	vc_flush(vty);
 }
 
@@ -158,7 +180,7 @@ DEFUN(sub_send, sub_send_cmd, "subscriber MSISDN send .TEXT",
 	if (get_msisdn(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
 		return CMD_WARNING;
 	text = argv_concat(argv, argc, 1);
-	dlg = uigw_dialog_find(g_vc->gw, msisdn, UIGW_CHAN_VTY);
+	dlg = uigw_dialog_find(root_vc()->gw, msisdn, UIGW_CHAN_VTY);
 	if (dlg) {
 		if (uigw_dialog_input(dlg, text) < 0)
 			vty_out(vty, "%% The dialog is still answering the previous input%s", VTY_NEWLINE);
@@ -192,7 +214,7 @@ DEFUN(sub_hangup, sub_hangup_cmd, "subscriber MSISDN hangup",
 
 	if (get_msisdn(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
 		return CMD_WARNING;
-	dlg = uigw_dialog_find(g_vc->gw, msisdn, UIGW_CHAN_VTY);
+	dlg = uigw_dialog_find(root_vc()->gw, msisdn, UIGW_CHAN_VTY);
 	if (!dlg) {
 		vty_out(vty, "%% No running dialog for %s%s", msisdn, VTY_NEWLINE);
 		return CMD_WARNING;
@@ -203,59 +225,27 @@ DEFUN(sub_hangup, sub_hangup_cmd, "subscriber MSISDN hangup",
 	return CMD_SUCCESS;
 }
 
-DEFUN(sub_trigger, sub_trigger_cmd, "subscriber MSISDN trigger NAME [.PARAMS]",
-      SUB_STR "The network starts a campaign for this subscriber (USSD profile)\n" "Campaign name\n"
-      "Trigger parameters as name=value, e.g. caller=+4930123456\n")
-{
-	char msisdn[UIGW_MSISDN_MAXLEN];
-	const char *names[8], *values[8];
-	struct uigw_push p = {
-		.channel = UIGW_CHAN_VTY,
-		.campaign = argv[1],
-		.profile = &uigw_profile_ussd,
-		.param_names = names,
-		.param_values = values,
-	};
-	void *tmp = talloc_new(g_vc);
-	int i;
-
-	if (get_msisdn(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
-		return CMD_WARNING;
-	p.msisdn = msisdn;
-	for (i = 2; i < argc && p.n_params < ARRAY_SIZE(names); i++) {
-		char *kv = talloc_strdup(tmp, argv[i]), *eq = strchr(kv, '=');
-		if (!eq) {
-			vty_out(vty, "%% Parameter '%s' is not name=value%s", argv[i], VTY_NEWLINE);
-			talloc_free(tmp);
-			return CMD_WARNING;
-		}
-		*eq = '\0';
-		names[p.n_params] = kv;
-		values[p.n_params++] = eq + 1;
-	}
-	uigw_dialog_push(g_vc->gw, &p);
-	talloc_free(tmp);
-	if (!g_vc->out[0])
-		vty_out(vty, "%% Nothing sent: %s%s", g_vc->gw->push_refusal[0] ? g_vc->gw->push_refusal :
-			"the push was refused", VTY_NEWLINE);
-	vc_flush(vty);
-	return CMD_SUCCESS;
-}
-
 int uigw_vty_chan_init(struct uigw *gw)
 {
-	g_vc = talloc_zero(gw, struct uigw_vty_chan);
-	if (!g_vc)
+	static bool installed;
+	struct uigw_vty_chan *vc = talloc_zero(gw, struct uigw_vty_chan);
+
+	if (!vc)
 		return -ENOMEM;
-	g_vc->gw = gw;
-	g_vc->out = talloc_strdup(g_vc, "");
-	gw->vty_chan = g_vc;
-	uigw_channel_register(gw, &vc_ops);
+	vc->gw = gw;
+	vc->out = talloc_strdup(vc, "");
+	if (!vc->out || !uigw_chan_register(gw, &vc_ops, vc)) {
+		talloc_free(vc);
+		return -ENOMEM;
+	}
+	/* the commands are process-wide; they act on uigw_vty_root's test drive */
+	if (installed)
+		return 0;
+	installed = true;
 	install_element(ENABLE_NODE, &sub_dial_cmd);
 	install_element(ENABLE_NODE, &sub_dial_profile_cmd);
 	install_element(ENABLE_NODE, &sub_send_cmd);
 	install_element(ENABLE_NODE, &sub_sms_cmd);
 	install_element(ENABLE_NODE, &sub_hangup_cmd);
-	install_element(ENABLE_NODE, &sub_trigger_cmd);
 	return 0;
 }

@@ -36,12 +36,9 @@ struct uigw_gsup_cfg {
  *  \returns 0 or -ENOMEM */
 int uigw_gsup_init(struct uigw *gw);
 
-/*! Connect to the HLR if enabled (call after uigw_start()). Without an HLR the link stays down and the client
- *  library retries every second. \returns 0, or negative errno if the client cannot be created */
-int uigw_gsup_start(struct uigw *gw);
-
-/*! The adapter of this gateway (NULL before uigw_gsup_init()); for the VTY and tests. */
-struct uigw_gsup *uigw_gsup_get(void);
+/* The channel's open() connects to the HLR if enabled (uigw_chans_open() after uigw_start()); without an HLR
+ * the link stays down and the client library retries every second. The adapter is the channel's priv:
+ * uigw_chan_priv(gw, UIGW_CHAN_GSUP). */
 /*! Its settings. */
 struct uigw_gsup_cfg *uigw_gsup_cfg(struct uigw_gsup *g);
 /*! Apply changed settings: drop the link and its sessions and reconnect if enabled and started. */
@@ -49,5 +46,5 @@ int uigw_gsup_restart(struct uigw_gsup *g);
 /*! Print link state, sessions and counters. */
 void uigw_gsup_vty_show(struct vty *vty, struct uigw_gsup *g);
 
-/*! VTY part (gsup_vty.c): install the node and commands. */
-void uigw_gsup_vty_init(struct uigw_gsup *g);
+/*! VTY part (gsup_vty.c): install the node and commands (once per process). */
+void uigw_gsup_vty_init(void);

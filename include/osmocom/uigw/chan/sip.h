@@ -39,23 +39,17 @@ struct uigw_sip_cfg {
 /*! Allocate the adapter, register channels `ims-msg` and `ussi`, install node `sip` and `show sip`.
  *  Call once after uigw_vty_init() and before the configuration is read. \returns 0 or -ENOMEM */
 int uigw_sip_init(struct uigw *gw);
-/*! Open the listeners (call after uigw_start()). \returns 0, or negative errno (logged) */
-int uigw_sip_start(struct uigw *gw);
 /*! Look the outbound proxy's name up (getaddrinfo, IPv4; blocking: configuration time only).
  *  \returns 0, or negative errno with the reason logged */
 int uigw_sip_proxy_resolve(struct uigw_sip *s);
-/*! The adapter (NULL before uigw_sip_init()). */
-struct uigw_sip *uigw_sip_get(void);
+/* The listeners open with channel ims-msg (uigw_chans_open() after uigw_start()); the adapter is the priv of
+ * both channels: uigw_chan_priv(gw, UIGW_CHAN_IMS_MSG). */
 /*! Its settings. */
 struct uigw_sip_cfg *uigw_sip_cfg(struct uigw_sip *s);
 /*! Print listeners, counters and USSI sessions. */
 void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s);
-/*! VTY part (sip_vty.c). */
-void uigw_sip_vty_init(struct uigw_sip *s);
-/*! Network-initiated dialog: push campaign \a campaign to \a msisdn at \a uri (NULL: sip:MSISDN@domain, through
- *  the outbound proxy), as MESSAGE or (\a ussi) as USSI INVITE with UnstructuredSS-Request / -Notify.
- *  \returns 0, -EPERM (nothing sent: refused or opted out), -ENOTCONN */
-int uigw_sip_push(struct uigw_sip *s, const char *msisdn, const char *campaign, const char *uri, bool ussi);
+/*! VTY part (sip_vty.c): node `sip` and `show sip`, once per process. */
+void uigw_sip_vty_init(void);
 
 /*! What the allocator behind libosip2 (sip_alloc.c) did. */
 struct uigw_sip_alloc_stats {

@@ -164,12 +164,12 @@ enum uigw_smpp_timer {
 /*! Allocate the adapter, register channels smpp-sms (and smpp-ussd), install VTY nodes. Call after
  *  uigw_vty_init() and before the configuration is read. \returns 0 or -ENOMEM */
 int uigw_smpp_init(struct uigw *gw);
-/*! Start every enabled link (after uigw_start()). Links without an SMSC retry. \returns 0 */
-int uigw_smpp_start(struct uigw *gw);
-/*! Stop every link, drop queued requests (shutdown; before uigw_free()). */
-void uigw_smpp_stop(struct uigw *gw);
-/*! The adapter of this gateway (NULL before init). */
-struct uigw_smpp *uigw_smpp_get(void);
+/*! Start every enabled link (channel smpp-sms's open(), after uigw_start()). Links without an SMSC retry.
+ *  \returns 0 */
+int uigw_smpp_open(struct uigw_smpp *smpp);
+/*! Stop every link, drop queued requests (channel smpp-sms's close(), at shutdown). */
+void uigw_smpp_close(struct uigw_smpp *smpp);
+/* The adapter is the priv of both channels: uigw_chan_priv(gw, UIGW_CHAN_SMPP_SMS). */
 
 /*! Find or create a link by name (VTY). */
 struct uigw_smpp_link *uigw_smpp_link_get(struct uigw_smpp *smpp, const char *name, bool create);
@@ -220,11 +220,6 @@ void uigw_smpp_sms_fini(struct uigw_smpp *smpp);
 /*! The USSD channel (smpp_sms.c): handle a deliver_sm with service_type USSD or a ussd_service_op.
  *  \returns the command_status for deliver_sm_resp */
 uint32_t uigw_smpp_ussd_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu);
-/*! Network-initiated dialog of campaign \a campaign towards \a msisdn on smpp-sms or smpp-ussd (VTY `campaign
- *  NAME push`). \returns 0 if the first screen went out, -EPERM if the subscriber opted out (nothing sent),
- *  -ENOENT / -EACCES if the campaign is unknown / does not allow it, -EINVAL for a bad number, else negative */
-int uigw_smpp_push(struct uigw_smpp *smpp, const char *msisdn, const char *campaign, enum uigw_channel ch);
-
 /*! Print every link (show smpp). */
 void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *smpp);
 /*! VTY part (smpp_vty.c). */

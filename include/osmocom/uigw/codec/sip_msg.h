@@ -42,6 +42,10 @@ void uigw_sip_osip_quiet(void);
 struct osip_message;
 int uigw_sip_identity(const struct osip_message *msg, bool from_allowed, const char *cc, const char *np,
 		      char *msisdn, size_t msisdn_len, char *uri, size_t uri_len);
+/*! The phone number in the To URI (sip: user part or tel:), as E.164: the identity a REGISTER registers.
+ *  \returns 0, -ENOENT (none) or -EINVAL (not a phone number) */
+int uigw_sip_to_identity(const struct osip_message *msg, const char *cc, const char *np, char *msisdn,
+			 size_t msisdn_len);
 /*! User part of the Request-URI, percent-decoded (osip decodes), cut at ';': "7726", "*7730#".
  *  \returns 0 or -EINVAL */
 int uigw_sip_ruri_user(const struct osip_message *msg, char *out, size_t len);

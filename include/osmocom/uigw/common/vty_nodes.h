@@ -12,3 +12,7 @@ enum uigw_vty_node {
 	SMSC_NODE,				/*!< "smsc NAME" inside "smpp" */
 	SIP_NODE,				/*!< "sip" (SIP MESSAGE / USSI adapter) */
 };
+
+struct vty;
+/*! Print multi-line text line by line with the VTY's newline. */
+void uigw_vty_out_lines(struct vty *vty, const char *text);

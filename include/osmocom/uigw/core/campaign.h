@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <osmocom/uigw/common/channel.h>
 #include <osmocom/uigw/store/query.h>
 
 /*! Navigation keys the engine reserves on every screen (option keys may not use them). */
@@ -142,6 +143,9 @@ struct uigw_campaign {
 	char **languages;		/*!< languages offered; [0] = default */
 	unsigned int n_languages;
 	uint32_t channels;		/*!< allowed channels, bit (1 << enum uigw_channel) */
+	uint8_t chan_order[_UIGW_CHAN_NUM];	/*!< the allowed channels in the file's order (a trigger without
+						 *   `via` takes the first that reaches the subscriber) */
+	uint8_t n_chan_order;
 	bool network_only;		/*!< only network-initiated dialogs */
 	bool enabled;			/*!< from the file (default true); the VTY may override in the set */
 	unsigned int push_cap_count;	/*!< at most this many pushes of this campaign per subscriber... */

@@ -1,6 +1,6 @@
 /*! \file dialog.h
  *  The dialog engine: one osmo_fsm instance per subscriber's run through a campaign on one channel.
- *  Channel-neutral: adapters feed events in and get screens out through their struct uigw_channel_ops. */
+ *  Channel-neutral: adapters feed events in and get screens out through their struct uigw_chan_ops. */
 #pragma once
 
 #include <stdint.h>
@@ -9,37 +9,10 @@
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/render/render.h>
 #include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/chan.h>
 
 struct osmo_fsm_inst;
 struct uigw_campaign;
-
-/*! Why a dialog was refused before it began. */
-enum uigw_reject {
-	UIGW_REJ_NONE,
-	UIGW_REJ_BUSY,		/*!< max-dialogs reached */
-	UIGW_REJ_UNROUTED,	/*!< no campaign for that code / keyword / URI */
-	UIGW_REJ_NOT_ALLOWED,	/*!< campaign disabled, channel not allowed, network-only, opted out */
-	UIGW_REJ_ERROR,		/*!< internal error (store full, out of memory) */
-	UIGW_REJ_OPTED_OUT,	/*!< push to a subscriber who opted out: nothing is sent at all */
-	UIGW_REJ_CAPPED,	/*!< push past a frequency cap: nothing is sent at all */
-};
-extern const struct value_string uigw_reject_names[];
-
-/*! What an adapter registers with the core for its channel. */
-struct uigw_channel_ops {
-	enum uigw_channel channel;
-	const struct uigw_profile *profile;	/*!< default screen profile of the channel */
-	/*! Send one screen. With \a end the dialog is over once this returns: the core frees the dialog
-	 *  right after, so the adapter drops its pointer. dlg->reject tells why a refused dialog ends.
-	 *  \returns 0, or negative errno if it could not be sent (the dialog then ends as abandoned) */
-	int (*send)(struct uigw_dialog *dlg, const struct uigw_render_out *screen, bool end);
-	/*! The core ends the dialog without a screen (timeout, operator, shutdown): release the protocol state.
-	 *  The dialog is freed right after. May be NULL. */
-	void (*release)(struct uigw_dialog *dlg, enum uigw_outcome outcome);
-};
-
-/*! Register an adapter's operations (one per channel). */
-void uigw_channel_register(struct uigw *gw, const struct uigw_channel_ops *ops);
 
 /*! A subscriber starts an interaction. */
 struct uigw_begin {
@@ -51,19 +24,6 @@ struct uigw_begin {
 	bool roaming;
 	const struct uigw_profile *profile;	/*!< NULL: the channel's default */
 	void *chan_priv;		/*!< the adapter's protocol state, kept in dlg->chan_priv */
-};
-
-/*! The network starts an interaction (push, trigger after a call, third-party proposal). */
-struct uigw_push {
-	enum uigw_channel channel;
-	const char *msisdn;
-	const char *campaign;		/*!< name */
-	const char *language;
-	const struct uigw_profile *profile;
-	unsigned int n_params;
-	const char * const *param_names;	/*!< trigger parameters (e.g. "caller") */
-	const char * const *param_values;
-	void *chan_priv;
 };
 
 /*! One dialog variable: an answer or a parameter. */
@@ -86,7 +46,7 @@ struct uigw_dialog {
 	char lang[8];
 	bool roaming;
 	bool network_initiated;
-	enum uigw_reject reject;
+	enum uigw_refusal refusal;	/*!< why the dialog was refused (its last screen says so), else NONE */
 	struct uigw_campaign *camp;	/*!< referenced version it runs on */
 	int node;			/*!< current node index */
 	unsigned int page;		/*!< current page of the current screen */
@@ -101,33 +61,34 @@ struct uigw_dialog {
 	char *pending_input;		/*!< input that arrived while waiting for the store */
 	struct uigw_store_job *job;	/*!< job in flight, or NULL */
 	bool ending;			/*!< the screen being prepared is the last one */
+	bool in_deliver;		/*!< inside the channel's deliver(): an abort from there waits for its return */
+	bool abort_pending;		/*!< the channel aborted the dialog from inside deliver() */
+	enum uigw_outcome abort_outcome;
 	enum uigw_outcome outcome;
 	void *chan_priv;
 };
 
 /*! Start a dialog for a subscriber's first message. Always answers on the channel: the first screen, or
- *  (dlg->reject set) a refusal, possibly from inside this call.
+ *  (dlg->refusal set) a refusal, possibly from inside this call.
  *  \returns the dialog if it is still running after the first screen was queued, else NULL (refused or
- *  already ended; ops->send was called with end) */
+ *  already ended; ops->deliver was called with end) */
 struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *b);
-/*! Start a network-initiated dialog. Nothing at all is sent to a subscriber who opted out (the push is
- *  refused silently towards the subscriber, logged and counted). \returns as uigw_dialog_begin() */
-struct uigw_dialog *uigw_dialog_push(struct uigw *gw, const struct uigw_push *p);
-
 /*! Frequency caps (push_cap.c): may campaign \a c be pushed to \a subscriber (pseudonym) now?
- *  \returns 0, or -EDQUOT with the reason in gw->push_refusal */
-int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber);
+ *  \returns 0, or -EDQUOT with the reason in \a why */
+int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber, char *why,
+			size_t why_len);
 /*! Log a push attempt in the store (\a result "sent", "opted-out", "capped"); "sent" ones count towards the caps
  *  at once. */
 void uigw_push_log(struct uigw *gw, const char *subscriber, const char *campaign, enum uigw_channel ch,
 		   const char *result);
-/*! Feed the subscriber's input (UTF-8). Answers through ops->send, now or after the store commits.
+/*! Feed the subscriber's input (UTF-8). Answers through ops->deliver, now or after the store commits.
  *  \returns 0, or -EBUSY if the dialog is still answering the previous input and one is already queued */
 int uigw_dialog_input(struct uigw_dialog *dlg, const char *text);
-/*! The network or the user ended the dialog. No callback is made; the dialog is freed before return.
+/*! The network or the user ended the dialog. No callback is made; the dialog is freed before return, except
+ *  when called from inside the channel's own deliver() for this dialog: then it ends when deliver() returns.
  *  \param[in] outcome  ABANDONED (user/network release, USSD can be resumed) or others */
 void uigw_dialog_abort(struct uigw_dialog *dlg, enum uigw_outcome outcome);
-/*! The core ends a dialog (operator, shutdown): calls ops->release, frees it. */
+/*! The core ends a dialog (operator, shutdown): calls ops->end, frees it. */
 void uigw_dialog_terminate(struct uigw_dialog *dlg, enum uigw_outcome outcome);
 /*! The running dialog of that subscriber on that channel, or NULL. */
 struct uigw_dialog *uigw_dialog_find(struct uigw *gw, const char *msisdn, enum uigw_channel ch);
@@ -144,6 +105,7 @@ enum uigw_timer {
 	UIGW_T_USSD = -1,	/*!< X1: USSD-class input wait */
 	UIGW_T_SMS = -2,	/*!< X2: SMS input wait */
 	UIGW_T_IMS = -3,	/*!< X3: IMS message input wait */
+	UIGW_T_IMS_SEEN = -4,	/*!< X4: a subscriber seen on IMS within this time is reached there by a trigger */
 };
 
 /*! Per-dialog logging: subscriber pseudonym, channel, campaign, dialog id. */

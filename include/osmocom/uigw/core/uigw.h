@@ -10,6 +10,7 @@
 #include <osmocom/core/timer.h>
 #include <osmocom/uigw/common/channel.h>
 
+struct uigw_chan;
 struct uigw_store;
 struct uigw_store_cfg;
 struct uigw_campaign_set;
@@ -36,6 +37,8 @@ enum uigw_ctr {
 	UIGW_CTR_CAMPAIGN_RELOAD,
 	UIGW_CTR_CAMPAIGN_RELOAD_FAIL,
 	UIGW_CTR_PUSH_CAPPED,
+	UIGW_CTR_TRIGGER,
+	UIGW_CTR_TRIGGER_REFUSED,
 };
 
 /*! Stat items of the core. */
@@ -85,20 +88,21 @@ struct uigw {
 	} *seen;
 	unsigned int seen_size;		/*!< power of two */
 
-	const struct uigw_channel_ops *chan_ops[_UIGW_CHAN_NUM];
+	struct uigw_chan *chan[_UIGW_CHAN_NUM];	/*!< the registered channels (core/chan.h), NULL if none */
 	struct rate_ctr_group *ctrs;
 	struct osmo_stat_item_group *stats;
 	struct osmo_tdef *tdefs;
 
 	struct osmo_timer_list housekeeping;	/*!< once a second: stat items, expired resume records */
 
-	/* test drive (VTY channel) state */
-	struct uigw_vty_chan *vty_chan;
-
 	/* network-initiated interactions (push_cap.c) */
 	struct llist_head push_pending;		/*!< pushes sent whose push row is not committed yet */
-	char push_refusal[160];			/*!< why the last refused push sent nothing (for the VTY) */
 };
+
+/*! The gateway the VTY commands act on: the one root object, since libosmocore's VTY commands carry no
+ *  context of their own (CTRL commands get theirs from the CTRL handle). Channel nodes put their adapter in
+ *  vty->index when entered. Set by uigw_alloc() when unset, cleared by uigw_free() of that gateway. */
+extern struct uigw *uigw_vty_root;
 
 /*! Allocate the gateway with its embedded defaults (nothing opened yet). */
 struct uigw *uigw_alloc(void *ctx);

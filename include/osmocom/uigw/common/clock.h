@@ -1,0 +1,36 @@
+/*! \file clock.h
+ *  The one clock helper: every module reads time through these, so that tests can drive it with
+ *  libosmocore's osmo_clock_override_*() (a fake clock) for both clocks. */
+#pragma once
+
+#include <stdint.h>
+#include <time.h>
+#include <osmocom/core/timer_compat.h>
+#include <osmocom/core/timer.h>
+
+/*! Milliseconds of the wall clock (CLOCK_REALTIME): times written to the store. */
+static inline int64_t uigw_wall_ms(void)
+{
+	struct timespec ts;
+
+	osmo_clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*! Milliseconds of the monotonic clock: timeouts, rates, expiry. */
+static inline int64_t uigw_mono_ms(void)
+{
+	struct timespec ts;
+
+	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*! Seconds of the monotonic clock. */
+static inline int64_t uigw_mono_s(void)
+{
+	struct timespec ts;
+
+	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}

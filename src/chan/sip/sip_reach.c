@@ -1,0 +1,88 @@
+/*! \file sip_reach.c
+ *  Where the SIP channels reach a subscriber: the table of subscribers seen on IMS (their requests, third-party
+ *  REGISTERs from the S-CSCF), the address of a pushed dialog, and the channel ops both SIP channels share. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/core/tdef.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/common/hash.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/dialog.h>
+#include "sip_priv.h"
+
+void sip_seen(struct uigw_sip *sip, const char *msisdn, unsigned int secs)
+{
+	uint64_t key = uigw_hash64(msisdn);
+	struct sip_seen *e = &sip->seen[key & (sip->seen_size - 1)];
+
+	if (!secs) {
+		if (e->key == key)
+			e->key = 0;
+		return;
+	}
+	e->key = key;
+	e->until = uigw_mono_s() + secs;
+}
+
+void sip_seen_now(struct uigw_sip *sip, const char *msisdn)
+{
+	sip_seen(sip, msisdn, osmo_tdef_get(sip->gw->tdefs, UIGW_T_IMS_SEEN, OSMO_TDEF_S, 3600));
+}
+
+bool sip_is_seen(struct uigw_sip *sip, const char *msisdn)
+{
+	uint64_t key = uigw_hash64(msisdn);
+	const struct sip_seen *e = &sip->seen[key & (sip->seen_size - 1)];
+
+	return e->key == key && e->until > uigw_mono_s();
+}
+
+const char *sip_push_target(struct uigw_sip *sip, const char *msisdn, const char *to, char *buf, size_t len)
+{
+	if (to && to[0])
+		return to;
+	snprintf(buf, len, "sip:%s@%s", msisdn, sip->cfg.domain ? sip->cfg.domain : sip->cfg.local_ip);
+	return buf;
+}
+
+enum uigw_reach sip_chan_reach(struct uigw_chan *ch, const char *msisdn)
+{
+	struct uigw_sip *sip = ch->priv;
+
+	if (!sip->osip)
+		return UIGW_REACH_NO;
+	return sip_is_seen(sip, msisdn) ? UIGW_REACH_SEEN : UIGW_REACH_UP;
+}
+
+void sip_chan_show(struct uigw_chan *ch, struct vty *vty)
+{
+	uigw_sip_vty_show(vty, ch->priv);
+}
+
+void sip_rx_register(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
+{
+	struct uigw *gw = sip->gw;
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	osip_header_t *h = NULL;
+	long expires = 3600;
+
+	if (uigw_sip_to_identity(req, gw->cfg.country_code, gw->cfg.national_prefix, msisdn, sizeof(msisdn)) < 0) {
+		LOGP(DSIP, LOGL_NOTICE, "REGISTER without a phone number in To: refused\n");
+		sip_reply(sip, tx, req, 400);
+		return;
+	}
+	if (osip_message_get_expires(req, 0, &h) >= 0 && h && h->hvalue)
+		expires = strtol(h->hvalue, NULL, 10);
+	if (expires < 0 || expires > 7 * 86400)
+		expires = 3600;
+	sip_seen(sip, msisdn, expires);
+	LOGP(DSIP, LOGL_INFO, "third-party REGISTER of %s: %s for %ld s\n", msisdn,
+	     expires ? "reachable on IMS" : "de-registered", expires);
+	sip_reply(sip, tx, req, 200);
+}
