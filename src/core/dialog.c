@@ -16,6 +16,7 @@
 #include <osmocom/core/timer.h>
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/stat_item.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/router.h>
 #include <osmocom/uigw/core/pseudonym.h>
@@ -62,22 +63,6 @@ static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job);
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* helpers */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	osmo_clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static time_t now_mono(void)
-{
-	struct timespec ts;
-
-	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static uint32_t sub_hash(const char *msisdn, unsigned int salt)
 {
@@ -148,7 +133,7 @@ struct uigw_store_row *uigw_dlg_row(struct uigw_dialog *dlg, struct uigw_store_j
 	/* rows of one job belong to one dialog: they share its strings */
 	if (job->n_rows > 1)
 		prev = &job->rows[job->n_rows - 2];
-	r->time_ms = now_ms();
+	r->time_ms = uigw_wall_ms();
 	r->subscriber = prev ? prev->subscriber : talloc_strdup(job, dlg->pseudonym);
 	r->channel = uigw_channel_name(dlg->channel);
 	r->dialog = dlg->id;
@@ -237,7 +222,7 @@ static void resume_free(struct uigw_resume *r)
 void uigw_dialog_resume_expire(struct uigw *gw)
 {
 	struct uigw_resume *r, *tmp;
-	time_t now = now_mono();
+	time_t now = uigw_mono_s();
 
 	llist_for_each_entry_safe(r, tmp, &gw->resumables, list) {
 		if (r->expires > now)
@@ -292,7 +277,7 @@ static void resume_save(struct uigw_dialog *dlg)
 		r->vars[i].value = talloc_strdup(r, dlg->vars[i].value);
 	}
 	r->n_vars = r->vars ? dlg->n_vars : 0;
-	r->expires = now_mono() + gw->cfg.resume_window;
+	r->expires = uigw_mono_s() + gw->cfg.resume_window;
 	llist_add_tail(&r->list, &gw->resumables);
 	hash_add(gw->resume_by_sub, &r->hnode, sub_hash(r->msisdn, 0));
 }
@@ -350,7 +335,7 @@ static bool mapping_written_recently(struct uigw_dialog *dlg)
 	struct uigw *gw = dlg->gw;
 	struct uigw_seen *e;
 	uint64_t key = strtoull(dlg->pseudonym + 16, NULL, 16) ^ (strtoull(dlg->pseudonym, NULL, 16) << 1);
-	time_t now = now_mono();
+	time_t now = uigw_mono_s();
 
 	if (!gw->seen_size)
 		return false;
@@ -695,7 +680,7 @@ struct uigw_dialog *uigw_dlg_alloc(struct uigw *gw, enum uigw_channel ch, const 
 	uigw_pseudonym(gw->cfg.pseudonym_secret, dlg->msisdn, dlg->pseudonym);
 	OSMO_STRLCPY_ARRAY(dlg->lang, lang && lang[0] ? lang : gw->cfg.default_language);
 	dlg->node = -1;
-	dlg->started_ms = now_ms();
+	dlg->started_ms = uigw_wall_ms();
 	dlg->chan_priv = chan_priv;
 	return dlg;
 }

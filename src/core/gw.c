@@ -10,6 +10,7 @@
 #include <osmocom/core/stats.h>
 #include <osmocom/core/tdef.h>
 #include <osmocom/core/fsm.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/campaign.h>
@@ -76,7 +77,7 @@ struct uigw *uigw_vty_root;
 struct uigw *uigw_alloc(void *ctx)
 {
 	struct uigw *gw = talloc_zero(ctx, struct uigw);
-	struct timespec ts;
+	int64_t now;
 
 	if (!gw)
 		return NULL;
@@ -97,8 +98,8 @@ struct uigw *uigw_alloc(void *ctx)
 	hash_init(gw->dialogs_by_sub);
 	hash_init(gw->resume_by_sub);
 	/* dialog ids: unique across restarts without reading the database */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gw->next_dialog_id = ((uint64_t)ts.tv_sec << 20) + (ts.tv_nsec >> 10 & 0xfffff);
+	now = uigw_wall_ms();
+	gw->next_dialog_id = ((uint64_t)(now / 1000) << 20) + (uint64_t)(now % 1000) * 1024;
 
 	gw->seen_size = 1 << 16;
 	gw->seen = talloc_zero_array(gw, struct uigw_seen, gw->seen_size);

@@ -12,6 +12,7 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/logging.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/campaign.h>
@@ -26,14 +27,6 @@ struct push_pending {
 	char *campaign;
 	int64_t time_ms;
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	osmo_clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned int pending_count(struct uigw *gw, const char *subscriber, const char *campaign, int64_t since_ms)
 {
@@ -63,7 +56,7 @@ static int reached(struct uigw *gw, const char *subscriber, const char *campaign
 int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber, char *why,
 			 size_t why_len)
 {
-	int64_t now = wall_ms();
+	int64_t now = uigw_wall_ms();
 	int rc;
 
 	if (!gw->store)
@@ -118,7 +111,7 @@ void uigw_push_log(struct uigw *gw, const char *subscriber, const char *campaign
 	r = uigw_store_job_row(job, UIGW_ROW_PUSH);
 	if (!r)
 		goto fail;
-	r->time_ms = wall_ms();
+	r->time_ms = uigw_wall_ms();
 	r->subscriber = talloc_strdup(job, subscriber);
 	r->campaign = talloc_strdup(job, campaign);
 	r->channel = uigw_channel_name(ch);

@@ -14,19 +14,12 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/store/store.h>
 #include "store_priv.h"
 
 #define PURGE_INTERVAL_MS	(3600 * 1000LL)
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Group commit with a floor: wait until commit_interval_ms after the previous batch began, so that under load
  * each transaction (and its fdatasync) carries more rows. At low load the previous batch is long past and this
@@ -39,19 +32,11 @@ static void wait_interval(struct uigw_store *st)
 	if (!st->cfg.commit_interval_ms)
 		return;
 	st->pausing = true;
-	while (!st->stop && !st->n_flush && st->rows_queued < st->cfg.batch_max_rows && mono_us() < due) {
+	while (!st->stop && !st->n_flush && st->rows_queued < st->cfg.batch_max_rows && uigw_mono_us() < due) {
 		if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT)
 			break;
 	}
 	st->pausing = false;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Step a statement that returns no row. \returns 0, -EPROTO for a row the database refuses (constraint, type,
@@ -539,7 +524,7 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 void uigw_store_purge(struct uigw_store *st)
 {
 	sqlite3_stmt *s = st->wstmt[WSTMT_PURGE];
-	int64_t now = wall_ms();
+	int64_t now = uigw_wall_ms();
 
 	st->last_purge_ms = now;
 	if (!st->cfg.retention_days)
@@ -570,10 +555,11 @@ void *uigw_store_writer_main(void *arg)
 		while (!st->stop && llist_empty(&st->queue)) {
 			struct timespec ts;
 
+			/* an absolute deadline for pthread_cond_timedwait(): the real clock, not the one tests drive */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += 60;
 			if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT &&
-			    wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS) {
+			    uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS) {
 				pthread_mutex_unlock(&st->lock);
 				uigw_store_purge(st);
 				pthread_mutex_lock(&st->lock);
@@ -598,9 +584,9 @@ void *uigw_store_writer_main(void *arg)
 		st->n_in_flight = n_jobs;
 		pthread_mutex_unlock(&st->lock);
 
-		t0 = st->last_commit_us = mono_us();
+		t0 = st->last_commit_us = uigw_mono_us();
 		write_batch(st, &batch, n_jobs);
-		dt = mono_us() - t0;
+		dt = uigw_mono_us() - t0;
 		llist_for_each_entry(job, &batch, list) {
 			for (i = 0; i < job->n_queries; i++) {
 				struct uigw_store_query *q = &job->queries[i];
@@ -608,7 +594,7 @@ void *uigw_store_writer_main(void *arg)
 				uigw_store_run_query((unsigned int)q->query < _UIGW_Q_NUM ? st->wq[q->query] : NULL, q);
 			}
 		}
-		if (wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
+		if (uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
 			uigw_store_purge(st);
 
 		n_failed = 0;

@@ -14,6 +14,7 @@
 #include <osmocom/vty/command.h>
 #include <osmocom/vty/misc.h>
 #include <osmocom/vty/tdef_vty.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/vty/vty.h>
 #include <osmocom/uigw/common/vty_nodes.h>
@@ -410,11 +411,7 @@ DEFUN(show_dialogs, show_dialogs_cmd, "show dialogs",
       SHOW_STR "Active dialogs\n")
 {
 	struct uigw_dialog *dlg;
-	struct timespec ts;
-	int64_t now;
-
-	osmo_clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t now = uigw_wall_ms();
 	vty_out(vty, "%u active dialogs (max %u)%s", g_gw->n_dialogs, g_gw->cfg.max_dialogs, VTY_NEWLINE);
 	llist_for_each_entry(dlg, &g_gw->dialogs, list) {
 		vty_out(vty, " %llu %-9s %-12s node %-12s %-11s subscriber %s, %lld s%s",

@@ -22,17 +22,10 @@
 #include <osmocom/core/timer.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/logging.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include "sip_priv.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void nict_end(struct sip_tx *tx, const osip_message_t *resp, int code)
 {
@@ -73,7 +66,7 @@ static void nict_schedule(struct sip_tx *tx, int64_t now)
 static void nict_timer_cb(void *data)
 {
 	struct sip_tx *tx = data;
-	int64_t now = now_ms();
+	int64_t now = uigw_mono_ms();
 
 	if (!tx->interval_ms) {
 		/* the first transmission failed */
@@ -100,7 +93,7 @@ int sip_nict_start(struct uigw_sip *sip, const struct uigw_sip_req_info *ri, con
 		   struct sip_conn *conn, sip_resp_cb cb, void *owner, void **owner_ref)
 {
 	struct sip_tx *tx;
-	int64_t now = now_ms();
+	int64_t now = uigw_mono_ms();
 	int rc;
 
 	tx = talloc_zero(sip, struct sip_tx);
@@ -150,7 +143,7 @@ void sip_nict_response(struct uigw_sip *sip, struct sip_tx *tx, const osip_messa
 		/* "Proceeding": retransmit every T2 */
 		if (resp->status_code >= 100 && tx->interval_ms) {
 			tx->interval_ms = SIP_T2_MS;
-			nict_schedule(tx, now_ms());
+			nict_schedule(tx, uigw_mono_ms());
 		}
 		return;
 	}

@@ -14,6 +14,7 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/logging.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/common/hash.h>
@@ -118,14 +119,6 @@ struct sip_done {
 	char data[];		/*!< the response as sent (len bytes), then the key: one allocation with the struct */
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void done_free(struct uigw_sip *sip, struct sip_done *d)
 {
 	llist_del(&d->list);
@@ -136,7 +129,7 @@ static void done_free(struct uigw_sip *sip, struct sip_done *d)
 
 void sip_done_expire(struct uigw_sip *sip, bool all)
 {
-	int64_t now = mono_ms();
+	int64_t now = uigw_mono_ms();
 
 	while (!llist_empty(&sip->done_fifo)) {
 		struct sip_done *d = llist_first_entry(&sip->done_fifo, struct sip_done, list);
@@ -168,7 +161,7 @@ void sip_done_add(struct uigw_sip *sip, const char *key, const char *buf, size_t
 	d->len = len;
 	d->dst = *dst;
 	d->hkey = key_hash(key);
-	d->expires_ms = mono_ms() + 64 * SIP_T1_MS;
+	d->expires_ms = uigw_mono_ms() + 64 * SIP_T1_MS;
 	hash_add(sip->done_by_key, &d->hnode, d->hkey);
 	llist_add_tail(&d->list, &sip->done_fifo);
 	sip->n_done++;

@@ -17,6 +17,7 @@
 #include <osmocom/core/socket.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/tdef.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/codec/charset.h>
@@ -53,14 +54,6 @@ const struct value_string uigw_smpp_link_state_names[] = {
 	{ SMPP_ST_BOUND, "bound" },
 	{ 0, NULL }
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned long tdef_ms(struct uigw_smpp *smpp, int T)
 {
@@ -164,7 +157,7 @@ static bool rate_ok(struct uigw_smpp_link *link)
 
 	if (!link->rate)
 		return true;
-	sec = now_ms() / 1000;
+	sec = uigw_mono_ms() / 1000;
 	if (sec != link->tokens_sec) {
 		link->tokens_sec = sec;
 		link->tokens = link->rate;
@@ -189,7 +182,7 @@ static void link_kick(struct uigw_smpp_link *link)
 		struct uigw_smpp_pdu pdu;
 
 		if (!rate_ok(link)) {
-			int64_t ms = 1000 - now_ms() % 1000;
+			int64_t ms = 1000 - uigw_mono_ms() % 1000;
 
 			link_pause(link, ms ? ms : 1);
 			break;
@@ -374,7 +367,7 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 	int rc;
 
 	rc = uigw_smpp_decode(&pdu, buf, len);
-	link->last_rx_ms = now_ms();
+	link->last_rx_ms = uigw_mono_ms();
 	if (rc < 0) {
 		link->st.rx_bad++;
 		LOGPL(link, LOGL_NOTICE, "bad PDU (%s, command 0x%08x, seq %u): generic_nack\n", strerror(-rc),
@@ -626,7 +619,7 @@ static void st_connecting(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 	case SMPP_EV_CONNECTED:
 		LOGPL(link, LOGL_INFO, "connected to %s:%u, binding as '%s'\n", link->remote_ip, link->remote_port,
 		      link->system_id);
-		link->last_rx_ms = now_ms();
+		link->last_rx_ms = uigw_mono_ms();
 		uigw_smpp_pdu_init(&pdu, UIGW_SMPP_BIND_TRX, link_seq(link));
 		osmo_strlcpy(pdu.system_id, link->system_id, sizeof(pdu.system_id));
 		osmo_strlcpy(pdu.password, link->password, sizeof(pdu.password));
@@ -649,7 +642,7 @@ static void enquire_cb(void *data)
 
 	if (!uigw_smpp_link_bound(link) || !link->enquire_interval)
 		return;
-	if (now_ms() - link->last_rx_ms > (int64_t)tdef_ms(link->smpp, SMPP_T_INACTIVITY)) {
+	if (uigw_mono_ms() - link->last_rx_ms > (int64_t)tdef_ms(link->smpp, SMPP_T_INACTIVITY)) {
 		LOGPL(link, LOGL_NOTICE, "nothing from the SMSC for %lu ms: dropping the link\n",
 		      tdef_ms(link->smpp, SMPP_T_INACTIVITY));
 		osmo_fsm_inst_dispatch(link->fi, SMPP_EV_LOST, NULL);

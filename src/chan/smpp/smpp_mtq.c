@@ -24,18 +24,11 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/tdef.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/chan/smpp.h>
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	osmo_clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void mt_job_done(struct uigw_store_job *job, void *data)
 {
@@ -53,10 +46,7 @@ static void mt_job_done(struct uigw_store_job *job, void *data)
 static int64_t next_id(struct uigw_smpp *smpp)
 {
 	if (!smpp->next_mt_id) {
-		struct timespec ts;
-
-		osmo_clock_gettime(CLOCK_REALTIME, &ts);
-		smpp->next_mt_id = ((int64_t)ts.tv_sec << 20) + 1;
+		smpp->next_mt_id = ((uigw_wall_ms() / 1000) << 20) + 1;
 	}
 	return smpp->next_mt_id++;
 }
@@ -91,7 +81,7 @@ static int mt_write(struct uigw_smpp *smpp, struct uigw_smpp_req *req, const str
 	if (!r->u.mt.pdu)
 		goto fail;
 	req->mt_id = next_id(smpp);
-	r->time_ms = wall_ms();
+	r->time_ms = uigw_wall_ms();
 	r->channel = uigw_channel_name(mt->channel);
 	r->dialog = mt->dialog;
 	r->u.mt.id = req->mt_id;
@@ -121,7 +111,7 @@ struct uigw_smpp_req *uigw_smpp_submit_mt(struct uigw_smpp *smpp, const struct u
 	req->dialog = mt->dialog;
 	req->last = mt->last;
 	if (mt->ttl_s)
-		req->expires_ms = wall_ms() + (int64_t)mt->ttl_s * 1000;
+		req->expires_ms = uigw_wall_ms() + (int64_t)mt->ttl_s * 1000;
 	if (mt_write(smpp, req, mt) < 0)
 		LOGP(DSMPP, LOGL_ERROR, "MT to %s not kept in the store: it goes out, but would not survive a "
 		     "restart\n", pdu->dst_addr);
@@ -166,7 +156,7 @@ bool uigw_smpp_mt_stale(struct uigw_smpp *smpp, struct uigw_smpp_req *req)
 	if (req->dead) {
 		LOGP(DSMPP, LOGL_INFO, "MT to %s dropped: its dialog ended\n", req->pdu.dst_addr);
 		smpp->mt_dropped_ended++;
-	} else if (req->expires_ms && wall_ms() > req->expires_ms) {
+	} else if (req->expires_ms && uigw_wall_ms() > req->expires_ms) {
 		LOGP(DSMPP, LOGL_NOTICE, "MT to %s dropped: no link for it before it expired\n", req->pdu.dst_addr);
 		smpp->mt_expired++;
 	} else {
@@ -218,7 +208,7 @@ static int restore_row(const struct uigw_store_row *row, void *data)
 {
 	struct uigw_smpp *smpp = data;
 	struct uigw_smpp_req *req;
-	int64_t now = wall_ms();
+	int64_t now = uigw_wall_ms();
 
 	if (!row->u.mt.restart) {
 		smpp->mt_dropped_restart++;

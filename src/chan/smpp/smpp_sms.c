@@ -16,6 +16,7 @@
 #include <osmocom/core/utils.h>
 #include <osmocom/core/timer.h>
 #include <osmocom/core/tdef.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/dialog.h>
@@ -183,7 +184,6 @@ static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const cha
 	struct uigw_store_row *r;
 	struct uigw_dialog *dlg;
 	struct optout_ctx *o;
-	struct timespec ts;
 	char pseudo[33];
 
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS);
@@ -208,8 +208,7 @@ static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const cha
 	o->smpp = smpp;
 	osmo_strlcpy(o->msisdn, msisdn, sizeof(o->msisdn));
 	osmo_strlcpy(o->src, short_code && short_code[0] ? short_code : smpp->sms_source, sizeof(o->src));
-	osmo_clock_gettime(CLOCK_REALTIME, &ts);
-	r->time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	r->time_ms = uigw_wall_ms();
 	r->subscriber = talloc_strdup(job, pseudo);
 	r->campaign = "-";
 	r->channel = uigw_channel_name(UIGW_CHAN_SMPP_SMS);
@@ -327,7 +326,6 @@ static void receipt_row(struct uigw_smpp *smpp, enum uigw_row_kind kind, const c
 	struct uigw *gw = smpp->gw;
 	struct uigw_store_job *job;
 	struct uigw_store_row *r;
-	struct timespec ts;
 	char pseudo[33];
 
 	if (!gw->store || !message_id || !message_id[0])
@@ -336,8 +334,7 @@ static void receipt_row(struct uigw_smpp *smpp, enum uigw_row_kind kind, const c
 	r = job ? uigw_store_job_row(job, kind) : NULL;
 	if (!r)
 		goto fail;
-	osmo_clock_gettime(CLOCK_REALTIME, &ts);
-	r->time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	r->time_ms = uigw_wall_ms();
 	r->channel = uigw_channel_name(ch);
 	r->dialog = dialog;
 	if (msisdn) {

@@ -26,6 +26,15 @@ static inline int64_t uigw_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*! Microseconds of the monotonic clock: commit intervals, latencies. */
+static inline int64_t uigw_mono_us(void)
+{
+	struct timespec ts;
+
+	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*! Seconds of the monotonic clock. */
 static inline int64_t uigw_mono_s(void)
 {
