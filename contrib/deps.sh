@@ -6,8 +6,11 @@ BUILD="autoconf automake libtool make gcc pkg-config
 	libosmocore-dev libosmo-sigtran-dev libosmo-netif-dev libosmo-gsup-client-dev libsmpp34-dev
 	libsqlite3-dev libconfig-dev nettle-dev libtalloc-dev
 	libosip2-dev libexpat1-dev"
-TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
-	kamailio"
+# netbase: /etc/protocols and /etc/services (kamailio cannot open TCP without them); llvm: llvm-symbolizer, without
+# which sanitizer reports have no function names and the fuzz runs' leak suppressions cannot match;
+# ca-certificates: npm fetches node-smpp over TLS
+TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev llvm python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
+	kamailio netbase ca-certificates bzip2"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;

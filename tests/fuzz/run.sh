@@ -12,6 +12,18 @@ if ! command -v "$CC_FUZZ" >/dev/null; then
 	echo "no $CC_FUZZ: cannot build the fuzz targets" >&2
 	exit 1
 fi
+# the leak suppressions of the targets name functions: without a symbolizer they match nothing (contrib/deps.sh
+# installs llvm for it)
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then
+	for s in llvm-symbolizer /usr/lib/llvm-14/bin/llvm-symbolizer; do
+		if command -v "$s" >/dev/null; then
+			ASAN_SYMBOLIZER_PATH=$(command -v "$s")
+			break
+		fi
+	done
+	[ -n "${ASAN_SYMBOLIZER_PATH:-}" ] || { echo "no llvm-symbolizer: install llvm (contrib/deps.sh test)" >&2; exit 1; }
+	export ASAN_SYMBOLIZER_PATH
+fi
 PKGS="libosmocore libosmogsm libosmovty sqlite3 libconfig nettle libsmpp34"
 PKGS="$PKGS libosip2 expat"
 CFLAGS="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
