@@ -10,7 +10,7 @@ BUILD="autoconf automake libtool make gcc pkg-config
 # which sanitizer reports have no function names and the fuzz runs' leak suppressions cannot match;
 # ca-certificates: npm fetches node-smpp over TLS
 TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev llvm python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
-	kamailio netbase ca-certificates bzip2"
+	kamailio netbase ca-certificates bzip2 iproute2"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;
