@@ -42,6 +42,8 @@
 static const char *config_file = "osmo-uigw.cfg";
 static int ctrl_port = UIGW_CTRL_PORT;	/* libosmocore 1.7's ctrl node has no port setting */
 static bool quit;
+static bool vty_ref_xml;	/* --vty-ref-xml: print the VTY reference and exit */
+static enum vty_ref_gen_mode vty_ref_mode = VTY_REF_GEN_MODE_DEFAULT;
 
 static struct vty_app_info vty_info = {
 	.name = "OsmoUIGW",
@@ -55,11 +57,13 @@ static struct vty_app_info vty_info = {
 
 static void print_help(void)
 {
-	printf("Usage: osmo-uigw [-c FILE] [-V] [-h]\n"
+	printf("Usage: osmo-uigw [-c FILE] [-C PORT] [-V] [-h] [--vty-ref-xml [--vty-ref-mode MODE]]\n"
 	       "  -c, --config-file FILE  configuration in VTY syntax (default: %s)\n"
 	       "  -C, --ctrl-port PORT    TCP port of the CTRL interface (default %d)\n"
 	       "  -V, --version           print the version and exit\n"
 	       "  -h, --help              this text\n"
+	       "      --vty-ref-xml       print the VTY reference (XML) of every node and command and exit\n"
+	       "      --vty-ref-mode MODE default, expert or hidden commands in that reference\n"
 	       "VTY on 127.0.0.1:%d, CTRL on 127.0.0.1:%d unless the configuration says otherwise.\n",
 	       config_file, UIGW_CTRL_PORT, UIGW_VTY_PORT, UIGW_CTRL_PORT);
 }
@@ -71,6 +75,8 @@ static int handle_options(int argc, char **argv)
 		{ "ctrl-port", 1, 0, 'C' },
 		{ "version", 0, 0, 'V' },
 		{ "help", 0, 0, 'h' },
+		{ "vty-ref-xml", 0, 0, 'X' },
+		{ "vty-ref-mode", 1, 0, 'M' },
 		{ 0, 0, 0, 0 }
 	};
 	int c;
@@ -90,6 +96,21 @@ static int handle_options(int argc, char **argv)
 		case 'V':
 			print_version(1);
 			exit(0);
+		case 'X':
+			vty_ref_xml = true;
+			break;
+		case 'M':
+			if (!strcmp(optarg, "default"))
+				vty_ref_mode = VTY_REF_GEN_MODE_DEFAULT;
+			else if (!strcmp(optarg, "expert"))
+				vty_ref_mode = VTY_REF_GEN_MODE_EXPERT;
+			else if (!strcmp(optarg, "hidden"))
+				vty_ref_mode = VTY_REF_GEN_MODE_HIDDEN;
+			else {
+				fprintf(stderr, "Invalid --vty-ref-mode %s (default, expert or hidden)\n", optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			print_help();
 			exit(0);
@@ -167,6 +188,13 @@ int main(int argc, char **argv)
 	if (uigw_sip_init(gw) < 0) {
 		fprintf(stderr, "Out of memory\n");
 		exit(1);
+	}
+
+	if (vty_ref_xml) {
+		/* every node and command is installed now: the reference, and nothing else */
+		vty_dump_xml_ref_mode(stdout, vty_ref_mode);
+		uigw_free(gw);
+		exit(0);
 	}
 
 	rc = vty_read_config_file(config_file, NULL);
