@@ -33,9 +33,9 @@
 /* node uigw */
 
 static struct cmd_node uigw_node = {
-	UIGW_NODE,
-	"%s(config-uigw)# ",
-	1,
+	.node = UIGW_NODE,
+	.prompt = "%s(config-uigw)# ",
+	.vtysh = 1,
 };
 
 DEFUN(cfg_uigw, cfg_uigw_cmd, "uigw", "Configure the gateway core\n")
@@ -188,9 +188,9 @@ static int config_write_uigw(struct vty *vty)
 /* node store */
 
 static struct cmd_node store_node = {
-	STORE_NODE,
-	"%s(config-store)# ",
-	1,
+	.node = STORE_NODE,
+	.prompt = "%s(config-store)# ",
+	.vtysh = 1,
 };
 
 DEFUN(cfg_store, cfg_store_cmd, "store", "Configure the feedback store (SQLite)\n")

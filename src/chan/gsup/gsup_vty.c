@@ -20,9 +20,9 @@ static struct uigw_gsup *root_gsup(void)
 }
 
 static struct cmd_node gsup_node = {
-	GSUP_NODE,
-	"%s(config-gsup)# ",
-	1,
+	.node = GSUP_NODE,
+	.prompt = "%s(config-gsup)# ",
+	.vtysh = 1,
 };
 
 /* settings apply at once when the link is running */

@@ -30,9 +30,9 @@ static struct uigw_sip *root_sip(void)
 #define SIPV ((struct uigw_sip *)vty->index)
 
 static struct cmd_node sip_node = {
-	SIP_NODE,
-	"%s(config-sip)# ",
-	1,
+	.node = SIP_NODE,
+	.prompt = "%s(config-sip)# ",
+	.vtysh = 1,
 };
 
 static void restart_note(struct vty *vty)

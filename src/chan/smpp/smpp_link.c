@@ -88,7 +88,7 @@ static int link_send_pdu(struct uigw_smpp_link *link, const struct uigw_smpp_pdu
 	/* the queue holds only what was not handed to write() yet: the last buffer can take more */
 	if (!llist_empty(&link->wq.msg_queue)) {
 		msg = llist_last_entry(&link->wq.msg_queue, struct msgb, list);
-		if (msgb_tailroom(msg) >= (unsigned int)len) {
+		if (msgb_tailroom(msg) >= len) {
 			memcpy(msgb_put(msg, len), buf, len);
 			return 0;
 		}

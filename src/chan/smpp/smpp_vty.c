@@ -77,8 +77,8 @@ static uint32_t smpp_rx(struct uigw_smpp_link *link, const struct uigw_smpp_pdu 
 
 /* ---- VTY ---- */
 
-static struct cmd_node smpp_node = { SMPP_NODE, "%s(config-smpp)# ", 1 };
-static struct cmd_node smsc_node = { SMSC_NODE, "%s(config-smpp-smsc)# ", 1 };
+static struct cmd_node smpp_node = { .node = SMPP_NODE, .prompt = "%s(config-smpp)# ", .vtysh = 1 };
+static struct cmd_node smsc_node = { .node = SMSC_NODE, .prompt = "%s(config-smpp-smsc)# ", .vtysh = 1 };
 
 DEFUN(cfg_smpp, cfg_smpp_cmd, "smpp", "Configure the SMPP channels (smpp-sms, smpp-ussd)\n")
 {
