@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what is missing, build with AddressSanitizer + UndefinedBehaviorSanitizer and -Werror, and run the
-# whole test suite (cmocka unit tests, VTY transcripts against the real daemon, fuzz runs).
+# whole test suite (layer check, cmocka unit tests, VTY transcripts against the real daemon, integration tests
+# against real peers, fuzz runs), then make distcheck.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -20,11 +21,22 @@ fi
 rc=0
 # The integration tests bind fixed ports on 127.0.0.1: as root they run in a private network namespace with only
 # loopback up, so that no other run on the machine (another checkout, CI) can collide with them.
+# After the suite, make distcheck: the tarball has every file, builds in a tree of its own (-Werror) and passes
+# the unit tests, the layer check and the VTY transcripts there (the integration tests ran above).
+netns=""
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && unshare -n true 2>/dev/null; then
 	echo "running the test suite in a private network namespace"
-	unshare -n sh -c 'ip link set lo up && make -j"$(nproc)" check' || rc=$?
+	netns="unshare -n"
+fi
+$netns sh -c 'ip link set lo up 2>/dev/null; make -j"$(nproc)" check' || rc=$?
+dist_rc=0
+$netns sh -c 'ip link set lo up 2>/dev/null; make -j"$(nproc)" distcheck >distcheck.log 2>&1' || dist_rc=$?
+if [ "$dist_rc" != 0 ]; then
+	echo "==== make distcheck failed"
+	tail -n 60 distcheck.log
+	rc=1
 else
-	make -j"$(nproc)" check || rc=$?
+	echo "make distcheck: $(grep -c '^PASS:' distcheck.log) passed in the tarball's own tree"
 fi
 # show the logs of what failed, then one closing line
 for f in $(find tests -name '*.log' ! -name test-suite.log); do
