@@ -67,3 +67,12 @@ int ld_i18n_add(struct ld *ld, const config_setting_t *s, const char *what, stru
 		    const char *lang, const char *src);
 int ld_parse_text(struct ld *ld, const config_setting_t *s, const char *what, struct uigw_i18n *out);
 int ld_get_text(struct ld *ld, const config_setting_t *g, const char *name, struct uigw_i18n *out);
+
+/* campaign_nodes.c: the graph, called by the loader (campaign_load.c) */
+
+/*! Resolve a node id setting \a name of \a g to its index in \a out. \returns 0 or negative (ld_err()) */
+int uigw_ld_node_ref(struct ld *ld, const config_setting_t *g, const char *name, int *out);
+/*! First pass over the nodes list: ids and kinds, so that references can be resolved. */
+int uigw_ld_collect_nodes(struct ld *ld, const config_setting_t *l);
+/*! The `nodes` list of the file: every node, option, label and action. */
+int uigw_ld_parse_nodes(struct ld *ld, const config_setting_t *root);

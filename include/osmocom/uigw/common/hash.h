@@ -28,6 +28,17 @@ static inline uint32_t uigw_hash32_mem(uint32_t h, const void *p, size_t len)
 	return h;
 }
 
+/*! 64-bit FNV-1a of \a len bytes at \a p (a file's content, to tell versions apart). */
+static inline uint64_t uigw_hash64_mem(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint64_t h = 14695981039346656037ull;
+
+	while (len--)
+		h = (h ^ *b++) * 1099511628211ull;
+	return h;
+}
+
 /*! 64-bit FNV-1a of the NUL-terminated \a s; never 0 (0 marks a free slot in direct-mapped tables). */
 static inline uint64_t uigw_hash64(const char *s)
 {
