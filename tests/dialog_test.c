@@ -732,6 +732,53 @@ static void test_trigger_channel_choice(void **state)
 	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
 }
 
+/* the engine's own texts come from the campaign's labels in the dialog's language */
+static void test_labels_in_language(void **state)
+{
+	char err[512];
+	struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000095", .text = "*103#",
+				.language = "de" };
+
+	write_file("lbl.conf",
+		   "name = \"lbl\";\nlanguages = [\"en\", \"de\"];\nentry = { ussd = [\"*103#\"]; };\n"
+		   "labels = { invalid_number = { en = \"Not a number.\"; de = \"Keine gueltige Nummer.\"; };\n"
+		   "  invalid_rating = { en = \"1 to ${scale}, please.\"; de = \"Bitte 1-${scale} antworten.\"; };\n"
+		   "  unavailable = { en = \"Not available.\"; de = \"Nicht verfuegbar.\"; }; };\n"
+		   "nodes = (\n"
+		   " { id = \"n\"; type = \"number\"; text = { en = \"Number?\"; de = \"Nummer?\"; }; next = \"r\"; },\n"
+		   " { id = \"r\"; type = \"rating\"; scale = 4; question = \"q\";\n"
+		   "   text = { en = \"Rate\"; de = \"Bewerten\"; }; }\n"
+		   ");\n");
+	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
+	assert_non_null(uigw_dialog_begin(gw, &b));
+	settle();
+	assert_string_equal(rec.text, "Nummer?");
+	input("abc");
+	assert_string_equal(rec.text, "Keine gueltige Nummer.\nNummer?");
+	input("+4930123456");
+	input("9");
+	assert_string_equal(rec.text, "Bitte 1-4 antworten.\nBewerten\n0. Back");
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	/* an English dialog gets the English labels */
+	b.language = "en";
+	b.msisdn = "+491720000096";
+	assert_non_null(uigw_dialog_begin(gw, &b));
+	settle();
+	input("abc");
+	assert_string_equal(rec.text, "Not a number.\nNumber?");
+	input("+4930123456");
+	input("7");
+	assert_string_equal(rec.text, "1 to 4, please.\nRate\n0. Back");
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	/* the refusal of a disabled campaign in its language */
+	uigw_campaign_set_find(gw->campaigns, "lbl")->enabled = false;
+	b.language = "de";
+	assert_null(uigw_dialog_begin(gw, &b));
+	settle();
+	assert_string_equal(rec.text, "Nicht verfuegbar.");
+	assert_int_equal(rec.refusal, UIGW_REFUSAL_CAMPAIGN_DISABLED);
+}
+
 static void test_ucs2_screen(void **state)
 {
 	struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000090", .text = "*100#" };
@@ -759,6 +806,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_with_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_channel_choice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_labels_in_language, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ucs2_screen, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");

@@ -19,7 +19,7 @@
 #include "campaign_priv.h"
 
 /*! Variables every campaign text can use. */
-const char *const ld_builtin_vars[] = { "msisdn", "campaign", "language", "answer", NULL };
+const char *const ld_builtin_vars[] = { "msisdn", "campaign", "language", "answer", "scale", NULL };
 
 /*
  * Messages

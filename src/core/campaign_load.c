@@ -230,12 +230,12 @@ static int parse_labels(struct ld *ld, const config_setting_t *root)
 {
 	static const char *const names[] = {
 		"more", "back", "home", "invalid", "yes", "no", "resumed", "goodbye",
-		"invalid_number", "invalid_rating", "too_long", "too_many", "error", NULL
+		"invalid_number", "invalid_rating", "too_long", "too_many", "error", "unavailable", NULL
 	};
 	struct uigw_labels *lb = &ld->c->labels;
 	struct uigw_i18n *dst[] = {
 		&lb->more, &lb->back, &lb->home, &lb->invalid, &lb->yes, &lb->no, &lb->resumed, &lb->goodbye,
-		&lb->invalid_number, &lb->invalid_rating, &lb->too_long, &lb->too_many, &lb->error
+		&lb->invalid_number, &lb->invalid_rating, &lb->too_long, &lb->too_many, &lb->error, &lb->unavailable
 	};
 	const config_setting_t *g = NULL;
 	unsigned int i;

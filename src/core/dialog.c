@@ -783,7 +783,8 @@ struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *
 	if (why != UIGW_REFUSAL_NONE) {
 		dlg->camp = r.camp;
 		uigw_campaign_get(r.camp);
-		dlg_reject(dlg, why, "This service is not available.");
+		dlg_reject(dlg, why, uigw_dlg_label(dlg, &r.camp->labels.unavailable, "This service is not available.",
+						     dlg));
 		return NULL;
 	}
 	/* one active dialog per subscriber per channel: a new begin replaces the old one */

@@ -357,11 +357,13 @@ bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
 			}
 		}
 		if (!in[0] || *end || v < 1 || v > (long)node->scale) {
-			char *r = talloc_asprintf(dlg, "Please answer 1-%u.", node->scale);
-			bool show = dlg_invalid(dlg, r);
-			if (show)
-				talloc_free(r);
-			return show;
+			char def[48], scale[12];
+
+			/* the campaign's label in the dialog's language; ${scale} names N */
+			snprintf(scale, sizeof(scale), "%u", node->scale);
+			uigw_dlg_var_set(dlg, "scale", scale);
+			snprintf(def, sizeof(def), "Please answer 1-%u.", node->scale);
+			return dlg_invalid(dlg, uigw_dlg_label(dlg, &lb->invalid_rating, def, dlg));
 		}
 		snprintf(val, sizeof(val), "%ld", v);
 		record_answer(dlg, node, val, in);
@@ -390,7 +392,7 @@ bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
 	case UIGW_NODE_NUMBER:
 		if (uigw_e164_normalize(in, dlg->gw->cfg.country_code, dlg->gw->cfg.national_prefix,
 					nr, sizeof(nr)) < 0) {
-			return dlg_invalid(dlg, "Not a valid phone number.");
+			return dlg_invalid(dlg, uigw_dlg_label(dlg, &lb->invalid_number, "Not a valid phone number.", dlg));
 		}
 		record_answer(dlg, node, nr, in);
 		run_actions(dlg, node->actions, node->n_actions);

@@ -132,6 +132,7 @@ struct uigw_labels {
 	struct uigw_i18n too_long;		/*!< a text answer over max_len (default names the limit) */
 	struct uigw_i18n too_many;		/*!< the last text after invalid-input-retries invalid answers */
 	struct uigw_i18n error;			/*!< the last text when the answer could not be stored */
+	struct uigw_i18n unavailable;		/*!< a dialog the campaign refuses (disabled, channel, network only) */
 };
 
 struct uigw_campaign {
