@@ -25,6 +25,7 @@
 #include <osmocom/uigw/core/pseudonym.h>
 #include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/core/chan.h>
+#include "common/fixture.h"
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* the recording channel */
@@ -107,8 +108,8 @@ static const struct uigw_chan_ops rec_ops_nopush = {
 /* ------------------------------------------------------------------------------------------------------------ */
 /* fixture: a gateway with campaigns written to a temp folder and a store */
 
-static char tmpdir[64];
-static void *root;
+static struct uigw_fixture fx;
+#define root (fx.root)
 static struct uigw *gw;
 
 static const char *camp_spam =
@@ -167,14 +168,7 @@ static const char *camp_yn =
 
 static void write_file(const char *name, const char *text)
 {
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/campaigns/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	uigw_fx_campaign(&fx, name, text);
 }
 
 static void make_long_menu(char *buf, size_t len)
@@ -192,28 +186,16 @@ static void make_long_menu(char *buf, size_t len)
 
 static int setup(void **state)
 {
-	char path[128], err[512], longmenu[8192];
+	char longmenu[8192];
 
 	memset(&rec, 0, sizeof(rec));
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/uigw-dialog-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	snprintf(path, sizeof(path), "%s/campaigns", tmpdir);
-	assert_int_equal(mkdir(path, 0700), 0);
+	uigw_fx_init(&fx, "dialog");
 	write_file("spam.conf", camp_spam);
 	write_file("kinds.conf", camp_kinds);
 	write_file("yn.conf", camp_yn);
 	make_long_menu(longmenu, sizeof(longmenu));
 	write_file("long.conf", longmenu);
-
-	root = talloc_named_const(NULL, 0, "dialog_test");
-	gw = uigw_alloc(root);
-	assert_non_null(gw);
-	osmo_talloc_replace_string(gw, &gw->cfg.campaigns_dir, path);
-	snprintf(path, sizeof(path), "%s/test.db", tmpdir);
-	osmo_talloc_replace_string(gw, (char **)&gw->store_cfg->path, path);
-	gw->store_cfg->sync_full = false;
-	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
-	assert_int_equal(uigw_start(gw), 0);
+	gw = uigw_fx_gw(&fx, true);
 	assert_non_null(uigw_chan_register(gw, &rec_ops_ussd, NULL));
 	assert_non_null(uigw_chan_register(gw, &rec_ops_sms, NULL));
 	assert_non_null(uigw_chan_register(gw, &rec_ops_ims, NULL));
@@ -227,50 +209,26 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[160];
-
-	uigw_free(gw);
+	uigw_fx_teardown(&fx);
 	gw = NULL;
-	assert_int_equal(talloc_total_blocks(root), 1);
-	talloc_free(root);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	assert_int_equal(system(cmd), 0);
-	osmo_clock_override_enable(CLOCK_MONOTONIC, false);
-	osmo_gettimeofday_override = false;
-	osmo_clock_override_enable(CLOCK_REALTIME, false);
 	return 0;
 }
 
-/* Fake time: libosmocore 1.7's timers run on osmo_gettimeofday(), the engine's resume window on
- * osmo_clock_gettime(CLOCK_MONOTONIC); both are overridden and advanced together. */
 static void clock_set(long secs)
 {
-	struct timespec *ts;
-
-	osmo_clock_override_enable(CLOCK_MONOTONIC, true);
-	ts = osmo_clock_override_gettimespec(CLOCK_MONOTONIC);
-	ts->tv_sec = secs;
-	ts->tv_nsec = 0;
-	osmo_gettimeofday_override = true;
-	osmo_gettimeofday_override_time = (struct timeval){ .tv_sec = secs };
+	uigw_fx_clock_set(secs);
 }
 
 static void clock_advance(long secs)
 {
-	osmo_clock_override_add(CLOCK_MONOTONIC, secs, 0);
-	osmo_gettimeofday_override_add(secs, 0);
-	osmo_timers_prepare();
-	osmo_timers_update();
+	uigw_fx_clock_advance(secs);
 }
 
 static void settle(void)
 {
-	do {
-		uigw_store_drain(gw->store);
-	} while (uigw_store_queue_depth(gw->store));
+	uigw_fx_settle(gw);
 }
 
-/* a trigger of campaign c for msisdn via channel (or -1), with up to two parameters */
 static int trigger(const char *c, const char *msisdn, int via, const char *p1, const char *p2,
 		   struct uigw_trigger_res *res)
 {
@@ -732,6 +690,47 @@ static void test_trigger_channel_choice(void **state)
 	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
 }
 
+/* frequency caps on the fake wall clock: the campaign's own and the gateway-wide one, rolling windows */
+static void test_push_caps(void **state)
+{
+	struct uigw_trigger_res res;
+	char err[512];
+
+	clock_set(1000);
+	write_file("capped.conf", "name = \"capped\";\npush_cap = { count = 2; per = 60; };\n"
+		   "nodes = ( { id = \"i\"; type = \"info\"; text = \"Note\"; } );\n");
+	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
+	assert_int_equal(trigger("capped", "+491720000097", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), 0);
+	clock_advance(10);
+	assert_int_equal(trigger("capped", "+491720000097", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), 0);
+	assert_int_equal(trigger("capped", "+491720000097", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), UIGW_REFUSAL_CAPPED);
+	assert_string_equal(res.detail, "frequency cap of campaign capped reached (2 per 60 s)");
+	/* another subscriber is not affected */
+	assert_int_equal(trigger("capped", "+491720000098", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), 0);
+	/* 51 s after the first: it left the window, one more fits */
+	clock_advance(51);
+	assert_int_equal(trigger("capped", "+491720000097", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), 0);
+	assert_int_equal(trigger("capped", "+491720000097", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), UIGW_REFUSAL_CAPPED);
+
+	/* the gateway-wide cap counts every campaign */
+	gw->cfg.push_cap_count = 1;
+	gw->cfg.push_cap_per = 3600;
+	assert_int_equal(trigger("yn", "+491720000099", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), 0);
+	uigw_dialog_abort(rec.dlg, UIGW_OUTCOME_ABANDONED);
+	assert_int_equal(trigger("capped", "+491720000099", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), UIGW_REFUSAL_CAPPED);
+	assert_string_equal(res.detail, "frequency cap of the gateway reached (1 per 3600 s, all campaigns)");
+	clock_advance(3601);
+	assert_int_equal(trigger("capped", "+491720000099", UIGW_CHAN_SMPP_SMS, NULL, NULL, &res), 0);
+	/* only what was sent counts: three of five attempts for that subscriber */
+	{
+		char p[33];
+
+		uigw_pseudonym(gw->cfg.pseudonym_secret, "+491720000097", p);
+		settle();
+		assert_int_equal(uigw_store_push_count(gw->store, p, "capped", 0), 3);
+	}
+}
+
 /* the engine's own texts come from the campaign's labels in the dialog's language */
 static void test_labels_in_language(void **state)
 {
@@ -807,6 +806,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trigger_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_channel_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_labels_in_language, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ucs2_screen, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");

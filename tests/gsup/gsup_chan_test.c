@@ -28,6 +28,7 @@
 #include <osmocom/uigw/chan/gsup.h>
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/core/trigger.h>
+#include "common/fixture.h"
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* the fake GSUP client */
@@ -158,10 +159,8 @@ static void answer(const char *imsi, uint32_t id, const char *text)
 /* ------------------------------------------------------------------------------------------------------------ */
 /* fixture */
 
-static char tmpdir[64];
-static void *root;
+static struct uigw_fixture fx;
 static struct uigw *gw;
-static size_t blocks_before;
 
 static const char *camp =
 	"name = \"quiz\";\n"
@@ -175,25 +174,10 @@ static const char *camp =
 
 static int setup(void **state)
 {
-	char path[128], err[512];
-	FILE *f;
-
 	memset(&tx, 0, sizeof(tx));
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/uigw-gsup-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	snprintf(path, sizeof(path), "%s/quiz.conf", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(camp, f);
-	fclose(f);
-	root = talloc_named_const(NULL, 0, "gsup_chan_test");
-	blocks_before = talloc_total_blocks(root);
-	gw = uigw_alloc(root);
-	assert_non_null(gw);
-	osmo_talloc_replace_string(gw, &gw->cfg.campaigns_dir, tmpdir);
-	gw->store_cfg = NULL;	/* no store: dialogs run, nothing is written */
-	assert_int_equal(uigw_campaigns_reload(gw, err, sizeof(err)), 0);
-	assert_int_equal(uigw_start(gw), 0);
+	uigw_fx_init(&fx, "gsup");
+	uigw_fx_campaign(&fx, "quiz.conf", camp);
+	gw = uigw_fx_gw(&fx, false);
 	assert_int_equal(uigw_gsup_init(gw), 0);
 	uigw_gsup_cfg(uigw_chan_priv(gw, UIGW_CHAN_GSUP))->configured = true;	/* as a `gsup` node does */
 	assert_int_equal(uigw_chans_open(gw), 0);
@@ -204,15 +188,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[160];
-
-	uigw_free(gw);
+	uigw_fx_teardown(&fx);	/* frees the adapter, and with it the GSUP client */
 	gw = NULL;
 	assert_null(fake);
-	assert_int_equal(talloc_total_blocks(root), blocks_before);
-	talloc_free(root);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	assert_int_equal(system(cmd), 0);
 	return 0;
 }
 

@@ -8,7 +8,8 @@
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-UIGW="$top_builddir/src/osmo-uigw/osmo-uigw"
+. "$top_srcdir/tests/lib.sh"
+UIGW=$UIGW_BIN
 MSC="$top_builddir/tests/gsup/gsup_test_msc"
 
 if ! command -v osmo-hlr >/dev/null || ! command -v osmo-hlr-db-tool >/dev/null; then
@@ -71,11 +72,11 @@ wait_for() {	# FILE PATTERN SECONDS
 
 port_busy() { nc -z 127.0.0.1 "$1" 2>/dev/null; }
 
-vty() {	# PORT COMMANDS...: run commands on a VTY, print the answer without telnet bytes
+vty() {	# PORT [enable] COMMANDS...: run commands on a VTY (tests/lib.sh), print the session
 	local port=$1
 	shift
-	# wait for the banner and the telnet negotiation before typing: early input can get lost
-	{ sleep 0.3; printf '%s\n' "$@"; sleep 0.5; } | timeout 10 nc -q 1 127.0.0.1 "$port" 2>/dev/null | tr -d '\r'
+	[ "${1:-}" = enable ] && shift
+	uigw_vty "$port" "$@"
 }
 
 sql() { timeout 10 sqlite3 -cmd '.timeout 3000' "$T/uigw.db" "$1"; }
@@ -150,14 +151,8 @@ start_hlr() {
 }
 
 # --- capture ------------------------------------------------------------------------------------------------
-if command -v tshark >/dev/null && [ "$(id -u)" = 0 ]; then
-	tshark -i lo -f 'tcp port 4222' -w "$T/gsup.pcap" -q >"$T/tshark.log" 2>&1 &
-	CAP_PID=$!
-	wait_for "$T/tshark.log" "Capturing on" 10 || echo "note: tshark did not report capturing"
-	sleep 0.5
-else
-	echo "note: no tshark or not root: no capture check"
-fi
+uigw_capture_start 'tcp port 4222' "$T/gsup.pcap"
+CAP_PID=$UIGW_CAP_PID
 
 osmo-hlr-db-tool -l "$T/hlr.db" create >"$T/hlr-db.log" 2>&1 || { echo "FAIL: osmo-hlr-db-tool"; exit 1; }
 start_hlr
@@ -290,7 +285,7 @@ echo "$out" | sed 's/^/  /' | grep -a -E "Link|rx:|tx:|link:"
 # --- capture check -----------------------------------------------------------------------------------------
 if [ -n "$CAP_PID" ]; then
 	sleep 0.5
-	stop_pid "$CAP_PID"
+	uigw_capture_stop
 	CAP_PID=""
 	log "tshark"
 	tshark -r "$T/gsup.pcap" -d tcp.port==4222,gsm_ipa -Y gsup -T fields -e gsup.session_state \

@@ -1,15 +1,10 @@
-# Shell functions shared by the IMS tests (sourced): the daemon's configuration, the VTY, its start and clean
-# stop. They use $VTY, $gw_pid, $tmp and the caller's fail().
+# Shell functions shared by the IMS tests (sourced, after tests/lib.sh): the daemon's configuration, the VTY,
+# its start and clean stop. They use $VTY, $gw_pid, $tmp and the caller's fail().
 
 # the configuration up to node sip: logging, the VTY on $VTY, campaigns in $tmp/campaigns, the store, no GSUP
 gw_cfg_base() { # pseudonym secret
+	uigw_log_cfg
 	cat <<CFG
-log stderr
- logging filter all 1
- logging color 0
- logging print category 1
- logging print level 1
- logging level set-all notice
 line vty
  bind 127.0.0.1 $VTY
 uigw
@@ -24,34 +19,12 @@ CFG
 
 # run VTY commands (after "enable") and print the session
 vty_cmd() {
-	timeout 20 python3 - $VTY "$@" <<'PY'
-import socket, sys, time
-s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
-out = b''
-def until_prompt():
-    global out
-    buf = b''
-    deadline = time.time() + 10
-    while not buf.rstrip().endswith((b'>', b'#')) and time.time() < deadline:
-        buf += s.recv(65536)
-    out += buf
-until_prompt()
-for c in ['enable'] + sys.argv[2:]:
-    s.sendall(c.encode() + b'\n')
-    until_prompt()
-sys.stdout.write(out.decode('utf-8', 'replace').replace('\r', ''))
-PY
+	uigw_vty "$VTY" "$@"
 }
 
 # wait until the daemon ($gw_pid) listens on its VTY
 gw_wait_up() {
-	i=0
-	until nc -z 127.0.0.1 $VTY 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "the daemon did not open its VTY"
-		kill -0 $gw_pid 2>/dev/null || fail "the daemon exited at start"
-		sleep 0.1
-	done
+	uigw_wait_port "$VTY" "$gw_pid" || fail "the daemon did not open its VTY (or exited at start)"
 }
 
 # SIGTERM, at most 10 s to exit 0 after a clean shutdown

@@ -22,7 +22,7 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 sc="$top_srcdir/tests/ims"
-gw_bin="$top_builddir/src/osmo-uigw/osmo-uigw"
+gw_bin="$top_builddir/src/osmo-uigw/osmo-uigw"	# tests/lib.sh: $UIGW_BIN
 SIP=45060
 VTY=45290
 CTRL=45291
@@ -50,6 +50,7 @@ fail() {
 	for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "---- $f"; head -c 3000 "$f"; echo; }; done
 	exit 1
 }
+. "$top_srcdir/tests/lib.sh"
 . "$sc/common.sh"
 
 # the shipped campaigns plus tests/data/ims/longtext.conf (a screen longer than one MESSAGE over UDP)
@@ -73,19 +74,8 @@ sleep 0.2
 kill -0 $gw_pid 2>/dev/null || fail "the daemon exited at start"
 
 # tshark (root only) records every SIP packet of the scenarios for a decode check at the end
-tsh_pid=""
-if command -v tshark >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-	tshark -i lo -f 'udp portrange 45060-45079' -w "$tmp/sip.pcap" -q >"$tmp/tshark.log" 2>&1 &
-	tsh_pid=$!
-	i=0
-	until grep -q "Capturing on" "$tmp/tshark.log" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && break
-		sleep 0.1
-	done
-else
-	echo "note: no tshark or not root: no capture check"
-fi
+uigw_capture_start 'udp portrange 45060-45079' "$tmp/sip.pcap"
+tsh_pid=$UIGW_CAP_PID
 
 start=$(date +%s)
 sipp_run() {
@@ -375,15 +365,7 @@ echo "scenarios took $(( $(date +%s) - start )) s"
 
 # 5b. tshark decodes the capture: methods, Info-Package, ussd-data, RP / TPDU fields, nothing malformed
 if [ -n "$tsh_pid" ]; then
-	sleep 0.5
-	kill -INT $tsh_pid
-	i=0
-	while kill -0 $tsh_pid 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 50 ] && { kill -9 $tsh_pid; break; }
-		sleep 0.1
-	done
-	wait $tsh_pid 2>/dev/null
+	uigw_capture_stop
 	tsh_pid=""
 	tshark -r "$tmp/sip.pcap" -d udp.port==$SIP,sip -T fields -e sip.Method -e sip.Info-Package -e xml.cdata \
 		-e gsm_a.rp.msg_type -e gsm_sms.sms_text -E separator='|' >"$tmp/decoded.txt" 2>/dev/null

@@ -15,7 +15,7 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 sc="$top_srcdir/tests/ims"
-gw_bin="$top_builddir/src/osmo-uigw/osmo-uigw"
+gw_bin="$top_builddir/src/osmo-uigw/osmo-uigw"	# tests/lib.sh: $UIGW_BIN
 SIP=45460
 PROXY=45461
 VTY=45492
@@ -44,6 +44,7 @@ fail() {
 	for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "---- $f"; head -c 3000 "$f"; echo; }; done
 	exit 1
 }
+. "$top_srcdir/tests/lib.sh"
 . "$sc/common.sh"
 for p in $SIP $PROXY $VTY; do
 	nc -z 127.0.0.1 $p 2>/dev/null && fail "port $p is already in use by another process"

@@ -4,15 +4,7 @@
 srcdir=$(cd "$(dirname "$0")" && pwd)
 top_builddir=${top_builddir:-$(cd "$srcdir/../.." && pwd)}
 top_srcdir=${top_srcdir:-$(cd "$srcdir/../.." && pwd)}
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	echo "node/npm not installed (contrib/deps.sh test installs them): skipping"
-	exit 77
-fi
-if [ ! -f "$srcdir/node_modules/smpp/package.json" ]; then
-	if ! (cd "$srcdir" && timeout 300 npm ci --no-audit --no-fund >/dev/null 2>&1); then
-		echo "cannot install npm smpp@0.5.1: skipping"
-		exit 77
-	fi
-fi
-exec timeout 300 python3 "$srcdir/smpp_faults.py" --daemon "$top_builddir/src/osmo-uigw/osmo-uigw" \
+. "$top_srcdir/tests/lib.sh"
+uigw_need_node_smpp "$srcdir"
+exec timeout 300 python3 "$srcdir/smpp_faults.py" --daemon "$UIGW_BIN" \
 	--top-srcdir "$top_srcdir" --srcdir "$srcdir"

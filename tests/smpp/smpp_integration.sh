@@ -4,54 +4,26 @@
 srcdir=$(cd "$(dirname "$0")" && pwd)
 top_builddir=${top_builddir:-$(cd "$srcdir/../.." && pwd)}
 top_srcdir=${top_srcdir:-$(cd "$srcdir/../.." && pwd)}
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	echo "node/npm not installed (contrib/deps.sh test installs them): skipping"
-	exit 77
-fi
-if [ ! -f "$srcdir/node_modules/smpp/package.json" ]; then
-	if ! (cd "$srcdir" && timeout 300 npm ci --no-audit --no-fund >/dev/null 2>&1); then
-		echo "cannot install npm smpp@0.5.1: skipping"
-		exit 77
-	fi
-fi
+. "$top_srcdir/tests/lib.sh"
+uigw_need_node_smpp "$srcdir"
 
 # tshark (root only) records the SMPP traffic of the run (ports 42930-42933) for a decode check at the end:
 # an independent decoder must see no malformed PDU from the gateway and the service_type, data_coding and
 # ussd_service_op values the test produced
 tmp=$(mktemp -d)
-tsh_pid=""
 cleanup() {
-	[ -n "$tsh_pid" ] && kill "$tsh_pid" 2>/dev/null
+	[ -n "$UIGW_CAP_PID" ] && kill "$UIGW_CAP_PID" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-if command -v tshark >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-	tshark -i lo -f 'tcp portrange 42930-42933' -w "$tmp/smpp.pcap" -q >"$tmp/tshark.log" 2>&1 &
-	tsh_pid=$!
-	i=0
-	until grep -q "Capturing on" "$tmp/tshark.log" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && break
-		sleep 0.1
-	done
-else
-	echo "note: no tshark or not root: no capture check"
-fi
+uigw_capture_start 'tcp portrange 42930-42933' "$tmp/smpp.pcap"
 
 rc=0
-timeout 300 python3 "$srcdir/smpp_integration.py" --daemon "$top_builddir/src/osmo-uigw/osmo-uigw" \
+timeout 300 python3 "$srcdir/smpp_integration.py" --daemon "$UIGW_BIN" \
 	--top-srcdir "$top_srcdir" --srcdir "$srcdir" || rc=$?
-[ -n "$tsh_pid" ] || exit $rc
+[ -n "$UIGW_CAP_PID" ] || exit $rc
 
-sleep 0.5
-kill -INT "$tsh_pid"
-i=0
-while kill -0 "$tsh_pid" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && { kill -9 "$tsh_pid"; break; }
-	sleep 0.1
-done
-tsh_pid=""
+uigw_capture_stop
 fail() {
 	echo "FAIL tshark: $*"
 	rc=1

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/stats.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/fsm.h>
 #include <osmocom/core/msgb.h>
@@ -211,7 +213,7 @@ static void link_kick(struct uigw_smpp_link *link)
 		req->attempts++;
 		llist_add_tail(&req->list, &link->inflight);
 		link->n_inflight++;
-		link->st.tx_submit++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_TX_SUBMIT);
 		osmo_timer_setup(&req->timer, req_timeout_cb, req);
 		osmo_timer_schedule(&req->timer, tdef_ms(smpp, SMPP_T_RESP) / 1000,
 				    (tdef_ms(smpp, SMPP_T_RESP) % 1000) * 1000);
@@ -258,7 +260,7 @@ static void req_timeout_cb(void *data)
 	struct uigw_smpp_req *req = data;
 	struct uigw_smpp_link *link = req->link;
 
-	link->st.tx_timeout++;
+	rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_TX_TIMEOUT);
 	LOGPL(link, LOGL_NOTICE, "no submit_sm_resp for seq %u: retrying\n", req->pdu.sequence);
 	req_requeue(req);
 	smpp_kick(link->smpp);
@@ -315,7 +317,7 @@ static void rx_submit_resp(struct uigw_smpp_link *link, const struct uigw_smpp_p
 	}
 	switch (pdu->command_status) {
 	case UIGW_SMPP_ROK:
-		link->st.tx_submit_ok++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_TX_SUBMIT_OK);
 		osmo_timer_del(&req->timer);
 		llist_del(&req->list);
 		link->n_inflight--;
@@ -326,7 +328,7 @@ static void rx_submit_resp(struct uigw_smpp_link *link, const struct uigw_smpp_p
 		break;
 	case UIGW_SMPP_RTHROTTLED:
 	case UIGW_SMPP_RMSGQFUL:
-		link->st.tx_throttled++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_TX_THROTTLED);
 		/* not an attempt: the SMSC asks us to wait */
 		req->attempts--;
 		req_requeue(req);
@@ -337,7 +339,7 @@ static void rx_submit_resp(struct uigw_smpp_link *link, const struct uigw_smpp_p
 		}
 		break;
 	default:
-		link->st.tx_submit_err++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_TX_SUBMIT_ERR);
 		if (req->attempts < smpp->max_attempts) {
 			LOGPL(link, LOGL_NOTICE, "submit_sm seq %u refused (0x%02x): retrying\n", pdu->sequence,
 			      pdu->command_status);
@@ -369,7 +371,7 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 	rc = uigw_smpp_decode(&pdu, buf, len);
 	link->last_rx_ms = uigw_mono_ms();
 	if (rc < 0) {
-		link->st.rx_bad++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_RX_BAD);
 		LOGPL(link, LOGL_NOTICE, "bad PDU (%s, command 0x%08x, seq %u): generic_nack\n", strerror(-rc),
 		      pdu.command_id, pdu.sequence);
 		/* a malformed response to our request: the request goes back to the queue */
@@ -382,7 +384,7 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 			}
 		}
 		if (!(pdu.command_id & 0x80000000)) {
-			link->st.tx_nack++;
+			rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_TX_NACK);
 			link_send_simple(link, UIGW_SMPP_GENERIC_NACK,
 					 rc == -EOPNOTSUPP ? UIGW_SMPP_RINVCMDID : UIGW_SMPP_RINVCMDLEN, pdu.sequence);
 		}
@@ -413,7 +415,7 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 	case UIGW_SMPP_GENERIC_NACK: {
 		struct uigw_smpp_req *req = inflight_by_seq(link, pdu.sequence);
 
-		link->st.rx_nack++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_RX_NACK);
 		LOGPL(link, LOGL_NOTICE, "generic_nack 0x%x for seq %u\n", pdu.command_status, pdu.sequence);
 		if (req) {
 			pdu.command_id = UIGW_SMPP_SUBMIT_SM_RESP;
@@ -424,7 +426,7 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 		break;
 	}
 	case UIGW_SMPP_DELIVER_SM:
-		link->st.rx_deliver++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_RX_DELIVER);
 		if (link->fi->state != SMPP_ST_BOUND) {
 			link_send_simple(link, UIGW_SMPP_DELIVER_SM_RESP, 0x04 /* RINVBNDSTS */, pdu.sequence);
 			break;
@@ -437,7 +439,7 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 	default:
 		/* a request we do not serve */
 		if (!(pdu.command_id & 0x80000000)) {
-			link->st.tx_nack++;
+			rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_TX_NACK);
 			link_send_simple(link, UIGW_SMPP_GENERIC_NACK, UIGW_SMPP_RINVCMDID, pdu.sequence);
 		}
 		break;
@@ -465,7 +467,7 @@ static int link_read_cb(struct osmo_fd *ofd)
 		if (flen < 0) {
 			LOGPL(link, LOGL_ERROR, "PDU length 0x%08x impossible: dropping the link\n",
 			      osmo_load32be(link->rx + off));
-			link->st.rx_bad++;
+			rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_RX_BAD);
 			if (link->rx_len - off >= 16 && !(osmo_load32be(link->rx + off + 4) & 0x80000000))
 				link_send_simple(link, UIGW_SMPP_GENERIC_NACK, UIGW_SMPP_RINVCMDLEN,
 						 osmo_load32be(link->rx + off + 12));
@@ -572,7 +574,7 @@ static void link_connect(struct uigw_smpp_link *link)
 		osmo_fsm_inst_state_chg_ms(link->fi, SMPP_ST_DOWN, link->backoff, SMPP_T_RECONNECT);
 		return;
 	}
-	link->st.connects++;
+	rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_CONNECTS);
 	osmo_fd_setup(&link->wq.bfd, fd, OSMO_FD_READ | OSMO_FD_WRITE, link_fd_cb, link, 0);
 	if (osmo_fd_register(&link->wq.bfd) < 0) {
 		close(fd);
@@ -586,7 +588,7 @@ static void link_connect(struct uigw_smpp_link *link)
 static void link_down(struct uigw_smpp_link *link)
 {
 	if (link->wq.bfd.fd >= 0 || link->fi->state != SMPP_ST_DOWN)
-		link->st.disconnects++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_DISCONNECTS);
 	link_close(link);
 	if (!link->enabled || !link->smpp->started) {
 		osmo_fsm_inst_state_chg(link->fi, SMPP_ST_DOWN, 0, 0);
@@ -667,7 +669,7 @@ static void st_binding(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 
 	switch (event) {
 	case SMPP_EV_BIND_OK:
-		link->st.binds++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_BINDS);
 		LOGPL(link, LOGL_NOTICE, "bound to SMSC '%s'\n", pdu->system_id);
 		link->backoff = tdef_ms(link->smpp, SMPP_T_RECONNECT);
 		osmo_fsm_inst_state_chg(fi, SMPP_ST_BOUND, 0, 0);
@@ -676,7 +678,7 @@ static void st_binding(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 		smpp_kick(link->smpp);
 		break;
 	case SMPP_EV_BIND_FAIL:
-		link->st.bind_fails++;
+		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_BIND_FAILS);
 		LOGPL(link, LOGL_ERROR, "bind refused: status 0x%x\n", pdu->command_status);
 		link_down(link);
 		break;
@@ -776,9 +778,37 @@ static __attribute__((constructor)) void smpp_link_fsm_register(void)
 	OSMO_ASSERT(osmo_fsm_register(&smpp_link_fsm) == 0);
 }
 
+static const struct rate_ctr_desc link_ctr_desc[] = {
+	[SMPP_LINK_CTR_CONNECTS] = { "tcp:connects", "TCP connections to the SMSC" },
+	[SMPP_LINK_CTR_BINDS] = { "bind:ok", "bind_transceiver accepted" },
+	[SMPP_LINK_CTR_BIND_FAILS] = { "bind:failed", "bind_transceiver refused or timed out" },
+	[SMPP_LINK_CTR_DISCONNECTS] = { "tcp:disconnects", "links lost" },
+	[SMPP_LINK_CTR_TX_SUBMIT] = { "submit:sent", "submit_sm sent" },
+	[SMPP_LINK_CTR_TX_SUBMIT_OK] = { "submit:ok", "submit_sm accepted" },
+	[SMPP_LINK_CTR_TX_SUBMIT_ERR] = { "submit:error", "submit_sm refused with a permanent error" },
+	[SMPP_LINK_CTR_TX_THROTTLED] = { "submit:throttled", "THROTTLED / MSGQFUL answers (retried)" },
+	[SMPP_LINK_CTR_TX_TIMEOUT] = { "submit:timeout", "submit_sm without response in time" },
+	[SMPP_LINK_CTR_RX_DELIVER] = { "deliver:received", "deliver_sm received" },
+	[SMPP_LINK_CTR_RX_BAD] = { "pdu:bad", "undecodable or unexpected PDUs received" },
+	[SMPP_LINK_CTR_TX_NACK] = { "nack:sent", "generic_nack sent" },
+	[SMPP_LINK_CTR_RX_NACK] = { "nack:received", "generic_nack received" },
+};
+
+static const struct rate_ctr_group_desc link_ctrg_desc = {
+	.group_name_prefix = "smpp_link",
+	.group_description = "SMPP link to an SMSC",
+	.class_id = OSMO_STATS_CLASS_PEER,
+	.num_ctr = ARRAY_SIZE(link_ctr_desc),
+	.ctr_desc = link_ctr_desc,
+};
+
 static int link_destructor(struct uigw_smpp_link *link)
 {
 	link_close(link);
+	if (link->ctrs) {
+		rate_ctr_group_free(link->ctrs);
+		link->ctrs = NULL;
+	}
 	if (link->fi) {
 		osmo_fsm_inst_free(link->fi);
 		link->fi = NULL;
@@ -817,11 +847,17 @@ struct uigw_smpp_link *uigw_smpp_link_get(struct uigw_smpp *smpp, const char *na
 	link->wq.write_cb = link_write_cb;
 	osmo_timer_setup(&link->enquire_timer, enquire_cb, link);
 	osmo_timer_setup(&link->pace_timer, pace_cb, link);
+	link->ctrs = rate_ctr_group_alloc(link, &link_ctrg_desc, smpp->next_link_idx++);
 	link->fi = osmo_fsm_inst_alloc(&smpp_link_fsm, link, link, LOGL_DEBUG, NULL);
-	if (!link->fi) {
+	if (!link->fi || !link->ctrs) {
+		if (link->fi)
+			osmo_fsm_inst_free(link->fi);
+		if (link->ctrs)
+			rate_ctr_group_free(link->ctrs);
 		talloc_free(link);
 		return NULL;
 	}
+	rate_ctr_group_set_name(link->ctrs, name);
 	osmo_fsm_inst_update_id(link->fi, name);
 	llist_add_tail(&link->list, &smpp->links);
 	talloc_set_destructor(link, link_destructor);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/fsm.h>
 #include <osmocom/core/tdef.h>
@@ -415,12 +416,14 @@ void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 			l->remote_port, l->system_id,
 			get_value_string(uigw_smpp_link_state_names, l->fi->state), l->enabled ? "" : " (shutdown)",
 			l->n_inflight, l->window, l->rate, VTY_NEWLINE);
-		vty_out(vty, "  connects %lu, binds %lu, bind failures %lu, disconnects %lu%s", l->st.connects,
-			l->st.binds, l->st.bind_fails, l->st.disconnects, VTY_NEWLINE);
+#define C(x) (unsigned long)rate_ctr_group_get_ctr(l->ctrs, SMPP_LINK_CTR_##x)->current
+		vty_out(vty, "  connects %lu, binds %lu, bind failures %lu, disconnects %lu%s", C(CONNECTS),
+			C(BINDS), C(BIND_FAILS), C(DISCONNECTS), VTY_NEWLINE);
 		vty_out(vty, "  submit_sm %lu (ok %lu, error %lu, throttled %lu, timeout %lu), deliver_sm %lu, "
-			"bad PDUs %lu, generic_nack sent %lu / received %lu%s", l->st.tx_submit, l->st.tx_submit_ok,
-			l->st.tx_submit_err, l->st.tx_throttled, l->st.tx_timeout, l->st.rx_deliver, l->st.rx_bad,
-			l->st.tx_nack, l->st.rx_nack, VTY_NEWLINE);
+			"bad PDUs %lu, generic_nack sent %lu / received %lu%s", C(TX_SUBMIT), C(TX_SUBMIT_OK),
+			C(TX_SUBMIT_ERR), C(TX_THROTTLED), C(TX_TIMEOUT), C(RX_DELIVER), C(RX_BAD),
+			C(TX_NACK), C(RX_NACK), VTY_NEWLINE);
+#undef C
 	}
 }
 

@@ -49,11 +49,22 @@ enum uigw_smpp_link_state {
 	SMPP_ST_BOUND,		/*!< bound: submits flow */
 };
 
-/*! Counters per link. */
-struct uigw_smpp_link_stats {
-	unsigned long connects, binds, bind_fails, disconnects;
-	unsigned long tx_submit, tx_submit_ok, tx_submit_err, tx_throttled, tx_timeout;
-	unsigned long rx_deliver, rx_bad, tx_nack, rx_nack;
+/*! Counters per link: a rate_ctr group "smpp_link" per link, named after it (reach statsd and CTRL like every
+ *  other counter: rate_ctr.abs.smpp_link.N.submit:ok). */
+enum uigw_smpp_link_ctr {
+	SMPP_LINK_CTR_CONNECTS,
+	SMPP_LINK_CTR_BINDS,
+	SMPP_LINK_CTR_BIND_FAILS,
+	SMPP_LINK_CTR_DISCONNECTS,
+	SMPP_LINK_CTR_TX_SUBMIT,
+	SMPP_LINK_CTR_TX_SUBMIT_OK,
+	SMPP_LINK_CTR_TX_SUBMIT_ERR,
+	SMPP_LINK_CTR_TX_THROTTLED,
+	SMPP_LINK_CTR_TX_TIMEOUT,
+	SMPP_LINK_CTR_RX_DELIVER,
+	SMPP_LINK_CTR_RX_BAD,
+	SMPP_LINK_CTR_TX_NACK,
+	SMPP_LINK_CTR_RX_NACK,
 };
 
 /*! One SMSC link. */
@@ -89,7 +100,7 @@ struct uigw_smpp_link {
 	int64_t last_rx_ms;
 	unsigned int tokens;		/*!< submits left in the current second */
 	int64_t tokens_sec;
-	struct uigw_smpp_link_stats st;
+	struct rate_ctr_group *ctrs;	/*!< enum uigw_smpp_link_ctr */
 };
 
 struct uigw_smpp_req;
@@ -133,6 +144,7 @@ struct uigw_smpp {
 	struct llist_head queue;	/*!< struct uigw_smpp_req not yet sent, oldest first */
 	unsigned int queue_len;
 	bool started;
+	unsigned int next_link_idx;	/*!< index of the next link's rate_ctr group */
 	enum uigw_smpp_long_mode long_mode;
 	char *sms_source;		/*!< source address of replies when none is known: default short code */
 	bool request_dlr;		/*!< registered_delivery 1 on MT */
