@@ -109,7 +109,11 @@ struct uigw *uigw_alloc(void *ctx)
 		gw->store_cfg->path = talloc_strdup(gw, "osmo-uigw.db");
 	}
 	gw->tdefs = talloc_memdup(gw, uigw_tdefs_default, sizeof(uigw_tdefs_default));
-	osmo_tdefs_reset(gw->tdefs);
+	if (gw->tdefs) {
+		osmo_tdefs_reset(gw->tdefs);
+		uigw_tdef_group_add(gw, "dialog", "Dialog input timeouts per channel class, IMS reachability", gw->tdefs,
+				    false);
+	}
 	gw->ctrs = rate_ctr_group_alloc(gw, &uigw_ctrg_desc, 0);
 	gw->stats = osmo_stat_item_group_alloc(gw, &uigw_statg_desc, 0);
 	if (!gw->seen || !gw->store_cfg || !gw->tdefs || !gw->ctrs || !gw->stats || uigw_dialog_init(gw) < 0) {
@@ -119,6 +123,21 @@ struct uigw *uigw_alloc(void *ctx)
 	if (!uigw_vty_root)
 		uigw_vty_root = gw;
 	return gw;
+}
+
+int uigw_tdef_group_add(struct uigw *gw, const char *name, const char *desc, struct osmo_tdef *tdefs, bool own_node)
+{
+	unsigned int i;
+
+	for (i = 0; i < UIGW_TDEF_GROUPS_MAX; i++) {
+		if (gw->tdef_groups[i].name)
+			continue;
+		gw->tdef_groups[i] = (struct osmo_tdef_group){ .name = name, .desc = desc, .tdefs = tdefs };
+		if (own_node)
+			gw->tdef_groups_own_node |= 1u << i;
+		return 0;
+	}
+	return -ENOSPC;
 }
 
 int uigw_campaigns_reload(struct uigw *gw, char *err, size_t err_len)

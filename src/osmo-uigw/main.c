@@ -190,6 +190,7 @@ int main(int argc, char **argv)
 		exit(1);
 	}
 
+	uigw_vty_timers_init(gw);
 	if (vty_ref_xml) {
 		/* every node and command is installed now: the reference, and nothing else */
 		vty_dump_xml_ref_mode(stdout, vty_ref_mode);

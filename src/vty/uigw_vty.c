@@ -158,14 +158,11 @@ static void write_uint(struct vty *vty, const char *name, unsigned int val, unsi
 		vty_out(vty, " %s %u%s", name, val, VTY_NEWLINE);
 }
 
-static struct osmo_tdef_group uigw_tdef_groups[] = {
-	{ .name = "dialog", .desc = "Dialog input timeouts per channel class", .tdefs = NULL },
-	{}
-};
 
 static int config_write_uigw(struct vty *vty)
 {
 	const struct uigw_config *c = &g_gw->cfg;
+	unsigned int i;
 
 	vty_out(vty, "uigw%s", VTY_NEWLINE);
 	write_str(vty, "campaigns-dir", c->campaigns_dir, "etc/campaigns");
@@ -180,7 +177,10 @@ static int config_write_uigw(struct vty *vty)
 		vty_out(vty, " push-cap %u per %u%s", c->push_cap_count, c->push_cap_per, VTY_NEWLINE);
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
 	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
-	osmo_tdef_vty_groups_write(vty, " ");
+	/* the standard `timer GROUP T VAL` lines, except for groups their channel writes in its own node */
+	for (i = 0; g_gw->tdef_groups[i].name; i++)
+		if (!(g_gw->tdef_groups_own_node & (1u << i)))
+			osmo_tdef_vty_write(vty, g_gw->tdef_groups[i].tdefs, " timer %s ", g_gw->tdef_groups[i].name);
 	return CMD_SUCCESS;
 }
 
@@ -656,6 +656,13 @@ DEFUN(reload_campaigns, reload_campaigns_cmd, "reload campaigns",
 }
 
 
+int uigw_vty_timers_init(struct uigw *gw)
+{
+	/* the group names become part of the commands' syntax: call once, after every group was added */
+	osmo_tdef_vty_groups_init(UIGW_NODE, gw->tdef_groups);
+	return 0;
+}
+
 int uigw_vty_init(struct uigw *gw)
 {
 	if (!uigw_vty_root)
@@ -686,8 +693,6 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(STORE_NODE, &cfg_store_spam_window_cmd);
 	install_element(STORE_NODE, &cfg_store_retention_cmd);
 
-	uigw_tdef_groups[0].tdefs = gw->tdefs;
-	osmo_tdef_vty_groups_init(UIGW_NODE, uigw_tdef_groups);
 
 	install_element_ve(&show_campaigns_cmd);
 	install_element_ve(&show_campaign_cmd);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/tdef.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/rate_ctr.h>
@@ -774,6 +775,14 @@ static int sip_destructor(struct uigw_sip *sip)
 	return 0;
 }
 
+static const struct osmo_tdef sip_tdefs_default[] = {
+	{ .T = 1, .default_val = 500, .unit = OSMO_TDEF_MS, .min_val = 50, .max_val = 10000,
+	  .desc = "RFC 3261 T1: first retransmission of a request over UDP, round-trip estimate" },
+	{ .T = 2, .default_val = 4000, .unit = OSMO_TDEF_MS, .min_val = 100, .max_val = 60000,
+	  .desc = "RFC 3261 T2: longest retransmission interval of a non-INVITE request or a 2xx" },
+	{}
+};
+
 int uigw_sip_init(struct uigw *gw)
 {
 	struct uigw_sip *sip;
@@ -807,6 +816,16 @@ int uigw_sip_init(struct uigw *gw)
 		talloc_free(sip);
 		return -ENOMEM;
 	}
+	sip->tdefs = talloc_memdup(sip, sip_tdefs_default, sizeof(sip_tdefs_default));
+	if (!sip->tdefs) {
+		talloc_free(sip);
+		return -ENOMEM;
+	}
+	osmo_tdefs_reset(sip->tdefs);
+	sip->t1 = osmo_tdef_get_entry(sip->tdefs, 1);
+	sip->t2 = osmo_tdef_get_entry(sip->tdefs, 2);
+	uigw_tdef_group_add(gw, "sip", "SIP: RFC 3261 T1, T2 of the gateway's own transactions (B, F, H, J = 64*T1)",
+			    sip->tdefs, false);
 	sip->seen_size = 1 << 16;
 	sip->seen = talloc_zero_array(sip, struct sip_seen, sip->seen_size);
 	if (!sip->seen) {

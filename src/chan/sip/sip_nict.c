@@ -84,7 +84,7 @@ static void nict_timer_cb(void *data)
 			nict_end(tx, NULL, 503);
 			return;
 		}
-		tx->interval_ms = OSMO_MIN(2 * tx->interval_ms, SIP_T2_MS);
+		tx->interval_ms = OSMO_MIN(2 * tx->interval_ms, tx->sip->t2->val);
 	}
 	nict_schedule(tx, now);
 }
@@ -112,8 +112,8 @@ int sip_nict_start(struct uigw_sip *sip, const struct uigw_sip_req_info *ri, con
 	}
 	tx->len = len;
 	sip_tx_set_client(tx, sip, conn, cb, owner, owner_ref);
-	tx->interval_ms = SIP_T1_MS;
-	tx->deadline_ms = now + 64 * SIP_T1_MS;
+	tx->interval_ms = sip->t1->val;
+	tx->deadline_ms = now + 64 * sip->t1->val;
 	osmo_timer_setup(&tx->nict_timer, nict_timer_cb, tx);
 	sip_tx_index_branch(sip, tx, ri->branch, ri->cseq_method);
 	if (!tx->key) {
@@ -142,7 +142,7 @@ void sip_nict_response(struct uigw_sip *sip, struct sip_tx *tx, const osip_messa
 	if (resp->status_code < 200) {
 		/* "Proceeding": retransmit every T2 */
 		if (resp->status_code >= 100 && tx->interval_ms) {
-			tx->interval_ms = SIP_T2_MS;
+			tx->interval_ms = sip->t2->val;
 			nict_schedule(tx, uigw_mono_ms());
 		}
 		return;

@@ -135,6 +135,8 @@ struct uigw_sip {
 	struct sip_tx *cur_nist;	/*!< the own NIST whose request is being handled (sip_nist.c), or NULL */
 	struct sockaddr_in proxy_addr;	/*!< cfg.proxy_host looked up (uigw_sip_proxy_resolve()) */
 	bool proxy_resolved;
+	struct osmo_tdef *tdefs;	/*!< T1, T2 (timer group sip) */
+	struct osmo_tdef *t1, *t2;	/*!< into tdefs: read on every transaction, so no lookup */
 	struct uigw_chan *chan_msg;	/*!< channel ims-msg */
 	struct uigw_chan *chan_ussi;	/*!< channel ussi */
 	/*! Subscribers seen on IMS (a request from them, a third-party REGISTER): direct-mapped by a hash of the
@@ -219,8 +221,9 @@ bool sip_done_answer(struct uigw_sip *sip, const char *key);
 void sip_done_expire(struct uigw_sip *sip, bool all);
 
 /* sip_nict.c: non-INVITE client transactions (RFC 3261 17.1.2) without libosip2's lists */
-#define SIP_T1_MS	500
-#define SIP_T2_MS	4000
+/* RFC 3261 T1 and T2 of the gateway's own transactions are sip->t1->val and sip->t2->val (ms; group `sip` of
+ * the `timer` command: timer sip T1 500); timers B, F, H and J are 64*T1. libosip2's INVITE transactions keep
+ * libosip2's own defaults. */
 /*! Send request \a text (\a len bytes; scanned into \a ri) in a new non-INVITE client transaction.
  *  \returns 0 or negative errno */
 int sip_nict_start(struct uigw_sip *sip, const struct uigw_sip_req_info *ri, const char *text, size_t len,

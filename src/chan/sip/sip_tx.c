@@ -161,7 +161,7 @@ void sip_done_add(struct uigw_sip *sip, const char *key, const char *buf, size_t
 	d->len = len;
 	d->dst = *dst;
 	d->hkey = key_hash(key);
-	d->expires_ms = uigw_mono_ms() + 64 * SIP_T1_MS;
+	d->expires_ms = uigw_mono_ms() + 64 * sip->t1->val;
 	hash_add(sip->done_by_key, &d->hnode, d->hkey);
 	llist_add_tail(&d->list, &sip->done_fifo);
 	sip->n_done++;

@@ -459,7 +459,7 @@ static void ok_timer_cb(void *data)
 	if (s->acked || !s->ok_text)
 		return;
 	s->ok_elapsed_ms += s->ok_interval_ms;
-	if (s->ok_elapsed_ms >= 64 * SIP_T1_MS) {
+	if (s->ok_elapsed_ms >= 64 * s->sip->t1->val) {
 		LOGP(DSIP, LOGL_NOTICE, "USSI %s: no ACK for the 200 OK: ending the session\n", s->call_id);
 		abort_core(s);
 		/* the dialog is confirmed for us anyway: end it with a BYE */
@@ -468,7 +468,7 @@ static void ok_timer_cb(void *data)
 		return;
 	}
 	sip_send_to(s->sip, s->ok_text, strlen(s->ok_text), &s->ok_dst, s->conn);
-	s->ok_interval_ms = OSMO_MIN(2 * s->ok_interval_ms, SIP_T2_MS);
+	s->ok_interval_ms = OSMO_MIN(2 * s->ok_interval_ms, s->sip->t2->val);
 	osmo_timer_schedule(&s->ok_timer, s->ok_interval_ms / 1000, (s->ok_interval_ms % 1000) * 1000);
 }
 
@@ -608,9 +608,9 @@ void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req
 			osip_free(str);
 			s->ok_dst = tx->src.sin;
 			/* responses follow the Via: received / rport, which osip set from the source */
-			s->ok_interval_ms = SIP_T1_MS;
+			s->ok_interval_ms = s->sip->t1->val;
 			osmo_timer_setup(&s->ok_timer, ok_timer_cb, s);
-			osmo_timer_schedule(&s->ok_timer, 0, SIP_T1_MS * 1000);
+			osmo_timer_schedule(&s->ok_timer, 0, s->sip->t1->val * 1000);
 		}
 	}
 	sip_respond(sip, tx, resp);

@@ -495,6 +495,8 @@ int uigw_smpp_init(struct uigw *gw)
 		return -ENOMEM;
 	}
 	osmo_tdefs_reset(s->tdefs);
+	/* `show timer smpp`, `timer smpp X101 6000`; node smpp writes them by name (timer connect 6000) */
+	uigw_tdef_group_add(gw, "smpp", "SMPP links to the SMSCs", s->tdefs, true);
 	uigw_smpp_codec_init(s);
 	talloc_set_destructor(s, smpp_destructor);
 	uigw_smpp_vty_init(s);

@@ -8,10 +8,13 @@
 #include <osmocom/core/hashtable.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/timer.h>
+#include <osmocom/core/tdef.h>
 #include <osmocom/uigw/common/channel.h>
 
 struct uigw_chan;
 struct uigw_store;
+
+#define UIGW_TDEF_GROUPS_MAX	8
 struct uigw_store_cfg;
 struct uigw_campaign_set;
 struct uigw_dialog;
@@ -91,7 +94,11 @@ struct uigw {
 	struct uigw_chan *chan[_UIGW_CHAN_NUM];	/*!< the registered channels (core/chan.h), NULL if none */
 	struct rate_ctr_group *ctrs;
 	struct osmo_stat_item_group *stats;
-	struct osmo_tdef *tdefs;
+	struct osmo_tdef *tdefs;			/*!< the core's group "dialog" */
+	/*! Every timer group of the gateway (the core's and the channels'), for the standard `timer` and
+	 *  `show timer` VTY commands; terminated by an empty entry. */
+	struct osmo_tdef_group tdef_groups[UIGW_TDEF_GROUPS_MAX + 1];
+	uint32_t tdef_groups_own_node;		/*!< bit i: group i is written by its channel's own node */
 
 	struct osmo_timer_list housekeeping;	/*!< once a second: stat items, expired resume records */
 
@@ -103,6 +110,11 @@ struct uigw {
  *  context of their own (CTRL commands get theirs from the CTRL handle). Channel nodes put their adapter in
  *  vty->index when entered. Set by uigw_alloc() when unset, cleared by uigw_free() of that gateway. */
 extern struct uigw *uigw_vty_root;
+
+/*! Add a timer group (a channel's osmo_tdef array) to the gateway's `timer` / `show timer` commands.
+ *  \param[in] own_node  the channel writes these timers in its own configuration node (not node uigw)
+ *  \returns 0, or -ENOSPC */
+int uigw_tdef_group_add(struct uigw *gw, const char *name, const char *desc, struct osmo_tdef *tdefs, bool own_node);
 
 /*! Allocate the gateway with its embedded defaults (nothing opened yet). */
 struct uigw *uigw_alloc(void *ctx);
