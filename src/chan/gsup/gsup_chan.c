@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/fsm.h>
 #include <osmocom/core/msgb.h>
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/stats.h>
@@ -84,9 +85,23 @@ static const struct rate_ctr_group_desc gsup_ctrg_desc = {
 	.ctr_desc = gsup_ctr_desc,
 };
 
-/*! One USSD session of the HLR, bound to one dialog. */
+/*! The life of one session (osmo_fsm "GSUP_SS", `show fsm-instances GSUP_SS`). */
+enum gsup_sess_state {
+	SESS_ST_WAIT_SCREEN,	/*!< the MS spoke (BEGIN or an answer): the gateway's next screen is due */
+	SESS_ST_WAIT_ANSWER,	/*!< our unstructuredSS-Request went out: the MS's answer is due */
+	SESS_ST_DONE,		/*!< END sent or received: gone once no call into the core is on the stack */
+};
+
+enum gsup_sess_event {
+	SESS_EV_SCREEN_SENT,	/*!< a CONTINUE with our question went out */
+	SESS_EV_ANSWER,		/*!< the MS's ReturnResult with its text */
+	SESS_EV_END,		/*!< the session ends (either side) */
+};
+
+/*! One USSD session of the HLR, bound to one dialog. A talloc child of its FSM instance. */
 struct gsup_sess {
 	struct llist_head list;
+	struct osmo_fsm_inst *fi;
 	struct uigw_gsup *g;
 	char imsi[OSMO_IMSI_BUF_SIZE];
 	uint32_t session_id;
@@ -94,8 +109,9 @@ struct gsup_sess {
 	int8_t our_invoke_id;		/*!< invoke id of our last unstructuredSS-Request */
 	struct uigw_dialog *dlg;	/*!< running dialog, or NULL */
 	bool in_core;			/*!< inside a call into the dialog engine: free later */
-	bool done;			/*!< ended; free as soon as nobody is inside a call */
 };
+
+#define SESS_DONE(s) ((s)->fi->state == SESS_ST_DONE)
 
 struct uigw_gsup {
 	struct uigw *gw;
@@ -141,32 +157,106 @@ static struct gsup_sess *sess_find(struct uigw_gsup *g, const char *imsi, uint32
 	return NULL;
 }
 
+#define S(x) (1 << (x))
+
+static const struct value_string sess_event_names[] = {
+	{ SESS_EV_SCREEN_SENT, "SCREEN_SENT" },
+	{ SESS_EV_ANSWER, "ANSWER" },
+	{ SESS_EV_END, "END" },
+	{ 0, NULL }
+};
+
+/* Every transition is made by the handlers below with the event that causes it; the states only allow them. */
+static void sess_fsm_action(struct osmo_fsm_inst *fi, uint32_t event, void *data)
+{
+	switch (event) {
+	case SESS_EV_SCREEN_SENT:
+		osmo_fsm_inst_state_chg(fi, SESS_ST_WAIT_ANSWER, 0, 0);
+		break;
+	case SESS_EV_ANSWER:
+		osmo_fsm_inst_state_chg(fi, SESS_ST_WAIT_SCREEN, 0, 0);
+		break;
+	case SESS_EV_END:
+		osmo_fsm_inst_state_chg(fi, SESS_ST_DONE, 0, 0);
+		break;
+	}
+}
+
+static void sess_fsm_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause)
+{
+	struct gsup_sess *s = fi->priv;
+
+	llist_del(&s->list);
+	s->g->n_sessions--;
+}
+
+static const struct osmo_fsm_state sess_fsm_states[] = {
+	[SESS_ST_WAIT_SCREEN] = {
+		.name = "WAIT_SCREEN",
+		/* an answer may come before the screen (the engine keeps one) */
+		.in_event_mask = S(SESS_EV_SCREEN_SENT) | S(SESS_EV_ANSWER) | S(SESS_EV_END),
+		.out_state_mask = S(SESS_ST_WAIT_SCREEN) | S(SESS_ST_WAIT_ANSWER) | S(SESS_ST_DONE),
+		.action = sess_fsm_action,
+	},
+	[SESS_ST_WAIT_ANSWER] = {
+		.name = "WAIT_ANSWER",
+		.in_event_mask = S(SESS_EV_SCREEN_SENT) | S(SESS_EV_ANSWER) | S(SESS_EV_END),
+		.out_state_mask = S(SESS_ST_WAIT_SCREEN) | S(SESS_ST_WAIT_ANSWER) | S(SESS_ST_DONE),
+		.action = sess_fsm_action,
+	},
+	[SESS_ST_DONE] = {
+		.name = "DONE",
+		.in_event_mask = S(SESS_EV_END),
+		.action = sess_fsm_action,
+	},
+};
+
+static struct osmo_fsm gsup_sess_fsm = {
+	.name = "GSUP_SS",
+	.states = sess_fsm_states,
+	.num_states = ARRAY_SIZE(sess_fsm_states),
+	.event_names = sess_event_names,
+	.cleanup = sess_fsm_cleanup,
+	.log_subsys = DGSUP,
+};
+
 static struct gsup_sess *sess_alloc(struct uigw_gsup *g, const char *imsi, uint32_t id)
 {
-	struct gsup_sess *s = talloc_zero(g, struct gsup_sess);
+	struct osmo_fsm_inst *fi;
+	struct gsup_sess *s;
+	char name[48];
 
-	if (!s)
+	fi = osmo_fsm_inst_alloc(&gsup_sess_fsm, g, NULL, LOGL_DEBUG, NULL);
+	if (!fi)
 		return NULL;
+	s = talloc_zero(fi, struct gsup_sess);
+	if (!s) {
+		osmo_fsm_inst_free(fi);
+		return NULL;
+	}
+	fi->priv = s;
+	s->fi = fi;
 	s->g = g;
 	OSMO_STRLCPY_ARRAY(s->imsi, imsi);
 	s->session_id = id;
+	snprintf(name, sizeof(name), "%s-%08x", imsi, id);
+	osmo_fsm_inst_update_id(fi, name);
 	llist_add_tail(&s->list, &g->sessions);
 	g->n_sessions++;
 	return s;
 }
 
+/* Gone: the FSM instance and the session with it. */
 static void sess_free(struct gsup_sess *s)
 {
-	llist_del(&s->list);
-	s->g->n_sessions--;
-	talloc_free(s);
+	osmo_fsm_inst_term(s->fi, OSMO_FSM_TERM_REGULAR, NULL);
 }
 
-/* Mark ended; free unless a call into the engine is still on the stack for it. */
+/* Ended (state DONE); freed unless a call into the engine is still on the stack for it. */
 static void sess_done(struct gsup_sess *s)
 {
-	s->done = true;
 	s->dlg = NULL;
+	osmo_fsm_inst_dispatch(s->fi, SESS_EV_END, NULL);
 	if (!s->in_core)
 		sess_free(s);
 }
@@ -278,6 +368,7 @@ static int gsup_send(struct uigw_dialog *dlg, const struct uigw_render_out *scre
 		sess_done(s);
 		return rc;
 	}
+	osmo_fsm_inst_dispatch(s->fi, SESS_EV_SCREEN_SENT, NULL);
 	LOGPSES(s, LOGL_DEBUG, "CONTINUE with a menu (%s, %u units)\n", uigw_coding_names[screen->coding],
 		screen->units);
 	return 0;
@@ -288,7 +379,7 @@ static void gsup_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 	struct gsup_sess *s = dlg->chan_priv;
 	struct uigw_gsup *g = uigw_chan_priv(dlg->gw, UIGW_CHAN_GSUP);
 
-	if (!s || s->done)
+	if (!s || SESS_DONE(s))
 		return;
 	/* osmo-hlr forwards an END to the MSC only when it carries a component: a ReturnError for the MS's
 	 * operation closes the session on the handset too */
@@ -414,7 +505,7 @@ static void rx_begin(struct uigw_gsup *g, const struct osmo_gsup_message *gm)
 	s->in_core = true;
 	dlg = uigw_dialog_begin(g->gw, &b);
 	s->in_core = false;
-	if (s->done) {
+	if (SESS_DONE(s)) {
 		sess_free(s);
 		return;
 	}
@@ -476,12 +567,13 @@ static void rx_continue(struct uigw_gsup *g, struct gsup_sess *s, const struct o
 			return;
 		}
 		LOGPSES(s, LOGL_DEBUG, "input '%s'\n", text);
+		osmo_fsm_inst_dispatch(s->fi, SESS_EV_ANSWER, NULL);
 		s->in_core = true;
 		rc = uigw_dialog_input(s->dlg, text);
 		s->in_core = false;
 		if (rc < 0)
 			LOGPSES(s, LOGL_NOTICE, "input while the previous one is still answered: dropped\n");
-		if (s->done)
+		if (SESS_DONE(s))
 			sess_free(s);
 		return;
 	case UIGW_SS_RETURN_ERROR:
@@ -656,6 +748,11 @@ int uigw_gsup_restart(struct uigw_gsup *g)
 
 static int gsup_destructor(struct uigw_gsup *g)
 {
+	struct gsup_sess *sess, *tmp;
+
+	/* FSM instances live in libosmocore's list as well: terminate, never just free them */
+	llist_for_each_entry_safe(sess, tmp, &g->sessions, list)
+		sess_free(sess);
 	if (g->client) {
 		osmo_gsup_client_destroy(g->client);
 		g->client = NULL;
@@ -667,6 +764,7 @@ static int gsup_destructor(struct uigw_gsup *g)
 
 int uigw_gsup_init(struct uigw *gw)
 {
+	static bool registered;
 	struct uigw_gsup *g = talloc_zero(gw, struct uigw_gsup);
 
 	if (!g)
@@ -682,6 +780,13 @@ int uigw_gsup_init(struct uigw *gw)
 	if (!g->ctrs || !g->cfg.remote_ip || !g->cfg.euse_name) {
 		talloc_free(g);
 		return -ENOMEM;
+	}
+	if (!registered) {
+		if (osmo_fsm_register(&gsup_sess_fsm) < 0) {
+			talloc_free(g);
+			return -EINVAL;
+		}
+		registered = true;
 	}
 	talloc_set_destructor(g, gsup_destructor);
 	g->chan = uigw_chan_register(gw, &gsup_ops, g);
@@ -759,7 +864,7 @@ void uigw_gsup_vty_show(struct vty *vty, struct uigw_gsup *g)
 			vty_out(vty, "  ...%s", VTY_NEWLINE);
 			break;
 		}
-		vty_out(vty, "  %s/0x%08x dialog %llu%s", s->imsi, s->session_id,
+		vty_out(vty, "  %s/0x%08x %s dialog %llu%s", s->imsi, s->session_id, osmo_fsm_inst_state_name(s->fi),
 			s->dlg ? (unsigned long long)s->dlg->id : 0ULL, VTY_NEWLINE);
 	}
 	vty_out(vty, " Counters:%s", VTY_NEWLINE);
