@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <arpa/inet.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/fsm.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/vty/vty.h>
@@ -26,9 +27,28 @@
 #define USSD_CT "application/vnd.3gpp.ussd+xml"
 #define PKG "g.3gpp.ussd"
 
-/*! Protocol state of one USSI session (one SIP dialog). */
+/*! The life of one USSI session (osmo_fsm "USSI", `show fsm-instances USSI`). The order matters: a state
+ *  at or past USSI_ST_CONFIRMED has a confirmed SIP dialog, one at or past USSI_ST_BYE_SENT is ending. */
+enum ussi_state {
+	USSI_ST_PREPARED,	/*!< UAC (pushed): set up, the INVITE waits for the first screen */
+	USSI_ST_INVITING,	/*!< UAC: our INVITE is out, no 2xx yet */
+	USSI_ST_WAIT_ACK,	/*!< UAS: our 200 is out (retransmitted over UDP) until the ACK */
+	USSI_ST_CONFIRMED,	/*!< the dialog is confirmed: screens go out in INFO (info_tx while one is out) */
+	USSI_ST_BYE_SENT,	/*!< our BYE is out (with the last text or an error-code) */
+	USSI_ST_DONE,		/*!< over: gone once no call into the core is on the stack for it */
+};
+
+enum ussi_event {
+	USSI_EV_INVITE_SENT,
+	USSI_EV_CONFIRMED,	/*!< the ACK of our 200, or the UE's 2xx to our INVITE (which we ACK) */
+	USSI_EV_BYE_SENT,
+	USSI_EV_DONE,
+};
+
+/*! Protocol state of one USSI session (one SIP dialog). A talloc child of its FSM instance. */
 struct ussi_sess {
 	struct llist_head list;
+	struct osmo_fsm_inst *fi;
 	struct uigw_sip *sip;
 	struct uigw_dialog *dlg;	/*!< NULL once the core is done with it */
 	char msisdn[UIGW_MSISDN_MAXLEN];
@@ -40,9 +60,7 @@ struct ussi_sess {
 	char *routes;		/*!< "Route: ...\r\n" lines from Record-Route, or the outbound proxy */
 	unsigned int cseq;
 	struct sip_conn *conn;	/*!< TCP connection the INVITE came on, or NULL */
-	bool acked;		/*!< UAS: our 200 was ACKed; UAC: the UE's 200 came and we ACKed it */
 	bool uac;		/*!< network-initiated: we sent the INVITE */
-	bool invite_sent;
 	bool notify_only;	/*!< UAC: the INVITE carried the only (final) screen: BYE right after the ACK */
 	unsigned int invite_cseq;
 	char *ack_text;		/*!< UAC: our ACK to the UE's 2xx, sent again for every retransmission of that 2xx
@@ -50,7 +68,6 @@ struct ussi_sess {
 	void *invite_tx;
 	void *info_tx;		/*!< our INFO waiting for its response */
 	void *bye_tx;		/*!< our BYE waiting for its response */
-	bool bye_sent;
 	/* the next screen, waiting for the ACK or for our previous INFO's 200 */
 	bool have_pending;
 	char *pending_text;
@@ -61,17 +78,134 @@ struct ussi_sess {
 	struct sockaddr_in ok_dst;
 	struct osmo_timer_list ok_timer;
 	unsigned int ok_interval_ms, ok_elapsed_ms;
-	bool in_core_call;
-	bool ended;		/*!< freed after the core call returns */
+	bool in_core_call;	/*!< inside a call into the core: sess_free() only marks it DONE */
 	int64_t started;
 };
+
+#define ST(s)		((s)->fi->state)
+#define ACKED(s)	(ST(s) == USSI_ST_CONFIRMED || ST(s) == USSI_ST_BYE_SENT)	/* UAS: our 200 ACKed;
+								 * UAC: the UE's 2xx came and we ACKed it */
+#define BYE_SENT(s)	(ST(s) >= USSI_ST_BYE_SENT)
+#define INVITE_SENT(s)	(ST(s) != USSI_ST_PREPARED)
+#define ENDED(s)	(ST(s) == USSI_ST_DONE)
+
+#define S(x) (1 << (x))
+
+static const struct value_string ussi_event_names[] = {
+	{ USSI_EV_INVITE_SENT, "INVITE_SENT" },
+	{ USSI_EV_CONFIRMED, "CONFIRMED" },
+	{ USSI_EV_BYE_SENT, "BYE_SENT" },
+	{ USSI_EV_DONE, "DONE" },
+	{ 0, NULL }
+};
+
+/* the handlers below do the protocol work and dispatch the event that describes it */
+static void ussi_fsm_action(struct osmo_fsm_inst *fi, uint32_t event, void *data)
+{
+	static const uint8_t next[] = {
+		[USSI_EV_INVITE_SENT] = USSI_ST_INVITING,
+		[USSI_EV_CONFIRMED] = USSI_ST_CONFIRMED,
+		[USSI_EV_BYE_SENT] = USSI_ST_BYE_SENT,
+		[USSI_EV_DONE] = USSI_ST_DONE,
+	};
+
+	osmo_fsm_inst_state_chg(fi, next[event], 0, 0);
+}
+
+static void ussi_fsm_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause)
+{
+	struct ussi_sess *s = fi->priv;
+
+	osmo_timer_del(&s->ok_timer);
+	llist_del(&s->list);
+	s->sip->n_ussi--;
+	sip_ctr_inc(s->sip, SIP_CTR_USSI_END);
+}
+
+static const struct osmo_fsm_state ussi_fsm_states[] = {
+	[USSI_ST_PREPARED] = {
+		/* every instance starts here; a UE's INVITE moves on to WAIT_ACK at once (sess_alloc()) */
+		.name = "PREPARED",
+		.in_event_mask = S(USSI_EV_INVITE_SENT) | S(USSI_EV_DONE),
+		.out_state_mask = S(USSI_ST_INVITING) | S(USSI_ST_WAIT_ACK) | S(USSI_ST_DONE),
+		.action = ussi_fsm_action,
+	},
+	[USSI_ST_INVITING] = {
+		.name = "INVITING",
+		.in_event_mask = S(USSI_EV_CONFIRMED) | S(USSI_EV_BYE_SENT) | S(USSI_EV_DONE),
+		.out_state_mask = S(USSI_ST_CONFIRMED) | S(USSI_ST_BYE_SENT) | S(USSI_ST_DONE),
+		.action = ussi_fsm_action,
+	},
+	[USSI_ST_WAIT_ACK] = {
+		.name = "WAIT_ACK",
+		.in_event_mask = S(USSI_EV_CONFIRMED) | S(USSI_EV_BYE_SENT) | S(USSI_EV_DONE),
+		.out_state_mask = S(USSI_ST_CONFIRMED) | S(USSI_ST_BYE_SENT) | S(USSI_ST_DONE),
+		.action = ussi_fsm_action,
+	},
+	[USSI_ST_CONFIRMED] = {
+		.name = "CONFIRMED",
+		.in_event_mask = S(USSI_EV_BYE_SENT) | S(USSI_EV_DONE),
+		.out_state_mask = S(USSI_ST_BYE_SENT) | S(USSI_ST_DONE),
+		.action = ussi_fsm_action,
+	},
+	[USSI_ST_BYE_SENT] = {
+		.name = "BYE_SENT",
+		.in_event_mask = S(USSI_EV_DONE),
+		.out_state_mask = S(USSI_ST_DONE),
+		.action = ussi_fsm_action,
+	},
+	[USSI_ST_DONE] = {
+		.name = "DONE",
+	},
+};
+
+static struct osmo_fsm ussi_fsm = {
+	.name = "USSI",
+	.states = ussi_fsm_states,
+	.num_states = ARRAY_SIZE(ussi_fsm_states),
+	.event_names = ussi_event_names,
+	.cleanup = ussi_fsm_cleanup,
+	.log_subsys = DSIP,
+};
+
+/* A session in state \a st (UAS: WAIT_ACK, UAC: PREPARED), in the list of \a sip. */
+static struct ussi_sess *sess_alloc(struct uigw_sip *sip, enum ussi_state st)
+{
+	static bool registered;
+	struct osmo_fsm_inst *fi;
+	struct ussi_sess *s;
+
+	if (!registered) {
+		if (osmo_fsm_register(&ussi_fsm) < 0)
+			return NULL;
+		registered = true;
+	}
+	fi = osmo_fsm_inst_alloc(&ussi_fsm, sip, NULL, LOGL_DEBUG, NULL);
+	if (!fi)
+		return NULL;
+	s = talloc_zero(fi, struct ussi_sess);
+	if (!s) {
+		osmo_fsm_inst_free(fi);
+		return NULL;
+	}
+	fi->priv = s;
+	s->fi = fi;
+	s->sip = sip;
+	if (st != USSI_ST_PREPARED)
+		osmo_fsm_inst_state_chg(fi, st, 0, 0);
+	llist_add_tail(&s->list, &sip->ussi_sessions);
+	sip->n_ussi++;
+	sip_ctr_inc(sip, SIP_CTR_USSI_BEGIN);
+	return s;
+}
 
 static void sess_free(struct ussi_sess *s)
 {
 	struct sip_tx *tx;
 
 	if (s->in_core_call) {
-		s->ended = true;
+		if (!ENDED(s))
+			osmo_fsm_inst_dispatch(s->fi, USSI_EV_DONE, NULL);
 		return;
 	}
 	tx = s->info_tx;
@@ -91,11 +225,7 @@ static void sess_free(struct ussi_sess *s)
 	}
 	if (s->dlg)
 		s->dlg->chan_priv = NULL;
-	osmo_timer_del(&s->ok_timer);
-	llist_del(&s->list);
-	s->sip->n_ussi--;
-	sip_ctr_inc(s->sip, SIP_CTR_USSI_END);
-	talloc_free(s);
+	osmo_fsm_inst_term(s->fi, OSMO_FSM_TERM_REGULAR, NULL);
 }
 
 static struct ussi_sess *sess_by_call_id(struct uigw_sip *sip, const osip_message_t *m)
@@ -153,9 +283,9 @@ static void send_bye(struct ussi_sess *s, const char *text, int err)
 {
 	char *xml = NULL;
 
-	if (s->bye_sent)
+	if (BYE_SENT(s))
 		return;
-	s->bye_sent = true;
+	osmo_fsm_inst_dispatch(s->fi, USSI_EV_BYE_SENT, NULL);
 	s->have_pending = false;
 	if (text || err)
 		xml = uigw_ussi_xml_build(s, s->lang, text, err, UIGW_USSI_NONE);
@@ -179,7 +309,7 @@ static int send_invite(struct ussi_sess *s)
 			      sip->cfg.local_ip, sip->cfg.local_ip);
 	s->notify_only = s->pending_end;
 	s->have_pending = false;
-	s->invite_sent = true;
+	osmo_fsm_inst_dispatch(s->fi, USSI_EV_INVITE_SENT, NULL);
 	s->invite_cseq = ++s->cseq;
 	req = talloc_asprintf(tmp, "--uigw-ussd\r\nContent-Type: application/sdp\r\n\r\n%s\r\n"
 			      "--uigw-ussd\r\nContent-Type: " USSD_CT "\r\n\r\n%s\r\n--uigw-ussd--\r\n", sdp, xml);
@@ -245,7 +375,7 @@ static int confirm_uac(struct ussi_sess *s, const osip_message_t *resp)
 		s->ack_text = talloc_steal(s, ack);
 	}
 	talloc_free(tmp);
-	s->acked = true;
+	osmo_fsm_inst_dispatch(s->fi, USSI_EV_CONFIRMED, NULL);
 	return rc;
 }
 
@@ -271,14 +401,14 @@ static void flush(struct ussi_sess *s)
 	char *xml;
 	int rc;
 
-	if (s->uac && !s->invite_sent && s->have_pending) {
+	if (s->uac && !INVITE_SENT(s) && s->have_pending) {
 		if (send_invite(s) < 0) {
 			abort_core(s);
 			sess_free(s);
 		}
 		return;
 	}
-	if (!s->have_pending || !s->acked || s->info_tx || s->bye_sent)
+	if (!s->have_pending || !ACKED(s) || s->info_tx || BYE_SENT(s))
 		return;
 	if (s->pending_end) {
 		send_bye(s, s->pending_text, s->pending_err);
@@ -305,10 +435,10 @@ static void resp_cb(struct uigw_sip *sip, void *owner, const osip_message_t *res
 {
 	struct ussi_sess *s = owner;
 	bool is_bye = resp ? (resp->cseq && resp->cseq->method && !strcasecmp(resp->cseq->method, "BYE"))
-			   : s->bye_sent;
+			   : BYE_SENT(s);
 
 	bool is_invite = resp ? (resp->cseq && resp->cseq->method && !strcasecmp(resp->cseq->method, "INVITE"))
-			      : (s->uac && !s->acked);
+			      : (s->uac && !ACKED(s));
 
 	/* the tx already cleared s->info_tx / s->bye_tx / s->invite_tx */
 	if (is_invite) {
@@ -329,7 +459,7 @@ static void resp_cb(struct uigw_sip *sip, void *owner, const osip_message_t *res
 		sess_free(s);
 		return;
 	}
-	if (s->bye_sent)
+	if (BYE_SENT(s))
 		return;
 	if (code >= 200 && code < 300) {
 		flush(s);
@@ -366,7 +496,7 @@ static int ussi_send(struct uigw_dialog *dlg, const struct uigw_render_out *scre
 
 	if (!s)
 		return -ENODEV;
-	if (s->uac && !s->invite_sent && end && dlg->refusal != UIGW_REFUSAL_NONE) {
+	if (s->uac && !INVITE_SENT(s) && end && dlg->refusal != UIGW_REFUSAL_NONE) {
 		/* a refused push: nothing goes to the subscriber */
 		dlg->chan_priv = NULL;
 		s->dlg = NULL;
@@ -389,10 +519,8 @@ static int ussi_send(struct uigw_dialog *dlg, const struct uigw_render_out *scre
 	s->in_core_call = true;
 	flush(s);
 	s->in_core_call = outer;
-	if (!outer && s->ended) {
-		s->ended = false;
+	if (!outer && ENDED(s))
 		sess_free(s);
-	}
 	return 0;
 }
 
@@ -404,12 +532,12 @@ static void ussi_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 		return;
 	s->dlg = NULL;
 	dlg->chan_priv = NULL;
-	if (s->uac && !s->invite_sent) {
+	if (s->uac && !INVITE_SENT(s)) {
 		/* a push that ended before its first screen went out: nothing to tear down */
 		sess_free(s);
 		return;
 	}
-	if (!s->acked) {
+	if (!ACKED(s)) {
 		/* the BYE follows the ACK */
 		s->have_pending = true;
 		s->pending_end = true;
@@ -456,14 +584,14 @@ static void ok_timer_cb(void *data)
 {
 	struct ussi_sess *s = data;
 
-	if (s->acked || !s->ok_text)
+	if (ACKED(s) || !s->ok_text)
 		return;
 	s->ok_elapsed_ms += s->ok_interval_ms;
 	if (s->ok_elapsed_ms >= 64 * s->sip->t1->val) {
 		LOGP(DSIP, LOGL_NOTICE, "USSI %s: no ACK for the 200 OK: ending the session\n", s->call_id);
 		abort_core(s);
 		/* the dialog is confirmed for us anyway: end it with a BYE */
-		s->acked = true;
+		osmo_fsm_inst_dispatch(s->fi, USSI_EV_CONFIRMED, NULL);
 		send_bye(s, NULL, 1);
 		return;
 	}
@@ -555,16 +683,12 @@ void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req
 		return;
 	}
 
-	s = talloc_zero(sip, struct ussi_sess);
+	s = sess_alloc(sip, USSI_ST_WAIT_ACK);
 	if (!s) {
 		osip_free(str);
 		sip_reply(sip, tx, req, 500);
 		return;
 	}
-	s->sip = sip;
-	llist_add_tail(&s->list, &sip->ussi_sessions);
-	sip->n_ussi++;
-	sip_ctr_inc(sip, SIP_CTR_USSI_BEGIN);
 	s->target = talloc_strdup(s, str);
 	osip_free(str);
 	osmo_strlcpy(s->msisdn, msisdn, sizeof(s->msisdn));
@@ -573,6 +697,7 @@ void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req
 	s->routes = routes_from(s, sip, req);
 	s->call_id = req->call_id->host ? talloc_asprintf(s, "%s@%s", req->call_id->number, req->call_id->host)
 					: talloc_strdup(s, req->call_id->number);
+	osmo_fsm_inst_update_id_f_sanitize(s->fi, '-', "%s", s->call_id);
 	s->started = time(NULL);
 
 	{
@@ -626,8 +751,7 @@ void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req
 		s->in_core_call = true;
 		dlg = uigw_dialog_begin(gw, &b);
 		s->in_core_call = false;
-		if (s->ended) {
-			s->ended = false;
+		if (ENDED(s)) {
 			sess_free(s);
 			return;
 		}
@@ -691,8 +815,8 @@ bool ussi_rx_in_dialog(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *
 		return false;
 	if (!tx) {
 		/* ACK of our 2xx */
-		if (MSG_IS_ACK(req) && !s->acked) {
-			s->acked = true;
+		if (MSG_IS_ACK(req) && ST(s) == USSI_ST_WAIT_ACK) {
+			osmo_fsm_inst_dispatch(s->fi, USSI_EV_CONFIRMED, NULL);
 			osmo_timer_del(&s->ok_timer);
 			TALLOC_FREE(s->ok_text);
 			flush(s);
@@ -702,7 +826,7 @@ bool ussi_rx_in_dialog(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *
 	if (MSG_IS_BYE(req)) {
 		sip_reply(sip, tx, req, 200);
 		abort_core(s);
-		if (!s->bye_sent)
+		if (!BYE_SENT(s))
 			sess_free(s);
 		return true;
 	}
@@ -724,20 +848,17 @@ static int ussi_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct
 	char buf[256];
 	char *tag;
 
-	s = talloc_zero(sip, struct ussi_sess);
+	s = sess_alloc(sip, USSI_ST_PREPARED);
 	if (!s)
 		return -ENOMEM;
 	uri = sip_push_target(sip, dlg->msisdn, t->to, buf, sizeof(buf));
-	s->sip = sip;
-	llist_add_tail(&s->list, &sip->ussi_sessions);
-	sip->n_ussi++;
-	sip_ctr_inc(sip, SIP_CTR_USSI_BEGIN);
 	s->uac = true;
 	s->started = time(NULL);
 	osmo_strlcpy(s->msisdn, dlg->msisdn, sizeof(s->msisdn));
 	tag = sip_token(s, sip);
 	s->call_id = talloc_asprintf(s, "%s@%s", tag, sip->cfg.local_ip);
 	talloc_free(tag);
+	osmo_fsm_inst_update_id_f_sanitize(s->fi, '-', "%s", s->call_id);
 	tag = sip_token(s, sip);
 	s->local = talloc_asprintf(s, "<sip:uigw@%s>;tag=%s", domain, tag);
 	talloc_free(tag);
@@ -768,7 +889,7 @@ void ussi_vty_show(struct vty *vty, struct uigw_sip *sip)
 	llist_for_each_entry(s, &sip->ussi_sessions, list) {
 		vty_out(vty, " %s %s %s, %lds, %s%s%s", s->msisdn, s->call_id,
 			s->dlg && s->dlg->camp ? s->dlg->camp->name : "-", (long)(now - s->started),
-			s->bye_sent ? "ending" : !s->acked ? "wait-ack" : s->info_tx ? "info-out" : "wait-user",
+			BYE_SENT(s) ? "ending" : !ACKED(s) ? "wait-ack" : s->info_tx ? "info-out" : "wait-user",
 			s->conn ? " tcp" : "", VTY_NEWLINE);
 	}
 }
