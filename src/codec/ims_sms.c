@@ -8,39 +8,32 @@
 #include <time.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/gsm/gsm0411_utils.h>
+#include <osmocom/gsm/gsm48_ie.h>
 #include <osmocom/gsm/protocol/gsm_04_11.h>
 #include <osmocom/uigw/codec/sms_ip.h>
 #include <osmocom/uigw/codec/charset.h>
 
-/* BCD digits (TS 24.008 10.5.4.7 style, low nibble first) -> ASCII; \returns 0 or -EINVAL */
-static int bcd_to_str(const uint8_t *bcd, unsigned int n_octets, unsigned int max_digits, char *out, size_t out_len)
-{
-	static const char digits[] = "0123456789*#abc";
-	unsigned int i, o = 0;
-
-	for (i = 0; i < 2 * n_octets && o < max_digits; i++) {
-		uint8_t nib = (bcd[i / 2] >> ((i & 1) ? 4 : 0)) & 0x0f;
-		if (nib == 0x0f)
-			break;
-		if (o + 1 >= out_len)
-			return -EINVAL;
-		out[o++] = digits[nib];
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-/* an address of type-of-number TON: '+' for international */
+/* An address (TS 24.011 RP-address, TS 23.040 TP-address): type of address \a toa, \a n_octets of BCD digits
+ * (libosmocore's gsm48_decode_bcd_number2() reads them, 0-9 * # a b c, up to the F filler), at most
+ * \a max_digits of them; '+' in front of an international number. \returns 0 or -EINVAL */
 static int addr_to_str(uint8_t toa, const uint8_t *bcd, unsigned int n_octets, unsigned int max_digits, char *out,
 		       size_t out_len)
 {
+	uint8_t lv[2 + 16];
 	bool intl = ((toa >> 4) & 0x7) == 1;
 
-	if (out_len < 2)
+	if (out_len < 2 || n_octets > sizeof(lv) - 2)
 		return -EINVAL;
+	lv[0] = 1 + n_octets;
+	lv[1] = toa;
+	memcpy(lv + 2, bcd, n_octets);
 	if (intl)
 		*out++ = '+', out_len--;
-	return bcd_to_str(bcd, n_octets, max_digits, out, out_len);
+	if (gsm48_decode_bcd_number2(out, out_len, lv, 2 + n_octets, 1) < 0)
+		return -EINVAL;
+	if (strlen(out) > max_digits)
+		out[max_digits] = '\0';
+	return 0;
 }
 
 int uigw_sms_rp_parse(const uint8_t *buf, size_t len, struct uigw_sms_rp *rp)

@@ -402,3 +402,24 @@ int uigw_sip_scan_request(const char *text, size_t len, struct uigw_sip_req_info
 	return via && cseq ? 0 : -EINVAL;
 }
 
+const char *uigw_sip_reason(int code)
+{
+	switch (code) {
+	case 100: return "Trying";
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 415: return "Unsupported Media Type";
+	case 481: return "Call/Transaction Does Not Exist";
+	case 486: return "Busy Here";
+	case 469: return "Bad Info Package";
+	case 488: return "Not Acceptable Here";
+	case 500: return "Server Internal Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}

@@ -21,7 +21,6 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/stats.h>
-#include <sys/random.h>
 #include <osmocom/core/socket.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
@@ -63,27 +62,6 @@ static const struct rate_ctr_group_desc sip_ctrg_desc = {
 /* helpers */
 
 
-/* tokens need to be unique and unguessable, not secret keys: 6 random octets each, taken from a pool that one
- * getrandom() fills for 680 of them (a system call per token was 2 % of the gateway's time under load) */
-char *sip_token(void *ctx, struct uigw_sip *sip)
-{
-	static uint8_t pool[4096];
-	static size_t used = sizeof(pool);
-	uint8_t *rnd;
-
-	if (used + 6 > sizeof(pool)) {
-		if (getrandom(pool, sizeof(pool), GRND_NONBLOCK) != sizeof(pool)) {
-			unsigned int i;
-			for (i = 0; i < sizeof(pool); i++)
-				pool[i] = random();
-		}
-		used = 0;
-	}
-	rnd = pool + used;
-	used += 6;
-	return talloc_asprintf(ctx, "%s%x", osmo_hexdump_nospc(rnd, 6), ++sip->seq);
-}
-
 const char *sip_header(const osip_message_t *msg, const char *name)
 {
 	osip_header_t *h = NULL;
@@ -91,23 +69,6 @@ const char *sip_header(const osip_message_t *msg, const char *name)
 	if (osip_message_header_get_byname(msg, name, 0, &h) < 0 || !h)
 		return NULL;
 	return h->hvalue;
-}
-
-bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity)
-{
-	struct uigw_sip_peer *p;
-	char ip[INET_ADDRSTRLEN];
-
-	*from_identity = false;
-	if (!tx || !inet_ntop(AF_INET, &tx->src.sin.sin_addr, ip, sizeof(ip)))
-		return false;
-	llist_for_each_entry(p, &sip->cfg.peers, list) {
-		if (!strcmp(p->ip, ip)) {
-			*from_identity = p->from_identity;
-			return true;
-		}
-	}
-	return false;
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -278,28 +239,6 @@ void sip_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *resp)
 	sip_exec(sip, tx->tr, evt);
 }
 
-static const char *reason_of(int code)
-{
-	switch (code) {
-	case 100: return "Trying";
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 415: return "Unsupported Media Type";
-	case 481: return "Call/Transaction Does Not Exist";
-	case 486: return "Busy Here";
-	case 469: return "Bad Info Package";
-	case 488: return "Not Acceptable Here";
-	case 500: return "Server Internal Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
-	}
-}
-
 osip_message_t *sip_response(const osip_message_t *req, int code, const char *to_tag)
 {
 	osip_message_t *resp;
@@ -310,7 +249,7 @@ osip_message_t *sip_response(const osip_message_t *req, int code, const char *to
 		return NULL;
 	osip_message_set_version(resp, osip_strdup("SIP/2.0"));
 	osip_message_set_status_code(resp, code);
-	osip_message_set_reason_phrase(resp, osip_strdup(reason_of(code)));
+	osip_message_set_reason_phrase(resp, osip_strdup(uigw_sip_reason(code)));
 	if (osip_list_clone(&req->vias, &resp->vias, (int (*)(void *, void **))osip_via_clone) != 0 ||
 	    osip_from_clone(req->from, &resp->from) != 0 || osip_to_clone(req->to, &resp->to) != 0 ||
 	    osip_call_id_clone(req->call_id, &resp->call_id) != 0 || osip_cseq_clone(req->cseq, &resp->cseq) != 0) {

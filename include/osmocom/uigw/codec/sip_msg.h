@@ -52,3 +52,6 @@ int uigw_sip_ruri_user(const struct osip_message *msg, char *out, size_t len);
 /*! The first body of that content type (type/subtype, case-insensitive; multipart parts count).
  *  \returns 0 and sets buf and len, or -ENOENT */
 int uigw_sip_body(const struct osip_message *msg, const char *ctype, const char **buf, size_t *len);
+
+/*! The reason phrase of a status code (RFC 3261 21): "OK", "Not Found", ...; "Unknown" for others. */
+const char *uigw_sip_reason(int code);
