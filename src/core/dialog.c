@@ -69,12 +69,6 @@ static uint32_t sub_hash(const char *msisdn, unsigned int salt)
 	return uigw_hash32(msisdn, salt);
 }
 
-static const struct uigw_chan_ops *dlg_ops(const struct uigw_dialog *dlg)
-{
-	const struct uigw_chan *ch = dlg->gw->chan[dlg->channel];
-	return ch ? ch->ops : NULL;
-}
-
 static int dlg_timer(const struct uigw_dialog *dlg)
 {
 	switch (dlg->profile->kind) {
@@ -305,26 +299,11 @@ static bool resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* sending */
 
-/* Send a rendered screen; \returns 0, or negative if the dialog ended (it is then freed) */
+/* Send a rendered screen (now, or held back in the outbox); \returns 0, or negative if the dialog ended (it is
+ * then freed) */
 static int dlg_send(struct uigw_dialog *dlg, const struct uigw_render_out *out, bool end)
 {
-	const struct uigw_chan_ops *ops = dlg_ops(dlg);
-	int rc;
-
-	dlg->in_deliver = true;
-	rc = ops->deliver(dlg, out, end);
-	dlg->in_deliver = false;
-	if (dlg->abort_pending && !end) {
-		/* the channel learnt inside deliver() that the dialog is over (a send that failed at once) */
-		uigw_dlg_finish(dlg, dlg->abort_outcome, false);
-		return -ECANCELED;
-	}
-	if (rc < 0 && !end) {
-		LOGPDLG(dlg, LOGL_ERROR, "channel could not send the screen (%d): ending\n", rc);
-		uigw_dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, false);
-		return rc;
-	}
-	return 0;
+	return uigw_dlg_deliver(dlg, out, end);
 }
 
 #define SEEN_REFRESH_S 3600
@@ -393,7 +372,7 @@ void uigw_dlg_count_outcome(struct uigw *gw, enum uigw_outcome o)
 void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw_outcome outcome)
 {
 	struct uigw_render_out out;
-	void *tmp = talloc_new(dlg);
+	void *tmp = talloc_new(dlg->gw->ctx);	/* not under dlg: the delivery may free it */
 
 	dlg->outcome = outcome;
 	if (dlg->job) {
@@ -406,16 +385,17 @@ void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw
 	uigw_dlg_count_outcome(dlg->gw, outcome);
 	dlg_unlink(dlg);
 	if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
-		dlg_ops(dlg)->deliver(dlg, &out, true);
+		uigw_dlg_deliver(dlg, &out, true);
+	else
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 	talloc_free(tmp);
-	osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 }
 
 /* End the dialog without a screen: record, optionally tell the adapter, free. */
 void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release)
 {
-	const struct uigw_chan_ops *ops = dlg_ops(dlg);
-
+	/* a screen held back for it will not go out */
+	uigw_dlg_outbox_drop(dlg);
 	LOGPDLG(dlg, LOGL_INFO, "ends: %s\n", get_value_string(uigw_outcome_names, outcome));
 	dlg->outcome = outcome;
 	if (dlg->job) {
@@ -428,9 +408,10 @@ void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool re
 	if (outcome == UIGW_OUTCOME_ABANDONED || outcome == UIGW_OUTCOME_TIMED_OUT)
 		resume_save(dlg);
 	dlg_unlink(dlg);
-	if (release && ops && ops->end)
-		ops->end(dlg, outcome);
-	osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+	if (release)
+		uigw_dlg_release(dlg, outcome);
+	else
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 }
 
 /* Render the current screen (from job's query results, if any) and send it. Ends the dialog after a final
@@ -467,9 +448,8 @@ static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 		dlg->outcome = UIGW_OUTCOME_COMPLETED;
 		uigw_dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
 		dlg_unlink(dlg);
-		dlg_ops(dlg)->deliver(dlg, &out, true);
+		uigw_dlg_deliver(dlg, &out, true);
 		talloc_free(tmp);
-		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return false;
 	}
 	dlg_state_chg(dlg, ST_WAIT_INPUT);
@@ -608,6 +588,9 @@ static void dlg_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause
 		dlg->job = NULL;
 	}
 	dlg_unlink(dlg);
+	uigw_dlg_outbox_drop(dlg);
+	if (dlg->gw->begin_dlg == dlg)
+		dlg->gw->begin_dlg = NULL;
 	if (dlg->camp)
 		uigw_campaign_put(dlg->camp);
 	dlg->camp = NULL;
@@ -697,11 +680,12 @@ static void dlg_reject(struct uigw_dialog *dlg, enum uigw_refusal why, const cha
 		uigw_dlg_end_with_text(dlg, text, UIGW_OUTCOME_REJECTED);
 	else {
 		struct uigw_render_out out;
-		void *tmp = talloc_new(dlg);
+		void *tmp = talloc_new(dlg->gw->ctx);	/* not under dlg: the delivery may free it */
 		if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
-			dlg_ops(dlg)->deliver(dlg, &out, true);
+			uigw_dlg_deliver(dlg, &out, true);
+		else
+			osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		talloc_free(tmp);
-		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 	}
 }
 
@@ -756,7 +740,26 @@ struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign
 	return dlg;
 }
 
+static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin *b);
+
 struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *b)
+{
+	struct uigw_dialog *dlg;
+
+	/* the channel is inside this call: what the core has for it waits in the outbox */
+	gw->chan_depth++;
+	gw->begin_dlg = NULL;
+	dlg = dialog_begin(gw, b);
+	/* a dialog that ends with its first screen (a refusal, a one-screen campaign) lives until that screen was
+	 * delivered: the channel keeps it until then */
+	if (!dlg)
+		dlg = gw->begin_dlg;
+	gw->begin_dlg = NULL;
+	gw->chan_depth--;
+	return dlg;
+}
+
+static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin *b)
 {
 	struct uigw_dialog *dlg, *old;
 	struct uigw_route r;
@@ -768,6 +771,7 @@ struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *
 	dlg = uigw_dlg_alloc(gw, b->channel, b->msisdn, b->profile, b->language, b->chan_priv);
 	if (!dlg)
 		return NULL;
+	gw->begin_dlg = dlg;	/* cleared if it is freed before the call returns */
 	dlg->roaming = b->roaming;
 
 	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
@@ -798,13 +802,19 @@ struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *
 
 int uigw_dialog_input(struct uigw_dialog *dlg, const char *text)
 {
+	struct uigw *gw = dlg->gw;
+
+	if (uigw_dlg_ending(dlg))
+		return -EBUSY;	/* its last screen is on the way */
 	if (dlg->fi->state == ST_WAIT_STORE) {
 		if (dlg->pending_input)
 			return -EBUSY;
 		dlg->pending_input = talloc_strdup(dlg, text);
 		return 0;
 	}
+	gw->chan_depth++;
 	osmo_fsm_inst_dispatch(dlg->fi, EV_INPUT, (void *)text);
+	gw->chan_depth--;
 	return 0;
 }
 

@@ -71,3 +71,16 @@ struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign
 void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool release);
 /*! May campaign \a c run on channel \a ch (\a network: started by the network)? \returns NONE or why not */
 enum uigw_refusal uigw_dlg_camp_allows(const struct uigw_campaign *c, enum uigw_channel ch, bool network);
+
+/* dialog_outbox.c: calls into the channel, held back while the channel is inside a call into the core */
+
+/*! Hand a screen to the channel: now, or after the channel's own call into the core returned. With \a end the
+ *  dialog is freed after the delivery (now or then). \returns 0, or negative if a non-final screen could not
+ *  be sent now (the dialog ended and is freed) */
+int uigw_dlg_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *out, bool end);
+/*! ops->end() and free: now, or after the channel's call returned. */
+void uigw_dlg_release(struct uigw_dialog *dlg, enum uigw_outcome outcome);
+/*! Forget what is held back for \a dlg (it ends without it). */
+void uigw_dlg_outbox_drop(struct uigw_dialog *dlg);
+/*! \returns true if the dialog's last screen or end is held back: it takes no more input */
+bool uigw_dlg_ending(const struct uigw_dialog *dlg);

@@ -94,6 +94,7 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code or keyword.");
 	INIT_LLIST_HEAD(&gw->dialogs);
 	INIT_LLIST_HEAD(&gw->push_pending);
+	INIT_LLIST_HEAD(&gw->outbox);
 	INIT_LLIST_HEAD(&gw->resumables);
 	hash_init(gw->dialogs_by_sub);
 	hash_init(gw->resume_by_sub);
@@ -214,6 +215,7 @@ void uigw_free(struct uigw *gw)
 	if (!gw)
 		return;
 	osmo_timer_del(&gw->housekeeping);
+	osmo_timer_del(&gw->outbox_timer);
 	/* no resume records for dialogs the shutdown ends */
 	gw->cfg.resume_window = 0;
 	llist_for_each_entry_safe(dlg, tmp, &gw->dialogs, list)

@@ -15,6 +15,7 @@
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/dialog.h>
 #include "fixture.h"
 
 void uigw_fx_init(struct uigw_fixture *fx, const char *name)
@@ -66,11 +67,13 @@ struct uigw *uigw_fx_gw(struct uigw_fixture *fx, bool store)
 
 void uigw_fx_settle(struct uigw *gw)
 {
-	if (!gw->store)
-		return;
+	/* what the event loop would do: the store's completions, and the screens held back in the outbox */
 	do {
-		uigw_store_drain(gw->store);
-	} while (uigw_store_queue_depth(gw->store));
+		uigw_dialog_outbox_run(gw);
+		if (gw->store)
+			uigw_store_drain(gw->store);
+		uigw_dialog_outbox_run(gw);
+	} while ((gw->store && uigw_store_queue_depth(gw->store)) || !llist_empty(&gw->outbox));
 }
 
 void uigw_fx_teardown(struct uigw_fixture *fx)

@@ -23,7 +23,7 @@ void uigw_fx_campaign(struct uigw_fixture *fx, const char *file, const char *tex
 struct uigw *uigw_fx_gw(struct uigw_fixture *fx, bool store);
 /*! Free the gateway, assert that nothing is left under root, remove the folder, stop the fake clock. */
 void uigw_fx_teardown(struct uigw_fixture *fx);
-/*! Let the store commit everything queued and run the completions. */
+/*! Let the store commit everything queued, run the completions and deliver what the outbox holds back. */
 void uigw_fx_settle(struct uigw *gw);
 
 /*! The fake clock: libosmocore's overrides of CLOCK_MONOTONIC and CLOCK_REALTIME (common/clock.h; the wall

@@ -94,6 +94,8 @@ int __wrap_osmo_gsup_client_enc_send(struct osmo_gsup_client *gc, const struct o
 /* ------------------------------------------------------------------------------------------------------------ */
 /* feeding the adapter */
 
+static struct uigw *gw;
+
 static void rx(enum osmo_gsup_message_type type, const char *imsi, uint32_t id, enum osmo_gsup_session_state st,
 	       const uint8_t *comp, size_t comp_len, const char *msisdn)
 {
@@ -117,6 +119,8 @@ static void rx(enum osmo_gsup_message_type type, const char *imsi, uint32_t id, 
 	msg->l2h = msg->data;
 	assert_non_null(fake);
 	fake->read_cb(fake, msg);
+	/* the next run of the event loop: the screens the core held back until the adapter's call returned */
+	uigw_dialog_outbox_run(gw);
 }
 
 static size_t enc_invoke(uint8_t *buf, int op, const char *text, const char *msisdn)
@@ -160,7 +164,6 @@ static void answer(const char *imsi, uint32_t id, const char *text)
 /* fixture */
 
 static struct uigw_fixture fx;
-static struct uigw *gw;
 
 static const char *camp =
 	"name = \"quiz\";\n"

@@ -100,11 +100,13 @@ static void vc_flush_to(struct uigw_vty_chan *vc, struct vty *vty)
 {
 	size_t len;
 
-	if (vc->gw->store) {
-		do {
+	/* the store's completions and the screens the core held back until the command's call returned */
+	do {
+		uigw_dialog_outbox_run(vc->gw);
+		if (vc->gw->store)
 			uigw_store_drain(vc->gw->store);
-		} while (uigw_store_queue_depth(vc->gw->store));
-	}
+		uigw_dialog_outbox_run(vc->gw);
+	} while ((vc->gw->store && uigw_store_queue_depth(vc->gw->store)) || !llist_empty(&vc->gw->outbox));
 	len = strlen(vc->out);
 	if (len && vc->out[len - 1] == '\n')
 		vc->out[len - 1] = '\0';

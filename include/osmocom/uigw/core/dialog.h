@@ -62,6 +62,12 @@ struct uigw_dialog {
 	struct uigw_store_job *job;	/*!< job in flight, or NULL */
 	bool ending;			/*!< the screen being prepared is the last one */
 	bool in_deliver;		/*!< inside the channel's deliver(): an abort from there waits for its return */
+	/* the outbox (dialog_outbox.c): what waits until the channel's own call into the core returned */
+	struct llist_head ob_entry;	/*!< in gw->outbox while ob_queued */
+	bool ob_queued;
+	enum uigw_ob_kind { UIGW_OB_SCREEN, UIGW_OB_FINAL, UIGW_OB_END } ob_kind;
+	struct uigw_render_out ob_out;	/*!< the screen (SCREEN, FINAL); its text is a child of the dialog */
+	enum uigw_outcome ob_outcome;	/*!< END: the outcome for ops->end() */
 	bool abort_pending;		/*!< the channel aborted the dialog from inside deliver() */
 	enum uigw_outcome abort_outcome;
 	enum uigw_outcome outcome;
@@ -70,8 +76,10 @@ struct uigw_dialog {
 
 /*! Start a dialog for a subscriber's first message. Always answers on the channel: the first screen, or
  *  (dlg->refusal set) a refusal, possibly from inside this call.
- *  \returns the dialog if it is still running after the first screen was queued, else NULL (refused or
- *  already ended; ops->deliver was called with end) */
+ *  The first screen (or the refusal) is held back until this call returned (dialog_outbox.c) and reaches the
+ *  channel's deliver() on the next run of the event loop.
+ *  \returns the dialog, which the channel keeps until deliver(end) / end() (NULL: out of memory, nothing will
+ *  be delivered) */
 struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *b);
 /*! Frequency caps (push_cap.c): may campaign \a c be pushed to \a subscriber (pseudonym) now?
  *  \returns 0, or -EDQUOT with the reason in \a why */
@@ -92,6 +100,10 @@ void uigw_dialog_abort(struct uigw_dialog *dlg, enum uigw_outcome outcome);
 void uigw_dialog_terminate(struct uigw_dialog *dlg, enum uigw_outcome outcome);
 /*! The running dialog of that subscriber on that channel, or NULL. */
 struct uigw_dialog *uigw_dialog_find(struct uigw *gw, const char *msisdn, enum uigw_channel ch);
+
+/*! Hand the held-back screens and ends to their channels (the outbox's timer does it on the next run of the
+ *  loop; tests and the test drive call it to see the screens at once). */
+void uigw_dialog_outbox_run(struct uigw *gw);
 
 /*! Register the dialog FSM and timers; once at start-up. */
 int uigw_dialog_init(struct uigw *gw);

@@ -104,6 +104,12 @@ struct uigw {
 
 	/* network-initiated interactions (push_cap.c) */
 	struct llist_head push_pending;		/*!< pushes sent whose push row is not committed yet */
+
+	/* the outbox (core/dialog_outbox.c) */
+	unsigned int chan_depth;		/*!< calls of a channel into the core on the stack */
+	struct uigw_dialog *begin_dlg;		/*!< the dialog uigw_dialog_begin() works on, while it is alive */
+	struct llist_head outbox;		/*!< dialogs with a held-back screen or end, oldest first */
+	struct osmo_timer_list outbox_timer;
 };
 
 /*! The gateway the VTY commands act on: the one root object, since libosmocore's VTY commands carry no
