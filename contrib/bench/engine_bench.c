@@ -157,13 +157,20 @@ static double run(uint64_t steps)
 	target = steps;
 	t0 = now_s();
 	while (steps_done < target) {
+		unsigned int fed = 0;
+
 		while (!llist_empty(&ready) && steps_done < target) {
 			struct bdlg *b = llist_first_entry(&ready, struct bdlg, ready);
 			llist_del(&b->ready);
 			b->in_ready = false;
 			feed(b);
+			/* as the loop would after one socket's worth of messages: hand over what the core held back
+			 * while the channel was inside its calls (dialog_outbox.c) */
+			if (++fed % 64 == 0)
+				uigw_dialog_outbox_run(gw);
 		}
-		if (gw->store && uigw_store_queue_depth(gw->store))
+		/* the loop also hands over what the core held back while the channel was inside its calls */
+		if ((gw->store && uigw_store_queue_depth(gw->store)) || !llist_empty(&gw->outbox))
 			osmo_select_main(0);
 	}
 	if (gw->store) {

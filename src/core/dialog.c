@@ -416,6 +416,11 @@ void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool re
 
 /* Render the current screen (from job's query results, if any) and send it. Ends the dialog after a final
  * screen. \returns true if the dialog is still running, false if it ended (it is freed then). */
+bool uigw_dlg_show_now(struct uigw_dialog *dlg)
+{
+	return dlg_show(dlg, NULL);
+}
+
 static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 {
 	struct uigw_render_out out;
@@ -479,6 +484,11 @@ static bool dlg_commit_and_show(struct uigw_dialog *dlg)
 		if (job) {
 			talloc_free(job);
 			dlg->job = NULL;
+		}
+		/* inside the channel's call: render and hand over the screen on the loop's next run */
+		if (dlg->gw->chan_depth) {
+			uigw_dlg_show_later(dlg);
+			return true;
 		}
 		return dlg_show(dlg, NULL);
 	}

@@ -73,15 +73,22 @@ int uigw_dlg_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *out,
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return 0;
 	}
-	/* a newer screen replaces one not handed over yet */
+	/* a newer screen replaces one not handed over yet; the text (a talloc chunk of the caller's) moves over */
 	talloc_free(dlg->ob_out.text);
 	dlg->ob_out = *out;
-	dlg->ob_out.text = talloc_strdup(dlg, out->text ? out->text : "");
+	dlg->ob_out.text = out->text ? talloc_steal(dlg, out->text) : talloc_strdup(dlg, "");
 	dlg->ob_kind = end ? UIGW_OB_FINAL : UIGW_OB_SCREEN;
 	if (end)
 		osmo_timer_del(&dlg->fi->timer);	/* nothing more to wait for */
 	enqueue(dlg);
 	return 0;
+}
+
+void uigw_dlg_show_later(struct uigw_dialog *dlg)
+{
+	TALLOC_FREE(dlg->ob_out.text);
+	dlg->ob_kind = UIGW_OB_SHOW;
+	enqueue(dlg);
 }
 
 void uigw_dlg_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
@@ -112,7 +119,7 @@ void uigw_dlg_outbox_drop(struct uigw_dialog *dlg)
 
 bool uigw_dlg_ending(const struct uigw_dialog *dlg)
 {
-	return dlg->ob_queued && dlg->ob_kind != UIGW_OB_SCREEN;
+	return dlg->ob_queued && (dlg->ob_kind == UIGW_OB_FINAL || dlg->ob_kind == UIGW_OB_END);
 }
 
 void uigw_dialog_outbox_run(struct uigw *gw)
@@ -127,6 +134,9 @@ void uigw_dialog_outbox_run(struct uigw *gw)
 		dlg->ob_queued = false;
 		ops = ops_of(dlg);
 		switch (dlg->ob_kind) {
+		case UIGW_OB_SHOW:
+			uigw_dlg_show_now(dlg);
+			break;
 		case UIGW_OB_SCREEN:
 			/* the text leaves the dialog first: a failed delivery frees the dialog */
 			out = dlg->ob_out;

@@ -80,6 +80,11 @@ enum uigw_refusal uigw_dlg_camp_allows(const struct uigw_campaign *c, enum uigw_
 int uigw_dlg_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *out, bool end);
 /*! ops->end() and free: now, or after the channel's call returned. */
 void uigw_dlg_release(struct uigw_dialog *dlg, enum uigw_outcome outcome);
+/*! Render the current screen (no store queries) and hand it over at once (the outbox's SHOW). \returns true
+ *  if the dialog still runs */
+bool uigw_dlg_show_now(struct uigw_dialog *dlg);
+/*! Show the current screen on the loop's next run: nothing is rendered or kept until then. */
+void uigw_dlg_show_later(struct uigw_dialog *dlg);
 /*! Forget what is held back for \a dlg (it ends without it). */
 void uigw_dlg_outbox_drop(struct uigw_dialog *dlg);
 /*! \returns true if the dialog's last screen or end is held back: it takes no more input */

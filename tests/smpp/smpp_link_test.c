@@ -1,0 +1,266 @@
+/* smpp_link_test: the SMPP link FSM and the persistent MT queue against an SMSC played by the test itself over a
+ * TCP socket on 127.0.0.1 (an ephemeral port), on the fake clock: connect and bind, a pushed SMS with its
+ * submit_sm_resp (the MT queue row goes), THROTTLED answered by a pause and a retry, a link loss answered by a
+ * reconnect after the backoff and a new bind, and the per-link counters. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/fsm.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/application.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/chan.h>
+#include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/codec/smpp_codec.h>
+#include <osmocom/uigw/chan/smpp.h>
+#include "common/fixture.h"
+
+static struct uigw_fixture fx;
+static struct uigw *gw;
+static struct uigw_smpp *smpp;
+static struct uigw_smpp_link *slink;
+static int lsock = -1, peer = -1;
+
+/* one step of the event loop, without blocking */
+static void pump(void)
+{
+	int i;
+
+	for (i = 0; i < 20; i++)
+		osmo_select_main(1);
+	uigw_fx_settle(gw);
+}
+
+static void smsc_accept(void)
+{
+	struct pollfd p = { .fd = lsock, .events = POLLIN };
+	int i;
+
+	for (i = 0; i < 200 && peer < 0; i++) {
+		pump();
+		if (poll(&p, 1, 10) == 1)
+			peer = accept(lsock, NULL, NULL);
+	}
+	assert_true(peer >= 0);
+}
+
+/* the next PDU from the gateway (at most 2 s of loop runs) */
+static void smsc_read(struct uigw_smpp_pdu *pdu)
+{
+	uint8_t buf[UIGW_SMPP_MAX_PDU];
+	size_t have = 0;
+	int i, n, len = -1;
+
+	for (i = 0; i < 400; i++) {
+		struct pollfd p = { .fd = peer, .events = POLLIN };
+
+		pump();
+		if (poll(&p, 1, 5) != 1)
+			continue;
+		n = read(peer, buf + have, len > 0 ? (size_t)len - have : UIGW_SMPP_HDR_LEN - have);
+		assert_true(n > 0);
+		have += n;
+		if (len < 0 && have >= UIGW_SMPP_HDR_LEN)
+			len = uigw_smpp_frame_len(buf, have);
+		if (len > 0 && have >= (size_t)len) {
+			assert_int_equal(uigw_smpp_decode(pdu, buf, len), 0);
+			return;
+		}
+	}
+	fail_msg("no PDU from the gateway");
+}
+
+static void smsc_send(const struct uigw_smpp_pdu *pdu)
+{
+	uint8_t buf[UIGW_SMPP_MAX_PDU];
+	int len = uigw_smpp_encode(buf, sizeof(buf), pdu);
+
+	assert_true(len > 0);
+	assert_int_equal(write(peer, buf, len), len);
+	pump();
+}
+
+static void smsc_answer(const struct uigw_smpp_pdu *req, uint32_t command_id, uint32_t status, const char *msg_id)
+{
+	struct uigw_smpp_pdu resp;
+
+	uigw_smpp_pdu_init(&resp, command_id, req->sequence);
+	resp.command_status = status;
+	if (msg_id)
+		OSMO_STRLCPY_ARRAY(resp.message_id, msg_id);
+	if (command_id == UIGW_SMPP_BIND_TRX_RESP)
+		OSMO_STRLCPY_ARRAY(resp.system_id, "testsmsc");
+	smsc_send(&resp);
+}
+
+static void smsc_bind(void)
+{
+	struct uigw_smpp_pdu pdu;
+
+	smsc_accept();
+	smsc_read(&pdu);
+	assert_int_equal(pdu.command_id, UIGW_SMPP_BIND_TRX);
+	assert_string_equal(pdu.system_id, "uigw");
+	assert_string_equal(pdu.password, "uigw");
+	smsc_answer(&pdu, UIGW_SMPP_BIND_TRX_RESP, UIGW_SMPP_ROK, NULL);
+	assert_int_equal(slink->fi->state, SMPP_ST_BOUND);
+}
+
+static uint64_t ctr(enum uigw_smpp_link_ctr c)
+{
+	return rate_ctr_group_get_ctr(slink->ctrs, c)->current;
+}
+
+/* rows in the persistent MT queue, read by a connection of the test's own */
+static int mt_rows(void)
+{
+	char path[160];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	uigw_fx_settle(gw);
+	snprintf(path, sizeof(path), "%s/test.db", fx.dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM mt_queue", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void push(const char *msisdn)
+{
+	struct uigw_trigger t;
+	struct uigw_trigger_res res;
+
+	uigw_trigger_init(&t, "note", msisdn);
+	t.via = UIGW_CHAN_SMPP_SMS;
+	assert_int_equal(uigw_trigger(gw, &t, &res), 0);
+	pump();
+}
+
+static int setup(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	uigw_fx_init(&fx, "smpplink");
+	uigw_fx_campaign(&fx, "note.conf", "name = \"note\";\nentry = { sms = ( { short_code = \"7790\"; "
+			 "keywords = [\"NOTE\"]; } ); };\nnodes = ( { id = \"i\"; type = \"info\"; text = \"Hello\"; } );\n");
+	uigw_fx_clock_set(100);
+	lsock = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(lsock >= 0);
+	assert_int_equal(bind(lsock, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lsock, 4), 0);
+	assert_int_equal(getsockname(lsock, (struct sockaddr *)&a, &alen), 0);
+	fcntl(lsock, F_SETFL, O_NONBLOCK);
+
+	gw = uigw_fx_gw(&fx, true);
+	assert_int_equal(uigw_smpp_init(gw), 0);
+	smpp = uigw_chan_priv(gw, UIGW_CHAN_SMPP_SMS);
+	slink = uigw_smpp_link_get(smpp, "t", true);
+	assert_non_null(slink);
+	slink->remote_port = ntohs(a.sin_port);
+	slink->enquire_interval = 0;
+	assert_int_equal(uigw_chans_open(gw), 0);
+	peer = -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	uigw_chans_close(gw);
+	uigw_fx_teardown(&fx);
+	gw = NULL;
+	if (peer >= 0)
+		close(peer);
+	close(lsock);
+	return 0;
+}
+
+static void test_bind_push_throttle_reconnect(void **state)
+{
+	struct uigw_smpp_pdu pdu;
+
+	smsc_bind();
+	assert_int_equal(ctr(SMPP_LINK_CTR_CONNECTS), 1);
+	assert_int_equal(ctr(SMPP_LINK_CTR_BINDS), 1);
+
+	/* a push: the submit_sm comes from the campaign's short code; its MT queue row lives until the resp */
+	push("+491720000401");
+	smsc_read(&pdu);
+	assert_int_equal(pdu.command_id, UIGW_SMPP_SUBMIT_SM);
+	assert_string_equal(pdu.src_addr, "7790");
+	assert_string_equal(pdu.dst_addr, "491720000401");
+	assert_int_equal(pdu.msg_len, 5);
+	assert_memory_equal(pdu.msg, "Hello", 5);
+	assert_int_equal(mt_rows(), 1);
+	smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m1");
+	assert_int_equal(mt_rows(), 0);
+	assert_int_equal(ctr(SMPP_LINK_CTR_TX_SUBMIT_OK), 1);
+
+	/* THROTTLED: the slink pauses (timer X105, 1 s) and sends the same message again */
+	push("+491720000402");
+	smsc_read(&pdu);
+	smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_RTHROTTLED, NULL);
+	assert_int_equal(ctr(SMPP_LINK_CTR_TX_THROTTLED), 1);
+	assert_int_equal(mt_rows(), 1);
+	uigw_fx_clock_advance(2);
+	smsc_read(&pdu);
+	assert_int_equal(pdu.command_id, UIGW_SMPP_SUBMIT_SM);
+	assert_string_equal(pdu.dst_addr, "491720000402");
+	smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m2");
+	assert_int_equal(mt_rows(), 0);
+
+	/* the SMSC goes away: the slink is down, a push waits in the MT queue; after the backoff (X104, 1 s) the
+	 * slink connects and binds again, and the waiting message goes out */
+	close(peer);
+	peer = -1;
+	pump();
+	assert_int_equal(ctr(SMPP_LINK_CTR_DISCONNECTS), 1);
+	assert_true(slink->fi->state != SMPP_ST_BOUND);
+	push("+491720000403");
+	assert_int_equal(mt_rows(), 1);
+	uigw_fx_clock_advance(2);
+	smsc_bind();
+	assert_int_equal(ctr(SMPP_LINK_CTR_BINDS), 2);
+	smsc_read(&pdu);
+	assert_string_equal(pdu.dst_addr, "491720000403");
+	smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m3");
+	assert_int_equal(mt_rows(), 0);
+	assert_int_equal(ctr(SMPP_LINK_CTR_TX_SUBMIT_OK), 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bind_push_throttle_reconnect, setup, teardown),
+	};
+	void *ctx = talloc_named_const(NULL, 0, "smpp_link_test");
+	static struct vty_app_info info = { .name = "smpp_link_test" };
+
+	osmo_init_logging2(ctx, &uigw_log_info);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	log_set_log_level(osmo_stderr_target, LOGL_ERROR);
+	info.tall_ctx = ctx;
+	vty_init(&info);	/* the adapter installs its VTY node */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
