@@ -1,7 +1,8 @@
 /* sip_tx_test: the gateway's own SIP transactions on the fake clock, against a UE played by the test over UDP
  * on 127.0.0.1: a pushed MESSAGE retransmitted after T1 (timer E) until its 200, and given up after 64*T1
  * (timer F: the owner counts a failure); an incoming MESSAGE answered once and its retransmission answered
- * again from the completed transaction, byte for byte, without a second dialog step. */
+ * again from the completed transaction, byte for byte, without a second dialog step; a USSI session as the UE
+ * sees it (200 retransmitted until the ACK, the question in INFO, the answer in INFO, the last text in BYE). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -143,6 +144,9 @@ static int setup(void **state)
 	uigw_fx_init(&fx, "siptx");
 	uigw_fx_campaign(&fx, "note.conf", "name = \"note\";\nentry = { sip = [\"7790\"]; };\n"
 			 "nodes = ( { id = \"i\"; type = \"info\"; text = \"Hello\"; } );\n");
+	uigw_fx_campaign(&fx, "uq.conf", "name = \"uq\";\nentry = { ussd = [\"*7792#\"]; };\n"
+			 "nodes = ( { id = \"q\"; type = \"yesno\"; question = \"ok\"; text = \"All fine?\"; next = \"e\"; },\n"
+			 " { id = \"e\"; type = \"info\"; text = \"Bye now\"; } );\n");
 	uigw_fx_clock_set(100);
 	ue_port = free_udp_port(&ue);
 	gw_port = free_udp_port(NULL);
@@ -241,12 +245,97 @@ static void test_nist_retransmission(void **state)
 	assert_int_equal(sip_ctr(SIP_CTR_MSG_IN), 1);
 }
 
+/* the next datagram that is not a provisional response */
+static int ue_recv_final(char *buf, size_t size)
+{
+	int n;
+
+	do {
+		n = ue_recv(buf, size);
+	} while (n > 0 && !strncmp(buf, "SIP/2.0 1", 9));
+	return n;
+}
+
+/* the value of a URI in angle brackets of header \a name */
+static void hdr_uri(const char *msg, const char *name, char *out, size_t size)
+{
+	char v[256], *a, *b;
+
+	hdr(msg, name, v, sizeof(v));
+	a = strchr(v, '<');
+	b = a ? strchr(a, '>') : NULL;
+	assert_non_null(b);
+	snprintf(out, size, "%.*s", (int)(b - a - 1), a + 1);
+}
+
+#define UE "+491720000504"
+#define USSD_XML(s) "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ussd-data><language>en</language>" \
+		    "<ussd-string>" s "</ussd-string></ussd-data>"
+
+static void ue_in_dialog(const char *method, unsigned int cseq, const char *target, const char *to,
+			 const char *body)
+{
+	char req[2048];
+
+	snprintf(req, sizeof(req), "%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKu%s%u\r\n"
+		 "From: <sip:" UE "@ims.test>;tag=ue9\r\nTo: %s\r\nCall-ID: ussi1@127.0.0.1\r\nCSeq: %u %s\r\n"
+		 "Max-Forwards: 70\r\n%sContent-Length: %zu\r\n\r\n%s", method, target, ue_port, method, cseq, to,
+		 cseq, !strcmp(method, "ACK") ? "INVITE" : method,
+		 body ? "Info-Package: g.3gpp.ussd\r\nContent-Disposition: info-package\r\n"
+			"Content-Type: application/vnd.3gpp.ussd+xml\r\n" : "", body ? strlen(body) : 0, body ? body : "");
+	ue_send(req);
+}
+
+static void test_ussi_session(void **state)
+{
+	struct uigw_sip *sip = uigw_chan_priv(gw, UIGW_CHAN_IMS_MSG);
+	char inv[2048], ok[4096], ok2[4096], m[4096], to[256], target[256];
+
+	snprintf(inv, sizeof(inv), "INVITE sip:*7792%%23@ims.test;user=dialstring SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKinv1\r\n"
+		 "From: <sip:" UE "@ims.test>;tag=ue9\r\nTo: <sip:*7792%%23@ims.test>\r\n"
+		 "Call-ID: ussi1@127.0.0.1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+		 "Contact: <sip:" UE "@127.0.0.1:%u>\r\nP-Asserted-Identity: <sip:" UE "@ims.test>\r\n"
+		 "Recv-Info: g.3gpp.ussd\r\nContent-Type: application/vnd.3gpp.ussd+xml\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", ue_port, ue_port, strlen(USSD_XML("*7792#")), USSD_XML("*7792#"));
+	ue_send(inv);
+	assert_true(ue_recv_final(ok, sizeof(ok)) > 0);
+	assert_true(!strncmp(ok, "SIP/2.0 200", 11));
+	assert_non_null(strstr(ok, "Recv-Info: g.3gpp.ussd"));
+	assert_int_equal(sip->n_ussi, 1);
+	/* no ACK: the 200 again after T1, the same */
+	uigw_fx_clock_advance(1);
+	assert_true(ue_recv_final(ok2, sizeof(ok2)) > 0);
+	assert_string_equal(ok2, ok);
+	hdr(ok, "To", to, sizeof(to));
+	hdr_uri(ok, "Contact", target, sizeof(target));
+	ue_in_dialog("ACK", 1, target, to, NULL);
+	/* the question in an INFO (UnstructuredSS-Request); the 200 is not sent again */
+	assert_true(ue_recv_final(m, sizeof(m)) > 0);
+	assert_true(!strncmp(m, "INFO ", 5));
+	assert_non_null(strstr(m, "All fine?"));
+	assert_non_null(strstr(m, "UnstructuredSS-Request"));
+	ue_answer(m);
+	uigw_fx_clock_advance(3);
+	assert_int_equal(ue_recv(m, sizeof(m)), 0);
+	/* the answer in an INFO: its 200, and the last text in the BYE */
+	ue_in_dialog("INFO", 2, target, to, USSD_XML("1"));
+	assert_true(ue_recv_final(m, sizeof(m)) > 0);
+	if (!strncmp(m, "SIP/2.0 200", 11))
+		assert_true(ue_recv_final(m, sizeof(m)) > 0);
+	assert_true(!strncmp(m, "BYE ", 4));
+	assert_non_null(strstr(m, "Bye now"));
+	ue_answer(m);
+	assert_int_equal(sip->n_ussi, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_nict_retransmit_until_200, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nict_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nist_retransmission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ussi_session, setup, teardown),
 	};
 	void *ctx = talloc_named_const(NULL, 0, "sip_tx_test");
 	static struct vty_app_info info = { .name = "sip_tx_test" };
