@@ -1,7 +1,7 @@
 /* smpp_link_test: the SMPP link FSM and the persistent MT queue against an SMSC played by the test itself over a
  * TCP socket on 127.0.0.1 (an ephemeral port), on the fake clock: connect and bind, a pushed SMS with its
  * submit_sm_resp (the MT queue row goes), THROTTLED answered by a pause and a retry, a link loss answered by a
- * reconnect after the backoff and a new bind, and the per-link counters. */
+ * reconnect after the backoff and a new bind, the per-link counters, and the SMS channel answering a keyword. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -247,6 +247,32 @@ static void test_bind_push_throttle_reconnect(void **state)
 	smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m3");
 	assert_int_equal(mt_rows(), 0);
 	assert_int_equal(ctr(SMPP_LINK_CTR_TX_SUBMIT_OK), 3);
+
+	/* the SMS channel, mobile-originated: a keyword to the short code is answered (deliver_sm_resp first),
+	 * and the reply comes from that short code */
+	{
+		struct uigw_smpp_pdu mo;
+
+		uigw_smpp_pdu_init(&mo, UIGW_SMPP_DELIVER_SM, 77);
+		OSMO_STRLCPY_ARRAY(mo.src_addr, "491720000404");
+		mo.src_ton = 1;
+		mo.src_npi = 1;
+		OSMO_STRLCPY_ARRAY(mo.dst_addr, "7790");
+		memcpy(mo.msg, "NOTE", 4);
+		mo.msg_len = 4;
+		smsc_send(&mo);
+		smsc_read(&pdu);
+		assert_int_equal(pdu.command_id, UIGW_SMPP_DELIVER_SM_RESP);
+		assert_int_equal(pdu.sequence, 77);
+		assert_int_equal(pdu.command_status, 0);
+		smsc_read(&pdu);
+		assert_int_equal(pdu.command_id, UIGW_SMPP_SUBMIT_SM);
+		assert_string_equal(pdu.src_addr, "7790");
+		assert_string_equal(pdu.dst_addr, "491720000404");
+		assert_memory_equal(pdu.msg, "Hello", 5);
+		smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m4");
+		assert_int_equal(ctr(SMPP_LINK_CTR_RX_DELIVER), 1);
+	}
 }
 
 int main(void)
