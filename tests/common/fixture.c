@@ -13,10 +13,27 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/timer.h>
 #include <osmocom/core/utils.h>
+#include <osmocom/core/application.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/dialog.h>
 #include "fixture.h"
+
+void uigw_fx_process_init(const char *name)
+{
+	static struct vty_app_info info;
+	void *ctx = talloc_named_const(NULL, 0, name);
+
+	osmo_init_logging2(ctx, &uigw_log_info);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	log_set_log_level(osmo_stderr_target, LOGL_ERROR);
+	info.name = name;
+	info.tall_ctx = ctx;
+	vty_init(&info);
+}
 
 void uigw_fx_init(struct uigw_fixture *fx, const char *name)
 {

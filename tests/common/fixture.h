@@ -14,6 +14,10 @@ struct uigw_fixture {
 	struct uigw *gw;
 };
 
+/*! Once per test program that runs channel adapters: logging (errors only, no file names) and the VTY, in which
+ *  the adapters install their nodes. */
+void uigw_fx_process_init(const char *name);
+
 /*! A temporary folder /tmp/uigw-NAME-XXXXXX with an empty campaigns/ inside; asserts on failure. */
 void uigw_fx_init(struct uigw_fixture *fx, const char *name);
 /*! Write campaigns/FILE with TEXT. */

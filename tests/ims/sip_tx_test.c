@@ -337,13 +337,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nist_retransmission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ussi_session, setup, teardown),
 	};
-	void *ctx = talloc_named_const(NULL, 0, "sip_tx_test");
-	static struct vty_app_info info = { .name = "sip_tx_test" };
-
-	osmo_init_logging2(ctx, &uigw_log_info);
-	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
-	log_set_log_level(osmo_stderr_target, LOGL_ERROR);
-	info.tall_ctx = ctx;
-	vty_init(&info);	/* the adapter installs its VTY node */
+	uigw_fx_process_init("sip_tx_test");	/* logging, and the VTY the adapter installs its node in */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
