@@ -83,7 +83,7 @@ struct sip_tx {
 	char *buf;
 	size_t len;
 	struct sockaddr_in dst;
-	struct osmo_timer_list nict_timer;
+	struct osmo_fsm_inst *nict_fi;	/*!< "SIP_NICT" (a talloc child of the tx); its timer is E or F */
 	uint32_t interval_ms;
 	int64_t deadline_ms;
 };

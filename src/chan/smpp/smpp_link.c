@@ -22,6 +22,7 @@
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/common/fsm.h>
 #include <osmocom/uigw/codec/charset.h>
 #include <osmocom/uigw/chan/smpp.h>
 
@@ -571,7 +572,7 @@ static void link_connect(struct uigw_smpp_link *link)
 			     OSMO_SOCK_F_CONNECT | OSMO_SOCK_F_NONBLOCK);
 	if (fd < 0) {
 		LOGPL(link, LOGL_INFO, "cannot connect to %s:%u\n", link->remote_ip, link->remote_port);
-		osmo_fsm_inst_state_chg_ms(link->fi, SMPP_ST_DOWN, link->backoff, SMPP_T_RECONNECT);
+		uigw_fsm_state_chg_ms(link->fi, SMPP_ST_DOWN, link->backoff, SMPP_T_RECONNECT);
 		return;
 	}
 	rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_CONNECTS);
@@ -579,10 +580,10 @@ static void link_connect(struct uigw_smpp_link *link)
 	if (osmo_fd_register(&link->wq.bfd) < 0) {
 		close(fd);
 		link->wq.bfd.fd = -1;
-		osmo_fsm_inst_state_chg_ms(link->fi, SMPP_ST_DOWN, link->backoff, SMPP_T_RECONNECT);
+		uigw_fsm_state_chg_ms(link->fi, SMPP_ST_DOWN, link->backoff, SMPP_T_RECONNECT);
 		return;
 	}
-	osmo_fsm_inst_state_chg_ms(link->fi, SMPP_ST_CONNECTING, tdef_ms(link->smpp, SMPP_T_CONNECT), SMPP_T_CONNECT);
+	uigw_fsm_state_chg_ms(link->fi, SMPP_ST_CONNECTING, tdef_ms(link->smpp, SMPP_T_CONNECT), SMPP_T_CONNECT);
 }
 
 static void link_down(struct uigw_smpp_link *link)
@@ -594,7 +595,7 @@ static void link_down(struct uigw_smpp_link *link)
 		osmo_fsm_inst_state_chg(link->fi, SMPP_ST_DOWN, 0, 0);
 		return;
 	}
-	osmo_fsm_inst_state_chg_ms(link->fi, SMPP_ST_DOWN, link->backoff, SMPP_T_RECONNECT);
+	uigw_fsm_state_chg_ms(link->fi, SMPP_ST_DOWN, link->backoff, SMPP_T_RECONNECT);
 	link->backoff = OSMO_MIN(link->backoff * 2, MAX_BACKOFF_MS);
 }
 
@@ -626,7 +627,7 @@ static void st_connecting(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 		osmo_strlcpy(pdu.system_id, link->system_id, sizeof(pdu.system_id));
 		osmo_strlcpy(pdu.password, link->password, sizeof(pdu.password));
 		osmo_strlcpy(pdu.system_type, link->system_type, sizeof(pdu.system_type));
-		osmo_fsm_inst_state_chg_ms(fi, SMPP_ST_BINDING, tdef_ms(link->smpp, SMPP_T_BIND), SMPP_T_BIND);
+		uigw_fsm_state_chg_ms(fi, SMPP_ST_BINDING, tdef_ms(link->smpp, SMPP_T_BIND), SMPP_T_BIND);
 		if (link_send_pdu(link, &pdu) < 0)
 			link_down(link);
 		break;
