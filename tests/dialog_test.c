@@ -784,6 +784,20 @@ static void test_labels_in_language(void **state)
 	assert_int_equal(rec.refusal, UIGW_REFUSAL_CAMPAIGN_DISABLED);
 }
 
+/* at shutdown what the outbox holds still goes out: a refusal held back inside begin reaches the channel */
+static void test_shutdown_flushes_outbox(void **state)
+{
+	struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000091", .text = "*999#" };
+
+	setup(state);
+	rec.text[0] = '\0';
+	assert_non_null(uigw_dialog_begin(gw, &b));
+	assert_string_equal(rec.text, "");
+	teardown(state);
+	assert_string_equal(rec.text, "Unknown service code or keyword.");
+	assert_true(rec.end);
+}
+
 static void test_ucs2_screen(void **state)
 {
 	struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000090", .text = "*100#" };
@@ -813,6 +827,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trigger_channel_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_labels_in_language, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_caps, setup, teardown),
+		cmocka_unit_test(test_shutdown_flushes_outbox),
 		cmocka_unit_test_setup_teardown(test_ucs2_screen, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");

@@ -215,6 +215,8 @@ void uigw_free(struct uigw *gw)
 	if (!gw)
 		return;
 	osmo_timer_del(&gw->housekeeping);
+	/* what the outbox still holds goes out (a last screen is an answer too), before the dialogs end */
+	uigw_dialog_outbox_run(gw);
 	osmo_timer_del(&gw->outbox_timer);
 	/* no resume records for dialogs the shutdown ends */
 	gw->cfg.resume_window = 0;
