@@ -55,7 +55,6 @@ enum gsup_ctr {
 	GSUP_CTR_TX_RETURN_ERROR,
 	GSUP_CTR_TX_FAILED,
 	GSUP_CTR_TIMEOUT,
-	GSUP_CTR_PUSH_REFUSED,
 };
 
 static const struct rate_ctr_desc gsup_ctr_desc[] = {
@@ -74,7 +73,6 @@ static const struct rate_ctr_desc gsup_ctr_desc[] = {
 	[GSUP_CTR_TX_RETURN_ERROR] = { "tx:return-error", "ReturnError components sent" },
 	[GSUP_CTR_TX_FAILED] = { "tx:failed", "messages that could not be sent (link down)" },
 	[GSUP_CTR_TIMEOUT] = { "session:timeout", "sessions ended by the gateway (timeout, shutdown)" },
-	[GSUP_CTR_PUSH_REFUSED] = { "push:refused", "network-initiated dialogs refused on this channel" },
 };
 
 static const struct rate_ctr_group_desc gsup_ctrg_desc = {
@@ -334,12 +332,9 @@ static int gsup_send(struct uigw_dialog *dlg, const struct uigw_render_out *scre
 	struct uigw_ss_comp c = { .has_invoke_id = true, .has_opcode = true, .has_ussd = true };
 	int rc;
 
-	if (!s) {
-		/* a network-initiated dialog: osmo-hlr 1.5.0 crashes on EUSE-started sessions */
-		ctr_inc(g, GSUP_CTR_PUSH_REFUSED);
-		LOGPDLG(dlg, LOGL_ERROR, "network-initiated USSD is not offered on channel gsup\n");
-		return -ENOTSUP;
-	}
+	/* every dialog of this channel has a session: the channel registers no push() (doc/gsup.md) */
+	if (!s)
+		return -ENODEV;
 	rc = uigw_ussd_text_encode(&c.ussd, screen->text);
 	if (rc < 0) {
 		LOGPSES(s, LOGL_ERROR, "screen does not fit a ussd-String (%d)\n", rc);
