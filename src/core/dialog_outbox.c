@@ -73,13 +73,17 @@ int uigw_dlg_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *out,
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return 0;
 	}
-	/* a newer screen replaces one not handed over yet; the text (a talloc chunk of the caller's) moves over */
+	if (!end) {
+		/* the current screen, rendered again when the outbox runs */
+		uigw_dlg_show_later(dlg);
+		return 0;
+	}
+	/* the last screen: its text (a talloc chunk of the caller's) moves over, nothing is copied */
 	talloc_free(dlg->ob_out.text);
 	dlg->ob_out = *out;
 	dlg->ob_out.text = out->text ? talloc_steal(dlg, out->text) : talloc_strdup(dlg, "");
-	dlg->ob_kind = end ? UIGW_OB_FINAL : UIGW_OB_SCREEN;
-	if (end)
-		osmo_timer_del(&dlg->fi->timer);	/* nothing more to wait for */
+	dlg->ob_kind = UIGW_OB_FINAL;
+	osmo_timer_del(&dlg->fi->timer);	/* nothing more to wait for */
 	enqueue(dlg);
 	return 0;
 }
@@ -125,7 +129,6 @@ bool uigw_dlg_ending(const struct uigw_dialog *dlg)
 void uigw_dialog_outbox_run(struct uigw *gw)
 {
 	struct uigw_dialog *dlg;
-	struct uigw_render_out out;
 	const struct uigw_chan_ops *ops;
 
 	while (!llist_empty(&gw->outbox)) {
@@ -136,14 +139,6 @@ void uigw_dialog_outbox_run(struct uigw *gw)
 		switch (dlg->ob_kind) {
 		case UIGW_OB_SHOW:
 			uigw_dlg_show_now(dlg);
-			break;
-		case UIGW_OB_SCREEN:
-			/* the text leaves the dialog first: a failed delivery frees the dialog */
-			out = dlg->ob_out;
-			dlg->ob_out.text = NULL;
-			talloc_steal(gw, out.text);
-			deliver_now(dlg, &out);
-			talloc_free(out.text);
 			break;
 		case UIGW_OB_FINAL:
 			ops->deliver(dlg, &dlg->ob_out, true);

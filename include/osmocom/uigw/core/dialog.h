@@ -67,11 +67,10 @@ struct uigw_dialog {
 	bool ob_queued;
 	enum uigw_ob_kind {
 		UIGW_OB_SHOW,		/*!< render the current screen and send it */
-		UIGW_OB_SCREEN,		/*!< send ob_out */
 		UIGW_OB_FINAL,		/*!< send ob_out as the last screen, then free */
 		UIGW_OB_END,		/*!< ops->end(ob_outcome), then free */
 	} ob_kind;
-	struct uigw_render_out ob_out;	/*!< the screen (SCREEN, FINAL); its text is a child of the dialog */
+	struct uigw_render_out ob_out;	/*!< the last screen (FINAL); its text is a child of the dialog */
 	enum uigw_outcome ob_outcome;	/*!< END: the outcome for ops->end() */
 	bool abort_pending;		/*!< the channel aborted the dialog from inside deliver() */
 	enum uigw_outcome abort_outcome;
