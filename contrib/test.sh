@@ -28,9 +28,13 @@ if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && unshare -n true 2>/dev/null
 	echo "running the test suite in a private network namespace"
 	netns="unshare -n"
 fi
-$netns sh -c 'ip link set lo up 2>/dev/null; make -j"$(nproc)" check' || rc=$?
+# Inside the namespace the kernel picks the local ports of outgoing connections from 50000-60999 only, so that
+# a test's client socket can never hold one of the fixed ports (4xxxx) that another test is about to listen on.
+nsup='ip link set lo up 2>/dev/null; echo "50000 60999" >/proc/sys/net/ipv4/ip_local_port_range 2>/dev/null;'
+[ -n "$netns" ] || nsup=''
+$netns sh -c "$nsup"' make -j"$(nproc)" check' || rc=$?
 dist_rc=0
-$netns sh -c 'ip link set lo up 2>/dev/null; make -j"$(nproc)" distcheck >distcheck.log 2>&1' || dist_rc=$?
+$netns sh -c "$nsup"' make -j"$(nproc)" distcheck >distcheck.log 2>&1' || dist_rc=$?
 if [ "$dist_rc" != 0 ]; then
 	echo "==== make distcheck failed"
 	tail -n 60 distcheck.log

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 SMSC_PORT = 42930
 VTY_PORT = 42932
@@ -416,8 +417,15 @@ smpp
         with open(os.path.join(workdir, 'smsc.jsonl')) as f:
             enq = sum(1 for line in f if '"enquire_link"' in line and '"dir":"rx"' in line)
         check(enq >= 1, 'enquire_link keepalive (%d seen)' % enq)
+    except Exception:
+        # a step that cannot go on (the VTY refused, say) fails the test with its traceback; the daemon's state
+        # and log below still get reported
+        traceback.print_exc()
+        check(False, 'the test ran to its end')
     finally:
         rc = 'not started'
+        if d and d.poll() is not None:
+            check(False, 'the daemon was running at the end (it exited with %s)' % d.returncode)
         if d:
             d.send_signal(signal.SIGTERM)
             try:
