@@ -12,51 +12,10 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/bit32gen.h>
 #include <osmocom/uigw/codec/smpp_codec.h>
+#include "common/fixture.h"
 
 static void *g_ctx;
 static size_t g_blocks;
-
-/* hex with optional spaces and "quoted strings" (a quoted string is copied as is, "\0" is a NUL) */
-static size_t unhex(const char *s, uint8_t *out, size_t size)
-{
-	size_t n = 0;
-	unsigned int v;
-
-	while (*s) {
-		if (*s == ' ') {
-			s++;
-			continue;
-		}
-		if (*s == '"') {
-			for (s++; *s && *s != '"'; s++) {
-				assert_true(n < size);
-				if (s[0] == '\\' && s[1] == '0') {
-					out[n++] = 0;
-					s++;
-				} else {
-					out[n++] = *s;
-				}
-			}
-			assert_int_equal(*s, '"');
-			s++;
-			continue;
-		}
-		assert_int_equal(sscanf(s, "%2x", &v), 1);
-		assert_true(n < size);
-		out[n++] = v;
-		s += 2;
-	}
-	return n;
-}
-
-static void assert_bytes(const uint8_t *got, int got_len, const char *hex)
-{
-	uint8_t want[2048];
-	size_t n = unhex(hex, want, sizeof(want));
-
-	assert_int_equal(got_len, n);
-	assert_memory_equal(got, want, n);
-}
 
 static int setup(void **state)
 {
@@ -88,7 +47,7 @@ static void test_bind_vector(void **state)
 	strcpy(p.system_id, "ussdgw");
 	strcpy(p.password, "secret");
 	len = uigw_smpp_encode(buf, sizeof(buf), &p);
-	assert_bytes(buf, len, V_BIND);
+	uigw_fx_assert_bytes(buf, len, V_BIND);
 
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), 0);
 	assert_int_equal(p.command_id, UIGW_SMPP_BIND_TRX);
@@ -109,10 +68,10 @@ static void test_enquire_and_throttled(void **state)
 
 	uigw_smpp_pdu_init(&p, UIGW_SMPP_ENQUIRE_LINK, 2);
 	len = uigw_smpp_encode(buf, sizeof(buf), &p);
-	assert_bytes(buf, len, V_ENQ);
+	uigw_fx_assert_bytes(buf, len, V_ENQ);
 	assert_int_equal(uigw_smpp_encode(buf, 15, &p), -ENOSPC);
 
-	len = unhex(V_THROTTLED, buf, sizeof(buf));
+	len = uigw_fx_unhex(V_THROTTLED, buf, sizeof(buf));
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), 0);
 	assert_int_equal(p.command_id, UIGW_SMPP_SUBMIT_SM_RESP);
 	assert_int_equal(p.command_status, UIGW_SMPP_RTHROTTLED);
@@ -123,7 +82,7 @@ static void test_enquire_and_throttled(void **state)
 	uigw_smpp_pdu_init(&p, UIGW_SMPP_SUBMIT_SM_RESP, 7);
 	strcpy(p.message_id, "abc123");
 	len = uigw_smpp_encode(buf, sizeof(buf), &p);
-	assert_bytes(buf, len, "00000017 80000004 00000000 00000007 \"abc123\\0\"");
+	uigw_fx_assert_bytes(buf, len, "00000017 80000004 00000000 00000007 \"abc123\\0\"");
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), 0);
 	assert_string_equal(p.message_id, "abc123");
 }
@@ -134,7 +93,7 @@ static void test_mo_ussd_vector(void **state)
 	uint8_t buf[256], out[256];
 	int len, olen;
 
-	len = unhex(V_MO_USSD, buf, sizeof(buf));
+	len = uigw_fx_unhex(V_MO_USSD, buf, sizeof(buf));
 	assert_int_equal(len, 0x46);
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), 0);
 	assert_int_equal(p.command_id, UIGW_SMPP_DELIVER_SM);
@@ -174,7 +133,7 @@ static void test_mt_ussr_vector(void **state)
 	uint8_t buf[256], body[256], out[256];
 	int len, blen, olen;
 
-	blen = unhex(V_MT_USSR_BODY, body, sizeof(body));
+	blen = uigw_fx_unhex(V_MT_USSR_BODY, body, sizeof(body));
 	len = 16 + blen;
 	osmo_store32be(len, buf);
 	osmo_store32be(UIGW_SMPP_SUBMIT_SM, buf + 4);
@@ -304,7 +263,7 @@ static void test_malformed(void **state)
 	uint8_t buf[4096];
 	int len, i;
 
-	len = unhex(V_MO_USSD, buf, sizeof(buf));
+	len = uigw_fx_unhex(V_MO_USSD, buf, sizeof(buf));
 	/* every truncation is refused (with the length field fixed up or not) */
 	for (i = 0; i < len; i++) {
 		assert_true(uigw_smpp_decode(&p, buf, i) < 0);
@@ -325,14 +284,14 @@ static void test_malformed(void **state)
 	/* its_session_info with 3 octets instead of 2 */
 	{
 		uint8_t b2[128];
-		int l2 = unhex("00000047 00000005 00000000 00000003 \"USSD\\0\" 01 01 \"491720000123\\0\" 00 01 \"*123#\\0\" "
+		int l2 = uigw_fx_unhex("00000047 00000005 00000000 00000003 \"USSD\\0\" 01 01 \"491720000123\\0\" 00 01 \"*123#\\0\" "
 			       "00 00 00 00 00 00 00 00 00 05 \"*123#\" 1383 0003 2a 03 00 0501 0001 01", b2, sizeof(b2));
 		assert_int_equal(uigw_smpp_decode(&p, b2, l2), -EBADMSG);
 	}
 	/* unterminated service_type */
 	memcpy(buf + 16, "USSDXXXXXXXXXX", 14);
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), -EBADMSG);
-	len = unhex(V_MO_USSD, buf, sizeof(buf));
+	len = uigw_fx_unhex(V_MO_USSD, buf, sizeof(buf));
 	/* sm_length past the end */
 	buf[53] = 0x30;
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), -EBADMSG);
@@ -356,14 +315,14 @@ static void test_malformed(void **state)
 	assert_int_equal(uigw_smpp_frame_len(buf, 4), 0x46);
 
 	/* unknown command id: header is still there for the generic_nack */
-	len = unhex("00000010 00000077 00000000 0000002a", buf, sizeof(buf));
+	len = uigw_fx_unhex("00000010 00000077 00000000 0000002a", buf, sizeof(buf));
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), -EOPNOTSUPP);
 	assert_int_equal(p.sequence, 42);
 	/* enquire_link with a body */
-	len = unhex("00000011 00000015 00000000 0000002a 00", buf, sizeof(buf));
+	len = uigw_fx_unhex("00000011 00000015 00000000 0000002a 00", buf, sizeof(buf));
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), -EBADMSG);
 	/* submit_sm_resp with trailing octets */
-	len = unhex("00000013 80000004 00000000 0000002a 41 00 41", buf, sizeof(buf));
+	len = uigw_fx_unhex("00000013 80000004 00000000 0000002a 41 00 41", buf, sizeof(buf));
 	assert_int_equal(uigw_smpp_decode(&p, buf, len), -EBADMSG);
 }
 

@@ -12,34 +12,7 @@
 #include <osmocom/uigw/codec/ber.h>
 #include <osmocom/uigw/codec/charset.h>
 #include <osmocom/uigw/codec/ss_codec.h>
-
-/* hex string with optional spaces -> bytes */
-static size_t unhex(const char *hex, uint8_t *out, size_t size)
-{
-	size_t n = 0;
-	unsigned int v;
-
-	while (*hex) {
-		if (*hex == ' ') {
-			hex++;
-			continue;
-		}
-		assert_int_equal(sscanf(hex, "%2x", &v), 1);
-		assert_true(n < size);
-		out[n++] = v;
-		hex += 2;
-	}
-	return n;
-}
-
-static void assert_bytes(const uint8_t *got, size_t got_len, const char *hex)
-{
-	uint8_t want[512];
-	size_t n = unhex(hex, want, sizeof(want));
-
-	assert_int_equal(got_len, n);
-	assert_memory_equal(got, want, n);
-}
+#include "common/fixture.h"
 
 /* --- BER ------------------------------------------------------------------------------------------------ */
 
@@ -49,7 +22,7 @@ static void test_ber_lengths(void **state)
 	struct uigw_ber_tlv t;
 
 	/* short form */
-	unhex("04 02 aa bb", b, sizeof(b));
+	uigw_fx_unhex("04 02 aa bb", b, sizeof(b));
 	assert_int_equal(uigw_ber_dec(b, 4, &t), 4);
 	assert_int_equal(t.tag, 0x04);
 	assert_int_equal(t.len, 2);
@@ -112,7 +85,7 @@ static void test_ber_int(void **state)
 		uigw_ber_put_int(&e, 0x02, cases[i].v);
 		n = uigw_ber_enc_finish(&e);
 		assert_true(n > 0);
-		assert_bytes(b, n, cases[i].hex);
+		uigw_fx_assert_bytes(b, n, cases[i].hex);
 		assert_int_equal(uigw_ber_dec(b, n, &t), n);
 		assert_int_equal(uigw_ber_get_int(&t, &v), 0);
 		assert_true(v == cases[i].v);
@@ -139,7 +112,7 @@ static void test_ber_nested_long(void **state)
 	n = uigw_ber_enc_finish(&e);
 	/* 04 81 c8 + 200 = 203; 30 81 cb = 206; + 02 01 01 = 209; a2 81 d1 = 212 */
 	assert_int_equal(n, 212);
-	assert_bytes(b, 9, "a2 81 d1 02 01 01 30 81 cb");
+	uigw_fx_assert_bytes(b, 9, "a2 81 d1 02 01 01 30 81 cb");
 	assert_int_equal(uigw_ber_dec(b, n, &t), n);
 	p = t.val;
 	rem = t.len;
@@ -175,7 +148,7 @@ static void test_ber_nested_long(void **state)
 static void test_decode_invoke(void **state)
 {
 	uint8_t b[64];
-	size_t n = unhex(INVOKE_59_MSISDN, b, sizeof(b));
+	size_t n = uigw_fx_unhex(INVOKE_59_MSISDN, b, sizeof(b));
 	struct uigw_ss_comp c;
 	char text[UIGW_USSD_UTF8_MAX], lang[3];
 
@@ -199,10 +172,10 @@ static void test_decode_invoke(void **state)
 		uint8_t out[64];
 		int rc = uigw_ss_comp_encode(out, sizeof(out), &c);
 		assert_true(rc > 0);
-		assert_bytes(out, rc, INVOKE_59_MSISDN);
+		uigw_fx_assert_bytes(out, rc, INVOKE_59_MSISDN);
 	}
 
-	n = unhex(INVOKE_59_GSUP, b, sizeof(b));
+	n = uigw_fx_unhex(INVOKE_59_GSUP, b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
 	assert_int_equal(c.opcode, UIGW_SS_OP_PROCESS_USS_REQ);
 	assert_false(c.ussd.has_msisdn);
@@ -220,7 +193,7 @@ static void test_encode_invoke_text(void **state)
 
 	assert_int_equal(uigw_ussd_text_encode(&c.ussd, "*123#"), 0);
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, rc, INVOKE_59_GSUP);
+	uigw_fx_assert_bytes(out, rc, INVOKE_59_GSUP);
 
 	/* unstructuredSS-Request with alertingPattern 0 (PROTOCOLS.md §2 table) */
 	c.opcode = 60;
@@ -228,7 +201,7 @@ static void test_encode_invoke_text(void **state)
 	c.ussd.alerting = 0;
 	assert_int_equal(uigw_ussd_text_encode(&c.ussd, "Balance: 10 EUR"), 0);
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, rc, "a1 1e 02 01 01 02 01 3c 30 16 04 01 0f 04 0e c2 30 3b ec 1e 97 75 a0 18 0c 54 ac 4a 1b"
+	uigw_fx_assert_bytes(out, rc, "a1 1e 02 01 01 02 01 3c 30 16 04 01 0f 04 0e c2 30 3b ec 1e 97 75 a0 18 0c 54 ac 4a 1b"
 		     " 04 01 00");
 	/* a linked invoke id */
 	c.has_linked_id = true;
@@ -236,7 +209,7 @@ static void test_encode_invoke_text(void **state)
 	c.ussd.has_alerting = false;
 	assert_int_equal(uigw_ussd_text_encode(&c.ussd, "1"), 0);
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, rc, "a1 11 02 01 01 80 01 05 02 01 3c 30 06 04 01 0f 04 01 31");
+	uigw_fx_assert_bytes(out, rc, "a1 11 02 01 01 80 01 05 02 01 3c 30 06 04 01 0f 04 01 31");
 	{
 		struct uigw_ss_comp d;
 		assert_int_equal(uigw_ss_comp_decode(out, rc, &d), 0);
@@ -258,9 +231,9 @@ static void test_result(void **state)
 
 	assert_int_equal(uigw_ussd_text_encode(&c.ussd, "Balance: 10 EUR"), 0);
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, rc, RESULT_BALANCE);
+	uigw_fx_assert_bytes(out, rc, RESULT_BALANCE);
 
-	n = unhex(RESULT_BALANCE, b, sizeof(b));
+	n = uigw_fx_unhex(RESULT_BALANCE, b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
 	assert_int_equal(c.type, UIGW_SS_RETURN_RESULT);
 	assert_int_equal(c.opcode, 59);
@@ -270,24 +243,24 @@ static void test_result(void **state)
 	assert_string_equal(text, "Balance: 10 EUR");
 
 	/* the user's answer to an unstructuredSS-Request (PROTOCOLS.md §2 TC-CONTINUE) */
-	n = unhex("a2 10 02 01 01 30 0b 02 01 3c 30 06 04 01 0f 04 01 31", b, sizeof(b));
+	n = uigw_fx_unhex("a2 10 02 01 01 30 0b 02 01 3c 30 06 04 01 0f 04 01 31", b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
 	assert_int_equal(c.opcode, 60);
 	assert_int_equal(uigw_ussd_text_decode(&c.ussd, text, sizeof(text), NULL), 1);
 	assert_string_equal(text, "1");
 
 	/* ReturnResultLast without a result, and for unstructuredSS-Notify */
-	n = unhex("a2 03 02 01 07", b, sizeof(b));
+	n = uigw_fx_unhex("a2 03 02 01 07", b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
 	assert_int_equal(c.invoke_id, 7);
 	assert_false(c.has_opcode);
 	assert_false(c.has_ussd);
-	n = unhex("a2 08 02 01 07 30 03 02 01 3d", b, sizeof(b));
+	n = uigw_fx_unhex("a2 08 02 01 07 30 03 02 01 3d", b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
 	assert_int_equal(c.opcode, 61);
 	assert_false(c.has_ussd);
 	/* ReturnResultNotLast decodes like Last */
-	n = unhex("a7 10 02 01 01 30 0b 02 01 3c 30 06 04 01 0f 04 01 31", b, sizeof(b));
+	n = uigw_fx_unhex("a7 10 02 01 01 30 0b 02 01 3c 30 06 04 01 0f 04 01 31", b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
 	assert_int_equal(c.type, UIGW_SS_RETURN_RESULT_NL);
 	assert_true(c.has_ussd);
@@ -302,7 +275,7 @@ static void test_error_reject(void **state)
 	int rc;
 
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, rc, "a3 06 02 01 01 02 01 47");
+	uigw_fx_assert_bytes(out, rc, "a3 06 02 01 01 02 01 47");
 	assert_int_equal(uigw_ss_comp_decode(out, rc, &c), 0);
 	assert_int_equal(c.type, UIGW_SS_RETURN_ERROR);
 	assert_int_equal(c.error_code, 71);
@@ -314,7 +287,7 @@ static void test_error_reject(void **state)
 	c.problem_tag = UIGW_SS_PROB_INVOKE;
 	c.problem_code = UIGW_SS_PROB_INV_MISTYPED_PARAM;
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, rc, "a4 06 02 01 01 81 01 02");
+	uigw_fx_assert_bytes(out, rc, "a4 06 02 01 01 81 01 02");
 	assert_int_equal(uigw_ss_comp_decode(out, rc, &c), 0);
 	assert_int_equal(c.problem_tag, 0x81);
 	assert_int_equal(c.problem_code, 2);
@@ -324,18 +297,18 @@ static void test_error_reject(void **state)
 	c.problem_tag = UIGW_SS_PROB_GENERAL;
 	c.problem_code = UIGW_SS_PROB_GEN_BADLY_STRUCTURED;
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, rc, "a4 05 05 00 80 01 02");
+	uigw_fx_assert_bytes(out, rc, "a4 05 05 00 80 01 02");
 	assert_int_equal(uigw_ss_comp_decode(out, rc, &c), 0);
 	assert_false(c.has_invoke_id);
 	assert_int_equal(c.problem_tag, 0x80);
 
 	/* a ReturnError with a parameter */
-	n = unhex("a3 0a 02 01 02 02 01 22 30 02 05 00", b, sizeof(b));
+	n = uigw_fx_unhex("a3 0a 02 01 02 02 01 22 30 02 05 00", b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
 	assert_int_equal(c.error_code, 34);
 	assert_true(c.has_param);
 	/* a global error code is not MAP */
-	n = unhex("a3 08 02 01 02 06 03 01 02 03", b, sizeof(b));
+	n = uigw_fx_unhex("a3 08 02 01 02 06 03 01 02 03", b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), -ENOTSUP);
 	/* a bad problem tag cannot be encoded */
 	c.type = UIGW_SS_REJECT;
@@ -347,7 +320,7 @@ static void test_other_operation(void **state)
 {
 	/* an Invoke of another operation (registerSS 10) decodes without USSD: the channel rejects it */
 	uint8_t b[32];
-	size_t n = unhex("a1 0b 02 01 03 02 01 0a 30 03 04 01 21", b, sizeof(b));
+	size_t n = uigw_fx_unhex("a1 0b 02 01 03 02 01 0a 30 03 04 01 21", b, sizeof(b));
 	struct uigw_ss_comp c;
 
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
@@ -357,11 +330,11 @@ static void test_other_operation(void **state)
 	assert_string_equal(uigw_ss_op_name(10), "unknown");
 	assert_string_equal(uigw_ss_op_name(60), "unstructuredSS-Request");
 	/* without a parameter too */
-	n = unhex("a1 06 02 01 03 02 01 0a", b, sizeof(b));
+	n = uigw_fx_unhex("a1 06 02 01 03 02 01 0a", b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), 0);
 	assert_false(c.has_param);
 	/* a global opcode */
-	n = unhex("a1 08 02 01 03 06 03 01 02 03", b, sizeof(b));
+	n = uigw_fx_unhex("a1 08 02 01 03 06 03 01 02 03", b, sizeof(b));
 	assert_int_equal(uigw_ss_comp_decode(b, n, &c), -ENOTSUP);
 }
 
@@ -391,8 +364,8 @@ static void test_long_gsm7(void **state)
 	assert_int_equal(c.ussd.data_len, 160);
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
 	assert_int_equal(rc, 181);
-	assert_bytes(out, 18, "a2 81 b2 02 01 01 30 81 ac 02 01 3b 30 81 a6 04 01 0f");
-	assert_bytes(out + 18, 3, "04 81 a0");
+	uigw_fx_assert_bytes(out, 18, "a2 81 b2 02 01 01 30 81 ac 02 01 3b 30 81 a6 04 01 0f");
+	uigw_fx_assert_bytes(out + 18, 3, "04 81 a0");
 	assert_int_equal(uigw_ss_comp_decode(out, rc, &d), 0);
 	assert_int_equal(uigw_ussd_text_decode(&d.ussd, back, sizeof(back), NULL), 182);
 	assert_string_equal(back, text);
@@ -402,7 +375,7 @@ static void test_long_gsm7(void **state)
 	assert_int_equal(uigw_ussd_text_encode(&c.ussd, text), 0);
 	assert_int_equal(c.ussd.data_len, 113);
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, 3, "a2 81 80");
+	uigw_fx_assert_bytes(out, 3, "a2 81 80");
 	assert_int_equal(uigw_ss_comp_decode(out, rc, &d), 0);
 	assert_int_equal(uigw_ussd_text_decode(&d.ussd, back, sizeof(back), NULL), 129);
 	assert_string_equal(back, text);
@@ -437,7 +410,7 @@ static void test_long_gsm7(void **state)
 	assert_int_equal(uigw_ussd_text_encode(&c.ussd, text), -EMSGSIZE);
 	/* "1234567": CR padding in the last octet (PROTOCOLS.md §3 pitfall 5) */
 	assert_int_equal(uigw_ussd_text_encode(&c.ussd, "1234567"), 0);
-	assert_bytes(c.ussd.data, c.ussd.data_len, "31 d9 8c 56 b3 dd 1a");
+	uigw_fx_assert_bytes(c.ussd.data, c.ussd.data_len, "31 d9 8c 56 b3 dd 1a");
 }
 
 static void test_ucs2(void **state)
@@ -452,9 +425,9 @@ static void test_ucs2(void **state)
 
 	assert_int_equal(uigw_ussd_text_encode(&c.ussd, "1=Да"), 0);
 	assert_int_equal(c.ussd.dcs, 0x48);
-	assert_bytes(c.ussd.data, c.ussd.data_len, "0031003d04140430");
+	uigw_fx_assert_bytes(c.ussd.data, c.ussd.data_len, "0031003d04140430");
 	rc = uigw_ss_comp_encode(out, sizeof(out), &c);
-	assert_bytes(out, rc, "a1 15 02 01 02 02 01 3c 30 0d 04 01 48 04 08 00 31 00 3d 04 14 04 30");
+	uigw_fx_assert_bytes(out, rc, "a1 15 02 01 02 02 01 3c 30 0d 04 01 48 04 08 00 31 00 3d 04 14 04 30");
 	assert_int_equal(uigw_ss_comp_decode(out, rc, &d), 0);
 	assert_int_equal(uigw_ussd_text_decode(&d.ussd, back, sizeof(back), NULL), strlen("1=Да"));
 	assert_string_equal(back, "1=Да");
@@ -502,18 +475,18 @@ static void test_dcs_decode(void **state)
 	assert_string_equal(lang, "en");
 	/* 0x11: UCS-2 with a packed 2-letter prefix ("ru" = 72 75 packed -> f2 3a) */
 	a.dcs = 0x11;
-	a.data_len = unhex("f2 3a 04 14 04 30", a.data, sizeof(a.data));
+	a.data_len = uigw_fx_unhex("f2 3a 04 14 04 30", a.data, sizeof(a.data));
 	assert_int_equal(uigw_ussd_text_decode(&a, out, sizeof(out), lang), 4);
 	assert_string_equal(out, "Да");
 	assert_string_equal(lang, "ru");
 	/* 0x44: 8-bit, read as Latin-1 */
 	a.dcs = 0x44;
-	a.data_len = unhex("48 e9", a.data, sizeof(a.data));
+	a.data_len = uigw_fx_unhex("48 e9", a.data, sizeof(a.data));
 	assert_int_equal(uigw_ussd_text_decode(&a, out, sizeof(out), NULL), 3);
 	assert_string_equal(out, "Hé");
 	/* 0x48: UCS-2 */
 	a.dcs = 0x48;
-	a.data_len = unhex("04 14 04 30", a.data, sizeof(a.data));
+	a.data_len = uigw_fx_unhex("04 14 04 30", a.data, sizeof(a.data));
 	assert_int_equal(uigw_ussd_text_decode(&a, out, sizeof(out), lang), 4);
 	assert_string_equal(lang, "");
 	/* reserved / compressed / unknown groups */
@@ -525,7 +498,7 @@ static void test_dcs_decode(void **state)
 	assert_int_equal(uigw_ussd_text_decode(&a, out, sizeof(out), NULL), -ENOTSUP);
 	/* 0x10 without the prefix */
 	a.dcs = 0x10;
-	a.data_len = unhex("c8 34", a.data, sizeof(a.data));
+	a.data_len = uigw_fx_unhex("c8 34", a.data, sizeof(a.data));
 	assert_int_equal(uigw_ussd_text_decode(&a, out, sizeof(out), NULL), -EINVAL);
 	/* a buffer too small */
 	a.dcs = 0x0f;
@@ -571,7 +544,7 @@ static void test_malformed(void **state)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t b[64];
-		size_t n = unhex(bad[i], b, sizeof(b));
+		size_t n = uigw_fx_unhex(bad[i], b, sizeof(b));
 		struct uigw_ss_comp c;
 		int rc = uigw_ss_comp_decode(b, n, &c);
 		if (rc >= 0)
@@ -597,7 +570,7 @@ static void test_malformed(void **state)
 		const char *good[] = { INVOKE_59_MSISDN, RESULT_BALANCE, "a4 06 02 01 01 81 01 02" };
 		for (i = 0; i < 3; i++) {
 			uint8_t b[64];
-			size_t n = unhex(good[i], b, sizeof(b)), k;
+			size_t n = uigw_fx_unhex(good[i], b, sizeof(b)), k;
 			for (k = 0; k < n; k++) {
 				uint8_t *t = test_malloc(k ? k : 1);
 				struct uigw_ss_comp c;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <osmocom/uigw/codec/ber.h>
 #include <osmocom/uigw/codec/charset.h>
+#include <osmocom/uigw/codec/map.h>
 #include <osmocom/uigw/codec/ss_codec.h>
 
 #define TAG_LINKED_ID	0x80	/* [0] IMPLICIT InvokeIdType */
@@ -59,29 +60,14 @@ static int dec_small_int(const struct uigw_ber_tlv *t, int64_t min, int64_t max,
 	return 0;
 }
 
-/* ISDN-AddressString: TON/NPI octet, then TBCD digits */
+/* ISDN-AddressString (at most 9 octets) as "+<digits>" or bare digits */
 static int dec_msisdn(const struct uigw_ber_tlv *t, char *out, size_t out_size)
 {
-	static const char tbcd[] = "0123456789*#abc";
-	size_t i, o = 0;
+	struct uigw_map_addr a;
 
-	if (t->len < 1 || t->len > 9)
+	if (t->len > 9 || uigw_map_addr_dec(t->val, t->len, &a) < 0)
 		return -EINVAL;
-	if (((t->val[0] >> 4) & 0x07) == 1)
-		out[o++] = '+';
-	for (i = 1; i < t->len; i++) {
-		uint8_t lo = t->val[i] & 0x0f, hi = t->val[i] >> 4;
-
-		if (lo == 0x0f)
-			break;	/* filler */
-		out[o++] = tbcd[lo];
-		if (hi == 0x0f)
-			break;
-		out[o++] = tbcd[hi];
-	}
-	if (o + 1 > out_size)
-		return -EINVAL;
-	out[o] = '\0';
+	uigw_map_addr_str(&a, out, out_size);
 	return 0;
 }
 
@@ -308,31 +294,14 @@ int uigw_ss_comp_decode(const uint8_t *buf, size_t len, struct uigw_ss_comp *c)
 
 static void enc_msisdn(struct uigw_ber_enc *e, const char *msisdn)
 {
-	uint8_t b[9];
-	size_t n = 1, nd = 0;
-	const char *s = msisdn;
+	struct uigw_map_addr a;
 
-	b[0] = 0x81;	/* no extension, TON unknown, NPI E.164 */
-	if (*s == '+') {
-		b[0] = 0x91;
-		s++;
+	/* ISDN-AddressString: 8 TBCD octets at most */
+	if (uigw_map_addr_from_str(&a, msisdn) < 0 || strlen(a.digits) > 16) {
+		e->err = -EINVAL;
+		return;
 	}
-	for (; *s; s++, nd++) {
-		const char *tbcd = "0123456789*#abc", *d = strchr(tbcd, *s);
-		uint8_t v;
-
-		if (!d || nd >= 2 * (sizeof(b) - 1)) {
-			e->err = -EINVAL;
-			return;
-		}
-		v = d - tbcd;
-		if (nd & 1) {
-			b[n - 1] = (b[n - 1] & 0x0f) | (v << 4);
-		} else {
-			b[n++] = 0xf0 | v;
-		}
-	}
-	uigw_ber_put(e, TAG_MSISDN, b, n);
+	uigw_map_addr_put(e, TAG_MSISDN, &a);
 }
 
 static void enc_ussd_arg(struct uigw_ber_enc *e, const struct uigw_ussd_arg *a, bool res)

@@ -134,3 +134,44 @@ void uigw_fx_clock_advance(long secs)
 	osmo_timers_prepare();
 	osmo_timers_update();
 }
+
+size_t uigw_fx_unhex(const char *s, uint8_t *out, size_t size)
+{
+	size_t n = 0;
+	unsigned int v;
+
+	while (*s) {
+		if (*s == ' ' || *s == '\n') {
+			s++;
+			continue;
+		}
+		if (*s == '"') {
+			for (s++; *s && *s != '"'; s++) {
+				assert_true(n < size);
+				if (s[0] == '\\' && s[1] == '0') {
+					out[n++] = 0;
+					s++;
+				} else {
+					out[n++] = *s;
+				}
+			}
+			assert_int_equal(*s, '"');
+			s++;
+			continue;
+		}
+		assert_int_equal(sscanf(s, "%2x", &v), 1);
+		assert_true(n < size);
+		out[n++] = v;
+		s += 2;
+	}
+	return n;
+}
+
+void uigw_fx_assert_bytes(const uint8_t *got, long got_len, const char *hex)
+{
+	uint8_t want[2048];
+	size_t n = uigw_fx_unhex(hex, want, sizeof(want));
+
+	assert_int_equal(got_len, n);
+	assert_memory_equal(got, want, n);
+}

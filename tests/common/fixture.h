@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 
 struct uigw;
 
@@ -35,3 +36,9 @@ void uigw_fx_settle(struct uigw *gw);
  *  together; advancing runs due timers. */
 void uigw_fx_clock_set(long secs);
 void uigw_fx_clock_advance(long secs);
+
+/*! Hex with optional spaces and "quoted strings" (copied as they are; "\0" is a NUL) -> bytes; a malformed
+ *  string or one longer than size fails the test. \returns the number of bytes */
+size_t uigw_fx_unhex(const char *hex, uint8_t *out, size_t size);
+/*! Fail the test unless got[0..got_len) are the bytes that hex (as uigw_fx_unhex) describes. */
+void uigw_fx_assert_bytes(const uint8_t *got, long got_len, const char *hex);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build every libFuzzer target with clang (ASan + UBSan) and run each for a short, bounded time on its seed
-# corpus. A crash, a sanitizer report or a timeout fails the test. FUZZ_SECONDS sets the time per target.
+# corpus. A crash, a sanitizer report or a timeout fails the test. FUZZ_SECONDS sets the time per target;
+# FUZZ_RUNS a number of executions instead (contrib/fuzz-long), FUZZ_TARGETS="tcap map" a subset.
 set -e
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -37,7 +38,9 @@ campaign:common/channel.c common/logging.c core/campaign_names.c core/campaign_t
 render:common/channel.c codec/charset.c render/render.c
 charset:codec/charset.c
 smpp:codec/smpp_codec.c
-gsup:codec/charset.c codec/ber.c codec/ss_codec.c
+gsup:codec/charset.c codec/ber.c codec/map.c codec/ss_codec.c
+tcap:codec/charset.c codec/ber.c codec/map.c codec/ss_codec.c codec/tcap.c
+map:codec/charset.c codec/ber.c codec/map.c codec/ss_codec.c
 sip:common/number.c common/logging.c codec/charset.c codec/sip_msg.c codec/ussi_xml.c codec/ims_sms.c
 ussi:codec/ussi_xml.c
 concat:common/logging.c codec/sms_concat.c
@@ -47,6 +50,9 @@ pass=0
 fail=0
 echo "$targets" | while IFS=: read -r name srcs; do
 	[ -n "$name" ] || continue
+	if [ -n "${FUZZ_TARGETS:-}" ]; then
+		case " $FUZZ_TARGETS " in *" $name "*) ;; *) continue ;; esac
+	fi
 	[ -f "$top_srcdir/tests/fuzz/fuzz_$name.c" ] || { echo "missing fuzz_$name.c"; exit 1; }
 	files=""
 	for s in $srcs; do files="$files $S/$s"; done
@@ -56,8 +62,10 @@ echo "$targets" | while IFS=: read -r name srcs; do
 	rm -rf "$work"
 	mkdir -p "$work"
 	[ -d "$top_srcdir/tests/fuzz/corpus/$name" ] && cp "$top_srcdir/tests/fuzz/corpus/$name"/* "$work"/ 2>/dev/null || true
-	echo "fuzz_$name: ${secs}s"
-	if ASAN_OPTIONS=detect_leaks=1 "$out/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	limit="-max_total_time=$secs"
+	[ -n "${FUZZ_RUNS:-}" ] && limit="-runs=$FUZZ_RUNS"
+	echo "fuzz_$name: $limit"
+	if ASAN_OPTIONS=detect_leaks=1 "$out/fuzz_$name" "$limit" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$out/crash_$name-" "$work" >"$out/fuzz_$name.log" 2>&1; then
 		echo "fuzz_$name: ok ($(grep -a 'stat::number_of_executed_units' "$out/fuzz_$name.log" | awk '{print $2}') runs)"
 	else
