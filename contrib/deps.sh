@@ -8,9 +8,9 @@ BUILD="autoconf automake libtool make gcc pkg-config
 	libosip2-dev libexpat1-dev"
 # netbase: /etc/protocols and /etc/services (kamailio cannot open TCP without them); llvm: llvm-symbolizer, without
 # which sanitizer reports have no function names and the fuzz runs' leak suppressions cannot match;
-# ca-certificates: npm fetches node-smpp over TLS
+# ca-certificates: npm fetches node-smpp over TLS; osmo-stp and asn1c: the STP and the TCAP/MAP peer of the map tests
 TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev llvm python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
-	kamailio netbase ca-certificates bzip2 iproute2"
+	kamailio netbase ca-certificates bzip2 iproute2 osmo-stp asn1c"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;

@@ -28,6 +28,7 @@
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/vty/vty.h>
 #include <osmocom/uigw/chan/gsup.h>
+#include <osmocom/uigw/chan/map.h>
 #include <osmocom/uigw/chan/smpp.h>
 #include <osmocom/uigw/chan/sip.h>
 #include <osmocom/uigw/chan/vty.h>
@@ -53,6 +54,8 @@ static struct vty_app_info vty_info = {
 	"License AGPLv3+: GNU AGPL version 3 or later <http://gnu.org/licenses/agpl-3.0.html>\r\n"
 	"This is free software: you are free to change and redistribute it.\r\n"
 	"There is NO WARRANTY, to the extent permitted by law.\r\n",
+	.go_parent_cb = uigw_vty_go_parent,
+	.is_config_node = uigw_vty_is_config_node,
 };
 
 static void print_help(void)
@@ -182,6 +185,11 @@ int main(int argc, char **argv)
 		exit(1);
 	}
 	if (uigw_smpp_init(gw) < 0) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
+	/* the cs7 objects of libosmo-sigtran live beside the gateway, in the process's root context */
+	if (uigw_map_init(gw, root) < 0) {
 		fprintf(stderr, "Out of memory\n");
 		exit(1);
 	}

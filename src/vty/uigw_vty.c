@@ -14,6 +14,7 @@
 #include <osmocom/vty/command.h>
 #include <osmocom/vty/misc.h>
 #include <osmocom/vty/tdef_vty.h>
+#include <osmocom/sigtran/osmo_ss7.h>
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/vty/vty.h>
@@ -706,4 +707,27 @@ int uigw_vty_init(struct uigw *gw)
 	install_element_ve(&show_channels_cmd);
 	install_element_ve(&show_channel_cmd);
 	return 0;
+}
+
+int uigw_vty_go_parent(struct vty *vty)
+{
+	if (osmo_ss7_is_config_node(vty, vty->node))
+		return osmo_ss7_vty_go_parent(vty);
+	switch (vty->node) {
+	case SMSC_NODE:
+		vty->node = SMPP_NODE;
+		break;
+	default:
+		vty->node = CONFIG_NODE;
+		vty->index = NULL;
+		break;
+	}
+	return vty->node;
+}
+
+int uigw_vty_is_config_node(struct vty *vty, int node)
+{
+	if (osmo_ss7_is_config_node(vty, node))
+		return 1;
+	return node >= _LAST_OSMOVTY_NODE;
 }

@@ -11,6 +11,7 @@ enum uigw_vty_node {
 	SMPP_NODE,				/*!< "smpp" (SMPP adapter) */
 	SMSC_NODE,				/*!< "smsc NAME" inside "smpp" */
 	SIP_NODE,				/*!< "sip" (SIP MESSAGE / USSI adapter) */
+	MAP_NODE,				/*!< "map" (SS7 MAP gsmSCF, src/chan/map) */
 };
 
 struct vty;

@@ -13,3 +13,8 @@ int uigw_vty_init(struct uigw *gw);
 /*! The standard `timer` / `show timer` commands over every timer group: after the channels' init (which add
  *  their groups), before the configuration is read. */
 int uigw_vty_timers_init(struct uigw *gw);
+/*! vty_app_info.go_parent_cb: libosmo-sigtran's cs7 nodes return to their parents with the right index (the
+ *  node stack of libosmovty restores the rest). */
+int uigw_vty_go_parent(struct vty *vty);
+/*! vty_app_info.is_config_node: every node of the gateway and of libosmo-sigtran is a configuration node. */
+int uigw_vty_is_config_node(struct vty *vty, int node);
