@@ -9,11 +9,15 @@
  *   end ROLE DTID [aare] COMP...
  *   abort ROLE DTID                 TC-U-ABORT without a reason
  *   raw ROLE HEX                    any bytes as the TCAP message
+ *   load ROLE DIALOGS RATE CODE ANSWER...   (contrib/bench/map) DIALOGS dialogs at RATE/s: Begin CODE, then the
+ *                                   ANSWERs one per screen; one JSON summary with steps, errors, p50/p99
+ *   echo ROLE COUNT RATE            COUNT Begins at RATE/s to an echo (map_peer --echo PORT) and their round trips
  * COMP: rrl=IID:OP:TEXT (ReturnResultLast with USSD-Res), ack=IID:OP (ReturnResultLast without a result),
  *       error=IID:CODE, reject=IID, invoke=IID:OP:TEXT. In TEXT, '_' stands for a space.
  * ROLE: msc or hlr. OTID, DTID: hex. */
 
 #include <ctype.h>
+#include <time.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +423,263 @@ static void send_msg(struct role *r, TCMessage_t *m)
 	send_tcap(r, buf, er.encoded);
 }
 
+/* ---- load (contrib/bench/map): dialogs at a paced rate, each step's latency; echo: bare SCCP round trips ---- */
+
+struct ld_dlg {
+	uint8_t state;		/* 0 idle, 1..: answers sent, 255 done */
+	uint8_t failed;
+	int64_t sent_us;
+	uint8_t gwtid[4];
+};
+
+static struct {
+	bool on, echo;
+	struct role *r;
+	unsigned int n, started, done, steps, errors, answered;
+	double rate;
+	int64_t t0_us, end_us;
+	struct ld_dlg *d;
+	char code[32];
+	char answers[4][32];
+	unsigned int n_answers;
+	uint32_t *lat;		/* step latencies, us */
+	unsigned int n_lat;
+	struct osmo_timer_list tick;
+	uint8_t echo_msg[256];
+	size_t echo_len;
+} ld;
+
+#define LD_TID0 0x10000000u
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void ld_report(void)
+{
+	double secs = (now_us() - ld.t0_us) / 1e6;
+	uint32_t p50 = 0, p99 = 0;
+
+	if (ld.n_lat) {
+		qsort(ld.lat, ld.n_lat, sizeof(*ld.lat), cmp_u32);
+		p50 = ld.lat[ld.n_lat / 2];
+		p99 = ld.lat[(size_t)(ld.n_lat * 0.99)];
+	}
+	printf("{\"ev\":\"%s\",\"dialogs\":%u,\"done\":%u,\"steps\":%u,\"errors\":%u,\"secs\":%.3f,"
+	       "\"p50_us\":%u,\"p99_us\":%u}\n", ld.echo ? "echo" : "load", ld.n, ld.done, ld.steps, ld.errors, secs, p50,
+	       p99);
+	fflush(stdout);
+	free(ld.d);
+	free(ld.lat);
+	ld.d = NULL;
+	ld.lat = NULL;
+	ld.on = false;
+	osmo_timer_del(&ld.tick);
+}
+
+static void ld_send_begin(unsigned int i);
+static void ld_send_echo(unsigned int i);
+
+static void ld_tick_cb(void *data)
+{
+	int64_t t = now_us();
+	unsigned int want = (unsigned int)((t - ld.t0_us) / 1e6 * ld.rate);
+
+	if (want > ld.n)
+		want = ld.n;
+	while (ld.started < want) {
+		if (ld.echo)
+			ld_send_echo(ld.started);
+		else
+			ld_send_begin(ld.started);
+		ld.started++;
+	}
+	if (ld.done >= ld.n || t > ld.end_us) {
+		ld.errors += ld.n - ld.done;	/* never finished: lost */
+		ld_report();
+		return;
+	}
+	osmo_timer_schedule(&ld.tick, 0, 1000);
+}
+
+static void ld_start(struct role *r, bool echo, unsigned int n, double rate)
+{
+	memset(&ld.tick, 0, sizeof(ld.tick));
+	ld.on = true;
+	ld.echo = echo;
+	ld.r = r;
+	ld.n = n;
+	ld.rate = rate;
+	ld.started = ld.done = ld.steps = ld.errors = ld.n_lat = 0;
+	ld.d = calloc(n, sizeof(*ld.d));
+	ld.lat = calloc(n * (echo ? 1 : ld.n_answers + 1), sizeof(*ld.lat));
+	ld.t0_us = now_us();
+	ld.end_us = ld.t0_us + (int64_t)(n / rate * 1e6) + 5000000;
+	osmo_timer_setup(&ld.tick, ld_tick_cb, NULL);
+	osmo_timer_schedule(&ld.tick, 0, 1000);
+}
+
+static void ld_lat(unsigned int i)
+{
+	int64_t t = now_us();
+
+	ld.lat[ld.n_lat++] = t - ld.d[i].sent_us;
+	ld.d[i].sent_us = t;
+	ld.steps++;
+}
+
+static void send_begin(struct role *r, uint32_t otid, const char *text, const char *msisdn)
+{
+	TCMessage_t m;
+	Component_t *c = calloc(1, sizeof(*c));
+	char tid[12];
+
+	memset(&m, 0, sizeof(m));
+	m.present = TCMessage_PR_begin;
+	snprintf(tid, sizeof(tid), "%08x", otid);
+	tid_set(&m.choice.begin.otid, tid);
+	m.choice.begin.dialoguePortion = dialogue(false, 0, acn_ussd_v2, sizeof(acn_ussd_v2), NULL);
+	c->present = Component_PR_invoke;
+	c->choice.invoke.invokeID = 1;
+	c->choice.invoke.opCode.present = Code_PR_local;
+	c->choice.invoke.opCode.choice.local = 59;
+	c->choice.invoke.parameter = ussd_any(false, text, 0x0f, msisdn);
+	m.choice.begin.components = calloc(1, sizeof(ComponentPortion_t));
+	ASN_SEQUENCE_ADD(&m.choice.begin.components->list, c);
+	send_msg(r, &m);
+	ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_TCMessage, &m);
+}
+
+static void ld_send_begin(unsigned int i)
+{
+	char msisdn[24];
+
+	snprintf(msisdn, sizeof(msisdn), "+4917300%06u", i % 1000000);
+	ld.d[i].sent_us = now_us();
+	ld.d[i].state = 1;
+	send_begin(ld.r, LD_TID0 + i, ld.code, msisdn);
+}
+
+static void ld_send_echo(unsigned int i)
+{
+	TCMessage_t *m = NULL;
+	uint8_t buf[256];
+	asn_enc_rval_t er;
+	uint32_t otid = LD_TID0 + i;
+
+	/* the same coding work per round trip as a dialog step: decode one message, encode one */
+	if (ber_decode(NULL, &asn_DEF_TCMessage, (void **)&m, ld.echo_msg, ld.echo_len).code == RC_OK) {
+		uint8_t b[4] = { otid >> 24, otid >> 16, otid >> 8, otid };
+
+		OCTET_STRING_fromBuf(&m->choice.begin.otid, (const char *)b, 4);
+		er = der_encode_to_buffer(&asn_DEF_TCMessage, m, buf, sizeof(buf));
+		if (er.encoded > 0) {
+			ld.d[i].sent_us = now_us();
+			send_tcap(ld.r, buf, er.encoded);
+		}
+	}
+	ASN_STRUCT_FREE(asn_DEF_TCMessage, m);
+}
+
+/* a message of the load: the gateway's answer to dialog i */
+static void ld_rx(const TCMessage_t *m)
+{
+	const OCTET_STRING_t *dtid = NULL, *otid = NULL;
+	const ComponentPortion_t *cp = NULL;
+	unsigned int i;
+
+	switch (m->present) {
+	case TCMessage_PR_continue:
+		dtid = &m->choice.Continue.dtid;
+		otid = &m->choice.Continue.otid;
+		cp = m->choice.Continue.components;
+		break;
+	case TCMessage_PR_end:
+		dtid = &m->choice.end.dtid;
+		cp = m->choice.end.components;
+		break;
+	case TCMessage_PR_abort:
+		dtid = &m->choice.abort.dtid;
+		break;
+	case TCMessage_PR_begin:
+		if (ld.echo) {
+			/* the echo of our Begin */
+			otid = &m->choice.begin.otid;
+			if (otid->size == 4) {
+				i = ((otid->buf[0] << 24) | (otid->buf[1] << 16) | (otid->buf[2] << 8) | otid->buf[3]) - LD_TID0;
+				if (i < ld.n && !ld.d[i].state) {
+					ld.d[i].state = 255;
+					ld_lat(i);
+					ld.done++;
+				}
+			}
+		}
+		return;
+	default:
+		return;
+	}
+	if (!dtid || dtid->size != 4)
+		return;
+	i = ((dtid->buf[0] << 24) | (dtid->buf[1] << 16) | (dtid->buf[2] << 8) | dtid->buf[3]) - LD_TID0;
+	if (i >= ld.n || ld.d[i].state == 0 || ld.d[i].state == 255)
+		return;
+	if (m->present == TCMessage_PR_abort || !cp || cp->list.count < 1) {
+		ld.errors++;
+		ld.d[i].state = 255;
+		ld.done++;
+		return;
+	}
+	ld_lat(i);
+	if (m->present == TCMessage_PR_end) {
+		if (ld.d[i].state != ld.n_answers + 1)
+			ld.errors++;	/* ended early */
+		ld.d[i].state = 255;
+		ld.done++;
+		return;
+	}
+	if (ld.d[i].state > ld.n_answers || cp->list.array[0]->present != Component_PR_invoke) {
+		ld.errors++;
+		ld.d[i].state = 255;
+		ld.done++;
+		return;
+	}
+	{
+		TCMessage_t a;
+		Component_t *c = calloc(1, sizeof(*c));
+		char tid[12];
+		ANY_t *any = ussd_any(true, ld.answers[ld.d[i].state - 1], 0x0f, NULL);
+
+		memset(&a, 0, sizeof(a));
+		a.present = TCMessage_PR_continue;
+		snprintf(tid, sizeof(tid), "%08x", LD_TID0 + i);
+		tid_set(&a.choice.Continue.otid, tid);
+		OCTET_STRING_fromBuf(&a.choice.Continue.dtid, (const char *)otid->buf, otid->size);
+		c->present = Component_PR_returnResultLast;
+		c->choice.returnResultLast.invokeID = cp->list.array[0]->choice.invoke.invokeID;
+		c->choice.returnResultLast.result = calloc(1, sizeof(*c->choice.returnResultLast.result));
+		c->choice.returnResultLast.result->opCode.present = Code_PR_local;
+		c->choice.returnResultLast.result->opCode.choice.local = 60;
+		c->choice.returnResultLast.result->result = *any;
+		free(any);
+		a.choice.Continue.components = calloc(1, sizeof(ComponentPortion_t));
+		ASN_SEQUENCE_ADD(&a.choice.Continue.components->list, c);
+		ld.d[i].state++;
+		send_msg(ld.r, &a);
+		ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_TCMessage, &a);
+	}
+}
+
 static struct role *role_by_name(const char *n)
 {
 	unsigned int i;
@@ -446,6 +707,38 @@ static void cmd(char *line)
 		return;
 	}
 	memset(&m, 0, sizeof(m));
+	if (!strcmp(tok[0], "load") && n >= 5 && !ld.on) {
+		/* load ROLE DIALOGS RATE CODE [ANSWER...] */
+		OSMO_STRLCPY_ARRAY(ld.code, tok[4]);
+		ld.n_answers = 0;
+		for (i = 5; i < n && ld.n_answers < 4; i++)
+			OSMO_STRLCPY_ARRAY(ld.answers[ld.n_answers++], tok[i]);
+		ld_start(r, false, atoi(tok[2]), atof(tok[3]));
+		return;
+	}
+	if (!strcmp(tok[0], "echo") && n >= 4 && !ld.on) {
+		/* echo ROLE COUNT RATE: Begin messages to SSN 147, returned by an echo (map_peer --echo) */
+		TCMessage_t e;
+		Component_t *c = calloc(1, sizeof(*c));
+		asn_enc_rval_t er;
+
+		memset(&e, 0, sizeof(e));
+		e.present = TCMessage_PR_begin;
+		tid_set(&e.choice.begin.otid, "10000000");
+		e.choice.begin.dialoguePortion = dialogue(false, 0, acn_ussd_v2, sizeof(acn_ussd_v2), NULL);
+		c->present = Component_PR_invoke;
+		c->choice.invoke.invokeID = 1;
+		c->choice.invoke.opCode.present = Code_PR_local;
+		c->choice.invoke.opCode.choice.local = 59;
+		c->choice.invoke.parameter = ussd_any(false, "*7790#", 0x0f, "+491730000000");
+		e.choice.begin.components = calloc(1, sizeof(ComponentPortion_t));
+		ASN_SEQUENCE_ADD(&e.choice.begin.components->list, c);
+		er = der_encode_to_buffer(&asn_DEF_TCMessage, &e, ld.echo_msg, sizeof(ld.echo_msg));
+		ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_TCMessage, &e);
+		ld.echo_len = er.encoded > 0 ? er.encoded : 0;
+		ld_start(r, true, atoi(tok[2]), atof(tok[3]));
+		return;
+	}
 	if (!strcmp(tok[0], "raw") && n == 3) {
 		uint8_t b[1024];
 		int len = osmo_hexparse(tok[2], b, sizeof(b));
@@ -728,6 +1021,11 @@ static void rx(struct role *r, const uint8_t *b, size_t n)
 		ASN_STRUCT_FREE(asn_DEF_TCMessage, m);
 		return;
 	}
+	if (ld.on) {
+		ld_rx(m);
+		ASN_STRUCT_FREE(asn_DEF_TCMessage, m);
+		return;
+	}
 	printf("{\"ev\":\"rx\",\"role\":\"%s\",\"len\":%zu", r->name, n);
 	switch (m->present) {
 	case TCMessage_PR_begin:
@@ -767,14 +1065,24 @@ static void rx(struct role *r, const uint8_t *b, size_t n)
 	ASN_STRUCT_FREE(asn_DEF_TCMessage, m);
 }
 
+static bool echo_mode;
+
 static int sccp_cb(struct osmo_prim_hdr *oph, void *_scu)
 {
 	struct osmo_scu_prim *prim = (struct osmo_scu_prim *)oph;
 	struct role *r = osmo_sccp_user_get_priv(_scu);
 
 	if (OSMO_PRIM_HDR(oph) == OSMO_PRIM(OSMO_SCU_PRIM_N_UNITDATA, PRIM_OP_INDICATION)) {
-		(void)prim;
-		rx(r, msgb_l2(oph->msg), msgb_l2len(oph->msg));
+		if (echo_mode) {
+			/* the bare SCCP path: the message goes back as it came */
+			struct msgb *msg = msgb_alloc_headroom(2048, 512, "echo");
+
+			msg->l2h = msgb_put(msg, msgb_l2len(oph->msg));
+			memcpy(msg->l2h, msgb_l2(oph->msg), msgb_l2len(oph->msg));
+			osmo_sccp_tx_unitdata_msg(r->scu, &r->local, &prim->u.unitdata.calling_addr, msg);
+		} else {
+			rx(r, msgb_l2(oph->msg), msgb_l2len(oph->msg));
+		}
 	}
 	msgb_free(oph->msg);
 	return 0;
@@ -786,8 +1094,12 @@ static void up_cb(void *data)
 	struct osmo_ss7_as *as;
 
 	for (i = 0; i < ARRAY_SIZE(roles); i++) {
-		struct osmo_ss7_instance *ss7 = osmo_sccp_get_ss7(roles[i].sccp);
+		struct osmo_ss7_instance *ss7;
 		bool up = false;
+
+		if (!roles[i].sccp)
+			continue;
+		ss7 = osmo_sccp_get_ss7(roles[i].sccp);
 
 		llist_for_each_entry(as, &ss7->as_list, list)
 			up |= osmo_ss7_as_active(as);
@@ -829,16 +1141,26 @@ static const struct log_info peer_log = { .cat = cats, .num_cat = 0 };
 int main(int argc, char **argv)
 {
 	void *ctx = talloc_named_const(NULL, 0, "map_peer");
-	int port = argc > 1 ? atoi(argv[1]) : 5000;
+	int port;
 	struct osmo_fd stdin_ofd;
-	unsigned int i;
+	unsigned int i, n_roles = ARRAY_SIZE(roles);
+
+	if (argc > 1 && !strcmp(argv[1], "--echo")) {
+		/* contrib/bench/map: stand in for the gateway (0.23.2, SSN 147) and return every message */
+		echo_mode = true;
+		roles[0] = (struct role){ .name = "echo", .inst = 0, .pc = "0.23.2", .ssn = 147 };
+		n_roles = 1;
+		argv++;
+		argc--;
+	}
+	port = argc > 1 ? atoi(argv[1]) : 5000;
 
 	osmo_init_logging2(ctx, &peer_log);
 	log_set_print_category(osmo_stderr_target, 1);
 	log_set_all_filter(osmo_stderr_target, 1);
 	log_set_log_level(osmo_stderr_target, LOGL_NOTICE);
 	osmo_ss7_init();
-	for (i = 0; i < ARRAY_SIZE(roles); i++) {
+	for (i = 0; i < n_roles; i++) {
 		struct role *r = &roles[i];
 
 		r->sccp = osmo_sccp_simple_client_on_ss7_id(ctx, r->inst, r->name, osmo_ss7_pointcode_parse(NULL, r->pc),
@@ -852,8 +1174,11 @@ int main(int argc, char **argv)
 		osmo_sccp_local_addr_by_instance(&r->local, r->sccp, r->ssn);
 	}
 	osmo_sccp_make_addr_pc_ssn(&gw_addr, osmo_ss7_pointcode_parse(NULL, "0.23.2"), 147);
-	osmo_fd_setup(&stdin_ofd, 0, OSMO_FD_READ, stdin_cb, NULL, 0);
-	osmo_fd_register(&stdin_ofd);
+	if (!echo_mode) {
+		/* commands; their end ends the peer */
+		osmo_fd_setup(&stdin_ofd, 0, OSMO_FD_READ, stdin_cb, NULL, 0);
+		osmo_fd_register(&stdin_ofd);
+	}
 	osmo_timer_setup(&up_timer, up_cb, NULL);
 	osmo_timer_schedule(&up_timer, 0, 100000);
 	setvbuf(stdout, NULL, _IOLBF, 0);
