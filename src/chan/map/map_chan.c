@@ -638,10 +638,15 @@ static void map_end(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 		return;
 	dlg->chan_priv = NULL;
 	LOGPTR(t, LOGL_INFO, "dialog ended by the gateway (%s)\n", get_value_string(uigw_outcome_names, outcome));
-	if (t->mo && t->fi->state != TR_ST_PUSH_SENT)
+	if (outcome == UIGW_OUTCOME_TIMED_OUT && t->fi->state == TR_ST_WAIT_ANSWER) {
+		/* the subscriber did not answer within the dialog's input timeout: as on X201 */
+		ctr_inc(t->m, MAP_CTR_TIMEOUT_ANSWER);
+		tr_abort(t, "no answer within the dialog's input timeout");
+	} else if (t->mo) {
 		tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
-	else
+	} else {
 		tr_abort(t, "dialog ended by the gateway");
+	}
 	tr_done(t);
 }
 
