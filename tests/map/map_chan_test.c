@@ -458,6 +458,46 @@ static void test_push(void **state)
 	assert_int_equal(ctr("rx:return-error"), 1);
 }
 
+static void test_alphabet_and_restart(void **state)
+{
+	uint8_t comp[64];
+	struct uigw_tcap_msg m = { .type = UIGW_TCAP_BEGIN, .has_dialogue = true };
+	struct uigw_ss_comp c = { .type = UIGW_SS_INVOKE, .has_invoke_id = true, .invoke_id = 3, .has_opcode = true,
+				  .opcode = UIGW_SS_OP_PROCESS_USS_REQ, .has_ussd = true };
+	int n;
+
+	/* a ussd-String in a coding the gateway cannot read (DCS 0x24: compressed): ReturnError unknownAlphabet */
+	c.ussd.dcs = 0x24;
+	c.ussd.data_len = 3;
+	memcpy(c.ussd.data, "\x2a\x37\x23", 3);
+	n = uigw_ss_comp_encode(comp, sizeof(comp), &c);
+	assert_true(n > 0);
+	uigw_tcap_tid_set(&m.otid, 0x71);
+	m.dlg.apdu = UIGW_TCAP_AARQ;
+	memcpy(m.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
+	m.dlg.acn_len = UIGW_MAP_ACN_LEN;
+	m.comps = comp;
+	m.comps_len = n;
+	rx_tcap(&m);
+	assert_int_equal(tx.m.type, UIGW_TCAP_END);
+	assert_int_equal(tx.comp.type, UIGW_SS_RETURN_ERROR);
+	assert_int_equal(tx.comp.invoke_id, 3);
+	assert_int_equal(tx.comp.error_code, UIGW_SS_ERR_UNKNOWN_ALPHABET);
+	assert_int_equal(gw->n_dialogs, 0);
+
+	/* the subscriber dials again while a dialog runs: the old transaction is closed (TC-END + ReturnError),
+	 * the new one gets its first screen */
+	begin(0x72, "*7726#", "+491720000172");
+	assert_int_equal(tx.m.type, UIGW_TCAP_CONTINUE);
+	n = tx.n;
+	begin(0x73, "*7726#", "+491720000172");
+	assert_int_equal(tx.n, n + 2);
+	assert_int_equal(tx.m.type, UIGW_TCAP_CONTINUE);
+	assert_int_equal(uigw_tcap_tid_val(&tx.m.dtid), 0x73);
+	assert_int_equal(gw->n_dialogs, 1);
+	assert_int_equal(ctr("tx:end"), 2);
+}
+
 static void test_sccp_refuses_and_shutdown(void **state)
 {
 	unsigned int n;
@@ -489,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alphabet_and_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sccp_refuses_and_shutdown, setup, teardown),
 	};
 
