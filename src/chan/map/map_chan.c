@@ -150,8 +150,7 @@ struct map_trans {
 	struct uigw_dialog *dlg;	/*!< running dialog, or NULL */
 	bool in_core;			/*!< inside a call into the dialog engine: free later */
 	char subscriber[UIGW_MSISDN_MAXLEN];
-	int64_t started_ms;
-	struct osmo_timer_list guard;	/*!< X203 */
+	int64_t started_ms;		/*!< for X203 (m->trans is in this order) */
 };
 
 #define TR_DONE(t) ((t)->fi->state == TR_ST_DONE)
@@ -168,6 +167,7 @@ struct uigw_map {
 	struct llist_head trans;
 	unsigned int n_trans;
 	DECLARE_HASHTABLE(by_tid, 12);
+	struct osmo_timer_list guard;	/*!< X203: one sweep a second over the oldest transactions */
 	uint32_t next_tid;
 	struct rate_ctr_group *ctrs;
 	struct osmo_tdef *tdefs;
@@ -226,7 +226,6 @@ static void tr_fsm_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause ca
 {
 	struct map_trans *t = fi->priv;
 
-	osmo_timer_del(&t->guard);
 	hash_del(&t->hnode);
 	llist_del(&t->list);
 	t->m->n_trans--;
@@ -289,8 +288,6 @@ static struct map_trans *tr_find(struct uigw_map *m, uint32_t tid)
 	return NULL;
 }
 
-static void tr_guard_cb(void *data);
-
 static struct map_trans *tr_alloc(struct uigw_map *m, bool mo)
 {
 	struct osmo_fsm_inst *fi;
@@ -321,8 +318,6 @@ static struct map_trans *tr_alloc(struct uigw_map *m, bool mo)
 	hash_add(m->by_tid, &t->hnode, t->tid);
 	llist_add_tail(&t->list, &m->trans);
 	m->n_trans++;
-	osmo_timer_setup(&t->guard, tr_guard_cb, t);
-	osmo_timer_schedule(&t->guard, tdef_ms(m, UIGW_MAP_T_GUARD) / 1000, (tdef_ms(m, UIGW_MAP_T_GUARD) % 1000) * 1000);
 	return t;
 }
 
@@ -518,18 +513,30 @@ static int tr_fsm_timer_cb(struct osmo_fsm_inst *fi)
 	return 1;	/* terminate */
 }
 
-static void tr_guard_cb(void *data)
+/* X203 bounds every transaction whatever state it is in. One timer for all: m->trans is in the order of
+ * allocation, so a sweep looks at the expired ones and the first young one only. */
+static void guard_sweep_cb(void *data)
 {
-	struct map_trans *t = data;
-	struct uigw_dialog *dlg = t->dlg;
+	struct uigw_map *m = data;
+	int64_t limit = uigw_mono_ms() - (int64_t)tdef_ms(m, UIGW_MAP_T_GUARD);
+	struct map_trans *t, *tmp;
 
-	ctr_inc(t->m, MAP_CTR_TIMEOUT_GUARD);
-	tr_abort(t, "transaction older than X203");
-	t->in_core = true;
-	if (dlg)
-		uigw_dialog_abort(dlg, UIGW_OUTCOME_TIMED_OUT);
-	t->in_core = false;
-	tr_done(t);
+	llist_for_each_entry_safe(t, tmp, &m->trans, list) {
+		struct uigw_dialog *dlg = t->dlg;
+
+		if (t->started_ms > limit)
+			break;
+		if (t->in_core || TR_DONE(t))
+			continue;
+		ctr_inc(m, MAP_CTR_TIMEOUT_GUARD);
+		tr_abort(t, "transaction older than X203");
+		t->in_core = true;
+		if (dlg)
+			uigw_dialog_abort(dlg, UIGW_OUTCOME_TIMED_OUT);
+		t->in_core = false;
+		tr_done(t);
+	}
+	osmo_timer_schedule(&m->guard, 1, 0);
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -1121,6 +1128,8 @@ static int map_open(struct uigw_chan *ch)
 		return 0;
 	}
 	osmo_sccp_user_set_priv(m->scu, m);
+	osmo_timer_setup(&m->guard, guard_sweep_cb, m);
+	osmo_timer_schedule(&m->guard, 1, 0);
 	osmo_sccp_local_addr_by_instance(&m->local_addr, m->sccp, m->cfg.local_ssn);
 	if (m->cfg.gsmscf_number) {
 		const char *d = m->cfg.gsmscf_number[0] == '+' ? m->cfg.gsmscf_number + 1 : m->cfg.gsmscf_number;
@@ -1142,6 +1151,7 @@ static void map_close(struct uigw_chan *ch)
 	struct uigw_map *m = ch->priv;
 
 	abort_all(m, "shutdown");
+	osmo_timer_del(&m->guard);
 	m->started = false;
 	if (m->scu) {
 		osmo_sccp_user_unbind(m->scu);
@@ -1186,6 +1196,7 @@ static int map_destructor(struct uigw_map *m)
 {
 	struct map_trans *t, *tmp;
 
+	osmo_timer_del(&m->guard);
 	llist_for_each_entry_safe(t, tmp, &m->trans, list)
 		tr_free(t);
 	if (m->scu) {
