@@ -7,7 +7,8 @@ Covered: the spam-report menu dialled as *7726# end to end (menu, number, confir
 answer (our TC-U-ABORT after X201, seen by the peer); a malformed TCAP message, an unknown operation, an unknown
 transaction id and a refused application context, each answered as Q.773/Q.774 say, with the next dialog still
 served; network-initiated: a call-quality rating with caller= through the HLR, answered and stored with its
-parameter; a notice (unstructuredSS-Notify); an error from the network ending a push; a clean SIGTERM shutdown.
+parameter; a notice (unstructuredSS-Notify); an error from the network ending a push; the STP restarting (pushes
+refused meanwhile, the ASP back on its own); a clean SIGTERM shutdown.
 Ports: STP IPA 42940, STP VTY 4239, gateway VTY 42942, CTRL 42943.
 """
 import argparse
@@ -270,8 +271,38 @@ map
         e = step(peer, 'msc', 'after the errors', 'begin msc 0000000b text=*7726# msisdn=%s' % SUB, 'continue',
                  'Report a number')
         peer.cmd('abort msc %s' % (e['otid'] if e else '0'))
+        for _ in range(50):
+            if 'Transactions: 0' in gw_vty.cmd('show map'):
+                break
+            time.sleep(0.1)
 
-        # 7. network-initiated, through the HLR: the STP sends the gateway's messages there from now on
+        # 7. the STP goes away: pushes are refused as unreachable, MO dialogs come back with the STP
+        stp.terminate()
+        stp.wait(timeout=5)
+        ok = False
+        for _ in range(50):
+            if 'AS uigw: inactive' in gw_vty.cmd('show map'):
+                ok = True
+                break
+            time.sleep(0.1)
+        check(ok, 'STP gone: the gateway\'s AS is inactive')
+        out = gw_vty.cmd('trigger callquality +491720000199 via map')
+        check('Refused: unreachable' in out, 'STP gone: a push via map is refused as unreachable: %r' % out)
+        stp = subprocess.Popen(['osmo-stp', '-c', args.stp_cfg], stdout=stp_log, stderr=subprocess.STDOUT,
+                               cwd=workdir)
+        ok = False
+        for _ in range(100):
+            if 'AS uigw: active' in gw_vty.cmd('show map'):
+                ok = True
+                break
+            time.sleep(0.1)
+        peer.drain(3.0)	# the peer's ASPs reconnect too (events "down", "up")
+        check(ok, 'STP back: the gateway\'s ASP reconnected on its own')
+        e = step(peer, 'msc', 'after the STP restart', 'begin msc 0000000c text=*7726# msisdn=%s' % SUB, 'continue',
+                 'Report a number')
+        peer.cmd('abort msc %s' % (e['otid'] if e else '0'))
+
+        # 8. network-initiated, through the HLR: the STP sends the gateway's messages there from now on
         stp_vty = Vty(STP_VTY)
         for c in ('configure terminal', 'cs7 instance 0', 'as uigw ipa', 'point-code override dpc 0.23.3', 'end'):
             stp_vty.cmd(c)
@@ -295,14 +326,14 @@ map
         out = gw_vty.cmd('show feedback callquality')
         check('+4930999001' in out and 'map' in out, 'the rating is stored with the caller, channel map: %r' % out)
 
-        # 8. a notice (61), acknowledged in the HLR's TC-END
+        # 9. a notice (61), acknowledged in the HLR's TC-END
         out = gw_vty.cmd('trigger notice +491720000201 via map')
         e = peer.rx('hlr')
         c = comp(e)
         check(e is not None and e.get('type') == 'begin' and c.get('op') == 61
               and 'Network maintenance' in c.get('text', ''), 'notice: TC-BEGIN with unstructuredSS-Notify (%r)' % e)
         peer.cmd('end hlr %s aare ack=%d:61' % (e['otid'] if e else '0', c.get('iid', 1)))
-        # 9. the network refuses a push: absentSubscriber ends it
+        # 10. the network refuses a push: absentSubscriber ends it
         out = gw_vty.cmd('trigger notice +491720000202 via map')
         e = peer.rx('hlr')
         peer.cmd('end hlr %s aare error=%d:27' % (e['otid'] if e else '0', comp(e).get('iid', 1)))
