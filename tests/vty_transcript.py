@@ -187,7 +187,12 @@ def run_roundtrip(args):
     failures = []
     extra = ('uigw\n resume-window 30\n max-dialogs 5000\n busy-text Try later please\n'
              'store\n spam-window 3600\n synchronous normal\n'
-             'uigw\n timer dialog X1 45\n')
+             'uigw\n timer dialog X1 45\n timer map X201 30\n'
+             # libosmo-sigtran's nodes, three deep (sccp-address / global-title), then channel map's node
+             'cs7 instance 0\n point-code 0.23.2\n sccp-address hlr-gt\n  routing-indicator PC\n'
+             '  point-code 0.23.3\n  subsystem-number 6\n  global-title\n   global-title-indicator 4\n'
+             '   digits 491720000001\n'
+             'map\n gsmscf-number +491720000999\n hlr-address hlr-gt\n')
     texts = []	# written files, with the run's folder replaced by @WORKDIR@
     for i in range(2):
         workdir = tempfile.mkdtemp(prefix='uigw-rt-')
@@ -207,7 +212,8 @@ def run_roundtrip(args):
         shutil.rmtree(workdir)
     first = texts[0]
     for needle in (' resume-window 30', ' max-dialogs 5000', ' busy-text Try later please', ' spam-window 3600',
-                   ' synchronous normal', ' timer dialog X1 45'):
+                   ' synchronous normal', ' timer dialog X1 45', ' timer map X201 30', ' sccp-address hlr-gt',
+                   '   digits 491720000001', ' gsmscf-number +491720000999', ' hlr-address hlr-gt'):
         if needle not in first:
             failures.append('roundtrip: "%s" missing in the written file:\n%s' % (needle, first))
     for needle in (' invalid-input-retries', ' batch-max-rows', ' national-prefix'):

@@ -711,6 +711,12 @@ int uigw_vty_init(struct uigw *gw)
 
 int uigw_vty_go_parent(struct vty *vty)
 {
+	if (vty->node == L_CS7_SCCPADDR_GT_NODE) {
+		/* libosmo-sigtran 1.6 clears the index here, and libosmovty's parent stack restores only the node:
+		 * the sccp-address node needs its entry, which the global-title node keeps as its index */
+		vty->node = L_CS7_SCCPADDR_NODE;
+		return vty->node;
+	}
 	if (osmo_ss7_is_config_node(vty, vty->node))
 		return osmo_ss7_vty_go_parent(vty);
 	switch (vty->node) {

@@ -157,6 +157,16 @@ cs7 instance 0
  as uigw ipa
   asp uigw
   routing-key 0 0.23.2
+ sccp-address hlr-gt
+  routing-indicator PC
+  point-code 0.23.3
+  subsystem-number 6
+  global-title
+   global-title-indicator 4
+   translation-type 0
+   numbering-plan-indicator 1
+   nature-of-address-indicator 4
+   digits 491720000001
 map
  gsmscf-number +491720000999
 ''' % (VTY_PORT, camp, os.path.join(workdir, 'test.db'), STP_PORT))
@@ -326,7 +336,10 @@ map
         out = gw_vty.cmd('show feedback callquality')
         check('+4930999001' in out and 'map' in out, 'the rating is stored with the caller, channel map: %r' % out)
 
-        # 9. a notice (61), acknowledged in the HLR's TC-END
+        # 9. a notice (61), acknowledged in the HLR's TC-END; the HLR now named by an address-book entry with a
+        # global title (routed on SSN: the tshark check below finds its digits in the called party address)
+        for c in ('configure terminal', 'map', 'hlr-address hlr-gt', 'end'):
+            gw_vty.cmd(c)
         out = gw_vty.cmd('trigger notice +491720000201 via map')
         e = peer.rx('hlr')
         c = comp(e)

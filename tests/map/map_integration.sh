@@ -43,6 +43,9 @@ grep -q '|59|Thank you. Reports of +4930111222 so far: 1.' "$tmp/tcap.txt" || fa
 grep -q '|61|Network maintenance' "$tmp/tcap.txt" || fail "no unstructuredSS-Notify"
 grep -q 'Здравствуйте' "$tmp/tcap.txt" || fail "no UCS-2 text decoded"
 grep -q '|00:00:00:01|' "$tmp/tcap.txt" || grep -q '|00000001|' "$tmp/tcap.txt" || fail "no transaction 00000001"
+# the push after `hlr-address hlr-gt`: the HLR's global title from the cs7 address book in the called address
+$T -Y 'sccp.called.digits == "491720000001" && gsm_old.localValue == 61' 2>/dev/null | grep -q . ||
+	fail "no unstructuredSS-Notify to the HLR's global title 491720000001"
 # nothing malformed, but for the two messages the peer sends wrong on purpose
 # (each seen twice: to the STP and from it): the broken Begin (otid 7) and the invoke of opcode 99 (otid 8)
 mine='!(tcap.otid == 00:00:00:07 || tcap.otid == 00:00:00:08)'
