@@ -44,33 +44,7 @@
 #include <osmocom/uigw/codec/ss_codec.h>
 #include <osmocom/uigw/codec/tcap.h>
 #include <osmocom/uigw/chan/map.h>
-
-enum map_ctr {
-	MAP_CTR_RX_BEGIN,
-	MAP_CTR_RX_CONTINUE,
-	MAP_CTR_RX_END,
-	MAP_CTR_RX_ABORT,
-	MAP_CTR_RX_MALFORMED,
-	MAP_CTR_RX_UNKNOWN_TID,
-	MAP_CTR_RX_UNKNOWN_OP,
-	MAP_CTR_RX_RETURN_ERROR,
-	MAP_CTR_RX_REJECT,
-	MAP_CTR_RX_NOTICE,
-	MAP_CTR_TX_BEGIN,
-	MAP_CTR_TX_CONTINUE,
-	MAP_CTR_TX_END,
-	MAP_CTR_TX_U_ABORT,
-	MAP_CTR_TX_P_ABORT,
-	MAP_CTR_TX_REJECT,
-	MAP_CTR_TX_RETURN_ERROR,
-	MAP_CTR_TX_FAILED,
-	MAP_CTR_ACN_REFUSED,
-	MAP_CTR_TIMEOUT_ANSWER,
-	MAP_CTR_TIMEOUT_PUSH,
-	MAP_CTR_TIMEOUT_GUARD,
-	MAP_CTR_PUSH_DELIVERED,
-	MAP_CTR_PUSH_FAILED,
-};
+#include "map_priv.h"
 
 static const struct rate_ctr_desc map_ctr_desc[] = {
 	[MAP_CTR_RX_BEGIN] = { "rx:begin", "TC-BEGIN received (mobile-originated dialogs)" },
@@ -117,435 +91,13 @@ static const struct osmo_tdef map_tdefs_default[] = {
 	{}
 };
 
-/*! The life of one transaction (osmo_fsm "MAP_TCAP", `show fsm-instances MAP_TCAP`). */
-enum trans_state {
-	TR_ST_WAIT_SCREEN,	/*!< our turn: the engine's next screen is due (MO after the Begin or an answer) */
-	TR_ST_PUSH_READY,	/*!< a push prepared: the first screen goes out in our TC-BEGIN */
-	TR_ST_PUSH_SENT,	/*!< our TC-BEGIN is out: the network's first answer is due (X202) */
-	TR_ST_WAIT_ANSWER,	/*!< our 60/61 is out: the subscriber's answer is due (X201) */
-	TR_ST_DONE,		/*!< ended: gone once no call into the core is on the stack */
-};
-
-enum trans_event {
-	TR_EV_SCREEN_SENT,	/*!< our Continue/Begin with a request went out */
-	TR_EV_ANSWER,		/*!< the subscriber's answer came */
-	TR_EV_END,		/*!< the transaction ends (either side) */
-};
-
-/*! One TCAP transaction, bound to at most one dialog. A talloc child of its FSM instance. */
-struct map_trans {
-	struct llist_head list;
-	struct hlist_node hnode;	/*!< in m->by_tid */
-	struct osmo_fsm_inst *fi;
-	struct uigw_map *m;
-	uint32_t tid;			/*!< our transaction id */
-	struct uigw_tcap_tid peer;	/*!< the peer's (len 0 until its first message) */
-	struct osmo_sccp_addr peer_addr;	/*!< where our messages go */
-	bool mo;			/*!< begun by the network side (processUnstructuredSS-Request) */
-	bool aare_due;			/*!< our first backward message carries the AARE */
-	int8_t ms_invoke_id;		/*!< MO: the invoke id of the 59 */
-	int8_t our_invoke_id;		/*!< the invoke id of our last request */
-	int our_op;			/*!< that request's operation: 60 or 61 */
-	bool final_notice;		/*!< our 61 is the dialog's last screen: close after its answer */
-	struct uigw_dialog *dlg;	/*!< running dialog, or NULL */
-	bool in_core;			/*!< inside a call into the dialog engine: free later */
-	char subscriber[UIGW_MSISDN_MAXLEN];
-	int64_t started_ms;		/*!< for X203 (m->trans is in this order) */
-};
-
-#define TR_DONE(t) ((t)->fi->state == TR_ST_DONE)
-
-struct uigw_map {
-	struct uigw *gw;
-	struct uigw_chan *chan;
-	struct uigw_map_cfg cfg;
-	void *ss7_ctx;
-	struct osmo_sccp_instance *sccp;
-	struct osmo_sccp_user *scu;
-	struct osmo_sccp_addr local_addr;
-	bool started;
-	struct llist_head trans;
-	unsigned int n_trans;
-	DECLARE_HASHTABLE(by_tid, 12);
-	struct osmo_timer_list guard;	/*!< X203: one sweep a second over the oldest transactions */
-	uint32_t next_tid;
-	struct rate_ctr_group *ctrs;
-	struct osmo_tdef *tdefs;
-};
-
-#define LOGPTR(t, level, fmt, args...) \
-	LOGP(DMAP, level, "tid %08x/%s: " fmt, (t)->tid, (t)->subscriber[0] ? (t)->subscriber : "-", ## args)
-
-static void ctr_inc(struct uigw_map *m, enum map_ctr c)
-{
-	rate_ctr_inc2(m->ctrs, c);
-}
-
-static unsigned long tdef_ms(struct uigw_map *m, int T)
-{
-	return osmo_tdef_get(m->tdefs, T, OSMO_TDEF_MS, 1000);
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* transactions */
-
-#define S(x) (1 << (x))
-
-static const struct value_string tr_event_names[] = {
-	{ TR_EV_SCREEN_SENT, "SCREEN_SENT" },
-	{ TR_EV_ANSWER, "ANSWER" },
-	{ TR_EV_END, "END" },
-	{ 0, NULL }
-};
-
-static void tr_fsm_action(struct osmo_fsm_inst *fi, uint32_t event, void *data)
-{
-	struct map_trans *t = fi->priv;
-
-	switch (event) {
-	case TR_EV_SCREEN_SENT:
-		/* a Begin waits for the network's first answer, a Continue for the subscriber's */
-		if (fi->state == TR_ST_PUSH_READY)
-			uigw_fsm_state_chg_ms(fi, TR_ST_PUSH_SENT, tdef_ms(t->m, UIGW_MAP_T_PUSH), UIGW_MAP_T_PUSH);
-		else
-			uigw_fsm_state_chg_ms(fi, TR_ST_WAIT_ANSWER, tdef_ms(t->m, UIGW_MAP_T_ANSWER),
-					      UIGW_MAP_T_ANSWER);
-		break;
-	case TR_EV_ANSWER:
-		osmo_fsm_inst_state_chg(fi, TR_ST_WAIT_SCREEN, 0, 0);
-		break;
-	case TR_EV_END:
-		osmo_fsm_inst_state_chg(fi, TR_ST_DONE, 0, 0);
-		break;
-	}
-}
-
-static int tr_fsm_timer_cb(struct osmo_fsm_inst *fi);
-
-static void tr_fsm_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause)
-{
-	struct map_trans *t = fi->priv;
-
-	hash_del(&t->hnode);
-	llist_del(&t->list);
-	t->m->n_trans--;
-}
-
-#define TR_ALL_EVENTS (S(TR_EV_SCREEN_SENT) | S(TR_EV_ANSWER) | S(TR_EV_END))
-#define TR_ALL_STATES (S(TR_ST_WAIT_SCREEN) | S(TR_ST_PUSH_READY) | S(TR_ST_PUSH_SENT) | S(TR_ST_WAIT_ANSWER) | \
-		       S(TR_ST_DONE))
-
-static const struct osmo_fsm_state tr_fsm_states[] = {
-	[TR_ST_WAIT_SCREEN] = {
-		.name = "WAIT_SCREEN",
-		.in_event_mask = TR_ALL_EVENTS,
-		.out_state_mask = TR_ALL_STATES,
-		.action = tr_fsm_action,
-	},
-	[TR_ST_PUSH_READY] = {
-		.name = "PUSH_READY",
-		.in_event_mask = S(TR_EV_SCREEN_SENT) | S(TR_EV_END),
-		.out_state_mask = S(TR_ST_PUSH_SENT) | S(TR_ST_DONE),
-		.action = tr_fsm_action,
-	},
-	[TR_ST_PUSH_SENT] = {
-		.name = "PUSH_SENT",
-		.in_event_mask = TR_ALL_EVENTS,
-		.out_state_mask = TR_ALL_STATES,
-		.action = tr_fsm_action,
-	},
-	[TR_ST_WAIT_ANSWER] = {
-		.name = "WAIT_ANSWER",
-		.in_event_mask = TR_ALL_EVENTS,
-		.out_state_mask = TR_ALL_STATES,
-		.action = tr_fsm_action,
-	},
-	[TR_ST_DONE] = {
-		.name = "DONE",
-		.in_event_mask = S(TR_EV_END),
-		.action = tr_fsm_action,
-	},
-};
-
-static struct osmo_fsm map_tr_fsm = {
-	.name = "MAP_TCAP",
-	.states = tr_fsm_states,
-	.num_states = ARRAY_SIZE(tr_fsm_states),
-	.event_names = tr_event_names,
-	.cleanup = tr_fsm_cleanup,
-	.timer_cb = tr_fsm_timer_cb,
-	.log_subsys = DMAP,
-};
-
-static struct map_trans *tr_find(struct uigw_map *m, uint32_t tid)
-{
-	struct map_trans *t;
-
-	hash_for_each_possible(m->by_tid, t, hnode, tid) {
-		if (t->tid == tid)
-			return t;
-	}
-	return NULL;
-}
-
-static struct map_trans *tr_alloc(struct uigw_map *m, bool mo)
-{
-	struct osmo_fsm_inst *fi;
-	struct map_trans *t;
-	char name[16];
-
-	fi = osmo_fsm_inst_alloc(&map_tr_fsm, m, NULL, LOGL_DEBUG, NULL);
-	if (!fi)
-		return NULL;
-	t = talloc_zero(fi, struct map_trans);
-	if (!t) {
-		osmo_fsm_inst_free(fi);
-		return NULL;
-	}
-	fi->priv = t;
-	t->fi = fi;
-	t->m = m;
-	t->mo = mo;
-	/* never 0, never one in use */
-	do {
-		t->tid = ++m->next_tid;
-	} while (!t->tid || tr_find(m, t->tid));
-	snprintf(name, sizeof(name), "%08x", t->tid);
-	osmo_fsm_inst_update_id(fi, name);
-	if (!mo)
-		osmo_fsm_inst_state_chg(fi, TR_ST_PUSH_READY, 0, 0);
-	t->started_ms = uigw_mono_ms();
-	hash_add(m->by_tid, &t->hnode, t->tid);
-	llist_add_tail(&t->list, &m->trans);
-	m->n_trans++;
-	return t;
-}
-
-static void tr_free(struct map_trans *t)
-{
-	osmo_fsm_inst_term(t->fi, OSMO_FSM_TERM_REGULAR, NULL);
-}
-
-/* Ended (state DONE); freed unless a call into the engine is still on the stack for it. */
-static void tr_done(struct map_trans *t)
-{
-	t->dlg = NULL;
-	osmo_fsm_inst_dispatch(t->fi, TR_EV_END, NULL);
-	if (!t->in_core)
-		tr_free(t);
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* sending */
-
-/* One TCAP message to \a called. \returns 0 or negative errno */
-static int tx_tcap(struct uigw_map *m, const struct osmo_sccp_addr *called, const struct uigw_tcap_msg *tm)
-{
-	struct msgb *msg;
-	int n, rc;
-
-	if (!m->scu) {
-		ctr_inc(m, MAP_CTR_TX_FAILED);
-		return -ENOTCONN;
-	}
-	msg = msgb_alloc_headroom(2048, 512, "TCAP");
-	if (!msg)
-		return -ENOMEM;
-	n = uigw_tcap_encode(msg->tail, msgb_tailroom(msg), tm);
-	if (n < 0) {
-		LOGP(DMAP, LOGL_ERROR, "cannot encode a TCAP %s: %d\n", uigw_tcap_type_name(tm->type), n);
-		msgb_free(msg);
-		return n;
-	}
-	msg->l2h = msgb_put(msg, n);
-	rc = osmo_sccp_tx_unitdata_msg(m->scu, &m->local_addr, called, msg);
-	if (rc < 0) {
-		ctr_inc(m, MAP_CTR_TX_FAILED);
-		LOGP(DMAP, LOGL_ERROR, "SCCP did not take a TCAP %s: %d\n", uigw_tcap_type_name(tm->type), rc);
-		return rc;
-	}
-	switch (tm->type) {
-	case UIGW_TCAP_BEGIN:
-		ctr_inc(m, MAP_CTR_TX_BEGIN);
-		break;
-	case UIGW_TCAP_CONTINUE:
-		ctr_inc(m, MAP_CTR_TX_CONTINUE);
-		break;
-	case UIGW_TCAP_END:
-		ctr_inc(m, MAP_CTR_TX_END);
-		break;
-	case UIGW_TCAP_ABORT:
-		ctr_inc(m, tm->has_pabort ? MAP_CTR_TX_P_ABORT : MAP_CTR_TX_U_ABORT);
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-static void set_aare(struct uigw_tcap_msg *tm, uint8_t result, uint8_t diag)
-{
-	tm->has_dialogue = true;
-	tm->dlg.apdu = UIGW_TCAP_AARE;
-	memcpy(tm->dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-	tm->dlg.acn_len = UIGW_MAP_ACN_LEN;
-	tm->dlg.result = result;
-	tm->dlg.diag_source = UIGW_TCAP_DIAG_USER;
-	tm->dlg.diag = diag;
-}
-
-/* A Continue or End of transaction \a t with at most one component (NULL: none). The AARE rides along with
- * the first backward message. */
-static int tx_trans(struct map_trans *t, enum uigw_tcap_type type, const struct uigw_ss_comp *c)
-{
-	struct uigw_tcap_msg tm = { .type = type };
-	uint8_t comp[256];
-	int n;
-
-	if (!t->peer.len)
-		return -ENOTCONN;	/* the peer never answered our Begin: nothing to address */
-	if (c) {
-		n = uigw_ss_comp_encode(comp, sizeof(comp), c);
-		if (n < 0) {
-			LOGPTR(t, LOGL_ERROR, "cannot encode %s: %d\n", uigw_ss_comp_type_name(c->type), n);
-			return n;
-		}
-		tm.comps = comp;
-		tm.comps_len = n;
-		if (c->type == UIGW_SS_REJECT)
-			ctr_inc(t->m, MAP_CTR_TX_REJECT);
-		else if (c->type == UIGW_SS_RETURN_ERROR)
-			ctr_inc(t->m, MAP_CTR_TX_RETURN_ERROR);
-	}
-	uigw_tcap_tid_set(&tm.otid, t->tid);
-	tm.dtid = t->peer;
-	if (t->aare_due) {
-		set_aare(&tm, 0, UIGW_TCAP_DIAG_NULL);
-		t->aare_due = false;
-	}
-	return tx_tcap(t->m, &t->peer_addr, &tm);
-}
-
-/* TC-U-ABORT: ABRT from the user with MAP-UserAbortInfo (or an AARE if the dialogue was never accepted). */
-static int tx_u_abort(struct uigw_map *m, const struct osmo_sccp_addr *to, const struct uigw_tcap_tid *dtid,
-		      bool aare_due, enum uigw_map_uabort why, uint8_t reason)
-{
-	struct uigw_tcap_msg tm = { .type = UIGW_TCAP_ABORT, .dtid = *dtid, .has_dialogue = true };
-	struct uigw_map_dlg md = { .kind = UIGW_MAP_DLG_USER_ABORT, .uabort = why, .reason = reason };
-	uint8_t ui[64];
-	int n = uigw_map_dlg_encode(ui, sizeof(ui), &md);
-
-	if (n < 0)
-		return n;
-	if (aare_due) {
-		/* the dialogue was not yet confirmed: confirm and abort in one (Q.774: AARE in the U-ABORT) */
-		set_aare(&tm, 0, UIGW_TCAP_DIAG_NULL);
-	} else {
-		tm.dlg.apdu = UIGW_TCAP_ABRT;
-		tm.dlg.abort_source = 0;
-	}
-	tm.dlg.user_info = ui;
-	tm.dlg.user_info_len = n;
-	return tx_tcap(m, to, &tm);
-}
-
-static void tr_abort(struct map_trans *t, const char *why)
-{
-	if (!t->peer.len) {
-		LOGPTR(t, LOGL_NOTICE, "%s: the peer never answered, nothing to abort on the wire\n", why);
-		return;
-	}
-	LOGPTR(t, LOGL_INFO, "TC-U-ABORT: %s\n", why);
-	tx_u_abort(t->m, &t->peer_addr, &t->peer, t->aare_due, UIGW_MAP_UABORT_USER_SPECIFIC, 0);
-	t->aare_due = false;
-}
-
-static int tx_p_abort(struct uigw_map *m, const struct osmo_sccp_addr *to, const struct uigw_tcap_tid *dtid,
-		      uint8_t cause)
-{
-	struct uigw_tcap_msg tm = { .type = UIGW_TCAP_ABORT, .dtid = *dtid, .has_pabort = true, .pabort = cause };
-
-	LOGP(DMAP, LOGL_NOTICE, "TC-P-ABORT %s to tid %08x\n", uigw_tcap_pabort_name(cause), uigw_tcap_tid_val(dtid));
-	return tx_tcap(m, to, &tm);
-}
-
-/* The MS's 59 is answered with an error: TC-END + ReturnError. */
-static int tx_end_error(struct map_trans *t, int8_t invoke_id, int err)
-{
-	struct uigw_ss_comp c = { .type = UIGW_SS_RETURN_ERROR, .has_invoke_id = true, .invoke_id = invoke_id,
-				  .error_code = err };
-
-	LOGPTR(t, LOGL_INFO, "TC-END with ReturnError %d\n", err);
-	return tx_trans(t, UIGW_TCAP_END, &c);
-}
-
-static int tx_end_reject(struct map_trans *t, bool has_invoke_id, int8_t invoke_id, uint8_t tag, uint8_t code)
-{
-	struct uigw_ss_comp c = { .type = UIGW_SS_REJECT, .has_invoke_id = has_invoke_id, .invoke_id = invoke_id,
-				  .problem_tag = tag, .problem_code = code };
-
-	LOGPTR(t, LOGL_INFO, "TC-END with Reject 0x%02x/%u\n", tag, code);
-	return tx_trans(t, UIGW_TCAP_END, &c);
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* timers */
-
-static int tr_fsm_timer_cb(struct osmo_fsm_inst *fi)
-{
-	struct map_trans *t = fi->priv;
-	struct uigw_dialog *dlg = t->dlg;
-
-	if (fi->state == TR_ST_PUSH_SENT) {
-		/* no dtid to address: the transaction ends locally (Q.774 "prearranged end" of a Begin) */
-		ctr_inc(t->m, MAP_CTR_TIMEOUT_PUSH);
-		LOGPTR(t, LOGL_NOTICE, "no answer to our TC-BEGIN within X202: push ended\n");
-	} else {
-		ctr_inc(t->m, MAP_CTR_TIMEOUT_ANSWER);
-		tr_abort(t, "no answer within X201");
-	}
-	t->in_core = true;
-	if (dlg)
-		uigw_dialog_abort(dlg, UIGW_OUTCOME_TIMED_OUT);
-	t->in_core = false;
-	t->dlg = NULL;
-	osmo_fsm_inst_state_chg(fi, TR_ST_DONE, 0, 0);
-	return 1;	/* terminate */
-}
-
-/* X203 bounds every transaction whatever state it is in. One timer for all: m->trans is in the order of
- * allocation, so a sweep looks at the expired ones and the first young one only. */
-static void guard_sweep_cb(void *data)
-{
-	struct uigw_map *m = data;
-	int64_t limit = uigw_mono_ms() - (int64_t)tdef_ms(m, UIGW_MAP_T_GUARD);
-	struct map_trans *t, *tmp;
-
-	llist_for_each_entry_safe(t, tmp, &m->trans, list) {
-		struct uigw_dialog *dlg = t->dlg;
-
-		if (t->started_ms > limit)
-			break;
-		if (t->in_core || TR_DONE(t))
-			continue;
-		ctr_inc(m, MAP_CTR_TIMEOUT_GUARD);
-		tr_abort(t, "transaction older than X203");
-		t->in_core = true;
-		if (dlg)
-			uigw_dialog_abort(dlg, UIGW_OUTCOME_TIMED_OUT);
-		t->in_core = false;
-		tr_done(t);
-	}
-	osmo_timer_schedule(&m->guard, 1, 0);
-}
-
 /* ---------------------------------------------------------------------------------------------------------- */
 /* channel operations (called by the dialog engine) */
 
 static void tr_failed_send(struct map_trans *t)
 {
 	t->dlg = NULL;
-	tr_done(t);
+	map_tr_done(t);
 }
 
 static int map_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *screen, bool end)
@@ -562,23 +114,23 @@ static int map_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *sc
 		dlg->chan_priv = NULL;	/* the dialog is freed after this call; the transaction may live on */
 	if (end && dlg->network_initiated && dlg->refusal) {
 		/* a refused push: nothing went out, nothing goes out */
-		tr_done(t);
+		map_tr_done(t);
 		return 0;
 	}
 	if (t->mo && end && dlg->refusal == UIGW_REFUSAL_BUSY) {
 		/* documented in doc/map.md: too many dialogs is ussd-Busy, which handsets show as such */
-		rc = tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_USSD_BUSY);
-		tr_done(t);
+		rc = map_tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_USSD_BUSY);
+		map_tr_done(t);
 		return rc;
 	}
 	rc = uigw_ussd_text_encode(&c.ussd, screen->text);
 	if (rc < 0) {
 		LOGPTR(t, LOGL_ERROR, "screen does not fit a ussd-String (%d)\n", rc);
 		if (t->mo)
-			tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
+			map_tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
 		else
-			tr_abort(t, "screen does not fit");
-		tr_done(t);
+			map_tr_abort(t, "screen does not fit");
+		map_tr_done(t);
 		return rc;
 	}
 	if (t->mo && end) {
@@ -586,10 +138,10 @@ static int map_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *sc
 		c.type = UIGW_SS_RETURN_RESULT;
 		c.invoke_id = t->ms_invoke_id;
 		c.opcode = UIGW_SS_OP_PROCESS_USS_REQ;
-		rc = tx_trans(t, UIGW_TCAP_END, &c);
+		rc = map_tx_trans(t, UIGW_TCAP_END, &c);
 		LOGPTR(t, LOGL_DEBUG, "TC-END with the last screen (%s, %u units)%s\n",
 		       uigw_coding_names[screen->coding], screen->units, rc < 0 ? ": not sent" : "");
-		tr_done(t);
+		map_tr_done(t);
 		return rc;
 	}
 	c.type = UIGW_SS_INVOKE;
@@ -623,9 +175,9 @@ static int map_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *sc
 		tm.dlg.user_info_len = n;
 		tm.comps = comp;
 		tm.comps_len = rc;
-		rc = tx_tcap(m, &t->peer_addr, &tm);
+		rc = map_tx_tcap(m, &t->peer_addr, &tm);
 	} else {
-		rc = tx_trans(t, UIGW_TCAP_CONTINUE, &c);
+		rc = map_tx_trans(t, UIGW_TCAP_CONTINUE, &c);
 	}
 	if (rc < 0) {
 		tr_failed_send(t);
@@ -648,13 +200,13 @@ static void map_end(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 	if (outcome == UIGW_OUTCOME_TIMED_OUT && t->fi->state == TR_ST_WAIT_ANSWER) {
 		/* the subscriber did not answer within the dialog's input timeout: as on X201 */
 		ctr_inc(t->m, MAP_CTR_TIMEOUT_ANSWER);
-		tr_abort(t, "no answer within the dialog's input timeout");
+		map_tr_abort(t, "no answer within the dialog's input timeout");
 	} else if (t->mo) {
-		tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
+		map_tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
 	} else {
-		tr_abort(t, "dialog ended by the gateway");
+		map_tr_abort(t, "dialog ended by the gateway");
 	}
-	tr_done(t);
+	map_tr_done(t);
 }
 
 /* The protocol state of a pushed dialog: the first screen goes out in our TC-BEGIN (map_deliver). */
@@ -665,7 +217,7 @@ static int map_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct 
 
 	if (!m->scu)
 		return UIGW_REFUSAL_UNREACHABLE;
-	t = tr_alloc(m, false);
+	t = map_tr_alloc(m, false);
 	if (!t)
 		return -ENOMEM;
 	OSMO_STRLCPY_ARRAY(t->subscriber, dlg->msisdn);
@@ -674,14 +226,14 @@ static int map_push(struct uigw_chan *ch, struct uigw_dialog *dlg, const struct 
 			/* found */
 		} else {
 			LOGP(DMAP, LOGL_ERROR, "hlr-address '%s' is not in the cs7 address book\n", m->cfg.hlr_addr_name);
-			tr_free(t);
+			map_tr_free(t);
 			return UIGW_REFUSAL_UNREACHABLE;
 		}
 	} else {
 		int pc = osmo_ss7_pointcode_parse(osmo_sccp_get_ss7(m->sccp), m->cfg.hlr_pc);
 
 		if (pc < 0) {
-			tr_free(t);
+			map_tr_free(t);
 			return UIGW_REFUSAL_UNREACHABLE;
 		}
 		osmo_sccp_make_addr_pc_ssn(&t->peer_addr, pc, m->cfg.hlr_ssn);
@@ -744,17 +296,17 @@ static void rx_begin(struct uigw_map *m, const struct osmo_sccp_addr *from, cons
 		     : "none (version 1)");
 		if (tm->has_dialogue) {
 			/* AARE reject-permanent, application-context-name-not-supported, offering v2 */
-			set_aare(&ab, 1, UIGW_TCAP_DIAG_ACN_NOT_SUPPORTED);
+			map_set_aare(&ab, 1, UIGW_TCAP_DIAG_ACN_NOT_SUPPORTED);
 		}
-		tx_tcap(m, from, &ab);
+		map_tx_tcap(m, from, &ab);
 		return;
 	}
 	if (tm->dlg.user_info)
 		uigw_map_dlg_decode(tm->dlg.user_info, tm->dlg.user_info_len, &md);
 
-	t = tr_alloc(m, true);
+	t = map_tr_alloc(m, true);
 	if (!t) {
-		tx_p_abort(m, from, &tm->otid, UIGW_TCAP_PA_RESOURCE_LIMITATION);
+		map_tx_p_abort(m, from, &tm->otid, UIGW_TCAP_PA_RESOURCE_LIMITATION);
 		return;
 	}
 	t->peer = tm->otid;
@@ -765,17 +317,17 @@ static void rx_begin(struct uigw_map *m, const struct osmo_sccp_addr *from, cons
 	if (rc != 1) {
 		ctr_inc(m, MAP_CTR_RX_MALFORMED);
 		LOGPTR(t, LOGL_NOTICE, "TC-BEGIN without a component%s\n", rc < 0 ? " that decodes" : "");
-		tx_end_reject(t, false, 0, UIGW_SS_PROB_GENERAL, UIGW_SS_PROB_GEN_BADLY_STRUCTURED);
-		tr_done(t);
+		map_tx_end_reject(t, false, 0, UIGW_SS_PROB_GENERAL, UIGW_SS_PROB_GEN_BADLY_STRUCTURED);
+		map_tr_done(t);
 		return;
 	}
 	rc = uigw_ss_comp_decode(cp, clen, &c);
 	if (rc < 0 || c.type != UIGW_SS_INVOKE) {
 		ctr_inc(m, MAP_CTR_RX_MALFORMED);
 		LOGPTR(t, LOGL_NOTICE, "TC-BEGIN without a valid Invoke (%d): %s\n", rc, osmo_hexdump_nospc(cp, clen));
-		tx_end_reject(t, c.has_invoke_id, c.invoke_id, UIGW_SS_PROB_GENERAL,
+		map_tx_end_reject(t, c.has_invoke_id, c.invoke_id, UIGW_SS_PROB_GENERAL,
 			      rc == 0 ? UIGW_SS_PROB_GEN_UNRECOGNIZED_COMP : UIGW_SS_PROB_GEN_BADLY_STRUCTURED);
-		tr_done(t);
+		map_tr_done(t);
 		return;
 	}
 	t->ms_invoke_id = c.invoke_id;
@@ -783,21 +335,21 @@ static void rx_begin(struct uigw_map *m, const struct osmo_sccp_addr *from, cons
 	if (c.opcode != UIGW_SS_OP_PROCESS_USS_REQ) {
 		ctr_inc(m, MAP_CTR_RX_UNKNOWN_OP);
 		LOGPTR(t, LOGL_NOTICE, "TC-BEGIN with operation %d: not served\n", c.opcode);
-		tx_end_reject(t, true, c.invoke_id, UIGW_SS_PROB_INVOKE, UIGW_SS_PROB_INV_UNRECOGNIZED_OP);
-		tr_done(t);
+		map_tx_end_reject(t, true, c.invoke_id, UIGW_SS_PROB_INVOKE, UIGW_SS_PROB_INV_UNRECOGNIZED_OP);
+		map_tr_done(t);
 		return;
 	}
 	rc = uigw_ussd_text_decode(&c.ussd, text, sizeof(text), lang);
 	if (rc < 0) {
 		LOGPTR(t, LOGL_NOTICE, "ussd-String with DCS 0x%02x not decodable\n", c.ussd.dcs);
-		tx_end_error(t, c.invoke_id, UIGW_SS_ERR_UNKNOWN_ALPHABET);
-		tr_done(t);
+		map_tx_end_error(t, c.invoke_id, UIGW_SS_ERR_UNKNOWN_ALPHABET);
+		map_tr_done(t);
 		return;
 	}
 	if (mo_subscriber(m, &c, &md, t->subscriber, sizeof(t->subscriber)) < 0) {
 		LOGPTR(t, LOGL_NOTICE, "no MSISDN and no fallback: refused\n");
-		tx_end_error(t, c.invoke_id, UIGW_SS_ERR_DATA_MISSING);
-		tr_done(t);
+		map_tx_end_error(t, c.invoke_id, UIGW_SS_ERR_DATA_MISSING);
+		map_tr_done(t);
 		return;
 	}
 	LOGPTR(t, LOGL_INFO, "TC-BEGIN '%s' from %s\n", text, osmo_sccp_addr_name(osmo_sccp_get_ss7(m->sccp), from));
@@ -809,12 +361,12 @@ static void rx_begin(struct uigw_map *m, const struct osmo_sccp_addr *from, cons
 	dlg = uigw_dialog_begin(m->gw, &b);
 	t->in_core = false;
 	if (TR_DONE(t)) {
-		tr_free(t);
+		map_tr_free(t);
 		return;
 	}
 	if (!dlg) {
-		tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
-		tr_free(t);
+		map_tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
+		map_tr_free(t);
 		return;
 	}
 	t->dlg = dlg;
@@ -830,7 +382,7 @@ static void tr_abandon(struct map_trans *t, const char *why)
 	if (dlg)
 		uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
 	t->in_core = false;
-	tr_done(t);
+	map_tr_done(t);
 }
 
 /* One component of a Continue/End from the peer. \returns true if the transaction goes on */
@@ -846,7 +398,7 @@ static bool rx_comp(struct map_trans *t, const uint8_t *cp, size_t clen, bool is
 		ctr_inc(m, MAP_CTR_RX_MALFORMED);
 		LOGPTR(t, LOGL_NOTICE, "malformed component (%d): %s\n", rc, osmo_hexdump_nospc(cp, clen));
 		if (!is_end)
-			tx_end_reject(t, c.has_invoke_id, c.invoke_id, UIGW_SS_PROB_GENERAL,
+			map_tx_end_reject(t, c.has_invoke_id, c.invoke_id, UIGW_SS_PROB_GENERAL,
 				      UIGW_SS_PROB_GEN_BADLY_STRUCTURED);
 		tr_abandon(t, "malformed component");
 		return false;
@@ -863,15 +415,15 @@ static bool rx_comp(struct map_trans *t, const uint8_t *cp, size_t clen, bool is
 			if (t->final_notice) {
 				LOGPTR(t, LOGL_DEBUG, "notice acknowledged: closing\n");
 				if (!is_end)
-					tx_trans(t, UIGW_TCAP_END, NULL);
-				tr_done(t);
+					map_tx_trans(t, UIGW_TCAP_END, NULL);
+				map_tr_done(t);
 				return false;
 			}
 			return true;
 		}
 		if (!c.has_ussd) {
 			if (!is_end)
-				tx_end_reject(t, true, c.invoke_id, UIGW_SS_PROB_RETURN_RESULT,
+				map_tx_end_reject(t, true, c.invoke_id, UIGW_SS_PROB_RETURN_RESULT,
 					      2 /* mistypedResult */);
 			tr_abandon(t, "result without USSD-Res");
 			return false;
@@ -880,9 +432,9 @@ static bool rx_comp(struct map_trans *t, const uint8_t *cp, size_t clen, bool is
 		if (rc < 0) {
 			if (!is_end) {
 				if (t->mo)
-					tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_UNKNOWN_ALPHABET);
+					map_tx_end_error(t, t->ms_invoke_id, UIGW_SS_ERR_UNKNOWN_ALPHABET);
 				else
-					tr_abort(t, "answer in an unknown alphabet");
+					map_tr_abort(t, "answer in an unknown alphabet");
 			}
 			tr_abandon(t, "answer in an unknown coding");
 			return false;
@@ -892,7 +444,7 @@ static bool rx_comp(struct map_trans *t, const uint8_t *cp, size_t clen, bool is
 		if (!t->dlg || is_end) {
 			/* an answer nobody waits for, or the peer closed with it: the dialog cannot go on */
 			if (!is_end)
-				tx_end_error(t, t->mo ? t->ms_invoke_id : c.invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
+				map_tx_end_error(t, t->mo ? t->ms_invoke_id : c.invoke_id, UIGW_SS_ERR_SYSTEM_FAILURE);
 			tr_abandon(t, is_end ? "TC-END with the answer" : "answer without a dialog");
 			return false;
 		}
@@ -904,7 +456,7 @@ static bool rx_comp(struct map_trans *t, const uint8_t *cp, size_t clen, bool is
 		if (rc < 0)
 			LOGPTR(t, LOGL_NOTICE, "input while the previous one is still answered: dropped\n");
 		if (TR_DONE(t)) {
-			tr_free(t);
+			map_tr_free(t);
 			return false;
 		}
 		return true;
@@ -914,7 +466,7 @@ static bool rx_comp(struct map_trans *t, const uint8_t *cp, size_t clen, bool is
 			ctr_inc(m, MAP_CTR_PUSH_FAILED);
 		LOGPTR(t, LOGL_NOTICE, "ReturnError %d for our %s\n", c.error_code, uigw_ss_op_name(t->our_op));
 		if (!is_end)
-			tx_trans(t, UIGW_TCAP_END, NULL);
+			map_tx_trans(t, UIGW_TCAP_END, NULL);
 		tr_abandon(t, "ReturnError from the network");
 		return false;
 	case UIGW_SS_REJECT:
@@ -923,14 +475,14 @@ static bool rx_comp(struct map_trans *t, const uint8_t *cp, size_t clen, bool is
 			ctr_inc(m, MAP_CTR_PUSH_FAILED);
 		LOGPTR(t, LOGL_NOTICE, "Reject 0x%02x/%u\n", c.problem_tag, c.problem_code);
 		if (!is_end)
-			tx_trans(t, UIGW_TCAP_END, NULL);
+			map_tx_trans(t, UIGW_TCAP_END, NULL);
 		tr_abandon(t, "Reject from the network");
 		return false;
 	case UIGW_SS_INVOKE:
 	default:
 		ctr_inc(m, MAP_CTR_RX_UNKNOWN_OP);
 		if (!is_end)
-			tx_end_reject(t, true, c.invoke_id, UIGW_SS_PROB_INVOKE, UIGW_SS_PROB_INV_UNRECOGNIZED_OP);
+			map_tx_end_reject(t, true, c.invoke_id, UIGW_SS_PROB_INVOKE, UIGW_SS_PROB_INV_UNRECOGNIZED_OP);
 		tr_abandon(t, "unexpected invoke");
 		return false;
 	}
@@ -974,7 +526,7 @@ static void rx_backward(struct uigw_map *m, struct map_trans *t, const struct os
 	if (rc < 0) {
 		ctr_inc(m, MAP_CTR_RX_MALFORMED);
 		if (!is_end)
-			tx_end_reject(t, false, 0, UIGW_SS_PROB_GENERAL, UIGW_SS_PROB_GEN_BADLY_STRUCTURED);
+			map_tx_end_reject(t, false, 0, UIGW_SS_PROB_GENERAL, UIGW_SS_PROB_GEN_BADLY_STRUCTURED);
 		tr_abandon(t, "component portion does not decode");
 		return;
 	}
@@ -1023,10 +575,10 @@ static void rx_tcap(struct uigw_map *m, const struct osmo_sccp_addr *from, const
 
 			ab.dlg.apdu = UIGW_TCAP_ABRT;
 			ab.dlg.abort_source = 1;	/* dialogue-service-provider */
-			tx_tcap(m, from, &ab);
+			map_tx_tcap(m, from, &ab);
 			return;
 		}
-		tx_p_abort(m, from, &err.dtid, err.cause);
+		map_tx_p_abort(m, from, &err.dtid, err.cause);
 		return;
 	}
 	switch (tm.type) {
@@ -1043,13 +595,13 @@ static void rx_tcap(struct uigw_map *m, const struct osmo_sccp_addr *from, const
 	}
 	ctr_inc(m, tm.type == UIGW_TCAP_CONTINUE ? MAP_CTR_RX_CONTINUE : tm.type == UIGW_TCAP_END ? MAP_CTR_RX_END
 		: MAP_CTR_RX_ABORT);
-	t = tm.dtid.len == 4 ? tr_find(m, uigw_tcap_tid_val(&tm.dtid)) : NULL;
+	t = tm.dtid.len == 4 ? map_tr_find(m, uigw_tcap_tid_val(&tm.dtid)) : NULL;
 	if (!t || TR_DONE(t)) {
 		ctr_inc(m, MAP_CTR_RX_UNKNOWN_TID);
 		LOGP(DMAP, LOGL_NOTICE, "TC-%s for unknown tid %08x\n", uigw_tcap_type_name(tm.type),
 		     uigw_tcap_tid_val(&tm.dtid));
 		if (tm.type == UIGW_TCAP_CONTINUE)
-			tx_p_abort(m, from, &tm.otid, UIGW_TCAP_PA_UNRECOGNIZED_TID);
+			map_tx_p_abort(m, from, &tm.otid, UIGW_TCAP_PA_UNRECOGNIZED_TID);
 		return;
 	}
 	if (tm.type == UIGW_TCAP_ABORT)
@@ -1094,12 +646,12 @@ static void abort_all(struct uigw_map *m, const char *why)
 
 		if (t->in_core || TR_DONE(t))
 			continue;
-		tr_abort(t, why);
+		map_tr_abort(t, why);
 		t->in_core = true;
 		if (dlg)
 			uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
 		t->in_core = false;
-		tr_done(t);
+		map_tr_done(t);
 	}
 }
 
@@ -1128,7 +680,7 @@ static int map_open(struct uigw_chan *ch)
 		return 0;
 	}
 	osmo_sccp_user_set_priv(m->scu, m);
-	osmo_timer_setup(&m->guard, guard_sweep_cb, m);
+	osmo_timer_setup(&m->guard, map_guard_sweep_cb, m);
 	osmo_timer_schedule(&m->guard, 1, 0);
 	osmo_sccp_local_addr_by_instance(&m->local_addr, m->sccp, m->cfg.local_ssn);
 	if (m->cfg.gsmscf_number) {
@@ -1198,7 +750,7 @@ static int map_destructor(struct uigw_map *m)
 
 	osmo_timer_del(&m->guard);
 	llist_for_each_entry_safe(t, tmp, &m->trans, list)
-		tr_free(t);
+		map_tr_free(t);
 	if (m->scu) {
 		osmo_sccp_user_unbind(m->scu);
 		m->scu = NULL;
