@@ -84,9 +84,7 @@ static void test_end_aare(void **state)
 	n = uigw_ss_comp_encode(comp, sizeof(comp), &c);
 	assert_true(n > 0);
 	uigw_tcap_tid_set(&m.dtid, 1);
-	m.dlg.apdu = UIGW_TCAP_AARE;
-	memcpy(m.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-	m.dlg.acn_len = UIGW_MAP_ACN_LEN;
+	uigw_map_dialogue_v2(&m.dlg, UIGW_TCAP_AARE);
 	m.dlg.result = 0;
 	m.dlg.diag_source = UIGW_TCAP_DIAG_USER;
 	m.dlg.diag = UIGW_TCAP_DIAG_NULL;
@@ -133,9 +131,7 @@ static void test_aborts(void **state)
 	m.dtid.len = 4;
 	memcpy(m.dtid.b, "\x0a\x0b\x0c\x0d", 4);
 	m.has_dialogue = true;
-	m.dlg.apdu = UIGW_TCAP_AARE;
-	memcpy(m.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-	m.dlg.acn_len = UIGW_MAP_ACN_LEN;
+	uigw_map_dialogue_v2(&m.dlg, UIGW_TCAP_AARE);
 	m.dlg.result = 1;
 	m.dlg.diag_source = UIGW_TCAP_DIAG_USER;
 	m.dlg.diag = UIGW_TCAP_DIAG_ACN_NOT_SUPPORTED;
@@ -197,9 +193,7 @@ static void test_map_open(void **state)
 	uigw_fx_assert_bytes(ui, uin, OPEN_INFO);
 
 	uigw_tcap_tid_set(&m.otid, 0x11223344);
-	m.dlg.apdu = UIGW_TCAP_AARQ;
-	memcpy(m.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-	m.dlg.acn_len = UIGW_MAP_ACN_LEN;
+	uigw_map_dialogue_v2(&m.dlg, UIGW_TCAP_AARQ);
 	m.dlg.user_info = ui;
 	m.dlg.user_info_len = uin;
 	n = uigw_tcap_encode(out, sizeof(out), &m);

@@ -14,6 +14,13 @@ const uint8_t uigw_map_acn_ussd_v2[7] = { 0x04, 0x00, 0x00, 0x01, 0x00, 0x13, 0x
 
 static const char tbcd[] = "0123456789*#abc";
 
+void uigw_map_dialogue_v2(struct uigw_tcap_dialogue *d, enum uigw_tcap_apdu apdu)
+{
+	d->apdu = apdu;
+	memcpy(d->acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
+	d->acn_len = UIGW_MAP_ACN_LEN;
+}
+
 int uigw_map_addr_dec(const uint8_t *val, size_t len, struct uigw_map_addr *a)
 {
 	size_t i, o = 0;

@@ -176,9 +176,7 @@ static void begin(uint32_t otid, const char *dial, const char *msisdn)
 	struct uigw_tcap_msg m = { .type = UIGW_TCAP_BEGIN, .has_dialogue = true };
 
 	uigw_tcap_tid_set(&m.otid, otid);
-	m.dlg.apdu = UIGW_TCAP_AARQ;
-	memcpy(m.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-	m.dlg.acn_len = UIGW_MAP_ACN_LEN;
+	uigw_map_dialogue_v2(&m.dlg, UIGW_TCAP_AARQ);
 	m.comps = comp;
 	m.comps_len = comp_enc(comp, UIGW_SS_INVOKE, 1, UIGW_SS_OP_PROCESS_USS_REQ, dial, msisdn);
 	rx_tcap(&m);
@@ -195,9 +193,7 @@ static void answer(enum uigw_tcap_type type, uint32_t otid, const char *text, bo
 	uigw_tcap_tid_set(&m.dtid, ours);
 	if (aare) {
 		m.has_dialogue = true;
-		m.dlg.apdu = UIGW_TCAP_AARE;
-		memcpy(m.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-		m.dlg.acn_len = UIGW_MAP_ACN_LEN;
+		uigw_map_dialogue_v2(&m.dlg, UIGW_TCAP_AARE);
 		m.dlg.diag_source = UIGW_TCAP_DIAG_USER;
 	}
 	m.comps = comp;
@@ -321,9 +317,7 @@ static void test_msisdn_sources(void **state)
 	strcpy(md.dest.digits, "262019876543210");
 	n = uigw_map_dlg_encode(ui, sizeof(ui), &md);
 	uigw_tcap_tid_set(&m.otid, 0x21);
-	m.dlg.apdu = UIGW_TCAP_AARQ;
-	memcpy(m.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-	m.dlg.acn_len = UIGW_MAP_ACN_LEN;
+	uigw_map_dialogue_v2(&m.dlg, UIGW_TCAP_AARQ);
 	m.dlg.user_info = ui;
 	m.dlg.user_info_len = n;
 	m.comps = comp;
@@ -473,9 +467,7 @@ static void test_alphabet_and_restart(void **state)
 	n = uigw_ss_comp_encode(comp, sizeof(comp), &c);
 	assert_true(n > 0);
 	uigw_tcap_tid_set(&m.otid, 0x71);
-	m.dlg.apdu = UIGW_TCAP_AARQ;
-	memcpy(m.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-	m.dlg.acn_len = UIGW_MAP_ACN_LEN;
+	uigw_map_dialogue_v2(&m.dlg, UIGW_TCAP_AARQ);
 	m.comps = comp;
 	m.comps_len = n;
 	rx_tcap(&m);

@@ -168,9 +168,7 @@ static int map_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *sc
 			return rc;
 		}
 		uigw_tcap_tid_set(&tm.otid, t->tid);
-		tm.dlg.apdu = UIGW_TCAP_AARQ;
-		memcpy(tm.dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-		tm.dlg.acn_len = UIGW_MAP_ACN_LEN;
+		uigw_map_dialogue_v2(&tm.dlg, UIGW_TCAP_AARQ);
 		tm.dlg.user_info = ui;
 		tm.dlg.user_info_len = n;
 		tm.comps = comp;

@@ -217,9 +217,7 @@ int map_tx_tcap(struct uigw_map *m, const struct osmo_sccp_addr *called, const s
 void map_set_aare(struct uigw_tcap_msg *tm, uint8_t result, uint8_t diag)
 {
 	tm->has_dialogue = true;
-	tm->dlg.apdu = UIGW_TCAP_AARE;
-	memcpy(tm->dlg.acn, uigw_map_acn_ussd_v2, UIGW_MAP_ACN_LEN);
-	tm->dlg.acn_len = UIGW_MAP_ACN_LEN;
+	uigw_map_dialogue_v2(&tm->dlg, UIGW_TCAP_AARE);
 	tm->dlg.result = result;
 	tm->dlg.diag_source = UIGW_TCAP_DIAG_USER;
 	tm->dlg.diag = diag;

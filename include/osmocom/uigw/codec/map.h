@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+#include <osmocom/uigw/codec/tcap.h>
+
 struct uigw_ber_enc;
 
 /*! networkUnstructuredSsContext-v2 (0.4.0.0.1.0.19.2), OID contents octets. */
@@ -17,6 +19,10 @@ extern const uint8_t uigw_map_acn_ussd_v2[7];
 /*! The same context in version 1 (networkFunctionalSsContext-v1 is another context: only the version octet
  *  of this one is compared when a peer proposes an older version). */
 #define UIGW_MAP_ACN_LEN 7
+
+/*! Make \a d an AARQ or AARE (\a apdu) for networkUnstructuredSsContext-v2; its other fields are left as
+ *  they are. */
+void uigw_map_dialogue_v2(struct uigw_tcap_dialogue *d, enum uigw_tcap_apdu apdu);
 
 /*! Nature of address / numbering plan octets (extension bit set). */
 #define UIGW_MAP_TON_NPI_INTL_E164	0x91	/*!< international, ISDN/E.164 */
