@@ -539,36 +539,41 @@ static void ld_lat(unsigned int i)
 	ld.steps++;
 }
 
-static void send_begin(struct role *r, uint32_t otid, const char *text, const char *msisdn)
+/* A Begin with an Invoke (invoke id 1) of \a op carrying USSD-Arg; the dialogue portion an AARQ of \a acn
+ * (NULL: none, as a MAP v1 peer), with MAP-OpenInfo when \a imsi is given. Free with
+ * ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_TCMessage, m). */
+static void build_begin(TCMessage_t *m, uint32_t otid, const uint8_t *acn, size_t acn_len, const char *imsi,
+			long op, const char *text, uint8_t dcs, const char *msisdn)
 {
-	TCMessage_t m;
 	Component_t *c = calloc(1, sizeof(*c));
 	char tid[12];
 
-	memset(&m, 0, sizeof(m));
-	m.present = TCMessage_PR_begin;
+	memset(m, 0, sizeof(*m));
+	m->present = TCMessage_PR_begin;
 	snprintf(tid, sizeof(tid), "%08x", otid);
-	tid_set(&m.choice.begin.otid, tid);
-	m.choice.begin.dialoguePortion = dialogue(false, 0, acn_ussd_v2, sizeof(acn_ussd_v2), NULL);
+	tid_set(&m->choice.begin.otid, tid);
+	if (acn)
+		m->choice.begin.dialoguePortion = dialogue(false, 0, acn, acn_len, imsi);
 	c->present = Component_PR_invoke;
 	c->choice.invoke.invokeID = 1;
 	c->choice.invoke.opCode.present = Code_PR_local;
-	c->choice.invoke.opCode.choice.local = 59;
-	c->choice.invoke.parameter = ussd_any(false, text, 0x0f, msisdn);
-	m.choice.begin.components = calloc(1, sizeof(ComponentPortion_t));
-	ASN_SEQUENCE_ADD(&m.choice.begin.components->list, c);
-	send_msg(r, &m);
-	ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_TCMessage, &m);
+	c->choice.invoke.opCode.choice.local = op;
+	c->choice.invoke.parameter = ussd_any(false, text, dcs, msisdn);
+	m->choice.begin.components = calloc(1, sizeof(ComponentPortion_t));
+	ASN_SEQUENCE_ADD(&m->choice.begin.components->list, c);
 }
 
 static void ld_send_begin(unsigned int i)
 {
 	char msisdn[24];
+	TCMessage_t m;
 
 	snprintf(msisdn, sizeof(msisdn), "+4917300%06u", i % 1000000);
+	build_begin(&m, LD_TID0 + i, acn_ussd_v2, sizeof(acn_ussd_v2), NULL, 59, ld.code, 0x0f, msisdn);
 	ld.d[i].sent_us = now_us();
 	ld.d[i].state = 1;
-	send_begin(ld.r, LD_TID0 + i, ld.code, msisdn);
+	send_msg(ld.r, &m);
+	ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_TCMessage, &m);
 }
 
 static void ld_send_echo(unsigned int i)
@@ -719,20 +724,9 @@ static void cmd(char *line)
 	if (!strcmp(tok[0], "echo") && n >= 4 && !ld.on) {
 		/* echo ROLE COUNT RATE: Begin messages to SSN 147, returned by an echo (map_peer --echo) */
 		TCMessage_t e;
-		Component_t *c = calloc(1, sizeof(*c));
 		asn_enc_rval_t er;
 
-		memset(&e, 0, sizeof(e));
-		e.present = TCMessage_PR_begin;
-		tid_set(&e.choice.begin.otid, "10000000");
-		e.choice.begin.dialoguePortion = dialogue(false, 0, acn_ussd_v2, sizeof(acn_ussd_v2), NULL);
-		c->present = Component_PR_invoke;
-		c->choice.invoke.invokeID = 1;
-		c->choice.invoke.opCode.present = Code_PR_local;
-		c->choice.invoke.opCode.choice.local = 59;
-		c->choice.invoke.parameter = ussd_any(false, "*7790#", 0x0f, "+491730000000");
-		e.choice.begin.components = calloc(1, sizeof(ComponentPortion_t));
-		ASN_SEQUENCE_ADD(&e.choice.begin.components->list, c);
+		build_begin(&e, LD_TID0, acn_ussd_v2, sizeof(acn_ussd_v2), NULL, 59, "*7790#", 0x0f, "+491730000000");
 		er = der_encode_to_buffer(&asn_DEF_TCMessage, &e, ld.echo_msg, sizeof(ld.echo_msg));
 		ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_TCMessage, &e);
 		ld.echo_len = er.encoded > 0 ? er.encoded : 0;
@@ -752,7 +746,6 @@ static void cmd(char *line)
 		const char *text = "", *msisdn = NULL, *imsi = NULL, *acn = NULL;
 		unsigned int dcs = 0x0f;
 		long op = 59;
-		Component_t *c;
 
 		for (i = 3; i < n; i++) {
 			if (!strncmp(tok[i], "text=", 5))
@@ -768,25 +761,16 @@ static void cmd(char *line)
 			else if (!strncmp(tok[i], "op=", 3))
 				op = atol(tok[i] + 3);
 		}
-		m.present = TCMessage_PR_begin;
-		tid_set(&m.choice.begin.otid, tok[2]);
-		if (!acn || strcmp(acn, "none")) {
+		if (!acn) {
+			build_begin(&m, strtoul(tok[2], NULL, 16), acn_ussd_v2, sizeof(acn_ussd_v2), imsi, op, text, dcs,
+				    msisdn);
+		} else {
 			uint8_t ab[16];
-			int al = acn ? osmo_hexparse(acn, ab, sizeof(ab)) : 0;
+			int al = strcmp(acn, "none") ? osmo_hexparse(acn, ab, sizeof(ab)) : -1;
 
-			if (acn)
-				m.choice.begin.dialoguePortion = dialogue(false, 0, ab, al, imsi);
-			else
-				m.choice.begin.dialoguePortion = dialogue(false, 0, acn_ussd_v2, sizeof(acn_ussd_v2), imsi);
+			build_begin(&m, strtoul(tok[2], NULL, 16), al > 0 ? ab : NULL, al > 0 ? al : 0, imsi, op, text, dcs,
+				    msisdn);
 		}
-		c = calloc(1, sizeof(*c));
-		c->present = Component_PR_invoke;
-		c->choice.invoke.invokeID = 1;
-		c->choice.invoke.opCode.present = Code_PR_local;
-		c->choice.invoke.opCode.choice.local = op;
-		c->choice.invoke.parameter = ussd_any(false, text, dcs, msisdn);
-		m.choice.begin.components = calloc(1, sizeof(ComponentPortion_t));
-		ASN_SEQUENCE_ADD(&m.choice.begin.components->list, c);
 		send_msg(r, &m);
 		ASN_STRUCT_FREE_CONTENTS_ONLY(asn_DEF_TCMessage, &m);
 		printf("{\"ev\":\"sent\",\"cmd\":\"begin\"}\n");
@@ -1008,6 +992,12 @@ static void print_comps(const ComponentPortion_t *cp)
 	printf("]");
 }
 
+static void print_tid(const char *name, const OCTET_STRING_t *t)
+{
+	printf(",\"%s\":", name);
+	hex(stdout, t->buf, t->size);
+}
+
 static void rx(struct role *r, const uint8_t *b, size_t n)
 {
 	TCMessage_t *m = NULL;
@@ -1029,28 +1019,27 @@ static void rx(struct role *r, const uint8_t *b, size_t n)
 	printf("{\"ev\":\"rx\",\"role\":\"%s\",\"len\":%zu", r->name, n);
 	switch (m->present) {
 	case TCMessage_PR_begin:
-		printf(",\"type\":\"begin\",\"otid\":");
-		hex(stdout, m->choice.begin.otid.buf, m->choice.begin.otid.size);
+		printf(",\"type\":\"begin\"");
+		print_tid("otid", &m->choice.begin.otid);
 		print_dialogue(m->choice.begin.dialoguePortion);
 		print_comps(m->choice.begin.components);
 		break;
 	case TCMessage_PR_continue:
-		printf(",\"type\":\"continue\",\"otid\":");
-		hex(stdout, m->choice.Continue.otid.buf, m->choice.Continue.otid.size);
-		printf(",\"dtid\":");
-		hex(stdout, m->choice.Continue.dtid.buf, m->choice.Continue.dtid.size);
+		printf(",\"type\":\"continue\"");
+		print_tid("otid", &m->choice.Continue.otid);
+		print_tid("dtid", &m->choice.Continue.dtid);
 		print_dialogue(m->choice.Continue.dialoguePortion);
 		print_comps(m->choice.Continue.components);
 		break;
 	case TCMessage_PR_end:
-		printf(",\"type\":\"end\",\"dtid\":");
-		hex(stdout, m->choice.end.dtid.buf, m->choice.end.dtid.size);
+		printf(",\"type\":\"end\"");
+		print_tid("dtid", &m->choice.end.dtid);
 		print_dialogue(m->choice.end.dialoguePortion);
 		print_comps(m->choice.end.components);
 		break;
 	case TCMessage_PR_abort:
-		printf(",\"type\":\"abort\",\"dtid\":");
-		hex(stdout, m->choice.abort.dtid.buf, m->choice.abort.dtid.size);
+		printf(",\"type\":\"abort\"");
+		print_tid("dtid", &m->choice.abort.dtid);
 		if (m->choice.abort.reason && m->choice.abort.reason->present == Abort__reason_PR_p_abortCause)
 			printf(",\"pabort\":%ld", m->choice.abort.reason->choice.p_abortCause);
 		else if (m->choice.abort.reason)
