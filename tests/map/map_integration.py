@@ -24,24 +24,14 @@ import threading
 import time
 import traceback
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'smpp'))
-from smpp_integration import Vty  # noqa: E402  (the bounded VTY client the SMPP tests use)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from uigwtest import failures, check, log_cfg, Vty  # noqa: E402  (shared with the other Python tests)
 
 STP_PORT = 42940
 STP_VTY = 4239	# osmo-stp 1.6 ignores a port in 'line vty / bind'
 VTY_PORT = 42942
 CTRL_PORT = 42943
 SUB = '+491720000123'
-
-failures = []
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
 
 class Peer:
     """tests/map/map_peer: commands on stdin, one JSON line per event on stdout."""
@@ -135,14 +125,7 @@ def main():
     shutil.copy(os.path.join(args.top_srcdir, 'tests', 'data', 'smpp', 'notice.conf'), camp)
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write('''log stderr
- logging filter all 1
- logging color 0
- logging print category 1
- logging print level 1
- logging level set-all notice
- logging level map info
-line vty
+        f.write(log_cfg(map='info') + '''line vty
  bind 127.0.0.1 %d
 uigw
  campaigns-dir %s

@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import smpp_integration as si  # noqa: E402  (the SMSC driver, the VTY client, check())
+from uigwtest import log_cfg  # noqa: E402  (on the path through smpp_integration)
 
 si.SMSC_PORT = 42934
 VTY_PORT = 42936
@@ -131,13 +132,7 @@ def main():
     db = os.path.join(workdir, 'test.db')
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write('''log stderr
- logging filter all 1
- logging color 0
- logging print category 1
- logging print level 1
- logging level set-all notice
-line vty
+        f.write(log_cfg() + '''line vty
  bind 127.0.0.1 %d
 uigw
  campaigns-dir %s

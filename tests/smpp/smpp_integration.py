@@ -22,19 +22,13 @@ import threading
 import time
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from uigwtest import failures, check, log_cfg, Vty  # noqa: E402,F401  (shared with the other Python tests)
+
 SMSC_PORT = 42930
 VTY_PORT = 42932
 CTRL_PORT = 42933
 SUB = '491720000123'
-
-failures = []
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    if not cond:
-        failures.append(what)
-
 
 class Smsc:
     def __init__(self, node, srcdir, workdir):
@@ -134,40 +128,6 @@ def ask(smsc, src, dst, text, expect, timeout=10):
     return e
 
 
-class Vty:
-    """A bounded telnet-less VTY client: enable, then one command at a time."""
-
-    def __init__(self, port, timeout=5):
-        import socket
-        self.s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
-        self.s.settimeout(timeout)
-        self._until(('> ',))
-        self.cmd('enable')
-
-    def _until(self, prompts):
-        buf = b''
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            chunk = self.s.recv(4096)
-            if not chunk:
-                break
-            buf += chunk
-            text = buf.decode(errors='replace')
-            if any(text.endswith(p) for p in prompts):
-                return text
-        return buf.decode(errors='replace')
-
-    def cmd(self, line):
-        self.s.sendall((line + '\n').encode())
-        out = self._until(('# ', '> '))
-        # drop the echoed command and the prompt
-        lines = out.replace('\r', '').split('\n')
-        return '\n'.join(lines[1:-1]) if len(lines) > 1 else out
-
-    def close(self):
-        self.s.close()
-
-
 def is_ussd(e, dest):
     return is_submit(e, dest) and e.get('service_type') == 'USSD'
 
@@ -208,14 +168,7 @@ def main():
         shutil.copy(os.path.join(args.top_srcdir, 'tests', 'data', 'smpp', f), camp)
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write('''log stderr
- logging filter all 1
- logging color 0
- logging print category 1
- logging print level 1
- logging level set-all notice
- logging level smpp info
-line vty
+        f.write(log_cfg(smpp='info') + '''line vty
  bind 127.0.0.1 %d
 uigw
  campaigns-dir %s

@@ -1,0 +1,55 @@
+"""What the Python integration tests share: check() with the list of failures, and a bounded VTY client.
+Imported by tests/smpp/*.py and tests/map/*.py (their folder's parent on sys.path)."""
+import socket
+import time
+
+failures = []
+
+
+def log_cfg(**levels):
+    """The logging header of a test configuration (as uigw_log_cfg in lib.sh): stderr, no colour, category and
+    level printed, everything at notice; levels: extra categories, e.g. log_cfg(map='info')."""
+    return ('log stderr\n logging filter all 1\n logging color 0\n logging print category 1\n'
+            ' logging print level 1\n logging level set-all notice\n' +
+            ''.join(' logging level %s %s\n' % kv for kv in levels.items()))
+
+
+def check(cond, what):
+    """Print one result line; a failed check is remembered in failures. Returns cond."""
+    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+class Vty:
+    """A bounded telnet-less VTY client: enable, then one command at a time."""
+
+    def __init__(self, port, timeout=5):
+        self.s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+        self.s.settimeout(timeout)
+        self._until(('> ',))
+        self.cmd('enable')
+
+    def _until(self, prompts):
+        buf = b''
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            chunk = self.s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+            text = buf.decode(errors='replace')
+            if any(text.endswith(p) for p in prompts):
+                return text
+        return buf.decode(errors='replace')
+
+    def cmd(self, line):
+        self.s.sendall((line + '\n').encode())
+        out = self._until(('# ', '> '))
+        # drop the echoed command and the prompt
+        lines = out.replace('\r', '').split('\n')
+        return '\n'.join(lines[1:-1]) if len(lines) > 1 else out
+
+    def close(self):
+        self.s.close()
