@@ -192,7 +192,10 @@ def run_roundtrip(args):
              'cs7 instance 0\n point-code 0.23.2\n sccp-address hlr-gt\n  routing-indicator PC\n'
              '  point-code 0.23.3\n  subsystem-number 6\n  global-title\n   global-title-indicator 4\n'
              '   digits 491720000001\n'
-             'map\n gsmscf-number +491720000999\n hlr-address hlr-gt\n')
+             'map\n gsmscf-number +491720000999\n hlr-address hlr-gt\n'
+             # the HTTP API, shut down so that no port is opened, with a third party's restrictions
+             'api\n bind 127.0.0.1 42999\n idle-timeout 5\n shutdown\n tenant bank\n  push forbidden\n'
+             '  channels smpp-sms ims-msg\n  rate-limit 7\n')
     texts = []	# written files, with the run's folder replaced by @WORKDIR@
     for i in range(2):
         workdir = tempfile.mkdtemp(prefix='uigw-rt-')
@@ -213,7 +216,9 @@ def run_roundtrip(args):
     first = texts[0]
     for needle in (' resume-window 30', ' max-dialogs 5000', ' busy-text Try later please', ' spam-window 3600',
                    ' synchronous normal', ' timer dialog X1 45', ' timer map X201 30', ' sccp-address hlr-gt',
-                   '   digits 491720000001', ' gsmscf-number +491720000999', ' hlr-address hlr-gt'):
+                   '   digits 491720000001', ' gsmscf-number +491720000999', ' hlr-address hlr-gt',
+                   ' bind 127.0.0.1 42999', ' idle-timeout 5', ' shutdown', ' tenant bank', '  push forbidden',
+                   '  channels smpp-sms ims-msg', '  rate-limit 7'):
         if needle not in first:
             failures.append('roundtrip: "%s" missing in the written file:\n%s' % (needle, first))
     for needle in (' invalid-input-retries', ' batch-max-rows', ' national-prefix'):

@@ -26,6 +26,8 @@ static const struct log_info_cat uigw_log_cats[] = {
 		   .color = "\033[0;34m", .enabled = 1, .loglevel = LOGL_NOTICE },
 	[DMAP] = { .name = "DMAP", .description = "SS7 MAP adapter",
 		   .color = "\033[0;35m", .enabled = 1, .loglevel = LOGL_NOTICE },
+	[DAPI] = { .name = "DAPI", .description = "HTTP API",
+		   .color = "\033[1;34m", .enabled = 1, .loglevel = LOGL_NOTICE },
 };
 
 const struct log_info uigw_log_info = {

@@ -295,7 +295,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 {
 	static const char *const names[] = {
 		"name", "title", "languages", "channels", "network_only", "enabled", "entry", "params", "labels",
-		"start", "nodes", "push_cap", NULL
+		"start", "nodes", "push_cap", "owner", NULL
 	};
 	struct uigw_campaign *c = ld->c;
 	const config_setting_t *s, *nodes;
@@ -312,6 +312,17 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 	if (!(c->name = talloc_strdup(c, v)))
 		return ld_nomem(ld);
 	c->name_line = config_setting_source_line(s);
+
+	/* the tenant of the HTTP API that owns it (sees it, triggers it, reads its results); none: the operator's */
+	rc = ld_get_str(ld, root, "owner", &s, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		if (!ld_valid_campaign_name(v) || !strcmp(v, "operator"))
+			return ld_err(ld, s, "bad owner '%s' (a tenant name: 1..32 of a-z 0-9 _ -, not operator)", v);
+		if (!(c->owner = talloc_strdup(c, v)))
+			return ld_nomem(ld);
+	}
 
 	c->enabled = true;
 	if ((rc = parse_languages(ld, root)) < 0 ||

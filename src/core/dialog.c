@@ -175,6 +175,7 @@ static void dlg_link(struct uigw_dialog *dlg)
 
 	llist_add_tail(&dlg->list, &gw->dialogs);
 	hash_add(gw->dialogs_by_sub, &dlg->hnode, sub_hash(dlg->msisdn, dlg->channel));
+	hash_add(gw->dialogs_by_id, &dlg->id_node, dlg->id);
 	gw->n_dialogs++;
 	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_DLG_ACTIVE), gw->n_dialogs);
 }
@@ -187,7 +188,18 @@ static void dlg_unlink(struct uigw_dialog *dlg)
 		return;
 	llist_del_init(&dlg->list);
 	hash_del(&dlg->hnode);
+	hash_del(&dlg->id_node);
 	gw->n_dialogs--;
+	if (dlg->camp) {
+		/* remembered until its dialog row is surely committed (uigw_dialog_status()) */
+		struct uigw_dialog_ended *e = &gw->ended[gw->ended_next++ % ARRAY_SIZE(gw->ended)];
+		*e = (struct uigw_dialog_ended){
+			.id = dlg->id, .channel = dlg->channel, .outcome = dlg->outcome, .refusal = dlg->refusal,
+			.network_initiated = dlg->network_initiated, .steps = dlg->steps,
+			.started_ms = dlg->started_ms, .ended_ms = uigw_wall_ms(),
+		};
+		osmo_strlcpy(e->campaign, dlg->camp->name, sizeof(e->campaign));
+	}
 	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_DLG_ACTIVE), gw->n_dialogs);
 }
 
@@ -842,4 +854,74 @@ void uigw_dialog_abort(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 void uigw_dialog_terminate(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
 	uigw_dlg_finish(dlg, outcome, true);
+}
+
+const struct value_string uigw_dialog_state_names[] = {
+	{ UIGW_DLG_PENDING, "pending" },
+	{ UIGW_DLG_RUNNING, "running" },
+	{ UIGW_DLG_ANSWERED, "answered" },
+	{ UIGW_DLG_REFUSED, "refused" },
+	{ UIGW_DLG_ENDED, "ended" },
+	{ 0, NULL }
+};
+
+static enum uigw_dialog_state ended_state(enum uigw_outcome o, enum uigw_refusal r)
+{
+	if (r != UIGW_REFUSAL_NONE || o == UIGW_OUTCOME_REJECTED)
+		return UIGW_DLG_REFUSED;
+	return o == UIGW_OUTCOME_COMPLETED ? UIGW_DLG_ANSWERED : UIGW_DLG_ENDED;
+}
+
+static void status_from_store(const struct uigw_store_dialog *d, void *data)
+{
+	struct uigw_dialog_status *out = data;
+	int o = d->outcome ? get_string_value(uigw_outcome_names, d->outcome) : -1;
+
+	osmo_strlcpy(out->campaign, d->campaign ? d->campaign : "", sizeof(out->campaign));
+	out->channel = d->channel ? uigw_channel_by_name(d->channel) : -1;
+	out->outcome = o < 0 ? UIGW_OUTCOME_ABANDONED : o;
+	out->state = ended_state(out->outcome, UIGW_REFUSAL_NONE);
+	out->steps = d->steps;
+	out->started_ms = d->started_ms;
+	out->ended_ms = d->ended_ms;
+}
+
+int uigw_dialog_status(struct uigw *gw, uint64_t id, struct uigw_dialog_status *out)
+{
+	struct uigw_dialog *dlg;
+	unsigned int i;
+
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->channel = -1;
+	hash_for_each_possible(gw->dialogs_by_id, dlg, id_node, id) {
+		if (dlg->id != id)
+			continue;
+		out->state = dlg->steps ? UIGW_DLG_RUNNING : UIGW_DLG_PENDING;
+		osmo_strlcpy(out->campaign, dlg->camp ? dlg->camp->name : "", sizeof(out->campaign));
+		out->channel = dlg->channel;
+		out->network_initiated = dlg->network_initiated;
+		out->steps = dlg->steps;
+		out->started_ms = dlg->started_ms;
+		return 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(gw->ended); i++) {
+		const struct uigw_dialog_ended *e = &gw->ended[i];
+
+		if (e->id != id || !id)
+			continue;
+		osmo_strlcpy(out->campaign, e->campaign, sizeof(out->campaign));
+		out->channel = e->channel;
+		out->outcome = e->outcome;
+		out->refusal = e->refusal;
+		out->state = ended_state(e->outcome, e->refusal);
+		out->network_initiated = e->network_initiated;
+		out->steps = e->steps;
+		out->started_ms = e->started_ms;
+		out->ended_ms = e->ended_ms;
+		return 1;
+	}
+	if (!gw->store)
+		return 0;
+	return uigw_store_dialog_get(gw->store, id, status_from_store, out);
 }

@@ -97,6 +97,7 @@ struct uigw *uigw_alloc(void *ctx)
 	INIT_LLIST_HEAD(&gw->outbox);
 	INIT_LLIST_HEAD(&gw->resumables);
 	hash_init(gw->dialogs_by_sub);
+	hash_init(gw->dialogs_by_id);
 	hash_init(gw->resume_by_sub);
 	/* dialog ids: unique across restarts without reading the database */
 	now = uigw_wall_ms();

@@ -11,6 +11,7 @@
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/common/number.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/core/trigger.h>
@@ -101,6 +102,48 @@ static int refuse(struct uigw *gw, const struct uigw_trigger *t, struct uigw_tri
 	     res->channel >= 0 ? uigw_channel_name(res->channel) : "", uigw_refusal_name(r),
 	     res->detail[0] ? ": " : "", res->detail);
 	return r;
+}
+
+static void params_done(struct uigw_store_job *job, void *data)
+{
+	if (job->rc < 0)
+		LOGP(DDLG, LOGL_ERROR, "the parameters of a triggered dialog were not stored (%d)\n", job->rc);
+	talloc_free(job);
+}
+
+/* The parameters the dialog starts with (the caller's and the campaign's defaults), kept beside its answers:
+ * the results show them (a rating of a call with the other party). Fire and forget. */
+static void write_params(struct uigw *gw, struct uigw_dialog *dlg, const struct uigw_campaign *c)
+{
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	unsigned int k, i;
+
+	if (!gw->store || !c->n_params)
+		return;
+	job = uigw_store_job_alloc(gw->store, params_done, NULL);
+	if (!job)
+		return;
+	for (k = 0; k < c->n_params; k++) {
+		const char *v = c->params[k].def;
+
+		for (i = 0; i < dlg->n_vars; i++)
+			if (!strcmp(dlg->vars[i].name, c->params[k].name))
+				v = dlg->vars[i].value;
+		r = uigw_store_job_row(job, UIGW_ROW_PARAM);
+		if (!r)
+			break;
+		r->time_ms = uigw_wall_ms();
+		r->dialog = dlg->id;
+		r->campaign = talloc_strdup(job, c->name);
+		r->u.param.name = talloc_strdup(job, c->params[k].name);
+		r->u.param.value = talloc_strdup(job, v ? v : "");
+	}
+	if (uigw_store_submit(job) < 0) {
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_STORE_ERRORS);
+		LOGPDLG(dlg, LOGL_ERROR, "store queue full: trigger parameters not stored\n");
+		talloc_free(job);
+	}
 }
 
 int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trigger_res *res)
@@ -206,6 +249,7 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 			if (!strcmp(c->params[k].name, t->param_names[i]))
 				uigw_dlg_var_set(dlg, c->params[k].name, t->param_values[i]);
 	res->dialog = dlg->id;
+	write_params(gw, dlg, c);
 	LOGPDLG(dlg, LOGL_INFO, "triggered with %u parameters\n", t->n_params);
 	uigw_dlg_start(dlg, c, -1, NULL, 0, false);
 	return 0;

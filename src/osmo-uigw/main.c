@@ -33,6 +33,7 @@
 #include <osmocom/uigw/chan/sip.h>
 #include <osmocom/uigw/chan/vty.h>
 #include <osmocom/uigw/ctrl/ctrl.h>
+#include <osmocom/uigw/api/api.h>
 #include <osmocom/uigw/core/chan.h>
 
 #include "config.h"
@@ -197,6 +198,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Out of memory\n");
 		exit(1);
 	}
+	if (uigw_api_init(gw) < 0) {
+		fprintf(stderr, "Out of memory\n");
+		exit(1);
+	}
 
 	uigw_vty_timers_init(gw);
 	if (vty_ref_xml) {
@@ -243,6 +248,11 @@ int main(int argc, char **argv)
 		LOGP(DMAIN, LOGL_FATAL, "cannot open the channels\n");
 		exit(1);
 	}
+	/* a configured listener that cannot open is fatal, as for SIP */
+	if (uigw_api_start(gw) < 0) {
+		LOGP(DMAIN, LOGL_FATAL, "cannot start the HTTP API\n");
+		exit(1);
+	}
 
 	osmo_signalfd_setup(root, sigs, signal_cb, gw_ctx);
 
@@ -252,6 +262,7 @@ int main(int argc, char **argv)
 	while (!quit)
 		osmo_select_main_ctx(0);
 
+	uigw_api_stop(gw);
 	uigw_chans_close(gw);
 	/* ends running dialogs, commits what is queued, closes the database */
 	uigw_free(gw);

@@ -49,6 +49,25 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
 		"SELECT count(*) FROM response WHERE campaign = $campaign",
 	[RSTMT_OPTED_OUT] =
 		"SELECT opted_out FROM optout WHERE subscriber = $subscriber",
+	[RSTMT_API_KEYS] =
+		"SELECT id, tenant, hash, scopes, created, coalesce(last_used, 0), coalesce(revoked, 0) FROM api_key"
+		" ORDER BY id",
+	[RSTMT_RESULTS] =
+		"SELECT r.id, r.subscriber, r.channel, r.question, r.value, r.node, r.version, r.dialog, r.time,"
+		" (SELECT json_group_object(p.name, p.value) FROM dialog_param p WHERE p.dialog = r.dialog"
+		"  HAVING count(*) > 0)"
+		" FROM response r WHERE r.campaign = $campaign AND r.id > $after ORDER BY r.id LIMIT $limit",
+	[RSTMT_DIALOG] =
+		"SELECT campaign, channel, outcome, last_node, started, ended, steps FROM dialog WHERE id = $id",
+	[RSTMT_SPAM_NUMBERS] =
+		"SELECT n.number, n.reports, n.last_time,"
+		" (SELECT count(DISTINCT s.reporter) FROM spam_report s WHERE s.number = n.number AND s.counted = 1)"
+		" FROM spam_number n WHERE n.reports >= $min AND coalesce(n.last_time, 0) >= $since"
+		" AND ($number IS NULL OR n.number = $number)"
+		" ORDER BY n.reports DESC, n.last_time DESC, n.number LIMIT $limit",
+	[RSTMT_SPAM_REPORTS] =
+		"SELECT channel, campaign, time, counted FROM spam_report WHERE number = $number"
+		" ORDER BY time DESC, rowid DESC LIMIT $limit",
 };
 
 /* is_number(x): 1 if x is an INTEGER or REAL, or TEXT that is a whole finite decimal number ("7", "-2.5",
@@ -376,4 +395,148 @@ int uigw_store_receipt_counts(struct uigw_store *st, void (*cb)(const char *stat
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? n : -EIO;
+}
+
+int uigw_store_api_keys(struct uigw_store *st, void (*cb)(const struct uigw_store_api_key *k, void *data),
+			void *data)
+{
+	struct uigw_store_api_key k;
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_API_KEYS];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		k = (struct uigw_store_api_key){
+			.id = sqlite3_column_int64(s, 0),
+			.tenant = (const char *)sqlite3_column_text(s, 1),
+			.hash = (const char *)sqlite3_column_text(s, 2),
+			.scopes = (const char *)sqlite3_column_text(s, 3),
+			.created_ms = sqlite3_column_int64(s, 4),
+			.last_used_ms = sqlite3_column_int64(s, 5),
+			.revoked_ms = sqlite3_column_int64(s, 6),
+		};
+		if (!k.tenant || !k.hash || !k.scopes)
+			continue;
+		cb(&k, data);
+		n++;
+	}
+	rc = finish(st, s, rc);
+	return rc < 0 ? rc : n;
+}
+
+int uigw_store_results(struct uigw_store *st, const char *campaign, int64_t after, unsigned int limit,
+		       void (*cb)(const struct uigw_store_result *r, void *data), void *data)
+{
+	struct uigw_store_result r;
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !campaign || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_RESULTS];
+	if (uigw_store_bind_text(s, "$campaign", campaign) < 0 || uigw_store_bind_int64(s, "$after", after) < 0
+	    || uigw_store_bind_int64(s, "$limit", limit) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r = (struct uigw_store_result){
+			.id = sqlite3_column_int64(s, 0),
+			.subscriber = (const char *)sqlite3_column_text(s, 1),
+			.channel = (const char *)sqlite3_column_text(s, 2),
+			.question = (const char *)sqlite3_column_text(s, 3),
+			.value = (const char *)sqlite3_column_text(s, 4),
+			.node = (const char *)sqlite3_column_text(s, 5),
+			.version = (unsigned int)sqlite3_column_int64(s, 6),
+			.dialog = (uint64_t)sqlite3_column_int64(s, 7),
+			.time_ms = sqlite3_column_int64(s, 8),
+			.params_json = (const char *)sqlite3_column_text(s, 9),
+		};
+		cb(&r, data);
+		n++;
+	}
+	rc = finish(st, s, rc);
+	return rc < 0 ? rc : n;
+}
+
+int uigw_store_dialog_get(struct uigw_store *st, uint64_t id,
+			  void (*cb)(const struct uigw_store_dialog *d, void *data), void *data)
+{
+	struct uigw_store_dialog d;
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_DIALOG];
+	if (uigw_store_bind_int64(s, "$id", (int64_t)id) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		d = (struct uigw_store_dialog){
+			.campaign = (const char *)sqlite3_column_text(s, 0),
+			.channel = (const char *)sqlite3_column_text(s, 1),
+			.outcome = (const char *)sqlite3_column_text(s, 2),
+			.last_node = (const char *)sqlite3_column_text(s, 3),
+			.started_ms = sqlite3_column_int64(s, 4),
+			.ended_ms = sqlite3_column_int64(s, 5),
+			.steps = (unsigned int)sqlite3_column_int64(s, 6),
+		};
+		cb(&d, data);
+		n++;
+	}
+	rc = finish(st, s, rc);
+	return rc < 0 ? rc : n > 0;
+}
+
+int uigw_store_spam_numbers(struct uigw_store *st, const char *number, int64_t min_reports, int64_t since_ms,
+			    unsigned int limit,
+			    void (*cb)(const char *number, int64_t reports, int64_t reporters, int64_t last_ms,
+				       void *data), void *data)
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_SPAM_NUMBERS];
+	if (uigw_store_bind_int64(s, "$min", min_reports) < 0 || uigw_store_bind_int64(s, "$since", since_ms) < 0
+	    || uigw_store_bind_int64(s, "$limit", limit) < 0
+	    || (number && uigw_store_bind_text(s, "$number", number) < 0)) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 3),
+		   sqlite3_column_int64(s, 2), data);
+		n++;
+	}
+	rc = finish(st, s, rc);
+	return rc < 0 ? rc : n;
+}
+
+int uigw_store_spam_reports(struct uigw_store *st, const char *number, unsigned int limit,
+			    void (*cb)(const char *channel, const char *campaign, int64_t time_ms, bool counted,
+				       void *data), void *data)
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !number || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_SPAM_REPORTS];
+	if (uigw_store_bind_text(s, "$number", number) < 0 || uigw_store_bind_int64(s, "$limit", limit) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cb((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+		   sqlite3_column_int64(s, 2), sqlite3_column_int(s, 3) != 0, data);
+		n++;
+	}
+	rc = finish(st, s, rc);
+	return rc < 0 ? rc : n;
 }

@@ -105,12 +105,32 @@ static const char *const schema_v5[] = {
 	NULL
 };
 
+/* Version 6: the HTTP API. Spam reports keep the channel and campaign they came by (the spam feed shows them);
+ * the parameters a triggered dialog started with (the results show them beside the answers); API keys, stored as
+ * hashes; the audit log of every API call; answers by campaign in id order (the results' cursor). */
+static const char *const schema_v6[] = {
+	"ALTER TABLE spam_report ADD COLUMN channel TEXT",
+	"ALTER TABLE spam_report ADD COLUMN campaign TEXT",
+	"CREATE TABLE dialog_param ("
+	" dialog INTEGER NOT NULL, name TEXT NOT NULL, value TEXT, campaign TEXT,"
+	" PRIMARY KEY (dialog, name))",
+	"CREATE TABLE api_key ("
+	" id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL,"
+	" created INTEGER NOT NULL, last_used INTEGER, revoked INTEGER)",
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL, tenant TEXT, key_id INTEGER, method TEXT, path TEXT,"
+	" status INTEGER, remote TEXT)",
+	"CREATE INDEX response_campaign ON response (campaign)",
+	NULL
+};
+
 static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[1] = schema_v1,
 	[2] = schema_v2,
 	[3] = schema_v3,
 	[4] = schema_v4,
 	[5] = schema_v5,
+	[6] = schema_v6,
 };
 
 static int exec_logged(sqlite3 *db, const char *sql)
@@ -193,8 +213,8 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 		"SELECT 1 FROM spam_report WHERE number = $number AND reporter = $reporter AND time > $since"
 		" AND counted = 1 LIMIT 1",
 	[WSTMT_SPAM_INSERT] =
-		"INSERT INTO spam_report (reporter, number, time, counted)"
-		" VALUES ($reporter, $number, $time, $counted)",
+		"INSERT INTO spam_report (reporter, number, time, counted, channel, campaign)"
+		" VALUES ($reporter, $number, $time, $counted, $channel, $campaign)",
 	[WSTMT_SPAM_COUNT] =
 		"INSERT INTO spam_number (number, reports, last_time) VALUES ($number, 1, $time)"
 		" ON CONFLICT (number) DO UPDATE SET reports = reports + 1,"
@@ -236,4 +256,16 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 	[WSTMT_PUSH] =
 		"INSERT INTO push (subscriber, campaign, channel, time, result)"
 		" VALUES ($subscriber, $campaign, $channel, $time, $result)",
+	[WSTMT_PARAM] =
+		"INSERT OR REPLACE INTO dialog_param (dialog, name, value, campaign)"
+		" VALUES ($dialog, $name, $value, $campaign)",
+	[WSTMT_API_KEY] =
+		"INSERT INTO api_key (id, tenant, hash, scopes, created) VALUES ($id, $tenant, $hash, $scopes, $time)",
+	[WSTMT_API_KEY_REVOKE] =
+		"UPDATE api_key SET revoked = $time WHERE id = $id AND revoked IS NULL",
+	[WSTMT_API_KEY_USED] =
+		"UPDATE api_key SET last_used = max(coalesce(last_used, 0), $time) WHERE id = $id",
+	[WSTMT_AUDIT] =
+		"INSERT INTO audit (time, tenant, key_id, method, path, status, remote)"
+		" VALUES ($time, $tenant, $key_id, $method, $path, $status, $remote)",
 };

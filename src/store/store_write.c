@@ -226,6 +226,8 @@ static int write_spam(struct uigw_store *st, const struct uigw_store_row *r)
 	wb_text(&b, "$number", number);
 	wb_int(&b, "$time", r->time_ms);
 	wb_int(&b, "$counted", counted);
+	wb_text_idx(&b, "$channel", r->channel, true);
+	wb_text_idx(&b, "$campaign", r->campaign, true);
 	rc = wb_step(&b);
 	if (rc < 0 || !counted)
 		return rc;
@@ -370,6 +372,48 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		b = wb_start(st, WSTMT_PUSH);
 		wb_common(&b, r);
 		wb_text(&b, "$result", r->u.push.result);
+		break;
+	case UIGW_ROW_PARAM:
+		if (!r->dialog || !r->u.param.name) {
+			LOGP(DSTORE, LOGL_ERROR, "parameter row without dialog or name refused\n");
+			return -EPROTO;
+		}
+		b = wb_start(st, WSTMT_PARAM);
+		wb_int(&b, "$dialog", (int64_t)r->dialog);
+		wb_text(&b, "$name", r->u.param.name);
+		wb_text(&b, "$value", r->u.param.value);
+		wb_text_idx(&b, "$campaign", r->campaign, true);
+		break;
+	case UIGW_ROW_API_KEY:
+		if (r->u.api_key.revoke) {
+			b = wb_start(st, WSTMT_API_KEY_REVOKE);
+		} else {
+			if (!r->u.api_key.tenant || !r->u.api_key.hash || !r->u.api_key.scopes) {
+				LOGP(DSTORE, LOGL_ERROR, "API key row without tenant, hash or scopes refused\n");
+				return -EPROTO;
+			}
+			b = wb_start(st, WSTMT_API_KEY);
+			wb_text(&b, "$tenant", r->u.api_key.tenant);
+			wb_text(&b, "$hash", r->u.api_key.hash);
+			wb_text(&b, "$scopes", r->u.api_key.scopes);
+		}
+		wb_int(&b, "$id", r->u.api_key.id);
+		wb_int(&b, "$time", r->time_ms);
+		break;
+	case UIGW_ROW_API_KEY_USED:
+		b = wb_start(st, WSTMT_API_KEY_USED);
+		wb_int(&b, "$id", r->u.api_key.id);
+		wb_int(&b, "$time", r->time_ms);
+		break;
+	case UIGW_ROW_AUDIT:
+		b = wb_start(st, WSTMT_AUDIT);
+		wb_int(&b, "$time", r->time_ms);
+		wb_text(&b, "$tenant", r->u.audit.tenant);
+		wb_int(&b, "$key_id", r->u.audit.key_id);
+		wb_text(&b, "$method", r->u.audit.method);
+		wb_text(&b, "$path", r->u.audit.path);
+		wb_int(&b, "$status", r->u.audit.status);
+		wb_text(&b, "$remote", r->u.audit.remote);
 		break;
 	default:
 		LOGP(DSTORE, LOGL_ERROR, "unknown row kind %d\n", r->kind);

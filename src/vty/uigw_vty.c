@@ -723,6 +723,10 @@ int uigw_vty_go_parent(struct vty *vty)
 	case SMSC_NODE:
 		vty->node = SMPP_NODE;
 		break;
+	case API_TENANT_NODE:
+		vty->node = API_NODE;
+		vty->index = uigw_vty_root ? uigw_vty_root->api : NULL;
+		break;
 	default:
 		vty->node = CONFIG_NODE;
 		vty->index = NULL;

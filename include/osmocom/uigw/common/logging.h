@@ -15,6 +15,7 @@ enum {
 	DGSUP,		/*!< GSUP adapter */
 	DSIP,		/*!< SIP / USSI adapter */
 	DMAP,		/*!< SS7 MAP adapter */
+	DAPI,		/*!< HTTP API */
 };
 
 extern const struct log_info uigw_log_info;

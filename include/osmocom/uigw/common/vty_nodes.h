@@ -12,6 +12,8 @@ enum uigw_vty_node {
 	SMSC_NODE,				/*!< "smsc NAME" inside "smpp" */
 	SIP_NODE,				/*!< "sip" (SIP MESSAGE / USSI adapter) */
 	MAP_NODE,				/*!< "map" (SS7 MAP gsmSCF, src/chan/map) */
+	API_NODE,				/*!< "api" (HTTP API, src/api) */
+	API_TENANT_NODE,			/*!< "tenant NAME" inside "api" */
 };
 
 struct vty;

@@ -140,6 +140,7 @@ struct uigw_campaign {
 	unsigned int version;		/*!< set by the caller of the loader (see uigw_campaign_set) */
 	uint64_t content_hash;		/*!< hash of the file's bytes, to tell whether a reload changed it */
 	const char *file;		/*!< path it was loaded from */
+	const char *owner;		/*!< API tenant that owns it (field `owner`), NULL: the operator */
 	struct uigw_i18n title;
 	char **languages;		/*!< languages offered; [0] = default */
 	unsigned int n_languages;

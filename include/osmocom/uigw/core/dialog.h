@@ -36,6 +36,7 @@ struct uigw_var {
 struct uigw_dialog {
 	struct llist_head list;		/*!< in gw->dialogs */
 	struct hlist_node hnode;	/*!< in gw->dialogs_by_sub */
+	struct hlist_node id_node;	/*!< in gw->dialogs_by_id */
 	struct uigw *gw;
 	struct osmo_fsm_inst *fi;
 	uint64_t id;
@@ -104,6 +105,31 @@ void uigw_dialog_abort(struct uigw_dialog *dlg, enum uigw_outcome outcome);
 void uigw_dialog_terminate(struct uigw_dialog *dlg, enum uigw_outcome outcome);
 /*! The running dialog of that subscriber on that channel, or NULL. */
 struct uigw_dialog *uigw_dialog_find(struct uigw *gw, const char *msisdn, enum uigw_channel ch);
+
+/*! Where a dialog is, as the HTTP API reports it. */
+enum uigw_dialog_state {
+	UIGW_DLG_PENDING,	/*!< running, the subscriber has not answered yet */
+	UIGW_DLG_RUNNING,	/*!< running, answered at least once */
+	UIGW_DLG_ANSWERED,	/*!< ended: completed */
+	UIGW_DLG_REFUSED,	/*!< ended: refused (its last screen said why) */
+	UIGW_DLG_ENDED,		/*!< ended otherwise: abandoned, timed out */
+};
+extern const struct value_string uigw_dialog_state_names[];	/*!< "pending","running","answered",... */
+
+struct uigw_dialog_status {
+	uint64_t id;
+	enum uigw_dialog_state state;
+	char campaign[33];
+	int channel;			/*!< enum uigw_channel, -1 if unknown */
+	enum uigw_outcome outcome;	/*!< ended states only */
+	enum uigw_refusal refusal;	/*!< REFUSED: why */
+	bool network_initiated;		/*!< known for dialogs of this run only (false from the store) */
+	unsigned int steps;
+	int64_t started_ms, ended_ms;	/*!< ended_ms 0 while running */
+};
+/*! Find a dialog by id: running, recently ended, or in the store.
+ *  \returns 1 (found, \a out filled), 0 (unknown), negative errno */
+int uigw_dialog_status(struct uigw *gw, uint64_t id, struct uigw_dialog_status *out);
 
 /*! Hand the held-back screens and ends to their channels (the outbox's timer does it on the next run of the
  *  loop; tests and the test drive call it to see the screens at once). */

@@ -79,6 +79,19 @@ struct uigw {
 	struct llist_head dialogs;		/*!< all active struct uigw_dialog */
 	unsigned int n_dialogs;
 	DECLARE_HASHTABLE(dialogs_by_sub, 12);	/*!< (subscriber, channel) -> dialog */
+	DECLARE_HASHTABLE(dialogs_by_id, 12);	/*!< dialog id -> dialog */
+	/*! The last dialogs that ended, for uigw_dialog_status() until their record is committed (a ring). */
+	struct uigw_dialog_ended {
+		uint64_t id;
+		char campaign[33];
+		int8_t channel;
+		uint8_t outcome;		/*!< enum uigw_outcome */
+		uint8_t refusal;		/*!< enum uigw_refusal */
+		bool network_initiated;
+		unsigned int steps;
+		int64_t started_ms, ended_ms;
+	} ended[256];
+	unsigned int ended_next;
 	struct llist_head resumables;		/*!< struct uigw_resume, oldest first */
 	DECLARE_HASHTABLE(resume_by_sub, 10);
 	uint64_t next_dialog_id;
@@ -92,6 +105,7 @@ struct uigw {
 	unsigned int seen_size;		/*!< power of two */
 
 	struct uigw_chan *chan[_UIGW_CHAN_NUM];	/*!< the registered channels (core/chan.h), NULL if none */
+	void *api;				/*!< the HTTP API (src/api), opaque to the core; NULL if none */
 	struct rate_ctr_group *ctrs;
 	struct osmo_stat_item_group *stats;
 	struct osmo_tdef *tdefs;			/*!< the core's group "dialog" */

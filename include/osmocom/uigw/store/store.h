@@ -56,6 +56,10 @@ enum uigw_row_kind {
 	UIGW_ROW_PUSH,		/*!< a network-initiated interaction was attempted (u.push; frequency caps) */
 	UIGW_ROW_MT_SUBMITTED,	/*!< the SMSC accepted an MT with a receipt requested (u.receipt, state ENROUTE) */
 	UIGW_ROW_MT_RECEIPT,	/*!< its delivery receipt came (u.receipt: message_id, state) */
+	UIGW_ROW_PARAM,		/*!< a parameter a triggered dialog started with (u.param; dialog, campaign) */
+	UIGW_ROW_API_KEY,	/*!< an API key was created (u.api_key), or revoked (u.api_key.revoke: id only) */
+	UIGW_ROW_API_KEY_USED,	/*!< an API key's last use (u.api_key.id, time_ms) */
+	UIGW_ROW_AUDIT,		/*!< one call of the HTTP API (u.audit, time_ms) */
 };
 
 /*! One row to write. Common fields first; kind-specific ones after. */
@@ -121,6 +125,23 @@ struct uigw_store_row {
 			const char *message_id;	/*!< the SMSC's message_id */
 			const char *state;	/*!< "ENROUTE", or the receipt's stat: ("DELIVRD", "UNDELIV", ...) */
 		} receipt;		/*!< subscriber, channel, dialog, time_ms are the common fields */
+		struct {
+			const char *name, *value;
+		} param;		/*!< dialog and campaign are the common fields */
+		struct {
+			int64_t id;
+			const char *tenant;
+			const char *hash;	/*!< hex SHA-256 of the key: the key itself is never stored */
+			const char *scopes;	/*!< space-separated */
+			bool revoke;		/*!< revoke key id at time_ms (the other fields unused) */
+		} api_key;
+		struct {
+			const char *tenant;
+			int64_t key_id;		/*!< 0: no valid key */
+			const char *method, *path;
+			int status;
+			const char *remote;	/*!< client address */
+		} audit;
 	} u;
 };
 
@@ -234,8 +255,57 @@ typedef int (*uigw_store_mt_cb)(const struct uigw_store_row *row, void *data);
 eturns the number of rows read or negative errno */
 int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id);
 
+/*! One API key as stored (uigw_store_api_keys()). */
+struct uigw_store_api_key {
+	int64_t id;
+	const char *tenant, *hash, *scopes;
+	int64_t created_ms, last_used_ms, revoked_ms;	/*!< 0: never / not revoked */
+};
+/*! Read every API key, revoked ones included, by id. 
+eturns the number read or negative errno */
+int uigw_store_api_keys(struct uigw_store *st, void (*cb)(const struct uigw_store_api_key *k, void *data),
+			void *data);
+
+/*! One answer as the results API shows it (uigw_store_results()). Strings valid during the callback only. */
+struct uigw_store_result {
+	int64_t id;			/*!< cursor: pass the last one as \a after for the next page */
+	const char *subscriber, *channel, *question, *value, *node;
+	unsigned int version;
+	uint64_t dialog;
+	int64_t time_ms;
+	const char *params_json;	/*!< the dialog's trigger parameters as a JSON object, or NULL */
+};
+/*! Answers of \a campaign with id > \a after, oldest first, at most \a limit.
+ *  \returns the number of rows or negative errno */
+int uigw_store_results(struct uigw_store *st, const char *campaign, int64_t after, unsigned int limit,
+		       void (*cb)(const struct uigw_store_result *r, void *data), void *data);
+
+/*! One ended dialog as stored. */
+struct uigw_store_dialog {
+	const char *campaign, *channel, *outcome, *last_node;
+	int64_t started_ms, ended_ms;
+	unsigned int steps;
+};
+/*! Look up an ended dialog by id. \returns 1 (found, \a cb called once), 0 (not found), negative errno */
+int uigw_store_dialog_get(struct uigw_store *st, uint64_t id,
+			  void (*cb)(const struct uigw_store_dialog *d, void *data), void *data);
+
+/*! Reported numbers with at least \a min_reports counted reports, the last one at or after \a since_ms,
+ *  most reported first, at most \a limit; only \a number if not NULL. \a reporters: distinct reporters.
+ *  \returns rows or negative errno */
+int uigw_store_spam_numbers(struct uigw_store *st, const char *number, int64_t min_reports, int64_t since_ms,
+			    unsigned int limit,
+			    void (*cb)(const char *number, int64_t reports, int64_t reporters, int64_t last_ms,
+				       void *data), void *data);
+/*! The reports of one number, newest first, at most \a limit: channel and campaign they came by, time, and
+ *  whether each counted (not a repeat by the same reporter within the spam window).
+ *  \returns rows or negative errno */
+int uigw_store_spam_reports(struct uigw_store *st, const char *number, unsigned int limit,
+			    void (*cb)(const char *channel, const char *campaign, int64_t time_ms, bool counted,
+				       void *data), void *data);
+
 /*! Schema version this code writes (PRAGMA user_version). */
-#define UIGW_SCHEMA_VERSION 5
+#define UIGW_SCHEMA_VERSION 6
 /*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
  *  \returns 0 or negative errno */
 struct sqlite3;

@@ -1,0 +1,122 @@
+/*! \file api_priv.h
+ *  Internals of the HTTP API: the object, tenants and keys (api_auth.c), the server on the loop (api.c), the
+ *  routes (api_handle.c), JSON helpers (api_json.c), the VTY (api_vty.c). */
+#pragma once
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <jansson.h>
+#include <osmocom/core/linuxlist.h>
+#include <osmocom/core/hashtable.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/uigw/api/api.h>
+
+struct MHD_Daemon;
+struct uigw;
+struct uigw_campaign;
+struct rate_ctr_group;
+struct vty;
+
+#define UIGW_API_PORT	8090
+#define UIGW_API_KEY_PREFIX	"uk_"
+
+/*! Settings of node `api`. */
+struct uigw_api_cfg {
+	bool configured;		/*!< node `api` was entered: without it the daemon serves no HTTP */
+	bool enabled;			/*!< `no shutdown` (default) / `shutdown` */
+	char *bind_addr;		/*!< default 127.0.0.1 */
+	uint16_t port;			/*!< default 8090 */
+	char *tls_cert, *tls_key;	/*!< PEM files, both or neither */
+	unsigned int max_connections;	/*!< default 1024 */
+	unsigned int max_connections_per_ip;	/*!< 0: no limit (default) */
+	unsigned int idle_timeout;	/*!< seconds a connection may stay silent (default 10) */
+};
+
+/*! A tenant: the operator (built in) or a third party the operator configured in node `api`. */
+struct uigw_api_tenant {
+	struct llist_head list;		/*!< in api->tenants */
+	char *name;
+	bool is_operator;		/*!< sees and may do everything its keys' scopes allow */
+	bool may_push;			/*!< may trigger network-initiated dialogs (default: yes) */
+	uint32_t channels;		/*!< channels it may name in `via` (bit per enum uigw_channel; default all) */
+	unsigned int rate_limit;	/*!< requests per second per key (0: none); burst = twice that */
+};
+
+/*! A key as the gateway keeps it: never the key itself, only its SHA-256. */
+struct uigw_api_key {
+	struct llist_head list;		/*!< in api->keys, by id */
+	struct hlist_node hnode;	/*!< in api->keys_by_hash */
+	int64_t id;
+	char tenant[33];
+	uint8_t hash[32];
+	uint32_t scopes;		/*!< bits of enum uigw_api_scope */
+	int64_t created_ms, last_used_ms, revoked_ms;
+	int64_t last_used_written_ms;	/*!< last_used goes to the store at most once a minute */
+	double tokens;			/*!< rate limit: a token bucket */
+	int64_t tokens_us;		/*!< when it was last filled (monotonic) */
+};
+
+/*! Rate counters of the API. */
+enum uigw_api_ctr {
+	API_CTR_REQUESTS,
+	API_CTR_R2XX,
+	API_CTR_R4XX,
+	API_CTR_R5XX,
+	API_CTR_UNAUTHORIZED,
+	API_CTR_FORBIDDEN,
+	API_CTR_RATE_LIMITED,
+	API_CTR_TRIGGERS,
+	API_CTR_TRIGGERS_REFUSED,
+	API_CTR_AUDIT_LOST,
+};
+
+struct uigw_api {
+	struct uigw *gw;
+	struct uigw_api_cfg cfg;
+	struct llist_head tenants;
+	struct llist_head keys;
+	DECLARE_HASHTABLE(keys_by_hash, 8);
+	int64_t max_key_id;
+	bool keys_loaded;
+	struct rate_ctr_group *ctrs;
+
+	/* the server (api.c) */
+	struct MHD_Daemon *mhd;
+	struct osmo_fd ofd;		/*!< MHD's epoll fd */
+	struct osmo_timer_list timer;	/*!< MHD's next timeout, or "run again" */
+	unsigned int n_conns;		/*!< open connections */
+};
+
+/* api_auth.c */
+struct uigw_api_tenant *uigw_api_tenant_find(struct uigw_api *api, const char *name);
+struct uigw_api_tenant *uigw_api_tenant_get(struct uigw_api *api, const char *name);	/*!< find or create */
+void uigw_api_tenant_del(struct uigw_api *api, struct uigw_api_tenant *t);
+/*! The key of an "Authorization: Bearer KEY" header, or NULL (revoked keys are found: check revoked_ms). */
+struct uigw_api_key *uigw_api_key_find(struct uigw_api *api, const char *authorization);
+/*! Take a token of the key's bucket. \returns true if the request may go on */
+bool uigw_api_key_take(struct uigw_api *api, struct uigw_api_key *k, const struct uigw_api_tenant *t);
+/*! Load the keys from the store (at start). \returns 0 or negative errno */
+int uigw_api_keys_load(struct uigw_api *api);
+/*! Scopes as "campaigns trigger ..." into buf. */
+const char *uigw_api_scopes_str(uint32_t scopes, char *buf, size_t len);
+
+/*! Is \a c visible to tenant \a t (its owner, or the operator)? */
+bool uigw_api_owns(const struct uigw_api_tenant *t, const struct uigw_campaign *c);
+
+/* api_json.c */
+/*! Serialize and free \a j into resp with \a status. */
+void uigw_api_reply(void *ctx, struct uigw_api_resp *resp, unsigned int status, json_t *j);
+/*! {"error": code, "message": message} */
+void uigw_api_error(void *ctx, struct uigw_api_resp *resp, unsigned int status, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*! Milliseconds since the epoch as an RFC 3339 UTC string ("2026-12-03T23:10:30.123Z") into buf. */
+const char *uigw_api_time_str(int64_t ms, char *buf, size_t len);
+/*! Parse RFC 3339 UTC ("...Z") or integer milliseconds. \returns 0 or -EINVAL */
+int uigw_api_time_parse(const char *s, int64_t *ms);
+/*! The campaign as JSON (list and detail views). */
+json_t *uigw_api_campaign_json(const struct uigw_campaign *c, bool detail);
+
+/* api_vty.c */
+void uigw_api_vty_init(void);
+void uigw_api_vty_show(struct vty *vty, struct uigw_api *api);

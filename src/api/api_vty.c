@@ -1,0 +1,385 @@
+/*! \file api_vty.c
+ *  VTY of the HTTP API: node `api` (listener, limits, TLS) with its `tenant NAME` nodes (what a third party may
+ *  do), the enable-node commands that create and revoke keys, and `show api`. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/vty/misc.h>
+#include <osmocom/uigw/common/channel.h>
+#include <osmocom/uigw/common/vty_nodes.h>
+#include <osmocom/uigw/core/uigw.h>
+#include "api_priv.h"
+
+static struct uigw_api *root_api(void)
+{
+	return uigw_vty_root ? uigw_vty_root->api : NULL;
+}
+
+static struct cmd_node api_node = {
+	.node = API_NODE,
+	.prompt = "%s(config-api)# ",
+	.vtysh = 1,
+};
+
+static struct cmd_node tenant_node = {
+	.node = API_TENANT_NODE,
+	.prompt = "%s(config-api-tenant)# ",
+	.vtysh = 1,
+};
+
+static void next_start(struct vty *vty)
+{
+	if (vty->type != VTY_FILE)
+		vty_out(vty, "%% Applies at the next start of osmo-uigw%s", VTY_NEWLINE);
+}
+
+DEFUN(cfg_api, cfg_api_cmd, "api",
+      "Configure the HTTP API (third parties, the network's systems); without this node no HTTP is served\n")
+{
+	struct uigw_api *api = root_api();
+
+	if (!api) {
+		vty_out(vty, "%% No HTTP API in this gateway%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	api->cfg.configured = true;
+	vty->index = api;
+	vty->node = API_NODE;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_bind, cfg_api_bind_cmd, "bind ADDR <1-65535>",
+      "Address and TCP port to listen on (default 127.0.0.1 8090)\n" "IPv4 or IPv6 address\n" "Port\n")
+{
+	struct uigw_api *api = vty->index;
+
+	osmo_talloc_replace_string(api, &api->cfg.bind_addr, argv[0]);
+	api->cfg.port = atoi(argv[1]);
+	next_start(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_tls, cfg_api_tls_cmd, "tls certificate FILE key FILE",
+      "Serve HTTPS (GnuTLS through libmicrohttpd)\n" "PEM certificate (chain)\n" "File\n" "PEM private key\n"
+      "File\n")
+{
+	struct uigw_api *api = vty->index;
+
+	osmo_talloc_replace_string(api, &api->cfg.tls_cert, argv[0]);
+	osmo_talloc_replace_string(api, &api->cfg.tls_key, argv[1]);
+	next_start(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_no_tls, cfg_api_no_tls_cmd, "no tls", NO_STR "Serve plain HTTP (default)\n")
+{
+	struct uigw_api *api = vty->index;
+
+	TALLOC_FREE(api->cfg.tls_cert);
+	TALLOC_FREE(api->cfg.tls_key);
+	next_start(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_maxconn, cfg_api_maxconn_cmd, "max-connections <1-65535>",
+      "Open connections at most; more are refused (default 1024)\n" "Connections\n")
+{
+	((struct uigw_api *)vty->index)->cfg.max_connections = atoi(argv[0]);
+	next_start(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_maxconn_ip, cfg_api_maxconn_ip_cmd, "max-connections-per-ip <0-65535>",
+      "Open connections from one address at most (default 0: no limit of its own)\n" "Connections\n")
+{
+	((struct uigw_api *)vty->index)->cfg.max_connections_per_ip = atoi(argv[0]);
+	next_start(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_idle, cfg_api_idle_cmd, "idle-timeout <1-3600>",
+      "Close a connection that sent nothing for this long, a slow client included (default 10)\n" "Seconds\n")
+{
+	((struct uigw_api *)vty->index)->cfg.idle_timeout = atoi(argv[0]);
+	next_start(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_shutdown, cfg_api_shutdown_cmd, "shutdown", "Do not listen for HTTP requests\n")
+{
+	((struct uigw_api *)vty->index)->cfg.enabled = false;
+	next_start(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_no_shutdown, cfg_api_no_shutdown_cmd, "no shutdown", NO_STR "Listen for HTTP requests (default)\n")
+{
+	((struct uigw_api *)vty->index)->cfg.enabled = true;
+	next_start(vty);
+	return CMD_SUCCESS;
+}
+
+#define TENANT_STR "A party that uses the API: operator (built in) or a third party\n" "Tenant name (a-z 0-9 _ -)\n"
+
+DEFUN(cfg_api_tenant, cfg_api_tenant_cmd, "tenant NAME", TENANT_STR)
+{
+	struct uigw_api *api = vty->index;
+	struct uigw_api_tenant *t = uigw_api_tenant_get(api, argv[0]);
+
+	if (!t) {
+		vty_out(vty, "%% Bad tenant name '%s' (1..32 of a-z 0-9 _ -)%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty->index = t;
+	vty->node = API_TENANT_NODE;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_no_tenant, cfg_api_no_tenant_cmd, "no tenant NAME", NO_STR TENANT_STR)
+{
+	struct uigw_api *api = vty->index;
+	struct uigw_api_tenant *t = uigw_api_tenant_find(api, argv[0]);
+
+	if (!t) {
+		vty_out(vty, "%% No tenant '%s'%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (t->is_operator) {
+		vty_out(vty, "%% The operator tenant is built in%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	/* its keys stay in the store, but authenticate no one while the tenant is gone */
+	uigw_api_tenant_del(api, t);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_tenant_push, cfg_tenant_push_cmd, "push (allowed|forbidden)",
+      "May the tenant trigger network-initiated dialogs\n" "Yes (default)\n" "No\n")
+{
+	struct uigw_api_tenant *t = vty->index;
+
+	t->may_push = !strcmp(argv[0], "allowed");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_tenant_channels, cfg_tenant_channels_cmd, "channels .CHANNEL",
+      "The channels the tenant may name in a trigger's via (default: all)\n"
+      "Channel names (map gsup smpp-ussd smpp-sms ims-msg ussi vty), or all\n")
+{
+	struct uigw_api_tenant *t = vty->index;
+	uint32_t mask = 0;
+	int i, ch;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "all")) {
+			mask = UIGW_CHAN_MASK_ALL;
+			continue;
+		}
+		ch = uigw_channel_by_name(argv[i]);
+		if (ch < 0) {
+			vty_out(vty, "%% Unknown channel '%s'%s", argv[i], VTY_NEWLINE);
+			return CMD_WARNING;
+		}
+		mask |= 1u << ch;
+	}
+	t->channels = mask;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_tenant_rate, cfg_tenant_rate_cmd, "rate-limit <0-1000000>",
+      "Requests per second per key, bursts of twice that; more get 429 (default 50; operator 0)\n"
+      "Requests per second (0: no limit)\n")
+{
+	struct uigw_api_tenant *t = vty->index;
+
+	t->rate_limit = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+static int config_write_api(struct vty *vty)
+{
+	struct uigw_api *api = root_api();
+	struct uigw_api_tenant *t;
+	unsigned int ch;
+
+	if (!api || !api->cfg.configured)
+		return CMD_SUCCESS;
+	vty_out(vty, "api%s", VTY_NEWLINE);
+	vty_out(vty, " bind %s %u%s", api->cfg.bind_addr, api->cfg.port, VTY_NEWLINE);
+	if (api->cfg.tls_cert)
+		vty_out(vty, " tls certificate %s key %s%s", api->cfg.tls_cert, api->cfg.tls_key, VTY_NEWLINE);
+	if (api->cfg.max_connections != 1024)
+		vty_out(vty, " max-connections %u%s", api->cfg.max_connections, VTY_NEWLINE);
+	if (api->cfg.max_connections_per_ip)
+		vty_out(vty, " max-connections-per-ip %u%s", api->cfg.max_connections_per_ip, VTY_NEWLINE);
+	if (api->cfg.idle_timeout != 10)
+		vty_out(vty, " idle-timeout %u%s", api->cfg.idle_timeout, VTY_NEWLINE);
+	if (!api->cfg.enabled)
+		vty_out(vty, " shutdown%s", VTY_NEWLINE);
+	llist_for_each_entry(t, &api->tenants, list) {
+		bool dflt = t->may_push && t->channels == UIGW_CHAN_MASK_ALL &&
+			    t->rate_limit == (t->is_operator ? 0u : 50u);
+		if (t->is_operator && dflt)
+			continue;
+		vty_out(vty, " tenant %s%s", t->name, VTY_NEWLINE);
+		if (!t->may_push)
+			vty_out(vty, "  push forbidden%s", VTY_NEWLINE);
+		if (t->channels != UIGW_CHAN_MASK_ALL) {
+			vty_out(vty, "  channels");
+			for (ch = 0; ch < _UIGW_CHAN_NUM; ch++)
+				if (t->channels & (1u << ch))
+					vty_out(vty, " %s", uigw_channel_name(ch));
+			vty_out(vty, "%s", VTY_NEWLINE);
+		}
+		if (t->rate_limit != (t->is_operator ? 0u : 50u))
+			vty_out(vty, "  rate-limit %u%s", t->rate_limit, VTY_NEWLINE);
+	}
+	return CMD_SUCCESS;
+}
+
+static int config_write_tenant(struct vty *vty)
+{
+	return CMD_SUCCESS;
+}
+
+#define API_KEY_STR "HTTP API\n" "A tenant's keys\n" "Tenant name\n" "API keys\n"
+
+DEFUN(api_key_create, api_key_create_cmd, "api tenant NAME key create .SCOPE",
+      API_KEY_STR "Create a key; it is printed once, only its hash is kept\n"
+      "Scopes: campaigns trigger events results spam admin, or all\n")
+{
+	struct uigw_api *api = root_api();
+	uint32_t scopes = 0;
+	char key[128], sc[128];
+	int64_t id;
+	int i, s, rc;
+
+	if (!api)
+		return CMD_WARNING;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "all")) {
+			scopes = (1u << _UIGW_SCOPE_NUM) - 1;
+			continue;
+		}
+		s = uigw_api_scope_by_name(argv[i]);
+		if (s < 0) {
+			vty_out(vty, "%% Unknown scope '%s' (campaigns trigger events results spam admin all)%s",
+				argv[i], VTY_NEWLINE);
+			return CMD_WARNING;
+		}
+		scopes |= 1u << s;
+	}
+	rc = uigw_api_key_create(api, argv[0], scopes, key, sizeof(key), &id);
+	if (rc == -ENOENT) {
+		vty_out(vty, "%% No tenant '%s' (configure it in node api first)%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc < 0) {
+		vty_out(vty, "%% Cannot create the key: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "key %s%s", key, VTY_NEWLINE);
+	vty_out(vty, "id %" PRId64 " tenant %s scopes %s%s", id, argv[0], uigw_api_scopes_str(scopes, sc, sizeof(sc)),
+		VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(api_key_revoke, api_key_revoke_cmd, "api tenant NAME key revoke <1-2000000000>",
+      API_KEY_STR "Revoke a key: it authenticates no one from now on\n" "Key id (show api)\n")
+{
+	struct uigw_api *api = root_api();
+	int rc;
+
+	if (!api)
+		return CMD_WARNING;
+	rc = uigw_api_key_revoke(api, argv[0], atoll(argv[1]));
+	if (rc == -ENOENT) {
+		vty_out(vty, "%% Tenant %s has no key %s%s", argv[0], argv[1], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc < 0) {
+		vty_out(vty, "%% The revocation is in effect but was not stored: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	return CMD_SUCCESS;
+}
+
+void uigw_api_vty_show(struct vty *vty, struct uigw_api *api)
+{
+	struct uigw_api_tenant *t;
+	struct uigw_api_key *k;
+	char buf[40], sc[128];
+
+	if (!api->cfg.configured) {
+		vty_out(vty, "HTTP API: not configured (no node api)%s", VTY_NEWLINE);
+		return;
+	}
+	vty_out(vty, "HTTP API: %s %s:%u%s, %u connections open%s",
+		api->mhd ? "listening on" : api->cfg.enabled ? "not listening on" : "shut down,", api->cfg.bind_addr,
+		api->cfg.port, api->cfg.tls_cert ? " (TLS)" : "", api->n_conns, VTY_NEWLINE);
+	llist_for_each_entry(t, &api->tenants, list) {
+		unsigned int n = 0;
+
+		llist_for_each_entry(k, &api->keys, list)
+			n += !strcmp(k->tenant, t->name) && !k->revoked_ms;
+		vty_out(vty, " tenant %s: push %s, rate-limit %u/s, %u active keys%s", t->name,
+			t->may_push ? "allowed" : "forbidden", t->rate_limit, n, VTY_NEWLINE);
+		llist_for_each_entry(k, &api->keys, list) {
+			if (strcmp(k->tenant, t->name))
+				continue;
+			vty_out(vty, "  key %" PRId64 ": %s, created %s", k->id,
+				uigw_api_scopes_str(k->scopes, sc, sizeof(sc)),
+				uigw_api_time_str(k->created_ms, buf, sizeof(buf)));
+			if (k->last_used_ms)
+				vty_out(vty, ", last used %s", uigw_api_time_str(k->last_used_ms, buf, sizeof(buf)));
+			if (k->revoked_ms)
+				vty_out(vty, ", revoked %s", uigw_api_time_str(k->revoked_ms, buf, sizeof(buf)));
+			vty_out(vty, "%s", VTY_NEWLINE);
+		}
+	}
+	vty_out_rate_ctr_group(vty, " ", api->ctrs);
+}
+
+DEFUN(show_api, show_api_cmd, "show api", SHOW_STR "HTTP API: listener, tenants, keys (ids only), counters\n")
+{
+	struct uigw_api *api = root_api();
+
+	if (api)
+		uigw_api_vty_show(vty, api);
+	return CMD_SUCCESS;
+}
+
+void uigw_api_vty_init(void)
+{
+	static bool installed;
+
+	if (installed)
+		return;
+	installed = true;
+	install_element(CONFIG_NODE, &cfg_api_cmd);
+	install_node(&api_node, config_write_api);
+	install_element(API_NODE, &cfg_api_bind_cmd);
+	install_element(API_NODE, &cfg_api_tls_cmd);
+	install_element(API_NODE, &cfg_api_no_tls_cmd);
+	install_element(API_NODE, &cfg_api_maxconn_cmd);
+	install_element(API_NODE, &cfg_api_maxconn_ip_cmd);
+	install_element(API_NODE, &cfg_api_idle_cmd);
+	install_element(API_NODE, &cfg_api_shutdown_cmd);
+	install_element(API_NODE, &cfg_api_no_shutdown_cmd);
+	install_element(API_NODE, &cfg_api_tenant_cmd);
+	install_element(API_NODE, &cfg_api_no_tenant_cmd);
+	install_node(&tenant_node, config_write_tenant);
+	install_element(API_TENANT_NODE, &cfg_tenant_push_cmd);
+	install_element(API_TENANT_NODE, &cfg_tenant_channels_cmd);
+	install_element(API_TENANT_NODE, &cfg_tenant_rate_cmd);
+	install_element(ENABLE_NODE, &api_key_create_cmd);
+	install_element(ENABLE_NODE, &api_key_revoke_cmd);
+	install_element_ve(&show_api_cmd);
+}

@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+"""HTTP API integration test: curl against the real osmo-uigw daemon on 127.0.0.1; the dialogs it starts are
+answered over SMS through an independent SMSC (node-smpp, tests/smpp/smsc.js). Every response is validated
+against doc/api.yaml (OpenAPI 3.1, JSON Schema 2020-12) with python3-jsonschema.
+
+Covered: keys per scope created and revoked at the VTY (printed once, stored as SHA-256 only); 401 without a key,
+with a wrong key, with a revoked key; 403 for a missing scope; 404 for another tenant's campaign, with the same
+body as for a missing one; a third party lists only its campaign, triggers it for a subscriber who answers over
+SMS, follows the dialog to "answered", reads back exactly its answers (with the trigger's parameters) and a
+summary that matches; the operator triggers the call-quality rating with caller= and reads the caller beside the
+rating; the spam feed lists a number reported over SMS and over USSD (smpp-sms, smpp-ussd) with both reports;
+malformed and oversized JSON, a wrong content type, unknown fields, a path-traversal campaign name, a non-E.164
+number get their documented 4xx and store nothing; SQL-looking parameters are stored verbatim; a slow client is
+cut off after idle-timeout while others are served; a tenant over its rate limit gets 429 with Retry-After;
+every call is in the audit table; the daemon shuts down cleanly. Ports 42950-42953.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+import jsonschema
+import yaml
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, '..'))
+sys.path.insert(0, os.path.join(here, '..', 'smpp'))
+from uigwtest import failures, check, log_cfg, Vty  # noqa: E402
+from smpp_integration import Smsc, deliver, is_submit, submit_text, ussd_mo, is_ussd  # noqa: E402
+import smpp_integration  # noqa: E402
+
+SMSC_PORT = 42950
+VTY_PORT = 42951
+CTRL_PORT = 42952
+HTTP_PORT = 42953
+BASE = 'http://127.0.0.1:%d' % HTTP_PORT
+
+
+class Spec:
+    """doc/api.yaml: the schema of each (path template, method, status)."""
+
+    def __init__(self, path):
+        with open(path) as f:
+            self.doc = yaml.safe_load(f)
+        self.resolver = jsonschema.RefResolver.from_schema(self.doc)
+        self.templates = [(re.compile('^' + re.sub(r'\{[^}]+\}', '[^/]+', p) + '$'), p) for p in self.doc['paths']]
+        self.seen = set()
+
+    def _deref(self, obj):
+        while isinstance(obj, dict) and '$ref' in obj:
+            _, obj = self.resolver.resolve(obj['$ref'])
+        return obj
+
+    def validate(self, method, path, status, body):
+        """None if the response is documented and matches, else the problem."""
+        tmpl = next((p for r, p in self.templates if r.match(path.split('?')[0])), None)
+        if tmpl is None:
+            # unknown paths: only the generic errors are documented (401 before 404)
+            schema = {'$ref': '#/components/schemas/Error'} if status in (401, 404, 429) else None
+        else:
+            op = self.doc['paths'][tmpl].get(method.lower())
+            if op is None:
+                schema = {'$ref': '#/components/schemas/Error'} if status in (401, 405, 429) else None
+            else:
+                resp = self._deref(op['responses'].get(str(status)))
+                if resp is None:
+                    return 'status %d of %s %s is not documented' % (status, method, tmpl)
+                schema = resp['content']['application/json']['schema']
+                self.seen.add((tmpl, method, status))
+        if schema is None:
+            return 'status %d of %s %s is not documented' % (status, method, path)
+        try:
+            jsonschema.Draft202012Validator(schema, resolver=self.resolver,
+                                            format_checker=jsonschema.FormatChecker()).validate(body)
+        except jsonschema.ValidationError as e:
+            return 'schema: %s at %s' % (e.message, '/'.join(str(x) for x in e.absolute_path))
+        return None
+
+
+spec = None
+calls = 0
+
+
+def http(method, path, key=None, body=None, ctype='application/json', data=None, headers=()):
+    """curl one request; returns (status, headers dict (lower-case names), parsed JSON or None)."""
+    global calls
+    cmd = ['curl', '-s', '-S', '--max-time', '10', '-X', method, '-D', '-', '-o', '-', BASE + path]
+    if key:
+        cmd += ['-H', 'Authorization: Bearer ' + key]
+    if body is not None or data is not None:
+        if ctype:
+            cmd += ['-H', 'Content-Type: ' + ctype]
+        cmd += ['--data-binary', '@-']
+    for h in headers:
+        cmd += ['-H', h]
+    raw = data if data is not None else (json.dumps(body).encode() if body is not None else None)
+    p = subprocess.run(cmd, input=raw, capture_output=True, timeout=20)
+    calls += 1
+    out = p.stdout.decode('utf-8', 'replace')
+    head, _, text = out.partition('\r\n\r\n')
+    lines = head.split('\r\n')
+    m = re.match(r'HTTP/1\.1 (\d+)', lines[0]) if lines else None
+    status = int(m.group(1)) if m else 0
+    hdrs = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(':')
+        hdrs[k.strip().lower()] = v.strip()
+    try:
+        j = json.loads(text) if text else None
+    except ValueError:
+        j = None
+    problem = 'no JSON body' if j is None else spec.validate(method, path, status, j)
+    check(problem is None, '  %s %s -> %d matches doc/api.yaml%s' % (method, path[:60], status,
+                                                                     ': ' + problem if problem else ''))
+    return status, hdrs, j
+
+
+def key_of(vty_out):
+    m = re.search(r'^key (uk_[0-9a-f]{64})$', vty_out, re.M)
+    i = re.search(r'^id (\d+) ', vty_out, re.M)
+    return (m.group(1) if m else None), (int(i.group(1)) if i else None)
+
+
+def ask(smsc, src, dst, text, expect, timeout=10):
+    deliver(smsc, src, dst, text)
+    e = smsc.wait(lambda e: is_submit(e, src), timeout)
+    got = submit_text(e) if e else None
+    check(e is not None and expect in got, '"%s" -> reply containing "%s" (got %r)' % (text, expect, got))
+    return e
+
+
+def main():
+    global spec
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--daemon', required=True)
+    ap.add_argument('--top-srcdir', required=True)
+    ap.add_argument('--node', default='node')
+    args = ap.parse_args()
+    spec = Spec(os.path.join(args.top_srcdir, 'doc', 'api.yaml'))
+
+    workdir = tempfile.mkdtemp(prefix='uigw-api-')
+    camp = os.path.join(workdir, 'campaigns')
+    os.mkdir(camp)
+    for f in os.listdir(os.path.join(args.top_srcdir, 'etc', 'campaigns')):
+        shutil.copy(os.path.join(args.top_srcdir, 'etc', 'campaigns', f), camp)
+    shutil.copy(os.path.join(args.top_srcdir, 'tests', 'data', 'api', 'acme.conf'), camp)
+    db = os.path.join(workdir, 'test.db')
+    cfg = os.path.join(workdir, 'osmo-uigw.cfg')
+    with open(cfg, 'w') as f:
+        f.write(log_cfg(api='info') + '''line vty
+ bind 127.0.0.1 %d
+uigw
+ campaigns-dir %s
+ pseudonym-secret api-test-secret
+store
+ path %s
+smpp
+ timer reconnect 200
+ smsc test
+  remote-ip 127.0.0.1
+  remote-port %d
+  system-id uigw
+  password secret
+api
+ bind 127.0.0.1 %d
+ idle-timeout 2
+ tenant acme
+  channels smpp-sms smpp-ussd
+ tenant other
+ tenant slowpoke
+  rate-limit 5
+''' % (VTY_PORT, camp, db, SMSC_PORT, HTTP_PORT))
+
+    smpp_integration.SMSC_PORT = SMSC_PORT
+    smsc = Smsc(args.node, os.path.join(args.top_srcdir, 'tests', 'smpp'), workdir)
+    check(smsc.wait(lambda e: e.get('event') == 'listening', 15) is not None, 'node-smpp SMSC listening')
+    dlog = open(os.path.join(workdir, 'daemon.log'), 'w')
+    t0 = time.time()
+    d = None
+    try:
+        d = subprocess.Popen([args.daemon, '-c', cfg, '-C', str(CTRL_PORT)], cwd=workdir, stdout=dlog,
+                             stderr=subprocess.STDOUT)
+        check(smsc.wait(lambda e: e.get('dir') == 'tx' and e.get('command') == 'bind_transceiver_resp', 15)
+              is not None, 'the gateway bound to the SMSC')
+        for _ in range(100):
+            try:
+                socket.create_connection(('127.0.0.1', HTTP_PORT), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        vty = Vty(VTY_PORT)
+
+        # --- keys ---------------------------------------------------------------------------------------------
+        op_key, op_id = key_of(vty.cmd('api tenant operator key create all'))
+        acme_key, acme_id = key_of(vty.cmd('api tenant acme key create campaigns trigger results'))
+        acme_ro, _ = key_of(vty.cmd('api tenant acme key create campaigns'))
+        other_key, _ = key_of(vty.cmd('api tenant other key create campaigns trigger results'))
+        spam_key, _ = key_of(vty.cmd('api tenant operator key create spam'))
+        slow_key, _ = key_of(vty.cmd('api tenant slowpoke key create campaigns'))
+        gone_key, gone_id = key_of(vty.cmd('api tenant acme key create campaigns'))
+        check(all((op_key, acme_key, acme_ro, other_key, spam_key, slow_key, gone_key)), 'keys created at the VTY')
+        out = vty.cmd('api tenant nosuch key create all')
+        check('No tenant' in out, 'a key for an unknown tenant is refused: %r' % out)
+        out = vty.cmd('api tenant acme key create nosuchscope')
+        check('Unknown scope' in out, 'an unknown scope is refused: %r' % out)
+        con = sqlite3.connect(db, timeout=5)
+        rows = con.execute('select hash, scopes from api_key order by id').fetchall()
+        check(len(rows) == 7 and all(len(h) == 64 for h, _ in rows), 'keys stored: %d rows with SHA-256' % len(rows))
+        dump = b''.join(open(os.path.join(workdir, f), 'rb').read() for f in os.listdir(workdir)
+                        if f.startswith('test.db'))
+        check(op_key.encode() not in dump and acme_key.encode() not in dump, 'no key itself is in the database files')
+
+        # --- authentication and scopes --------------------------------------------------------------------------
+        st, h, j = http('GET', '/v1/campaigns')
+        check(st == 401 and h.get('www-authenticate', '').startswith('Bearer'), 'no key: 401 with WWW-Authenticate')
+        st, _, _ = http('GET', '/v1/campaigns', key='uk_' + '0' * 64)
+        check(st == 401, 'wrong key: 401')
+        st, _, _ = http('GET', '/v1/campaigns', key=gone_key)
+        check(st == 200, 'a key works before its revocation')
+        out = vty.cmd('api tenant acme key revoke %d' % gone_id)
+        st, _, _ = http('GET', '/v1/campaigns', key=gone_key)
+        check(st == 401, 'revoked key: 401')
+        check(con.execute('select revoked is not null from api_key where id=?', (gone_id,)).fetchone()[0] == 1,
+              'the revocation is stored')
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/results', key=acme_ro)
+        check(st == 403 and 'results' in j.get('message', ''), 'missing scope: 403 naming the scope')
+        st, _, j = http('POST', '/v1/triggers', key=acme_ro, body={'campaign': 'acme-survey', 'msisdn': '+491720000900'})
+        check(st == 403, 'trigger without scope trigger: 403')
+        st, _, j = http('GET', '/v1/spam/numbers', key=acme_key)
+        check(st == 403, 'third party without scope spam: 403')
+        st, h, _ = http('DELETE', '/v1/campaigns', key=op_key)
+        check(st == 405 and h.get('allow') == 'GET', 'wrong method: 405 with Allow: GET')
+        st, _, _ = http('GET', '/v1/nothing/here', key=op_key)
+        check(st == 404, 'unknown path: 404')
+
+        # --- ownership -------------------------------------------------------------------------------------------
+        st, _, j = http('GET', '/v1/campaigns', key=acme_key)
+        names = [c['name'] for c in j.get('campaigns', [])] if j else []
+        check(st == 200 and names == ['acme-survey'], 'acme sees only its campaign: %s' % names)
+        st, _, j = http('GET', '/v1/campaigns', key=op_key)
+        names = [c['name'] for c in j.get('campaigns', [])] if j else []
+        check(st == 200 and 'acme-survey' in names and 'callquality' in names and len(names) == 7,
+              'the operator sees every campaign: %s' % names)
+        st1, _, j1 = http('GET', '/v1/campaigns/callquality', key=acme_key)
+        st2, _, j2 = http('GET', '/v1/campaigns/nosuch', key=acme_key)
+        check(st1 == 404 and st2 == 404 and j1['error'] == j2['error'], 'another tenant\'s campaign: 404 like a missing one')
+        st, _, j = http('GET', '/v1/campaigns/acme-survey', key=other_key)
+        check(st == 404, 'tenant other cannot see acme-survey')
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/results', key=other_key)
+        check(st == 404, 'tenant other cannot read acme-survey\'s results')
+        st, _, j = http('POST', '/v1/triggers', key=other_key, body={'campaign': 'acme-survey', 'msisdn': '+491720000900'})
+        check(st == 404, 'tenant other cannot trigger acme-survey')
+        st, _, j = http('GET', '/v1/campaigns/acme-survey', key=acme_key)
+        check(st == 200 and j['owner'] == 'acme' and j['params'] == [{'name': 'order', 'default': ''}],
+              'acme reads its campaign with its parameters')
+
+        # --- bad input: nothing stored, the daemon keeps serving ----------------------------------------------
+        n_dialogs = lambda: con.execute('select count(*) from push').fetchone()[0]  # noqa: E731
+        before = n_dialogs()
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, data=b'{"campaign": "acme-survey", ')
+        check(st == 400 and j['error'] == 'bad_json', 'malformed JSON: 400 bad_json')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, data=b'{"a":"' + b'x' * 70000 + b'"}')
+        check(st == 413, 'a body over 64 KiB: 413')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, data=b'campaign=acme-survey', ctype='application/x-www-form-urlencoded')
+        check(st == 415, 'form data: 415')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, data=b'{"campaign":"acme-survey"}', ctype=None)
+        check(st == 415, 'no content type: 415')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, body={'campaign': 'acme-survey', 'msisdn': '+491720000900',
+                                                                    'colour': 'red'})
+        check(st == 422 and j['errors'] == [{'path': '/colour', 'reason': 'unknown field'}], 'unknown field: 422 naming it')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, body={'campaign': '../x', 'msisdn': '+491720000900'})
+        check(st == 422 and j['errors'][0]['path'] == '/campaign', 'path-traversal campaign name: 422')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, body={'campaign': 'acme-survey', 'msisdn': '01720000900'})
+        check(st == 422 and j['errors'][0]['path'] == '/msisdn', 'non-E.164 msisdn: 422')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, body=['campaign'])
+        check(st == 422, 'a JSON array: 422')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, body={'campaign': 'acme-survey', 'msisdn': '+491720000900',
+                                                                    'params': {'order': {'deep': 1}}})
+        check(st == 422 and j['errors'][0]['path'] == '/params/order', 'a non-string parameter: 422')
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, body={'campaign': 'acme-survey', 'msisdn': '+491720000900',
+                                                                    'via': 'map'})
+        check(st == 409 and j['refusal'] == 'channel_not_allowed', 'a channel the tenant may not use: 409')
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/results?limit=0', key=acme_key)
+        check(st == 400, 'limit=0: 400')
+        check(n_dialogs() == before, 'nothing was pushed by the refused requests')
+
+        # --- a third party's survey, answered over SMS --------------------------------------------------------
+        SUB = '491720000901'
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, body={'campaign': 'acme-survey', 'msisdn': '+' + SUB,
+                                                                    'via': 'smpp-sms', 'params': {'order': 'A-1001'}})
+        check(st == 202 and j['channel'] == 'smpp-sms', 'acme triggers its survey via smpp-sms: %s %s' % (st, j))
+        did = j['id'] if j else '0'
+        e = smsc.wait(lambda e: is_submit(e, SUB), 10)
+        check(e is not None and 'order A-1001' in submit_text(e) and e.get('source_addr') == '7740',
+              'the question reaches the SMSC with the parameter, from short code 7740')
+        st, _, j = http('GET', '/v1/dialogs/' + did, key=acme_key)
+        check(st == 200 and j['state'] == 'pending', 'the dialog is pending: %s' % (j,))
+        ask(smsc, SUB, '7740', '4', 'order from Acme again')
+        st, _, j = http('GET', '/v1/dialogs/' + did, key=acme_key)
+        check(st == 200 and j['state'] == 'running' and j['steps'] >= 1, 'the dialog is running: %s' % (j,))
+        ask(smsc, SUB, '7740', 'yes', 'Thank you from Acme')
+        time.sleep(0.3)
+        st, _, j = http('GET', '/v1/dialogs/' + did, key=acme_key)
+        check(st == 200 and j['state'] == 'answered' and j['reason'] == 'completed' and 'ended' in j,
+              'the dialog is answered: %s' % (j,))
+        st, _, j = http('GET', '/v1/dialogs/' + did, key=other_key)
+        check(st == 404, 'another tenant cannot see the dialog')
+        # a second subscriber, so that the summary has a mean of two
+        SUB2 = '491720000902'
+        st, _, j = http('POST', '/v1/triggers', key=acme_key, body={'campaign': 'acme-survey', 'msisdn': '+' + SUB2,
+                                                                    'via': 'smpp-sms', 'params': {'order': "x'; DROP TABLE response; --"}})
+        check(st == 202, 'SQL-looking parameter accepted')
+        e = smsc.wait(lambda e: is_submit(e, SUB2), 10)
+        ask(smsc, SUB2, '7740', '1', 'order from Acme again')
+        ask(smsc, SUB2, '7740', 'no', 'Thank you from Acme')
+        time.sleep(0.3)
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/results', key=acme_key)
+        res = j['results'] if j else []
+        check(st == 200 and len(res) == 4 and j['next'] is None, 'acme reads exactly its 4 answers: %d' % len(res))
+        got = sorted((r['question'], r['value'], r['params'].get('order')) for r in res)
+        want = sorted([('delivery', '4', 'A-1001'), ('again', 'yes', 'A-1001'),
+                       ('delivery', '1', "x'; DROP TABLE response; --"), ('again', 'no', "x'; DROP TABLE response; --")])
+        check(got == want, 'answers with their parameters, the SQL-looking one verbatim: %s' % got)
+        check(all(r['channel'] == 'smpp-sms' and re.match('^[0-9a-f]{32}$', r['subscriber']) for r in res)
+              and SUB not in json.dumps(j), 'pseudonymous subscribers, channel smpp-sms, no number')
+        st, _, j2 = http('GET', '/v1/campaigns/acme-survey/results?limit=3', key=acme_key)
+        st3, _, j3 = http('GET', '/v1/campaigns/acme-survey/results?limit=3&after=%d' % (j2['next'] or 0), key=acme_key)
+        check(len(j2['results']) == 3 and j2['next'] and len(j3['results']) == 1 and j3['next'] is None
+              and [r['id'] for r in j2['results'] + j3['results']] == [r['id'] for r in res], 'cursor pagination')
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/summary', key=acme_key)
+        q = {x['question']: x for x in j['questions']} if j else {}
+        check(st == 200 and q.get('delivery', {}).get('count') == 2 and q['delivery']['mean'] == 2.5
+              and q['delivery']['histogram'] == {'1': 1, '4': 1} and q['again']['mean'] is None
+              and q['again']['histogram'] == {'yes': 1, 'no': 1} and j['channels'] == {'smpp-sms': 4}
+              and j['dialogs']['completed'] == 2 and j['responses'] == 4, 'the summary matches: %s' % (j,))
+        check(con.execute('select count(*) from response').fetchone()[0] >= 4, 'the response table is intact')
+
+        # --- the operator: call-quality rating with the caller -------------------------------------------------
+        SUB3 = '491720000903'
+        st, _, j = http('POST', '/v1/triggers', key=op_key, body={'campaign': 'callquality', 'msisdn': '+' + SUB3,
+                                                                  'via': 'smpp-sms', 'params': {'caller': '+4930123456'}})
+        check(st == 202, 'the operator triggers callquality with caller=')
+        e = smsc.wait(lambda e: is_submit(e, SUB3), 10)
+        ask(smsc, SUB3, '7727', '5', 'call you back')
+        ask(smsc, SUB3, '7727', 'no', 'Thank you')
+        time.sleep(0.3)
+        st, _, j = http('GET', '/v1/campaigns/callquality/results', key=op_key)
+        rating = [r for r in j['results'] if r['question'] == 'call_quality'] if j else []
+        check(len(rating) == 1 and rating[0]['value'] == '5' and rating[0]['params'] == {'caller': '+4930123456'},
+              'the rating with the caller beside it: %s' % rating)
+        st, _, j = http('POST', '/v1/triggers', key=op_key, body={'campaign': 'callquality', 'msisdn': '+' + SUB3,
+                                                                  'via': 'smpp-sms'})
+        check(st == 409 and j['refusal'] == 'capped', 'a second rating the same day: 409 capped')
+        st, _, j = http('POST', '/v1/triggers', key=op_key, body={'campaign': 'callquality', 'msisdn': '+' + SUB3,
+                                                                  'params': {'nosuch': '1'}})
+        check(st == 409 and j['refusal'] == 'unknown_parameter', 'an undeclared parameter: 409 unknown_parameter')
+
+        # --- the spam feed: one number reported over SMS and over USSD ------------------------------------------
+        R1, R2 = '491720000911', '491720000912'
+        ask(smsc, R1, '7726', 'SPAM +4930666777', 'Report +4930666777?')
+        ask(smsc, R1, '7726', 'yes', 'Reports of +4930666777 so far: 1')
+        ussd_mo(smsc, R2, '*7726#', 1, 9, 0)
+        e = smsc.wait(lambda e: is_ussd(e, R2), 10)
+        check(e is not None and 'Report a number' in submit_text(e), 'USSD spam menu over SMPP')
+        for seq, (text, expect) in enumerate((('1', 'Number'), ('+4930666777', 'Report'), ('1', 'so far: 2')), 1):
+            ussd_mo(smsc, R2, text, 18, 9, seq * 2)
+            e = smsc.wait(lambda e: is_ussd(e, R2), 10)
+            check(e is not None and expect in submit_text(e), 'USSD %r -> %r' % (text, expect))
+        time.sleep(0.3)
+        st, _, j = http('GET', '/v1/spam/numbers?min_reports=2', key=spam_key)
+        check(st == 200 and [n['number'] for n in j['numbers']] == ['+4930666777'] and j['numbers'][0]['reports'] == 2
+              and j['numbers'][0]['reporters'] == 2, 'the spam feed lists the number with 2 reports by 2 reporters')
+        st, _, j = http('GET', '/v1/spam/numbers/+4930666777', key=spam_key)
+        check(st == 200 and j['by_channel'] == {'smpp-sms': 1, 'smpp-ussd': 1} and len(j['recent_reports']) == 2,
+              'the number\'s reports over both channels: %s' % (j,))
+        st, _, j = http('GET', '/v1/spam/numbers?min_reports=3', key=spam_key)
+        check(st == 200 and j['numbers'] == [], 'min_reports=3: none')
+        st, _, j = http('GET', '/v1/spam/numbers?since=2099-01-01T00:00:00Z', key=spam_key)
+        check(st == 200 and j['numbers'] == [], 'since in the future: none')
+        st, _, j = http('GET', '/v1/spam/numbers?since=yesterday', key=spam_key)
+        check(st == 400, 'a bad since: 400')
+        st, _, j = http('GET', '/v1/spam/numbers/+4930000000', key=spam_key)
+        check(st == 404, 'a number nobody reported: 404')
+
+        # --- a slow client does not block the others, and is cut off --------------------------------------------
+        slow = socket.create_connection(('127.0.0.1', HTTP_PORT), timeout=5)
+        slow.sendall(b'GET /v1/campaigns HTTP/1.1\r\nHost: x\r\n')
+        t1 = time.time()
+        st, _, _ = http('GET', '/v1/campaigns', key=op_key)
+        check(st == 200 and time.time() - t1 < 1.5, 'served while a slow client holds a connection')
+        slow.settimeout(6)
+        try:
+            closed = slow.recv(100) == b''
+        except OSError:
+            closed = True
+        check(closed and time.time() - t1 < 5, 'the slow client is cut off after idle-timeout (%.1f s)' % (time.time() - t1))
+        slow.close()
+
+        # --- the rate limit ---------------------------------------------------------------------------------------
+        codes = []
+        for _ in range(14):
+            st, h, _ = http('GET', '/v1/campaigns', key=slow_key)
+            codes.append(st)
+        check(codes.count(429) >= 2 and codes[0] == 200 and codes.count(200) >= 10,
+              'rate-limit 5/s (bursts of 10): %d x 200 then 429: %s' % (codes.count(200), codes))
+        st, h, _ = http('GET', '/v1/campaigns', key=slow_key)
+        check(st == 429 and h.get('retry-after') == '1', '429 carries Retry-After: 1')
+        time.sleep(1.2)
+        st, _, _ = http('GET', '/v1/campaigns', key=slow_key)
+        check(st == 200, 'served again after a second')
+
+        # --- the VTY and the audit log ---------------------------------------------------------------------------
+        out = vty.cmd('show api')
+        check('listening on 127.0.0.1:%d' % HTTP_PORT in out and 'tenant acme' in out and
+              'key %d: campaigns trigger results' % acme_id in out and 'revoked' in out and acme_key not in out,
+              'show api: listener, tenants, key ids and scopes, never the keys')
+        time.sleep(0.3)
+        n_audit = con.execute('select count(*) from audit').fetchone()[0]
+        check(n_audit == calls, 'every call is audited: %d rows for %d calls' % (n_audit, calls))
+        r = con.execute("select count(*) from audit where status=401 and tenant is null").fetchone()[0]
+        check(r >= 3, 'the 401s are audited without a tenant (%d)' % r)
+        r = con.execute("select tenant, key_id, method, path, status from audit where status=202 order by id limit 1").fetchone()
+        check(r == ('acme', acme_id, 'POST', '/v1/triggers', 202), 'an audit row: %s' % (r,))
+        spec_cov = len(spec.seen)
+        check(spec_cov >= 25, '%d documented (path, method, status) answers seen' % spec_cov)
+        vty.close()
+        con.close()
+    finally:
+        rc = None
+        if d is not None:
+            d.send_signal(15)
+            try:
+                rc = d.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                d.kill()
+                rc = 'killed'
+        dlog.close()
+        smsc.stop()
+    with open(os.path.join(workdir, 'daemon.log'), errors='replace') as f:
+        log = f.read()
+    check(rc == 0 and 'talloc report empty' in log, 'clean shutdown (rc %s)' % rc)
+    print('took %.1f s, %d HTTP calls' % (time.time() - t0, calls))
+    if failures:
+        print('---- daemon log (tail)\n' + '\n'.join(log.splitlines()[-60:]))
+        print('workdir kept: ' + workdir)
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
