@@ -20,6 +20,8 @@
 #include <osmocom/uigw/core/dialog.h>
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/core/event.h>
+#include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/api/api.h>
 #include "common/fixture.h"
@@ -67,6 +69,15 @@ static const char *camp_acme =
 	" { id = \"again\"; type = \"yesno\"; next = \"end\"; text = \"Again?\"; },\n"
 	" { id = \"end\"; type = \"info\"; text = \"Thanks\"; }\n"
 	");\n";
+
+static const char *camp_ping =
+	"name = \"ping\";\n"
+	"channels = [\"smpp-sms\"];\n"
+	"network_only = true;\n"
+	"params = { who = \"nobody\"; level = \"0\"; };\n"
+	"on_event = ( { type = \"ping\"; sample = 0.5; },\n"
+	"             { type = \"pong\"; min = { level = 3; }; equals = { kind = \"loud\"; }; params = { who = \"from\"; }; } );\n"
+	"nodes = ( { id = \"q\"; type = \"yesno\"; text = \"Ping from ${who}?\"; } );\n";
 
 static const char *camp_spam =
 	"name = \"spam\";\n"
@@ -125,6 +136,7 @@ static int setup(void **state)
 	uigw_fx_init(&fx, "api");
 	uigw_fx_campaign(&fx, "acme.conf", camp_acme);
 	uigw_fx_campaign(&fx, "spam.conf", camp_spam);
+	uigw_fx_campaign(&fx, "ping.conf", camp_ping);
 	gw = uigw_fx_gw(&fx, true);
 	assert_non_null(uigw_chan_register(gw, &rec_sms, NULL));
 	uigw_chans_open(gw);
@@ -213,7 +225,7 @@ static void test_ownership(void **state)
 							      "name")), "acme-survey");
 	json_decref(j);
 	assert_int_equal(call("GET", "/v1/campaigns", op_key, NULL, NULL, &j), 200);
-	assert_int_equal(json_array_size(json_object_get(j, "campaigns")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "campaigns")), 3);
 	json_decref(j);
 	/* the operator's campaign and a missing one look the same to a third party */
 	assert_int_equal(call("GET", "/v1/campaigns/spam", acme_key, NULL, NULL, &j), 404);
@@ -328,6 +340,81 @@ static void test_spam_feed(void **state)
 	assert_int_equal(call("GET", "/v1/spam/numbers", acme_key, NULL, NULL, NULL), 403);
 }
 
+struct hits {
+	unsigned int n[5];
+	char last_campaign[40];
+};
+
+static void count_hit(const struct uigw_event_hit *hit, void *data)
+{
+	struct hits *h = data;
+
+	h->n[hit->result]++;
+	snprintf(h->last_campaign, sizeof(h->last_campaign), "%s", hit->campaign->name);
+}
+
+static void test_events(void **state)
+{
+	struct uigw_event ev = { .type = "ping", .via = UIGW_CHAN_SMPP_SMS };
+	struct hits h = { 0 };
+	char msisdn[20];
+	json_t *j;
+	int i;
+
+	/* sampling: about half of 400 events start the campaign */
+	uigw_event_seed(gw, 42);
+	for (i = 0; i < 400; i++) {
+		snprintf(msisdn, sizeof(msisdn), "+4917230%05d", i);
+		ev.msisdn = msisdn;
+		assert_true(uigw_event(gw, &ev, count_hit, &h) >= 0);
+	}
+	assert_int_equal(h.n[UIGW_EVENT_TRIGGERED] + h.n[UIGW_EVENT_SAMPLED_OUT], 400);
+	assert_in_range(h.n[UIGW_EVENT_TRIGGERED], 160, 240);
+	/* conditions and the renamed parameter */
+	memset(&h, 0, sizeof(h));
+	ev.type = "pong";
+	ev.msisdn = "+491723100001";
+	ev.n_params = 2;
+	ev.param_names[0] = "level";
+	ev.param_values[0] = "2";
+	ev.param_names[1] = "kind";
+	ev.param_values[1] = "loud";
+	assert_int_equal(uigw_event(gw, &ev, count_hit, &h), 0);
+	assert_int_equal(h.n[UIGW_EVENT_CONDITION], 1);
+	ev.param_values[0] = "3.5";
+	ev.param_values[1] = "quiet";
+	assert_int_equal(uigw_event(gw, &ev, count_hit, &h), 0);
+	assert_int_equal(h.n[UIGW_EVENT_CONDITION], 2);
+	ev.param_values[0] = "x3";
+	ev.param_values[1] = "loud";
+	assert_int_equal(uigw_event(gw, &ev, count_hit, &h), 0);
+	assert_int_equal(h.n[UIGW_EVENT_CONDITION], 3);
+	ev.param_values[0] = "3";
+	ev.n_params = 3;
+	ev.param_names[2] = "from";
+	ev.param_values[2] = "Alice";
+	assert_int_equal(uigw_event(gw, &ev, count_hit, &h), 1);
+	assert_string_equal(h.last_campaign, "ping");
+	assert_non_null(strstr(rec_text, "Ping from Alice?"));
+	/* a third party's events reach only its own campaigns; the operator's reach every one */
+	memset(&h, 0, sizeof(h));
+	ev.owner = "acme";
+	ev.msisdn = "+491723100002";
+	assert_int_equal(uigw_event(gw, &ev, count_hit, &h), 0);
+	assert_int_equal(h.n[UIGW_EVENT_TRIGGERED] + h.n[UIGW_EVENT_CONDITION], 0);
+	/* over the API: the scope events, the answer per campaign */
+	assert_int_equal(call("POST", "/v1/events", acme_key, "application/json",
+			      "{\"type\":\"pong\",\"msisdn\":\"+491723100003\"}", NULL), 403);
+	assert_int_equal(call("POST", "/v1/events", op_key, "application/json",
+			      "{\"type\":\"pong\",\"msisdn\":\"+491723100003\",\"via\":\"smpp-sms\","
+			      "\"params\":{\"level\":7,\"kind\":\"loud\",\"from\":\"Bob\"}}", &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "triggered")), 1);
+	json_decref(j);
+	assert_non_null(strstr(rec_text, "Ping from Bob?"));
+	assert_int_equal(call("POST", "/v1/events", op_key, "application/json",
+			      "{\"type\":\"pong\",\"msisdn\":\"+491723100004\",\"params\":{\"level\":[1]}}", NULL), 422);
+}
+
 static void test_revoke_and_audit(void **state)
 {
 	char path[160];
@@ -365,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_ownership),
 		cmocka_unit_test(test_trigger_answer_results),
 		cmocka_unit_test(test_spam_feed),
+		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_revoke_and_audit),
 	};
 

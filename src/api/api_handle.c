@@ -25,6 +25,7 @@
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/core/dialog.h>
 #include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/core/event.h>
 #include "api_priv.h"
 
 #define MAX_SEGS	6
@@ -51,6 +52,7 @@ static void h_results(struct call *c);
 static void h_summary(struct call *c);
 static void h_trigger(struct call *c);
 static void h_dialog(struct call *c);
+static void h_event(struct call *c);
 static void h_spam_numbers(struct call *c);
 static void h_spam_number(struct call *c);
 
@@ -67,6 +69,7 @@ static const struct route {
 	{ "GET", "/v1/campaigns/*/summary", UIGW_SCOPE_RESULTS, h_summary },
 	{ "POST", "/v1/triggers", UIGW_SCOPE_TRIGGER, h_trigger },
 	{ "GET", "/v1/dialogs/*", UIGW_SCOPE_TRIGGER, h_dialog },
+	{ "POST", "/v1/events", UIGW_SCOPE_EVENTS, h_event },
 	{ "GET", "/v1/spam/numbers", UIGW_SCOPE_SPAM, h_spam_numbers },
 	{ "GET", "/v1/spam/numbers/*", UIGW_SCOPE_SPAM, h_spam_number },
 };
@@ -545,6 +548,125 @@ static void h_trigger(struct call *c)
 	if (body && res.channel >= 0)
 		json_object_set_new(body, "channel", json_string(uigw_channel_name(res.channel)));
 	reply(c, 409, body);
+}
+
+struct event_ctx {
+	struct call *c;
+	json_t *triggered, *refused, *skipped;
+};
+
+static void event_hit(const struct uigw_event_hit *hit, void *data)
+{
+	struct event_ctx *e = data;
+	json_t *o;
+
+	switch (hit->result) {
+	case UIGW_EVENT_TRIGGERED:
+		json_array_append_new(e->triggered, json_pack("{s:s, s:o, s:s}", "campaign", hit->campaign->name, "id",
+							      id_json(hit->res.dialog), "channel",
+							      uigw_channel_name(hit->res.channel)));
+		break;
+	case UIGW_EVENT_REFUSED:
+		o = json_pack("{s:s, s:s, s:s}", "campaign", hit->campaign->name, "refusal",
+			      uigw_refusal_name(hit->res.refusal), "message",
+			      hit->res.detail[0] ? hit->res.detail : uigw_refusal_desc(hit->res.refusal));
+		json_array_append_new(e->refused, o);
+		break;
+	case UIGW_EVENT_FAILED:
+		json_array_append_new(e->refused, json_pack("{s:s, s:s, s:s}", "campaign", hit->campaign->name,
+							    "refusal", "error", "message", "internal error"));
+		break;
+	default:
+		json_array_append_new(e->skipped, json_pack("{s:s, s:s}", "campaign", hit->campaign->name, "reason",
+							    get_value_string(uigw_event_result_names, hit->result)));
+		break;
+	}
+}
+
+static void h_event(struct call *c)
+{
+	static const char *const fields[] = { "type", "msisdn", "via", "params", NULL };
+	struct uigw_event ev = { .via = -1 };
+	struct event_ctx e = { .c = c };
+	struct verr v = { 0 };
+	const char *key, *type, *msisdn;
+	json_t *body, *val, *params;
+	unsigned int i;
+	char path[80];
+	int rc;
+
+	if (!(body = body_object(c)))
+		return;
+	json_object_foreach(body, key, val) {
+		for (i = 0; fields[i]; i++)
+			if (!strcmp(fields[i], key))
+				break;
+		if (!fields[i]) {
+			snprintf(path, sizeof(path), "/%.60s", key);
+			verr_add(&v, path, "unknown field");
+		}
+	}
+	type = json_string_value(json_object_get(body, "type"));
+	msisdn = json_string_value(json_object_get(body, "msisdn"));
+	if (!type)
+		verr_add(&v, "/type", "required, a string");
+	else if (!name_ok(type))
+		verr_add(&v, "/type", "not an event type (1..32 of a-z 0-9 _ -)");
+	if (!msisdn)
+		verr_add(&v, "/msisdn", "required, a string");
+	else if (!e164_ok(msisdn))
+		verr_add(&v, "/msisdn", "not an E.164 number in international form (+ and 7 to 15 digits)");
+	if ((val = json_object_get(body, "via"))) {
+		if (!json_is_string(val) || (ev.via = uigw_channel_by_name(json_string_value(val))) < 0)
+			verr_add(&v, "/via", "not a channel name");
+		else if (!(c->tenant->channels & (1u << ev.via)))
+			verr_add(&v, "/via", "a channel the tenant may not use");
+	}
+	params = json_object_get(body, "params");
+	if (params && !json_is_object(params))
+		verr_add(&v, "/params", "must be an object of strings and numbers");
+	else if (params && json_object_size(params) > UIGW_EVENT_MAX_PARAMS)
+		verr_add(&v, "/params", "too many parameters");
+	else if (params) {
+		json_object_foreach(params, key, val) {
+			snprintf(path, sizeof(path), "/params/%.50s", key);
+			if (!name_ok(key))
+				verr_add(&v, path, "not a parameter name");
+			else if (json_is_string(val) && strlen(json_string_value(val)) <= 256)
+				ev.param_values[ev.n_params] = json_string_value(val);
+			else if (json_is_integer(val))
+				ev.param_values[ev.n_params] = talloc_asprintf(c->ctx, "%" JSON_INTEGER_FORMAT,
+									      json_integer_value(val));
+			else if (json_is_real(val))
+				ev.param_values[ev.n_params] = talloc_asprintf(c->ctx, "%.17g", json_real_value(val));
+			else {
+				verr_add(&v, path, "must be a string (at most 256 characters) or a number");
+				continue;
+			}
+			ev.param_names[ev.n_params++] = key;
+		}
+	}
+	if (verr_send(c, &v)) {
+		json_decref(body);
+		return;
+	}
+	if (!c->tenant->may_push) {
+		ERR(c, 403, "forbidden", "tenant %s may not start dialogs", c->tenant->name);
+		json_decref(body);
+		return;
+	}
+	ev.type = type;
+	ev.msisdn = msisdn;
+	ev.owner = c->tenant->is_operator ? NULL : c->tenant->name;
+	e.triggered = json_array();
+	e.refused = json_array();
+	e.skipped = json_array();
+	rc = uigw_event(c->api->gw, &ev, event_hit, &e);
+	if (rc > 0)
+		rate_ctr_add(rate_ctr_group_get_ctr(c->api->ctrs, API_CTR_TRIGGERS), rc);
+	reply(c, 200, json_pack("{s:s, s:o, s:o, s:o}", "type", type, "triggered", e.triggered, "refused", e.refused,
+				"skipped", e.skipped));
+	json_decref(body);
 }
 
 static void h_dialog(struct call *c)

@@ -118,6 +118,137 @@ static int parse_params(struct ld *ld, const config_setting_t *root)
 	return 0;
 }
 
+static bool event_type_ok(const char *s)
+{
+	return ld_chars_in(s, LOWER_DIGITS "_-", 1, 32);
+}
+
+/* a number of a setting: int, int64 or float */
+static bool setting_number(const config_setting_t *s, double *out)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		*out = config_setting_get_int(s);
+		return true;
+	case CONFIG_TYPE_INT64:
+		*out = (double)config_setting_get_int64(s);
+		return true;
+	case CONFIG_TYPE_FLOAT:
+		*out = config_setting_get_float(s);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int parse_one_event(struct ld *ld, const config_setting_t *e, struct uigw_on_event *oe)
+{
+	static const char *const names[] = { "type", "sample", "min", "equals", "params", NULL };
+	struct uigw_campaign *c = ld->c;
+	const config_setting_t *s = NULL, *g;
+	const char *v = NULL;
+	unsigned int i, k, n;
+	int rc;
+
+	if ((rc = ld_check_names(ld, e, names)) < 0)
+		return rc;
+	rc = ld_get_str(ld, e, "type", &s, &v);
+	if (rc <= 0)
+		return rc < 0 ? rc : ld_err(ld, e, "on_event needs a type (call-ended, crs-played, ...)");
+	if (!event_type_ok(v))
+		return ld_err(ld, s, "bad event type '%s' (1..32 of a-z 0-9 _ -)", v);
+	if (!(oe->type = talloc_strdup(c, v)))
+		return ld_nomem(ld);
+	oe->sample = 1.0;
+	if ((s = config_setting_get_member(e, "sample"))) {
+		if (!setting_number(s, &oe->sample) || oe->sample < 0 || oe->sample > 1)
+			return ld_err(ld, s, "sample must be a number from 0 to 1");
+	}
+	if ((rc = ld_get_group(ld, e, "min", &g)) < 0)
+		return rc;
+	if (rc > 0 && (n = config_setting_length(g))) {
+		if (n > MAX_PARAMS)
+			return ld_err(ld, g, "min: more than %u entries", MAX_PARAMS);
+		if (!(oe->min = talloc_zero_array(c, typeof(*oe->min), n)))
+			return ld_nomem(ld);
+		for (i = 0; i < n; i++) {
+			s = config_setting_get_elem(g, i);
+			if (!ld_valid_ident(config_setting_name(s)) || !setting_number(s, &oe->min[i].min))
+				return ld_err(ld, s, "min: '%s' must be a parameter name with a number",
+					      config_setting_name(s));
+			if (!(oe->min[i].name = talloc_strdup(c, config_setting_name(s))))
+				return ld_nomem(ld);
+			oe->n_min = i + 1;
+		}
+	}
+	if ((rc = ld_get_group(ld, e, "equals", &g)) < 0)
+		return rc;
+	if (rc > 0 && (n = config_setting_length(g))) {
+		if (n > MAX_PARAMS)
+			return ld_err(ld, g, "equals: more than %u entries", MAX_PARAMS);
+		if (!(oe->equals = talloc_zero_array(c, typeof(*oe->equals), n)))
+			return ld_nomem(ld);
+		for (i = 0; i < n; i++) {
+			s = config_setting_get_elem(g, i);
+			if (!ld_valid_ident(config_setting_name(s)) || config_setting_type(s) != CONFIG_TYPE_STRING)
+				return ld_err(ld, s, "equals: '%s' must be a parameter name with a string",
+					      config_setting_name(s));
+			oe->equals[i].name = talloc_strdup(c, config_setting_name(s));
+			oe->equals[i].value = talloc_strdup(c, config_setting_get_string(s));
+			if (!oe->equals[i].name || !oe->equals[i].value)
+				return ld_nomem(ld);
+			oe->n_equals = i + 1;
+		}
+	}
+	if ((rc = ld_get_group(ld, e, "params", &g)) < 0)
+		return rc;
+	if (rc > 0 && (n = config_setting_length(g))) {
+		if (n > MAX_PARAMS)
+			return ld_err(ld, g, "params: more than %u entries", MAX_PARAMS);
+		if (!(oe->map = talloc_zero_array(c, typeof(*oe->map), n)))
+			return ld_nomem(ld);
+		for (i = 0; i < n; i++) {
+			s = config_setting_get_elem(g, i);
+			for (k = 0; k < c->n_params; k++)
+				if (!strcmp(c->params[k].name, config_setting_name(s)))
+					break;
+			if (k == c->n_params)
+				return ld_err(ld, s, "params: the campaign declares no parameter '%s'",
+					      config_setting_name(s));
+			if (config_setting_type(s) != CONFIG_TYPE_STRING || !ld_valid_ident(config_setting_get_string(s)))
+				return ld_err(ld, s, "params: %s must name an event parameter (a string)",
+					      config_setting_name(s));
+			oe->map[i].param = c->params[k].name;
+			if (!(oe->map[i].from = talloc_strdup(c, config_setting_get_string(s))))
+				return ld_nomem(ld);
+			oe->n_map = i + 1;
+		}
+	}
+	return 0;
+}
+
+/* on_event = ( { type = "call-ended"; min = { duration = 10; }; sample = 0.2; params = { caller = "caller"; }; } ) */
+static int parse_on_event(struct ld *ld, const config_setting_t *root)
+{
+	struct uigw_campaign *c = ld->c;
+	const config_setting_t *l = NULL;
+	unsigned int i, n;
+	int rc;
+
+	rc = ld_get_group_list(ld, root, "on_event", 16, &l);
+	if (rc <= 0)
+		return rc;
+	n = config_setting_length(l);
+	if (n && !(c->on_event = talloc_zero_array(c, struct uigw_on_event, n)))
+		return ld_nomem(ld);
+	for (i = 0; i < n; i++) {
+		if ((rc = parse_one_event(ld, config_setting_get_elem(l, i), &c->on_event[i])) < 0)
+			return rc;
+		c->n_on_event = i + 1;
+	}
+	return 0;
+}
+
 static int parse_sms(struct ld *ld, const config_setting_t *e)
 {
 	static const char *const names[] = { "short_code", "keywords", "start", NULL };
@@ -295,7 +426,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 {
 	static const char *const names[] = {
 		"name", "title", "languages", "channels", "network_only", "enabled", "entry", "params", "labels",
-		"start", "nodes", "push_cap", "owner", NULL
+		"start", "nodes", "push_cap", "owner", "on_event", NULL
 	};
 	struct uigw_campaign *c = ld->c;
 	const config_setting_t *s, *nodes;
@@ -331,6 +462,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 	    (rc = ld_get_bool(ld, root, "enabled", &c->enabled)) < 0 ||
 	    (rc = parse_push_cap(ld, root)) < 0 ||
 	    (rc = parse_params(ld, root)) < 0 ||
+	    (rc = parse_on_event(ld, root)) < 0 ||
 	    (rc = parse_entry(ld, root)) < 0)
 		return rc;
 

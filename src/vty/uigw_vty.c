@@ -25,6 +25,7 @@
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/core/event.h>
 #include <osmocom/uigw/chan/vty.h>
 
 /* the one root object the VTY reaches (vty callbacks carry no context): core/uigw.h's uigw_vty_root */
@@ -604,6 +605,70 @@ DEFUN(trigger, trigger_cmd, "trigger NAME MSISDN [.ARGS]",
 	return CMD_SUCCESS;
 }
 
+static void event_hit_vty(const struct uigw_event_hit *hit, void *data)
+{
+	struct vty *vty = data;
+
+	switch (hit->result) {
+	case UIGW_EVENT_TRIGGERED:
+		vty_out(vty, "%% %s: triggered via %s: dialog %llu%s", hit->campaign->name,
+			uigw_channel_name(hit->res.channel), (unsigned long long)hit->res.dialog, VTY_NEWLINE);
+		break;
+	case UIGW_EVENT_REFUSED:
+		vty_out(vty, "%% %s: refused: %s%s%s%s", hit->campaign->name, uigw_refusal_name(hit->res.refusal),
+			hit->res.detail[0] ? ": " : "", hit->res.detail, VTY_NEWLINE);
+		break;
+	default:
+		vty_out(vty, "%% %s: %s%s", hit->campaign->name, get_value_string(uigw_event_result_names, hit->result),
+			VTY_NEWLINE);
+		break;
+	}
+}
+
+DEFUN(event, event_cmd, "event TYPE MSISDN [.ARGS]",
+      "Offer a network event to the campaigns that listen to it (on_event), as POST /v1/events does\n"
+      "Event type: call-ended, crs-played, dc-app-closed, spam-suspected or a custom one\n"
+      "Subscriber number (E.164 or national)\n"
+      "'via CHANNEL' (via vty: the test drive), then event parameters NAME=VALUE (caller=+4930123 duration=95)\n")
+{
+	struct uigw_trigger t;
+	struct uigw_event ev = { .type = argv[0], .msisdn = argv[1], .via = -1 };
+	bool want_channel = false;
+	char *words = talloc_new(tall_vty_ctx);
+	unsigned int k;
+	int i, rc;
+
+	uigw_trigger_init(&t, NULL, argv[1]);
+	for (i = 2; i < argc; i++) {
+		char *w = talloc_strdup(words, argv[i]);
+
+		rc = w ? uigw_trigger_add_arg(&t, w, want_channel) : -ENOMEM;
+		if (rc < 0) {
+			vty_out(vty, "%% %s: %s%s", argv[i], want_channel ? "no such channel" : rc == -E2BIG ?
+				"too many parameters" : "expected via CHANNEL or NAME=VALUE", VTY_NEWLINE);
+			talloc_free(words);
+			return CMD_WARNING;
+		}
+		want_channel = rc == 1;
+	}
+	ev.via = t.via;
+	for (k = 0; k < t.n_params && k < UIGW_EVENT_MAX_PARAMS; k++) {
+		ev.param_names[k] = t.param_names[k];
+		ev.param_values[k] = t.param_values[k];
+	}
+	ev.n_params = k;
+	rc = uigw_event(g_gw, &ev, event_hit_vty, vty);
+	talloc_free(words);
+	if (rc < 0) {
+		vty_out(vty, "%% Event failed: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "%% Event %s: %d campaigns started%s", argv[0], rc, VTY_NEWLINE);
+	if (ev.via == UIGW_CHAN_VTY)
+		uigw_vty_chan_flush(g_gw, vty);
+	return CMD_SUCCESS;
+}
+
 static void show_one_channel(struct vty *vty, struct uigw_chan *ch)
 {
 	vty_out(vty, "Channel %s: %s, %s%s", uigw_channel_name(ch->ops->channel), ch->open ? "open" : "closed",
@@ -704,6 +769,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(ENABLE_NODE, &campaign_enable_cmd);
 	install_element(ENABLE_NODE, &reload_campaigns_cmd);
 	install_element(ENABLE_NODE, &trigger_cmd);
+	install_element(ENABLE_NODE, &event_cmd);
 	install_element_ve(&show_channels_cmd);
 	install_element_ve(&show_channel_cmd);
 	return 0;

@@ -342,12 +342,16 @@ api
               and j['dialogs']['completed'] == 2 and j['responses'] == 4, 'the summary matches: %s' % (j,))
         check(con.execute('select count(*) from response').fetchone()[0] >= 4, 'the response table is intact')
 
-        # --- the operator: call-quality rating with the caller -------------------------------------------------
+        # --- a network event: call-ended starts the call-quality rating, the caller kept beside it -----------------
         SUB3 = '491720000903'
-        st, _, j = http('POST', '/v1/triggers', key=op_key, body={'campaign': 'callquality', 'msisdn': '+' + SUB3,
-                                                                  'via': 'smpp-sms', 'params': {'caller': '+4930123456'}})
-        check(st == 202, 'the operator triggers callquality with caller=')
+        ev_key, _ = key_of(vty.cmd('api tenant operator key create events'))
+        st, _, j = http('POST', '/v1/events', key=ev_key, body={'type': 'call-ended', 'msisdn': '+' + SUB3,
+                                                                'via': 'smpp-sms', 'params': {'caller': '+4930123456',
+                                                                                              'duration': 95}})
+        check(st == 200 and [t['campaign'] for t in j['triggered']] == ['callquality']
+              and j['triggered'][0]['channel'] == 'smpp-sms', 'call-ended starts callquality: %s' % (j,))
         e = smsc.wait(lambda e: is_submit(e, SUB3), 10)
+        check(e is not None and 'quality of your last call' in submit_text(e), 'the rating question over SMS')
         ask(smsc, SUB3, '7727', '5', 'call you back')
         ask(smsc, SUB3, '7727', 'no', 'Thank you')
         time.sleep(0.3)
@@ -355,9 +359,20 @@ api
         rating = [r for r in j['results'] if r['question'] == 'call_quality'] if j else []
         check(len(rating) == 1 and rating[0]['value'] == '5' and rating[0]['params'] == {'caller': '+4930123456'},
               'the rating with the caller beside it: %s' % rating)
-        st, _, j = http('POST', '/v1/triggers', key=op_key, body={'campaign': 'callquality', 'msisdn': '+' + SUB3,
-                                                                  'via': 'smpp-sms'})
-        check(st == 409 and j['refusal'] == 'capped', 'a second rating the same day: 409 capped')
+        st, _, j = http('POST', '/v1/events', key=ev_key, body={'type': 'call-ended', 'msisdn': '+491720000904',
+                                                                'params': {'caller': '+4930123456', 'duration': 4}})
+        check(st == 200 and j['triggered'] == [] and j['skipped'] == [{'campaign': 'callquality', 'reason': 'condition'}],
+              'a 4 s call starts nothing (min duration 10): %s' % (j,))
+        st, _, j = http('POST', '/v1/events', key=ev_key, body={'type': 'call-ended', 'msisdn': '+' + SUB3,
+                                                                'via': 'smpp-sms', 'params': {'caller': '+4930999', 'duration': 60}})
+        check(st == 200 and j['refused'] and j['refused'][0]['refusal'] == 'capped',
+              'a second call the same day: refused, capped: %s' % (j,))
+        st, _, j = http('POST', '/v1/events', key=ev_key, body={'type': 'nobody-listens', 'msisdn': '+' + SUB3})
+        check(st == 200 and j['triggered'] == [] and j['refused'] == [] and j['skipped'] == [], 'an event nobody listens to')
+        st, _, j = http('POST', '/v1/events', key=ev_key, body={'type': 'call-ended', 'msisdn': '030123'})
+        check(st == 422, 'an event with a national number: 422')
+        st, _, j = http('POST', '/v1/events', key=acme_key, body={'type': 'call-ended', 'msisdn': '+' + SUB3})
+        check(st == 403, 'events without scope events: 403')
         st, _, j = http('POST', '/v1/triggers', key=op_key, body={'campaign': 'callquality', 'msisdn': '+' + SUB3,
                                                                   'params': {'nosuch': '1'}})
         check(st == 409 and j['refusal'] == 'unknown_parameter', 'an undeclared parameter: 409 unknown_parameter')
@@ -429,7 +444,7 @@ api
         r = con.execute("select tenant, key_id, method, path, status from audit where status=202 order by id limit 1").fetchone()
         check(r == ('acme', acme_id, 'POST', '/v1/triggers', 202), 'an audit row: %s' % (r,))
         spec_cov = len(spec.seen)
-        check(spec_cov >= 25, '%d documented (path, method, status) answers seen' % spec_cov)
+        check(spec_cov >= 27, '%d documented (path, method, status) answers seen' % spec_cov)
         vty.close()
         con.close()
     finally:

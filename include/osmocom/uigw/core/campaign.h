@@ -158,6 +158,21 @@ struct uigw_campaign {
 		const char *def;	/*!< default value when the trigger does not pass it (may be "") */
 	} *params;
 	unsigned int n_params;
+	/*! Network events that start the campaign (field `on_event`, doc/campaigns.md): each a type, conditions on
+	 *  the event's parameters, a sampling ratio and where the campaign's parameters come from. */
+	struct uigw_on_event {
+		const char *type;		/*!< "call-ended", "crs-played", ... or a custom type */
+		double sample;			/*!< 0..1: the share of matching events that start it (default 1) */
+		unsigned int n_min;
+		struct { const char *name; double min; } *min;	/*!< numeric parameters at least this */
+		unsigned int n_equals;
+		struct { const char *name, *value; } *equals;	/*!< parameters exactly this */
+		unsigned int n_map;
+		struct { const char *param, *from; } *map;	/*!< campaign parameter <- event parameter; the
+								 *   campaign's parameters not named here come from
+								 *   event parameters of the same name */
+	} *on_event;
+	unsigned int n_on_event;
 	struct uigw_labels labels;
 	struct uigw_node *nodes;
 	unsigned int n_nodes;

@@ -106,6 +106,7 @@ struct uigw {
 
 	struct uigw_chan *chan[_UIGW_CHAN_NUM];	/*!< the registered channels (core/chan.h), NULL if none */
 	void *api;				/*!< the HTTP API (src/api), opaque to the core; NULL if none */
+	uint64_t rng;				/*!< the events' sampling (core/event.c); 0: not seeded yet */
 	struct rate_ctr_group *ctrs;
 	struct osmo_stat_item_group *stats;
 	struct osmo_tdef *tdefs;			/*!< the core's group "dialog" */
