@@ -175,7 +175,7 @@ api
   channels smpp-sms smpp-ussd
  tenant other
  tenant slowpoke
-  rate-limit 5
+  rate-limit 1
 ''' % (VTY_PORT, camp, db, SMSC_PORT, HTTP_PORT))
 
     smpp_integration.SMSC_PORT = SMSC_PORT
@@ -409,27 +409,34 @@ api
         slow.sendall(b'GET /v1/campaigns HTTP/1.1\r\nHost: x\r\n')
         t1 = time.time()
         st, _, _ = http('GET', '/v1/campaigns', key=op_key)
-        check(st == 200 and time.time() - t1 < 1.5, 'served while a slow client holds a connection')
+        check(st == 200 and time.time() - t1 < 3, 'served while a slow client holds a connection')
         slow.settimeout(6)
         try:
             closed = slow.recv(100) == b''
         except OSError:
             closed = True
-        check(closed and time.time() - t1 < 5, 'the slow client is cut off after idle-timeout (%.1f s)' % (time.time() - t1))
+        check(closed and time.time() - t1 < 9, 'the slow client is cut off after idle-timeout (%.1f s)' % (time.time() - t1))
         slow.close()
 
-        # --- the rate limit ---------------------------------------------------------------------------------------
-        codes = []
-        for _ in range(14):
-            st, h, _ = http('GET', '/v1/campaigns', key=slow_key)
-            codes.append(st)
-        check(codes.count(429) >= 2 and codes[0] == 200 and codes.count(200) >= 10,
-              'rate-limit 5/s (bursts of 10): %d x 200 then 429: %s' % (codes.count(200), codes))
-        st, h, _ = http('GET', '/v1/campaigns', key=slow_key)
-        check(st == 429 and h.get('retry-after') == '1', '429 carries Retry-After: 1')
+        # --- the rate limit: one curl sends 20 requests on one connection, faster than the bucket refills ---------
+        global calls
+        args = []
+        for _ in range(20):
+            args += ['-o', '/dev/null', BASE + '/v1/campaigns']
+        p = subprocess.run(['curl', '-s', '--max-time', '20', '-H', 'Authorization: Bearer ' + slow_key,
+                            '-w', '%{http_code} %header{retry-after}\\n'] + args, capture_output=True, timeout=30)
+        calls += 20
+        lines = [ln.split(' ') for ln in p.stdout.decode(errors='replace').splitlines()]
+        codes = [int(ln[0]) for ln in lines]
+        retry = [ln[1] if len(ln) > 1 else '' for ln in lines if ln[0] == '429']
+        check(len(codes) == 20 and codes[:2] == [200, 200] and codes.count(429) >= 15,
+              'rate-limit 1/s (bursts of 2): %d x 200, %d x 429: %s' % (codes.count(200), codes.count(429), codes))
+        check(retry and all(r == '1' for r in retry), '429 carries Retry-After: 1: %s' % retry)
         time.sleep(1.2)
         st, _, _ = http('GET', '/v1/campaigns', key=slow_key)
         check(st == 200, 'served again after a second')
+        st, _, _ = http('GET', '/v1/campaigns', key=op_key)
+        check(st == 200, 'another tenant\'s key was never limited')
 
         # --- the VTY and the audit log ---------------------------------------------------------------------------
         out = vty.cmd('show api')
