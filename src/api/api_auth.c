@@ -112,6 +112,13 @@ struct uigw_api_tenant *uigw_api_tenant_get(struct uigw_api *api, const char *na
 	t->channels = UIGW_CHAN_MASK_ALL;
 	/* third parties are limited by default, the operator's own systems are not */
 	t->rate_limit = t->is_operator ? 0 : 50;
+	t->max_nodes = 20;
+	t->node_kinds = 0xffffffff;
+	t->actions = 1u << UIGW_ACT_RECORD | 1u << UIGW_ACT_REACTION | 1u << UIGW_ACT_APP_RATING | 1u << UIGW_ACT_FLAG;
+	if (!t->is_operator) {
+		t->push_cap_count = 1;
+		t->push_cap_per = 86400;
+	}
 	llist_add_tail(&t->list, &api->tenants);
 	return t;
 }

@@ -26,6 +26,7 @@
 #include <osmocom/uigw/core/dialog.h>
 #include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/core/event.h>
+#include <osmocom/uigw/core/proposal.h>
 #include "api_priv.h"
 
 #define MAX_SEGS	6
@@ -46,6 +47,7 @@ struct call {
 
 typedef void (*handler_fn)(struct call *c);
 
+static struct uigw_proposal *own_proposal(struct call *c, const char *name);
 static void h_campaigns(struct call *c);
 static void h_campaign(struct call *c);
 static void h_results(struct call *c);
@@ -53,6 +55,8 @@ static void h_summary(struct call *c);
 static void h_trigger(struct call *c);
 static void h_dialog(struct call *c);
 static void h_event(struct call *c);
+static void h_propose(struct call *c);
+static void h_approve(struct call *c);
 static void h_spam_numbers(struct call *c);
 static void h_spam_number(struct call *c);
 
@@ -64,6 +68,9 @@ static const struct route {
 	handler_fn fn;
 } routes[] = {
 	{ "GET", "/v1/campaigns", UIGW_SCOPE_CAMPAIGNS, h_campaigns },
+	{ "POST", "/v1/campaigns", UIGW_SCOPE_CAMPAIGNS, h_propose },
+	{ "POST", "/v1/campaigns/*/approve", UIGW_SCOPE_ADMIN, h_approve },
+	{ "POST", "/v1/campaigns/*/reject", UIGW_SCOPE_ADMIN, h_approve },
 	{ "GET", "/v1/campaigns/*", UIGW_SCOPE_CAMPAIGNS, h_campaign },
 	{ "GET", "/v1/campaigns/*/results", UIGW_SCOPE_RESULTS, h_results },
 	{ "GET", "/v1/campaigns/*/summary", UIGW_SCOPE_RESULTS, h_summary },
@@ -264,18 +271,101 @@ static void h_campaigns(struct call *c)
 	json_t *list = json_array();
 	unsigned int i;
 
+	struct uigw_proposal *p;
+
 	for (i = 0; set && i < set->n; i++)
 		if (uigw_api_owns(c->tenant, set->c[i]))
-			json_array_append_new(list, uigw_api_campaign_json(set->c[i], false));
+			json_array_append_new(list, uigw_api_campaign_json(set->c[i], false, NULL));
+	llist_for_each_entry(p, &c->api->gw->proposals, list)
+		if (uigw_api_owns(c->tenant, p->camp))
+			json_array_append_new(list, uigw_api_campaign_json(p->camp, false, "proposed"));
 	reply(c, 200, json_pack("{s:o}", "campaigns", list));
+}
+
+/* a proposal of the tenant's (the operator sees all), or NULL */
+static struct uigw_proposal *own_proposal(struct call *c, const char *name)
+{
+	struct uigw_proposal *p = name_ok(name) ? uigw_proposal_find(c->api->gw, name) : NULL;
+
+	return p && uigw_api_owns(c->tenant, p->camp) ? p : NULL;
 }
 
 static void h_campaign(struct call *c)
 {
-	struct uigw_campaign *camp = own_campaign(c, 2);
+	struct uigw_proposal *p = own_proposal(c, c->seg[2]);
+	struct uigw_campaign *camp;
 
+	if (p) {
+		reply(c, 200, uigw_api_campaign_json(p->camp, true, "proposed"));
+		return;
+	}
+	camp = own_campaign(c, 2);
 	if (camp)
-		reply(c, 200, uigw_api_campaign_json(camp, true));
+		reply(c, 200, uigw_api_campaign_json(camp, true, NULL));
+}
+
+static void h_propose(struct call *c)
+{
+	struct uigw_proposal *p = NULL;
+	json_t *body, *errors = NULL;
+	char conflict[256] = "";
+	int rc;
+
+	if (!(body = body_object(c)))
+		return;
+	rc = uigw_api_propose(c->api, c->ctx, c->tenant, body, &p, &errors, conflict, sizeof(conflict));
+	json_decref(body);
+	if (rc == -EINVAL) {
+		reply(c, 422, json_pack("{s:s, s:s, s:o}", "error", "invalid", "message",
+					"the campaign is not valid, or not allowed for this tenant", "errors", errors));
+		return;
+	}
+	json_decref(errors);
+	if (rc == -EEXIST) {
+		ERR(c, 409, "conflict", "%s", conflict);
+		return;
+	}
+	if (rc < 0 || !p) {
+		ERR(c, 500, "internal", "the proposal could not be kept: %s", conflict);
+		return;
+	}
+	reply(c, 201, uigw_api_campaign_json(p->camp, true, "proposed"));
+}
+
+static void h_approve(struct call *c)
+{
+	const char *name = c->seg[2];
+	struct uigw_campaign *camp;
+	char err[512] = "";
+	int rc;
+
+	if (!c->tenant->is_operator) {
+		ERR(c, 403, "forbidden", "only the operator approves or rejects proposals");
+		return;
+	}
+	if (!own_proposal(c, name)) {
+		ERR(c, 404, "not_found", "no proposed campaign '%s'", name_ok(name) ? name : "?");
+		return;
+	}
+	if (!strcmp(c->seg[3], "reject")) {
+		rc = uigw_proposal_reject(c->api->gw, name);
+		if (rc < 0)
+			ERR(c, 500, "internal", "rejected, but the file could not be moved or deleted");
+		else
+			reply(c, 200, json_pack("{s:s, s:s}", "name", name, "state", "rejected"));
+		return;
+	}
+	rc = uigw_proposal_approve(c->api->gw, name, err, sizeof(err));
+	if (rc < 0) {
+		ERR(c, 409, "conflict", "not approved: %s", err);
+		return;
+	}
+	camp = uigw_campaign_set_find(c->api->gw->campaigns, name);
+	if (!camp) {
+		ERR(c, 500, "internal", "approved, but not in service");
+		return;
+	}
+	reply(c, 200, uigw_api_campaign_json(camp, true, NULL));
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -501,6 +591,13 @@ static void h_trigger(struct call *c)
 		return;
 	}
 	camp = uigw_campaign_set_find(c->api->gw->campaigns, campaign);
+	if (!camp && own_proposal(c, campaign)) {
+		reply(c, 409, json_pack("{s:s, s:s, s:s}", "error", "refused", "refusal",
+					uigw_refusal_name(UIGW_REFUSAL_NOT_APPROVED), "message",
+					uigw_refusal_desc(UIGW_REFUSAL_NOT_APPROVED)));
+		json_decref(body);
+		return;
+	}
 	if (!camp || !uigw_api_owns(c->tenant, camp)) {
 		ERR(c, 404, "not_found", "no campaign '%s'", campaign);
 		json_decref(body);

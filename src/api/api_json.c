@@ -117,7 +117,7 @@ static json_t *str_array(char *const *v, unsigned int n)
 	return a;
 }
 
-json_t *uigw_api_campaign_json(const struct uigw_campaign *c, bool detail)
+json_t *uigw_api_campaign_json(const struct uigw_campaign *c, bool detail, const char *state)
 {
 	json_t *o, *chans, *entry, *sms, *params;
 	unsigned int i;
@@ -133,7 +133,7 @@ json_t *uigw_api_campaign_json(const struct uigw_campaign *c, bool detail)
 	entry = json_pack("{s:o, s:o, s:o}", "ussd", str_array(c->entry.ussd, c->entry.n_ussd), "sms", sms,
 			  "sip", str_array(c->entry.sip, c->entry.n_sip));
 	o = json_pack("{s:s, s:i, s:s, s:s?, s:o, s:o, s:o, s:b}", "name", c->name, "version", (json_int_t)c->version,
-		      "state", c->enabled ? "enabled" : "disabled", "owner", c->owner, "title", i18n_json(&c->title),
+		      "state", state ? state : c->enabled ? "enabled" : "disabled", "owner", c->owner, "title", i18n_json(&c->title),
 		      "channels", chans, "entry", entry, "network_only", c->network_only);
 	if (!o)
 		return NULL;
@@ -145,6 +145,13 @@ json_t *uigw_api_campaign_json(const struct uigw_campaign *c, bool detail)
 		json_object_set_new(o, "params", params);
 		json_object_set_new(o, "languages", str_array(c->languages, c->n_languages));
 		json_object_set_new(o, "nodes", json_integer(c->n_nodes));
+		if (c->n_on_event) {
+			json_t *ev = json_array();
+			for (i = 0; i < c->n_on_event; i++)
+				json_array_append_new(ev, json_pack("{s:s, s:f}", "type", c->on_event[i].type,
+								    "sample", c->on_event[i].sample));
+			json_object_set_new(o, "on_event", ev);
+		}
 		if (c->push_cap_per)
 			json_object_set_new(o, "push_cap", json_pack("{s:i, s:i}", "count",
 								     (json_int_t)c->push_cap_count, "per",

@@ -41,6 +41,12 @@ struct uigw_api_tenant {
 	bool may_push;			/*!< may trigger network-initiated dialogs (default: yes) */
 	uint32_t channels;		/*!< channels it may name in `via` (bit per enum uigw_channel; default all) */
 	unsigned int rate_limit;	/*!< requests per second per key (0: none); burst = twice that */
+	/* what its proposals may contain (the operator's own are not restricted) */
+	unsigned int max_nodes;		/*!< default 20 */
+	uint32_t node_kinds;		/*!< bits of enum uigw_node_kind (default all) */
+	uint32_t actions;		/*!< bits of enum uigw_action_kind (default: record reaction app_rating flag) */
+	unsigned int push_cap_count, push_cap_per;	/*!< the loosest push_cap a proposal may have (default 1 per
+							 *   86400 s; per 0: none required) */
 };
 
 /*! A key as the gateway keeps it: never the key itself, only its SHA-256. */
@@ -114,8 +120,15 @@ void uigw_api_error(void *ctx, struct uigw_api_resp *resp, unsigned int status, 
 const char *uigw_api_time_str(int64_t ms, char *buf, size_t len);
 /*! Parse RFC 3339 UTC ("...Z") or integer milliseconds. \returns 0 or -EINVAL */
 int uigw_api_time_parse(const char *s, int64_t *ms);
-/*! The campaign as JSON (list and detail views). */
-json_t *uigw_api_campaign_json(const struct uigw_campaign *c, bool detail);
+/*! The campaign as JSON (list and detail views); \a state overrides enabled/disabled ("proposed"). */
+json_t *uigw_api_campaign_json(const struct uigw_campaign *c, bool detail, const char *state);
+
+/* api_propose.c */
+struct uigw_proposal;
+/*! Validate a proposal (the JSON form of a campaign file) for tenant \a t and keep it.
+ *  \returns 0; -EINVAL with *errors (path, reason) filled; -EEXIST / -EIO with \a conflict */
+int uigw_api_propose(struct uigw_api *api, void *ctx, const struct uigw_api_tenant *t, json_t *body,
+		     struct uigw_proposal **out, json_t **errors, char *conflict, size_t conflict_len);
 
 /* api_vty.c */
 void uigw_api_vty_init(void);

@@ -15,6 +15,7 @@
 #include <osmocom/uigw/common/channel.h>
 #include <osmocom/uigw/common/vty_nodes.h>
 #include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/campaign.h>
 #include "api_priv.h"
 
 static struct uigw_api *root_api(void)
@@ -203,6 +204,82 @@ DEFUN(cfg_tenant_rate, cfg_tenant_rate_cmd, "rate-limit <0-1000000>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_tenant_max_nodes, cfg_tenant_max_nodes_cmd, "max-nodes <1-200>",
+      "Nodes a proposed campaign may have at most (default 20)\n" "Nodes\n")
+{
+	((struct uigw_api_tenant *)vty->index)->max_nodes = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+static int kinds_mask(struct vty *vty, const struct value_string *names, int argc, const char **argv, uint32_t *out)
+{
+	uint32_t mask = 0;
+	int i, k;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "all")) {
+			mask = 0xffffffff;
+			continue;
+		}
+		k = get_string_value(names, argv[i]);
+		if (k < 0) {
+			vty_out(vty, "%% Unknown '%s'%s", argv[i], VTY_NEWLINE);
+			return CMD_WARNING;
+		}
+		mask |= 1u << k;
+	}
+	*out = mask;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_tenant_node_types, cfg_tenant_node_types_cmd, "node-types .TYPE",
+      "Node types a proposed campaign may use (default all)\n"
+      "menu choice rating yesno number text info, or all\n")
+{
+	return kinds_mask(vty, uigw_node_kind_names, argc, argv, &((struct uigw_api_tenant *)vty->index)->node_kinds);
+}
+
+DEFUN(cfg_tenant_actions, cfg_tenant_actions_cmd, "actions .ACTION",
+      "Actions a proposed campaign may use (default: record reaction app_rating flag)\n"
+      "record spam_report reaction app_rating flag jump offer optout, or all\n")
+{
+	return kinds_mask(vty, uigw_action_kind_names, argc, argv, &((struct uigw_api_tenant *)vty->index)->actions);
+}
+
+DEFUN(cfg_tenant_push_cap, cfg_tenant_push_cap_cmd, "push-cap <1-1000> per <1-31536000>",
+      "The loosest push_cap a proposed campaign may have (default 1 per 86400)\n" "Pushes\n" "Within\n"
+      "Seconds\n")
+{
+	struct uigw_api_tenant *t = vty->index;
+
+	t->push_cap_count = atoi(argv[0]);
+	t->push_cap_per = atoi(argv[1]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_tenant_no_push_cap, cfg_tenant_no_push_cap_cmd, "no push-cap",
+      NO_STR "Proposed campaigns need no push_cap of their own\n")
+{
+	struct uigw_api_tenant *t = vty->index;
+
+	t->push_cap_count = t->push_cap_per = 0;
+	return CMD_SUCCESS;
+}
+
+#define DEFAULT_ACTIONS (1u << UIGW_ACT_RECORD | 1u << UIGW_ACT_REACTION | 1u << UIGW_ACT_APP_RATING | \
+			 1u << UIGW_ACT_FLAG)
+
+static void write_mask(struct vty *vty, const char *cmd, const struct value_string *names, uint32_t mask)
+{
+	const struct value_string *v;
+
+	vty_out(vty, "  %s", cmd);
+	for (v = names; v->str; v++)
+		if (mask & (1u << v->value))
+			vty_out(vty, " %s", v->str);
+	vty_out(vty, "%s", VTY_NEWLINE);
+}
+
 static int config_write_api(struct vty *vty)
 {
 	struct uigw_api *api = root_api();
@@ -225,7 +302,10 @@ static int config_write_api(struct vty *vty)
 		vty_out(vty, " shutdown%s", VTY_NEWLINE);
 	llist_for_each_entry(t, &api->tenants, list) {
 		bool dflt = t->may_push && t->channels == UIGW_CHAN_MASK_ALL &&
-			    t->rate_limit == (t->is_operator ? 0u : 50u);
+			    t->rate_limit == (t->is_operator ? 0u : 50u) && t->max_nodes == 20 &&
+			    t->node_kinds == 0xffffffff && t->actions == DEFAULT_ACTIONS &&
+			    t->push_cap_per == (t->is_operator ? 0u : 86400u) &&
+			    t->push_cap_count == (t->is_operator ? 0u : 1u);
 		if (t->is_operator && dflt)
 			continue;
 		vty_out(vty, " tenant %s%s", t->name, VTY_NEWLINE);
@@ -240,6 +320,16 @@ static int config_write_api(struct vty *vty)
 		}
 		if (t->rate_limit != (t->is_operator ? 0u : 50u))
 			vty_out(vty, "  rate-limit %u%s", t->rate_limit, VTY_NEWLINE);
+		if (t->max_nodes != 20)
+			vty_out(vty, "  max-nodes %u%s", t->max_nodes, VTY_NEWLINE);
+		if (t->node_kinds != 0xffffffff)
+			write_mask(vty, "node-types", uigw_node_kind_names, t->node_kinds);
+		if (t->actions != DEFAULT_ACTIONS)
+			write_mask(vty, "actions", uigw_action_kind_names, t->actions);
+		if (!t->push_cap_per && !t->is_operator)
+			vty_out(vty, "  no push-cap%s", VTY_NEWLINE);
+		else if (t->push_cap_per && (t->push_cap_count != 1 || t->push_cap_per != 86400))
+			vty_out(vty, "  push-cap %u per %u%s", t->push_cap_count, t->push_cap_per, VTY_NEWLINE);
 	}
 	return CMD_SUCCESS;
 }
@@ -379,6 +469,11 @@ void uigw_api_vty_init(void)
 	install_element(API_TENANT_NODE, &cfg_tenant_push_cmd);
 	install_element(API_TENANT_NODE, &cfg_tenant_channels_cmd);
 	install_element(API_TENANT_NODE, &cfg_tenant_rate_cmd);
+	install_element(API_TENANT_NODE, &cfg_tenant_max_nodes_cmd);
+	install_element(API_TENANT_NODE, &cfg_tenant_node_types_cmd);
+	install_element(API_TENANT_NODE, &cfg_tenant_actions_cmd);
+	install_element(API_TENANT_NODE, &cfg_tenant_push_cap_cmd);
+	install_element(API_TENANT_NODE, &cfg_tenant_no_push_cap_cmd);
 	install_element(ENABLE_NODE, &api_key_create_cmd);
 	install_element(ENABLE_NODE, &api_key_revoke_cmd);
 	install_element_ve(&show_api_cmd);

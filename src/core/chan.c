@@ -24,6 +24,7 @@ const struct value_string uigw_refusal_names[] = {
 	{ UIGW_REFUSAL_INVALID_NUMBER, "invalid_number" },
 	{ UIGW_REFUSAL_UNKNOWN_PARAMETER, "unknown_parameter" },
 	{ UIGW_REFUSAL_ERROR, "error" },
+	{ UIGW_REFUSAL_NOT_APPROVED, "not_approved" },
 	{ 0, NULL }
 };
 
@@ -43,6 +44,7 @@ const struct value_string uigw_refusal_descs[] = {
 	{ UIGW_REFUSAL_INVALID_NUMBER, "not an E.164 number" },
 	{ UIGW_REFUSAL_UNKNOWN_PARAMETER, "the campaign declares no such parameter" },
 	{ UIGW_REFUSAL_ERROR, "internal error (store queue full, out of memory)" },
+	{ UIGW_REFUSAL_NOT_APPROVED, "the campaign is proposed and waits for the operator's approval" },
 	{ 0, NULL }
 };
 

@@ -14,6 +14,7 @@
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/campaign.h>
+#include <osmocom/uigw/core/proposal.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/dialog.h>
 
@@ -93,6 +94,7 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.busy_text = talloc_strdup(gw, "The service is busy. Please try again in a few minutes.");
 	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code or keyword.");
 	INIT_LLIST_HEAD(&gw->dialogs);
+	INIT_LLIST_HEAD(&gw->proposals);
 	INIT_LLIST_HEAD(&gw->push_pending);
 	INIT_LLIST_HEAD(&gw->outbox);
 	INIT_LLIST_HEAD(&gw->resumables);
@@ -197,6 +199,7 @@ int uigw_start(struct uigw *gw)
 	rc = uigw_campaigns_reload(gw, err, sizeof(err));
 	if (rc < 0)
 		return rc;
+	uigw_proposals_load(gw);
 	if (scfg) {
 		gw->store = uigw_store_open(gw, scfg);
 		if (!gw->store) {
@@ -228,6 +231,7 @@ void uigw_free(struct uigw *gw)
 		uigw_store_close(gw->store);
 		gw->store = NULL;
 	}
+	uigw_proposals_free(gw);
 	if (gw->campaigns) {
 		uigw_campaign_set_free(gw->campaigns);
 		gw->campaigns = NULL;

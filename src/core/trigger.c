@@ -15,6 +15,7 @@
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/core/proposal.h>
 #include "dialog_priv.h"
 
 void uigw_trigger_init(struct uigw_trigger *t, const char *campaign, const char *msisdn)
@@ -168,7 +169,8 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 	}
 	c = t->campaign ? uigw_campaign_set_find(gw->campaigns, t->campaign) : NULL;
 	if (!c)
-		return refuse(gw, t, res, UIGW_REFUSAL_NO_CAMPAIGN);
+		return refuse(gw, t, res, t->campaign && uigw_proposal_find(gw, t->campaign) ?
+			      UIGW_REFUSAL_NOT_APPROVED : UIGW_REFUSAL_NO_CAMPAIGN);
 	if (!c->enabled)
 		return refuse(gw, t, res, UIGW_REFUSAL_CAMPAIGN_DISABLED);
 	for (i = 0; i < t->n_params; i++) {

@@ -26,6 +26,7 @@
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/core/event.h>
+#include <osmocom/uigw/core/proposal.h>
 #include <osmocom/uigw/chan/vty.h>
 
 /* the one root object the VTY reaches (vty callbacks carry no context): core/uigw.h's uigw_vty_root */
@@ -305,6 +306,16 @@ static void entry_summary(const struct uigw_campaign *c, char *buf, size_t len)
 		OSMO_STRBUF_PRINTF(sb, "%ssip:%s", sb.chars_needed ? " " : "", c->entry.sip[i]);
 }
 
+static void show_proposals(struct vty *vty)
+{
+	struct uigw_proposal *p;
+
+	llist_for_each_entry(p, &g_gw->proposals, list)
+		vty_out(vty, "Proposed by %s, waiting for approval: %s (%u nodes; campaign %s approve|reject)%s",
+			p->camp->owner ? p->camp->owner : "the operator", p->camp->name, p->camp->n_nodes,
+			p->camp->name, VTY_NEWLINE);
+}
+
 DEFUN(show_campaigns, show_campaigns_cmd, "show campaigns",
       SHOW_STR "Campaigns in service\n")
 {
@@ -314,6 +325,7 @@ DEFUN(show_campaigns, show_campaigns_cmd, "show campaigns",
 
 	if (!set || !set->n) {
 		vty_out(vty, "No campaigns in service (folder %s)%s", g_gw->cfg.campaigns_dir, VTY_NEWLINE);
+		show_proposals(vty);
 		return CMD_SUCCESS;
 	}
 	vty_out(vty, "%-16s %4s %-8s %5s %6s  %s%s", "Campaign", "Ver", "State", "Nodes", "Active", "Entry points",
@@ -324,6 +336,7 @@ DEFUN(show_campaigns, show_campaigns_cmd, "show campaigns",
 		vty_out(vty, "%-16s %4u %-8s %5u %6u  %s%s", c->name, c->version, c->enabled ? "enabled" : "disabled",
 			c->n_nodes, active_dialogs_of(c->name), entries, VTY_NEWLINE);
 	}
+	show_proposals(vty);
 	return CMD_SUCCESS;
 }
 
@@ -543,6 +556,34 @@ DEFUN(campaign_enable, campaign_enable_cmd, "campaign NAME (enable|disable)",
 	}
 	c->enabled = !strcmp(argv[1], "enable");
 	LOGP(DCAMP, LOGL_NOTICE, "campaign %s %sd by the operator\n", c->name, argv[1]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(campaign_approve, campaign_approve_cmd, "campaign NAME (approve|reject)",
+      "Operate on a campaign\n" "Campaign name\n"
+      "Approve a third party's proposal: it moves into the campaigns folder and into service\n"
+      "Reject a third party's proposal: it moves to the rejected folder\n")
+{
+	char err[512];
+	int rc;
+
+	if (!uigw_proposal_find(g_gw, argv[0])) {
+		vty_out(vty, "%% No proposed campaign '%s'%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (!strcmp(argv[1], "reject")) {
+		rc = uigw_proposal_reject(g_gw, argv[0]);
+		if (rc < 0)
+			vty_out(vty, "%% Rejected, but the file could not be moved or deleted%s", VTY_NEWLINE);
+		return rc < 0 ? CMD_WARNING : CMD_SUCCESS;
+	}
+	err[0] = '\0';
+	rc = uigw_proposal_approve(g_gw, argv[0], err, sizeof(err));
+	if (rc < 0) {
+		vty_out(vty, "%% Not approved: %s%s", err, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "%% Campaign %s approved and in service%s", argv[0], VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 
@@ -767,6 +808,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element_ve(&show_spam_top_cmd);
 	install_element_ve(&show_store_cmd);
 	install_element(ENABLE_NODE, &campaign_enable_cmd);
+	install_element(ENABLE_NODE, &campaign_approve_cmd);
 	install_element(ENABLE_NODE, &reload_campaigns_cmd);
 	install_element(ENABLE_NODE, &trigger_cmd);
 	install_element(ENABLE_NODE, &event_cmd);

@@ -173,6 +173,7 @@ api
  idle-timeout 2
  tenant acme
   channels smpp-sms smpp-ussd
+  node-types rating yesno choice info
  tenant other
  tenant slowpoke
   rate-limit 1
@@ -236,7 +237,7 @@ api
         st, _, j = http('GET', '/v1/spam/numbers', key=acme_key)
         check(st == 403, 'third party without scope spam: 403')
         st, h, _ = http('DELETE', '/v1/campaigns', key=op_key)
-        check(st == 405 and h.get('allow') == 'GET', 'wrong method: 405 with Allow: GET')
+        check(st == 405 and h.get('allow') == 'GET, POST', 'wrong method: 405 with Allow: GET, POST')
         st, _, _ = http('GET', '/v1/nothing/here', key=op_key)
         check(st == 404, 'unknown path: 404')
 
@@ -342,6 +343,84 @@ api
               and j['dialogs']['completed'] == 2 and j['responses'] == 4, 'the summary matches: %s' % (j,))
         check(con.execute('select count(*) from response').fetchone()[0] >= 4, 'the response table is intact')
 
+        # --- a third party proposes a survey; the operator approves it; it runs and is read back ---------------
+        poll = {'name': 'acme-poll', 'title': {'en': 'Acme poll'}, 'channels': ['smpp-sms'], 'network_only': True,
+                'entry': {'sms': [{'short_code': '7741', 'keywords': ['POLL']}]},
+                'push_cap': {'count': 1, 'per': 86400},
+                'nodes': [{'id': 'q1', 'type': 'rating', 'scale': 5, 'text': {'en': 'Rate the Acme app 1-5'},
+                           'next': 'end'},
+                          {'id': 'end', 'type': 'info', 'text': {'en': 'Thanks from Acme'}}]}
+        prop_key, _ = key_of(vty.cmd('api tenant acme key create campaigns trigger results admin'))
+        admin_key, _ = key_of(vty.cmd('api tenant operator key create admin'))
+        bad = [({'name': '../x'}, '/name'),
+               (dict(poll, name='acme-x', colour='red'), '/colour'),
+               (dict(poll, name='acme-x', nodes=[{'id': 'q', 'type': 'text', 'text': 'x'}]), '/nodes'),
+               (dict(poll, name='acme-x', nodes=[dict(poll['nodes'][0], next='nowhere')]), '/nodes/0'),
+               (dict(poll, name='acme-x', push_cap={'count': 5, 'per': 60}), '/push_cap'),
+               (dict(poll, name='acme-x', channels=['map']), '/channels'),
+               (dict(poll, name='acme-x', owner='other'), '/owner'),
+               (dict(poll, name='acme-x', title=None), '/title'),
+               (dict(poll, name='acme-x', nodes=[{'id': 'n%d' % i, 'type': 'info', 'text': 'x'} for i in range(21)]),
+                '/nodes')]
+        ok_all = True
+        for body, where in bad:
+            st, _, j = http('POST', '/v1/campaigns', key=prop_key, body=body)
+            paths = [e['path'] for e in j.get('errors', [])] if j else []
+            ok_all &= check(st == 422 and any(p_ == where or p_.startswith(where + '/') for p_ in paths),
+                            'a bad proposal: 422 at %s (%s)' % (where, j.get('errors') if j else None))
+        check(not os.path.exists(os.path.join(camp, 'proposed', 'acme-x.conf')), 'no bad proposal was kept')
+        st, _, j = http('POST', '/v1/campaigns', key=prop_key, body=dict(poll, name='callquality'))
+        check(st == 409, 'a proposal named like a campaign in service: 409')
+        st, _, j = http('POST', '/v1/campaigns', key=prop_key, body=poll)
+        check(st == 201 and j['state'] == 'proposed' and j['owner'] == 'acme', 'acme proposes acme-poll: 201 proposed')
+        check(os.path.exists(os.path.join(camp, 'proposed', 'acme-poll.conf')), 'the proposal is a file in proposed/')
+        st, _, j = http('POST', '/v1/campaigns', key=prop_key, body=poll)
+        check(st == 409, 'the same proposal twice: 409')
+        st, _, j = http('GET', '/v1/campaigns', key=prop_key)
+        check(st == 200 and {c['name']: c['state'] for c in j['campaigns']} == {'acme-survey': 'enabled', 'acme-poll': 'proposed'},
+              'acme lists its campaign and its proposal')
+        st, _, j = http('GET', '/v1/campaigns/acme-poll', key=other_key)
+        check(st == 404, 'another tenant cannot see the proposal')
+        st, _, j = http('POST', '/v1/triggers', key=prop_key, body={'campaign': 'acme-poll', 'msisdn': '+491720000905',
+                                                                    'via': 'smpp-sms'})
+        check(st == 409 and j['refusal'] == 'not_approved', 'a trigger before the approval: 409 not_approved: %s' % (j,))
+        st, _, j = http('POST', '/v1/campaigns/acme-poll/approve', key=prop_key)
+        check(st == 403, 'a third party cannot approve, even with scope admin')
+        st, _, j = http('POST', '/v1/campaigns/acme-poll/approve', key=acme_key)
+        check(st == 403, 'approve without scope admin: 403')
+        st, _, j = http('POST', '/v1/campaigns/acme-poll/approve', key=admin_key)
+        check(st == 200 and j['state'] == 'enabled' and j['owner'] == 'acme', 'the operator approves: in service')
+        check(os.path.exists(os.path.join(camp, 'acme-poll.conf')) and
+              not os.path.exists(os.path.join(camp, 'proposed', 'acme-poll.conf')), 'the file moved into the campaigns folder')
+        SUB4 = '491720000905'
+        st, _, j = http('POST', '/v1/triggers', key=prop_key, body={'campaign': 'acme-poll', 'msisdn': '+' + SUB4,
+                                                                    'via': 'smpp-sms'})
+        check(st == 202, 'the trigger after the approval: 202')
+        e = smsc.wait(lambda e: is_submit(e, SUB4), 10)
+        check(e is not None and 'Rate the Acme app' in submit_text(e) and e.get('source_addr') == '7741',
+              'the approved survey reaches the subscriber from 7741')
+        ask(smsc, SUB4, '7741', '5', 'Thanks from Acme')
+        time.sleep(0.3)
+        st, _, j = http('GET', '/v1/campaigns/acme-poll/results', key=prop_key)
+        check(st == 200 and [(r['question'], r['value']) for r in j['results']] == [('q1', '5')],
+              'acme reads exactly its answer to the approved survey')
+        st, _, j = http('GET', '/v1/campaigns/acme-poll/summary', key=prop_key)
+        check(st == 200 and j['questions'][0]['mean'] == 5.0 and j['questions'][0]['count'] == 1, 'and its summary')
+        # a second proposal, rejected at the VTY
+        st, _, j = http('POST', '/v1/campaigns', key=prop_key, body=dict(poll, name='acme-later', entry={}))
+        check(st == 201, 'acme proposes acme-later')
+        out = vty.cmd('show campaigns')
+        check('Proposed by acme, waiting for approval: acme-later' in out, 'show campaigns lists the proposal')
+        out = vty.cmd('campaign acme-nope approve')
+        check('No proposed campaign' in out, 'approving an unknown proposal: %r' % out)
+        # a third, left proposed across the restart below
+        st, _, j = http('POST', '/v1/campaigns', key=prop_key, body=dict(poll, name='acme-pending', entry={}))
+        check(st == 201, 'acme proposes acme-pending')
+        out = vty.cmd('campaign acme-later reject')
+        st, _, j = http('GET', '/v1/campaigns/acme-later', key=prop_key)
+        check(st == 404 and os.path.exists(os.path.join(camp, 'rejected', 'acme-later.conf')),
+              'rejected at the VTY: gone from the API, kept in rejected/')
+
         # --- a network event: call-ended starts the call-quality rating, the caller kept beside it -----------------
         SUB3 = '491720000903'
         ev_key, _ = key_of(vty.cmd('api tenant operator key create events'))
@@ -420,11 +499,11 @@ api
 
         # --- the rate limit: one curl sends 20 requests on one connection, faster than the bucket refills ---------
         global calls
-        args = []
+        many = []
         for _ in range(20):
-            args += ['-o', '/dev/null', BASE + '/v1/campaigns']
+            many += ['-o', '/dev/null', BASE + '/v1/campaigns']
         p = subprocess.run(['curl', '-s', '--max-time', '20', '-H', 'Authorization: Bearer ' + slow_key,
-                            '-w', '%{http_code} %header{retry-after}\\n'] + args, capture_output=True, timeout=30)
+                            '-w', '%{http_code} %header{retry-after}\\n'] + many, capture_output=True, timeout=30)
         calls += 20
         lines = [ln.split(' ') for ln in p.stdout.decode(errors='replace').splitlines()]
         codes = [int(ln[0]) for ln in lines]
@@ -454,6 +533,26 @@ api
         check(spec_cov >= 27, '%d documented (path, method, status) answers seen' % spec_cov)
         vty.close()
         con.close()
+
+        # --- a restart: keys, the approved campaign and the pending proposal survive ------------------------------
+        d.send_signal(15)
+        check(d.wait(timeout=20) == 0, 'first daemon stopped cleanly')
+        d = subprocess.Popen([args.daemon, '-c', cfg, '-C', str(CTRL_PORT)], cwd=workdir, stdout=dlog,
+                             stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                socket.create_connection(('127.0.0.1', HTTP_PORT), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        st, _, j = http('GET', '/v1/campaigns', key=prop_key)
+        check(st == 200 and {c['name']: c['state'] for c in j['campaigns']} ==
+              {'acme-survey': 'enabled', 'acme-poll': 'enabled', 'acme-pending': 'proposed'},
+              'after a restart: the key works, acme-poll in service, acme-pending still proposed: %s' % (j,))
+        st, _, _ = http('GET', '/v1/campaigns', key=gone_key)
+        check(st == 401, 'after a restart: the revoked key stays revoked')
+        st, _, j = http('GET', '/v1/campaigns/acme-poll/results', key=prop_key)
+        check(st == 200 and len(j['results']) == 1, 'after a restart: the answers are there')
     finally:
         rc = None
         if d is not None:

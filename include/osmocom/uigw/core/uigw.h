@@ -74,6 +74,7 @@ struct uigw {
 	struct uigw_store *store;
 	struct uigw_store_cfg *store_cfg;	/*!< settings of node `store`; NULL: run without a store */
 	struct uigw_campaign_set *campaigns;	/*!< the set in service */
+	struct llist_head proposals;		/*!< struct uigw_proposal: proposed, not approved (core/proposal.h) */
 	unsigned int load_generation;		/*!< count of successful (re)loads */
 
 	struct llist_head dialogs;		/*!< all active struct uigw_dialog */
