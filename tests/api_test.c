@@ -306,6 +306,13 @@ static void test_trigger_answer_results(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "histogram"), "4")), 1);
 	q = json_array_get(json_object_get(j, "questions"), 0);
 	assert_true(json_is_null(json_object_get(q, "mean")));
+	/* within summary-cache the same summary is served: computed once */
+	{
+		json_t *j2;
+		assert_int_equal(call("GET", "/v1/campaigns/acme-survey/summary", acme_key, NULL, NULL, &j2), 200);
+		assert_true(json_equal(j, j2));
+		json_decref(j2);
+	}
 	json_decref(j);
 
 	/* refusals: the tenant's channels, the campaign's caps */

@@ -75,6 +75,8 @@ int uigw_api_init(struct uigw *gw)
 	api->gw = gw;
 	INIT_LLIST_HEAD(&api->tenants);
 	INIT_LLIST_HEAD(&api->keys);
+	INIT_LLIST_HEAD(&api->summaries);
+	api->summary_cache_ms = 1000;
 	hash_init(api->keys_by_hash);
 	api->cfg.enabled = true;
 	api->cfg.bind_addr = talloc_strdup(api, "127.0.0.1");

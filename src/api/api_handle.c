@@ -480,17 +480,71 @@ static double round3(double x)
 	return (double)(int64_t)(y < 0 ? y - 0.5 : y + 0.5) / 1000;
 }
 
+/* A summary reads every answer of the campaign: under load it is computed at most once per summary_cache_ms
+ * per campaign version, and every reader in between gets the same text ("as_of" says when it was computed). */
+struct summary_cached {
+	struct llist_head list;
+	char name[33];
+	unsigned int version;
+	int64_t at_us;			/*!< monotonic, when computed */
+	char *body;
+};
+
+static struct summary_cached *summary_cache_get(struct uigw_api *api, const struct uigw_campaign *camp)
+{
+	struct summary_cached *sc;
+	int64_t now = uigw_mono_us();
+
+	llist_for_each_entry(sc, &api->summaries, list) {
+		if (strcmp(sc->name, camp->name))
+			continue;
+		if (sc->version == camp->version && now - sc->at_us < (int64_t)api->summary_cache_ms * 1000)
+			return sc;
+		return NULL;
+	}
+	return NULL;
+}
+
+static void summary_cache_put(struct uigw_api *api, const struct uigw_campaign *camp, const char *body)
+{
+	struct summary_cached *sc;
+
+	if (!api->summary_cache_ms)
+		return;
+	llist_for_each_entry(sc, &api->summaries, list)
+		if (!strcmp(sc->name, camp->name))
+			break;
+	if (&sc->list == &api->summaries) {
+		sc = talloc_zero(api, struct summary_cached);
+		if (!sc)
+			return;
+		osmo_strlcpy(sc->name, camp->name, sizeof(sc->name));
+		llist_add(&sc->list, &api->summaries);
+	}
+	talloc_free(sc->body);
+	sc->body = talloc_strdup(sc, body);
+	sc->version = camp->version;
+	sc->at_us = uigw_mono_us();
+}
+
 static void h_summary(struct call *c)
 {
 	struct summary_ctx s = { 0 };
 	int64_t outcomes[_UIGW_OUTCOME_NUM] = { 0 }, responses = 0;
+	struct summary_cached *sc;
 	struct uigw_campaign *camp;
 	json_t *qlist, *q, *dialogs;
 	const char *key;
 	unsigned int i;
+	char t[40];
 
 	if (!(camp = own_campaign(c, 2)))
 		return;
+	if ((sc = summary_cache_get(c->api, camp))) {
+		c->resp->status = 200;
+		c->resp->body = talloc_strdup(c->ctx, sc->body);
+		return;
+	}
 	if (!c->api->gw->store) {
 		ERR(c, 503, "unavailable", "this gateway runs without a store");
 		return;
@@ -520,9 +574,12 @@ static void h_summary(struct call *c)
 	dialogs = json_object();
 	for (i = 0; i < _UIGW_OUTCOME_NUM; i++)
 		json_object_set_new(dialogs, get_value_string(uigw_outcome_names, i), json_integer(outcomes[i]));
-	reply(c, 200, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o}", "campaign", camp->name, "version",
+	reply(c, 200, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:s}", "campaign", camp->name, "version",
 				(json_int_t)camp->version, "responses", (json_int_t)responses, "dialogs", dialogs,
-				"channels", s.channels, "questions", qlist));
+				"channels", s.channels, "questions", qlist, "as_of",
+				uigw_api_time_str(uigw_wall_ms(), t, sizeof(t))));
+	if (c->resp->status == 200)
+		summary_cache_put(c->api, camp, c->resp->body);
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */

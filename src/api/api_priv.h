@@ -87,6 +87,10 @@ struct uigw_api {
 	bool keys_loaded;
 	struct rate_ctr_group *ctrs;
 
+	/* summaries computed within the last summary_cache_ms, per campaign (api_handle.c) */
+	struct llist_head summaries;
+	unsigned int summary_cache_ms;	/*!< `summary-cache` (default 1000; 0: always compute) */
+
 	/* the server (api.c) */
 	struct MHD_Daemon *mhd;
 	struct osmo_fd ofd;		/*!< MHD's epoll fd */

@@ -113,6 +113,14 @@ DEFUN(cfg_api_idle, cfg_api_idle_cmd, "idle-timeout <1-3600>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_api_summary_cache, cfg_api_summary_cache_cmd, "summary-cache <0-60000>",
+      "Serve a campaign's summary computed at most this long ago (default 1000; 0: compute for every request)\n"
+      "Milliseconds\n")
+{
+	((struct uigw_api *)vty->index)->summary_cache_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_api_shutdown, cfg_api_shutdown_cmd, "shutdown", "Do not listen for HTTP requests\n")
 {
 	((struct uigw_api *)vty->index)->cfg.enabled = false;
@@ -298,6 +306,8 @@ static int config_write_api(struct vty *vty)
 		vty_out(vty, " max-connections-per-ip %u%s", api->cfg.max_connections_per_ip, VTY_NEWLINE);
 	if (api->cfg.idle_timeout != 10)
 		vty_out(vty, " idle-timeout %u%s", api->cfg.idle_timeout, VTY_NEWLINE);
+	if (api->summary_cache_ms != 1000)
+		vty_out(vty, " summary-cache %u%s", api->summary_cache_ms, VTY_NEWLINE);
 	if (!api->cfg.enabled)
 		vty_out(vty, " shutdown%s", VTY_NEWLINE);
 	llist_for_each_entry(t, &api->tenants, list) {
@@ -461,6 +471,7 @@ void uigw_api_vty_init(void)
 	install_element(API_NODE, &cfg_api_maxconn_cmd);
 	install_element(API_NODE, &cfg_api_maxconn_ip_cmd);
 	install_element(API_NODE, &cfg_api_idle_cmd);
+	install_element(API_NODE, &cfg_api_summary_cache_cmd);
 	install_element(API_NODE, &cfg_api_shutdown_cmd);
 	install_element(API_NODE, &cfg_api_no_shutdown_cmd);
 	install_element(API_NODE, &cfg_api_tenant_cmd);

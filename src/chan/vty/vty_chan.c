@@ -55,11 +55,24 @@ static unsigned int budget_of(const struct uigw_profile *p, const struct uigw_re
 	}
 }
 
+/* What waits for the next VTY command to print it is bounded: dialogs started from elsewhere (the HTTP API's
+ * "via": "vty", events) while no console prints them would otherwise grow it without end. */
+#define VC_OUT_MAX	8192
+
+static void vc_bound(struct uigw_vty_chan *vc)
+{
+	if (vc->out && strlen(vc->out) > VC_OUT_MAX) {
+		TALLOC_FREE(vc->out);
+		vc->out = talloc_strdup(vc, "% (earlier screens not shown: more than 8 KiB waited)\n");
+	}
+}
+
 static int vc_send(struct uigw_dialog *dlg, const struct uigw_render_out *s, bool end)
 {
 	struct uigw_vty_chan *vc = uigw_chan_priv(dlg->gw, UIGW_CHAN_VTY);
 	const char *reason = "";
 
+	vc_bound(vc);
 	if (dlg->refusal != UIGW_REFUSAL_NONE)
 		reason = talloc_asprintf(vc, " (refused: %s)", uigw_refusal_name(dlg->refusal));
 	vc->out = talloc_asprintf_append(vc->out, "%s\n%% %s: %s%s, %s, %u/%u %s", s->text, dlg->profile->name,
@@ -77,6 +90,7 @@ static void vc_release(struct uigw_dialog *dlg, enum uigw_outcome outcome)
 {
 	struct uigw_vty_chan *vc = uigw_chan_priv(dlg->gw, UIGW_CHAN_VTY);
 
+	vc_bound(vc);
 	vc->out = talloc_asprintf_append(vc->out, "%% %s: dialog %s by the gateway\n", dlg->profile->name,
 					 get_value_string(uigw_outcome_names, outcome));
 }
