@@ -865,6 +865,47 @@ static void exec_ok(sqlite3 *db, const char *sql)
 		fail_msg("%s: %s", sql, err);
 }
 
+/* The counts the triggers keep (schema version 6) always equal what they count: after inserts, a Back that
+ * replaces an answer (the writer's upsert), an update, deletes, and a dialog written twice. */
+static void test_counts_follow_rows(void **state)
+{
+	struct uigw_store *st = open_store("counts", 86400);
+	sqlite3 *db;
+
+	uigw_store_close(st);
+	assert_int_equal(sqlite3_open(db_path("counts"), &db), SQLITE_OK);
+	exec_ok(db, "INSERT INTO response (campaign, question, value, channel, dialog, time) VALUES"
+		" ('p', 'q1', '3', 'map', 1, 1), ('p', 'q1', '5', 'map', 2, 1), ('p', 'q1', '5', 'ussi', 3, 1),"
+		" ('p', 'q2', 'yes', NULL, 0, 1), ('p', 'q2', 'yes', NULL, 0, 1), ('o', 'q1', '1', 'map', 4, 1)");
+	/* Back: the same dialog answers q1 again (as WSTMT_RESPONSE does) */
+	exec_ok(db, "INSERT INTO response (campaign, question, value, channel, dialog, time)"
+		" VALUES ('p', 'q1', '4', 'map', 1, 2) ON CONFLICT (dialog, question) WHERE dialog > 0"
+		" DO UPDATE SET value = excluded.value, channel = excluded.channel");
+	exec_ok(db, "UPDATE response SET channel = 'gsup' WHERE dialog = 2");
+	exec_ok(db, "DELETE FROM response WHERE dialog = 3");
+	exec_ok(db, "INSERT INTO dialog (id, campaign, outcome) VALUES (1, 'p', 'completed'), (2, 'p', 'abandoned')");
+	exec_ok(db, "INSERT INTO dialog (id, campaign, outcome) VALUES (2, 'p', 'completed') ON CONFLICT (id)"
+		" DO UPDATE SET outcome = excluded.outcome");
+	exec_ok(db, "DELETE FROM dialog WHERE id = 1");
+	sqlite3_close(db);
+	assert_int_equal(file_int("counts", "SELECT count(*) FROM ("
+				  "SELECT campaign, question, coalesce(channel, ''), coalesce(value, ''), count(*) FROM response"
+				  " GROUP BY 1, 2, 3, 4 EXCEPT SELECT campaign, question, channel, value, n FROM answer_count"
+				  " WHERE n > 0)"), 0);
+	assert_int_equal(file_int("counts", "SELECT count(*) FROM (SELECT campaign, question, channel, value, n"
+				  " FROM answer_count WHERE n > 0 EXCEPT SELECT campaign, question, coalesce(channel, ''),"
+				  " coalesce(value, ''), count(*) FROM response GROUP BY 1, 2, 3, 4)"), 0);
+	assert_int_equal(file_int("counts", "SELECT n FROM answer_count WHERE campaign = 'p' AND question = 'q1'"
+				  " AND channel = 'map' AND value = '4'"), 1);
+	assert_int_equal(file_int("counts", "SELECT n FROM answer_count WHERE campaign = 'p' AND question = 'q1'"
+				  " AND channel = 'map' AND value = '3'"), 0);
+	assert_int_equal(file_int("counts", "SELECT count(*) FROM (SELECT campaign, outcome, count(*) FROM dialog"
+				  " GROUP BY 1, 2 EXCEPT SELECT campaign, outcome, n FROM dialog_count WHERE n > 0)"), 0);
+	assert_int_equal(file_int("counts", "SELECT sum(n) FROM dialog_count WHERE campaign = 'p'"), 1);
+	assert_int_equal(file_int("counts", "SELECT n FROM dialog_count WHERE campaign = 'p'"
+				  " AND outcome = 'completed'"), 1);
+}
+
 static void test_upgrade(void **state)
 {
 	int v;
@@ -989,6 +1030,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_order_and_follow_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_follow_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
 		cmocka_unit_test(test_pseudonym),
 		cmocka_unit_test_setup_teardown(test_mt_queue, setup, teardown),

@@ -29,11 +29,12 @@ const char *const uigw_store_query_sql[_UIGW_Q_NUM] = {
 		"SELECT count(*), coalesce(avg(rating), 0) FROM app_rating WHERE app = $arg",
 	[UIGW_Q_FLAGS] =
 		"SELECT count(*), 0 FROM flag WHERE content = $arg",
+	/* from the counts the triggers keep (store_schema.c, version 6), not from every answer */
 	[UIGW_Q_ANSWERS] =
-		"SELECT count(*), 0 FROM response WHERE campaign = $campaign AND question = $arg",
+		"SELECT coalesce(sum(n), 0), 0 FROM answer_count WHERE campaign = $campaign AND question = $arg",
 	[UIGW_Q_AVERAGE] =
-		("SELECT count(*), coalesce(avg(CAST(value AS REAL)), 0) FROM response"
-		 " WHERE campaign = $campaign AND question = $arg AND is_number(value)"),
+		("SELECT coalesce(sum(n), 0), coalesce(sum(CAST(value AS REAL) * n) / sum(n), 0) FROM answer_count"
+		 " WHERE campaign = $campaign AND question = $arg AND n > 0 AND is_number(value)"),
 };
 
 static const char *const rstmt_sql[_RSTMT_NUM] = {
@@ -41,12 +42,12 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
 		"SELECT number, reports, last_time FROM spam_number ORDER BY reports DESC, last_time DESC, number"
 		" LIMIT $n",
 	[RSTMT_FEEDBACK] =
-		"SELECT question, channel, value, count(*) FROM response WHERE campaign = $campaign"
-		" GROUP BY question, channel, value ORDER BY question, channel, value",
+		"SELECT question, nullif(channel, ''), value, n FROM answer_count WHERE campaign = $campaign AND n > 0"
+		" ORDER BY question, channel, value",
 	[RSTMT_OUTCOMES] =
-		"SELECT outcome, count(*) FROM dialog WHERE campaign = $campaign GROUP BY outcome",
+		"SELECT outcome, n FROM dialog_count WHERE campaign = $campaign AND n > 0",
 	[RSTMT_RESPONSES] =
-		"SELECT count(*) FROM response WHERE campaign = $campaign",
+		"SELECT coalesce(sum(n), 0) FROM answer_count WHERE campaign = $campaign",
 	[RSTMT_OPTED_OUT] =
 		"SELECT opted_out FROM optout WHERE subscriber = $subscriber",
 	[RSTMT_API_KEYS] =

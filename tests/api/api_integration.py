@@ -86,12 +86,13 @@ class Spec:
 
 spec = None
 calls = 0
+CURL_TLS = []
 
 
 def http(method, path, key=None, body=None, ctype='application/json', data=None, headers=()):
     """curl one request; returns (status, headers dict (lower-case names), parsed JSON or None)."""
     global calls
-    cmd = ['curl', '-s', '-S', '--max-time', '10', '-X', method, '-D', '-', '-o', '-', BASE + path]
+    cmd = ['curl', '-s', '-S', '--max-time', '10', '-X', method, '-D', '-', '-o', '-'] + CURL_TLS + [BASE + path]
     if key:
         cmd += ['-H', 'Authorization: Bearer ' + key]
     if body is not None or data is not None:
@@ -137,7 +138,7 @@ def ask(smsc, src, dst, text, expect, timeout=10):
 
 
 def main():
-    global spec
+    global spec, BASE, CURL_TLS
     ap = argparse.ArgumentParser()
     ap.add_argument('--daemon', required=True)
     ap.add_argument('--top-srcdir', required=True)
@@ -534,9 +535,18 @@ api
         vty.close()
         con.close()
 
-        # --- a restart: keys, the approved campaign and the pending proposal survive ------------------------------
+        # --- a restart with TLS: keys, the approved campaign and the pending proposal survive ------------------
         d.send_signal(15)
         check(d.wait(timeout=20) == 0, 'first daemon stopped cleanly')
+        cert, key = os.path.join(workdir, 'cert.pem'), os.path.join(workdir, 'key.pem')
+        r = subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj',
+                            '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+                           capture_output=True, timeout=60)
+        check(r.returncode == 0, 'a self-signed certificate for 127.0.0.1 (openssl)')
+        with open(cfg) as f:
+            text = f.read()
+        with open(cfg, 'w') as f:
+            f.write(text.replace(' idle-timeout 2\n', ' idle-timeout 2\n tls certificate %s key %s\n' % (cert, key)))
         d = subprocess.Popen([args.daemon, '-c', cfg, '-C', str(CTRL_PORT)], cwd=workdir, stdout=dlog,
                              stderr=subprocess.STDOUT)
         for _ in range(100):
@@ -545,14 +555,22 @@ api
                 break
             except OSError:
                 time.sleep(0.1)
+        BASE = 'https://127.0.0.1:%d' % HTTP_PORT
+        CURL_TLS = ['--cacert', cert]
         st, _, j = http('GET', '/v1/campaigns', key=prop_key)
         check(st == 200 and {c['name']: c['state'] for c in j['campaigns']} ==
               {'acme-survey': 'enabled', 'acme-poll': 'enabled', 'acme-pending': 'proposed'},
-              'after a restart: the key works, acme-poll in service, acme-pending still proposed: %s' % (j,))
+              'after a restart, over HTTPS: the key works, acme-poll in service, acme-pending still proposed: %s' % (j,))
         st, _, _ = http('GET', '/v1/campaigns', key=gone_key)
         check(st == 401, 'after a restart: the revoked key stays revoked')
         st, _, j = http('GET', '/v1/campaigns/acme-poll/results', key=prop_key)
         check(st == 200 and len(j['results']) == 1, 'after a restart: the answers are there')
+        p = subprocess.run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:%d/v1/campaigns' % HTTP_PORT],
+                           capture_output=True, timeout=20)
+        check(p.stdout.decode() in ('000', '400'), 'plain HTTP to the TLS port gets no answer (%s)' % p.stdout.decode())
+        p = subprocess.run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', BASE + '/v1/campaigns'],
+                           capture_output=True, timeout=20)
+        check(p.returncode != 0, 'an unknown certificate is refused by the client (curl exit %d)' % p.returncode)
     finally:
         rc = None
         if d is not None:
