@@ -304,6 +304,9 @@ static void entry_summary(const struct uigw_campaign *c, char *buf, size_t len)
 					   c->entry.sms[i].short_code);
 	for (i = 0; i < c->entry.n_sip; i++)
 		OSMO_STRBUF_PRINTF(sb, "%ssip:%s", sb.chars_needed ? " " : "", c->entry.sip[i]);
+	/* started by the network only (triggers, events): say so rather than print nothing */
+	if (!sb.chars_needed)
+		OSMO_STRBUF_PRINTF(sb, "%s", c->n_on_event ? "(network: events, triggers)" : "(network: triggers)");
 }
 
 static void show_proposals(struct vty *vty)

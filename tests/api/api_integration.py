@@ -248,7 +248,7 @@ api
         check(st == 200 and names == ['acme-survey'], 'acme sees only its campaign: %s' % names)
         st, _, j = http('GET', '/v1/campaigns', key=op_key)
         names = [c['name'] for c in j.get('campaigns', [])] if j else []
-        check(st == 200 and 'acme-survey' in names and 'callquality' in names and len(names) == 7,
+        check(st == 200 and 'acme-survey' in names and 'callquality' in names and len(names) == 8,
               'the operator sees every campaign: %s' % names)
         st1, _, j1 = http('GET', '/v1/campaigns/callquality', key=acme_key)
         st2, _, j2 = http('GET', '/v1/campaigns/nosuch', key=acme_key)
@@ -483,6 +483,19 @@ api
         check(st == 400, 'a bad since: 400')
         st, _, j = http('GET', '/v1/spam/numbers/+4930000000', key=spam_key)
         check(st == 404, 'a number nobody reported: 404')
+
+        # --- spam-suspected: the network asks the subscriber; a yes is a report in the feed ----------------------
+        SUB5 = '491720000913'
+        st, _, j = http('POST', '/v1/events', key=ev_key, body={'type': 'spam-suspected', 'msisdn': '+' + SUB5,
+                                                                'via': 'smpp-sms', 'params': {'number': '+4930777888'}})
+        check(st == 200 and [t['campaign'] for t in j['triggered']] == ['spamcheck'], 'spam-suspected starts spamcheck')
+        e = smsc.wait(lambda e: is_submit(e, SUB5), 10)
+        check(e is not None and 'from +4930777888 unwanted' in submit_text(e), 'the subscriber is asked about the caller')
+        ask(smsc, SUB5, e.get('source_addr') if e else '7726', 'yes', 'Reports of +4930777888 so far: 1')
+        time.sleep(0.3)
+        st, _, j = http('GET', '/v1/spam/numbers/+4930777888', key=spam_key)
+        check(st == 200 and j['reports'] == 1 and j['recent_reports'][0]['campaign'] == 'spamcheck',
+              'the confirmed suspicion is a report in the spam feed: %s' % (j,))
 
         # --- a slow client does not block the others, and is cut off --------------------------------------------
         slow = socket.create_connection(('127.0.0.1', HTTP_PORT), timeout=5)
