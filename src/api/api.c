@@ -137,6 +137,7 @@ struct req_state {
 	char *body;
 	size_t len;
 	bool too_large;
+	bool answered;		/*!< a response is queued: whatever still arrives is dropped */
 };
 
 struct args_ctx {
@@ -200,13 +201,21 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	enum MHD_Result ret;
 
 	if (!rs) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
 		rs = talloc_zero(api, struct req_state);
 		if (!rs)
 			return MHD_NO;
 		*con_cls = rs;
+		/* a body announced over the limit is answered (413, or 401 without a key) before a byte of it is
+		 * read: MHD then closes the connection instead of reading it */
+		if (!cl || strtoull(cl, NULL, 10) <= UIGW_API_MAX_BODY)
+			return MHD_YES;
+		rs->too_large = true;
+	} else if (rs->answered) {
+		*upload_data_size = 0;
 		return MHD_YES;
-	}
-	if (*upload_data_size) {
+	} else if (*upload_data_size) {
 		if (!rs->too_large && rs->len + *upload_data_size <= UIGW_API_MAX_BODY) {
 			char *b = talloc_realloc_size(rs, rs->body, rs->len + *upload_data_size);
 			if (!b)
@@ -245,6 +254,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	LOGP(DAPI, LOGL_DEBUG, "%s %s%s -> %u\n", method, url, rs->too_large ? " (body too large)" : "",
 	     resp.status);
 	ret = queue(conn, &resp);
+	rs->answered = true;
 	talloc_free(tmp);
 	return ret;
 }
