@@ -568,10 +568,10 @@ static void test_samples(void **state)
 
 	assert_int_equal(uigw_campaign_set_load_dir(ctx, TOP_SRCDIR "/etc/campaigns", NULL, &set, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
-	assert_int_equal(set->n, 6);
+	assert_int_equal(set->n, 7);
 	/* sorted by file name */
 	assert_string_equal(set->c[0]->name, "callquality");
-	assert_string_equal(set->c[5]->name, "survey");
+	assert_string_equal(set->c[6]->name, "survey");
 	for (i = 0; i < set->n; i++) {
 		assert_int_equal(set->c[i]->version, 1);
 		assert_int_equal(set->c[i]->refcount, 1);
@@ -579,8 +579,29 @@ static void test_samples(void **state)
 		assert_true(set->c[i]->enabled);
 	}
 
+	/* the network's events: who listens to what, with which parameters and conditions */
+	c = uigw_campaign_set_find(set, "callquality");
+	assert_int_equal(c->n_on_event, 1);
+	assert_string_equal(c->on_event[0].type, "call-ended");
+	assert_int_equal(c->on_event[0].n_min, 1);
+	assert_string_equal(c->on_event[0].min[0].name, "duration");
+	assert_true(c->on_event[0].min[0].min == 10);
+	assert_true(c->on_event[0].sample == 1.0);
+	c = uigw_campaign_set_find(set, "crs");
+	assert_string_equal(c->on_event[0].type, "crs-played");
+	assert_string_equal(c->on_event[0].map[0].param, "content");
+	assert_string_equal(c->on_event[0].map[0].from, "content_id");
+	c = uigw_campaign_set_find(set, "dcapp");
+	assert_string_equal(c->on_event[0].type, "dc-app-closed");
+	c = uigw_campaign_set_find(set, "spamcheck");
+	assert_non_null(c);
+	assert_true(c->network_only);
+	assert_string_equal(c->on_event[0].type, "spam-suspected");
+	assert_null(c->owner);
+
 	c = uigw_campaign_set_find(set, "spam");
 	assert_non_null(c);
+	assert_int_equal(c->n_on_event, 0);
 	assert_string_equal(c->file, TOP_SRCDIR "/etc/campaigns/spam.conf");
 	assert_string_equal(c->entry.ussd[0], "*7726#");
 	assert_string_equal(c->entry.sms[0].short_code, "7726");
