@@ -173,8 +173,16 @@ static void sip_drain(struct uigw_sip *sip)
 	sip->running = false;
 }
 
+#define SIP_TICK_MS	20
+#define SIP_IDLE_TICK_MS	1000
+
 static void sip_exec(struct uigw_sip *sip, osip_transaction_t *tr, osip_event_t *evt)
 {
+	/* a transaction lives (or is about to): its timers run every SIP_TICK_MS again */
+	if (sip->idle_tick) {
+		sip->idle_tick = false;
+		osmo_timer_schedule(&sip->timer, 0, SIP_TICK_MS * 1000);
+	}
 	if (sip->n_pending == sip->pending_cap) {
 		unsigned int cap = sip->pending_cap ? 2 * sip->pending_cap : 64;
 		struct sip_pending *n = talloc_realloc(sip, sip->pending, struct sip_pending, cap);
@@ -192,8 +200,22 @@ static void sip_exec(struct uigw_sip *sip, osip_transaction_t *tr, osip_event_t 
 		sip_drain(sip);
 }
 
-#define SIP_TICK_MS	20
-/* the transaction timers (and anything in the transactions' fifos), every SIP_TICK_MS */
+/* no libosip2 transaction lives (ours, the NICTs of sip_nict.c, run on timers of their own) */
+static bool sip_idle(struct uigw_sip *sip)
+{
+	osip_list_t *lists[4 * SIP_OSIP_POOL];
+	int i, n = sip_osip_lists(sip, lists);
+
+	for (i = 0; i < n; i++)
+		if (osip_list_size(lists[i]) > 0)
+			return false;
+	return sip->n_pending == 0;
+}
+
+/* The transaction timers (and anything in the transactions' fifos), every SIP_TICK_MS while a transaction lives,
+ * else every SIP_IDLE_TICK_MS (the kept responses expire then): an idle gateway does not wake 50 times a
+ * second, and libosmocore 1.7, which rounds a timer's remaining time down to whole milliseconds, does not spin
+ * through the last millisecond before each tick with poll timeouts of 0. */
 static void sip_run(struct uigw_sip *sip)
 {
 	unsigned int i;
@@ -218,7 +240,11 @@ static void sip_run(struct uigw_sip *sip)
 	sip->running = false;
 	sip_drain(sip);
 	sip_done_expire(sip, false);
-	osmo_timer_schedule(&sip->timer, 0, SIP_TICK_MS * 1000);
+	sip->idle_tick = sip_idle(sip);
+	if (sip->idle_tick)
+		osmo_timer_schedule(&sip->timer, SIP_IDLE_TICK_MS / 1000, (SIP_IDLE_TICK_MS % 1000) * 1000);
+	else
+		osmo_timer_schedule(&sip->timer, 0, SIP_TICK_MS * 1000);
 }
 
 void sip_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *resp)

@@ -103,6 +103,7 @@ struct uigw_sip {
 	struct llist_head conns;	/*!< struct sip_conn */
 	struct osmo_timer_list timer;	/*!< drives osip's transaction timers */
 	bool running;			/*!< inside sip_run(): no re-entry */
+	bool idle_tick;			/*!< no transaction lives: the timer ticks slowly until the next event */
 	osip_transaction_t **dead;	/*!< killed transactions, freed after the run */
 	unsigned int n_dead, dead_cap;
 	struct rate_ctr_group *ctrs;
