@@ -1,6 +1,9 @@
 """What the Python integration tests share: check() with the list of failures, and a bounded VTY client.
 Imported by tests/smpp/*.py and tests/map/*.py (their folder's parent on sys.path)."""
+import os
+import shutil
 import socket
+import subprocess
 import time
 
 failures = []
@@ -53,3 +56,37 @@ class Vty:
 
     def close(self):
         self.s.close()
+
+
+def stop_daemon(d, timeout=20):
+    """SIGTERM, then wait (SIGKILL after timeout s). Returns the exit code, 'killed' or None (never started)."""
+    if d is None:
+        return None
+    d.terminate()
+    try:
+        return d.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        d.wait()
+        return 'killed'
+
+
+def finish(workdir, rc, t0, what='', extra_logs=()):
+    """The common end of a test: the daemon must have shut down cleanly (exit 0, empty talloc report in
+    workdir/daemon.log); on failures print the log tails (daemon.log and extra_logs, names in workdir) and keep
+    the folder, else remove it. Returns the exit code of the test."""
+    with open(os.path.join(workdir, 'daemon.log'), errors='replace') as f:
+        log = f.read()
+    check(rc == 0 and 'talloc report empty' in log, 'clean shutdown (rc %s)' % rc)
+    print('took %.1f s%s' % (time.time() - t0, what))
+    if failures:
+        print('---- daemon log (tail)\n' + '\n'.join(log.splitlines()[-60:]))
+        for name in extra_logs:
+            path = os.path.join(workdir, name)
+            if os.path.exists(path):
+                with open(path, errors='replace') as f:
+                    print('---- %s (tail)\n%s' % (name, ''.join(f.readlines()[-20:])))
+        print('workdir kept: ' + workdir)
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0

@@ -585,6 +585,45 @@ static void h_summary(struct call *c)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* triggers and dialogs */
 
+/* What triggers and events share: no unknown field, a name (a campaign, an event type), an E.164 number, an
+ * optional channel. Problems go to v. \returns the number, or NULL */
+static const char *common_fields(json_t *body, const char *const *fields, const char *name_field,
+				 const char *name_what, const char **name, int *via, struct verr *v)
+{
+	char path[80], reason[96];
+	const char *key, *msisdn;
+	unsigned int i;
+	json_t *val;
+
+	json_object_foreach(body, key, val) {
+		for (i = 0; fields[i]; i++)
+			if (!strcmp(fields[i], key))
+				break;
+		if (!fields[i]) {
+			snprintf(path, sizeof(path), "/%.60s", key);
+			verr_add(v, path, "unknown field");
+		}
+	}
+	snprintf(path, sizeof(path), "/%s", name_field);
+	*name = json_string_value(json_object_get(body, name_field));
+	if (!*name) {
+		verr_add(v, path, "required, a string");
+	} else if (!name_ok(*name)) {
+		snprintf(reason, sizeof(reason), "not %s (1..32 of a-z 0-9 _ -)", name_what);
+		verr_add(v, path, reason);
+	}
+	msisdn = json_string_value(json_object_get(body, "msisdn"));
+	if (!msisdn)
+		verr_add(v, "/msisdn", "required, a string");
+	else if (!e164_ok(msisdn))
+		verr_add(v, "/msisdn", "not an E.164 number in international form (+ and 7 to 15 digits)");
+	*via = -1;
+	if ((val = json_object_get(body, "via")) &&
+	    (!json_is_string(val) || (*via = uigw_channel_by_name(json_string_value(val))) < 0))
+		verr_add(v, "/via", "not a channel name");
+	return msisdn;
+}
+
 static void h_trigger(struct call *c)
 {
 	static const char *const fields[] = { "campaign", "msisdn", "via", "params", "language", NULL };
@@ -594,35 +633,12 @@ static void h_trigger(struct call *c)
 	struct verr v = { 0 };
 	const char *key, *campaign, *msisdn;
 	json_t *body, *val, *params;
-	unsigned int i;
 	char path[80];
 	int via = -1, rc;
 
 	if (!(body = body_object(c)))
 		return;
-	json_object_foreach(body, key, val) {
-		for (i = 0; fields[i]; i++)
-			if (!strcmp(fields[i], key))
-				break;
-		if (!fields[i]) {
-			snprintf(path, sizeof(path), "/%.60s", key);
-			verr_add(&v, path, "unknown field");
-		}
-	}
-	campaign = json_string_value(json_object_get(body, "campaign"));
-	msisdn = json_string_value(json_object_get(body, "msisdn"));
-	if (!campaign)
-		verr_add(&v, "/campaign", "required, a string");
-	else if (!name_ok(campaign))
-		verr_add(&v, "/campaign", "not a campaign name (1..32 of a-z 0-9 _ -)");
-	if (!msisdn)
-		verr_add(&v, "/msisdn", "required, a string");
-	else if (!e164_ok(msisdn))
-		verr_add(&v, "/msisdn", "not an E.164 number in international form (+ and 7 to 15 digits)");
-	if ((val = json_object_get(body, "via"))) {
-		if (!json_is_string(val) || (via = uigw_channel_by_name(json_string_value(val))) < 0)
-			verr_add(&v, "/via", "not a channel name");
-	}
+	msisdn = common_fields(body, fields, "campaign", "a campaign name", &campaign, &via, &v);
 	if ((val = json_object_get(body, "language")) &&
 	    (!json_is_string(val) || strlen(json_string_value(val)) != 2 ||
 	     strspn(json_string_value(val), "abcdefghijklmnopqrstuvwxyz") != 2))
@@ -745,37 +761,14 @@ static void h_event(struct call *c)
 	struct verr v = { 0 };
 	const char *key, *type, *msisdn;
 	json_t *body, *val, *params;
-	unsigned int i;
 	char path[80];
 	int rc;
 
 	if (!(body = body_object(c)))
 		return;
-	json_object_foreach(body, key, val) {
-		for (i = 0; fields[i]; i++)
-			if (!strcmp(fields[i], key))
-				break;
-		if (!fields[i]) {
-			snprintf(path, sizeof(path), "/%.60s", key);
-			verr_add(&v, path, "unknown field");
-		}
-	}
-	type = json_string_value(json_object_get(body, "type"));
-	msisdn = json_string_value(json_object_get(body, "msisdn"));
-	if (!type)
-		verr_add(&v, "/type", "required, a string");
-	else if (!name_ok(type))
-		verr_add(&v, "/type", "not an event type (1..32 of a-z 0-9 _ -)");
-	if (!msisdn)
-		verr_add(&v, "/msisdn", "required, a string");
-	else if (!e164_ok(msisdn))
-		verr_add(&v, "/msisdn", "not an E.164 number in international form (+ and 7 to 15 digits)");
-	if ((val = json_object_get(body, "via"))) {
-		if (!json_is_string(val) || (ev.via = uigw_channel_by_name(json_string_value(val))) < 0)
-			verr_add(&v, "/via", "not a channel name");
-		else if (!(c->tenant->channels & (1u << ev.via)))
-			verr_add(&v, "/via", "a channel the tenant may not use");
-	}
+	msisdn = common_fields(body, fields, "type", "an event type", &type, &ev.via, &v);
+	if (ev.via >= 0 && !(c->tenant->channels & (1u << ev.via)))
+		verr_add(&v, "/via", "a channel the tenant may not use");
 	params = json_object_get(body, "params");
 	if (params && !json_is_object(params))
 		verr_add(&v, "/params", "must be an object of strings and numbers");

@@ -32,7 +32,7 @@ import yaml
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
 sys.path.insert(0, os.path.join(here, '..', 'smpp'))
-from uigwtest import failures, check, log_cfg, Vty  # noqa: E402
+from uigwtest import failures, check, log_cfg, Vty, stop_daemon, finish  # noqa: E402,F401
 from smpp_integration import Smsc, deliver, is_submit, submit_text, ussd_mo, is_ussd  # noqa: E402
 import smpp_integration  # noqa: E402
 
@@ -549,8 +549,7 @@ api
         con.close()
 
         # --- a restart with TLS: keys, the approved campaign and the pending proposal survive ------------------
-        d.send_signal(15)
-        check(d.wait(timeout=20) == 0, 'first daemon stopped cleanly')
+        check(stop_daemon(d) == 0, 'first daemon stopped cleanly')
         cert, key = os.path.join(workdir, 'cert.pem'), os.path.join(workdir, 'key.pem')
         r = subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj',
                             '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
@@ -585,26 +584,10 @@ api
                            capture_output=True, timeout=20)
         check(p.returncode != 0, 'an unknown certificate is refused by the client (curl exit %d)' % p.returncode)
     finally:
-        rc = None
-        if d is not None:
-            d.send_signal(15)
-            try:
-                rc = d.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                d.kill()
-                rc = 'killed'
+        rc = stop_daemon(d)
         dlog.close()
         smsc.stop()
-    with open(os.path.join(workdir, 'daemon.log'), errors='replace') as f:
-        log = f.read()
-    check(rc == 0 and 'talloc report empty' in log, 'clean shutdown (rc %s)' % rc)
-    print('took %.1f s, %d HTTP calls' % (time.time() - t0, calls))
-    if failures:
-        print('---- daemon log (tail)\n' + '\n'.join(log.splitlines()[-60:]))
-        print('workdir kept: ' + workdir)
-        return 1
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return finish(workdir, rc, t0, ', %d HTTP calls' % calls)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from uigwtest import failures, check, log_cfg, Vty  # noqa: E402  (shared with the other Python tests)
+from uigwtest import failures, check, log_cfg, Vty, stop_daemon, finish  # noqa: E402,F401  (shared with the other Python tests)
 
 STP_PORT = 42940
 STP_VTY = 4239	# osmo-stp 1.6 ignores a port in 'line vty / bind'
@@ -355,12 +355,7 @@ map
         rc = 'not started'
         if d.poll() is not None:
             check(False, 'the daemon was running at the end (it exited with %s)' % d.returncode)
-        d.send_signal(signal.SIGTERM)
-        try:
-            rc = d.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            d.kill()
-            rc = 'killed'
+        rc = stop_daemon(d)
         dlog.close()
         peer.stop()
         stp.terminate()
@@ -368,18 +363,7 @@ map
             stp.wait(timeout=5)
         except subprocess.TimeoutExpired:
             stp.kill()
-    with open(os.path.join(workdir, 'daemon.log'), errors='replace') as f:
-        log = f.read()
-    check(rc == 0 and 'talloc report empty' in log, 'clean shutdown (rc %s)' % rc)
-    print('took %.1f s' % (time.time() - t0))
-    if failures:
-        print('---- daemon log (tail)\n' + '\n'.join(log.splitlines()[-60:]))
-        with open(os.path.join(workdir, 'peer.err'), errors='replace') as f:
-            print('---- peer stderr (tail)\n' + ''.join(f.readlines()[-20:]))
-        print('workdir kept: ' + workdir)
-        return 1
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return finish(workdir, rc, t0, extra_logs=('peer.err',))
 
 
 if __name__ == '__main__':

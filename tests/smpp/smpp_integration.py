@@ -23,7 +23,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from uigwtest import failures, check, log_cfg, Vty  # noqa: E402,F401  (shared with the other Python tests)
+from uigwtest import failures, check, log_cfg, Vty, stop_daemon, finish  # noqa: E402,F401  (shared with the other Python tests)
 
 SMSC_PORT = 42930
 VTY_PORT = 42932
@@ -379,25 +379,10 @@ smpp
         rc = 'not started'
         if d and d.poll() is not None:
             check(False, 'the daemon was running at the end (it exited with %s)' % d.returncode)
-        if d:
-            d.send_signal(signal.SIGTERM)
-            try:
-                rc = d.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                d.kill()
-                rc = 'killed'
+        rc = stop_daemon(d) if d else rc
         dlog.close()
         smsc.stop()
-    with open(os.path.join(workdir, 'daemon.log'), errors='replace') as f:
-        log = f.read()
-    check(rc == 0 and 'talloc report empty' in log, 'clean shutdown (rc %s)' % rc)
-    print('took %.1f s' % (time.time() - t0))
-    if failures:
-        print('---- daemon log (tail)\n' + '\n'.join(log.splitlines()[-60:]))
-        print('workdir kept: ' + workdir)
-        return 1
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return finish(workdir, rc, t0)
 
 
 if __name__ == '__main__':
