@@ -113,6 +113,7 @@ struct uigw_api_tenant *uigw_api_tenant_get(struct uigw_api *api, const char *na
 	/* third parties are limited by default, the operator's own systems are not */
 	t->rate_limit = t->is_operator ? 0 : 50;
 	t->max_nodes = 20;
+	t->max_proposals = 10;
 	t->node_kinds = 0xffffffff;
 	t->actions = 1u << UIGW_ACT_RECORD | 1u << UIGW_ACT_REACTION | 1u << UIGW_ACT_APP_RATING | 1u << UIGW_ACT_FLAG;
 	if (!t->is_operator) {

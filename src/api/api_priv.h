@@ -43,6 +43,7 @@ struct uigw_api_tenant {
 	unsigned int rate_limit;	/*!< requests per second per key (0: none); burst = twice that */
 	/* what its proposals may contain (the operator's own are not restricted) */
 	unsigned int max_nodes;		/*!< default 20 */
+	unsigned int max_proposals;	/*!< proposals waiting for approval at most (default 10) */
 	uint32_t node_kinds;		/*!< bits of enum uigw_node_kind (default all) */
 	uint32_t actions;		/*!< bits of enum uigw_action_kind (default: record reaction app_rating flag) */
 	unsigned int push_cap_count, push_cap_per;	/*!< the loosest push_cap a proposal may have (default 1 per

@@ -299,6 +299,18 @@ int uigw_api_propose(struct uigw_api *api, void *ctx, const struct uigw_api_tena
 
 	g.errors = json_array();
 	*errors = g.errors;
+	if (!t->is_operator) {
+		struct uigw_proposal *p;
+		unsigned int n = 0;
+
+		llist_for_each_entry(p, &api->gw->proposals, list)
+			n += p->camp->owner && !strcmp(p->camp->owner, t->name);
+		if (n >= t->max_proposals) {
+			snprintf(conflict, conflict_len, "%u proposals of tenant %s wait for approval already (max-proposals)",
+				 n, t->name);
+			return -EEXIST;
+		}
+	}
 	g.text = talloc_asprintf(ctx, "# proposed over the HTTP API by tenant %s", t->name);
 	if (json_object_get(body, "owner") && (!owner || strcmp(owner, t->name)))
 		gen_err(&g, "/owner", "a tenant proposes its own campaigns only (omit owner)");

@@ -219,6 +219,13 @@ DEFUN(cfg_tenant_max_nodes, cfg_tenant_max_nodes_cmd, "max-nodes <1-200>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_tenant_max_proposals, cfg_tenant_max_proposals_cmd, "max-proposals <1-1000>",
+      "Proposals of the tenant that may wait for approval at once (default 10); more get 409\n" "Proposals\n")
+{
+	((struct uigw_api_tenant *)vty->index)->max_proposals = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 static int kinds_mask(struct vty *vty, const struct value_string *names, int argc, const char **argv, uint32_t *out)
 {
 	uint32_t mask = 0;
@@ -312,7 +319,7 @@ static int config_write_api(struct vty *vty)
 		vty_out(vty, " shutdown%s", VTY_NEWLINE);
 	llist_for_each_entry(t, &api->tenants, list) {
 		bool dflt = t->may_push && t->channels == UIGW_CHAN_MASK_ALL &&
-			    t->rate_limit == (t->is_operator ? 0u : 50u) && t->max_nodes == 20 &&
+			    t->rate_limit == (t->is_operator ? 0u : 50u) && t->max_nodes == 20 && t->max_proposals == 10 &&
 			    t->node_kinds == 0xffffffff && t->actions == DEFAULT_ACTIONS &&
 			    t->push_cap_per == (t->is_operator ? 0u : 86400u) &&
 			    t->push_cap_count == (t->is_operator ? 0u : 1u);
@@ -332,6 +339,8 @@ static int config_write_api(struct vty *vty)
 			vty_out(vty, "  rate-limit %u%s", t->rate_limit, VTY_NEWLINE);
 		if (t->max_nodes != 20)
 			vty_out(vty, "  max-nodes %u%s", t->max_nodes, VTY_NEWLINE);
+		if (t->max_proposals != 10)
+			vty_out(vty, "  max-proposals %u%s", t->max_proposals, VTY_NEWLINE);
 		if (t->node_kinds != 0xffffffff)
 			write_mask(vty, "node-types", uigw_node_kind_names, t->node_kinds);
 		if (t->actions != DEFAULT_ACTIONS)
@@ -481,6 +490,7 @@ void uigw_api_vty_init(void)
 	install_element(API_TENANT_NODE, &cfg_tenant_channels_cmd);
 	install_element(API_TENANT_NODE, &cfg_tenant_rate_cmd);
 	install_element(API_TENANT_NODE, &cfg_tenant_max_nodes_cmd);
+	install_element(API_TENANT_NODE, &cfg_tenant_max_proposals_cmd);
 	install_element(API_TENANT_NODE, &cfg_tenant_node_types_cmd);
 	install_element(API_TENANT_NODE, &cfg_tenant_actions_cmd);
 	install_element(API_TENANT_NODE, &cfg_tenant_push_cap_cmd);

@@ -175,6 +175,7 @@ api
  tenant acme
   channels smpp-sms smpp-ussd
   node-types rating yesno choice info
+  max-proposals 2
  tenant other
  tenant slowpoke
   rate-limit 1
@@ -421,6 +422,10 @@ api
         st, _, j = http('GET', '/v1/campaigns/acme-later', key=prop_key)
         check(st == 404 and os.path.exists(os.path.join(camp, 'rejected', 'acme-later.conf')),
               'rejected at the VTY: gone from the API, kept in rejected/')
+        st, _, j = http('POST', '/v1/campaigns', key=prop_key, body=dict(poll, name='acme-more', entry={}))
+        check(st == 201, 'a second proposal waiting')
+        st, _, j = http('POST', '/v1/campaigns', key=prop_key, body=dict(poll, name='acme-extra', entry={}))
+        check(st == 409 and 'max-proposals' in j['message'], 'a third one waiting: 409 (max-proposals 2): %s' % (j,))
 
         # --- a network event: call-ended starts the call-quality rating, the caller kept beside it -----------------
         SUB3 = '491720000903'
@@ -571,7 +576,7 @@ api
         CURL_TLS = ['--cacert', cert]
         st, _, j = http('GET', '/v1/campaigns', key=prop_key)
         check(st == 200 and {c['name']: c['state'] for c in j['campaigns']} ==
-              {'acme-survey': 'enabled', 'acme-poll': 'enabled', 'acme-pending': 'proposed'},
+              {'acme-survey': 'enabled', 'acme-poll': 'enabled', 'acme-pending': 'proposed', 'acme-more': 'proposed'},
               'after a restart, over HTTPS: the key works, acme-poll in service, acme-pending still proposed: %s' % (j,))
         st, _, _ = http('GET', '/v1/campaigns', key=gone_key)
         check(st == 401, 'after a restart: the revoked key stays revoked')
