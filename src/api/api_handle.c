@@ -1,6 +1,8 @@
 /*! \file api_handle.c
- *  The routes of the HTTP API v1 (doc/api.md): authentication, rate limit, routing, scopes, the handlers, the
- *  audit log. No sockets here: api.c feeds requests in, the tests and the fuzz target do the same.
+ *  The routes of the HTTP API v1 (doc/api.md): authentication, rate limit, routing, scopes, the shared checks,
+ *  campaigns and proposals, the audit log. Triggers, events and dialogs are in api_dialogs.c, the store's reads
+ *  (results, summaries, the spam feed) in api_read.c. No sockets here: api.c feeds requests in, the tests and
+ *  the fuzz target do the same.
  *
  *  Order of the checks, the same for every route: key (401), rate limit (429), path (404), method (405),
  *  scope (403), body size (413), content type (415), JSON (400), fields (422), then the campaign, which a tenant
@@ -27,38 +29,9 @@
 #include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/core/event.h>
 #include <osmocom/uigw/core/proposal.h>
-#include "api_priv.h"
-
-#define MAX_SEGS	6
-#define DEFAULT_LIMIT	100
-#define MAX_LIMIT	1000
-
-/* one request in flight through the handlers */
-struct call {
-	struct uigw_api *api;
-	void *ctx;
-	const struct uigw_api_req *req;
-	struct uigw_api_resp *resp;
-	struct uigw_api_tenant *tenant;
-	struct uigw_api_key *key;
-	unsigned int n_segs;
-	const char *seg[MAX_SEGS];
-};
+#include "api_call.h"
 
 typedef void (*handler_fn)(struct call *c);
-
-static struct uigw_proposal *own_proposal(struct call *c, const char *name);
-static void h_campaigns(struct call *c);
-static void h_campaign(struct call *c);
-static void h_results(struct call *c);
-static void h_summary(struct call *c);
-static void h_trigger(struct call *c);
-static void h_dialog(struct call *c);
-static void h_event(struct call *c);
-static void h_propose(struct call *c);
-static void h_approve(struct call *c);
-static void h_spam_numbers(struct call *c);
-static void h_spam_number(struct call *c);
 
 /* "*" matches one segment */
 static const struct route {
@@ -67,26 +40,24 @@ static const struct route {
 	enum uigw_api_scope scope;
 	handler_fn fn;
 } routes[] = {
-	{ "GET", "/v1/campaigns", UIGW_SCOPE_CAMPAIGNS, h_campaigns },
-	{ "POST", "/v1/campaigns", UIGW_SCOPE_CAMPAIGNS, h_propose },
-	{ "POST", "/v1/campaigns/*/approve", UIGW_SCOPE_ADMIN, h_approve },
-	{ "POST", "/v1/campaigns/*/reject", UIGW_SCOPE_ADMIN, h_approve },
-	{ "GET", "/v1/campaigns/*", UIGW_SCOPE_CAMPAIGNS, h_campaign },
-	{ "GET", "/v1/campaigns/*/results", UIGW_SCOPE_RESULTS, h_results },
-	{ "GET", "/v1/campaigns/*/summary", UIGW_SCOPE_RESULTS, h_summary },
-	{ "POST", "/v1/triggers", UIGW_SCOPE_TRIGGER, h_trigger },
-	{ "GET", "/v1/dialogs/*", UIGW_SCOPE_TRIGGER, h_dialog },
-	{ "POST", "/v1/events", UIGW_SCOPE_EVENTS, h_event },
-	{ "GET", "/v1/spam/numbers", UIGW_SCOPE_SPAM, h_spam_numbers },
-	{ "GET", "/v1/spam/numbers/*", UIGW_SCOPE_SPAM, h_spam_number },
+	{ "GET", "/v1/campaigns", UIGW_SCOPE_CAMPAIGNS, api_h_campaigns },
+	{ "POST", "/v1/campaigns", UIGW_SCOPE_CAMPAIGNS, api_h_propose },
+	{ "POST", "/v1/campaigns/*/approve", UIGW_SCOPE_ADMIN, api_h_approve },
+	{ "POST", "/v1/campaigns/*/reject", UIGW_SCOPE_ADMIN, api_h_approve },
+	{ "GET", "/v1/campaigns/*", UIGW_SCOPE_CAMPAIGNS, api_h_campaign },
+	{ "GET", "/v1/campaigns/*/results", UIGW_SCOPE_RESULTS, api_h_results },
+	{ "GET", "/v1/campaigns/*/summary", UIGW_SCOPE_RESULTS, api_h_summary },
+	{ "POST", "/v1/triggers", UIGW_SCOPE_TRIGGER, api_h_trigger },
+	{ "GET", "/v1/dialogs/*", UIGW_SCOPE_TRIGGER, api_h_dialog },
+	{ "POST", "/v1/events", UIGW_SCOPE_EVENTS, api_h_event },
+	{ "GET", "/v1/spam/numbers", UIGW_SCOPE_SPAM, api_h_spam_numbers },
+	{ "GET", "/v1/spam/numbers/*", UIGW_SCOPE_SPAM, api_h_spam_number },
 };
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* helpers */
 
-#define ERR(c, status, code, fmt, args...) uigw_api_error((c)->ctx, (c)->resp, status, code, fmt, ## args)
-
-static void reply(struct call *c, unsigned int status, json_t *j)
+void api_reply(struct call *c, unsigned int status, json_t *j)
 {
 	uigw_api_reply(c->ctx, c->resp, status, j);
 }
@@ -128,7 +99,7 @@ static bool match(const struct call *c, const char *pattern)
 	return i == c->n_segs;
 }
 
-static const char *arg(const struct call *c, const char *name)
+const char *api_arg(const struct call *c, const char *name)
 {
 	unsigned int i;
 
@@ -139,9 +110,9 @@ static const char *arg(const struct call *c, const char *name)
 }
 
 /* a query argument as an integer in [min, max]; \returns 0 (absent: *v = def), -1 (400 sent) */
-static int arg_int(struct call *c, const char *name, int64_t min, int64_t max, int64_t def, int64_t *v)
+int api_arg_int(struct call *c, const char *name, int64_t min, int64_t max, int64_t def, int64_t *v)
 {
-	const char *s = arg(c, name);
+	const char *s = api_arg(c, name);
 	char *end;
 	long long x;
 
@@ -159,14 +130,14 @@ static int arg_int(struct call *c, const char *name, int64_t min, int64_t max, i
 	return 0;
 }
 
-static bool name_ok(const char *s)
+bool api_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
 	return n >= 1 && n <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
-static bool e164_ok(const char *s)
+bool api_e164_ok(const char *s)
 {
 	size_t n;
 
@@ -177,20 +148,20 @@ static bool e164_ok(const char *s)
 }
 
 /* The campaign named by segment \a i if the tenant may see it, else a 404 was sent and NULL returned. */
-static struct uigw_campaign *own_campaign(struct call *c, unsigned int i)
+struct uigw_campaign *api_own_campaign(struct call *c, unsigned int i)
 {
 	const char *name = c->seg[i];
-	struct uigw_campaign *camp = name_ok(name) ? uigw_campaign_set_find(c->api->gw->campaigns, name) : NULL;
+	struct uigw_campaign *camp = api_name_ok(name) ? uigw_campaign_set_find(c->api->gw->campaigns, name) : NULL;
 
 	if (!camp || !uigw_api_owns(c->tenant, camp)) {
-		ERR(c, 404, "not_found", "no campaign '%s'", name_ok(name) ? name : "?");
+		ERR(c, 404, "not_found", "no campaign '%s'", api_name_ok(name) ? name : "?");
 		return NULL;
 	}
 	return camp;
 }
 
 /* The request body as a JSON object; NULL if an error was sent. */
-static json_t *body_object(struct call *c)
+json_t *api_body_object(struct call *c)
 {
 	const struct uigw_api_req *req = c->req;
 	json_error_t jerr;
@@ -225,12 +196,7 @@ static json_t *body_object(struct call *c)
 	return j;
 }
 
-/* 422 validation errors, collected */
-struct verr {
-	json_t *list;
-};
-
-static void verr_add(struct verr *v, const char *path, const char *reason)
+void api_verr_add(struct verr *v, const char *path, const char *reason)
 {
 	if (!v->list)
 		v->list = json_array();
@@ -238,23 +204,23 @@ static void verr_add(struct verr *v, const char *path, const char *reason)
 }
 
 /* \returns true if errors were sent */
-static bool verr_send(struct call *c, struct verr *v)
+bool api_verr_send(struct call *c, struct verr *v)
 {
 	if (!v->list)
 		return false;
-	reply(c, 422, json_pack("{s:s, s:s, s:o}", "error", "invalid", "message", "the request has invalid fields",
+	api_reply(c, 422, json_pack("{s:s, s:s, s:o}", "error", "invalid", "message", "the request has invalid fields",
 				"errors", v->list));
 	return true;
 }
 
-static const char *time_str(struct call *c, int64_t ms)
+const char *api_time_str(struct call *c, int64_t ms)
 {
 	char buf[40];
 
 	return talloc_strdup(c->ctx, uigw_api_time_str(ms, buf, sizeof(buf)));
 }
 
-static json_t *id_json(uint64_t id)
+json_t *api_id_json(uint64_t id)
 {
 	char buf[24];
 
@@ -265,7 +231,7 @@ static json_t *id_json(uint64_t id)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* campaigns */
 
-static void h_campaigns(struct call *c)
+void api_h_campaigns(struct call *c)
 {
 	const struct uigw_campaign_set *set = c->api->gw->campaigns;
 	json_t *list = json_array();
@@ -279,44 +245,44 @@ static void h_campaigns(struct call *c)
 	llist_for_each_entry(p, &c->api->gw->proposals, list)
 		if (uigw_api_owns(c->tenant, p->camp))
 			json_array_append_new(list, uigw_api_campaign_json(p->camp, false, "proposed"));
-	reply(c, 200, json_pack("{s:o}", "campaigns", list));
+	api_reply(c, 200, json_pack("{s:o}", "campaigns", list));
 }
 
 /* a proposal of the tenant's (the operator sees all), or NULL */
-static struct uigw_proposal *own_proposal(struct call *c, const char *name)
+struct uigw_proposal *api_own_proposal(struct call *c, const char *name)
 {
-	struct uigw_proposal *p = name_ok(name) ? uigw_proposal_find(c->api->gw, name) : NULL;
+	struct uigw_proposal *p = api_name_ok(name) ? uigw_proposal_find(c->api->gw, name) : NULL;
 
 	return p && uigw_api_owns(c->tenant, p->camp) ? p : NULL;
 }
 
-static void h_campaign(struct call *c)
+void api_h_campaign(struct call *c)
 {
-	struct uigw_proposal *p = own_proposal(c, c->seg[2]);
+	struct uigw_proposal *p = api_own_proposal(c, c->seg[2]);
 	struct uigw_campaign *camp;
 
 	if (p) {
-		reply(c, 200, uigw_api_campaign_json(p->camp, true, "proposed"));
+		api_reply(c, 200, uigw_api_campaign_json(p->camp, true, "proposed"));
 		return;
 	}
-	camp = own_campaign(c, 2);
+	camp = api_own_campaign(c, 2);
 	if (camp)
-		reply(c, 200, uigw_api_campaign_json(camp, true, NULL));
+		api_reply(c, 200, uigw_api_campaign_json(camp, true, NULL));
 }
 
-static void h_propose(struct call *c)
+void api_h_propose(struct call *c)
 {
 	struct uigw_proposal *p = NULL;
 	json_t *body, *errors = NULL;
 	char conflict[256] = "";
 	int rc;
 
-	if (!(body = body_object(c)))
+	if (!(body = api_body_object(c)))
 		return;
 	rc = uigw_api_propose(c->api, c->ctx, c->tenant, body, &p, &errors, conflict, sizeof(conflict));
 	json_decref(body);
 	if (rc == -EINVAL) {
-		reply(c, 422, json_pack("{s:s, s:s, s:o}", "error", "invalid", "message",
+		api_reply(c, 422, json_pack("{s:s, s:s, s:o}", "error", "invalid", "message",
 					"the campaign is not valid, or not allowed for this tenant", "errors", errors));
 		return;
 	}
@@ -329,10 +295,10 @@ static void h_propose(struct call *c)
 		ERR(c, 500, "internal", "the proposal could not be kept: %s", conflict);
 		return;
 	}
-	reply(c, 201, uigw_api_campaign_json(p->camp, true, "proposed"));
+	api_reply(c, 201, uigw_api_campaign_json(p->camp, true, "proposed"));
 }
 
-static void h_approve(struct call *c)
+void api_h_approve(struct call *c)
 {
 	const char *name = c->seg[2];
 	struct uigw_campaign *camp;
@@ -343,8 +309,8 @@ static void h_approve(struct call *c)
 		ERR(c, 403, "forbidden", "only the operator approves or rejects proposals");
 		return;
 	}
-	if (!own_proposal(c, name)) {
-		ERR(c, 404, "not_found", "no proposed campaign '%s'", name_ok(name) ? name : "?");
+	if (!api_own_proposal(c, name)) {
+		ERR(c, 404, "not_found", "no proposed campaign '%s'", api_name_ok(name) ? name : "?");
 		return;
 	}
 	if (!strcmp(c->seg[3], "reject")) {
@@ -352,7 +318,7 @@ static void h_approve(struct call *c)
 		if (rc < 0)
 			ERR(c, 500, "internal", "rejected, but the file could not be moved or deleted");
 		else
-			reply(c, 200, json_pack("{s:s, s:s}", "name", name, "state", "rejected"));
+			api_reply(c, 200, json_pack("{s:s, s:s}", "name", name, "state", "rejected"));
 		return;
 	}
 	rc = uigw_proposal_approve(c->api->gw, name, err, sizeof(err));
@@ -365,605 +331,7 @@ static void h_approve(struct call *c)
 		ERR(c, 500, "internal", "approved, but not in service");
 		return;
 	}
-	reply(c, 200, uigw_api_campaign_json(camp, true, NULL));
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* results */
-
-struct results_ctx {
-	struct call *c;
-	json_t *list;
-	int64_t last;
-};
-
-static void result_cb(const struct uigw_store_result *r, void *data)
-{
-	struct results_ctx *rc = data;
-	json_t *params = NULL, *o;
-	char t[40];
-
-	if (r->params_json)
-		params = json_loads(r->params_json, 0, NULL);
-	o = json_pack("{s:I, s:s?, s:s?, s:i, s:o, s:s?, s:s?, s:s?, s:s, s:o}", "id", (json_int_t)r->id,
-		      "subscriber", r->subscriber, "channel", r->channel, "version", (json_int_t)r->version,
-		      "dialog", id_json(r->dialog), "node", r->node, "question", r->question, "value", r->value,
-		      "time", uigw_api_time_str(r->time_ms, t, sizeof(t)),
-		      "params", params ? params : json_object());
-	if (o)
-		json_array_append_new(rc->list, o);
-	rc->last = r->id;
-}
-
-static void h_results(struct call *c)
-{
-	struct results_ctx rc = { .c = c };
-	struct uigw_campaign *camp;
-	int64_t after, limit;
-	int n;
-
-	if (!(camp = own_campaign(c, 2)))
-		return;
-	if (arg_int(c, "after", 0, INT64_MAX, 0, &after) < 0 || arg_int(c, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT, &limit) < 0)
-		return;
-	if (!c->api->gw->store) {
-		ERR(c, 503, "unavailable", "this gateway runs without a store");
-		return;
-	}
-	rc.list = json_array();
-	n = uigw_store_results(c->api->gw->store, camp->name, after, limit, result_cb, &rc);
-	if (n < 0) {
-		json_decref(rc.list);
-		ERR(c, 500, "internal", "the store cannot be read");
-		return;
-	}
-	reply(c, 200, json_pack("{s:s, s:o, s:o}", "campaign", camp->name, "results", rc.list, "next",
-				n == limit ? json_integer(rc.last) : json_null()));
-}
-
-/* per question: count, numeric sum and count, histogram, per channel */
-struct summary_ctx {
-	json_t *questions;	/* question -> {count, histogram, channels, _sum, _n} */
-	json_t *channels;
-	int64_t total;
-};
-
-static bool number_of(const char *s, double *d)
-{
-	char *end;
-
-	if (!s || !*s || strspn(s, "0123456789+-.eE") != strlen(s))
-		return false;
-	*d = strtod(s, &end);
-	return end != s && !*end && *d == *d && *d < 1e300 && *d > -1e300;
-}
-
-static void add_int(json_t *o, const char *key, int64_t n)
-{
-	json_t *v = json_object_get(o, key);
-
-	json_object_set_new(o, key, json_integer((v ? json_integer_value(v) : 0) + n));
-}
-
-static void summary_cb(const char *question, const char *channel, const char *value, int64_t count, void *data)
-{
-	struct summary_ctx *s = data;
-	json_t *q;
-	double d;
-
-	if (!question)
-		return;
-	q = json_object_get(s->questions, question);
-	if (!q) {
-		q = json_pack("{s:s, s:i, s:{}, s:{}, s:f, s:i}", "question", question, "count", 0, "histogram",
-			      "channels", "_sum", 0.0, "_n", 0);
-		if (!q)
-			return;
-		json_object_set_new(s->questions, question, q);
-	}
-	add_int(q, "count", count);
-	add_int(json_object_get(q, "histogram"), value ? value : "", count);
-	add_int(json_object_get(q, "channels"), channel ? channel : "-", count);
-	add_int(s->channels, channel ? channel : "-", count);
-	s->total += count;
-	if (number_of(value, &d)) {
-		json_object_set_new(q, "_sum", json_real(json_real_value(json_object_get(q, "_sum")) + d * count));
-		add_int(q, "_n", count);
-	}
-}
-
-/* to three decimals, without libm */
-static double round3(double x)
-{
-	double y = x * 1000;
-
-	return (double)(int64_t)(y < 0 ? y - 0.5 : y + 0.5) / 1000;
-}
-
-/* A summary reads every answer of the campaign: under load it is computed at most once per summary_cache_ms
- * per campaign version, and every reader in between gets the same text ("as_of" says when it was computed). */
-struct summary_cached {
-	struct llist_head list;
-	char name[33];
-	unsigned int version;
-	int64_t at_us;			/*!< monotonic, when computed */
-	char *body;
-};
-
-static struct summary_cached *summary_cache_get(struct uigw_api *api, const struct uigw_campaign *camp)
-{
-	struct summary_cached *sc;
-	int64_t now = uigw_mono_us();
-
-	llist_for_each_entry(sc, &api->summaries, list) {
-		if (strcmp(sc->name, camp->name))
-			continue;
-		if (sc->version == camp->version && now - sc->at_us < (int64_t)api->summary_cache_ms * 1000)
-			return sc;
-		return NULL;
-	}
-	return NULL;
-}
-
-static void summary_cache_put(struct uigw_api *api, const struct uigw_campaign *camp, const char *body)
-{
-	struct summary_cached *sc;
-
-	if (!api->summary_cache_ms)
-		return;
-	llist_for_each_entry(sc, &api->summaries, list)
-		if (!strcmp(sc->name, camp->name))
-			break;
-	if (&sc->list == &api->summaries) {
-		sc = talloc_zero(api, struct summary_cached);
-		if (!sc)
-			return;
-		osmo_strlcpy(sc->name, camp->name, sizeof(sc->name));
-		llist_add(&sc->list, &api->summaries);
-	}
-	talloc_free(sc->body);
-	sc->body = talloc_strdup(sc, body);
-	sc->version = camp->version;
-	sc->at_us = uigw_mono_us();
-}
-
-static void h_summary(struct call *c)
-{
-	struct summary_ctx s = { 0 };
-	int64_t outcomes[_UIGW_OUTCOME_NUM] = { 0 }, responses = 0;
-	struct summary_cached *sc;
-	struct uigw_campaign *camp;
-	json_t *qlist, *q, *dialogs;
-	const char *key;
-	unsigned int i;
-	char t[40];
-
-	if (!(camp = own_campaign(c, 2)))
-		return;
-	if ((sc = summary_cache_get(c->api, camp))) {
-		c->resp->status = 200;
-		c->resp->body = talloc_strdup(c->ctx, sc->body);
-		return;
-	}
-	if (!c->api->gw->store) {
-		ERR(c, 503, "unavailable", "this gateway runs without a store");
-		return;
-	}
-	s.questions = json_object();
-	s.channels = json_object();
-	if (uigw_store_feedback(c->api->gw->store, camp->name, summary_cb, &s) < 0 ||
-	    uigw_store_campaign_counts(c->api->gw->store, camp->name, outcomes, &responses) < 0) {
-		json_decref(s.questions);
-		json_decref(s.channels);
-		ERR(c, 500, "internal", "the store cannot be read");
-		return;
-	}
-	qlist = json_array();
-	json_object_foreach(s.questions, key, q) {
-		json_int_t n = json_integer_value(json_object_get(q, "_n"));
-		double sum = json_real_value(json_object_get(q, "_sum"));
-
-		/* a mean only where every answer is a number (a rating), not for a choice with a few digits */
-		json_object_set_new(q, "mean", n && n == json_integer_value(json_object_get(q, "count")) ?
-				    json_real(round3(sum / n)) : json_null());
-		json_object_del(q, "_n");
-		json_object_del(q, "_sum");
-		json_array_append(qlist, q);
-	}
-	json_decref(s.questions);
-	dialogs = json_object();
-	for (i = 0; i < _UIGW_OUTCOME_NUM; i++)
-		json_object_set_new(dialogs, get_value_string(uigw_outcome_names, i), json_integer(outcomes[i]));
-	reply(c, 200, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:s}", "campaign", camp->name, "version",
-				(json_int_t)camp->version, "responses", (json_int_t)responses, "dialogs", dialogs,
-				"channels", s.channels, "questions", qlist, "as_of",
-				uigw_api_time_str(uigw_wall_ms(), t, sizeof(t))));
-	if (c->resp->status == 200)
-		summary_cache_put(c->api, camp, c->resp->body);
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* triggers and dialogs */
-
-/* What triggers and events share: no unknown field, a name (a campaign, an event type), an E.164 number, an
- * optional channel. Problems go to v. \returns the number, or NULL */
-static const char *common_fields(json_t *body, const char *const *fields, const char *name_field,
-				 const char *name_what, const char **name, int *via, struct verr *v)
-{
-	char path[80], reason[96];
-	const char *key, *msisdn;
-	unsigned int i;
-	json_t *val;
-
-	json_object_foreach(body, key, val) {
-		for (i = 0; fields[i]; i++)
-			if (!strcmp(fields[i], key))
-				break;
-		if (!fields[i]) {
-			snprintf(path, sizeof(path), "/%.60s", key);
-			verr_add(v, path, "unknown field");
-		}
-	}
-	snprintf(path, sizeof(path), "/%s", name_field);
-	*name = json_string_value(json_object_get(body, name_field));
-	if (!*name) {
-		verr_add(v, path, "required, a string");
-	} else if (!name_ok(*name)) {
-		snprintf(reason, sizeof(reason), "not %s (1..32 of a-z 0-9 _ -)", name_what);
-		verr_add(v, path, reason);
-	}
-	msisdn = json_string_value(json_object_get(body, "msisdn"));
-	if (!msisdn)
-		verr_add(v, "/msisdn", "required, a string");
-	else if (!e164_ok(msisdn))
-		verr_add(v, "/msisdn", "not an E.164 number in international form (+ and 7 to 15 digits)");
-	*via = -1;
-	if ((val = json_object_get(body, "via")) &&
-	    (!json_is_string(val) || (*via = uigw_channel_by_name(json_string_value(val))) < 0))
-		verr_add(v, "/via", "not a channel name");
-	return msisdn;
-}
-
-static void h_trigger(struct call *c)
-{
-	static const char *const fields[] = { "campaign", "msisdn", "via", "params", "language", NULL };
-	struct uigw_trigger t;
-	struct uigw_trigger_res res;
-	struct uigw_campaign *camp;
-	struct verr v = { 0 };
-	const char *key, *campaign, *msisdn;
-	json_t *body, *val, *params;
-	char path[80];
-	int via = -1, rc;
-
-	if (!(body = body_object(c)))
-		return;
-	msisdn = common_fields(body, fields, "campaign", "a campaign name", &campaign, &via, &v);
-	if ((val = json_object_get(body, "language")) &&
-	    (!json_is_string(val) || strlen(json_string_value(val)) != 2 ||
-	     strspn(json_string_value(val), "abcdefghijklmnopqrstuvwxyz") != 2))
-		verr_add(&v, "/language", "not an ISO 639-1 code");
-	params = json_object_get(body, "params");
-	if (params && !json_is_object(params))
-		verr_add(&v, "/params", "must be an object of strings");
-	else if (params && json_object_size(params) > UIGW_TRIGGER_MAX_PARAMS)
-		verr_add(&v, "/params", "too many parameters");
-	else if (params) {
-		json_object_foreach(params, key, val) {
-			snprintf(path, sizeof(path), "/params/%.50s", key);
-			if (!json_is_string(val) && !json_is_integer(val))
-				verr_add(&v, path, "must be a string or an integer");
-			else if (json_is_string(val) && strlen(json_string_value(val)) > 256)
-				verr_add(&v, path, "longer than 256 characters");
-			else if (!name_ok(key))
-				verr_add(&v, path, "not a parameter name");
-		}
-	}
-	if (verr_send(c, &v)) {
-		json_decref(body);
-		return;
-	}
-	camp = uigw_campaign_set_find(c->api->gw->campaigns, campaign);
-	if (!camp && own_proposal(c, campaign)) {
-		reply(c, 409, json_pack("{s:s, s:s, s:s}", "error", "refused", "refusal",
-					uigw_refusal_name(UIGW_REFUSAL_NOT_APPROVED), "message",
-					uigw_refusal_desc(UIGW_REFUSAL_NOT_APPROVED)));
-		json_decref(body);
-		return;
-	}
-	if (!camp || !uigw_api_owns(c->tenant, camp)) {
-		ERR(c, 404, "not_found", "no campaign '%s'", campaign);
-		json_decref(body);
-		return;
-	}
-	if (!c->tenant->may_push) {
-		ERR(c, 403, "forbidden", "tenant %s may not trigger dialogs", c->tenant->name);
-		json_decref(body);
-		return;
-	}
-	if (via >= 0 && !(c->tenant->channels & (1u << via))) {
-		reply(c, 409, json_pack("{s:s, s:s, s:s}", "error", "refused", "refusal",
-					uigw_refusal_name(UIGW_REFUSAL_CHANNEL_NOT_ALLOWED), "message",
-					"the tenant may not use that channel"));
-		json_decref(body);
-		return;
-	}
-
-	uigw_trigger_init(&t, campaign, msisdn);
-	t.via = via;
-	t.language = json_string_value(json_object_get(body, "language"));
-	if (params) {
-		json_object_foreach(params, key, val) {
-			t.param_names[t.n_params] = key;
-			t.param_values[t.n_params++] = json_is_string(val) ? json_string_value(val) :
-				talloc_asprintf(c->ctx, "%" JSON_INTEGER_FORMAT, json_integer_value(val));
-		}
-	}
-	rc = uigw_trigger(c->api->gw, &t, &res);
-	json_decref(body);
-	if (rc == 0) {
-		rate_ctr_inc2(c->api->ctrs, API_CTR_TRIGGERS);
-		reply(c, 202, json_pack("{s:o, s:s, s:s}", "id", id_json(res.dialog), "channel",
-					uigw_channel_name(res.channel), "state", "pending"));
-		return;
-	}
-	rate_ctr_inc2(c->api->ctrs, API_CTR_TRIGGERS_REFUSED);
-	if (rc < 0 || rc == UIGW_REFUSAL_ERROR) {
-		c->resp->retry_after = 1;
-		ERR(c, 503, "unavailable", "the gateway cannot start the dialog now");
-		return;
-	}
-	body = json_pack("{s:s, s:s, s:s}", "error", "refused", "refusal", uigw_refusal_name(rc), "message",
-			 res.detail[0] ? res.detail : uigw_refusal_desc(rc));
-	if (body && res.channel >= 0)
-		json_object_set_new(body, "channel", json_string(uigw_channel_name(res.channel)));
-	reply(c, 409, body);
-}
-
-struct event_ctx {
-	struct call *c;
-	json_t *triggered, *refused, *skipped;
-};
-
-static void event_hit(const struct uigw_event_hit *hit, void *data)
-{
-	struct event_ctx *e = data;
-	json_t *o;
-
-	switch (hit->result) {
-	case UIGW_EVENT_TRIGGERED:
-		json_array_append_new(e->triggered, json_pack("{s:s, s:o, s:s}", "campaign", hit->campaign->name, "id",
-							      id_json(hit->res.dialog), "channel",
-							      uigw_channel_name(hit->res.channel)));
-		break;
-	case UIGW_EVENT_REFUSED:
-		o = json_pack("{s:s, s:s, s:s}", "campaign", hit->campaign->name, "refusal",
-			      uigw_refusal_name(hit->res.refusal), "message",
-			      hit->res.detail[0] ? hit->res.detail : uigw_refusal_desc(hit->res.refusal));
-		json_array_append_new(e->refused, o);
-		break;
-	case UIGW_EVENT_FAILED:
-		json_array_append_new(e->refused, json_pack("{s:s, s:s, s:s}", "campaign", hit->campaign->name,
-							    "refusal", "error", "message", "internal error"));
-		break;
-	default:
-		json_array_append_new(e->skipped, json_pack("{s:s, s:s}", "campaign", hit->campaign->name, "reason",
-							    get_value_string(uigw_event_result_names, hit->result)));
-		break;
-	}
-}
-
-static void h_event(struct call *c)
-{
-	static const char *const fields[] = { "type", "msisdn", "via", "params", NULL };
-	struct uigw_event ev = { .via = -1 };
-	struct event_ctx e = { .c = c };
-	struct verr v = { 0 };
-	const char *key, *type, *msisdn;
-	json_t *body, *val, *params;
-	char path[80];
-	int rc;
-
-	if (!(body = body_object(c)))
-		return;
-	msisdn = common_fields(body, fields, "type", "an event type", &type, &ev.via, &v);
-	if (ev.via >= 0 && !(c->tenant->channels & (1u << ev.via)))
-		verr_add(&v, "/via", "a channel the tenant may not use");
-	params = json_object_get(body, "params");
-	if (params && !json_is_object(params))
-		verr_add(&v, "/params", "must be an object of strings and numbers");
-	else if (params && json_object_size(params) > UIGW_EVENT_MAX_PARAMS)
-		verr_add(&v, "/params", "too many parameters");
-	else if (params) {
-		json_object_foreach(params, key, val) {
-			snprintf(path, sizeof(path), "/params/%.50s", key);
-			if (!name_ok(key))
-				verr_add(&v, path, "not a parameter name");
-			else if (json_is_string(val) && strlen(json_string_value(val)) <= 256)
-				ev.param_values[ev.n_params] = json_string_value(val);
-			else if (json_is_integer(val))
-				ev.param_values[ev.n_params] = talloc_asprintf(c->ctx, "%" JSON_INTEGER_FORMAT,
-									      json_integer_value(val));
-			else if (json_is_real(val))
-				ev.param_values[ev.n_params] = talloc_asprintf(c->ctx, "%.17g", json_real_value(val));
-			else {
-				verr_add(&v, path, "must be a string (at most 256 characters) or a number");
-				continue;
-			}
-			ev.param_names[ev.n_params++] = key;
-		}
-	}
-	if (verr_send(c, &v)) {
-		json_decref(body);
-		return;
-	}
-	if (!c->tenant->may_push) {
-		ERR(c, 403, "forbidden", "tenant %s may not start dialogs", c->tenant->name);
-		json_decref(body);
-		return;
-	}
-	ev.type = type;
-	ev.msisdn = msisdn;
-	ev.owner = c->tenant->is_operator ? NULL : c->tenant->name;
-	e.triggered = json_array();
-	e.refused = json_array();
-	e.skipped = json_array();
-	rc = uigw_event(c->api->gw, &ev, event_hit, &e);
-	if (rc > 0)
-		rate_ctr_add(rate_ctr_group_get_ctr(c->api->ctrs, API_CTR_TRIGGERS), rc);
-	reply(c, 200, json_pack("{s:s, s:o, s:o, s:o}", "type", type, "triggered", e.triggered, "refused", e.refused,
-				"skipped", e.skipped));
-	json_decref(body);
-}
-
-static void h_dialog(struct call *c)
-{
-	struct uigw_dialog_status st;
-	struct uigw_campaign *camp;
-	const char *s = c->seg[2];
-	const char *reason = NULL;
-	unsigned long long id;
-	char *end;
-	json_t *o;
-	int rc;
-
-	errno = 0;
-	id = strtoull(s, &end, 10);
-	if (!*s || *end || errno || strspn(s, "0123456789") != strlen(s)) {
-		ERR(c, 404, "not_found", "no dialog '%.40s'", s);
-		return;
-	}
-	rc = uigw_dialog_status(c->api->gw, id, &st);
-	if (rc < 0) {
-		ERR(c, 500, "internal", "the store cannot be read");
-		return;
-	}
-	camp = rc ? uigw_campaign_set_find(c->api->gw->campaigns, st.campaign) : NULL;
-	if (!rc || (!c->tenant->is_operator && (!camp || !uigw_api_owns(c->tenant, camp)))) {
-		ERR(c, 404, "not_found", "no dialog %llu", id);
-		return;
-	}
-	switch (st.state) {
-	case UIGW_DLG_REFUSED:
-		reason = st.refusal != UIGW_REFUSAL_NONE ? uigw_refusal_name(st.refusal) :
-			get_value_string(uigw_outcome_names, st.outcome);
-		break;
-	case UIGW_DLG_ANSWERED:
-	case UIGW_DLG_ENDED:
-		reason = get_value_string(uigw_outcome_names, st.outcome);
-		break;
-	default:
-		break;
-	}
-	o = json_pack("{s:o, s:s, s:s, s:s, s:i, s:s}", "id", id_json(id), "campaign", st.campaign,
-		      "channel", st.channel >= 0 ? uigw_channel_name(st.channel) : "api", "state",
-		      get_value_string(uigw_dialog_state_names, st.state), "steps", (json_int_t)st.steps,
-		      "started", time_str(c, st.started_ms));
-	if (o && reason)
-		json_object_set_new(o, "reason", json_string(reason));
-	if (o && st.ended_ms)
-		json_object_set_new(o, "ended", json_string(time_str(c, st.ended_ms)));
-	reply(c, 200, o);
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* the spam feed */
-
-struct spam_ctx {
-	json_t *list;
-	char t[40];
-};
-
-static void spam_number_cb(const char *number, int64_t reports, int64_t reporters, int64_t last_ms, void *data)
-{
-	struct spam_ctx *s = data;
-
-	json_array_append_new(s->list, json_pack("{s:s, s:I, s:I, s:s}", "number", number ? number : "",
-						 "reports", (json_int_t)reports, "reporters", (json_int_t)reporters,
-						 "last_report", uigw_api_time_str(last_ms, s->t, sizeof(s->t))));
-}
-
-static void h_spam_numbers(struct call *c)
-{
-	struct spam_ctx s = { 0 };
-	int64_t min, limit, since = 0;
-	const char *since_s = arg(c, "since");
-
-	if (arg_int(c, "min_reports", 1, INT32_MAX, 1, &min) < 0 ||
-	    arg_int(c, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT, &limit) < 0)
-		return;
-	if (since_s && uigw_api_time_parse(since_s, &since) < 0) {
-		ERR(c, 400, "bad_request", "since must be an RFC 3339 UTC time (2026-12-01T00:00:00Z) or ms");
-		return;
-	}
-	if (!c->api->gw->store) {
-		ERR(c, 503, "unavailable", "this gateway runs without a store");
-		return;
-	}
-	s.list = json_array();
-	if (uigw_store_spam_numbers(c->api->gw->store, NULL, min, since, limit, spam_number_cb, &s) < 0) {
-		json_decref(s.list);
-		ERR(c, 500, "internal", "the store cannot be read");
-		return;
-	}
-	reply(c, 200, json_pack("{s:o}", "numbers", s.list));
-}
-
-struct spam_reports_ctx {
-	json_t *list, *by_channel;
-	char t[40];
-};
-
-static void spam_report_cb(const char *channel, const char *campaign, int64_t time_ms, bool counted, void *data)
-{
-	struct spam_reports_ctx *s = data;
-
-	json_array_append_new(s->list, json_pack("{s:s?, s:s?, s:s, s:b}", "channel", channel, "campaign", campaign,
-						 "time", uigw_api_time_str(time_ms, s->t, sizeof(s->t)),
-						 "counted", counted));
-	if (counted)
-		add_int(s->by_channel, channel ? channel : "-", 1);
-}
-
-static void h_spam_number(struct call *c)
-{
-	struct spam_ctx s = { 0 };
-	struct spam_reports_ctx r = { 0 };
-	const char *number = c->seg[3];
-	json_t *o;
-
-	if (!e164_ok(number)) {
-		ERR(c, 404, "not_found", "no reports of that number (numbers are E.164: +491701234567)");
-		return;
-	}
-	if (!c->api->gw->store) {
-		ERR(c, 503, "unavailable", "this gateway runs without a store");
-		return;
-	}
-	s.list = json_array();
-	r.list = json_array();
-	r.by_channel = json_object();
-	if (uigw_store_spam_numbers(c->api->gw->store, number, 1, 0, 1, spam_number_cb, &s) < 0 ||
-	    uigw_store_spam_reports(c->api->gw->store, number, MAX_LIMIT, spam_report_cb, &r) < 0) {
-		json_decref(s.list);
-		json_decref(r.list);
-		json_decref(r.by_channel);
-		ERR(c, 500, "internal", "the store cannot be read");
-		return;
-	}
-	o = json_array_get(s.list, 0);
-	if (!o) {
-		json_decref(s.list);
-		json_decref(r.list);
-		json_decref(r.by_channel);
-		ERR(c, 404, "not_found", "no reports of %s", number);
-		return;
-	}
-	json_incref(o);
-	json_decref(s.list);
-	json_object_set_new(o, "by_channel", r.by_channel);
-	json_object_set_new(o, "recent_reports", r.list);
-	reply(c, 200, o);
+	api_reply(c, 200, uigw_api_campaign_json(camp, true, NULL));
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
