@@ -379,6 +379,18 @@ static void test_answers_average(void **state)
 	assert_float_equal(qs.value, 4.0, 1e-9);
 	qs.query = _UIGW_Q_NUM;
 	assert_int_equal(uigw_store_query_sync(st, &qs), -EINVAL);
+	/* the same judgement outside SQL (the API's summaries) */
+	{
+		double d = 0;
+		assert_true(uigw_store_is_number("-2.5", &d));
+		assert_float_equal(d, -2.5, 1e-12);
+		assert_true(uigw_store_is_number("1e3", NULL));
+		assert_false(uigw_store_is_number("", NULL));
+		assert_false(uigw_store_is_number(" 3", NULL));
+		assert_false(uigw_store_is_number("12abc", NULL));
+		assert_false(uigw_store_is_number("1e400", NULL));
+		assert_false(uigw_store_is_number(NULL, NULL));
+	}
 	uigw_store_close(st);
 }
 

@@ -140,10 +140,6 @@ struct req_state {
 	bool answered;		/*!< a response is queued: whatever still arrives is dropped */
 };
 
-struct args_ctx {
-	struct uigw_api_req *req;
-};
-
 static enum MHD_Result arg_it(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct uigw_api_req *req = cls;

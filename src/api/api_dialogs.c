@@ -298,10 +298,12 @@ void api_h_dialog(struct call *c)
 	default:
 		break;
 	}
-	o = json_pack("{s:o, s:s, s:s, s:s, s:i, s:s}", "id", api_id_json(id), "campaign", st.campaign,
-		      "channel", st.channel >= 0 ? uigw_channel_name(st.channel) : "api", "state",
+	o = json_pack("{s:o, s:s, s:s, s:i, s:s}", "id", api_id_json(id), "campaign", st.campaign, "state",
 		      get_value_string(uigw_dialog_state_names, st.state), "steps", (json_int_t)st.steps,
 		      "started", api_time_str(c, st.started_ms));
+	/* a stored dialog of a channel this build does not know has none to show */
+	if (o && st.channel >= 0)
+		json_object_set_new(o, "channel", json_string(uigw_channel_name(st.channel)));
 	if (o && reason)
 		json_object_set_new(o, "reason", json_string(reason));
 	if (o && st.ended_ms)

@@ -31,7 +31,6 @@ static void gen_err(struct gen *g, const char *path, const char *reason)
 	json_array_append_new(g->errors, json_pack("{s:s, s:s}", "path", path, "reason", reason));
 }
 
-
 static void put(struct gen *g, const char *s)
 {
 	const char *p;

@@ -86,16 +86,6 @@ struct summary_ctx {
 	int64_t total;
 };
 
-static bool number_of(const char *s, double *d)
-{
-	char *end;
-
-	if (!s || !*s || strspn(s, "0123456789+-.eE") != strlen(s))
-		return false;
-	*d = strtod(s, &end);
-	return end != s && !*end && *d == *d && *d < 1e300 && *d > -1e300;
-}
-
 static void add_int(json_t *o, const char *key, int64_t n)
 {
 	json_t *v = json_object_get(o, key);
@@ -124,7 +114,7 @@ static void summary_cb(const char *question, const char *channel, const char *va
 	add_int(json_object_get(q, "channels"), channel ? channel : "-", count);
 	add_int(s->channels, channel ? channel : "-", count);
 	s->total += count;
-	if (number_of(value, &d)) {
+	if (uigw_store_is_number(value, &d)) {
 		json_object_set_new(q, "_sum", json_real(json_real_value(json_object_get(q, "_sum")) + d * count));
 		add_int(q, "_n", count);
 	}

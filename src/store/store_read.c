@@ -75,9 +75,6 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
  * "1e3"); 0 otherwise ("", "abc", "12abc", " 3", "0x10", "nan", "inf"). */
 static void sql_is_number(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	const char *s, *end;
-	double d;
-
 	switch (sqlite3_value_type(argv[0])) {
 	case SQLITE_INTEGER:
 	case SQLITE_FLOAT:
@@ -89,13 +86,22 @@ static void sql_is_number(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_int(ctx, 0);
 		return;
 	}
-	s = (const char *)sqlite3_value_text(argv[0]);
-	if (!s || !s[0] || strspn(s, "0123456789+-.eE") != strlen(s)) {
-		sqlite3_result_int(ctx, 0);
-		return;
-	}
-	d = strtod(s, (char **)&end);
-	sqlite3_result_int(ctx, end != s && *end == '\0' && isfinite(d));
+	sqlite3_result_int(ctx, uigw_store_is_number((const char *)sqlite3_value_text(argv[0]), NULL));
+}
+
+bool uigw_store_is_number(const char *s, double *value)
+{
+	char *end;
+	double d;
+
+	if (!s || !s[0] || strspn(s, "0123456789+-.eE") != strlen(s))
+		return false;
+	d = strtod(s, &end);
+	if (end == s || *end || !isfinite(d))
+		return false;
+	if (value)
+		*value = d;
+	return true;
 }
 
 int uigw_store_sql_functions(sqlite3 *db)

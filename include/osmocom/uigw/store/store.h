@@ -304,6 +304,11 @@ int uigw_store_spam_reports(struct uigw_store *st, const char *number, unsigned 
 			    void (*cb)(const char *channel, const char *campaign, int64_t time_ms, bool counted,
 				       void *data), void *data);
 
+/*! Is an answer's value a number, as the store judges it for averages (is_number() in SQL): a whole finite
+ *  decimal ("7", "-2.5", "1e3"), not "", "abc", "12abc", " 3", "0x10", "nan", "inf".
+ *  \param[out] value  the number, if it is one (may be NULL) */
+bool uigw_store_is_number(const char *s, double *value);
+
 /*! Schema version this code writes (PRAGMA user_version). */
 #define UIGW_SCHEMA_VERSION 6
 /*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
