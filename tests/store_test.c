@@ -846,6 +846,93 @@ static void test_queue_full(void **state)
 	uigw_store_close(st);
 }
 
+/* Log rows (the API's audit): one job for many rows, submitted when full, by its timer, at a drain and at close;
+ * rows a full queue does not take are counted. */
+static void log_rows(struct uigw_store *st, unsigned int n, const char *path)
+{
+	struct uigw_store_row *r;
+	void *rctx;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		r = uigw_store_log_row(st, UIGW_ROW_AUDIT, &rctx);
+		assert_non_null(r);
+		r->time_ms = 1700000000000LL + i;
+		r->u.audit.method = "GET";
+		r->u.audit.path = talloc_strdup(rctx, path);
+		r->u.audit.status = 200;
+	}
+}
+
+static void test_log_rows(void **state)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store_stats stats;
+	struct uigw_store *st = open_store("log", 86400);
+	struct uigw_store_job *job = NULL;
+	sqlite3 *lock;
+	int spins, rc;
+
+	/* 512 rows wait in one job; the 513th submits them */
+	log_rows(st, UIGW_STORE_LOG_ROWS, "/v1/a");
+	assert_int_equal(uigw_store_queue_depth(st), 0);
+	log_rows(st, 88, "/v1/b");
+	assert_int_equal(uigw_store_queue_depth(st), 1);
+	uigw_store_drain(st);	/* and the drain the other 88 */
+	assert_int_equal(file_int("log", "SELECT count(*) FROM audit"), 600);
+	assert_int_equal(file_int("log", "SELECT count(*) FROM audit WHERE path = '/v1/b'"), 88);
+
+	/* the timer */
+	log_rows(st, 1, "/v1/c");
+	assert_int_equal(uigw_store_queue_depth(st), 0);
+	for (spins = 0; spins < 400 && file_int("log", "SELECT count(*) FROM audit") < 601; spins++) {
+		osmo_select_main(1);
+		usleep(5000);
+	}
+	assert_int_equal(file_int("log", "SELECT count(*) FROM audit"), 601);
+
+	/* close */
+	log_rows(st, 3, "/v1/d");
+	uigw_store_close(st);
+	assert_int_equal(file_int("log", "SELECT count(*) FROM audit"), 604);
+
+	/* a full queue: counted as lost */
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path("log");
+	cfg.queue_max_jobs = 1;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	assert_int_equal(sqlite3_open(db_path("log"), &lock), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	/* fill the queue while the writer waits for the lock with the job it took */
+	for (spins = 0; spins < 100; spins++) {
+		job = uigw_store_job_alloc(st, NULL, NULL);
+		response(job, "poll", "q1", "1", "ussi");
+		rc = uigw_store_submit(job);
+		if (rc < 0) {
+			talloc_free(job);
+			if (spins >= 2)
+				break;
+			usleep(20000);
+		}
+	}
+	log_rows(st, 2, "/v1/e");
+	uigw_store_stats(st, &stats);
+	assert_int_equal(stats.log_rows_lost, 0);
+	for (spins = 0; spins < 400; spins++) {
+		osmo_select_main(1);
+		uigw_store_stats(st, &stats);
+		if (stats.log_rows_lost)
+			break;
+		usleep(5000);
+	}
+	assert_int_equal(stats.log_rows_lost, 2);
+	assert_int_equal(sqlite3_exec(lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(lock);
+	uigw_store_close(st);
+	assert_int_equal(file_int("log", "SELECT count(*) FROM audit"), 604);
+}
+
 static void test_open_errors(void **state)
 {
 	struct uigw_store_cfg cfg;
@@ -1041,6 +1128,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loop_completion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_and_follow_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts_follow_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),

@@ -216,10 +216,76 @@ int uigw_store_submit(struct uigw_store_job *job)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------------------- */
+/* rows nobody waits for (loop thread) */
+
+static void log_done(struct uigw_store_job *job, void *data)
+{
+	struct uigw_store *st = data;
+
+	if (job->rc < 0) {
+		st->log_rows_lost += job->n_rows;
+		LOGP(DSTORE, LOGL_ERROR, "%u log rows (audit) not stored: %s\n", job->n_rows, strerror(-job->rc));
+	}
+	talloc_free(job);
+}
+
+/* Submit the log job, if there is one. */
+static void log_flush(struct uigw_store *st)
+{
+	struct uigw_store_job *job = st->log_job;
+	int rc;
+
+	if (!job)
+		return;
+	st->log_job = NULL;
+	osmo_timer_del(&st->log_timer);
+	rc = uigw_store_submit(job);
+	if (rc < 0) {
+		st->log_rows_lost += job->n_rows;
+		LOGP(DSTORE, LOGL_ERROR, "%u log rows (audit) not stored: %s\n", job->n_rows, strerror(-rc));
+		talloc_free(job);
+	}
+}
+
+static void log_timer_cb(void *data)
+{
+	log_flush(data);
+}
+
+struct uigw_store_row *uigw_store_log_row(struct uigw_store *st, enum uigw_row_kind kind, void **ctx)
+{
+	struct uigw_store_row *r;
+
+	if (!st)
+		return NULL;
+	if (st->log_job && st->log_job->n_rows >= UIGW_STORE_LOG_ROWS)
+		log_flush(st);	/* full */
+	if (!st->log_job) {
+		st->log_job = uigw_store_job_alloc(st, log_done, st);
+		if (!st->log_job) {
+			st->log_rows_lost++;
+			return NULL;
+		}
+		osmo_timer_setup(&st->log_timer, log_timer_cb, st);
+		osmo_timer_schedule(&st->log_timer, 0, UIGW_STORE_LOG_DELAY_MS * 1000);
+	}
+	r = uigw_store_job_row(st->log_job, kind);
+	if (!r) {
+		st->log_rows_lost++;
+		return NULL;
+	}
+	*ctx = st->log_job;
+	return r;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+
 void uigw_store_drain(struct uigw_store *st)
 {
 	if (!st)
 		return;
+	log_flush(st);
 	pthread_mutex_lock(&st->lock);
 	st->n_flush++;
 	pthread_cond_signal(&st->wake);
@@ -248,6 +314,7 @@ void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out)
 	out->in_flight = st->n_in_flight;
 	pthread_mutex_unlock(&st->lock);
 	out->depth = st->depth;
+	out->log_rows_lost = st->log_rows_lost;
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -372,6 +439,7 @@ static int open_writer(struct uigw_store *st)
 /* Release everything; safe on a partly opened store. The writer thread must not run. */
 static void store_free(struct uigw_store *st)
 {
+	osmo_timer_del(&st->log_timer);
 	if (st->efd.fd >= 0) {
 		if (osmo_fd_is_registered(&st->efd))
 			osmo_fd_unregister(&st->efd);
@@ -454,7 +522,8 @@ void uigw_store_close(struct uigw_store *st)
 	if (!st)
 		return;
 	/* completions may submit follow-up jobs: drain until nothing is left */
-	while (st->depth)
+	log_flush(st);
+	while (st->depth || st->log_job)
 		uigw_store_drain(st);
 	pthread_mutex_lock(&st->lock);
 	st->stop = true;

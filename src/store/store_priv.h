@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <osmocom/core/linuxlist.h>
 #include <osmocom/core/select.h>
+#include <osmocom/core/timer.h>
 #include <osmocom/uigw/store/store.h>
 
 /*! The contextual queries: the same SQL on the writer's connection (after a commit) and on the read
@@ -105,6 +106,9 @@ struct uigw_store {
 	pthread_t thread;
 	bool thread_running;
 	struct osmo_fd efd;		/*!< eventfd: the writer signals finished batches */
+	struct uigw_store_job *log_job;	/*!< rows nobody waits for, not yet submitted (uigw_store_log_row) */
+	struct osmo_timer_list log_timer;	/*!< submits log_job UIGW_STORE_LOG_DELAY_MS after its first row */
+	uint64_t log_rows_lost;
 
 	/* writer thread only (plain malloc: the writer never uses talloc) */
 	struct mt_pair {

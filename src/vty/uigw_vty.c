@@ -523,6 +523,7 @@ DEFUN(show_store, show_store_cmd, "show store",
 			st.max_commit_us / 1000.0, VTY_NEWLINE);
 	vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
 		st.in_flight, st.depth, VTY_NEWLINE);
+	vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 

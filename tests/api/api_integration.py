@@ -89,7 +89,7 @@ calls = 0
 CURL_TLS = []
 
 
-def http(method, path, key=None, body=None, ctype='application/json', data=None, headers=()):
+def http(method, path, key=None, body=None, ctype='application/json', data=None, headers=(), spec_check=True):
     """curl one request; returns (status, headers dict (lower-case names), parsed JSON or None)."""
     global calls
     cmd = ['curl', '-s', '-S', '--max-time', '10', '-X', method, '-D', '-', '-o', '-'] + CURL_TLS + [BASE + path]
@@ -118,8 +118,9 @@ def http(method, path, key=None, body=None, ctype='application/json', data=None,
     except ValueError:
         j = None
     problem = 'no JSON body' if j is None else spec.validate(method, path, status, j)
-    check(problem is None, '  %s %s -> %d matches doc/api.yaml%s' % (method, path[:60], status,
-                                                                     ': ' + problem if problem else ''))
+    if spec_check:
+            check(problem is None, '  %s %s -> %d matches doc/api.yaml%s' % (method, path[:60], status,
+                                                                         ': ' + problem if problem else ''))
     return status, hdrs, j
 
 
@@ -138,7 +139,7 @@ def ask(smsc, src, dst, text, expect, timeout=10):
 
 
 def main():
-    global spec, BASE, CURL_TLS
+    global spec, BASE, CURL_TLS, calls
     ap = argparse.ArgumentParser()
     ap.add_argument('--daemon', required=True)
     ap.add_argument('--top-srcdir', required=True)
@@ -271,6 +272,12 @@ api
         check(st == 400 and j['error'] == 'bad_json', 'malformed JSON: 400 bad_json')
         st, _, j = http('POST', '/v1/triggers', key=acme_key, data=b'{"a":"' + b'x' * 70000 + b'"}')
         check(st == 413, 'a body over 64 KiB: 413')
+        st, _, j = http('GET', '/v1/campaigns', key=acme_key, headers=('X-Padding: ' + 'p' * 4000,))
+        check(st == 200, 'a request with 4 KB of headers is served')
+        st, _, j = http('GET', '/v1/campaigns', key=acme_key, headers=('X-Padding: ' + 'p' * 12000,),
+                        spec_check=False)  # libmicrohttpd's own HTML page
+        check(st == 431, 'headers over the 8 KiB a connection has: 431 (%d)' % st)
+        calls -= 1  # answered by libmicrohttpd before the handler: no audit row
         st, _, j = http('POST', '/v1/triggers', key=acme_key, data=b'campaign=acme-survey', ctype='application/x-www-form-urlencoded')
         check(st == 415, 'form data: 415')
         st, _, j = http('POST', '/v1/triggers', key=acme_key, data=b'{"campaign":"acme-survey"}', ctype=None)
@@ -517,7 +524,6 @@ api
         slow.close()
 
         # --- the rate limit: one curl sends 20 requests on one connection, faster than the bucket refills ---------
-        global calls
         many = []
         for _ in range(20):
             many += ['-o', '/dev/null', BASE + '/v1/campaigns']

@@ -194,6 +194,14 @@ struct uigw_store_query *uigw_store_job_query(struct uigw_store_job *job, enum u
  *  call), after the commit and the queries, with job->rc set.
  *  \returns 0, or -EBUSY when the queue is full (the job is not taken: the caller still owns it) */
 int uigw_store_submit(struct uigw_store_job *job);
+/*! A row nobody waits for (the API's audit log, a key's last use): it joins the store's log job, which is
+ *  submitted when it holds UIGW_STORE_LOG_ROWS rows, UIGW_STORE_LOG_DELAY_MS after its first row, or at the next
+ *  drain or close. One job for many rows spares the loop an allocation, a lock and a completion per row.
+ *  \param[out] ctx  talloc parent for the row's strings (the log job)
+ *  \returns the row (zeroed, kind set; fill it before the next call) or NULL (OOM: counted in log_rows_lost) */
+struct uigw_store_row *uigw_store_log_row(struct uigw_store *st, enum uigw_row_kind kind, void **ctx);
+#define UIGW_STORE_LOG_ROWS		512
+#define UIGW_STORE_LOG_DELAY_MS		20
 /*! Block until every submitted job is committed, then run the pending completions. For operator commands and
  *  tests only — never on the hot path. */
 void uigw_store_drain(struct uigw_store *st);
@@ -211,6 +219,7 @@ struct uigw_store_stats {
 	unsigned int queued;		/*!< jobs waiting for the writer */
 	unsigned int in_flight;		/*!< jobs of the batch being written */
 	unsigned int depth;		/*!< submitted, completion not yet run */
+	uint64_t log_rows_lost;		/*!< log rows (uigw_store_log_row) not stored: refused, queue full, OOM */
 };
 /*! The settings \a st runs with (those of node `store` at its opening). */
 const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
