@@ -220,6 +220,7 @@ static void check_pragmas(bool sync_full)
 	assert_int_equal(sql_int(st->wdb, "PRAGMA foreign_keys"), 0);
 	assert_int_equal(sql_int(st->wdb, "PRAGMA temp_store"), 2);
 	assert_true(sql_int(st->wdb, "PRAGMA cache_size") < -10000);
+	assert_int_equal(sql_int(st->wdb, "PRAGMA wal_autocheckpoint"), 10000);
 	assert_true(sql_int(st->wdb, "PRAGMA wal_autocheckpoint") > 0);
 	assert_int_equal(sql_int(st->wdb, "PRAGMA user_version"), UIGW_SCHEMA_VERSION);
 	assert_int_equal(sql_int(st->rdb, "PRAGMA user_version"), UIGW_SCHEMA_VERSION);

@@ -42,6 +42,7 @@ void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
 		.batch_max_rows = 8192,
 		.queue_max_jobs = 100000,
 		.commit_interval_ms = 5,
+		.checkpoint_pages = 10000,
 		.spam_window = 86400,
 		.retention_days = 90,
 	};
@@ -402,8 +403,11 @@ static void finalize_all(sqlite3_stmt **stmts, unsigned int n)
 /* Open the write connection: PRAGMAs (each checked), schema, statements. */
 static int open_writer(struct uigw_store *st)
 {
-	char val[32];
+	char val[32], cp_set[64], cp_want[16];
 	int version;
+
+	snprintf(cp_set, sizeof(cp_set), "PRAGMA wal_autocheckpoint = %u", st->cfg.checkpoint_pages);
+	snprintf(cp_want, sizeof(cp_want), "%u", st->cfg.checkpoint_pages);
 
 	if (open_conn(st, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
 		return -EIO;
@@ -422,7 +426,8 @@ static int open_writer(struct uigw_store *st)
 	    pragma_check(st->wdb, "PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys", "0") < 0 ||
 	    pragma_check(st->wdb, "PRAGMA temp_store = MEMORY", "PRAGMA temp_store", "2") < 0 ||
 	    pragma_check(st->wdb, "PRAGMA cache_size = -" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB), "PRAGMA cache_size",
-			 "-" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB)) < 0)
+			 "-" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB)) < 0 ||
+	    pragma_check(st->wdb, cp_set, "PRAGMA wal_autocheckpoint", cp_want) < 0)
 		return -EIO;
 	if (version < UIGW_SCHEMA_VERSION) {
 		LOGP(DSTORE, LOGL_NOTICE, "%s: schema version %d, upgrading to %d\n", st->cfg.path, version,

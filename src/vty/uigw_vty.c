@@ -243,6 +243,14 @@ DEFUN(cfg_store_commit_interval, cfg_store_commit_interval_cmd, "commit-interval
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_store_checkpoint, cfg_store_checkpoint_cmd, "checkpoint-pages <100-1000000>",
+      "Copy the write-ahead log into the database when it holds this many pages (4 KiB each): more pages, fewer "
+      "copies of the pages every batch touches, a larger WAL file" STORE_RESTART "\n" "Pages (default 10000)\n")
+{
+	g_gw->store_cfg->checkpoint_pages = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_store_spam_window, cfg_store_spam_window_cmd, "spam-window <0-31536000>",
       "Seconds in which a second report of the same number by the same subscriber does not count"
       STORE_RESTART "\n" "Seconds\n")
@@ -271,6 +279,7 @@ static int config_write_store(struct vty *vty)
 	write_uint(vty, "batch-max-rows", c->batch_max_rows, def.batch_max_rows);
 	write_uint(vty, "queue-max-jobs", c->queue_max_jobs, def.queue_max_jobs);
 	write_uint(vty, "commit-interval", c->commit_interval_ms, def.commit_interval_ms);
+	write_uint(vty, "checkpoint-pages", c->checkpoint_pages, def.checkpoint_pages);
 	write_uint(vty, "spam-window", c->spam_window, def.spam_window);
 	write_uint(vty, "retention-days", c->retention_days, def.retention_days);
 	return CMD_SUCCESS;
@@ -512,9 +521,9 @@ DEFUN(show_store, show_store_cmd, "show store",
 	/* what it runs with: node store's settings take effect at the next start */
 	c = uigw_store_cfg_of(g_gw->store);
 	uigw_store_stats(g_gw->store, &st);
-	vty_out(vty, "Store %s: synchronous %s, batch-max-rows %u, commit-interval %u ms, queue-max-jobs %u%s",
-		c->path, c->sync_full ? "full" : "normal", c->batch_max_rows, c->commit_interval_ms, c->queue_max_jobs,
-		VTY_NEWLINE);
+	vty_out(vty, "Store %s: synchronous %s, batch-max-rows %u, commit-interval %u ms, queue-max-jobs %u, "
+		"checkpoint-pages %u%s", c->path, c->sync_full ? "full" : "normal", c->batch_max_rows,
+		c->commit_interval_ms, c->queue_max_jobs, c->checkpoint_pages, VTY_NEWLINE);
 	vty_out(vty, " Commits: %" PRIu64 ", jobs %" PRIu64 " (%" PRIu64 " failed), rows %" PRIu64 "%s", st.commits,
 		st.jobs, st.failed_jobs, st.rows, VTY_NEWLINE);
 	if (st.commits)
@@ -801,6 +810,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(STORE_NODE, &cfg_store_batch_cmd);
 	install_element(STORE_NODE, &cfg_store_queue_cmd);
 	install_element(STORE_NODE, &cfg_store_commit_interval_cmd);
+	install_element(STORE_NODE, &cfg_store_checkpoint_cmd);
 	install_element(STORE_NODE, &cfg_store_spam_window_cmd);
 	install_element(STORE_NODE, &cfg_store_retention_cmd);
 

@@ -25,6 +25,8 @@ struct uigw_store_cfg {
 	unsigned int queue_max_jobs;	/*!< submitted jobs waiting at most; past it submit fails -EBUSY (100000) */
 	unsigned int commit_interval_ms;	/*!< a commit starts at least this long after the previous one began,
 						 *   unless batch_max_rows are waiting (default 5; 0: at once) */
+	unsigned int checkpoint_pages;	/*!< PRAGMA wal_autocheckpoint: the WAL is copied into the database when
+					 *   it holds this many pages (default 10000, ~40 MB; SQLite's own: 1000) */
 	unsigned int spam_window;	/*!< seconds: a second report of the same number by the same reporter
 					 *   within it does not count (default 86400) */
 	unsigned int retention_days;	/*!< subscriber_map rows older than this are purged (default 90, 0 = keep) */
