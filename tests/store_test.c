@@ -472,6 +472,40 @@ static void test_views(void **state)
 	assert_int_equal(file_int("views", "SELECT steps FROM dialog WHERE id = 7 AND outcome = 'completed'"), 3);
 }
 
+/* The opt-out filter: after a reopen it knows the stored opt-outs; most other subscribers are answered without a
+ * read of the database, and an opt-out submitted (not yet committed) is checked in the database at once. */
+static void opt_filter_check(void)
+{
+	struct uigw_store *st = open_store("optout", 86400);
+	struct uigw_store_stats stats;
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	char sub[40];
+	int i, opted = 0;
+
+	assert_int_equal(uigw_store_is_opted_out(st, "b"), 1);
+	for (i = 0; i < 1000; i++) {
+		snprintf(sub, sizeof(sub), "%032x", i);
+		opted += uigw_store_is_opted_out(st, sub);
+	}
+	assert_int_equal(opted, 0);
+	uigw_store_stats(st, &stats);
+	assert_int_equal(stats.optout_checks, 1001);
+	assert_in_range(stats.optout_reads, 1, 11);	/* "b", and about 0.1 % of the others */
+
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	row(job, UIGW_ROW_OPTOUT, "00000000000000000000000000000007", 3000)->u.optout.opt_out = true;
+	assert_int_equal(uigw_store_submit(job), 0);
+	uigw_store_stats(st, &stats);
+	assert_int_equal(uigw_store_is_opted_out(st, "00000000000000000000000000000007"), 0);	/* not committed */
+	uigw_store_drain(st);
+	talloc_free(job);
+	assert_int_equal(uigw_store_is_opted_out(st, "00000000000000000000000000000007"), 1);
+	uigw_store_stats(st, &stats);
+	assert_in_range(stats.optout_reads, 3, 13);	/* the two checks of it read */
+	uigw_store_close(st);
+}
+
 static void test_optout_offer_subscriber(void **state)
 {
 	struct uigw_store *st = open_store("optout", 86400);
@@ -509,6 +543,8 @@ static void test_optout_offer_subscriber(void **state)
 	assert_int_equal(file_int("optout", "SELECT first_seen FROM subscriber_map WHERE msisdn = '491701'"), 1000);
 	assert_int_equal(file_int("optout", "SELECT last_seen FROM subscriber_map WHERE pseudonym = 'a'"), 5000);
 	assert_int_equal(file_int("optout", "SELECT count(*) FROM optout"), 2);
+	opt_filter_check();	/* (its reopen purges the old mapping rows) */
+	assert_int_equal(file_int("optout", "SELECT count(*) FROM optout"), 3);
 }
 
 /* The persistent MT queue: rows in, read back in id order with every field, deleted by id; a row without a PDU

@@ -192,6 +192,7 @@ struct uigw_store_query *uigw_store_job_query(struct uigw_store_job *job, enum u
 int uigw_store_submit(struct uigw_store_job *job)
 {
 	struct uigw_store *st;
+	unsigned int i;
 
 	if (!job || !job->st)
 		return -EINVAL;
@@ -207,6 +208,10 @@ int uigw_store_submit(struct uigw_store_job *job)
 	}
 	job->rc = 0;
 	llist_add_tail(&job->list, &st->queue);
+	for (i = 0; i < job->n_rows; i++) {
+		if (job->rows[i].kind == UIGW_ROW_OPTOUT && job->rows[i].u.optout.opt_out)
+			uigw_store_optout_note(st, job->rows[i].subscriber);
+	}
 	st->n_queued++;
 	st->rows_queued += job->n_rows;
 	/* a writer waiting out the commit interval wakes by itself, unless a full batch is waiting */
@@ -316,6 +321,8 @@ void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out)
 	pthread_mutex_unlock(&st->lock);
 	out->depth = st->depth;
 	out->log_rows_lost = st->log_rows_lost;
+	out->optout_checks = st->optout_checks;
+	out->optout_reads = st->optout_reads;
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -497,6 +504,7 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	/* the loop's read connection: WAL readers are never blocked by the writer */
 	if (open_conn(st, &st->rdb, SQLITE_OPEN_READONLY) < 0 || uigw_store_read_prepare(st) < 0)
 		goto fail;
+	uigw_store_optout_load(st);	/* without the filter every check reads: slower, still right */
 
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0) {

@@ -106,6 +106,10 @@ struct uigw_store {
 	pthread_t thread;
 	bool thread_running;
 	struct osmo_fd efd;		/*!< eventfd: the writer signals finished batches */
+	uint8_t *optout_bits;		/*!< Bloom filter of the opted-out pseudonyms, NULL: always read (store_read.c) */
+	uint32_t optout_mask;		/*!< its size in bits - 1 (a power of two) */
+	unsigned int optout_n;		/*!< pseudonyms added */
+	uint64_t optout_checks, optout_reads;	/*!< uigw_store_is_opted_out() calls; those that read the database */
 	struct uigw_store_job *log_job;	/*!< rows nobody waits for, not yet submitted (uigw_store_log_row) */
 	struct osmo_timer_list log_timer;	/*!< submits log_job UIGW_STORE_LOG_DELAY_MS after its first row */
 	uint64_t log_rows_lost;
@@ -131,6 +135,11 @@ int uigw_store_run_query(sqlite3_stmt *stmt, struct uigw_store_query *q);
 /*! Prepare the read connection's statements / finalize them (store_read.c). */
 int uigw_store_read_prepare(struct uigw_store *st);
 void uigw_store_read_finalize(struct uigw_store *st);
+
+/*! Build the opt-out filter from the database (at open). \returns 0 or negative errno (then every check reads) */
+int uigw_store_optout_load(struct uigw_store *st);
+/*! A subscriber opts out (a row submitted): the filter must answer "maybe" for it from now on. */
+void uigw_store_optout_note(struct uigw_store *st, const char *subscriber);
 
 /* store_write.c */
 /*! The writer thread (arg: the store): takes the queued jobs, commits them in groups, signals the loop. */

@@ -532,6 +532,8 @@ DEFUN(show_store, show_store_cmd, "show store",
 			st.max_commit_us / 1000.0, VTY_NEWLINE);
 	vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
 		st.in_flight, st.depth, VTY_NEWLINE);
+	vty_out(vty, " Opt-out checks: %" PRIu64 ", %" PRIu64 " read from the database (the others the filter "
+		"answered)%s", st.optout_checks, st.optout_reads, VTY_NEWLINE);
 	vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
 	return CMD_SUCCESS;
 }

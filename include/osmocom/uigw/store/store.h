@@ -221,6 +221,8 @@ struct uigw_store_stats {
 	unsigned int queued;		/*!< jobs waiting for the writer */
 	unsigned int in_flight;		/*!< jobs of the batch being written */
 	unsigned int depth;		/*!< submitted, completion not yet run */
+	uint64_t optout_checks;		/*!< uigw_store_is_opted_out() calls ... */
+	uint64_t optout_reads;		/*!< ... that the opt-out filter could not answer alone (database read) */
 	uint64_t log_rows_lost;		/*!< log rows (uigw_store_log_row) not stored: refused, queue full, OOM */
 };
 /*! The settings \a st runs with (those of node `store` at its opening). */
