@@ -369,7 +369,7 @@ void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, stru
 	}
 }
 
-void uigw_dlg_count_outcome(struct uigw *gw, enum uigw_outcome o)
+void uigw_dlg_count_outcome(struct uigw_dialog *dlg, enum uigw_outcome o)
 {
 	static const int ctr[] = {
 		[UIGW_OUTCOME_COMPLETED] = UIGW_CTR_DLG_COMPLETED,
@@ -377,7 +377,19 @@ void uigw_dlg_count_outcome(struct uigw *gw, enum uigw_outcome o)
 		[UIGW_OUTCOME_TIMED_OUT] = UIGW_CTR_DLG_TIMEOUT,
 		[UIGW_OUTCOME_REJECTED] = UIGW_CTR_DLG_REJECTED,
 	};
-	rate_ctr_inc2(gw->ctrs, ctr[o]);
+	static const int dctr[] = {
+		[UIGW_OUTCOME_COMPLETED] = UIGW_DCTR_COMPLETED,
+		[UIGW_OUTCOME_ABANDONED] = UIGW_DCTR_ABANDONED,
+		[UIGW_OUTCOME_TIMED_OUT] = UIGW_DCTR_TIMEOUT,
+		[UIGW_OUTCOME_REJECTED] = UIGW_DCTR_REJECTED,
+	};
+	rate_ctr_inc2(dlg->gw->ctrs, ctr[o]);
+	uigw_dlg_count(dlg, dctr[o]);
+}
+
+void uigw_dlg_count(struct uigw_dialog *dlg, enum uigw_dctr c)
+{
+	uigw_count(dlg->gw, dlg->channel, dlg->camp ? dlg->camp->name : NULL, c);
 }
 
 /* Too many invalid answers, or a refusal: a last text, then the end. */
@@ -394,7 +406,7 @@ void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw
 		dlg->job = NULL;
 	}
 	uigw_dlg_write_end(dlg, outcome, NULL);
-	uigw_dlg_count_outcome(dlg->gw, outcome);
+	uigw_dlg_count_outcome(dlg, outcome);
 	dlg_unlink(dlg);
 	if (uigw_dlg_render_text(dlg, tmp, text, &out) == 0)
 		uigw_dlg_deliver(dlg, &out, true);
@@ -416,7 +428,7 @@ void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool re
 		dlg->job = NULL;
 	}
 	uigw_dlg_write_end(dlg, outcome, NULL);
-	uigw_dlg_count_outcome(dlg->gw, outcome);
+	uigw_dlg_count_outcome(dlg, outcome);
 	if (outcome == UIGW_OUTCOME_ABANDONED || outcome == UIGW_OUTCOME_TIMED_OUT)
 		resume_save(dlg);
 	dlg_unlink(dlg);
@@ -463,7 +475,7 @@ static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 	if (final) {
 		LOGPDLG(dlg, LOGL_INFO, "ends: completed\n");
 		dlg->outcome = UIGW_OUTCOME_COMPLETED;
-		uigw_dlg_count_outcome(dlg->gw, UIGW_OUTCOME_COMPLETED);
+		uigw_dlg_count_outcome(dlg, UIGW_OUTCOME_COMPLETED);
 		dlg_unlink(dlg);
 		uigw_dlg_deliver(dlg, &out, true);
 		talloc_free(tmp);
@@ -740,6 +752,7 @@ struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign
 	}
 	dlg_link(dlg);
 	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_DLG_BEGIN);
+	uigw_dlg_count(dlg, UIGW_DCTR_BEGIN);
 	osmo_fsm_inst_state_chg(dlg->fi, ST_WAIT_INPUT, 0, 0);
 	if (resumed) {
 		rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_DLG_RESUMED);

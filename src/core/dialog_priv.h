@@ -49,7 +49,9 @@ void uigw_dlg_add_notice(struct uigw_dialog *dlg, const char *text);
 /*! Add the closing rows (dialog, subscriber mapping) to \a job, or to a job of their own if NULL. */
 void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, struct uigw_store_job *job);
 /*! Count an outcome in the rate counters. */
-void uigw_dlg_count_outcome(struct uigw *gw, enum uigw_outcome o);
+void uigw_dlg_count_outcome(struct uigw_dialog *dlg, enum uigw_outcome o);
+/*! Count on the dialog's channel and campaign counters. */
+void uigw_dlg_count(struct uigw_dialog *dlg, enum uigw_dctr c);
 /*! A last text, then the end (pending rows still commit). Frees the dialog. */
 void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw_outcome outcome);
 /*! Enter node idx: on-entry actions of menus and info nodes; marks the dialog ending at a final node. */

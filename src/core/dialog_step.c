@@ -136,6 +136,7 @@ static void run_actions(struct uigw_dialog *dlg, const struct uigw_action *acts,
 			r->u.response.language = uigw_dlg_lang(dlg, job);
 			r->u.response.roaming = dlg->roaming;
 			rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_RESPONSES);
+			uigw_dlg_count(dlg, UIGW_DCTR_RESPONSES);
 			break;
 		case UIGW_ACT_SPAM_REPORT:
 			if (!subj || uigw_e164_normalize(subj, dlg->gw->cfg.country_code, dlg->gw->cfg.national_prefix,
@@ -211,6 +212,7 @@ static void record_answer(struct uigw_dialog *dlg, const struct uigw_node *node,
 	r->u.response.language = uigw_dlg_lang(dlg, job);
 	r->u.response.roaming = dlg->roaming;
 	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_RESPONSES);
+	uigw_dlg_count(dlg, UIGW_DCTR_RESPONSES);
 }
 
 static void dlg_end_goodbye(struct uigw_dialog *dlg)
@@ -290,6 +292,7 @@ bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
 
 	dlg->steps++;
 	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_STEPS);
+	uigw_dlg_count(dlg, UIGW_DCTR_STEPS);
 	while (*p && isspace((unsigned char)*p))
 		p++;
 	OSMO_STRLCPY_ARRAY(in, p);

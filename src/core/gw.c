@@ -46,6 +46,37 @@ static const struct rate_ctr_group_desc uigw_ctrg_desc = {
 	.ctr_desc = uigw_ctr_desc,
 };
 
+static const struct rate_ctr_desc uigw_dctr_desc[] = {
+	[UIGW_DCTR_BEGIN] = { "dialog:begin", "Dialogs begun" },
+	[UIGW_DCTR_COMPLETED] = { "dialog:completed", "Dialogs completed" },
+	[UIGW_DCTR_ABANDONED] = { "dialog:abandoned", "Dialogs abandoned by the user or the network" },
+	[UIGW_DCTR_TIMEOUT] = { "dialog:timed-out", "Dialogs timed out waiting for input" },
+	[UIGW_DCTR_REJECTED] = { "dialog:rejected", "Dialogs refused or ended for invalid input" },
+	[UIGW_DCTR_STEPS] = { "dialog:steps", "Inputs processed" },
+	[UIGW_DCTR_RESPONSES] = { "store:responses", "Responses handed to the store" },
+};
+
+static const struct rate_ctr_group_desc uigw_chan_ctrg_desc = {
+	.group_name_prefix = "uigw:channel",
+	.group_description = "osmo-uigw dialogs per channel",
+	.class_id = OSMO_STATS_CLASS_PEER,
+	.num_ctr = ARRAY_SIZE(uigw_dctr_desc),
+	.ctr_desc = uigw_dctr_desc,
+};
+
+static const struct rate_ctr_group_desc uigw_camp_ctrg_desc = {
+	.group_name_prefix = "uigw:campaign",
+	.group_description = "osmo-uigw dialogs per campaign",
+	.class_id = OSMO_STATS_CLASS_PEER,
+	.num_ctr = ARRAY_SIZE(uigw_dctr_desc),
+	.ctr_desc = uigw_dctr_desc,
+};
+
+struct uigw_camp_ctrs {
+	struct llist_head list;
+	struct rate_ctr_group *g;	/*!< its name is the campaign's */
+};
+
 static const struct osmo_stat_item_desc uigw_stat_desc[] = {
 	[UIGW_STAT_DLG_ACTIVE] = { "dialog:active", "Active dialogs", "", 16, 0 },
 	[UIGW_STAT_STORE_QUEUE] = { "store:queue", "Store jobs waiting for commit", "", 16, 0 },
@@ -78,6 +109,7 @@ struct uigw *uigw_vty_root;
 struct uigw *uigw_alloc(void *ctx)
 {
 	struct uigw *gw = talloc_zero(ctx, struct uigw);
+	unsigned int i;
 	int64_t now;
 
 	if (!gw)
@@ -120,13 +152,51 @@ struct uigw *uigw_alloc(void *ctx)
 	}
 	gw->ctrs = rate_ctr_group_alloc(gw, &uigw_ctrg_desc, 0);
 	gw->stats = osmo_stat_item_group_alloc(gw, &uigw_statg_desc, 0);
-	if (!gw->seen || !gw->store_cfg || !gw->tdefs || !gw->ctrs || !gw->stats || uigw_dialog_init(gw) < 0) {
+	INIT_LLIST_HEAD(&gw->camp_ctrs);
+	for (i = 0; i < _UIGW_CHAN_NUM; i++) {
+		gw->chan_ctrs[i] = rate_ctr_group_alloc(gw, &uigw_chan_ctrg_desc, i);
+		if (!gw->chan_ctrs[i])
+			break;
+		rate_ctr_group_set_name(gw->chan_ctrs[i], uigw_channel_name(i));
+	}
+	if (i < _UIGW_CHAN_NUM || !gw->seen || !gw->store_cfg || !gw->tdefs || !gw->ctrs || !gw->stats || uigw_dialog_init(gw) < 0) {
 		uigw_free(gw);
 		return NULL;
 	}
 	if (!uigw_vty_root)
 		uigw_vty_root = gw;
 	return gw;
+}
+
+static struct rate_ctr_group *camp_ctrs(struct uigw *gw, const char *campaign)
+{
+	struct uigw_camp_ctrs *cc;
+
+	llist_for_each_entry(cc, &gw->camp_ctrs, list) {
+		if (!strcmp(cc->g->name, campaign))
+			return cc->g;
+	}
+	cc = talloc_zero(gw, struct uigw_camp_ctrs);
+	if (!cc)
+		return NULL;
+	cc->g = rate_ctr_group_alloc(cc, &uigw_camp_ctrg_desc, gw->camp_ctrs_next++);
+	if (!cc->g) {
+		talloc_free(cc);
+		return NULL;
+	}
+	rate_ctr_group_set_name(cc->g, campaign);
+	llist_add_tail(&cc->list, &gw->camp_ctrs);
+	return cc->g;
+}
+
+void uigw_count(struct uigw *gw, enum uigw_channel ch, const char *campaign, enum uigw_dctr c)
+{
+	struct rate_ctr_group *g;
+
+	if ((unsigned int)ch < _UIGW_CHAN_NUM && gw->chan_ctrs[ch])
+		rate_ctr_inc2(gw->chan_ctrs[ch], c);
+	if (campaign && (g = camp_ctrs(gw, campaign)))
+		rate_ctr_inc2(g, c);
 }
 
 int uigw_tdef_group_add(struct uigw *gw, const char *name, const char *desc, struct osmo_tdef *tdefs, bool own_node)
@@ -215,6 +285,7 @@ int uigw_start(struct uigw *gw)
 void uigw_free(struct uigw *gw)
 {
 	struct uigw_dialog *dlg, *tmp;
+	unsigned int i;
 
 	if (!gw)
 		return;
@@ -238,6 +309,19 @@ void uigw_free(struct uigw *gw)
 	}
 	if (gw->ctrs)
 		rate_ctr_group_free(gw->ctrs);
+	for (i = 0; i < _UIGW_CHAN_NUM; i++) {
+		if (gw->chan_ctrs[i])
+			rate_ctr_group_free(gw->chan_ctrs[i]);
+	}
+	if (gw->camp_ctrs.next) {
+		struct uigw_camp_ctrs *cc, *tmp;
+
+		llist_for_each_entry_safe(cc, tmp, &gw->camp_ctrs, list) {
+			rate_ctr_group_free(cc->g);
+			llist_del(&cc->list);
+			talloc_free(cc);
+		}
+	}
 	if (gw->stats)
 		osmo_stat_item_group_free(gw->stats);
 	if (uigw_vty_root == gw)

@@ -44,6 +44,20 @@ enum uigw_ctr {
 	UIGW_CTR_TRIGGER_REFUSED,
 };
 
+/*! Dialog counters kept per channel (group "uigw:channel", named after it) and per campaign (group
+ *  "uigw:campaign", named after it, created when its first dialog begins and kept until the end, so that they
+ *  only grow): the labels channel= and campaign= of GET /metrics. */
+enum uigw_dctr {
+	UIGW_DCTR_BEGIN,
+	UIGW_DCTR_COMPLETED,
+	UIGW_DCTR_ABANDONED,
+	UIGW_DCTR_TIMEOUT,
+	UIGW_DCTR_REJECTED,
+	UIGW_DCTR_STEPS,
+	UIGW_DCTR_RESPONSES,
+	_UIGW_DCTR_NUM
+};
+
 /*! Stat items of the core. */
 enum uigw_stat {
 	UIGW_STAT_DLG_ACTIVE,
@@ -110,6 +124,9 @@ struct uigw {
 	uint64_t rng;				/*!< the events' sampling (core/event.c); 0: not seeded yet */
 	struct rate_ctr_group *ctrs;
 	struct osmo_stat_item_group *stats;
+	struct rate_ctr_group *chan_ctrs[_UIGW_CHAN_NUM];	/*!< enum uigw_dctr per channel */
+	struct llist_head camp_ctrs;		/*!< struct uigw_camp_ctrs: enum uigw_dctr per campaign name */
+	unsigned int camp_ctrs_next;		/*!< index of the next campaign group */
 	struct osmo_tdef *tdefs;			/*!< the core's group "dialog" */
 	/*! Every timer group of the gateway (the core's and the channels'), for the standard `timer` and
 	 *  `show timer` VTY commands; terminated by an empty entry. */
@@ -136,6 +153,9 @@ extern struct uigw *uigw_vty_root;
 /*! Add a timer group (a channel's osmo_tdef array) to the gateway's `timer` / `show timer` commands.
  *  \param[in] own_node  the channel writes these timers in its own configuration node (not node uigw)
  *  \returns 0, or -ENOSPC */
+/*! Count a dialog event on its channel's and its campaign's counters (campaign NULL: the channel's only). */
+void uigw_count(struct uigw *gw, enum uigw_channel ch, const char *campaign, enum uigw_dctr c);
+
 int uigw_tdef_group_add(struct uigw *gw, const char *name, const char *desc, struct osmo_tdef *tdefs, bool own_node);
 
 /*! Allocate the gateway with its embedded defaults (nothing opened yet). */
