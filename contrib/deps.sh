@@ -9,9 +9,11 @@ BUILD="autoconf automake libtool make gcc pkg-config
 # netbase: /etc/protocols and /etc/services (kamailio cannot open TCP without them); llvm: llvm-symbolizer, without
 # which sanitizer reports have no function names and the fuzz runs' leak suppressions cannot match;
 # ca-certificates: npm fetches node-smpp over TLS; osmo-stp and asn1c: the STP and the TCAP/MAP peer of the map tests;
-# curl, python3-jsonschema, python3-yaml, openssl: the API tests' client, their OpenAPI check, a TLS certificate
+# curl, python3-jsonschema, python3-yaml, openssl: the API tests' client, their OpenAPI check, a TLS certificate;
+# prometheus: promtool checks GET /metrics and a real Prometheus scrapes the daemon
 TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev llvm python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
-	kamailio netbase ca-certificates bzip2 iproute2 osmo-stp asn1c curl python3-jsonschema python3-yaml openssl"
+	kamailio netbase ca-certificates bzip2 iproute2 osmo-stp asn1c curl python3-jsonschema python3-yaml openssl
+	prometheus"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;

@@ -24,7 +24,10 @@
 #include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/api/api.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/stats.h>
 #include "common/fixture.h"
+#include "../src/api/api_priv.h"	/* white box: uigw_api_metrics_text() */
 
 static struct uigw_fixture fx;
 static struct uigw *gw;
@@ -451,6 +454,57 @@ static void test_revoke_and_audit(void **state)
 	sqlite3_close(db);
 }
 
+/* GET /metrics: one HELP and TYPE per family, its groups told apart by a label (escaped), a kind with a single
+ * unnamed group without one; the operator's metrics key only. */
+static const struct rate_ctr_desc t_ctr_desc[] = { { "a:b-c", "A \\ test\ncounter" } };
+static const struct rate_ctr_group_desc t_kind_desc = {
+	.group_name_prefix = "test:kind", .group_description = "test", .class_id = OSMO_STATS_CLASS_PEER,
+	.num_ctr = 1, .ctr_desc = t_ctr_desc,
+};
+static const struct rate_ctr_group_desc t_single_desc = {
+	.group_name_prefix = "uigw:single", .group_description = "test", .class_id = OSMO_STATS_CLASS_GLOBAL,
+	.num_ctr = 1, .ctr_desc = t_ctr_desc,
+};
+
+static void test_metrics(void **state)
+{
+	struct rate_ctr_group *g1 = rate_ctr_group_alloc(fx.root, &t_kind_desc, 0);
+	struct rate_ctr_group *g2 = rate_ctr_group_alloc(fx.root, &t_kind_desc, 1);
+	struct rate_ctr_group *g3 = rate_ctr_group_alloc(fx.root, &t_single_desc, 0);
+	char *text, *p;
+	char key[128];
+	int n = 0;
+
+	rate_ctr_group_set_name(g1, "we\"ird\\name");
+	rate_ctr_add(rate_ctr_group_get_ctr(g1, 0), 5);
+	rate_ctr_inc2(g3, 0);
+	text = uigw_api_metrics_text(fx.root, gw);
+	assert_non_null(text);
+	for (p = text; (p = strstr(p, "# TYPE uigw_test_kind_a_b_c_total counter\n")); p++)
+		n++;
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(text, "# HELP uigw_test_kind_a_b_c_total A \\\\ test\\ncounter\n"));
+	assert_non_null(strstr(text, "uigw_test_kind_a_b_c_total{group=\"we\\\"ird\\\\name\"} 5\n"));
+	assert_non_null(strstr(text, "uigw_test_kind_a_b_c_total{group=\"1\"} 0\n"));
+	assert_non_null(strstr(text, "\nuigw_single_a_b_c_total 1\n"));
+	assert_non_null(strstr(text, "\nuigw_dialog_begin_total "));
+	assert_non_null(strstr(text, "# TYPE uigw_dialog_active gauge\n"));
+	assert_non_null(strstr(text, "\nuigw_store_rows_total "));
+	talloc_free(text);
+	rate_ctr_group_free(g1);
+	rate_ctr_group_free(g2);
+	rate_ctr_group_free(g3);
+
+	/* the operator's keys with scope metrics only */
+	assert_int_equal(uigw_api_key_create(api, "operator", 1u << UIGW_SCOPE_METRICS, key, sizeof(key), NULL), 0);
+	assert_int_equal(call("GET", "/metrics", key, NULL, NULL, NULL), 200);
+	assert_int_equal(call("POST", "/metrics", key, NULL, NULL, NULL), 405);
+	assert_int_equal(call("GET", "/metrics", NULL, NULL, NULL, NULL), 401);
+	assert_int_equal(call("GET", "/metrics", acme_key, NULL, NULL, NULL), 403);
+	assert_int_equal(uigw_api_key_create(api, "acme", 1u << UIGW_SCOPE_METRICS, key, sizeof(key), NULL), 0);
+	assert_int_equal(call("GET", "/metrics", key, NULL, NULL, NULL), 403);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_trigger_answer_results),
 		cmocka_unit_test(test_spam_feed),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_revoke_and_audit),
 	};
 

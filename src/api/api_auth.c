@@ -29,6 +29,7 @@ static const char *const scope_names[_UIGW_SCOPE_NUM] = {
 	[UIGW_SCOPE_RESULTS] = "results",
 	[UIGW_SCOPE_SPAM] = "spam",
 	[UIGW_SCOPE_ADMIN] = "admin",
+	[UIGW_SCOPE_METRICS] = "metrics",
 };
 
 const char *uigw_api_scope_name(enum uigw_api_scope s)
@@ -334,7 +335,8 @@ int uigw_api_key_create(struct uigw_api *api, const char *tenant, uint32_t scope
 		return rc;
 	}
 	osmo_strlcpy(key_out, key, key_len);
-	*id_out = k->id;
+	if (id_out)
+		*id_out = k->id;
 	LOGP(DAPI, LOGL_NOTICE, "API: key %" PRId64 " created for tenant %s (%s)\n", k->id, tenant, sc);
 	return 0;
 }

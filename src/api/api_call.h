@@ -55,6 +55,7 @@ const char *api_time_str(struct call *c, int64_t ms);
 json_t *api_id_json(uint64_t id);
 
 /* the handlers */
+void api_h_metrics(struct call *c);
 void api_h_campaigns(struct call *c);
 void api_h_campaign(struct call *c);
 void api_h_propose(struct call *c);

@@ -52,6 +52,7 @@ static const struct route {
 	{ "POST", "/v1/events", UIGW_SCOPE_EVENTS, api_h_event },
 	{ "GET", "/v1/spam/numbers", UIGW_SCOPE_SPAM, api_h_spam_numbers },
 	{ "GET", "/v1/spam/numbers/*", UIGW_SCOPE_SPAM, api_h_spam_number },
+	{ "GET", "/metrics", UIGW_SCOPE_METRICS, api_h_metrics },
 };
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -382,6 +383,12 @@ void uigw_api_handle(struct uigw_api *api, void *ctx, const struct uigw_api_req 
 	memset(resp, 0, sizeof(*resp));
 	rate_ctr_inc2(api->ctrs, API_CTR_REQUESTS);
 
+	/* `metrics public`: Prometheus may scrape without a key */
+	if (api->cfg.metrics_public && req->method && !strcmp(req->method, "GET") && req->path &&
+	    !strcmp(req->path, "/metrics")) {
+		api_h_metrics(&c);
+		goto out;
+	}
 	c.key = uigw_api_key_find(api, req->authorization);
 	if (c.key && !c.key->revoked_ms)
 		c.tenant = uigw_api_tenant_find(api, c.key->tenant);

@@ -31,6 +31,7 @@ struct uigw_api_cfg {
 	unsigned int max_connections;	/*!< default 1024 */
 	unsigned int max_connections_per_ip;	/*!< 0: no limit (default) */
 	unsigned int idle_timeout;	/*!< seconds a connection may stay silent (default 10) */
+	bool metrics_public;		/*!< `metrics public`: GET /metrics without a key */
 };
 
 /*! A tenant: the operator (built in) or a third party the operator configured in node `api`. */
@@ -114,6 +115,10 @@ const char *uigw_api_scopes_str(uint32_t scopes, char *buf, size_t len);
 
 /*! Is \a c visible to tenant \a t (its owner, or the operator)? */
 bool uigw_api_owns(const struct uigw_api_tenant *t, const struct uigw_campaign *c);
+
+/* api_metrics.c */
+/*! The Prometheus text exposition of every counter and stat item, a talloc string under ctx (NULL: OOM). */
+char *uigw_api_metrics_text(void *ctx, struct uigw *gw);
 
 /* api_json.c */
 /*! Serialize and free \a j into resp with \a status. */

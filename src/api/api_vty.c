@@ -105,6 +105,20 @@ DEFUN(cfg_api_maxconn_ip, cfg_api_maxconn_ip_cmd, "max-connections-per-ip <0-655
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_api_metrics_public, cfg_api_metrics_public_cmd, "metrics public",
+      "GET /metrics (Prometheus)\n" "Answer it without a key (bind the API to an interface only the monitoring reaches)\n")
+{
+	((struct uigw_api *)vty->index)->cfg.metrics_public = true;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_no_metrics_public, cfg_api_no_metrics_public_cmd, "no metrics public",
+      NO_STR "GET /metrics (Prometheus)\n" "Only the operator's keys with scope metrics (default)\n")
+{
+	((struct uigw_api *)vty->index)->cfg.metrics_public = false;
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_api_idle, cfg_api_idle_cmd, "idle-timeout <1-3600>",
       "Close a connection that sent nothing for this long, a slow client included (default 10)\n" "Seconds\n")
 {
@@ -313,6 +327,8 @@ static int config_write_api(struct vty *vty)
 		vty_out(vty, " max-connections-per-ip %u%s", api->cfg.max_connections_per_ip, VTY_NEWLINE);
 	if (api->cfg.idle_timeout != 10)
 		vty_out(vty, " idle-timeout %u%s", api->cfg.idle_timeout, VTY_NEWLINE);
+	if (api->cfg.metrics_public)
+		vty_out(vty, " metrics public%s", VTY_NEWLINE);
 	if (api->summary_cache_ms != 1000)
 		vty_out(vty, " summary-cache %u%s", api->summary_cache_ms, VTY_NEWLINE);
 	if (!api->cfg.enabled)
@@ -362,7 +378,7 @@ static int config_write_tenant(struct vty *vty)
 
 DEFUN(api_key_create, api_key_create_cmd, "api tenant NAME key create .SCOPE",
       API_KEY_STR "Create a key; it is printed once, only its hash is kept\n"
-      "Scopes: campaigns trigger events results spam admin, or all\n")
+      "Scopes: campaigns trigger events results spam admin metrics, or all\n")
 {
 	struct uigw_api *api = root_api();
 	uint32_t scopes = 0;
@@ -379,7 +395,7 @@ DEFUN(api_key_create, api_key_create_cmd, "api tenant NAME key create .SCOPE",
 		}
 		s = uigw_api_scope_by_name(argv[i]);
 		if (s < 0) {
-			vty_out(vty, "%% Unknown scope '%s' (campaigns trigger events results spam admin all)%s",
+			vty_out(vty, "%% Unknown scope '%s' (campaigns trigger events results spam admin metrics all)%s",
 				argv[i], VTY_NEWLINE);
 			return CMD_WARNING;
 		}
@@ -475,6 +491,8 @@ void uigw_api_vty_init(void)
 	install_element(CONFIG_NODE, &cfg_api_cmd);
 	install_node(&api_node, config_write_api);
 	install_element(API_NODE, &cfg_api_bind_cmd);
+	install_element(API_NODE, &cfg_api_metrics_public_cmd);
+	install_element(API_NODE, &cfg_api_no_metrics_public_cmd);
 	install_element(API_NODE, &cfg_api_tls_cmd);
 	install_element(API_NODE, &cfg_api_no_tls_cmd);
 	install_element(API_NODE, &cfg_api_maxconn_cmd);

@@ -27,6 +27,7 @@ enum uigw_api_scope {
 	UIGW_SCOPE_RESULTS,	/*!< read answers and summaries of own campaigns */
 	UIGW_SCOPE_SPAM,	/*!< read the spam feed */
 	UIGW_SCOPE_ADMIN,	/*!< approve and reject proposals */
+	UIGW_SCOPE_METRICS,	/*!< GET /metrics (the operator's keys) */
 	_UIGW_SCOPE_NUM
 };
 /*! "campaigns", "trigger", "events", "results", "spam", "admin" */
@@ -54,6 +55,7 @@ struct uigw_api_resp {
 	char *body;			/*!< JSON text (talloc child of the handler's ctx), or NULL */
 	const char *allow;		/*!< 405: the methods the path allows */
 	unsigned int retry_after;	/*!< 429, 503: seconds */
+	const char *content_type;	/*!< of body; NULL: application/json */
 };
 
 /*! Create the API object of \a gw with its defaults (bind 127.0.0.1 8090, the built-in tenant `operator`) and
@@ -71,7 +73,7 @@ struct uigw_api *uigw_api_of(struct uigw *gw);
 void uigw_api_handle(struct uigw_api *api, void *ctx, const struct uigw_api_req *req, struct uigw_api_resp *resp);
 
 /*! Create a key for \a tenant with \a scopes (bits of enum uigw_api_scope); the key is written to \a key_out
- *  (shown once, never stored: the store keeps its SHA-256) and its id to \a id_out.
+ *  (shown once, never stored: the store keeps its SHA-256) and its id to \a id_out (if not NULL).
  *  \returns 0, -ENOENT (no such tenant), -EINVAL, -EIO (the store refused it) */
 int uigw_api_key_create(struct uigw_api *api, const char *tenant, uint32_t scopes, char *key_out, size_t key_len,
 			int64_t *id_out);
