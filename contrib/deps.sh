@@ -5,7 +5,7 @@ set -e
 BUILD="autoconf automake libtool make gcc pkg-config
 	libosmocore-dev libosmo-sigtran-dev libosmo-netif-dev libosmo-gsup-client-dev libsmpp34-dev
 	libsqlite3-dev libconfig-dev nettle-dev libtalloc-dev
-	libosip2-dev libexpat1-dev libmicrohttpd-dev libjansson-dev"
+	libosip2-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcurl4-gnutls-dev"
 # netbase: /etc/protocols and /etc/services (kamailio cannot open TCP without them); llvm: llvm-symbolizer, without
 # which sanitizer reports have no function names and the fuzz runs' leak suppressions cannot match;
 # ca-certificates: npm fetches node-smpp over TLS; osmo-stp and asn1c: the STP and the TCAP/MAP peer of the map tests;
