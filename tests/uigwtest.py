@@ -58,6 +58,28 @@ class Vty:
         self.s.close()
 
 
+def wait_port(port, timeout=10):
+    """Wait until something accepts TCP connections on 127.0.0.1:port. Returns whether it did."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def start_daemon(binary, cfg, ctrl_port, workdir, log, port=None):
+    """Start osmo-uigw with cfg (its output to the open file log) and, if port is given, wait until it accepts
+    TCP connections there. Returns the Popen."""
+    d = subprocess.Popen([binary, '-c', cfg, '-C', str(ctrl_port)], cwd=workdir, stdout=log,
+                         stderr=subprocess.STDOUT)
+    if port:
+        wait_port(port)
+    return d
+
+
 def stop_daemon(d, timeout=20):
     """SIGTERM, then wait (SIGKILL after timeout s). Returns the exit code, 'killed' or None (never started)."""
     if d is None:

@@ -32,7 +32,7 @@ import yaml
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
 sys.path.insert(0, os.path.join(here, '..', 'smpp'))
-from uigwtest import failures, check, log_cfg, Vty, stop_daemon, finish  # noqa: E402,F401
+from uigwtest import failures, check, log_cfg, Vty, start_daemon, stop_daemon, wait_port, finish  # noqa: E402,F401
 from smpp_integration import Smsc, deliver, is_submit, submit_text, ussd_mo, is_ussd  # noqa: E402
 import smpp_integration  # noqa: E402
 
@@ -189,16 +189,10 @@ api
     t0 = time.time()
     d = None
     try:
-        d = subprocess.Popen([args.daemon, '-c', cfg, '-C', str(CTRL_PORT)], cwd=workdir, stdout=dlog,
-                             stderr=subprocess.STDOUT)
+        d = start_daemon(args.daemon, cfg, CTRL_PORT, workdir, dlog)
         check(smsc.wait(lambda e: e.get('dir') == 'tx' and e.get('command') == 'bind_transceiver_resp', 15)
               is not None, 'the gateway bound to the SMSC')
-        for _ in range(100):
-            try:
-                socket.create_connection(('127.0.0.1', HTTP_PORT), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(HTTP_PORT)
         vty = Vty(VTY_PORT)
 
         # --- keys ---------------------------------------------------------------------------------------------
@@ -570,14 +564,7 @@ api
             text = f.read()
         with open(cfg, 'w') as f:
             f.write(text.replace(' idle-timeout 2\n', ' idle-timeout 2\n tls certificate %s key %s\n' % (cert, key)))
-        d = subprocess.Popen([args.daemon, '-c', cfg, '-C', str(CTRL_PORT)], cwd=workdir, stdout=dlog,
-                             stderr=subprocess.STDOUT)
-        for _ in range(100):
-            try:
-                socket.create_connection(('127.0.0.1', HTTP_PORT), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        d = start_daemon(args.daemon, cfg, CTRL_PORT, workdir, dlog, port=HTTP_PORT)
         BASE = 'https://127.0.0.1:%d' % HTTP_PORT
         CURL_TLS = ['--cacert', cert]
         st, _, j = http('GET', '/v1/campaigns', key=prop_key)

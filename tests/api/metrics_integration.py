@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
-from uigwtest import check, log_cfg, Vty, stop_daemon, finish  # noqa: E402
+from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish  # noqa: E402
 
 SMSC_PORT = 42960  # nothing listens: the link's counters exist, labelled link="nowhere"
 VTY_PORT = 42961
@@ -123,14 +122,7 @@ api
     t0 = time.time()
     d = prom = None
     try:
-        d = subprocess.Popen([args.daemon, '-c', cfg, '-C', str(CTRL_PORT)], cwd=workdir, stdout=dlog,
-                             stderr=subprocess.STDOUT)
-        for _ in range(100):
-            try:
-                socket.create_connection(('127.0.0.1', HTTP_PORT), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        d = start_daemon(args.daemon, cfg, CTRL_PORT, workdir, dlog, port=HTTP_PORT)
         vty = Vty(VTY_PORT)
         op_key = key_of(vty.cmd('api tenant operator key create metrics'))
         op_other = key_of(vty.cmd('api tenant operator key create campaigns results'))
