@@ -389,7 +389,7 @@ void uigw_dlg_count_outcome(struct uigw_dialog *dlg, enum uigw_outcome o)
 
 void uigw_dlg_count(struct uigw_dialog *dlg, enum uigw_dctr c)
 {
-	uigw_count(dlg->gw, dlg->channel, dlg->camp ? dlg->camp->name : NULL, c);
+	uigw_count(dlg->gw, dlg->channel, dlg->camp, c);
 }
 
 /* Too many invalid answers, or a refusal: a last text, then the end. */

@@ -189,14 +189,16 @@ static struct rate_ctr_group *camp_ctrs(struct uigw *gw, const char *campaign)
 	return cc->g;
 }
 
-void uigw_count(struct uigw *gw, enum uigw_channel ch, const char *campaign, enum uigw_dctr c)
+void uigw_count(struct uigw *gw, enum uigw_channel ch, struct uigw_campaign *camp, enum uigw_dctr c)
 {
-	struct rate_ctr_group *g;
-
 	if ((unsigned int)ch < _UIGW_CHAN_NUM && gw->chan_ctrs[ch])
 		rate_ctr_inc2(gw->chan_ctrs[ch], c);
-	if (campaign && (g = camp_ctrs(gw, campaign)))
-		rate_ctr_inc2(g, c);
+	if (!camp)
+		return;
+	if (!camp->ctrs)
+		camp->ctrs = camp_ctrs(gw, camp->name);
+	if (camp->ctrs)
+		rate_ctr_inc2(camp->ctrs, c);
 }
 
 int uigw_tdef_group_add(struct uigw *gw, const char *name, const char *desc, struct osmo_tdef *tdefs, bool own_node)

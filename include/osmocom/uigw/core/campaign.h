@@ -8,6 +8,8 @@
 #include <osmocom/uigw/common/channel.h>
 #include <osmocom/uigw/store/query.h>
 
+struct rate_ctr_group;
+
 /*! Navigation keys the engine reserves on every screen (option keys may not use them). */
 #define UIGW_KEY_BACK	"0"
 #define UIGW_KEY_MORE	"00"
@@ -139,6 +141,8 @@ struct uigw_campaign {
 	const char *name;		/*!< unique, [a-z0-9_-]{1,32} */
 	unsigned int version;		/*!< set by the caller of the loader (see uigw_campaign_set) */
 	uint64_t content_hash;		/*!< hash of the file's bytes, to tell whether a reload changed it */
+	struct rate_ctr_group *ctrs;	/*!< its group "uigw:campaign" (the gateway's, one per name for every
+					 *   version), looked up at its first counted event (uigw_count) */
 	const char *file;		/*!< path it was loaded from */
 	const char *owner;		/*!< API tenant that owns it (field `owner`), NULL: the operator */
 	struct uigw_i18n title;

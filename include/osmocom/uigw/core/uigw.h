@@ -17,6 +17,7 @@ struct uigw_store;
 #define UIGW_TDEF_GROUPS_MAX	8
 struct uigw_store_cfg;
 struct uigw_campaign_set;
+struct uigw_campaign;
 struct uigw_dialog;
 struct uigw_profile;
 struct rate_ctr_group;
@@ -153,8 +154,8 @@ extern struct uigw *uigw_vty_root;
 /*! Add a timer group (a channel's osmo_tdef array) to the gateway's `timer` / `show timer` commands.
  *  \param[in] own_node  the channel writes these timers in its own configuration node (not node uigw)
  *  \returns 0, or -ENOSPC */
-/*! Count a dialog event on its channel's and its campaign's counters (campaign NULL: the channel's only). */
-void uigw_count(struct uigw *gw, enum uigw_channel ch, const char *campaign, enum uigw_dctr c);
+/*! Count a dialog event on its channel's and its campaign's counters (camp NULL: the channel's only). */
+void uigw_count(struct uigw *gw, enum uigw_channel ch, struct uigw_campaign *camp, enum uigw_dctr c);
 
 int uigw_tdef_group_add(struct uigw *gw, const char *name, const char *desc, struct osmo_tdef *tdefs, bool own_node);
 
