@@ -135,19 +135,26 @@ static void emit_labels(struct out *o, const char *prefix, const char *name, uns
 /* ---------------------------------------------------------------------------------------------------------- */
 /* the groups, collected so that a family's samples follow one HELP and TYPE */
 
+/* a rate counter group or a stat item group, seen the same way */
+struct grp {
+	const void *g;
+	const void *desc;		/*!< its kind */
+	bool counter;			/*!< rate_ctr_group, else osmo_stat_item_group */
+	const char *prefix, *name;
+	unsigned int idx, n;		/*!< n: counters or items */
+};
+
 struct groups {
-	void **g;
+	struct grp *g;
 	unsigned int n, cap;
 	void *ctx;
 };
 
-static int collect(void *g, void *data)
+static int collect(struct groups *gs, struct grp g)
 {
-	struct groups *gs = data;
-
 	if (gs->n == gs->cap) {
 		unsigned int cap = gs->cap ? gs->cap * 2 : 32;
-		void **n = talloc_realloc(gs->ctx, gs->g, void *, cap);
+		struct grp *n = talloc_realloc(gs->ctx, gs->g, struct grp, cap);
 
 		if (!n)
 			return -ENOMEM;
@@ -160,95 +167,81 @@ static int collect(void *g, void *data)
 
 static int collect_ctrg(struct rate_ctr_group *g, void *data)
 {
-	return collect(g, data);
+	return collect(data, (struct grp){ .g = g, .desc = g->desc, .counter = true,
+		       .prefix = g->desc->group_name_prefix, .name = g->name, .idx = g->idx, .n = g->desc->num_ctr });
 }
 
 static int collect_statg(struct osmo_stat_item_group *g, void *data)
 {
-	return collect(g, data);
+	return collect(data, (struct grp){ .g = g, .desc = g->desc, .counter = false,
+		       .prefix = g->desc->group_name_prefix, .name = g->name, .idx = g->idx, .n = g->desc->num_items });
 }
 
-/* Is the kind of group i (its desc) labelled: more than one group, a name, or an index other than 0? */
-#define KIND_LABELLED(gs, i, T)	({							\
-	bool _l = false;								\
-	unsigned int _j;								\
-	for (_j = 0; _j < (gs)->n; _j++) {						\
-		T *_g = (gs)->g[_j];							\
-		if (_g->desc == ((T *)(gs)->g[i])->desc && (_j != (i) || _g->name || _g->idx))	\
-			_l = true;							\
-	}										\
-	_l; })
-
-static void counters(struct out *o, struct groups *gs)
+static void item_desc(const struct grp *g, unsigned int k, const char **name, const char **help)
 {
-	unsigned int i, j, k;
-
-	for (i = 0; i < gs->n; i++) {
-		struct rate_ctr_group *g = gs->g[i];
+	if (g->counter) {
 		const struct rate_ctr_group_desc *d = g->desc;
-		bool first_of_kind = true, labelled;
 
-		for (j = 0; j < i; j++) {
-			if (((struct rate_ctr_group *)gs->g[j])->desc == d)
-				first_of_kind = false;
-		}
-		if (!first_of_kind)
-			continue;
-		labelled = KIND_LABELLED(gs, i, struct rate_ctr_group);
-		for (k = 0; k < d->num_ctr; k++) {
-			emit(o, "# HELP ");
-			emit_family(o, d->group_name_prefix, d->ctr_desc[k].name);
-			emit(o, "_total ");
-			emit_help(o, d->ctr_desc[k].description);
-			emit(o, "\n# TYPE ");
-			emit_family(o, d->group_name_prefix, d->ctr_desc[k].name);
-			emit(o, "_total counter\n");
-			for (j = i; j < gs->n; j++) {
-				struct rate_ctr_group *h = gs->g[j];
+		*name = d->ctr_desc[k].name;
+		*help = d->ctr_desc[k].description;
+	} else {
+		const struct osmo_stat_item_group_desc *d = g->desc;
 
-				if (h->desc != d)
-					continue;
-				emit_family(o, d->group_name_prefix, d->ctr_desc[k].name);
-				emit(o, "_total");
-				emit_labels(o, d->group_name_prefix, h->name, h->idx, labelled);
-				emit(o, " %" PRIu64 "\n", rate_ctr_group_get_ctr(h, k)->current);
-			}
-		}
+		*name = d->item_desc[k].name;
+		*help = d->item_desc[k].description;
 	}
 }
 
-static void gauges(struct out *o, struct groups *gs)
+static void emit_value(struct out *o, const struct grp *g, unsigned int k)
+{
+	if (g->counter)
+		emit(o, " %" PRIu64 "\n", rate_ctr_group_get_ctr((struct rate_ctr_group *)g->g, k)->current);
+	else
+		emit(o, " %" PRId32 "\n", osmo_stat_item_get_last(
+			osmo_stat_item_group_get_item((struct osmo_stat_item_group *)g->g, k)));
+}
+
+/* One family per (kind, counter or item), its HELP and TYPE once, then a sample per group of the kind. */
+static void families(struct out *o, const struct groups *gs)
 {
 	unsigned int i, j, k;
 
 	for (i = 0; i < gs->n; i++) {
-		struct osmo_stat_item_group *g = gs->g[i];
-		const struct osmo_stat_item_group_desc *d = g->desc;
-		bool first_of_kind = true, labelled;
+		const struct grp *g = &gs->g[i];
+		const char *suffix = g->counter ? "_total" : "";
+		bool first_of_kind = true, labelled = false;
 
-		for (j = 0; j < i; j++) {
-			if (((struct osmo_stat_item_group *)gs->g[j])->desc == d)
+		for (j = 0; j < gs->n; j++) {
+			if (gs->g[j].desc != g->desc)
+				continue;
+			if (j < i)
 				first_of_kind = false;
+			/* labelled: more than one group of the kind, a name, or an index other than 0 */
+			if (j != i || gs->g[j].name || gs->g[j].idx)
+				labelled = true;
 		}
 		if (!first_of_kind)
 			continue;
-		labelled = KIND_LABELLED(gs, i, struct osmo_stat_item_group);
-		for (k = 0; k < d->num_items; k++) {
-			emit(o, "# HELP ");
-			emit_family(o, d->group_name_prefix, d->item_desc[k].name);
-			emit(o, " ");
-			emit_help(o, d->item_desc[k].description);
-			emit(o, "\n# TYPE ");
-			emit_family(o, d->group_name_prefix, d->item_desc[k].name);
-			emit(o, " gauge\n");
-			for (j = i; j < gs->n; j++) {
-				struct osmo_stat_item_group *h = gs->g[j];
+		for (k = 0; k < g->n; k++) {
+			const char *name, *help;
 
-				if (h->desc != d)
+			item_desc(g, k, &name, &help);
+			emit(o, "# HELP ");
+			emit_family(o, g->prefix, name);
+			emit(o, "%s ", suffix);
+			emit_help(o, help);
+			emit(o, "\n# TYPE ");
+			emit_family(o, g->prefix, name);
+			emit(o, "%s %s\n", suffix, g->counter ? "counter" : "gauge");
+			for (j = i; j < gs->n; j++) {
+				const struct grp *h = &gs->g[j];
+
+				if (h->desc != g->desc)
 					continue;
-				emit_family(o, d->group_name_prefix, d->item_desc[k].name);
-				emit_labels(o, d->group_name_prefix, h->name, h->idx, labelled);
-				emit(o, " %" PRId32 "\n", osmo_stat_item_get_last(osmo_stat_item_group_get_item(h, k)));
+				emit_family(o, g->prefix, name);
+				emit(o, "%s", suffix);
+				emit_labels(o, g->prefix, h->name, h->idx, labelled);
+				emit_value(o, h, k);
 			}
 		}
 	}
@@ -257,33 +250,25 @@ static void gauges(struct out *o, struct groups *gs)
 static void store_totals(struct out *o, struct uigw_store *st)
 {
 	struct uigw_store_stats s;
-	const struct {
-		const char *name, *help;
-		uint64_t v;
-	} *t, tot[] = {
-		{ "uigw_store_commits_total", "Transactions (group commits) the store wrote", 0 },
-		{ "uigw_store_jobs_total", "Jobs in them", 0 },
-		{ "uigw_store_rows_total", "Rows in them", 0 },
-		{ "uigw_store_failed_jobs_total", "Jobs completed with an error", 0 },
-		{ "uigw_store_log_rows_lost_total", "Log rows (the API's audit) not stored", 0 },
-		{ "uigw_store_optout_checks_total", "Opt-out checks", 0 },
-		{ "uigw_store_optout_reads_total", "Opt-out checks that read the database", 0 },
-	};
-	uint64_t v[ARRAY_SIZE(tot)];
 	unsigned int i;
 
 	uigw_store_stats(st, &s);
-	v[0] = s.commits;
-	v[1] = s.jobs;
-	v[2] = s.rows;
-	v[3] = s.failed_jobs;
-	v[4] = s.log_rows_lost;
-	v[5] = s.optout_checks;
-	v[6] = s.optout_reads;
-	for (i = 0; i < ARRAY_SIZE(tot); i++) {
-		t = &tot[i];
-		emit(o, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", t->name, t->help, t->name, t->name, v[i]);
-	}
+	const struct {
+		const char *name, *help;
+		uint64_t v;
+	} tot[] = {
+		{ "uigw_store_commits_total", "Transactions (group commits) the store wrote", s.commits },
+		{ "uigw_store_jobs_total", "Jobs in them", s.jobs },
+		{ "uigw_store_rows_total", "Rows in them", s.rows },
+		{ "uigw_store_failed_jobs_total", "Jobs completed with an error", s.failed_jobs },
+		{ "uigw_store_log_rows_lost_total", "Log rows (the API's audit) not stored", s.log_rows_lost },
+		{ "uigw_store_optout_checks_total", "Opt-out checks", s.optout_checks },
+		{ "uigw_store_optout_reads_total", "Opt-out checks that read the database", s.optout_reads },
+	};
+
+	for (i = 0; i < ARRAY_SIZE(tot); i++)
+		emit(o, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", tot[i].name, tot[i].help, tot[i].name,
+		     tot[i].name, tot[i].v);
 	emit(o, "# HELP uigw_store_busy_seconds_total Time the store writer spent writing and committing\n"
 	     "# TYPE uigw_store_busy_seconds_total counter\nuigw_store_busy_seconds_total %.6f\n",
 	     s.busy_us / 1e6);
@@ -301,14 +286,10 @@ char *uigw_api_metrics_text(void *ctx, struct uigw *gw)
 	emit_label_value(&o, PACKAGE_VERSION);
 	emit(&o, "\"} 1\n");
 
-	if (rate_ctr_for_each_group(collect_ctrg, &gs) < 0)
+	/* counters first, then the stat items: the kinds of the two never share a desc */
+	if (rate_ctr_for_each_group(collect_ctrg, &gs) < 0 || osmo_stat_item_for_each_group(collect_statg, &gs) < 0)
 		o.oom = true;
-	counters(&o, &gs);
-	TALLOC_FREE(gs.g);
-	gs.n = gs.cap = 0;
-	if (osmo_stat_item_for_each_group(collect_statg, &gs) < 0)
-		o.oom = true;
-	gauges(&o, &gs);
+	families(&o, &gs);
 	TALLOC_FREE(gs.g);
 	if (gw && gw->store)
 		store_totals(&o, gw->store);
