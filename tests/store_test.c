@@ -1135,6 +1135,185 @@ static void test_pseudonym(void **state)
 	assert_string_not_equal(out, out2);
 }
 
+/* --- webhooks' outbox ------------------------------------------------------------------------------------------ */
+
+static void webhook(struct uigw_store *st, int64_t id, const char *tenant, bool all, uint32_t events, bool remove)
+{
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job = uigw_store_job_alloc(st, keep_done, &d);
+	struct uigw_store_row *r = uigw_store_job_row(job, UIGW_ROW_WEBHOOK);
+
+	r->time_ms = 500;
+	r->u.webhook.id = id;
+	r->u.webhook.tenant = tenant;
+	r->u.webhook.all_campaigns = all;
+	r->u.webhook.url = "http://127.0.0.1/h";
+	r->u.webhook.secret = "0123456789abcdef";
+	r->u.webhook.events = events;
+	r->u.webhook.remove = remove;
+	talloc_free(run(job, &d));
+}
+
+struct wh_seen {
+	int n;
+	int64_t last_id;
+	char delivery[8][33], event[8][20], data[8][512];
+};
+
+static void wh_cb(const struct uigw_store_wh_entry *e, void *data)
+{
+	struct wh_seen *w = data;
+
+	assert_true(e->id > w->last_id);	/* oldest first, ids growing */
+	w->last_id = e->id;
+	if (w->n < 8) {
+		osmo_strlcpy(w->delivery[w->n], e->delivery, 33);
+		osmo_strlcpy(w->event[w->n], e->event, 20);
+		osmo_strlcpy(w->data[w->n], e->data, 512);
+	}
+	w->n++;
+}
+
+static struct wh_seen wh_read(struct uigw_store *st, int64_t webhook, bool dead)
+{
+	struct wh_seen w = { 0 };
+	int n = uigw_store_wh_entries(st, webhook, dead, 0, 100, wh_cb, &w);
+
+	assert_int_equal(n, w.n);
+	return w;
+}
+
+static void test_webhook_outbox(void **state)
+{
+	struct uigw_store *st = open_store("outbox", 86400);
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	int64_t pending, dead, older;
+	struct wh_seen w;
+	sqlite3 *db;
+
+	/* nobody listens: an answer leaves no outbox entry */
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	response(job, "c1", "q1", "3", "ussi");
+	talloc_free(run(job, &d));
+	assert_int_equal(file_int("outbox", "SELECT count(*) FROM webhook_outbox"), 0);
+
+	/* the operator's webhook 1 sees every campaign's answers and dialog ends; acme's webhook 2 its own answers */
+	webhook(st, 1, "operator", true, 1 << UIGW_WH_ANSWER | 1 << UIGW_WH_DIALOG_ENDED | 1 << UIGW_WH_SPAM_REPORT |
+		1 << UIGW_WH_TRIGGER_REFUSED, false);
+	webhook(st, 2, "acme", false, 1 << UIGW_WH_ANSWER, false);
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	response(job, "c1", "q1", "needs \"quotes\", a \\ and a\ttab", "ussi");	/* operator's campaign */
+	r = row(job, UIGW_ROW_RESPONSE, "sub-b", 1234567);
+	r->owner = "acme";
+	r->campaign = "acme-c";
+	r->dialog = 77;
+	r->u.response.node = r->u.response.question = "q";
+	r->u.response.kind = "rating";
+	r->u.response.value = r->u.response.raw = "5";
+	r->u.response.roaming = true;
+	dialog(job, 42, "c1", UIGW_OUTCOME_COMPLETED);
+	spam(job, "sub-c", "+4930123456", 3000);
+	r = row(job, UIGW_ROW_REFUSED, NULL, 4000);
+	r->campaign = "c1";
+	r->u.refused.refusal = "opted_out";
+	talloc_free(run(job, &d));
+
+	w = wh_read(st, 1, false);
+	assert_int_equal(w.n, 5);
+	assert_string_equal(w.event[0], "answer");
+	assert_string_equal(w.event[2], "dialog.ended");
+	assert_string_equal(w.event[3], "spam.report");
+	assert_string_equal(w.event[4], "trigger.refused");
+	assert_int_equal(strlen(w.delivery[0]), 32);
+	assert_string_not_equal(w.delivery[0], w.delivery[1]);
+	/* valid JSON (SQLite's json_valid()), escaped */
+	assert_int_equal(file_int("outbox", "SELECT count(*) FROM webhook_outbox WHERE json_valid(data)"), 6);
+	assert_non_null(strstr(w.data[0], "\"value\":\"needs \\\"quotes\\\", a \\\\ and a\\u0009tab\""));
+	assert_non_null(strstr(w.data[1], "\"dialog\":\"77\""));
+	assert_non_null(strstr(w.data[1], "\"roaming\":true"));
+	assert_non_null(strstr(w.data[1], "\"time\":\"1970-01-01T00:20:34.567Z\""));
+	assert_non_null(strstr(w.data[2], "\"outcome\":\"completed\""));
+	assert_non_null(strstr(w.data[3], "\"number\":\"+4930123456\",\"counted\":true"));
+	assert_non_null(strstr(w.data[4], "\"refusal\":\"opted_out\",\"detail\":null"));
+	/* acme: its own campaign's answer only */
+	w = wh_read(st, 2, false);
+	assert_int_equal(w.n, 1);
+	assert_non_null(strstr(w.data[0], "\"campaign\":\"acme-c\""));
+
+	/* outcomes: delivered leaves, a failure counts, a dead letter is listed, a re-send makes it pending */
+	assert_int_equal(sqlite3_open_v2(db_path("outbox"), &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	r = uigw_store_job_row(job, UIGW_ROW_WH_DONE);
+	r->u.wh.id = sql_int(db, "SELECT min(id) FROM webhook_outbox WHERE webhook = 1");
+	r = uigw_store_job_row(job, UIGW_ROW_WH_RETRY);
+	r->time_ms = 5000;
+	r->u.wh.id = sql_int(db, "SELECT min(id) FROM webhook_outbox WHERE webhook = 2");
+	r->u.wh.status = 503;
+	r = uigw_store_job_row(job, UIGW_ROW_WH_DEAD);
+	r->time_ms = 5000;
+	r->u.wh.webhook = 2;
+	r->u.wh.id = sql_int(db, "SELECT min(id) FROM webhook_outbox WHERE webhook = 2");
+	/* by age: of webhook 1, those above the second entry waiting since before 3500 (the dialog end, the spam) */
+	r = uigw_store_job_row(job, UIGW_ROW_WH_DEAD);
+	r->time_ms = 5000;
+	r->u.wh.webhook = 1;
+	r->u.wh.cutoff_ms = 3500;
+	r->u.wh.after = sql_int(db, "SELECT min(id) + 1 FROM webhook_outbox WHERE webhook = 1");
+	talloc_free(run(job, &d));
+	assert_int_equal(uigw_store_wh_counts(st, 1, 0, 0, &pending, &dead, NULL), 0);
+	assert_int_equal(pending, 2);
+	assert_int_equal(dead, 2);
+	assert_int_equal(uigw_store_wh_counts(st, 1, 4500, 0, NULL, NULL, &older), 0);
+	assert_int_equal(older, 1);	/* the refusal (4000); the acme answer is at 1234567 */
+	w = wh_read(st, 2, true);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(sql_int(db, "SELECT attempts * 1000 + last_status FROM webhook_outbox WHERE webhook = 2"),
+			 1503);
+
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	r = uigw_store_job_row(job, UIGW_ROW_WH_RESEND);
+	r->time_ms = 9000;
+	r->u.wh.webhook = 1;
+	talloc_free(run(job, &d));
+	assert_int_equal(uigw_store_wh_counts(st, 1, 0, 0, &pending, &dead, NULL), 0);
+	assert_int_equal(pending, 4);
+	assert_int_equal(dead, 0);
+	/* the re-sent ones wait the maximum age anew */
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM webhook_outbox WHERE webhook = 1 AND since = 9000"), 2);
+
+	/* deleted: its outbox goes with it, and it hears nothing more */
+	webhook(st, 1, NULL, false, 0, true);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM webhook_outbox WHERE webhook = 1"), 0);
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	dialog(job, 43, "c1", UIGW_OUTCOME_ABANDONED);
+	talloc_free(run(job, &d));
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM webhook_outbox"), 1);
+	sqlite3_close(db);
+	uigw_store_close(st);
+
+	/* after a restart the writer knows webhook 2, and ids go on growing */
+	st = open_store("outbox", 86400);
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	r = row(job, UIGW_ROW_RESPONSE, "sub-b", 9999);
+	r->owner = "acme";
+	r->campaign = "acme-c";
+	r->u.response.node = r->u.response.question = "q2";
+	r->u.response.kind = "rating";
+	r->u.response.value = r->u.response.raw = "4";
+	talloc_free(run(job, &d));
+	w = wh_read(st, 2, false);
+	assert_int_equal(w.n, 1);	/* the first is a dead letter */
+	assert_non_null(strstr(w.data[0], "\"question\":\"q2\""));
+	uigw_store_close(st);
+}
+
 static int group_setup(void **state)
 {
 	osmo_strlcpy(tmpdir, "/tmp/uigw-store-XXXXXX", sizeof(tmpdir));
@@ -1171,6 +1350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
 		cmocka_unit_test(test_pseudonym),
 		cmocka_unit_test_setup_teardown(test_mt_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_webhook_outbox, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 	int rc;

@@ -42,6 +42,9 @@ static const struct rate_ctr_desc api_ctr_desc[] = {
 	[API_CTR_TRIGGERS] = { "triggers", "Dialogs started by POST /v1/triggers" },
 	[API_CTR_TRIGGERS_REFUSED] = { "triggers:refused", "Triggers refused (409, 503)" },
 	[API_CTR_AUDIT_LOST] = { "audit:lost", "Audit records not queued for the store (out of memory; rows the store refused: show store)" },
+	[API_CTR_WH_DELIVERED] = { "webhook:delivered", "Webhook events delivered (a 2xx answer)" },
+	[API_CTR_WH_FAILED] = { "webhook:failed", "Webhook delivery attempts that failed (no answer, or not 2xx)" },
+	[API_CTR_WH_DEAD] = { "webhook:dead", "Webhook events dead-lettered (not delivered within the maximum age)" },
 };
 
 static const struct rate_ctr_group_desc api_ctrg_desc = {
@@ -59,6 +62,7 @@ struct uigw_api *uigw_api_of(struct uigw *gw)
 
 static int api_free(struct uigw_api *api)
 {
+	uigw_api_webhooks_stop(api);
 	if (api->mhd) {
 		osmo_fd_unregister(&api->ofd);
 		osmo_timer_del(&api->timer);
@@ -81,6 +85,8 @@ int uigw_api_init(struct uigw *gw)
 	INIT_LLIST_HEAD(&api->tenants);
 	INIT_LLIST_HEAD(&api->keys);
 	INIT_LLIST_HEAD(&api->summaries);
+	INIT_LLIST_HEAD(&api->webhooks);
+	uigw_api_webhook_cfg_defaults(api);
 	api->summary_cache_ms = 1000;
 	hash_init(api->keys_by_hash);
 	api->cfg.enabled = true;
@@ -330,6 +336,10 @@ int uigw_api_start(struct uigw *gw)
 		LOGP(DAPI, LOGL_ERROR, "cannot load the API keys from the store\n");
 		return rc;
 	}
+	/* deliveries go on without the listener: the webhooks of the store are served */
+	rc = uigw_api_webhooks_start(api);
+	if (rc < 0)
+		return rc;
 	if (!api->cfg.configured || !api->cfg.enabled || api->mhd)
 		return 0;
 	if (inet_pton(AF_INET, api->cfg.bind_addr, &a4.sin_addr) == 1) {
@@ -400,7 +410,10 @@ void uigw_api_stop(struct uigw *gw)
 {
 	struct uigw_api *api = gw ? gw->api : NULL;
 
-	if (!api || !api->mhd)
+	if (!api)
+		return;
+	uigw_api_webhooks_stop(api);
+	if (!api->mhd)
 		return;
 	osmo_fd_unregister(&api->ofd);
 	osmo_timer_del(&api->timer);

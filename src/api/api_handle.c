@@ -53,6 +53,12 @@ static const struct route {
 	{ "GET", "/v1/spam/numbers", UIGW_SCOPE_SPAM, api_h_spam_numbers },
 	{ "GET", "/v1/spam/numbers/*", UIGW_SCOPE_SPAM, api_h_spam_number },
 	{ "GET", "/metrics", UIGW_SCOPE_METRICS, api_h_metrics },
+	{ "GET", "/v1/webhooks", UIGW_SCOPE_RESULTS, api_h_webhooks },
+	{ "POST", "/v1/webhooks", UIGW_SCOPE_RESULTS, api_h_webhook_create },
+	{ "GET", "/v1/webhooks/*", UIGW_SCOPE_RESULTS, api_h_webhook },
+	{ "DELETE", "/v1/webhooks/*", UIGW_SCOPE_RESULTS, api_h_webhook_delete },
+	{ "GET", "/v1/webhooks/*/dead", UIGW_SCOPE_RESULTS, api_h_webhook_dead },
+	{ "POST", "/v1/webhooks/*/resend", UIGW_SCOPE_RESULTS, api_h_webhook_resend },
 };
 
 /* ---------------------------------------------------------------------------------------------------------- */

@@ -32,6 +32,16 @@ struct uigw_api_cfg {
 	unsigned int max_connections_per_ip;	/*!< 0: no limit (default) */
 	unsigned int idle_timeout;	/*!< seconds a connection may stay silent (default 10) */
 	bool metrics_public;		/*!< `metrics public`: GET /metrics without a key */
+	struct uigw_webhook_cfg {
+		unsigned int timeout_ms;	/*!< one delivery attempt at most (default 5000) */
+		unsigned int max_age_s;		/*!< an event not delivered within this is dead-lettered (86400) */
+		unsigned int backoff_min_ms, backoff_max_ms;	/*!< after failures: min * 2^(n-1), at most max
+								 *   (default 1000, 600000) */
+		unsigned int max_in_flight;	/*!< attempts at once per webhook (default 16) */
+		unsigned int max_per_tenant;	/*!< webhooks a tenant may have (default 10) */
+		unsigned int poll_ms;		/*!< how often the outbox is read for new events (default 100) */
+		bool require_https;		/*!< refuse http:// URLs (default: allowed) */
+	} wh;				/*!< `webhook ...` in node api */
 };
 
 /*! A tenant: the operator (built in) or a third party the operator configured in node `api`. */
@@ -77,6 +87,36 @@ enum uigw_api_ctr {
 	API_CTR_TRIGGERS,
 	API_CTR_TRIGGERS_REFUSED,
 	API_CTR_AUDIT_LOST,
+	API_CTR_WH_DELIVERED,
+	API_CTR_WH_FAILED,
+	API_CTR_WH_DEAD,
+};
+
+struct uigw_http_client;
+
+/*! A webhook: where a tenant wants to be told about the events of its campaigns (api_webhook.c). */
+struct uigw_webhook {
+	struct llist_head list;		/*!< in api->webhooks, by id */
+	struct uigw_api *api;
+	int64_t id;
+	char tenant[33];
+	bool all_campaigns;		/*!< the operator's: every campaign */
+	char *url, *secret;
+	uint32_t events;		/*!< bits of enum uigw_webhook_event */
+	int64_t created_ms;
+
+	/* delivery: the oldest pending outbox entries, read from the store in id order */
+	struct llist_head entries;	/*!< struct uigw_wh_entry, by id */
+	unsigned int n_entries, in_flight;
+	int64_t fetched;		/*!< the highest outbox id read: the next read starts above it */
+	unsigned int failures;		/*!< failed attempts since the last success */
+	int64_t retry_at_us;		/*!< monotonic: backing off until then (0: not) */
+	int64_t last_sweep_us;
+	/* since the start, for show api webhooks and GET /v1/webhooks */
+	uint64_t delivered, failed, dead;
+	long last_status;		/*!< of the last attempt (0: no answer) */
+	char last_error[80];
+	int64_t last_ok_ms, last_fail_ms;
 };
 
 struct uigw_api {
@@ -98,6 +138,13 @@ struct uigw_api {
 	struct osmo_fd ofd;		/*!< MHD's epoll fd */
 	struct osmo_timer_list timer;	/*!< MHD's next timeout, or "run again" */
 	unsigned int n_conns;		/*!< open connections */
+
+	/* webhooks (api_webhook.c) */
+	struct llist_head webhooks;
+	int64_t max_webhook_id;
+	struct uigw_http_client *http;	/*!< their deliveries */
+	struct osmo_timer_list wh_timer;	/*!< reads the outbox, sends what is due */
+	bool wh_running;
 };
 
 /* api_auth.c */
@@ -139,6 +186,19 @@ struct uigw_proposal;
  *  \returns 0; -EINVAL with *errors (path, reason) filled; -EEXIST / -EIO with \a conflict */
 int uigw_api_propose(struct uigw_api *api, void *ctx, const struct uigw_api_tenant *t, json_t *body,
 		     struct uigw_proposal **out, json_t **errors, char *conflict, size_t conflict_len);
+
+/* api_webhook.c */
+/*! Defaults of node api's webhook settings. */
+void uigw_api_webhook_cfg_defaults(struct uigw_api *api);
+/*! Load the webhooks from the store and start delivering. \returns 0 or negative errno */
+int uigw_api_webhooks_start(struct uigw_api *api);
+/*! Stop delivering (attempts in flight are dropped: they are sent again after the next start). */
+void uigw_api_webhooks_stop(struct uigw_api *api);
+/*! Dead letters of webhook \a id are pending again (all, or only outbox entry \a entry).
+ *  \returns the number re-sent, -ENOENT, -EIO */
+int uigw_api_webhook_resend(struct uigw_api *api, int64_t id, int64_t entry);
+/*! The settings and every webhook with its delivery state, for `show api webhooks`. */
+void uigw_api_webhooks_vty_show(struct vty *vty, struct uigw_api *api);
 
 /* api_vty.c */
 void uigw_api_vty_init(void);

@@ -135,6 +135,73 @@ DEFUN(cfg_api_summary_cache, cfg_api_summary_cache_cmd, "summary-cache <0-60000>
 	return CMD_SUCCESS;
 }
 
+#define WEBHOOK_STR "Delivery of webhooks (POST /v1/webhooks)\n"
+
+DEFUN(cfg_api_wh_timeout, cfg_api_wh_timeout_cmd, "webhook timeout <100-60000>",
+      WEBHOOK_STR "One delivery attempt at most, connecting included (default 5000)\n" "Milliseconds\n")
+{
+	((struct uigw_api *)vty->index)->cfg.wh.timeout_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_wh_max_age, cfg_api_wh_max_age_cmd, "webhook max-age <1-2592000>",
+      WEBHOOK_STR "Retry an event this long, then dead-letter it (default 86400)\n" "Seconds\n")
+{
+	((struct uigw_api *)vty->index)->cfg.wh.max_age_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_wh_backoff, cfg_api_wh_backoff_cmd, "webhook backoff <10-600000> <10-86400000>",
+      WEBHOOK_STR "Wait after failed attempts: MIN, doubled per failure, at most MAX (default 1000 600000)\n"
+      "Milliseconds after the first failure\n" "Milliseconds at most\n")
+{
+	struct uigw_api *api = vty->index;
+	unsigned int min = atoi(argv[0]), max = atoi(argv[1]);
+
+	if (max < min) {
+		vty_out(vty, "%% MAX must not be less than MIN%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	api->cfg.wh.backoff_min_ms = min;
+	api->cfg.wh.backoff_max_ms = max;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_wh_in_flight, cfg_api_wh_in_flight_cmd, "webhook max-in-flight <1-256>",
+      WEBHOOK_STR "Attempts at once per webhook (default 16; read at start)\n" "Requests\n")
+{
+	((struct uigw_api *)vty->index)->cfg.wh.max_in_flight = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_wh_per_tenant, cfg_api_wh_per_tenant_cmd, "webhook max-per-tenant <0-1000>",
+      WEBHOOK_STR "Webhooks one tenant may create (default 10)\n" "Webhooks\n")
+{
+	((struct uigw_api *)vty->index)->cfg.wh.max_per_tenant = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_wh_poll, cfg_api_wh_poll_cmd, "webhook poll-interval <10-10000>",
+      WEBHOOK_STR "Read the outbox for new events this often (default 100)\n" "Milliseconds\n")
+{
+	((struct uigw_api *)vty->index)->cfg.wh.poll_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_wh_https, cfg_api_wh_https_cmd, "webhook require-https",
+      WEBHOOK_STR "Refuse http:// URLs in new webhooks\n")
+{
+	((struct uigw_api *)vty->index)->cfg.wh.require_https = true;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_api_no_wh_https, cfg_api_no_wh_https_cmd, "no webhook require-https",
+      NO_STR WEBHOOK_STR "Allow http:// URLs too (default)\n")
+{
+	((struct uigw_api *)vty->index)->cfg.wh.require_https = false;
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_api_shutdown, cfg_api_shutdown_cmd, "shutdown", "Do not listen for HTTP requests\n")
 {
 	((struct uigw_api *)vty->index)->cfg.enabled = false;
@@ -331,6 +398,21 @@ static int config_write_api(struct vty *vty)
 		vty_out(vty, " metrics public%s", VTY_NEWLINE);
 	if (api->summary_cache_ms != 1000)
 		vty_out(vty, " summary-cache %u%s", api->summary_cache_ms, VTY_NEWLINE);
+	if (api->cfg.wh.timeout_ms != 5000)
+		vty_out(vty, " webhook timeout %u%s", api->cfg.wh.timeout_ms, VTY_NEWLINE);
+	if (api->cfg.wh.max_age_s != 86400)
+		vty_out(vty, " webhook max-age %u%s", api->cfg.wh.max_age_s, VTY_NEWLINE);
+	if (api->cfg.wh.backoff_min_ms != 1000 || api->cfg.wh.backoff_max_ms != 600000)
+		vty_out(vty, " webhook backoff %u %u%s", api->cfg.wh.backoff_min_ms, api->cfg.wh.backoff_max_ms,
+			VTY_NEWLINE);
+	if (api->cfg.wh.max_in_flight != 16)
+		vty_out(vty, " webhook max-in-flight %u%s", api->cfg.wh.max_in_flight, VTY_NEWLINE);
+	if (api->cfg.wh.max_per_tenant != 10)
+		vty_out(vty, " webhook max-per-tenant %u%s", api->cfg.wh.max_per_tenant, VTY_NEWLINE);
+	if (api->cfg.wh.poll_ms != 100)
+		vty_out(vty, " webhook poll-interval %u%s", api->cfg.wh.poll_ms, VTY_NEWLINE);
+	if (api->cfg.wh.require_https)
+		vty_out(vty, " webhook require-https%s", VTY_NEWLINE);
 	if (!api->cfg.enabled)
 		vty_out(vty, " shutdown%s", VTY_NEWLINE);
 	llist_for_each_entry(t, &api->tenants, list) {
@@ -436,6 +518,38 @@ DEFUN(api_key_revoke, api_key_revoke_cmd, "api tenant NAME key revoke <1-2000000
 	return CMD_SUCCESS;
 }
 
+DEFUN(show_api_webhooks, show_api_webhooks_cmd, "show api webhooks",
+      SHOW_STR "HTTP API\n" "Webhooks: their outbox, deliveries, failures and dead letters\n")
+{
+	struct uigw_api *api = root_api();
+
+	if (api)
+		uigw_api_webhooks_vty_show(vty, api);
+	return CMD_SUCCESS;
+}
+
+DEFUN(api_webhook_resend, api_webhook_resend_cmd, "api webhook <1-2000000000> resend [<1-9000000000000000000>]",
+      "HTTP API\n" "A webhook\n" "Webhook id (show api webhooks)\n"
+      "Deliver its dead letters again (all, or one outbox entry)\n" "Outbox entry (GET /v1/webhooks/ID/dead)\n")
+{
+	struct uigw_api *api = root_api();
+	int n;
+
+	if (!api)
+		return CMD_WARNING;
+	n = uigw_api_webhook_resend(api, atoll(argv[0]), argc > 1 ? atoll(argv[1]) : 0);
+	if (n == -ENOENT) {
+		vty_out(vty, "%% No webhook %s%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (n < 0) {
+		vty_out(vty, "%% The store did not take the change: %s%s", strerror(-n), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "%d dead letters of webhook %s are pending again%s", n, argv[0], VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
 void uigw_api_vty_show(struct vty *vty, struct uigw_api *api)
 {
 	struct uigw_api_tenant *t;
@@ -499,6 +613,14 @@ void uigw_api_vty_init(void)
 	install_element(API_NODE, &cfg_api_maxconn_ip_cmd);
 	install_element(API_NODE, &cfg_api_idle_cmd);
 	install_element(API_NODE, &cfg_api_summary_cache_cmd);
+	install_element(API_NODE, &cfg_api_wh_timeout_cmd);
+	install_element(API_NODE, &cfg_api_wh_max_age_cmd);
+	install_element(API_NODE, &cfg_api_wh_backoff_cmd);
+	install_element(API_NODE, &cfg_api_wh_in_flight_cmd);
+	install_element(API_NODE, &cfg_api_wh_per_tenant_cmd);
+	install_element(API_NODE, &cfg_api_wh_poll_cmd);
+	install_element(API_NODE, &cfg_api_wh_https_cmd);
+	install_element(API_NODE, &cfg_api_no_wh_https_cmd);
 	install_element(API_NODE, &cfg_api_shutdown_cmd);
 	install_element(API_NODE, &cfg_api_no_shutdown_cmd);
 	install_element(API_NODE, &cfg_api_tenant_cmd);
@@ -516,4 +638,6 @@ void uigw_api_vty_init(void)
 	install_element(ENABLE_NODE, &api_key_create_cmd);
 	install_element(ENABLE_NODE, &api_key_revoke_cmd);
 	install_element_ve(&show_api_cmd);
+	install_element_ve(&show_api_webhooks_cmd);
+	install_element(ENABLE_NODE, &api_webhook_resend_cmd);
 }

@@ -137,6 +137,7 @@ struct uigw_store_row *uigw_dlg_row(struct uigw_dialog *dlg, struct uigw_store_j
 	}
 	r->campaign = dlg->camp->name;
 	r->version = dlg->camp->version;
+	r->owner = dlg->camp->owner;
 	if (!prev || prev->campaign != dlg->camp->name) {
 		struct job_camp_ref *ref = talloc(job, struct job_camp_ref);
 		if (!ref)

@@ -16,6 +16,7 @@
 #include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/core/proposal.h>
+#include <osmocom/uigw/core/pseudonym.h>
 #include "dialog_priv.h"
 
 void uigw_trigger_init(struct uigw_trigger *t, const char *campaign, const char *msisdn)
@@ -94,10 +95,38 @@ static int choose_channel(struct uigw *gw, const struct uigw_campaign *c, const 
 	return -1;
 }
 
+/* A refusal goes to the store as a row that only the webhooks' outbox keeps (event trigger.refused): one row of
+ * the store's log job, so a storm of refusals costs no job each. */
+static void log_refusal(struct uigw *gw, const struct uigw_trigger *t, const struct uigw_trigger_res *res)
+{
+	const struct uigw_campaign *c;
+	struct uigw_store_row *row;
+	char pseudonym[33];
+	void *ctx;
+
+	if (!gw->store)
+		return;
+	row = uigw_store_log_row(gw->store, UIGW_ROW_REFUSED, &ctx);
+	if (!row)
+		return;
+	c = t->campaign ? uigw_campaign_set_find(gw->campaigns, t->campaign) : NULL;
+	row->time_ms = uigw_wall_ms();
+	row->campaign = t->campaign ? talloc_strdup(ctx, t->campaign) : NULL;
+	row->owner = c && c->owner ? talloc_strdup(ctx, c->owner) : NULL;
+	row->channel = res->channel >= 0 ? uigw_channel_name(res->channel) : NULL;
+	if (res->msisdn[0]) {
+		uigw_pseudonym(gw->cfg.pseudonym_secret, res->msisdn, pseudonym);
+		row->subscriber = talloc_strdup(ctx, pseudonym);
+	}
+	row->u.refused.refusal = uigw_refusal_name(res->refusal);
+	row->u.refused.detail = res->detail[0] ? talloc_strdup(ctx, res->detail) : NULL;
+}
+
 static int refuse(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trigger_res *res, enum uigw_refusal r)
 {
 	res->refusal = r;
 	rate_ctr_inc2(gw->ctrs, UIGW_CTR_TRIGGER_REFUSED);
+	log_refusal(gw, t, res);
 	LOGP(DDLG, LOGL_NOTICE, "trigger of %s for %s%s%s refused: %s%s%s\n", t->campaign ? t->campaign : "-",
 	     res->msisdn[0] ? res->msisdn : t->msisdn ? t->msisdn : "-", res->channel >= 0 ? " via " : "",
 	     res->channel >= 0 ? uigw_channel_name(res->channel) : "", uigw_refusal_name(r),

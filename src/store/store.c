@@ -445,7 +445,7 @@ static int open_writer(struct uigw_store *st)
 	if (prepare_all(st->wdb, uigw_store_wstmt_sql, st->wstmt, _WSTMT_NUM) < 0 ||
 	    prepare_all(st->wdb, uigw_store_query_sql, st->wq, _UIGW_Q_NUM) < 0)
 		return -EIO;
-	return 0;
+	return uigw_store_wh_load(st);
 }
 
 /* Release everything; safe on a partly opened store. The writer thread must not run. */
@@ -462,6 +462,7 @@ static void store_free(struct uigw_store *st)
 	finalize_all(st->wstmt, _WSTMT_NUM);
 	finalize_all(st->wq, _UIGW_Q_NUM);
 	free(st->mt_done);
+	free(st->wh);
 	if (st->rdb)
 		sqlite3_close(st->rdb);
 	if (st->wdb)

@@ -37,3 +37,11 @@ const struct value_string uigw_outcome_names[] = {
 	{ UIGW_OUTCOME_REJECTED, "rejected" },
 	{ 0, NULL }
 };
+
+const struct value_string uigw_webhook_event_names[] = {
+	{ UIGW_WH_ANSWER, "answer" },
+	{ UIGW_WH_DIALOG_ENDED, "dialog.ended" },
+	{ UIGW_WH_SPAM_REPORT, "spam.report" },
+	{ UIGW_WH_TRIGGER_REFUSED, "trigger.refused" },
+	{ 0, NULL }
+};

@@ -28,6 +28,10 @@ enum uigw_store_rstmt {
 	RSTMT_DIALOG,
 	RSTMT_SPAM_NUMBERS,
 	RSTMT_SPAM_REPORTS,
+	RSTMT_WEBHOOKS,
+	RSTMT_WH_PENDING,
+	RSTMT_WH_DEAD,
+	RSTMT_WH_COUNTS,
 	_RSTMT_NUM
 };
 
@@ -59,6 +63,16 @@ enum uigw_store_wstmt {
 	WSTMT_API_KEY_REVOKE,
 	WSTMT_API_KEY_USED,
 	WSTMT_AUDIT,
+	WSTMT_WEBHOOK,
+	WSTMT_WEBHOOK_DEL,
+	WSTMT_WEBHOOK_PURGE,
+	WSTMT_WEBHOOK_LOAD,
+	WSTMT_WH_MAX_ID,
+	WSTMT_WH_INSERT,		/* positional: ?1 id, ?2 webhook, ?3 delivery, ?4 event, ?5 data, ?6 time */
+	WSTMT_WH_DONE,
+	WSTMT_WH_RETRY,
+	WSTMT_WH_DEAD,
+	WSTMT_WH_RESEND,
 	_WSTMT_NUM
 };
 
@@ -82,6 +96,18 @@ struct uigw_store {
 	struct uigw_store_wparam wparam[_WSTMT_NUM][UIGW_STORE_WPARAM_MAX];	/*!< writer only */
 	int64_t last_purge_ms;		/*!< writer only */
 	int64_t last_commit_us;		/*!< writer only: when the last batch began (monotonic) */
+	/* writer only: the webhooks (store_outbox.c) */
+	struct uigw_store_wh_target {
+		int64_t id;
+		char tenant[33];
+		bool all;		/*!< every campaign's events (the operator's) */
+		uint32_t events;
+	} *wh;
+	unsigned int n_wh, wh_cap;
+	uint32_t wh_events;		/*!< events some webhook listens to */
+	bool wh_dirty;			/*!< a webhook row was written: read the list again after the batch */
+	int64_t wh_next_id;		/*!< the next outbox entry's id: only grows */
+	uint64_t wh_rng[2];		/*!< delivery ids */
 
 	sqlite3 *rdb;			/*!< read connection: loop thread only */
 	sqlite3_stmt *rstmt[_RSTMT_NUM];
@@ -144,5 +170,14 @@ void uigw_store_optout_note(struct uigw_store *st, const char *subscriber);
 /* store_write.c */
 /*! The writer thread (arg: the store): takes the queued jobs, commits them in groups, signals the loop. */
 void *uigw_store_writer_main(void *arg);
+/* store_outbox.c (writer thread, or open before it starts) */
+/*! Read the webhooks (and the outbox's highest id) into the writer's list. \returns 0 or -EIO */
+int uigw_store_wh_load(struct uigw_store *st);
+/*! A webhook row in the batch being written: the list follows it at once. */
+void uigw_store_wh_target_add(struct uigw_store *st, int64_t id, const char *tenant, bool all, uint32_t events);
+void uigw_store_wh_target_del(struct uigw_store *st, int64_t id);
+/*! The outbox entries of row \a r for event \a ev (\a counted: of a spam report). \returns 0 or -EIO */
+int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, const struct uigw_store_row *r,
+			  bool counted);
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
 void uigw_store_purge(struct uigw_store *st);

@@ -71,6 +71,17 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
 	[RSTMT_SPAM_REPORTS] =
 		"SELECT channel, campaign, time, counted FROM spam_report WHERE number = $number"
 		" ORDER BY time DESC, rowid DESC LIMIT $limit",
+	[RSTMT_WEBHOOKS] =
+		"SELECT id, tenant, all_campaigns, url, events, secret, created FROM webhook ORDER BY id",
+	[RSTMT_WH_PENDING] =
+		"SELECT id, delivery, event, data, created, since, attempts, coalesce(last_status, 0) FROM webhook_outbox"
+		" WHERE webhook = $webhook AND dead = 0 AND id > $after ORDER BY id LIMIT $limit",
+	[RSTMT_WH_DEAD] =
+		"SELECT id, delivery, event, data, created, since, attempts, coalesce(last_status, 0) FROM webhook_outbox"
+		" WHERE webhook = $webhook AND dead = 1 AND id > $after ORDER BY id LIMIT $limit",
+	[RSTMT_WH_COUNTS] =
+		"SELECT coalesce(sum(dead = 0), 0), coalesce(sum(dead = 1), 0), coalesce(sum(dead = 0 AND since < $cutoff AND id > $after), 0)"
+		" FROM webhook_outbox WHERE webhook = $webhook",
 };
 
 /* is_number(x): 1 if x is an INTEGER or REAL, or TEXT that is a whole finite decimal number ("7", "-2.5",
@@ -629,4 +640,95 @@ int uigw_store_spam_reports(struct uigw_store *st, const char *number, unsigned 
 	}
 	rc = finish(st, s, rc);
 	return rc < 0 ? rc : n;
+}
+
+int uigw_store_webhooks(struct uigw_store *st, void (*cb)(const struct uigw_store_webhook *w, void *data),
+			void *data)
+{
+	struct uigw_store_webhook w;
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_WEBHOOKS];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		w = (struct uigw_store_webhook){
+			.id = sqlite3_column_int64(s, 0),
+			.tenant = (const char *)sqlite3_column_text(s, 1),
+			.all_campaigns = sqlite3_column_int64(s, 2) != 0,
+			.url = (const char *)sqlite3_column_text(s, 3),
+			.events = (uint32_t)sqlite3_column_int64(s, 4),
+			.secret = (const char *)sqlite3_column_text(s, 5),
+			.created_ms = sqlite3_column_int64(s, 6),
+		};
+		if (!w.tenant || !w.url || !w.secret)
+			continue;
+		cb(&w, data);
+		n++;
+	}
+	rc = finish(st, s, rc);
+	return rc < 0 ? rc : n;
+}
+
+int uigw_store_wh_entries(struct uigw_store *st, int64_t webhook, bool dead, int64_t after, unsigned int limit,
+			  void (*cb)(const struct uigw_store_wh_entry *e, void *data), void *data)
+{
+	struct uigw_store_wh_entry e;
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!st || !cb)
+		return -EINVAL;
+	s = st->rstmt[dead ? RSTMT_WH_DEAD : RSTMT_WH_PENDING];
+	if (uigw_store_bind_int64(s, "$webhook", webhook) < 0 || uigw_store_bind_int64(s, "$after", after) < 0
+	    || uigw_store_bind_int64(s, "$limit", limit) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		e = (struct uigw_store_wh_entry){
+			.id = sqlite3_column_int64(s, 0),
+			.delivery = (const char *)sqlite3_column_text(s, 1),
+			.event = (const char *)sqlite3_column_text(s, 2),
+			.data = (const char *)sqlite3_column_text(s, 3),
+			.created_ms = sqlite3_column_int64(s, 4),
+			.since_ms = sqlite3_column_int64(s, 5),
+			.attempts = (unsigned int)sqlite3_column_int64(s, 6),
+			.last_status = (int)sqlite3_column_int64(s, 7),
+		};
+		if (!e.delivery || !e.event || !e.data)
+			continue;
+		cb(&e, data);
+		n++;
+	}
+	rc = finish(st, s, rc);
+	return rc < 0 ? rc : n;
+}
+
+int uigw_store_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_ms, int64_t after,
+			 int64_t *pending, int64_t *dead, int64_t *older)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_WH_COUNTS];
+	if (uigw_store_bind_int64(s, "$webhook", webhook) < 0 || uigw_store_bind_int64(s, "$cutoff", cutoff_ms) < 0
+	    || uigw_store_bind_int64(s, "$after", after) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (pending)
+			*pending = sqlite3_column_int64(s, 0);
+		if (dead)
+			*dead = sqlite3_column_int64(s, 1);
+		if (older)
+			*older = sqlite3_column_int64(s, 2);
+		rc = sqlite3_step(s);
+	}
+	return finish(st, s, rc);
 }

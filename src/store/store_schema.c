@@ -174,6 +174,23 @@ static const char *const schema_v6[] = {
 	NULL
 };
 
+/* Version 7: webhooks and their outbox. An outbox entry is written in the transaction of the row it reports
+ * (an answer, a dialog's end, a spam report, a refused trigger) and leaves the outbox when it was delivered;
+ * entries that could not be delivered within the webhook's maximum age stay as dead letters (dead = 1) until
+ * re-sent. The secret is kept in clear: the gateway signs with it. */
+static const char *const schema_v7[] = {
+	"CREATE TABLE webhook ("
+	" id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, all_campaigns INTEGER NOT NULL DEFAULT 0,"
+	" url TEXT NOT NULL, events INTEGER NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL)",
+	"CREATE TABLE webhook_outbox ("
+	" id INTEGER PRIMARY KEY,"	/* the writer's counter: ids grow in commit order, the deliverer's cursor */
+	" webhook INTEGER NOT NULL, delivery TEXT NOT NULL, event TEXT NOT NULL, data TEXT NOT NULL,"
+	" created INTEGER NOT NULL, since INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	" last_try INTEGER, last_status INTEGER, dead INTEGER NOT NULL DEFAULT 0)",
+	"CREATE INDEX webhook_outbox_queue ON webhook_outbox (webhook, dead, id)",
+	NULL
+};
+
 static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[1] = schema_v1,
 	[2] = schema_v2,
@@ -181,6 +198,7 @@ static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[4] = schema_v4,
 	[5] = schema_v5,
 	[6] = schema_v6,
+	[7] = schema_v7,
 };
 
 static int exec_logged(sqlite3 *db, const char *sql)
@@ -323,4 +341,24 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 	[WSTMT_AUDIT] =
 		"INSERT INTO audit (time, tenant, key_id, method, path, status, remote)"
 		" VALUES ($time, $tenant, $key_id, $method, $path, $status, $remote)",
+	[WSTMT_WEBHOOK] =
+		"INSERT INTO webhook (id, tenant, all_campaigns, url, events, secret, created)"
+		" VALUES ($id, $tenant, $all, $url, $events, $secret, $time)",
+	[WSTMT_WEBHOOK_DEL] = "DELETE FROM webhook WHERE id = $id",
+	[WSTMT_WEBHOOK_PURGE] = "DELETE FROM webhook_outbox WHERE webhook = $id",
+	[WSTMT_WEBHOOK_LOAD] = "SELECT id, tenant, all_campaigns, events FROM webhook",
+	[WSTMT_WH_MAX_ID] = "SELECT coalesce(max(id), 0) FROM webhook_outbox",
+	[WSTMT_WH_INSERT] =
+		"INSERT INTO webhook_outbox (id, webhook, delivery, event, data, created, since)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+	[WSTMT_WH_DONE] = "DELETE FROM webhook_outbox WHERE id = $id",
+	[WSTMT_WH_RETRY] =
+		"UPDATE webhook_outbox SET attempts = attempts + 1, last_try = $time, last_status = $status"
+		" WHERE id = $id",
+	[WSTMT_WH_DEAD] =
+		"UPDATE webhook_outbox SET dead = 1, last_try = coalesce(last_try, $time)"
+		" WHERE webhook = $webhook AND dead = 0 AND (id = $id OR ($id = 0 AND since < $cutoff AND id > $after))",
+	[WSTMT_WH_RESEND] =
+		"UPDATE webhook_outbox SET dead = 0, attempts = 0, since = $time"
+		" WHERE webhook = $webhook AND dead = 1 AND ($id = 0 OR id = $id)",
 };

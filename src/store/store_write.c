@@ -159,6 +159,7 @@ static int wb_step(struct wb *b)
 static int write_response(struct uigw_store *st, const struct uigw_store_row *r)
 {
 	struct wb b = wb_start(st, WSTMT_RESPONSE);
+	int rc;
 
 	wb_common(&b, r);
 	wb_int(&b, "$version", r->version);
@@ -170,23 +171,33 @@ static int write_response(struct uigw_store *st, const struct uigw_store_row *r)
 	wb_int(&b, "$dialog", (int64_t)r->dialog);
 	wb_int(&b, "$roaming", r->u.response.roaming);
 	wb_text(&b, "$language", r->u.response.language);
-	return wb_step(&b);
+	rc = wb_step(&b);
+	if (rc < 0)
+		return rc;
+
+	return uigw_store_outbox_add(st, UIGW_WH_ANSWER, r, false);
 }
 
 static int write_dialog(struct uigw_store *st, const struct uigw_store_row *r)
 {
 	struct wb b = wb_start(st, WSTMT_DIALOG);
+	/* get_value_string() would use a static buffer for unknown values: not on this thread */
+	const char *outcome = get_value_string_or_null(uigw_outcome_names, r->u.dialog.outcome);
+	int rc;
 
 	wb_common(&b, r);
 	wb_int(&b, "$id", (int64_t)r->dialog);
 	wb_int(&b, "$version", r->version);
 	wb_int(&b, "$started", r->u.dialog.started_ms);
 	wb_int(&b, "$ended", r->time_ms);
-	/* get_value_string() would use a static buffer for unknown values: not on this thread */
-	wb_text(&b, "$outcome", get_value_string_or_null(uigw_outcome_names, r->u.dialog.outcome));
+	wb_text(&b, "$outcome", outcome);
 	wb_int(&b, "$steps", r->u.dialog.steps);
 	wb_text(&b, "$last_node", r->u.dialog.last_node);
-	return wb_step(&b);
+	rc = wb_step(&b);
+	if (rc < 0)
+		return rc;
+
+	return uigw_store_outbox_add(st, UIGW_WH_DIALOG_ENDED, r, false);
 }
 
 /* A report counts unless the same reporter has a counted report of the same number within the window before
@@ -229,8 +240,12 @@ static int write_spam(struct uigw_store *st, const struct uigw_store_row *r)
 	wb_text_idx(&b, "$channel", r->channel, true);
 	wb_text_idx(&b, "$campaign", r->campaign, true);
 	rc = wb_step(&b);
-	if (rc < 0 || !counted)
+	if (rc < 0)
 		return rc;
+
+	rc = uigw_store_outbox_add(st, UIGW_WH_SPAM_REPORT, r, counted);
+	if (rc < 0 || !counted)
+		return 0;
 
 	b = wb_start(st, WSTMT_SPAM_COUNT);
 	wb_text(&b, "$number", number);
@@ -415,6 +430,60 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		wb_int(&b, "$status", r->u.audit.status);
 		wb_text(&b, "$remote", r->u.audit.remote);
 		break;
+	case UIGW_ROW_REFUSED:
+		/* only the outbox keeps it, if a webhook listens */
+		return uigw_store_outbox_add(st, UIGW_WH_TRIGGER_REFUSED, r, false);
+	case UIGW_ROW_WEBHOOK:
+		if (r->u.webhook.remove) {
+			b = wb_start(st, WSTMT_WEBHOOK_PURGE);
+			wb_int(&b, "$id", r->u.webhook.id);
+			if (wb_step(&b) < 0)
+				return -EIO;
+			b = wb_start(st, WSTMT_WEBHOOK_DEL);
+			wb_int(&b, "$id", r->u.webhook.id);
+			uigw_store_wh_target_del(st, r->u.webhook.id);
+		} else {
+			if (!r->u.webhook.tenant || !r->u.webhook.url || !r->u.webhook.secret) {
+				LOGP(DSTORE, LOGL_ERROR, "webhook row without tenant, URL or secret refused\n");
+				return -EPROTO;
+			}
+			b = wb_start(st, WSTMT_WEBHOOK);
+			wb_int(&b, "$id", r->u.webhook.id);
+			wb_text(&b, "$tenant", r->u.webhook.tenant);
+			wb_int(&b, "$all", r->u.webhook.all_campaigns);
+			wb_text(&b, "$url", r->u.webhook.url);
+			wb_int(&b, "$events", r->u.webhook.events);
+			wb_text(&b, "$secret", r->u.webhook.secret);
+			wb_int(&b, "$time", r->time_ms);
+			/* it listens from the next row on; the list is read again after the batch */
+			uigw_store_wh_target_add(st, r->u.webhook.id, r->u.webhook.tenant, r->u.webhook.all_campaigns,
+						 r->u.webhook.events);
+		}
+		break;
+	case UIGW_ROW_WH_DONE:
+		b = wb_start(st, WSTMT_WH_DONE);
+		wb_int(&b, "$id", r->u.wh.id);
+		break;
+	case UIGW_ROW_WH_RETRY:
+		b = wb_start(st, WSTMT_WH_RETRY);
+		wb_int(&b, "$id", r->u.wh.id);
+		wb_int(&b, "$status", r->u.wh.status);
+		wb_int(&b, "$time", r->time_ms);
+		break;
+	case UIGW_ROW_WH_DEAD:
+		b = wb_start(st, WSTMT_WH_DEAD);
+		wb_int(&b, "$webhook", r->u.wh.webhook);
+		wb_int(&b, "$id", r->u.wh.id);
+		wb_int(&b, "$cutoff", r->u.wh.cutoff_ms);
+		wb_int(&b, "$after", r->u.wh.after);
+		wb_int(&b, "$time", r->time_ms);
+		break;
+	case UIGW_ROW_WH_RESEND:
+		b = wb_start(st, WSTMT_WH_RESEND);
+		wb_int(&b, "$webhook", r->u.wh.webhook);
+		wb_int(&b, "$id", r->u.wh.id);
+		wb_int(&b, "$time", r->time_ms);
+		break;
 	default:
 		LOGP(DSTORE, LOGL_ERROR, "unknown row kind %d\n", r->kind);
 		return -EPROTO;
@@ -549,6 +618,7 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 		}
 		if (refused) {
 			step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
+			st->wh_dirty = true;	/* a webhook row may have been rolled back */
 			LOGP(DSTORE, LOGL_ERROR, "a job with a refused row failed; rewriting its batch\n");
 			continue;
 		}
@@ -558,6 +628,7 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 			if (!sqlite3_get_autocommit(st->wdb))
 				step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
 			LOGP(DSTORE, LOGL_ERROR, "transaction failed and rolled back: %u jobs failed\n", n_jobs);
+			st->wh_dirty = true;
 			fail_batch(batch, -EIO);
 		}
 		return;
@@ -630,6 +701,8 @@ void *uigw_store_writer_main(void *arg)
 
 		t0 = st->last_commit_us = uigw_mono_us();
 		write_batch(st, &batch, n_jobs);
+		if (st->wh_dirty)
+			uigw_store_wh_load(st);
 		dt = uigw_mono_us() - t0;
 		llist_for_each_entry(job, &batch, list) {
 			for (i = 0; i < job->n_queries; i++) {

@@ -62,7 +62,26 @@ enum uigw_row_kind {
 	UIGW_ROW_API_KEY,	/*!< an API key was created (u.api_key), or revoked (u.api_key.revoke: id only) */
 	UIGW_ROW_API_KEY_USED,	/*!< an API key's last use (u.api_key.id, time_ms) */
 	UIGW_ROW_AUDIT,		/*!< one call of the HTTP API (u.audit, time_ms) */
+	UIGW_ROW_REFUSED,	/*!< a trigger was refused (u.refused): only the webhooks' outbox keeps it */
+	UIGW_ROW_WEBHOOK,	/*!< a webhook was created (u.webhook), or deleted with its outbox (u.webhook.remove) */
+	UIGW_ROW_WH_DONE,	/*!< an outbox entry was delivered: it leaves the outbox (u.wh.id) */
+	UIGW_ROW_WH_RETRY,	/*!< a delivery attempt failed (u.wh.id, u.wh.status; time_ms) */
+	UIGW_ROW_WH_DEAD,	/*!< dead-letter entry u.wh.id, or (id 0) every pending entry of webhook u.wh.webhook
+				 *   above u.wh.after that has waited since before u.wh.cutoff_ms */
+	UIGW_ROW_WH_RESEND,	/*!< dead letters of webhook u.wh.webhook (all, or u.wh.id) are pending again */
 };
+
+/*! What a webhook can be told about. A row of the matching kind adds one outbox entry per webhook that listens
+ *  to the event and may see the row's campaign (its owner's, or every campaign for the operator's), in the
+ *  transaction of the row itself: an answer is never committed without its notifications, nor the reverse. */
+enum uigw_webhook_event {
+	UIGW_WH_ANSWER,			/*!< "answer": a UIGW_ROW_RESPONSE */
+	UIGW_WH_DIALOG_ENDED,		/*!< "dialog.ended": a UIGW_ROW_DIALOG */
+	UIGW_WH_SPAM_REPORT,		/*!< "spam.report": a UIGW_ROW_SPAM */
+	UIGW_WH_TRIGGER_REFUSED,	/*!< "trigger.refused": a UIGW_ROW_REFUSED */
+	_UIGW_WH_NUM
+};
+extern const struct value_string uigw_webhook_event_names[];
 
 /*! One row to write. Common fields first; kind-specific ones after. */
 struct uigw_store_row {
@@ -73,6 +92,7 @@ struct uigw_store_row {
 	unsigned int version;
 	const char *channel;		/*!< channel name */
 	uint64_t dialog;		/*!< dialog id */
+	const char *owner;		/*!< tenant that owns the campaign, NULL: the operator (only webhooks use it) */
 	union {
 		struct {
 			const char *node, *question, *kind;	/*!< kind: node kind name */
@@ -144,6 +164,24 @@ struct uigw_store_row {
 			int status;
 			const char *remote;	/*!< client address */
 		} audit;
+		struct {
+			const char *refusal;	/*!< enum uigw_refusal's name */
+			const char *detail;	/*!< or NULL */
+		} refused;		/*!< campaign, channel, subscriber, owner, time_ms are the common fields */
+		struct {
+			int64_t id;
+			const char *tenant;
+			bool all_campaigns;	/*!< the operator's: every campaign's events */
+			const char *url, *secret;
+			uint32_t events;	/*!< bits of enum uigw_webhook_event */
+			bool remove;		/*!< delete webhook id and its outbox (the other fields unused) */
+		} webhook;		/*!< time_ms: created */
+		struct {
+			int64_t webhook;	/*!< DEAD by age, RESEND */
+			int64_t id;		/*!< outbox entry (DEAD, RESEND: 0 = every one) */
+			int status;		/*!< RETRY: the HTTP status, 0: no answer */
+			int64_t cutoff_ms, after;	/*!< DEAD with id 0 */
+		} wh;
 	} u;
 };
 
@@ -317,13 +355,45 @@ int uigw_store_spam_reports(struct uigw_store *st, const char *number, unsigned 
 			    void (*cb)(const char *channel, const char *campaign, int64_t time_ms, bool counted,
 				       void *data), void *data);
 
+/*! A webhook as stored. */
+struct uigw_store_webhook {
+	int64_t id;
+	const char *tenant, *url, *secret;
+	bool all_campaigns;
+	uint32_t events;		/*!< bits of enum uigw_webhook_event */
+	int64_t created_ms;
+};
+/*! Read every webhook, by id. \returns the number read or negative errno */
+int uigw_store_webhooks(struct uigw_store *st, void (*cb)(const struct uigw_store_webhook *w, void *data),
+			void *data);
+
+/*! One outbox entry: an event for one webhook. Strings valid during the callback only. */
+struct uigw_store_wh_entry {
+	int64_t id;			/*!< increasing in the order the events were committed */
+	const char *delivery;		/*!< the delivery id: 32 hex digits, the same on every attempt */
+	const char *event;		/*!< "answer", ... */
+	const char *data;		/*!< the event's fields as a JSON object */
+	int64_t created_ms;		/*!< when the event happened */
+	int64_t since_ms;		/*!< when it became pending (created, or re-sent) */
+	unsigned int attempts;		/*!< failed attempts so far */
+	int last_status;		/*!< of the last failed attempt (0: no answer) */
+};
+/*! Outbox entries of \a webhook with id > \a after, oldest first, at most \a limit; the pending ones, or the
+ *  dead letters. \returns the number of rows or negative errno */
+int uigw_store_wh_entries(struct uigw_store *st, int64_t webhook, bool dead, int64_t after, unsigned int limit,
+			  void (*cb)(const struct uigw_store_wh_entry *e, void *data), void *data);
+/*! Count the outbox entries of \a webhook: pending, dead letters, and pending ones with id > \a after waiting
+ *  since before \a cutoff_ms (each pointer may be NULL). \returns 0 or negative errno */
+int uigw_store_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_ms, int64_t after,
+			 int64_t *pending, int64_t *dead, int64_t *older);
+
 /*! Is an answer's value a number, as the store judges it for averages (is_number() in SQL): a whole finite
  *  decimal ("7", "-2.5", "1e3"), not "", "abc", "12abc", " 3", "0x10", "nan", "inf".
  *  \param[out] value  the number, if it is one (may be NULL) */
 bool uigw_store_is_number(const char *s, double *value);
 
 /*! Schema version this code writes (PRAGMA user_version). */
-#define UIGW_SCHEMA_VERSION 6
+#define UIGW_SCHEMA_VERSION 7
 /*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
  *  \returns 0 or negative errno */
 struct sqlite3;
