@@ -24,6 +24,7 @@
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/pseudonym.h>
 #include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/core/extapp.h>
 #include <osmocom/uigw/core/chan.h>
 #include "common/fixture.h"
 
@@ -798,6 +799,71 @@ static void test_shutdown_flushes_outbox(void **state)
 	assert_true(rec.end);
 }
 
+/* external applications: the routes' checks and matching, the CON/END parser, a route beside a campaign */
+static void test_extapp_routes(void **state)
+{
+	char err[160], rest[64];
+	const char *t;
+	size_t n;
+	char big[UIGW_EXTAPP_TEXT_MAX + 40];
+	struct uigw_extapp *e;
+
+	assert_int_equal(uigw_extapp_set(gw, "*77#50", "http://127.0.0.1/x", 0, err, sizeof(err)), -EINVAL);
+	assert_int_equal(uigw_extapp_set(gw, "*7750", "ftp://127.0.0.1/x", 0, err, sizeof(err)), -EINVAL);
+	assert_int_equal(uigw_extapp_set(gw, "*7750", "http://127.0.0.1/a", 0, err, sizeof(err)), 0);
+	assert_int_equal(uigw_extapp_set(gw, "*7750*9", "http://127.0.0.1/b", 700, err, sizeof(err)), 0);
+	assert_int_equal(uigw_extapp_set(gw, "7750", "http://127.0.0.1/sms", 0, err, sizeof(err)), 0);
+	/* the longest prefix by components; the rest without the closing '#' */
+	e = uigw_extapp_route(gw, UIGW_CHAN_GSUP, "*7750#", NULL, rest, sizeof(rest));
+	assert_non_null(e);
+	assert_string_equal(e->url, "http://127.0.0.1/a");
+	assert_string_equal(rest, "");
+	e = uigw_extapp_route(gw, UIGW_CHAN_GSUP, "*7750*1*2#", NULL, rest, sizeof(rest));
+	assert_string_equal(e->url, "http://127.0.0.1/a");
+	assert_string_equal(rest, "1*2");
+	e = uigw_extapp_route(gw, UIGW_CHAN_GSUP, "*7750*9*3#", NULL, rest, sizeof(rest));
+	assert_string_equal(e->url, "http://127.0.0.1/b");
+	assert_int_equal(e->timeout_ms, 700);
+	assert_string_equal(rest, "3");
+	assert_null(uigw_extapp_route(gw, UIGW_CHAN_GSUP, "*77501#", NULL, rest, sizeof(rest)));
+	e = uigw_extapp_route(gw, UIGW_CHAN_SMPP_SMS, "HELLO there", "7750", rest, sizeof(rest));
+	assert_string_equal(e->url, "http://127.0.0.1/sms");
+	assert_string_equal(rest, "HELLO there");
+	assert_null(uigw_extapp_route(gw, UIGW_CHAN_SMPP_SMS, "HELLO", "7751", rest, sizeof(rest)));
+	assert_string_equal(e->camp->name, "ext-7750");
+	/* a local campaign's code is never relayed: *7726# is the spam campaign's */
+	assert_int_equal(uigw_extapp_set(gw, "*7726", "http://127.0.0.1/c", 0, err, sizeof(err)), 0);
+	assert_non_null(dial("+491720000777", "*7726#"));
+	assert_string_equal(rec.dlg->camp->name, "spam");
+	/* replace, delete */
+	assert_int_equal(uigw_extapp_set(gw, "*7750", "http://127.0.0.1/new", 0, err, sizeof(err)), 0);
+	e = uigw_extapp_route(gw, UIGW_CHAN_GSUP, "*7750#", NULL, rest, sizeof(rest));
+	assert_string_equal(e->url, "http://127.0.0.1/new");
+	assert_int_equal(uigw_extapp_del(gw, "*7750"), 0);
+	assert_int_equal(uigw_extapp_del(gw, "*7750"), -ENOENT);
+	assert_null(uigw_extapp_route(gw, UIGW_CHAN_GSUP, "*7750#", NULL, rest, sizeof(rest)));
+
+	/* the answers */
+	assert_int_equal(uigw_extapp_parse("CON Menu\n1. A  \n", 16, &t, &n), 0);
+	assert_int_equal(n, 9);
+	assert_memory_equal(t, "Menu\n1. A", 9);
+	assert_int_equal(uigw_extapp_parse("\r\nEND Bye", 9, &t, &n), 1);
+	assert_int_equal(n, 3);
+	assert_int_equal(uigw_extapp_parse("END", 3, &t, &n), 1);
+	assert_int_equal(n, 0);
+	assert_int_equal(uigw_extapp_parse("CONTINUE x", 10, &t, &n), -EPROTO);
+	assert_int_equal(uigw_extapp_parse("con x", 5, &t, &n), -EPROTO);
+	assert_int_equal(uigw_extapp_parse("OK", 2, &t, &n), -EPROTO);
+	assert_int_equal(uigw_extapp_parse("CON a\0b", 7, &t, &n), -EPROTO);
+	/* a long text is cut at a character's start */
+	memcpy(big, "CON ", 4);
+	for (n = 4; n + 1 < sizeof(big); n += 2)
+		memcpy(big + n, "\xc3\xa4", 2);	/* 'ä' */
+	assert_int_equal(uigw_extapp_parse(big, n, &t, &n), 0);
+	assert_true(n <= UIGW_EXTAPP_TEXT_MAX);
+	assert_int_equal(n % 2, 0);
+}
+
 static void test_ucs2_screen(void **state)
 {
 	struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = "+491720000090", .text = "*100#" };
@@ -829,6 +895,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_caps, setup, teardown),
 		cmocka_unit_test(test_shutdown_flushes_outbox),
 		cmocka_unit_test_setup_teardown(test_ucs2_screen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extapp_routes, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 

@@ -95,8 +95,10 @@ uigw_need_node_smpp() {
 		echo "node/npm not installed (contrib/deps.sh test installs them): skipping"
 		exit 77
 	fi
+	# two tests of one `make -j check` may both need it: one installs, the other waits (flock, util-linux)
 	if [ ! -f "$1/node_modules/smpp/package.json" ]; then
-		if ! (cd "$1" && timeout 300 npm ci --no-audit --no-fund >/dev/null 2>&1); then
+		if ! (cd "$1" && flock "$1/.npm-install.lock" sh -c \
+			'[ -f node_modules/smpp/package.json ] || timeout 300 npm ci --no-audit --no-fund >/dev/null 2>&1'); then
 			echo "cannot install npm smpp@0.5.1: skipping"
 			exit 77
 		fi

@@ -19,6 +19,7 @@
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/router.h>
+#include <osmocom/uigw/core/extapp.h>
 #include <osmocom/uigw/core/pseudonym.h>
 #include <osmocom/uigw/common/number.h>
 #include <osmocom/uigw/common/hash.h>
@@ -27,16 +28,19 @@
 enum dlg_state {
 	ST_WAIT_INPUT,		/*!< a screen was sent, the subscriber's answer is awaited */
 	ST_WAIT_STORE,		/*!< rows/queries are with the store; the next screen follows its completion */
+	ST_WAIT_APP,		/*!< an external application was asked; the next screen is its answer */
 };
 
 enum dlg_event {
 	EV_INPUT,		/*!< data: const char * */
 	EV_STORE_DONE,		/*!< data: struct uigw_store_job * */
+	EV_APP_DONE,		/*!< data: const struct uigw_http_result * */
 };
 
 static const struct value_string dlg_event_names[] = {
 	{ EV_INPUT, "INPUT" },
 	{ EV_STORE_DONE, "STORE_DONE" },
+	{ EV_APP_DONE, "APP_DONE" },
 	{ 0, NULL }
 };
 
@@ -60,6 +64,7 @@ static struct osmo_fsm dlg_fsm;
 
 static void dlg_store_done(struct uigw_store_job *job, void *data);
 static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job);
+static void take_pending(struct uigw_dialog *dlg);
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* helpers */
@@ -466,6 +471,7 @@ static bool dlg_show(struct uigw_dialog *dlg, const struct uigw_store_job *job)
 		final = dlg->ending && out.page + 1 >= out.n_pages;
 	}
 	uigw_dlg_set_notice(dlg, NULL);
+	dlg->n_pages = rc < 0 ? 0 : out.n_pages;
 	if (rc < 0) {
 		LOGPDLG(dlg, LOGL_ERROR, "cannot render node '%s': %d\n", dlg->node >= 0 ?
 			dlg->camp->nodes[dlg->node].id : "(goodbye)", rc);
@@ -494,6 +500,36 @@ static bool dlg_commit_and_show(struct uigw_dialog *dlg)
 {
 	struct uigw_store_job *job;
 	int rc;
+
+	if (dlg->ext_call) {
+		/* an external application's dialog: its answers are committed on their own, the next screen is
+		 * what the application says */
+		dlg->ext_call = false;
+		job = dlg->job;
+		dlg->job = NULL;
+		if (job && job->n_rows) {
+			job->data = NULL;
+			if (uigw_store_submit(job) < 0) {
+				rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_STORE_ERRORS);
+				LOGPDLG(dlg, LOGL_ERROR, "store queue full: answer not recorded, ending\n");
+				talloc_free(job);
+				dlg->refusal = UIGW_REFUSAL_ERROR;
+				uigw_dlg_finish(dlg, UIGW_OUTCOME_ABANDONED, true);
+				return false;
+			}
+		} else {
+			talloc_free(job);
+		}
+		if (uigw_extapp_send(dlg) < 0) {
+			rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_EXT_ERRORS);
+			uigw_dlg_end_with_text(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.error,
+					       "Sorry, a technical problem occurred. Please try again later.", dlg),
+					       UIGW_OUTCOME_ABANDONED);
+			return false;
+		}
+		dlg_state_chg(dlg, ST_WAIT_APP);
+		return true;
+	}
 
 	/* the contextual variables of exactly the screen about to be shown */
 	if (dlg->job)
@@ -566,7 +602,6 @@ static void st_wait_store(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 {
 	struct uigw_dialog *dlg = fi->priv;
 	struct uigw_store_job *job;
-	char *pending;
 	bool alive;
 
 	switch (event) {
@@ -589,14 +624,57 @@ static void st_wait_store(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 		talloc_free(job);
 		if (!alive)
 			return;
-		pending = dlg->pending_input;
-		dlg->pending_input = NULL;
-		if (pending) {
-			char in[1024];
-			OSMO_STRLCPY_ARRAY(in, pending);
-			talloc_free(pending);
-			osmo_fsm_inst_dispatch(fi, EV_INPUT, in);
+		take_pending(dlg);
+		break;
+	default:
+		OSMO_ASSERT(0);
+	}
+}
+
+/* the next input, kept while the previous one is being answered (one at most) */
+static void take_pending(struct uigw_dialog *dlg)
+{
+	char *pending = dlg->pending_input;
+	char in[1024];
+
+	dlg->pending_input = NULL;
+	if (!pending)
+		return;
+	OSMO_STRLCPY_ARRAY(in, pending);
+	talloc_free(pending);
+	osmo_fsm_inst_dispatch(dlg->fi, EV_INPUT, in);
+}
+
+void uigw_dlg_app_done(struct uigw_dialog *dlg, const struct uigw_http_result *res)
+{
+	osmo_fsm_inst_dispatch(dlg->fi, EV_APP_DONE, (void *)res);
+}
+
+static void st_wait_app(struct osmo_fsm_inst *fi, uint32_t event, void *data)
+{
+	struct uigw_dialog *dlg = fi->priv;
+	const char *text = NULL;
+	int node;
+
+	switch (event) {
+	case EV_INPUT:
+		break;	/* kept in pending_input by uigw_dialog_input() */
+	case EV_APP_DONE:
+		node = uigw_extapp_answer(dlg, data, &text);
+		if (node < 0) {
+			rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_EXT_ERRORS);
+			uigw_dlg_end_with_text(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.error,
+					       "Sorry, a technical problem occurred. Please try again later.", dlg),
+					       UIGW_OUTCOME_ABANDONED);
+			return;
 		}
+		/* CON: the question node again, with the application's text; END: the last text (its dialog row
+		 * goes with the job, the screen follows the commit) */
+		uigw_dlg_enter(dlg, node);
+		if (!dlg_commit_and_show(dlg))
+			return;
+		if (fi->state == ST_WAIT_INPUT)
+			take_pending(dlg);
 		break;
 	default:
 		OSMO_ASSERT(0);
@@ -622,6 +700,7 @@ static void dlg_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause
 		talloc_free(dlg->job);	/* never submitted */
 		dlg->job = NULL;
 	}
+	uigw_extapp_cancel(dlg);
 	dlg_unlink(dlg);
 	uigw_dlg_outbox_drop(dlg);
 	if (dlg->gw->begin_dlg == dlg)
@@ -635,14 +714,20 @@ static const struct osmo_fsm_state dlg_states[] = {
 	[ST_WAIT_INPUT] = {
 		.name = "WAIT_INPUT",
 		.in_event_mask = S(EV_INPUT),
-		.out_state_mask = S(ST_WAIT_INPUT) | S(ST_WAIT_STORE),
+		.out_state_mask = S(ST_WAIT_INPUT) | S(ST_WAIT_STORE) | S(ST_WAIT_APP),
 		.action = st_wait_input,
 	},
 	[ST_WAIT_STORE] = {
 		.name = "WAIT_STORE",
 		.in_event_mask = S(EV_INPUT) | S(EV_STORE_DONE),
-		.out_state_mask = S(ST_WAIT_INPUT) | S(ST_WAIT_STORE),
+		.out_state_mask = S(ST_WAIT_INPUT) | S(ST_WAIT_STORE) | S(ST_WAIT_APP),
 		.action = st_wait_store,
+	},
+	[ST_WAIT_APP] = {
+		.name = "WAIT_APP",
+		.in_event_mask = S(EV_INPUT) | S(EV_APP_DONE),
+		.out_state_mask = S(ST_WAIT_INPUT) | S(ST_WAIT_STORE) | S(ST_WAIT_APP),
+		.action = st_wait_app,
 	},
 };
 
@@ -816,8 +901,26 @@ static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin
 	}
 	rc = uigw_route(gw->campaigns, b->channel, b->text, b->short_code, &r);
 	if (rc < 0) {
-		dlg_reject(dlg, UIGW_REFUSAL_UNROUTED, gw->cfg.unrouted_text);
-		return NULL;
+		/* no local campaign: an external application's route? */
+		char rest[UIGW_EXTAPP_TEXT_MAX < 1024 ? UIGW_EXTAPP_TEXT_MAX : 1024];
+		struct uigw_extapp *ext = uigw_extapp_route(gw, b->channel, b->text, b->short_code, rest,
+							    sizeof(rest));
+
+		if (!ext) {
+			dlg_reject(dlg, UIGW_REFUSAL_UNROUTED, gw->cfg.unrouted_text);
+			return NULL;
+		}
+		old = uigw_dialog_find(gw, dlg->msisdn, b->channel);
+		if (old)
+			uigw_dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);
+		/* the first request goes with the dialog's first screen: what came with the message is its text */
+		if (rest[0]) {
+			dlg->camp = ext->camp;	/* for the answer row; uigw_dlg_start() takes its own reference */
+			uigw_extapp_input(dlg, rest, true);
+			dlg->camp = NULL;
+		}
+		dlg->ext_call = true;
+		return uigw_dlg_start(dlg, ext->camp, -1, NULL, 0, false);
 	}
 	why = uigw_dlg_camp_allows(r.camp, b->channel, false);
 	if (why != UIGW_REFUSAL_NONE) {
@@ -842,7 +945,7 @@ int uigw_dialog_input(struct uigw_dialog *dlg, const char *text)
 
 	if (uigw_dlg_ending(dlg))
 		return -EBUSY;	/* its last screen is on the way */
-	if (dlg->fi->state == ST_WAIT_STORE) {
+	if (dlg->fi->state == ST_WAIT_STORE || dlg->fi->state == ST_WAIT_APP) {
 		if (dlg->pending_input)
 			return -EBUSY;
 		dlg->pending_input = talloc_strdup(dlg, text);

@@ -74,6 +74,21 @@ void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool re
 /*! May campaign \a c run on channel \a ch (\a network: started by the network)? \returns NONE or why not */
 enum uigw_refusal uigw_dlg_camp_allows(const struct uigw_campaign *c, enum uigw_channel ch, bool network);
 
+/* extapp.c: dialogs with an external application */
+struct uigw_http_result;
+/*! An input of such a dialog: "More" pages, the rest is recorded and goes to the application (\a first: what
+ *  came with the first message, never paging). \returns true */
+bool uigw_extapp_input(struct uigw_dialog *dlg, const char *in, bool first);
+/*! Ask the application (dlg->ext_text so far); uigw_dlg_app_done() follows. \returns 0 or negative errno */
+int uigw_extapp_send(struct uigw_dialog *dlg);
+/*! Abandon the request in flight, if any (no callback). */
+void uigw_extapp_cancel(struct uigw_dialog *dlg);
+/*! The application's answer: \returns 0 (CON: show the "app" node), 1 (END: the "end" node), negative
+ *  (no answer, not 2xx, neither CON nor END); the text is the dialog's variable app_text */
+int uigw_extapp_answer(struct uigw_dialog *dlg, const struct uigw_http_result *res, const char **text);
+/*! dialog.c: the answer of the application came. */
+void uigw_dlg_app_done(struct uigw_dialog *dlg, const struct uigw_http_result *res);
+
 /* dialog_outbox.c: calls into the channel, held back while the channel is inside a call into the core */
 
 /*! Hand a screen to the channel: now, or after the channel's own call into the core returned. With \a end the

@@ -300,6 +300,10 @@ bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
 	while (len && isspace((unsigned char)in[len - 1]))
 		in[--len] = '\0';
 
+	/* an external application's dialog: its own navigation */
+	if (dlg->camp->ext_url)
+		return uigw_extapp_input(dlg, in, false);
+
 	/* navigation first */
 	if (is_more(in)) {
 		dlg->page++;	/* the renderer clamps to the last page */

@@ -12,6 +12,7 @@
 #include <osmocom/core/fsm.h>
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/extapp.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/core/proposal.h>
@@ -36,6 +37,8 @@ static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_PUSH_CAPPED] = { "dialog:push-capped", "Pushes refused by a frequency cap" },
 	[UIGW_CTR_TRIGGER] = { "trigger:received", "Network-initiated triggers (VTY, CTRL, API)" },
 	[UIGW_CTR_TRIGGER_REFUSED] = { "trigger:refused", "Triggers refused (see the log for the reason)" },
+	[UIGW_CTR_EXT_REQUESTS] = { "extapp:requests", "Steps relayed to external applications (HTTP requests)" },
+	[UIGW_CTR_EXT_ERRORS] = { "extapp:errors", "Steps an external application failed (no answer in time, not 2xx, not CON/END)" },
 };
 
 static const struct rate_ctr_group_desc uigw_ctrg_desc = {
@@ -127,6 +130,7 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code or keyword.");
 	INIT_LLIST_HEAD(&gw->dialogs);
 	INIT_LLIST_HEAD(&gw->proposals);
+	INIT_LLIST_HEAD(&gw->extapps);
 	INIT_LLIST_HEAD(&gw->push_pending);
 	INIT_LLIST_HEAD(&gw->outbox);
 	INIT_LLIST_HEAD(&gw->resumables);
@@ -300,6 +304,7 @@ void uigw_free(struct uigw *gw)
 	llist_for_each_entry_safe(dlg, tmp, &gw->dialogs, list)
 		uigw_dialog_terminate(dlg, UIGW_OUTCOME_ABANDONED);
 	uigw_dialog_resume_flush(gw);
+	uigw_extapp_free_all(gw);
 	if (gw->store) {
 		uigw_store_close(gw->store);
 		gw->store = NULL;

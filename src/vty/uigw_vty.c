@@ -27,6 +27,7 @@
 #include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/core/event.h>
 #include <osmocom/uigw/core/proposal.h>
+#include <osmocom/uigw/core/extapp.h>
 #include <osmocom/uigw/chan/vty.h>
 
 /* the one root object the VTY reaches (vty callbacks carry no context): core/uigw.h's uigw_vty_root */
@@ -149,6 +150,71 @@ DEFUN(cfg_unrouted_text, cfg_unrouted_text_cmd, "unrouted-text .TEXT",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_network_code, cfg_network_code_cmd, "network-code MCCMNC",
+      "The network's code told to external applications (networkCode)\n" "MCC and MNC, e.g. 26201\n")
+{
+	if (strlen(argv[0]) < 5 || strlen(argv[0]) > 6 || strspn(argv[0], "0123456789") != strlen(argv[0])) {
+		vty_out(vty, "%% MCCMNC is 5 or 6 digits%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	set_str(&g_gw->cfg.network_code, argv[0]);
+	return CMD_SUCCESS;
+}
+
+#define EXT_ROUTE_STR "Relay a code no campaign serves to an external application (CON/END, doc/extapp.md)\n" \
+	"A USSD service code (*123), an SMS short code or a SIP user part\n"
+
+static int route_ext(struct vty *vty, const char *prefix, const char *url, unsigned int timeout_ms)
+{
+	char err[160];
+	int rc = uigw_extapp_set(g_gw, prefix, url, timeout_ms, err, sizeof(err));
+
+	if (rc == -EINVAL || rc == -EEXIST) {
+		vty_out(vty, "%% %s%s", err, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc < 0) {
+		vty_out(vty, "%% Cannot add the route: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_route_ext, cfg_route_ext_cmd, "route PREFIX external-app URL",
+      EXT_ROUTE_STR "An external application\n" "Its URL (http:// or https://)\n")
+{
+	return route_ext(vty, argv[0], argv[1], 0);
+}
+
+DEFUN(cfg_route_ext_timeout, cfg_route_ext_timeout_cmd, "route PREFIX external-app URL timeout <100-60000>",
+      EXT_ROUTE_STR "An external application\n" "Its URL (http:// or https://)\n"
+      "How long one step may take (default 5000)\n" "Milliseconds\n")
+{
+	return route_ext(vty, argv[0], argv[1], atoi(argv[2]));
+}
+
+DEFUN(cfg_no_route, cfg_no_route_cmd, "no route PREFIX", NO_STR EXT_ROUTE_STR)
+{
+	if (uigw_extapp_del(g_gw, argv[0]) < 0) {
+		vty_out(vty, "%% No route %s%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_routes, show_routes_cmd, "show routes",
+      SHOW_STR "Routes to external applications, with their campaign\n")
+{
+	struct uigw_extapp *e;
+
+	if (llist_empty(&g_gw->extapps))
+		vty_out(vty, "No routes to external applications%s", VTY_NEWLINE);
+	llist_for_each_entry(e, &g_gw->extapps, list)
+		vty_out(vty, " %s -> %s (timeout %u ms, campaign %s, %u dialogs running)%s", e->prefix, e->url,
+			e->timeout_ms, e->camp->name, e->camp->refcount - 1, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
 static void write_str(struct vty *vty, const char *name, const char *val, const char *def)
 {
 	if (strcmp(val, def))
@@ -180,6 +246,18 @@ static int config_write_uigw(struct vty *vty)
 		vty_out(vty, " push-cap %u per %u%s", c->push_cap_count, c->push_cap_per, VTY_NEWLINE);
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
 	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
+	if (c->network_code)
+		vty_out(vty, " network-code %s%s", c->network_code, VTY_NEWLINE);
+	{
+		struct uigw_extapp *e;
+
+		llist_for_each_entry(e, &g_gw->extapps, list) {
+			vty_out(vty, " route %s external-app %s", e->prefix, e->url);
+			if (e->timeout_ms != UIGW_EXTAPP_TIMEOUT_MS)
+				vty_out(vty, " timeout %u", e->timeout_ms);
+			vty_out(vty, "%s", VTY_NEWLINE);
+		}
+	}
 	/* the standard `timer GROUP T VAL` lines, except for groups their channel writes in its own node */
 	for (i = 0; g_gw->tdef_groups[i].name; i++)
 		if (!(g_gw->tdef_groups_own_node & (1u << i)))
@@ -804,6 +882,10 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(UIGW_NODE, &cfg_max_retries_cmd);
 	install_element(UIGW_NODE, &cfg_busy_text_cmd);
 	install_element(UIGW_NODE, &cfg_unrouted_text_cmd);
+	install_element(UIGW_NODE, &cfg_network_code_cmd);
+	install_element(UIGW_NODE, &cfg_route_ext_cmd);
+	install_element(UIGW_NODE, &cfg_route_ext_timeout_cmd);
+	install_element(UIGW_NODE, &cfg_no_route_cmd);
 
 	install_element(CONFIG_NODE, &cfg_store_cmd);
 	install_node(&store_node, config_write_store);
@@ -818,6 +900,7 @@ int uigw_vty_init(struct uigw *gw)
 
 
 	install_element_ve(&show_campaigns_cmd);
+	install_element_ve(&show_routes_cmd);
 	install_element_ve(&show_campaign_cmd);
 	install_element_ve(&show_dialogs_cmd);
 	install_element_ve(&show_feedback_cmd);

@@ -46,6 +46,7 @@ map:codec/charset.c codec/ber.c codec/map.c codec/ss_codec.c
 sip:common/number.c common/logging.c codec/charset.c codec/sip_msg.c codec/ussi_xml.c codec/ims_sms.c
 ussi:codec/ussi_xml.c
 concat:common/logging.c codec/sms_concat.c
+extapp:core/extapp_parse.c
 api:$API_SRCS
 "
 

@@ -145,6 +145,9 @@ struct uigw_campaign {
 					 *   version), looked up at its first counted event (uigw_count) */
 	const char *file;		/*!< path it was loaded from */
 	const char *owner;		/*!< API tenant that owns it (field `owner`), NULL: the operator */
+	const char *ext_url;		/*!< the campaign of an external application's route (core/extapp.h): its URL */
+	const char *ext_code;		/*!< ... the route's prefix (the serviceCode it is told) */
+	unsigned int ext_timeout_ms;	/*!< ... how long a step may take */
 	struct uigw_i18n title;
 	char **languages;		/*!< languages offered; [0] = default */
 	unsigned int n_languages;

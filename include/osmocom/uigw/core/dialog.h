@@ -77,6 +77,12 @@ struct uigw_dialog {
 	enum uigw_outcome abort_outcome;
 	enum uigw_outcome outcome;
 	void *chan_priv;
+	unsigned int n_pages;		/*!< pages of the screen last shown */
+	/* a dialog with an external application (core/extapp.h) */
+	char *ext_text;			/*!< the inputs so far, joined by '*' */
+	bool ext_call;			/*!< the input is the application's: ask it before the next screen */
+	unsigned int ext_steps;		/*!< inputs sent to it so far */
+	struct uigw_http_xfer *ext_xfer;	/*!< its request in flight */
 };
 
 /*! Start a dialog for a subscriber's first message. Always answers on the channel: the first screen, or

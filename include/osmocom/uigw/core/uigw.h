@@ -23,6 +23,7 @@ struct uigw_profile;
 struct rate_ctr_group;
 struct osmo_stat_item_group;
 struct osmo_tdef;
+struct uigw_http_client;
 
 /*! Rate counters of the core (gateway-wide). */
 enum uigw_ctr {
@@ -43,6 +44,8 @@ enum uigw_ctr {
 	UIGW_CTR_PUSH_CAPPED,
 	UIGW_CTR_TRIGGER,
 	UIGW_CTR_TRIGGER_REFUSED,
+	UIGW_CTR_EXT_REQUESTS,
+	UIGW_CTR_EXT_ERRORS,
 };
 
 /*! Dialog counters kept per channel (group "uigw:channel", named after it) and per campaign (group
@@ -80,6 +83,7 @@ struct uigw_config {
 	char *unrouted_text;		/*!< answer when no campaign matches */
 	unsigned int push_cap_count;	/*!< at most this many pushes per subscriber (all campaigns)... */
 	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no gateway-wide cap) */
+	char *network_code;		/*!< MCC and MNC ("26201") told to external applications, or NULL */
 };
 
 /*! The gateway: the single root object, passed to every function that needs it. */
@@ -122,6 +126,8 @@ struct uigw {
 
 	struct uigw_chan *chan[_UIGW_CHAN_NUM];	/*!< the registered channels (core/chan.h), NULL if none */
 	void *api;				/*!< the HTTP API (src/api), opaque to the core; NULL if none */
+	struct llist_head extapps;		/*!< struct uigw_extapp: routes to external applications */
+	struct uigw_http_client *http;		/*!< their requests (created with the first) */
 	uint64_t rng;				/*!< the events' sampling (core/event.c); 0: not seeded yet */
 	struct rate_ctr_group *ctrs;
 	struct osmo_stat_item_group *stats;
