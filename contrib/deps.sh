@@ -5,15 +5,17 @@ set -e
 BUILD="autoconf automake libtool make gcc pkg-config
 	libosmocore-dev libosmo-sigtran-dev libosmo-netif-dev libosmo-gsup-client-dev libsmpp34-dev
 	libsqlite3-dev libconfig-dev nettle-dev libtalloc-dev
-	libosip2-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcurl4-gnutls-dev"
+	libosip2-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcurl4-gnutls-dev ca-certificates"
 # netbase: /etc/protocols and /etc/services (kamailio cannot open TCP without them); llvm: llvm-symbolizer, without
 # which sanitizer reports have no function names and the fuzz runs' leak suppressions cannot match;
 # ca-certificates: npm fetches node-smpp over TLS; osmo-stp and asn1c: the STP and the TCAP/MAP peer of the map tests;
 # curl, python3-jsonschema, python3-yaml, openssl: the API tests' client, their OpenAPI check, a TLS certificate;
-# prometheus: promtool checks GET /metrics and a real Prometheus scrapes the daemon
+# prometheus: promtool checks GET /metrics and a real Prometheus scrapes the daemon; chromium, chromium-driver,
+# python3-selenium: the dashboard's test in a real browser. The build needs ca-certificates: npm fetches the
+# dashboard's chart library over TLS.
 TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev llvm python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
 	kamailio netbase ca-certificates bzip2 iproute2 osmo-stp asn1c curl python3-jsonschema python3-yaml openssl
-	prometheus"
+	prometheus chromium chromium-driver python3-selenium"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;
@@ -27,7 +29,8 @@ for p in $want; do
 done
 # node and npm (the node-smpp SMSC of the tests): any installation will do; Debian's packages only if there is
 # none, since they conflict with a node that came with its own npm
-if [ "${1:-build}" = test ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+# npm: the build fetches the dashboard's chart library (src/ui), the tests the SMPP test's SMSC
+if ! { command -v node && command -v npm; } >/dev/null 2>&1; then
 	missing="$missing nodejs npm"
 fi
 if [ -n "$missing" ]; then

@@ -8,6 +8,8 @@
  *  is 413), then the whole request goes to uigw_api_handle() (api_handle.c). */
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +96,7 @@ int uigw_api_init(struct uigw *gw)
 	api->cfg.port = UIGW_API_PORT;
 	api->cfg.max_connections = 1024;
 	api->cfg.idle_timeout = 10;
+	api->cfg.ui_dir = talloc_strdup(api, UIGW_UI_DIR);
 	api->ctrs = rate_ctr_group_alloc(api, &api_ctrg_desc, 0);
 	if (!api->ctrs || !api->cfg.bind_addr || !uigw_api_tenant_get(api, "operator")) {
 		talloc_free(api);
@@ -195,6 +198,75 @@ static enum MHD_Result queue(struct MHD_Connection *conn, const struct uigw_api_
 	return ret;
 }
 
+/* The dashboard (/ui/, doc/ui.md): a fixed list of files from ui-dir, no key needed (they are the same for
+ * everyone; the page reads the API with the key its user signs in with). Nothing else of the folder is served. */
+static const struct {
+	const char *name, *type;
+} ui_files[] = {
+	{ "index.html", "text/html; charset=utf-8" },
+	{ "app.js", "text/javascript; charset=utf-8" },
+	{ "style.css", "text/css; charset=utf-8" },
+	{ "chart.umd.js", "text/javascript; charset=utf-8" },
+};
+
+static enum MHD_Result serve_ui(struct uigw_api *api, struct MHD_Connection *conn, const char *url)
+{
+	const char *name = url[3] == '/' ? url + 4 : "";
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char path[1024];
+	unsigned int i, status = 200;
+	struct stat sb;
+	int fd = -1;
+
+	if (!url[3]) {
+		/* /ui: the page's relative links need the slash */
+		r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, "/ui/");
+		ret = MHD_queue_response(conn, 301, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (!name[0])
+		name = "index.html";
+	for (i = 0; i < ARRAY_SIZE(ui_files); i++)
+		if (!strcmp(name, ui_files[i].name))
+			break;
+	if (i < ARRAY_SIZE(ui_files) && snprintf(path, sizeof(path), "%s/%s", api->cfg.ui_dir, name) < (int)sizeof(path))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		static const char nf[] = "Not found\n";
+
+		if (i < ARRAY_SIZE(ui_files))
+			LOGP(DAPI, LOGL_ERROR, "dashboard file %s/%s missing (ui-dir)\n", api->cfg.ui_dir, name);
+		r = MHD_create_response_from_buffer(strlen(nf), (void *)nf, MHD_RESPMEM_PERSISTENT);
+		status = 404;
+	} else {
+		r = MHD_create_response_from_fd(sb.st_size, fd);	/* MHD closes fd */
+	}
+	if (!r) {
+		if (fd >= 0)
+			close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, status == 200 ? ui_files[i].type :
+				"text/plain; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				 const char *version, const char *upload_data, size_t *upload_data_size,
 				 void **con_cls)
@@ -238,6 +310,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+
+	if (url && !strncmp(url, "/ui", 3) && (url[3] == '\0' || url[3] == '/') &&
+	    (!strcmp(method, "GET") || !strcmp(method, "HEAD"))) {
+		rs->answered = true;
+		return serve_ui(api, conn, url);
 	}
 
 	tmp = talloc_new(api);

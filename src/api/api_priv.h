@@ -19,6 +19,9 @@ struct rate_ctr_group;
 struct vty;
 
 #define UIGW_API_PORT	8090
+#ifndef UIGW_UI_DIR
+#define UIGW_UI_DIR	"/usr/local/share/osmo-uigw/ui"	/*!< set by src/api/Makefile.am to $(pkgdatadir)/ui */
+#endif
 #define UIGW_API_KEY_PREFIX	"uk_"
 
 /*! Settings of node `api`. */
@@ -32,6 +35,7 @@ struct uigw_api_cfg {
 	unsigned int max_connections_per_ip;	/*!< 0: no limit (default) */
 	unsigned int idle_timeout;	/*!< seconds a connection may stay silent (default 10) */
 	bool metrics_public;		/*!< `metrics public`: GET /metrics without a key */
+	char *ui_dir;			/*!< `ui-dir`: the dashboard's files served at /ui/ (default UIGW_UI_DIR) */
 	struct uigw_webhook_cfg {
 		unsigned int timeout_ms;	/*!< one delivery attempt at most (default 5000) */
 		unsigned int max_age_s;		/*!< an event not delivered within this is dead-lettered (86400) */

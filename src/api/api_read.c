@@ -182,8 +182,10 @@ void api_h_summary(struct call *c)
 	struct summary_cached *sc;
 	struct uigw_campaign *camp;
 	json_t *qlist, *q, *dialogs;
+	struct uigw_dialog *dlg;
 	const char *key;
 	unsigned int i;
+	int active = 0;
 	char t[40];
 
 	if (!(camp = api_own_campaign(c, 2)))
@@ -222,9 +224,12 @@ void api_h_summary(struct call *c)
 	dialogs = json_object();
 	for (i = 0; i < _UIGW_OUTCOME_NUM; i++)
 		json_object_set_new(dialogs, get_value_string(uigw_outcome_names, i), json_integer(outcomes[i]));
-	api_reply(c, 200, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:s}", "campaign", camp->name, "version",
+	/* running now, on any version of the campaign (the summary is cached for summary-cache ms) */
+	llist_for_each_entry(dlg, &c->api->gw->dialogs, list)
+		active += dlg->camp && !strcmp(dlg->camp->name, camp->name);
+	api_reply(c, 200, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:i, s:s}", "campaign", camp->name, "version",
 				(json_int_t)camp->version, "responses", (json_int_t)responses, "dialogs", dialogs,
-				"channels", s.channels, "questions", qlist, "as_of",
+				"channels", s.channels, "questions", qlist, "active_dialogs", active, "as_of",
 				uigw_api_time_str(uigw_wall_ms(), t, sizeof(t))));
 	if (c->resp->status == 200)
 		summary_cache_put(c->api, camp, c->resp->body);

@@ -135,6 +135,15 @@ DEFUN(cfg_api_summary_cache, cfg_api_summary_cache_cmd, "summary-cache <0-60000>
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_api_ui_dir, cfg_api_ui_dir_cmd, "ui-dir PATH",
+      "Folder of the dashboard's files served at /ui/ (default: the installed ones)\n" "Path\n")
+{
+	struct uigw_api *api = vty->index;
+
+	osmo_talloc_replace_string(api, &api->cfg.ui_dir, argv[0]);
+	return CMD_SUCCESS;
+}
+
 #define WEBHOOK_STR "Delivery of webhooks (POST /v1/webhooks)\n"
 
 DEFUN(cfg_api_wh_timeout, cfg_api_wh_timeout_cmd, "webhook timeout <100-60000>",
@@ -398,6 +407,8 @@ static int config_write_api(struct vty *vty)
 		vty_out(vty, " metrics public%s", VTY_NEWLINE);
 	if (api->summary_cache_ms != 1000)
 		vty_out(vty, " summary-cache %u%s", api->summary_cache_ms, VTY_NEWLINE);
+	if (strcmp(api->cfg.ui_dir, UIGW_UI_DIR))
+		vty_out(vty, " ui-dir %s%s", api->cfg.ui_dir, VTY_NEWLINE);
 	if (api->cfg.wh.timeout_ms != 5000)
 		vty_out(vty, " webhook timeout %u%s", api->cfg.wh.timeout_ms, VTY_NEWLINE);
 	if (api->cfg.wh.max_age_s != 86400)
@@ -613,6 +624,7 @@ void uigw_api_vty_init(void)
 	install_element(API_NODE, &cfg_api_maxconn_ip_cmd);
 	install_element(API_NODE, &cfg_api_idle_cmd);
 	install_element(API_NODE, &cfg_api_summary_cache_cmd);
+	install_element(API_NODE, &cfg_api_ui_dir_cmd);
 	install_element(API_NODE, &cfg_api_wh_timeout_cmd);
 	install_element(API_NODE, &cfg_api_wh_max_age_cmd);
 	install_element(API_NODE, &cfg_api_wh_backoff_cmd);
