@@ -4,9 +4,10 @@
  *  the row's campaign, in the transaction of the row itself.
  *
  *  This is on the path of every answer, so it costs as little as it can: the writer keeps the webhooks in
- *  memory (read again after a batch that changed them) and does nothing when none listens; otherwise it builds
- *  the event's JSON once, here in C, picks the delivery ids from its own generator (seeded by getrandom()) and the
- *  entry ids from its own counter, and inserts plain values: no SQL functions, no secondary work per row. */
+ *  memory (read again after a batch that changed them) and does nothing when none listens; otherwise it inserts
+ *  a small row per webhook — a reference to the row it reports (the event's JSON is made from that row when the
+ *  entry is read for delivery, store_read.c), a nonce from its own generator (seeded by getrandom()) and an id
+ *  from its own counter. Only a refused trigger, which has no row of its own, keeps its JSON (built here in C). */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -255,36 +256,44 @@ static bool sees(const struct uigw_store_wh_target *t, enum uigw_webhook_event e
 }
 
 int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, const struct uigw_store_row *r,
-			  bool counted)
+			  int64_t ref)
 {
-	static const char *const names[_UIGW_WH_NUM] = {
-		[UIGW_WH_ANSWER] = "answer",
-		[UIGW_WH_DIALOG_ENDED] = "dialog.ended",
-		[UIGW_WH_SPAM_REPORT] = "spam.report",
-		[UIGW_WH_TRIGGER_REFUSED] = "trigger.refused",
-	};
 	sqlite3_stmt *s = st->wstmt[WSTMT_WH_INSERT];
-	static const char hex[] = "0123456789abcdef";
-	bool built = false;
+	const char *ref_text = NULL;
+	bool inline_json = false, built = false;
 	struct jb b;
 	unsigned int i;
 	int rc = 0;
 
 	if (!(st->wh_events & (1u << ev)))
 		return 0;
+	switch (ev) {
+	case UIGW_WH_ANSWER:
+		/* the answer row is found again by (dialog, question); one without a dialog carries its JSON */
+		ref = (int64_t)r->dialog;
+		ref_text = r->u.response.question;
+		inline_json = !r->dialog || !ref_text;
+		break;
+	case UIGW_WH_DIALOG_ENDED:
+		ref = (int64_t)r->dialog;
+		break;
+	case UIGW_WH_SPAM_REPORT:
+		break;
+	case UIGW_WH_TRIGGER_REFUSED:
+		inline_json = true;	/* no row of its own */
+		break;
+	default:
+		return 0;
+	}
 	for (i = 0; i < st->n_wh && rc == 0; i++) {
 		const struct uigw_store_wh_target *t = &st->wh[i];
-		char delivery[33];
-		uint64_t v[2];
-		unsigned int k;
 
 		if (!sees(t, ev, r->owner))
 			continue;
-		if (!built) {
+		if (inline_json && !built) {
 			jb_init(&b);
 			built = true;
-			switch (ev) {
-			case UIGW_WH_ANSWER:
+			if (ev == UIGW_WH_ANSWER) {
 				jb_str(&b, "campaign", r->campaign);
 				jb_int(&b, "version", r->version);
 				jb_id(&b, "dialog", r->dialog);
@@ -296,37 +305,13 @@ int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, con
 				jb_str(&b, "language", r->u.response.language);
 				jb_bool(&b, "roaming", r->u.response.roaming);
 				jb_time(&b, "time", r->time_ms);
-				break;
-			case UIGW_WH_DIALOG_ENDED:
-				jb_str(&b, "campaign", r->campaign);
-				jb_int(&b, "version", r->version);
-				jb_id(&b, "dialog", r->dialog);
-				jb_str(&b, "channel", r->channel);
-				jb_str(&b, "subscriber", r->subscriber);
-				jb_str(&b, "outcome", get_value_string_or_null(uigw_outcome_names, r->u.dialog.outcome));
-				jb_int(&b, "steps", r->u.dialog.steps);
-				jb_str(&b, "last_node", r->u.dialog.last_node);
-				jb_time(&b, "started", r->u.dialog.started_ms);
-				jb_time(&b, "ended", r->time_ms);
-				break;
-			case UIGW_WH_SPAM_REPORT:
-				jb_str(&b, "number", r->u.spam.number);
-				jb_bool(&b, "counted", counted);
-				jb_str(&b, "campaign", r->campaign);
-				jb_str(&b, "channel", r->channel);
-				jb_str(&b, "subscriber", r->subscriber);
-				jb_time(&b, "time", r->time_ms);
-				break;
-			case UIGW_WH_TRIGGER_REFUSED:
+			} else {
 				jb_str(&b, "campaign", r->campaign);
 				jb_str(&b, "channel", r->channel);
 				jb_str(&b, "subscriber", r->subscriber);
 				jb_str(&b, "refusal", r->u.refused.refusal);
 				jb_str(&b, "detail", r->u.refused.detail);
 				jb_time(&b, "time", r->time_ms);
-				break;
-			default:
-				return 0;
 			}
 			jb_raw(&b, "}", 1);
 			if (b.oom) {
@@ -334,17 +319,14 @@ int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, con
 				return -EIO;
 			}
 		}
-		v[0] = rng_next(st->wh_rng);
-		v[1] = rng_next(st->wh_rng);
-		for (k = 0; k < 32; k++)
-			delivery[k] = hex[(v[k / 16] >> (60 - 4 * (k % 16))) & 0xf];
-		delivery[32] = '\0';
 		if (sqlite3_bind_int64(s, 1, st->wh_next_id) != SQLITE_OK ||
 		    sqlite3_bind_int64(s, 2, t->id) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 3, delivery, 32, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 4, names[ev], -1, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 5, b.p, (int)b.len, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_int64(s, 6, r->time_ms) != SQLITE_OK) {
+		    sqlite3_bind_int64(s, 3, (int64_t)(rng_next(st->wh_rng) >> 1)) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 4, ev) != SQLITE_OK ||
+		    (ref && sqlite3_bind_int64(s, 5, ref) != SQLITE_OK) ||
+		    (ref_text && sqlite3_bind_text(s, 6, ref_text, -1, SQLITE_STATIC) != SQLITE_OK) ||
+		    (built && sqlite3_bind_text(s, 7, b.p, (int)b.len, SQLITE_STATIC) != SQLITE_OK) ||
+		    sqlite3_bind_int64(s, 8, r->time_ms) != SQLITE_OK) {
 			uigw_store_stmt_done(s);
 			rc = -EIO;
 			break;

@@ -68,11 +68,14 @@ enum uigw_store_wstmt {
 	WSTMT_WEBHOOK_PURGE,
 	WSTMT_WEBHOOK_LOAD,
 	WSTMT_WH_MAX_ID,
-	WSTMT_WH_INSERT,		/* positional: ?1 id, ?2 webhook, ?3 delivery, ?4 event, ?5 data, ?6 time */
+	WSTMT_WH_INSERT,		/* positional: ?1 id, ?2 webhook, ?3 nonce, ?4 event, ?5 ref, ?6 ref_text,
+				 * ?7 data, ?8 time */
 	WSTMT_WH_DONE,
 	WSTMT_WH_RETRY,
 	WSTMT_WH_DEAD,
+	WSTMT_WH_DEAD_OLD,
 	WSTMT_WH_RESEND,
+	WSTMT_WH_RESEND_ALL,
 	_WSTMT_NUM
 };
 
@@ -176,8 +179,9 @@ int uigw_store_wh_load(struct uigw_store *st);
 /*! A webhook row in the batch being written: the list follows it at once. */
 void uigw_store_wh_target_add(struct uigw_store *st, int64_t id, const char *tenant, bool all, uint32_t events);
 void uigw_store_wh_target_del(struct uigw_store *st, int64_t id);
-/*! The outbox entries of row \a r for event \a ev (\a counted: of a spam report). \returns 0 or -EIO */
+/*! The outbox entries of row \a r for event \a ev, referring to the row's own (\a ref: the spam report's
+ *  rowid; answers and dialog ends refer by dialog id). \returns 0 or -EIO */
 int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, const struct uigw_store_row *r,
-			  bool counted);
+			  int64_t ref);
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
 void uigw_store_purge(struct uigw_store *st);

@@ -39,6 +39,31 @@ const char *const uigw_store_query_sql[_UIGW_Q_NUM] = {
 		 " WHERE campaign = $campaign AND question = $arg AND n > 0 AND is_number(value)"),
 };
 
+/* Times in the webhooks' JSON as RFC 3339 UTC with milliseconds, as the HTTP API writes them */
+#define WH_TIME(ms) "(strftime('%Y-%m-%dT%H:%M:%S', " ms " / 1000, 'unixepoch') || printf('.%03dZ', " ms " % 1000))"
+/* An outbox entry as it is delivered: the delivery id (nonce and id in hex), the event's name, and its JSON made
+ * from the row it refers to (store_outbox.c); a refused trigger's JSON is kept in the entry */
+#define WH_ENTRY_SQL(dead) \
+	"SELECT o.id, printf('%016x%016x', o.nonce, o.id)," \
+	" CASE o.event WHEN 0 THEN 'answer' WHEN 1 THEN 'dialog.ended' WHEN 2 THEN 'spam.report'" \
+	"  ELSE 'trigger.refused' END," \
+	" CASE WHEN o.data IS NOT NULL THEN o.data" \
+	"  WHEN o.event = 0 THEN (SELECT json_object('campaign', r.campaign, 'version', r.version," \
+	"   'dialog', CAST(r.dialog AS TEXT), 'channel', r.channel, 'subscriber', r.subscriber, 'node', r.node," \
+	"   'question', r.question, 'value', r.value, 'language', r.language," \
+	"   'roaming', json(CASE WHEN r.roaming THEN 'true' ELSE 'false' END), 'time', " WH_TIME("r.time") ")" \
+	"   FROM response r WHERE r.dialog = o.ref AND r.question = o.ref_text AND r.dialog > 0)" \
+	"  WHEN o.event = 1 THEN (SELECT json_object('campaign', d.campaign, 'version', d.version," \
+	"   'dialog', CAST(d.id AS TEXT), 'channel', d.channel, 'subscriber', d.subscriber, 'outcome', d.outcome," \
+	"   'steps', d.steps, 'last_node', d.last_node, 'started', " WH_TIME("d.started") "," \
+	"   'ended', " WH_TIME("d.ended") ") FROM dialog d WHERE d.id = o.ref)" \
+	"  WHEN o.event = 2 THEN (SELECT json_object('number', s.number," \
+	"   'counted', json(CASE WHEN s.counted THEN 'true' ELSE 'false' END), 'campaign', s.campaign," \
+	"   'channel', s.channel, 'subscriber', s.reporter, 'time', " WH_TIME("s.time") ")" \
+	"   FROM spam_report s WHERE s.rowid = o.ref)" \
+	" END, o.created, o.since, o.attempts, coalesce(o.last_status, 0) FROM webhook_outbox o" \
+	" WHERE o.webhook = $webhook AND o.dead = " dead " AND o.id > $after ORDER BY o.id LIMIT $limit"
+
 static const char *const rstmt_sql[_RSTMT_NUM] = {
 	[RSTMT_SPAM_TOP] =
 		"SELECT number, reports, last_time FROM spam_number ORDER BY reports DESC, last_time DESC, number"
@@ -73,12 +98,8 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
 		" ORDER BY time DESC, rowid DESC LIMIT $limit",
 	[RSTMT_WEBHOOKS] =
 		"SELECT id, tenant, all_campaigns, url, events, secret, created FROM webhook ORDER BY id",
-	[RSTMT_WH_PENDING] =
-		"SELECT id, delivery, event, data, created, since, attempts, coalesce(last_status, 0) FROM webhook_outbox"
-		" WHERE webhook = $webhook AND dead = 0 AND id > $after ORDER BY id LIMIT $limit",
-	[RSTMT_WH_DEAD] =
-		"SELECT id, delivery, event, data, created, since, attempts, coalesce(last_status, 0) FROM webhook_outbox"
-		" WHERE webhook = $webhook AND dead = 1 AND id > $after ORDER BY id LIMIT $limit",
+	[RSTMT_WH_PENDING] = WH_ENTRY_SQL("0"),
+	[RSTMT_WH_DEAD] = WH_ENTRY_SQL("1"),
 	[RSTMT_WH_COUNTS] =
 		"SELECT coalesce(sum(dead = 0), 0), coalesce(sum(dead = 1), 0), coalesce(sum(dead = 0 AND since < $cutoff AND id > $after), 0)"
 		" FROM webhook_outbox WHERE webhook = $webhook",
@@ -697,8 +718,10 @@ int uigw_store_wh_entries(struct uigw_store *st, int64_t webhook, bool dead, int
 			.attempts = (unsigned int)sqlite3_column_int64(s, 6),
 			.last_status = (int)sqlite3_column_int64(s, 7),
 		};
-		if (!e.delivery || !e.event || !e.data)
+		if (!e.delivery || !e.event)
 			continue;
+		if (!e.data)
+			e.data = "null";	/* the row it reported is gone: delivered without its fields */
 		cb(&e, data);
 		n++;
 	}

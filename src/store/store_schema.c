@@ -177,17 +177,24 @@ static const char *const schema_v6[] = {
 /* Version 7: webhooks and their outbox. An outbox entry is written in the transaction of the row it reports
  * (an answer, a dialog's end, a spam report, a refused trigger) and leaves the outbox when it was delivered;
  * entries that could not be delivered within the webhook's maximum age stay as dead letters (dead = 1) until
- * re-sent. The secret is kept in clear: the gateway signs with it. */
+ * re-sent. An entry is small: it refers to the row it reports (ref: the dialog id, or the spam report's rowid;
+ * ref_text: the answer's question), whose fields become the event's JSON when it is read for delivery; only a
+ * refused trigger, which has no row of its own, keeps its JSON in data. The delivery id is nonce and id in hex.
+ * The secret is kept in clear: the gateway signs with it. */
 static const char *const schema_v7[] = {
 	"CREATE TABLE webhook ("
 	" id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, all_campaigns INTEGER NOT NULL DEFAULT 0,"
 	" url TEXT NOT NULL, events INTEGER NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL)",
+	/* one b-tree, in the order the deliverer reads it: an entry costs the answer's transaction one insert at
+	 * the end of its webhook's range */
 	"CREATE TABLE webhook_outbox ("
-	" id INTEGER PRIMARY KEY,"	/* the writer's counter: ids grow in commit order, the deliverer's cursor */
-	" webhook INTEGER NOT NULL, delivery TEXT NOT NULL, event TEXT NOT NULL, data TEXT NOT NULL,"
+	" webhook INTEGER NOT NULL, dead INTEGER NOT NULL DEFAULT 0,"
+	" id INTEGER NOT NULL,"	/* the writer's counter: ids grow in commit order, the deliverer's cursor */
+	" nonce INTEGER NOT NULL, event INTEGER NOT NULL,"	/* event: enum uigw_webhook_event */
+	" ref INTEGER, ref_text TEXT, data TEXT,"
 	" created INTEGER NOT NULL, since INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-	" last_try INTEGER, last_status INTEGER, dead INTEGER NOT NULL DEFAULT 0)",
-	"CREATE INDEX webhook_outbox_queue ON webhook_outbox (webhook, dead, id)",
+	" last_try INTEGER, last_status INTEGER,"
+	" PRIMARY KEY (webhook, dead, id)) WITHOUT ROWID",
 	NULL
 };
 
@@ -349,16 +356,21 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 	[WSTMT_WEBHOOK_LOAD] = "SELECT id, tenant, all_campaigns, events FROM webhook",
 	[WSTMT_WH_MAX_ID] = "SELECT coalesce(max(id), 0) FROM webhook_outbox",
 	[WSTMT_WH_INSERT] =
-		"INSERT INTO webhook_outbox (id, webhook, delivery, event, data, created, since)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-	[WSTMT_WH_DONE] = "DELETE FROM webhook_outbox WHERE id = $id",
+		"INSERT INTO webhook_outbox (id, webhook, nonce, event, ref, ref_text, data, created, since)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+	[WSTMT_WH_DONE] = "DELETE FROM webhook_outbox WHERE webhook = $webhook AND dead = 0 AND id = $id",
 	[WSTMT_WH_RETRY] =
 		"UPDATE webhook_outbox SET attempts = attempts + 1, last_try = $time, last_status = $status"
-		" WHERE id = $id",
+		" WHERE webhook = $webhook AND dead = 0 AND id = $id",
 	[WSTMT_WH_DEAD] =
 		"UPDATE webhook_outbox SET dead = 1, last_try = coalesce(last_try, $time)"
-		" WHERE webhook = $webhook AND dead = 0 AND (id = $id OR ($id = 0 AND since < $cutoff AND id > $after))",
+		" WHERE webhook = $webhook AND dead = 0 AND id = $id",
+	[WSTMT_WH_DEAD_OLD] =
+		"UPDATE webhook_outbox SET dead = 1, last_try = coalesce(last_try, $time)"
+		" WHERE webhook = $webhook AND dead = 0 AND id > $after AND since < $cutoff",
 	[WSTMT_WH_RESEND] =
 		"UPDATE webhook_outbox SET dead = 0, attempts = 0, since = $time"
-		" WHERE webhook = $webhook AND dead = 1 AND ($id = 0 OR id = $id)",
+		" WHERE webhook = $webhook AND dead = 1 AND id = $id",
+	[WSTMT_WH_RESEND_ALL] =
+		"UPDATE webhook_outbox SET dead = 0, attempts = 0, since = $time WHERE webhook = $webhook AND dead = 1",
 };

@@ -175,7 +175,7 @@ static int write_response(struct uigw_store *st, const struct uigw_store_row *r)
 	if (rc < 0)
 		return rc;
 
-	return uigw_store_outbox_add(st, UIGW_WH_ANSWER, r, false);
+	return uigw_store_outbox_add(st, UIGW_WH_ANSWER, r, 0);
 }
 
 static int write_dialog(struct uigw_store *st, const struct uigw_store_row *r)
@@ -197,7 +197,7 @@ static int write_dialog(struct uigw_store *st, const struct uigw_store_row *r)
 	if (rc < 0)
 		return rc;
 
-	return uigw_store_outbox_add(st, UIGW_WH_DIALOG_ENDED, r, false);
+	return uigw_store_outbox_add(st, UIGW_WH_DIALOG_ENDED, r, 0);
 }
 
 /* A report counts unless the same reporter has a counted report of the same number within the window before
@@ -243,7 +243,7 @@ static int write_spam(struct uigw_store *st, const struct uigw_store_row *r)
 	if (rc < 0)
 		return rc;
 
-	rc = uigw_store_outbox_add(st, UIGW_WH_SPAM_REPORT, r, counted);
+	rc = uigw_store_outbox_add(st, UIGW_WH_SPAM_REPORT, r, sqlite3_last_insert_rowid(st->wdb));
 	if (rc < 0 || !counted)
 		return 0;
 
@@ -432,7 +432,7 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		break;
 	case UIGW_ROW_REFUSED:
 		/* only the outbox keeps it, if a webhook listens */
-		return uigw_store_outbox_add(st, UIGW_WH_TRIGGER_REFUSED, r, false);
+		return uigw_store_outbox_add(st, UIGW_WH_TRIGGER_REFUSED, r, 0);
 	case UIGW_ROW_WEBHOOK:
 		if (r->u.webhook.remove) {
 			b = wb_start(st, WSTMT_WEBHOOK_PURGE);
@@ -462,26 +462,33 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		break;
 	case UIGW_ROW_WH_DONE:
 		b = wb_start(st, WSTMT_WH_DONE);
+		wb_int(&b, "$webhook", r->u.wh.webhook);
 		wb_int(&b, "$id", r->u.wh.id);
 		break;
 	case UIGW_ROW_WH_RETRY:
 		b = wb_start(st, WSTMT_WH_RETRY);
+		wb_int(&b, "$webhook", r->u.wh.webhook);
 		wb_int(&b, "$id", r->u.wh.id);
 		wb_int(&b, "$status", r->u.wh.status);
 		wb_int(&b, "$time", r->time_ms);
 		break;
 	case UIGW_ROW_WH_DEAD:
-		b = wb_start(st, WSTMT_WH_DEAD);
+		if (r->u.wh.id) {
+			b = wb_start(st, WSTMT_WH_DEAD);
+			wb_int(&b, "$id", r->u.wh.id);
+		} else {
+			b = wb_start(st, WSTMT_WH_DEAD_OLD);
+			wb_int(&b, "$cutoff", r->u.wh.cutoff_ms);
+			wb_int(&b, "$after", r->u.wh.after);
+		}
 		wb_int(&b, "$webhook", r->u.wh.webhook);
-		wb_int(&b, "$id", r->u.wh.id);
-		wb_int(&b, "$cutoff", r->u.wh.cutoff_ms);
-		wb_int(&b, "$after", r->u.wh.after);
 		wb_int(&b, "$time", r->time_ms);
 		break;
 	case UIGW_ROW_WH_RESEND:
-		b = wb_start(st, WSTMT_WH_RESEND);
+		b = wb_start(st, r->u.wh.id ? WSTMT_WH_RESEND : WSTMT_WH_RESEND_ALL);
+		if (r->u.wh.id)
+			wb_int(&b, "$id", r->u.wh.id);
 		wb_int(&b, "$webhook", r->u.wh.webhook);
-		wb_int(&b, "$id", r->u.wh.id);
 		wb_int(&b, "$time", r->time_ms);
 		break;
 	default:

@@ -64,8 +64,8 @@ enum uigw_row_kind {
 	UIGW_ROW_AUDIT,		/*!< one call of the HTTP API (u.audit, time_ms) */
 	UIGW_ROW_REFUSED,	/*!< a trigger was refused (u.refused): only the webhooks' outbox keeps it */
 	UIGW_ROW_WEBHOOK,	/*!< a webhook was created (u.webhook), or deleted with its outbox (u.webhook.remove) */
-	UIGW_ROW_WH_DONE,	/*!< an outbox entry was delivered: it leaves the outbox (u.wh.id) */
-	UIGW_ROW_WH_RETRY,	/*!< a delivery attempt failed (u.wh.id, u.wh.status; time_ms) */
+	UIGW_ROW_WH_DONE,	/*!< an outbox entry was delivered: it leaves the outbox (u.wh.webhook, u.wh.id) */
+	UIGW_ROW_WH_RETRY,	/*!< a delivery attempt failed (u.wh.webhook, u.wh.id, u.wh.status; time_ms) */
 	UIGW_ROW_WH_DEAD,	/*!< dead-letter entry u.wh.id, or (id 0) every pending entry of webhook u.wh.webhook
 				 *   above u.wh.after that has waited since before u.wh.cutoff_ms */
 	UIGW_ROW_WH_RESEND,	/*!< dead letters of webhook u.wh.webhook (all, or u.wh.id) are pending again */
@@ -177,7 +177,7 @@ struct uigw_store_row {
 			bool remove;		/*!< delete webhook id and its outbox (the other fields unused) */
 		} webhook;		/*!< time_ms: created */
 		struct {
-			int64_t webhook;	/*!< DEAD by age, RESEND */
+			int64_t webhook;	/*!< every kind: the entries' webhook */
 			int64_t id;		/*!< outbox entry (DEAD, RESEND: 0 = every one) */
 			int status;		/*!< RETRY: the HTTP status, 0: no answer */
 			int64_t cutoff_ms, after;	/*!< DEAD with id 0 */
