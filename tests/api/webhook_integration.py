@@ -56,6 +56,7 @@ class Receiver:
         self.got = []            # (path, headers dict, body bytes, status answered)
         self.fail_next = 0       # answer this many requests with 500
         self.fail_paths = {}     # path -> status to answer (until removed)
+        self.slow_next = 0       # answer this many requests only after 1.5 s (the gateway gives up after 1 s)
         self.srv = None
         self.thread = None
         self.conns = set()       # open connections: down() closes them too (keep-alive would outlive it)
@@ -80,12 +81,17 @@ class Receiver:
                 n = int(self.headers.get('Content-Length', 0))
                 body = self.rfile.read(n)
                 with rcv.lock:
+                    slow = rcv.slow_next > 0
+                    if slow:
+                        rcv.slow_next -= 1
                     if rcv.fail_next > 0:
                         rcv.fail_next -= 1
                         status = 500
                     else:
                         status = rcv.fail_paths.get(self.path, 204)
                     rcv.got.append((self.path, dict(self.headers), body, status))
+                if slow:
+                    time.sleep(1.5)   # processed, but too late: the gateway counts a failure and sends it again
                 self.send_response(status)
                 self.send_header('Content-Length', '0')
                 self.end_headers()
@@ -356,6 +362,19 @@ api
                                                         sorted(exp_op - received(rcv, '/op'))[:4]))
         check(len([k for k in exp_op if k[0] == 'dialog.ended']) >= 13, 'at least 13 dialogs committed')
 
+        # a receiver that processes an event but answers too late gets it again, with the same id
+        with rcv.lock:
+            before = len(rcv.got)
+        rcv.slow_next = 1
+        callquality(vty, '+491720000350')
+        def dup_seen():
+            with rcv.lock:
+                ids = [json.loads(b)['id'] for p, h, b, st in rcv.got[before:] if p == '/op']
+            return any(ids.count(i) > 1 for i in ids)
+        check(wait_for(dup_seen, timeout=15), 'an event answered too late was delivered again (a duplicate)')
+        exp_op = expected(db, ['callquality', 'spam', 'acme-survey'])
+        wait_for(lambda: received(rcv, '/op') >= exp_op, timeout=10)
+
         # signatures, ids
         bad = 0
         by_id = {}
@@ -376,6 +395,7 @@ api
               % rcv.count())
         check(all(len(v) == 1 for v in by_id.values()), 'one id, one event: re-deliveries carry the same id and'
               ' data')
+        check(rcv.count(status=204) > len(by_id), 'and there were re-deliveries to compare')
         keys = [next(iter(v))[:2] for v in by_id.values()]
         check(len(keys) == len(set(keys)), 'one event, one id (%d ids, %d events)' % (len(keys), len(set(keys))))
         dups = rcv.count(status=204) - len(by_id)
