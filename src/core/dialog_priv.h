@@ -74,6 +74,12 @@ void uigw_dlg_finish(struct uigw_dialog *dlg, enum uigw_outcome outcome, bool re
 /*! May campaign \a c run on channel \a ch (\a network: started by the network)? \returns NONE or why not */
 enum uigw_refusal uigw_dlg_camp_allows(const struct uigw_campaign *c, enum uigw_channel ch, bool network);
 
+/* dialog_resume.c: a USSD dialog cut off by the network, kept for resume-window seconds */
+/*! Keep what the dialog needs to continue (USSD, started by the subscriber, resume-window set). */
+void uigw_dlg_resume_save(struct uigw_dialog *dlg);
+/*! Take over the subscriber's record if it is of campaign \a camp. \returns true if the dialog was resumed */
+bool uigw_dlg_resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp);
+
 /* extapp.c: dialogs with an external application */
 struct uigw_http_result;
 /*! An input of such a dialog: "More" pages, the rest is recorded and goes to the application (\a first: what
