@@ -1,6 +1,7 @@
 """What the Python integration tests share: check() with the list of failures, and a bounded VTY client.
 Imported by tests/smpp/*.py and tests/map/*.py (their folder's parent on sys.path)."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -56,6 +57,12 @@ class Vty:
 
     def close(self):
         self.s.close()
+
+
+def key_of(vty_out):
+    """The key printed by `api tenant NAME key create ...` at the VTY, or None."""
+    m = re.search(r'^key (uk_[0-9a-f]{64})$', vty_out, re.M)
+    return m.group(1) if m else None
 
 
 def wait_port(port, timeout=10):

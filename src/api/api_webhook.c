@@ -235,18 +235,6 @@ static void attempt_done(const struct uigw_http_result *res, void *data)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* sending */
 
-static void hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 /*! HMAC-SHA256(secret, timestamp "." body) in hex into out[65]. */
 static void sign(const char *secret, const char *timestamp, const char *body, size_t body_len, char out[65])
 {
@@ -258,7 +246,7 @@ static void sign(const char *secret, const char *timestamp, const char *body, si
 	hmac_sha256_update(&ctx, 1, (const uint8_t *)".");
 	hmac_sha256_update(&ctx, body_len, (const uint8_t *)body);
 	hmac_sha256_digest(&ctx, sizeof(digest), digest);
-	hex(digest, sizeof(digest), out);
+	osmo_strlcpy(out, osmo_hexdump_nospc(digest, sizeof(digest)), 65);
 }
 
 static int attempt(struct uigw_wh_entry *e)
@@ -711,7 +699,7 @@ void api_h_webhook_create(struct call *c)
 			return;
 		}
 		memcpy(secret, "whsec_", 6);
-		hex(rnd, sizeof(rnd), secret + 6);
+		osmo_strlcpy(secret + 6, osmo_hexdump_nospc(rnd, sizeof(rnd)), sizeof(secret) - 6);
 		generated = true;
 	}
 	if (api_verr_send(c, &v)) {

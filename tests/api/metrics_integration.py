@@ -21,7 +21,7 @@ import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
-from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish  # noqa: E402
+from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
 
 SMSC_PORT = 42960  # nothing listens: the link's counters exist, labelled link="nowhere"
 VTY_PORT = 42961
@@ -51,11 +51,6 @@ def samples(text):
             name, _, value = line.rpartition(' ')
             out[name] = float(value)
     return out
-
-
-def key_of(vty_out):
-    m = re.search(r'^key (uk_[0-9a-f]{64})$', vty_out, re.M)
-    return m.group(1) if m else None
 
 
 def dialog(vty, msisdn):

@@ -22,7 +22,7 @@ import urllib.request
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
 sys.path.insert(0, os.path.join(here, '..', 'smpp'))
-from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish  # noqa: E402
+from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
 import smpp_integration as S  # noqa: E402  (the node-smpp SMSC driver)
 
 from selenium import webdriver  # noqa: E402
@@ -52,11 +52,6 @@ def get(path, key=None):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
-
-
-def key_of(vty_out):
-    m = re.search(r'^key (uk_[0-9a-f]{64})$', vty_out, re.M)
-    return m.group(1) if m else None
 
 
 def survey_sms(smsc, sub, contact, rating, yes):

@@ -29,7 +29,7 @@ import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
-from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish  # noqa: E402
+from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
 sys.path.insert(0, here)
 from api_integration import Spec  # noqa: E402
 import jsonschema  # noqa: E402
@@ -150,11 +150,6 @@ def call(method, path, key=None, body=None):
     if problem:
         spec_problems.append('%s %s -> %d: %s' % (method, path, status, problem))
     return status, j
-
-
-def key_of(vty_out):
-    m = re.search(r'^key (uk_[0-9a-f]{64})$', vty_out, re.M)
-    return m.group(1) if m else None
 
 
 def callquality(vty, msisdn):
