@@ -11,11 +11,12 @@ BUILD="autoconf automake libtool make gcc pkg-config
 # ca-certificates: npm fetches node-smpp over TLS; osmo-stp and asn1c: the STP and the TCAP/MAP peer of the map tests;
 # curl, python3-jsonschema, python3-yaml, openssl: the API tests' client, their OpenAPI check, a TLS certificate;
 # prometheus: promtool checks GET /metrics and a real Prometheus scrapes the daemon; chromium, chromium-driver,
-# python3-selenium: the dashboard's test in a real browser. The build needs ca-certificates: npm fetches the
+# python3-selenium: the dashboard's test in a real browser; asciidoc-base, mscgen: the user manual as HTML, whose VTY
+# reference make check compares with the binary. The build needs ca-certificates: npm fetches the
 # dashboard's chart library over TLS.
 TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev llvm python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
 	kamailio netbase ca-certificates bzip2 iproute2 osmo-stp asn1c curl python3-jsonschema python3-yaml openssl
-	prometheus chromium chromium-driver python3-selenium"
+	prometheus chromium chromium-driver python3-selenium asciidoc-base mscgen"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;
