@@ -55,8 +55,8 @@ static void test_bind_vector(void **state)
 	assert_string_equal(p.password, "secret");
 	assert_string_equal(p.system_type, "");
 
-	/* a password that does not fit its 9 octets */
-	strcpy(p.password, "123456789");
+	/* a password that does not fit its 9 octets (no NUL inside the field): refused, not read past */
+	memset(p.password, '1', sizeof(p.password));
 	assert_int_equal(uigw_smpp_encode(buf, sizeof(buf), &p), -EINVAL);
 }
 

@@ -589,10 +589,12 @@ static int add_tlv(tlv_t **list, uint16_t tag, unsigned int len, uint32_t val, c
 	return build_tlv(list, &t) == 0 ? 0 : -ENOMEM;
 }
 
+/* src is a char array of the PDU: one without its NUL inside is refused as too long, never read past */
 #define SET_STR(dst, src) do { \
-		if (strlen(src) >= sizeof(dst)) \
+		size_t _n = strnlen(src, sizeof(src)); \
+		if (_n >= sizeof(src) || _n >= sizeof(dst)) \
 			return -EINVAL; \
-		memcpy(dst, src, strlen(src) + 1); \
+		memcpy(dst, src, _n + 1); \
 	} while (0)
 
 /* ---- the fast path (see unpack_sm): octets written as they go on the wire ---- */
