@@ -1,45 +1,79 @@
-# Sourced by contrib/fresh-test and contrib/deb-test: a fresh minimal Debian 12 root in $root
-# (debootstrap --variant=minbase bookworm, made anew unless FRESH_KEEP=1), with what the fresh machine
-# has beyond minbase (/etc/hosts; a resolver for apt), and /proc /sys /dev /dev/pts mounted until the script
-# exits. Sets $extra_ca to the environment that lends a re-signing package proxy's CA to npm in the root.
+# Sourced by contrib/fresh-test and contrib/deb-test: fresh minimal Debian 12 roots.
+#   fresh_base DIR        debootstrap --variant=minbase bookworm into DIR (made anew unless FRESH_KEEP=1 and it
+#                         exists); nothing mounted
+#   fresh_root DIR        fresh_base, with what the fresh machine has beyond minbase: /etc/hosts, and a
+#                         resolver for apt; then /proc /sys /dev /dev/pts mounted until the script exits
+#   fresh_copy BASE DIR   DIR as a copy of the root BASE (made by fresh_base), set up and mounted the same way
+#   in_root DIR CMD...    CMD in DIR with a clean environment
+# A re-signing package proxy's CA (NODE_EXTRA_CA_CERTS) is lent to npm in the roots.
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
 command -v debootstrap >/dev/null || { apt-get update -q && apt-get install -y -q debootstrap; }
 
-mounted=""
+fresh_mounted=""
 fresh_root_cleanup() {
-	for m in $mounted; do umount -l "$root$m" 2>/dev/null || true; done
+	for m in $fresh_mounted; do umount -l "$m" 2>/dev/null || true; done
 }
 trap fresh_root_cleanup EXIT
 
-if [ "${FRESH_KEEP:-0}" != 1 ] && [ -d "$root" ]; then
-	rm -rf "$root"
-fi
-if [ ! -x "$root/bin/sh" ]; then
-	echo "debootstrap --variant=minbase bookworm $root"
-	debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
-		{ tail -n 20 "$root.debootstrap.log"; exit 1; }
-fi
-printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-extra_ca=""
-if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
-	cp "$NODE_EXTRA_CA_CERTS" "$root/etc/uigw-extra-ca.crt"
-	extra_ca="NODE_EXTRA_CA_CERTS=/etc/uigw-extra-ca.crt"
-fi
+fresh_mount() {
+	for m in /proc /sys /dev /dev/pts; do
+		mkdir -p "$1$m"
+		case $m in
+		/proc) mount -t proc proc "$1$m" ;;
+		/sys) mount -t sysfs sysfs "$1$m" ;;
+		*) mount --bind "$m" "$1$m" ;;
+		esac
+		fresh_mounted="$1$m $fresh_mounted"
+	done
+}
 
-for m in /proc /sys /dev /dev/pts; do
-	mkdir -p "$root$m"
-	case $m in
-	/proc) mount -t proc proc "$root$m" ;;
-	/sys) mount -t sysfs sysfs "$root$m" ;;
-	*) mount --bind "$m" "$root$m" ;;
-	esac
-	mounted="$m $mounted"
-done
+fresh_setup() {
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$1/etc/hosts"
+	cp /etc/resolv.conf "$1/etc/resolv.conf" 2>/dev/null || true
+	if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+		cp "$NODE_EXTRA_CA_CERTS" "$1/etc/uigw-extra-ca.crt"
+	fi
+}
 
-# run a command in the root with a clean environment
+# a folder is removed only after whatever an interrupted run left mounted in it is unmounted (a bind mount of
+# /dev under it would otherwise lose the machine's device nodes)
+fresh_remove() {
+	awk -v d="$1/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
+		umount -l "$m"
+	done
+	rm -rf "$1"
+}
+
+fresh_base() {
+	if [ "${FRESH_KEEP:-0}" != 1 ] && [ -d "$1" ]; then
+		fresh_remove "$1"
+	fi
+	if [ ! -x "$1/bin/sh" ]; then
+		echo "debootstrap --variant=minbase bookworm $1"
+		debootstrap --variant=minbase bookworm "$1" "$mirror" >"$1.debootstrap.log" 2>&1 ||
+			{ tail -n 20 "$1.debootstrap.log"; exit 1; }
+	fi
+}
+
+fresh_root() {
+	fresh_base "$1"
+	fresh_setup "$1"
+	fresh_mount "$1"
+}
+
+fresh_copy() {
+	fresh_remove "$2"
+	cp -a "$1" "$2"
+	fresh_setup "$2"
+	fresh_mount "$2"
+}
+
 in_root() {
-	chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-		DEBIAN_FRONTEND=noninteractive $extra_ca "$@"
+	_r=$1
+	shift
+	_ca=""
+	[ ! -f "$_r/etc/uigw-extra-ca.crt" ] || _ca="NODE_EXTRA_CA_CERTS=/etc/uigw-extra-ca.crt"
+	chroot "$_r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive $_ca "$@"
 }

@@ -366,9 +366,9 @@ static void test_node_kinds_and_actions(void **state)
 	assert_true(rec.end);
 	{
 		char pseud[33];
-		uigw_pseudonym(gw->cfg.pseudonym_secret, "+491720000013", pseud);
+		uigw_pseudonym(gw->pseudonym_key, "+491720000013", pseud);
 		assert_int_equal(uigw_store_is_opted_out(gw->store, pseud), 1);
-		uigw_pseudonym(gw->cfg.pseudonym_secret, "+491720000012", pseud);
+		uigw_pseudonym(gw->pseudonym_key, "+491720000012", pseud);
 		assert_int_equal(uigw_store_is_opted_out(gw->store, pseud), 0);
 	}
 	{
@@ -729,7 +729,7 @@ static void test_push_caps(void **state)
 	{
 		char p[33];
 
-		uigw_pseudonym(gw->cfg.pseudonym_secret, "+491720000097", p);
+		uigw_pseudonym(gw->pseudonym_key, "+491720000097", p);
 		settle();
 		assert_int_equal(uigw_store_push_count(gw->store, p, "capped", 0), 3);
 	}

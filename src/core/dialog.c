@@ -672,7 +672,7 @@ struct uigw_dialog *uigw_dlg_alloc(struct uigw *gw, enum uigw_channel ch, const 
 	dlg->channel = ch;
 	dlg->profile = profile ? profile : (ops && ops->profile ? ops->profile : &uigw_profile_ussd);
 	OSMO_STRLCPY_ARRAY(dlg->msisdn, msisdn ? msisdn : "");
-	uigw_pseudonym(gw->cfg.pseudonym_secret, dlg->msisdn, dlg->pseudonym);
+	uigw_pseudonym(gw->pseudonym_key, dlg->msisdn, dlg->pseudonym);
 	OSMO_STRLCPY_ARRAY(dlg->lang, lang && lang[0] ? lang : gw->cfg.default_language);
 	dlg->node = -1;
 	dlg->started_ms = uigw_wall_ms();

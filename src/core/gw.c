@@ -18,6 +18,7 @@
 #include <osmocom/uigw/core/proposal.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/core/pseudonym.h>
 
 static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_DLG_BEGIN] = { "dialog:begin", "Dialogs begun" },
@@ -121,7 +122,6 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.campaigns_dir = talloc_strdup(gw, "etc/campaigns");
 	gw->cfg.country_code = talloc_strdup(gw, "49");
 	gw->cfg.national_prefix = talloc_strdup(gw, "0");
-	gw->cfg.pseudonym_secret = talloc_strdup(gw, "change-me");
 	gw->cfg.default_language = talloc_strdup(gw, "en");
 	gw->cfg.max_dialogs = 200000;
 	gw->cfg.resume_window = 120;
@@ -276,6 +276,9 @@ int uigw_start(struct uigw *gw)
 	if (rc < 0)
 		return rc;
 	uigw_proposals_load(gw);
+	rc = uigw_pseudonym_key_load(gw, scfg ? scfg->path : NULL);
+	if (rc < 0)
+		return rc;
 	if (scfg) {
 		gw->store = uigw_store_open(gw, scfg);
 		if (!gw->store) {

@@ -115,7 +115,7 @@ static void log_refusal(struct uigw *gw, const struct uigw_trigger *t, const str
 	row->owner = c && c->owner ? talloc_strdup(ctx, c->owner) : NULL;
 	row->channel = res->channel >= 0 ? uigw_channel_name(res->channel) : NULL;
 	if (res->msisdn[0]) {
-		uigw_pseudonym(gw->cfg.pseudonym_secret, res->msisdn, pseudonym);
+		uigw_pseudonym(gw->pseudonym_key, res->msisdn, pseudonym);
 		row->subscriber = talloc_strdup(ctx, pseudonym);
 	}
 	row->u.refused.refusal = uigw_refusal_name(res->refusal);

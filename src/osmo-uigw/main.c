@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <pthread.h>
 #include <sys/signalfd.h>
@@ -156,6 +157,9 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int rc;
 
+	/* every file the daemon writes (the database and its WAL, the pseudonym key, `write file`, log files) is the
+	 * daemon user's alone: it holds subscriber data */
+	umask(0077);
 	msgb_talloc_ctx_init(root, 0);
 	osmo_init_logging2(root, &uigw_log_info);
 	log_set_print_category(osmo_stderr_target, 1);

@@ -17,6 +17,7 @@
 #include <osmocom/sigtran/osmo_ss7.h>
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/pseudonym.h>
 #include <osmocom/uigw/vty/vty.h>
 #include <osmocom/uigw/common/vty_nodes.h>
 #include <osmocom/uigw/core/campaign.h>
@@ -75,10 +76,20 @@ DEFUN(cfg_national_prefix, cfg_national_prefix_cmd, "national-prefix <0-99>",
 }
 
 DEFUN(cfg_pseudonym_secret, cfg_pseudonym_secret_cmd, "pseudonym-secret SECRET",
-      "Operator secret of the keyed hash that turns subscriber numbers into pseudonyms\n"
-      "Secret (changing it starts new pseudonyms for everyone)\n")
+      "Operator secret of the keyed hash that turns subscriber numbers into pseudonyms (default: a key the "
+      "gateway makes at its first start, in the file beside the database named like it plus .key)\n"
+      "Secret, at least 16 characters (changing it starts new pseudonyms for everyone)\n")
 {
 	set_str(&g_gw->cfg.pseudonym_secret, argv[0]);
+	if (g_gw->pseudonym_key)
+		uigw_pseudonym_key_set(g_gw, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_pseudonym_secret, cfg_no_pseudonym_secret_cmd, "no pseudonym-secret",
+      NO_STR "Use the key file beside the database again (from the next start)\n")
+{
+	TALLOC_FREE(g_gw->cfg.pseudonym_secret);
 	return CMD_SUCCESS;
 }
 
@@ -237,7 +248,8 @@ static int config_write_uigw(struct vty *vty)
 	write_str(vty, "campaigns-dir", c->campaigns_dir, "etc/campaigns");
 	write_str(vty, "country-code", c->country_code, "49");
 	write_str(vty, "national-prefix", c->national_prefix, "0");
-	write_str(vty, "pseudonym-secret", c->pseudonym_secret, "change-me");
+	if (c->pseudonym_secret)
+		vty_out(vty, " pseudonym-secret %s%s", c->pseudonym_secret, VTY_NEWLINE);
 	write_str(vty, "default-language", c->default_language, "en");
 	write_uint(vty, "max-dialogs", c->max_dialogs, 200000);
 	write_uint(vty, "resume-window", c->resume_window, 120);
@@ -874,6 +886,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(UIGW_NODE, &cfg_country_code_cmd);
 	install_element(UIGW_NODE, &cfg_national_prefix_cmd);
 	install_element(UIGW_NODE, &cfg_pseudonym_secret_cmd);
+	install_element(UIGW_NODE, &cfg_no_pseudonym_secret_cmd);
 	install_element(UIGW_NODE, &cfg_default_language_cmd);
 	install_element(UIGW_NODE, &cfg_max_dialogs_cmd);
 	install_element(UIGW_NODE, &cfg_push_cap_cmd);

@@ -197,7 +197,7 @@ static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const cha
 		LOGP(DSMPP, LOGL_ERROR, "opt-out of %s: no store to record it\n", msisdn);
 		return UIGW_SMPP_RX_T_APPN;
 	}
-	uigw_pseudonym(gw->cfg.pseudonym_secret, msisdn, pseudo);
+	uigw_pseudonym(gw->pseudonym_key, msisdn, pseudo);
 	job = uigw_store_job_alloc(gw->store, optout_done, NULL);
 	if (!job)
 		return UIGW_SMPP_RX_T_APPN;
@@ -341,7 +341,7 @@ static void receipt_row(struct uigw_smpp *smpp, enum uigw_row_kind kind, const c
 		char e164[UIGW_MSISDN_MAXLEN];
 
 		snprintf(e164, sizeof(e164), "%s%s", msisdn[0] == '+' ? "" : "+", msisdn);
-		uigw_pseudonym(gw->cfg.pseudonym_secret, e164, pseudo);
+		uigw_pseudonym(gw->pseudonym_key, e164, pseudo);
 		r->subscriber = talloc_strdup(job, pseudo);
 	}
 	r->u.receipt.message_id = talloc_strdup(job, message_id);

@@ -74,7 +74,7 @@ struct uigw_config {
 	char *campaigns_dir;		/*!< folder with *.conf campaign files */
 	char *country_code;		/*!< digits, e.g. "49", for E.164 normalisation */
 	char *national_prefix;		/*!< trunk prefix, e.g. "0" */
-	char *pseudonym_secret;		/*!< operator secret for the keyed subscriber hash */
+	char *pseudonym_secret;		/*!< configured secret of the keyed subscriber hash; NULL: the key file */
 	char *default_language;		/*!< ISO 639-1, e.g. "en" */
 	unsigned int max_dialogs;	/*!< active dialogs past which channels get "busy" */
 	unsigned int resume_window;	/*!< seconds a cut-off USSD dialog can be resumed */
@@ -90,6 +90,7 @@ struct uigw_config {
 struct uigw {
 	void *ctx;			/*!< talloc parent of everything below */
 	struct uigw_config cfg;
+	char *pseudonym_key;			/*!< what subscribers are hashed with (core/pseudonym.h), set at start */
 	struct uigw_store *store;
 	struct uigw_store_cfg *store_cfg;	/*!< settings of node `store`; NULL: run without a store */
 	struct uigw_campaign_set *campaigns;	/*!< the set in service */
