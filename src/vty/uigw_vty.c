@@ -919,6 +919,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element_ve(&show_feedback_cmd);
 	install_element_ve(&show_spam_top_cmd);
 	install_element_ve(&show_store_cmd);
+	uigw_subscriber_vty_init();
 	install_element(ENABLE_NODE, &campaign_enable_cmd);
 	install_element(ENABLE_NODE, &campaign_approve_cmd);
 	install_element(ENABLE_NODE, &reload_campaigns_cmd);

@@ -6,7 +6,7 @@ Covered: bind_transceiver with system-id/password, the three-question survey ove
 parts, concatenated MO messages (UDH and SAR), garbage / unknown / truncated PDUs answered with generic_nack while
 the link keeps serving, THROTTLED answered by backing off and retrying, a dropped link that comes back with the
 reply delivered once; the spam-report menu over USSD-over-SMPP in the dialects standard and its-session-end;
-network-initiated pushes (campaign NAME push) answered over SMS, and over USSD as USSR / USSN; STOP confirmed and
+network-initiated pushes (campaign NAME push) answered over SMS, and over USSD as USSR / USSN; STOP and START confirmed and
 the pushes after it refused; a clean SIGTERM shutdown. Ports 42930-42933.
 """
 import argparse
@@ -336,6 +336,16 @@ smpp
         out = vty.cmd('trigger survey +%s' % S1)
         check('Refused: opted_out' in out, 'VTY trigger without via after STOP refused: %r' % out)
         check(smsc.wait(lambda e: is_submit(e, S1), 1.0) is None, 'nothing sent to the opted-out subscriber')
+        out = vty.cmd('show subscriber +%s' % S1)
+        check('opted out' in out, 'show subscriber after STOP: %r' % out)
+        # START: back in, confirmed; the next push goes out again (on every channel: one list)
+        ask(smsc, S1, '7730', 'Start', 'subscribed again')
+        out = vty.cmd('show subscriber +%s' % S1)
+        check('interactions: allowed' in out, 'show subscriber after START: %r' % out)
+        out = vty.cmd('trigger survey +%s via smpp-sms' % S1)
+        check('Triggered survey' in out, 'VTY trigger after START: %r' % out)
+        e = smsc.wait(lambda e: is_submit(e, S1), 10)
+        check(e is not None and 'How do you usually contact us?' in submit_text(e), 'the push after START sent')
         out = vty.cmd('trigger nosuch +' + S1)
         check('Refused: no_campaign' in out, 'trigger of an unknown campaign: %r' % out)
 

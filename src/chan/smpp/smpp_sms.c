@@ -28,6 +28,7 @@
 #include <osmocom/uigw/render/render.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/pseudonym.h>
+#include <osmocom/uigw/core/optout.h>
 #include <osmocom/uigw/chan/smpp.h>
 #include <osmocom/uigw/codec/sms_concat.h>
 
@@ -110,15 +111,15 @@ static int sub_msisdn(struct uigw *gw, const struct uigw_smpp_pdu *pdu, char *ou
 	return uigw_e164_normalize(pdu->src_addr, gw->cfg.country_code, gw->cfg.national_prefix, out, out_len);
 }
 
-/* ---- opt-out keywords ---- */
+/* ---- opt-out and opt-in keywords ---- */
 
-/* the whole message (blanks and a final '.'/'!' aside) is one of the keywords, in any case */
-static bool is_stop_word(const struct uigw_smpp *smpp, const char *text)
+/* the whole message (blanks and a final '.'/'!' aside) is one of the space-separated keywords, in any case */
+static bool is_keyword(const char *keywords, const char *text)
 {
 	const char *b = text, *e, *w;
 	size_t n;
 
-	if (!smpp->stop_keywords)
+	if (!keywords)
 		return false;
 	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
 		b++;
@@ -128,7 +129,7 @@ static bool is_stop_word(const struct uigw_smpp *smpp, const char *text)
 	n = e - b;
 	if (!n)
 		return false;
-	for (w = smpp->stop_keywords; *w; ) {
+	for (w = keywords; *w; ) {
 		size_t wl;
 
 		while (*w == ' ')
@@ -143,6 +144,7 @@ static bool is_stop_word(const struct uigw_smpp *smpp, const char *text)
 
 struct optout_ctx {
 	struct uigw_smpp *smpp;
+	bool out;
 	char msisdn[UIGW_MSISDN_MAXLEN];
 	char src[21];
 };
@@ -151,16 +153,17 @@ static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *
 			   const struct uigw_profile *p, const struct uigw_smpp_mt *mt);
 static unsigned int mt_ttl(struct uigw_smpp *smpp, int T);
 
-/* the OPTOUT row is committed: now confirm (a push right after the confirmation is refused) */
+/* the OPTOUT row is committed: now confirm (a push right after an opt-out's confirmation is refused) */
 static void optout_done(struct uigw_store_job *job, void *data)
 {
 	struct optout_ctx *o = data;
 	struct uigw_smpp *smpp = o->smpp;
+	const char *t = o->out ? smpp->stop_reply : smpp->start_reply;
 
 	if (job->rc < 0) {
-		LOGP(DSMPP, LOGL_ERROR, "opt-out of %s not recorded (%d): no confirmation\n", o->msisdn, job->rc);
-	} else if (smpp && smpp->stop_reply && smpp->stop_reply[0]) {
-		const char *t = smpp->stop_reply;
+		LOGP(DSMPP, LOGL_ERROR, "opt-%s of %s not recorded (%d): no confirmation\n", o->out ? "out" : "in",
+		     o->msisdn, job->rc);
+	} else if (t && t[0]) {
 		struct uigw_smpp_mt mt = {
 			.channel = UIGW_CHAN_SMPP_SMS,
 			.last = true,
@@ -168,23 +171,26 @@ static void optout_done(struct uigw_store_job *job, void *data)
 			.ttl_s = mt_ttl(smpp, SMPP_T_MT_VALIDITY),
 		};
 
-		smpp->optouts++;
+		if (o->out)
+			smpp->optouts++;
+		else
+			smpp->optins++;
 		if (sms_submit_text(smpp, o->src, o->msisdn, t, uigw_gsm7_count(t, strlen(t)) < 0,
 				    &uigw_profile_sms, &mt) < 0)
-			LOGP(DSMPP, LOGL_ERROR, "opt-out confirmation to %s not sent\n", o->msisdn);
+			LOGP(DSMPP, LOGL_ERROR, "opt-%s confirmation to %s not sent\n", o->out ? "out" : "in",
+			     o->msisdn);
 	}
 	talloc_free(job);
 }
 
-/* STOP & co: end the subscriber's smpp-sms dialog, write the OPTOUT row, confirm once it is committed */
-static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const char *short_code)
+/* STOP & co (out) or START & co (back in): end the subscriber's smpp-sms dialog, write the OPTOUT row (one list
+ * for every channel, core/optout.h), confirm once it is committed */
+static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const char *short_code, bool out)
 {
 	struct uigw *gw = smpp->gw;
 	struct uigw_store_job *job;
-	struct uigw_store_row *r;
 	struct uigw_dialog *dlg;
 	struct optout_ctx *o;
-	char pseudo[33];
 
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS);
 	if (dlg) {
@@ -193,36 +199,20 @@ static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const cha
 		uigw_smpp_mt_drop_dialog(smpp, dlg->id);
 		uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
 	}
-	if (!gw->store) {
-		LOGP(DSMPP, LOGL_ERROR, "opt-out of %s: no store to record it\n", msisdn);
+	o = talloc_zero(smpp, struct optout_ctx);
+	if (!o)
 		return UIGW_SMPP_RX_T_APPN;
-	}
-	uigw_pseudonym(gw->pseudonym_key, msisdn, pseudo);
-	job = uigw_store_job_alloc(gw->store, optout_done, NULL);
-	if (!job)
-		return UIGW_SMPP_RX_T_APPN;
-	o = talloc_zero(job, struct optout_ctx);
-	r = uigw_store_job_row(job, UIGW_ROW_OPTOUT);
-	if (!o || !r)
-		goto fail;
 	o->smpp = smpp;
+	o->out = out;
 	osmo_strlcpy(o->msisdn, msisdn, sizeof(o->msisdn));
 	osmo_strlcpy(o->src, short_code && short_code[0] ? short_code : smpp->sms_source, sizeof(o->src));
-	r->time_ms = uigw_wall_ms();
-	r->subscriber = talloc_strdup(job, pseudo);
-	r->campaign = "-";
-	r->channel = uigw_channel_name(UIGW_CHAN_SMPP_SMS);
-	r->u.optout.opt_out = true;
-	if (!r->subscriber)
-		goto fail;
-	job->data = o;
-	if (uigw_store_submit(job) < 0)
-		goto fail;
-	LOGP(DSMPP, LOGL_NOTICE, "subscriber %s opts out (keyword to %s)\n", pseudo, o->src);
+	job = uigw_optout_submit(gw, msisdn, out, UIGW_CHAN_SMPP_SMS, optout_done, o);
+	if (!job) {
+		talloc_free(o);
+		return UIGW_SMPP_RX_T_APPN;
+	}
+	talloc_steal(job, o);
 	return UIGW_SMPP_ROK;
-fail:
-	talloc_free(job);
-	return UIGW_SMPP_RX_T_APPN;
 }
 
 uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, const struct uigw_smpp_pdu *pdu)
@@ -284,8 +274,12 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 		status = UIGW_SMPP_RX_T_APPN;
 		goto out;
 	}
-	if (is_stop_word(smpp, text)) {
-		status = sms_optout(smpp, msisdn, pdu->dst_addr);
+	if (is_keyword(smpp->stop_keywords, text)) {
+		status = sms_optout(smpp, msisdn, pdu->dst_addr, true);
+		goto out;
+	}
+	if (is_keyword(smpp->start_keywords, text)) {
+		status = sms_optout(smpp, msisdn, pdu->dst_addr, false);
 		goto out;
 	}
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS);

@@ -150,6 +150,37 @@ DEFUN(cfg_smpp_stop_reply, cfg_smpp_stop_reply_cmd, "stop-reply .TEXT",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_smpp_start, cfg_smpp_start_cmd, "start-keywords .WORDS",
+      "SMS keywords that opt the subscriber back into network-initiated interactions (whole message, any case)\n"
+      "Keywords, e.g. START\n")
+{
+	char *w = argv_concat(argv, argc, 0);
+
+	if (!w)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(root_smpp(), &root_smpp()->start_keywords, w);
+	talloc_free(w);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_smpp_no_start, cfg_smpp_no_start_cmd, "no start-keywords", NO_STR "No opt-in keywords over SMS\n")
+{
+	TALLOC_FREE(root_smpp()->start_keywords);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_smpp_start_reply, cfg_smpp_start_reply_cmd, "start-reply .TEXT",
+      "Confirmation SMS after an opt-in keyword\n" "Text\n")
+{
+	char *t = argv_concat(argv, argc, 0);
+
+	if (!t)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(root_smpp(), &root_smpp()->start_reply, t);
+	talloc_free(t);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_smpp_timer, cfg_smpp_timer_cmd,
       "timer (connect|bind|response|reconnect|throttle|inactivity) <1-3600000>",
       "SMPP timers, in milliseconds\n" "TCP connect\n" "bind_transceiver_resp\n" "submit_sm_resp\n"
@@ -347,6 +378,12 @@ static int config_write_smpp(struct vty *vty)
 		vty_out(vty, " no stop-keywords%s", VTY_NEWLINE);
 	if (s->stop_reply)
 		vty_out(vty, " stop-reply %s%s", s->stop_reply, VTY_NEWLINE);
+	if (s->start_keywords)
+		vty_out(vty, " start-keywords %s%s", s->start_keywords, VTY_NEWLINE);
+	else
+		vty_out(vty, " no start-keywords%s", VTY_NEWLINE);
+	if (s->start_reply)
+		vty_out(vty, " start-reply %s%s", s->start_reply, VTY_NEWLINE);
 	for (i = 0; timer_names[i].str; i++) {
 		struct osmo_tdef *t = osmo_tdef_get_entry(s->tdefs, -timer_names[i].value);
 
@@ -400,8 +437,8 @@ void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 
 	vty_out(vty, "SMPP: %u queued, %lu dropped, %lu receipts%s", s->queue_len, s->mt_dropped, s->dlr_rx,
 		VTY_NEWLINE);
-	vty_out(vty, "USSD: %lu in, %lu out, %lu refused; opt-outs %lu%s", s->ussd_mo, s->ussd_mt, s->ussd_bad,
-		s->optouts, VTY_NEWLINE);
+	vty_out(vty, "USSD: %lu in, %lu out, %lu refused; opt-outs %lu, opt-ins %lu%s", s->ussd_mo, s->ussd_mt,
+		s->ussd_bad, s->optouts, s->optins, VTY_NEWLINE);
 	vty_out(vty, "MT queue: %lu stored, %lu store errors, %lu restored; dropped: %lu dialog ended, "
 		"%lu restart, %lu expired%s", s->mt_stored, s->mt_store_err, s->mt_restored, s->mt_dropped_ended,
 		s->mt_dropped_restart, s->mt_expired, VTY_NEWLINE);
@@ -446,6 +483,9 @@ void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 	install_element(SMPP_NODE, &cfg_smpp_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_no_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_stop_reply_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_start_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_no_start_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_start_reply_cmd);
 	install_element(SMPP_NODE, &cfg_smsc_cmd);
 	install_element(SMPP_NODE, &cfg_no_smsc_cmd);
 	install_node(&smsc_node, config_write_smsc);
@@ -488,9 +528,12 @@ int uigw_smpp_init(struct uigw *gw)
 	s->max_attempts = 3;
 	s->stop_keywords = talloc_strdup(s, "STOP STOPP UNSUBSCRIBE");
 	s->stop_reply = talloc_strdup(s, "You are unsubscribed and will get no more messages from this service.");
+	s->start_keywords = talloc_strdup(s, "START");
+	s->start_reply = talloc_strdup(s, "You are subscribed again to messages from this service.");
 	s->rx_cb = smpp_rx;
 	s->tdefs = talloc_memdup(s, smpp_tdefs_default, sizeof(smpp_tdefs_default));
-	if (!s->tdefs || !s->sms_source || !s->stop_keywords || !s->stop_reply || uigw_smpp_sms_init(s) < 0) {
+	if (!s->tdefs || !s->sms_source || !s->stop_keywords || !s->stop_reply || !s->start_keywords ||
+	    !s->start_reply || uigw_smpp_sms_init(s) < 0) {
 		talloc_free(s);
 		return -ENOMEM;
 	}

@@ -155,7 +155,9 @@ struct uigw_smpp {
 	unsigned long mt_dropped, mt_dropped_ended, dlr_rx;
 	char *stop_keywords;		/*!< SMS opt-out keywords, space separated ("STOP STOPP UNSUBSCRIBE") */
 	char *stop_reply;		/*!< confirmation SMS after an opt-out */
-	unsigned long optouts, ussd_mo, ussd_mt, ussd_bad;
+	char *start_keywords;		/*!< SMS keywords that opt back in ("START"); NULL: none */
+	char *start_reply;		/*!< confirmation SMS after an opt-in */
+	unsigned long optouts, optins, ussd_mo, ussd_mt, ussd_bad;
 	/* the persistent MT queue (smpp_mtq.c) */
 	int64_t next_mt_id;
 	bool mt_loaded;			/*!< the rows of the last run were read */

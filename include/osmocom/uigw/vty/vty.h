@@ -10,6 +10,8 @@ struct uigw;
 
 /*! Install every node and command. */
 int uigw_vty_init(struct uigw *gw);
+/*! The operator's subscriber commands (subscriber_vty.c), installed by uigw_vty_init(). */
+void uigw_subscriber_vty_init(void);
 /*! The standard `timer` / `show timer` commands over every timer group: after the channels' init (which add
  *  their groups), before the configuration is read. */
 int uigw_vty_timers_init(struct uigw *gw);

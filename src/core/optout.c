@@ -1,0 +1,42 @@
+/*! \file optout.c
+ *  The OPTOUT row of a subscriber, for every channel and the operator (core/optout.h). */
+
+#include <osmocom/core/talloc.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/pseudonym.h>
+#include <osmocom/uigw/core/optout.h>
+
+struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
+					  uigw_store_done_cb done, void *data)
+{
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	char pseudo[33];
+
+	if (!gw->store) {
+		LOGP(DMAIN, LOGL_ERROR, "opt-%s of a subscriber: no store to record it\n", out ? "out" : "in");
+		return NULL;
+	}
+	uigw_pseudonym(gw->pseudonym_key, msisdn, pseudo);
+	job = uigw_store_job_alloc(gw->store, done, data);
+	if (!job)
+		return NULL;
+	r = uigw_store_job_row(job, UIGW_ROW_OPTOUT);
+	if (!r)
+		goto fail;
+	r->time_ms = uigw_wall_ms();
+	r->subscriber = talloc_strdup(job, pseudo);
+	r->campaign = "-";
+	r->channel = uigw_channel_name(ch);
+	r->u.optout.opt_out = out;
+	if (!r->subscriber || uigw_store_submit(job) < 0)
+		goto fail;
+	LOGP(DMAIN, LOGL_NOTICE, "subscriber %s opts %s of network-initiated interactions (via %s)\n", pseudo,
+	     out ? "out" : "back in", uigw_channel_name(ch));
+	return job;
+fail:
+	talloc_free(job);
+	return NULL;
+}

@@ -1,0 +1,100 @@
+/*! \file subscriber_vty.c
+ *  The operator's view of one subscriber (enable node): `show subscriber MSISDN` and the one opt-out list of
+ *  every channel, `subscriber MSISDN (optout|optin)` (core/optout.h). */
+
+#include <inttypes.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/common/number.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/chan.h>
+#include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/core/campaign.h>
+#include <osmocom/uigw/core/pseudonym.h>
+#include <osmocom/uigw/core/optout.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/vty/vty.h>
+
+#define g_gw uigw_vty_root
+
+#define SUB_STR "A subscriber\n" "Number (E.164, or national with the configured prefixes)\n"
+
+static int number(struct vty *vty, const char *in, char *out, size_t len)
+{
+	if (uigw_e164_normalize(in, g_gw->cfg.country_code, g_gw->cfg.national_prefix, out, len) < 0) {
+		vty_out(vty, "%% Not a subscriber number: %s%s", in, VTY_NEWLINE);
+		return -1;
+	}
+	return 0;
+}
+
+static void optout_done(struct uigw_store_job *job, void *data)
+{
+	talloc_free(job);
+}
+
+DEFUN(sub_optout, sub_optout_cmd, "subscriber MSISDN (optout|optin)",
+      SUB_STR "Opt the subscriber out of network-initiated interactions, on every channel\n"
+      "Opt the subscriber back in\n")
+{
+	bool out = !strcmp(argv[1], "optout");
+	char msisdn[UIGW_MSISDN_MAXLEN];
+
+	if (number(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	if (!uigw_optout_submit(g_gw, msisdn, out, UIGW_CHAN_VTY, optout_done, NULL)) {
+		vty_out(vty, "%% Not recorded (no store, or the store refused it: show store)%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	/* the operator reads the state the next command sees: committed now */
+	uigw_store_drain(g_gw->store);
+	vty_out(vty, "%% %s opted %s network-initiated interactions on every channel%s", msisdn,
+		out ? "out of" : "back into", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_subscriber, show_subscriber_cmd, "show subscriber MSISDN",
+      SHOW_STR SUB_STR)
+{
+	char msisdn[UIGW_MSISDN_MAXLEN], pseudo[33];
+	int64_t now = uigw_wall_ms();
+	unsigned int ch, n = 0;
+	int opted, pushes;
+
+	if (number(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	uigw_pseudonym(g_gw->pseudonym_key, msisdn, pseudo);
+	vty_out(vty, "Subscriber %s: pseudonym %s%s", msisdn, pseudo, VTY_NEWLINE);
+	if (g_gw->store) {
+		opted = uigw_store_is_opted_out(g_gw->store, pseudo);
+		pushes = uigw_store_push_count(g_gw->store, pseudo, NULL, now - 86400 * 1000LL);
+		vty_out(vty, " network-initiated interactions: %s%s", opted < 0 ? "unknown (store error)" :
+			opted ? "opted out" : "allowed", VTY_NEWLINE);
+		if (pushes >= 0)
+			vty_out(vty, " pushes in the last 24 h: %d%s", pushes, VTY_NEWLINE);
+	} else {
+		vty_out(vty, " no store: nothing is recorded%s", VTY_NEWLINE);
+	}
+	for (ch = 0; ch < _UIGW_CHAN_NUM; ch++) {
+		struct uigw_dialog *dlg = uigw_dialog_find(g_gw, msisdn, ch);
+
+		if (!dlg)
+			continue;
+		vty_out(vty, " dialog %" PRIu64 " on %s: campaign %s, %" PRId64 " s%s", dlg->id,
+			uigw_channel_name(ch), dlg->camp ? dlg->camp->name : "-",
+			(now - dlg->started_ms) / 1000, VTY_NEWLINE);
+		n++;
+	}
+	if (!n)
+		vty_out(vty, " no dialog now%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+void uigw_subscriber_vty_init(void)
+{
+	install_element_ve(&show_subscriber_cmd);
+	install_element(ENABLE_NODE, &sub_optout_cmd);
+}
