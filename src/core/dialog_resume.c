@@ -115,3 +115,11 @@ bool uigw_dlg_resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
 	resume_free(r);
 	return true;
 }
+
+void uigw_dialog_resume_forget(struct uigw *gw, const char *msisdn)
+{
+	struct uigw_resume *r = resume_find(gw, msisdn);
+
+	if (r)
+		resume_free(r);
+}

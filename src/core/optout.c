@@ -1,5 +1,6 @@
 /*! \file optout.c
- *  The OPTOUT row of a subscriber, for every channel and the operator (core/optout.h). */
+ *  The OPTOUT row of a subscriber, for every channel and the operator, and the erasure of a subscriber
+ *  (core/optout.h). */
 
 #include <osmocom/core/talloc.h>
 #include <osmocom/uigw/common/clock.h>
@@ -7,6 +8,7 @@
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/pseudonym.h>
 #include <osmocom/uigw/core/optout.h>
+#include <osmocom/uigw/core/dialog.h>
 
 struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
 					  uigw_store_done_cb done, void *data)
@@ -39,4 +41,41 @@ struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, b
 fail:
 	talloc_free(job);
 	return NULL;
+}
+
+void uigw_subscriber_end_dialogs(struct uigw *gw, const char *msisdn)
+{
+	unsigned int ch;
+
+	for (ch = 0; ch < _UIGW_CHAN_NUM; ch++) {
+		struct uigw_dialog *dlg = uigw_dialog_find(gw, msisdn, ch);
+
+		if (dlg)
+			uigw_dialog_terminate(dlg, UIGW_OUTCOME_REJECTED);
+	}
+	uigw_dialog_resume_forget(gw, msisdn);
+}
+
+struct uigw_store_job *uigw_subscriber_erase(struct uigw *gw, const char *msisdn, uigw_store_done_cb done,
+					     void *data)
+{
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	char pseudo[33];
+
+	if (!gw->store)
+		return NULL;
+	/* their dialogs' end rows are queued before the erase, which the writer commits in order */
+	uigw_subscriber_end_dialogs(gw, msisdn);
+	uigw_pseudonym(gw->pseudonym_key, msisdn, pseudo);
+	job = uigw_store_job_alloc(gw->store, done, data);
+	if (!job)
+		return NULL;
+	r = uigw_store_job_row(job, UIGW_ROW_ERASE);
+	if (!r || !(r->subscriber = talloc_strdup(job, pseudo)) || uigw_store_submit(job) < 0) {
+		talloc_free(job);
+		return NULL;
+	}
+	LOGP(DMAIN, LOGL_NOTICE, "subscriber %s: erasure requested by the operator\n", pseudo);
+	return job;
 }

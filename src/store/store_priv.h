@@ -181,6 +181,9 @@ void uigw_store_wh_target_add(struct uigw_store *st, int64_t id, const char *ten
 void uigw_store_wh_target_del(struct uigw_store *st, int64_t id);
 /*! The outbox entries of row \a r for event \a ev, referring to the row's own (\a ref: the spam report's
  *  rowid; answers and dialog ends refer by dialog id). \returns 0 or -EIO */
+/* store_subscriber.c: delete everything held about a pseudonym (writer thread, inside its transaction) */
+int uigw_store_write_erase(struct uigw_store *st, const char *pseudonym);
+
 int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, const struct uigw_store_row *r,
 			  int64_t ref);
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */

@@ -484,6 +484,8 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		wb_int(&b, "$webhook", r->u.wh.webhook);
 		wb_int(&b, "$time", r->time_ms);
 		break;
+	case UIGW_ROW_ERASE:
+		return uigw_store_write_erase(st, r->subscriber);
 	case UIGW_ROW_WH_RESEND:
 		b = wb_start(st, r->u.wh.id ? WSTMT_WH_RESEND : WSTMT_WH_RESEND_ALL);
 		if (r->u.wh.id)

@@ -1,8 +1,12 @@
 /*! \file subscriber_vty.c
- *  The operator's view of one subscriber (enable node): `show subscriber MSISDN` and the one opt-out list of
- *  every channel, `subscriber MSISDN (optout|optin)` (core/optout.h). */
+ *  The operator's view of one subscriber (enable node): `show subscriber MSISDN`, the one opt-out list of every
+ *  channel, `subscriber MSISDN (optout|optin)`, and a subscriber's data: `subscriber MSISDN export FILE` (JSON of
+ *  everything held about them) and `subscriber MSISDN erase` (core/optout.h). */
 
+#include <errno.h>
 #include <inttypes.h>
+#include <string.h>
+#include <jansson.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/vty/vty.h>
@@ -93,8 +97,109 @@ DEFUN(show_subscriber, show_subscriber_cmd, "show subscriber MSISDN",
 	return CMD_SUCCESS;
 }
 
+/* everything the store holds about the subscriber, committed: \returns the rows, or negative errno */
+static int export_json(const char *msisdn, json_t **out)
+{
+	char pseudo[33];
+	json_t *o = json_object(), *tables = json_object();
+	int n;
+
+	if (!o || !tables) {
+		json_decref(o);
+		json_decref(tables);
+		return -ENOMEM;
+	}
+	uigw_store_drain(g_gw->store);
+	uigw_pseudonym(g_gw->pseudonym_key, msisdn, pseudo);
+	n = uigw_store_subscriber_export(g_gw->store, pseudo, tables);
+	json_object_set_new(o, "msisdn", json_string(msisdn));
+	json_object_set_new(o, "pseudonym", json_string(pseudo));
+	json_object_set_new(o, "exported", json_integer(uigw_wall_ms()));
+	json_object_set_new(o, "rows", json_integer(n < 0 ? 0 : n));
+	json_object_set_new(o, "tables", tables);
+	if (n < 0) {
+		json_decref(o);
+		return n;
+	}
+	*out = o;
+	return n;
+}
+
+DEFUN(sub_export, sub_export_cmd, "subscriber MSISDN export FILE",
+      SUB_STR "Write everything held about the subscriber to a file, as JSON (mode 0600)\n" "File name\n")
+{
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	json_t *o = NULL;
+	int n;
+
+	if (number(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store: nothing is held%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	n = export_json(msisdn, &o);
+	if (n < 0) {
+		vty_out(vty, "%% Export failed: %s%s", strerror(-n), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (json_dump_file(o, argv[1], JSON_INDENT(1) | JSON_SORT_KEYS) < 0) {
+		vty_out(vty, "%% Cannot write %s%s", argv[1], VTY_NEWLINE);
+		json_decref(o);
+		return CMD_WARNING;
+	}
+	json_decref(o);
+	vty_out(vty, "%% %d rows about %s written to %s%s", n, msisdn, argv[1], VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+static void erase_done(struct uigw_store_job *job, void *data)
+{
+	int *rc = data;
+
+	if (rc)
+		*rc = job->rc;
+	talloc_free(job);
+}
+
+DEFUN(sub_erase, sub_erase_cmd, "subscriber MSISDN erase",
+      SUB_STR "Erase everything held about the subscriber (answers, dialogs, reports, opt-out, pushes, receipts, "
+      "the number itself); their dialogs end now\n")
+{
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	json_t *o = NULL;
+	int before, after, rc = 1;
+
+	if (number(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store: nothing is held%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	/* the rows of their running dialogs are written first, then counted and erased with the rest */
+	uigw_subscriber_end_dialogs(g_gw, msisdn);
+	before = export_json(msisdn, &o);
+	json_decref(o);
+	o = NULL;
+	if (!uigw_subscriber_erase(g_gw, msisdn, erase_done, &rc)) {
+		vty_out(vty, "%% Not erased (the store refused the job: show store)%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_store_drain(g_gw->store);
+	after = export_json(msisdn, &o);
+	json_decref(o);
+	if (rc != 0 || after != 0) {
+		vty_out(vty, "%% Erase of %s failed (%d), %d rows left%s", msisdn, rc, after, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "%% %s erased: %d rows, none left%s", msisdn, before, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
 void uigw_subscriber_vty_init(void)
 {
+	install_element(ENABLE_NODE, &sub_export_cmd);
+	install_element(ENABLE_NODE, &sub_erase_cmd);
 	install_element_ve(&show_subscriber_cmd);
 	install_element(ENABLE_NODE, &sub_optout_cmd);
 }

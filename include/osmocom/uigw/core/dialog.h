@@ -109,6 +109,8 @@ int uigw_dialog_input(struct uigw_dialog *dlg, const char *text);
 void uigw_dialog_abort(struct uigw_dialog *dlg, enum uigw_outcome outcome);
 /*! The core ends a dialog (operator, shutdown): calls ops->end, frees it. */
 void uigw_dialog_terminate(struct uigw_dialog *dlg, enum uigw_outcome outcome);
+/*! Forget the subscriber's cut-off USSD dialog, if one waits to be resumed (their data is being erased). */
+void uigw_dialog_resume_forget(struct uigw *gw, const char *msisdn);
 /*! The running dialog of that subscriber on that channel, or NULL. */
 struct uigw_dialog *uigw_dialog_find(struct uigw *gw, const char *msisdn, enum uigw_channel ch);
 

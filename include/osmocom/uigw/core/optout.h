@@ -1,5 +1,5 @@
 /*! \file optout.h
- *  One opt-out list for every channel: a subscriber who opts out gets no network-initiated interaction on any
+ *  What the operator and the subscribers decide about a subscriber's data. One opt-out list for every channel: a subscriber who opts out gets no network-initiated interaction on any
  *  channel (every push path checks it: core/trigger.c), until they opt back in. Written by the SMS keywords,
  *  a campaign's `optout` action and the operator's VTY. */
 #pragma once
@@ -15,3 +15,12 @@ struct uigw;
  *  \returns the submitted job, or NULL (no store, out of memory, the store refused it) */
 struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
 					  uigw_store_done_cb done, void *data);
+
+/*! End the subscriber's dialogs on every channel now (outcome rejected, no resume) and forget a cut-off one. */
+void uigw_subscriber_end_dialogs(struct uigw *gw, const char *msisdn);
+
+/*! Erase a subscriber (the operator, on request): uigw_subscriber_end_dialogs(), then a UIGW_ROW_ERASE job deletes every row the store holds about them
+ *  (uigw_store_subscriber_export() lists the same rows), the opt-out too.
+ *  \returns the submitted job (\a done runs after the commit), or NULL (no store, out of memory) */
+struct uigw_store_job *uigw_subscriber_erase(struct uigw *gw, const char *msisdn, uigw_store_done_cb done,
+					     void *data);

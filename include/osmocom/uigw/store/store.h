@@ -69,6 +69,7 @@ enum uigw_row_kind {
 	UIGW_ROW_WH_DEAD,	/*!< dead-letter entry u.wh.id, or (id 0) every pending entry of webhook u.wh.webhook
 				 *   above u.wh.after that has waited since before u.wh.cutoff_ms */
 	UIGW_ROW_WH_RESEND,	/*!< dead letters of webhook u.wh.webhook (all, or u.wh.id) are pending again */
+	UIGW_ROW_ERASE,		/*!< everything held about the pseudonym `subscriber` is deleted (store_subscriber.c) */
 };
 
 /*! What a webhook can be told about. A row of the matching kind adds one outbox entry per webhook that listens
@@ -286,6 +287,12 @@ int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int6
 int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q);
 /*! \returns 1 if the pseudonym opted out, 0 if not, negative errno */
 int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber);
+
+/*! Everything the store holds about a pseudonym, committed rows only: one member per table, an array of its rows
+ *  as objects, added to \a out (a JSON object; jansson's json_t). A UIGW_ROW_ERASE removes exactly these rows.
+ *  \returns the number of rows, or negative errno */
+struct json_t;
+int uigw_store_subscriber_export(struct uigw_store *st, const char *pseudonym, struct json_t *out);
 
 /*! Count the pushes that went out to \a subscriber since \a since_ms (wall clock), of campaign \a campaign or of
  *  every campaign (NULL), from the committed rows. \returns the count or negative errno */

@@ -1,0 +1,225 @@
+/*! \file store_erase_test.c
+ *  Everything held about a subscriber (store_subscriber.c): the export lists every table that can hold a
+ *  subscriber (checked against the schema itself, so a new table cannot be forgotten), and an erase removes
+ *  exactly those rows of one pseudonym and nothing of another's. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/application.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/store/store.h>
+#include "common/fixture.h"
+
+static struct uigw_fixture fx;
+
+#define A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static int setup(void **state)
+{
+	uigw_fx_init(&fx, "erase");
+	uigw_fx_gw(&fx, true);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	uigw_fx_teardown(&fx);
+	return 0;
+}
+
+static struct uigw_store_row *put(struct uigw_store_job *job, enum uigw_row_kind kind, const char *sub,
+				  uint64_t dialog)
+{
+	struct uigw_store_row *r = uigw_store_job_row(job, kind);
+
+	assert_non_null(r);
+	r->subscriber = sub;
+	r->dialog = dialog;
+	r->time_ms = 1000;
+	r->campaign = "c1";
+	r->version = 1;
+	r->channel = "ussi";
+	return r;
+}
+
+static void commit(struct uigw_store_job *job)
+{
+	assert_int_equal(uigw_store_submit(job), 0);
+	uigw_store_drain(fx.gw->store);
+}
+
+static void done_free(struct uigw_store_job *job, void *data)
+{
+	talloc_free(job);
+}
+
+/* every kind of row that names a subscriber, for one pseudonym, its dialog numbered \a dlg */
+static void rows_of(const char *sub, uint64_t dlg, const char *msisdn, const char *message_id)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(fx.gw->store, done_free, NULL);
+	struct uigw_store_row *r;
+
+	r = put(job, UIGW_ROW_RESPONSE, sub, dlg);
+	r->u.response.node = r->u.response.question = "q1";
+	r->u.response.kind = "rating";
+	r->u.response.value = r->u.response.raw = "4";
+	r = put(job, UIGW_ROW_DIALOG, sub, dlg);
+	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
+	r->u.dialog.last_node = "end";
+	r = put(job, UIGW_ROW_PARAM, sub, dlg);
+	r->u.param.name = "caller";
+	r->u.param.value = "+4930999001";
+	put(job, UIGW_ROW_SPAM, sub, dlg)->u.spam.number = "+4930123456";
+	r = put(job, UIGW_ROW_REACTION, sub, dlg);
+	r->u.reaction.content = "video-1";
+	r->u.reaction.reaction = "like";
+	r = put(job, UIGW_ROW_APP_RATING, sub, dlg);
+	r->u.app_rating.app = "game";
+	r->u.app_rating.rating = 5;
+	r = put(job, UIGW_ROW_FLAG, sub, dlg);
+	r->u.flag.content = "song";
+	r->u.flag.reason = "abuse";
+	r = put(job, UIGW_ROW_OFFER, sub, dlg);
+	r->u.offer.service = "tv";
+	r->u.offer.uri = "https://example.net/tv";
+	put(job, UIGW_ROW_OPTOUT, sub, 0)->u.optout.opt_out = true;
+	put(job, UIGW_ROW_SUBSCRIBER, sub, 0)->u.subscriber.msisdn = msisdn;
+	r = put(job, UIGW_ROW_PUSH, sub, dlg);
+	r->u.push.result = "sent";
+	r = put(job, UIGW_ROW_MT_SUBMITTED, sub, dlg);
+	r->u.receipt.message_id = message_id;
+	r->u.receipt.state = "ENROUTE";
+	r = put(job, UIGW_ROW_REFUSED, sub, 0);
+	r->u.refused.refusal = "capped";
+	commit(job);
+}
+
+static int export_rows(const char *sub, json_t **tables)
+{
+	json_t *o = json_object();
+	int n;
+
+	assert_non_null(o);
+	n = uigw_store_subscriber_export(fx.gw->store, sub, o);
+	if (tables)
+		*tables = o;
+	else
+		json_decref(o);
+	return n;
+}
+
+static int64_t count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+static void test_export_covers_the_schema_and_erase_one(void **state)
+{
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	json_t *tables, *t;
+	sqlite3 *db;
+	sqlite3_stmt *s, *cols;
+	char path[160], sql[256];
+	int a, b, covered = 0;
+
+	/* the operator's webhook listens to everything: the outbox holds entries about both */
+	job = uigw_store_job_alloc(fx.gw->store, done_free, NULL);
+	r = uigw_store_job_row(job, UIGW_ROW_WEBHOOK);
+	r->time_ms = 500;
+	r->u.webhook.id = 1;
+	r->u.webhook.tenant = "operator";
+	r->u.webhook.all_campaigns = true;
+	r->u.webhook.url = "http://127.0.0.1/h";
+	r->u.webhook.secret = "0123456789abcdef";
+	r->u.webhook.events = 1 << UIGW_WH_ANSWER | 1 << UIGW_WH_DIALOG_ENDED | 1 << UIGW_WH_SPAM_REPORT |
+			      1 << UIGW_WH_TRIGGER_REFUSED;
+	commit(job);
+	rows_of(A, 11, "+491720000001", "m-a");
+	rows_of(B, 22, "+491720000002", "m-b");
+
+	a = export_rows(A, &tables);
+	b = export_rows(B, NULL);
+	if (getenv("ERASE_DEBUG"))
+		json_dumpf(tables, stderr, JSON_INDENT(1));
+	/* 12 rows (a refused trigger has no table of its own) and 4 webhook deliveries about them: the answer, the
+	 * dialog's end, the spam report, the refused trigger */
+	assert_int_equal(a, 16);
+	assert_int_equal(b, a);
+
+	/* every table with a column that can name a subscriber is in the export, with this subscriber's rows */
+	snprintf(path, sizeof(path), "%s/test.db", fx.dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &s, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		bool names_sub = false;
+
+		snprintf(sql, sizeof(sql), "SELECT name FROM pragma_table_info('%s')", name);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &cols, NULL), SQLITE_OK);
+		while (sqlite3_step(cols) == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(cols, 0);
+
+			names_sub |= !strcmp(c, "subscriber") || !strcmp(c, "reporter") || !strcmp(c, "pseudonym");
+		}
+		sqlite3_finalize(cols);
+		if (!names_sub && strcmp(name, "dialog_param") && strcmp(name, "webhook_outbox"))
+			continue;
+		t = json_object_get(tables, name);
+		if (!t)
+			fail_msg("table %s can hold a subscriber but is not exported", name);
+		if (!json_array_size(t))
+			fail_msg("table %s: nothing exported", name);
+		covered++;
+	}
+	sqlite3_finalize(s);
+	assert_int_equal(covered, 13);
+	json_decref(tables);
+
+	/* erase A: nothing of A anywhere, everything of B still there, the counts follow */
+	assert_int_equal(count(db, "SELECT n FROM answer_count WHERE value = '4'"), 2);
+	job = uigw_store_job_alloc(fx.gw->store, done_free, NULL);
+	uigw_store_job_row(job, UIGW_ROW_ERASE)->subscriber = A;
+	commit(job);
+	assert_int_equal(export_rows(A, NULL), 0);
+	assert_int_equal(export_rows(B, NULL), b);
+	assert_int_equal(count(db, "SELECT count(*) FROM subscriber_map WHERE msisdn = '+491720000001'"), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM webhook_outbox WHERE instr(coalesce(data, ''), '" A "')"),
+			 0);
+	assert_int_equal(count(db, "SELECT n FROM answer_count WHERE value = '4'"), 1);
+	assert_int_equal(count(db, "SELECT reports FROM spam_number WHERE number = '+4930123456'"), 2);
+	sqlite3_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_export_covers_the_schema_and_erase_one, setup, teardown),
+	};
+	void *log_ctx = talloc_named_const(NULL, 0, "log");
+
+	osmo_init_logging2(log_ctx, &uigw_log_info);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	log_set_log_level(osmo_stderr_target, LOGL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
