@@ -159,8 +159,6 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 
 	a = export_rows(A, &tables);
 	b = export_rows(B, NULL);
-	if (getenv("ERASE_DEBUG"))
-		json_dumpf(tables, stderr, JSON_INDENT(1));
 	/* 12 rows (a refused trigger has no table of its own) and 4 webhook deliveries about them: the answer, the
 	 * dialog's end, the spam report, the refused trigger */
 	assert_int_equal(a, 16);
