@@ -19,6 +19,7 @@
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/dialog.h>
 #include <osmocom/uigw/core/pseudonym.h>
+#include <osmocom/uigw/core/optout.h>
 
 static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_DLG_BEGIN] = { "dialog:begin", "Dialogs begun" },
@@ -128,6 +129,10 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.max_retries = 3;
 	gw->cfg.busy_text = talloc_strdup(gw, "The service is busy. Please try again in a few minutes.");
 	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code or keyword.");
+	gw->cfg.stop_keywords = talloc_strdup(gw, UIGW_STOP_KEYWORDS);
+	gw->cfg.stop_reply = talloc_strdup(gw, UIGW_STOP_REPLY);
+	gw->cfg.start_keywords = talloc_strdup(gw, UIGW_START_KEYWORDS);
+	gw->cfg.start_reply = talloc_strdup(gw, UIGW_START_REPLY);
 	INIT_LLIST_HEAD(&gw->dialogs);
 	INIT_LLIST_HEAD(&gw->proposals);
 	INIT_LLIST_HEAD(&gw->extapps);

@@ -2,6 +2,8 @@
  *  The OPTOUT row of a subscriber, for every channel and the operator, and the erasure of a subscriber
  *  (core/optout.h). */
 
+#include <string.h>
+#include <strings.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
@@ -9,6 +11,44 @@
 #include <osmocom/uigw/core/pseudonym.h>
 #include <osmocom/uigw/core/optout.h>
 #include <osmocom/uigw/core/dialog.h>
+
+/* the whole text (blanks and a final '.'/'!' aside) is one of the space-separated keywords, in any case */
+static bool is_keyword(const char *keywords, const char *text)
+{
+	const char *b = text, *e, *w;
+	size_t n;
+
+	if (!keywords || !text)
+		return false;
+	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+		b++;
+	e = b + strlen(b);
+	while (e > b && strchr(" \t\r\n.!", e[-1]))
+		e--;
+	n = e - b;
+	if (!n)
+		return false;
+	for (w = keywords; *w; ) {
+		size_t wl;
+
+		while (*w == ' ')
+			w++;
+		wl = strcspn(w, " ");
+		if (wl && wl == n && !strncasecmp(w, b, n))
+			return true;
+		w += wl;
+	}
+	return false;
+}
+
+int uigw_optout_keyword(const struct uigw *gw, const char *text)
+{
+	if (is_keyword(gw->cfg.stop_keywords, text))
+		return 1;
+	if (is_keyword(gw->cfg.start_keywords, text))
+		return -1;
+	return 0;
+}
 
 struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
 					  uigw_store_done_cb done, void *data)
@@ -35,8 +75,8 @@ struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, b
 	r->u.optout.opt_out = out;
 	if (!r->subscriber || uigw_store_submit(job) < 0)
 		goto fail;
-	LOGP(DMAIN, LOGL_NOTICE, "subscriber %s opts %s of network-initiated interactions (via %s)\n", pseudo,
-	     out ? "out" : "back in", uigw_channel_name(ch));
+	LOGP(DMAIN, LOGL_NOTICE, "subscriber %s opts %s network-initiated interactions (via %s)\n", pseudo,
+	     out ? "out of" : "back into", uigw_channel_name(ch));
 	return job;
 fail:
 	talloc_free(job);

@@ -21,6 +21,7 @@
 #include <osmocom/uigw/core/optout.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/vty/vty.h>
+#include <osmocom/uigw/common/vty_nodes.h>
 
 #define g_gw uigw_vty_root
 
@@ -196,8 +197,84 @@ DEFUN(sub_erase, sub_erase_cmd, "subscriber MSISDN erase",
 	return CMD_SUCCESS;
 }
 
+/* ---- node uigw: the keywords of the one opt-out list (SMS and MESSAGE) ---- */
+
+static int set_words(struct vty *vty, char **dst, int argc, const char **argv)
+{
+	char *w = argv_concat(argv, argc, 0);
+
+	if (!w)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(g_gw, dst, w);
+	talloc_free(w);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_stop_keywords, cfg_stop_keywords_cmd, "stop-keywords .WORDS",
+      "Words that opt the subscriber out of network-initiated interactions on every channel, when a whole SMS or "
+      "IMS message is one of them (any case)\n" "Keywords, e.g. STOP STOPP UNSUBSCRIBE\n")
+{
+	return set_words(vty, &g_gw->cfg.stop_keywords, argc, argv);
+}
+
+DEFUN(cfg_no_stop_keywords, cfg_no_stop_keywords_cmd, "no stop-keywords", NO_STR "No opt-out keywords\n")
+{
+	TALLOC_FREE(g_gw->cfg.stop_keywords);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_stop_reply, cfg_stop_reply_cmd, "stop-reply .TEXT",
+      "Confirmation of an opt-out keyword, sent once it is recorded\n" "Text\n")
+{
+	return set_words(vty, &g_gw->cfg.stop_reply, argc, argv);
+}
+
+DEFUN(cfg_start_keywords, cfg_start_keywords_cmd, "start-keywords .WORDS",
+      "Words that opt the subscriber back in (whole SMS or IMS message, any case)\n" "Keywords, e.g. START\n")
+{
+	return set_words(vty, &g_gw->cfg.start_keywords, argc, argv);
+}
+
+DEFUN(cfg_no_start_keywords, cfg_no_start_keywords_cmd, "no start-keywords", NO_STR "No opt-in keywords\n")
+{
+	TALLOC_FREE(g_gw->cfg.start_keywords);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_start_reply, cfg_start_reply_cmd, "start-reply .TEXT",
+      "Confirmation of an opt-in keyword, sent once it is recorded\n" "Text\n")
+{
+	return set_words(vty, &g_gw->cfg.start_reply, argc, argv);
+}
+
+static void write_words(struct vty *vty, const char *name, const char *val, const char *def)
+{
+	if (!val)
+		vty_out(vty, " no %s%s", name, VTY_NEWLINE);
+	else if (strcmp(val, def))
+		vty_out(vty, " %s %s%s", name, val, VTY_NEWLINE);
+}
+
+void uigw_subscriber_vty_write(struct vty *vty)
+{
+	const struct uigw_config *c = &g_gw->cfg;
+
+	write_words(vty, "stop-keywords", c->stop_keywords, UIGW_STOP_KEYWORDS);
+	if (c->stop_reply && strcmp(c->stop_reply, UIGW_STOP_REPLY))
+		vty_out(vty, " stop-reply %s%s", c->stop_reply, VTY_NEWLINE);
+	write_words(vty, "start-keywords", c->start_keywords, UIGW_START_KEYWORDS);
+	if (c->start_reply && strcmp(c->start_reply, UIGW_START_REPLY))
+		vty_out(vty, " start-reply %s%s", c->start_reply, VTY_NEWLINE);
+}
+
 void uigw_subscriber_vty_init(void)
 {
+	install_element(UIGW_NODE, &cfg_stop_keywords_cmd);
+	install_element(UIGW_NODE, &cfg_no_stop_keywords_cmd);
+	install_element(UIGW_NODE, &cfg_stop_reply_cmd);
+	install_element(UIGW_NODE, &cfg_start_keywords_cmd);
+	install_element(UIGW_NODE, &cfg_no_start_keywords_cmd);
+	install_element(UIGW_NODE, &cfg_start_reply_cmd);
 	install_element(ENABLE_NODE, &sub_export_cmd);
 	install_element(ENABLE_NODE, &sub_erase_cmd);
 	install_element_ve(&show_subscriber_cmd);

@@ -258,6 +258,7 @@ static int config_write_uigw(struct vty *vty)
 		vty_out(vty, " push-cap %u per %u%s", c->push_cap_count, c->push_cap_per, VTY_NEWLINE);
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
 	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
+	uigw_subscriber_vty_write(vty);
 	if (c->network_code)
 		vty_out(vty, " network-code %s%s", c->network_code, VTY_NEWLINE);
 	{

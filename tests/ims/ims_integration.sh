@@ -170,6 +170,37 @@ uas_push uparam "$sc/ussi_param_uas.xml" 45061 \
 echo "ok: triggers with a parameter over ims-msg and ussi (question and answer carry the video id)"
 sed 's/^/   /' "$tmp/param.log" "$tmp/uparam.log"
 
+# 5c. STOP over MESSAGE: confirmed once recorded; every push to the subscriber is refused, on IMS and on the
+# channels that could reach them otherwise (one list); START over MESSAGE: confirmed, the next push goes out
+kw_round() { # keyword, the confirmation expected
+	timeout 30 sipp -sf "$sc/msg_kw_uas.xml" -i 127.0.0.1 -p 45071 -m 1 -nostdin -timeout 20s -timeout_error \
+		-trace_logs -log_file "$tmp/kw.log" -trace_err -error_file "$tmp/kw.err" >"$tmp/kw.out" 2>&1 &
+	uas_pid=$!
+	sleep 0.3
+	sipp_run kwuac msg_kw_uac.xml 127.0.0.1 45070 -set ueport 45071 -set sub +491720000143 -set kw "$1" ||
+		fail "MESSAGE $1"
+	wait $uas_pid || { uas_pid=""; cat "$tmp/kw.out"; fail "no confirmation of $1 over MESSAGE"; }
+	uas_pid=""
+	grep -q "got: $2" "$tmp/kw.log" || { cat "$tmp/kw.log"; fail "confirmation of $1: $2 expected"; }
+	sed 's/^/   /' "$tmp/kw.log"
+}
+kw_round STOP "You are unsubscribed"
+vty_cmd "trigger offer +491720000143 via ims-msg to=sip:+491720000143@127.0.0.1:45071" \
+	"trigger offer +491720000143 via ussi to=sip:+491720000143@127.0.0.1:45071" \
+	"show subscriber +491720000143" >"$tmp/kw_vty.out"
+[ "$(grep -c 'Refused: opted_out' "$tmp/kw_vty.out")" = 2 ] || { cat "$tmp/kw_vty.out"; fail "pushes after STOP over MESSAGE"; }
+grep -q "interactions: opted out" "$tmp/kw_vty.out" || { cat "$tmp/kw_vty.out"; fail "show subscriber after STOP"; }
+kw_round "start." "You are subscribed again"
+timeout 30 sipp -sf "$sc/msg_kw_uas.xml" -i 127.0.0.1 -p 45071 -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_logs -log_file "$tmp/kwpush.log" -trace_err -error_file "$tmp/kwpush.err" >"$tmp/kwpush.out" 2>&1 &
+uas_pid=$!
+sleep 0.3
+vty_cmd "trigger offer +491720000143 via ims-msg to=sip:+491720000143@127.0.0.1:45071" >"$tmp/kw_vty2.out"
+grep -q "Triggered offer for +491720000143 via ims-msg" "$tmp/kw_vty2.out" || { cat "$tmp/kw_vty2.out"; fail "push after START"; }
+wait $uas_pid || { uas_pid=""; fail "the push after START did not arrive"; }
+uas_pid=""
+echo "ok: STOP and START over MESSAGE, confirmed; pushes refused on ims-msg and ussi in between, sent after"
+
 # 5b'. a trigger without via: IMS only for a subscriber the S-CSCF registered with a third-party REGISTER
 vty_cmd "trigger crs +491720000142 content=video-auto" >"$tmp/auto1.out"
 grep -q "Refused: unreachable" "$tmp/auto1.out" || { cat "$tmp/auto1.out"; fail "trigger without via, subscriber unknown on IMS"; }
@@ -388,8 +419,9 @@ fi
 vty_out=$(vty_cmd "show sip" "subscriber +491720000130 dial *7730*2*5*1#" "show feedback survey" \
 	"show feedback spam")
 echo "$vty_out" >"$tmp/vty.out"
-# 9 MESSAGEs fed to dialogs, plus the concatenated SMS over IP once (its first part alone feeds nothing)
-echo "$vty_out" | grep -q "msg:in *10" || fail "show sip: msg:in 10 expected"
+# 9 MESSAGEs fed to dialogs, plus the concatenated SMS over IP once (its first part alone feeds nothing), plus
+# the two keywords STOP and START
+echo "$vty_out" | grep -q "msg:in *12" || fail "show sip: msg:in 12 expected"
 echo "$vty_out" | grep -q "Transactions: ICT [0-9]*, IST [0-9]*, NICT [0-9]*, NIST [0-9]*" ||
 	fail "show sip: live transactions expected"
 echo "$vty_out" | grep -Eq "retransmissions answered from them: [1-9]" ||

@@ -15,6 +15,7 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/dialog.h>
+#include <osmocom/uigw/core/optout.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/render/render.h>
 #include <osmocom/gsm/protocol/gsm_04_11.h>
@@ -476,6 +477,89 @@ static char *get_input(void *ctx, const osip_message_t *req, int *code, enum ims
 	return clean_text(ctx, buf, len);
 }
 
+/* ---- opt-out and opt-in keywords over MESSAGE (node uigw, core/optout.h) ---- */
+
+struct msg_optout {
+	struct uigw_sip *sip;
+	bool out;
+	enum ims_family family;
+	char *target, *from_user;
+	char sc[24];
+};
+
+/* the OPTOUT row is committed: confirm in a page-mode MESSAGE of its own, in the family the subscriber wrote in */
+static void msg_optout_done(struct uigw_store_job *job, void *data)
+{
+	struct msg_optout *o = data;
+	const char *t = o->out ? o->sip->gw->cfg.stop_reply : o->sip->gw->cfg.start_reply;
+	struct ims_sess *s;
+
+	if (job->rc < 0) {
+		LOGP(DSIP, LOGL_ERROR, "opt-%s of %s not recorded (%d): no confirmation\n", o->out ? "out" : "in",
+		     o->target, job->rc);
+	} else if (t && t[0] && (s = sess_alloc(o->sip, o->target, o->from_user))) {
+		s->family = o->family;
+		osmo_strlcpy(s->sc, o->sc, sizeof(s->sc));
+		if (send_message(s, t) < 0)
+			LOGP(DSIP, LOGL_ERROR, "opt-%s confirmation to %s not sent\n", o->out ? "out" : "in", o->target);
+		sess_free(s);
+	}
+	talloc_free(job);
+}
+
+/* STOP & co (out) or START & co (back in), whole message: the subscriber's MESSAGE dialog ends, the OPTOUT row is
+ * written, the confirmation goes out once it is committed */
+static void msg_optout(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *user,
+		       enum ims_family fam, const struct uigw_cpim *cpim, const struct uigw_sms_rp *rp, bool out)
+{
+	struct uigw_dialog *dlg = uigw_dialog_find(sip->gw, msisdn, UIGW_CHAN_IMS_MSG);
+	struct ims_sess *s = dlg ? dlg->chan_priv : NULL;
+	struct uigw_store_job *job;
+	struct msg_optout *o;
+
+	if (dlg) {
+		if (s) {
+			dlg->chan_priv = NULL;
+			s->dlg = NULL;
+		}
+		uigw_dialog_abort(dlg, UIGW_OUTCOME_ABANDONED);
+	}
+	if (!s) {
+		s = sess_alloc(sip, uri, user);
+		if (!s)
+			return;
+	}
+	s->family = fam;
+	if (cpim->want_delivery && cpim->message_id[0])
+		send_imdn(s, cpim->message_id);
+	if (fam == IMS_SMS) {
+		osmo_strlcpy(s->sc, rp->sc, sizeof(s->sc));
+		send_rp_ack(s, rp->ref);
+	}
+	o = talloc_zero(sip, struct msg_optout);
+	if (o) {
+		o->sip = sip;
+		o->out = out;
+		o->family = fam;
+		o->target = talloc_strdup(o, uri);
+		o->from_user = talloc_strdup(o, s->from_user);
+		osmo_strlcpy(o->sc, s->sc, sizeof(o->sc));
+	}
+	sess_free(s);
+	if (!o || !o->target || !o->from_user) {
+		talloc_free(o);
+		return;
+	}
+	job = uigw_optout_submit(sip->gw, msisdn, out, UIGW_CHAN_IMS_MSG, msg_optout_done, o);
+	if (!job) {
+		LOGP(DSIP, LOGL_ERROR, "opt-%s over MESSAGE not recorded\n", out ? "out" : "in");
+		talloc_free(o);
+		return;
+	}
+	/* freed with the job, after its completion */
+	talloc_steal(job, o);
+}
+
 void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 {
 	struct uigw *gw = sip->gw;
@@ -490,6 +574,7 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 	struct uigw_sms_rp rp;
 	char da[24] = "";
 	bool part = false;
+	int kw;
 
 	sip_trusted(sip, tx, &from_ok);
 	if (uigw_sip_identity(req, from_ok, gw->cfg.country_code, gw->cfg.national_prefix, msisdn, sizeof(msisdn),
@@ -523,6 +608,15 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 	}
 	sip_reply(sip, tx, req, 202);
 	sip_ctr_inc(sip, SIP_CTR_MSG_IN);
+	kw = uigw_optout_keyword(gw, text);
+	if (kw) {
+		/* SMS over IP: the short code is the TP-DA */
+		if (fam == IMS_SMS)
+			osmo_strlcpy(user, da[0] == '+' ? da + 1 : da, sizeof(user));
+		msg_optout(sip, msisdn, uri, user, fam, &cpim, &rp, kw > 0);
+		talloc_free(text);
+		return;
+	}
 
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG);
 	if (dlg && dlg->chan_priv) {

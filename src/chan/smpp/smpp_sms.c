@@ -111,36 +111,7 @@ static int sub_msisdn(struct uigw *gw, const struct uigw_smpp_pdu *pdu, char *ou
 	return uigw_e164_normalize(pdu->src_addr, gw->cfg.country_code, gw->cfg.national_prefix, out, out_len);
 }
 
-/* ---- opt-out and opt-in keywords ---- */
-
-/* the whole message (blanks and a final '.'/'!' aside) is one of the space-separated keywords, in any case */
-static bool is_keyword(const char *keywords, const char *text)
-{
-	const char *b = text, *e, *w;
-	size_t n;
-
-	if (!keywords)
-		return false;
-	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
-		b++;
-	e = b + strlen(b);
-	while (e > b && strchr(" \t\r\n.!", e[-1]))
-		e--;
-	n = e - b;
-	if (!n)
-		return false;
-	for (w = keywords; *w; ) {
-		size_t wl;
-
-		while (*w == ' ')
-			w++;
-		wl = strcspn(w, " ");
-		if (wl && wl == n && !strncasecmp(w, b, n))
-			return true;
-		w += wl;
-	}
-	return false;
-}
+/* ---- opt-out and opt-in keywords (node uigw, core/optout.h) ---- */
 
 struct optout_ctx {
 	struct uigw_smpp *smpp;
@@ -158,7 +129,7 @@ static void optout_done(struct uigw_store_job *job, void *data)
 {
 	struct optout_ctx *o = data;
 	struct uigw_smpp *smpp = o->smpp;
-	const char *t = o->out ? smpp->stop_reply : smpp->start_reply;
+	const char *t = o->out ? smpp->gw->cfg.stop_reply : smpp->gw->cfg.start_reply;
 
 	if (job->rc < 0) {
 		LOGP(DSMPP, LOGL_ERROR, "opt-%s of %s not recorded (%d): no confirmation\n", o->out ? "out" : "in",
@@ -226,7 +197,7 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 	size_t ud_len = pdu->msg_len;
 	struct uigw_dialog *dlg;
 	char *text;
-	int rc;
+	int rc, kw;
 	uint32_t status = UIGW_SMPP_ROK;
 
 	if (pdu->esm_class & UIGW_SMPP_ESM_TYPE_MASK) {
@@ -274,12 +245,9 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 		status = UIGW_SMPP_RX_T_APPN;
 		goto out;
 	}
-	if (is_keyword(smpp->stop_keywords, text)) {
-		status = sms_optout(smpp, msisdn, pdu->dst_addr, true);
-		goto out;
-	}
-	if (is_keyword(smpp->start_keywords, text)) {
-		status = sms_optout(smpp, msisdn, pdu->dst_addr, false);
+	kw = uigw_optout_keyword(gw, text);
+	if (kw) {
+		status = sms_optout(smpp, msisdn, pdu->dst_addr, kw > 0);
 		goto out;
 	}
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS);

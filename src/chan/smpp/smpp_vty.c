@@ -119,66 +119,36 @@ DEFUN(cfg_smpp_attempts, cfg_smpp_attempts_cmd, "max-attempts <1-100>",
 	return CMD_SUCCESS;
 }
 
-DEFUN(cfg_smpp_stop, cfg_smpp_stop_cmd, "stop-keywords .WORDS",
-      "SMS keywords that opt the subscriber out of network-initiated interactions (whole message, any case)\n"
-      "Keywords, e.g. STOP STOPP UNSUBSCRIBE\n")
+/* The opt-out keywords moved to node uigw (one list for SMS and MESSAGE); these set the same settings, so that
+ * older configurations keep working, and are written there. */
+static int set_core_words(struct vty *vty, char **dst, int argc, const char **argv)
 {
 	char *w = argv_concat(argv, argc, 0);
 
 	if (!w)
 		return CMD_WARNING;
-	osmo_talloc_replace_string(root_smpp(), &root_smpp()->stop_keywords, w);
+	osmo_talloc_replace_string(root_smpp()->gw, dst, w);
 	talloc_free(w);
 	return CMD_SUCCESS;
 }
 
-DEFUN(cfg_smpp_no_stop, cfg_smpp_no_stop_cmd, "no stop-keywords", NO_STR "No opt-out keywords over SMS\n")
+DEFUN_DEPRECATED(cfg_smpp_stop, cfg_smpp_stop_cmd, "stop-keywords .WORDS",
+		 "Deprecated: stop-keywords in node uigw\n" "Keywords\n")
 {
-	TALLOC_FREE(root_smpp()->stop_keywords);
+	return set_core_words(vty, &root_smpp()->gw->cfg.stop_keywords, argc, argv);
+}
+
+DEFUN_DEPRECATED(cfg_smpp_no_stop, cfg_smpp_no_stop_cmd, "no stop-keywords",
+		 NO_STR "Deprecated: no stop-keywords in node uigw\n")
+{
+	TALLOC_FREE(root_smpp()->gw->cfg.stop_keywords);
 	return CMD_SUCCESS;
 }
 
-DEFUN(cfg_smpp_stop_reply, cfg_smpp_stop_reply_cmd, "stop-reply .TEXT",
-      "Confirmation SMS after an opt-out keyword\n" "Text\n")
+DEFUN_DEPRECATED(cfg_smpp_stop_reply, cfg_smpp_stop_reply_cmd, "stop-reply .TEXT",
+		 "Deprecated: stop-reply in node uigw\n" "Text\n")
 {
-	char *t = argv_concat(argv, argc, 0);
-
-	if (!t)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(root_smpp(), &root_smpp()->stop_reply, t);
-	talloc_free(t);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_smpp_start, cfg_smpp_start_cmd, "start-keywords .WORDS",
-      "SMS keywords that opt the subscriber back into network-initiated interactions (whole message, any case)\n"
-      "Keywords, e.g. START\n")
-{
-	char *w = argv_concat(argv, argc, 0);
-
-	if (!w)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(root_smpp(), &root_smpp()->start_keywords, w);
-	talloc_free(w);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_smpp_no_start, cfg_smpp_no_start_cmd, "no start-keywords", NO_STR "No opt-in keywords over SMS\n")
-{
-	TALLOC_FREE(root_smpp()->start_keywords);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_smpp_start_reply, cfg_smpp_start_reply_cmd, "start-reply .TEXT",
-      "Confirmation SMS after an opt-in keyword\n" "Text\n")
-{
-	char *t = argv_concat(argv, argc, 0);
-
-	if (!t)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(root_smpp(), &root_smpp()->start_reply, t);
-	talloc_free(t);
-	return CMD_SUCCESS;
+	return set_core_words(vty, &root_smpp()->gw->cfg.stop_reply, argc, argv);
 }
 
 DEFUN(cfg_smpp_timer, cfg_smpp_timer_cmd,
@@ -372,18 +342,6 @@ static int config_write_smpp(struct vty *vty)
 	vty_out(vty, " default-source-address %s%s", s->sms_source, VTY_NEWLINE);
 	vty_out(vty, " delivery-receipts %s%s", s->request_dlr ? "on" : "off", VTY_NEWLINE);
 	vty_out(vty, " max-attempts %u%s", s->max_attempts, VTY_NEWLINE);
-	if (s->stop_keywords)
-		vty_out(vty, " stop-keywords %s%s", s->stop_keywords, VTY_NEWLINE);
-	else
-		vty_out(vty, " no stop-keywords%s", VTY_NEWLINE);
-	if (s->stop_reply)
-		vty_out(vty, " stop-reply %s%s", s->stop_reply, VTY_NEWLINE);
-	if (s->start_keywords)
-		vty_out(vty, " start-keywords %s%s", s->start_keywords, VTY_NEWLINE);
-	else
-		vty_out(vty, " no start-keywords%s", VTY_NEWLINE);
-	if (s->start_reply)
-		vty_out(vty, " start-reply %s%s", s->start_reply, VTY_NEWLINE);
 	for (i = 0; timer_names[i].str; i++) {
 		struct osmo_tdef *t = osmo_tdef_get_entry(s->tdefs, -timer_names[i].value);
 
@@ -483,9 +441,6 @@ void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 	install_element(SMPP_NODE, &cfg_smpp_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_no_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_stop_reply_cmd);
-	install_element(SMPP_NODE, &cfg_smpp_start_cmd);
-	install_element(SMPP_NODE, &cfg_smpp_no_start_cmd);
-	install_element(SMPP_NODE, &cfg_smpp_start_reply_cmd);
 	install_element(SMPP_NODE, &cfg_smsc_cmd);
 	install_element(SMPP_NODE, &cfg_no_smsc_cmd);
 	install_node(&smsc_node, config_write_smsc);
@@ -526,14 +481,9 @@ int uigw_smpp_init(struct uigw *gw)
 	INIT_LLIST_HEAD(&s->queue);
 	s->sms_source = talloc_strdup(s, "7726");
 	s->max_attempts = 3;
-	s->stop_keywords = talloc_strdup(s, "STOP STOPP UNSUBSCRIBE");
-	s->stop_reply = talloc_strdup(s, "You are unsubscribed and will get no more messages from this service.");
-	s->start_keywords = talloc_strdup(s, "START");
-	s->start_reply = talloc_strdup(s, "You are subscribed again to messages from this service.");
 	s->rx_cb = smpp_rx;
 	s->tdefs = talloc_memdup(s, smpp_tdefs_default, sizeof(smpp_tdefs_default));
-	if (!s->tdefs || !s->sms_source || !s->stop_keywords || !s->stop_reply || !s->start_keywords ||
-	    !s->start_reply || uigw_smpp_sms_init(s) < 0) {
+	if (!s->tdefs || !s->sms_source || uigw_smpp_sms_init(s) < 0) {
 		talloc_free(s);
 		return -ENOMEM;
 	}

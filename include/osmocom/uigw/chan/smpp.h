@@ -153,11 +153,7 @@ struct uigw_smpp {
 	uigw_smpp_rx_cb rx_cb;
 	struct uigw_smpp_sms *sms;	/*!< the SMS channel state */
 	unsigned long mt_dropped, mt_dropped_ended, dlr_rx;
-	char *stop_keywords;		/*!< SMS opt-out keywords, space separated ("STOP STOPP UNSUBSCRIBE") */
-	char *stop_reply;		/*!< confirmation SMS after an opt-out */
-	char *start_keywords;		/*!< SMS keywords that opt back in ("START"); NULL: none */
-	char *start_reply;		/*!< confirmation SMS after an opt-in */
-	unsigned long optouts, optins, ussd_mo, ussd_mt, ussd_bad;
+	unsigned long optouts, optins, ussd_mo, ussd_mt, ussd_bad;	/*!< opt-out keywords: node uigw (core/optout.h) */
 	/* the persistent MT queue (smpp_mtq.c) */
 	int64_t next_mt_id;
 	bool mt_loaded;			/*!< the rows of the last run were read */

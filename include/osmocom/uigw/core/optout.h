@@ -16,6 +16,17 @@ struct uigw;
 struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
 					  uigw_store_done_cb done, void *data);
 
+/*! Defaults of the keywords and their confirmations (node `uigw`). */
+#define UIGW_STOP_KEYWORDS	"STOP STOPP UNSUBSCRIBE"
+#define UIGW_STOP_REPLY		"You are unsubscribed and will get no more messages from this service."
+#define UIGW_START_KEYWORDS	"START"
+#define UIGW_START_REPLY	"You are subscribed again to messages from this service."
+
+/*! Is a subscriber's whole message (blanks and a final '.'/'!' aside, any case) one of the opt-out keywords
+ *  (\returns 1) or opt-in keywords (\returns -1)? 0: neither. The channels that carry text (SMS, MESSAGE) ask
+ *  before anything else, inside a dialog too. */
+int uigw_optout_keyword(const struct uigw *gw, const char *text);
+
 /*! End the subscriber's dialogs on every channel now (outcome rejected, no resume) and forget a cut-off one. */
 void uigw_subscriber_end_dialogs(struct uigw *gw, const char *msisdn);
 

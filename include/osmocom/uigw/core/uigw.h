@@ -81,6 +81,10 @@ struct uigw_config {
 	unsigned int max_retries;	/*!< invalid inputs before the dialog ends */
 	char *busy_text;		/*!< answer when max_dialogs is reached */
 	char *unrouted_text;		/*!< answer when no campaign matches */
+	char *stop_keywords;		/*!< words that opt out (SMS, MESSAGE), space separated; NULL: none */
+	char *stop_reply;		/*!< confirmation of an opt-out */
+	char *start_keywords;		/*!< words that opt back in; NULL: none */
+	char *start_reply;		/*!< confirmation of an opt-in */
 	unsigned int push_cap_count;	/*!< at most this many pushes per subscriber (all campaigns)... */
 	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no gateway-wide cap) */
 	char *network_code;		/*!< MCC and MNC ("26201") told to external applications, or NULL */

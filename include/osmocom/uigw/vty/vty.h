@@ -12,6 +12,8 @@ struct uigw;
 int uigw_vty_init(struct uigw *gw);
 /*! The operator's subscriber commands (subscriber_vty.c), installed by uigw_vty_init(). */
 void uigw_subscriber_vty_init(void);
+/*! The opt-out keyword settings of node `uigw`, in config_write_uigw(). */
+void uigw_subscriber_vty_write(struct vty *vty);
 /*! The standard `timer` / `show timer` commands over every timer group: after the channels' init (which add
  *  their groups), before the configuration is read. */
 int uigw_vty_timers_init(struct uigw *gw);
