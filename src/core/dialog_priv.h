@@ -54,6 +54,8 @@ void uigw_dlg_count_outcome(struct uigw_dialog *dlg, enum uigw_outcome o);
 void uigw_dlg_count(struct uigw_dialog *dlg, enum uigw_dctr c);
 /*! A last text, then the end (pending rows still commit). Frees the dialog. */
 void uigw_dlg_end_with_text(struct uigw_dialog *dlg, const char *text, enum uigw_outcome outcome);
+/* does this dialog's screen offer the "stop these messages" option (push-stop-option: pushed USSD and USSI)? */
+bool uigw_dlg_push_stop_offered(const struct uigw_dialog *dlg);
 /*! Enter node idx: on-entry actions of menus and info nodes; marks the dialog ending at a final node. */
 void uigw_dlg_enter(struct uigw_dialog *dlg, int idx);
 /*! Validate, record and move for one input. \returns true if the new screen is to be committed and shown,

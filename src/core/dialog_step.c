@@ -13,6 +13,7 @@
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/common/number.h>
+#include <osmocom/uigw/core/optout.h>
 #include "dialog_priv.h"
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -277,6 +278,29 @@ static bool is_home(const char *in)
 	return !strcmp(in, UIGW_KEY_HOME) || word_eq(in, "HOME") || word_eq(in, "MENU");
 }
 
+bool uigw_dlg_push_stop_offered(const struct uigw_dialog *dlg)
+{
+	return dlg->network_initiated && dlg->gw->cfg.push_stop_key && dlg->profile->kind == UIGW_PROF_USSD &&
+	       dlg->camp && !dlg->camp->ext_url;
+}
+
+/* the subscriber chose "stop these messages" in a pushed dialog: the opt-out is written with the dialog's job,
+ * the confirmation is the final screen (shown after the commit, like every screen) */
+static void push_stop(struct uigw_dialog *dlg)
+{
+	struct uigw_store_row *r;
+
+	LOGPDLG(dlg, LOGL_NOTICE, "the subscriber stops network-initiated interactions (option %s)\n",
+		dlg->gw->cfg.push_stop_key);
+	if (dlg->gw->store) {
+		r = uigw_dlg_row(dlg, uigw_dlg_job(dlg), UIGW_ROW_OPTOUT);
+		if (r)
+			r->u.optout.opt_out = true;
+	}
+	uigw_dlg_end_with_text(dlg, dlg->gw->cfg.stop_reply ? dlg->gw->cfg.stop_reply : UIGW_STOP_REPLY,
+			       UIGW_OUTCOME_REJECTED);
+}
+
 /* Process one input in WAIT_INPUT: validate, record, move. \returns true if the (new) screen is to be
  * committed and shown, false if the dialog already ended. */
 bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
@@ -317,6 +341,12 @@ bool uigw_dlg_process_input(struct uigw_dialog *dlg, const char *raw)
 		dlg->n_hist = 0;
 		uigw_dlg_enter(dlg, dlg->camp->start);
 		return true;
+	}
+	/* the stop option of pushed dialogs, unless the screen has an option of that key itself */
+	if (uigw_dlg_push_stop_offered(dlg) && !strcasecmp(in, dlg->gw->cfg.push_stop_key) &&
+	    !((node->kind == UIGW_NODE_MENU || node->kind == UIGW_NODE_CHOICE) && match_option(dlg, node, in) >= 0)) {
+		push_stop(dlg);
+		return false;
 	}
 
 	switch (node->kind) {

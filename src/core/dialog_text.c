@@ -220,7 +220,7 @@ int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *j
 {
 	const struct uigw_node *node = &dlg->camp->nodes[dlg->node];
 	const struct uigw_labels *lb = &dlg->camp->labels;
-	struct uigw_render_item items[MAX_ITEMS], footer[1];
+	struct uigw_render_item items[MAX_ITEMS], footer[2];
 	struct uigw_render_in in = { 0 };
 	static const char *const digits[] = { "1", "2", "3", "4", "5", "6", "7", "8", "9", "10" };
 	struct arena arena, *a = &arena;
@@ -277,11 +277,17 @@ int uigw_dlg_render_node(struct uigw_dialog *dlg, const struct uigw_store_job *j
 	in.items = items;
 	in.n_items = n_items;
 	if (dlg->n_hist > 0 && !final && dlg->profile->kind != UIGW_PROF_IMS) {
-		footer[0].key = UIGW_KEY_BACK;
-		footer[0].label = uigw_dlg_label(dlg, &lb->back, "Back", ctx);
-		in.footer = footer;
-		in.n_footer = 1;
+		footer[in.n_footer].key = UIGW_KEY_BACK;
+		footer[in.n_footer].label = uigw_dlg_label(dlg, &lb->back, "Back", ctx);
+		in.n_footer++;
 	}
+	if (!final && uigw_dlg_push_stop_offered(dlg)) {
+		footer[in.n_footer].key = dlg->gw->cfg.push_stop_key;
+		footer[in.n_footer].label = dlg->gw->cfg.push_stop_label;
+		in.n_footer++;
+	}
+	if (in.n_footer)
+		in.footer = footer;
 	in.more.key = UIGW_KEY_MORE;
 	in.more.label = uigw_dlg_label(dlg, &lb->more, "More", ctx);
 	in.page = dlg->page;

@@ -247,6 +247,22 @@ DEFUN(cfg_start_reply, cfg_start_reply_cmd, "start-reply .TEXT",
 	return set_words(vty, &g_gw->cfg.start_reply, argc, argv);
 }
 
+DEFUN(cfg_push_stop, cfg_push_stop_cmd, "push-stop-option KEY .LABEL",
+      "Offer a \"stop these messages\" option on every screen of network-initiated USSD and USSI dialogs: choosing "
+      "it opts the subscriber out on every channel, confirmed with stop-reply\n"
+      "Its key (one no campaign screen uses, e.g. 99)\n" "Its label, e.g. Stop these messages\n")
+{
+	osmo_talloc_replace_string(g_gw, &g_gw->cfg.push_stop_key, argv[0]);
+	return set_words(vty, &g_gw->cfg.push_stop_label, argc - 1, argv + 1);
+}
+
+DEFUN(cfg_no_push_stop, cfg_no_push_stop_cmd, "no push-stop-option", NO_STR "No stop option on pushed dialogs\n")
+{
+	TALLOC_FREE(g_gw->cfg.push_stop_key);
+	TALLOC_FREE(g_gw->cfg.push_stop_label);
+	return CMD_SUCCESS;
+}
+
 static void write_words(struct vty *vty, const char *name, const char *val, const char *def)
 {
 	if (!val)
@@ -265,6 +281,8 @@ void uigw_subscriber_vty_write(struct vty *vty)
 	write_words(vty, "start-keywords", c->start_keywords, UIGW_START_KEYWORDS);
 	if (c->start_reply && strcmp(c->start_reply, UIGW_START_REPLY))
 		vty_out(vty, " start-reply %s%s", c->start_reply, VTY_NEWLINE);
+	if (c->push_stop_key)
+		vty_out(vty, " push-stop-option %s %s%s", c->push_stop_key, c->push_stop_label, VTY_NEWLINE);
 }
 
 void uigw_subscriber_vty_init(void)
@@ -275,6 +293,8 @@ void uigw_subscriber_vty_init(void)
 	install_element(UIGW_NODE, &cfg_start_keywords_cmd);
 	install_element(UIGW_NODE, &cfg_no_start_keywords_cmd);
 	install_element(UIGW_NODE, &cfg_start_reply_cmd);
+	install_element(UIGW_NODE, &cfg_push_stop_cmd);
+	install_element(UIGW_NODE, &cfg_no_push_stop_cmd);
 	install_element(ENABLE_NODE, &sub_export_cmd);
 	install_element(ENABLE_NODE, &sub_erase_cmd);
 	install_element_ve(&show_subscriber_cmd);

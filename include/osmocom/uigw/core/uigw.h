@@ -85,6 +85,8 @@ struct uigw_config {
 	char *stop_reply;		/*!< confirmation of an opt-out */
 	char *start_keywords;		/*!< words that opt back in; NULL: none */
 	char *start_reply;		/*!< confirmation of an opt-in */
+	char *push_stop_key;		/*!< the "stop these messages" option of pushed USSD/USSI dialogs; NULL: none */
+	char *push_stop_label;		/*!< its label */
 	unsigned int push_cap_count;	/*!< at most this many pushes per subscriber (all campaigns)... */
 	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no gateway-wide cap) */
 	char *network_code;		/*!< MCC and MNC ("26201") told to external applications, or NULL */
