@@ -52,7 +52,6 @@ enum uigw_store_wstmt {
 	WSTMT_OFFER,
 	WSTMT_OPTOUT,
 	WSTMT_SUBSCRIBER,
-	WSTMT_PURGE,
 	WSTMT_MT_INSERT,
 	WSTMT_MT_DELETE,
 	WSTMT_PUSH,
@@ -98,6 +97,7 @@ struct uigw_store {
 	sqlite3_stmt *wq[_UIGW_Q_NUM];	/*!< contextual queries on the write connection */
 	struct uigw_store_wparam wparam[_WSTMT_NUM][UIGW_STORE_WPARAM_MAX];	/*!< writer only */
 	int64_t last_purge_ms;		/*!< writer only */
+	bool purge_more;		/*!< writer only: purge again after the next commit (more due, or asked) */
 	int64_t last_commit_us;		/*!< writer only: when the last batch began (monotonic) */
 	/* writer only: the webhooks (store_outbox.c) */
 	struct uigw_store_wh_target {
@@ -187,4 +187,4 @@ int uigw_store_write_erase(struct uigw_store *st, const char *pseudonym);
 int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, const struct uigw_store_row *r,
 			  int64_t ref);
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
-void uigw_store_purge(struct uigw_store *st);
+bool uigw_store_purge(struct uigw_store *st);

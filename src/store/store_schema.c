@@ -323,7 +323,6 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 		" VALUES ($pseudonym, $msisdn, $time, $time)"
 		" ON CONFLICT (pseudonym) DO UPDATE SET msisdn = excluded.msisdn,"
 		" last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
-	[WSTMT_PURGE] = "DELETE FROM subscriber_map WHERE last_seen < $before",
 	[WSTMT_MT_INSERT] =
 		"INSERT OR REPLACE INTO mt_queue (id, channel, dialog, created, expires, final, link, pdu)"
 		" VALUES ($id, $channel, $dialog, $time, $expires, $final, $link, $pdu)",

@@ -486,6 +486,10 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		break;
 	case UIGW_ROW_ERASE:
 		return uigw_store_write_erase(st, r->subscriber);
+	case UIGW_ROW_PURGE:
+		/* after this commit, before the completions */
+		st->purge_more = true;
+		return 0;
 	case UIGW_ROW_WH_RESEND:
 		b = wb_start(st, r->u.wh.id ? WSTMT_WH_RESEND : WSTMT_WH_RESEND_ALL);
 		if (r->u.wh.id)
@@ -644,24 +648,6 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 	}
 }
 
-/* Delete subscriber_map rows past the retention period (writer thread, or open before the thread starts). */
-void uigw_store_purge(struct uigw_store *st)
-{
-	sqlite3_stmt *s = st->wstmt[WSTMT_PURGE];
-	int64_t now = uigw_wall_ms();
-
-	st->last_purge_ms = now;
-	if (!st->cfg.retention_days)
-		return;
-	if (uigw_store_bind_int64(s, "$before", now - (int64_t)st->cfg.retention_days * 86400 * 1000) < 0) {
-		uigw_store_stmt_done(s);
-		return;
-	}
-	if (step_done(st->wdb, s) == 0 && sqlite3_changes(st->wdb))
-		LOGP(DSTORE, LOGL_INFO, "purged %d subscriber mappings older than %u days\n", sqlite3_changes(st->wdb),
-		     st->cfg.retention_days);
-}
-
 void *uigw_store_writer_main(void *arg)
 {
 	struct uigw_store *st = arg;
@@ -681,11 +667,12 @@ void *uigw_store_writer_main(void *arg)
 
 			/* an absolute deadline for pthread_cond_timedwait(): the real clock, not the one tests drive */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += 60;
+			/* a purge with more due goes on in batches a second apart while nothing else is to do */
+			ts.tv_sec += st->purge_more ? 1 : 60;
 			if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT &&
-			    uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS) {
+			    (st->purge_more || uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)) {
 				pthread_mutex_unlock(&st->lock);
-				uigw_store_purge(st);
+				st->purge_more = uigw_store_purge(st);
 				pthread_mutex_lock(&st->lock);
 			}
 		}
@@ -720,8 +707,9 @@ void *uigw_store_writer_main(void *arg)
 				uigw_store_run_query((unsigned int)q->query < _UIGW_Q_NUM ? st->wq[q->query] : NULL, q);
 			}
 		}
-		if (uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
-			uigw_store_purge(st);
+		/* one batch per table between group commits: a long purge never holds the answers back for long */
+		if (st->purge_more || uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
+			st->purge_more = uigw_store_purge(st);
 
 		n_failed = 0;
 		llist_for_each_entry(job, &batch, list)

@@ -258,7 +258,7 @@ static int config_write_uigw(struct vty *vty)
 		vty_out(vty, " push-cap %u per %u%s", c->push_cap_count, c->push_cap_per, VTY_NEWLINE);
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
 	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
-	uigw_subscriber_vty_write(vty);
+	uigw_privacy_vty_write(vty);
 	if (c->network_code)
 		vty_out(vty, " network-code %s%s", c->network_code, VTY_NEWLINE);
 	{
@@ -373,6 +373,7 @@ static int config_write_store(struct vty *vty)
 	write_uint(vty, "checkpoint-pages", c->checkpoint_pages, def.checkpoint_pages);
 	write_uint(vty, "spam-window", c->spam_window, def.spam_window);
 	write_uint(vty, "retention-days", c->retention_days, def.retention_days);
+	uigw_privacy_vty_write_store(vty);
 	return CMD_SUCCESS;
 }
 
@@ -626,6 +627,7 @@ DEFUN(show_store, show_store_cmd, "show store",
 	vty_out(vty, " Opt-out checks: %" PRIu64 ", %" PRIu64 " read from the database (the others the filter "
 		"answered)%s", st.optout_checks, st.optout_reads, VTY_NEWLINE);
 	vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
+	vty_out(vty, " Purged past their retention: %" PRIu64 " rows%s", st.purged, VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 
@@ -920,7 +922,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element_ve(&show_feedback_cmd);
 	install_element_ve(&show_spam_top_cmd);
 	install_element_ve(&show_store_cmd);
-	uigw_subscriber_vty_init();
+	uigw_privacy_vty_init();
 	install_element(ENABLE_NODE, &campaign_enable_cmd);
 	install_element(ENABLE_NODE, &campaign_approve_cmd);
 	install_element(ENABLE_NODE, &reload_campaigns_cmd);

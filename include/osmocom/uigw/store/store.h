@@ -30,7 +30,23 @@ struct uigw_store_cfg {
 	unsigned int spam_window;	/*!< seconds: a second report of the same number by the same reporter
 					 *   within it does not count (default 86400) */
 	unsigned int retention_days;	/*!< subscriber_map rows older than this are purged (default 90, 0 = keep) */
+	unsigned int retention[8];	/*!< days per enum uigw_retention kind but the mapping (0 = keep, default) */
 };
+
+/*! What a retention period applies to (node `store`: `retention KIND DAYS`). Purged by the writer in batches of
+ *  UIGW_STORE_PURGE_BATCH rows per table, hourly, and again after every group commit while more is due. */
+enum uigw_retention {
+	UIGW_RET_MAPPING,	/*!< the operator's pseudonym -> MSISDN mapping, by last_seen (= retention_days) */
+	UIGW_RET_ANSWERS,	/*!< answers, reactions, app ratings, flags, offers */
+	UIGW_RET_DIALOGS,	/*!< dialogs and their trigger parameters, by end */
+	UIGW_RET_REPORTERS,	/*!< who reported a spam number: the report and its count stay, the reporter goes */
+	UIGW_RET_PUSH,		/*!< the log of network-initiated interactions (frequency caps look back less) */
+	UIGW_RET_RECEIPTS,	/*!< SMS delivery receipts */
+	UIGW_RET_AUDIT,		/*!< the API's audit log */
+	_UIGW_RET_NUM
+};
+extern const struct value_string uigw_retention_names[];
+#define UIGW_STORE_PURGE_BATCH	2000
 
 /*! Dialog outcome as stored. */
 enum uigw_outcome {
@@ -70,6 +86,7 @@ enum uigw_row_kind {
 				 *   above u.wh.after that has waited since before u.wh.cutoff_ms */
 	UIGW_ROW_WH_RESEND,	/*!< dead letters of webhook u.wh.webhook (all, or u.wh.id) are pending again */
 	UIGW_ROW_ERASE,		/*!< everything held about the pseudonym `subscriber` is deleted (store_subscriber.c) */
+	UIGW_ROW_PURGE,		/*!< run the retention purge now (VTY `store purge`, tests) */
 };
 
 /*! What a webhook can be told about. A row of the matching kind adds one outbox entry per webhook that listens
@@ -263,6 +280,7 @@ struct uigw_store_stats {
 	uint64_t optout_checks;		/*!< uigw_store_is_opted_out() calls ... */
 	uint64_t optout_reads;		/*!< ... that the opt-out filter could not answer alone (database read) */
 	uint64_t log_rows_lost;		/*!< log rows (uigw_store_log_row) not stored: refused, queue full, OOM */
+	uint64_t purged;		/*!< rows deleted (or reporters cleared) by the retention purge */
 };
 /*! The settings \a st runs with (those of node `store` at its opening). */
 const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);

@@ -10,10 +10,12 @@ struct uigw;
 
 /*! Install every node and command. */
 int uigw_vty_init(struct uigw *gw);
-/*! The operator's subscriber commands (subscriber_vty.c), installed by uigw_vty_init(). */
-void uigw_subscriber_vty_init(void);
+/*! The operator's subscriber commands (privacy_vty.c), installed by uigw_vty_init(). */
+void uigw_privacy_vty_init(void);
 /*! The opt-out keyword settings of node `uigw`, in config_write_uigw(). */
-void uigw_subscriber_vty_write(struct vty *vty);
+void uigw_privacy_vty_write(struct vty *vty);
+/*! The retention periods of node `store`, in its config_write. */
+void uigw_privacy_vty_write_store(struct vty *vty);
 /*! The standard `timer` / `show timer` commands over every timer group: after the channels' init (which add
  *  their groups), before the configuration is read. */
 int uigw_vty_timers_init(struct uigw *gw);

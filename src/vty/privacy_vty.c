@@ -1,10 +1,12 @@
-/*! \file subscriber_vty.c
+/*! \file privacy_vty.c
  *  The operator's view of one subscriber (enable node): `show subscriber MSISDN`, the one opt-out list of every
  *  channel, `subscriber MSISDN (optout|optin)`, and a subscriber's data: `subscriber MSISDN export FILE` (JSON of
- *  everything held about them) and `subscriber MSISDN erase` (core/optout.h). */
+ *  everything held about them) and `subscriber MSISDN erase` (core/optout.h); the opt-out keywords and the stop
+ *  option of pushed dialogs (node uigw); the retention periods (node store) and `store purge`. */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include <osmocom/core/talloc.h>
@@ -271,7 +273,7 @@ static void write_words(struct vty *vty, const char *name, const char *val, cons
 		vty_out(vty, " %s %s%s", name, val, VTY_NEWLINE);
 }
 
-void uigw_subscriber_vty_write(struct vty *vty)
+void uigw_privacy_vty_write(struct vty *vty)
 {
 	const struct uigw_config *c = &g_gw->cfg;
 
@@ -285,8 +287,66 @@ void uigw_subscriber_vty_write(struct vty *vty)
 		vty_out(vty, " push-stop-option %s %s%s", c->push_stop_key, c->push_stop_label, VTY_NEWLINE);
 }
 
-void uigw_subscriber_vty_init(void)
+/* ---- node store: retention periods per kind of record ---- */
+
+DEFUN(cfg_store_retention_kind, cfg_store_retention_kind_cmd,
+      "retention (answers|dialogs|reporters|push|receipts|audit|mapping) <0-36500>",
+      "How long a kind of record is kept (purged hourly in batches; 0: for ever)\n"
+      "Answers, reactions, app ratings, flags, offers\n" "Dialogs and their trigger parameters\n"
+      "Who reported a spam number (the report and the number's count stay)\n"
+      "The log of network-initiated interactions (the frequency caps look back as far as it reaches)\n"
+      "SMS delivery receipts\n" "The API's audit log\n" "The operator's pseudonym -> number mapping (as retention-days)\n"
+      "Days\n")
 {
+	int k = get_string_value(uigw_retention_names, argv[0]);
+
+	if (k == UIGW_RET_MAPPING)
+		g_gw->store_cfg->retention_days = atoi(argv[1]);
+	else if (k > 0 && k < _UIGW_RET_NUM)
+		g_gw->store_cfg->retention[k] = atoi(argv[1]);
+	return CMD_SUCCESS;
+}
+
+void uigw_privacy_vty_write_store(struct vty *vty)
+{
+	const struct uigw_store_cfg *c = g_gw->store_cfg;
+	unsigned int k;
+
+	for (k = 1; k < _UIGW_RET_NUM; k++) {
+		if (c->retention[k])
+			vty_out(vty, " retention %s %u%s", get_value_string(uigw_retention_names, k), c->retention[k],
+				VTY_NEWLINE);
+	}
+}
+
+DEFUN(store_purge, store_purge_cmd, "store purge",
+      "The feedback store\n" "Delete now what is past its retention period (one batch per table; the rest "
+      "follows in the background)\n")
+{
+	struct uigw_store_job *job;
+	struct uigw_store_stats before, after;
+
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_store_stats(g_gw->store, &before);
+	job = uigw_store_job_alloc(g_gw->store, optout_done, NULL);
+	if (!job || !uigw_store_job_row(job, UIGW_ROW_PURGE) || uigw_store_submit(job) < 0) {
+		talloc_free(job);
+		vty_out(vty, "%% The store refused the job (show store)%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_store_drain(g_gw->store);
+	uigw_store_stats(g_gw->store, &after);
+	vty_out(vty, "%% Purged %" PRIu64 " rows%s", after.purged - before.purged, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+void uigw_privacy_vty_init(void)
+{
+	install_element(STORE_NODE, &cfg_store_retention_kind_cmd);
+	install_element(ENABLE_NODE, &store_purge_cmd);
 	install_element(UIGW_NODE, &cfg_stop_keywords_cmd);
 	install_element(UIGW_NODE, &cfg_no_stop_keywords_cmd);
 	install_element(UIGW_NODE, &cfg_stop_reply_cmd);

@@ -1,16 +1,19 @@
-/*! \file store_erase_test.c
+/*! \file store_privacy_test.c
  *  Everything held about a subscriber (store_subscriber.c): the export lists every table that can hold a
  *  subscriber (checked against the schema itself, so a new table cannot be forgotten), and an erase removes
- *  exactly those rows of one pseudonym and nothing of another's. */
+ *  exactly those rows of one pseudonym and nothing of another's. Retention (store_retention.c): each kind of
+ *  record past its period is purged, in batches, and nothing younger. */
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <osmocom/uigw/common/clock.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <osmocom/core/talloc.h>
@@ -209,10 +212,114 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- retention ---- */
+
+static void aged_rows(struct uigw_store *st, const char *sub, uint64_t dlg, int64_t t, unsigned int pushes)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(st, done_free, NULL);
+	struct uigw_store_row *r;
+	unsigned int i;
+
+	r = put(job, UIGW_ROW_RESPONSE, sub, dlg);
+	r->u.response.node = r->u.response.question = "q1";
+	r->u.response.kind = "rating";
+	r->u.response.value = r->u.response.raw = "4";
+	r = put(job, UIGW_ROW_DIALOG, sub, dlg);
+	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
+	r = put(job, UIGW_ROW_PARAM, sub, dlg);
+	r->u.param.name = "caller";
+	r->u.param.value = "+4930999001";
+	put(job, UIGW_ROW_SPAM, sub, dlg)->u.spam.number = "+4930123456";
+	r = put(job, UIGW_ROW_REACTION, sub, dlg);
+	r->u.reaction.content = "video-1";
+	r->u.reaction.reaction = "like";
+	r = put(job, UIGW_ROW_APP_RATING, sub, dlg);
+	r->u.app_rating.app = "game";
+	r->u.app_rating.rating = 5;
+	r = put(job, UIGW_ROW_FLAG, sub, dlg);
+	r->u.flag.content = "song";
+	r = put(job, UIGW_ROW_OFFER, sub, dlg);
+	r->u.offer.service = "tv";
+	put(job, UIGW_ROW_SUBSCRIBER, sub, 0)->u.subscriber.msisdn = "+491720000009";
+	r = put(job, UIGW_ROW_MT_SUBMITTED, sub, dlg);
+	r->u.receipt.message_id = sub;
+	r->u.receipt.state = "ENROUTE";
+	r = put(job, UIGW_ROW_AUDIT, NULL, 0);
+	r->u.audit.tenant = "acme";
+	r->u.audit.method = "GET";
+	r->u.audit.path = "/v1/campaigns";
+	r->u.audit.status = 200;
+	for (i = 0; i < pushes; i++)
+		put(job, UIGW_ROW_PUSH, sub, dlg)->u.push.result = "sent";
+	for (i = 0; i < job->n_rows; i++)
+		job->rows[i].time_ms = t;
+	job->rows[1].u.dialog.started_ms = t;
+	assert_int_equal(uigw_store_submit(job), 0);
+	uigw_store_drain(st);
+}
+
+static void purge(struct uigw_store *st)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(st, done_free, NULL);
+
+	assert_non_null(uigw_store_job_row(job, UIGW_ROW_PURGE));
+	assert_int_equal(uigw_store_submit(job), 0);
+	uigw_store_drain(st);
+}
+
+static void test_retention_per_kind(void **state)
+{
+	static const char *const tables[] = { "response", "dialog", "dialog_param", "reaction", "app_rating", "flag",
+					      "offer", "subscriber_map", "mt_receipt", "audit" };
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	struct uigw_store_stats stats;
+	int64_t now = uigw_wall_ms();
+	char path[160], sql[160];
+	unsigned int i;
+	sqlite3 *db;
+
+	uigw_store_cfg_defaults(&cfg);
+	snprintf(path, sizeof(path), "%s/retention.db", fx.dir);
+	cfg.path = path;
+	cfg.sync_full = false;
+	cfg.retention_days = 1;
+	for (i = 1; i < _UIGW_RET_NUM; i++)
+		cfg.retention[i] = 1;
+	st = uigw_store_open(fx.root, &cfg);
+	assert_non_null(st);
+	/* three days old: every kind, and more pushes than one purge batch; an hour old: one of each */
+	aged_rows(st, A, 1, now - 3 * 86400000LL, UIGW_STORE_PURGE_BATCH + 500);
+	aged_rows(st, B, 2, now - 3600000LL, 1);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+
+	purge(st);
+	for (i = 0; i < ARRAY_SIZE(tables); i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+		if (count(db, sql) != 1)
+			fail_msg("%s: %" PRId64 " rows after the purge, 1 expected", tables[i], count(db, sql));
+	}
+	/* the reports stay, counted; the old one without its reporter */
+	assert_int_equal(count(db, "SELECT count(*) FROM spam_report"), 2);
+	assert_int_equal(count(db, "SELECT count(*) FROM spam_report WHERE reporter IS NULL"), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM spam_report WHERE reporter = '" B "'"), 1);
+	assert_int_equal(count(db, "SELECT reports FROM spam_number"), 2);
+	/* one batch of the old pushes per purge: the rest with the next, none of the young one */
+	assert_int_equal(count(db, "SELECT count(*) FROM push"), 500 + 1);
+	purge(st);
+	assert_int_equal(count(db, "SELECT count(*) FROM push"), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM push WHERE subscriber = '" B "'"), 1);
+	uigw_store_stats(st, &stats);
+	assert_true(stats.purged >= 10 + 1 + UIGW_STORE_PURGE_BATCH + 500);
+	sqlite3_close(db);
+	uigw_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_export_covers_the_schema_and_erase_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_per_kind, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 
