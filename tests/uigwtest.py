@@ -100,6 +100,29 @@ def stop_daemon(d, timeout=20):
         return 'killed'
 
 
+def numbers_in_store(db_path, digits, allowed=('subscriber_map',)):
+    """Where the store holds a subscriber number (any value containing \a digits, e.g. '49172000'), outside
+    the tables where the number is the object of the record (the operator's mapping). Returns [(table, column)]."""
+    import sqlite3
+    db = sqlite3.connect('file:%s?mode=ro' % db_path, uri=True)
+    found = set()
+    try:
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            if table in allowed:
+                continue
+            cur = db.execute('SELECT * FROM "%s"' % table)
+            cols = [c[0] for c in cur.description]
+            for row in cur:
+                for col, v in zip(cols, row):
+                    if isinstance(v, bytes):
+                        v = v.decode('latin-1')
+                    if isinstance(v, str) and digits in v:
+                        found.add((table, col))
+    finally:
+        db.close()
+    return sorted(found)
+
+
 def finish(workdir, rc, t0, what='', extra_logs=()):
     """The common end of a test: the daemon must have shut down cleanly (exit 0, empty talloc report in
     workdir/daemon.log); on failures print the log tails (daemon.log and extra_logs, names in workdir) and keep

@@ -23,7 +23,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from uigwtest import failures, check, log_cfg, Vty, stop_daemon, finish  # noqa: E402,F401  (shared with the other Python tests)
+from uigwtest import failures, check, log_cfg, Vty, stop_daemon, finish, numbers_in_store  # noqa: E402,F401  (shared with the other Python tests)
 
 SMSC_PORT = 42930
 VTY_PORT = 42932
@@ -392,6 +392,15 @@ smpp
         rc = stop_daemon(d) if d else rc
         dlog.close()
         smsc.stop()
+    if rc == 0:
+        # subscriber numbers are kept only as pseudonyms, but in the operator's mapping (the callers of section 12
+        # are parameters, numbers 4930...: not subscribers)
+        db_path = os.path.join(workdir, 'test.db')
+        where = numbers_in_store(db_path, '49172000')
+        check(not where, 'no subscriber number in the store outside subscriber_map: %r' % where)
+        # the same scan finds them where they are (it reads every table)
+        where = numbers_in_store(db_path, '49172000', allowed=())
+        check(where == [('subscriber_map', 'msisdn')], 'the scan finds the mapping: %r' % where)
     return finish(workdir, rc, t0)
 
 
