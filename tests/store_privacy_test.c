@@ -68,10 +68,10 @@ static void done_free(struct uigw_store_job *job, void *data)
 	talloc_free(job);
 }
 
-/* every kind of row that names a subscriber, for one pseudonym, its dialog numbered \a dlg */
-static void rows_of(const char *sub, uint64_t dlg, const char *msisdn, const char *message_id)
+/* every kind of row that names a subscriber, for one pseudonym, its dialog numbered \a dlg, into \a job */
+static void add_rows(struct uigw_store_job *job, const char *sub, uint64_t dlg, const char *msisdn,
+		     const char *message_id)
 {
-	struct uigw_store_job *job = uigw_store_job_alloc(fx.gw->store, done_free, NULL);
 	struct uigw_store_row *r;
 
 	r = put(job, UIGW_ROW_RESPONSE, sub, dlg);
@@ -104,6 +104,14 @@ static void rows_of(const char *sub, uint64_t dlg, const char *msisdn, const cha
 	r = put(job, UIGW_ROW_MT_SUBMITTED, sub, dlg);
 	r->u.receipt.message_id = message_id;
 	r->u.receipt.state = "ENROUTE";
+}
+
+static void rows_of(const char *sub, uint64_t dlg, const char *msisdn, const char *message_id)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(fx.gw->store, done_free, NULL);
+	struct uigw_store_row *r;
+
+	add_rows(job, sub, dlg, msisdn, message_id);
 	r = put(job, UIGW_ROW_REFUSED, sub, 0);
 	r->u.refused.refusal = "capped";
 	commit(job);
@@ -214,42 +222,20 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 
 /* ---- retention ---- */
 
+/* the rows of add_rows(), an audit row and \a pushes pushes in all, every one of them \a t old */
 static void aged_rows(struct uigw_store *st, const char *sub, uint64_t dlg, int64_t t, unsigned int pushes)
 {
 	struct uigw_store_job *job = uigw_store_job_alloc(st, done_free, NULL);
 	struct uigw_store_row *r;
 	unsigned int i;
 
-	r = put(job, UIGW_ROW_RESPONSE, sub, dlg);
-	r->u.response.node = r->u.response.question = "q1";
-	r->u.response.kind = "rating";
-	r->u.response.value = r->u.response.raw = "4";
-	r = put(job, UIGW_ROW_DIALOG, sub, dlg);
-	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
-	r = put(job, UIGW_ROW_PARAM, sub, dlg);
-	r->u.param.name = "caller";
-	r->u.param.value = "+4930999001";
-	put(job, UIGW_ROW_SPAM, sub, dlg)->u.spam.number = "+4930123456";
-	r = put(job, UIGW_ROW_REACTION, sub, dlg);
-	r->u.reaction.content = "video-1";
-	r->u.reaction.reaction = "like";
-	r = put(job, UIGW_ROW_APP_RATING, sub, dlg);
-	r->u.app_rating.app = "game";
-	r->u.app_rating.rating = 5;
-	r = put(job, UIGW_ROW_FLAG, sub, dlg);
-	r->u.flag.content = "song";
-	r = put(job, UIGW_ROW_OFFER, sub, dlg);
-	r->u.offer.service = "tv";
-	put(job, UIGW_ROW_SUBSCRIBER, sub, 0)->u.subscriber.msisdn = "+491720000009";
-	r = put(job, UIGW_ROW_MT_SUBMITTED, sub, dlg);
-	r->u.receipt.message_id = sub;
-	r->u.receipt.state = "ENROUTE";
+	add_rows(job, sub, dlg, "+491720000009", sub);
 	r = put(job, UIGW_ROW_AUDIT, NULL, 0);
 	r->u.audit.tenant = "acme";
 	r->u.audit.method = "GET";
 	r->u.audit.path = "/v1/campaigns";
 	r->u.audit.status = 200;
-	for (i = 0; i < pushes; i++)
+	for (i = 1; i < pushes; i++)
 		put(job, UIGW_ROW_PUSH, sub, dlg)->u.push.result = "sent";
 	for (i = 0; i < job->n_rows; i++)
 		job->rows[i].time_ms = t;
