@@ -38,7 +38,7 @@ static int number(struct vty *vty, const char *in, char *out, size_t len)
 	return 0;
 }
 
-static void optout_done(struct uigw_store_job *job, void *data)
+static void job_free(struct uigw_store_job *job, void *data)
 {
 	talloc_free(job);
 }
@@ -52,7 +52,7 @@ DEFUN(sub_optout, sub_optout_cmd, "subscriber MSISDN (optout|optin)",
 
 	if (number(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
 		return CMD_WARNING;
-	if (!uigw_optout_submit(g_gw, msisdn, out, UIGW_CHAN_VTY, optout_done, NULL)) {
+	if (!uigw_optout_submit(g_gw, msisdn, out, UIGW_CHAN_VTY, job_free, NULL)) {
 		vty_out(vty, "%% Not recorded (no store, or the store refused it: show store)%s", VTY_NEWLINE);
 		return CMD_WARNING;
 	}
@@ -331,7 +331,7 @@ DEFUN(store_purge, store_purge_cmd, "store purge",
 		return CMD_WARNING;
 	}
 	uigw_store_stats(g_gw->store, &before);
-	job = uigw_store_job_alloc(g_gw->store, optout_done, NULL);
+	job = uigw_store_job_alloc(g_gw->store, job_free, NULL);
 	if (!job || !uigw_store_job_row(job, UIGW_ROW_PURGE) || uigw_store_submit(job) < 0) {
 		talloc_free(job);
 		vty_out(vty, "%% The store refused the job (show store)%s", VTY_NEWLINE);

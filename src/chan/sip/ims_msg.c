@@ -497,6 +497,10 @@ static void msg_optout_done(struct uigw_store_job *job, void *data)
 	if (job->rc < 0) {
 		LOGP(DSIP, LOGL_ERROR, "opt-%s of %s not recorded (%d): no confirmation\n", o->out ? "out" : "in",
 		     o->target, job->rc);
+	} else if (!o->sip->chan_msg || !o->sip->chan_msg->open) {
+		/* committed while the gateway shuts down: the opt-out holds, the confirmation is not sent */
+		LOGP(DSIP, LOGL_NOTICE, "opt-%s of %s recorded, channel closed: no confirmation\n",
+		     o->out ? "out" : "in", o->target);
 	} else if (t && t[0] && (s = sess_alloc(o->sip, o->target, o->from_user))) {
 		s->family = o->family;
 		osmo_strlcpy(s->sc, o->sc, sizeof(s->sc));
