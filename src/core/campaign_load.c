@@ -426,7 +426,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 {
 	static const char *const names[] = {
 		"name", "title", "languages", "channels", "network_only", "enabled", "entry", "params", "labels",
-		"start", "nodes", "push_cap", "owner", "on_event", NULL
+		"start", "nodes", "push_cap", "owner", "on_event", "roaming", NULL
 	};
 	struct uigw_campaign *c = ld->c;
 	const config_setting_t *s, *nodes;
@@ -453,6 +453,17 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 			return ld_err(ld, s, "bad owner '%s' (a tenant name: 1..32 of a-z 0-9 _ -, not operator)", v);
 		if (!(c->owner = talloc_strdup(c, v)))
 			return ld_nomem(ld);
+	}
+
+	/* roaming = "allow" (default) | "deny": the subscribers a channel reports as roaming are refused */
+	rc = ld_get_str(ld, root, "roaming", &s, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		if (!strcmp(v, "deny"))
+			c->roaming_deny = true;
+		else if (strcmp(v, "allow"))
+			return ld_err(ld, s, "bad roaming '%s' (allow or deny)", v);
 	}
 
 	c->enabled = true;

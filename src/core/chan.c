@@ -25,6 +25,7 @@ const struct value_string uigw_refusal_names[] = {
 	{ UIGW_REFUSAL_UNKNOWN_PARAMETER, "unknown_parameter" },
 	{ UIGW_REFUSAL_ERROR, "error" },
 	{ UIGW_REFUSAL_NOT_APPROVED, "not_approved" },
+	{ UIGW_REFUSAL_ROAMING, "roaming" },
 	{ 0, NULL }
 };
 
@@ -45,6 +46,7 @@ const struct value_string uigw_refusal_descs[] = {
 	{ UIGW_REFUSAL_UNKNOWN_PARAMETER, "the campaign declares no such parameter" },
 	{ UIGW_REFUSAL_ERROR, "internal error (store queue full, out of memory)" },
 	{ UIGW_REFUSAL_NOT_APPROVED, "the campaign is proposed and waits for the operator's approval" },
+	{ UIGW_REFUSAL_ROAMING, "the campaign is not offered to roaming subscribers" },
 	{ 0, NULL }
 };
 

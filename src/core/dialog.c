@@ -815,6 +815,8 @@ static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin
 		return uigw_dlg_start(dlg, ext->camp, -1, NULL, 0, false);
 	}
 	why = uigw_dlg_camp_allows(r.camp, b->channel, false);
+	if (why == UIGW_REFUSAL_NONE && b->roaming && r.camp->roaming_deny)
+		why = UIGW_REFUSAL_ROAMING;
 	if (why != UIGW_REFUSAL_NONE) {
 		dlg->camp = r.camp;
 		uigw_campaign_get(r.camp);

@@ -53,9 +53,11 @@ fail() {
 . "$top_srcdir/tests/lib.sh"
 . "$sc/common.sh"
 
-# the shipped campaigns plus tests/data/ims/longtext.conf (a screen longer than one MESSAGE over UDP)
+# the shipped campaigns plus tests/data/ims/longtext.conf (a screen longer than one MESSAGE over UDP) and
+# homeonly.conf (roaming = "deny")
 mkdir -p "$tmp/campaigns"
-cp "$top_srcdir"/etc/campaigns/*.conf "$top_srcdir/tests/data/ims/longtext.conf" "$tmp/campaigns/"
+cp "$top_srcdir"/etc/campaigns/*.conf "$top_srcdir/tests/data/ims/longtext.conf" \
+	"$top_srcdir/tests/data/ims/homeonly.conf" "$tmp/campaigns/"
 { gw_cfg_base ims-test-secret; cat <<CFG
 sip
  local-ip 127.0.0.1
@@ -172,17 +174,20 @@ sed 's/^/   /' "$tmp/param.log" "$tmp/uparam.log"
 
 # 5c. STOP over MESSAGE: confirmed once recorded; every push to the subscriber is refused, on IMS and on the
 # channels that could reach them otherwise (one list); START over MESSAGE: confirmed, the next push goes out
-kw_round() { # keyword, the confirmation expected
+msg_round() { # UE scenario, subscriber, code, text, the reply expected
 	timeout 30 sipp -sf "$sc/msg_kw_uas.xml" -i 127.0.0.1 -p 45071 -m 1 -nostdin -timeout 20s -timeout_error \
 		-trace_logs -log_file "$tmp/kw.log" -trace_err -error_file "$tmp/kw.err" >"$tmp/kw.out" 2>&1 &
 	uas_pid=$!
 	sleep 0.3
-	sipp_run kwuac msg_kw_uac.xml 127.0.0.1 45070 -set ueport 45071 -set sub +491720000143 -set kw "$1" ||
-		fail "MESSAGE $1"
-	wait $uas_pid || { uas_pid=""; cat "$tmp/kw.out"; fail "no confirmation of $1 over MESSAGE"; }
+	sipp_run kwuac "$1" 127.0.0.1 45070 -set ueport 45071 -set sub "$2" -set code "$3" -set kw "$4" ||
+		fail "MESSAGE $4 to $3"
+	wait $uas_pid || { uas_pid=""; cat "$tmp/kw.out"; fail "no reply to $4 over MESSAGE"; }
 	uas_pid=""
-	grep -q "got: $2" "$tmp/kw.log" || { cat "$tmp/kw.log"; fail "confirmation of $1: $2 expected"; }
+	grep -q "got: $5" "$tmp/kw.log" || { cat "$tmp/kw.log"; fail "reply to $4: $5 expected"; }
 	sed 's/^/   /' "$tmp/kw.log"
+}
+kw_round() { # keyword, the confirmation expected
+	msg_round msg_kw_uac.xml +491720000143 7726 "$@"
 }
 kw_round STOP "You are unsubscribed"
 vty_cmd "trigger offer +491720000143 via ims-msg to=sip:+491720000143@127.0.0.1:45071" \
@@ -200,6 +205,13 @@ grep -q "Triggered offer for +491720000143 via ims-msg" "$tmp/kw_vty2.out" || { 
 wait $uas_pid || { uas_pid=""; fail "the push after START did not arrive"; }
 uas_pid=""
 echo "ok: STOP and START over MESSAGE, confirmed; pushes refused on ims-msg and ussi in between, sent after"
+
+# 5d. roaming: a campaign with roaming = "deny" refuses a MESSAGE that carries P-Visited-Network-ID (the
+# unavailable text, refusal roaming) and serves one from a subscriber at home
+msg_round msg_roam_uac.xml +491720000144 7740 HI "This service is not available."
+grep -q "refused: roaming" "$tmp/gw.log" || fail "refusal roaming not logged"
+msg_round msg_kw_uac.xml +491720000145 7740 HI "Welcome home."
+echo "ok: roaming = deny: a roaming subscriber (P-Visited-Network-ID) refused, one at home served"
 
 # 5b'. a trigger without via: IMS only for a subscriber the S-CSCF registered with a third-party REGISTER
 vty_cmd "trigger crs +491720000142 content=video-auto" >"$tmp/auto1.out"
@@ -420,8 +432,8 @@ vty_out=$(vty_cmd "show sip" "subscriber +491720000130 dial *7730*2*5*1#" "show 
 	"show feedback spam")
 echo "$vty_out" >"$tmp/vty.out"
 # 9 MESSAGEs fed to dialogs, plus the concatenated SMS over IP once (its first part alone feeds nothing), plus
-# the two keywords STOP and START
-echo "$vty_out" | grep -q "msg:in *12" || fail "show sip: msg:in 12 expected"
+# the two keywords STOP and START, and the two MESSAGEs to the home-only campaign
+echo "$vty_out" | grep -q "msg:in *14" || fail "show sip: msg:in 14 expected"
 echo "$vty_out" | grep -q "Transactions: ICT [0-9]*, IST [0-9]*, NICT [0-9]*, NIST [0-9]*" ||
 	fail "show sip: live transactions expected"
 echo "$vty_out" | grep -Eq "retransmissions answered from them: [1-9]" ||

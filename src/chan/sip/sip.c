@@ -71,6 +71,16 @@ const char *sip_header(const osip_message_t *msg, const char *name)
 	return h->hvalue;
 }
 
+bool sip_roaming(const osip_message_t *req)
+{
+	const char *v = sip_header(req, "P-Visited-Network-ID");
+
+	if (!v)
+		return false;
+	LOGP(DSIP, LOGL_INFO, "the subscriber is roaming: P-Visited-Network-ID %s\n", v);
+	return true;
+}
+
 /* ---------------------------------------------------------------------------------------------------------- */
 /* sending */
 

@@ -200,6 +200,8 @@ char *sip_token(void *ctx, struct uigw_sip *sip);
 bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity);
 /*! Value of a header, or NULL. */
 const char *sip_header(const osip_message_t *msg, const char *name);
+/* a request that carries P-Visited-Network-ID (TS 24.229 7.2A.3) comes from a roaming subscriber */
+bool sip_roaming(const osip_message_t *req);
 
 /* sip_tx.c: the transaction index and the completed non-INVITE server transactions */
 /*! Index \a tx (of transaction \a tr, request \a m) by Via branch + method; client or server side. */

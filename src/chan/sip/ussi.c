@@ -746,6 +746,7 @@ void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req
 			.msisdn = msisdn,
 			.text = dial,
 			.language = s->lang[0] ? s->lang : NULL,
+			.roaming = sip_roaming(req),
 			.chan_priv = s,
 		};
 		s->in_core_call = true;

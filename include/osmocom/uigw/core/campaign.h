@@ -156,6 +156,7 @@ struct uigw_campaign {
 						 *   `via` takes the first that reaches the subscriber) */
 	uint8_t n_chan_order;
 	bool network_only;		/*!< only network-initiated dialogs */
+	bool roaming_deny;		/*!< roaming = "deny": not for subscribers the channel says are roaming */
 	bool enabled;			/*!< from the file (default true); the VTY may override in the set */
 	unsigned int push_cap_count;	/*!< at most this many pushes of this campaign per subscriber... */
 	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no cap of its own) */

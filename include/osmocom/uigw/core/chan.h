@@ -41,6 +41,7 @@ enum uigw_refusal {
 	UIGW_REFUSAL_UNKNOWN_PARAMETER,		/*!< a trigger parameter the campaign does not declare */
 	UIGW_REFUSAL_ERROR,			/*!< internal error: store queue full, out of memory */
 	UIGW_REFUSAL_NOT_APPROVED,		/*!< the campaign is proposed, not approved by the operator yet */
+	UIGW_REFUSAL_ROAMING,			/*!< the campaign is not offered to roaming subscribers */
 	_UIGW_REFUSAL_NUM
 };
 
