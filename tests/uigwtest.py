@@ -100,6 +100,25 @@ def stop_daemon(d, timeout=20):
         return 'killed'
 
 
+def gw_cfg(vty_port, campaigns, db, secret, smsc_port, smsc='test', reconnect_ms=None, uigw='', gsup=False,
+           **levels):
+    """The start of the daemon's configuration the Python tests share: logging (log_cfg(**levels)), the VTY on
+    \a vty_port, node uigw (campaigns folder, pseudonym secret, the \a uigw lines), the store in \a db, GSUP
+    disabled unless \a gsup, and node smpp with one SMSC link named \a smsc to \a smsc_port. The test appends
+    its own nodes (api, sip, ...)."""
+    out = log_cfg(**levels) + 'line vty\n bind 127.0.0.1 %d\n' % vty_port
+    out += 'uigw\n campaigns-dir %s\n pseudonym-secret %s\n%s' % (campaigns, secret, uigw)
+    out += 'store\n path %s\n' % db
+    if not gsup:
+        out += 'gsup\n disable\n'
+    out += 'smpp\n'
+    if reconnect_ms is not None:
+        out += ' timer reconnect %d\n' % reconnect_ms
+    out += (' smsc %s\n  remote-ip 127.0.0.1\n  remote-port %d\n  system-id uigw\n  password secret\n'
+            % (smsc, smsc_port))
+    return out
+
+
 def numbers_in_store(db_path, digits, allowed=('subscriber_map',)):
     """Where the store holds a subscriber number (any value containing \a digits, e.g. '49172000'), outside
     the tables where the number is the object of the record (the operator's mapping). Returns [(table, column)]."""

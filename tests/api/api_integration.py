@@ -32,7 +32,7 @@ import yaml
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
 sys.path.insert(0, os.path.join(here, '..', 'smpp'))
-from uigwtest import failures, check, log_cfg, Vty, start_daemon, stop_daemon, wait_port, finish  # noqa: E402,F401
+from uigwtest import failures, check, gw_cfg, Vty, start_daemon, stop_daemon, wait_port, finish  # noqa: E402,F401
 from smpp_integration import Smsc, deliver, is_submit, submit_text, ussd_mo, is_ussd  # noqa: E402
 import smpp_integration  # noqa: E402
 
@@ -156,21 +156,8 @@ def main():
     db = os.path.join(workdir, 'test.db')
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write(log_cfg(api='info') + '''line vty
- bind 127.0.0.1 %d
-uigw
- campaigns-dir %s
- pseudonym-secret api-test-secret
-store
- path %s
-smpp
- timer reconnect 200
- smsc test
-  remote-ip 127.0.0.1
-  remote-port %d
-  system-id uigw
-  password secret
-api
+        f.write(gw_cfg(VTY_PORT, camp, db, 'api-test-secret', SMSC_PORT, reconnect_ms=200, gsup=True, api='info') +
+                '''api
  bind 127.0.0.1 %d
  idle-timeout 2
  tenant acme
@@ -180,7 +167,7 @@ api
  tenant other
  tenant slowpoke
   rate-limit 1
-''' % (VTY_PORT, camp, db, SMSC_PORT, HTTP_PORT))
+''' % HTTP_PORT)
 
     smpp_integration.SMSC_PORT = SMSC_PORT
     smsc = Smsc(args.node, os.path.join(args.top_srcdir, 'tests', 'smpp'), workdir)

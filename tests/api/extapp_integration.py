@@ -24,7 +24,7 @@ import urllib.parse
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
 sys.path.insert(0, os.path.join(here, '..', 'smpp'))
-from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish  # noqa: E402
+from uigwtest import check, gw_cfg, Vty, start_daemon, stop_daemon, finish  # noqa: E402
 import smpp_integration as S  # noqa: E402  (the node-smpp SMSC driver)
 
 SMSC_PORT = 42990
@@ -111,31 +111,15 @@ def main():
     db = os.path.join(workdir, 'test.db')
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write(log_cfg(dlg='info') + '''line vty
- bind 127.0.0.1 %d
-uigw
- campaigns-dir %s
- pseudonym-secret extapp-test-secret
- network-code 26201
- route *7750 external-app http://127.0.0.1:%d/ussd timeout 1000
- route 7750 external-app http://127.0.0.1:%d/sms timeout 1000
-store
- path %s
-gsup
- disable
-smpp
- timer reconnect 200
- smsc test
-  remote-ip 127.0.0.1
-  remote-port %d
-  system-id uigw
-  password secret
-sip
+        routes = (' network-code 26201\n route *7750 external-app http://127.0.0.1:%d/ussd timeout 1000\n'
+                  ' route 7750 external-app http://127.0.0.1:%d/sms timeout 1000\n' % (APP_PORT, APP_PORT))
+        f.write(gw_cfg(VTY_PORT, camp, db, 'extapp-test-secret', SMSC_PORT, reconnect_ms=200, uigw=routes,
+                       dlg='info') + '''sip
  local-ip 127.0.0.1
  local-port %d
  domain ims.example.net
  trusted-peer 127.0.0.1
-''' % (VTY_PORT, camp, APP_PORT, APP_PORT, db, SMSC_PORT, SIP_PORT))
+''' % SIP_PORT)
     app = App(APP_PORT)
     smsc = S.Smsc(args.node, smpp_dir, workdir)
     check(smsc.wait(lambda e: e.get('event') == 'listening', 15) is not None, 'node-smpp SMSC listening')

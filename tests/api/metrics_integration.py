@@ -21,7 +21,7 @@ import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
-from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
+from uigwtest import check, gw_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
 
 SMSC_PORT = 42960  # nothing listens: the link's counters exist, labelled link="nowhere"
 VTY_PORT = 42961
@@ -93,25 +93,11 @@ def main():
     shutil.copytree(os.path.join(args.top_srcdir, 'etc', 'campaigns'), camp)
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write(log_cfg() + '''line vty
- bind 127.0.0.1 %d
-uigw
- campaigns-dir %s
- pseudonym-secret metrics-test-secret
-store
- path %s
-gsup
- disable
-smpp
- smsc nowhere
-  remote-ip 127.0.0.1
-  remote-port %d
-  system-id uigw
-  password secret
-api
+        f.write(gw_cfg(VTY_PORT, camp, os.path.join(workdir, 'test.db'), 'metrics-test-secret', SMSC_PORT,
+                       smsc='nowhere') + '''api
  bind 127.0.0.1 %d
  tenant acme
-''' % (VTY_PORT, camp, os.path.join(workdir, 'test.db'), SMSC_PORT, HTTP_PORT))
+''' % HTTP_PORT)
     dlog = open(os.path.join(workdir, 'daemon.log'), 'w')
     plog = open(os.path.join(workdir, 'prometheus.log'), 'w')
     t0 = time.time()

@@ -22,7 +22,7 @@ import urllib.request
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
 sys.path.insert(0, os.path.join(here, '..', 'smpp'))
-from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
+from uigwtest import check, gw_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
 import smpp_integration as S  # noqa: E402  (the node-smpp SMSC driver)
 
 from selenium import webdriver  # noqa: E402
@@ -89,28 +89,13 @@ def main():
     shutil.copy(os.path.join(args.top_builddir, 'src', 'ui', 'chart.umd.js'), ui)
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write(log_cfg() + '''line vty
- bind 127.0.0.1 %d
-uigw
- campaigns-dir %s
- pseudonym-secret ui-test-secret
-store
- path %s
-gsup
- disable
-smpp
- timer reconnect 200
- smsc test
-  remote-ip 127.0.0.1
-  remote-port %d
-  system-id uigw
-  password secret
-api
+        f.write(gw_cfg(VTY_PORT, camp, os.path.join(workdir, 'test.db'), 'ui-test-secret', SMSC_PORT,
+                       reconnect_ms=200) + '''api
  bind 127.0.0.1 %d
  summary-cache 0
  ui-dir %s
  tenant acme
-''' % (VTY_PORT, camp, os.path.join(workdir, 'test.db'), SMSC_PORT, HTTP_PORT, ui))
+''' % (HTTP_PORT, ui))
     smsc = S.Smsc(args.node, os.path.join(args.top_srcdir, 'tests', 'smpp'), workdir)
     check(smsc.wait(lambda e: e.get('event') == 'listening', 15) is not None, 'node-smpp SMSC listening')
     dlog = open(os.path.join(workdir, 'daemon.log'), 'w')

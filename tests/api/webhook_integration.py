@@ -29,7 +29,7 @@ import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..'))
-from uigwtest import check, log_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
+from uigwtest import check, gw_cfg, Vty, start_daemon, stop_daemon, finish, key_of  # noqa: E402
 sys.path.insert(0, here)
 from api_integration import Spec  # noqa: E402
 import jsonschema  # noqa: E402
@@ -236,27 +236,12 @@ def main():
     db = os.path.join(workdir, 'test.db')
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write(log_cfg(api='info') + '''line vty
- bind 127.0.0.1 %d
-uigw
- campaigns-dir %s
- pseudonym-secret webhook-test-secret
-store
- path %s
-gsup
- disable
-smpp
- smsc nowhere
-  remote-ip 127.0.0.1
-  remote-port %d
-  system-id uigw
-  password secret
-api
+        f.write(gw_cfg(VTY_PORT, camp, db, 'webhook-test-secret', SMSC_PORT, smsc='nowhere', api='info') + '''api
  bind 127.0.0.1 %d
  webhook timeout 1000
  webhook backoff 100 800
  tenant acme
-''' % (VTY_PORT, camp, db, SMSC_PORT, HTTP_PORT))
+''' % HTTP_PORT)
     dlog = open(os.path.join(workdir, 'daemon.log'), 'w')
     t0 = time.time()
     d = None
