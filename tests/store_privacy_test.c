@@ -81,6 +81,9 @@ static void add_rows(struct uigw_store_job *job, const char *sub, uint64_t dlg, 
 	r = put(job, UIGW_ROW_DIALOG, sub, dlg);
 	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
 	r->u.dialog.last_node = "end";
+	r = put(job, UIGW_ROW_CDR, sub, dlg);
+	r->u.cdr.outcome = UIGW_OUTCOME_COMPLETED;
+	r->u.cdr.charge_class = "free";
 	r = put(job, UIGW_ROW_PARAM, sub, dlg);
 	r->u.param.name = "caller";
 	r->u.param.value = "+4930999001";
@@ -170,9 +173,9 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 
 	a = export_rows(A, &tables);
 	b = export_rows(B, NULL);
-	/* 12 rows (a refused trigger has no table of its own) and 4 webhook deliveries about them: the answer, the
+	/* 13 rows (a refused trigger has no table of its own) and 4 webhook deliveries about them: the answer, the
 	 * dialog's end, the spam report, the refused trigger */
-	assert_int_equal(a, 16);
+	assert_int_equal(a, 17);
 	assert_int_equal(b, a);
 
 	/* every table with a column that can name a subscriber is in the export, with this subscriber's rows */
@@ -202,7 +205,7 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 		covered++;
 	}
 	sqlite3_finalize(s);
-	assert_int_equal(covered, 13);
+	assert_int_equal(covered, 14);
 	json_decref(tables);
 
 	/* erase A: nothing of A anywhere, everything of B still there, the counts follow */
@@ -256,7 +259,7 @@ static void purge(struct uigw_store *st)
 static void test_retention_per_kind(void **state)
 {
 	static const char *const tables[] = { "response", "dialog", "dialog_param", "reaction", "app_rating", "flag",
-					      "offer", "subscriber_map", "mt_receipt", "audit" };
+					      "offer", "subscriber_map", "mt_receipt", "audit", "cdr" };
 	struct uigw_store_cfg cfg;
 	struct uigw_store *st;
 	struct uigw_store_stats stats;

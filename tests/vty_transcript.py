@@ -153,7 +153,8 @@ def make_cfg(args, workdir, extra=''):
         t = f.read()
     return (t.replace('@PORT@', str(args.port))
              .replace('@CAMPAIGNS@', os.path.join(args.top_srcdir, 'etc', 'campaigns'))
-             .replace('@DB@', os.path.join(workdir, 'test.db')) + extra)
+             .replace('@DB@', os.path.join(workdir, 'test.db'))
+             .replace('@CDR@', os.path.join(workdir, 'cdr')) + extra)
 
 
 def run_transcript(args, path):
@@ -186,7 +187,8 @@ def run_roundtrip(args):
     """Non-default settings survive write file; the written file read again writes the same file."""
     failures = []
     extra = ('uigw\n resume-window 30\n max-dialogs 5000\n busy-text Try later please\n'
-             'store\n spam-window 3600\n synchronous normal\n'
+             'store\n spam-window 3600\n synchronous normal\n cdr-interval 600\n cdr-max-size 64\n'
+             ' cdr-subscriber msisdn\n retention cdrs 400\n'
              'uigw\n timer dialog X1 45\n timer map X201 30\n'
              # libosmo-sigtran's nodes, three deep (sccp-address / global-title), then channel map's node
              'cs7 instance 0\n point-code 0.23.2\n sccp-address hlr-gt\n  routing-indicator PC\n'
@@ -215,7 +217,8 @@ def run_roundtrip(args):
         shutil.rmtree(workdir)
     first = texts[0]
     for needle in (' resume-window 30', ' max-dialogs 5000', ' busy-text Try later please', ' spam-window 3600',
-                   ' synchronous normal', ' timer dialog X1 45', ' timer map X201 30', ' sccp-address hlr-gt',
+                   ' synchronous normal', ' cdr-interval 600',
+                   ' cdr-max-size 64', ' cdr-subscriber msisdn', ' retention cdrs 400', ' timer dialog X1 45', ' timer map X201 30', ' sccp-address hlr-gt',
                    '   digits 491720000001', ' gsmscf-number +491720000999', ' hlr-address hlr-gt',
                    ' bind 127.0.0.1 42999', ' idle-timeout 5', ' shutdown', ' tenant bank', '  push forbidden',
                    '  channels smpp-sms ims-msg', '  rate-limit 7'):

@@ -422,11 +422,45 @@ static int parse_push_cap(struct ld *ld, const config_setting_t *root)
 	return 0;
 }
 
+/* charging = { zero_rated = true; class = "free"; }: what the charging records of its dialogs say */
+static int parse_charging(struct ld *ld, const config_setting_t *root)
+{
+	static const char *const names[] = { "zero_rated", "class", NULL };
+	const config_setting_t *g = config_setting_get_member(root, "charging"), *s;
+	const char *v;
+	size_t i;
+	int rc;
+
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return ld_err(ld, g, "charging must be a group { zero_rated = true; class = \"free\"; }");
+	if ((rc = ld_check_names(ld, g, names)) < 0 ||
+	    (rc = ld_get_bool(ld, g, "zero_rated", &ld->c->zero_rated)) < 0)
+		return rc;
+	rc = ld_get_str(ld, g, "class", &s, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		/* a word the mediation can match on: no separator of the CSV files */
+		for (i = 0; v[i]; i++) {
+			if (!isalnum((unsigned char)v[i]) && !strchr("_-.", v[i]))
+				break;
+		}
+		if (!v[0] || v[i] || i > 32)
+			return ld_err(ld, s, "bad charging class '%s' (1..32 of A-Z a-z 0-9 _ - .)", v);
+		if (!(ld->c->charge_class = talloc_strdup(ld->c, v)))
+			return ld_nomem(ld);
+	}
+	return 0;
+}
+
 static int parse_campaign(struct ld *ld, const config_setting_t *root)
 {
 	static const char *const names[] = {
 		"name", "title", "languages", "channels", "network_only", "enabled", "entry", "params", "labels",
-		"start", "nodes", "push_cap", "owner", "on_event", "roaming", NULL
+		"start", "nodes", "push_cap", "owner", "on_event", "roaming",
+		"charging", NULL
 	};
 	struct uigw_campaign *c = ld->c;
 	const config_setting_t *s, *nodes;
@@ -472,6 +506,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 	    (rc = ld_get_bool(ld, root, "network_only", &c->network_only)) < 0 ||
 	    (rc = ld_get_bool(ld, root, "enabled", &c->enabled)) < 0 ||
 	    (rc = parse_push_cap(ld, root)) < 0 ||
+	    (rc = parse_charging(ld, root)) < 0 ||
 	    (rc = parse_params(ld, root)) < 0 ||
 	    (rc = parse_on_event(ld, root)) < 0 ||
 	    (rc = parse_entry(ld, root)) < 0)

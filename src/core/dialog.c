@@ -254,6 +254,10 @@ void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, stru
 		r->u.dialog.outcome = outcome;
 		r->u.dialog.steps = dlg->steps;
 		r->u.dialog.last_node = dlg->camp && dlg->node >= 0 ? dlg->camp->nodes[dlg->node].id : NULL;
+		r->u.dialog.roaming = dlg->roaming;
+		r->u.dialog.visited = dlg->visited[0] ? talloc_strdup(job, dlg->visited) : NULL;
+		r->u.dialog.test = dlg->channel == UIGW_CHAN_VTY;
+		dlg->end_written = true;
 	}
 	if (dlg->msisdn[0] && !mapping_written_recently(dlg)) {
 		r = uigw_dlg_row(dlg, job, UIGW_ROW_SUBSCRIBER);
@@ -583,10 +587,45 @@ static int dlg_timer_cb(struct osmo_fsm_inst *fi)
 	return 0;	/* dlg_finish terminated the instance already */
 }
 
+/* The dialog's charging record, once everything it sent is counted: a row of the store's log job (no job of its
+ * own per dialog). One per dialog row; a crash in between is made good at the next start (store_cdr.c). */
+static void write_cdr(struct uigw_dialog *dlg)
+{
+	struct uigw_store *st = dlg->gw->store;
+	struct uigw_store_row *r;
+	void *ctx;
+
+	if (!st || !dlg->end_written)
+		return;
+	r = uigw_store_log_row(st, UIGW_ROW_CDR, &ctx);
+	if (!r) {
+		LOGPDLG(dlg, LOGL_ERROR, "charging record lost (made at the next start)\n");
+		return;
+	}
+	r->time_ms = uigw_wall_ms();
+	r->dialog = dlg->id;
+	r->channel = uigw_channel_name(dlg->channel);
+	r->subscriber = talloc_strdup(ctx, uigw_store_cfg_of(st)->cdr_msisdn ? dlg->msisdn : dlg->pseudonym);
+	r->campaign = dlg->camp ? talloc_strdup(ctx, dlg->camp->name) : "-";
+	r->owner = dlg->camp && dlg->camp->owner ? talloc_strdup(ctx, dlg->camp->owner) : NULL;
+	r->u.cdr.started_ms = dlg->started_ms;
+	r->u.cdr.outcome = dlg->outcome;
+	r->u.cdr.refusal = dlg->refusal != UIGW_REFUSAL_NONE ? uigw_refusal_name(dlg->refusal) : NULL;
+	r->u.cdr.roaming = dlg->roaming;
+	r->u.cdr.visited = dlg->visited[0] ? talloc_strdup(ctx, dlg->visited) : NULL;
+	r->u.cdr.screens = dlg->screens;
+	r->u.cdr.mt_messages = dlg->mt_messages;
+	r->u.cdr.charge_class = dlg->camp && dlg->camp->charge_class ? talloc_strdup(ctx, dlg->camp->charge_class) :
+				"standard";
+	r->u.cdr.zero_rated = dlg->camp && dlg->camp->zero_rated;
+	r->u.cdr.test = dlg->channel == UIGW_CHAN_VTY;
+}
+
 static void dlg_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause)
 {
 	struct uigw_dialog *dlg = fi->priv;
 
+	write_cdr(dlg);
 	if (dlg->job) {
 		dlg->job->data = NULL;
 		talloc_free(dlg->job);	/* never submitted */
@@ -786,6 +825,8 @@ static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin
 		return NULL;
 	gw->begin_dlg = dlg;	/* cleared if it is freed before the call returns */
 	dlg->roaming = b->roaming;
+	if (b->visited)
+		OSMO_STRLCPY_ARRAY(dlg->visited, b->visited);
 
 	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
 		dlg_reject(dlg, UIGW_REFUSAL_BUSY, gw->cfg.busy_text);

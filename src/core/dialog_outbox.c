@@ -21,12 +21,21 @@ static const struct uigw_chan_ops *ops_of(const struct uigw_dialog *dlg)
 	return ch ? ch->ops : NULL;
 }
 
+/* What a screen costs, for the dialog's charging record: a page, and on the messaging channels its messages. */
+static void count_screen(struct uigw_dialog *dlg, const struct uigw_render_out *out)
+{
+	dlg->screens++;
+	if (dlg->profile->kind == UIGW_PROF_SMS || dlg->profile->kind == UIGW_PROF_IMS)
+		dlg->mt_messages += out->parts ? out->parts : 1;
+}
+
 /* Hand a non-final screen to the channel now. \returns 0, or negative if the dialog ended (it is freed) */
 static int deliver_now(struct uigw_dialog *dlg, const struct uigw_render_out *out)
 {
 	int rc;
 
 	dlg->in_deliver = true;
+	count_screen(dlg, out);
 	rc = ops_of(dlg)->deliver(dlg, out, false);
 	dlg->in_deliver = false;
 	if (dlg->abort_pending) {
@@ -69,6 +78,7 @@ int uigw_dlg_deliver(struct uigw_dialog *dlg, const struct uigw_render_out *out,
 	if (!dlg->gw->chan_depth) {
 		if (!end)
 			return deliver_now(dlg, out);
+		count_screen(dlg, out);
 		ops->deliver(dlg, out, true);
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return 0;
@@ -141,6 +151,7 @@ void uigw_dialog_outbox_run(struct uigw *gw)
 			uigw_dlg_show_now(dlg);
 			break;
 		case UIGW_OB_FINAL:
+			count_screen(dlg, &dlg->ob_out);
 			ops->deliver(dlg, &dlg->ob_out, true);
 			osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 			break;

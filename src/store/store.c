@@ -45,6 +45,8 @@ void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
 		.checkpoint_pages = 10000,
 		.spam_window = 86400,
 		.retention_days = 90,
+		.cdr_interval = 3600,
+		.cdr_max_kb = 10240,
 	};
 }
 
@@ -459,6 +461,8 @@ static void store_free(struct uigw_store *st)
 		st->efd.fd = -1;
 	}
 	uigw_store_read_finalize(st);
+	if (st->wdb)
+		uigw_store_cdr_close(st);
 	finalize_all(st->wstmt, _WSTMT_NUM);
 	finalize_all(st->wq, _UIGW_Q_NUM);
 	free(st->mt_done);
@@ -484,6 +488,8 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 		return NULL;
 	st->cfg = *cfg;
 	st->cfg.path = talloc_strdup(st, cfg->path && cfg->path[0] ? cfg->path : "osmo-uigw.db");
+	st->cfg.cdr_dir = cfg->cdr_dir && cfg->cdr_dir[0] ? talloc_strdup(st, cfg->cdr_dir) : NULL;
+	st->cdr.fd = -1;
 	if (!st->cfg.batch_max_rows)
 		st->cfg.batch_max_rows = 1;
 	st->efd.fd = -1;
@@ -501,6 +507,8 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	if (open_writer(st) < 0)
 		goto fail;
 	uigw_store_purge(st);
+	if (uigw_store_cdr_open(st) < 0)
+		goto fail;
 
 	/* the loop's read connection: WAL readers are never blocked by the writer */
 	if (open_conn(st, &st->rdb, SQLITE_OPEN_READONLY) < 0 || uigw_store_read_prepare(st) < 0)

@@ -32,6 +32,7 @@ enum uigw_store_rstmt {
 	RSTMT_WH_PENDING,
 	RSTMT_WH_DEAD,
 	RSTMT_WH_COUNTS,
+	RSTMT_CDR_LAST,
 	_RSTMT_NUM
 };
 
@@ -42,6 +43,8 @@ enum uigw_store_wstmt {
 	WSTMT_ROLLBACK,
 	WSTMT_RESPONSE,
 	WSTMT_DIALOG,
+	WSTMT_CDR,
+	WSTMT_CDR_CURSOR,
 	WSTMT_SPAM_RECENT,
 	WSTMT_SPAM_INSERT,
 	WSTMT_SPAM_COUNT,
@@ -150,6 +153,21 @@ struct uigw_store {
 	} *mt_done;
 	size_t n_mt_done, mt_done_cap;
 	unsigned long mt_elided;	/*!< insert + delete pairs never written */
+
+	/* writer thread only (before the thread runs: the opening; after it stopped: the closing): the charging
+	 * records' CSV files (store_cdr.c) */
+	struct uigw_store_cdr {
+		sqlite3_stmt *read;	/*!< the records after a cursor, in id order */
+		int64_t exported;	/*!< the last record in a CSV file */
+		int64_t saved;		/*!< the last record cdr_export says is in one */
+		bool written;		/*!< the batch being written has a record */
+		int fd;			/*!< the open file (.csv.part), -1: none */
+		char path[4096];	/*!< its name */
+		int64_t opened_ms;	/*!< wall clock */
+		uint64_t bytes;
+		unsigned int records;	/*!< in the open file */
+		bool failing;		/*!< the last append failed (logged once until one works) */
+	} cdr;
 };
 
 /*! Register the SQL helpers (is_number()) on a connection. \returns SQLite result code */
@@ -188,3 +206,17 @@ int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, con
 			  int64_t ref);
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
 bool uigw_store_purge(struct uigw_store *st);
+
+/* store_cdr.c: charging records as CSV files */
+/*! At open, before the writer runs: read the cursor, repair and close files a crash left open, make the records
+ *  of dialogs whose record a crash lost, and export what is not in a file yet. \returns 0 or negative errno */
+int uigw_store_cdr_open(struct uigw_store *st);
+/*! Writer, after a commit that wrote records (or with none, to close a file whose interval is over): append the
+ *  records after the cursor to the open file, rotating as configured. */
+void uigw_store_cdr_export(struct uigw_store *st);
+/*! Writer, inside a transaction: keep the cursor in cdr_export when it moved. \returns 0 or negative errno */
+int uigw_store_cdr_save_cursor(struct uigw_store *st);
+/*! Milliseconds until the open file must be closed for its interval (-1: no file open). */
+int64_t uigw_store_cdr_due_ms(const struct uigw_store *st);
+/*! At close, after the writer stopped: export the rest, keep the cursor, close the file. */
+void uigw_store_cdr_close(struct uigw_store *st);

@@ -85,6 +85,10 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
 		" (SELECT json_group_object(p.name, p.value) FROM dialog_param p WHERE p.dialog = r.dialog"
 		"  HAVING count(*) > 0)"
 		" FROM response r WHERE r.campaign = $campaign AND r.id > $after ORDER BY r.id LIMIT $limit",
+	[RSTMT_CDR_LAST] =
+		"SELECT * FROM (SELECT id, dialog, started, ended, channel, campaign, tenant, subscriber, roaming,"
+		" visited, screens, mt_messages, outcome, refusal, charge_class, zero_rated, test, recovered FROM cdr"
+		" ORDER BY id DESC LIMIT $n) ORDER BY id",
 	[RSTMT_DIALOG] =
 		"SELECT campaign, channel, outcome, last_node, started, ended, steps FROM dialog WHERE id = $id",
 	[RSTMT_SPAM_NUMBERS] =
@@ -243,6 +247,38 @@ int uigw_store_spam_top(struct uigw_store *st, unsigned int n,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
 		   data);
+	return finish(st, s, rc);
+}
+
+int uigw_store_cdr_last(struct uigw_store *st, unsigned int n,
+			void (*cb)(const struct uigw_cdr_view *r, void *data), void *data)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !cb)
+		return -EINVAL;
+	s = st->rstmt[RSTMT_CDR_LAST];
+	if (uigw_store_bind_int64(s, "$n", n) < 0) {
+		uigw_store_stmt_done(s);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+#define T(i) ((const char *)sqlite3_column_text(s, i))
+		struct uigw_cdr_view r = {
+			.id = sqlite3_column_int64(s, 0), .dialog = sqlite3_column_int64(s, 1),
+			.started_ms = sqlite3_column_int64(s, 2), .ended_ms = sqlite3_column_int64(s, 3),
+			.channel = T(4), .campaign = T(5), .tenant = T(6), .subscriber = T(7),
+			.roaming = sqlite3_column_int(s, 8), .visited = T(9),
+			.screens = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 10),
+			.mt_messages = sqlite3_column_type(s, 11) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 11),
+			.outcome = T(12), .refusal = T(13), .charge_class = T(14),
+			.zero_rated = sqlite3_column_int(s, 15), .test = sqlite3_column_int(s, 16),
+			.recovered = sqlite3_column_int(s, 17),
+		};
+#undef T
+		cb(&r, data);
+	}
 	return finish(st, s, rc);
 }
 

@@ -20,6 +20,7 @@ const struct value_string uigw_retention_names[] = {
 	{ UIGW_RET_PUSH, "push" },
 	{ UIGW_RET_RECEIPTS, "receipts" },
 	{ UIGW_RET_AUDIT, "audit" },
+	{ UIGW_RET_CDRS, "cdrs" },
 	{ 0, NULL }
 };
 
@@ -47,6 +48,7 @@ static const struct {
 	{ UIGW_RET_PUSH, OLDER("push", "time") },
 	{ UIGW_RET_RECEIPTS, OLDER("mt_receipt", "submitted") },
 	{ UIGW_RET_AUDIT, OLDER("audit", "time") },
+	{ UIGW_RET_CDRS, OLDER("cdr", "ended") },
 };
 
 static unsigned int days_of(const struct uigw_store *st, enum uigw_retention k)

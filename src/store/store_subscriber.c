@@ -32,6 +32,8 @@ static const struct {
 	{ "offer", "subscriber = $s" },
 	{ "push", "subscriber = $s" },
 	{ "mt_receipt", "subscriber = $s" },
+	/* charging records name the subscriber by pseudonym, or by number (cdr-subscriber msisdn) */
+	{ "cdr", "subscriber = $s OR subscriber IN (SELECT msisdn FROM subscriber_map WHERE pseudonym = $s)" },
 	{ "spam_report", "reporter = $s" },
 	{ "optout", "subscriber = $s" },
 	{ "subscriber_map", "pseudonym = $s" },

@@ -193,11 +193,38 @@ static int write_dialog(struct uigw_store *st, const struct uigw_store_row *r)
 	wb_text(&b, "$outcome", outcome);
 	wb_int(&b, "$steps", r->u.dialog.steps);
 	wb_text(&b, "$last_node", r->u.dialog.last_node);
+	wb_int(&b, "$roaming", r->u.dialog.roaming);
+	wb_text(&b, "$visited", r->u.dialog.visited);
+	wb_int(&b, "$test", r->u.dialog.test);
 	rc = wb_step(&b);
 	if (rc < 0)
 		return rc;
 
 	return uigw_store_outbox_add(st, UIGW_WH_DIALOG_ENDED, r, 0);
+}
+
+static int write_cdr(struct uigw_store *st, const struct uigw_store_row *r)
+{
+	struct wb b = wb_start(st, WSTMT_CDR);
+	int rc;
+
+	wb_common(&b, r);
+	wb_int(&b, "$dialog", (int64_t)r->dialog);
+	wb_int(&b, "$started", r->u.cdr.started_ms);
+	wb_text(&b, "$tenant", r->owner);
+	wb_int(&b, "$roaming", r->u.cdr.roaming);
+	wb_text(&b, "$visited", r->u.cdr.visited);
+	wb_int(&b, "$screens", r->u.cdr.screens);
+	wb_int(&b, "$mt", r->u.cdr.mt_messages);
+	wb_text(&b, "$outcome", get_value_string_or_null(uigw_outcome_names, r->u.cdr.outcome));
+	wb_text(&b, "$refusal", r->u.cdr.refusal);
+	wb_text(&b, "$class", r->u.cdr.charge_class);
+	wb_int(&b, "$zero_rated", r->u.cdr.zero_rated);
+	wb_int(&b, "$test", r->u.cdr.test);
+	rc = wb_step(&b);
+	if (rc == 0)
+		st->cdr.written = true;
+	return rc;
 }
 
 /* A report counts unless the same reporter has a counted report of the same number within the window before
@@ -570,6 +597,8 @@ static int write_row(struct uigw_store *st, const struct uigw_store_row *r)
 		return write_response(st, r);
 	case UIGW_ROW_DIALOG:
 		return write_dialog(st, r);
+	case UIGW_ROW_CDR:
+		return write_cdr(st, r);
 	case UIGW_ROW_SPAM:
 		return write_spam(st, r);
 	case UIGW_ROW_REACTION:
@@ -599,12 +628,15 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 	unsigned int i;
 	int rc;
 
+	int64_t cursor;
+
 	llist_for_each_entry(job, batch, list)
 		job->rc = 0;
 
 	for (;;) {
 		bool refused = false;
 
+		st->cdr.written = false;
 		mt_pairs_collect(st, batch);
 		rc = step_done(st->wdb, st->wstmt[WSTMT_BEGIN]);
 		if (rc < 0) {
@@ -635,8 +667,13 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 			LOGP(DSTORE, LOGL_ERROR, "a job with a refused row failed; rewriting its batch\n");
 			continue;
 		}
+		cursor = st->cdr.exported;
+		if (rc == 0)
+			rc = uigw_store_cdr_save_cursor(st);
 		if (rc == 0)
 			rc = step_done(st->wdb, st->wstmt[WSTMT_COMMIT]);
+		if (rc == 0)
+			st->cdr.saved = cursor;
 		if (rc < 0) {
 			if (!sqlite3_get_autocommit(st->wdb))
 				step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
@@ -664,15 +701,25 @@ void *uigw_store_writer_main(void *arg)
 
 		while (!st->stop && llist_empty(&st->queue)) {
 			struct timespec ts;
+			int64_t due;
 
 			/* an absolute deadline for pthread_cond_timedwait(): the real clock, not the one tests drive */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			/* a purge with more due goes on in batches a second apart while nothing else is to do */
-			ts.tv_sec += st->purge_more ? 1 : 60;
-			if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT &&
-			    (st->purge_more || uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)) {
+			/* a purge with more due goes on in batches a second apart while nothing else is to do; a CDR
+			 * file is closed when its interval is over */
+			due = uigw_store_cdr_due_ms(st);
+			if (st->purge_more || st->cdr.failing)
+				ts.tv_sec += 1;
+			else if (due >= 0 && due < 60000)
+				ts.tv_sec += due / 1000 + 1;
+			else
+				ts.tv_sec += 60;
+			if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT) {
 				pthread_mutex_unlock(&st->lock);
-				st->purge_more = uigw_store_purge(st);
+				if (st->purge_more || uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
+					st->purge_more = uigw_store_purge(st);
+				if (uigw_store_cdr_due_ms(st) == 0 || st->cdr.failing)
+					uigw_store_cdr_export(st);
 				pthread_mutex_lock(&st->lock);
 			}
 		}
@@ -699,6 +746,9 @@ void *uigw_store_writer_main(void *arg)
 		write_batch(st, &batch, n_jobs);
 		if (st->wh_dirty)
 			uigw_store_wh_load(st);
+		/* the records of this commit into the CSV file (or a file whose time is over closed) */
+		if (st->cdr.written || uigw_store_cdr_due_ms(st) == 0 || st->cdr.failing)
+			uigw_store_cdr_export(st);
 		dt = uigw_mono_us() - t0;
 		llist_for_each_entry(job, &batch, list) {
 			for (i = 0; i < job->n_queries; i++) {

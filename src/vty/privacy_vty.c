@@ -8,6 +8,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <time.h>
 #include <jansson.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
@@ -290,12 +292,13 @@ void uigw_privacy_vty_write(struct vty *vty)
 /* ---- node store: retention periods per kind of record ---- */
 
 DEFUN(cfg_store_retention_kind, cfg_store_retention_kind_cmd,
-      "retention (answers|dialogs|reporters|push|receipts|audit|mapping) <0-36500>",
+      "retention (answers|dialogs|reporters|push|receipts|audit|cdrs|mapping) <0-36500>",
       "How long a kind of record is kept (purged hourly in batches; 0: for ever)\n"
       "Answers, reactions, app ratings, flags, offers\n" "Dialogs and their trigger parameters\n"
       "Who reported a spam number (the report and the number's count stay)\n"
       "The log of network-initiated interactions (the frequency caps look back as far as it reaches)\n"
-      "SMS delivery receipts\n" "The API's audit log\n" "The operator's pseudonym -> number mapping (as retention-days)\n"
+      "SMS delivery receipts\n" "The API's audit log\n" "Charging records (the table; files handed over are not touched)\n"
+      "The operator's pseudonym -> number mapping (as retention-days)\n"
       "Days\n")
 {
 	int k = get_string_value(uigw_retention_names, argv[0]);
@@ -307,10 +310,106 @@ DEFUN(cfg_store_retention_kind, cfg_store_retention_kind_cmd,
 	return CMD_SUCCESS;
 }
 
+/* ---- node store: charging records as CSV files ---- */
+
+DEFUN(cfg_store_cdr_dir, cfg_store_cdr_dir_cmd, "cdr-directory PATH",
+      "Write the charging records also as CSV files for a mediation system (next start)\n"
+      "Folder (created 0700 if missing); open files end in .csv.part, closed ones in .csv\n")
+{
+	osmo_talloc_replace_string(g_gw, (char **)&g_gw->store_cfg->cdr_dir, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_no_cdr_dir, cfg_store_no_cdr_dir_cmd, "no cdr-directory",
+      NO_STR "Keep the charging records in the table cdr only (default)\n")
+{
+	g_gw->store_cfg->cdr_dir = NULL;	/* the string stays with g_gw */
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_cdr_interval, cfg_store_cdr_interval_cmd, "cdr-interval <1-86400>",
+      "Close a CSV file of charging records this long after it was opened (default 3600)\n" "Seconds\n")
+{
+	g_gw->store_cfg->cdr_interval = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_cdr_max_size, cfg_store_cdr_max_size_cmd, "cdr-max-size <1-4194304>",
+      "Close a CSV file of charging records when it reaches this size (default 10240)\n" "KiB\n")
+{
+	g_gw->store_cfg->cdr_max_kb = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_cdr_subscriber, cfg_store_cdr_subscriber_cmd, "cdr-subscriber (pseudonym|msisdn)",
+      "How charging records name the subscriber\n"
+      "By the keyed pseudonym of the feedback store (default)\n"
+      "By number, for a mediation that bills the subscriber (the table then holds numbers)\n")
+{
+	g_gw->store_cfg->cdr_msisdn = !strcmp(argv[0], "msisdn");
+	return CMD_SUCCESS;
+}
+
+static void cdr_line(const struct uigw_cdr_view *r, void *data)
+{
+	struct vty *vty = data;
+	char start[32], scr[16], mt[16];
+	time_t t = r->started_ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(start, sizeof(start), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(scr, sizeof(scr), r->screens < 0 ? "?" : "%d", r->screens);
+	snprintf(mt, sizeof(mt), r->mt_messages < 0 ? "?" : "%d", r->mt_messages);
+	vty_out(vty, "%6" PRId64 " %s %6.1f s %-9s %-12s %-9s %-10s %-4s %-9s %3s %3s %-8s%s%s%s%s%s", r->id, start,
+		(r->ended_ms - r->started_ms) / 1000.0, r->channel ? r->channel : "-",
+		r->campaign ? r->campaign : "-", r->tenant ? r->tenant : "-", r->outcome ? r->outcome : "-",
+		r->zero_rated ? "free" : "", r->charge_class ? r->charge_class : "-", scr, mt,
+		r->roaming ? (r->visited ? r->visited : "roaming") : "home",
+		r->refusal ? " refused:" : "", r->refusal ? r->refusal : "", r->test ? " test" : "",
+		r->recovered ? " recovered" : "", VTY_NEWLINE);
+}
+
+DEFUN(show_charging, show_charging_cmd, "show charging records [<1-1000>]",
+      SHOW_STR "Charging records (one per dialog)\n" "The last ones written, oldest first\n"
+      "How many (default 20)\n")
+{
+	struct uigw_store_stats st;
+
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	/* what ended a moment ago is in the store's log job: committed first */
+	uigw_store_drain(g_gw->store);
+	vty_out(vty, "record start (UTC)          length channel   campaign     tenant    outcome    zero class    "
+		"scr  mt network%s", VTY_NEWLINE);
+	if (uigw_store_cdr_last(g_gw->store, argc ? atoi(argv[0]) : 20, cdr_line, vty) < 0) {
+		vty_out(vty, "%% Cannot read the charging records%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_store_stats(g_gw->store, &st);
+	if (uigw_store_cfg_of(g_gw->store)->cdr_dir)
+		vty_out(vty, "In CSV files: up to record %" PRId64 ", %" PRIu64 " files closed, %" PRIu64
+			" appends failed%s", st.cdr_last, st.cdr_files, st.cdr_errors, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
 void uigw_privacy_vty_write_store(struct vty *vty)
 {
 	const struct uigw_store_cfg *c = g_gw->store_cfg;
+	struct uigw_store_cfg d;
 	unsigned int k;
+
+	uigw_store_cfg_defaults(&d);
+	if (c->cdr_dir)
+		vty_out(vty, " cdr-directory %s%s", c->cdr_dir, VTY_NEWLINE);
+	if (c->cdr_interval != d.cdr_interval)
+		vty_out(vty, " cdr-interval %u%s", c->cdr_interval, VTY_NEWLINE);
+	if (c->cdr_max_kb != d.cdr_max_kb)
+		vty_out(vty, " cdr-max-size %u%s", c->cdr_max_kb, VTY_NEWLINE);
+	if (c->cdr_msisdn)
+		vty_out(vty, " cdr-subscriber msisdn%s", VTY_NEWLINE);
 
 	for (k = 1; k < _UIGW_RET_NUM; k++) {
 		if (c->retention[k])
@@ -346,6 +445,11 @@ DEFUN(store_purge, store_purge_cmd, "store purge",
 void uigw_privacy_vty_init(void)
 {
 	install_element(STORE_NODE, &cfg_store_retention_kind_cmd);
+	install_element(STORE_NODE, &cfg_store_cdr_dir_cmd);
+	install_element(STORE_NODE, &cfg_store_no_cdr_dir_cmd);
+	install_element(STORE_NODE, &cfg_store_cdr_interval_cmd);
+	install_element(STORE_NODE, &cfg_store_cdr_max_size_cmd);
+	install_element(STORE_NODE, &cfg_store_cdr_subscriber_cmd);
 	install_element(ENABLE_NODE, &store_purge_cmd);
 	install_element(UIGW_NODE, &cfg_stop_keywords_cmd);
 	install_element(UIGW_NODE, &cfg_no_stop_keywords_cmd);
@@ -358,5 +462,6 @@ void uigw_privacy_vty_init(void)
 	install_element(ENABLE_NODE, &sub_export_cmd);
 	install_element(ENABLE_NODE, &sub_erase_cmd);
 	install_element_ve(&show_subscriber_cmd);
+	install_element_ve(&show_charging_cmd);
 	install_element(ENABLE_NODE, &sub_optout_cmd);
 }

@@ -12,6 +12,7 @@ uigw
  pseudonym-secret $1
 store
  path $tmp/uigw.db
+ cdr-directory $tmp/cdr
 gsup
  disable
 CFG

@@ -16,6 +16,8 @@
 #    ACKed again
 #  - tshark (root): the capture decodes (methods, Info-Package, xml.cdata, RP/TPDU), no malformed packets
 #  - show sip / show feedback on the VTY, then a clean SIGTERM shutdown with an empty talloc report
+#  - roaming = deny over MESSAGE and USSI (P-Visited-Network-ID); charging records: one per dialog in the table
+#    and in the CSV files, with the roaming flag, the visited network and the zero rating as they happened
 # Ports: SIP 45060, VTY 45290, CTRL 45291, SIPp 45068, 45070-45077 and 45079, Python SMS UE 45078, Python UEs
 # 45064-45067. Exits 77 only if sipp is not installed.
 set -u
@@ -212,6 +214,14 @@ msg_round msg_roam_uac.xml +491720000144 7740 HI "This service is not available.
 grep -q "refused: roaming" "$tmp/gw.log" || fail "refusal roaming not logged"
 msg_round msg_kw_uac.xml +491720000145 7740 HI "Welcome home."
 echo "ok: roaming = deny: a roaming subscriber (P-Visited-Network-ID) refused, one at home served"
+# the same over USSI: a session from abroad gets the unavailable text in the BYE, one from home the campaign
+sipp_run roamussi ussi_roam_uac.xml 127.0.0.1 45072 -set sub +491720000146 -set code 7740 \
+	-set vhdr 'P-Visited-Network-ID: "vpmn.example.org"' || fail "USSI from a roaming subscriber"
+grep -q "final: This service is not available." "$tmp/roamussi.log" || { cat "$tmp/roamussi.log"; fail "USSI roaming refusal"; }
+sipp_run homeussi ussi_roam_uac.xml 127.0.0.1 45072 -set sub +491720000147 -set code 7740 \
+	-set vhdr 'P-Access-Network-Info: 3GPP-E-UTRAN-FDD' || fail "USSI from a subscriber at home"
+grep -q "final: Welcome home." "$tmp/homeussi.log" || { cat "$tmp/homeussi.log"; fail "USSI at home"; }
+echo "ok: roaming = deny over USSI: the session from abroad refused (BYE with the unavailable text), the one at home served"
 
 # 5b'. a trigger without via: IMS only for a subscriber the S-CSCF registered with a third-party REGISTER
 vty_cmd "trigger crs +491720000142 content=video-auto" >"$tmp/auto1.out"
@@ -463,4 +473,46 @@ assert want <= rows, 'reaction rows %r' % rows
 print('   reaction rows: %s' % sorted(rows))
 PY
 echo "ok: the triggers' parameters are stored with the reactions (video-ims over ims-msg, video-ussi over ussi)"
+
+# 9. charging: one record per dialog in the table and once in the CSV files (handed over at the shutdown), with
+# what happened: the roaming USSI session refused with its visited network, the home one served, the spam report
+# over MESSAGE zero-rated (the shipped spam campaign: class free) with its MT messages; no raw number in the store
+python3 - "$tmp/uigw.db" "$tmp/cdr" "$top_srcdir/tests" <<'PY' || fail "charging records"
+import csv, glob, os, sqlite3, sys
+sys.path.insert(0, sys.argv[3])
+import uigwtest
+db = sqlite3.connect(sys.argv[1])
+db.row_factory = sqlite3.Row
+dialogs = db.execute("SELECT count(*) FROM dialog").fetchone()[0]
+cdrs = db.execute("SELECT count(*) FROM cdr").fetchone()[0]
+missing = db.execute("SELECT count(*) FROM dialog d WHERE NOT EXISTS (SELECT 1 FROM cdr c WHERE c.dialog = d.id)").fetchone()[0]
+assert dialogs > 10 and cdrs == dialogs and missing == 0, 'dialogs %d, records %d, without one %d' % (dialogs, cdrs, missing)
+files = sorted(glob.glob(os.path.join(sys.argv[2], 'osmo-uigw-cdr-*')))
+assert files and all(f.endswith('.csv') for f in files), 'CSV files %r' % files
+seen = {}
+for f in files:
+    assert os.stat(f).st_mode & 0o777 == 0o600, '%s: mode %o' % (f, os.stat(f).st_mode)
+    for rec in csv.DictReader(open(f, newline='')):
+        seen[int(rec['record'])] = seen.get(int(rec['record']), 0) + 1
+        last = rec
+assert sorted(seen) == [r[0] for r in db.execute("SELECT id FROM cdr ORDER BY id")] and set(seen.values()) == {1}, \
+    'the CSV files do not hold each record once: %r' % seen
+roam = db.execute("SELECT * FROM cdr WHERE campaign = 'homeonly' AND channel = 'ussi' AND roaming = 1").fetchall()
+assert len(roam) == 1 and roam[0]['visited'] == 'vpmn.example.org' and roam[0]['refusal'] == 'roaming' \
+    and roam[0]['outcome'] == 'rejected' and roam[0]['screens'] == 1, [dict(r) for r in roam]
+home = db.execute("SELECT * FROM cdr WHERE campaign = 'homeonly' AND channel = 'ussi' AND roaming = 0").fetchall()
+assert len(home) == 1 and home[0]['refusal'] is None and home[0]['outcome'] == 'completed', [dict(r) for r in home]
+msg = db.execute("SELECT * FROM cdr WHERE campaign = 'homeonly' AND channel = 'ims-msg' AND roaming = 1").fetchall()
+assert len(msg) == 1 and msg[0]['visited'] == 'Visited Network Number 1' and msg[0]['mt_messages'] == 1, [dict(r) for r in msg]
+spam = db.execute("SELECT * FROM cdr WHERE campaign = 'spam' AND channel = 'ims-msg' AND outcome = 'completed'").fetchall()
+assert spam and all(r['zero_rated'] == 1 and r['charge_class'] == 'free' and r['mt_messages'] >= 2 for r in spam), \
+    [dict(r) for r in spam]
+other = db.execute("SELECT count(*) FROM cdr WHERE campaign <> 'spam' AND (zero_rated <> 0 OR charge_class <> 'standard')").fetchone()[0]
+assert other == 0, '%d records of other campaigns zero-rated' % other
+found = uigwtest.numbers_in_store(sys.argv[1], '49172000')
+assert not found, 'subscriber numbers stored in %r' % found
+print('   %d dialogs, %d records, %d in %d CSV files; roaming USSI: visited %s, refusal %s; spam over MESSAGE: %d records zero-rated'
+      % (dialogs, cdrs, len(seen), len(files), roam[0]['visited'], roam[0]['refusal'], len(spam)))
+PY
+echo "ok: charging records: one per dialog in the table and once in the CSV files, roaming and zero rating as they happened"
 exit 0

@@ -660,6 +660,7 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 			.text = text,
 			.short_code = user,
 			.roaming = sip_roaming(req),
+			.visited = sip_visited_network(req),
 			.profile = fam == IMS_SMS ? &uigw_profile_sms : NULL,
 			.chan_priv = s,
 		};

@@ -71,6 +71,26 @@ const char *sip_header(const osip_message_t *msg, const char *name)
 	return h->hvalue;
 }
 
+const char *sip_visited_network(const osip_message_t *req)
+{
+	const char *v = sip_header(req, "P-Visited-Network-ID");
+
+	if (!v)
+		return NULL;
+	/* RFC 7315: a token or a quoted string (its quotes are not part of the name) */
+	if (v[0] == '"') {
+		static char name[64];
+		size_t n = strcspn(v + 1, "\"");
+
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, v + 1, n);
+		name[n] = '\0';
+		return name;
+	}
+	return v;
+}
+
 bool sip_roaming(const osip_message_t *req)
 {
 	const char *v = sip_header(req, "P-Visited-Network-ID");

@@ -202,6 +202,9 @@ bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_ident
 const char *sip_header(const osip_message_t *msg, const char *name);
 /* a request that carries P-Visited-Network-ID (TS 24.229 7.2A.3) comes from a roaming subscriber */
 bool sip_roaming(const osip_message_t *req);
+/*! The visited network a roaming subscriber's request names (P-Visited-Network-ID without its quotes), or NULL.
+ *  Valid until the next call. */
+const char *sip_visited_network(const osip_message_t *req);
 
 /* sip_tx.c: the transaction index and the completed non-INVITE server transactions */
 /*! Index \a tx (of transaction \a tr, request \a m) by Via branch + method; client or server side. */

@@ -747,6 +747,7 @@ void ussi_rx_invite(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req
 			.text = dial,
 			.language = s->lang[0] ? s->lang : NULL,
 			.roaming = sip_roaming(req),
+			.visited = sip_visited_network(req),
 			.chan_priv = s,
 		};
 		s->in_core_call = true;

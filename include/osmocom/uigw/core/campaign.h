@@ -157,6 +157,8 @@ struct uigw_campaign {
 	uint8_t n_chan_order;
 	bool network_only;		/*!< only network-initiated dialogs */
 	bool roaming_deny;		/*!< roaming = "deny": not for subscribers the channel says are roaming */
+	bool zero_rated;		/*!< charging.zero_rated: its dialogs are free for the subscriber */
+	const char *charge_class;	/*!< charging.class, NULL: "standard" */
 	bool enabled;			/*!< from the file (default true); the VTY may override in the set */
 	unsigned int push_cap_count;	/*!< at most this many pushes of this campaign per subscriber... */
 	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no cap of its own) */

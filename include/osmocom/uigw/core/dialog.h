@@ -22,6 +22,7 @@ struct uigw_begin {
 	const char *short_code;		/*!< SMS: destination short code; SIP: Request-URI user part; else NULL */
 	const char *language;		/*!< ISO 639-1 if the channel tells it, else NULL */
 	bool roaming;
+	const char *visited;		/*!< roaming: the visited network as the channel names it, or NULL */
 	const struct uigw_profile *profile;	/*!< NULL: the channel's default */
 	void *chan_priv;		/*!< the adapter's protocol state, kept in dlg->chan_priv */
 };
@@ -46,6 +47,7 @@ struct uigw_dialog {
 	char pseudonym[33];
 	char lang[8];
 	bool roaming;
+	char visited[64];		/*!< the visited network (P-Visited-Network-ID, ...), "" if unknown */
 	bool network_initiated;
 	enum uigw_refusal refusal;	/*!< why the dialog was refused (its last screen says so), else NONE */
 	struct uigw_campaign *camp;	/*!< referenced version it runs on */
@@ -78,6 +80,10 @@ struct uigw_dialog {
 	enum uigw_outcome outcome;
 	void *chan_priv;
 	unsigned int n_pages;		/*!< pages of the screen last shown */
+	/* charging (the record written when the dialog is freed) */
+	unsigned int screens;		/*!< screens (pages) handed to the channel */
+	unsigned int mt_messages;	/*!< MT messages they took: SMS parts, SIP MESSAGEs (not USSD) */
+	bool end_written;		/*!< its dialog row went to the store: a charging record follows */
 	/* a dialog with an external application (core/extapp.h) */
 	char *ext_text;			/*!< the inputs so far, joined by '*' */
 	bool ext_call;			/*!< the input is the application's: ask it before the next screen */

@@ -31,6 +31,12 @@ struct uigw_store_cfg {
 					 *   within it does not count (default 86400) */
 	unsigned int retention_days;	/*!< subscriber_map rows older than this are purged (default 90, 0 = keep) */
 	unsigned int retention[8];	/*!< days per enum uigw_retention kind but the mapping (0 = keep, default) */
+	/* charging records as CSV files (store_cdr.c); the cdr table is written whatever these say */
+	const char *cdr_dir;		/*!< folder of the CSV files, NULL: none (default) */
+	unsigned int cdr_interval;	/*!< seconds: a file is closed this long after it was opened (default 3600) */
+	unsigned int cdr_max_kb;	/*!< ... or when it holds this many KiB (default 10240) */
+	bool cdr_msisdn;		/*!< records name the subscriber by MSISDN, not by pseudonym (the core fills
+					 *   it in; the store only reads it) */
 };
 
 /*! What a retention period applies to (node `store`: `retention KIND DAYS`). Purged by the writer in batches of
@@ -43,6 +49,7 @@ enum uigw_retention {
 	UIGW_RET_PUSH,		/*!< the log of network-initiated interactions (frequency caps look back less) */
 	UIGW_RET_RECEIPTS,	/*!< SMS delivery receipts */
 	UIGW_RET_AUDIT,		/*!< the API's audit log */
+	UIGW_RET_CDRS,		/*!< charging records (the CSV files handed over are the mediation's) */
 	_UIGW_RET_NUM
 };
 extern const struct value_string uigw_retention_names[];
@@ -87,6 +94,7 @@ enum uigw_row_kind {
 	UIGW_ROW_WH_RESEND,	/*!< dead letters of webhook u.wh.webhook (all, or u.wh.id) are pending again */
 	UIGW_ROW_ERASE,		/*!< everything held about the pseudonym `subscriber` is deleted (store_subscriber.c) */
 	UIGW_ROW_PURGE,		/*!< run the retention purge now (VTY `store purge`, tests) */
+	UIGW_ROW_CDR,		/*!< the charging record of a dialog that is over (u.cdr; one per dialog id) */
 };
 
 /*! What a webhook can be told about. A row of the matching kind adds one outbox entry per webhook that listens
@@ -124,7 +132,23 @@ struct uigw_store_row {
 			enum uigw_outcome outcome;
 			unsigned int steps;
 			const char *last_node;
+			bool roaming;
+			const char *visited;	/*!< the visited network the channel named, or NULL */
+			bool test;		/*!< the operator's test drive */
 		} dialog;
+		struct {
+			int64_t started_ms;	/*!< time_ms is the end */
+			enum uigw_outcome outcome;
+			const char *refusal;	/*!< enum uigw_refusal's name, NULL: not refused */
+			bool roaming;
+			const char *visited;
+			unsigned int screens;	/*!< screens (pages) the subscriber was sent */
+			unsigned int mt_messages;	/*!< MT messages that took: SMS parts, SIP MESSAGEs; 0 on USSD */
+			const char *charge_class;	/*!< the campaign's charging class */
+			bool zero_rated;
+			bool test;
+		} cdr;			/*!< dialog, campaign, owner (the tenant), channel, subscriber are the common
+					 *   fields; subscriber is the MSISDN when cdr_msisdn is set, else the pseudonym */
 		struct {
 			const char *number;	/*!< reported E.164 number */
 		} spam;
@@ -281,6 +305,10 @@ struct uigw_store_stats {
 	uint64_t optout_reads;		/*!< ... that the opt-out filter could not answer alone (database read) */
 	uint64_t log_rows_lost;		/*!< log rows (uigw_store_log_row) not stored: refused, queue full, OOM */
 	uint64_t purged;		/*!< rows deleted (or reporters cleared) by the retention purge */
+	uint64_t cdr_exported;		/*!< charging records appended to CSV files */
+	uint64_t cdr_files;		/*!< CSV files closed (handed over) */
+	uint64_t cdr_errors;		/*!< appends that failed (retried with the next commit) */
+	int64_t cdr_last;		/*!< the last record in a file */
 };
 /*! The settings \a st runs with (those of node `store` at its opening). */
 const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
@@ -294,6 +322,16 @@ void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out);
 /*! Top numbers by counted spam reports, highest first. */
 int uigw_store_spam_top(struct uigw_store *st, unsigned int n,
 			void (*cb)(const char *number, int64_t reports, int64_t last_ms, void *data), void *data);
+/*! A charging record as read back (strings valid during the callback only; NULL when empty). */
+struct uigw_cdr_view {
+	int64_t id, dialog, started_ms, ended_ms;
+	const char *channel, *campaign, *tenant, *subscriber, *visited, *outcome, *refusal, *charge_class;
+	bool roaming, zero_rated, test, recovered;
+	int screens, mt_messages;	/*!< -1: unknown (a recovered record) */
+};
+/*! The last \a n charging records, oldest first. */
+int uigw_store_cdr_last(struct uigw_store *st, unsigned int n,
+			void (*cb)(const struct uigw_cdr_view *r, void *data), void *data);
 /*! Distribution of answers for a campaign (all versions): one callback per (question, channel, value). */
 int uigw_store_feedback(struct uigw_store *st, const char *campaign,
 			void (*cb)(const char *question, const char *channel, const char *value, int64_t count,
@@ -418,7 +456,7 @@ int uigw_store_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_
 bool uigw_store_is_number(const char *s, double *value);
 
 /*! Schema version this code writes (PRAGMA user_version). */
-#define UIGW_SCHEMA_VERSION 7
+#define UIGW_SCHEMA_VERSION 8
 /*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
  *  \returns 0 or negative errno */
 struct sqlite3;

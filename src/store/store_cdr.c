@@ -1,0 +1,586 @@
+/*! \file store_cdr.c
+ *  Charging records as CSV files for a mediation system, in the manner of the Osmocom CDR files: one header
+ *  line, then one line per record, comma-separated, times as YYYYMMDDhhmmssmmm (UTC).
+ *
+ *  The cdr table is the truth; the files are made from it. After each commit that wrote records the writer
+ *  appends the records after its cursor to the open file, OUT_DIR/osmo-uigw-cdr-YYYYMMDDhhmmss.csv.part, and
+ *  renames it to .csv (the mediation takes only those) when it is older than cdr_interval or bigger than
+ *  cdr_max_kb. The cursor (the last record in a file) is kept in cdr_export with the next transaction; at open,
+ *  a file a crash left open is cut back to its last whole line, its last record number raises the cursor, and
+ *  it is closed. So a record reaches the files once; only a crash between a rename and the next commit can
+ *  write the records of the renamed file's last append again (the record number tells them apart).
+ *
+ *  A dialog's record is written when the dialog is over, a little after its dialog row; a crash in between
+ *  loses it. At open, every dialog that ended up to ten minutes before the last record and has none gets one
+ *  made from its dialog row (recovered = 1; screens and MT messages unknown), so the table and the files hold
+ *  exactly one record per dialog. */
+
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sqlite3.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include "store_priv.h"
+
+#define CDR_PREFIX	"osmo-uigw-cdr-"
+#define CDR_PART	".csv.part"
+#define CDR_CHUNK	1000		/* records per read */
+#define RECOVER_MS	(600 * 1000LL)	/* dialogs this long before the last record are looked at */
+
+static const char cdr_header[] =
+	"record,timestamp,dialog,start,duration_ms,channel,campaign,tenant,subscriber,roaming,visited_network,"
+	"screens,mt_messages,outcome,refusal,charge_class,zero_rated,test,recovered\n";
+
+static const char cdr_read_sql[] =
+	"SELECT id, ended, dialog, started, channel, campaign, tenant, subscriber, roaming, visited, screens,"
+	" mt_messages, outcome, refusal, charge_class, zero_rated, test, recovered FROM cdr WHERE id > ?1"
+	" ORDER BY id LIMIT " OSMO_STRINGIFY_VAL(CDR_CHUNK);
+
+/* The dialogs that ended from ?1 on and have no record: one made from the dialog row. The tenant is unknown
+ * there (the dialog row does not keep the owner). */
+static const char cdr_recover_sql[] =
+	"INSERT OR IGNORE INTO cdr (dialog, started, ended, channel, campaign, subscriber, roaming, visited, outcome,"
+	" test, recovered) SELECT d.id, d.started, d.ended, d.channel, d.campaign, d.subscriber, d.roaming, d.visited,"
+	" d.outcome, d.test, 1 FROM dialog d WHERE d.ended >= ?1 AND NOT EXISTS (SELECT 1 FROM cdr c"
+	" WHERE c.dialog = d.id)";
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* a line */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 65536;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* a text field: quoted (RFC 4180) when it holds a comma, a quote or a line break */
+static void buf_field(struct buf *b, const char *s)
+{
+	const char *q;
+
+	buf_add(b, ",", 1);
+	if (!s)
+		return;
+	if (!strpbrk(s, ",\"\r\n")) {
+		buf_str(b, s);
+		return;
+	}
+	buf_add(b, "\"", 1);
+	while ((q = strchr(s, '"'))) {
+		buf_add(b, s, q - s + 1);
+		buf_add(b, "\"", 1);
+		s = q + 1;
+	}
+	buf_str(b, s);
+	buf_add(b, "\"", 1);
+}
+
+static void buf_int(struct buf *b, bool comma, int64_t v)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%s%" PRId64, comma ? "," : "", v);
+	buf_str(b, t);
+}
+
+/* YYYYMMDDhhmmssmmm, UTC, as the Osmocom CDR files */
+static void fmt_time(char *out, size_t len, int64_t ms)
+{
+	time_t t = ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, len, "%04u%02u%02u%02u%02u%02u%03u", (tm.tm_year + 1900) % 10000u, (tm.tm_mon + 1) % 100u,
+		 tm.tm_mday % 100u, tm.tm_hour % 100u, tm.tm_min % 100u, tm.tm_sec % 100u, (unsigned)(ms % 1000) % 1000u);
+}
+
+static void buf_time(struct buf *b, int64_t ms)
+{
+	char t[64];
+
+	fmt_time(t, sizeof(t), ms);
+	buf_field(b, t);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+/* one record as a line (the columns of cdr_read_sql) */
+static void buf_record(struct buf *b, sqlite3_stmt *s)
+{
+	int64_t ended = sqlite3_column_int64(s, 1), started = sqlite3_column_int64(s, 3);
+	bool unknown = sqlite3_column_type(s, 10) == SQLITE_NULL;
+
+	buf_int(b, false, sqlite3_column_int64(s, 0));	/* record */
+	buf_time(b, ended);				/* timestamp: the end */
+	buf_int(b, true, sqlite3_column_int64(s, 2));	/* dialog */
+	buf_time(b, started);
+	buf_int(b, true, ended - started);
+	buf_field(b, col_text(s, 4));			/* channel */
+	buf_field(b, col_text(s, 5));			/* campaign */
+	buf_field(b, col_text(s, 6));			/* tenant */
+	buf_field(b, col_text(s, 7));			/* subscriber */
+	buf_int(b, true, sqlite3_column_int64(s, 8));	/* roaming */
+	buf_field(b, col_text(s, 9));			/* visited network */
+	if (unknown) {
+		buf_field(b, NULL);
+		buf_field(b, NULL);
+	} else {
+		buf_int(b, true, sqlite3_column_int64(s, 10));
+		buf_int(b, true, sqlite3_column_int64(s, 11));
+	}
+	buf_field(b, col_text(s, 12));			/* outcome */
+	buf_field(b, col_text(s, 13));			/* refusal */
+	buf_field(b, col_text(s, 14));			/* charge class */
+	buf_int(b, true, sqlite3_column_int64(s, 15));	/* zero-rated */
+	buf_int(b, true, sqlite3_column_int64(s, 16));	/* test */
+	buf_int(b, true, sqlite3_column_int64(s, 17));	/* recovered */
+	buf_add(b, "\n", 1);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* files */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static void count(struct uigw_store *st, uint64_t exported, uint64_t files, uint64_t errors)
+{
+	pthread_mutex_lock(&st->lock);
+	st->stats.cdr_exported += exported;
+	st->stats.cdr_files += files;
+	st->stats.cdr_errors += errors;
+	st->stats.cdr_last = st->cdr.exported;
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Close the open file: synced, renamed to .csv (or removed when it holds no record). */
+static void file_close(struct uigw_store *st)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+	char done[sizeof(c->path)];
+	size_t n;
+
+	if (c->fd < 0)
+		return;
+	if (fsync(c->fd) < 0)
+		LOGP(DSTORE, LOGL_ERROR, "CDR file %s: fsync: %s\n", c->path, strerror(errno));
+	close(c->fd);
+	c->fd = -1;
+	if (!c->records) {
+		unlink(c->path);
+		return;
+	}
+	n = strlen(c->path) - strlen(".part");
+	memcpy(done, c->path, n);
+	done[n] = '\0';
+	if (rename(c->path, done) < 0) {
+		LOGP(DSTORE, LOGL_ERROR, "CDR file %s: cannot rename to %s: %s\n", c->path, done, strerror(errno));
+		return;
+	}
+	LOGP(DSTORE, LOGL_INFO, "CDR file %s closed: %u records\n", done, c->records);
+	count(st, 0, 1, 0);
+}
+
+/* Open a new file with its header. \returns 0 or negative errno */
+static int file_open(struct uigw_store *st)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+	int64_t now = uigw_wall_ms();
+	char stamp[64];
+	unsigned int i;
+	int rc;
+
+	fmt_time(stamp, sizeof(stamp), now);
+	stamp[14] = '\0';	/* to the second */
+	for (i = 0; i < 100; i++) {
+		struct stat sb;
+		char done[sizeof(c->path)];
+
+		if (i)
+			snprintf(c->path, sizeof(c->path), "%s/" CDR_PREFIX "%s-%u" CDR_PART, st->cfg.cdr_dir, stamp, i);
+		else
+			snprintf(c->path, sizeof(c->path), "%s/" CDR_PREFIX "%s" CDR_PART, st->cfg.cdr_dir, stamp);
+		osmo_strlcpy(done, c->path, strlen(c->path) - strlen(".part") + 1);
+		if (stat(done, &sb) < 0 && errno == ENOENT)
+			break;
+	}
+	c->fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	if (c->fd < 0) {
+		rc = -errno;
+		if (!c->failing)
+			LOGP(DSTORE, LOGL_ERROR, "cannot create CDR file %s: %s\n", c->path, strerror(errno));
+		return rc;
+	}
+	rc = write_all(c->fd, cdr_header, sizeof(cdr_header) - 1);
+	if (rc < 0) {
+		close(c->fd);
+		c->fd = -1;
+		unlink(c->path);
+		return rc;
+	}
+	c->opened_ms = now;
+	c->bytes = sizeof(cdr_header) - 1;
+	c->records = 0;
+	LOGP(DSTORE, LOGL_DEBUG, "CDR file %s opened\n", c->path);
+	return 0;
+}
+
+static bool file_due(const struct uigw_store *st)
+{
+	const struct uigw_store_cdr *c = &st->cdr;
+
+	if (c->fd < 0 || !c->records)
+		return false;
+	if (st->cfg.cdr_max_kb && c->bytes >= (uint64_t)st->cfg.cdr_max_kb * 1024)
+		return true;
+	return st->cfg.cdr_interval && uigw_wall_ms() - c->opened_ms >= (int64_t)st->cfg.cdr_interval * 1000;
+}
+
+int64_t uigw_store_cdr_due_ms(const struct uigw_store *st)
+{
+	const struct uigw_store_cdr *c = &st->cdr;
+	int64_t left;
+
+	if (c->fd < 0 || !c->records || !st->cfg.cdr_interval)
+		return -1;
+	left = c->opened_ms + (int64_t)st->cfg.cdr_interval * 1000 - uigw_wall_ms();
+	return left > 0 ? left : 0;
+}
+
+/* Append the lines in b; on failure the file is cut back to where it was. \returns 0 or negative errno */
+static int file_append(struct uigw_store *st, const struct buf *b, unsigned int records)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+	int rc;
+
+	if (c->fd < 0) {
+		rc = file_open(st);
+		if (rc < 0)
+			return rc;
+	}
+	rc = write_all(c->fd, b->p, b->len);
+	/* the cursor is kept with the next transaction: the lines must be on disk before it */
+	if (rc == 0 && st->cfg.sync_full && fdatasync(c->fd) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		if (!c->failing)
+			LOGP(DSTORE, LOGL_ERROR, "cannot append to CDR file %s: %s\n", c->path, strerror(-rc));
+		if (ftruncate(c->fd, c->bytes) < 0)
+			LOGP(DSTORE, LOGL_ERROR, "CDR file %s: cannot cut back a failed append: %s\n", c->path,
+			     strerror(errno));
+		return rc;
+	}
+	c->bytes += b->len;
+	c->records += records;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+
+/* Append what b holds (records up to \a last) and move the cursor. \returns 0 or negative errno (logged) */
+static int flush(struct uigw_store *st, struct buf *b, unsigned int n, int64_t last, uint64_t *exported)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+
+	if (!n)
+		return 0;
+	if (b->oom || file_append(st, b, n) < 0) {
+		if (!c->failing)
+			LOGP(DSTORE, LOGL_ERROR, "charging records after %" PRId64 " not in a CSV file yet: "
+			     "tried again after the next commit\n", c->exported);
+		c->failing = true;
+		return -EIO;
+	}
+	if (c->failing)
+		LOGP(DSTORE, LOGL_NOTICE, "CDR files written again\n");
+	c->failing = false;
+	c->exported = last;
+	*exported += n;
+	b->len = 0;
+	return 0;
+}
+
+void uigw_store_cdr_export(struct uigw_store *st)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+	uint64_t max = (uint64_t)st->cfg.cdr_max_kb * 1024;
+	struct buf b = { 0 };
+	uint64_t exported = 0;
+	bool more = true;
+
+	c->written = false;
+	if (!st->cfg.cdr_dir || !c->read)
+		return;
+	while (more) {
+		unsigned int n = 0, rows = 0;
+		int64_t last = c->exported;
+		int rc;
+
+		if (file_due(st))
+			file_close(st);
+		b.len = 0;
+		sqlite3_bind_int64(c->read, 1, c->exported);
+		while ((rc = sqlite3_step(c->read)) == SQLITE_ROW) {
+			rows++;
+			buf_record(&b, c->read);
+			last = sqlite3_column_int64(c->read, 0);
+			n++;
+			/* a file is closed at its size: a big batch spreads over several */
+			if (max && (c->fd < 0 ? sizeof(cdr_header) - 1 : c->bytes) + b.len >= max) {
+				if (flush(st, &b, n, last, &exported) < 0)
+					break;
+				n = 0;
+				file_close(st);
+			}
+		}
+		sqlite3_reset(c->read);
+		if (c->failing)
+			break;
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+			LOGP(DSTORE, LOGL_ERROR, "cannot read charging records: %s\n", sqlite3_errmsg(st->wdb));
+			break;
+		}
+		if (flush(st, &b, n, last, &exported) < 0)
+			break;
+		more = rows == CDR_CHUNK;
+	}
+	if (c->failing)
+		count(st, exported, 0, 1);
+	else {
+		if (file_due(st))
+			file_close(st);
+		count(st, exported, 0, 0);
+	}
+	free(b.p);
+}
+
+int uigw_store_cdr_save_cursor(struct uigw_store *st)
+{
+	sqlite3_stmt *s = st->wstmt[WSTMT_CDR_CURSOR];
+	int rc;
+
+	if (st->cdr.exported == st->cdr.saved)
+		return 0;
+	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, "$id"), st->cdr.exported);
+	rc = sqlite3_step(s);
+	uigw_store_stmt_done(s);
+	if (rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot keep the CDR cursor: %s\n", sqlite3_errmsg(st->wdb));
+		return -EIO;
+	}
+	/* in the transaction: st->cdr.saved follows once it committed (see write_batch) */
+	return 0;
+}
+
+/* A file a crash left open: cut back to its last whole line; \returns the last record number in it (0: none) and
+ * closes it (renamed, or removed when it holds none) */
+static int64_t repair_part(struct uigw_store *st, const char *path)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+	char tail[4096];
+	int64_t last = 0;
+	off_t size, from, cut;
+	ssize_t n;
+	char *nl, *line;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		LOGP(DSTORE, LOGL_ERROR, "CDR file %s: %s\n", path, strerror(errno));
+		return 0;
+	}
+	size = lseek(fd, 0, SEEK_END);
+	from = size > (off_t)sizeof(tail) - 1 ? size - (off_t)sizeof(tail) + 1 : 0;
+	n = pread(fd, tail, sizeof(tail) - 1, from);
+	if (n < 0)
+		n = 0;
+	tail[n] = '\0';
+	/* a partial last line goes */
+	nl = memrchr(tail, '\n', n);
+	cut = nl ? from + (nl - tail) + 1 : 0;
+	if (cut != size) {
+		LOGP(DSTORE, LOGL_NOTICE, "CDR file %s: partial last line removed (%lld bytes)\n", path,
+		     (long long)(size - cut));
+		if (ftruncate(fd, cut) < 0)
+			LOGP(DSTORE, LOGL_ERROR, "CDR file %s: %s\n", path, strerror(errno));
+	}
+	if (nl) {
+		*nl = '\0';
+		line = memrchr(tail, '\n', nl - tail);
+		line = line ? line + 1 : tail;
+		if (strncmp(line, "record,", 7))
+			last = strtoll(line, NULL, 10);
+	}
+	fsync(fd);
+	close(fd);
+	/* close it as the writer would */
+	osmo_strlcpy(c->path, path, sizeof(c->path));
+	c->fd = open(path, O_RDONLY | O_CLOEXEC);
+	c->records = last > 0;
+	file_close(st);
+	return last;
+}
+
+static int64_t scan_parts(struct uigw_store *st)
+{
+	DIR *d = opendir(st->cfg.cdr_dir);
+	struct dirent *e;
+	int64_t last = 0, l;
+
+	if (!d) {
+		if (errno == ENOENT && mkdir(st->cfg.cdr_dir, 0700) == 0) {
+			LOGP(DSTORE, LOGL_NOTICE, "CDR folder %s created\n", st->cfg.cdr_dir);
+			return 0;
+		}
+		LOGP(DSTORE, LOGL_ERROR, "CDR folder %s: %s\n", st->cfg.cdr_dir, strerror(errno));
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char path[sizeof(st->cdr.path)];
+
+		if (strncmp(e->d_name, CDR_PREFIX, strlen(CDR_PREFIX)) || len < strlen(CDR_PART) ||
+		    strcmp(e->d_name + len - strlen(CDR_PART), CDR_PART))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", st->cfg.cdr_dir, e->d_name);
+		l = repair_part(st, path);
+		if (l > last)
+			last = l;
+	}
+	closedir(d);
+	return last;
+}
+
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* the records a crash lost (see the file's comment) */
+static void recover(struct uigw_store *st)
+{
+	int64_t last_end = query_int(st->wdb, "SELECT coalesce(max(ended), 0) FROM cdr");
+	sqlite3_stmt *s;
+	int n;
+
+	if (last_end <= 0)
+		return;	/* no record yet: the dialogs before charging existed get none */
+	if (sqlite3_prepare_v2(st->wdb, cdr_recover_sql, -1, &s, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->wdb));
+		return;
+	}
+	sqlite3_bind_int64(s, 1, last_end - RECOVER_MS);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->wdb));
+	else if ((n = sqlite3_changes(st->wdb)))
+		LOGP(DSTORE, LOGL_NOTICE, "%d charging records made from dialogs whose record was lost\n", n);
+	sqlite3_finalize(s);
+}
+
+int uigw_store_cdr_open(struct uigw_store *st)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+	int64_t in_files;
+
+	c->fd = -1;
+	recover(st);
+	c->saved = c->exported = query_int(st->wdb, "SELECT last_id FROM cdr_export WHERE id = 1");
+	if (c->saved < 0)
+		return -EIO;
+	if (!st->cfg.cdr_dir)
+		return 0;
+	if (sqlite3_prepare_v2(st->wdb, cdr_read_sql, -1, &c->read, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sqlite3_errmsg(st->wdb), cdr_read_sql);
+		return -EIO;
+	}
+	in_files = scan_parts(st);
+	if (in_files > c->exported)
+		c->exported = in_files;
+	uigw_store_cdr_export(st);
+	return 0;
+}
+
+void uigw_store_cdr_close(struct uigw_store *st)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+
+	if (c->read) {
+		uigw_store_cdr_export(st);
+		if (c->exported != c->saved) {
+			sqlite3_stmt *s = st->wstmt[WSTMT_CDR_CURSOR];
+
+			sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, "$id"), c->exported);
+			if (sqlite3_step(s) == SQLITE_DONE)
+				c->saved = c->exported;
+			uigw_store_stmt_done(s);
+		}
+		sqlite3_finalize(c->read);
+		c->read = NULL;
+	}
+	/* the open file is handed over at a clean stop */
+	file_close(st);
+}

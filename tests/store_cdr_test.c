@@ -1,0 +1,304 @@
+/*! \file store_cdr_test.c
+ *  Charging records (store_cdr.c): one record per dialog in the table, the same records once each in the CSV
+ *  files (header, fields, rotation by size, mode 0600, .part while open); a file a crash left open is cut back
+ *  to its last whole line and not written twice; a record a crash lost is made again from its dialog row. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/application.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include "common/fixture.h"
+
+static struct uigw_fixture fx;
+static char db_path[128], cdr_dir[128];
+
+static int setup(void **state)
+{
+	uigw_fx_init(&fx, "cdr");
+	snprintf(db_path, sizeof(db_path), "%s/cdr.db", fx.dir);
+	snprintf(cdr_dir, sizeof(cdr_dir), "%s/cdr", fx.dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cdr_dir);
+	assert_int_equal(system(cmd), 0);
+	uigw_fx_teardown(&fx);
+	return 0;
+}
+
+static struct uigw_store *open_store(unsigned int max_kb)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path;
+	cfg.cdr_dir = cdr_dir;
+	cfg.cdr_max_kb = max_kb;
+	st = uigw_store_open(fx.root, &cfg);
+	assert_non_null(st);
+	return st;
+}
+
+static void done_free(struct uigw_store_job *job, void *data)
+{
+	talloc_free(job);
+}
+
+/* the dialog row and (with \a cdr) the record of dialog \a id, ended at \a end_ms */
+static void dialog(struct uigw_store *st, uint64_t id, int64_t end_ms, bool cdr)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(st, done_free, NULL);
+	struct uigw_store_row *r;
+
+	r = uigw_store_job_row(job, UIGW_ROW_DIALOG);
+	r->time_ms = end_ms;
+	r->subscriber = "0123456789abcdef0123456789abcdef";
+	r->campaign = "rbt";
+	r->channel = "ussi";
+	r->dialog = id;
+	r->u.dialog.started_ms = end_ms - 1500;
+	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
+	r->u.dialog.roaming = true;
+	r->u.dialog.visited = "\"vpmn, \"\"x\"\".example\"";
+	if (cdr) {
+		r = uigw_store_job_row(job, UIGW_ROW_CDR);
+		r->time_ms = end_ms;
+		r->subscriber = "0123456789abcdef0123456789abcdef";
+		r->campaign = "rbt";
+		r->owner = "acme";
+		r->channel = "ussi";
+		r->dialog = id;
+		r->u.cdr.started_ms = end_ms - 1500;
+		r->u.cdr.outcome = UIGW_OUTCOME_COMPLETED;
+		r->u.cdr.roaming = true;
+		r->u.cdr.visited = "vpmn, \"x\".example";
+		r->u.cdr.screens = 3;
+		r->u.cdr.mt_messages = 0;
+		r->u.cdr.charge_class = "free";
+		r->u.cdr.zero_rated = true;
+	}
+	assert_int_equal(uigw_store_submit(job), 0);
+}
+
+static int64_t count(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+struct files {
+	unsigned int closed, open;	/* .csv, .csv.part */
+	unsigned int records;
+	int64_t seen[4096];		/* how often each record number is in a file */
+	long last_id;
+	char last_line[1024];		/* the line of the highest record number */
+};
+
+/* Read every CDR file: each starts with the header; records are counted by their number. */
+static void read_files(struct files *f)
+{
+	DIR *d = opendir(cdr_dir);
+	struct dirent *e;
+
+	memset(f, 0, sizeof(*f));
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[400], line[1024];
+		struct stat sb;
+		bool part;
+		FILE *fp;
+
+		if (e->d_name[0] == '.')
+			continue;
+		part = strstr(e->d_name, ".csv.part") != NULL;
+		assert_true(part || strstr(e->d_name, ".csv"));
+		assert_memory_equal(e->d_name, "osmo-uigw-cdr-", 14);
+		f->open += part;
+		f->closed += !part;
+		snprintf(path, sizeof(path), "%s/%s", cdr_dir, e->d_name);
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+		fp = fopen(path, "r");
+		assert_non_null(fp);
+		assert_non_null(fgets(line, sizeof(line), fp));
+		assert_string_equal(line, "record,timestamp,dialog,start,duration_ms,channel,campaign,tenant,subscriber,"
+				    "roaming,visited_network,screens,mt_messages,outcome,refusal,charge_class,"
+				    "zero_rated,test,recovered\n");
+		while (fgets(line, sizeof(line), fp)) {
+			long id = strtol(line, NULL, 10);
+
+			assert_true(id > 0 && id < 4096);
+			assert_int_equal(line[strlen(line) - 1], '\n');
+			f->seen[id]++;
+			f->records++;
+			if (id > f->last_id) {
+				f->last_id = id;
+				osmo_strlcpy(f->last_line, line, sizeof(f->last_line));
+			}
+		}
+		fclose(fp);
+	}
+	closedir(d);
+}
+
+static void assert_each_once(const struct files *f, unsigned int n)
+{
+	unsigned int i;
+
+	assert_int_equal(f->records, n);
+	for (i = 1; i <= n; i++) {
+		if (f->seen[i] != 1)
+			fail_msg("record %u is %" PRId64 " times in the files", i, f->seen[i]);
+	}
+}
+
+static void test_one_record_per_dialog_once_in_the_files(void **state)
+{
+	struct uigw_store *st = open_store(1);
+	struct uigw_store_stats stats;
+	struct files f;
+	struct stat sb;
+	unsigned int i;
+
+	for (i = 1; i <= 300; i++)
+		dialog(st, 1000 + i, 1700000000000LL + i * 1000, true);
+	/* a second record of a dialog is not one more */
+	dialog(st, 1001, 1700000000000LL + 999000, true);
+	uigw_store_drain(st);
+	uigw_store_stats(st, &stats);
+	assert_int_equal(stats.cdr_exported, 300);
+	assert_int_equal(stats.cdr_last, 300);
+	/* 1 KiB files: closed as they fill (the last one may be open) */
+	read_files(&f);
+	assert_true(f.closed >= 10);
+	assert_true(f.open <= 1);
+	assert_each_once(&f, 300);
+	/* the fields as written, the visited network quoted as CSV wants it */
+	assert_string_equal(f.last_line + strcspn(f.last_line, ",") + 1 + 17 + 1,
+			    "1300,20231114221818500,1500,ussi,rbt,acme,0123456789abcdef0123456789abcdef,1,"
+			    "\"vpmn, \"\"x\"\".example\",3,0,completed,,free,1,0,0\n");
+	assert_int_equal(stat(db_path, &sb), 0);
+	uigw_store_close(st);
+
+	/* a clean stop hands the open file over */
+	read_files(&f);
+	assert_int_equal(f.open, 0);
+	assert_each_once(&f, 300);
+	assert_int_equal(count("SELECT count(*) FROM cdr"), 300);
+	assert_int_equal(count("SELECT count(DISTINCT dialog) FROM cdr"), 300);
+	assert_int_equal(count("SELECT last_id FROM cdr_export"), 300);
+}
+
+static void test_crash_leftovers(void **state)
+{
+	struct uigw_store *st = open_store(10240);
+	struct files f;
+	char path[300];
+	sqlite3 *db;
+	FILE *fp;
+	unsigned int i;
+
+	for (i = 1; i <= 10; i++)
+		dialog(st, 2000 + i, 1700000000000LL + i * 1000, true);
+	uigw_store_drain(st);
+	uigw_store_close(st);
+	read_files(&f);
+	assert_each_once(&f, 10);
+
+	/* A crash: records 11 and 12 committed; 11 reached a file left open, with half of 12 after it, and the
+	 * cursor in the database is still at 10; dialog 2013's record was lost altogether. */
+	st = open_store(10240);
+	dialog(st, 2011, 1700000000000LL + 11000, true);
+	dialog(st, 2012, 1700000000000LL + 12000, true);
+	dialog(st, 2013, 1700000000000LL + 13000, false);
+	uigw_store_drain(st);
+	uigw_store_close(st);
+	assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE cdr_export SET last_id = 10", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	{
+		/* the file of the second run holds 11 and 12: it goes, the open one of the crash takes its place */
+		DIR *d = opendir(cdr_dir);
+		struct dirent *e;
+
+		while ((e = readdir(d))) {
+			char p[400], line[1024];
+			bool later = false;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", cdr_dir, e->d_name);
+			fp = fopen(p, "r");
+			while (fgets(line, sizeof(line), fp))
+				later |= atoi(line) > 10;
+			fclose(fp);
+			if (later)
+				unlink(p);
+		}
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "%s/osmo-uigw-cdr-20231114221801.csv.part", cdr_dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("record,timestamp,dialog,start,duration_ms,channel,campaign,tenant,subscriber,roaming,visited_network,"
+	      "screens,mt_messages,outcome,refusal,charge_class,zero_rated,test,recovered\n", fp);
+	fputs("11,20231114221811000,2011,20231114221809500,1500,ussi,rbt,acme,x,1,v,3,0,completed,,free,1,0,0\n", fp);
+	fputs("12,2023111422181200", fp);
+	fclose(fp);
+	chmod(path, 0600);
+
+	st = open_store(10240);
+	uigw_store_drain(st);
+	uigw_store_close(st);
+	read_files(&f);
+	assert_int_equal(f.open, 0);
+	/* 1..12 once each, and the made-up record of dialog 2013 */
+	assert_each_once(&f, 13);
+	assert_int_equal(count("SELECT count(*) FROM cdr WHERE dialog = 2013 AND recovered = 1"), 1);
+	assert_int_equal(count("SELECT id FROM cdr WHERE dialog = 2013"), 13);
+	assert_int_equal(count("SELECT count(*) FROM cdr"), count("SELECT count(*) FROM dialog"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_one_record_per_dialog_once_in_the_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_leftovers, setup, teardown),
+	};
+	void *log_ctx = talloc_named_const(NULL, 0, "log");
+
+	osmo_init_logging2(log_ctx, &uigw_log_info);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	log_set_log_level(osmo_stderr_target, LOGL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
