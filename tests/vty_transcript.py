@@ -187,6 +187,9 @@ def run_roundtrip(args):
     """Non-default settings survive write file; the written file read again writes the same file."""
     failures = []
     extra = ('uigw\n resume-window 30\n max-dialogs 5000\n busy-text Try later please\n'
+             ' quiet-hours 21:30 07:45\n quiet-hours-action refuse\n defer-max 5000\n'
+             ' time-zone default Europe/Berlin\n time-zone number 33 Europe/Paris\n'
+             ' time-zone visited vpmn.jp Asia/Tokyo\n'
              'store\n spam-window 3600\n synchronous normal\n cdr-interval 600\n cdr-max-size 64\n'
              ' cdr-subscriber msisdn\n retention cdrs 400\n'
              'uigw\n timer dialog X1 45\n timer map X201 30\n'
@@ -218,7 +221,11 @@ def run_roundtrip(args):
     first = texts[0]
     for needle in (' resume-window 30', ' max-dialogs 5000', ' busy-text Try later please', ' spam-window 3600',
                    ' synchronous normal', ' cdr-interval 600',
-                   ' cdr-max-size 64', ' cdr-subscriber msisdn', ' retention cdrs 400', ' timer dialog X1 45', ' timer map X201 30', ' sccp-address hlr-gt',
+                   ' cdr-max-size 64', ' cdr-subscriber msisdn', ' retention cdrs 400',
+                   ' quiet-hours 21:30 07:45', ' quiet-hours-action refuse', ' defer-max 5000',
+                   ' time-zone default Europe/Berlin', ' time-zone number 33 Europe/Paris',
+                   ' time-zone visited vpmn.jp Asia/Tokyo', ' timer dialog X1 45', ' timer map X201 30',
+                   ' sccp-address hlr-gt',
                    '   digits 491720000001', ' gsmscf-number +491720000999', ' hlr-address hlr-gt',
                    ' bind 127.0.0.1 42999', ' idle-timeout 5', ' shutdown', ' tenant bank', '  push forbidden',
                    '  channels smpp-sms ims-msg', '  rate-limit 7'):

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <talloc.h>
 #include <libconfig.h>
+#include <osmocom/uigw/core/schedule.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/campaign.h>
@@ -455,12 +456,59 @@ static int parse_charging(struct ld *ld, const config_setting_t *root)
 	return 0;
 }
 
+/* quiet_hours = { from = "21:00"; to = "08:00"; action = "defer" | "refuse"; } or false: no quiet hours for it
+ * (not even the gateway's); pacing = N: at most N pushes per second */
+static int parse_quiet(struct ld *ld, const config_setting_t *root)
+{
+	static const char *const names[] = { "from", "to", "action", NULL };
+	const config_setting_t *g = config_setting_get_member(root, "quiet_hours"), *s;
+	const char *v;
+	int rc, from, to;
+
+	rc = ld_get_uint(ld, root, "pacing", 1, 100000, &ld->c->pacing);
+	if (rc < 0)
+		return rc;
+	if (!g)
+		return 0;
+	if (config_setting_type(g) == CONFIG_TYPE_BOOL) {
+		if (config_setting_get_bool(g))
+			return ld_err(ld, g, "quiet_hours = true means nothing: a group { from; to; } or false");
+		ld->c->quiet = UIGW_QUIET_NONE;
+		return 0;
+	}
+	if (!config_setting_is_group(g))
+		return ld_err(ld, g, "quiet_hours must be a group { from = \"21:00\"; to = \"08:00\"; } or false");
+	if ((rc = ld_check_names(ld, g, names)) < 0)
+		return rc;
+	rc = ld_get_str(ld, g, "from", &s, &v);
+	if (rc <= 0 || (from = uigw_hhmm_parse(v)) < 0)
+		return rc < 0 ? rc : ld_err(ld, rc ? s : g, "quiet_hours needs from = \"HH:MM\"");
+	rc = ld_get_str(ld, g, "to", &s, &v);
+	if (rc <= 0 || (to = uigw_hhmm_parse(v)) < 0)
+		return rc < 0 ? rc : ld_err(ld, rc ? s : g, "quiet_hours needs to = \"HH:MM\"");
+	if (from == to)
+		return ld_err(ld, g, "quiet_hours: from and to are the same minute");
+	ld->c->quiet = UIGW_QUIET_OWN;
+	ld->c->quiet_from = from;
+	ld->c->quiet_to = to;
+	rc = ld_get_str(ld, g, "action", &s, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		if (!strcmp(v, "refuse"))
+			ld->c->quiet_refuse = true;
+		else if (strcmp(v, "defer"))
+			return ld_err(ld, s, "bad quiet_hours action '%s' (defer or refuse)", v);
+	}
+	return 0;
+}
+
 static int parse_campaign(struct ld *ld, const config_setting_t *root)
 {
 	static const char *const names[] = {
 		"name", "title", "languages", "channels", "network_only", "enabled", "entry", "params", "labels",
 		"start", "nodes", "push_cap", "owner", "on_event", "roaming",
-		"charging", NULL
+		"charging", "quiet_hours", "pacing", NULL
 	};
 	struct uigw_campaign *c = ld->c;
 	const config_setting_t *s, *nodes;
@@ -507,6 +555,7 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 	    (rc = ld_get_bool(ld, root, "enabled", &c->enabled)) < 0 ||
 	    (rc = parse_push_cap(ld, root)) < 0 ||
 	    (rc = parse_charging(ld, root)) < 0 ||
+	    (rc = parse_quiet(ld, root)) < 0 ||
 	    (rc = parse_params(ld, root)) < 0 ||
 	    (rc = parse_on_event(ld, root)) < 0 ||
 	    (rc = parse_entry(ld, root)) < 0)

@@ -21,6 +21,7 @@
 #include <osmocom/uigw/core/router.h>
 #include <osmocom/uigw/core/extapp.h>
 #include <osmocom/uigw/core/pseudonym.h>
+#include <osmocom/uigw/core/schedule.h>
 #include <osmocom/uigw/common/number.h>
 #include <osmocom/uigw/common/hash.h>
 #include "dialog_priv.h"
@@ -827,6 +828,8 @@ static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin
 	dlg->roaming = b->roaming;
 	if (b->visited)
 		OSMO_STRLCPY_ARRAY(dlg->visited, b->visited);
+	/* pushes to them later keep the quiet hours of where they are */
+	uigw_subscriber_roaming_note(gw, dlg->msisdn, b->roaming, b->visited);
 
 	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
 		dlg_reject(dlg, UIGW_REFUSAL_BUSY, gw->cfg.busy_text);

@@ -12,6 +12,7 @@
 #include <osmocom/core/fsm.h>
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/schedule.h>
 #include <osmocom/uigw/core/extapp.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/campaign.h>
@@ -137,6 +138,10 @@ struct uigw *uigw_alloc(void *ctx)
 	INIT_LLIST_HEAD(&gw->proposals);
 	INIT_LLIST_HEAD(&gw->extapps);
 	INIT_LLIST_HEAD(&gw->push_pending);
+	INIT_LLIST_HEAD(&gw->deferred);
+	INIT_LLIST_HEAD(&gw->cfg.tz_rules);
+	gw->cfg.quiet_from = gw->cfg.quiet_to = -1;
+	gw->cfg.defer_max = 100000;
 	INIT_LLIST_HEAD(&gw->outbox);
 	INIT_LLIST_HEAD(&gw->resumables);
 	hash_init(gw->dialogs_by_sub);
@@ -148,6 +153,8 @@ struct uigw *uigw_alloc(void *ctx)
 
 	gw->seen_size = 1 << 16;
 	gw->seen = talloc_zero_array(gw, struct uigw_seen, gw->seen_size);
+	gw->roam_size = 1 << 14;
+	gw->roam = talloc_zero_array(gw, struct uigw_roam, gw->roam_size);
 	gw->store_cfg = talloc_zero(gw, struct uigw_store_cfg);
 	if (gw->store_cfg) {
 		uigw_store_cfg_defaults(gw->store_cfg);
@@ -168,7 +175,7 @@ struct uigw *uigw_alloc(void *ctx)
 			break;
 		rate_ctr_group_set_name(gw->chan_ctrs[i], uigw_channel_name(i));
 	}
-	if (i < _UIGW_CHAN_NUM || !gw->seen || !gw->store_cfg || !gw->tdefs || !gw->ctrs || !gw->stats || uigw_dialog_init(gw) < 0) {
+	if (i < _UIGW_CHAN_NUM || !gw->seen || !gw->roam || !gw->store_cfg || !gw->tdefs || !gw->ctrs || !gw->stats || uigw_dialog_init(gw) < 0) {
 		uigw_free(gw);
 		return NULL;
 	}
@@ -241,8 +248,10 @@ int uigw_campaigns_reload(struct uigw *gw, char *err, size_t err_len)
 	if (gw->campaigns) {
 		for (i = 0; i < set->n; i++) {
 			struct uigw_campaign *old = uigw_campaign_set_find(gw->campaigns, set->c[i]->name);
-			if (old)
+			if (old) {
 				set->c[i]->enabled = old->enabled;
+				set->c[i]->pace_next_us = old->pace_next_us;
+			}
 		}
 		uigw_campaign_set_free(gw->campaigns);
 	}
@@ -291,6 +300,7 @@ int uigw_start(struct uigw *gw)
 			return -EIO;
 		}
 	}
+	uigw_schedule_start(gw);
 	osmo_timer_setup(&gw->housekeeping, housekeeping_cb, gw);
 	osmo_timer_schedule(&gw->housekeeping, HOUSEKEEPING_S, 0);
 	return 0;
@@ -313,6 +323,7 @@ void uigw_free(struct uigw *gw)
 		uigw_dialog_terminate(dlg, UIGW_OUTCOME_ABANDONED);
 	uigw_dialog_resume_flush(gw);
 	uigw_extapp_free_all(gw);
+	uigw_schedule_stop(gw);
 	if (gw->store) {
 		uigw_store_close(gw->store);
 		gw->store = NULL;

@@ -10,6 +10,7 @@
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/pseudonym.h>
 #include <osmocom/uigw/core/optout.h>
+#include <osmocom/uigw/core/schedule.h>
 #include <osmocom/uigw/core/dialog.h>
 
 /* the whole text (blanks and a final '.'/'!' aside) is one of the space-separated keywords, in any case */
@@ -107,6 +108,7 @@ struct uigw_store_job *uigw_subscriber_erase(struct uigw *gw, const char *msisdn
 		return NULL;
 	/* their dialogs' end rows are queued before the erase, which the writer commits in order */
 	uigw_subscriber_end_dialogs(gw, msisdn);
+	uigw_defer_drop_subscriber(gw, msisdn);
 	uigw_pseudonym(gw->pseudonym_key, msisdn, pseudo);
 	job = uigw_store_job_alloc(gw->store, done, data);
 	if (!job)

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <inttypes.h>
+#include <time.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/fsm.h>
 #include <osmocom/core/rate_ctr.h>
@@ -17,6 +19,7 @@
 #include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/core/proposal.h>
 #include <osmocom/uigw/core/pseudonym.h>
+#include <osmocom/uigw/core/schedule.h>
 #include "dialog_priv.h"
 
 void uigw_trigger_init(struct uigw_trigger *t, const char *campaign, const char *msisdn)
@@ -258,6 +261,32 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 		rate_ctr_inc2(gw->ctrs, UIGW_CTR_PUSH_CAPPED);
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return refuse(gw, t, res, UIGW_REFUSAL_CAPPED);
+	}
+	/* not inside the subscriber's quiet hours, nor faster than the campaign's pacing: put off or refused */
+	rc = uigw_schedule_check(gw, c, res->msisdn, t->paced, uigw_wall_ms(), &res->deferred_until_ms,
+				 &res->deferred_reason);
+	if (rc) {
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+		if (rc == UIGW_REFUSAL_QUIET_HOURS || t->no_defer) {
+			char until[32];
+			time_t u = res->deferred_until_ms / 1000;
+			struct tm tm;
+
+			gmtime_r(&u, &tm);
+			strftime(until, sizeof(until), "%Y-%m-%d %H:%M UTC", &tm);
+			snprintf(res->detail, sizeof(res->detail), "%s until %s", res->deferred_reason, until);
+			return refuse(gw, t, res, UIGW_REFUSAL_QUIET_HOURS);
+		}
+		rc = uigw_defer(gw, t, res, res->deferred_until_ms, res->deferred_reason);
+		if (rc < 0) {
+			snprintf(res->detail, sizeof(res->detail), "%s: %s", res->deferred_reason,
+				 rc == -ENOSPC ? "defer-max pushes are waiting already" : "out of memory");
+			return refuse(gw, t, res, UIGW_REFUSAL_BUSY);
+		}
+		res->deferred = true;
+		LOGP(DDLG, LOGL_INFO, "trigger of %s for %s put off by %" PRId64 " ms (%s)\n", c->name, res->msisdn,
+		     res->deferred_until_ms - uigw_wall_ms(), res->deferred_reason);
+		return 0;
 	}
 	/* the channel sets up its protocol state; it sends nothing before the core delivers the first screen */
 	rc = chan->ops->push(chan, dlg, t);

@@ -116,6 +116,11 @@ static int set_trigger(struct ctrl_cmd *cmd, void *data)
 					     res.detail);
 		return CTRL_CMD_ERROR;
 	}
+	if (res.deferred) {
+		cmd->reply = talloc_asprintf(cmd, "deferred,%lld,%s", (long long)(res.deferred_until_ms / 1000),
+					     res.deferred_reason);
+		return CTRL_CMD_REPLY;
+	}
 	cmd->reply = talloc_asprintf(cmd, "%s,%llu", uigw_channel_name(res.channel), (unsigned long long)res.dialog);
 	return CTRL_CMD_REPLY;
 }

@@ -250,6 +250,35 @@ int uigw_store_spam_top(struct uigw_store *st, unsigned int n,
 	return finish(st, s, rc);
 }
 
+int uigw_store_deferred_load(struct uigw_store *st,
+			     void (*cb)(int64_t id, int64_t due_ms, int64_t created_ms, const char *reason,
+					const char *campaign, const char *msisdn, int via, const char *to,
+					const char *language, const char *params, void *data), void *data)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !cb)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(st->rdb, "SELECT id, due, created, reason, campaign, msisdn, via, to_uri, language,"
+			       " params FROM deferred ORDER BY due, id", -1, &s, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot read the deferred pushes: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+#define T(i) ((const char *)sqlite3_column_text(s, i))
+		cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), T(3), T(4),
+		   T(5), sqlite3_column_int(s, 6), T(7), T(8), T(9), data);
+#undef T
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot read the deferred pushes: %s\n", sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	return 0;
+}
+
 int uigw_store_cdr_last(struct uigw_store *st, unsigned int n,
 			void (*cb)(const struct uigw_cdr_view *r, void *data), void *data)
 {

@@ -219,6 +219,13 @@ static const char *const schema_v8[] = {
 	"ALTER TABLE dialog ADD COLUMN visited TEXT",
 	"ALTER TABLE dialog ADD COLUMN test INTEGER NOT NULL DEFAULT 0",
 	"CREATE INDEX dialog_ended ON dialog (ended)",
+	/* network-initiated interactions put off by quiet hours or a campaign's pacing, sent when due (also after a
+	 * restart). The number is kept as given: it is what the push goes to; the row goes when it was sent. */
+	"CREATE TABLE deferred ("
+	" id INTEGER PRIMARY KEY, due INTEGER NOT NULL, created INTEGER NOT NULL, reason TEXT NOT NULL,"
+	" campaign TEXT NOT NULL, msisdn TEXT NOT NULL, via INTEGER NOT NULL, to_uri TEXT, language TEXT,"
+	" params TEXT)",	/* name=value lines, values with %, = and line breaks %-escaped */
+	"CREATE INDEX deferred_due ON deferred (due)",
 	NULL
 };
 
@@ -321,6 +328,10 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 		" VALUES ($dialog, $started, $time, $channel, $campaign, $tenant, $subscriber, $roaming, $visited,"
 		" $screens, $mt, $outcome, $refusal, $class, $zero_rated, $test)",
 	[WSTMT_CDR_CURSOR] = "UPDATE cdr_export SET last_id = $id WHERE id = 1",
+	[WSTMT_DEFER] =
+		"INSERT OR REPLACE INTO deferred (id, due, created, reason, campaign, msisdn, via, to_uri, language, params)"
+		" VALUES ($id, $due, $time, $reason, $campaign, $msisdn, $via, $to, $language, $params)",
+	[WSTMT_DEFER_DONE] = "DELETE FROM deferred WHERE id = $id",
 	[WSTMT_SPAM_RECENT] =
 		"SELECT 1 FROM spam_report WHERE number = $number AND reporter = $reporter AND time > $since"
 		" AND counted = 1 LIMIT 1",

@@ -406,6 +406,27 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		wb_text(&b, "$state", r->u.receipt.state);
 		wb_int(&b, "$time", r->time_ms);
 		break;
+	case UIGW_ROW_DEFER:
+		if (!r->campaign || !r->u.defer.msisdn || !r->u.defer.reason) {
+			LOGP(DSTORE, LOGL_ERROR, "deferred push without campaign, number or reason refused\n");
+			return -EPROTO;
+		}
+		b = wb_start(st, WSTMT_DEFER);
+		wb_text_idx(&b, "$campaign", r->campaign, true);
+		wb_int_idx(&b, "$time", r->time_ms, true);
+		wb_int(&b, "$id", r->u.defer.id);
+		wb_int(&b, "$due", r->u.defer.due_ms);
+		wb_text(&b, "$reason", r->u.defer.reason);
+		wb_text(&b, "$msisdn", r->u.defer.msisdn);
+		wb_int(&b, "$via", r->u.defer.via);
+		wb_text(&b, "$to", r->u.defer.to);
+		wb_text(&b, "$language", r->u.defer.language);
+		wb_text(&b, "$params", r->u.defer.params);
+		break;
+	case UIGW_ROW_DEFER_DONE:
+		b = wb_start(st, WSTMT_DEFER_DONE);
+		wb_int(&b, "$id", r->u.defer.id);
+		break;
 	case UIGW_ROW_PUSH:
 		if (!r->subscriber || !r->campaign || !r->u.push.result) {
 			LOGP(DSTORE, LOGL_ERROR, "push row without subscriber, campaign or result refused\n");

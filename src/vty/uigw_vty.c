@@ -259,6 +259,7 @@ static int config_write_uigw(struct vty *vty)
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
 	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
 	uigw_privacy_vty_write(vty);
+	uigw_schedule_vty_write(vty);
 	if (c->network_code)
 		vty_out(vty, " network-code %s%s", c->network_code, VTY_NEWLINE);
 	{
@@ -752,6 +753,17 @@ DEFUN(trigger, trigger_cmd, "trigger NAME MSISDN [.ARGS]",
 			res.detail[0] ? ": " : "", res.detail, VTY_NEWLINE);
 		return CMD_WARNING;
 	}
+	if (res.deferred) {
+		char until[32];
+		time_t u = res.deferred_until_ms / 1000;
+		struct tm tm;
+
+		gmtime_r(&u, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
+		vty_out(vty, "%% Deferred %s for %s until %s UTC (%s)%s", argv[0], res.msisdn, until,
+			res.deferred_reason, VTY_NEWLINE);
+		return CMD_SUCCESS;
+	}
 	vty_out(vty, "%% Triggered %s for %s via %s: dialog %llu%s", argv[0], res.msisdn,
 		uigw_channel_name(res.channel), (unsigned long long)res.dialog, VTY_NEWLINE);
 	/* the test drive: what the subscriber got */
@@ -929,6 +941,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element_ve(&show_spam_top_cmd);
 	install_element_ve(&show_store_cmd);
 	uigw_privacy_vty_init();
+	uigw_schedule_vty_init();
 	install_element(ENABLE_NODE, &campaign_enable_cmd);
 	install_element(ENABLE_NODE, &campaign_approve_cmd);
 	install_element(ENABLE_NODE, &reload_campaigns_cmd);

@@ -374,6 +374,40 @@ smpp
               'the callers of both triggers are stored with the ratings: %r' % out)
         out = vty.cmd('show smpp')
         check('opt-outs 1' in out and 'USSD:' in out, 'show smpp counts USSD and opt-outs')
+
+        # 13. quiet hours (the current minute, in UTC): a push is put off to the minute they end and goes out then
+        # over SMS, kept in the store meanwhile; with the action refuse another is refused; a campaign with
+        # quiet_hours = false... is not among the shipped ones: the notice over USSD waits as well
+        if time.gmtime().tm_sec >= 50:
+            time.sleep(61 - time.gmtime().tm_sec)	# a whole minute ahead: the window is this minute
+        boundary = (int(time.time()) // 60 + 1) * 60	# the first second after the quiet hours
+        now, nxt = time.gmtime(boundary - 60), time.gmtime(boundary)
+        for c in ('configure terminal', 'uigw', 'time-zone default UTC',
+                  'quiet-hours %02d:%02d %02d:%02d' % (now.tm_hour, now.tm_min, nxt.tm_hour, nxt.tm_min), 'end'):
+            vty.cmd(c)
+        Q1, Q2 = '491720000706', '491720000707'
+        out = vty.cmd('trigger survey +%s via smpp-sms' % Q1)
+        check('Deferred survey for +%s until %04d-%02d-%02d %02d:%02d:00 UTC (quiet_hours)'
+              % (Q1, nxt.tm_year, nxt.tm_mon, nxt.tm_mday, nxt.tm_hour, nxt.tm_min) in out,
+              'a push inside the quiet hours put off to their end: %r' % out)
+        out = vty.cmd('show deferred')
+        check('1 pushes put off' in out and '+' + Q1 in out and 'quiet_hours' in out, 'show deferred: %r' % out)
+        for c in ('configure terminal', 'uigw', 'quiet-hours-action refuse', 'end'):
+            vty.cmd(c)
+        out = vty.cmd('trigger survey +%s via smpp-sms' % Q2)
+        check('Refused: quiet_hours' in out, 'with the action refuse: refused: %r' % out)
+        check(smsc.wait(lambda e: is_submit(e, Q1) or is_submit(e, Q2), 1.0) is None,
+              'nothing sent inside the quiet hours')
+        e = smsc.wait(lambda e: is_submit(e, Q1), 75)
+        check(e is not None and 'How do you usually contact us?' in submit_text(e) and time.time() >= boundary,
+              'the deferred push went out over SMS when the quiet hours ended (%.1f s after)'
+              % (time.time() - boundary))
+        ask(smsc, Q1, '7730', '2', 'How satisfied')
+        out = vty.cmd('show deferred')
+        check('0 pushes put off' in out, 'nothing waits any more: %r' % out)
+        check(smsc.wait(lambda e: is_submit(e, Q2), 0.5) is None, 'the refused push was never sent')
+        for c in ('configure terminal', 'uigw', 'no quiet-hours', 'quiet-hours-action defer', 'end'):
+            vty.cmd(c)
         vty.close()
 
         # enquire_link keepalive was sent (interval 1 s)

@@ -158,6 +158,12 @@ struct uigw_campaign {
 	bool network_only;		/*!< only network-initiated dialogs */
 	bool roaming_deny;		/*!< roaming = "deny": not for subscribers the channel says are roaming */
 	bool zero_rated;		/*!< charging.zero_rated: its dialogs are free for the subscriber */
+	/* quiet_hours = { from = "21:00"; to = "08:00"; action = "defer"; } or false (none, not the gateway's) */
+	enum { UIGW_QUIET_GATEWAY, UIGW_QUIET_OWN, UIGW_QUIET_NONE } quiet;
+	int16_t quiet_from, quiet_to;	/*!< minutes of the day (UIGW_QUIET_OWN) */
+	bool quiet_refuse;
+	unsigned int pacing;		/*!< pushes per second at most (0: no pacing) */
+	int64_t pace_next_us;		/*!< the next free slot (wall clock, us); carried over a reload */
 	const char *charge_class;	/*!< charging.class, NULL: "standard" */
 	bool enabled;			/*!< from the file (default true); the VTY may override in the set */
 	unsigned int push_cap_count;	/*!< at most this many pushes of this campaign per subscriber... */

@@ -22,6 +22,8 @@ struct uigw_trigger {
 	unsigned int n_params;		/*!< campaign parameters, e.g. caller=+4930123456 */
 	const char *param_names[UIGW_TRIGGER_MAX_PARAMS];
 	const char *param_values[UIGW_TRIGGER_MAX_PARAMS];
+	bool paced;			/*!< a push the campaign's pacing put off: not paced again */
+	bool no_defer;			/*!< refuse instead of putting off (a deferred push sent again) */
 };
 
 /*! What became of a trigger. */
@@ -31,6 +33,9 @@ struct uigw_trigger_res {
 	uint64_t dialog;		/*!< the dialog's id */
 	char msisdn[UIGW_MSISDN_MAXLEN];	/*!< the subscriber, normalised */
 	char detail[160];		/*!< a refusal's detail for operators ("frequency cap of campaign x ...") */
+	bool deferred;			/*!< put off (returned 0, no dialog yet): quiet hours or pacing */
+	int64_t deferred_until_ms;	/*!< when it goes out */
+	const char *deferred_reason;	/*!< "quiet_hours" or "pacing" */
 };
 
 /*! An empty trigger: no channel chosen, no parameters. */

@@ -90,6 +90,12 @@ struct uigw_config {
 	unsigned int push_cap_count;	/*!< at most this many pushes per subscriber (all campaigns)... */
 	unsigned int push_cap_per;	/*!< ...within this many seconds (0: no gateway-wide cap) */
 	char *network_code;		/*!< MCC and MNC ("26201") told to external applications, or NULL */
+	/* when pushes may go out (core/schedule.h) */
+	int quiet_from, quiet_to;	/*!< quiet hours, minutes of the day in the subscriber's zone; -1: none */
+	bool quiet_refuse;		/*!< a push inside them is refused (quiet_hours), not put off */
+	char *tz_default;		/*!< the subscribers' zone without a rule; NULL: the machine's local time */
+	struct llist_head tz_rules;	/*!< struct uigw_tz_rule */
+	unsigned int defer_max;		/*!< pushes put off at most (default 100000) */
 };
 
 /*! The gateway: the single root object, passed to every function that needs it. */
@@ -151,6 +157,19 @@ struct uigw {
 
 	/* network-initiated interactions (push_cap.c) */
 	struct llist_head push_pending;		/*!< pushes sent whose push row is not committed yet */
+	/* pushes put off (schedule.c) */
+	struct llist_head deferred;		/*!< struct uigw_deferred, by due time */
+	unsigned int n_deferred;
+	int64_t defer_next_id;
+	struct osmo_timer_list defer_timer;
+	/*! Where subscribers roam, as their last dialog told (direct-mapped by number) */
+	struct uigw_roam {
+		uint32_t key;			/*!< hash of the number, 0: empty */
+		bool roaming;
+		char visited[48];
+		int64_t time_ms;
+	} *roam;
+	unsigned int roam_size;			/*!< power of two */
 
 	/* the outbox (core/dialog_outbox.c) */
 	unsigned int chan_depth;		/*!< calls of a channel into the core on the stack */

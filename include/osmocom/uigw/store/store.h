@@ -95,6 +95,8 @@ enum uigw_row_kind {
 	UIGW_ROW_ERASE,		/*!< everything held about the pseudonym `subscriber` is deleted (store_subscriber.c) */
 	UIGW_ROW_PURGE,		/*!< run the retention purge now (VTY `store purge`, tests) */
 	UIGW_ROW_CDR,		/*!< the charging record of a dialog that is over (u.cdr; one per dialog id) */
+	UIGW_ROW_DEFER,		/*!< a push put off until u.defer.due_ms (u.defer; campaign, time_ms common) */
+	UIGW_ROW_DEFER_DONE,	/*!< it was sent, refused or dropped (u.defer.id) */
 };
 
 /*! What a webhook can be told about. A row of the matching kind adds one outbox entry per webhook that listens
@@ -174,6 +176,15 @@ struct uigw_store_row {
 		struct {
 			const char *msisdn;
 		} subscriber;
+		struct {
+			int64_t id;		/*!< chosen by the core (unique) */
+			int64_t due_ms;
+			const char *reason;	/*!< "quiet_hours", "pacing" */
+			const char *msisdn;	/*!< E.164: where the push goes */
+			int via;		/*!< enum uigw_channel, -1: chosen when sent */
+			const char *to, *language;	/*!< or NULL */
+			const char *params;	/*!< name=value lines (uigw_defer_params_*), or NULL */
+		} defer;
 		struct {
 			int64_t id;		/*!< queue id, chosen by the caller (unique, increasing) */
 			int64_t expires_ms;	/*!< past this it is dropped, never sent */
@@ -329,6 +340,11 @@ struct uigw_cdr_view {
 	bool roaming, zero_rated, test, recovered;
 	int screens, mt_messages;	/*!< -1: unknown (a recovered record) */
 };
+/*! Every deferred push, by due time (at start: the core keeps them in memory). */
+int uigw_store_deferred_load(struct uigw_store *st,
+			     void (*cb)(int64_t id, int64_t due_ms, int64_t created_ms, const char *reason,
+					const char *campaign, const char *msisdn, int via, const char *to,
+					const char *language, const char *params, void *data), void *data);
 /*! The last \a n charging records, oldest first. */
 int uigw_store_cdr_last(struct uigw_store *st, unsigned int n,
 			void (*cb)(const struct uigw_cdr_view *r, void *data), void *data);

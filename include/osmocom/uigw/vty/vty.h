@@ -14,6 +14,9 @@ int uigw_vty_init(struct uigw *gw);
 void uigw_privacy_vty_init(void);
 /*! The opt-out keyword settings of node `uigw`, in config_write_uigw(). */
 void uigw_privacy_vty_write(struct vty *vty);
+/*! Quiet hours and time zones (schedule_vty.c): their commands, and their lines of node `uigw`. */
+void uigw_schedule_vty_init(void);
+void uigw_schedule_vty_write(struct vty *vty);
 /*! The retention periods of node `store`, in its config_write. */
 void uigw_privacy_vty_write_store(struct vty *vty);
 /*! The standard `timer` / `show timer` commands over every timer group: after the channels' init (which add
