@@ -570,10 +570,10 @@ static void test_samples(void **state)
 
 	assert_int_equal(uigw_campaign_set_load_dir(ctx, TOP_SRCDIR "/etc/campaigns", NULL, &set, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
-	assert_int_equal(set->n, 7);
+	assert_int_equal(set->n, 8);
 	/* sorted by file name */
 	assert_string_equal(set->c[0]->name, "callquality");
-	assert_string_equal(set->c[6]->name, "survey");
+	assert_string_equal(set->c[7]->name, "survey");
 	for (i = 0; i < set->n; i++) {
 		assert_int_equal(set->c[i]->version, 1);
 		assert_int_equal(set->c[i]->refcount, 1);
@@ -600,6 +600,24 @@ static void test_samples(void **state)
 	assert_true(c->network_only);
 	assert_string_equal(c->on_event[0].type, "spam-suspected");
 	assert_null(c->owner);
+
+	/* the subscriber's settings: opt-outs of everything, of one campaign, and back in */
+	c = uigw_campaign_set_find(set, "settings");
+	assert_non_null(c);
+	n = &c->nodes[c->start];
+	assert_int_equal(n->n_options, 5);
+	assert_int_equal(n->options[0].actions[0].kind, UIGW_ACT_OPTOUT);
+	assert_int_equal(n->options[0].actions[0].scope, UIGW_SCOPE_ALL);
+	assert_int_equal(n->options[1].actions[0].kind, UIGW_ACT_OPTOUT);
+	assert_int_equal(n->options[1].actions[0].scope, UIGW_SCOPE_CAMPAIGN);
+	assert_int_equal(n->options[4].actions[0].kind, UIGW_ACT_OPTIN);
+	assert_int_equal(n->options[4].actions[0].scope, UIGW_SCOPE_ALL);
+
+	/* charging: the spam reports are free */
+	c = uigw_campaign_set_find(set, "spam");
+	assert_true(c->zero_rated);
+	assert_string_equal(c->charge_class, "free");
+	assert_false(uigw_campaign_set_find(set, "survey")->zero_rated);
 
 	c = uigw_campaign_set_find(set, "spam");
 	assert_non_null(c);

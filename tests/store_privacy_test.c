@@ -101,6 +101,9 @@ static void add_rows(struct uigw_store_job *job, const char *sub, uint64_t dlg, 
 	r->u.offer.service = "tv";
 	r->u.offer.uri = "https://example.net/tv";
 	put(job, UIGW_ROW_OPTOUT, sub, 0)->u.optout.opt_out = true;
+	r = put(job, UIGW_ROW_OPTOUT, sub, 0);
+	r->u.optout.opt_out = true;
+	r->u.optout.scope = "campaign:survey";
 	put(job, UIGW_ROW_SUBSCRIBER, sub, 0)->u.subscriber.msisdn = msisdn;
 	r = put(job, UIGW_ROW_PUSH, sub, dlg);
 	r->u.push.result = "sent";
@@ -173,9 +176,9 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 
 	a = export_rows(A, &tables);
 	b = export_rows(B, NULL);
-	/* 13 rows (a refused trigger has no table of its own) and 4 webhook deliveries about them: the answer, the
+	/* 14 rows (a refused trigger has no table of its own) and 4 webhook deliveries about them: the answer, the
 	 * dialog's end, the spam report, the refused trigger */
-	assert_int_equal(a, 17);
+	assert_int_equal(a, 18);
 	assert_int_equal(b, a);
 
 	/* every table with a column that can name a subscriber is in the export, with this subscriber's rows */
@@ -205,7 +208,7 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 		covered++;
 	}
 	sqlite3_finalize(s);
-	assert_int_equal(covered, 14);
+	assert_int_equal(covered, 15);
 	json_decref(tables);
 
 	/* erase A: nothing of A anywhere, everything of B still there, the counts follow */
@@ -304,11 +307,47 @@ static void test_retention_per_kind(void **state)
 	uigw_store_close(st);
 }
 
+static void optout_row(const char *sub, bool out, const char *scope)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(fx.gw->store, done_free, NULL);
+	struct uigw_store_row *r = put(job, UIGW_ROW_OPTOUT, sub, 0);
+
+	r->u.optout.opt_out = out;
+	r->u.optout.scope = scope;
+	commit(job);
+}
+
+/* scoped opt-outs: one campaign, one tenant's campaigns; opting back into everything ends them too */
+static void test_scoped_optout(void **state)
+{
+	struct uigw_store *st = fx.gw->store;
+
+	assert_int_equal(uigw_store_opted_out_of(st, A, "survey", "operator"), 0);
+	optout_row(A, true, "campaign:survey");
+	optout_row(A, true, "tenant:bank");
+	assert_int_equal(uigw_store_opted_out_of(st, A, "survey", "operator"), 1);
+	assert_int_equal(uigw_store_opted_out_of(st, A, "crs", "operator"), 0);
+	assert_int_equal(uigw_store_opted_out_of(st, A, "loan", "bank"), 1);
+	assert_int_equal(uigw_store_is_opted_out(st, A), 0);
+	assert_int_equal(uigw_store_opted_out_of(st, B, "survey", "operator"), 0);
+	/* back into one */
+	optout_row(A, false, "tenant:bank");
+	assert_int_equal(uigw_store_opted_out_of(st, A, "loan", "bank"), 0);
+	assert_int_equal(uigw_store_opted_out_of(st, A, "survey", "operator"), 1);
+	/* out of everything, then back into everything: the scoped one is gone as well */
+	optout_row(A, true, NULL);
+	assert_int_equal(uigw_store_opted_out_of(st, A, "crs", "operator"), 1);
+	optout_row(A, false, NULL);
+	assert_int_equal(uigw_store_opted_out_of(st, A, "crs", "operator"), 0);
+	assert_int_equal(uigw_store_opted_out_of(st, A, "survey", "operator"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_export_covers_the_schema_and_erase_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_per_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scoped_optout, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 

@@ -286,7 +286,7 @@ def run_ctrl(args):
             (('GET', 'campaigns'), None),
             (('SET', 'campaign-disable', 'spam'), 'SET_REPLY 4 campaign-disable disabled'),
             (('SET', 'campaign-disable', 'nosuch'), "ERROR 5 no campaign 'nosuch'"),
-            (('SET', 'reload-campaigns', '1'), 'SET_REPLY 6 reload-campaigns 7 campaigns'),
+            (('SET', 'reload-campaigns', '1'), 'SET_REPLY 6 reload-campaigns 8 campaigns'),
         ]
         v.cmd('enable')
         v.cmd('subscriber +491720000001 dial *7730#')

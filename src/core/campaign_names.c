@@ -24,6 +24,7 @@ const struct value_string uigw_action_kind_names[] = {
 	{ UIGW_ACT_JUMP, "jump" },
 	{ UIGW_ACT_OFFER, "offer" },
 	{ UIGW_ACT_OPTOUT, "optout" },
+	{ UIGW_ACT_OPTIN, "optin" },
 	{ 0, NULL }
 };
 

@@ -26,7 +26,8 @@ static const char *const act_names[][4] = {
 	[UIGW_ACT_FLAG] = { "type", "content", "reason", NULL },
 	[UIGW_ACT_JUMP] = { "type", "campaign", NULL },
 	[UIGW_ACT_OFFER] = { "type", "service", "uri", "text" },
-	[UIGW_ACT_OPTOUT] = { "type", NULL },
+	[UIGW_ACT_OPTOUT] = { "type", "campaign", "tenant", NULL },
+	[UIGW_ACT_OPTIN] = { "type", "campaign", "tenant", NULL },
 };
 
 /* A template field of an action. */
@@ -129,6 +130,19 @@ static int parse_action(struct ld *ld, const config_setting_t *g, struct uigw_ac
 		}
 		break;
 	case UIGW_ACT_OPTOUT:
+	case UIGW_ACT_OPTIN:
+		/* of everything, of one campaign, or of one tenant's campaigns (the operator's: tenant "operator") */
+		if (config_setting_get_member(g, "campaign") && config_setting_get_member(g, "tenant")) {
+			rc = ld_err(ld, g, "campaign or tenant, not both");
+			break;
+		}
+		if (config_setting_get_member(g, "campaign")) {
+			a->scope = UIGW_SCOPE_CAMPAIGN;
+			rc = act_name(ld, g, "campaign", ld_valid_campaign_name, &a->subject);
+		} else if (config_setting_get_member(g, "tenant")) {
+			a->scope = UIGW_SCOPE_TENANT;
+			rc = act_name(ld, g, "tenant", ld_valid_campaign_name, &a->subject);
+		}
 		break;
 	}
 out:

@@ -179,9 +179,16 @@ static void run_actions(struct uigw_dialog *dlg, const struct uigw_action *acts,
 			r->u.offer.uri = val;
 			break;
 		case UIGW_ACT_OPTOUT:
+		case UIGW_ACT_OPTIN:
 			r = uigw_dlg_row(dlg, job, UIGW_ROW_OPTOUT);
-			if (r)
-				r->u.optout.opt_out = true;
+			if (!r)
+				break;
+			r->u.optout.opt_out = a->kind == UIGW_ACT_OPTOUT;
+			if (a->scope != UIGW_SCOPE_ALL)
+				r->u.optout.scope = talloc_asprintf(job, "%s:%s", a->scope == UIGW_SCOPE_CAMPAIGN ?
+								    "campaign" : "tenant", subj ? subj : "");
+			LOGPDLG(dlg, LOGL_NOTICE, "the subscriber opts %s pushes%s%s\n", r->u.optout.opt_out ? "out of" :
+				"back into", r->u.optout.scope ? " of " : "", r->u.optout.scope ? r->u.optout.scope : "");
 			break;
 		default:
 			break;

@@ -54,6 +54,12 @@ int uigw_optout_keyword(const struct uigw *gw, const char *text)
 struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
 					  uigw_store_done_cb done, void *data)
 {
+	return uigw_optout_submit_scope(gw, msisdn, out, ch, NULL, done, data);
+}
+
+struct uigw_store_job *uigw_optout_submit_scope(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
+						const char *scope, uigw_store_done_cb done, void *data)
+{
 	struct uigw_store_job *job;
 	struct uigw_store_row *r;
 	char pseudo[33];
@@ -74,10 +80,11 @@ struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, b
 	r->campaign = "-";
 	r->channel = uigw_channel_name(ch);
 	r->u.optout.opt_out = out;
-	if (!r->subscriber || uigw_store_submit(job) < 0)
+	r->u.optout.scope = scope ? talloc_strdup(job, scope) : NULL;
+	if (!r->subscriber || (scope && !r->u.optout.scope) || uigw_store_submit(job) < 0)
 		goto fail;
-	LOGP(DMAIN, LOGL_NOTICE, "subscriber %s opts %s network-initiated interactions (via %s)\n", pseudo,
-	     out ? "out of" : "back into", uigw_channel_name(ch));
+	LOGP(DMAIN, LOGL_NOTICE, "subscriber %s opts %s network-initiated interactions%s%s (via %s)\n", pseudo,
+	     out ? "out of" : "back into", scope ? " of " : "", scope ? scope : "", uigw_channel_name(ch));
 	return job;
 fail:
 	talloc_free(job);

@@ -249,7 +249,8 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 		return -ENOMEM;
 	dlg->network_initiated = true;
 	/* a subscriber who opted out gets no network-initiated interaction, on any channel */
-	if (gw->store && uigw_store_is_opted_out(gw->store, dlg->pseudonym) == 1) {
+	if (gw->store && uigw_store_opted_out_of(gw->store, dlg->pseudonym, c->name, c->owner ? c->owner : "operator")
+	    == 1) {
 		uigw_push_log(gw, dlg->pseudonym, c->name, ch, "opted-out");
 		rate_ctr_inc2(gw->ctrs, UIGW_CTR_DLG_REJECTED);
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);

@@ -4,6 +4,7 @@
  *  the contextual query SQL that the writer runs after each commit, and the SQL helper functions. */
 
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,8 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
 	[RSTMT_RESPONSES] =
 		"SELECT coalesce(sum(n), 0) FROM answer_count WHERE campaign = $campaign",
 	[RSTMT_OPTED_OUT] =
-		"SELECT opted_out FROM optout WHERE subscriber = $subscriber",
+		"SELECT coalesce((SELECT opted_out FROM optout WHERE subscriber = $subscriber), 0)"
+		" OR EXISTS (SELECT 1 FROM optout_scope WHERE subscriber = $subscriber AND scope IN ($campaign, $tenant))",
 	[RSTMT_API_KEYS] =
 		"SELECT id, tenant, hash, scopes, created, coalesce(last_used, 0), coalesce(revoked, 0) FROM api_key"
 		" ORDER BY id",
@@ -426,7 +428,8 @@ int uigw_store_optout_load(struct uigw_store *st)
 	int64_t n = 0;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->rdb, "SELECT count(*) FROM optout WHERE opted_out = 1", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->rdb, "SELECT (SELECT count(*) FROM optout WHERE opted_out = 1)"
+			       " + (SELECT count(*) FROM optout_scope)", -1, &s, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
@@ -438,7 +441,8 @@ int uigw_store_optout_load(struct uigw_store *st)
 		goto fail;
 	st->optout_mask = (uint32_t)(bits - 1);
 	st->optout_n = 0;
-	if (sqlite3_prepare_v2(st->rdb, "SELECT subscriber FROM optout WHERE opted_out = 1", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->rdb, "SELECT subscriber FROM optout WHERE opted_out = 1"
+			       " UNION ALL SELECT subscriber FROM optout_scope", -1, &s, NULL) != SQLITE_OK)
 		goto fail;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *sub = (const char *)sqlite3_column_text(s, 0);
@@ -461,6 +465,12 @@ fail:
 
 int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber)
 {
+	return uigw_store_opted_out_of(st, subscriber, NULL, NULL);
+}
+
+int uigw_store_opted_out_of(struct uigw_store *st, const char *subscriber, const char *campaign, const char *tenant)
+{
+	char cscope[64], tscope[64];
 	sqlite3_stmt *s;
 	int rc, out = 0;
 
@@ -471,7 +481,11 @@ int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber)
 		return 0;
 	st->optout_reads++;
 	s = st->rstmt[RSTMT_OPTED_OUT];
-	if (uigw_store_bind_text(s, "$subscriber", subscriber) < 0) {
+	snprintf(cscope, sizeof(cscope), "campaign:%s", campaign ? campaign : "");
+	snprintf(tscope, sizeof(tscope), "tenant:%s", tenant ? tenant : "");
+	if (uigw_store_bind_text(s, "$subscriber", subscriber) < 0 ||
+	    (campaign && uigw_store_bind_text(s, "$campaign", cscope) < 0) ||
+	    (tenant && uigw_store_bind_text(s, "$tenant", tscope) < 0)) {
 		uigw_store_stmt_done(s);
 		return -EIO;
 	}
@@ -482,6 +496,25 @@ int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber)
 	}
 	rc = finish(st, s, rc);
 	return rc < 0 ? rc : out;
+}
+
+int uigw_store_optout_scopes(struct uigw_store *st, const char *subscriber,
+			     void (*cb)(const char *scope, int64_t time_ms, const char *channel, void *data), void *data)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !subscriber || !cb)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(st->rdb, "SELECT scope, time, channel FROM optout_scope WHERE subscriber = ?1"
+			       " ORDER BY scope", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(s, 1, subscriber, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+		   (const char *)sqlite3_column_text(s, 2), data);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id)

@@ -226,6 +226,11 @@ static const char *const schema_v8[] = {
 	" campaign TEXT NOT NULL, msisdn TEXT NOT NULL, via INTEGER NOT NULL, to_uri TEXT, language TEXT,"
 	" params TEXT)",	/* name=value lines, values with %, = and line breaks %-escaped */
 	"CREATE INDEX deferred_due ON deferred (due)",
+	/* opt-outs of one campaign ("campaign:NAME") or of one tenant's campaigns ("tenant:NAME"), beside the
+	 * opt-out of every push in optout */
+	"CREATE TABLE optout_scope ("
+	" subscriber TEXT NOT NULL, scope TEXT NOT NULL, time INTEGER, channel TEXT,"
+	" PRIMARY KEY (subscriber, scope)) WITHOUT ROWID",
 	NULL
 };
 
@@ -332,6 +337,11 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 		"INSERT OR REPLACE INTO deferred (id, due, created, reason, campaign, msisdn, via, to_uri, language, params)"
 		" VALUES ($id, $due, $time, $reason, $campaign, $msisdn, $via, $to, $language, $params)",
 	[WSTMT_DEFER_DONE] = "DELETE FROM deferred WHERE id = $id",
+	[WSTMT_OPTOUT_SCOPE] =
+		"INSERT OR REPLACE INTO optout_scope (subscriber, scope, time, channel)"
+		" VALUES ($subscriber, $scope, $time, $channel)",
+	[WSTMT_OPTIN_SCOPE] = "DELETE FROM optout_scope WHERE subscriber = $subscriber AND scope = $scope",
+	[WSTMT_OPTIN_ALL] = "DELETE FROM optout_scope WHERE subscriber = $subscriber",
 	[WSTMT_SPAM_RECENT] =
 		"SELECT 1 FROM spam_report WHERE number = $number AND reporter = $reporter AND time > $since"
 		" AND counted = 1 LIMIT 1",

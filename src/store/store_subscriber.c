@@ -36,6 +36,7 @@ static const struct {
 	{ "cdr", "subscriber = $s OR subscriber IN (SELECT msisdn FROM subscriber_map WHERE pseudonym = $s)" },
 	{ "spam_report", "reporter = $s" },
 	{ "optout", "subscriber = $s" },
+	{ "optout_scope", "subscriber = $s" },
 	/* pushes put off (quiet hours, pacing) keep the number they go to: found through the mapping */
 	{ "deferred", "msisdn IN (SELECT msisdn FROM subscriber_map WHERE pseudonym = $s)" },
 	{ "subscriber_map", "pseudonym = $s" },

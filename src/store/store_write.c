@@ -355,6 +355,26 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 			LOGP(DSTORE, LOGL_NOTICE, "opt-out without a subscriber skipped\n");
 			return 0;
 		}
+		if (r->u.optout.scope) {
+			b = wb_start(st, r->u.optout.opt_out ? WSTMT_OPTOUT_SCOPE : WSTMT_OPTIN_SCOPE);
+			wb_text_idx(&b, "$subscriber", r->subscriber, true);
+			wb_text(&b, "$scope", r->u.optout.scope);
+			if (r->u.optout.opt_out) {
+				wb_int(&b, "$time", r->time_ms);
+				wb_text(&b, "$channel", r->channel);
+			}
+			break;
+		}
+		if (!r->u.optout.opt_out) {
+			/* back in: into everything */
+			int rc;
+
+			b = wb_start(st, WSTMT_OPTIN_ALL);
+			wb_text(&b, "$subscriber", r->subscriber);
+			rc = wb_step(&b);
+			if (rc < 0)
+				return rc;
+		}
 		b = wb_start(st, WSTMT_OPTOUT);
 		wb_common(&b, r);
 		wb_int(&b, "$opted_out", r->u.optout.opt_out);

@@ -65,6 +65,33 @@ DEFUN(sub_optout, sub_optout_cmd, "subscriber MSISDN (optout|optin)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(sub_optout_scope, sub_optout_scope_cmd, "subscriber MSISDN (optout|optin) (campaign|tenant) NAME",
+      SUB_STR "Opt the subscriber out of pushes of ...\n" "Opt the subscriber back in to pushes of ...\n"
+      "One campaign\n" "Every campaign of one tenant (operator: the operator's own)\n" "Its name\n")
+{
+	bool out = !strcmp(argv[1], "optout");
+	char msisdn[UIGW_MSISDN_MAXLEN], scope[64];
+
+	if (number(vty, argv[0], msisdn, sizeof(msisdn)) < 0)
+		return CMD_WARNING;
+	snprintf(scope, sizeof(scope), "%s:%s", argv[2], argv[3]);
+	if (!uigw_optout_submit_scope(g_gw, msisdn, out, UIGW_CHAN_VTY, scope, job_free, NULL)) {
+		vty_out(vty, "%% Not recorded (no store, or the store refused it: show store)%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	uigw_store_drain(g_gw->store);
+	vty_out(vty, "%% %s opted %s pushes of %s %s%s", msisdn, out ? "out of" : "back into", argv[2], argv[3],
+		VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+static void scope_line(const char *scope, int64_t time_ms, const char *channel, void *data)
+{
+	struct vty *vty = data;
+
+	vty_out(vty, " opted out of %s (via %s)%s", scope, channel ? channel : "-", VTY_NEWLINE);
+}
+
 DEFUN(show_subscriber, show_subscriber_cmd, "show subscriber MSISDN",
       SHOW_STR SUB_STR)
 {
@@ -82,6 +109,7 @@ DEFUN(show_subscriber, show_subscriber_cmd, "show subscriber MSISDN",
 		pushes = uigw_store_push_count(g_gw->store, pseudo, NULL, now - 86400 * 1000LL);
 		vty_out(vty, " network-initiated interactions: %s%s", opted < 0 ? "unknown (store error)" :
 			opted ? "opted out" : "allowed", VTY_NEWLINE);
+		uigw_store_optout_scopes(g_gw->store, pseudo, scope_line, vty);
 		if (pushes >= 0)
 			vty_out(vty, " pushes in the last 24 h: %d%s", pushes, VTY_NEWLINE);
 	} else {
@@ -464,4 +492,5 @@ void uigw_privacy_vty_init(void)
 	install_element_ve(&show_subscriber_cmd);
 	install_element_ve(&show_charging_cmd);
 	install_element(ENABLE_NODE, &sub_optout_cmd);
+	install_element(ENABLE_NODE, &sub_optout_scope_cmd);
 }

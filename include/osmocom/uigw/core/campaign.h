@@ -61,9 +61,11 @@ enum uigw_action_kind {
 	UIGW_ACT_FLAG,		/*!< subject: content id; value: reason (template) */
 	UIGW_ACT_JUMP,		/*!< subject: campaign name; the dialog continues at that campaign's start */
 	UIGW_ACT_OFFER,		/*!< subject: service name; value: URI; text: handed to the user */
-	UIGW_ACT_OPTOUT,	/*!< the subscriber opts out of network-initiated interactions on every channel */
+	UIGW_ACT_OPTOUT,	/*!< the subscriber opts out of network-initiated interactions on every channel (scope: of
+				 *   one campaign or tenant, the subject) */
+	UIGW_ACT_OPTIN,		/*!< ... back in (scope NONE: into everything) */
 };
-extern const struct value_string uigw_action_kind_names[];	/*!< "record","spam_report","reaction","app_rating","flag","jump","offer","optout" */
+extern const struct value_string uigw_action_kind_names[];	/*!< "record","spam_report","reaction","app_rating","flag","jump","offer","optout","optin" */
 
 enum uigw_reaction {
 	UIGW_REACT_LIKE,
@@ -78,6 +80,11 @@ struct uigw_action {
 	struct uigw_tmpl *subject;	/*!< see enum uigw_action_kind; NULL where unused */
 	struct uigw_tmpl *value;	/*!< see enum uigw_action_kind; NULL where unused */
 	struct uigw_i18n text;		/*!< OFFER: text shown to the user (n == 0 elsewhere) */
+	enum uigw_optout_scope {
+		UIGW_SCOPE_ALL,		/*!< every push */
+		UIGW_SCOPE_CAMPAIGN,	/*!< the campaign named by subject */
+		UIGW_SCOPE_TENANT,	/*!< the campaigns of the tenant named by subject */
+	} scope;			/*!< OPTOUT, OPTIN */
 	unsigned int line;		/*!< line in the campaign file (for messages) */
 };
 

@@ -16,6 +16,11 @@ struct uigw;
 struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
 					  uigw_store_done_cb done, void *data);
 
+/*! The same for one campaign (\a scope "campaign:NAME") or one tenant's campaigns ("tenant:NAME"); scope NULL:
+ *  every push (and opting back in with NULL ends the scoped opt-outs too). */
+struct uigw_store_job *uigw_optout_submit_scope(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,
+						const char *scope, uigw_store_done_cb done, void *data);
+
 /*! Defaults of the keywords and their confirmations (node `uigw`). */
 #define UIGW_STOP_KEYWORDS	"STOP STOPP UNSUBSCRIBE"
 #define UIGW_STOP_REPLY		"You are unsubscribed and will get no more messages from this service."

@@ -172,6 +172,8 @@ struct uigw_store_row {
 		} offer;
 		struct {
 			bool opt_out;		/*!< true: opt out; false: opt back in */
+			const char *scope;	/*!< "campaign:NAME", "tenant:NAME"; NULL: every push (opting back
+						 *   in with NULL also ends every scoped opt-out) */
 		} optout;
 		struct {
 			const char *msisdn;
@@ -359,6 +361,13 @@ int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int6
 int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q);
 /*! \returns 1 if the pseudonym opted out, 0 if not, negative errno */
 int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber);
+/*! Has \a subscriber opted out of every push, or of \a campaign, or of the campaigns of \a tenant (either NULL:
+ *  not asked)? \returns 1, 0, or negative errno */
+int uigw_store_opted_out_of(struct uigw_store *st, const char *subscriber, const char *campaign, const char *tenant);
+/*! A subscriber's scoped opt-outs ("campaign:NAME", "tenant:NAME"), one callback each. \returns 0 or errno */
+int uigw_store_optout_scopes(struct uigw_store *st, const char *subscriber,
+			     void (*cb)(const char *scope, int64_t time_ms, const char *channel, void *data),
+			     void *data);
 
 /*! Everything the store holds about a pseudonym, committed rows only: one member per table, an array of its rows
  *  as objects, added to \a out (a JSON object; jansson's json_t). A UIGW_ROW_ERASE removes exactly these rows.
