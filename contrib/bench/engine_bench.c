@@ -2,7 +2,7 @@
  * in one process. Prints medians of repeated runs and ratios against reference runs measured in the same
  * invocation (bare renderer calls; bare SQLite inserts in one transaction per batch).
  *
- *   engine_bench [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE_DIALOGS] [-d TMPDIR]
+ *   engine_bench [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE_DIALOGS] [-d TMPDIR] [-p PHASES] [-b BACKLOG]
  *
  * Not a test: it asserts nothing about speed; contrib/bench/engine compares the figures with the targets. */
 
@@ -241,6 +241,45 @@ static double ref_sqlite(const char *dir, unsigned int n, unsigned int batch)
 	return n / t0;
 }
 
+/* The policy work a gateway does beside the dialogs (phase c): a purge backlog of old answers the retention
+ * deletes in batches between group commits, and one charging record per dialog into the table and CSV files.
+ * Phase s runs without both. */
+static bool with_policy;
+static unsigned int purge_backlog = 200000;
+
+/* answers 100 days old, written straight into a fresh database before the store opens it */
+static void old_answers(const char *path, unsigned int n)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	sqlite3 *db;
+	sqlite3_stmt *ins;
+	long long old = (long long)time(NULL) * 1000 - 100LL * 86400000;
+	unsigned int i;
+
+	/* the schema first (the store's own), then the rows in one transaction */
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = path;
+	cfg.cdr_off = true;
+	st = uigw_store_open(NULL, &cfg);
+	uigw_store_close(st);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return;
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO response (campaign, version, node, question, kind, value, raw, channel,"
+			   " subscriber, dialog, time, roaming, language) VALUES ('old', 1, 'q1', 'q1', 'choice', 'tv',"
+			   " '1', 'gsup', 'ab12cd34ef56ab12cd34ef56ab12cd34', ?1, ?2, 0, 'en')", -1, &ins, NULL);
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(ins, 1, i + 1);
+		sqlite3_bind_int64(ins, 2, old + i);
+		sqlite3_step(ins);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+}
+
 static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigned int max_dialogs)
 {
 	char path[400], err[512] = "";
@@ -254,6 +293,14 @@ static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigne
 		snprintf(path, sizeof(path), "%s/bench.db", dir);
 		unlink(path);
 		osmo_talloc_replace_string(g, (char **)&g->store_cfg->path, path);
+		if (with_policy) {
+			old_answers(path, purge_backlog);
+			g->store_cfg->retention[UIGW_RET_ANSWERS] = 30;
+			snprintf(path, sizeof(path), "%s/cdr", dir);
+			osmo_talloc_replace_string(g, (char **)&g->store_cfg->cdr_dir, path);
+		} else {
+			g->store_cfg->cdr_off = true;
+		}
 	} else {
 		TALLOC_FREE(g->store_cfg);
 	}
@@ -282,16 +329,18 @@ static void setup_dialogs(unsigned int n)
 int main(int argc, char **argv)
 {
 	unsigned int n = 10000, repeats = 5, idle = 100000, i;
-	const char *phases = "esri";	/* e: engine, s: engine + store, r: references, i: idle memory */
+	const char *phases = "escri";	/* e: engine, s: engine + store, c: the same with purge and CDRs, r: references,
+					 * i: idle memory */
 	uint64_t steps = 300000;
 	const char *tmp = "/tmp";
 	char dir[256], path[400];
-	double *v_steps, *v_ans, *v_p50, *v_p99, *v_ref_r, *v_ref_s, *v_p50s, *v_p99s;
+	double *v_steps, *v_ans, *v_p50, *v_p99, *v_ref_r, *v_ref_s, *v_p50s, *v_p99s, *v_pol, *v_ratio;
+	uint64_t purged = 0, cdrs = 0;
 	void *ctx;
 	FILE *f;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:s:r:i:d:p:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:r:i:d:p:b:")) != -1) {
 		switch (c) {
 		case 'n': n = atoi(optarg); break;
 		case 's': steps = atoll(optarg); break;
@@ -299,9 +348,11 @@ int main(int argc, char **argv)
 		case 'i': idle = atoi(optarg); break;
 		case 'd': tmp = optarg; break;
 		case 'p': phases = optarg; break;
+		case 'b': purge_backlog = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE] [-d TMPDIR] [-p PHASES]\n"
-				"  PHASES: letters of e (engine), s (engine + store), r (references), i (idle memory)\n", argv[0]);
+				"  PHASES: letters of e (engine), s (engine + store), c (s with a retention purge of -b old answers and\n"
+				"  charging records into CSV files), r (references), i (idle memory)\n", argv[0]);
 			return 2;
 		}
 	}
@@ -330,6 +381,8 @@ int main(int argc, char **argv)
 	v_p99s = calloc(repeats, sizeof(double));
 	v_ref_r = calloc(repeats, sizeof(double));
 	v_ref_s = calloc(repeats, sizeof(double));
+	v_pol = calloc(repeats, sizeof(double));
+	v_ratio = calloc(repeats, sizeof(double));
 
 	printf("osmo-uigw engine benchmark: %u concurrent dialogs, %llu steps per run, %u runs, USSD profile\n",
 	       n, (unsigned long long)steps, repeats);
@@ -363,12 +416,36 @@ store:
 		uigw_free(gw);
 		free(bd);
 
+		/* the same, with the retention purge working off its backlog and a charging record per dialog */
+		if (strchr(phases, 'c')) {
+			struct uigw_store_stats ss;
+
+			with_policy = true;
+			gw = make_gw(ctx, dir, true, n + 10);
+			with_policy = false;
+			setup_dialogs(n);
+			run(n);
+			t = run(steps);
+			v_pol[i] = answers_done / t;
+			v_ratio[i] = v_pol[i] / v_ans[i];
+			uigw_store_drain(gw->store);
+			uigw_store_stats(gw->store, &ss);
+			purged = ss.purged;
+			cdrs = ss.cdr_exported;
+			uigw_free(gw);
+			free(bd);
+			snprintf(path, sizeof(path), "rm -rf %s/cdr", dir);
+			if (system(path) != 0)
+				return 1;
+		}
+
 refs:
 		if (strchr(phases, 'r')) {
 			v_ref_r[i] = ref_render(steps);
 			v_ref_s[i] = ref_sqlite(dir, steps, 8192);
 		}
-		fprintf(stderr, "run %u: %.0f steps/s, %.0f answers/s committed\n", i + 1, v_steps[i], v_ans[i]);
+		fprintf(stderr, "run %u: %.0f steps/s, %.0f answers/s committed, %.0f with purge and CDRs\n", i + 1,
+			v_steps[i], v_ans[i], v_pol[i]);
 	}
 
 	/* idle memory: dialogs waiting for input */
@@ -397,6 +474,11 @@ refs:
 		printf("engine + store:      median %.0f committed answers/s, step p50 %.1f us, p99 %.1f us "
 		       "(reference: bare SQLite inserts %.0f rows/s, ratio %.2f)\n",
 		       ma, median(v_p50s, repeats), median(v_p99s, repeats), rs, ma / rs);
+		if (strchr(phases, 'c'))
+			printf("engine + store + purge + CDRs: median %.0f committed answers/s, ratio to engine + store "
+			       "%.3f (median of the runs' ratios; last run: %llu old answers purged, %llu charging records "
+			       "in CSV files)\n", median(v_pol, repeats), median(v_ratio, repeats),
+			       (unsigned long long)purged, (unsigned long long)cdrs);
 	}
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)

@@ -15,6 +15,7 @@
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/campaign.h>
+#include <osmocom/uigw/core/schedule.h>
 
 #include "campaign_priv.h"
 
@@ -410,3 +411,13 @@ int ld_get_text(struct ld *ld, const config_setting_t *g, const char *name, stru
 	return rc < 0 ? rc : 1;
 }
 
+/* (core/schedule.h; here, with the campaign files that use it too) */
+int uigw_hhmm_parse(const char *s)
+{
+	unsigned int h, m;
+	char tail;
+
+	if (!s || strlen(s) != 5 || sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || h > 23 || m > 59)
+		return -1;
+	return h * 60 + m;
+}

@@ -596,7 +596,7 @@ static void write_cdr(struct uigw_dialog *dlg)
 	struct uigw_store_row *r;
 	void *ctx;
 
-	if (!st || !dlg->end_written)
+	if (!st || !dlg->end_written || uigw_store_cfg_of(st)->cdr_off)
 		return;
 	r = uigw_store_log_row(st, UIGW_ROW_CDR, &ctx);
 	if (!r) {

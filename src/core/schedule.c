@@ -34,16 +34,6 @@
 #define RETRY_MAX	(24 * 60)		/* ... for a day */
 #define BATCH		256			/* pushes sent per run of the timer */
 
-int uigw_hhmm_parse(const char *s)
-{
-	unsigned int h, m;
-	char tail;
-
-	if (!s || sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || h > 23 || m > 59 || strlen(s) != 5)
-		return -1;
-	return h * 60 + m;
-}
-
 bool uigw_zone_valid(const char *zone)
 {
 	char path[256];

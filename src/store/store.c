@@ -506,7 +506,8 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 
 	if (open_writer(st) < 0)
 		goto fail;
-	uigw_store_purge(st);
+	/* a backlog goes on in batches between the commits from the start, not only an hour later */
+	st->purge_more = uigw_store_purge(st);
 	if (uigw_store_cdr_open(st) < 0)
 		goto fail;
 

@@ -5,7 +5,8 @@
  *  The cdr table is the truth; the files are made from it. After each commit that wrote records the writer
  *  appends the records after its cursor to the open file, OUT_DIR/osmo-uigw-cdr-YYYYMMDDhhmmss.csv.part, and
  *  renames it to .csv (the mediation takes only those) when it is older than cdr_interval or bigger than
- *  cdr_max_kb. The cursor (the last record in a file) is kept in cdr_export with the next transaction; at open,
+ *  cdr_max_kb. The cursor (the last record in a file) is kept in cdr_export with a transaction at most once a
+ *  second, after the open file was synced (synchronous full); at open,
  *  a file a crash left open is cut back to its last whole line, its last record number raises the cursor, and
  *  it is closed. So a record reaches the files once; only a crash between a rename and the next commit can
  *  write the records of the renamed file's last append again (the record number tells them apart).
@@ -38,6 +39,7 @@
 #define CDR_PART	".csv.part"
 #define CDR_CHUNK	1000		/* records per read */
 #define RECOVER_MS	(600 * 1000LL)	/* dialogs this long before the last record are looked at */
+#define CURSOR_EVERY_US	1000000		/* the cursor (and the sync of the open file) at most once a second */
 
 static const char cdr_header[] =
 	"record,timestamp,dialog,start,duration_ms,channel,campaign,tenant,subscriber,roaming,visited_network,"
@@ -314,10 +316,8 @@ static int file_append(struct uigw_store *st, const struct buf *b, unsigned int 
 		if (rc < 0)
 			return rc;
 	}
+	/* no sync here: uigw_store_cdr_save_cursor() syncs before the cursor is kept (once a second) */
 	rc = write_all(c->fd, b->p, b->len);
-	/* the cursor is kept with the next transaction: the lines must be on disk before it */
-	if (rc == 0 && st->cfg.sync_full && fdatasync(c->fd) < 0)
-		rc = -errno;
 	if (rc < 0) {
 		if (!c->failing)
 			LOGP(DSTORE, LOGL_ERROR, "cannot append to CDR file %s: %s\n", c->path, strerror(-rc));
@@ -413,10 +413,17 @@ void uigw_store_cdr_export(struct uigw_store *st)
 int uigw_store_cdr_save_cursor(struct uigw_store *st)
 {
 	sqlite3_stmt *s = st->wstmt[WSTMT_CDR_CURSOR];
+	int64_t now = uigw_mono_us();
 	int rc;
 
-	if (st->cdr.exported == st->cdr.saved)
+	if (st->cdr.exported == st->cdr.saved || now - st->cdr.synced_us < CURSOR_EVERY_US)
 		return 0;
+	/* the lines the cursor counts must be on disk before it: a power loss then loses neither */
+	if (st->cdr.fd >= 0 && st->cfg.sync_full && fdatasync(st->cdr.fd) < 0) {
+		LOGP(DSTORE, LOGL_ERROR, "CDR file %s: fdatasync: %s\n", st->cdr.path, strerror(errno));
+		return 0;	/* the cursor stays behind: those records are written again after a power loss */
+	}
+	st->cdr.synced_us = now;
 	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, "$id"), st->cdr.exported);
 	rc = sqlite3_step(s);
 	uigw_store_stmt_done(s);
@@ -570,6 +577,8 @@ void uigw_store_cdr_close(struct uigw_store *st)
 
 	if (c->read) {
 		uigw_store_cdr_export(st);
+		/* the open file is handed over (synced) before the cursor says its records are in a file */
+		file_close(st);
 		if (c->exported != c->saved) {
 			sqlite3_stmt *s = st->wstmt[WSTMT_CDR_CURSOR];
 

@@ -106,6 +106,7 @@ struct uigw_store {
 	struct uigw_store_wparam wparam[_WSTMT_NUM][UIGW_STORE_WPARAM_MAX];	/*!< writer only */
 	int64_t last_purge_ms;		/*!< writer only */
 	bool purge_more;		/*!< writer only: purge again after the next commit (more due, or asked) */
+	bool purge_now;			/*!< writer only: asked (store purge): after this commit, whatever the gap */
 	int64_t last_commit_us;		/*!< writer only: when the last batch began (monotonic) */
 	/* writer only: the webhooks (store_outbox.c) */
 	struct uigw_store_wh_target {
@@ -172,6 +173,7 @@ struct uigw_store {
 		uint64_t bytes;
 		unsigned int records;	/*!< in the open file */
 		bool failing;		/*!< the last append failed (logged once until one works) */
+		int64_t synced_us;	/*!< when the cursor was last kept (monotonic) */
 	} cdr;
 };
 

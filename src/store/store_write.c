@@ -20,6 +20,7 @@
 #include "store_priv.h"
 
 #define PURGE_INTERVAL_MS	(3600 * 1000LL)
+#define PURGE_BUSY_GAP_MS	1000	/* a backlog: one round per second at most while the writer has work */
 
 /* Group commit with a floor: wait until commit_interval_ms after the previous batch began, so that under load
  * each transaction (and its fdatasync) carries more rows. At low load the previous batch is long past and this
@@ -556,7 +557,7 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		return uigw_store_write_erase(st, r->subscriber);
 	case UIGW_ROW_PURGE:
 		/* after this commit, before the completions */
-		st->purge_more = true;
+		st->purge_more = st->purge_now = true;
 		return 0;
 	case UIGW_ROW_WH_RESEND:
 		b = wb_start(st, r->u.wh.id ? WSTMT_WH_RESEND : WSTMT_WH_RESEND_ALL);
@@ -798,9 +799,13 @@ void *uigw_store_writer_main(void *arg)
 				uigw_store_run_query((unsigned int)q->query < _UIGW_Q_NUM ? st->wq[q->query] : NULL, q);
 			}
 		}
-		/* one batch per table between group commits: a long purge never holds the answers back for long */
-		if (st->purge_more || uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
+		/* one batch per table between group commits, at most one round a second while answers come: a long
+		 * purge never holds them back for long, nor takes more than a few per cent of the writer */
+		if (st->purge_now || (st->purge_more && uigw_wall_ms() - st->last_purge_ms >= PURGE_BUSY_GAP_MS) ||
+		    uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS) {
+			st->purge_now = false;
 			st->purge_more = uigw_store_purge(st);
+		}
 
 		n_failed = 0;
 		llist_for_each_entry(job, &batch, list)

@@ -369,6 +369,14 @@ DEFUN(cfg_store_cdr_max_size, cfg_store_cdr_max_size_cmd, "cdr-max-size <1-41943
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_store_cdr_records, cfg_store_cdr_records_cmd, "cdr-records (on|off)",
+      "Charging records, one per dialog (next start)\n" "Written (default)\n"
+      "Not written: neither the table cdr nor CSV files\n")
+{
+	g_gw->store_cfg->cdr_off = !strcmp(argv[0], "off");
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_store_cdr_subscriber, cfg_store_cdr_subscriber_cmd, "cdr-subscriber (pseudonym|msisdn)",
       "How charging records name the subscriber\n"
       "By the keyed pseudonym of the feedback store (default)\n"
@@ -436,6 +444,8 @@ void uigw_privacy_vty_write_store(struct vty *vty)
 		vty_out(vty, " cdr-interval %u%s", c->cdr_interval, VTY_NEWLINE);
 	if (c->cdr_max_kb != d.cdr_max_kb)
 		vty_out(vty, " cdr-max-size %u%s", c->cdr_max_kb, VTY_NEWLINE);
+	if (c->cdr_off)
+		vty_out(vty, " cdr-records off%s", VTY_NEWLINE);
 	if (c->cdr_msisdn)
 		vty_out(vty, " cdr-subscriber msisdn%s", VTY_NEWLINE);
 
@@ -478,6 +488,7 @@ void uigw_privacy_vty_init(void)
 	install_element(STORE_NODE, &cfg_store_cdr_interval_cmd);
 	install_element(STORE_NODE, &cfg_store_cdr_max_size_cmd);
 	install_element(STORE_NODE, &cfg_store_cdr_subscriber_cmd);
+	install_element(STORE_NODE, &cfg_store_cdr_records_cmd);
 	install_element(ENABLE_NODE, &store_purge_cmd);
 	install_element(UIGW_NODE, &cfg_stop_keywords_cmd);
 	install_element(UIGW_NODE, &cfg_no_stop_keywords_cmd);

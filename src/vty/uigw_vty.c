@@ -629,7 +629,9 @@ DEFUN(show_store, show_store_cmd, "show store",
 		"answered)%s", st.optout_checks, st.optout_reads, VTY_NEWLINE);
 	vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
 	vty_out(vty, " Purged past their retention: %" PRIu64 " rows%s", st.purged, VTY_NEWLINE);
-	if (c->cdr_dir)
+	if (c->cdr_off)
+		vty_out(vty, " Charging records: off (cdr-records off)%s", VTY_NEWLINE);
+	else if (c->cdr_dir)
 		vty_out(vty, " Charging records: %" PRIu64 " written to CSV files in %s (last record %" PRId64 "), %"
 			PRIu64 " files closed, %" PRIu64 " appends failed%s", st.cdr_exported, c->cdr_dir, st.cdr_last,
 			st.cdr_files, st.cdr_errors, VTY_NEWLINE);

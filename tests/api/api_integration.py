@@ -231,7 +231,7 @@ def main():
         check(st == 200 and names == ['acme-survey'], 'acme sees only its campaign: %s' % names)
         st, _, j = http('GET', '/v1/campaigns', key=op_key)
         names = [c['name'] for c in j.get('campaigns', [])] if j else []
-        check(st == 200 and 'acme-survey' in names and 'callquality' in names and len(names) == 8,
+        check(st == 200 and 'acme-survey' in names and 'callquality' in names and len(names) == 9,
               'the operator sees every campaign: %s' % names)
         st1, _, j1 = http('GET', '/v1/campaigns/callquality', key=acme_key)
         st2, _, j2 = http('GET', '/v1/campaigns/nosuch', key=acme_key)

@@ -35,6 +35,7 @@ struct uigw_store_cfg {
 	const char *cdr_dir;		/*!< folder of the CSV files, NULL: none (default) */
 	unsigned int cdr_interval;	/*!< seconds: a file is closed this long after it was opened (default 3600) */
 	unsigned int cdr_max_kb;	/*!< ... or when it holds this many KiB (default 10240) */
+	bool cdr_off;			/*!< no charging records at all (node store: cdr-records off) */
 	bool cdr_msisdn;		/*!< records name the subscriber by MSISDN, not by pseudonym (the core fills
 					 *   it in; the store only reads it) */
 };
