@@ -53,19 +53,15 @@ static const char cdr_read_sql[] =
 /* The dialogs that ended from ?1 on and have no record: one made from the dialog row. The tenant is unknown
  * there (the dialog row does not keep the owner). */
 static const char cdr_recover_sql[] =
-	"INSERT OR IGNORE INTO cdr (dialog, started, ended, channel, campaign, subscriber, roaming, visited, outcome,"
+	"INSERT INTO cdr (dialog, started, ended, channel, campaign, subscriber, roaming, visited, outcome,"
 	" test, recovered) SELECT d.id, d.started, d.ended, d.channel, d.campaign, d.subscriber, d.roaming, d.visited,"
-	" d.outcome, d.test, 1 FROM dialog d WHERE d.ended >= ?1 AND NOT EXISTS (SELECT 1 FROM cdr c"
-	" WHERE c.dialog = d.id)";
+	" d.outcome, d.test, 1 FROM dialog d WHERE d.id >= ?3 AND d.ended >= ?1 AND d.id NOT IN (SELECT dialog FROM cdr"
+	" WHERE id >= ?2)";
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* a line */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
+#define buf uigw_cdr_buf
 
 static void buf_add(struct buf *b, const char *s, size_t n)
 {
@@ -119,10 +115,19 @@ static void buf_field(struct buf *b, const char *s)
 
 static void buf_int(struct buf *b, bool comma, int64_t v)
 {
-	char t[24];
+	char t[24], *p = t + sizeof(t);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-	snprintf(t, sizeof(t), "%s%" PRId64, comma ? "," : "", v);
-	buf_str(b, t);
+	/* by hand: the writer formats a line per record, snprintf() would be a good part of its time */
+	do {
+		*--p = '0' + u % 10;
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	if (comma)
+		*--p = ',';
+	buf_add(b, p, t + sizeof(t) - p);
 }
 
 /* YYYYMMDDhhmmssmmm, UTC, as the Osmocom CDR files */
@@ -138,9 +143,23 @@ static void fmt_time(char *out, size_t len, int64_t ms)
 
 static void buf_time(struct buf *b, int64_t ms)
 {
-	char t[64];
+	/* the records of a commit end within a few seconds: the date and time to the second are kept */
+	static __thread int64_t last_s = -1;
+	static __thread char stamp[64];
+	char t[24];
+	int n;
 
-	fmt_time(t, sizeof(t), ms);
+	if (ms / 1000 != last_s) {
+		fmt_time(stamp, sizeof(stamp), ms / 1000 * 1000);
+		stamp[14] = '\0';
+		last_s = ms / 1000;
+	}
+	n = (int)(ms % 1000);
+	memcpy(t, stamp, 14);
+	t[14] = '0' + n / 100;
+	t[15] = '0' + n / 10 % 10;
+	t[16] = '0' + n % 10;
+	t[17] = '\0';
 	buf_field(b, t);
 }
 
@@ -149,37 +168,92 @@ static const char *col_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
+/* a record's fields, from the table or from the row just inserted */
+struct cdr_fields {
+	int64_t id, ended, dialog, started;
+	const char *channel, *campaign, *tenant, *subscriber, *visited, *outcome, *refusal, *charge_class;
+	bool roaming, zero_rated, test, recovered;
+	int screens, mt_messages;	/* -1: unknown */
+};
+
+static void buf_fields(struct buf *b, const struct cdr_fields *f)
+{
+	buf_int(b, false, f->id);
+	buf_time(b, f->ended);				/* timestamp: the end */
+	buf_int(b, true, f->dialog);
+	buf_time(b, f->started);
+	buf_int(b, true, f->ended - f->started);
+	buf_field(b, f->channel);
+	buf_field(b, f->campaign);
+	buf_field(b, f->tenant);
+	buf_field(b, f->subscriber);
+	buf_int(b, true, f->roaming);
+	buf_field(b, f->visited);
+	if (f->screens < 0)
+		buf_field(b, NULL);
+	else
+		buf_int(b, true, f->screens);
+	if (f->mt_messages < 0)
+		buf_field(b, NULL);
+	else
+		buf_int(b, true, f->mt_messages);
+	buf_field(b, f->outcome);
+	buf_field(b, f->refusal);
+	buf_field(b, f->charge_class);
+	buf_int(b, true, f->zero_rated);
+	buf_int(b, true, f->test);
+	buf_int(b, true, f->recovered);
+	buf_add(b, "\n", 1);
+}
+
 /* one record as a line (the columns of cdr_read_sql) */
 static void buf_record(struct buf *b, sqlite3_stmt *s)
 {
-	int64_t ended = sqlite3_column_int64(s, 1), started = sqlite3_column_int64(s, 3);
-	bool unknown = sqlite3_column_type(s, 10) == SQLITE_NULL;
+	struct cdr_fields f = {
+		.id = sqlite3_column_int64(s, 0), .ended = sqlite3_column_int64(s, 1),
+		.dialog = sqlite3_column_int64(s, 2), .started = sqlite3_column_int64(s, 3),
+		.channel = col_text(s, 4), .campaign = col_text(s, 5), .tenant = col_text(s, 6),
+		.subscriber = col_text(s, 7), .roaming = sqlite3_column_int64(s, 8), .visited = col_text(s, 9),
+		.screens = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 10),
+		.mt_messages = sqlite3_column_type(s, 11) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 11),
+		.outcome = col_text(s, 12), .refusal = col_text(s, 13), .charge_class = col_text(s, 14),
+		.zero_rated = sqlite3_column_int64(s, 15), .test = sqlite3_column_int64(s, 16),
+		.recovered = sqlite3_column_int64(s, 17),
+	};
 
-	buf_int(b, false, sqlite3_column_int64(s, 0));	/* record */
-	buf_time(b, ended);				/* timestamp: the end */
-	buf_int(b, true, sqlite3_column_int64(s, 2));	/* dialog */
-	buf_time(b, started);
-	buf_int(b, true, ended - started);
-	buf_field(b, col_text(s, 4));			/* channel */
-	buf_field(b, col_text(s, 5));			/* campaign */
-	buf_field(b, col_text(s, 6));			/* tenant */
-	buf_field(b, col_text(s, 7));			/* subscriber */
-	buf_int(b, true, sqlite3_column_int64(s, 8));	/* roaming */
-	buf_field(b, col_text(s, 9));			/* visited network */
-	if (unknown) {
-		buf_field(b, NULL);
-		buf_field(b, NULL);
-	} else {
-		buf_int(b, true, sqlite3_column_int64(s, 10));
-		buf_int(b, true, sqlite3_column_int64(s, 11));
-	}
-	buf_field(b, col_text(s, 12));			/* outcome */
-	buf_field(b, col_text(s, 13));			/* refusal */
-	buf_field(b, col_text(s, 14));			/* charge class */
-	buf_int(b, true, sqlite3_column_int64(s, 15));	/* zero-rated */
-	buf_int(b, true, sqlite3_column_int64(s, 16));	/* test */
-	buf_int(b, true, sqlite3_column_int64(s, 17));	/* recovered */
-	buf_add(b, "\n", 1);
+	buf_fields(b, &f);
+}
+
+void uigw_store_cdr_begin(struct uigw_store *st)
+{
+	st->cdr.next_id = st->cdr.committed_next;
+	st->cdr.written = false;
+	st->cdr.pend.len = 0;
+	st->cdr.pend.oom = false;
+	st->cdr.pend_n = 0;
+}
+
+void uigw_store_cdr_inserted(struct uigw_store *st, const struct uigw_store_row *r, int64_t id)
+{
+	struct uigw_store_cdr *c = &st->cdr;
+	struct cdr_fields f = {
+		.id = id, .ended = r->time_ms, .dialog = (int64_t)r->dialog, .started = r->u.cdr.started_ms,
+		.channel = r->channel, .campaign = r->campaign, .tenant = r->owner, .subscriber = r->subscriber,
+		.roaming = r->u.cdr.roaming, .visited = r->u.cdr.visited, .screens = r->u.cdr.screens,
+		.mt_messages = r->u.cdr.mt_messages,
+		.outcome = get_value_string_or_null(uigw_outcome_names, r->u.cdr.outcome),
+		.refusal = r->u.cdr.refusal, .charge_class = r->u.cdr.charge_class,
+		.zero_rated = r->u.cdr.zero_rated, .test = r->u.cdr.test,
+	};
+
+	c->written = true;
+	if (!st->cfg.cdr_dir)
+		return;
+	if (!c->pend_n)
+		c->pend_first = id;
+	c->pend_last = id;
+	c->pend_n++;
+	buf_fields(&c->pend, &f);
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -367,6 +441,19 @@ void uigw_store_cdr_export(struct uigw_store *st)
 	c->written = false;
 	if (!st->cfg.cdr_dir || !c->read)
 		return;
+	/* the lines of this commit, made as its rows were written, when they follow the cursor: no read back */
+	if (c->pend_n && !c->pend.oom && c->pend_first == c->exported + 1 &&
+	    c->pend_last - c->pend_first + 1 == c->pend_n) {
+		if (file_due(st))
+			file_close(st);
+		if (max && (c->fd < 0 ? sizeof(cdr_header) - 1 : c->bytes) + c->pend.len >= max) {
+			/* a file fills: line by line on the slow path below */
+		} else if (flush(st, &c->pend, c->pend_n, c->pend_last, &exported) == 0) {
+			more = false;
+		}
+	}
+	c->pend_n = 0;
+	c->pend.len = 0;
 	while (more) {
 		unsigned int n = 0, rows = 0;
 		int64_t last = c->exported;
@@ -527,20 +614,54 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
+/* The first record that ended at \a since or later, by bisection over the ids (they follow the commits, and so,
+ * within a commit interval, the ends): the table has no index on ended, nor on dialog. */
+static int64_t first_id_since(struct uigw_store *st, int64_t since)
+{
+	int64_t lo = query_int(st->wdb, "SELECT coalesce(min(id), 0) FROM cdr");
+	int64_t hi = query_int(st->wdb, "SELECT coalesce(max(id), 0) FROM cdr");
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(st->wdb, "SELECT ended FROM cdr WHERE id >= ?1 ORDER BY id LIMIT 1", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return lo;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2, ended = INT64_MAX;
+
+		sqlite3_bind_int64(s, 1, mid);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			ended = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (ended < since)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	sqlite3_finalize(s);
+	return lo;
+}
+
 /* the records a crash lost (see the file's comment) */
 static void recover(struct uigw_store *st)
 {
-	int64_t last_end = query_int(st->wdb, "SELECT coalesce(max(ended), 0) FROM cdr");
+	/* the newest record (ids follow the commits; no index on ended: one less per record) */
+	int64_t last_end = query_int(st->wdb, "SELECT coalesce((SELECT ended FROM cdr ORDER BY id DESC LIMIT 1), 0)");
 	sqlite3_stmt *s;
 	int n;
 
 	if (last_end <= 0)
 		return;	/* no record yet: the dialogs before charging existed get none */
+	/* the records of the dialogs looked at are among those an hour before them (a long dialog's record is
+	 * written at its end, which is what counts) */
 	if (sqlite3_prepare_v2(st->wdb, cdr_recover_sql, -1, &s, NULL) != SQLITE_OK) {
 		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->wdb));
 		return;
 	}
 	sqlite3_bind_int64(s, 1, last_end - RECOVER_MS);
+	sqlite3_bind_int64(s, 2, first_id_since(st, last_end - RECOVER_MS - 3600 * 1000LL));
+	/* dialog ids begin with their gateway's start second (core/gw.c): those of the last hours, by the primary
+	 * key, without an index on ended */
+	sqlite3_bind_int64(s, 3, ((last_end - RECOVER_MS) / 1000 - 6 * 3600) << 20);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->wdb));
 	else if ((n = sqlite3_changes(st->wdb)))
@@ -558,6 +679,11 @@ int uigw_store_cdr_open(struct uigw_store *st)
 	c->saved = c->exported = query_int(st->wdb, "SELECT last_id FROM cdr_export WHERE id = 1");
 	if (c->saved < 0)
 		return -EIO;
+	/* past every record there is and every one a file had (records deleted since are not numbered again) */
+	c->next_id = query_int(st->wdb, "SELECT coalesce(max(id), 0) FROM cdr") + 1;
+	if (c->exported >= c->next_id)
+		c->next_id = c->exported + 1;
+	c->committed_next = c->next_id;
 	if (!st->cfg.cdr_dir)
 		return 0;
 	if (sqlite3_prepare_v2(st->wdb, cdr_read_sql, -1, &c->read, NULL) != SQLITE_OK) {
@@ -567,6 +693,9 @@ int uigw_store_cdr_open(struct uigw_store *st)
 	in_files = scan_parts(st);
 	if (in_files > c->exported)
 		c->exported = in_files;
+	if (c->exported >= c->next_id)
+		c->next_id = c->exported + 1;
+	c->committed_next = c->next_id;
 	uigw_store_cdr_export(st);
 	return 0;
 }
@@ -577,6 +706,8 @@ void uigw_store_cdr_close(struct uigw_store *st)
 
 	if (c->read) {
 		uigw_store_cdr_export(st);
+		free(c->pend.p);
+		c->pend.p = NULL;
 		/* the open file is handed over (synced) before the cursor says its records are in a file */
 		file_close(st);
 		if (c->exported != c->saved) {

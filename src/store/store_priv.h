@@ -164,6 +164,16 @@ struct uigw_store {
 	 * records' CSV files (store_cdr.c) */
 	struct uigw_store_cdr {
 		sqlite3_stmt *read;	/*!< the records after a cursor, in id order */
+		/* the lines of the records the batch being written inserted, ids pend_first..pend_last */
+		struct uigw_cdr_buf {
+			char *p;
+			size_t len, cap;
+			bool oom;
+		} pend;
+		int64_t pend_first, pend_last;
+		unsigned int pend_n;
+		int64_t next_id;	/*!< the next record's number (ids are never reused, not even after a delete) */
+		int64_t committed_next;	/*!< next_id as of the last commit (a rolled back batch gives its back) */
 		int64_t exported;	/*!< the last record in a CSV file */
 		int64_t saved;		/*!< the last record cdr_export says is in one */
 		bool written;		/*!< the batch being written has a record */
@@ -221,6 +231,10 @@ int uigw_store_cdr_open(struct uigw_store *st);
 /*! Writer, after a commit that wrote records (or with none, to close a file whose interval is over): append the
  *  records after the cursor to the open file, rotating as configured. */
 void uigw_store_cdr_export(struct uigw_store *st);
+/*! Writer, inside a transaction: record \a r was inserted as \a id; its line waits for the commit. */
+void uigw_store_cdr_inserted(struct uigw_store *st, const struct uigw_store_row *r, int64_t id);
+/*! Writer, at the start of a transaction (or its retry): forget the lines of a batch rolled back. */
+void uigw_store_cdr_begin(struct uigw_store *st);
 /*! Writer, inside a transaction: keep the cursor in cdr_export when it moved. \returns 0 or negative errno */
 int uigw_store_cdr_save_cursor(struct uigw_store *st);
 /*! Milliseconds until the open file must be closed for its interval (-1: no file open). */

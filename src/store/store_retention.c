@@ -48,7 +48,8 @@ static const struct {
 	{ UIGW_RET_PUSH, OLDER("push", "time") },
 	{ UIGW_RET_RECEIPTS, OLDER("mt_receipt", "submitted") },
 	{ UIGW_RET_AUDIT, OLDER("audit", "time") },
-	{ UIGW_RET_CDRS, OLDER("cdr", "ended") },
+	/* no index on ended: the oldest records by id (ids follow the commits), those of them past it */
+	{ UIGW_RET_CDRS, "DELETE FROM cdr WHERE id IN (SELECT id FROM cdr ORDER BY id LIMIT " LIMIT ") AND ended < $before" },
 };
 
 static unsigned int days_of(const struct uigw_store *st, enum uigw_retention k)
@@ -67,6 +68,11 @@ bool uigw_store_purge(struct uigw_store *st)
 	int n, total = 0;
 
 	st->last_purge_ms = now;
+	/* one transaction for the round: one sync, not one per table */
+	if (sqlite3_exec(st->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "purge: cannot begin: %s\n", sqlite3_errmsg(st->wdb));
+		return true;	/* tried again after the next commit */
+	}
 	for (i = 0; i < ARRAY_SIZE(purges); i++) {
 		days = days_of(st, purges[i].kind);
 		if (!days)
@@ -88,6 +94,11 @@ bool uigw_store_purge(struct uigw_store *st)
 			     get_value_string(uigw_retention_names, purges[i].kind), sqlite3_errmsg(st->wdb));
 		}
 		sqlite3_finalize(s);
+	}
+	if (sqlite3_exec(st->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "purge: cannot commit: %s\n", sqlite3_errmsg(st->wdb));
+		sqlite3_exec(st->wdb, "ROLLBACK", NULL, NULL, NULL);
+		return true;
 	}
 	pthread_mutex_lock(&st->lock);
 	st->stats.purged += total;

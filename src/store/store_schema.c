@@ -198,27 +198,25 @@ static const char *const schema_v7[] = {
 	NULL
 };
 
-/* Version 8: charging. One record per dialog (cdr), written when the dialog is over and kept by the dialog id
- * (a second record of the same dialog is ignored); the rotating CSV files (store_cdr.c) are made from this table,
+/* Version 8: charging. One record per dialog (cdr), written once when the dialog is over (no index but the
+ * record number: ids follow the commits, and the retention purge and the recovery go by them); the rotating CSV
+ * files (store_cdr.c) are made from this table,
  * and cdr_export keeps how far they got. Dialogs keep whether the subscriber was roaming and where, and whether
- * it was the operator's test drive; retention and the recovery of records find dialogs by their end. */
+ * it was the operator's test drive. */
 static const char *const schema_v8[] = {
 	"CREATE TABLE cdr ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"	/* the record number (never reused): the CSV files' first column */
+	" id INTEGER PRIMARY KEY,"	/* the record number (given by the writer, never reused): the CSV files' first column */
 	" dialog INTEGER NOT NULL, started INTEGER, ended INTEGER NOT NULL, channel TEXT, campaign TEXT,"
 	" tenant TEXT,"			/* the campaign's owner, NULL: the operator */
 	" subscriber TEXT,"		/* the pseudonym, or the MSISDN (node store: cdr-subscriber msisdn) */
 	" roaming INTEGER NOT NULL DEFAULT 0, visited TEXT, screens INTEGER, mt_messages INTEGER, outcome TEXT,"
 	" refusal TEXT, charge_class TEXT, zero_rated INTEGER NOT NULL DEFAULT 0, test INTEGER NOT NULL DEFAULT 0,"
 	" recovered INTEGER NOT NULL DEFAULT 0)",	/* 1: made at start from a dialog row whose record was lost */
-	"CREATE UNIQUE INDEX cdr_dialog ON cdr (dialog)",
-	"CREATE INDEX cdr_ended ON cdr (ended)",
 	"CREATE TABLE cdr_export (id INTEGER PRIMARY KEY CHECK (id = 1), last_id INTEGER NOT NULL)",
 	"INSERT INTO cdr_export (id, last_id) VALUES (1, 0)",
 	"ALTER TABLE dialog ADD COLUMN roaming INTEGER NOT NULL DEFAULT 0",
 	"ALTER TABLE dialog ADD COLUMN visited TEXT",
 	"ALTER TABLE dialog ADD COLUMN test INTEGER NOT NULL DEFAULT 0",
-	"CREATE INDEX dialog_ended ON dialog (ended)",
 	/* network-initiated interactions put off by quiet hours or a campaign's pacing, sent when due (also after a
 	 * restart). The number is kept as given: it is what the push goes to; the row goes when it was sent. */
 	"CREATE TABLE deferred ("
@@ -328,9 +326,9 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 		" last_node = excluded.last_node, roaming = excluded.roaming, visited = excluded.visited,"
 		" test = excluded.test",
 	[WSTMT_CDR] =
-		"INSERT OR IGNORE INTO cdr (dialog, started, ended, channel, campaign, tenant, subscriber, roaming,"
+		"INSERT INTO cdr (id, dialog, started, ended, channel, campaign, tenant, subscriber, roaming,"
 		" visited, screens, mt_messages, outcome, refusal, charge_class, zero_rated, test)"
-		" VALUES ($dialog, $started, $time, $channel, $campaign, $tenant, $subscriber, $roaming, $visited,"
+		" VALUES ($id, $dialog, $started, $time, $channel, $campaign, $tenant, $subscriber, $roaming, $visited,"
 		" $screens, $mt, $outcome, $refusal, $class, $zero_rated, $test)",
 	[WSTMT_CDR_CURSOR] = "UPDATE cdr_export SET last_id = $id WHERE id = 1",
 	[WSTMT_DEFER] =

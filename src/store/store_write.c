@@ -210,6 +210,7 @@ static int write_cdr(struct uigw_store *st, const struct uigw_store_row *r)
 	int rc;
 
 	wb_common(&b, r);
+	wb_int(&b, "$id", st->cdr.next_id);
 	wb_int(&b, "$dialog", (int64_t)r->dialog);
 	wb_int(&b, "$started", r->u.cdr.started_ms);
 	wb_text(&b, "$tenant", r->owner);
@@ -224,7 +225,7 @@ static int write_cdr(struct uigw_store *st, const struct uigw_store_row *r)
 	wb_int(&b, "$test", r->u.cdr.test);
 	rc = wb_step(&b);
 	if (rc == 0)
-		st->cdr.written = true;
+		uigw_store_cdr_inserted(st, r, st->cdr.next_id++);
 	return rc;
 }
 
@@ -678,7 +679,7 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 	for (;;) {
 		bool refused = false;
 
-		st->cdr.written = false;
+		uigw_store_cdr_begin(st);
 		mt_pairs_collect(st, batch);
 		rc = step_done(st->wdb, st->wstmt[WSTMT_BEGIN]);
 		if (rc < 0) {
@@ -714,13 +715,16 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 			rc = uigw_store_cdr_save_cursor(st);
 		if (rc == 0)
 			rc = step_done(st->wdb, st->wstmt[WSTMT_COMMIT]);
-		if (rc == 0)
+		if (rc == 0) {
 			st->cdr.saved = cursor;
+			st->cdr.committed_next = st->cdr.next_id;
+		}
 		if (rc < 0) {
 			if (!sqlite3_get_autocommit(st->wdb))
 				step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
 			LOGP(DSTORE, LOGL_ERROR, "transaction failed and rolled back: %u jobs failed\n", n_jobs);
 			st->wh_dirty = true;
+			uigw_store_cdr_begin(st);	/* its records are not in the table: no lines */
 			fail_batch(batch, -EIO);
 		}
 		return;
