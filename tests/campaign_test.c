@@ -328,7 +328,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->languages[0], "en");
 	assert_int_equal(c->channels, UIGW_CHAN_MASK_ALL);
 	assert_false(c->network_only);
-	assert_false(c->roaming_deny);
+	assert_int_equal(c->roaming, UIGW_ROAM_GATEWAY);
 	assert_true(c->enabled);
 	assert_string_equal(txt(&c->title, "en"), "d");
 	assert_int_equal(c->start, 0);
@@ -461,7 +461,7 @@ static const struct bad_case bad_cases[] = {
 	{ N1 "entry = [\"*1#\"];\n", "bad.conf:2: entry must be a group { ... }" },
 	{ N1 "channels = [\"map\", \"fax\"];\n", "bad.conf:2: unknown channel 'fax'" },
 	{ N1 "network_only = 1;\n", "bad.conf:2: network_only must be true or false" },
-	{ N1 "roaming = \"notice\";\n", "bad.conf:2: bad roaming 'notice' (allow or deny)" },
+	{ N1 "roaming = \"notice\";\n", "bad.conf:2: bad roaming 'notice' (allow, deny or notice-only)" },
 	{ N1 "push_cap = 1;\n", "bad.conf:2: push_cap must be a group { count = N; per = SECONDS; }" },
 	{ N1 "push_cap = { count = 1; };\n", "bad.conf:2: push_cap needs per (1..31536000 seconds)" },
 	{ N1 "push_cap = { per = 60; };\n", "bad.conf:2: push_cap needs count (1..1000)" },

@@ -80,6 +80,28 @@ static const char *camp_paced =
 	"pacing = 10;\n"
 	"nodes = ( { id = \"main\"; type = \"info\"; text = \"Offer.\"; } );\n";
 
+static const char *camp_ask_roaming =
+	"name = \"ask\";\n"
+	"channels = [ \"smpp-sms\" ];\n"
+	"network_only = true;\n"
+	"quiet_hours = false;\n"
+	"roaming = \"notice-only\";\n"
+	"nodes = ( { id = \"q\"; type = \"rating\"; text = \"How was it?\"; } );\n";
+static const char *camp_tell_roaming =
+	"name = \"tell\";\n"
+	"channels = [ \"smpp-sms\" ];\n"
+	"network_only = true;\n"
+	"quiet_hours = false;\n"
+	"roaming = \"notice-only\";\n"
+	"nodes = ( { id = \"main\"; type = \"info\"; text = \"Roaming prices have changed.\"; } );\n";
+static const char *camp_home_only =
+	"name = \"homeonly\";\n"
+	"channels = [ \"smpp-sms\" ];\n"
+	"network_only = true;\n"
+	"quiet_hours = false;\n"
+	"roaming = \"deny\";\n"
+	"nodes = ( { id = \"main\"; type = \"info\"; text = \"At home.\"; } );\n";
+
 static void start_gw(void)
 {
 	struct uigw_tz_rule *r;
@@ -110,6 +132,9 @@ static int setup(void **state)
 	uigw_fx_campaign(&fx, "strict.conf", camp_strict);
 	uigw_fx_campaign(&fx, "urgent.conf", camp_urgent);
 	uigw_fx_campaign(&fx, "paced.conf", camp_paced);
+	uigw_fx_campaign(&fx, "ask.conf", camp_ask_roaming);
+	uigw_fx_campaign(&fx, "tell.conf", camp_tell_roaming);
+	uigw_fx_campaign(&fx, "homeonly.conf", camp_home_only);
 	uigw_fx_clock_set(0);
 	start_gw();
 	n_push = n_sent = 0;
@@ -273,6 +298,38 @@ static void test_erasure_drops(void **state)
 	assert_string_equal(last_to, "+491720000007");
 }
 
+/* roaming = deny / notice-only, for pushes: a subscriber whose last dialog came from abroad */
+static void test_roaming_policy(void **state)
+{
+	struct uigw_trigger_res res;
+	struct uigw_begin b = { .channel = UIGW_CHAN_SMPP_SMS, .msisdn = "+491720000008", .text = "HELLO",
+				.short_code = "1", .roaming = true, .visited = "vpmn.fr.example" };
+
+	/* at home (nothing told): every one goes out */
+	assert_int_equal(trigger("homeonly", "+491720000008", &res), 0);
+	assert_int_equal(trigger("ask", "+491720000008", &res), 0);
+	assert_int_equal(n_push, 2);
+	uigw_dialog_begin(gw, &b);
+	uigw_fx_settle(gw);
+	/* abroad: deny refuses, notice-only refuses a question and sends a notice */
+	assert_int_equal(trigger("homeonly", "+491720000008", &res), UIGW_REFUSAL_ROAMING);
+	assert_non_null(strstr(res.detail, "vpmn.fr.example"));
+	assert_int_equal(trigger("ask", "+491720000008", &res), UIGW_REFUSAL_ROAMING);
+	assert_int_equal(trigger("tell", "+491720000008", &res), 0);
+	assert_int_equal(n_push, 3);
+	/* the gateway's default for campaigns that say nothing */
+	gw->cfg.roaming_policy = UIGW_ROAM_DENY;
+	assert_int_equal(trigger("urgent", "+491720000008", &res), UIGW_REFUSAL_ROAMING);
+	gw->cfg.roaming_policy = UIGW_ROAM_ALLOW;
+	assert_int_equal(trigger("urgent", "+491720000008", &res), 0);
+	/* back home: their next dialog says so */
+	b.roaming = false;
+	b.visited = NULL;
+	uigw_dialog_begin(gw, &b);
+	uigw_fx_settle(gw);
+	assert_int_equal(trigger("homeonly", "+491720000008", &res), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +339,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kept_over_a_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_erasure_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roaming_policy, setup, teardown),
 	};
 
 	uigw_fx_process_init("schedule_test");

@@ -189,7 +189,9 @@ def run_roundtrip(args):
     extra = ('uigw\n resume-window 30\n max-dialogs 5000\n busy-text Try later please\n'
              ' quiet-hours 21:30 07:45\n quiet-hours-action refuse\n defer-max 5000\n'
              ' time-zone default Europe/Berlin\n time-zone number 33 Europe/Paris\n'
-             ' time-zone visited vpmn.jp Asia/Tokyo\n'
+             ' time-zone visited vpmn.jp Asia/Tokyo\n roaming-policy notice-only\n'
+             ' keywords fr stop ARRET STOP\n keywords fr stop-reply Vous ne recevrez plus de messages.\n'
+             ' keywords fr start DEMARRER\n'
              'store\n spam-window 3600\n synchronous normal\n cdr-interval 600\n cdr-max-size 64\n'
              ' cdr-subscriber msisdn\n retention cdrs 400\n'
              'uigw\n timer dialog X1 45\n timer map X201 30\n'
@@ -224,7 +226,9 @@ def run_roundtrip(args):
                    ' cdr-max-size 64', ' cdr-subscriber msisdn', ' retention cdrs 400',
                    ' quiet-hours 21:30 07:45', ' quiet-hours-action refuse', ' defer-max 5000',
                    ' time-zone default Europe/Berlin', ' time-zone number 33 Europe/Paris',
-                   ' time-zone visited vpmn.jp Asia/Tokyo', ' timer dialog X1 45', ' timer map X201 30',
+                   ' time-zone visited vpmn.jp Asia/Tokyo', ' roaming-policy notice-only',
+                   ' keywords fr stop ARRET STOP', ' keywords fr stop-reply Vous ne recevrez plus de messages.',
+                   ' keywords fr start DEMARRER', ' timer dialog X1 45', ' timer map X201 30',
                    ' sccp-address hlr-gt',
                    '   digits 491720000001', ' gsmscf-number +491720000999', ' hlr-address hlr-gt',
                    ' bind 127.0.0.1 42999', ' idle-timeout 5', ' shutdown', ' tenant bank', '  push forbidden',

@@ -537,15 +537,16 @@ static int parse_campaign(struct ld *ld, const config_setting_t *root)
 			return ld_nomem(ld);
 	}
 
-	/* roaming = "allow" (default) | "deny": the subscribers a channel reports as roaming are refused */
+	/* roaming = "allow" | "deny" | "notice-only" (absent: the gateway's roaming-policy) */
 	rc = ld_get_str(ld, root, "roaming", &s, &v);
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
-		if (!strcmp(v, "deny"))
-			c->roaming_deny = true;
-		else if (strcmp(v, "allow"))
-			return ld_err(ld, s, "bad roaming '%s' (allow or deny)", v);
+		int p = get_string_value(uigw_roaming_policy_names, v);
+
+		if (p <= UIGW_ROAM_GATEWAY)
+			return ld_err(ld, s, "bad roaming '%s' (allow, deny or notice-only)", v);
+		c->roaming = p;
 	}
 
 	c->enabled = true;

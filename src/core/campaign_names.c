@@ -28,6 +28,14 @@ const struct value_string uigw_action_kind_names[] = {
 	{ 0, NULL }
 };
 
+const struct value_string uigw_roaming_policy_names[] = {
+	{ UIGW_ROAM_GATEWAY, "gateway" },
+	{ UIGW_ROAM_ALLOW, "allow" },
+	{ UIGW_ROAM_DENY, "deny" },
+	{ UIGW_ROAM_NOTICE_ONLY, "notice-only" },
+	{ 0, NULL }
+};
+
 const struct value_string uigw_reaction_names[] = {
 	{ UIGW_REACT_LIKE, "like" },
 	{ UIGW_REACT_DISLIKE, "dislike" },

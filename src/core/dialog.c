@@ -859,7 +859,8 @@ static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin
 		return uigw_dlg_start(dlg, ext->camp, -1, NULL, 0, false);
 	}
 	why = uigw_dlg_camp_allows(r.camp, b->channel, false);
-	if (why == UIGW_REFUSAL_NONE && b->roaming && r.camp->roaming_deny)
+	/* deny: not for a roaming subscriber; notice-only runs what they begin themselves (they chose to) */
+	if (why == UIGW_REFUSAL_NONE && b->roaming && uigw_camp_roaming(gw, r.camp) == UIGW_ROAM_DENY)
 		why = UIGW_REFUSAL_ROAMING;
 	if (why != UIGW_REFUSAL_NONE) {
 		dlg->camp = r.camp;

@@ -140,8 +140,10 @@ struct uigw *uigw_alloc(void *ctx)
 	INIT_LLIST_HEAD(&gw->push_pending);
 	INIT_LLIST_HEAD(&gw->deferred);
 	INIT_LLIST_HEAD(&gw->cfg.tz_rules);
+	INIT_LLIST_HEAD(&gw->cfg.kw_langs);
 	gw->cfg.quiet_from = gw->cfg.quiet_to = -1;
 	gw->cfg.defer_max = 100000;
+	gw->cfg.roaming_policy = UIGW_ROAM_ALLOW;
 	INIT_LLIST_HEAD(&gw->outbox);
 	INIT_LLIST_HEAD(&gw->resumables);
 	hash_init(gw->dialogs_by_sub);

@@ -44,11 +44,37 @@ static bool is_keyword(const char *keywords, const char *text)
 
 int uigw_optout_keyword(const struct uigw *gw, const char *text)
 {
+	return uigw_optout_keyword_reply(gw, text, NULL);
+}
+
+int uigw_optout_keyword_reply(const struct uigw *gw, const char *text, const char **reply)
+{
+	const struct uigw_kw_lang *l;
+	const char *r = NULL;
+	int kw = 0;
+
 	if (is_keyword(gw->cfg.stop_keywords, text))
-		return 1;
-	if (is_keyword(gw->cfg.start_keywords, text))
-		return -1;
-	return 0;
+		kw = 1;
+	else if (is_keyword(gw->cfg.start_keywords, text))
+		kw = -1;
+	else {
+		/* the other languages: the confirmation in the language of the word */
+		llist_for_each_entry(l, &gw->cfg.kw_langs, list) {
+			if (is_keyword(l->stop, text)) {
+				kw = 1;
+				r = l->stop_reply;
+				break;
+			}
+			if (is_keyword(l->start, text)) {
+				kw = -1;
+				r = l->start_reply;
+				break;
+			}
+		}
+	}
+	if (reply)
+		*reply = !kw ? NULL : r ? r : kw > 0 ? gw->cfg.stop_reply : gw->cfg.start_reply;
+	return kw;
 }
 
 struct uigw_store_job *uigw_optout_submit(struct uigw *gw, const char *msisdn, bool out, enum uigw_channel ch,

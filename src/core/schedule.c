@@ -115,6 +115,23 @@ void uigw_subscriber_roaming_note(struct uigw *gw, const char *msisdn, bool roam
 	r->time_ms = uigw_wall_ms();
 }
 
+bool uigw_subscriber_roaming(struct uigw *gw, const char *msisdn, const char **visited)
+{
+	uint32_t key;
+	struct uigw_roam *r = roam_slot(gw, msisdn, &key);
+
+	if (!r || r->key != key || !r->roaming || uigw_wall_ms() - r->time_ms >= ROAM_VALID_MS)
+		return false;
+	if (visited)
+		*visited = r->visited;
+	return true;
+}
+
+int uigw_camp_roaming(const struct uigw *gw, const struct uigw_campaign *c)
+{
+	return c->roaming != UIGW_ROAM_GATEWAY ? (int)c->roaming : gw->cfg.roaming_policy;
+}
+
 const char *uigw_subscriber_zone(struct uigw *gw, const char *msisdn)
 {
 	const struct uigw_tz_rule *rule, *best = NULL;

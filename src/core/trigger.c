@@ -256,6 +256,25 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
 		return refuse(gw, t, res, UIGW_REFUSAL_OPTED_OUT);
 	}
+	/* where they roam (as their last dialog told): the campaign's roaming policy */
+	{
+		const char *visited = NULL;
+
+		if (uigw_subscriber_roaming(gw, res->msisdn, &visited)) {
+			int pol = uigw_camp_roaming(gw, c);
+
+			dlg->roaming = true;
+			OSMO_STRLCPY_ARRAY(dlg->visited, visited ? visited : "");
+			if (pol == UIGW_ROAM_DENY ||
+			    (pol == UIGW_ROAM_NOTICE_ONLY && c->nodes[c->start].kind != UIGW_NODE_INFO)) {
+				snprintf(res->detail, sizeof(res->detail), "roaming%s%s: %s", visited && visited[0] ?
+					 " in " : "", visited ? visited : "", pol == UIGW_ROAM_DENY ? "the campaign "
+					 "denies roaming subscribers" : "notice-only, and the campaign asks");
+				osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+				return refuse(gw, t, res, UIGW_REFUSAL_ROAMING);
+			}
+		}
+	}
 	/* nor more than the frequency caps allow */
 	if (uigw_push_cap_check(gw, c, dlg->pseudonym, res->detail, sizeof(res->detail)) < 0) {
 		uigw_push_log(gw, dlg->pseudonym, c->name, ch, "capped");

@@ -4,6 +4,7 @@
  *  everything held about them) and `subscriber MSISDN erase` (core/optout.h); the opt-out keywords and the stop
  *  option of pushed dialogs (node uigw); the retention periods (node store) and `store purge`. */
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -303,9 +304,71 @@ static void write_words(struct vty *vty, const char *name, const char *val, cons
 		vty_out(vty, " %s %s%s", name, val, VTY_NEWLINE);
 }
 
+/* ---- node uigw: keywords and confirmations of other languages ---- */
+
+static struct uigw_kw_lang *kw_lang(const char *lang, bool create)
+{
+	struct uigw_kw_lang *l;
+
+	llist_for_each_entry(l, &g_gw->cfg.kw_langs, list) {
+		if (!strcmp(l->lang, lang))
+			return l;
+	}
+	if (!create)
+		return NULL;
+	l = talloc_zero(g_gw, struct uigw_kw_lang);
+	if (!l)
+		return NULL;
+	OSMO_STRLCPY_ARRAY(l->lang, lang);
+	llist_add_tail(&l->list, &g_gw->cfg.kw_langs);
+	return l;
+}
+
+DEFUN(cfg_kw_lang, cfg_kw_lang_cmd, "keywords LANG (stop|start|stop-reply|start-reply) .WORDS",
+      "Opt-out and opt-in keywords of one more language, with its confirmations (a subscriber who writes one of its "
+      "words is answered in it)\n" "ISO 639-1 code, e.g. de\n" "Words that opt out (whole SMS or IMS message)\n"
+      "Words that opt back in\n" "Confirmation of its opt-out words\n" "Confirmation of its opt-in words\n"
+      "Words, or the text\n")
+{
+	struct uigw_kw_lang *l;
+	char **dst;
+	char *w;
+
+	if (strlen(argv[0]) != 2 || !isalpha((unsigned char)argv[0][0]) || !isalpha((unsigned char)argv[0][1])) {
+		vty_out(vty, "%% A language is two letters (ISO 639-1)%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	l = kw_lang(argv[0], true);
+	if (!l)
+		return CMD_WARNING;
+	dst = !strcmp(argv[1], "stop") ? &l->stop : !strcmp(argv[1], "start") ? &l->start :
+	      !strcmp(argv[1], "stop-reply") ? &l->stop_reply : &l->start_reply;
+	w = argv_concat(argv, argc, 2);
+	if (!w)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(l, dst, w);
+	talloc_free(w);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_kw_lang, cfg_no_kw_lang_cmd, "no keywords LANG",
+      NO_STR "Opt-out and opt-in keywords of one more language\n" "ISO 639-1 code\n")
+{
+	struct uigw_kw_lang *l = kw_lang(argv[0], false);
+
+	if (!l) {
+		vty_out(vty, "%% No keywords of %s%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	llist_del(&l->list);
+	talloc_free(l);
+	return CMD_SUCCESS;
+}
+
 void uigw_privacy_vty_write(struct vty *vty)
 {
 	const struct uigw_config *c = &g_gw->cfg;
+	const struct uigw_kw_lang *l;
 
 	write_words(vty, "stop-keywords", c->stop_keywords, UIGW_STOP_KEYWORDS);
 	if (c->stop_reply && strcmp(c->stop_reply, UIGW_STOP_REPLY))
@@ -313,6 +376,16 @@ void uigw_privacy_vty_write(struct vty *vty)
 	write_words(vty, "start-keywords", c->start_keywords, UIGW_START_KEYWORDS);
 	if (c->start_reply && strcmp(c->start_reply, UIGW_START_REPLY))
 		vty_out(vty, " start-reply %s%s", c->start_reply, VTY_NEWLINE);
+	llist_for_each_entry(l, &c->kw_langs, list) {
+		if (l->stop)
+			vty_out(vty, " keywords %s stop %s%s", l->lang, l->stop, VTY_NEWLINE);
+		if (l->stop_reply)
+			vty_out(vty, " keywords %s stop-reply %s%s", l->lang, l->stop_reply, VTY_NEWLINE);
+		if (l->start)
+			vty_out(vty, " keywords %s start %s%s", l->lang, l->start, VTY_NEWLINE);
+		if (l->start_reply)
+			vty_out(vty, " keywords %s start-reply %s%s", l->lang, l->start_reply, VTY_NEWLINE);
+	}
 	if (c->push_stop_key)
 		vty_out(vty, " push-stop-option %s %s%s", c->push_stop_key, c->push_stop_label, VTY_NEWLINE);
 }
@@ -497,6 +570,8 @@ void uigw_privacy_vty_init(void)
 	install_element(UIGW_NODE, &cfg_no_start_keywords_cmd);
 	install_element(UIGW_NODE, &cfg_start_reply_cmd);
 	install_element(UIGW_NODE, &cfg_push_stop_cmd);
+	install_element(UIGW_NODE, &cfg_kw_lang_cmd);
+	install_element(UIGW_NODE, &cfg_no_kw_lang_cmd);
 	install_element(UIGW_NODE, &cfg_no_push_stop_cmd);
 	install_element(ENABLE_NODE, &sub_export_cmd);
 	install_element(ENABLE_NODE, &sub_erase_cmd);

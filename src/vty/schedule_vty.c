@@ -14,6 +14,7 @@
 #include <osmocom/uigw/common/number.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/schedule.h>
+#include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/vty/vty.h>
 #include <osmocom/uigw/common/vty_nodes.h>
 
@@ -126,6 +127,15 @@ DEFUN(cfg_no_tz_rule, cfg_no_tz_rule_cmd, "no time-zone (number|visited) KEY",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_roaming_policy, cfg_roaming_policy_cmd, "roaming-policy (allow|deny|notice-only)",
+      "Roaming subscribers, for campaigns that say nothing (campaign file: roaming = ...)\n"
+      "Served as at home (default)\n" "Refused (roaming): what they begin and what is pushed to them\n"
+      "Told, never asked: a push goes out only when the campaign starts with a notice\n")
+{
+	g_gw->cfg.roaming_policy = get_string_value(uigw_roaming_policy_names, argv[0]);
+	return CMD_SUCCESS;
+}
+
 void uigw_schedule_vty_write(struct vty *vty)
 {
 	const struct uigw_config *c = &g_gw->cfg;
@@ -138,6 +148,9 @@ void uigw_schedule_vty_write(struct vty *vty)
 		vty_out(vty, " quiet-hours-action refuse%s", VTY_NEWLINE);
 	if (c->defer_max != 100000)
 		vty_out(vty, " defer-max %u%s", c->defer_max, VTY_NEWLINE);
+	if (c->roaming_policy != UIGW_ROAM_ALLOW)
+		vty_out(vty, " roaming-policy %s%s", get_value_string(uigw_roaming_policy_names, c->roaming_policy),
+			VTY_NEWLINE);
 	if (c->tz_default)
 		vty_out(vty, " time-zone default %s%s", c->tz_default, VTY_NEWLINE);
 	llist_for_each_entry(r, &c->tz_rules, list)
@@ -207,6 +220,7 @@ void uigw_schedule_vty_init(void)
 	install_element(UIGW_NODE, &cfg_no_quiet_hours_cmd);
 	install_element(UIGW_NODE, &cfg_quiet_action_cmd);
 	install_element(UIGW_NODE, &cfg_defer_max_cmd);
+	install_element(UIGW_NODE, &cfg_roaming_policy_cmd);
 	install_element(UIGW_NODE, &cfg_tz_default_cmd);
 	install_element(UIGW_NODE, &cfg_tz_rule_cmd);
 	install_element(UIGW_NODE, &cfg_no_tz_rule_cmd);

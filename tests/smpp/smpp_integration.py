@@ -346,6 +346,17 @@ smpp
         check('Triggered survey' in out, 'VTY trigger after START: %r' % out)
         e = smsc.wait(lambda e: is_submit(e, S1), 10)
         check(e is not None and 'How do you usually contact us?' in submit_text(e), 'the push after START sent')
+        # keywords of another language: the confirmation in the language of the word the subscriber wrote
+        for c in ('configure terminal', 'uigw', 'keywords fr stop ARRET', 'keywords fr start DEMARRER',
+                  'keywords fr stop-reply Vous ne recevrez plus de messages.',
+                  'keywords fr start-reply Vous recevrez de nouveau nos messages.', 'end'):
+            vty.cmd(c)
+        ask(smsc, S1, '7730', 'Arret', 'Vous ne recevrez plus de messages.')
+        out = vty.cmd('trigger survey +%s via smpp-sms' % S1)
+        check('Refused: opted_out' in out, 'VTY trigger after ARRET refused: %r' % out)
+        ask(smsc, S1, '7730', 'DEMARRER', 'Vous recevrez de nouveau nos messages.')
+        ask(smsc, S1, '7730', 'STOP', 'unsubscribed')
+        ask(smsc, S1, '7730', 'START', 'subscribed again')
         out = vty.cmd('trigger nosuch +' + S1)
         check('Refused: no_campaign' in out, 'trigger of an unknown campaign: %r' % out)
 
@@ -373,7 +384,7 @@ smpp
         check('+4930999001' in out and '+4930999002' in out and 'smpp-sms' in out and 'smpp-ussd' in out,
               'the callers of both triggers are stored with the ratings: %r' % out)
         out = vty.cmd('show smpp')
-        check('opt-outs 1' in out and 'USSD:' in out, 'show smpp counts USSD and opt-outs')
+        check('opt-outs 3, opt-ins 3' in out and 'USSD:' in out, 'show smpp counts USSD and opt-outs')
 
         # 13. quiet hours (the current minute, in UTC): a push is put off to the minute they end and goes out then
         # over SMS, kept in the store meanwhile; with the action refuse another is refused; a campaign with

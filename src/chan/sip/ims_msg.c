@@ -482,6 +482,7 @@ static char *get_input(void *ctx, const osip_message_t *req, int *code, enum ims
 struct msg_optout {
 	struct uigw_sip *sip;
 	bool out;
+	char *reply;			/*!< the confirmation, in the language of the keyword */
 	enum ims_family family;
 	char *target, *from_user;
 	char sc[24];
@@ -491,7 +492,7 @@ struct msg_optout {
 static void msg_optout_done(struct uigw_store_job *job, void *data)
 {
 	struct msg_optout *o = data;
-	const char *t = o->out ? o->sip->gw->cfg.stop_reply : o->sip->gw->cfg.start_reply;
+	const char *t = o->reply;
 	struct ims_sess *s;
 
 	if (job->rc < 0) {
@@ -514,7 +515,8 @@ static void msg_optout_done(struct uigw_store_job *job, void *data)
 /* STOP & co (out) or START & co (back in), whole message: the subscriber's MESSAGE dialog ends, the OPTOUT row is
  * written, the confirmation goes out once it is committed */
 static void msg_optout(struct uigw_sip *sip, const char *msisdn, const char *uri, const char *user,
-		       enum ims_family fam, const struct uigw_cpim *cpim, const struct uigw_sms_rp *rp, bool out)
+		       enum ims_family fam, const struct uigw_cpim *cpim, const struct uigw_sms_rp *rp, bool out,
+		       const char *reply)
 {
 	struct uigw_dialog *dlg = uigw_dialog_find(sip->gw, msisdn, UIGW_CHAN_IMS_MSG);
 	struct ims_sess *s = dlg ? dlg->chan_priv : NULL;
@@ -544,6 +546,7 @@ static void msg_optout(struct uigw_sip *sip, const char *msisdn, const char *uri
 	if (o) {
 		o->sip = sip;
 		o->out = out;
+		o->reply = reply ? talloc_strdup(o, reply) : NULL;
 		o->family = fam;
 		o->target = talloc_strdup(o, uri);
 		o->from_user = talloc_strdup(o, s->from_user);
@@ -578,6 +581,7 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 	struct uigw_sms_rp rp;
 	char da[24] = "";
 	bool part = false;
+	const char *reply = NULL;
 	int kw;
 
 	sip_trusted(sip, tx, &from_ok);
@@ -612,12 +616,12 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 	}
 	sip_reply(sip, tx, req, 202);
 	sip_ctr_inc(sip, SIP_CTR_MSG_IN);
-	kw = uigw_optout_keyword(gw, text);
+	kw = uigw_optout_keyword_reply(gw, text, &reply);
 	if (kw) {
 		/* SMS over IP: the short code is the TP-DA */
 		if (fam == IMS_SMS)
 			osmo_strlcpy(user, da[0] == '+' ? da + 1 : da, sizeof(user));
-		msg_optout(sip, msisdn, uri, user, fam, &cpim, &rp, kw > 0);
+		msg_optout(sip, msisdn, uri, user, fam, &cpim, &rp, kw > 0, reply);
 		talloc_free(text);
 		return;
 	}

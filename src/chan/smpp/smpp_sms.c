@@ -116,6 +116,7 @@ static int sub_msisdn(struct uigw *gw, const struct uigw_smpp_pdu *pdu, char *ou
 struct optout_ctx {
 	struct uigw_smpp *smpp;
 	bool out;
+	char *reply;			/*!< the confirmation, in the language of the keyword */
 	char msisdn[UIGW_MSISDN_MAXLEN];
 	char src[21];
 };
@@ -129,7 +130,7 @@ static void optout_done(struct uigw_store_job *job, void *data)
 {
 	struct optout_ctx *o = data;
 	struct uigw_smpp *smpp = o->smpp;
-	const char *t = o->out ? smpp->gw->cfg.stop_reply : smpp->gw->cfg.start_reply;
+	const char *t = o->reply;
 
 	if (job->rc < 0) {
 		LOGP(DSMPP, LOGL_ERROR, "opt-%s of %s not recorded (%d): no confirmation\n", o->out ? "out" : "in",
@@ -156,7 +157,8 @@ static void optout_done(struct uigw_store_job *job, void *data)
 
 /* STOP & co (out) or START & co (back in): end the subscriber's smpp-sms dialog, write the OPTOUT row (one list
  * for every channel, core/optout.h), confirm once it is committed */
-static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const char *short_code, bool out)
+static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const char *short_code, bool out,
+			   const char *reply)
 {
 	struct uigw *gw = smpp->gw;
 	struct uigw_store_job *job;
@@ -175,6 +177,7 @@ static uint32_t sms_optout(struct uigw_smpp *smpp, const char *msisdn, const cha
 		return UIGW_SMPP_RX_T_APPN;
 	o->smpp = smpp;
 	o->out = out;
+	o->reply = reply ? talloc_strdup(o, reply) : NULL;
 	osmo_strlcpy(o->msisdn, msisdn, sizeof(o->msisdn));
 	osmo_strlcpy(o->src, short_code && short_code[0] ? short_code : smpp->sms_source, sizeof(o->src));
 	job = uigw_optout_submit(gw, msisdn, out, UIGW_CHAN_SMPP_SMS, optout_done, o);
@@ -197,6 +200,7 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 	size_t ud_len = pdu->msg_len;
 	struct uigw_dialog *dlg;
 	char *text;
+	const char *reply = NULL;
 	int rc, kw;
 	uint32_t status = UIGW_SMPP_ROK;
 
@@ -245,9 +249,9 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 		status = UIGW_SMPP_RX_T_APPN;
 		goto out;
 	}
-	kw = uigw_optout_keyword(gw, text);
+	kw = uigw_optout_keyword_reply(gw, text, &reply);
 	if (kw) {
-		status = sms_optout(smpp, msisdn, pdu->dst_addr, kw > 0);
+		status = sms_optout(smpp, msisdn, pdu->dst_addr, kw > 0, reply);
 		goto out;
 	}
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS);

@@ -65,7 +65,8 @@ enum uigw_action_kind {
 				 *   one campaign or tenant, the subject) */
 	UIGW_ACT_OPTIN,		/*!< ... back in (scope NONE: into everything) */
 };
-extern const struct value_string uigw_action_kind_names[];	/*!< "record","spam_report","reaction","app_rating","flag","jump","offer","optout","optin" */
+extern const struct value_string uigw_action_kind_names[];
+extern const struct value_string uigw_roaming_policy_names[];	/*!< "gateway","allow","deny","notice-only" */	/*!< "record","spam_report","reaction","app_rating","flag","jump","offer","optout","optin" */
 
 enum uigw_reaction {
 	UIGW_REACT_LIKE,
@@ -163,7 +164,15 @@ struct uigw_campaign {
 						 *   `via` takes the first that reaches the subscriber) */
 	uint8_t n_chan_order;
 	bool network_only;		/*!< only network-initiated dialogs */
-	bool roaming_deny;		/*!< roaming = "deny": not for subscribers the channel says are roaming */
+	/*! roaming = "allow" | "deny" | "notice-only" for subscribers the channel (or their last dialog) says are
+	 *  roaming; absent: node uigw's roaming-policy */
+	enum uigw_roaming_policy {
+		UIGW_ROAM_GATEWAY,	/*!< the gateway's default */
+		UIGW_ROAM_ALLOW,
+		UIGW_ROAM_DENY,		/*!< refused (roaming), theirs and pushed */
+		UIGW_ROAM_NOTICE_ONLY,	/*!< told, never asked: a push goes out only as a notice (the campaign
+					 *   starts with an info node); what they begin themselves runs */
+	} roaming;
 	bool zero_rated;		/*!< charging.zero_rated: its dialogs are free for the subscriber */
 	/* quiet_hours = { from = "21:00"; to = "08:00"; action = "defer"; } or false (none, not the gateway's) */
 	enum { UIGW_QUIET_GATEWAY, UIGW_QUIET_OWN, UIGW_QUIET_NONE } quiet;

@@ -31,6 +31,9 @@ struct uigw_store_job *uigw_optout_submit_scope(struct uigw *gw, const char *msi
  *  (\returns 1) or opt-in keywords (\returns -1)? 0: neither. The channels that carry text (SMS, MESSAGE) ask
  *  before anything else, inside a dialog too. */
 int uigw_optout_keyword(const struct uigw *gw, const char *text);
+/*! The same, across the languages of `keywords LANG ...` too; \a reply (if not NULL) gets the confirmation in
+ *  the language of the word (NULL or "": none), valid until the configuration changes. */
+int uigw_optout_keyword_reply(const struct uigw *gw, const char *text, const char **reply);
 
 /*! End the subscriber's dialogs on every channel now (outcome rejected, no resume) and forget a cut-off one. */
 void uigw_subscriber_end_dialogs(struct uigw *gw, const char *msisdn);

@@ -46,6 +46,12 @@ long uigw_zone_offset(const char *zone, int64_t t);
 /*! A subscriber's dialog told whether they roam, and where (channels that know it: USSI, MESSAGE). */
 void uigw_subscriber_roaming_note(struct uigw *gw, const char *msisdn, bool roaming, const char *visited);
 
+/*! Is \a msisdn roaming, as their last dialog on a channel that tells it said (within a day)? \a visited (if not
+ *  NULL) gets the visited network ("" if unknown), valid until the next dialog of anyone. */
+bool uigw_subscriber_roaming(struct uigw *gw, const char *msisdn, const char **visited);
+/*! The roaming policy of campaign \a c: its own, else node uigw's roaming-policy. */
+int uigw_camp_roaming(const struct uigw *gw, const struct uigw_campaign *c);
+
 /*! May campaign \a c be pushed to \a msisdn at \a now_ms? Quiet hours first (the campaign's, else the gateway's),
  *  then the campaign's pacing unless \a paced (a push the pacing already put off).
  *  \returns 0: now; 1: put off until *due_ms for *reason; UIGW_REFUSAL_QUIET_HOURS (a positive refusal):

@@ -85,6 +85,7 @@ struct uigw_config {
 	char *stop_reply;		/*!< confirmation of an opt-out */
 	char *start_keywords;		/*!< words that opt back in; NULL: none */
 	char *start_reply;		/*!< confirmation of an opt-in */
+	struct llist_head kw_langs;	/*!< struct uigw_kw_lang: keywords and confirmations of other languages */
 	char *push_stop_key;		/*!< the "stop these messages" option of pushed USSD/USSI dialogs; NULL: none */
 	char *push_stop_label;		/*!< its label */
 	unsigned int push_cap_count;	/*!< at most this many pushes per subscriber (all campaigns)... */
@@ -96,6 +97,16 @@ struct uigw_config {
 	char *tz_default;		/*!< the subscribers' zone without a rule; NULL: the machine's local time */
 	struct llist_head tz_rules;	/*!< struct uigw_tz_rule */
 	unsigned int defer_max;		/*!< pushes put off at most (default 100000) */
+	int roaming_policy;		/*!< enum uigw_roaming_policy of campaigns that name none (default allow) */
+};
+
+/*! Opt-out keywords and confirmations in one language (node uigw: keywords LANG ...). A subscriber who wrote
+ *  one of these gets this language's confirmation. */
+struct uigw_kw_lang {
+	struct llist_head list;
+	char lang[8];			/*!< ISO 639-1 */
+	char *stop, *start;		/*!< space-separated words, or NULL */
+	char *stop_reply, *start_reply;	/*!< or NULL: the default language's */
 };
 
 /*! The gateway: the single root object, passed to every function that needs it. */
