@@ -2,7 +2,7 @@
 # Install what osmo-uigw needs from Debian 12 (bookworm), only what is missing. Run as root.
 # Usage: contrib/deps.sh [build|test]
 set -e
-BUILD="autoconf automake libtool make gcc pkg-config
+BUILD="autoconf automake libtool make gcc pkg-config tzdata
 	libosmocore-dev libosmo-sigtran-dev libosmo-netif-dev libosmo-gsup-client-dev libsmpp34-dev
 	libsqlite3-dev libconfig-dev nettle-dev libtalloc-dev
 	libosip2-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcurl4-gnutls-dev ca-certificates"
