@@ -455,7 +455,7 @@ static void test_views(void **state)
 	assert_int_equal(uigw_store_feedback(st, "nobody", fb_cb, &fb), 0);
 	assert_int_equal(fb.rows, 0);
 
-	assert_int_equal(uigw_store_campaign_counts(st, "poll", outcomes, &responses), 0);
+	assert_int_equal(uigw_store_campaign_counts(st, "poll", outcomes, &responses, true), 0);
 	assert_int_equal(outcomes[UIGW_OUTCOME_COMPLETED], 2);
 	assert_int_equal(outcomes[UIGW_OUTCOME_ABANDONED], 0);
 	assert_int_equal(outcomes[UIGW_OUTCOME_TIMED_OUT], 1);

@@ -101,13 +101,16 @@ def stop_daemon(d, timeout=20):
 
 
 def gw_cfg(vty_port, campaigns, db, secret, smsc_port, smsc='test', reconnect_ms=None, uigw='', gsup=False,
-           **levels):
+           test_results=True, **levels):
     """The start of the daemon's configuration the Python tests share: logging (log_cfg(**levels)), the VTY on
     \a vty_port, node uigw (campaigns folder, pseudonym secret, the \a uigw lines), the store in \a db, GSUP
     disabled unless \a gsup, and node smpp with one SMSC link named \a smsc to \a smsc_port. The test appends
-    its own nodes (api, sip, ...)."""
+    its own nodes (api, sip, ...). The tests are subscribers through the operator's test drive: its dialogs count
+    in results, summaries, webhooks and counters (test-drive-results include) unless \a test_results is False."""
     out = log_cfg(**levels) + 'line vty\n bind 127.0.0.1 %d\n' % vty_port
     out += 'uigw\n campaigns-dir %s\n pseudonym-secret %s\n%s' % (campaigns, secret, uigw)
+    if test_results:
+        out += ' test-drive-results include\n'
     out += 'store\n path %s\n' % db
     if not gsup:
         out += 'gsup\n disable\n'

@@ -53,6 +53,14 @@ static void result_cb(const struct uigw_store_result *r, void *data)
 	rc->last = r->id;
 }
 
+/* ?include_test=true, or the gateway's test-drive-results include: the test drive's answers count */
+static bool include_test(struct call *c)
+{
+	const char *v = api_arg(c, "include_test");
+
+	return c->api->gw->cfg.test_results || (v && (!strcmp(v, "true") || !strcmp(v, "1")));
+}
+
 void api_h_results(struct call *c)
 {
 	struct results_ctx rc = { .c = c };
@@ -69,7 +77,7 @@ void api_h_results(struct call *c)
 		return;
 	}
 	rc.list = json_array();
-	n = uigw_store_results(c->api->gw->store, camp->name, after, limit, result_cb, &rc);
+	n = uigw_store_results(c->api->gw->store, camp->name, after, limit, include_test(c), result_cb, &rc);
 	if (n < 0) {
 		json_decref(rc.list);
 		ERR(c, 500, "internal", "the store cannot be read");
@@ -84,7 +92,9 @@ struct summary_ctx {
 	json_t *questions;	/* question -> {count, histogram, channels, _sum, _n} */
 	json_t *channels;
 	int64_t total;
+	bool test;		/* the operator's test drive (channel vty) included */
 };
+
 
 static void add_int(json_t *o, const char *key, int64_t n)
 {
@@ -99,7 +109,7 @@ static void summary_cb(const char *question, const char *channel, const char *va
 	json_t *q;
 	double d;
 
-	if (!question)
+	if (!question || (!s->test && channel && !strcmp(channel, "vty")))
 		return;
 	q = json_object_get(s->questions, question);
 	if (!q) {
@@ -190,7 +200,9 @@ void api_h_summary(struct call *c)
 
 	if (!(camp = api_own_campaign(c, 2)))
 		return;
-	if ((sc = summary_cache_get(c->api, camp))) {
+	s.test = include_test(c);
+	/* the cache holds the default view */
+	if (s.test == c->api->gw->cfg.test_results && (sc = summary_cache_get(c->api, camp))) {
 		c->resp->status = 200;
 		c->resp->body = talloc_strdup(c->ctx, sc->body);
 		return;
@@ -202,7 +214,7 @@ void api_h_summary(struct call *c)
 	s.questions = json_object();
 	s.channels = json_object();
 	if (uigw_store_feedback(c->api->gw->store, camp->name, summary_cb, &s) < 0 ||
-	    uigw_store_campaign_counts(c->api->gw->store, camp->name, outcomes, &responses) < 0) {
+	    uigw_store_campaign_counts(c->api->gw->store, camp->name, outcomes, &responses, s.test) < 0) {
 		json_decref(s.questions);
 		json_decref(s.channels);
 		ERR(c, 500, "internal", "the store cannot be read");
@@ -226,12 +238,12 @@ void api_h_summary(struct call *c)
 		json_object_set_new(dialogs, get_value_string(uigw_outcome_names, i), json_integer(outcomes[i]));
 	/* running now, on any version of the campaign (the summary is cached for summary-cache ms) */
 	llist_for_each_entry(dlg, &c->api->gw->dialogs, list)
-		active += dlg->camp && !strcmp(dlg->camp->name, camp->name);
+		active += dlg->camp && !strcmp(dlg->camp->name, camp->name) && (s.test || dlg->channel != UIGW_CHAN_VTY);
 	api_reply(c, 200, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:i, s:s}", "campaign", camp->name, "version",
 				(json_int_t)camp->version, "responses", (json_int_t)responses, "dialogs", dialogs,
 				"channels", s.channels, "questions", qlist, "active_dialogs", active, "as_of",
 				uigw_api_time_str(uigw_wall_ms(), t, sizeof(t))));
-	if (c->resp->status == 200)
+	if (c->resp->status == 200 && s.test == c->api->gw->cfg.test_results)
 		summary_cache_put(c->api, camp, c->resp->body);
 }
 

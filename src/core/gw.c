@@ -211,7 +211,8 @@ void uigw_count(struct uigw *gw, enum uigw_channel ch, struct uigw_campaign *cam
 {
 	if ((unsigned int)ch < _UIGW_CHAN_NUM && gw->chan_ctrs[ch])
 		rate_ctr_inc2(gw->chan_ctrs[ch], c);
-	if (!camp)
+	/* the test drive counts on its channel's counters (channel=vty), not the campaign's, unless asked */
+	if (!camp || (ch == UIGW_CHAN_VTY && !gw->cfg.test_results))
 		return;
 	if (!camp->ctrs)
 		camp->ctrs = camp_ctrs(gw, camp->name);
@@ -296,6 +297,7 @@ int uigw_start(struct uigw *gw)
 	if (rc < 0)
 		return rc;
 	if (scfg) {
+		scfg->test_results = gw->cfg.test_results;
 		gw->store = uigw_store_open(gw, scfg);
 		if (!gw->store) {
 			LOGP(DMAIN, LOGL_ERROR, "cannot open the store %s\n", scfg->path);

@@ -75,7 +75,7 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
 	[RSTMT_OUTCOMES] =
 		"SELECT outcome, n FROM dialog_count WHERE campaign = $campaign AND n > 0",
 	[RSTMT_RESPONSES] =
-		"SELECT coalesce(sum(n), 0) FROM answer_count WHERE campaign = $campaign",
+		"SELECT coalesce(sum(n), 0) FROM answer_count WHERE campaign = $campaign AND ($test OR channel <> 'vty')",
 	[RSTMT_OPTED_OUT] =
 		"SELECT coalesce((SELECT opted_out FROM optout WHERE subscriber = $subscriber), 0)"
 		" OR EXISTS (SELECT 1 FROM optout_scope WHERE subscriber = $subscriber AND scope IN ($campaign, $tenant))",
@@ -86,7 +86,8 @@ static const char *const rstmt_sql[_RSTMT_NUM] = {
 		"SELECT r.id, r.subscriber, r.channel, r.question, r.value, r.node, r.version, r.dialog, r.time,"
 		" (SELECT json_group_object(p.name, p.value) FROM dialog_param p WHERE p.dialog = r.dialog"
 		"  HAVING count(*) > 0)"
-		" FROM response r WHERE r.campaign = $campaign AND r.id > $after ORDER BY r.id LIMIT $limit",
+		" FROM response r WHERE r.campaign = $campaign AND r.id > $after AND ($test OR r.channel <> 'vty')"
+		" ORDER BY r.id LIMIT $limit",
 	[RSTMT_CDR_LAST] =
 		"SELECT * FROM (SELECT id, dialog, started, ended, channel, campaign, tenant, subscriber, roaming,"
 		" visited, screens, mt_messages, outcome, refusal, charge_class, zero_rated, test, recovered FROM cdr"
@@ -334,7 +335,7 @@ int uigw_store_feedback(struct uigw_store *st, const char *campaign,
 }
 
 int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int64_t outcomes[_UIGW_OUTCOME_NUM],
-			       int64_t *responses)
+			       int64_t *responses, bool test)
 {
 	sqlite3_stmt *s;
 	int rc, o;
@@ -352,6 +353,12 @@ int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int6
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(s, 0);
 
+		/* the test drive's, counted apart */
+		if (name && !strncmp(name, "test:", 5)) {
+			if (!test)
+				continue;
+			name += 5;
+		}
 		o = name ? get_string_value(uigw_outcome_names, name) : -1;
 		if (o >= 0 && o < _UIGW_OUTCOME_NUM)
 			outcomes[o] += sqlite3_column_int64(s, 1);
@@ -361,7 +368,7 @@ int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int6
 		return rc;
 
 	s = st->rstmt[RSTMT_RESPONSES];
-	if (uigw_store_bind_text(s, "$campaign", campaign) < 0) {
+	if (uigw_store_bind_text(s, "$campaign", campaign) < 0 || uigw_store_bind_int64(s, "$test", test) < 0) {
 		uigw_store_stmt_done(s);
 		return -EIO;
 	}
@@ -646,7 +653,7 @@ int uigw_store_api_keys(struct uigw_store *st, void (*cb)(const struct uigw_stor
 	return rc < 0 ? rc : n;
 }
 
-int uigw_store_results(struct uigw_store *st, const char *campaign, int64_t after, unsigned int limit,
+int uigw_store_results(struct uigw_store *st, const char *campaign, int64_t after, unsigned int limit, bool test,
 		       void (*cb)(const struct uigw_store_result *r, void *data), void *data)
 {
 	struct uigw_store_result r;
@@ -657,7 +664,7 @@ int uigw_store_results(struct uigw_store *st, const char *campaign, int64_t afte
 		return -EINVAL;
 	s = st->rstmt[RSTMT_RESULTS];
 	if (uigw_store_bind_text(s, "$campaign", campaign) < 0 || uigw_store_bind_int64(s, "$after", after) < 0
-	    || uigw_store_bind_int64(s, "$limit", limit) < 0) {
+	    || uigw_store_bind_int64(s, "$limit", limit) < 0 || uigw_store_bind_int64(s, "$test", test) < 0) {
 		uigw_store_stmt_done(s);
 		return -EIO;
 	}

@@ -226,6 +226,30 @@ static const char *const schema_v8[] = {
 	"CREATE INDEX deferred_due ON deferred (due)",
 	/* opt-outs of one campaign ("campaign:NAME") or of one tenant's campaigns ("tenant:NAME"), beside the
 	 * opt-out of every push in optout */
+	/* the operator's test drive (dialog.test) is counted apart: its outcomes as "test:OUTCOME", so that summaries
+	 * leave it out unless asked (the outcome triggers of version 6, again with that) */
+	"DROP TRIGGER dialog_counted",
+	"DROP TRIGGER dialog_recounted",
+	"CREATE TRIGGER dialog_counted AFTER INSERT ON dialog"
+	" WHEN new.campaign IS NOT NULL AND new.outcome IS NOT NULL BEGIN"
+	" INSERT INTO dialog_count (campaign, outcome, n)"
+	"  VALUES (new.campaign, CASE WHEN new.test THEN 'test:' ELSE '' END || new.outcome, 1)"
+	"  ON CONFLICT (campaign, outcome) DO UPDATE SET n = n + 1;"
+	" END",
+	"DROP TRIGGER dialog_uncounted",
+	"CREATE TRIGGER dialog_uncounted AFTER DELETE ON dialog"
+	" WHEN old.campaign IS NOT NULL AND old.outcome IS NOT NULL BEGIN"
+	" UPDATE dialog_count SET n = n - 1 WHERE campaign = old.campaign"
+	"  AND outcome = CASE WHEN old.test THEN 'test:' ELSE '' END || old.outcome;"
+	" END",
+	"CREATE TRIGGER dialog_recounted AFTER UPDATE OF campaign, outcome, test ON dialog BEGIN"
+	" UPDATE dialog_count SET n = n - 1 WHERE campaign = old.campaign"
+	"  AND outcome = CASE WHEN old.test THEN 'test:' ELSE '' END || old.outcome;"
+	" INSERT INTO dialog_count (campaign, outcome, n)"
+	"  SELECT new.campaign, CASE WHEN new.test THEN 'test:' ELSE '' END || new.outcome, 1"
+	"  WHERE new.campaign IS NOT NULL AND new.outcome IS NOT NULL"
+	"  ON CONFLICT (campaign, outcome) DO UPDATE SET n = n + 1;"
+	" END",
 	"CREATE TABLE optout_scope ("
 	" subscriber TEXT NOT NULL, scope TEXT NOT NULL, time INTEGER, channel TEXT,"
 	" PRIMARY KEY (subscriber, scope)) WITHOUT ROWID",

@@ -136,6 +136,15 @@ DEFUN(cfg_roaming_policy, cfg_roaming_policy_cmd, "roaming-policy (allow|deny|no
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_test_results, cfg_test_results_cmd, "test-drive-results (exclude|include)",
+      "The dialogs of the operator's test drive (channel vty) in results, summaries, webhooks and campaign "
+      "counters (the API's include_test=true asks for them anyway; the VTY always shows them)\n"
+      "Left out (default)\n" "Counted like any other channel's (next start for webhooks)\n")
+{
+	g_gw->cfg.test_results = !strcmp(argv[0], "include");
+	return CMD_SUCCESS;
+}
+
 void uigw_schedule_vty_write(struct vty *vty)
 {
 	const struct uigw_config *c = &g_gw->cfg;
@@ -148,6 +157,8 @@ void uigw_schedule_vty_write(struct vty *vty)
 		vty_out(vty, " quiet-hours-action refuse%s", VTY_NEWLINE);
 	if (c->defer_max != 100000)
 		vty_out(vty, " defer-max %u%s", c->defer_max, VTY_NEWLINE);
+	if (c->test_results)
+		vty_out(vty, " test-drive-results include%s", VTY_NEWLINE);
 	if (c->roaming_policy != UIGW_ROAM_ALLOW)
 		vty_out(vty, " roaming-policy %s%s", get_value_string(uigw_roaming_policy_names, c->roaming_policy),
 			VTY_NEWLINE);
@@ -221,6 +232,7 @@ void uigw_schedule_vty_init(void)
 	install_element(UIGW_NODE, &cfg_quiet_action_cmd);
 	install_element(UIGW_NODE, &cfg_defer_max_cmd);
 	install_element(UIGW_NODE, &cfg_roaming_policy_cmd);
+	install_element(UIGW_NODE, &cfg_test_results_cmd);
 	install_element(UIGW_NODE, &cfg_tz_default_cmd);
 	install_element(UIGW_NODE, &cfg_tz_rule_cmd);
 	install_element(UIGW_NODE, &cfg_no_tz_rule_cmd);

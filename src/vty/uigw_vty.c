@@ -517,7 +517,7 @@ DEFUN(show_campaign, show_campaign_cmd, "show campaign NAME",
 			vty_out(vty, " [%u action%s]", n->n_actions, n->n_actions > 1 ? "s" : "");
 		vty_out(vty, "%s", VTY_NEWLINE);
 	}
-	if (g_gw->store && uigw_store_campaign_counts(g_gw->store, c->name, outcomes, &responses) == 0) {
+	if (g_gw->store && uigw_store_campaign_counts(g_gw->store, c->name, outcomes, &responses, true) == 0) {
 		vty_out(vty, " Dialogs: %u active, %" PRId64 " completed, %" PRId64 " abandoned, %" PRId64
 			" timed out, %" PRId64 " rejected%s", active_dialogs_of(c->name),
 			outcomes[UIGW_OUTCOME_COMPLETED], outcomes[UIGW_OUTCOME_ABANDONED],

@@ -156,7 +156,8 @@ def main():
     db = os.path.join(workdir, 'test.db')
     cfg = os.path.join(workdir, 'osmo-uigw.cfg')
     with open(cfg, 'w') as f:
-        f.write(gw_cfg(VTY_PORT, camp, db, 'api-test-secret', SMSC_PORT, reconnect_ms=200, gsup=True, api='info') +
+        f.write(gw_cfg(VTY_PORT, camp, db, 'api-test-secret', SMSC_PORT, reconnect_ms=200, gsup=True, api='info',
+                         test_results=False) +
                 '''api
  bind 127.0.0.1 %d
  idle-timeout 2
@@ -332,6 +333,27 @@ def main():
               and q['again']['histogram'] == {'yes': 1, 'no': 1} and j['channels'] == {'smpp-sms': 4}
               and j['dialogs']['completed'] == 2 and j['responses'] == 4, 'the summary matches: %s' % (j,))
         check(con.execute('select count(*) from response').fetchone()[0] >= 4, 'the response table is intact')
+
+        # the operator test-drives the same campaign: its dialog is flagged (test) and left out of the tenant's
+        # results and summary (default test-drive-results exclude), unless asked with include_test=true
+        out = vty.cmd('trigger acme-survey +491720000905 via vty order=T-1')
+        vty.cmd('subscriber +491720000905 send 5')
+        vty.cmd('subscriber +491720000905 send yes')
+        vty.cmd('show charging records 1')	# commits what is queued
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/results', key=acme_key)
+        check(st == 200 and len(j['results']) == 4 and all(r['channel'] == 'smpp-sms' for r in j['results']),
+              'the test drive is not in the results: %d answers' % len(j['results']))
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/results?include_test=true', key=acme_key)
+        check(st == 200 and len(j['results']) == 6 and sum(r['channel'] == 'vty' for r in j['results']) == 2,
+              'include_test=true adds its 2 answers: %s' % [r['channel'] for r in j.get('results', [])])
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/summary', key=acme_key)
+        check(st == 200 and j['channels'] == {'smpp-sms': 4} and j['responses'] == 4 and j['dialogs']['completed'] == 2,
+              'the summary leaves the test drive out: %s' % (j,))
+        st, _, j = http('GET', '/v1/campaigns/acme-survey/summary?include_test=true', key=acme_key)
+        check(st == 200 and j['channels'] == {'smpp-sms': 4, 'vty': 2} and j['responses'] == 6
+              and j['dialogs']['completed'] == 3, 'and counts it when asked: %s' % (j,))
+        flagged = con.execute("select test from dialog where channel = 'vty' and campaign = 'acme-survey'").fetchall()
+        check(flagged == [(1,)], 'the test drive\'s dialog is flagged: %s' % flagged)
 
         # --- a third party proposes a survey; the operator approves it; it runs and is read back ---------------
         poll = {'name': 'acme-poll', 'title': {'en': 'Acme poll'}, 'channels': ['smpp-sms'], 'network_only': True,

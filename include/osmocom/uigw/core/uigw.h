@@ -98,6 +98,8 @@ struct uigw_config {
 	struct llist_head tz_rules;	/*!< struct uigw_tz_rule */
 	unsigned int defer_max;		/*!< pushes put off at most (default 100000) */
 	int roaming_policy;		/*!< enum uigw_roaming_policy of campaigns that name none (default allow) */
+	bool test_results;		/*!< the test drive's dialogs count in results, summaries, webhooks and campaign
+					 *   counters (test-drive-results include; default: left out, the VTY shows them) */
 };
 
 /*! Opt-out keywords and confirmations in one language (node uigw: keywords LANG ...). A subscriber who wrote

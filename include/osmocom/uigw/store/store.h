@@ -36,6 +36,8 @@ struct uigw_store_cfg {
 	unsigned int cdr_interval;	/*!< seconds: a file is closed this long after it was opened (default 3600) */
 	unsigned int cdr_max_kb;	/*!< ... or when it holds this many KiB (default 10240) */
 	bool cdr_off;			/*!< no charging records at all (node store: cdr-records off) */
+	bool test_results;		/*!< the test drive's answers go to webhooks too (node uigw:
+					 *   test-drive-results include; set by the core) */
 	bool cdr_msisdn;		/*!< records name the subscriber by MSISDN, not by pseudonym (the core fills
 					 *   it in; the store only reads it) */
 };
@@ -357,7 +359,7 @@ int uigw_store_feedback(struct uigw_store *st, const char *campaign,
 				   void *data), void *data);
 /*! Dialog counts per outcome for a campaign (index by enum uigw_outcome) and its response count. */
 int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int64_t outcomes[_UIGW_OUTCOME_NUM],
-			       int64_t *responses);
+			       int64_t *responses, bool test);
 /*! Run one contextual query synchronously (fills q's results). */
 int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q);
 /*! \returns 1 if the pseudonym opted out, 0 if not, negative errno */
@@ -417,7 +419,7 @@ struct uigw_store_result {
 };
 /*! Answers of \a campaign with id > \a after, oldest first, at most \a limit.
  *  \returns the number of rows or negative errno */
-int uigw_store_results(struct uigw_store *st, const char *campaign, int64_t after, unsigned int limit,
+int uigw_store_results(struct uigw_store *st, const char *campaign, int64_t after, unsigned int limit, bool test,
 		       void (*cb)(const struct uigw_store_result *r, void *data), void *data);
 
 /*! One ended dialog as stored. */
