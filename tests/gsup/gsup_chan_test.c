@@ -95,6 +95,7 @@ int __wrap_osmo_gsup_client_enc_send(struct osmo_gsup_client *gc, const struct o
 /* feeding the adapter */
 
 static struct uigw *gw;
+static const char *rx_source;	/* the Source Name IE of the next message (a GSUP proxy's), or NULL */
 
 static void rx(enum osmo_gsup_message_type type, const char *imsi, uint32_t id, enum osmo_gsup_session_state st,
 	       const uint8_t *comp, size_t comp_len, const char *msisdn)
@@ -114,6 +115,10 @@ static void rx(enum osmo_gsup_message_type type, const char *imsi, uint32_t id, 
 		assert_true(rc > 0);
 		gm.msisdn_enc = msisdn_enc;
 		gm.msisdn_enc_len = rc;
+	}
+	if (rx_source) {
+		gm.source_name = (const uint8_t *)rx_source;
+		gm.source_name_len = strlen(rx_source) + 1;
 	}
 	assert_int_equal(osmo_gsup_encode(msg, &gm), 0);
 	msg->l2h = msg->data;
@@ -240,6 +245,31 @@ static void test_menu_to_end(void **state)
 	assert_int_equal(tx.state, OSMO_GSUP_SESSION_STATE_END);
 	assert_int_equal(tx.comp.type, UIGW_SS_RETURN_ERROR);
 	assert_int_equal(tx.comp.error_code, UIGW_SS_ERR_SYSTEM_FAILURE);
+}
+
+/* home-vlr: a BEGIN whose Source Name is another network's VLR is a roaming subscriber, the name its visited
+ * network; without the IE, or with a home VLR, at home */
+static void test_roaming_source(void **state)
+{
+	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(uigw_chan_priv(gw, UIGW_CHAN_GSUP));
+	struct uigw_dialog *dlg;
+
+	cfg->home_vlrs = talloc_strdup(gw, "MSC-262-01 VLR-HOME");
+	begin("901700000000011", 1, "*7726#", "+491720000131", NULL);
+	dlg = uigw_dialog_find(gw, "+491720000131", UIGW_CHAN_GSUP);
+	assert_non_null(dlg);
+	assert_false(dlg->roaming);
+	rx_source = "MSC-262-01-A";
+	begin("901700000000012", 1, "*7726#", "+491720000132", NULL);
+	dlg = uigw_dialog_find(gw, "+491720000132", UIGW_CHAN_GSUP);
+	assert_false(dlg->roaming);
+	rx_source = "MSC-208-10-PARIS";
+	begin("901700000000013", 1, "*7726#", "+491720000133", NULL);
+	dlg = uigw_dialog_find(gw, "+491720000133", UIGW_CHAN_GSUP);
+	assert_true(dlg->roaming);
+	assert_string_equal(dlg->visited, "MSC-208-10-PARIS");
+	rx_source = NULL;
+	TALLOC_FREE(cfg->home_vlrs);
 }
 
 static void test_release_by_user(void **state)
@@ -410,6 +440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_release_by_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msisdn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roaming_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_and_link_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings_restart, setup, teardown),

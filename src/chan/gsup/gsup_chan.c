@@ -439,8 +439,40 @@ static int sess_msisdn(struct uigw_gsup *g, const struct osmo_gsup_message *gm, 
 	return -ENOENT;
 }
 
+/* Roaming, where the message names the serving VLR / MSC (a Source Name IE, as a GSUP proxy adds it; osmo-hlr
+ * relays the VLR's message as it came): not one of home-vlr's prefixes. \returns the name then (in buf) */
+static const char *roaming_source(const struct uigw_gsup *g, const struct osmo_gsup_message *gm, char *buf,
+				  size_t len)
+{
+	const char *w;
+	size_t n;
+
+	if (!g->cfg.home_vlrs || !gm->source_name || !gm->source_name_len)
+		return NULL;
+	n = gm->source_name_len < len ? gm->source_name_len : len - 1;
+	memcpy(buf, gm->source_name, n);
+	buf[n] = '\0';
+	/* printable only: it becomes a column of the store and of the CSV files */
+	for (w = buf; *w; w++) {
+		if (*w < 0x20 || *w > 0x7e)
+			return NULL;
+	}
+	for (w = g->cfg.home_vlrs; *w; ) {
+		size_t wl;
+
+		while (*w == ' ')
+			w++;
+		wl = strcspn(w, " ");
+		if (wl && !strncmp(buf, w, wl))
+			return NULL;
+		w += wl;
+	}
+	return buf[0] ? buf : NULL;
+}
+
 static void rx_begin(struct uigw_gsup *g, const struct osmo_gsup_message *gm)
 {
+	char source[64];
 	struct uigw_ss_comp c;
 	struct gsup_sess *s;
 	char text[UIGW_USSD_UTF8_MAX], lang[3], msisdn[UIGW_MSISDN_MAXLEN];
@@ -497,6 +529,10 @@ static void rx_begin(struct uigw_gsup *g, const struct osmo_gsup_message *gm)
 	b.language = lang[0] ? lang : NULL;
 	b.chan_priv = s;
 	b.profile = g->cfg.full_screens ? &uigw_profile_ussd : &gsup_profile_hlr;
+	b.visited = roaming_source(g, gm, source, sizeof(source));
+	b.roaming = b.visited != NULL;
+	if (b.roaming)
+		LOGPSES(s, LOGL_INFO, "roaming: served by %s\n", b.visited);
 	s->in_core = true;
 	dlg = uigw_dialog_begin(g->gw, &b);
 	s->in_core = false;

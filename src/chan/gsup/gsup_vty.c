@@ -105,6 +105,27 @@ DEFUN(cfg_gsup_budget, cfg_gsup_budget_cmd, "screen-budget (osmo-hlr|full)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_gsup_home_vlr, cfg_gsup_home_vlr_cmd, "home-vlr .PREFIXES",
+      "The home network's VLR / MSC names: a subscriber whose BEGIN names another serving VLR (Source Name IE, as a "
+      "GSUP proxy adds it) is roaming there\n" "IPA name prefixes, e.g. MSC-262-01\n")
+{
+	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(vty->index);
+	char *w = argv_concat(argv, argc, 0);
+
+	if (!w)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(vty->index, &cfg->home_vlrs, w);
+	talloc_free(w);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_gsup_no_home_vlr, cfg_gsup_no_home_vlr_cmd, "no home-vlr",
+      NO_STR "Do not tell roaming subscribers on this channel (default)\n")
+{
+	TALLOC_FREE(uigw_gsup_cfg(vty->index)->home_vlrs);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_gsup_enable, cfg_gsup_enable_cmd, "enable", "Connect to OsmoHLR (default)\n")
 {
 	uigw_gsup_cfg(vty->index)->enabled = true;
@@ -137,6 +158,8 @@ static int config_write_gsup(struct vty *vty)
 		vty_out(vty, " msisdn-fallback reject%s", VTY_NEWLINE);
 	if (cfg->full_screens)
 		vty_out(vty, " screen-budget full%s", VTY_NEWLINE);
+	if (cfg->home_vlrs)
+		vty_out(vty, " home-vlr %s%s", cfg->home_vlrs, VTY_NEWLINE);
 	if (!cfg->enabled)
 		vty_out(vty, " disable%s", VTY_NEWLINE);
 	return CMD_SUCCESS;
@@ -163,6 +186,8 @@ void uigw_gsup_vty_init(void)
 	install_element(GSUP_NODE, &cfg_gsup_euse_name_cmd);
 	install_element(GSUP_NODE, &cfg_gsup_fallback_cmd);
 	install_element(GSUP_NODE, &cfg_gsup_budget_cmd);
+	install_element(GSUP_NODE, &cfg_gsup_home_vlr_cmd);
+	install_element(GSUP_NODE, &cfg_gsup_no_home_vlr_cmd);
 	install_element(GSUP_NODE, &cfg_gsup_enable_cmd);
 	install_element(GSUP_NODE, &cfg_gsup_disable_cmd);
 	install_element_ve(&show_gsup_cmd);

@@ -29,6 +29,8 @@ struct uigw_gsup_cfg {
 	enum uigw_gsup_msisdn_fallback msisdn_fallback;
 	bool full_screens;		/*!< 182 septets / 80 UCS-2 per screen; default false: 128 / 56, the most
 					 *   osmo-hlr 1.5.0 relays (it cannot parse long-form BER lengths) */
+	char *home_vlrs;		/*!< space-separated prefixes of the home network's VLR / MSC IPA names; a BEGIN
+					 *   whose Source Name IE matches none is a roaming subscriber (NULL: not told) */
 };
 
 /*! Allocate the adapter, register channel `gsup` and install node `gsup` and `show gsup`.
