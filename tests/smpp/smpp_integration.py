@@ -386,6 +386,25 @@ smpp
         out = vty.cmd('show smpp')
         check('opt-outs 3, opt-ins 3' in out and 'USSD:' in out, 'show smpp counts USSD and opt-outs')
 
+        # 12b. the "stop these messages" option on a pushed USSD dialog (push-stop-option): chosen, it opts the
+        # subscriber out everywhere (the same list): the next pushes over SMS and USSD are refused
+        for c in ('configure terminal', 'uigw', 'push-stop-option 99 Stop these messages', 'end'):
+            vty.cmd(c)
+        P3 = '491720000708'
+        out = vty.cmd('trigger survey +%s via smpp-ussd' % P3)
+        e = smsc.wait(lambda e: is_ussd(e, P3), 10)
+        check('Triggered' in out and e is not None and '99. Stop these messages' in submit_text(e),
+              'the pushed USSD screen offers the stop option')
+        if e is not None:
+            sess = int(e['its_session_info'][:2], 16)
+            ussd_step(smsc, P3, '99', 18, sess, 2, 3, True, 'unsubscribed', 'USSD stop option chosen: confirmed')
+        out = vty.cmd('trigger survey +%s via smpp-sms' % P3)
+        check('Refused: opted_out' in out, 'after the USSD stop option a push over SMS is refused: %r' % out)
+        out = vty.cmd('trigger notice +%s via smpp-ussd' % P3)
+        check('Refused: opted_out' in out, 'and one over USSD: %r' % out)
+        for c in ('configure terminal', 'uigw', 'no push-stop-option', 'end'):
+            vty.cmd(c)
+
         # 13. quiet hours (the current minute, in UTC): a push is put off to the minute they end and goes out then
         # over SMS, kept in the store meanwhile; with the action refuse another is refused; a campaign with
         # quiet_hours = false... is not among the shipped ones: the notice over USSD waits as well
