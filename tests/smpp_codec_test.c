@@ -127,6 +127,30 @@ static void test_mo_ussd_vector(void **state)
 	}
 }
 
+/* a vendor-specific TLV (where the SMSC tells the sender's VLR) is kept for the channel; a standard one it does
+ * not use is not */
+static void test_vendor_tlv(void **state)
+{
+	struct uigw_smpp_pdu p, q;
+	uint8_t buf[300];
+	int len = uigw_fx_unhex(V_MO_USSD, buf, sizeof(buf));
+	/* 0x1501 "33612000001\0", then source_network_type (0x000e, standard) 1 */
+	static const uint8_t extra[] = { 0x15, 0x01, 0x00, 0x0c, '3', '3', '6', '1', '2', '0', '0', '0', '0', '0', '1', 0,
+					 0x00, 0x0e, 0x00, 0x01, 0x01 };
+
+	memcpy(buf + len, extra, sizeof(extra));
+	len += sizeof(extra);
+	osmo_store32be(len, buf);
+	assert_int_equal(uigw_smpp_decode(&p, buf, len), 0);
+	assert_int_equal(p.n_vendor, 1);
+	assert_int_equal(p.vendor[0].tag, 0x1501);
+	assert_int_equal(p.vendor[0].len, 12);
+	assert_string_equal((const char *)p.vendor[0].v, "33612000001");
+	/* the reference path walks the same TLVs */
+	assert_int_equal(uigw_smpp_decode_ref(&q, buf, len), 0);
+	assert_memory_equal(&p, &q, sizeof(p));
+}
+
 static void test_mt_ussr_vector(void **state)
 {
 	struct uigw_smpp_pdu p;
@@ -424,6 +448,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bind_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enquire_and_throttled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mo_ussd_vector, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vendor_tlv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mt_ussr_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concat_udh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concat_sar_and_payload, setup, teardown),

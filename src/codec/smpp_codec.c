@@ -276,6 +276,14 @@ static int walk_tlvs(struct uigw_smpp_pdu *pdu, struct rd *r, struct sar *sar, c
 			pdu->receipted_msg_id[OSMO_MIN(len, sizeof(pdu->receipted_msg_id) - 1)] = '\0';
 			break;
 		default:
+			/* the vendor-specific range (SMPP 3.4 5.3.2): kept for the channel to look at */
+			if (tag >= 0x1400 && tag <= 0x3fff && pdu->n_vendor < UIGW_SMPP_VENDOR_TLVS) {
+				struct uigw_smpp_vendor_tlv *t = &pdu->vendor[pdu->n_vendor++];
+
+				t->tag = tag;
+				t->len = OSMO_MIN(len, sizeof(t->v));
+				memcpy(t->v, v, t->len);
+			}
 			break;
 		}
 		r->p += len;

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -385,6 +386,26 @@ smpp
               'the callers of both triggers are stored with the ratings: %r' % out)
         out = vty.cmd('show smpp')
         check('opt-outs 3, opt-ins 3' in out and 'USSD:' in out, 'show smpp counts USSD and opt-outs')
+
+        # 12a. roaming from the SMSC: the VLR number in a vendor TLV (roaming-tlv 0x1501, home 49172): a subscriber
+        # elsewhere is roaming (the gateway's roaming-policy deny refuses them), one at home is served; the
+        # charging records keep the flag and the location
+        for c in ('configure terminal', 'smpp', 'roaming-tlv 0x1501', 'roaming-home 49172', 'exit', 'uigw',
+                  'roaming-policy deny', 'end'):
+            vty.cmd(c)
+        R3, R4 = '491720000709', '491720000710'
+        deliver(smsc, R3, '7730', 'SURVEY', vendor_location='33612000001')
+        e = smsc.wait(lambda e: is_submit(e, R3), 10)
+        check(e is not None and 'This service is not available.' in submit_text(e),
+              'a sender whose VLR is abroad (vendor TLV) is roaming: refused under roaming-policy deny')
+        deliver(smsc, R4, '7730', 'SURVEY', vendor_location='491720000999')
+        e = smsc.wait(lambda e: is_submit(e, R4), 10)
+        check(e is not None and 'How do you usually contact us?' in submit_text(e), 'a sender at home is served')
+        out = vty.cmd('show charging records 3')
+        check(re.search(r'smpp-sms +survey .* rejected .* 33612000001 +refused:roaming', out) is not None,
+              'the charging record keeps the roaming flag and the location: %r' % out)
+        for c in ('configure terminal', 'smpp', 'no roaming-tlv', 'exit', 'uigw', 'roaming-policy allow', 'end'):
+            vty.cmd(c)
 
         # 12b. the "stop these messages" option on a pushed USSD dialog (push-stop-option): chosen, it opts the
         # subscriber out everywhere (the same list): the next pushes over SMS and USSD are refused

@@ -21,6 +21,9 @@
 const smpp = require('smpp');
 const readline = require('readline');
 
+// a vendor TLV in which this SMSC tells where the sender is (its VLR number), as some SMSCs do (0x1501)
+smpp.addTLV('vendor_location', { id: 0x1501, type: smpp.types.tlv.cstring });
+
 const port = parseInt(process.argv[2] || '2775', 10);
 const sysId = process.argv[3] || 'uigw';
 const password = process.argv[4] || 'uigw';

@@ -123,6 +123,48 @@ struct optout_ctx {
 
 static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *msisdn, const char *text, bool ucs2,
 			   const struct uigw_profile *p, const struct uigw_smpp_mt *mt);
+
+/* Roaming, where the SMSC tells the sender's location in the configured vendor TLV: a location none of the home
+ * prefixes begins (or, without them, any). \returns the location (in buf) then, else NULL */
+static const char *roaming_location(const struct uigw_smpp *smpp, const struct uigw_smpp_pdu *pdu, char *buf,
+				    size_t len)
+{
+	const char *w;
+	unsigned int i, n;
+
+	if (!smpp->roaming_tlv)
+		return NULL;
+	for (i = 0; i < pdu->n_vendor; i++) {
+		if (pdu->vendor[i].tag == smpp->roaming_tlv)
+			break;
+	}
+	if (i == pdu->n_vendor)
+		return NULL;
+	/* printable up to a NUL (a C-octet string, or digits as octets) */
+	for (n = 0; n < pdu->vendor[i].len && n + 1 < len; n++) {
+		uint8_t c = pdu->vendor[i].v[n];
+
+		if (!c)
+			break;
+		if (c < 0x20 || c > 0x7e)
+			return NULL;
+		buf[n] = c;
+	}
+	buf[n] = '\0';
+	if (!n)
+		return NULL;
+	for (w = smpp->roaming_home; w && *w; ) {
+		size_t wl;
+
+		while (*w == ' ')
+			w++;
+		wl = strcspn(w, " ");
+		if (wl && !strncmp(buf, w, wl))
+			return NULL;
+		w += wl;
+	}
+	return buf;
+}
 static unsigned int mt_ttl(struct uigw_smpp *smpp, int T);
 
 /* the OPTOUT row is committed: now confirm (a push right after an opt-out's confirmation is refused) */
@@ -260,14 +302,17 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 			LOGP(DSMPP, LOGL_NOTICE, "input while the dialog is still answering: dropped\n");
 	} else {
 		struct sms_dlg *sd = talloc_zero(sms, struct sms_dlg);
+		char where[65];
 		struct uigw_begin b = {
 			.channel = UIGW_CHAN_SMPP_SMS,
 			.msisdn = msisdn,
 			.text = text,
 			.short_code = pdu->dst_addr,
 			.chan_priv = sd,
+			.visited = roaming_location(smpp, pdu, where, sizeof(where)),
 		};
 
+		b.roaming = b.visited != NULL;
 		if (!sd) {
 			status = UIGW_SMPP_RX_T_APPN;
 			goto out;
@@ -528,12 +573,15 @@ uint32_t uigw_smpp_ussd_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, 
 	dlg = uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_USSD);
 	if (pdu->ussd_service_op == UIGW_USSD_OP_PSSR_IND || (pdu->ussd_service_op < 0 && !dlg && !end)) {
 		/* a new session: the text is the dial string */
+		char where[65];
 		struct uigw_begin b = {
 			.channel = UIGW_CHAN_SMPP_USSD,
 			.msisdn = msisdn,
 			.text = text,
+			.visited = roaming_location(smpp, pdu, where, sizeof(where)),
 		};
 
+		b.roaming = b.visited != NULL;
 		ud = talloc_zero(sms, struct ussd_dlg);
 		if (!ud) {
 			status = UIGW_SMPP_RX_T_APPN;

@@ -104,6 +104,40 @@ DEFUN(cfg_smpp_source, cfg_smpp_source_cmd, "default-source-address ADDR",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_smpp_roaming_tlv, cfg_smpp_roaming_tlv_cmd, "roaming-tlv TAG",
+      "The vendor TLV of deliver_sm in which the SMSC tells where the sender is (VLR / MSC number or network name): "
+      "a sender elsewhere than roaming-home is roaming\n" "Tag, 0x1400..0x3fff (hex with 0x, or decimal)\n")
+{
+	unsigned long t = strtoul(argv[0], NULL, 0);
+
+	if (t < 0x1400 || t > 0x3fff) {
+		vty_out(vty, "%% A vendor-specific tag is 0x1400..0x3fff%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	root_smpp()->roaming_tlv = t;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_smpp_no_roaming_tlv, cfg_smpp_no_roaming_tlv_cmd, "no roaming-tlv",
+      NO_STR "The SMSC tells no location: nobody is roaming on SMPP (default)\n")
+{
+	root_smpp()->roaming_tlv = 0;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_smpp_roaming_home, cfg_smpp_roaming_home_cmd, "roaming-home .PREFIXES",
+      "Home locations in the roaming TLV: a value that starts with none of them is roaming (without them: any value)\n"
+      "Prefixes, e.g. 49172 (VLR numbers) or a network name\n")
+{
+	char *w = argv_concat(argv, argc, 0);
+
+	if (!w)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(root_smpp(), &root_smpp()->roaming_home, w);
+	talloc_free(w);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_smpp_dlr, cfg_smpp_dlr_cmd, "delivery-receipts (on|off)",
       "Request delivery receipts for replies\n" "registered_delivery 1\n" "registered_delivery 0\n")
 {
@@ -341,6 +375,10 @@ static int config_write_smpp(struct vty *vty)
 	vty_out(vty, " long-messages %s%s", get_value_string(uigw_smpp_long_mode_names, s->long_mode), VTY_NEWLINE);
 	vty_out(vty, " default-source-address %s%s", s->sms_source, VTY_NEWLINE);
 	vty_out(vty, " delivery-receipts %s%s", s->request_dlr ? "on" : "off", VTY_NEWLINE);
+	if (s->roaming_tlv)
+		vty_out(vty, " roaming-tlv 0x%04x%s", s->roaming_tlv, VTY_NEWLINE);
+	if (s->roaming_home)
+		vty_out(vty, " roaming-home %s%s", s->roaming_home, VTY_NEWLINE);
 	vty_out(vty, " max-attempts %u%s", s->max_attempts, VTY_NEWLINE);
 	for (i = 0; timer_names[i].str; i++) {
 		struct osmo_tdef *t = osmo_tdef_get_entry(s->tdefs, -timer_names[i].value);
@@ -441,6 +479,9 @@ void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 	install_element(SMPP_NODE, &cfg_smpp_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_no_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_stop_reply_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_roaming_tlv_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_no_roaming_tlv_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_roaming_home_cmd);
 	install_element(SMPP_NODE, &cfg_smsc_cmd);
 	install_element(SMPP_NODE, &cfg_no_smsc_cmd);
 	install_node(&smsc_node, config_write_smsc);

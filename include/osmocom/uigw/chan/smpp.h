@@ -147,6 +147,10 @@ struct uigw_smpp {
 	unsigned int next_link_idx;	/*!< index of the next link's rate_ctr group */
 	enum uigw_smpp_long_mode long_mode;
 	char *sms_source;		/*!< source address of replies when none is known: default short code */
+	uint16_t roaming_tlv;		/*!< the vendor TLV in which the SMSC tells the sender's location (VLR / MSC
+					 *   number or network name), 0: none */
+	char *roaming_home;		/*!< space-separated prefixes of home locations; NULL: the TLV's presence
+					 *   alone says roaming */
 	bool request_dlr;		/*!< registered_delivery 1 on MT */
 	unsigned int max_attempts;	/*!< submits of one MT before it is dropped (THROTTLED does not count) */
 	struct osmo_tdef *tdefs;

@@ -108,10 +108,20 @@ struct uigw_smpp_pdu {
 	bool has_its_session;
 	uint16_t its_session_info;	/*!< (session << 8) | (seq << 1) | end, as on the wire */
 	char receipted_msg_id[65];	/*!< deliver_sm receipt TLV, or "" */
+	/*! Vendor-specific TLVs (tags 0x1400..0x3fff) the SMSC added, the first UIGW_SMPP_VENDOR_TLVS of them (a
+	 *  value longer than its array is cut): where an SMSC tells the sender's location, say. */
+	struct uigw_smpp_vendor_tlv {
+		uint16_t tag;
+		uint8_t len;
+		uint8_t v[64];
+	} vendor[4];
+	unsigned int n_vendor;
 
 	/* submit_sm_resp */
 	char message_id[65];
 };
+
+#define UIGW_SMPP_VENDOR_TLVS 4
 
 /*! Route libsmpp34's allocations to talloc under \a ctx (call once, before any decode/encode; NULL: a context
  *  of its own). Idempotent. */
