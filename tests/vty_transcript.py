@@ -199,7 +199,9 @@ def run_roundtrip(args):
              'cs7 instance 0\n point-code 0.23.2\n sccp-address hlr-gt\n  routing-indicator PC\n'
              '  point-code 0.23.3\n  subsystem-number 6\n  global-title\n   global-title-indicator 4\n'
              '   digits 491720000001\n'
-             'map\n gsmscf-number +491720000999\n hlr-address hlr-gt\n'
+             'map\n gsmscf-number +491720000999\n hlr-address hlr-gt\n home-gt 4917 4930\n'
+             'gsup\n home-vlr MSC-262-01 VLR-HOME\n'
+             'smpp\n roaming-tlv 0x1501\n roaming-home 49172\n'
              # the HTTP API, shut down so that no port is opened, with a third party's restrictions
              'api\n bind 127.0.0.1 42999\n idle-timeout 5\n shutdown\n tenant bank\n  push forbidden\n'
              '  channels smpp-sms ims-msg\n  rate-limit 7\n')
@@ -231,6 +233,7 @@ def run_roundtrip(args):
                    ' keywords fr start DEMARRER', ' timer dialog X1 45', ' timer map X201 30',
                    ' sccp-address hlr-gt',
                    '   digits 491720000001', ' gsmscf-number +491720000999', ' hlr-address hlr-gt',
+                   ' home-gt 4917 4930', ' home-vlr MSC-262-01 VLR-HOME', ' roaming-tlv 0x1501', ' roaming-home 49172',
                    ' bind 127.0.0.1 42999', ' idle-timeout 5', ' shutdown', ' tenant bank', '  push forbidden',
                    '  channels smpp-sms ims-msg', '  rate-limit 7'):
         if needle not in first:

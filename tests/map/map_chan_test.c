@@ -129,6 +129,7 @@ W(int, osmo_sccp_tx_unitdata_msg, (struct osmo_sccp_user *scu, const struct osmo
 /* feeding the channel */
 
 static struct uigw *gw;
+static const char *rx_gt;	/* the calling party's global title of the next message, or NULL */
 
 static void rx_tcap(const struct uigw_tcap_msg *m)
 {
@@ -144,6 +145,10 @@ static void rx_tcap(const struct uigw_tcap_msg *m)
 	osmo_prim_init(&prim->oph, SCCP_SAP_USER, OSMO_SCU_PRIM_N_UNITDATA, PRIM_OP_INDICATION, msg);
 	prim->u.unitdata.calling_addr.ssn = 8;
 	prim->u.unitdata.calling_addr.pc = 185;
+	if (rx_gt) {
+		prim->u.unitdata.calling_addr.presence |= OSMO_SCCP_ADDR_T_GT;
+		OSMO_STRLCPY_ARRAY(prim->u.unitdata.calling_addr.gt.digits, rx_gt);
+	}
 	assert_non_null(scu_cb);
 	scu_cb(&prim->oph, &fake_scu);
 	/* the next run of the event loop: the screens the core held back */
@@ -303,6 +308,29 @@ static void test_menu_to_end(void **state)
 	assert_true(tx.m.has_pabort);
 	assert_int_equal(tx.m.pabort, UIGW_TCAP_PA_UNRECOGNIZED_TID);
 	assert_int_equal(ctr("rx:unknown-tid"), 1);
+}
+
+/* home-gt: a TC-BEGIN from a calling GT of another network (an MSC that reaches the gsmSCF directly) is a
+ * roaming subscriber's; the GT is their visited network */
+static void test_roaming_gt(void **state)
+{
+	struct uigw_map_cfg *cfg = uigw_map_cfg(uigw_chan_priv(gw, UIGW_CHAN_MAP));
+	struct uigw_dialog *dlg;
+
+	cfg->home_gts = talloc_strdup(gw, "4917 4930");
+	rx_gt = "491720000001";
+	begin(0x31, "*7726#", "+491720000141");
+	dlg = uigw_dialog_find(gw, "+491720000141", UIGW_CHAN_MAP);
+	assert_non_null(dlg);
+	assert_false(dlg->roaming);
+	rx_gt = "33609000001";
+	begin(0x32, "*7726#", "+491720000142");
+	dlg = uigw_dialog_find(gw, "+491720000142", UIGW_CHAN_MAP);
+	assert_non_null(dlg);
+	assert_true(dlg->roaming);
+	assert_string_equal(dlg->visited, "33609000001");
+	rx_gt = NULL;
+	TALLOC_FREE(cfg->home_gts);
 }
 
 static void test_msisdn_sources(void **state)
@@ -518,6 +546,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_menu_to_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msisdn_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roaming_gt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push, setup, teardown),

@@ -270,6 +270,27 @@ static int mo_subscriber(struct uigw_map *m, const struct uigw_ss_comp *c, const
 	return -ENOENT;
 }
 
+/* Roaming, where the calling party is the serving MSC / VLR (USSD routed to the gsmSCF directly): a global title
+ * none of home-gt's prefixes begins. \returns the GT digits then */
+static const char *roaming_gt(const struct uigw_map *m, const struct osmo_sccp_addr *from)
+{
+	const char *w;
+
+	if (!m->cfg.home_gts || !from || !(from->presence & OSMO_SCCP_ADDR_T_GT) || !from->gt.digits[0])
+		return NULL;
+	for (w = m->cfg.home_gts; *w; ) {
+		size_t wl;
+
+		while (*w == ' ')
+			w++;
+		wl = strcspn(w, " ");
+		if (wl && !strncmp(from->gt.digits, w, wl))
+			return NULL;
+		w += wl;
+	}
+	return from->gt.digits;
+}
+
 static void rx_begin(struct uigw_map *m, const struct osmo_sccp_addr *from, const struct uigw_tcap_msg *tm)
 {
 	struct uigw_map_dlg md = { .kind = UIGW_MAP_DLG_NONE };
@@ -355,6 +376,8 @@ static void rx_begin(struct uigw_map *m, const struct osmo_sccp_addr *from, cons
 	b.text = text;
 	b.language = lang[0] ? lang : NULL;
 	b.chan_priv = t;
+	b.visited = roaming_gt(m, from);
+	b.roaming = b.visited != NULL;
 	t->in_core = true;
 	dlg = uigw_dialog_begin(m->gw, &b);
 	t->in_core = false;

@@ -133,6 +133,26 @@ DEFUN(cfg_map_fallback, cfg_map_fallback_cmd, "msisdn-fallback (imsi|reject)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_map_home_gt, cfg_map_home_gt_cmd, "home-gt .PREFIXES",
+      "The home network's MSC / VLR global titles: a TC-BEGIN from another calling GT is a roaming subscriber's "
+      "(where MSCs reach the gsmSCF directly; behind an HLR the caller is the HLR)\n" "GT digit prefixes, e.g. 4917\n")
+{
+	char *w = argv_concat(argv, argc, 0);
+
+	if (!w)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(vty->index, &uigw_map_cfg(vty->index)->home_gts, w);
+	talloc_free(w);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_map_no_home_gt, cfg_map_no_home_gt_cmd, "no home-gt",
+      NO_STR "Do not tell roaming subscribers on this channel (default)\n")
+{
+	TALLOC_FREE(uigw_map_cfg(vty->index)->home_gts);
+	return CMD_SUCCESS;
+}
+
 static int config_write_map(struct vty *vty)
 {
 	struct uigw_map *m = root_map();
@@ -155,6 +175,8 @@ static int config_write_map(struct vty *vty)
 		vty_out(vty, " hlr-ssn %u%s", cfg->hlr_ssn, VTY_NEWLINE);
 	if (cfg->msisdn_fallback != UIGW_MAP_MSISDN_IMSI)
 		vty_out(vty, " msisdn-fallback reject%s", VTY_NEWLINE);
+	if (cfg->home_gts)
+		vty_out(vty, " home-gt %s%s", cfg->home_gts, VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 
@@ -178,6 +200,8 @@ void uigw_map_vty_init(void)
 	install_node(&map_node, config_write_map);
 	install_element(MAP_NODE, &cfg_map_cs7_cmd);
 	install_element(MAP_NODE, &cfg_map_ssn_cmd);
+	install_element(MAP_NODE, &cfg_map_home_gt_cmd);
+	install_element(MAP_NODE, &cfg_map_no_home_gt_cmd);
 	install_element(MAP_NODE, &cfg_map_scf_cmd);
 	install_element(MAP_NODE, &cfg_map_no_scf_cmd);
 	install_element(MAP_NODE, &cfg_map_hlr_addr_cmd);

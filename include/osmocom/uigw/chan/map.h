@@ -29,6 +29,9 @@ struct uigw_map_cfg {
 	char *hlr_pc;			/*!< the HLR's point code (default "0.23.3") */
 	uint16_t hlr_ssn;		/*!< the HLR's SSN (default 6) */
 	enum uigw_map_msisdn_fallback msisdn_fallback;
+	char *home_gts;			/*!< space-separated global title prefixes of the home network's MSC/VLRs: a
+					 *   TC-BEGIN whose calling GT matches none is a roaming subscriber's (NULL: not
+					 *   told; behind an HLR the calling party is the HLR) */
 };
 
 /*! Timers of group `map` (`timer map X201 60`). */
