@@ -340,6 +340,19 @@ static void test_scoped_optout(void **state)
 	optout_row(A, false, NULL);
 	assert_int_equal(uigw_store_opted_out_of(st, A, "crs", "operator"), 0);
 	assert_int_equal(uigw_store_opted_out_of(st, A, "survey", "operator"), 0);
+
+	/* submitted, not committed yet: the checks see it at once, and after the commit from the database */
+	{
+		struct uigw_store_job *job = uigw_store_job_alloc(st, done_free, NULL);
+		struct uigw_store_row *r = put(job, UIGW_ROW_OPTOUT, B, 0);
+
+		r->u.optout.opt_out = true;
+		assert_int_equal(uigw_store_submit(job), 0);
+		assert_int_equal(uigw_store_is_opted_out(st, B), 1);
+		assert_int_equal(uigw_store_opted_out_of(st, B, "crs", "operator"), 1);
+		uigw_store_drain(st);
+		assert_int_equal(uigw_store_is_opted_out(st, B), 1);
+	}
 }
 
 int main(void)

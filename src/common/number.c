@@ -65,3 +65,20 @@ int uigw_e164_normalize(const char *in, const char *cc, const char *nat_prefix, 
 	memcpy(out + 1, digits, nd + 1);
 	return 0;
 }
+
+bool uigw_prefix_list_match(const char *list, const char *s)
+{
+	const char *w = list;
+
+	while (w && *w) {
+		size_t wl;
+
+		while (*w == ' ')
+			w++;
+		wl = strcspn(w, " ");
+		if (wl && !strncmp(s, w, wl))
+			return true;
+		w += wl;
+	}
+	return false;
+}

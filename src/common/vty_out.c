@@ -2,7 +2,10 @@
  *  Printing helpers every layer's VTY commands share. */
 
 #include <string.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
 #include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
 #include <osmocom/uigw/common/vty_nodes.h>
 
 void uigw_vty_out_lines(struct vty *vty, const char *text)
@@ -14,4 +17,15 @@ void uigw_vty_out_lines(struct vty *vty, const char *text)
 		p = nl + 1;
 	}
 	vty_out(vty, "%s%s", p, VTY_NEWLINE);
+}
+
+int uigw_vty_set_words(void *ctx, char **dst, int argc, const char **argv, int from)
+{
+	char *w = argv_concat(argv, argc, from);
+
+	if (!w)
+		return CMD_WARNING;
+	osmo_talloc_replace_string(ctx, dst, w);
+	talloc_free(w);
+	return CMD_SUCCESS;
 }

@@ -108,6 +108,7 @@ static void run_completions(struct uigw_store *st)
 		llist_del(&job->list);
 		INIT_LLIST_HEAD(&job->list);
 		st->depth--;
+		uigw_store_optout_pending_done(st, job);
 		if (job->done)
 			job->done(job, job->data);
 		else
@@ -213,6 +214,8 @@ int uigw_store_submit(struct uigw_store_job *job)
 	for (i = 0; i < job->n_rows; i++) {
 		if (job->rows[i].kind == UIGW_ROW_OPTOUT && job->rows[i].u.optout.opt_out)
 			uigw_store_optout_note(st, job->rows[i].subscriber);
+		if (job->rows[i].kind == UIGW_ROW_OPTOUT)
+			uigw_store_optout_pending_add(st, job, &job->rows[i]);
 	}
 	st->n_queued++;
 	st->rows_queued += job->n_rows;
@@ -495,6 +498,7 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	st->efd.fd = -1;
 	INIT_LLIST_HEAD(&st->queue);
 	INIT_LLIST_HEAD(&st->done);
+	INIT_LLIST_HEAD(&st->optout_pending);
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

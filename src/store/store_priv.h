@@ -149,6 +149,9 @@ struct uigw_store {
 	unsigned int optout_n;		/*!< pseudonyms added */
 	uint64_t optout_checks, optout_reads;	/*!< uigw_store_is_opted_out() calls; those that read the database */
 	struct uigw_store_job *log_job;	/*!< rows nobody waits for, not yet submitted (uigw_store_log_row) */
+	/*! Opt-outs and opt-ins submitted and not committed yet, oldest first: the checks see them at once (a push
+	 *  right after the confirmation of a stop must be refused, whichever path wrote it) */
+	struct llist_head optout_pending;
 	struct osmo_timer_list log_timer;	/*!< submits log_job UIGW_STORE_LOG_DELAY_MS after its first row */
 	uint64_t log_rows_lost;
 
@@ -204,6 +207,9 @@ void uigw_store_read_finalize(struct uigw_store *st);
 int uigw_store_optout_load(struct uigw_store *st);
 /*! A subscriber opts out (a row submitted): the filter must answer "maybe" for it from now on. */
 void uigw_store_optout_note(struct uigw_store *st, const char *subscriber);
+/*! An OPTOUT row of \a job was submitted / the job completed (its rows are committed or lost): loop thread. */
+void uigw_store_optout_pending_add(struct uigw_store *st, struct uigw_store_job *job, const struct uigw_store_row *r);
+void uigw_store_optout_pending_done(struct uigw_store *st, struct uigw_store_job *job);
 
 /* store_write.c */
 /*! The writer thread (arg: the store): takes the queued jobs, commits them in groups, signals the loop. */

@@ -470,6 +470,61 @@ fail:
 	return -EIO;
 }
 
+/* an opt-out / opt-in submitted, not yet committed */
+struct optout_pending {
+	struct llist_head list;
+	struct uigw_store_job *job;
+	char subscriber[33];
+	char scope[64];			/* "" : every push */
+	bool out;
+};
+
+void uigw_store_optout_pending_add(struct uigw_store *st, struct uigw_store_job *job, const struct uigw_store_row *r)
+{
+	struct optout_pending *p;
+
+	if (!r->subscriber)
+		return;
+	p = talloc_zero(st, struct optout_pending);
+	if (!p)
+		return;	/* the check reads the database alone: right once the row is committed */
+	p->job = job;
+	OSMO_STRLCPY_ARRAY(p->subscriber, r->subscriber);
+	OSMO_STRLCPY_ARRAY(p->scope, r->u.optout.scope ? r->u.optout.scope : "");
+	p->out = r->u.optout.opt_out;
+	llist_add_tail(&p->list, &st->optout_pending);
+}
+
+void uigw_store_optout_pending_done(struct uigw_store *st, struct uigw_store_job *job)
+{
+	struct optout_pending *p, *tmp;
+
+	llist_for_each_entry_safe(p, tmp, &st->optout_pending, list) {
+		if (p->job != job)
+			continue;
+		llist_del(&p->list);
+		talloc_free(p);
+	}
+}
+
+/* The newest pending row about \a subscriber that concerns this check: \returns 1 (out), 0 (in), -1 (none) */
+static int optout_pending(struct uigw_store *st, const char *subscriber, const char *cscope, const char *tscope)
+{
+	struct optout_pending *p;
+
+	llist_for_each_entry_reverse(p, &st->optout_pending, list) {
+		if (strcmp(p->subscriber, subscriber))
+			continue;
+		if (!p->scope[0] || (cscope && !strcmp(p->scope, cscope)) || (tscope && !strcmp(p->scope, tscope))) {
+			/* a scoped opt-in says nothing of the other scopes or of the whole list */
+			if (!p->out && p->scope[0])
+				continue;
+			return p->out ? 1 : 0;
+		}
+	}
+	return -1;
+}
+
 int uigw_store_is_opted_out(struct uigw_store *st, const char *subscriber)
 {
 	return uigw_store_opted_out_of(st, subscriber, NULL, NULL);
@@ -484,12 +539,19 @@ int uigw_store_opted_out_of(struct uigw_store *st, const char *subscriber, const
 	if (!st || !subscriber)
 		return -EINVAL;
 	st->optout_checks++;
+	snprintf(cscope, sizeof(cscope), "campaign:%s", campaign ? campaign : "");
+	snprintf(tscope, sizeof(tscope), "tenant:%s", tenant ? tenant : "");
+	/* what was just submitted decides before the database has it */
+	if (!llist_empty(&st->optout_pending)) {
+		out = optout_pending(st, subscriber, campaign ? cscope : NULL, tenant ? tscope : NULL);
+		if (out >= 0)
+			return out;
+		out = 0;
+	}
 	if (st->optout_bits && !optout_probe(st, subscriber, false))
 		return 0;
 	st->optout_reads++;
 	s = st->rstmt[RSTMT_OPTED_OUT];
-	snprintf(cscope, sizeof(cscope), "campaign:%s", campaign ? campaign : "");
-	snprintf(tscope, sizeof(tscope), "tenant:%s", tenant ? tenant : "");
 	if (uigw_store_bind_text(s, "$subscriber", subscriber) < 0 ||
 	    (campaign && uigw_store_bind_text(s, "$campaign", cscope) < 0) ||
 	    (tenant && uigw_store_bind_text(s, "$tenant", tscope) < 0)) {

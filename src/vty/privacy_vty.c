@@ -234,13 +234,7 @@ DEFUN(sub_erase, sub_erase_cmd, "subscriber MSISDN erase",
 
 static int set_words(struct vty *vty, char **dst, int argc, const char **argv)
 {
-	char *w = argv_concat(argv, argc, 0);
-
-	if (!w)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(g_gw, dst, w);
-	talloc_free(w);
-	return CMD_SUCCESS;
+	return uigw_vty_set_words(g_gw, dst, argc, argv, 0);
 }
 
 DEFUN(cfg_stop_keywords, cfg_stop_keywords_cmd, "stop-keywords .WORDS",
@@ -332,7 +326,6 @@ DEFUN(cfg_kw_lang, cfg_kw_lang_cmd, "keywords LANG (stop|start|stop-reply|start-
 {
 	struct uigw_kw_lang *l;
 	char **dst;
-	char *w;
 
 	if (strlen(argv[0]) != 2 || !isalpha((unsigned char)argv[0][0]) || !isalpha((unsigned char)argv[0][1])) {
 		vty_out(vty, "%% A language is two letters (ISO 639-1)%s", VTY_NEWLINE);
@@ -343,12 +336,7 @@ DEFUN(cfg_kw_lang, cfg_kw_lang_cmd, "keywords LANG (stop|start|stop-reply|start-
 		return CMD_WARNING;
 	dst = !strcmp(argv[1], "stop") ? &l->stop : !strcmp(argv[1], "start") ? &l->start :
 	      !strcmp(argv[1], "stop-reply") ? &l->stop_reply : &l->start_reply;
-	w = argv_concat(argv, argc, 2);
-	if (!w)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(l, dst, w);
-	talloc_free(w);
-	return CMD_SUCCESS;
+	return uigw_vty_set_words(l, dst, argc, argv, 2);
 }
 
 DEFUN(cfg_no_kw_lang, cfg_no_kw_lang_cmd, "no keywords LANG",

@@ -457,17 +457,7 @@ static const char *roaming_source(const struct uigw_gsup *g, const struct osmo_g
 		if (*w < 0x20 || *w > 0x7e)
 			return NULL;
 	}
-	for (w = g->cfg.home_vlrs; *w; ) {
-		size_t wl;
-
-		while (*w == ' ')
-			w++;
-		wl = strcspn(w, " ");
-		if (wl && !strncmp(buf, w, wl))
-			return NULL;
-		w += wl;
-	}
-	return buf[0] ? buf : NULL;
+	return buf[0] && !uigw_prefix_list_match(g->cfg.home_vlrs, buf) ? buf : NULL;
 }
 
 static void rx_begin(struct uigw_gsup *g, const struct osmo_gsup_message *gm)

@@ -10,6 +10,7 @@
 #include <osmocom/vty/vty.h>
 #include <osmocom/vty/command.h>
 #include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/vty_nodes.h>
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/chan/gsup.h>
 
@@ -109,14 +110,7 @@ DEFUN(cfg_gsup_home_vlr, cfg_gsup_home_vlr_cmd, "home-vlr .PREFIXES",
       "The home network's VLR / MSC names: a subscriber whose BEGIN names another serving VLR (Source Name IE, as a "
       "GSUP proxy adds it) is roaming there\n" "IPA name prefixes, e.g. MSC-262-01\n")
 {
-	struct uigw_gsup_cfg *cfg = uigw_gsup_cfg(vty->index);
-	char *w = argv_concat(argv, argc, 0);
-
-	if (!w)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(vty->index, &cfg->home_vlrs, w);
-	talloc_free(w);
-	return CMD_SUCCESS;
+	return uigw_vty_set_words(vty->index, &uigw_gsup_cfg(vty->index)->home_vlrs, argc, argv, 0);
 }
 
 DEFUN(cfg_gsup_no_home_vlr, cfg_gsup_no_home_vlr_cmd, "no home-vlr",

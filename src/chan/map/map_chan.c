@@ -274,21 +274,9 @@ static int mo_subscriber(struct uigw_map *m, const struct uigw_ss_comp *c, const
  * none of home-gt's prefixes begins. \returns the GT digits then */
 static const char *roaming_gt(const struct uigw_map *m, const struct osmo_sccp_addr *from)
 {
-	const char *w;
-
 	if (!m->cfg.home_gts || !from || !(from->presence & OSMO_SCCP_ADDR_T_GT) || !from->gt.digits[0])
 		return NULL;
-	for (w = m->cfg.home_gts; *w; ) {
-		size_t wl;
-
-		while (*w == ' ')
-			w++;
-		wl = strcspn(w, " ");
-		if (wl && !strncmp(from->gt.digits, w, wl))
-			return NULL;
-		w += wl;
-	}
-	return from->gt.digits;
+	return uigw_prefix_list_match(m->cfg.home_gts, from->gt.digits) ? NULL : from->gt.digits;
 }
 
 static void rx_begin(struct uigw_map *m, const struct osmo_sccp_addr *from, const struct uigw_tcap_msg *tm)

@@ -11,6 +11,7 @@
 #include <osmocom/vty/command.h>
 #include <osmocom/sigtran/osmo_ss7.h>
 #include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/vty_nodes.h>
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/chan/map.h>
 
@@ -137,13 +138,7 @@ DEFUN(cfg_map_home_gt, cfg_map_home_gt_cmd, "home-gt .PREFIXES",
       "The home network's MSC / VLR global titles: a TC-BEGIN from another calling GT is a roaming subscriber's "
       "(where MSCs reach the gsmSCF directly; behind an HLR the caller is the HLR)\n" "GT digit prefixes, e.g. 4917\n")
 {
-	char *w = argv_concat(argv, argc, 0);
-
-	if (!w)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(vty->index, &uigw_map_cfg(vty->index)->home_gts, w);
-	talloc_free(w);
-	return CMD_SUCCESS;
+	return uigw_vty_set_words(vty->index, &uigw_map_cfg(vty->index)->home_gts, argc, argv, 0);
 }
 
 DEFUN(cfg_map_no_home_gt, cfg_map_no_home_gt_cmd, "no home-gt",

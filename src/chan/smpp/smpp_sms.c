@@ -129,7 +129,6 @@ static int sms_submit_text(struct uigw_smpp *smpp, const char *src, const char *
 static const char *roaming_location(const struct uigw_smpp *smpp, const struct uigw_smpp_pdu *pdu, char *buf,
 				    size_t len)
 {
-	const char *w;
 	unsigned int i, n;
 
 	if (!smpp->roaming_tlv)
@@ -153,17 +152,7 @@ static const char *roaming_location(const struct uigw_smpp *smpp, const struct u
 	buf[n] = '\0';
 	if (!n)
 		return NULL;
-	for (w = smpp->roaming_home; w && *w; ) {
-		size_t wl;
-
-		while (*w == ' ')
-			w++;
-		wl = strcspn(w, " ");
-		if (wl && !strncmp(buf, w, wl))
-			return NULL;
-		w += wl;
-	}
-	return buf;
+	return uigw_prefix_list_match(smpp->roaming_home, buf) ? NULL : buf;
 }
 static unsigned int mt_ttl(struct uigw_smpp *smpp, int T);
 

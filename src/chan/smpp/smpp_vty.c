@@ -13,6 +13,7 @@
 #include <osmocom/vty/vty.h>
 #include <osmocom/vty/command.h>
 #include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/common/vty_nodes.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/chan/smpp.h>
@@ -129,13 +130,7 @@ DEFUN(cfg_smpp_roaming_home, cfg_smpp_roaming_home_cmd, "roaming-home .PREFIXES"
       "Home locations in the roaming TLV: a value that starts with none of them is roaming (without them: any value)\n"
       "Prefixes, e.g. 49172 (VLR numbers) or a network name\n")
 {
-	char *w = argv_concat(argv, argc, 0);
-
-	if (!w)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(root_smpp(), &root_smpp()->roaming_home, w);
-	talloc_free(w);
-	return CMD_SUCCESS;
+	return uigw_vty_set_words(root_smpp(), &root_smpp()->roaming_home, argc, argv, 0);
 }
 
 DEFUN(cfg_smpp_dlr, cfg_smpp_dlr_cmd, "delivery-receipts (on|off)",
@@ -157,13 +152,7 @@ DEFUN(cfg_smpp_attempts, cfg_smpp_attempts_cmd, "max-attempts <1-100>",
  * older configurations keep working, and are written there. */
 static int set_core_words(struct vty *vty, char **dst, int argc, const char **argv)
 {
-	char *w = argv_concat(argv, argc, 0);
-
-	if (!w)
-		return CMD_WARNING;
-	osmo_talloc_replace_string(root_smpp()->gw, dst, w);
-	talloc_free(w);
-	return CMD_SUCCESS;
+	return uigw_vty_set_words(root_smpp()->gw, dst, argc, argv, 0);
 }
 
 DEFUN_DEPRECATED(cfg_smpp_stop, cfg_smpp_stop_cmd, "stop-keywords .WORDS",

@@ -19,3 +19,6 @@ enum uigw_vty_node {
 struct vty;
 /*! Print multi-line text line by line with the VTY's newline. */
 void uigw_vty_out_lines(struct vty *vty, const char *text);
+/*! The command's words argv[from..] joined by spaces into *dst (a talloc string under \a ctx, replaced).
+ *  \returns CMD_SUCCESS, or CMD_WARNING (out of memory) */
+int uigw_vty_set_words(void *ctx, char **dst, int argc, const char **argv, int from);
