@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
@@ -146,13 +145,10 @@ void api_h_trigger(struct call *c)
 	rc = uigw_trigger(c->api->gw, &t, &res);
 	json_decref(body);
 	if (rc == 0 && res.deferred) {
-		char until[32];
-		time_t u = res.deferred_until_ms / 1000;
-		struct tm tm;
+		char until[40];
 
 		rate_ctr_inc2(c->api->ctrs, API_CTR_TRIGGERS);
-		gmtime_r(&u, &tm);
-		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		uigw_api_time_str(res.deferred_until_ms, until, sizeof(until));
 		/* no dialog yet: it starts when the subscriber's quiet hours end (or its pacing slot comes) */
 		api_reply(c, 202, json_pack("{s:n, s:s, s:s, s:s}", "id", "state", "deferred", "until", until,
 					    "reason", res.deferred_reason));

@@ -136,28 +136,30 @@ const char *uigw_subscriber_zone(struct uigw *gw, const char *msisdn)
 {
 	const struct uigw_tz_rule *rule, *best = NULL;
 	const char *digits = msisdn[0] == '+' ? msisdn + 1 : msisdn;
-	uint32_t key;
-	struct uigw_roam *r = roam_slot(gw, msisdn, &key);
+	const char *visited = NULL;
 	size_t best_len = 0;
+	/* roaming: the visited network's rules; else the number's */
+	bool by_visited = uigw_subscriber_roaming(gw, msisdn, &visited) && visited && visited[0];
 
-	if (r && r->key == key && r->roaming && r->visited[0] && uigw_wall_ms() - r->time_ms < ROAM_VALID_MS) {
-		llist_for_each_entry(rule, &gw->cfg.tz_rules, list) {
-			size_t n = strlen(rule->key);
-
-			if (rule->visited && !strncasecmp(r->visited, rule->key, n) && n > best_len) {
-				best = rule;
-				best_len = n;
-			}
-		}
-		if (best)
-			return best->zone;
-	}
 	llist_for_each_entry(rule, &gw->cfg.tz_rules, list) {
 		size_t n = strlen(rule->key);
 
-		if (!rule->visited && !strncmp(digits, rule->key, n) && n > best_len) {
+		if (rule->visited != by_visited || n <= best_len)
+			continue;
+		if (by_visited ? !strncasecmp(visited, rule->key, n) : !strncmp(digits, rule->key, n)) {
 			best = rule;
 			best_len = n;
+		}
+	}
+	/* a roaming subscriber whose network has no rule: by their number */
+	if (!best && by_visited) {
+		llist_for_each_entry(rule, &gw->cfg.tz_rules, list) {
+			size_t n = strlen(rule->key);
+
+			if (!rule->visited && n > best_len && !strncmp(digits, rule->key, n)) {
+				best = rule;
+				best_len = n;
+			}
 		}
 	}
 	return best ? best->zone : gw->cfg.tz_default;
@@ -166,7 +168,7 @@ const char *uigw_subscriber_zone(struct uigw *gw, const char *msisdn)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* the policy */
 
-static bool inside(int from, int to, int m)
+bool uigw_quiet_inside(int from, int to, int m)
 {
 	if (from < 0 || to < 0 || from == to)
 		return false;
@@ -192,7 +194,7 @@ int uigw_schedule_check(struct uigw *gw, struct uigw_campaign *c, const char *ms
 		int64_t local_min = (now_s + off) / 60;
 		int m = (int)(local_min % 1440);
 
-		if (inside(from, to, m)) {
+		if (uigw_quiet_inside(from, to, m)) {
 			int delta = (to - m + 1440) % 1440;
 
 			/* the minute they end, in UTC (a change of the zone's offset on the way is found when it fires) */

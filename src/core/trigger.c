@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <inttypes.h>
-#include <time.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/fsm.h>
 #include <osmocom/core/rate_ctr.h>
@@ -287,14 +286,11 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 				 &res->deferred_reason);
 	if (rc) {
 		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
-		if (rc == UIGW_REFUSAL_QUIET_HOURS || t->no_defer) {
+		if (rc == UIGW_REFUSAL_QUIET_HOURS) {
 			char until[32];
-			time_t u = res->deferred_until_ms / 1000;
-			struct tm tm;
 
-			gmtime_r(&u, &tm);
-			strftime(until, sizeof(until), "%Y-%m-%d %H:%M UTC", &tm);
-			snprintf(res->detail, sizeof(res->detail), "%s until %s", res->deferred_reason, until);
+			snprintf(res->detail, sizeof(res->detail), "%s until %s", res->deferred_reason,
+				 uigw_utc_str(until, sizeof(until), res->deferred_until_ms, "%Y-%m-%d %H:%M UTC"));
 			return refuse(gw, t, res, UIGW_REFUSAL_QUIET_HOURS);
 		}
 		rc = uigw_defer(gw, t, res, res->deferred_until_ms, res->deferred_reason);

@@ -53,10 +53,10 @@ static const char cdr_read_sql[] =
 /* The dialogs that ended from ?1 on and have no record: one made from the dialog row. The tenant is unknown
  * there (the dialog row does not keep the owner). */
 static const char cdr_recover_sql[] =
-	"INSERT INTO cdr (dialog, started, ended, channel, campaign, subscriber, roaming, visited, outcome,"
-	" test, recovered) SELECT d.id, d.started, d.ended, d.channel, d.campaign, d.subscriber, d.roaming, d.visited,"
-	" d.outcome, d.test, 1 FROM dialog d WHERE d.id >= ?3 AND d.ended >= ?1 AND d.id NOT IN (SELECT dialog FROM cdr"
-	" WHERE id >= ?2)";
+	"INSERT INTO cdr (id, dialog, started, ended, channel, campaign, subscriber, roaming, visited, outcome,"
+	" test, recovered) SELECT ?4 + row_number() OVER (ORDER BY d.ended, d.id), d.id, d.started, d.ended,"
+	" d.channel, d.campaign, d.subscriber, d.roaming, d.visited, d.outcome, d.test, 1 FROM dialog d"
+	" WHERE d.id >= ?3 AND d.ended >= ?1 AND d.id NOT IN (SELECT dialog FROM cdr WHERE id >= ?2)";
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* a line */
@@ -115,19 +115,10 @@ static void buf_field(struct buf *b, const char *s)
 
 static void buf_int(struct buf *b, bool comma, int64_t v)
 {
-	char t[24], *p = t + sizeof(t);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char t[24];
 
-	/* by hand: the writer formats a line per record, snprintf() would be a good part of its time */
-	do {
-		*--p = '0' + u % 10;
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	if (comma)
-		*--p = ',';
-	buf_add(b, p, t + sizeof(t) - p);
+	snprintf(t, sizeof(t), "%s%" PRId64, comma ? "," : "", v);
+	buf_str(b, t);
 }
 
 /* YYYYMMDDhhmmssmmm, UTC, as the Osmocom CDR files */
@@ -143,23 +134,9 @@ static void fmt_time(char *out, size_t len, int64_t ms)
 
 static void buf_time(struct buf *b, int64_t ms)
 {
-	/* the records of a commit end within a few seconds: the date and time to the second are kept */
-	static __thread int64_t last_s = -1;
-	static __thread char stamp[64];
-	char t[24];
-	int n;
+	char t[64];
 
-	if (ms / 1000 != last_s) {
-		fmt_time(stamp, sizeof(stamp), ms / 1000 * 1000);
-		stamp[14] = '\0';
-		last_s = ms / 1000;
-	}
-	n = (int)(ms % 1000);
-	memcpy(t, stamp, 14);
-	t[14] = '0' + n / 100;
-	t[15] = '0' + n / 10 % 10;
-	t[16] = '0' + n % 10;
-	t[17] = '\0';
+	fmt_time(t, sizeof(t), ms);
 	buf_field(b, t);
 }
 
@@ -519,7 +496,7 @@ int uigw_store_cdr_save_cursor(struct uigw_store *st)
 		return -EIO;
 	}
 	/* in the transaction: st->cdr.saved follows once it committed (see write_batch) */
-	return 0;
+	return 1;
 }
 
 /* A file a crash left open: cut back to its last whole line; \returns the last record number in it (0: none) and
@@ -641,8 +618,8 @@ static int64_t first_id_since(struct uigw_store *st, int64_t since)
 	return lo;
 }
 
-/* the records a crash lost (see the file's comment) */
-static void recover(struct uigw_store *st)
+/* the records a crash lost (see the file's comment), numbered from \a last_id + 1 */
+static void recover(struct uigw_store *st, int64_t last_id)
 {
 	/* the newest record (ids follow the commits; no index on ended: one less per record) */
 	int64_t last_end = query_int(st->wdb, "SELECT coalesce((SELECT ended FROM cdr ORDER BY id DESC LIMIT 1), 0)");
@@ -662,6 +639,7 @@ static void recover(struct uigw_store *st)
 	/* dialog ids begin with their gateway's start second (core/gw.c): those of the last hours, by the primary
 	 * key, without an index on ended */
 	sqlite3_bind_int64(s, 3, ((last_end - RECOVER_MS) / 1000 - 6 * 3600) << 20);
+	sqlite3_bind_int64(s, 4, last_id);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->wdb));
 	else if ((n = sqlite3_changes(st->wdb)))
@@ -672,31 +650,30 @@ static void recover(struct uigw_store *st)
 int uigw_store_cdr_open(struct uigw_store *st)
 {
 	struct uigw_store_cdr *c = &st->cdr;
-	int64_t in_files;
+	int64_t in_files, max_id;
 
 	c->fd = -1;
-	recover(st);
 	c->saved = c->exported = query_int(st->wdb, "SELECT last_id FROM cdr_export WHERE id = 1");
 	if (c->saved < 0)
 		return -EIO;
-	/* past every record there is and every one a file had (records deleted since are not numbered again) */
-	c->next_id = query_int(st->wdb, "SELECT coalesce(max(id), 0) FROM cdr") + 1;
-	if (c->exported >= c->next_id)
-		c->next_id = c->exported + 1;
-	c->committed_next = c->next_id;
-	if (!st->cfg.cdr_dir)
-		return 0;
-	if (sqlite3_prepare_v2(st->wdb, cdr_read_sql, -1, &c->read, NULL) != SQLITE_OK) {
-		LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sqlite3_errmsg(st->wdb), cdr_read_sql);
-		return -EIO;
+	if (st->cfg.cdr_dir) {
+		if (sqlite3_prepare_v2(st->wdb, cdr_read_sql, -1, &c->read, NULL) != SQLITE_OK) {
+			LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sqlite3_errmsg(st->wdb), cdr_read_sql);
+			return -EIO;
+		}
+		in_files = scan_parts(st);
+		if (in_files > c->exported)
+			c->exported = in_files;
 	}
-	in_files = scan_parts(st);
-	if (in_files > c->exported)
-		c->exported = in_files;
-	if (c->exported >= c->next_id)
-		c->next_id = c->exported + 1;
+	/* past every record there is and every one a file had (records deleted since are not numbered again);
+	 * the recovered records take the next numbers */
+	max_id = query_int(st->wdb, "SELECT coalesce(max(id), 0) FROM cdr");
+	recover(st, max_id > c->exported ? max_id : c->exported);
+	max_id = query_int(st->wdb, "SELECT coalesce(max(id), 0) FROM cdr");
+	c->next_id = (max_id > c->exported ? max_id : c->exported) + 1;
 	c->committed_next = c->next_id;
-	uigw_store_cdr_export(st);
+	if (c->read)
+		uigw_store_cdr_export(st);
 	return 0;
 }
 

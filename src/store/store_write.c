@@ -672,6 +672,7 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 	int rc;
 
 	int64_t cursor;
+	bool cursor_kept;
 
 	llist_for_each_entry(job, batch, list)
 		job->rc = 0;
@@ -711,12 +712,19 @@ static void write_batch(struct uigw_store *st, struct llist_head *batch, unsigne
 			continue;
 		}
 		cursor = st->cdr.exported;
-		if (rc == 0)
+		cursor_kept = false;
+		if (rc == 0) {
 			rc = uigw_store_cdr_save_cursor(st);
+			cursor_kept = rc > 0;
+			if (rc > 0)
+				rc = 0;
+		}
 		if (rc == 0)
 			rc = step_done(st->wdb, st->wstmt[WSTMT_COMMIT]);
 		if (rc == 0) {
-			st->cdr.saved = cursor;
+			/* only a cursor this transaction wrote is the database's now */
+			if (cursor_kept)
+				st->cdr.saved = cursor;
 			st->cdr.committed_next = st->cdr.next_id;
 		}
 		if (rc < 0) {

@@ -386,7 +386,8 @@ DEFUN(cfg_store_retention_kind, cfg_store_retention_kind_cmd,
       "Answers, reactions, app ratings, flags, offers\n" "Dialogs and their trigger parameters\n"
       "Who reported a spam number (the report and the number's count stay)\n"
       "The log of network-initiated interactions (the frequency caps look back as far as it reaches)\n"
-      "SMS delivery receipts\n" "The API's audit log\n" "Charging records (the table; files handed over are not touched)\n"
+      "SMS delivery receipts\n" "The API's audit log\n"
+      "Charging records (the table; files handed over are not touched)\n"
       "The operator's pseudonym -> number mapping (as retention-days)\n"
       "Days\n")
 {
@@ -451,11 +452,8 @@ static void cdr_line(const struct uigw_cdr_view *r, void *data)
 {
 	struct vty *vty = data;
 	char start[32], scr[16], mt[16];
-	time_t t = r->started_ms / 1000;
-	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(start, sizeof(start), "%Y-%m-%d %H:%M:%S", &tm);
+	uigw_utc_str(start, sizeof(start), r->started_ms, "%Y-%m-%d %H:%M:%S");
 	snprintf(scr, sizeof(scr), r->screens < 0 ? "?" : "%d", r->screens);
 	snprintf(mt, sizeof(mt), r->mt_messages < 0 ? "?" : "%d", r->mt_messages);
 	vty_out(vty, "%6" PRId64 " %s %6.1f s %-9s %-12s %-9s %-10s %-4s %-9s %3s %3s %-8s%s%s%s%s%s", r->id, start,

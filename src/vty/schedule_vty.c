@@ -168,15 +168,6 @@ void uigw_schedule_vty_write(struct vty *vty)
 		vty_out(vty, " time-zone %s %s %s%s", r->visited ? "visited" : "number", r->key, r->zone, VTY_NEWLINE);
 }
 
-static void fmt_utc(char *out, size_t len, int64_t ms)
-{
-	time_t t = ms / 1000;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 DEFUN(show_deferred, show_deferred_cmd, "show deferred [<1-1000>]",
       SHOW_STR "Pushes put off by quiet hours or pacing, the next ones first\n" "How many to list (default 20)\n")
 {
@@ -188,7 +179,7 @@ DEFUN(show_deferred, show_deferred_cmd, "show deferred [<1-1000>]",
 	llist_for_each_entry(d, &g_gw->deferred, list) {
 		if (i++ >= n)
 			break;
-		fmt_utc(due, sizeof(due), d->due_ms);
+		uigw_utc_str(due, sizeof(due), d->due_ms, "%Y-%m-%d %H:%M:%S");
 		vty_out(vty, " %s UTC  %-12s %-16s %-11s via %s%s", due, d->campaign, d->msisdn, d->reason,
 			d->via >= 0 ? uigw_channel_name(d->via) : "(chosen then)", VTY_NEWLINE);
 	}
@@ -206,7 +197,7 @@ DEFUN(show_quiet, show_quiet_cmd, "show quiet-hours MSISDN",
 	int64_t local;
 	int m;
 	const struct uigw_config *c = &g_gw->cfg;
-	bool in = false;
+	bool in;
 
 	if (uigw_e164_normalize(argv[0], c->country_code, c->national_prefix, msisdn, sizeof(msisdn)) < 0) {
 		vty_out(vty, "%% Not a subscriber number: %s%s", argv[0], VTY_NEWLINE);
@@ -216,9 +207,7 @@ DEFUN(show_quiet, show_quiet_cmd, "show quiet-hours MSISDN",
 	off = uigw_zone_offset(zone, now / 1000);
 	local = now / 1000 + off;
 	m = (int)((local / 60) % 1440);
-	if (c->quiet_from >= 0 && c->quiet_to >= 0)
-		in = c->quiet_from < c->quiet_to ? (m >= c->quiet_from && m < c->quiet_to) :
-		     (m >= c->quiet_from || m < c->quiet_to);
+	in = uigw_quiet_inside(c->quiet_from, c->quiet_to, m);
 	vty_out(vty, "%s: time zone %s (UTC%+ld:%02ld), local time %02d:%02d, gateway quiet hours %s%s", msisdn,
 		zone ? zone : "local", off / 3600, labs(off % 3600) / 60, m / 60, m % 60,
 		c->quiet_from < 0 ? "none" : in ? "now" : "not now", VTY_NEWLINE);

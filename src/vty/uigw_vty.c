@@ -757,12 +757,9 @@ DEFUN(trigger, trigger_cmd, "trigger NAME MSISDN [.ARGS]",
 	}
 	if (res.deferred) {
 		char until[32];
-		time_t u = res.deferred_until_ms / 1000;
-		struct tm tm;
 
-		gmtime_r(&u, &tm);
-		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
-		vty_out(vty, "%% Deferred %s for %s until %s UTC (%s)%s", argv[0], res.msisdn, until,
+		vty_out(vty, "%% Deferred %s for %s until %s UTC (%s)%s", argv[0], res.msisdn,
+			uigw_utc_str(until, sizeof(until), res.deferred_until_ms, "%Y-%m-%d %H:%M:%S"),
 			res.deferred_reason, VTY_NEWLINE);
 		return CMD_SUCCESS;
 	}

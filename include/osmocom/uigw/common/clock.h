@@ -17,6 +17,18 @@ static inline int64_t uigw_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*! Wall-clock milliseconds \a ms as UTC in strftime() format \a fmt, into \a buf. \returns buf */
+static inline const char *uigw_utc_str(char *buf, size_t len, int64_t ms, const char *fmt)
+{
+	time_t t = ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (!strftime(buf, len, fmt, &tm) && len)
+		buf[0] = '\0';
+	return buf;
+}
+
 /*! Milliseconds of the monotonic clock: timeouts, rates, expiry. */
 static inline int64_t uigw_mono_ms(void)
 {

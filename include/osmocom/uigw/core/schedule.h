@@ -49,6 +49,8 @@ void uigw_subscriber_roaming_note(struct uigw *gw, const char *msisdn, bool roam
 /*! Is \a msisdn roaming, as their last dialog on a channel that tells it said (within a day)? \a visited (if not
  *  NULL) gets the visited network ("" if unknown), valid until the next dialog of anyone. */
 bool uigw_subscriber_roaming(struct uigw *gw, const char *msisdn, const char **visited);
+/*! Is minute-of-day \a m inside quiet hours \a from .. \a to (minutes; -1 or from == to: none)? */
+bool uigw_quiet_inside(int from, int to, int m);
 /*! The roaming policy of campaign \a c: its own, else node uigw's roaming-policy. */
 int uigw_camp_roaming(const struct uigw *gw, const struct uigw_campaign *c);
 

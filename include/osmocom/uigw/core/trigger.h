@@ -23,7 +23,6 @@ struct uigw_trigger {
 	const char *param_names[UIGW_TRIGGER_MAX_PARAMS];
 	const char *param_values[UIGW_TRIGGER_MAX_PARAMS];
 	bool paced;			/*!< a push the campaign's pacing put off: not paced again */
-	bool no_defer;			/*!< refuse instead of putting off (a deferred push sent again) */
 };
 
 /*! What became of a trigger. */
