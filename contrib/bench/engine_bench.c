@@ -245,6 +245,7 @@ static double ref_sqlite(const char *dir, unsigned int n, unsigned int batch)
  * deletes in batches between group commits, and one charging record per dialog into the table and CSV files.
  * Phase s runs without both. */
 static bool with_policy;
+static int checkpoint_ms = -1;	/* -k: the store's checkpoint-interval (default: the gateway's) */
 static unsigned int purge_backlog = 200000;
 
 /* answers 100 days old, written straight into a fresh database before the store opens it */
@@ -293,6 +294,8 @@ static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigne
 		snprintf(path, sizeof(path), "%s/bench.db", dir);
 		unlink(path);
 		osmo_talloc_replace_string(g, (char **)&g->store_cfg->path, path);
+		if (checkpoint_ms >= 0)
+			g->store_cfg->checkpoint_interval_ms = checkpoint_ms;
 		if (with_policy) {
 			old_answers(path, purge_backlog);
 			g->store_cfg->retention[UIGW_RET_ANSWERS] = 30;
@@ -340,7 +343,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:s:r:i:d:p:b:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:r:i:d:p:b:k:")) != -1) {
 		switch (c) {
 		case 'n': n = atoi(optarg); break;
 		case 's': steps = atoll(optarg); break;
@@ -349,6 +352,7 @@ int main(int argc, char **argv)
 		case 'd': tmp = optarg; break;
 		case 'p': phases = optarg; break;
 		case 'b': purge_backlog = atoi(optarg); break;
+		case 'k': checkpoint_ms = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE] [-d TMPDIR] [-p PHASES]\n"
 				"  PHASES: letters of e (engine), s (engine + store), c (s with a retention purge of -b old answers and\n"

@@ -8,6 +8,12 @@
  * within the drain time, when the ESME refuses the deliver_sm, or when a reply comes that nobody waits for.
  * Prints one line: offered=N completed=N errors=N err_pct=F rate=F p50_ms=F p99_ms=F max_ms=F
  *
+ * With SMPP_LOAD_EXPECT=TEXT a subscriber counts as served only when its second reply contains TEXT; with
+ * SMPP_LOAD_BUSY=TEXT a reply containing TEXT is an explicit refusal (the subscriber stops there). The summary
+ * line then adds served=N busy=N, and SMPP_LOAD_TIMELINE=FILE writes one line per second of the run:
+ *   SECOND STARTED SERVED BUSY OTHER     (the subscribers whose first MO went out in that second)
+ * SMPP_LOAD_T0=FILE is created when the offered load starts (second 0).
+ *
  * usage: smpp_load PORT RATE SECONDS FIRST_SUBSCRIBER SHORTCODE KEYWORD ANSWER [DRAIN_SECONDS]
  * Bounded: at most RATE * SECONDS / 2 subscribers, at most SECONDS + DRAIN + 30 s in all. */
 #define _GNU_SOURCE
@@ -30,9 +36,13 @@
 
 enum { ST_IDLE, ST_WAIT1, ST_WAIT2, ST_DONE };
 
+enum { OUT_NONE, OUT_SERVED, OUT_BUSY, OUT_OTHER };
+
 struct sub {
 	uint8_t state;
+	uint8_t outcome;	/* OUT_*, with SMPP_LOAD_EXPECT */
 	double sent;		/* time the current MO was written */
+	double first;		/* time the first MO was written */
 };
 
 static struct sub *subs;
@@ -40,6 +50,8 @@ static unsigned long n_subs, first_sub;
 static double *lat;
 static unsigned long n_lat, errors, unexpected, refused;
 static const char *shortcode, *keyword, *answer;
+static const char *expect, *busy_text;
+static unsigned long n_served, n_busy;
 
 static uint8_t *wbuf;
 static size_t wlen, wcap;
@@ -154,8 +166,42 @@ static const char *submit_dst(const uint8_t *b, size_t len, char *out, size_t ou
 	return out;
 }
 
+/* the short_message of a submit_sm body (NUL-terminated copy, truncated), or "" */
+static const char *submit_text(const uint8_t *b, size_t len, char *out, size_t out_len)
+{
+	size_t p = 0, l;
+	int i;
+
+	out[0] = 0;
+	for (i = 0; i < 3; i++) {	/* service_type; source and destination (ton, npi, addr) */
+		if (i)
+			p += 2;
+		if (p >= len)
+			return out;
+		p += strnlen((const char *)b + p, len - p) + 1;
+	}
+	p += 3;				/* esm_class, protocol_id, priority_flag */
+	for (i = 0; i < 2; i++) {	/* schedule_delivery_time, validity_period */
+		if (p >= len)
+			return out;
+		p += strnlen((const char *)b + p, len - p) + 1;
+	}
+	p += 4;				/* registered_delivery, replace_if_present, data_coding, sm_default_msg_id */
+	if (p >= len)
+		return out;
+	l = b[p++];
+	if (p + l > len)
+		l = len - p;
+	if (l >= out_len)
+		l = out_len - 1;
+	memcpy(out, b + p, l);
+	out[l] = 0;
+	return out;
+}
+
 static void on_submit(const uint8_t *body, size_t blen, uint32_t sq)
 {
+	char text[256];
 	char dst[32], id[24];
 	const char *d = submit_dst(body, blen, dst, sizeof(dst));
 	unsigned long long num;
@@ -176,15 +222,32 @@ static void on_submit(const uint8_t *body, size_t blen, uint32_t sq)
 		return;
 	}
 	i = num - 4900000000000ULL - first_sub;
+	if (expect || busy_text)
+		submit_text(body, blen, text, sizeof(text));
 	switch (subs[i].state) {
 	case ST_WAIT1:
 		lat[n_lat++] = t - subs[i].sent;
+		if (busy_text && strstr(text, busy_text)) {
+			subs[i].state = ST_DONE;
+			subs[i].outcome = OUT_BUSY;
+			n_busy++;
+			break;
+		}
 		subs[i].state = ST_WAIT2;
 		deliver(i, answer);
 		break;
 	case ST_WAIT2:
 		lat[n_lat++] = t - subs[i].sent;
 		subs[i].state = ST_DONE;
+		if (busy_text && strstr(text, busy_text)) {
+			subs[i].outcome = OUT_BUSY;
+			n_busy++;
+		} else if (expect && strstr(text, expect)) {
+			subs[i].outcome = OUT_SERVED;
+			n_served++;
+		} else {
+			subs[i].outcome = OUT_OTHER;
+		}
 		break;
 	default:
 		unexpected++;
@@ -296,6 +359,8 @@ int main(int argc, char **argv)
 	answer = argv[7];
 	if (argc > 8)
 		drain = atof(argv[8]);
+	expect = getenv("SMPP_LOAD_EXPECT");
+	busy_text = getenv("SMPP_LOAD_BUSY");
 	if (rate <= 0 || rate > 1e6 || secs <= 0 || secs > 120 || drain < 0 || drain > 60)
 		return 2;
 	/* two steps per subscriber */
@@ -343,6 +408,12 @@ int main(int argc, char **argv)
 
 	t0 = now_s();
 	end = t0 + secs;
+	if (getenv("SMPP_LOAD_T0")) {	/* the offered load starts now: for scripts that act at given seconds */
+		FILE *f = fopen(getenv("SMPP_LOAD_T0"), "w");
+
+		if (f)
+			fclose(f);
+	}
 	while (now_s() < end) {
 		unsigned long due = (unsigned long)((now_s() - t0) * rate / 2);
 
@@ -351,6 +422,7 @@ int main(int argc, char **argv)
 		for (; started < due && wlen < (8 << 20); started++) {
 			subs[started].state = ST_WAIT1;
 			deliver(started, keyword);
+			subs[started].first = subs[started].sent - t0;
 		}
 		if (io(fd, 1) < 0)
 			break;
@@ -369,9 +441,28 @@ int main(int argc, char **argv)
 	}
 	done_steps = n_lat;
 	/* every subscriber started offered two steps: the ones without their replies are errors (a rate the sender
-	 * itself cannot keep up is visible as achieved < offered) */
+	 * itself cannot keep up is visible as achieved < offered); a refused one offered one */
 	offered_subs = started;
-	errors = 2 * offered_subs - done_steps + unexpected + refused;
+	errors = 2 * offered_subs - n_busy - done_steps + unexpected + refused;
+	if (getenv("SMPP_LOAD_TIMELINE")) {
+		FILE *tl = fopen(getenv("SMPP_LOAD_TIMELINE"), "w");
+		unsigned long sec, n_sec = (unsigned long)secs + 1;
+		unsigned long (*b)[4] = calloc(n_sec, sizeof(*b));
+
+		if (!tl || !b)
+			return 1;
+		for (i = 0; i < started; i++) {
+			sec = (unsigned long)subs[i].first;
+			if (sec >= n_sec)
+				sec = n_sec - 1;
+			b[sec][0]++;
+			b[sec][subs[i].outcome == OUT_SERVED ? 1 : subs[i].outcome == OUT_BUSY ? 2 : 3]++;
+		}
+		for (sec = 0; sec < n_sec; sec++)
+			fprintf(tl, "%lu %lu %lu %lu %lu\n", sec, b[sec][0], b[sec][1], b[sec][2], b[sec][3]);
+		fclose(tl);
+		free(b);
+	}
 	/* the last submit_sm_resp must reach the ESME, or it would send those replies again */
 	deadline = now_s() + 1;
 	while (wlen && now_s() < deadline)
@@ -379,10 +470,10 @@ int main(int argc, char **argv)
 			break;
 	qsort(lat, n_lat, sizeof(*lat), cmp_d);
 	printf("offered=%lu completed=%lu errors=%lu err_pct=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-	       "unexpected=%lu refused=%lu\n", 2 * offered_subs, done_steps, errors,
+	       "unexpected=%lu refused=%lu served=%lu busy=%lu\n", 2 * offered_subs, done_steps, errors,
 	       offered_subs ? 100.0 * errors / (2.0 * offered_subs) : 0, done_steps / secs,
 	       n_lat ? lat[n_lat / 2] * 1e3 : 0, n_lat ? lat[(size_t)(n_lat * 0.99)] * 1e3 : 0,
-	       n_lat ? lat[n_lat - 1] * 1e3 : 0, unexpected, refused);
+	       n_lat ? lat[n_lat - 1] * 1e3 : 0, unexpected, refused, n_served, n_busy);
 	close(fd);
 	close(ls);
 	free(subs);

@@ -725,8 +725,10 @@ static void dlg_reject(struct uigw_dialog *dlg, enum uigw_refusal why, const cha
 {
 	dlg->refusal = why;
 	LOGPDLG(dlg, LOGL_NOTICE, "refused: %s\n", uigw_refusal_name(why));
-	rate_ctr_inc2(dlg->gw->ctrs, why == UIGW_REFUSAL_BUSY ? UIGW_CTR_DLG_BUSY :
-		      why == UIGW_REFUSAL_UNROUTED ? UIGW_CTR_DLG_UNROUTED : UIGW_CTR_DLG_REJECTED);
+	/* busy: counted by uigw_admit() */
+	if (why != UIGW_REFUSAL_BUSY)
+		rate_ctr_inc2(dlg->gw->ctrs, why == UIGW_REFUSAL_UNROUTED ? UIGW_CTR_DLG_UNROUTED :
+			      UIGW_CTR_DLG_REJECTED);
 	/* under overload, write nothing more */
 	if (why != UIGW_REFUSAL_BUSY)
 		uigw_dlg_end_with_text(dlg, text, UIGW_OUTCOME_REJECTED);
@@ -831,7 +833,7 @@ static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin
 	/* pushes to them later keep the quiet hours of where they are */
 	uigw_subscriber_roaming_note(gw, dlg->msisdn, b->roaming, b->visited);
 
-	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
+	if (uigw_admit(gw) != UIGW_REFUSAL_NONE) {
 		dlg_reject(dlg, UIGW_REFUSAL_BUSY, gw->cfg.busy_text);
 		return NULL;
 	}

@@ -42,6 +42,7 @@ static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_TRIGGER_REFUSED] = { "trigger:refused", "Triggers refused (see the log for the reason)" },
 	[UIGW_CTR_EXT_REQUESTS] = { "extapp:requests", "Steps relayed to external applications (HTTP requests)" },
 	[UIGW_CTR_EXT_ERRORS] = { "extapp:errors", "Steps an external application failed (no answer in time, not 2xx, not CON/END)" },
+	[UIGW_CTR_BUSY_STORE] = { "dialog:busy-store", "Dialogs and pushes refused because the store failed to commit (disk full, I/O error)" },
 };
 
 static const struct rate_ctr_group_desc uigw_ctrg_desc = {
@@ -111,6 +112,20 @@ static const struct osmo_tdef uigw_tdefs_default[] = {
 };
 
 struct uigw *uigw_vty_root;
+
+enum uigw_refusal uigw_admit(struct uigw *gw)
+{
+	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_DLG_BUSY);
+		return UIGW_REFUSAL_BUSY;
+	}
+	/* answers could not be kept: nobody new is asked (the store holds the running dialogs' answers) */
+	if (uigw_store_failing(gw->store)) {
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_BUSY_STORE);
+		return UIGW_REFUSAL_BUSY;
+	}
+	return UIGW_REFUSAL_NONE;
+}
 
 struct uigw *uigw_alloc(void *ctx)
 {

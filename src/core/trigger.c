@@ -239,10 +239,8 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 	}
 	chan = gw->chan[ch];
 
-	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
-		rate_ctr_inc2(gw->ctrs, UIGW_CTR_DLG_BUSY);
+	if (uigw_admit(gw) != UIGW_REFUSAL_NONE)
 		return refuse(gw, t, res, UIGW_REFUSAL_BUSY);
-	}
 	dlg = uigw_dlg_alloc(gw, ch, res->msisdn, NULL, t->language, NULL);
 	if (!dlg)
 		return -ENOMEM;

@@ -43,6 +43,9 @@ void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
 		.queue_max_jobs = 100000,
 		.commit_interval_ms = 5,
 		.checkpoint_pages = 10000,
+		.checkpoint_interval_ms = 1000,
+		.wal_max_mb = 64,
+		.hold_s = 30,
 		.spam_window = 86400,
 		.retention_days = 90,
 		.cdr_interval = 3600,
@@ -300,7 +303,9 @@ void uigw_store_drain(struct uigw_store *st)
 	pthread_mutex_lock(&st->lock);
 	st->n_flush++;
 	pthread_cond_signal(&st->wake);
-	while (st->thread_running && (!llist_empty(&st->queue) || st->n_in_flight))
+	/* a failing store holds its jobs for a while: after one attempt the loop goes on (never blocked for long) */
+	while (st->thread_running && (!llist_empty(&st->queue) || st->n_in_flight) &&
+	       !(st->n_in_flight == 0 && uigw_store_failing(st)))
 		pthread_cond_wait(&st->idle, &st->lock);
 	st->n_flush--;
 	pthread_mutex_unlock(&st->lock);
@@ -310,6 +315,11 @@ void uigw_store_drain(struct uigw_store *st)
 unsigned int uigw_store_queue_depth(const struct uigw_store *st)
 {
 	return st ? st->depth : 0;
+}
+
+bool uigw_store_failing(const struct uigw_store *st)
+{
+	return st && __atomic_load_n(&st->failing, __ATOMIC_RELAXED);
 }
 
 const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st)
@@ -323,6 +333,7 @@ void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out)
 	*out = st->stats;
 	out->queued = st->n_queued;
 	out->in_flight = st->n_in_flight;
+	out->failing = uigw_store_failing(st);
 	pthread_mutex_unlock(&st->lock);
 	out->depth = st->depth;
 	out->log_rows_lost = st->log_rows_lost;
@@ -415,11 +426,14 @@ static void finalize_all(sqlite3_stmt **stmts, unsigned int n)
 /* Open the write connection: PRAGMAs (each checked), schema, statements. */
 static int open_writer(struct uigw_store *st)
 {
-	char val[32], cp_set[64], cp_want[16];
+	char val[32], cp_set[64], cp_want[16], jl_set[64], jl_want[24];
 	int version;
 
 	snprintf(cp_set, sizeof(cp_set), "PRAGMA wal_autocheckpoint = %u", st->cfg.checkpoint_pages);
 	snprintf(cp_want, sizeof(cp_want), "%u", st->cfg.checkpoint_pages);
+	/* a WAL that restarts after a checkpoint is cut back to this size: a burst does not keep the disk */
+	snprintf(jl_set, sizeof(jl_set), "PRAGMA journal_size_limit = %llu", st->cfg.wal_max_mb * 1048576ULL);
+	snprintf(jl_want, sizeof(jl_want), "%llu", st->cfg.wal_max_mb * 1048576ULL);
 
 	if (open_conn(st, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
 		return -EIO;
@@ -439,8 +453,11 @@ static int open_writer(struct uigw_store *st)
 	    pragma_check(st->wdb, "PRAGMA temp_store = MEMORY", "PRAGMA temp_store", "2") < 0 ||
 	    pragma_check(st->wdb, "PRAGMA cache_size = -" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB), "PRAGMA cache_size",
 			 "-" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB)) < 0 ||
-	    pragma_check(st->wdb, cp_set, "PRAGMA wal_autocheckpoint", cp_want) < 0)
+	    pragma_check(st->wdb, cp_set, "PRAGMA wal_autocheckpoint", cp_want) < 0 ||
+	    pragma_check(st->wdb, jl_set, "PRAGMA journal_size_limit", jl_want) < 0 ||
+	    pragma(st->wdb, "PRAGMA page_size", val, sizeof(val)) < 0)
 		return -EIO;
+	st->page_size = atoi(val) > 0 ? atoi(val) : 4096;
 	if (version < UIGW_SCHEMA_VERSION) {
 		LOGP(DSTORE, LOGL_NOTICE, "%s: schema version %d, upgrading to %d\n", st->cfg.path, version,
 		     UIGW_SCHEMA_VERSION);
@@ -548,10 +565,17 @@ void uigw_store_close(struct uigw_store *st)
 {
 	if (!st)
 		return;
-	/* completions may submit follow-up jobs: drain until nothing is left */
+	/* completions may submit follow-up jobs: drain until nothing is left (a failing store holds them for a few
+	 * seconds only now) */
+	pthread_mutex_lock(&st->lock);
+	st->closing = true;
+	pthread_mutex_unlock(&st->lock);
 	log_flush(st);
-	while (st->depth || st->log_job)
+	while (st->depth || st->log_job) {
 		uigw_store_drain(st);
+		if (st->depth && uigw_store_failing(st))
+			usleep(20000);	/* held jobs: written, or failed after a few seconds */
+	}
 	pthread_mutex_lock(&st->lock);
 	st->stop = true;
 	pthread_cond_signal(&st->wake);

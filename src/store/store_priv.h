@@ -138,6 +138,15 @@ struct uigw_store {
 	bool pausing;			/*!< the writer waits out commit_interval_ms: wake it only when it must */
 	unsigned int n_flush;		/*!< drains waiting: commit at once */
 	struct uigw_store_stats stats;	/*!< written by the writer (commits .. last_rows) */
+	bool closing;			/*!< uigw_store_close() runs: retry a failing commit for a few seconds only */
+	int failing;			/*!< atomic (uigw_store_failing()); written by the writer */
+
+	/* writer only: checkpoints and failed commits */
+	unsigned int page_size;		/*!< of the database, for the WAL's size in bytes */
+	int64_t ckpt_us;		/*!< the last checkpoint of the timer (monotonic) */
+	bool ckpt_dirty;		/*!< a commit since: the timer checkpoints */
+	int64_t failing_since_us;	/*!< monotonic, 0: the last commit worked */
+	unsigned int backoff_ms;	/*!< before the next retry */
 
 	/* loop thread only */
 	unsigned int depth;		/*!< submitted and not yet completed */

@@ -343,6 +343,32 @@ DEFUN(cfg_store_checkpoint, cfg_store_checkpoint_cmd, "checkpoint-pages <100-100
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_store_checkpoint_interval, cfg_store_checkpoint_interval_cmd, "checkpoint-interval <0-3600000>",
+      "Checkpoint the write-ahead log at the latest this long after a commit, so that it restarts small after a "
+      "quiet moment and a disk is not filled by the log alone" STORE_RESTART "\n"
+      "Milliseconds (default 1000; 0: only by checkpoint-pages)\n")
+{
+	g_gw->store_cfg->checkpoint_interval_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_wal_max, cfg_store_wal_max_cmd, "wal-max-size <1-65536>",
+      "Bound of the write-ahead log file: cut back to it when the log restarts, truncated by a checkpoint when it "
+      "holds more" STORE_RESTART "\n" "MiB (default 64)\n")
+{
+	g_gw->store_cfg->wal_max_mb = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_hold, cfg_store_hold_cmd, "hold-on-failure <0-3600>",
+      "When a commit fails (disk full, I/O error, database locked): keep the answers in memory and retry for up to "
+      "this long, refusing new dialogs with the busy text meanwhile; then the dialogs waiting get the error "
+      "text" STORE_RESTART "\n" "Seconds (default 30; 0: fail the waiting answers at once)\n")
+{
+	g_gw->store_cfg->hold_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_store_spam_window, cfg_store_spam_window_cmd, "spam-window <0-31536000>",
       "Seconds in which a second report of the same number by the same subscriber does not count"
       STORE_RESTART "\n" "Seconds\n")
@@ -372,6 +398,9 @@ static int config_write_store(struct vty *vty)
 	write_uint(vty, "queue-max-jobs", c->queue_max_jobs, def.queue_max_jobs);
 	write_uint(vty, "commit-interval", c->commit_interval_ms, def.commit_interval_ms);
 	write_uint(vty, "checkpoint-pages", c->checkpoint_pages, def.checkpoint_pages);
+	write_uint(vty, "checkpoint-interval", c->checkpoint_interval_ms, def.checkpoint_interval_ms);
+	write_uint(vty, "wal-max-size", c->wal_max_mb, def.wal_max_mb);
+	write_uint(vty, "hold-on-failure", c->hold_s, def.hold_s);
 	write_uint(vty, "spam-window", c->spam_window, def.spam_window);
 	write_uint(vty, "retention-days", c->retention_days, def.retention_days);
 	uigw_privacy_vty_write_store(vty);
@@ -625,6 +654,16 @@ DEFUN(show_store, show_store_cmd, "show store",
 			st.max_commit_us / 1000.0, VTY_NEWLINE);
 	vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
 		st.in_flight, st.depth, VTY_NEWLINE);
+	if (st.failing) {
+		char since[32];
+
+		vty_out(vty, " FAILING since %s: %u jobs held for a retry (hold-on-failure %u s), new dialogs get "
+			"the busy text%s", uigw_utc_str(since, sizeof(since), st.failing_since_ms, "%Y-%m-%d %H:%M:%SZ"),
+			st.held, c->hold_s, VTY_NEWLINE);
+	}
+	vty_out(vty, " Failures: %" PRIu64 " (batches retried %" PRIu64 "); WAL checkpoints by time or size %" PRIu64
+		" (%" PRIu64 " truncating), checkpoint-interval %u ms, wal-max-size %u MiB%s", st.failures,
+		st.retries, st.checkpoints, st.truncations, c->checkpoint_interval_ms, c->wal_max_mb, VTY_NEWLINE);
 	vty_out(vty, " Opt-out checks: %" PRIu64 ", %" PRIu64 " read from the database (the others the filter "
 		"answered)%s", st.optout_checks, st.optout_reads, VTY_NEWLINE);
 	vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
@@ -928,6 +967,9 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(STORE_NODE, &cfg_store_queue_cmd);
 	install_element(STORE_NODE, &cfg_store_commit_interval_cmd);
 	install_element(STORE_NODE, &cfg_store_checkpoint_cmd);
+	install_element(STORE_NODE, &cfg_store_checkpoint_interval_cmd);
+	install_element(STORE_NODE, &cfg_store_wal_max_cmd);
+	install_element(STORE_NODE, &cfg_store_hold_cmd);
 	install_element(STORE_NODE, &cfg_store_spam_window_cmd);
 	install_element(STORE_NODE, &cfg_store_retention_cmd);
 

@@ -26,7 +26,7 @@ enum uigw_outcome;
  *  logs); adapters map them to their protocol's error (USSD error codes, SMPP texts, SIP statuses). */
 enum uigw_refusal {
 	UIGW_REFUSAL_NONE = 0,
-	UIGW_REFUSAL_BUSY,			/*!< max-dialogs reached */
+	UIGW_REFUSAL_BUSY,			/*!< max-dialogs reached, or the store fails (uigw_admit()) */
 	UIGW_REFUSAL_UNROUTED,			/*!< no campaign for that service code / keyword / URI */
 	UIGW_REFUSAL_NO_CAMPAIGN,		/*!< no campaign of that name */
 	UIGW_REFUSAL_CAMPAIGN_DISABLED,		/*!< the operator disabled the campaign */
@@ -51,6 +51,12 @@ extern const struct value_string uigw_refusal_names[];
 extern const struct value_string uigw_refusal_descs[];
 static inline const char *uigw_refusal_name(enum uigw_refusal r)
 { return get_value_string(uigw_refusal_names, r); }
+
+struct uigw;
+/*! May a new dialog (user- or network-initiated) begin now? The one admission check of every channel and of the
+ *  trigger path: UIGW_REFUSAL_BUSY while max-dialogs are active or the store fails to commit (counted per
+ *  reason), else UIGW_REFUSAL_NONE. Established dialogs are not affected. */
+enum uigw_refusal uigw_admit(struct uigw *gw);
 static inline const char *uigw_refusal_desc(enum uigw_refusal r)
 { return get_value_string(uigw_refusal_descs, r); }
 

@@ -46,6 +46,7 @@ enum uigw_ctr {
 	UIGW_CTR_TRIGGER_REFUSED,
 	UIGW_CTR_EXT_REQUESTS,
 	UIGW_CTR_EXT_ERRORS,
+	UIGW_CTR_BUSY_STORE,
 };
 
 /*! Dialog counters kept per channel (group "uigw:channel", named after it) and per campaign (group

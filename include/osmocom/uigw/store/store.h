@@ -27,6 +27,12 @@ struct uigw_store_cfg {
 						 *   unless batch_max_rows are waiting (default 5; 0: at once) */
 	unsigned int checkpoint_pages;	/*!< PRAGMA wal_autocheckpoint: the WAL is copied into the database when
 					 *   it holds this many pages (default 10000, ~40 MB; SQLite's own: 1000) */
+	unsigned int checkpoint_interval_ms;	/*!< ... and at the latest this long after a commit (default 1000;
+						 *   0: only by checkpoint_pages) */
+	unsigned int wal_max_mb;	/*!< MiB: the WAL file is cut back to this size when it restarts, and
+					 *   truncated by a checkpoint when it holds more (PRAGMA journal_size_limit; 64) */
+	unsigned int hold_s;		/*!< a failed commit (disk full, I/O error, locked) is retried for up to this
+					 *   long, the jobs held in memory, before they fail (default 30; 0: fail at once) */
 	unsigned int spam_window;	/*!< seconds: a second report of the same number by the same reporter
 					 *   within it does not count (default 86400) */
 	unsigned int retention_days;	/*!< subscriber_map rows older than this are purged (default 90, 0 = keep) */
@@ -264,6 +270,7 @@ struct uigw_store_job {
 	struct uigw_store_query *queries;
 	unsigned int n_queries, max_queries;
 	int rc;				/*!< 0: every row committed; negative: the transaction failed (rows lost) */
+	int64_t held_since_us;		/*!< internal: its first failed commit (monotonic), 0: none */
 	uigw_store_done_cb done;
 	void *data;
 };
@@ -325,9 +332,19 @@ struct uigw_store_stats {
 	uint64_t cdr_files;		/*!< CSV files closed (handed over) */
 	uint64_t cdr_errors;		/*!< appends that failed (retried with the next commit) */
 	int64_t cdr_last;		/*!< the last record in a file */
+	uint64_t failures;		/*!< times the store began to fail (a commit failed after working) */
+	uint64_t retries;		/*!< batches written again after a failed commit */
+	uint64_t checkpoints;		/*!< WAL checkpoints by the timer or the bound (not SQLite's automatic ones) */
+	uint64_t truncations;		/*!< ... of them that truncated the WAL file */
+	bool failing;			/*!< the last commit failed: jobs are held and retried */
+	int64_t failing_since_ms;	/*!< wall clock of the failure that began it */
+	unsigned int held;		/*!< jobs waiting for a retry (part of queued) */
 };
 /*! The settings \a st runs with (those of node `store` at its opening). */
 const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
+/*! Does the store fail to commit right now (disk full, I/O error)? Jobs submitted are held and retried for up to
+ *  hold_s; new dialogs should be refused meanwhile. Any thread. */
+bool uigw_store_failing(const struct uigw_store *st);
 /*! A snapshot of \a st's counters (loop thread). */
 void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out);
 
