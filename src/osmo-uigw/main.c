@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <pthread.h>
 #include <sys/signalfd.h>
@@ -160,6 +161,16 @@ int main(int argc, char **argv)
 	/* every file the daemon writes (the database and its WAL, the pseudonym key, `write file`, log files) is the
 	 * daemon user's alone: it holds subscriber data */
 	umask(0077);
+	/* every TCP peer (SIP, API, VTY, CTRL) takes a descriptor: the soft limit (often 1024) up to the hard one,
+	 * so that the listeners' own bounds (e.g. sip tcp max-connections) are what limits them */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	msgb_talloc_ctx_init(root, 0);
 	osmo_init_logging2(root, &uigw_log_info);
 	log_set_print_category(osmo_stderr_target, 1);

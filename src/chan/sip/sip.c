@@ -48,6 +48,12 @@ static const struct rate_ctr_desc sip_ctr_desc[] = {
 	[SIP_CTR_USSI_INFO_OUT] = { "ussi:info-out", "USSI INFO sent" },
 	[SIP_CTR_USSI_469] = { "ussi:bad-info-package", "INFO refused with 469 Bad Info Package" },
 	[SIP_CTR_USSI_END] = { "ussi:end", "USSI sessions ended" },
+	[SIP_CTR_TCP_ACCEPTED] = { "tcp:accepted", "TCP connections accepted" },
+	[SIP_CTR_TCP_REFUSED] = { "tcp:refused", "TCP connections closed at once: tcp max-connections or max-connections-per-peer" },
+	[SIP_CTR_TCP_IDLE] = { "tcp:idle-closed", "TCP connections closed after tcp idle-timeout without data" },
+	[SIP_CTR_TCP_SLOW] = { "tcp:slow-closed", "TCP connections closed: a message not complete within tcp message-timeout" },
+	[SIP_CTR_TCP_OVERSIZE] = { "tcp:oversize-closed", "TCP connections closed: a message past tcp max-message-size, or unframable" },
+	[SIP_CTR_TCP_STUCK] = { "tcp:stuck-closed", "TCP connections closed: the peer did not read what we sent" },
 };
 
 static const struct rate_ctr_group_desc sip_ctrg_desc = {
@@ -734,6 +740,7 @@ static void sip_stop(struct uigw_sip *sip)
 		return;
 	llist_for_each_entry_safe(c, ct, &sip->conns, list)
 		sip_conn_close(c);
+	sip_tcp_stop(sip);
 	sip_nict_stop(sip);
 	n = sip_osip_lists(sip, lists);
 	free_dead(sip);
@@ -804,6 +811,11 @@ int uigw_sip_init(struct uigw *gw)
 	sip->cfg.local_port = 5060;
 	sip->cfg.udp = true;
 	sip->cfg.tcp = true;
+	sip->cfg.tcp_max_conns = 4096;
+	sip->cfg.tcp_max_per_peer = 512;
+	sip->cfg.tcp_idle_s = 300;
+	sip->cfg.tcp_msg_timeout_s = 10;
+	sip->cfg.tcp_max_msg = SIP_MAX_MSG;
 	sip->cfg.enabled = true;
 	sip->cfg.proxy_port = 5060;
 	sip->ctrs = rate_ctr_group_alloc(sip, &sip_ctrg_desc, 0);
@@ -866,6 +878,9 @@ static int open_listeners(struct uigw_sip *sip)
 				    OSMO_SOCK_F_BIND | OSMO_SOCK_F_NONBLOCK);
 		if (fd < 0)
 			return fd;
+		/* osmo_sock_init() listens with a backlog of 10: a burst of connects would wait for SYN retries */
+		if (listen(fd, SOMAXCONN) < 0)
+			LOGP(DSIP, LOGL_ERROR, "listen(SOMAXCONN): %s\n", strerror(errno));
 		osmo_fd_setup(&sip->tcp, fd, OSMO_FD_READ, sip_tcp_accept_cb, sip, 0);
 		if (osmo_fd_register(&sip->tcp) < 0) {
 			close(fd);

@@ -36,6 +36,12 @@ enum sip_ctr {
 	SIP_CTR_USSI_INFO_OUT,
 	SIP_CTR_USSI_469,
 	SIP_CTR_USSI_END,
+	SIP_CTR_TCP_ACCEPTED,
+	SIP_CTR_TCP_REFUSED,
+	SIP_CTR_TCP_IDLE,
+	SIP_CTR_TCP_SLOW,
+	SIP_CTR_TCP_OVERSIZE,
+	SIP_CTR_TCP_STUCK,
 };
 
 /*! Where a message came from / goes to. */
@@ -53,8 +59,13 @@ struct sip_conn {
 	char *buf;			/*!< received, not yet framed */
 	size_t len;
 	bool connecting;		/*!< opened by us, connect() not finished: writes wait in wbuf */
-	char *wbuf;
+	bool accepted;			/*!< the peer opened it (counts against tcp_max_per_peer) */
+	char *wbuf;			/*!< not yet written: while connecting, or what the socket did not take */
 	size_t wlen;
+	int64_t last_rx_ms;		/*!< monotonic: the last bytes received (idle timeout) */
+	int64_t msg_start_ms;		/*!< monotonic: the first bytes of the incomplete message in buf, 0: none */
+	bool in_rx;			/*!< its messages are being handled: a close waits until they are */
+	bool close_pending;
 };
 
 /*! Called once with the final response to a request we sent (resp NULL: timeout / transport error). */
@@ -91,7 +102,6 @@ struct sip_tx {
 #define SIP_OSIP_POOL	2
 #define SIP_MAX_MSG	65535
 #define SIP_DONE_MAX	1000000	/*!< kept responses at most (~500 MB): 64*T1 of 31,000 requests/s */
-#define SIP_TCP_MAX_BUF	(2 * SIP_MAX_MSG)
 
 struct uigw_sip {
 	struct uigw *gw;
@@ -101,6 +111,8 @@ struct uigw_sip {
 	struct osmo_fd udp;
 	struct osmo_fd tcp;
 	struct llist_head conns;	/*!< struct sip_conn */
+	unsigned int n_conns;
+	struct osmo_timer_list tcp_timer;	/*!< idle and slow connections, every 250 ms while any is open */
 	struct osmo_timer_list timer;	/*!< drives osip's transaction timers */
 	bool running;			/*!< inside sip_run(): no re-entry */
 	bool idle_tick;			/*!< no transaction lives: the timer ticks slowly until the next event */
@@ -256,8 +268,10 @@ void sip_nist_respond(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *r
 int sip_conn_write(struct sip_conn *c, const char *buf, size_t len);
 /*! Close a connection; transactions that would answer on it fall back to UDP. */
 void sip_conn_close(struct sip_conn *c);
-/*! The TCP listener's callback: accept a connection. */
+/*! The TCP listener's callback: accept connections (within node sip's `tcp` bounds). */
 int sip_tcp_accept_cb(struct osmo_fd *ofd, unsigned int what);
+/*! Stop the idle / slow-sender timer (the channel closes). */
+void sip_tcp_stop(struct uigw_sip *sip);
 /*! A TCP connection to \a dst: an open one (accepted or ours) to that address and port, else a new one
  *  (non-blocking connect; what is written before it is up waits). \returns it or NULL */
 struct sip_conn *sip_conn_to(struct uigw_sip *sip, const struct sockaddr_in *dst);

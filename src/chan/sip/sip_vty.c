@@ -182,6 +182,46 @@ DEFUN(cfg_sip_disable, cfg_sip_disable_cmd, "disable", "Do not open the SIP list
 	return CMD_SUCCESS;
 }
 
+#define TCP_STR "SIP over TCP: bounds against floods, idle peers and slow senders (take effect at once)\n"
+
+DEFUN(cfg_sip_tcp_max, cfg_sip_tcp_max_cmd, "tcp max-connections <1-1000000>",
+      TCP_STR "Connections open at most, accepted and our own; one past it is closed at once\n"
+      "Connections (default 4096)\n")
+{
+	SIPV->cfg.tcp_max_conns = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_tcp_per_peer, cfg_sip_tcp_per_peer_cmd, "tcp max-connections-per-peer <1-1000000>",
+      TCP_STR "Connections accepted from one IP address at most\n" "Connections (default 512)\n")
+{
+	SIPV->cfg.tcp_max_per_peer = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_tcp_idle, cfg_sip_tcp_idle_cmd, "tcp idle-timeout <0-86400>",
+      TCP_STR "Close a connection on which nothing was received for this long\n"
+      "Seconds (default 300; 0: never)\n")
+{
+	SIPV->cfg.tcp_idle_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_tcp_msg_timeout, cfg_sip_tcp_msg_timeout_cmd, "tcp message-timeout <1-3600>",
+      TCP_STR "Close a connection whose message is not complete this long after its first bytes (slow senders)\n"
+      "Seconds (default 10)\n")
+{
+	SIPV->cfg.tcp_msg_timeout_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_tcp_max_msg, cfg_sip_tcp_max_msg_cmd, "tcp max-message-size <1024-65535>",
+      TCP_STR "Close a connection that sends a larger message (headers and body)\n" "Bytes (default 65535)\n")
+{
+	SIPV->cfg.tcp_max_msg = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 static int config_write_sip(struct vty *vty)
 {
 	struct uigw_sip *sip = root_sip();
@@ -204,6 +244,16 @@ static int config_write_sip(struct vty *vty)
 			VTY_NEWLINE);
 	llist_for_each_entry(p, &cfg->peers, list)
 		vty_out(vty, " trusted-peer %s%s%s", p->ip, p->from_identity ? " from-identity" : "", VTY_NEWLINE);
+	if (cfg->tcp_max_conns != 4096)
+		vty_out(vty, " tcp max-connections %u%s", cfg->tcp_max_conns, VTY_NEWLINE);
+	if (cfg->tcp_max_per_peer != 512)
+		vty_out(vty, " tcp max-connections-per-peer %u%s", cfg->tcp_max_per_peer, VTY_NEWLINE);
+	if (cfg->tcp_idle_s != 300)
+		vty_out(vty, " tcp idle-timeout %u%s", cfg->tcp_idle_s, VTY_NEWLINE);
+	if (cfg->tcp_msg_timeout_s != 10)
+		vty_out(vty, " tcp message-timeout %u%s", cfg->tcp_msg_timeout_s, VTY_NEWLINE);
+	if (cfg->tcp_max_msg != 65535)
+		vty_out(vty, " tcp max-message-size %u%s", cfg->tcp_max_msg, VTY_NEWLINE);
 	if (!cfg->enabled)
 		vty_out(vty, " disable%s", VTY_NEWLINE);
 	return CMD_SUCCESS;
@@ -235,6 +285,10 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 		vty_out(vty, " none (every request is refused)");
 	vty_out(vty, "%s", VTY_NEWLINE);
 	vty_out(vty, " MESSAGE dialogs: %u%s", s->n_msg, VTY_NEWLINE);
+	if (cfg->tcp)
+		vty_out(vty, " TCP connections: %u open (max %u, %u per peer), idle-timeout %u s, message-timeout %u s, "
+			"max-message-size %u%s", s->n_conns, cfg->tcp_max_conns, cfg->tcp_max_per_peer, cfg->tcp_idle_s,
+			cfg->tcp_msg_timeout_s, cfg->tcp_max_msg, VTY_NEWLINE);
 	if (s->osip) {
 		int n[4] = { 0 };
 
@@ -289,5 +343,10 @@ void uigw_sip_vty_init(void)
 	install_element(SIP_NODE, &cfg_sip_no_peer_cmd);
 	install_element(SIP_NODE, &cfg_sip_enable_cmd);
 	install_element(SIP_NODE, &cfg_sip_disable_cmd);
+	install_element(SIP_NODE, &cfg_sip_tcp_max_cmd);
+	install_element(SIP_NODE, &cfg_sip_tcp_per_peer_cmd);
+	install_element(SIP_NODE, &cfg_sip_tcp_idle_cmd);
+	install_element(SIP_NODE, &cfg_sip_tcp_msg_timeout_cmd);
+	install_element(SIP_NODE, &cfg_sip_tcp_max_msg_cmd);
 	install_element_ve(&show_sip_cmd);
 }

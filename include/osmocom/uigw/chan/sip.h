@@ -34,6 +34,12 @@ struct uigw_sip_cfg {
 	struct llist_head peers;	/*!< struct uigw_sip_peer: trusted sources */
 	bool enabled;			/*!< open the listeners at start (default yes) */
 	bool configured;		/*!< the configuration has a `sip` node: without one, SIP stays closed */
+	/* TCP connections (sip_tcp.c): bounds against floods, idle peers and slow senders */
+	unsigned int tcp_max_conns;	/*!< open at most, accepted and our own (default 4096) */
+	unsigned int tcp_max_per_peer;	/*!< accepted from one IP address at most (default 512) */
+	unsigned int tcp_idle_s;	/*!< a connection silent this long is closed (default 300; 0: never) */
+	unsigned int tcp_msg_timeout_s;	/*!< a message begun must be complete within this (default 10) */
+	unsigned int tcp_max_msg;	/*!< bytes of one message at most (default and maximum 65535) */
 };
 
 /*! Allocate the adapter, register channels `ims-msg` and `ussi`, install node `sip` and `show sip`.

@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""The SIP TCP listener under abuse (issue 19), against the real daemon on 127.0.0.1:
+ 1. 1,000 connections are opened at once and each gets its OPTIONS answered (200), all in under 2 s;
+ 2. a slow sender (a request dripped a byte every 0.3 s) is cut off after `tcp message-timeout`, while a request
+    on another connection is answered at once meanwhile;
+ 3. idle connections are closed after `tcp idle-timeout` (every one of the 1,000 sees the gateway's FIN);
+ 4. `tcp max-connections-per-peer` (set at run time on the VTY): connections past it are closed at once, the others
+    served;
+ 5. a message past `tcp max-message-size` closes its connection;
+ 6. a peer that sends requests and never reads the answers is dropped, once, when what waits for it passes the
+    bound (tcp:stuck-closed) or, if TCP's own backoff into its full window stalls its sending first, when its
+    request stays incomplete (tcp:slow-closed); other connections are served meanwhile and after;
+ 7. `show sip` counts all of it (tcp:accepted, tcp:refused, tcp:idle-closed, tcp:slow-closed,
+    tcp:oversize-closed, tcp:stuck-closed) and the daemon shuts down cleanly.
+The client side is plain sockets (the peer here is a flood, not a SIP stack)."""
+import argparse
+import os
+import re
+import resource
+import select
+import socket
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import uigwtest  # noqa: E402
+from uigwtest import check  # noqa: E402
+
+SIP = 45560
+VTY = 45592
+CTRL = 45593
+SMSC = 45594	# nothing listens: the SMPP link just retries
+N = 1000
+
+
+def options(i, tag='x'):
+    return ('OPTIONS sip:uigw@127.0.0.1:%d SIP/2.0\r\n'
+            'Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-%s-%d\r\n'
+            'Max-Forwards: 70\r\n'
+            'From: <sip:probe@127.0.0.1>;tag=%s%d\r\n'
+            'To: <sip:uigw@127.0.0.1>\r\n'
+            'Call-ID: %s-%d@127.0.0.1\r\n'
+            'CSeq: 1 OPTIONS\r\n'
+            'Content-Length: 0\r\n\r\n' % (SIP, tag, i, tag, i, tag, i)).encode()
+
+
+def read_status(s, timeout):
+    """The status code of the first response on s, or None (EOF or timeout)."""
+    s.settimeout(timeout)
+    buf = b''
+    try:
+        while b'\r\n\r\n' not in buf:
+            d = s.recv(4096)
+            if not d:
+                return None
+            buf += d
+    except (socket.timeout, ConnectionError):
+        return None
+    m = re.match(rb'SIP/2\.0 (\d{3})', buf)
+    return int(m.group(1)) if m else None
+
+
+def closed_by_peer(s, timeout):
+    """Whether the gateway closes s (EOF or reset) within timeout seconds."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return True
+    except socket.timeout:
+        return False
+    except ConnectionError:
+        return True
+
+
+def counters(vty):
+    out = vty.cmd('show sip')
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r'^ (tcp:[a-z-]+)\s+(\d+)$', out, re.M)}, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--daemon', required=True)
+    ap.add_argument('--top-srcdir', required=True)
+    a = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    t0 = time.time()
+    wd = tempfile.mkdtemp(prefix='uigw-siptcp-')
+    cfg = os.path.join(wd, 'uigw.cfg')
+    with open(cfg, 'w') as f:
+        f.write(uigwtest.gw_cfg(VTY, os.path.join(a.top_srcdir, 'etc', 'campaigns'), os.path.join(wd, 'uigw.db'),
+                                'siptcp-secret', SMSC, sip='notice'))
+        f.write('sip\n local-port %d\n trusted-peer 127.0.0.1\n tcp max-connections 1500\n'
+                ' tcp max-connections-per-peer 1200\n tcp idle-timeout 4\n tcp message-timeout 2\n'
+                ' tcp max-message-size 4096\n' % SIP)
+    log = open(os.path.join(wd, 'daemon.log'), 'w')
+    d = uigwtest.start_daemon(a.daemon, cfg, CTRL, wd, log, port=VTY)
+    uigwtest.wait_port(SIP)
+    vty = uigwtest.Vty(VTY)
+    rc = None
+    try:
+        # 1. a thousand connections, each served
+        t = time.time()
+        socks = []
+        for i in range(N):
+            s = socket.create_connection(('127.0.0.1', SIP), timeout=5)
+            socks.append(s)
+        for i, s in enumerate(socks):
+            s.sendall(options(i, 'm'))
+        pending = {s.fileno(): s for s in socks}
+        bufs = {}
+        ok = 0
+        deadline = time.time() + 10
+        while pending and time.time() < deadline:
+            r, _, _ = select.select(list(pending.values())[:1000], [], [], 0.5)
+            for s in r:
+                data = s.recv(4096)
+                bufs[s.fileno()] = bufs.get(s.fileno(), b'') + data
+                if not data or b'\r\n\r\n' in bufs[s.fileno()]:
+                    if data and bufs[s.fileno()].startswith(b'SIP/2.0 200'):
+                        ok += 1
+                    del pending[s.fileno()]
+        took = time.time() - t
+        print('%d connections opened and served (200 to OPTIONS): %d in %.2f s' % (N, ok, took))
+        check(ok == N, 'every one of %d connections answered 200 (%d)' % (N, ok))
+        check(took < 2.0, '%d connections opened and served in under 2 s (%.2f s)' % (N, took))
+        c, out = counters(vty)
+        check(re.search(r'TCP connections: %d open' % N, out) is not None, 'show sip: %d open' % N)
+
+        # 2. a slow sender is cut off; others are served meanwhile
+        slow = socket.create_connection(('127.0.0.1', SIP), timeout=5)
+        msg = options(1, 'slow')
+        t = time.time()
+        other_times = []
+        i = 0
+        cut = False
+        while time.time() - t < 6 and i < len(msg):
+            try:
+                slow.send(msg[i:i + 1])
+            except (BrokenPipeError, ConnectionError):
+                cut = True
+                break
+            i += 1
+            o = socket.create_connection(('127.0.0.1', SIP), timeout=5)
+            t1 = time.time()
+            o.sendall(options(i, 'fast'))
+            code = read_status(o, 2)
+            other_times.append((time.time() - t1, code))
+            o.close()
+            r, _, _ = select.select([slow], [], [], 0.3)
+            if r:
+                try:
+                    cut = slow.recv(100) == b''
+                except ConnectionError:
+                    cut = True
+                if cut:
+                    break
+        cut_after = time.time() - t
+        if not cut:
+            cut = closed_by_peer(slow, 2)
+            cut_after = time.time() - t
+        worst = max(x[0] for x in other_times) if other_times else 0
+        print('slow sender: %d bytes dripped, cut after %.1f s; %d requests on other connections meanwhile, '
+              'slowest answer %.0f ms' % (i, cut_after, len(other_times), worst * 1000))
+        check(cut and 1.9 <= cut_after <= 4, 'the slow sender cut off after tcp message-timeout 2 s (%.1f s)'
+              % cut_after)
+        check(other_times and all(code == 200 for _, code in other_times),
+              'the other connections answered 200 meanwhile')
+        check(worst < 0.5, 'no other request delayed by the slow sender (slowest %.0f ms)' % (worst * 1000))
+        slow.close()
+
+        # 3. the thousand, silent since step 1, are closed by the idle timeout (4 s)
+        t = time.time()
+        open_ = {s.fileno(): s for s in socks}
+        closed = 0
+        while open_ and time.time() - t < 10:
+            r, _, _ = select.select(list(open_.values()), [], [], 0.5)
+            for s in r:
+                try:
+                    data = s.recv(4096)
+                except ConnectionError:
+                    data = b''
+                if not data:
+                    closed += 1
+                    del open_[s.fileno()]
+        print('idle: %d of %d connections closed by the gateway within %.1f s of step 2' % (closed, N,
+                                                                                            time.time() - t))
+        check(closed == N, 'every idle connection closed (%d of %d)' % (closed, N))
+        for s in socks:
+            s.close()
+
+        # 4. the per-peer bound, changed at run time
+        vty.cmd('configure terminal')
+        vty.cmd('sip')
+        vty.cmd('tcp max-connections-per-peer 5')
+        vty.cmd('end')
+        few = [socket.create_connection(('127.0.0.1', SIP), timeout=5) for _ in range(10)]
+        time.sleep(0.3)
+        served = refused = 0
+        for i, s in enumerate(few):
+            try:
+                s.sendall(options(i, 'peer'))
+            except (BrokenPipeError, ConnectionError):
+                refused += 1
+                continue
+            code = read_status(s, 2)
+            if code == 200:
+                served += 1
+            else:
+                refused += 1
+        print('per peer: 10 connections, %d served, %d closed at once' % (served, refused))
+        check(served == 5 and refused == 5, 'max-connections-per-peer 5: 5 served, 5 closed')
+        for s in few:
+            s.close()
+        time.sleep(0.2)
+
+        # 5. a message past max-message-size
+        big = socket.create_connection(('127.0.0.1', SIP), timeout=5)
+        body = b'x' * 6000
+        req = options(0, 'big').replace(b'Content-Length: 0', b'Content-Length: %d' % len(body)) + body
+        try:
+            big.sendall(req)
+        except ConnectionError:
+            pass
+        check(closed_by_peer(big, 3), 'a 6 KB message past tcp max-message-size 4096 closes its connection')
+        big.close()
+
+        # 6. a peer that never reads: dropped when what waits for it passes the bound
+        vty.cmd('configure terminal')
+        vty.cmd('sip')
+        vty.cmd('tcp max-connections-per-peer 512')
+        vty.cmd('end')
+        before, _ = counters(vty)
+        dropped_by = lambda c: (c.get('tcp:stuck-closed', 0) - before.get('tcp:stuck-closed', 0) +
+                                c.get('tcp:slow-closed', 0) - before.get('tcp:slow-closed', 0))
+        deaf = socket.create_connection(('127.0.0.1', SIP), timeout=5)
+        deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        deaf.setblocking(False)
+        sent = 0
+        dropped = False
+        t = time.time()
+        chunk = b''.join(options(i, 'deaf') for i in range(100))
+        rest = b''
+        stalled_since = None
+        while time.time() - t < 20 and sent < 200000:
+            try:
+                if not rest:
+                    rest = chunk
+                    sent += 100
+                n = deaf.send(rest)
+                rest = rest[n:]
+                stalled_since = None
+            except BlockingIOError:
+                # our side waits: the gateway dropped us, or is about to (its buffer for us full: stuck; or our
+                # retransmissions into a full window left a message of ours incomplete too long: slow)
+                stalled_since = stalled_since or time.time()
+                time.sleep(0.01)
+            except (BrokenPipeError, ConnectionError):
+                dropped = True
+                break
+            if sent % 5000 == 0 and not rest:
+                o = socket.create_connection(('127.0.0.1', SIP), timeout=5)
+                o.sendall(options(sent, 'alive'))
+                check(read_status(o, 2) == 200, 'served while a deaf peer floods (%d requests sent)' % sent)
+                o.close()
+            if stalled_since and time.time() - stalled_since > 0.5:
+                c, _ = counters(vty)
+                if dropped_by(c):
+                    dropped = True
+                    break
+        o = socket.create_connection(('127.0.0.1', SIP), timeout=5)
+        o.sendall(options(sent, 'after'))
+        check(read_status(o, 2) == 200, 'served after the deaf peer')
+        o.close()
+        c, out = counters(vty)
+        print('deaf peer: %d requests sent, dropped after %.1f s (tcp:stuck-closed +%d, tcp:slow-closed +%d)'
+              % (sent, time.time() - t, c.get('tcp:stuck-closed', 0) - before.get('tcp:stuck-closed', 0),
+                 c.get('tcp:slow-closed', 0) - before.get('tcp:slow-closed', 0)))
+        check(dropped and dropped_by(c) == 1, 'a peer that never reads is dropped by the gateway, once')
+        deaf.close()
+
+        # 7. the counters
+        c, out = counters(vty)
+        print(' '.join('%s=%d' % kv for kv in sorted(c.items())))
+        check(c.get('tcp:accepted', 0) >= N + 5, 'tcp:accepted counts the connections')
+        check(c.get('tcp:refused', 0) == 5, 'tcp:refused 5')
+        check(c.get('tcp:idle-closed', 0) >= N, 'tcp:idle-closed >= %d' % N)
+        check(c.get('tcp:slow-closed', 0) >= 1, 'tcp:slow-closed counts the slow sender')
+        check(re.search(r'TCP connections: 0 open', out) is not None, 'show sip: no connection left open')
+        check(c.get('tcp:oversize-closed', 0) >= 1, 'tcp:oversize-closed counts the large message')
+        vty.close()
+    finally:
+        rc = uigwtest.stop_daemon(d)
+        log.close()
+    return uigwtest.finish(wd, rc, t0)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
