@@ -557,6 +557,110 @@ static void test_one_dialog_per_subscriber_busy_unrouted(void **state)
 	uigw_campaign_set_find(gw->campaigns, "spam")->enabled = true;
 }
 
+static void job_done(struct uigw_store_job *job, void *data)
+{
+	talloc_free(job);
+}
+
+/* Overload control: past a high mark the admitted share of new dialogs and pushes falls (refused ones get the busy
+ * text, counted), the dialog under way goes on; calm again, the share climbs back, and the episode ends after a
+ * second at full admission. */
+static void test_overload_admission(void **state)
+{
+	struct uigw_overload *o = &gw->overload;
+	struct rate_ctr *busy = rate_ctr_group_get_ctr(gw->ctrs, UIGW_CTR_BUSY_OVERLOAD);
+	struct uigw_trigger_res res;
+	struct uigw_store_job *job;
+	struct uigw_dialog *a;
+	unsigned int i, admitted;
+
+	a = dial("+491720000070", "*7726#");
+	assert_non_null(a);
+	assert_false(uigw_overloaded(gw));
+	assert_int_equal(o->admit_pm, 1000);
+
+	/* the store's backlog past its high mark: jobs submitted, their completions not yet run */
+	o->cfg.store_high = 3;
+	o->cfg.store_low = 1;
+	for (i = 0; i < 3; i++) {
+		job = uigw_store_job_alloc(gw->store, job_done, NULL);
+		assert_non_null(job);
+		assert_int_equal(uigw_store_submit(job), 0);
+	}
+	/* the first new dialog begins the episode at once and is refused */
+	assert_null(dial("+491720000071", "*7726#"));
+	assert_int_equal(rec.refusal, UIGW_REFUSAL_BUSY);
+	assert_string_equal(rec.text, "The service is busy. Please try again in a few minutes.");
+	assert_true(uigw_overloaded(gw));
+	assert_string_equal(o->why, "store backlog");
+	assert_int_equal(busy->current, 1);
+	/* each tick under pressure cuts the share by a quarter, down to the trickle (dial() settled the store: a
+	 * backlog again) */
+	for (i = 0; i < 3; i++) {
+		job = uigw_store_job_alloc(gw->store, job_done, NULL);
+		assert_non_null(job);
+		assert_int_equal(uigw_store_submit(job), 0);
+	}
+	for (i = 0; i < 30; i++)
+		uigw_overload_tick(gw);
+	assert_int_equal(o->admit_pm, UIGW_OVERLOAD_MIN_ADMIT_PM);
+	admitted = 0;
+	for (i = 0; i < 100; i++)
+		admitted += uigw_admit(gw) == UIGW_REFUSAL_NONE;
+	assert_int_equal(admitted, 2);	/* 2 % of 100, spread evenly */
+	assert_int_equal(o->refused_now, 1 + 98);
+	assert_int_equal(busy->current, 1 + 98);
+	o->credit_pm = 0;
+	assert_int_equal(trigger("yn", "+491720000072", UIGW_CHAN_SMPP_USSD, "caller=+4930999", NULL, &res),
+			 UIGW_REFUSAL_BUSY);
+	assert_int_equal(busy->current, 100);
+
+	/* the dialog under way goes on (trigger() settled the store: the backlog is gone) */
+	assert_int_equal(uigw_dialog_input(a, "1"), 0);
+	settle();
+	assert_string_equal(rec.text, "Number that called you?\n0. Back");
+	/* calm: a tenth more per tick, all admitted after ten; the episode ends a second later */
+	for (i = 0; i < 10; i++)
+		uigw_overload_tick(gw);
+	assert_int_equal(o->admit_pm, 1000);
+	assert_true(uigw_overloaded(gw));
+	assert_non_null(dial("+491720000073", "*7726#"));
+	usleep(1100000);
+	uigw_overload_tick(gw);
+	assert_false(uigw_overloaded(gw));
+	assert_int_equal(o->episodes, 1);
+
+	/* the loop's lag as the input */
+	o->lag_ms = o->cfg.lag_high_ms;
+	uigw_overload_tick(gw);
+	assert_true(uigw_overloaded(gw));
+	assert_string_equal(o->why, "event loop lag");
+	assert_int_equal(o->admit_pm, 750);
+	o->lag_ms = 0;
+	/* the queue delay a channel reports, decaying when none is reported */
+	o->admit_pm = 1000;
+	o->active = false;
+	uigw_overload_delay_sample(gw, 900);
+	assert_int_equal(o->delay_ms, 225);
+	uigw_overload_tick(gw);
+	assert_true(uigw_overloaded(gw));
+	assert_string_equal(o->why, "queue delay");
+	uigw_overload_tick(gw);	/* no sample in that tick: halved */
+	assert_int_equal(o->delay_ms, 112);
+	/* high mark 0: not an input */
+	o->cfg.delay_high_ms = 0;
+	o->cfg.lag_high_ms = 0;
+	o->lag_ms = 100000;
+	o->delay_ms = 100000;
+	o->active = false;
+	o->admit_pm = 1000;
+	uigw_overload_tick(gw);
+	assert_false(uigw_overloaded(gw));
+	assert_false(uigw_overload_refuse(gw));
+	o->lag_ms = o->delay_ms = 0;
+	uigw_dialog_abort(a, UIGW_OUTCOME_ABANDONED);
+}
+
 static void test_reload_keeps_running_version(void **state)
 {
 	char err[512];
@@ -887,6 +991,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_and_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_dialog_per_subscriber_busy_unrouted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overload_admission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_running_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_with_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_refusals, setup, teardown),

@@ -9,8 +9,9 @@
  * Prints one line: offered=N completed=N errors=N err_pct=F rate=F p50_ms=F p99_ms=F max_ms=F
  *
  * With SMPP_LOAD_EXPECT=TEXT a subscriber counts as served only when its second reply contains TEXT; with
- * SMPP_LOAD_BUSY=TEXT a reply containing TEXT is an explicit refusal (the subscriber stops there). The summary
- * line then adds served=N busy=N, and SMPP_LOAD_TIMELINE=FILE writes one line per second of the run:
+ * SMPP_LOAD_BUSY=TEXT a reply containing TEXT is an explicit refusal (the subscriber stops there), as is a
+ * deliver_sm_resp ESME_RTHROTTLED (always). The summary line adds served=N busy=N (throttled=N of them), and
+ * SMPP_LOAD_TIMELINE=FILE writes one line per second of the run:
  *   SECOND STARTED SERVED BUSY OTHER     (the subscribers whose first MO went out in that second)
  * SMPP_LOAD_T0=FILE is created when the offered load starts (second 0).
  *
@@ -51,7 +52,9 @@ static double *lat;
 static unsigned long n_lat, errors, unexpected, refused;
 static const char *shortcode, *keyword, *answer;
 static const char *expect, *busy_text;
-static unsigned long n_served, n_busy;
+static unsigned long n_served, n_busy, n_throttled;
+static unsigned long *seq_sub;	/* our deliver_sm sequence number -> subscriber + 1 (0: none) */
+static size_t n_seq;
 
 static uint8_t *wbuf;
 static size_t wlen, wcap;
@@ -141,6 +144,8 @@ static void deliver(unsigned long i, const char *text)
 	put32(p, HDR + n);
 	put32(p + 4, 0x00000005);
 	put32(p + 8, 0);
+	if (seq < n_seq)
+		seq_sub[seq] = i + 1;
 	put32(p + 12, seq++);
 	wlen += HDR + n;
 	subs[i].sent = now_s();
@@ -277,8 +282,18 @@ static void on_pdu(const uint8_t *p, size_t len)
 		on_submit(p + HDR, len - HDR, sq);
 		break;
 	case 0x80000005:	/* deliver_sm_resp */
-		if (status)
+		/* ESME_RTHROTTLED: the ESME takes nothing new now (an explicit refusal; an SMSC would deliver it
+		 * again later): that subscriber stops here */
+		if (status == 0x58 && sq < n_seq && seq_sub[sq] && subs[seq_sub[sq] - 1].state != ST_DONE) {
+			struct sub *s = &subs[seq_sub[sq] - 1];
+
+			s->state = ST_DONE;
+			s->outcome = OUT_BUSY;
+			n_busy++;
+			n_throttled++;
+		} else if (status) {
 			refused++;
+		}
 		break;
 	case 0x80000015:
 		break;
@@ -367,8 +382,10 @@ int main(int argc, char **argv)
 	offered_subs = (unsigned long)(rate * secs / 2);
 	n_subs = offered_subs ? offered_subs : 1;
 	subs = calloc(n_subs, sizeof(*subs));
+	n_seq = 2 * n_subs + 2;
+	seq_sub = calloc(n_seq, sizeof(*seq_sub));
 	lat = calloc(2 * n_subs, sizeof(*lat));
-	if (!subs || !lat)
+	if (!subs || !lat || !seq_sub)
 		return 1;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -443,7 +460,7 @@ int main(int argc, char **argv)
 	/* every subscriber started offered two steps: the ones without their replies are errors (a rate the sender
 	 * itself cannot keep up is visible as achieved < offered); a refused one offered one */
 	offered_subs = started;
-	errors = 2 * offered_subs - n_busy - done_steps + unexpected + refused;
+	errors = 2 * offered_subs - (n_busy - n_throttled) - 2 * n_throttled - done_steps + unexpected + refused;
 	if (getenv("SMPP_LOAD_TIMELINE")) {
 		FILE *tl = fopen(getenv("SMPP_LOAD_TIMELINE"), "w");
 		unsigned long sec, n_sec = (unsigned long)secs + 1;
@@ -470,13 +487,14 @@ int main(int argc, char **argv)
 			break;
 	qsort(lat, n_lat, sizeof(*lat), cmp_d);
 	printf("offered=%lu completed=%lu errors=%lu err_pct=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-	       "unexpected=%lu refused=%lu served=%lu busy=%lu\n", 2 * offered_subs, done_steps, errors,
+	       "unexpected=%lu refused=%lu served=%lu busy=%lu throttled=%lu\n", 2 * offered_subs, done_steps, errors,
 	       offered_subs ? 100.0 * errors / (2.0 * offered_subs) : 0, done_steps / secs,
 	       n_lat ? lat[n_lat / 2] * 1e3 : 0, n_lat ? lat[(size_t)(n_lat * 0.99)] * 1e3 : 0,
-	       n_lat ? lat[n_lat - 1] * 1e3 : 0, unexpected, refused, n_served, n_busy);
+	       n_lat ? lat[n_lat - 1] * 1e3 : 0, unexpected, refused, n_served, n_busy, n_throttled);
 	close(fd);
 	close(ls);
 	free(subs);
+	free(seq_sub);
 	free(lat);
 	free(wbuf);
 	return 0;

@@ -166,6 +166,13 @@ void api_h_trigger(struct call *c)
 		ERR(c, 503, "unavailable", "the gateway cannot start the dialog now");
 		return;
 	}
+	if (rc == UIGW_REFUSAL_BUSY) {
+		/* overload control, max-dialogs or a failing store: come back later (not the request's fault) */
+		c->resp->retry_after = c->api->gw->overload.cfg.retry_after_s;
+		ERR(c, 503, "unavailable", "busy: the gateway takes no new dialogs now (overload, max-dialogs or a "
+		    "failing store); try again after Retry-After");
+		return;
+	}
 	body = json_pack("{s:s, s:s, s:s}", "error", "refused", "refusal", uigw_refusal_name(rc), "message",
 			 res.detail[0] ? res.detail : uigw_refusal_desc(rc));
 	if (body && res.channel >= 0)

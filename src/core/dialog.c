@@ -833,7 +833,7 @@ static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin
 	/* pushes to them later keep the quiet hours of where they are */
 	uigw_subscriber_roaming_note(gw, dlg->msisdn, b->roaming, b->visited);
 
-	if (uigw_admit(gw) != UIGW_REFUSAL_NONE) {
+	if (!b->admitted && uigw_admit(gw) != UIGW_REFUSAL_NONE) {
 		dlg_reject(dlg, UIGW_REFUSAL_BUSY, gw->cfg.busy_text);
 		return NULL;
 	}

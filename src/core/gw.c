@@ -43,6 +43,7 @@ static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_EXT_REQUESTS] = { "extapp:requests", "Steps relayed to external applications (HTTP requests)" },
 	[UIGW_CTR_EXT_ERRORS] = { "extapp:errors", "Steps an external application failed (no answer in time, not 2xx, not CON/END)" },
 	[UIGW_CTR_BUSY_STORE] = { "dialog:busy-store", "Dialogs and pushes refused because the store failed to commit (disk full, I/O error)" },
+	[UIGW_CTR_BUSY_OVERLOAD] = { "dialog:busy-overload", "Dialogs and pushes refused by overload control (store backlog or event loop lag past its high mark)" },
 };
 
 static const struct rate_ctr_group_desc uigw_ctrg_desc = {
@@ -88,6 +89,9 @@ static const struct osmo_stat_item_desc uigw_stat_desc[] = {
 	[UIGW_STAT_DLG_ACTIVE] = { "dialog:active", "Active dialogs", "", 16, 0 },
 	[UIGW_STAT_STORE_QUEUE] = { "store:queue", "Store jobs waiting for commit", "", 16, 0 },
 	[UIGW_STAT_CAMPAIGNS] = { "campaign:loaded", "Campaigns in service", "", 16, 0 },
+	[UIGW_STAT_OVERLOAD] = { "overload:active", "1 while overload control refuses new dialogs", "", 16, 0 },
+	[UIGW_STAT_LOOP_LAG] = { "loop:lag", "How late the event loop runs its timers, in milliseconds (smoothed)", "ms", 16, 0 },
+	[UIGW_STAT_QUEUE_DELAY] = { "loop:queue-delay", "How long requests waited in the kernel before they were read, in milliseconds (smoothed; SIP over UDP)", "ms", 16, 0 },
 };
 
 static const struct osmo_stat_item_group_desc uigw_statg_desc = {
@@ -124,6 +128,13 @@ enum uigw_refusal uigw_admit(struct uigw *gw)
 		rate_ctr_inc2(gw->ctrs, UIGW_CTR_BUSY_STORE);
 		return UIGW_REFUSAL_BUSY;
 	}
+	/* the dialogs under way first */
+	if (uigw_overload_refuse(gw)) {
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_BUSY_OVERLOAD);
+		gw->overload.refused++;
+		gw->overload.refused_now++;
+		return UIGW_REFUSAL_BUSY;
+	}
 	return UIGW_REFUSAL_NONE;
 }
 
@@ -144,6 +155,8 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.resume_window = 120;
 	gw->cfg.max_retries = 3;
 	gw->cfg.busy_text = talloc_strdup(gw, "The service is busy. Please try again in a few minutes.");
+	uigw_overload_defaults(&gw->overload.cfg);
+	gw->overload.admit_pm = 1000;
 	gw->cfg.unrouted_text = talloc_strdup(gw, "Unknown service code or keyword.");
 	gw->cfg.stop_keywords = talloc_strdup(gw, UIGW_STOP_KEYWORDS);
 	gw->cfg.stop_reply = talloc_strdup(gw, UIGW_STOP_REPLY);
@@ -320,6 +333,7 @@ int uigw_start(struct uigw *gw)
 		}
 	}
 	uigw_schedule_start(gw);
+	uigw_overload_start(gw);
 	osmo_timer_setup(&gw->housekeeping, housekeeping_cb, gw);
 	osmo_timer_schedule(&gw->housekeeping, HOUSEKEEPING_S, 0);
 	return 0;
@@ -333,6 +347,7 @@ void uigw_free(struct uigw *gw)
 	if (!gw)
 		return;
 	osmo_timer_del(&gw->housekeeping);
+	uigw_overload_stop(gw);
 	/* what the outbox still holds goes out (a last screen is an answer too), before the dialogs end */
 	uigw_dialog_outbox_run(gw);
 	osmo_timer_del(&gw->outbox_timer);

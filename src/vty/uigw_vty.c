@@ -260,6 +260,7 @@ static int config_write_uigw(struct vty *vty)
 	write_str(vty, "unrouted-text", c->unrouted_text, "Unknown service code or keyword.");
 	uigw_privacy_vty_write(vty);
 	uigw_schedule_vty_write(vty);
+	uigw_overload_vty_write(vty);
 	if (c->network_code)
 		vty_out(vty, " network-code %s%s", c->network_code, VTY_NEWLINE);
 	{
@@ -983,6 +984,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element_ve(&show_store_cmd);
 	uigw_privacy_vty_init();
 	uigw_schedule_vty_init();
+	uigw_overload_vty_init();
 	install_element(ENABLE_NODE, &campaign_enable_cmd);
 	install_element(ENABLE_NODE, &campaign_approve_cmd);
 	install_element(ENABLE_NODE, &reload_campaigns_cmd);

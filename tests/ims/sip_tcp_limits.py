@@ -10,6 +10,8 @@
  6. a peer that sends requests and never reads the answers is dropped, once, when what waits for it passes the
     bound (tcp:stuck-closed) or, if TCP's own backoff into its full window stalls its sending first, when its
     request stays incomplete (tcp:slow-closed); other connections are served meanwhile and after;
+ 8. a MESSAGE that would begin a dialog while the gateway takes no new ones gets 503 with Retry-After, the
+    running dialog's next MESSAGE 202;
  7. `show sip` counts all of it (tcp:accepted, tcp:refused, tcp:idle-closed, tcp:slow-closed,
     tcp:oversize-closed, tcp:stuck-closed) and the daemon shuts down cleanly.
 The client side is plain sockets (the peer here is a flood, not a SIP stack)."""
@@ -43,6 +45,35 @@ def options(i, tag='x'):
             'Call-ID: %s-%d@127.0.0.1\r\n'
             'CSeq: 1 OPTIONS\r\n'
             'Content-Length: 0\r\n\r\n' % (SIP, tag, i, tag, i, tag, i)).encode()
+
+
+def message(i, msisdn, to, body):
+    body = body.encode()
+    return ('MESSAGE sip:%s@127.0.0.1:%d SIP/2.0\r\n'
+            'Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-msg-%d\r\n'
+            'Max-Forwards: 70\r\n'
+            'From: <sip:%s@127.0.0.1>;tag=m%d\r\n'
+            'To: <sip:%s@127.0.0.1>\r\n'
+            'Call-ID: msg-%d@127.0.0.1\r\n'
+            'CSeq: 1 MESSAGE\r\n'
+            'P-Asserted-Identity: <sip:%s@127.0.0.1>\r\n'
+            'Content-Type: text/plain\r\n'
+            'Content-Length: %d\r\n\r\n' % (to, SIP, i, msisdn, i, to, i, msisdn, len(body))).encode() + body
+
+
+def read_response(s, timeout):
+    """The first response (headers) on s, or None."""
+    s.settimeout(timeout)
+    buf = b''
+    try:
+        while b'\r\n\r\n' not in buf:
+            d = s.recv(4096)
+            if not d:
+                return None
+            buf += d
+    except (socket.timeout, ConnectionError):
+        return None
+    return buf
 
 
 def read_status(s, timeout):
@@ -281,6 +312,36 @@ def main():
                  c.get('tcp:slow-closed', 0) - before.get('tcp:slow-closed', 0)))
         check(dropped and dropped_by(c) == 1, 'a peer that never reads is dropped by the gateway, once')
         deaf.close()
+
+        # 8. a MESSAGE that would begin a dialog while the gateway takes no new ones: 503 with Retry-After (here
+        #    max-dialogs 1 with one dialog running; overload control refuses the same way); the subscriber
+        #    whose dialog runs goes on
+        vty.cmd('configure terminal')
+        vty.cmd('uigw')
+        vty.cmd('max-dialogs 1')
+        vty.cmd('overload retry-after 7')
+        vty.cmd('end')
+        m = socket.create_connection(('127.0.0.1', SIP), timeout=5)
+        m.sendall(message(1, '+491720009001', '7726', 'spam'))
+        first = read_status(m, 3)
+        m.sendall(message(2, '+491720009002', '7726', 'spam'))
+        resp = read_response(m, 3)
+        m.sendall(message(3, '+491720009001', '7726', '1'))
+        cont = read_status(m, 3)
+        print('max-dialogs 1: first MESSAGE %s, a second subscriber: %s, the first again: %s'
+              % (first, resp.split(b'\r\n')[0].decode(errors='replace') if resp else None, cont))
+        check(first == 202, 'the first subscriber\'s MESSAGE accepted (202)')
+        check(resp is not None and resp.startswith(b'SIP/2.0 503') and b'\r\nRetry-After: 7\r\n' in resp,
+              'a new dialog refused with 503 and Retry-After: 7')
+        check(cont == 202, 'the running dialog\'s next MESSAGE accepted (202)')
+        m.close()
+        c, out = counters(vty)
+        check('msg:busy-503' in out and re.search(r'msg:busy-503\s+1$', out, re.M) is not None,
+              'show sip: msg:busy-503 1')
+        vty.cmd('configure terminal')
+        vty.cmd('uigw')
+        vty.cmd('max-dialogs 100000')
+        vty.cmd('end')
 
         # 7. the counters
         c, out = counters(vty)

@@ -2,8 +2,10 @@
 # The store's disk fills under load and is freed again (issue 19): the database lives on a small tmpfs in a
 # private mount namespace; the load SMSC of contrib/bench (smpp_load) offers two-step SMS dialogs at a steady rate
 # while a filler file takes every free byte for a few seconds. Checks:
-#  - while the disk is full, no dialog goes unanswered: each is served or gets the busy screen (an explicit
-#    refusal counted at the SMSC); the gateway logs that the store fails and, later, that it works again;
+#  - while the disk is full, no dialog goes unanswered: each is served or refused explicitly (deliver_sm_resp
+#    ESME_RTHROTTLED, smpp overload-response throttled: the SMSC keeps the message; counted at the SMSC), and
+#    with overload-response busy-screen (a second run) each refused one gets the busy text; the gateway logs
+#    that the store fails and, later, that it works again;
 #  - from 5 s after the space returns, >= 99 % of the dialogs are served;
 #  - every dialog served is in the database (its answer committed), no answer twice, PRAGMA integrity_check ok;
 #  - the WAL is checkpointed and truncated: the -wal file ends below the configured bound (wal-max-size 4);
@@ -16,16 +18,23 @@ top_srcdir=${top_srcdir:-$(cd "$srcdir/../.." && pwd)}
 if [ -z "${UIGW_DISK_FULL_NS:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for a tmpfs in a mount namespace"; exit 77; }
 	export top_builddir top_srcdir
-	exec env UIGW_DISK_FULL_NS=1 timeout 180 unshare -m -n --propagation private sh "$0" "$@"
+	# both ways of refusing an SMS while the store fails, each in namespaces of its own
+	rc=0
+	for mode in throttled busy-screen; do
+		echo "=== smpp overload-response $mode"
+		env UIGW_DISK_FULL_NS=1 OVERLOAD_RESPONSE=$mode timeout 120 unshare -m -n --propagation private \
+			sh "$0" "$@" || rc=1
+	done
+	exit $rc
 fi
 . "$top_srcdir/tests/lib.sh"
 ip link set lo up
 load="$top_builddir/contrib/bench/smpp_load"
 [ -x "$load" ] || { echo "FAIL: no $load"; exit 1; }
 RATE=${RATE:-400}	# dialog steps/s: RATE/2 new dialogs a second
-SECS=${SECS:-22}
-FILL_AT=${FILL_AT:-5}	# seconds after the load starts
-FREE_AT=${FREE_AT:-11}
+SECS=${SECS:-18}
+FILL_AT=${FILL_AT:-4}	# seconds after the load starts
+FREE_AT=${FREE_AT:-9}
 SMSC=42940
 
 tmp=$(mktemp -d /tmp/uigw-diskfull.XXXXXX)
@@ -73,6 +82,7 @@ store
 gsup
  disable
 smpp
+ overload-response $OVERLOAD_RESPONSE
  timer reconnect 100
  smsc load
   remote-ip 127.0.0.1

@@ -582,6 +582,7 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 	char da[24] = "";
 	bool part = false;
 	const char *reply = NULL;
+	bool admitted;
 	int kw;
 
 	sip_trusted(sip, tx, &from_ok);
@@ -593,6 +594,20 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 		return;
 	}
 	sip_seen_now(sip, msisdn);
+	/* nothing new while the gateway refuses new dialogs: an explicit refusal the UE and the S-CSCF understand,
+	 * before any work on the body (the dialogs under way go on) */
+	admitted = false;
+	if (!sip->cfg.overload_screen && !uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG)) {
+		if (uigw_admit(gw) != UIGW_REFUSAL_NONE) {
+			sip_ctr_inc(sip, SIP_CTR_MSG_503);
+			/* not kept for retransmissions: a retransmission is refused again (or admitted), and the
+			 * refusals of a burst take no memory */
+			tx->stateless = true;
+			sip_reply_busy(sip, tx, req, gw->overload.cfg.retry_after_s);
+			return;
+		}
+		admitted = true;
+	}
 	if (uigw_sip_ruri_user(req, user, sizeof(user)) < 0) {
 		sip_reply(sip, tx, req, 404);
 		return;
@@ -667,6 +682,7 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 			.visited = sip_visited_network(req),
 			.profile = fam == IMS_SMS ? &uigw_profile_sms : NULL,
 			.chan_priv = s,
+			.admitted = admitted,
 		};
 		s->in_core_call = true;
 		dlg = uigw_dialog_begin(gw, &b);

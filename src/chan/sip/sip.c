@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <osmocom/core/talloc.h>
@@ -54,6 +55,7 @@ static const struct rate_ctr_desc sip_ctr_desc[] = {
 	[SIP_CTR_TCP_SLOW] = { "tcp:slow-closed", "TCP connections closed: a message not complete within tcp message-timeout" },
 	[SIP_CTR_TCP_OVERSIZE] = { "tcp:oversize-closed", "TCP connections closed: a message past tcp max-message-size, or unframable" },
 	[SIP_CTR_TCP_STUCK] = { "tcp:stuck-closed", "TCP connections closed: the peer did not read what we sent" },
+	[SIP_CTR_MSG_503] = { "msg:busy-503", "MESSAGE requests that would begin a dialog refused with 503 + Retry-After (overload, max-dialogs, store failing)" },
 };
 
 static const struct rate_ctr_group_desc sip_ctrg_desc = {
@@ -337,6 +339,18 @@ void sip_reply(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *re
 	char *tag = sip_token(sip, sip);
 
 	sip_respond(sip, tx, sip_response(req, code, tag));
+	talloc_free(tag);
+}
+
+void sip_reply_busy(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *req, unsigned int retry_after_s)
+{
+	char *tag = sip_token(sip, sip), ra[16];
+	osip_message_t *resp = sip_response(req, 503, tag);
+
+	snprintf(ra, sizeof(ra), "%u", retry_after_s);
+	if (resp)
+		osip_message_set_header(resp, "Retry-After", ra);
+	sip_respond(sip, tx, resp);
 	talloc_free(tag);
 }
 
@@ -640,21 +654,50 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 	sip_exec(sip, tr, evt);
 }
 
+/* how long the datagram waited in the kernel (its receive timestamp, SO_TIMESTAMPNS), -1: unknown */
+static int64_t rx_age_ms(struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	struct timespec now, ts;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+		clock_gettime(CLOCK_REALTIME, &now);
+		return ((int64_t)now.tv_sec - ts.tv_sec) * 1000 + (now.tv_nsec - ts.tv_nsec) / 1000000;
+	}
+	return -1;
+}
+
 static int udp_cb(struct osmo_fd *ofd, unsigned int what)
 {
 	struct uigw_sip *sip = ofd->data;
 	static char buf[SIP_MAX_MSG + 1];
 	struct sockaddr_in src;
-	socklen_t slen;
+	union {
+		char b[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = SIP_MAX_MSG };
+	struct msghdr mh;
 	ssize_t n;
 	int i;
 
 	/* up to 64 datagrams per wakeup: fewer polls under load */
 	for (i = 0; i < 64 && sip->udp.fd >= 0; i++) {
-		slen = sizeof(src);
-		n = recvfrom(ofd->fd, buf, SIP_MAX_MSG, MSG_DONTWAIT, (struct sockaddr *)&src, &slen);
+		mh = (struct msghdr){ .msg_name = &src, .msg_namelen = sizeof(src), .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+		n = recvmsg(ofd->fd, &mh, MSG_DONTWAIT);
 		if (n < 0)
 			break;
+		/* the first of a batch waited longest: how far behind the gateway is (overload control's input) */
+		if (i == 0) {
+			int64_t age = rx_age_ms(&mh);
+
+			if (age >= 0)
+				uigw_overload_delay_sample(sip->gw, age > 60000 ? 60000 : age);
+		}
 		if (n == 0 || src.sin_family != AF_INET)
 			continue;
 		buf[n] = '\0';
@@ -865,6 +908,13 @@ static int open_listeners(struct uigw_sip *sip)
 
 			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		}
+		{
+			int one = 1;
+
+			if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+				LOGP(DSIP, LOGL_NOTICE, "SO_TIMESTAMPNS: %s (no queue delay for overload control)\n",
+				     strerror(errno));
 		}
 		osmo_fd_setup(&sip->udp, fd, OSMO_FD_READ, udp_cb, sip, 0);
 		if (osmo_fd_register(&sip->udp) < 0) {

@@ -42,6 +42,7 @@ enum sip_ctr {
 	SIP_CTR_TCP_SLOW,
 	SIP_CTR_TCP_OVERSIZE,
 	SIP_CTR_TCP_STUCK,
+	SIP_CTR_MSG_503,
 };
 
 /*! Where a message came from / goes to. */
@@ -194,6 +195,8 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 int sip_osip_lists(struct uigw_sip *sip, osip_list_t **lists);
 /*! Respond \a code with no body. */
 void sip_reply(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *req, int code);
+/*! Answer 503 Service Unavailable with Retry-After (overload control). */
+void sip_reply_busy(struct uigw_sip *sip, struct sip_tx *tx, const osip_message_t *req, unsigned int retry_after_s);
 /*! Send a request (text of a full SIP request) in a new client transaction. \a owner_ref (may be NULL) is set to
  *  the tx and cleared when it ends. \returns 0 or negative errno */
 int sip_send_request(struct uigw_sip *sip, const char *text, struct sip_conn *conn, sip_resp_cb cb, void *owner,

@@ -222,6 +222,16 @@ DEFUN(cfg_sip_tcp_max_msg, cfg_sip_tcp_max_msg_cmd, "tcp max-message-size <1024-
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_sip_overload_resp, cfg_sip_overload_resp_cmd, "overload-response (503|busy-screen)",
+      "How a MESSAGE that would begin a dialog is refused while the gateway takes no new ones (overload control, "
+      "max-dialogs, a failing store)\n"
+      "503 Service Unavailable with Retry-After (node uigw: overload retry-after): the sender tries again (default)\n"
+      "202, then the busy text as a MESSAGE\n")
+{
+	SIPV->cfg.overload_screen = !strcmp(argv[0], "busy-screen");
+	return CMD_SUCCESS;
+}
+
 static int config_write_sip(struct vty *vty)
 {
 	struct uigw_sip *sip = root_sip();
@@ -254,6 +264,8 @@ static int config_write_sip(struct vty *vty)
 		vty_out(vty, " tcp message-timeout %u%s", cfg->tcp_msg_timeout_s, VTY_NEWLINE);
 	if (cfg->tcp_max_msg != 65535)
 		vty_out(vty, " tcp max-message-size %u%s", cfg->tcp_max_msg, VTY_NEWLINE);
+	if (cfg->overload_screen)
+		vty_out(vty, " overload-response busy-screen%s", VTY_NEWLINE);
 	if (!cfg->enabled)
 		vty_out(vty, " disable%s", VTY_NEWLINE);
 	return CMD_SUCCESS;
@@ -348,5 +360,6 @@ void uigw_sip_vty_init(void)
 	install_element(SIP_NODE, &cfg_sip_tcp_idle_cmd);
 	install_element(SIP_NODE, &cfg_sip_tcp_msg_timeout_cmd);
 	install_element(SIP_NODE, &cfg_sip_tcp_max_msg_cmd);
+	install_element(SIP_NODE, &cfg_sip_overload_resp_cmd);
 	install_element_ve(&show_sip_cmd);
 }

@@ -289,6 +289,10 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 	if (dlg) {
 		if (uigw_dialog_input(dlg, text) < 0)
 			LOGP(DSMPP, LOGL_NOTICE, "input while the dialog is still answering: dropped\n");
+	} else if (!smpp->overload_screen && uigw_admit(gw) != UIGW_REFUSAL_NONE) {
+		/* nothing new now: the SMSC keeps the message and delivers it again later (SMPP 3.4 5.1.3) */
+		smpp->mo_throttled++;
+		status = 0x58;	/* ESME_RTHROTTLED */
 	} else {
 		struct sms_dlg *sd = talloc_zero(sms, struct sms_dlg);
 		char where[65];
@@ -299,6 +303,7 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 			.short_code = pdu->dst_addr,
 			.chan_priv = sd,
 			.visited = roaming_location(smpp, pdu, where, sizeof(where)),
+			.admitted = !smpp->overload_screen,	/* asked above */
 		};
 
 		b.roaming = b.visited != NULL;

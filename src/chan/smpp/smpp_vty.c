@@ -119,6 +119,16 @@ DEFUN(cfg_smpp_roaming_tlv, cfg_smpp_roaming_tlv_cmd, "roaming-tlv TAG",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_smpp_overload_resp, cfg_smpp_overload_resp_cmd, "overload-response (throttled|busy-screen)",
+      "How an SMS that would begin a dialog is refused while the gateway takes no new ones (overload control, "
+      "max-dialogs, a failing store); USSD sessions always get the busy text\n"
+      "deliver_sm_resp ESME_RTHROTTLED: the SMSC keeps the message and delivers it again later (default)\n"
+      "Take the message and answer it with the busy text\n")
+{
+	root_smpp()->overload_screen = !strcmp(argv[0], "busy-screen");
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_smpp_no_roaming_tlv, cfg_smpp_no_roaming_tlv_cmd, "no roaming-tlv",
       NO_STR "The SMSC tells no location: nobody is roaming on SMPP (default)\n")
 {
@@ -369,6 +379,8 @@ static int config_write_smpp(struct vty *vty)
 	if (s->roaming_home)
 		vty_out(vty, " roaming-home %s%s", s->roaming_home, VTY_NEWLINE);
 	vty_out(vty, " max-attempts %u%s", s->max_attempts, VTY_NEWLINE);
+	if (s->overload_screen)
+		vty_out(vty, " overload-response busy-screen%s", VTY_NEWLINE);
 	for (i = 0; timer_names[i].str; i++) {
 		struct osmo_tdef *t = osmo_tdef_get_entry(s->tdefs, -timer_names[i].value);
 
@@ -420,8 +432,8 @@ void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 {
 	struct uigw_smpp_link *l;
 
-	vty_out(vty, "SMPP: %u queued, %lu dropped, %lu receipts%s", s->queue_len, s->mt_dropped, s->dlr_rx,
-		VTY_NEWLINE);
+	vty_out(vty, "SMPP: %u queued, %lu dropped, %lu receipts; SMS refused with THROTTLED while busy: %lu%s",
+		s->queue_len, s->mt_dropped, s->dlr_rx, s->mo_throttled, VTY_NEWLINE);
 	vty_out(vty, "USSD: %lu in, %lu out, %lu refused; opt-outs %lu, opt-ins %lu%s", s->ussd_mo, s->ussd_mt,
 		s->ussd_bad, s->optouts, s->optins, VTY_NEWLINE);
 	vty_out(vty, "MT queue: %lu stored, %lu store errors, %lu restored; dropped: %lu dialog ended, "
@@ -469,6 +481,7 @@ void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 	install_element(SMPP_NODE, &cfg_smpp_no_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_stop_reply_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_roaming_tlv_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_overload_resp_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_no_roaming_tlv_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_roaming_home_cmd);
 	install_element(SMPP_NODE, &cfg_smsc_cmd);

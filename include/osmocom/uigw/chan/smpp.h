@@ -152,6 +152,9 @@ struct uigw_smpp {
 	char *roaming_home;		/*!< space-separated prefixes of home locations; NULL: the TLV's presence
 					 *   alone says roaming */
 	bool request_dlr;		/*!< registered_delivery 1 on MT */
+	bool overload_screen;		/*!< an SMS that would begin a dialog while the gateway takes no new ones gets
+					 *   the busy text, not deliver_sm_resp ESME_RTHROTTLED (default) */
+	unsigned long mo_throttled;	/*!< SMS refused with ESME_RTHROTTLED for it */
 	unsigned int max_attempts;	/*!< submits of one MT before it is dropped (THROTTLED does not count) */
 	struct osmo_tdef *tdefs;
 	uigw_smpp_rx_cb rx_cb;

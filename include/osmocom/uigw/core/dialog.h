@@ -25,6 +25,8 @@ struct uigw_begin {
 	const char *visited;		/*!< roaming: the visited network as the channel names it, or NULL */
 	const struct uigw_profile *profile;	/*!< NULL: the channel's default */
 	void *chan_priv;		/*!< the adapter's protocol state, kept in dlg->chan_priv */
+	bool admitted;			/*!< the adapter asked uigw_admit() itself (to refuse in its own protocol):
+					 *   not asked again (overload control admits a share: one draw per dialog) */
 };
 
 /*! One dialog variable: an answer or a parameter. */

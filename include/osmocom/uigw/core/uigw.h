@@ -10,6 +10,7 @@
 #include <osmocom/core/timer.h>
 #include <osmocom/core/tdef.h>
 #include <osmocom/uigw/common/channel.h>
+#include <osmocom/uigw/core/overload.h>
 
 struct uigw_chan;
 struct uigw_store;
@@ -47,6 +48,7 @@ enum uigw_ctr {
 	UIGW_CTR_EXT_REQUESTS,
 	UIGW_CTR_EXT_ERRORS,
 	UIGW_CTR_BUSY_STORE,
+	UIGW_CTR_BUSY_OVERLOAD,
 };
 
 /*! Dialog counters kept per channel (group "uigw:channel", named after it) and per campaign (group
@@ -68,6 +70,9 @@ enum uigw_stat {
 	UIGW_STAT_DLG_ACTIVE,
 	UIGW_STAT_STORE_QUEUE,
 	UIGW_STAT_CAMPAIGNS,
+	UIGW_STAT_OVERLOAD,
+	UIGW_STAT_LOOP_LAG,
+	UIGW_STAT_QUEUE_DELAY,
 };
 
 /*! Gateway settings owned by the VTY configuration (node `uigw`). */
@@ -168,6 +173,7 @@ struct uigw {
 	uint32_t tdef_groups_own_node;		/*!< bit i: group i is written by its channel's own node */
 
 	struct osmo_timer_list housekeeping;	/*!< once a second: stat items, expired resume records */
+	struct uigw_overload overload;		/*!< overload control (core/overload.h); settings in node uigw */
 
 	/* network-initiated interactions (push_cap.c) */
 	struct llist_head push_pending;		/*!< pushes sent whose push row is not committed yet */

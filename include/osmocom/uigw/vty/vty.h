@@ -17,6 +17,9 @@ void uigw_privacy_vty_write(struct vty *vty);
 /*! Quiet hours and time zones (schedule_vty.c): their commands, and their lines of node `uigw`. */
 void uigw_schedule_vty_init(void);
 void uigw_schedule_vty_write(struct vty *vty);
+/*! Overload control (overload_vty.c): its commands, and its lines of node `uigw`. */
+void uigw_overload_vty_init(void);
+void uigw_overload_vty_write(struct vty *vty);
 /*! The retention periods of node `store`, in its config_write. */
 void uigw_privacy_vty_write_store(struct vty *vty);
 /*! The standard `timer` / `show timer` commands over every timer group: after the channels' init (which add

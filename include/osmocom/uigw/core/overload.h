@@ -1,0 +1,63 @@
+/*! \file overload.h
+ *  Overload control: one measure of the gateway's load, taken by the core, that every channel and the trigger
+ *  path consult through uigw_admit() (core/chan.h) before anything new begins. Inputs: the store's backlog (jobs
+ *  submitted and not completed), the event loop's lag (how late a 100 ms timer fires, smoothed) and the queue
+ *  delay (how long requests waited in the kernel before the gateway read them, as the channels that can tell
+ *  report it: SIP over UDP from the datagrams' receive timestamps); each with a high mark that starts overload and
+ *  a low mark that, held for a second by every input, ends it (hysteresis).
+ *  While overloaded new dialogs and pushes are refused explicitly, each channel in its own way (SIP 503 with
+ *  Retry-After, SMPP ESME_RTHROTTLED, the busy screen / ussd-Busy on USSD, HTTP 503 on the API); the dialogs under
+ *  way go on. Settings: node uigw, `overload ...`; state: `show overload`, the stat items overload:active,
+ *  loop:lag and loop:queue-delay (ms), counter dialog:busy-overload, one log line when it begins and one when it ends. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <osmocom/core/timer.h>
+
+struct uigw;
+
+struct uigw_overload_cfg {
+	unsigned int store_high, store_low;	/*!< store jobs not completed; high 0: not an input */
+	unsigned int lag_high_ms, lag_low_ms;	/*!< event loop lag; high 0: not an input */
+	unsigned int delay_high_ms, delay_low_ms;	/*!< queue delay; high 0: not an input */
+	unsigned int retry_after_s;		/*!< what peers that can be told are told to wait (SIP, HTTP) */
+};
+
+struct uigw_overload {
+	struct uigw_overload_cfg cfg;
+	bool active;			/*!< an episode runs: from an input past its high mark until all of the new
+					 *   dialogs are admitted again and every input was calm for a second */
+	unsigned int admit_pm;		/*!< share of new dialogs admitted, per mille (1000: all) */
+	unsigned int credit_pm;		/*!< spreads the admitted ones evenly */
+	int64_t since_ms;		/*!< wall clock: began (active), or ended */
+	int64_t calm_since_us;		/*!< monotonic: every input under its low mark since, 0: not */
+	const char *why;		/*!< the input that began it */
+	unsigned int lag_ms;		/*!< smoothed loop lag */
+	unsigned int lag_peak_ms;	/*!< the largest sample since the last `show overload` */
+	unsigned int delay_ms;		/*!< smoothed queue delay (decays while no channel reports one) */
+	unsigned int delay_peak_ms;
+	unsigned int delay_samples;	/*!< reported since the last tick of the lag timer */
+	uint64_t episodes;		/*!< times it began */
+	uint64_t refused;		/*!< new dialogs and pushes refused while active, in all */
+	uint64_t refused_now;		/*!< ... in the current (or the last) episode */
+	struct osmo_timer_list lag_timer;
+	int64_t lag_due_us;
+};
+
+/*! Defaults: store backlog 20000 / 5000 jobs, loop lag 250 / 50 ms, queue delay 200 / 50 ms, Retry-After 5 s. */
+void uigw_overload_defaults(struct uigw_overload_cfg *cfg);
+/*! Start measuring the loop's lag (uigw_start()); uigw_overload_stop() at the end. */
+void uigw_overload_start(struct uigw *gw);
+void uigw_overload_stop(struct uigw *gw);
+/*! A channel read a request that had waited \a ms in the kernel (its oldest of a read batch). */
+void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms);
+/*! The least share admitted, per mille: a trickle goes on even under the worst load (the measure needs it). */
+#define UIGW_OVERLOAD_MIN_ADMIT_PM 20
+/*! Is an overload episode running? */
+bool uigw_overloaded(struct uigw *gw);
+/*! Should this new dialog or push be refused (uigw_admit())? Refuses all but the admitted share while an episode
+ *  runs; an input past its high mark begins one at once. */
+bool uigw_overload_refuse(struct uigw *gw);
+/*! The controller's step (every 100 ms by the loop-lag timer; tests call it directly). */
+void uigw_overload_tick(struct uigw *gw);

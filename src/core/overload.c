@@ -1,0 +1,213 @@
+/*! \file overload.c
+ *  Overload control (see overload.h): the loop-lag sampler and the state with its hysteresis. */
+
+#include <inttypes.h>
+#include <malloc.h>
+#include <time.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/stat_item.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/overload.h>
+
+#define LAG_TICK_US	100000	/* the sampler's period */
+
+/* the real clock: a test's fake clock (osmo_clock_override) moves in jumps that are no lag */
+static int64_t real_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+#define CALM_HOLD_US	1000000	/* every input under its low mark this long before overload ends */
+
+void uigw_overload_defaults(struct uigw_overload_cfg *cfg)
+{
+	*cfg = (struct uigw_overload_cfg){
+		.store_high = 20000, .store_low = 5000,
+		.lag_high_ms = 250, .lag_low_ms = 50,
+		.delay_high_ms = 200, .delay_low_ms = 50,
+		.retry_after_s = 5,
+	};
+}
+
+static void set_stats(struct uigw *gw);
+
+static void set_stats(struct uigw *gw)
+{
+	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_OVERLOAD), gw->overload.active);
+	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_LOOP_LAG), gw->overload.lag_ms);
+	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_QUEUE_DELAY), gw->overload.delay_ms);
+}
+
+/* The inputs against their marks: 1 over a high mark (which is named in *why), -1 all under their low marks,
+ * 0 in between */
+static int pressure(struct uigw *gw, const char **why)
+{
+	struct uigw_overload *o = &gw->overload;
+	unsigned int depth = uigw_store_queue_depth(gw->store);
+
+	if (o->cfg.store_high && depth >= o->cfg.store_high) {
+		*why = "store backlog";
+		return 1;
+	}
+	if (o->cfg.lag_high_ms && o->lag_ms >= o->cfg.lag_high_ms) {
+		*why = "event loop lag";
+		return 1;
+	}
+	if (o->cfg.delay_high_ms && o->delay_ms >= o->cfg.delay_high_ms) {
+		*why = "queue delay";
+		return 1;
+	}
+	if ((!o->cfg.store_high || depth <= o->cfg.store_low) &&
+	    (!o->cfg.lag_high_ms || o->lag_ms <= o->cfg.lag_low_ms) &&
+	    (!o->cfg.delay_high_ms || o->delay_ms <= o->cfg.delay_low_ms))
+		return -1;
+	return 0;
+}
+
+static void begin(struct uigw *gw, const char *why)
+{
+	struct uigw_overload *o = &gw->overload;
+
+	o->active = true;
+	o->since_ms = uigw_wall_ms();
+	o->calm_since_us = 0;
+	o->episodes++;
+	o->refused_now = 0;
+	o->why = why;
+	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), loop lag %u ms (high %u), "
+	     "queue delay %u ms (high %u): part of the new dialogs and pushes refused\n", why,
+	     uigw_store_queue_depth(gw->store), o->cfg.store_high, o->lag_ms, o->cfg.lag_high_ms, o->delay_ms,
+	     o->cfg.delay_high_ms);
+	set_stats(gw);
+}
+
+static void end(struct uigw *gw)
+{
+	struct uigw_overload *o = &gw->overload;
+
+	o->active = false;
+	LOGP(DMAIN, LOGL_NOTICE, "overload ends after %.1f s (began by %s): %" PRIu64 " new dialogs and pushes "
+	     "refused; store backlog %u jobs, loop lag %u ms, queue delay %u ms\n",
+	     (uigw_wall_ms() - o->since_ms) / 1000.0, o->why, o->refused_now, uigw_store_queue_depth(gw->store),
+	     o->lag_ms, o->delay_ms);
+	o->since_ms = uigw_wall_ms();
+	set_stats(gw);
+	/* what the burst took (kept responses, queues) back to the system: glibc keeps freed memory otherwise */
+	malloc_trim(0);
+}
+
+/* Every tick: the share of new dialogs admitted goes down by a quarter while an input is over its high mark, up by
+ * a tenth while all are under their low marks, and stays between (AIMD: it settles where the work admitted is
+ * what the gateway can do, and the refusals' own cost is part of the measure). Overload ends when all of it is
+ * admitted again and the inputs have been calm for a second. */
+void uigw_overload_tick(struct uigw *gw)
+{
+	struct uigw_overload *o = &gw->overload;
+	const char *why = NULL;
+	int p;
+
+	/* nothing read for a tick: nothing waits either */
+	if (!o->delay_samples)
+		o->delay_ms /= 2;
+	o->delay_samples = 0;
+	p = pressure(gw, &why);
+	if (p > 0) {
+		if (!o->active)
+			begin(gw, why);
+		o->admit_pm = o->admit_pm * 3 / 4;
+		if (o->admit_pm < UIGW_OVERLOAD_MIN_ADMIT_PM)
+			o->admit_pm = UIGW_OVERLOAD_MIN_ADMIT_PM;
+		o->calm_since_us = 0;
+		return;
+	}
+	if (p < 0 && o->admit_pm < 1000) {
+		o->admit_pm += 100;
+		if (o->admit_pm > 1000)
+			o->admit_pm = 1000;
+	}
+	if (!o->active)
+		return;
+	if (p < 0 && o->admit_pm == 1000) {
+		if (!o->calm_since_us)
+			o->calm_since_us = real_us();
+		else if (real_us() - o->calm_since_us >= CALM_HOLD_US)
+			end(gw);
+	} else {
+		o->calm_since_us = 0;
+	}
+}
+
+bool uigw_overload_refuse(struct uigw *gw)
+{
+	struct uigw_overload *o = &gw->overload;
+	const char *why = NULL;
+
+	/* an input past its high mark between two ticks: cut at once, do not wait for the tick */
+	if (!o->active && pressure(gw, &why) > 0) {
+		begin(gw, why);
+		o->admit_pm = o->admit_pm * 3 / 4;
+	}
+	if (o->admit_pm >= 1000)
+		return false;
+	/* the admitted share, spread evenly (a credit, no randomness) */
+	o->credit_pm += o->admit_pm;
+	if (o->credit_pm >= 1000) {
+		o->credit_pm -= 1000;
+		return false;
+	}
+	return true;
+}
+
+bool uigw_overloaded(struct uigw *gw)
+{
+	return gw->overload.active;
+}
+
+void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms)
+{
+	struct uigw_overload *o = &gw->overload;
+
+	o->delay_ms = (o->delay_ms * 3 + ms) / 4;
+	if (ms > o->delay_peak_ms)
+		o->delay_peak_ms = ms;
+	o->delay_samples++;
+}
+
+/* How late the sampler fires is how long the loop was busy: smoothed over ~4 samples (a single long callback
+ * counts, a lone one does not start overload by itself unless it is long) */
+static void lag_cb(void *data)
+{
+	struct uigw *gw = data;
+	struct uigw_overload *o = &gw->overload;
+	int64_t now = real_us(), late = now - o->lag_due_us;
+	unsigned int sample = late > 0 ? late / 1000 : 0;
+
+	o->lag_ms = (o->lag_ms * 3 + sample) / 4;
+	if (sample > o->lag_peak_ms)
+		o->lag_peak_ms = sample;
+	uigw_overload_tick(gw);
+	set_stats(gw);
+	o->lag_due_us = now + LAG_TICK_US;
+	osmo_timer_schedule(&o->lag_timer, 0, LAG_TICK_US);
+}
+
+void uigw_overload_start(struct uigw *gw)
+{
+	struct uigw_overload *o = &gw->overload;
+
+	o->admit_pm = 1000;
+	osmo_timer_setup(&o->lag_timer, lag_cb, gw);
+	o->lag_due_us = real_us() + LAG_TICK_US;
+	osmo_timer_schedule(&o->lag_timer, 0, LAG_TICK_US);
+}
+
+void uigw_overload_stop(struct uigw *gw)
+{
+	osmo_timer_del(&gw->overload.lag_timer);
+}

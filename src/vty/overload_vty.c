@@ -1,0 +1,117 @@
+/*! \file overload_vty.c
+ *  Overload control (core/overload.h): its marks in node `uigw` and `show overload`. */
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/overload.h>
+#include <osmocom/uigw/vty/vty.h>
+#include <osmocom/uigw/common/vty_nodes.h>
+
+#define g_gw uigw_vty_root
+#define OVL_STR "Overload control: new dialogs and pushes are refused while an input is past its high mark, until " \
+	"every input is under its low mark for a second (takes effect at once)\n"
+
+static int set_marks(struct vty *vty, unsigned int *high, unsigned int *low, const char *h, const char *l)
+{
+	unsigned int hi = atoi(h), lo = atoi(l);
+
+	if (hi && lo >= hi) {
+		vty_out(vty, "%% The low mark must be under the high one%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	*high = hi;
+	*low = lo;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_ovl_store, cfg_ovl_store_cmd, "overload store-backlog <0-10000000> <0-10000000>",
+      OVL_STR "The store's backlog: answers and records submitted and not yet committed\n"
+      "High mark, jobs (default 20000; 0: not an input)\n" "Low mark, jobs (default 5000)\n")
+{
+	return set_marks(vty, &g_gw->overload.cfg.store_high, &g_gw->overload.cfg.store_low, argv[0], argv[1]);
+}
+
+DEFUN(cfg_ovl_lag, cfg_ovl_lag_cmd, "overload loop-lag <0-60000> <0-60000>",
+      OVL_STR "How late the event loop runs a 100 ms timer (smoothed): how long it was too busy for anything else\n"
+      "High mark, ms (default 250; 0: not an input)\n" "Low mark, ms (default 50)\n")
+{
+	return set_marks(vty, &g_gw->overload.cfg.lag_high_ms, &g_gw->overload.cfg.lag_low_ms, argv[0], argv[1]);
+}
+
+DEFUN(cfg_ovl_delay, cfg_ovl_delay_cmd, "overload queue-delay <0-60000> <0-60000>",
+      OVL_STR "How long requests waited in the kernel before the gateway read them (SIP over UDP: the datagrams' "
+      "receive time; smoothed)\n" "High mark, ms (default 200; 0: not an input)\n" "Low mark, ms (default 50)\n")
+{
+	return set_marks(vty, &g_gw->overload.cfg.delay_high_ms, &g_gw->overload.cfg.delay_low_ms, argv[0], argv[1]);
+}
+
+DEFUN(cfg_ovl_retry, cfg_ovl_retry_cmd, "overload retry-after <1-3600>",
+      OVL_STR "What a refused peer is told to wait (SIP and HTTP Retry-After)\n" "Seconds (default 5)\n")
+{
+	g_gw->overload.cfg.retry_after_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+void uigw_overload_vty_write(struct vty *vty)
+{
+	const struct uigw_overload_cfg *c = &g_gw->overload.cfg;
+	struct uigw_overload_cfg def;
+
+	uigw_overload_defaults(&def);
+	if (c->store_high != def.store_high || c->store_low != def.store_low)
+		vty_out(vty, " overload store-backlog %u %u%s", c->store_high, c->store_low, VTY_NEWLINE);
+	if (c->lag_high_ms != def.lag_high_ms || c->lag_low_ms != def.lag_low_ms)
+		vty_out(vty, " overload loop-lag %u %u%s", c->lag_high_ms, c->lag_low_ms, VTY_NEWLINE);
+	if (c->delay_high_ms != def.delay_high_ms || c->delay_low_ms != def.delay_low_ms)
+		vty_out(vty, " overload queue-delay %u %u%s", c->delay_high_ms, c->delay_low_ms, VTY_NEWLINE);
+	if (c->retry_after_s != def.retry_after_s)
+		vty_out(vty, " overload retry-after %u%s", c->retry_after_s, VTY_NEWLINE);
+}
+
+DEFUN(show_overload, show_overload_cmd, "show overload",
+      SHOW_STR "Overload control: state, inputs and their marks, refusals\n")
+{
+	struct uigw_overload *o = &g_gw->overload;
+	char since[32];
+	bool active = uigw_overloaded(g_gw);
+
+	if (active)
+		vty_out(vty, "Overloaded since %s (began by %s): %.1f %% of new dialogs admitted, %" PRIu64 " refused so "
+			"far%s", uigw_utc_str(since, sizeof(since), o->since_ms, "%Y-%m-%d %H:%M:%SZ"), o->why,
+			o->admit_pm / 10.0, o->refused_now, VTY_NEWLINE);
+	else if (o->episodes)
+		vty_out(vty, "Not overloaded; the last episode (began by %s) ended %s, %" PRIu64 " refused in it%s",
+			o->why, uigw_utc_str(since, sizeof(since), o->since_ms, "%Y-%m-%d %H:%M:%SZ"), o->refused_now,
+			VTY_NEWLINE);
+	else
+		vty_out(vty, "Not overloaded (never since the start)%s", VTY_NEWLINE);
+	vty_out(vty, " Store backlog: %u jobs (high %u, low %u%s)%s", uigw_store_queue_depth(g_gw->store),
+		o->cfg.store_high, o->cfg.store_low, o->cfg.store_high ? "" : ": not an input", VTY_NEWLINE);
+	vty_out(vty, " Loop lag: %u ms smoothed, %u ms at most since the last look (high %u, low %u%s)%s", o->lag_ms,
+		o->lag_peak_ms, o->cfg.lag_high_ms, o->cfg.lag_low_ms, o->cfg.lag_high_ms ? "" : ": not an input",
+		VTY_NEWLINE);
+	vty_out(vty, " Queue delay: %u ms smoothed, %u ms at most since the last look (high %u, low %u%s)%s",
+		o->delay_ms, o->delay_peak_ms, o->cfg.delay_high_ms, o->cfg.delay_low_ms,
+		o->cfg.delay_high_ms ? "" : ": not an input", VTY_NEWLINE);
+	vty_out(vty, " Episodes: %" PRIu64 ", refused in all: %" PRIu64 "; retry-after %u s%s", o->episodes,
+		o->refused, o->cfg.retry_after_s, VTY_NEWLINE);
+	o->lag_peak_ms = 0;
+	o->delay_peak_ms = 0;
+	return CMD_SUCCESS;
+}
+
+void uigw_overload_vty_init(void)
+{
+	install_element(UIGW_NODE, &cfg_ovl_store_cmd);
+	install_element(UIGW_NODE, &cfg_ovl_lag_cmd);
+	install_element(UIGW_NODE, &cfg_ovl_delay_cmd);
+	install_element(UIGW_NODE, &cfg_ovl_retry_cmd);
+	install_element_ve(&show_overload_cmd);
+}
