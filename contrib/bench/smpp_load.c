@@ -13,7 +13,8 @@
  * deliver_sm_resp ESME_RTHROTTLED (always). The summary line adds served=N busy=N (throttled=N of them), and
  * SMPP_LOAD_TIMELINE=FILE writes one line per second of the run:
  *   SECOND STARTED SERVED BUSY OTHER     (the subscribers whose first MO went out in that second)
- * SMPP_LOAD_T0=FILE is created when the offered load starts (second 0).
+ * SMPP_LOAD_T0=FILE is created when the offered load starts (second 0). SMPP_LOAD_RECONNECT=1: an ESME that goes
+ * away during the load may connect and bind again; the load goes on (reconnects=N in the summary).
  *
  * usage: smpp_load PORT RATE SECONDS FIRST_SUBSCRIBER SHORTCODE KEYWORD ANSWER [DRAIN_SECONDS]
  * Bounded: at most RATE * SECONDS / 2 subscribers, at most SECONDS + DRAIN + 30 s in all. */
@@ -24,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +54,7 @@ static double *lat;
 static unsigned long n_lat, errors, unexpected, refused;
 static const char *shortcode, *keyword, *answer;
 static const char *expect, *busy_text;
-static unsigned long n_served, n_busy, n_throttled;
+static unsigned long n_served, n_busy, n_throttled, n_foreign, n_dup;
 static unsigned long *seq_sub;	/* our deliver_sm sequence number -> subscriber + 1 (0: none) */
 static size_t n_seq;
 
@@ -224,6 +226,7 @@ static void on_submit(const uint8_t *body, size_t blen, uint32_t sq)
 	num = strtoull(d, NULL, 10);
 	if (num < 4900000000000ULL + first_sub || num >= 4900000000000ULL + first_sub + n_subs) {
 		unexpected++;
+		n_foreign++;	/* another run's subscriber: queued while its SMSC was gone */
 		return;
 	}
 	i = num - 4900000000000ULL - first_sub;
@@ -256,6 +259,7 @@ static void on_submit(const uint8_t *body, size_t blen, uint32_t sq)
 		break;
 	default:
 		unexpected++;
+		n_dup++;	/* a reply to a subscriber done (or never started): sent twice */
 	}
 }
 
@@ -346,6 +350,36 @@ static int io(int fd, int timeout_ms)
 	return 0;
 }
 
+/* With SMPP_LOAD_RECONNECT set, an ESME that goes away during the load (killed, restarted) may come back: wait
+ * (at most SECONDS) for its new connection and bind, and go on; what was in flight is lost to the old one. */
+static unsigned long reconnects;
+
+static int reaccept(int ls, int old, double secs)
+{
+	struct pollfd pfd = { .fd = ls, .events = POLLIN };
+	double deadline = now_s() + secs;
+	int one = 1, fd;
+
+	close(old);
+	wlen = 0;
+	rlen = 0;
+	bound = 0;
+	if (poll(&pfd, 1, (int)(secs * 1000)) <= 0)
+		return -1;
+	fd = accept(ls, NULL, NULL);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (!bound && now_s() < deadline)
+		if (io(fd, 100) < 0)
+			return -1;
+	if (!bound)
+		return -1;
+	reconnects++;
+	return fd;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -360,6 +394,7 @@ int main(int argc, char **argv)
 	unsigned long offered_subs, started = 0, i, done_steps;
 	int ls, fd, one = 1;
 
+	signal(SIGPIPE, SIG_IGN);	/* an ESME that goes away is a read of 0 or a write error, not our end */
 	if (argc < 8) {
 		fprintf(stderr, "usage: %s PORT RATE SECONDS FIRST_SUBSCRIBER SHORTCODE KEYWORD ANSWER [DRAIN]\n",
 			argv[0]);
@@ -419,9 +454,12 @@ int main(int argc, char **argv)
 	}
 	/* let the ESME settle (Kannel binds, then starts its queues) */
 	end = now_s() + 1;
-	while (now_s() < end)
-		if (io(fd, 10) < 0)
-			return 1;
+	while (now_s() < end) {
+		if (io(fd, 10) < 0) {
+			if (!getenv("SMPP_LOAD_RECONNECT") || (fd = reaccept(ls, fd, 30)) < 0)
+				return 1;
+		}
+	}
 
 	t0 = now_s();
 	end = t0 + secs;
@@ -441,8 +479,13 @@ int main(int argc, char **argv)
 			deliver(started, keyword);
 			subs[started].first = subs[started].sent - t0;
 		}
-		if (io(fd, 1) < 0)
-			break;
+		if (io(fd, 1) < 0) {
+			if (!getenv("SMPP_LOAD_RECONNECT"))
+				break;
+			fd = reaccept(ls, fd, end - now_s() > 1 ? end - now_s() : 1);
+			if (fd < 0)
+				break;
+		}
 	}
 	/* drain: the steps under way may complete; no new subscriber starts */
 	deadline = now_s() + drain;
@@ -487,10 +530,12 @@ int main(int argc, char **argv)
 			break;
 	qsort(lat, n_lat, sizeof(*lat), cmp_d);
 	printf("offered=%lu completed=%lu errors=%lu err_pct=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-	       "unexpected=%lu refused=%lu served=%lu busy=%lu throttled=%lu\n", 2 * offered_subs, done_steps, errors,
+	       "unexpected=%lu refused=%lu served=%lu busy=%lu throttled=%lu reconnects=%lu foreign=%lu dup=%lu\n",
+	       2 * offered_subs, done_steps, errors,
 	       offered_subs ? 100.0 * errors / (2.0 * offered_subs) : 0, done_steps / secs,
 	       n_lat ? lat[n_lat / 2] * 1e3 : 0, n_lat ? lat[(size_t)(n_lat * 0.99)] * 1e3 : 0,
-	       n_lat ? lat[n_lat - 1] * 1e3 : 0, unexpected, refused, n_served, n_busy, n_throttled);
+	       n_lat ? lat[n_lat - 1] * 1e3 : 0, unexpected, refused, n_served, n_busy, n_throttled, reconnects,
+	       n_foreign, n_dup);
 	close(fd);
 	close(ls);
 	free(subs);

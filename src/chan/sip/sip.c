@@ -691,15 +691,22 @@ static int udp_cb(struct osmo_fd *ofd, unsigned int what)
 		n = recvmsg(ofd->fd, &mh, MSG_DONTWAIT);
 		if (n < 0)
 			break;
-		/* the first of a batch waited longest: how far behind the gateway is (overload control's input) */
-		if (i == 0) {
-			int64_t age = rx_age_ms(&mh);
-
-			if (age >= 0)
-				uigw_overload_delay_sample(sip->gw, age > 60000 ? 60000 : age);
-		}
 		if (n == 0 || src.sin_family != AF_INET)
 			continue;
+		{
+			int64_t age = rx_age_ms(&mh);
+
+			/* the first of a batch waited longest: how far behind the gateway is (overload control) */
+			if (i == 0 && age >= 0)
+				uigw_overload_delay_sample(sip->gw, age > 60000 ? 60000 : age);
+			/* a request that waited this long was sent again by its client meanwhile (T1 = 500 ms): the
+			 * newer copy gets the answer; working on this one only delays everything behind it (after a
+			 * burst the queue drains at the cost of a read) */
+			if (sip->cfg.stale_ms && age >= sip->cfg.stale_ms && n > 8 && memcmp(buf, "SIP/2.0 ", 8)) {
+				sip->stale_dropped++;
+				continue;
+			}
+		}
 		buf[n] = '\0';
 		/* keep-alive CRLFs */
 		if (n <= 4 && strspn(buf, "\r\n") == (size_t)n)
@@ -859,6 +866,8 @@ int uigw_sip_init(struct uigw *gw)
 	sip->cfg.tcp_idle_s = 300;
 	sip->cfg.tcp_msg_timeout_s = 10;
 	sip->cfg.tcp_max_msg = SIP_MAX_MSG;
+	sip->cfg.stale_ms = 2000;
+	sip->cfg.kept_max = SIP_DONE_MAX;
 	sip->cfg.enabled = true;
 	sip->cfg.proxy_port = 5060;
 	sip->ctrs = rate_ctr_group_alloc(sip, &sip_ctrg_desc, 0);

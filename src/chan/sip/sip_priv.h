@@ -142,7 +142,8 @@ struct uigw_sip {
 	struct llist_head done_fifo;	/*!< struct sip_done, oldest first */
 	unsigned int n_done;
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
-	unsigned long done_dropped;	/*!< kept responses dropped early: SIP_DONE_MAX reached */
+	unsigned long done_dropped;	/*!< kept responses dropped early: cfg.kept_max reached */
+	unsigned long stale_dropped;	/*!< requests dropped unread: older than cfg.stale_ms in the kernel */
 	struct uigw_concat *sms_concat;	/*!< concatenated SMS over IP being reassembled (ims_msg.c) */
 	struct llist_head nicts;	/*!< struct sip_tx of our own non-INVITE client transactions (sip_nict.c) */
 	unsigned int n_nict;

@@ -148,8 +148,8 @@ void sip_done_add(struct uigw_sip *sip, const char *key, const char *buf, size_t
 
 	if (len > SIP_MAX_MSG)
 		return;
-	/* bounded: past SIP_DONE_MAX the oldest goes first (a retransmission of it is then handled anew) */
-	if (sip->n_done >= SIP_DONE_MAX) {
+	/* bounded: past kept-responses-max the oldest goes first (a retransmission of it is then handled anew) */
+	if (sip->n_done >= sip->cfg.kept_max) {
 		done_free(sip, llist_first_entry(&sip->done_fifo, struct sip_done, list));
 		sip->done_dropped++;
 	}

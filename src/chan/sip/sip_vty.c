@@ -232,6 +232,23 @@ DEFUN(cfg_sip_overload_resp, cfg_sip_overload_resp_cmd, "overload-response (503|
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_sip_stale, cfg_sip_stale_cmd, "stale-request-ms <0-64000>",
+      "Drop a request over UDP unread when it waited this long in the kernel: its client has retransmitted it "
+      "meanwhile, and the newer copy gets the answer (takes effect at once)\n"
+      "Milliseconds (default 2000; 0: never)\n")
+{
+	SIPV->cfg.stale_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sip_kept_max, cfg_sip_kept_max_cmd, "kept-responses-max <1000-10000000>",
+      "Final responses kept 64*T1 to answer retransmitted requests over UDP, at most (~330 bytes each); past it the "
+      "oldest go first (takes effect at once)\n" "Responses (default 1000000)\n")
+{
+	SIPV->cfg.kept_max = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 static int config_write_sip(struct vty *vty)
 {
 	struct uigw_sip *sip = root_sip();
@@ -266,6 +283,10 @@ static int config_write_sip(struct vty *vty)
 		vty_out(vty, " tcp max-message-size %u%s", cfg->tcp_max_msg, VTY_NEWLINE);
 	if (cfg->overload_screen)
 		vty_out(vty, " overload-response busy-screen%s", VTY_NEWLINE);
+	if (cfg->stale_ms != 2000)
+		vty_out(vty, " stale-request-ms %u%s", cfg->stale_ms, VTY_NEWLINE);
+	if (cfg->kept_max != SIP_DONE_MAX)
+		vty_out(vty, " kept-responses-max %u%s", cfg->kept_max, VTY_NEWLINE);
 	if (!cfg->enabled)
 		vty_out(vty, " disable%s", VTY_NEWLINE);
 	return CMD_SUCCESS;
@@ -314,7 +335,9 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 		}
 		vty_out(vty, " Transactions: ICT %d, IST %d, NICT %d, NIST %d; answered requests kept %u of at most %u "
 			"(retransmissions answered from them: %lu; dropped early: %lu)%s", n[0], n[1],
-			n[2] + (int)s->n_nict, n[3], s->n_done, SIP_DONE_MAX, s->done_hits, s->done_dropped, VTY_NEWLINE);
+			n[2] + (int)s->n_nict, n[3], s->n_done, cfg->kept_max, s->done_hits, s->done_dropped, VTY_NEWLINE);
+		vty_out(vty, " Requests dropped unread after %u ms in the kernel (stale-request-ms): %lu%s", cfg->stale_ms,
+			s->stale_dropped, VTY_NEWLINE);
 	}
 	{
 		struct uigw_sip_alloc_stats as;
@@ -361,5 +384,7 @@ void uigw_sip_vty_init(void)
 	install_element(SIP_NODE, &cfg_sip_tcp_msg_timeout_cmd);
 	install_element(SIP_NODE, &cfg_sip_tcp_max_msg_cmd);
 	install_element(SIP_NODE, &cfg_sip_overload_resp_cmd);
+	install_element(SIP_NODE, &cfg_sip_stale_cmd);
+	install_element(SIP_NODE, &cfg_sip_kept_max_cmd);
 	install_element_ve(&show_sip_cmd);
 }

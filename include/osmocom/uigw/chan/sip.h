@@ -40,6 +40,10 @@ struct uigw_sip_cfg {
 	unsigned int tcp_idle_s;	/*!< a connection silent this long is closed (default 300; 0: never) */
 	unsigned int tcp_msg_timeout_s;	/*!< a message begun must be complete within this (default 10) */
 	unsigned int tcp_max_msg;	/*!< bytes of one message at most (default and maximum 65535) */
+	unsigned int stale_ms;		/*!< a request that waited this long in the kernel is dropped unread: its
+					 *   client has sent it again by then (0: never; default 2000) */
+	unsigned int kept_max;		/*!< final responses kept for retransmitted requests at most (UDP, 64*T1;
+					 *   default 1000000) */
 	bool overload_screen;		/*!< a MESSAGE that would begin a dialog while the gateway refuses new ones
 					 *   gets 202 and the busy screen, not 503 + Retry-After (default) */
 };
