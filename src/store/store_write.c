@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/utils.h>
@@ -755,6 +756,16 @@ static int64_t real_us(void)
 
 /* The timer's checkpoint (PASSIVE: never waits for a reader), and a truncating one when the WAL holds more than
  * its bound (SQLite's automatic checkpoint only counts pages, and only after a commit that worked). */
+/* the -wal file's size in bytes, -1 if unknown */
+static int64_t wal_size(const struct uigw_store *st)
+{
+	char path[4200];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s-wal", st->cfg.path);
+	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
 static void checkpoint(struct uigw_store *st, bool truncate)
 {
 	int n_log = -1, n_ckpt = -1, rc;
@@ -769,10 +780,16 @@ static void checkpoint(struct uigw_store *st, bool truncate)
 		return;
 	}
 	st->ckpt_dirty = false;
-	if (truncate)
+	if (truncate) {
 		st->stats.truncations++;
-	else if (n_log > 0 && (uint64_t)n_log * (st->page_size + 24) > st->cfg.wal_max_mb * 1048576ULL) {
-		LOGP(DSTORE, LOGL_INFO, "the WAL holds %d pages, past wal-max-size: truncating it\n", n_log);
+		return;
+	}
+	/* past the bound, in frames or in the file's size (it keeps the size of its largest burst until a
+	 * restart cuts it back, which needs a write after the checkpoint): truncate it now */
+	if ((n_log > 0 && (uint64_t)n_log * (st->page_size + 24) > st->cfg.wal_max_mb * 1048576ULL) ||
+	    wal_size(st) > (int64_t)st->cfg.wal_max_mb * 1048576) {
+		LOGP(DSTORE, LOGL_INFO, "the WAL (%d pages, %" PRId64 " bytes) is past wal-max-size: truncating it\n",
+		     n_log, wal_size(st));
 		checkpoint(st, true);
 	}
 }
