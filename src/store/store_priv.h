@@ -199,6 +199,20 @@ struct uigw_store {
 	} cdr;
 };
 
+/* store_fault.c (writer thread): checkpoints and failed commits */
+/*! A checkpoint: PASSIVE (the timer's), truncating when the WAL (frames or file) is past wal-max-size, or
+ *  \a truncate at once. */
+void uigw_store_checkpoint(struct uigw_store *st, bool truncate);
+/*! After a commit that worked: the timer's checkpoint when checkpoint-interval has passed. */
+void uigw_store_checkpoint_if_due(struct uigw_store *st);
+/*! A batch's commit failed: the jobs held for less than hold-on-failure go back to the head of the queue (rc
+ *  reset), the others fail. Called without the lock. \returns the jobs held again, their rows in *rows_held */
+unsigned int uigw_store_hold_batch(struct uigw_store *st, struct llist_head *batch, unsigned int *rows_held);
+/*! Wait before the next attempt (a truncating checkpoint first). Called with the lock held. */
+void uigw_store_backoff(struct uigw_store *st);
+/*! A commit worked: a failing store works again (logged). */
+void uigw_store_commit_worked(struct uigw_store *st);
+
 /*! Register the SQL helpers (is_number()) on a connection. \returns SQLite result code */
 int uigw_store_sql_functions(sqlite3 *db);
 /*! Bind helpers by parameter name (osmo-hlr db.c style); a missing name is a programming error (logged). */

@@ -11,7 +11,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/utils.h>
@@ -743,147 +742,6 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned
 	}
 }
 
-/* ---------------------------------------------------------------------------------------------------------- */
-/* checkpoints and failed commits: timed by the real clock (a test's fake clock drives the dialogs, not the disk) */
-
-static int64_t real_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* The timer's checkpoint (PASSIVE: never waits for a reader), and a truncating one when the WAL holds more than
- * its bound (SQLite's automatic checkpoint only counts pages, and only after a commit that worked). */
-/* the -wal file's size in bytes, -1 if unknown */
-static int64_t wal_size(const struct uigw_store *st)
-{
-	char path[4200];
-	struct stat sb;
-
-	snprintf(path, sizeof(path), "%s-wal", st->cfg.path);
-	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
-}
-
-static void checkpoint(struct uigw_store *st, bool truncate)
-{
-	int n_log = -1, n_ckpt = -1, rc;
-
-	rc = sqlite3_wal_checkpoint_v2(st->wdb, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE :
-				       SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_ckpt);
-	st->ckpt_us = real_us();
-	st->stats.checkpoints++;
-	if (rc != SQLITE_OK) {
-		if (!st->failing_since_us)
-			LOGP(DSTORE, LOGL_NOTICE, "checkpoint: %s\n", sqlite3_errmsg(st->wdb));
-		return;
-	}
-	st->ckpt_dirty = false;
-	if (truncate) {
-		st->stats.truncations++;
-		return;
-	}
-	/* past the bound, in frames or in the file's size (it keeps the size of its largest burst until a
-	 * restart cuts it back, which needs a write after the checkpoint): truncate it now */
-	if ((n_log > 0 && (uint64_t)n_log * (st->page_size + 24) > st->cfg.wal_max_mb * 1048576ULL) ||
-	    wal_size(st) > (int64_t)st->cfg.wal_max_mb * 1048576) {
-		LOGP(DSTORE, LOGL_INFO, "the WAL (%d pages, %" PRId64 " bytes) is past wal-max-size: truncating it\n",
-		     n_log, wal_size(st));
-		checkpoint(st, true);
-	}
-}
-
-/* after a commit that worked */
-static void checkpoint_if_due(struct uigw_store *st)
-{
-	st->ckpt_dirty = true;
-	if (st->cfg.checkpoint_interval_ms &&
-	    real_us() - st->ckpt_us >= (int64_t)st->cfg.checkpoint_interval_ms * 1000)
-		checkpoint(st, false);
-}
-
-/* A batch's commit failed (-EIO): the jobs not held for longer than hold_s go back to the head of the queue, the
- * others fail. \returns the jobs held again. Called without the lock. */
-static unsigned int hold_batch(struct uigw_store *st, struct llist_head *batch, unsigned int *rows_held)
-{
-	struct uigw_store_job *job, *tmp;
-	LLIST_HEAD(held);
-	int64_t now = real_us(), hold_us = (int64_t)st->cfg.hold_s * 1000000;
-	unsigned int n = 0;
-
-	*rows_held = 0;
-	if (!st->failing_since_us) {
-		st->failing_since_us = now;
-		st->stats.failures++;
-		st->stats.failing_since_ms = uigw_wall_ms();
-		st->backoff_ms = 0;
-		__atomic_store_n(&st->failing, 1, __ATOMIC_RELAXED);
-		LOGP(DSTORE, LOGL_ERROR, "store %s fails to commit (%s): answers held in memory for up to %u s and "
-		     "retried, new dialogs refused until it works again\n", st->cfg.path, sqlite3_errmsg(st->wdb),
-		     st->cfg.hold_s);
-	}
-	pthread_mutex_lock(&st->lock);
-	if (st->closing && hold_us > 5000000)
-		hold_us = 5000000;
-	pthread_mutex_unlock(&st->lock);
-	llist_for_each_entry_safe(job, tmp, batch, list) {
-		if (!job->held_since_us)
-			job->held_since_us = now;
-		if (job->rc != -EIO || now - job->held_since_us >= hold_us)
-			continue;	/* refused alone, or held long enough: it fails */
-		job->rc = 0;
-		llist_del(&job->list);
-		llist_add_tail(&job->list, &held);
-		*rows_held += job->n_rows;
-		n++;
-	}
-	if (n) {
-		pthread_mutex_lock(&st->lock);
-		llist_splice(&held, &st->queue);	/* in their order, before anything submitted since */
-		st->n_queued += n;
-		st->rows_queued += *rows_held;
-		st->stats.held = n;
-		st->stats.retries++;
-		pthread_mutex_unlock(&st->lock);
-	}
-	return n;
-}
-
-/* Wait before the next attempt (100 ms, doubling up to 1 s; a stop ends it), trying to give space back first:
- * a WAL that grew before the disk filled is most of what a checkpoint can free. Called with the lock held. */
-static void backoff(struct uigw_store *st)
-{
-	struct timespec ts;
-	int64_t due;
-
-	pthread_mutex_unlock(&st->lock);
-	checkpoint(st, true);
-	pthread_mutex_lock(&st->lock);
-	st->backoff_ms = st->backoff_ms ? st->backoff_ms * 2 : 100;
-	if (st->backoff_ms > 1000)
-		st->backoff_ms = 1000;
-	due = real_us() + st->backoff_ms * 1000LL;
-	ts = (struct timespec){ .tv_sec = due / 1000000, .tv_nsec = (due % 1000000) * 1000 };
-	while (!st->stop && real_us() < due) {
-		if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT)
-			break;
-	}
-}
-
-/* a commit worked: a failing store works again */
-static void commit_worked(struct uigw_store *st)
-{
-	if (!st->failing_since_us)
-		return;
-	LOGP(DSTORE, LOGL_NOTICE, "store %s commits again after %.1f s of failures (%u jobs held were written)\n",
-	     st->cfg.path, (real_us() - st->failing_since_us) / 1e6, st->stats.held);
-	st->failing_since_us = 0;
-	st->backoff_ms = 0;
-	st->stats.held = 0;
-	__atomic_store_n(&st->failing, 0, __ATOMIC_RELAXED);
-}
-
 void *uigw_store_writer_main(void *arg)
 {
 	struct uigw_store *st = arg;
@@ -923,7 +781,7 @@ void *uigw_store_writer_main(void *arg)
 				if (uigw_store_cdr_due_ms(st) == 0 || st->cdr.failing)
 					uigw_store_cdr_export(st);
 				if (st->ckpt_dirty && st->cfg.checkpoint_interval_ms)
-					checkpoint(st, false);	/* quiet now: the WAL restarts from its beginning */
+					uigw_store_checkpoint(st, false);	/* quiet now: the WAL restarts from its beginning */
 				pthread_mutex_lock(&st->lock);
 			}
 		}
@@ -948,15 +806,15 @@ void *uigw_store_writer_main(void *arg)
 
 		t0 = st->last_commit_us = uigw_mono_us();
 		if (write_batch(st, &batch, n_jobs) < 0 && st->cfg.hold_s) {
-			unsigned int rows_held, n_held = hold_batch(st, &batch, &rows_held);
+			unsigned int rows_held, n_held = uigw_store_hold_batch(st, &batch, &rows_held);
 
 			n_jobs -= n_held;
 			rows -= rows_held;
 		} else if (st->failing_since_us) {
-			commit_worked(st);
+			uigw_store_commit_worked(st);
 		}
 		if (!st->failing_since_us)
-			checkpoint_if_due(st);
+			uigw_store_checkpoint_if_due(st);
 		if (st->wh_dirty)
 			uigw_store_wh_load(st);
 		/* the records of this commit into the CSV file (or a file whose time is over closed) */
@@ -999,7 +857,7 @@ void *uigw_store_writer_main(void *arg)
 			LOGP(DSTORE, LOGL_ERROR, "cannot signal the loop: errno %d\n", errno);
 		pthread_mutex_lock(&st->lock);
 		if (st->failing_since_us)
-			backoff(st);
+			uigw_store_backoff(st);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return NULL;

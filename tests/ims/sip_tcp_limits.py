@@ -78,17 +78,8 @@ def read_response(s, timeout):
 
 def read_status(s, timeout):
     """The status code of the first response on s, or None (EOF or timeout)."""
-    s.settimeout(timeout)
-    buf = b''
-    try:
-        while b'\r\n\r\n' not in buf:
-            d = s.recv(4096)
-            if not d:
-                return None
-            buf += d
-    except (socket.timeout, ConnectionError):
-        return None
-    m = re.match(rb'SIP/2\.0 (\d{3})', buf)
+    buf = read_response(s, timeout)
+    m = re.match(rb'SIP/2\.0 (\d{3})', buf) if buf else None
     return int(m.group(1)) if m else None
 
 
