@@ -458,6 +458,9 @@ static int open_writer(struct uigw_store *st)
 	    pragma(st->wdb, "PRAGMA page_size", val, sizeof(val)) < 0)
 		return -EIO;
 	st->page_size = atoi(val) > 0 ? atoi(val) : 4096;
+	/* after the PRAGMA's check: this hook takes the place of SQLite's automatic checkpoint, which the writer
+	 * does itself (uigw_store_checkpoint_if_due), by pages and by the WAL's bound in bytes */
+	sqlite3_wal_hook(st->wdb, uigw_store_wal_hook, st);
 	if (version < UIGW_SCHEMA_VERSION) {
 		LOGP(DSTORE, LOGL_NOTICE, "%s: schema version %d, upgrading to %d\n", st->cfg.path, version,
 		     UIGW_SCHEMA_VERSION);

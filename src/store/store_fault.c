@@ -66,12 +66,30 @@ void uigw_store_checkpoint(struct uigw_store *st, bool truncate)
 	}
 }
 
-/* after a commit that worked */
+/* SQLite calls it after each commit with the WAL's frames (it replaces the automatic checkpoint) */
+int uigw_store_wal_hook(void *data, sqlite3 *db, const char *name, int frames)
+{
+	struct uigw_store *st = data;
+
+	(void)db;
+	(void)name;
+	st->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/* After a commit that worked: a checkpoint when checkpoint-interval has passed since the last, when the WAL
+ * holds checkpoint-pages frames, or half of wal-max-size. By time alone, a WAL filled at 8 MB/s for a second
+ * between two checkpoints would pass a bound of a few MiB and, on a small disk, take the space the database needs
+ * to take its frames back (a checkpoint writes into the database file before the WAL can shrink). */
 void uigw_store_checkpoint_if_due(struct uigw_store *st)
 {
+	uint64_t wal_bytes = (uint64_t)st->wal_frames * (st->page_size + 24);
+
 	st->ckpt_dirty = true;
-	if (st->cfg.checkpoint_interval_ms &&
-	    real_us() - st->ckpt_us >= (int64_t)st->cfg.checkpoint_interval_ms * 1000)
+	if ((st->cfg.checkpoint_interval_ms &&
+	     real_us() - st->ckpt_us >= (int64_t)st->cfg.checkpoint_interval_ms * 1000) ||
+	    (st->cfg.checkpoint_pages && st->wal_frames >= (int)st->cfg.checkpoint_pages) ||
+	    wal_bytes * 2 > st->cfg.wal_max_mb * 1048576ULL)
 		uigw_store_checkpoint(st, false);
 }
 

@@ -145,6 +145,7 @@ struct uigw_store {
 	unsigned int page_size;		/*!< of the database, for the WAL's size in bytes */
 	int64_t ckpt_us;		/*!< the last checkpoint of the timer (monotonic) */
 	bool ckpt_dirty;		/*!< a commit since: the timer checkpoints */
+	int wal_frames;			/*!< in the WAL after the last commit (sqlite3_wal_hook) */
 	int64_t failing_since_us;	/*!< monotonic, 0: the last commit worked */
 	unsigned int backoff_ms;	/*!< before the next retry */
 
@@ -205,6 +206,7 @@ struct uigw_store {
 void uigw_store_checkpoint(struct uigw_store *st, bool truncate);
 /*! After a commit that worked: the timer's checkpoint when checkpoint-interval has passed. */
 void uigw_store_checkpoint_if_due(struct uigw_store *st);
+int uigw_store_wal_hook(void *data, sqlite3 *db, const char *name, int frames);
 /*! A batch's commit failed: the jobs held for less than hold-on-failure go back to the head of the queue (rc
  *  reset), the others fail. Called without the lock. \returns the jobs held again, their rows in *rows_held */
 unsigned int uigw_store_hold_batch(struct uigw_store *st, struct llist_head *batch, unsigned int *rows_held);

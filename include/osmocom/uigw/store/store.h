@@ -25,8 +25,8 @@ struct uigw_store_cfg {
 	unsigned int queue_max_jobs;	/*!< submitted jobs waiting at most; past it submit fails -EBUSY (100000) */
 	unsigned int commit_interval_ms;	/*!< a commit starts at least this long after the previous one began,
 						 *   unless batch_max_rows are waiting (default 5; 0: at once) */
-	unsigned int checkpoint_pages;	/*!< PRAGMA wal_autocheckpoint: the WAL is copied into the database when
-					 *   it holds this many pages (default 10000, ~40 MB; SQLite's own: 1000) */
+	unsigned int checkpoint_pages;	/*!< the WAL is copied into the database when it holds this many pages
+					 *   (default 10000, ~40 MB; SQLite's own: 1000), or half of wal_max_mb */
 	unsigned int checkpoint_interval_ms;	/*!< ... and at the latest this long after a commit (default 1000;
 						 *   0: only by checkpoint_pages) */
 	unsigned int wal_max_mb;	/*!< MiB: the WAL file is cut back to this size when it restarts, and
