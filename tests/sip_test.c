@@ -163,6 +163,150 @@ static void test_identity(void **state)
 	osip_message_free(m);
 }
 
+/* the raw scan agrees with libosip2's parse on what a stateless refusal needs, and its 503 is a response that
+ * libosip2 parses back with the request's Via (fixed), From, To (tagged), Call-ID and CSeq */
+static void raw_same_identity(const char *req, bool from_allowed)
+{
+	char a[32] = "", b[32] = "";
+	struct uigw_sip_raw r;
+	osip_message_t *m = parse(req);
+	int ra, rb;
+
+	assert_int_equal(uigw_sip_raw_scan(req, strlen(req), &r), 0);
+	ra = uigw_sip_identity(m, from_allowed, "49", "0", a, sizeof(a), NULL, 0);
+	rb = uigw_sip_raw_identity(&r, from_allowed, "49", "0", b, sizeof(b));
+	assert_int_equal(ra, rb);
+	assert_string_equal(a, b);
+	osip_message_free(m);
+}
+
+static void test_raw_scan(void **state)
+{
+	static const char *req =
+		"MESSAGE sip:7798@127.0.0.1:45160 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.7:45170;branch=z9hG4bK-1-0;rport\r\n"
+		"v: SIP/2.0/UDP proxy.example.net;branch=z9hG4bK-p, SIP/2.0/TCP far.example.net;branch=z9hG4bK-f\r\n"
+		"From : <sip:+491724000001@127.0.0.1>;tag=42B1\r\n"
+		"t: <sip:7798@127.0.0.1>\r\n"
+		"Call-ID: 1-4711@127.0.0.1\r\n"
+		"CSeq: 1 MESSAGE\r\n"
+		"Max-Forwards: 70\r\n"
+		"P-Asserted-Identity: <sip:+491724000001@127.0.0.1:45171>\r\n"
+		"Content-Type: text/plain;charset=UTF-8\r\n"
+		"Content-Length: 6\r\n\r\nRATE 4";
+	char out[2048], key[256], want_key[256];
+	struct uigw_sip_raw r;
+	osip_message_t *m, *resp;
+	osip_via_t *via;
+	osip_generic_param_t *gp;
+	int n;
+
+	assert_int_equal(uigw_sip_raw_scan(req, strlen(req), &r), 0);
+	assert_int_equal(r.method.len, 7);
+	assert_int_equal(r.n_via, 2);
+	assert_int_equal(r.n_pai, 1);
+	assert_int_equal(r.branch.len, strlen("z9hG4bK-1-0"));
+	assert_memory_equal(r.branch.p, "z9hG4bK-1-0", r.branch.len);
+	assert_memory_equal(r.top_host.p, "10.0.0.7", r.top_host.len);
+	assert_int_equal(r.top_port, 45170);
+	assert_true(r.rport_at > 0);
+	assert_false(r.to_tag);
+	/* the key of the channel's transactions */
+	assert_int_equal(uigw_sip_raw_key(&r, key, sizeof(key)), 0);
+	m = parse(req);
+	snprintf(want_key, sizeof(want_key), "s %s %s", "z9hG4bK-1-0", m->cseq->method);
+	assert_string_equal(key, want_key);
+	osip_message_free(m);
+
+	n = uigw_sip_raw_response(&r, 503, "T1", "127.0.0.1", 45170, "Retry-After: 5\r\n", out, sizeof(out));
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(out));
+	assert_string_equal(out,
+		"SIP/2.0 503 Service Unavailable\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.7:45170;branch=z9hG4bK-1-0;rport=45170;received=127.0.0.1\r\n"
+		"Via: SIP/2.0/UDP proxy.example.net;branch=z9hG4bK-p, SIP/2.0/TCP far.example.net;branch=z9hG4bK-f\r\n"
+		"From: <sip:+491724000001@127.0.0.1>;tag=42B1\r\n"
+		"To: <sip:7798@127.0.0.1>;tag=T1\r\n"
+		"Call-ID: 1-4711@127.0.0.1\r\n"
+		"CSeq: 1 MESSAGE\r\n"
+		"Retry-After: 5\r\n"
+		"Content-Length: 0\r\n\r\n");
+	resp = parse(out);
+	assert_int_equal(resp->status_code, 503);
+	assert_int_equal(osip_list_size(&resp->vias), 3);
+	via = osip_list_get(&resp->vias, 0);
+	assert_int_equal(osip_via_param_get_byname(via, "received", &gp), 0);
+	assert_string_equal(gp->gvalue, "127.0.0.1");
+	assert_int_equal(osip_to_get_tag(resp->to, &gp), 0);
+	assert_string_equal(gp->gvalue, "T1");
+	assert_string_equal(resp->call_id->number, "1-4711");
+	assert_string_equal(resp->cseq->method, "MESSAGE");
+	osip_message_free(resp);
+
+	/* a request from where its top Via says: copied as it is; a To with a tag keeps it */
+	{
+		static const char *req2 = "MESSAGE sip:7798@x SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKa\r\n"
+			"From: <sip:a@b>;tag=1\r\nTo: <sip:7798@x>;tag=old\r\nCall-ID: c\r\nCSeq: 7 MESSAGE\r\n\r\n";
+
+		assert_int_equal(uigw_sip_raw_scan(req2, strlen(req2), &r), 0);
+		assert_true(r.to_tag);
+		assert_true(uigw_sip_raw_response(&r, 503, "T2", "127.0.0.1", 5070, NULL, out, sizeof(out)) > 0);
+		assert_non_null(strstr(out, "\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKa\r\n"));
+		assert_non_null(strstr(out, "\r\nTo: <sip:7798@x>;tag=old\r\nCall-ID: c\r\nCSeq: 7 MESSAGE\r\n"));
+		/* it does not fit: no partial answer */
+		assert_int_equal(uigw_sip_raw_response(&r, 503, "T2", "127.0.0.1", 5070, NULL, out, 60), -ENOSPC);
+	}
+
+	/* identities as uigw_sip_identity() finds them */
+	raw_same_identity(req, false);
+	raw_same_identity("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS "From: <sip:someone@ims>;tag=1\r\n"
+			  "P-Asserted-Identity: <tel:+491720000123>, \"Bob\" <sip:+491720000124@127.0.0.1;user=phone>\r\n\r\n",
+			  false);
+	raw_same_identity("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS "From: <sip:x@y>;tag=1\r\n"
+			  "P-Asserted-Identity: <tel:01720000123>\r\n\r\n", false);
+	raw_same_identity("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS
+			  "From: <sip:+491720000125@ims.example.net>;tag=1\r\n\r\n", false);
+	raw_same_identity("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS
+			  "From: <sip:+491720000125@ims.example.net>;tag=1\r\n\r\n", true);
+	raw_same_identity("MESSAGE sip:7726@ims.example.net SIP/2.0\r\n" HDRS "From: <sip:x@y>;tag=1\r\n"
+			  "P-Asserted-Identity: <sip:alice@ims.example.net>\r\n\r\n", true);
+
+	/* what the full parse must decide */
+	{
+		static const char *const bad[] = {
+			/* folded line */
+			"MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nFrom: <sip:a@b>\r\n ;tag=1\r\n"
+			"To: <sip:b@c>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\r\n",
+			/* no branch */
+			"MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>\r\nTo: <sip:b@c>\r\nCall-ID: c\r\n"
+			"CSeq: 1 MESSAGE\r\n\r\n",
+			/* CSeq of another method */
+			"MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nFrom: <sip:a@b>\r\nTo: <sip:b@c>\r\n"
+			"Call-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+			/* two To */
+			"MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nFrom: <sip:a@b>\r\nTo: <sip:b@c>\r\n"
+			"t: <sip:d@c>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\r\n",
+			/* no Call-ID */
+			"MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nFrom: <sip:a@b>\r\nTo: <sip:b@c>\r\n"
+			"CSeq: 1 MESSAGE\r\n\r\n",
+			/* headers never end */
+			"MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nFrom: <sip:a@b>\r\nTo: <sip:b@c>\r\n"
+			"Call-ID: c\r\nCSeq: 1 MESSAGE\r\n",
+			/* a bare CR in a value (a NUL too: the same check, which strlen() cannot show here) */
+			"MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nFrom: <sip:a@b>\r\nTo: <sip:b@c>\r\n"
+			"Call-ID: c\rX: y\r\nCSeq: 1 MESSAGE\r\n\r\n",
+			/* a response */
+			"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\n\r\n",
+			"",
+		};
+		unsigned int i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			if (uigw_sip_raw_scan(bad[i], strlen(bad[i]), &r) != -EINVAL)
+				fail_msg("bad[%u] scanned", i);
+	}
+}
+
 static void test_ruri_and_body(void **state)
 {
 	const char *body = "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n\r\n--b\r\n"
@@ -455,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_xml_refused),
 		cmocka_unit_test(test_xml_build),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_raw_scan),
 		cmocka_unit_test(test_ruri_and_body),
 		cmocka_unit_test(test_scan_request),
 		cmocka_unit_test(test_cpim),

@@ -67,53 +67,67 @@ out:
 	return rc;
 }
 
+/* what one or more P-Asserted-Identity values gave so far: the first number, a sip: URI's preferred */
+struct pai_best {
+	bool found, got_sip;
+	int rc;
+};
+
+/* one P-Asserted-Identity header value: one or two name-addrs (sip: and tel:), comma-separated */
+static void pai_value(const char *v, const char *cc, const char *np, char *msisdn, size_t msisdn_len, char *uri,
+		      size_t uri_len, struct pai_best *b)
+{
+	char one[256], tmp_msisdn[32], tmp_uri[256];
+	const char *start;
+	bool sip_uri;
+	int depth = 0;
+
+	for (start = v;; v++) {
+		if (*v == '<')
+			depth++;
+		else if (*v == '>' && depth)
+			depth--;
+		if ((*v == ',' && !depth) || !*v) {
+			size_t l = v - start;
+			if (l && l < sizeof(one)) {
+				memcpy(one, start, l);
+				one[l] = '\0';
+				b->rc = try_name_addr(one, cc, np, tmp_msisdn, sizeof(tmp_msisdn), tmp_uri, sizeof(tmp_uri),
+						      &sip_uri);
+				if (b->rc == 0 && (!b->found || (sip_uri && !b->got_sip))) {
+					osmo_strlcpy(msisdn, tmp_msisdn, msisdn_len);
+					if (uri && uri_len)
+						osmo_strlcpy(uri, tmp_uri, uri_len);
+					b->found = true;
+					b->got_sip = sip_uri;
+				}
+			}
+			if (!*v)
+				break;
+			start = v + 1;
+		}
+	}
+}
+
 int uigw_sip_identity(const struct osip_message *msg, bool from_allowed, const char *cc, const char *np,
 		      char *msisdn, size_t msisdn_len, char *uri, size_t uri_len)
 {
 	osip_header_t *h = NULL;
-	char one[256], tmp_msisdn[32], tmp_uri[256];
-	bool found = false, got_sip = false, sip_uri;
-	int pos, rc = -ENOENT;
+	struct pai_best b = { .rc = -ENOENT };
+	int pos;
 
 	if (uri && uri_len)
 		uri[0] = '\0';
-	/* P-Asserted-Identity: one or two name-addrs (sip: and tel:), in one header or several */
+	/* P-Asserted-Identity: in one header or several */
 	for (pos = 0; osip_message_header_get_byname(msg, "p-asserted-identity", pos, &h) >= 0 && h; pos++) {
-		const char *v = h->hvalue, *start;
-		int depth = 0;
-		if (!v)
-			continue;
-		for (start = v;; v++) {
-			if (*v == '<')
-				depth++;
-			else if (*v == '>' && depth)
-				depth--;
-			if ((*v == ',' && !depth) || !*v) {
-				size_t l = v - start;
-				if (l && l < sizeof(one)) {
-					memcpy(one, start, l);
-					one[l] = '\0';
-					rc = try_name_addr(one, cc, np, tmp_msisdn, sizeof(tmp_msisdn), tmp_uri,
-							   sizeof(tmp_uri), &sip_uri);
-					if (rc == 0 && (!found || (sip_uri && !got_sip))) {
-						osmo_strlcpy(msisdn, tmp_msisdn, msisdn_len);
-						if (uri && uri_len)
-							osmo_strlcpy(uri, tmp_uri, uri_len);
-						found = true;
-						got_sip = sip_uri;
-					}
-				}
-				if (!*v)
-					break;
-				start = v + 1;
-			}
-		}
+		if (h->hvalue)
+			pai_value(h->hvalue, cc, np, msisdn, msisdn_len, uri, uri_len, &b);
 		h = NULL;
 	}
-	if (found)
+	if (b.found)
 		return 0;
 	if (!from_allowed || !msg->from || !msg->from->url)
-		return rc == -EINVAL ? -EINVAL : -ENOENT;
+		return b.rc == -EINVAL ? -EINVAL : -ENOENT;
 	{
 		char num[64];
 		char *s = NULL;
@@ -225,21 +239,36 @@ static size_t next_line(const char **p, const char *end)
 	return l;
 }
 
+/* a header line "Name [WS] : [WS] value": the name and the value (trailing white space cut); false if it is none */
+static bool hdr_split(const char *line, size_t l, const char **name, size_t *nlen, const char **val, size_t *vlen)
+{
+	size_t i = 0, n;
+
+	while (i < l && line[i] != ':' && line[i] != ' ' && line[i] != '\t')
+		i++;
+	n = i;
+	while (i < l && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (!n || i >= l || line[i] != ':')
+		return false;
+	i++;
+	while (i < l && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	while (l > i && (line[l - 1] == ' ' || line[l - 1] == '\t'))
+		l--;
+	*name = line;
+	*nlen = n;
+	*val = line + i;
+	*vlen = l - i;
+	return true;
+}
+
 static bool hdr_is(const char *line, size_t l, const char *name, const char **val, size_t *vlen)
 {
-	size_t n = strlen(name);
+	const char *nm;
+	size_t nl;
 
-	if (l <= n || strncasecmp(line, name, n) || line[n] != ':')
-		return false;
-	line += n + 1;
-	l -= n + 1;
-	while (l && (*line == ' ' || *line == '\t')) {
-		line++;
-		l--;
-	}
-	*val = line;
-	*vlen = l;
-	return true;
+	return hdr_split(line, l, &nm, &nl, val, vlen) && nl == strlen(name) && !strncasecmp(nm, name, nl);
 }
 
 static void copy_val(char *dst, size_t dlen, const char *v, size_t vl)
@@ -400,6 +429,313 @@ int uigw_sip_scan_request(const char *text, size_t len, struct uigw_sip_req_info
 		}
 	}
 	return via && cseq ? 0 : -EINVAL;
+}
+
+/* ---- requests from outside, refused before the full parse (overload): the headers a stateless answer copies ---- */
+
+/* the span's text as a C string in buf (cut to fit); "" if it does not fit */
+static const char *span_str(const struct uigw_sip_span *sp, char *buf, size_t len)
+{
+	if (!sp->p || sp->len >= len || memchr(sp->p, '\0', sp->len)) {
+		buf[0] = '\0';
+		return buf;
+	}
+	memcpy(buf, sp->p, sp->len);
+	buf[sp->len] = '\0';
+	return buf;
+}
+
+static bool name_is(const char *n, size_t nl, const char *full, const char *compact)
+{
+	return (nl == strlen(full) && !strncasecmp(n, full, nl)) ||
+	       (compact && nl == 1 && (n[0] | 0x20) == compact[0]);
+}
+
+/* The top Via value (up to its first comma outside quotes): sent-by host, branch, a valueless rport, received.
+ * "SIP/2.0/UDP host[:port] *(;param[=value])" */
+static int scan_top_via(const char *v, size_t vl, struct uigw_sip_raw *r)
+{
+	const char *end = v + vl, *p = v, *q;
+	bool quoted = false;
+
+	for (q = v; q < end; q++) {
+		if (*q == '"')
+			quoted = !quoted;
+		else if (*q == ',' && !quoted)
+			break;
+	}
+	end = q;
+	r->top_via_len = end - v;
+	/* protocol name / version / transport, then white space */
+	while (p < end && *p != ' ' && *p != '\t')
+		p++;
+	if (p - v < 7 || strncasecmp(v, "SIP", 3))
+		return -EINVAL;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	q = p;
+	if (p < end && *p == '[') {
+		while (p < end && *p != ']')
+			p++;
+		if (p == end)
+			return -EINVAL;
+		p++;
+	} else {
+		while (p < end && *p != ':' && *p != ';' && *p != ' ' && *p != '\t')
+			p++;
+	}
+	if (p == q)
+		return -EINVAL;
+	r->top_host = (struct uigw_sip_span){ q, p - q };
+	if (p < end && *p == ':') {
+		unsigned int port = 0;
+
+		for (p++; p < end && *p >= '0' && *p <= '9' && port <= 65535; p++)
+			port = port * 10 + (*p - '0');
+		if (!port || port > 65535)
+			return -EINVAL;
+		r->top_port = port;
+	}
+	/* parameters */
+	while (p < end) {
+		const char *n, *ne, *val = NULL, *ve;
+
+		if (*p != ';') {
+			p++;
+			continue;
+		}
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		n = p;
+		while (p < end && *p != '=' && *p != ';' && *p != ' ' && *p != '\t')
+			p++;
+		ne = p;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p < end && *p == '=') {
+			p++;
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+			val = p;
+			if (p < end && *p == '"') {
+				for (p++; p < end && *p != '"'; p++)
+					;
+				if (p < end)
+					p++;
+			} else {
+				while (p < end && *p != ';' && *p != ' ' && *p != '\t')
+					p++;
+			}
+		}
+		ve = p;
+		if (ne - n == 6 && !strncasecmp(n, "branch", 6) && val && ve > val)
+			r->branch = (struct uigw_sip_span){ val, ve - val };
+		else if (ne - n == 5 && !strncasecmp(n, "rport", 5) && !val)
+			r->rport_at = ne - v;
+		else if (ne - n == 8 && !strncasecmp(n, "received", 8))
+			r->received = true;
+	}
+	return r->branch.len ? 0 : -EINVAL;
+}
+
+/* a tag parameter in a From/To value: after the name-addr's '>', or anywhere in a bare addr-spec */
+static bool has_tag(const char *v, size_t vl)
+{
+	const char *end = v + vl, *gt = NULL, *p;
+
+	for (p = v; p < end; p++)
+		if (*p == '>')
+			gt = p;
+	for (p = gt ? gt : v; p + 5 <= end; p++)
+		if (*p == ';') {
+			const char *q = p + 1;
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (end - q >= 4 && !strncasecmp(q, "tag", 3) && (q[3] == '=' || q[3] == ' '))
+				return true;
+		}
+	return false;
+}
+
+/* a control character in a line (a NUL, a bare CR...): copied into an answer it would change its meaning */
+static bool has_ctl(const char *line, size_t l)
+{
+	size_t i;
+
+	for (i = 0; i < l; i++)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
+			return true;
+	return false;
+}
+
+int uigw_sip_raw_scan(const char *buf, size_t len, struct uigw_sip_raw *r)
+{
+	const char *p = buf, *end = buf + len, *line, *sp, *sp2, *n, *v;
+	size_t l, nl, vl;
+	bool blank = false;
+
+	memset(r, 0, sizeof(*r));
+	/* METHOD SP Request-URI SP SIP/2.0 */
+	line = p;
+	l = next_line(&p, end);
+	sp = memchr(line, ' ', l);
+	sp2 = sp ? memchr(sp + 1, ' ', line + l - sp - 1) : NULL;
+	if (!sp2 || sp == line || line + l - sp2 - 1 != 7 || strncmp(sp2 + 1, "SIP/2.0", 7) || has_ctl(line, l))
+		return -EINVAL;
+	r->method = (struct uigw_sip_span){ line, sp - line };
+	while (p < end) {
+		line = p;
+		l = next_line(&p, end);
+		if (!l) {
+			blank = true;
+			break;
+		}
+		/* a folded line (RFC 3261 7.3.1), or no header: the full parse knows what it means */
+		if (line[0] == ' ' || line[0] == '\t' || has_ctl(line, l) || !hdr_split(line, l, &n, &nl, &v, &vl) ||
+		    !vl)
+			return -EINVAL;
+		if (name_is(n, nl, "Via", "v")) {
+			if (r->n_via == UIGW_SIP_RAW_MAX_VIA)
+				return -EINVAL;
+			if (!r->n_via && scan_top_via(v, vl, r) < 0)
+				return -EINVAL;
+			r->via[r->n_via++] = (struct uigw_sip_span){ v, vl };
+		} else if (name_is(n, nl, "From", "f")) {
+			if (r->from.p)
+				return -EINVAL;
+			r->from = (struct uigw_sip_span){ v, vl };
+		} else if (name_is(n, nl, "To", "t")) {
+			if (r->to.p)
+				return -EINVAL;
+			r->to = (struct uigw_sip_span){ v, vl };
+			r->to_tag = has_tag(v, vl);
+		} else if (name_is(n, nl, "Call-ID", "i")) {
+			if (r->call_id.p)
+				return -EINVAL;
+			r->call_id = (struct uigw_sip_span){ v, vl };
+		} else if (name_is(n, nl, "CSeq", NULL)) {
+			const char *m = v, *ve = v + vl;
+			if (r->cseq.p)
+				return -EINVAL;
+			r->cseq = (struct uigw_sip_span){ v, vl };
+			while (m < ve && *m >= '0' && *m <= '9')
+				m++;
+			if (m == v || m == ve || (*m != ' ' && *m != '\t'))
+				return -EINVAL;
+			while (m < ve && (*m == ' ' || *m == '\t'))
+				m++;
+			if (m == ve)
+				return -EINVAL;
+			r->cseq_method = (struct uigw_sip_span){ m, ve - m };
+		} else if (name_is(n, nl, "P-Asserted-Identity", NULL)) {
+			if (r->n_pai == UIGW_SIP_RAW_MAX_PAI)
+				return -EINVAL;
+			r->pai[r->n_pai++] = (struct uigw_sip_span){ v, vl };
+		}
+	}
+	if (!blank || !r->n_via || !r->from.p || !r->to.p || !r->call_id.p || !r->cseq.p ||
+	    r->cseq_method.len != r->method.len || strncmp(r->cseq_method.p, r->method.p, r->method.len))
+		return -EINVAL;
+	return 0;
+}
+
+int uigw_sip_raw_identity(const struct uigw_sip_raw *r, bool from_allowed, const char *cc, const char *np,
+			  char *msisdn, size_t msisdn_len)
+{
+	struct pai_best b = { .rc = -ENOENT };
+	char val[512];
+	unsigned int i;
+	bool sip_uri;
+
+	for (i = 0; i < r->n_pai; i++)
+		if (span_str(&r->pai[i], val, sizeof(val))[0])
+			pai_value(val, cc, np, msisdn, msisdn_len, NULL, 0, &b);
+	if (b.found)
+		return 0;
+	if (!from_allowed)
+		return b.rc == -EINVAL ? -EINVAL : -ENOENT;
+	if (!span_str(&r->from, val, sizeof(val))[0])
+		return -ENOENT;
+	return try_name_addr(val, cc, np, msisdn, msisdn_len, NULL, 0, &sip_uri);
+}
+
+int uigw_sip_raw_key(const struct uigw_sip_raw *r, char *out, size_t len)
+{
+	const char *method = r->cseq_method.p;
+	size_t ml = r->cseq_method.len;
+	int n;
+
+	if (ml == 3 && !strncmp(method, "ACK", 3)) {
+		method = "INVITE";
+		ml = 6;
+	}
+	n = snprintf(out, len, "s %.*s %.*s", (int)r->branch.len, r->branch.p, (int)ml, method);
+	return n > 0 && (size_t)n < len && !memchr(out, '\0', n) ? 0 : -ENOSPC;
+}
+
+/* append to out[*o, len); false once it does not fit */
+static bool put(char *out, size_t len, size_t *o, const char *s, size_t sl)
+{
+	if (*o + sl >= len)
+		return false;
+	memcpy(out + *o, s, sl);
+	*o += sl;
+	return true;
+}
+
+int uigw_sip_raw_response(const struct uigw_sip_raw *r, int code, const char *to_tag, const char *src_ip,
+			  uint16_t src_port, const char *extra, char *out, size_t len)
+{
+	char tmp[96];
+	size_t o = 0;
+	unsigned int i;
+	bool ok;
+	int n;
+
+	n = snprintf(tmp, sizeof(tmp), "SIP/2.0 %d %s\r\n", code, uigw_sip_reason(code));
+	ok = put(out, len, &o, tmp, n);
+	for (i = 0; ok && i < r->n_via; i++) {
+		const struct uigw_sip_span *v = &r->via[i];
+
+		ok = put(out, len, &o, "Via: ", 5);
+		if (i || (!r->rport_at && (r->received || !src_ip ||
+		    (strlen(src_ip) == r->top_host.len && !strncmp(src_ip, r->top_host.p, r->top_host.len))))) {
+			ok = ok && put(out, len, &o, v->p, v->len);
+		} else {
+			/* the top Via as the server fixes it (RFC 3261 18.2.1, RFC 3581): rport's value, received */
+			size_t cut = r->rport_at ? r->rport_at : r->top_via_len;
+
+			ok = ok && put(out, len, &o, v->p, cut);
+			if (r->rport_at) {
+				n = snprintf(tmp, sizeof(tmp), "=%u", src_port);
+				ok = ok && put(out, len, &o, tmp, n);
+				ok = ok && put(out, len, &o, v->p + cut, r->top_via_len - cut);
+			}
+			if (!r->received && src_ip && (strlen(src_ip) != r->top_host.len ||
+						       strncmp(src_ip, r->top_host.p, r->top_host.len))) {
+				n = snprintf(tmp, sizeof(tmp), ";received=%s", src_ip);
+				ok = ok && put(out, len, &o, tmp, n);
+			}
+			ok = ok && put(out, len, &o, v->p + r->top_via_len, v->len - r->top_via_len);
+		}
+		ok = ok && put(out, len, &o, "\r\n", 2);
+	}
+	ok = ok && put(out, len, &o, "From: ", 6) && put(out, len, &o, r->from.p, r->from.len) &&
+	     put(out, len, &o, "\r\nTo: ", 6) && put(out, len, &o, r->to.p, r->to.len);
+	if (ok && !r->to_tag && to_tag && to_tag[0]) {
+		ok = put(out, len, &o, ";tag=", 5) && put(out, len, &o, to_tag, strlen(to_tag));
+	}
+	ok = ok && put(out, len, &o, "\r\nCall-ID: ", 11) && put(out, len, &o, r->call_id.p, r->call_id.len) &&
+	     put(out, len, &o, "\r\nCSeq: ", 8) && put(out, len, &o, r->cseq.p, r->cseq.len) &&
+	     put(out, len, &o, "\r\n", 2);
+	if (ok && extra)
+		ok = put(out, len, &o, extra, strlen(extra));
+	ok = ok && put(out, len, &o, "Content-Length: 0\r\n\r\n", 21);
+	if (!ok)
+		return -ENOSPC;
+	out[o] = '\0';
+	return o;
 }
 
 const char *uigw_sip_reason(int code)

@@ -31,7 +31,7 @@ const struct value_string uigw_refusal_names[] = {
 
 const struct value_string uigw_refusal_descs[] = {
 	{ UIGW_REFUSAL_NONE, "not refused" },
-	{ UIGW_REFUSAL_BUSY, "max-dialogs is reached, or the store fails to commit" },
+	{ UIGW_REFUSAL_BUSY, "nothing new now: drain, max-dialogs reached, the store failing to commit, or overload" },
 	{ UIGW_REFUSAL_UNROUTED, "no campaign for that service code, keyword or URI" },
 	{ UIGW_REFUSAL_NO_CAMPAIGN, "no campaign of that name" },
 	{ UIGW_REFUSAL_CAMPAIGN_DISABLED, "the campaign is disabled" },

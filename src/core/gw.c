@@ -44,6 +44,7 @@ static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_EXT_ERRORS] = { "extapp:errors", "Steps an external application failed (no answer in time, not 2xx, not CON/END)" },
 	[UIGW_CTR_BUSY_STORE] = { "dialog:busy-store", "Dialogs and pushes refused because the store failed to commit (disk full, I/O error)" },
 	[UIGW_CTR_BUSY_OVERLOAD] = { "dialog:busy-overload", "Dialogs and pushes refused by overload control (store backlog or event loop lag past its high mark)" },
+	[UIGW_CTR_BUSY_DRAIN] = { "dialog:busy-drain", "Dialogs and pushes refused while the operator drains the gateway (VTY drain)" },
 };
 
 static const struct rate_ctr_group_desc uigw_ctrg_desc = {
@@ -119,6 +120,10 @@ struct uigw *uigw_vty_root;
 
 enum uigw_refusal uigw_admit(struct uigw *gw)
 {
+	if (gw->overload.draining) {
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_BUSY_DRAIN);
+		return UIGW_REFUSAL_BUSY;
+	}
 	if (gw->n_dialogs >= gw->cfg.max_dialogs) {
 		rate_ctr_inc2(gw->ctrs, UIGW_CTR_DLG_BUSY);
 		return UIGW_REFUSAL_BUSY;
@@ -136,6 +141,12 @@ enum uigw_refusal uigw_admit(struct uigw *gw)
 		return UIGW_REFUSAL_BUSY;
 	}
 	return UIGW_REFUSAL_NONE;
+}
+
+bool uigw_refusing(const struct uigw *gw)
+{
+	return gw->overload.draining || gw->n_dialogs >= gw->cfg.max_dialogs || uigw_store_failing(gw->store) ||
+	       gw->overload.active || gw->overload.admit_pm < 1000;
 }
 
 struct uigw *uigw_alloc(void *ctx)

@@ -169,6 +169,21 @@ bool uigw_overloaded(struct uigw *gw)
 	return gw->overload.active;
 }
 
+void uigw_drain(struct uigw *gw, bool on)
+{
+	struct uigw_overload *o = &gw->overload;
+
+	if (o->draining == on)
+		return;
+	o->draining = on;
+	o->drain_since_ms = uigw_wall_ms();
+	if (on)
+		LOGP(DMAIN, LOGL_NOTICE, "draining: every new dialog and push is refused, the %u under way go on\n",
+		     gw->n_dialogs);
+	else
+		LOGP(DMAIN, LOGL_NOTICE, "drain ended: new dialogs are admitted again\n");
+}
+
 void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms)
 {
 	struct uigw_overload *o = &gw->overload;

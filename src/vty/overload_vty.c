@@ -92,6 +92,10 @@ DEFUN(show_overload, show_overload_cmd, "show overload",
 			VTY_NEWLINE);
 	else
 		vty_out(vty, "Not overloaded (never since the start)%s", VTY_NEWLINE);
+	if (o->draining)
+		vty_out(vty, " DRAINING since %s: every new dialog refused, %u under way%s",
+			uigw_utc_str(since, sizeof(since), o->drain_since_ms, "%Y-%m-%d %H:%M:%SZ"), g_gw->n_dialogs,
+			VTY_NEWLINE);
 	vty_out(vty, " Store backlog: %u jobs (high %u, low %u%s)%s", uigw_store_queue_depth(g_gw->store),
 		o->cfg.store_high, o->cfg.store_low, o->cfg.store_high ? "" : ": not an input", VTY_NEWLINE);
 	vty_out(vty, " Loop lag: %u ms smoothed, %u ms at most since the last look (high %u, low %u%s)%s", o->lag_ms,
@@ -107,8 +111,26 @@ DEFUN(show_overload, show_overload_cmd, "show overload",
 	return CMD_SUCCESS;
 }
 
+DEFUN(drain, drain_cmd, "drain",
+      "Refuse every new dialog and push (each channel's busy answer), let those under way finish: maintenance\n")
+{
+	uigw_drain(g_gw, true);
+	vty_out(vty, "Draining: %u dialogs under way; new ones are refused until 'no drain'%s", g_gw->n_dialogs,
+		VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(no_drain, no_drain_cmd, "no drain",
+      NO_STR "Admit new dialogs again\n")
+{
+	uigw_drain(g_gw, false);
+	return CMD_SUCCESS;
+}
+
 void uigw_overload_vty_init(void)
 {
+	install_element(ENABLE_NODE, &drain_cmd);
+	install_element(ENABLE_NODE, &no_drain_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_store_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_lag_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_delay_cmd);

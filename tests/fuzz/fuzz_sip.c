@@ -1,7 +1,8 @@
 /*! \file fuzz_sip.c
  *  libFuzzer target: the SIP request path up to the dialog engine — libosip2's parser on arbitrary bytes, then
  *  what the channels read out of a request (asserted identity, Request-URI user part, text/plain and ussd+xml
- *  bodies, the ussd+xml parser), and the scan of a request's text (uigw_sip_scan_request()). */
+ *  bodies, the ussd+xml parser), the scan of a request's text (uigw_sip_scan_request()), and the raw scan of a
+ *  request from outside with the stateless answer built from it (uigw_sip_raw_scan(), overload's fast path). */
 
 #include <stdint.h>
 #include <stddef.h>
@@ -55,6 +56,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (uigw_sip_scan_request((const char *)data, size, &ri) == 0 &&
 		    (!ri.method[0] || !ri.branch[0] || !ri.host[0] || ri.port < 0 || ri.port > 65535))
 			__builtin_trap();
+	}
+	/* the raw scan of requests from outside and the stateless answer built from it (overload's fast path) */
+	{
+		struct uigw_sip_raw r;
+		char out[4096], key[256];
+		const char *in = (const char *)data;
+		unsigned int i;
+		int n;
+
+		if (uigw_sip_raw_scan(in, size, &r) == 0) {
+			for (i = 0; i < r.n_via; i++)
+				if (r.via[i].p < in || r.via[i].p + r.via[i].len > in + size)
+					__builtin_trap();
+			if (r.top_via_len > r.via[0].len || r.rport_at > r.top_via_len || !r.branch.len)
+				__builtin_trap();
+			uigw_sip_raw_identity(&r, true, "49", "0", msisdn, sizeof(msisdn));
+			uigw_sip_raw_key(&r, key, sizeof(key));
+			n = uigw_sip_raw_response(&r, 503, "tag", "127.0.0.1", 5060, "Retry-After: 5\r\n", out,
+						  sizeof(out));
+			if (n >= (int)sizeof(out) || (n >= 0 && strlen(out) != (size_t)n))
+				__builtin_trap();
+		}
 	}
 	evt = osip_parse((const char *)data, size);
 	if (!evt)

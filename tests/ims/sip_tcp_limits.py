@@ -12,6 +12,8 @@
     request stays incomplete (tcp:slow-closed); other connections are served meanwhile and after;
  8. a MESSAGE that would begin a dialog while the gateway takes no new ones gets 503 with Retry-After, the
     running dialog's next MESSAGE 202;
+ 9. the same over UDP takes the fast path (raw bytes, sip_udp.c) while the operator drains the gateway: the 503's
+    headers and its destination as RFC 3261 and RFC 3581 want, the dialog under way goes on, `no drain` admits;
  7. `show sip` counts all of it (tcp:accepted, tcp:refused, tcp:idle-closed, tcp:slow-closed,
     tcp:oversize-closed, tcp:stuck-closed) and the daemon shuts down cleanly.
 The client side is plain sockets (the peer here is a flood, not a SIP stack)."""
@@ -333,6 +335,78 @@ def main():
         vty.cmd('uigw')
         vty.cmd('max-dialogs 100000')
         vty.cmd('end')
+
+        # 9. over UDP the same refusal takes the fast path (the raw bytes, no parse, no transaction): with the
+        #    operator's drain every new dialog gets 503, exactly the headers RFC 3261 8.2.6.2 wants, sent where
+        #    18.2.2 / RFC 3581 say; the dialog under way goes on; `no drain` admits again
+        def udp_message(i, msisdn, body, via_host, via_port, rport):
+            raw = message(i, msisdn, '7726', body).replace(
+                b'Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-msg-%d' % i,
+                b'Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK-udp-%d%s' % (via_host.encode(), via_port, i,
+                                                                     b';rport' if rport else b''))
+            return raw.replace(b'Call-ID: msg-', b'Call-ID: udp-')
+
+        def udp_read(s, timeout=3):
+            s.settimeout(timeout)
+            try:
+                return s.recv(65536)
+            except socket.timeout:
+                return None
+
+        def status(resp):
+            m = re.match(rb'SIP/2\.0 (\d{3})', resp) if resp else None
+            return int(m.group(1)) if m else None
+
+        ua = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        ua.bind(('127.0.0.1', 0))
+        ua_port = ua.getsockname()[1]
+        other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)	# where a Via without rport says to answer
+        other.bind(('127.0.0.1', 0))
+        other_port = other.getsockname()[1]
+        ua.sendto(udp_message(101, '+491720009101', 'spam', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
+        before_drain = status(udp_read(ua))
+        vty.cmd('enable')
+        out = vty.cmd('drain')
+        check('Draining' in out, 'drain: %s' % out.strip()[:80])
+        check('DRAINING' in vty.cmd('show overload'), 'show overload says DRAINING')
+        # a new subscriber, its Via a NATed address with rport: 503 back to the source port, Via fixed
+        ua.sendto(udp_message(102, '+491720009102', 'spam', '10.9.9.9', 5062, True), ('127.0.0.1', SIP))
+        r1 = udp_read(ua)
+        # the same request again (a retransmission): refused again, statelessly
+        ua.sendto(udp_message(102, '+491720009102', 'spam', '10.9.9.9', 5062, True), ('127.0.0.1', SIP))
+        r2 = udp_read(ua)
+        # a Via without rport naming another port of this host: the answer goes there, not to the source
+        ua.sendto(udp_message(103, '+491720009103', 'spam', '127.0.0.1', other_port, False), ('127.0.0.1', SIP))
+        r3 = udp_read(other)
+        # the dialog under way: its answer is taken
+        ua.sendto(udp_message(104, '+491720009101', '1', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
+        cont = status(udp_read(ua))
+        print('drain over UDP: before %s; new subscriber %r; again %s; Via without rport -> %s; the dialog under '
+              'way %s' % (before_drain, r1.split(b'\r\n')[0] if r1 else None, status(r2), status(r3), cont))
+        check(before_drain == 202, 'the first subscriber\'s MESSAGE accepted before the drain (202)')
+        check(r1 is not None and r1.startswith(b'SIP/2.0 503 Service Unavailable\r\n'), 'a new dialog refused: 503')
+        check(r1 is not None and b'\r\nVia: SIP/2.0/UDP 10.9.9.9:5062;branch=z9hG4bK-udp-102;rport=%d;'
+              b'received=127.0.0.1\r\n' % ua_port in r1, 'its top Via with rport=%d;received=127.0.0.1' % ua_port)
+        check(r1 is not None and re.search(rb'\r\nTo: <sip:7726@127\.0\.0\.1>;tag=[0-9a-f]+\r\n', r1) is not None,
+              'its To with a tag')
+        check(r1 is not None and b'\r\nFrom: <sip:+491720009102@127.0.0.1>;tag=m102\r\n' in r1 and
+              b'\r\nCall-ID: udp-102@127.0.0.1\r\n' in r1 and b'\r\nCSeq: 1 MESSAGE\r\n' in r1 and
+              b'\r\nRetry-After: 7\r\n' in r1 and r1.endswith(b'\r\nContent-Length: 0\r\n\r\n'),
+              'From, Call-ID, CSeq copied; Retry-After: 7; no body')
+        check(status(r2) == 503, 'the retransmission refused again')
+        check(status(r3) == 503, 'a Via without rport: the 503 went to its sent-by port')
+        check(cont == 202, 'the dialog under way goes on while draining (202)')
+        m = re.search(r'dialog:busy-drain: +(\d+) ', vty.cmd('show rate-counters'))
+        check(m is not None and int(m.group(1)) == 3, 'dialog:busy-drain 3 (%s)' % (m.group(1) if m else None))
+        m = re.search(r'msg:busy-503-raw\s+(\d+)$', vty.cmd('show sip'), re.M)
+        check(m is not None and int(m.group(1)) == 3, 'show sip: msg:busy-503-raw 3, the fast path (%s)' %
+              (m.group(1) if m else None))
+        vty.cmd('no drain')
+        check('DRAINING' not in vty.cmd('show overload'), 'no drain: not draining')
+        ua.sendto(udp_message(105, '+491720009102', 'spam', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
+        check(status(udp_read(ua)) == 202, 'after no drain the refused subscriber is admitted (202)')
+        ua.close()
+        other.close()
 
         # 7. the counters
         c, out = counters(vty)

@@ -597,7 +597,10 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 	/* nothing new while the gateway refuses new dialogs: an explicit refusal the UE and the S-CSCF understand,
 	 * before any work on the body (the dialogs under way go on) */
 	admitted = false;
-	if (!sip->cfg.overload_screen && !uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG)) {
+	if (sip->rx_admitted) {
+		admitted = true;	/* asked by the UDP reader's fast path (sip_udp.c) */
+		sip->rx_admitted = false;
+	} else if (!sip->cfg.overload_screen && !uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG)) {
 		if (uigw_admit(gw) != UIGW_REFUSAL_NONE) {
 			sip_ctr_inc(sip, SIP_CTR_MSG_503);
 			/* not kept for retransmissions: a retransmission is refused again (or admitted), and the

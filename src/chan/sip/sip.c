@@ -1,7 +1,7 @@
 /*! \file sip.c
- *  SIP transport of channels ims-msg and ussi: UDP and TCP listeners on the osmo_select loop, libosip2's parser
- *  and its RFC 3261 INVITE transactions (IST/ICT) whose timers run on an osmo timer, trusted peers, and the
- *  dispatch of requests to the two channels. The non-INVITE transactions are our own (sip_nict.c,
+ *  SIP transport of channels ims-msg and ussi: the listeners on the osmo_select loop (UDP: sip_udp.c, TCP:
+ *  sip_tcp.c), libosip2's parser and its RFC 3261 INVITE transactions (IST/ICT) whose timers run on an osmo
+ *  timer, trusted peers, and the dispatch of requests to the two channels. The non-INVITE transactions are our own (sip_nict.c,
  *  sip_nist.c); where messages go is sip_route.c's. */
 
 #define _GNU_SOURCE
@@ -55,7 +55,8 @@ static const struct rate_ctr_desc sip_ctr_desc[] = {
 	[SIP_CTR_TCP_SLOW] = { "tcp:slow-closed", "TCP connections closed: a message not complete within tcp message-timeout" },
 	[SIP_CTR_TCP_OVERSIZE] = { "tcp:oversize-closed", "TCP connections closed: a message past tcp max-message-size, or unframable" },
 	[SIP_CTR_TCP_STUCK] = { "tcp:stuck-closed", "TCP connections closed: the peer did not read what we sent" },
-	[SIP_CTR_MSG_503] = { "msg:busy-503", "MESSAGE requests that would begin a dialog refused with 503 + Retry-After (overload, max-dialogs, store failing)" },
+	[SIP_CTR_MSG_503] = { "msg:busy-503", "MESSAGE requests that would begin a dialog refused with 503 + Retry-After (overload, max-dialogs, store failing, drain)" },
+	[SIP_CTR_MSG_503_RAW] = { "msg:busy-503-raw", "Of those, refused from the raw bytes over UDP (the fast path: no parse, no transaction)" },
 };
 
 static const struct rate_ctr_group_desc sip_ctrg_desc = {
@@ -655,67 +656,6 @@ void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 }
 
 /* how long the datagram waited in the kernel (its receive timestamp, SO_TIMESTAMPNS), -1: unknown */
-static int64_t rx_age_ms(struct msghdr *mh)
-{
-	struct cmsghdr *cm;
-	struct timespec now, ts;
-
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS)
-			continue;
-		memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-		clock_gettime(CLOCK_REALTIME, &now);
-		return ((int64_t)now.tv_sec - ts.tv_sec) * 1000 + (now.tv_nsec - ts.tv_nsec) / 1000000;
-	}
-	return -1;
-}
-
-static int udp_cb(struct osmo_fd *ofd, unsigned int what)
-{
-	struct uigw_sip *sip = ofd->data;
-	static char buf[SIP_MAX_MSG + 1];
-	struct sockaddr_in src;
-	union {
-		char b[CMSG_SPACE(sizeof(struct timespec))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = SIP_MAX_MSG };
-	struct msghdr mh;
-	ssize_t n;
-	int i;
-
-	/* up to 64 datagrams per wakeup: fewer polls under load */
-	for (i = 0; i < 64 && sip->udp.fd >= 0; i++) {
-		mh = (struct msghdr){ .msg_name = &src, .msg_namelen = sizeof(src), .msg_iov = &iov, .msg_iovlen = 1,
-				      .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
-		n = recvmsg(ofd->fd, &mh, MSG_DONTWAIT);
-		if (n < 0)
-			break;
-		if (n == 0 || src.sin_family != AF_INET)
-			continue;
-		{
-			int64_t age = rx_age_ms(&mh);
-
-			/* the first of a batch waited longest: how far behind the gateway is (overload control) */
-			if (i == 0 && age >= 0)
-				uigw_overload_delay_sample(sip->gw, age > 60000 ? 60000 : age);
-			/* a request that waited this long was sent again by its client meanwhile (T1 = 500 ms): the
-			 * newer copy gets the answer; working on this one only delays everything behind it (after a
-			 * burst the queue drains at the cost of a read) */
-			if (sip->cfg.stale_ms && age >= sip->cfg.stale_ms && n > 8 && memcmp(buf, "SIP/2.0 ", 8)) {
-				sip->stale_dropped++;
-				continue;
-			}
-		}
-		buf[n] = '\0';
-		/* keep-alive CRLFs */
-		if (n <= 4 && strspn(buf, "\r\n") == (size_t)n)
-			continue;
-		sip_rx_msg(sip, buf, n, &src, NULL);
-	}
-	return 0;
-}
-
 /* the callbacks of one libosip2 instance */
 static void osip_setup(osip_t *o, struct uigw_sip *sip)
 {
@@ -907,30 +847,10 @@ static int open_listeners(struct uigw_sip *sip)
 	int fd;
 
 	if (sip->cfg.udp) {
-		fd = osmo_sock_init(AF_INET, SOCK_DGRAM, IPPROTO_UDP, sip->cfg.local_ip, sip->cfg.local_port,
-				    OSMO_SOCK_F_BIND | OSMO_SOCK_F_NONBLOCK);
-		if (fd < 0)
-			return fd;
-		/* bursts (a group commit releases many replies at once) must not overflow the socket: 4 MiB */
-		{
-			int sz = 4 << 20;
+		int rc = sip_udp_open(sip);
 
-			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		}
-		{
-			int one = 1;
-
-			if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
-				LOGP(DSIP, LOGL_NOTICE, "SO_TIMESTAMPNS: %s (no queue delay for overload control)\n",
-				     strerror(errno));
-		}
-		osmo_fd_setup(&sip->udp, fd, OSMO_FD_READ, udp_cb, sip, 0);
-		if (osmo_fd_register(&sip->udp) < 0) {
-			close(fd);
-			sip->udp.fd = -1;
-			return -EIO;
-		}
+		if (rc < 0)
+			return rc;
 	}
 	if (sip->cfg.tcp) {
 		fd = osmo_sock_init(AF_INET, SOCK_STREAM, IPPROTO_TCP, sip->cfg.local_ip, sip->cfg.local_port,

@@ -43,6 +43,7 @@ enum sip_ctr {
 	SIP_CTR_TCP_OVERSIZE,
 	SIP_CTR_TCP_STUCK,
 	SIP_CTR_MSG_503,
+	SIP_CTR_MSG_503_RAW,
 };
 
 /*! Where a message came from / goes to. */
@@ -144,6 +145,8 @@ struct uigw_sip {
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
 	unsigned long done_dropped;	/*!< kept responses dropped early: cfg.kept_max reached */
 	unsigned long stale_dropped;	/*!< requests dropped unread: older than cfg.stale_ms in the kernel */
+	bool rx_admitted;		/*!< the datagram being handled was admitted by the fast path's uigw_admit()
+					 *   (sip_udp.c): ims_msg_rx() does not draw again */
 	struct uigw_concat *sms_concat;	/*!< concatenated SMS over IP being reassembled (ims_msg.c) */
 	struct llist_head nicts;	/*!< struct sip_tx of our own non-INVITE client transactions (sip_nict.c) */
 	unsigned int n_nict;
@@ -212,6 +215,9 @@ int sip_send_to(struct uigw_sip *sip, const char *buf, size_t len, const struct 
 		struct sip_conn *conn);
 /*! A new random token for tags, branches and Call-IDs (talloc child of ctx). */
 char *sip_token(void *ctx, struct uigw_sip *sip);
+#define SIP_TOKEN_LEN	24	/*!< 12 hex digits and a sequence number */
+/*! The same into \a buf (SIP_TOKEN_LEN), without an allocation */
+void sip_token_buf(struct uigw_sip *sip, char *buf, size_t len);
 /*! \returns whether the source of \a tx may send requests; *from_identity: whether From may identify */
 bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_identity);
 /*! Value of a header, or NULL. */
@@ -310,6 +316,8 @@ bool sip_is_seen(struct uigw_sip *sip, const char *msisdn);
 const char *sip_push_target(struct uigw_sip *sip, const char *msisdn, const char *to, char *buf, size_t len);
 /*! Channel ops shared by ims-msg and ussi (the listeners open and close with ims-msg). */
 int sip_chan_open(struct uigw_chan *ch);
+/*! Open and register the UDP listener (sip_udp.c). \returns 0 or a negative errno */
+int sip_udp_open(struct uigw_sip *sip);
 void sip_chan_close(struct uigw_chan *ch);
 /*! A third-party REGISTER (TS 24.229 5.4.1.7) from the S-CSCF: the registered identity is reachable on IMS
  *  for its Expires (de-registration: no longer). Answered 200. */

@@ -109,7 +109,7 @@ bool sip_trusted(struct uigw_sip *sip, const struct sip_tx *tx, bool *from_ident
 
 /* tokens need to be unique and unguessable, not secret keys: 6 random octets each, taken from a pool that one
  * getrandom() fills for 680 of them (a system call per token was 2 % of the gateway's time under load) */
-char *sip_token(void *ctx, struct uigw_sip *sip)
+void sip_token_buf(struct uigw_sip *sip, char *buf, size_t len)
 {
 	static uint8_t pool[4096];
 	static size_t used = sizeof(pool);
@@ -125,5 +125,13 @@ char *sip_token(void *ctx, struct uigw_sip *sip)
 	}
 	rnd = pool + used;
 	used += 6;
-	return talloc_asprintf(ctx, "%s%x", osmo_hexdump_nospc(rnd, 6), ++sip->seq);
+	snprintf(buf, len, "%02x%02x%02x%02x%02x%02x%x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], ++sip->seq);
+}
+
+char *sip_token(void *ctx, struct uigw_sip *sip)
+{
+	char buf[SIP_TOKEN_LEN];
+
+	sip_token_buf(sip, buf, sizeof(buf));
+	return talloc_strdup(ctx, buf);
 }

@@ -54,9 +54,13 @@ static inline const char *uigw_refusal_name(enum uigw_refusal r)
 
 struct uigw;
 /*! May a new dialog (user- or network-initiated) begin now? The one admission check of every channel and of the
- *  trigger path: UIGW_REFUSAL_BUSY while max-dialogs are active or the store fails to commit (counted per
- *  reason), else UIGW_REFUSAL_NONE. Established dialogs are not affected. */
+ *  trigger path: UIGW_REFUSAL_BUSY while the operator drains the gateway, max-dialogs are active, the store fails
+ *  to commit or overload control refuses (counted per reason), else UIGW_REFUSAL_NONE. Established dialogs are
+ *  not affected. */
 enum uigw_refusal uigw_admit(struct uigw *gw);
+/*! Might uigw_admit() refuse now (drain, max-dialogs, a failing store, overload)? Draws nothing, counts nothing:
+ *  a channel that can refuse more cheaply than it can begin a dialog (SIP's raw fast path) asks it first. */
+bool uigw_refusing(const struct uigw *gw);
 static inline const char *uigw_refusal_desc(enum uigw_refusal r)
 { return get_value_string(uigw_refusal_descs, r); }
 

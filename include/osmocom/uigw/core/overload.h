@@ -41,6 +41,9 @@ struct uigw_overload {
 	uint64_t episodes;		/*!< times it began */
 	uint64_t refused;		/*!< new dialogs and pushes refused while active, in all */
 	uint64_t refused_now;		/*!< ... in the current (or the last) episode */
+	bool draining;			/*!< the operator's `drain`: every new dialog refused, those under way go
+					 *   on (maintenance, a restart without cutting anyone off) */
+	int64_t drain_since_ms;		/*!< wall clock */
 	struct osmo_timer_list lag_timer;
 	int64_t lag_due_us;
 };
@@ -56,6 +59,8 @@ void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms);
 #define UIGW_OVERLOAD_MIN_ADMIT_PM 20
 /*! Is an overload episode running? */
 bool uigw_overloaded(struct uigw *gw);
+/*! The operator's drain (VTY `drain` / `no drain`): while on, uigw_admit() refuses every new dialog and push. */
+void uigw_drain(struct uigw *gw, bool on);
 /*! Should this new dialog or push be refused (uigw_admit())? Refuses all but the admitted share while an episode
  *  runs; an input past its high mark begins one at once. */
 bool uigw_overload_refuse(struct uigw *gw);

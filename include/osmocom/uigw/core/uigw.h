@@ -49,6 +49,7 @@ enum uigw_ctr {
 	UIGW_CTR_EXT_ERRORS,
 	UIGW_CTR_BUSY_STORE,
 	UIGW_CTR_BUSY_OVERLOAD,
+	UIGW_CTR_BUSY_DRAIN,
 };
 
 /*! Dialog counters kept per channel (group "uigw:channel", named after it) and per campaign (group

@@ -1,0 +1,226 @@
+/*! \file sip_udp.c
+ *  The SIP channels' UDP transport: the listener; the reader, which takes datagrams in batches (recvmmsg) with
+ *  their kernel receive time (the queue delay of overload control; requests that waited past stale-request-ms are
+ *  dropped unread); and the fast path that refuses a new MESSAGE from its raw bytes while the gateway refuses new
+ *  dialogs — no libosip2 parse, no transaction, no allocation, the 503s of one batch sent with one sendmmsg().
+ *  A refusal must cost little next to a dialog, or refusing the excess of a burst eats what the admitted
+ *  dialogs need (doc/ims.md "Overload"). */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/socket.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/common/number.h>
+#include <osmocom/uigw/codec/sip_msg.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/core/chan.h>
+#include <osmocom/uigw/core/dialog.h>
+#include "sip_priv.h"
+
+#define RX_BATCH	32	/* datagrams per recvmmsg() */
+#define RX_ROUNDS	2	/* batches per wake-up, then the other file descriptors get their turn */
+#define TX_SLOT		2048	/* a refusal that does not fit goes the full way */
+
+/* 2 MiB of bss: a page is touched only as far as a datagram reaches */
+static char rx_buf[RX_BATCH][SIP_MAX_MSG + 1];
+
+/* the refusals of one batch, sent together */
+static struct {
+	struct mmsghdr mm[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	struct sockaddr_in dst[RX_BATCH];
+	char buf[RX_BATCH][TX_SLOT];
+	unsigned int n;
+} txb;
+
+static void tx_flush(struct uigw_sip *sip)
+{
+	unsigned int done = 0;
+	int rc;
+
+	while (done < txb.n && sip->udp.fd >= 0) {
+		rc = sendmmsg(sip->udp.fd, txb.mm + done, txb.n - done, 0);
+		if (rc > 0) {
+			done += rc;
+			continue;
+		}
+		if (rc < 0 && errno == EINTR)
+			continue;
+		/* this one fails (its client sends again, as after a lost datagram): the next ones go on */
+		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
+		LOGP(DSIP, LOGL_NOTICE, "sendmmsg to %s:%u: %s\n", inet_ntoa(txb.dst[done].sin_addr),
+		     ntohs(txb.dst[done].sin_port), rc < 0 ? strerror(errno) : "nothing sent");
+		done++;
+	}
+	txb.n = 0;
+}
+
+/* A MESSAGE that would begin a dialog while the gateway refuses new ones: its 503 (Retry-After) built from the raw
+ * bytes into the batch. The full path keeps everything else: requests of a dialog under way, retransmissions of
+ * what is answered or being answered, untrusted sources and requests without an identity (their 403), anything the
+ * raw scan does not take (folded lines, a top Via with received=, no RFC 3261 branch), and busy-screen mode.
+ * \returns true if answered here; false with *admitted set if uigw_admit() admitted it (drawn once) */
+static bool fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
+			 bool *admitted)
+{
+	struct uigw *gw = sip->gw;
+	struct uigw_sip_raw r;
+	struct sip_tx from = { .sip = sip, .src = { .sin = *src } };
+	char key[256], msisdn[UIGW_MSISDN_MAXLEN], ip[INET_ADDRSTRLEN], tag[SIP_TOKEN_LEN], extra[32];
+	unsigned int i = txb.n;
+	bool from_ok;
+	int n;
+
+	*admitted = false;
+	if (sip->cfg.overload_screen || !uigw_refusing(gw) || len < 8 || memcmp(buf, "MESSAGE ", 8))
+		return false;
+	if (uigw_sip_raw_scan(buf, len, &r) < 0 || r.received || r.branch.len < 7 ||
+	    strncmp(r.branch.p, "z9hG4bK", 7) || uigw_sip_raw_key(&r, key, sizeof(key)) < 0)
+		return false;
+	if (sip_tx_find_key(sip, key))
+		return false;
+	if (sip_done_answer(sip, key))
+		return true;	/* a retransmission of a request answered: the kept answer went again */
+	if (!sip_trusted(sip, &from, &from_ok) ||
+	    uigw_sip_raw_identity(&r, from_ok, gw->cfg.country_code, gw->cfg.national_prefix, msisdn,
+				  sizeof(msisdn)) < 0 ||
+	    uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG))
+		return false;
+	sip_seen_now(sip, msisdn);
+	if (uigw_admit(gw) == UIGW_REFUSAL_NONE) {
+		*admitted = true;
+		return false;
+	}
+	sip_ctr_inc(sip, SIP_CTR_RX_REQ);
+	sip_ctr_inc(sip, SIP_CTR_MSG_503);
+	sip_ctr_inc(sip, SIP_CTR_MSG_503_RAW);
+	inet_ntop(AF_INET, &src->sin_addr, ip, sizeof(ip));
+	sip_token_buf(sip, tag, sizeof(tag));
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", gw->overload.cfg.retry_after_s);
+	n = uigw_sip_raw_response(&r, 503, tag, ip, ntohs(src->sin_port), extra, txb.buf[i], TX_SLOT);
+	if (n < 0) {
+		/* too large for a slot: the full path answers it (admitted stays false, and it is refused again) */
+		return false;
+	}
+	/* RFC 3261 18.2.2 with RFC 3581: to the source address (received), at rport's port, else the sent-by one */
+	txb.dst[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = src->sin_addr,
+					   .sin_port = r.rport_at ? src->sin_port :
+						       htons(r.top_port ? r.top_port : 5060) };
+	txb.iov[i] = (struct iovec){ .iov_base = txb.buf[i], .iov_len = n };
+	txb.mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &txb.dst[i], .msg_namelen = sizeof(txb.dst[i]),
+						   .msg_iov = &txb.iov[i], .msg_iovlen = 1 } };
+	txb.n++;
+	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%u (fast path):\n%.*s\n", ip, ntohs(txb.dst[i].sin_port), n, txb.buf[i]);
+	return true;
+}
+
+static int64_t rx_age_ms(const struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	struct timespec now, ts;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+		clock_gettime(CLOCK_REALTIME, &now);
+		return ((int64_t)now.tv_sec - ts.tv_sec) * 1000 + (now.tv_nsec - ts.tv_nsec) / 1000000;
+	}
+	return -1;
+}
+
+/* one datagram */
+static void udp_rx(struct uigw_sip *sip, char *buf, size_t n, const struct sockaddr_in *src, int64_t age)
+{
+	bool admitted;
+
+	if (n == 0 || src->sin_family != AF_INET)
+		return;
+	/* a request that waited this long was sent again by its client meanwhile (T1 = 500 ms): the newer copy gets
+	 * the answer; working on this one only delays everything behind it (after a burst the queue drains at the
+	 * cost of a read) */
+	if (sip->cfg.stale_ms && age >= sip->cfg.stale_ms && n > 8 && memcmp(buf, "SIP/2.0 ", 8)) {
+		sip->stale_dropped++;
+		return;
+	}
+	buf[n] = '\0';
+	/* keep-alive CRLFs */
+	if (n <= 4 && strspn(buf, "\r\n") == n)
+		return;
+	if (fast_refusal(sip, buf, n, src, &admitted))
+		return;
+	sip->rx_admitted = admitted;
+	sip_rx_msg(sip, buf, n, src, NULL);
+	sip->rx_admitted = false;
+}
+
+static int udp_cb(struct osmo_fd *ofd, unsigned int what)
+{
+	struct uigw_sip *sip = ofd->data;
+	static struct mmsghdr mm[RX_BATCH];
+	static struct iovec iov[RX_BATCH];
+	static struct sockaddr_in src[RX_BATCH];
+	static union {
+		char b[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl[RX_BATCH];
+	int i, n, round;
+
+	for (round = 0; round < RX_ROUNDS && sip->udp.fd >= 0; round++) {
+		for (i = 0; i < RX_BATCH; i++) {
+			iov[i] = (struct iovec){ .iov_base = rx_buf[i], .iov_len = SIP_MAX_MSG };
+			mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &src[i], .msg_namelen = sizeof(src[i]),
+							       .msg_iov = &iov[i], .msg_iovlen = 1,
+							       .msg_control = ctl[i].b,
+							       .msg_controllen = sizeof(ctl[i].b) } };
+		}
+		n = recvmmsg(ofd->fd, mm, RX_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n && sip->udp.fd >= 0; i++) {
+			int64_t age = rx_age_ms(&mm[i].msg_hdr);
+
+			/* the first of a wake-up waited longest: how far behind the gateway is (overload control) */
+			if (!round && !i && age >= 0)
+				uigw_overload_delay_sample(sip->gw, age > 60000 ? 60000 : age);
+			if (mm[i].msg_hdr.msg_namelen < sizeof(src[i]))
+				continue;
+			udp_rx(sip, rx_buf[i], mm[i].msg_len, &src[i], age);
+		}
+		tx_flush(sip);
+		if (n < RX_BATCH)
+			break;
+	}
+	return 0;
+}
+
+int sip_udp_open(struct uigw_sip *sip)
+{
+	int fd, sz = 4 << 20, one = 1;
+
+	fd = osmo_sock_init(AF_INET, SOCK_DGRAM, IPPROTO_UDP, sip->cfg.local_ip, sip->cfg.local_port,
+			    OSMO_SOCK_F_BIND | OSMO_SOCK_F_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	/* bursts (a group commit releases many replies at once) must not overflow the socket: 4 MiB */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		LOGP(DSIP, LOGL_NOTICE, "SO_TIMESTAMPNS: %s (no queue delay for overload control)\n", strerror(errno));
+	osmo_fd_setup(&sip->udp, fd, OSMO_FD_READ, udp_cb, sip, 0);
+	if (osmo_fd_register(&sip->udp) < 0) {
+		close(fd);
+		sip->udp.fd = -1;
+		return -EIO;
+	}
+	return 0;
+}
