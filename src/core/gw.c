@@ -319,6 +319,7 @@ static void housekeeping_cb(void *data)
 		osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_STORE_QUEUE),
 				   uigw_store_queue_depth(gw->store));
 	uigw_dialog_resume_expire(gw);
+	uigw_memory_tick(gw);
 	osmo_timer_schedule(&gw->housekeeping, HOUSEKEEPING_S, 0);
 }
 

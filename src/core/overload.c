@@ -3,6 +3,8 @@
 
 #include <inttypes.h>
 #include <malloc.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <time.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/stat_item.h>
@@ -167,6 +169,42 @@ bool uigw_overload_refuse(struct uigw *gw)
 bool uigw_overloaded(struct uigw *gw)
 {
 	return gw->overload.active;
+}
+
+/* resident set in kB, -1 if unknown */
+static long rss_kb(void)
+{
+	long pages = -1, rss = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+void uigw_memory_tick(struct uigw *gw)
+{
+	struct uigw_overload *o = &gw->overload;
+	struct mallinfo2 mi;
+	long before, after;
+
+	if (++o->trim_ticks < 5)
+		return;
+	o->trim_ticks = 0;
+	mi = mallinfo2();
+	if (mi.fordblks < 8 << 20 || mi.fordblks * 4 < mi.uordblks)
+		return;
+	before = rss_kb();
+	malloc_trim(0);
+	after = rss_kb();
+	o->trims++;
+	if (before > 0 && after > 0 && before > after)
+		o->trimmed_kb += before - after;
+	LOGP(DMAIN, LOGL_INFO, "%zu KiB free in the heap (%zu KiB in use): malloc_trim, RSS %ld -> %ld KiB\n",
+	     mi.fordblks / 1024, mi.uordblks / 1024, before, after);
 }
 
 void uigw_drain(struct uigw *gw, bool on)

@@ -590,3 +590,9 @@ void uigw_store_close(struct uigw_store *st)
 	run_completions(st);
 	store_free(st);
 }
+
+void uigw_store_memory(int64_t *used, int64_t *highwater)
+{
+	*used = sqlite3_memory_used();
+	*highwater = sqlite3_memory_highwater(0);
+}

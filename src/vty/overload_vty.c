@@ -106,6 +106,8 @@ DEFUN(show_overload, show_overload_cmd, "show overload",
 		o->cfg.delay_high_ms ? "" : ": not an input", VTY_NEWLINE);
 	vty_out(vty, " Episodes: %" PRIu64 ", refused in all: %" PRIu64 "; retry-after %u s%s", o->episodes,
 		o->refused, o->cfg.retry_after_s, VTY_NEWLINE);
+	vty_out(vty, " Free heap given back to the system: %" PRIu64 " times, %" PRId64 " KiB of RSS%s", o->trims,
+		o->trimmed_kb, VTY_NEWLINE);
 	o->lag_peak_ms = 0;
 	o->delay_peak_ms = 0;
 	return CMD_SUCCESS;

@@ -668,6 +668,13 @@ DEFUN(show_store, show_store_cmd, "show store",
 	vty_out(vty, " Opt-out checks: %" PRIu64 ", %" PRIu64 " read from the database (the others the filter "
 		"answered)%s", st.optout_checks, st.optout_reads, VTY_NEWLINE);
 	vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
+	{
+		int64_t used, peak;
+
+		uigw_store_memory(&used, &peak);
+		vty_out(vty, " SQLite memory (page caches of the writer and the readers, statements): %.1f MiB, %.1f MiB "
+			"at most%s", used / 1048576.0, peak / 1048576.0, VTY_NEWLINE);
+	}
 	vty_out(vty, " Purged past their retention: %" PRIu64 " rows%s", st.purged, VTY_NEWLINE);
 	if (c->cdr_off)
 		vty_out(vty, " Charging records: off (cdr-records off)%s", VTY_NEWLINE);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <osmocom/core/talloc.h>
@@ -447,6 +448,25 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 	}
 }
 
+/* The queue delay of overload control for a TCP stream, whose bytes carry no receive time: how long the socket
+ * has held unread data without a pause. A gateway that keeps up reads it empty again and again (at its sustained
+ * rate within the scheduler's period); one that falls behind never does, and the figure grows with the backlog
+ * (a deliver_sm then waits behind the others, and the responses to our own submit_sm with them). */
+static void queue_delay(struct uigw_smpp_link *link)
+{
+	int pending = 0;
+	int64_t now;
+
+	if (ioctl(link->wq.bfd.fd, FIONREAD, &pending) < 0)
+		return;
+	now = uigw_mono_ms();
+	if (pending <= 0)
+		link->behind_since_ms = 0;
+	else if (!link->behind_since_ms)
+		link->behind_since_ms = now;
+	uigw_overload_delay_sample(link->smpp->gw, link->behind_since_ms ? now - link->behind_since_ms : 0);
+}
+
 static int link_read_cb(struct osmo_fd *ofd)
 {
 	struct uigw_smpp_link *link = ofd->data;
@@ -484,6 +504,7 @@ static int link_read_cb(struct osmo_fd *ofd)
 	}
 	memmove(link->rx, link->rx + off, link->rx_len - off);
 	link->rx_len -= off;
+	queue_delay(link);
 	return 0;
 }
 
@@ -559,6 +580,7 @@ static void link_close(struct uigw_smpp_link *link)
 	}
 	osmo_wqueue_clear(&link->wq);
 	link->rx_len = 0;
+	link->behind_since_ms = 0;
 	/* what was in flight goes back to the head of the queue, in its order */
 	while (!llist_empty(&link->inflight))
 		req_requeue(llist_last_entry(&link->inflight, struct uigw_smpp_req, list));

@@ -98,6 +98,7 @@ struct uigw_smpp_link {
 	struct osmo_timer_list pace_timer;	/*!< rate limit / throttle backoff: no submit before it fires */
 	bool paced;
 	int64_t last_rx_ms;
+	int64_t behind_since_ms;	/*!< monotonic: the socket has held unread data since (0: read empty) */
 	unsigned int tokens;		/*!< submits left in the current second */
 	int64_t tokens_sec;
 	struct rate_ctr_group *ctrs;	/*!< enum uigw_smpp_link_ctr */

@@ -44,6 +44,9 @@ struct uigw_overload {
 	bool draining;			/*!< the operator's `drain`: every new dialog refused, those under way go
 					 *   on (maintenance, a restart without cutting anyone off) */
 	int64_t drain_since_ms;		/*!< wall clock */
+	uint64_t trims;			/*!< free heap given back to the system (uigw_memory_tick()) */
+	int64_t trimmed_kb;		/*!< RSS given back by them, in all */
+	unsigned int trim_ticks;
 	struct osmo_timer_list lag_timer;
 	int64_t lag_due_us;
 };
@@ -59,6 +62,10 @@ void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms);
 #define UIGW_OVERLOAD_MIN_ADMIT_PM 20
 /*! Is an overload episode running? */
 bool uigw_overloaded(struct uigw *gw);
+/*! Once a second (housekeeping): every 5 s, when the heap holds 8 MiB or more free and that is a quarter of what is
+ *  in use, malloc_trim() gives it back (glibc keeps freed memory: a burst's kept responses, expiring 32 s later,
+ *  would otherwise hold the peak's RSS for good). */
+void uigw_memory_tick(struct uigw *gw);
 /*! The operator's drain (VTY `drain` / `no drain`): while on, uigw_admit() refuses every new dialog and push. */
 void uigw_drain(struct uigw *gw, bool on);
 /*! Should this new dialog or push be refused (uigw_admit())? Refuses all but the admitted share while an episode

@@ -345,6 +345,9 @@ const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
 /*! Does the store fail to commit right now (disk full, I/O error)? Jobs submitted are held and retried for up to
  *  hold_s; new dialogs should be refused meanwhile. Any thread. */
 bool uigw_store_failing(const struct uigw_store *st);
+/*! What SQLite holds in memory in this process now and at most (bytes): its page caches (cache_size each
+ *  connection) and statements. Any thread. */
+void uigw_store_memory(int64_t *used, int64_t *highwater);
 /*! A snapshot of \a st's counters (loop thread). */
 void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out);
 
