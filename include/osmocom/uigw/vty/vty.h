@@ -20,6 +20,11 @@ void uigw_schedule_vty_write(struct vty *vty);
 /*! Overload control (overload_vty.c): its commands, and its lines of node `uigw`. */
 void uigw_overload_vty_init(void);
 void uigw_overload_vty_write(struct vty *vty);
+/*! Node `store` and `show store` (store_vty.c), installed by uigw_vty_init(). */
+void uigw_store_vty_init(void);
+/*! A configuration line " NAME VALUE" unless the value is the default (config_write of the gateway's nodes). */
+void uigw_vty_write_str(struct vty *vty, const char *name, const char *val, const char *def);
+void uigw_vty_write_uint(struct vty *vty, const char *name, unsigned int val, unsigned int def);
 /*! The retention periods of node `store`, in its config_write. */
 void uigw_privacy_vty_write_store(struct vty *vty);
 /*! The standard `timer` / `show timer` commands over every timer group: after the channels' init (which add

@@ -1,0 +1,218 @@
+/*! \file store_vty.c
+ *  Node `store` (the feedback store's settings, taking effect at the next start) and `show store` (what the
+ *  open store runs with, its group commits, faults, WAL and memory). */
+
+#include <inttypes.h>
+#include <string.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/vty/vty.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/common/vty_nodes.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/uigw.h>
+#include <osmocom/uigw/vty/vty.h>
+
+#define g_gw uigw_vty_root
+#define write_str uigw_vty_write_str
+#define write_uint uigw_vty_write_uint
+
+static struct cmd_node store_node = {
+	.node = STORE_NODE,
+	.prompt = "%s(config-store)# ",
+	.vtysh = 1,
+};
+
+DEFUN(cfg_store, cfg_store_cmd, "store", "Configure the feedback store (SQLite)\n")
+{
+	vty->node = STORE_NODE;
+	return CMD_SUCCESS;
+}
+
+#define STORE_RESTART " (takes effect at the next start)"
+
+DEFUN(cfg_store_path, cfg_store_path_cmd, "path PATH",
+      "SQLite database file" STORE_RESTART "\n" "Path, relative to the working folder or absolute\n")
+{
+	osmo_talloc_replace_string(g_gw, (char **)&g_gw->store_cfg->path, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_sync, cfg_store_sync_cmd, "synchronous (full|normal)",
+      "Durability of a commit" STORE_RESTART "\n"
+      "Every acknowledged answer survives a power loss (fsync per group commit)\n"
+      "Survives a crash of the process, not of the machine\n")
+{
+	g_gw->store_cfg->sync_full = !strcmp(argv[0], "full");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_batch, cfg_store_batch_cmd, "batch-max-rows <1-1000000>",
+      "Rows per group commit at most" STORE_RESTART "\n" "Rows\n")
+{
+	g_gw->store_cfg->batch_max_rows = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_queue, cfg_store_queue_cmd, "queue-max-jobs <1-10000000>",
+      "Jobs waiting for the writer at most; past it answers are refused, not lost silently" STORE_RESTART "\n"
+      "Jobs\n")
+{
+	g_gw->store_cfg->queue_max_jobs = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_commit_interval, cfg_store_commit_interval_cmd, "commit-interval <0-1000>",
+      "Start a group commit no sooner than this after the previous one began: fewer, larger transactions under "
+      "load, no wait at low load" STORE_RESTART "\n" "Milliseconds (0: commit as soon as anything waits)\n")
+{
+	g_gw->store_cfg->commit_interval_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_checkpoint, cfg_store_checkpoint_cmd, "checkpoint-pages <100-1000000>",
+      "Copy the write-ahead log into the database when it holds this many pages (4 KiB each): more pages, fewer "
+      "copies of the pages every batch touches, a larger WAL file" STORE_RESTART "\n" "Pages (default 10000)\n")
+{
+	g_gw->store_cfg->checkpoint_pages = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_checkpoint_interval, cfg_store_checkpoint_interval_cmd, "checkpoint-interval <0-3600000>",
+      "Checkpoint the write-ahead log at the latest this long after a commit, so that it restarts small after a "
+      "quiet moment and a disk is not filled by the log alone" STORE_RESTART "\n"
+      "Milliseconds (default 1000; 0: only by checkpoint-pages)\n")
+{
+	g_gw->store_cfg->checkpoint_interval_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_wal_max, cfg_store_wal_max_cmd, "wal-max-size <1-65536>",
+      "Bound of the write-ahead log file: cut back to it when the log restarts, truncated by a checkpoint when it "
+      "holds more" STORE_RESTART "\n" "MiB (default 64)\n")
+{
+	g_gw->store_cfg->wal_max_mb = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_hold, cfg_store_hold_cmd, "hold-on-failure <0-3600>",
+      "When a commit fails (disk full, I/O error, database locked): keep the answers in memory and retry for up to "
+      "this long, refusing new dialogs with the busy text meanwhile; then the dialogs waiting get the error "
+      "text" STORE_RESTART "\n" "Seconds (default 30; 0: fail the waiting answers at once)\n")
+{
+	g_gw->store_cfg->hold_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_spam_window, cfg_store_spam_window_cmd, "spam-window <0-31536000>",
+      "Seconds in which a second report of the same number by the same subscriber does not count"
+      STORE_RESTART "\n" "Seconds\n")
+{
+	g_gw->store_cfg->spam_window = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_retention, cfg_store_retention_cmd, "retention-days <0-36500>",
+      "Days the operator-only pseudonym to MSISDN mapping is kept" STORE_RESTART "\n" "Days (0: forever)\n")
+{
+	g_gw->store_cfg->retention_days = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+static int config_write_store(struct vty *vty)
+{
+	const struct uigw_store_cfg *c = g_gw->store_cfg;
+	struct uigw_store_cfg def;
+
+	uigw_store_cfg_defaults(&def);
+	vty_out(vty, "store%s", VTY_NEWLINE);
+	write_str(vty, "path", c->path, "osmo-uigw.db");
+	if (c->sync_full != def.sync_full)
+		vty_out(vty, " synchronous %s%s", c->sync_full ? "full" : "normal", VTY_NEWLINE);
+	write_uint(vty, "batch-max-rows", c->batch_max_rows, def.batch_max_rows);
+	write_uint(vty, "queue-max-jobs", c->queue_max_jobs, def.queue_max_jobs);
+	write_uint(vty, "commit-interval", c->commit_interval_ms, def.commit_interval_ms);
+	write_uint(vty, "checkpoint-pages", c->checkpoint_pages, def.checkpoint_pages);
+	write_uint(vty, "checkpoint-interval", c->checkpoint_interval_ms, def.checkpoint_interval_ms);
+	write_uint(vty, "wal-max-size", c->wal_max_mb, def.wal_max_mb);
+	write_uint(vty, "hold-on-failure", c->hold_s, def.hold_s);
+	write_uint(vty, "spam-window", c->spam_window, def.spam_window);
+	write_uint(vty, "retention-days", c->retention_days, def.retention_days);
+	uigw_privacy_vty_write_store(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_store, show_store_cmd, "show store",
+      SHOW_STR "The feedback store: settings, the writer's group commits, what waits\n")
+{
+	const struct uigw_store_cfg *c;
+	struct uigw_store_stats st;
+
+	if (!g_gw->store) {
+		vty_out(vty, "%% No store is open%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	/* what it runs with: node store's settings take effect at the next start */
+	c = uigw_store_cfg_of(g_gw->store);
+	uigw_store_stats(g_gw->store, &st);
+	vty_out(vty, "Store %s: synchronous %s, batch-max-rows %u, commit-interval %u ms, queue-max-jobs %u, "
+		"checkpoint-pages %u%s", c->path, c->sync_full ? "full" : "normal", c->batch_max_rows,
+		c->commit_interval_ms, c->queue_max_jobs, c->checkpoint_pages, VTY_NEWLINE);
+	vty_out(vty, " Commits: %" PRIu64 ", jobs %" PRIu64 " (%" PRIu64 " failed), rows %" PRIu64 "%s", st.commits,
+		st.jobs, st.failed_jobs, st.rows, VTY_NEWLINE);
+	if (st.commits)
+		vty_out(vty, " Per commit: %.1f rows on average, %u in the last; %.2f ms on average, %.2f ms at most%s",
+			(double)st.rows / st.commits, st.last_rows, st.busy_us / 1000.0 / st.commits,
+			st.max_commit_us / 1000.0, VTY_NEWLINE);
+	vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
+		st.in_flight, st.depth, VTY_NEWLINE);
+	if (st.failing) {
+		char since[32];
+
+		vty_out(vty, " FAILING since %s: %u jobs held for a retry (hold-on-failure %u s), new dialogs get "
+			"the busy text%s", uigw_utc_str(since, sizeof(since), st.failing_since_ms, "%Y-%m-%d %H:%M:%SZ"),
+			st.held, c->hold_s, VTY_NEWLINE);
+	}
+	vty_out(vty, " Failures: %" PRIu64 " (batches retried %" PRIu64 "); WAL checkpoints by time or size %" PRIu64
+		" (%" PRIu64 " truncating), checkpoint-interval %u ms, wal-max-size %u MiB%s", st.failures,
+		st.retries, st.checkpoints, st.truncations, c->checkpoint_interval_ms, c->wal_max_mb, VTY_NEWLINE);
+	vty_out(vty, " Opt-out checks: %" PRIu64 ", %" PRIu64 " read from the database (the others the filter "
+		"answered)%s", st.optout_checks, st.optout_reads, VTY_NEWLINE);
+	vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
+	{
+		int64_t used, peak;
+
+		uigw_store_memory(&used, &peak);
+		vty_out(vty, " SQLite memory (page caches of the writer and the readers, statements): %.1f MiB, %.1f MiB "
+			"at most%s", used / 1048576.0, peak / 1048576.0, VTY_NEWLINE);
+	}
+	vty_out(vty, " Purged past their retention: %" PRIu64 " rows%s", st.purged, VTY_NEWLINE);
+	if (c->cdr_off)
+		vty_out(vty, " Charging records: off (cdr-records off)%s", VTY_NEWLINE);
+	else if (c->cdr_dir)
+		vty_out(vty, " Charging records: %" PRIu64 " written to CSV files in %s (last record %" PRId64 "), %"
+			PRIu64 " files closed, %" PRIu64 " appends failed%s", st.cdr_exported, c->cdr_dir, st.cdr_last,
+			st.cdr_files, st.cdr_errors, VTY_NEWLINE);
+	else
+		vty_out(vty, " Charging records: in the table cdr only (no cdr-directory)%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+void uigw_store_vty_init(void)
+{
+	install_element(CONFIG_NODE, &cfg_store_cmd);
+	install_node(&store_node, config_write_store);
+	install_element(STORE_NODE, &cfg_store_path_cmd);
+	install_element(STORE_NODE, &cfg_store_sync_cmd);
+	install_element(STORE_NODE, &cfg_store_batch_cmd);
+	install_element(STORE_NODE, &cfg_store_queue_cmd);
+	install_element(STORE_NODE, &cfg_store_commit_interval_cmd);
+	install_element(STORE_NODE, &cfg_store_checkpoint_cmd);
+	install_element(STORE_NODE, &cfg_store_checkpoint_interval_cmd);
+	install_element(STORE_NODE, &cfg_store_wal_max_cmd);
+	install_element(STORE_NODE, &cfg_store_hold_cmd);
+	install_element(STORE_NODE, &cfg_store_spam_window_cmd);
+	install_element(STORE_NODE, &cfg_store_retention_cmd);
+	install_element_ve(&show_store_cmd);
+}
