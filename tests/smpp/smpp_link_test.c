@@ -1,7 +1,8 @@
 /* smpp_link_test: the SMPP link FSM and the persistent MT queue against an SMSC played by the test itself over a
  * TCP socket on 127.0.0.1 (an ephemeral port), on the fake clock: connect and bind, a pushed SMS with its
  * submit_sm_resp (the MT queue row goes), THROTTLED answered by a pause and a retry, a link loss answered by a
- * reconnect after the backoff and a new bind, the per-link counters, and the SMS channel answering a keyword. */
+ * reconnect after the backoff and a new bind, the per-link counters, the SMS channel answering a keyword, and the
+ * link's queue delay for overload control. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -196,6 +198,8 @@ static int teardown(void **state)
 	return 0;
 }
 
+static void queue_delay(void);
+
 static void test_bind_push_throttle_reconnect(void **state)
 {
 	struct uigw_smpp_pdu pdu;
@@ -273,6 +277,47 @@ static void test_bind_push_throttle_reconnect(void **state)
 		smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m4");
 		assert_int_equal(ctr(SMPP_LINK_CTR_RX_DELIVER), 1);
 	}
+
+	/* (one test: the adapter's VTY commands are installed once per process) */
+	queue_delay();
+}
+
+/* The queue delay of overload control from a TCP link: how long the socket has held unread data without a pause.
+ * 400 enquire_link PDUs (6,400 octets) written at once take four reads of 2,048: after the first, data is left;
+ * a second later (the fake clock) data is still left, so the link reports 1,000 ms; once it is read empty, 0. */
+static void queue_delay(void)
+{
+	uint8_t buf[400 * UIGW_SMPP_HDR_LEN];
+	struct uigw_smpp_pdu el;
+	int i, len = 0;
+
+	for (i = 0; i < 400; i++) {
+		uigw_smpp_pdu_init(&el, UIGW_SMPP_ENQUIRE_LINK, 1000 + i);
+		len += uigw_smpp_encode(buf + len, sizeof(buf) - len, &el);
+	}
+	assert_int_equal(len, (int)sizeof(buf));
+	gw->overload.delay_ms = 0;
+	gw->overload.delay_peak_ms = 0;
+	assert_int_equal(write(peer, buf, len), len);
+	/* all of it in the gateway's socket before its loop runs (Nagle may hold it until an ACK: up to 1 s) */
+	for (i = 0; i < 200; i++) {
+		int inq = 0;
+
+		if (ioctl(slink->wq.bfd.fd, FIONREAD, &inq) == 0 && inq >= len)
+			break;
+		usleep(5000);
+	}
+	osmo_select_main(1);	/* one read: 2,048 octets, the rest waits */
+	assert_true(slink->behind_since_ms > 0);
+	assert_int_equal(gw->overload.delay_peak_ms, 0);
+	uigw_fx_clock_advance(1);
+	osmo_select_main(1);	/* the second read: still more waiting, for a second now */
+	assert_int_equal(gw->overload.delay_peak_ms, 1000);
+	assert_true(gw->overload.delay_ms >= 250);
+	for (i = 0; i < 10 && slink->behind_since_ms; i++)
+		osmo_select_main(1);
+	assert_int_equal(slink->behind_since_ms, 0);	/* read empty: no longer behind */
+	assert_int_equal(slink->fi->state, SMPP_ST_BOUND);
 }
 
 int main(void)
