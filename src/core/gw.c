@@ -45,6 +45,7 @@ static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_BUSY_STORE] = { "dialog:busy-store", "Dialogs and pushes refused because the store failed to commit (disk full, I/O error)" },
 	[UIGW_CTR_BUSY_OVERLOAD] = { "dialog:busy-overload", "Dialogs and pushes refused by overload control (store backlog or event loop lag past its high mark)" },
 	[UIGW_CTR_BUSY_DRAIN] = { "dialog:busy-drain", "Dialogs and pushes refused while the operator drains the gateway (VTY drain)" },
+	[UIGW_CTR_CTRL_DROPPED] = { "ctrl:dropped", "CTRL connections closed: no IPA CTRL framing, or a message incomplete past ctrl-message-timeout" },
 };
 
 static const struct rate_ctr_group_desc uigw_ctrg_desc = {
@@ -165,6 +166,7 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.max_dialogs = 200000;
 	gw->cfg.resume_window = 120;
 	gw->cfg.max_retries = 3;
+	gw->cfg.ctrl_msg_timeout_s = 10;
 	gw->cfg.busy_text = talloc_strdup(gw, "The service is busy. Please try again in a few minutes.");
 	uigw_overload_defaults(&gw->overload.cfg);
 	gw->overload.admit_pm = 1000;

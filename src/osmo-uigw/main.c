@@ -243,6 +243,7 @@ int main(int argc, char **argv)
 		exit(1);
 	}
 	uigw_ctrl_init();
+	uigw_ctrl_guard(gw, ctrl);
 
 	/* blocked before any thread exists (the store's writer), so that only the signalfd sees them */
 	sigemptyset(&sigs);

@@ -143,6 +143,14 @@ DEFUN(cfg_max_retries, cfg_max_retries_cmd, "invalid-input-retries <1-10>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_ctrl_msg_timeout, cfg_ctrl_msg_timeout_cmd, "ctrl-message-timeout <1-3600>",
+      "A CTRL message still incomplete after this long closes its connection (a stalled or slow sender)\n"
+      "Seconds (default 10)\n")
+{
+	g_gw->cfg.ctrl_msg_timeout_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_busy_text, cfg_busy_text_cmd, "busy-text .TEXT",
       "Answer when max-dialogs is reached\n" "Text\n")
 {
@@ -256,6 +264,7 @@ static int config_write_uigw(struct vty *vty)
 	write_uint(vty, "max-dialogs", c->max_dialogs, 200000);
 	write_uint(vty, "resume-window", c->resume_window, 120);
 	write_uint(vty, "invalid-input-retries", c->max_retries, 3);
+	write_uint(vty, "ctrl-message-timeout", c->ctrl_msg_timeout_s, 10);
 	if (c->push_cap_per)
 		vty_out(vty, " push-cap %u per %u%s", c->push_cap_count, c->push_cap_per, VTY_NEWLINE);
 	write_str(vty, "busy-text", c->busy_text, "The service is busy. Please try again in a few minutes.");
@@ -779,6 +788,7 @@ int uigw_vty_init(struct uigw *gw)
 	install_element(UIGW_NODE, &cfg_resume_window_cmd);
 	install_element(UIGW_NODE, &cfg_max_retries_cmd);
 	install_element(UIGW_NODE, &cfg_busy_text_cmd);
+	install_element(UIGW_NODE, &cfg_ctrl_msg_timeout_cmd);
 	install_element(UIGW_NODE, &cfg_unrouted_text_cmd);
 	install_element(UIGW_NODE, &cfg_network_code_cmd);
 	install_element(UIGW_NODE, &cfg_route_ext_cmd);

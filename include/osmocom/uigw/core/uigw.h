@@ -50,6 +50,7 @@ enum uigw_ctr {
 	UIGW_CTR_BUSY_STORE,
 	UIGW_CTR_BUSY_OVERLOAD,
 	UIGW_CTR_BUSY_DRAIN,
+	UIGW_CTR_CTRL_DROPPED,
 };
 
 /*! Dialog counters kept per channel (group "uigw:channel", named after it) and per campaign (group
@@ -86,6 +87,7 @@ struct uigw_config {
 	unsigned int max_dialogs;	/*!< active dialogs past which channels get "busy" */
 	unsigned int resume_window;	/*!< seconds a cut-off USSD dialog can be resumed */
 	unsigned int max_retries;	/*!< invalid inputs before the dialog ends */
+	unsigned int ctrl_msg_timeout_s;	/*!< a CTRL message incomplete this long closes its connection */
 	char *busy_text;		/*!< answer when max_dialogs is reached */
 	char *unrouted_text;		/*!< answer when no campaign matches */
 	char *stop_keywords;		/*!< words that opt out (SMS, MESSAGE), space separated; NULL: none */
