@@ -565,6 +565,30 @@ static void job_done(struct uigw_store_job *job, void *data)
 /* Overload control: past a high mark the admitted share of new dialogs and pushes falls (refused ones get the busy
  * text, counted), the dialog under way goes on; calm again, the share climbs back, and the episode ends after a
  * second at full admission. */
+/* The operator's drain: every new dialog refused (counted as such), the one under way goes on; uigw_refusing()
+ * says so without counting, and says nothing once the drain ends */
+static void test_drain(void **state)
+{
+	struct rate_ctr *drained = rate_ctr_group_get_ctr(gw->ctrs, UIGW_CTR_BUSY_DRAIN);
+	struct uigw_dialog *a;
+
+	assert_false(uigw_refusing(gw));
+	a = dial("+491720000080", "*7726#");
+	assert_non_null(a);
+	uigw_drain(gw, true);
+	assert_true(uigw_refusing(gw));
+	assert_true(uigw_refusing(gw));
+	assert_int_equal(drained->current, 0);	/* asking draws and counts nothing */
+	assert_null(dial("+491720000081", "*7726#"));
+	assert_int_equal(rec.refusal, UIGW_REFUSAL_BUSY);
+	assert_int_equal(drained->current, 1);
+	assert_int_equal(uigw_dialog_input(a, "1"), 0);	/* under way: goes on */
+	uigw_drain(gw, false);
+	assert_false(uigw_refusing(gw));
+	assert_non_null(dial("+491720000081", "*7726#"));
+	assert_int_equal(drained->current, 1);
+}
+
 static void test_overload_admission(void **state)
 {
 	struct uigw_overload *o = &gw->overload;
@@ -991,6 +1015,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_and_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_dialog_per_subscriber_busy_unrouted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overload_admission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_running_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_with_params, setup, teardown),
