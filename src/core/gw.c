@@ -146,8 +146,9 @@ enum uigw_refusal uigw_admit(struct uigw *gw)
 
 bool uigw_refusing(const struct uigw *gw)
 {
+	/* the share, not the episode: in an episode's calm second everything is admitted again */
 	return gw->overload.draining || gw->n_dialogs >= gw->cfg.max_dialogs || uigw_store_failing(gw->store) ||
-	       gw->overload.active || gw->overload.admit_pm < 1000;
+	       gw->overload.admit_pm < 1000;
 }
 
 struct uigw *uigw_alloc(void *ctx)
