@@ -20,5 +20,5 @@ mkdir -p "$out/gen"
 rm -f "$out/gen/converter-sample.c"
 # shellcheck disable=SC2046
 ${CC:-cc} -O1 -w -I"$out/gen" -o "$out/map_peer" "$src/map_peer.c" "$out/gen"/*.c \
-	$(pkg-config --cflags --libs libosmo-sigtran libosmocore)
+	$(pkg-config --cflags --libs libosmo-sigtran libosmo-netif libosmocore)
 echo "$sum" >"$stamp"

@@ -38,6 +38,9 @@
 static char fake_sccp, fake_scu;
 static struct osmo_ss7_instance fake_ss7;
 static struct osmo_ss7_as fake_as;
+static struct osmo_ss7_asp fake_asp, fake_asp_server;	/* a client ASP (to the STP) and one without a client */
+static char fake_cli;
+static int reconnect_secs, reconnect_calls;
 static bool as_active;
 static osmo_prim_cb scu_cb;
 static void *scu_priv;
@@ -64,6 +67,12 @@ W(void, osmo_sccp_user_set_priv, (struct osmo_sccp_user *scu, void *priv)) { scu
 W(void *, osmo_sccp_user_get_priv, (struct osmo_sccp_user *scu)) { return scu_priv; }
 W(struct osmo_ss7_instance *, osmo_sccp_get_ss7, (const struct osmo_sccp_instance *sccp)) { return &fake_ss7; }
 W(bool, osmo_ss7_as_active, (const struct osmo_ss7_as *as)) { return as_active; }
+W(void, osmo_stream_cli_set_reconnect_timeout, (struct osmo_stream_cli *cli, int timeout))
+{
+	assert_ptr_equal(cli, &fake_cli);
+	reconnect_secs = timeout;
+	reconnect_calls++;
+}
 W(char *, osmo_sccp_addr_name, (const struct osmo_ss7_instance *ss7, const struct osmo_sccp_addr *addr))
 {
 	return "addr";
@@ -254,6 +263,11 @@ static int setup(void **state)
 	tx_rc = 0;
 	INIT_LLIST_HEAD(&fake_ss7.as_list);
 	llist_add(&fake_as.list, &fake_ss7.as_list);
+	INIT_LLIST_HEAD(&fake_ss7.asp_list);
+	fake_asp.client = (struct osmo_stream_cli *)&fake_cli;
+	llist_add(&fake_asp.list, &fake_ss7.asp_list);
+	llist_add_tail(&fake_asp_server.list, &fake_ss7.asp_list);
+	reconnect_secs = reconnect_calls = 0;
 	as_active = true;
 	uigw_fx_init(&fx, "map");
 	uigw_fx_clock_set(1000);	/* the timers run on the fake clock */
@@ -412,6 +426,21 @@ static void test_timeouts(void **state)
 	assert_int_equal(gw->n_dialogs, 0);
 }
 
+/* X204: the ASP's reconnect interval, set at the start (libosmo-sigtran's own is 5 s) and once a second after, so
+ * that a change applies at once; an ASP without a stream client (a server ASP) is left alone */
+static void test_reconnect_timer(void **state)
+{
+	assert_int_equal(reconnect_secs, 1);
+	assert_true(reconnect_calls >= 1);
+	osmo_tdef_set(map_tdefs(), UIGW_MAP_T_RECONNECT, 3, OSMO_TDEF_S);
+	uigw_fx_clock_advance(1);
+	assert_int_equal(reconnect_secs, 3);
+	/* out of its range: the tdef refuses it, the ASP keeps 3 s */
+	assert_true(osmo_tdef_set(map_tdefs(), UIGW_MAP_T_RECONNECT, 0, OSMO_TDEF_S) < 0);
+	uigw_fx_clock_advance(1);
+	assert_int_equal(reconnect_secs, 3);
+}
+
 static void test_push(void **state)
 {
 	struct uigw_trigger t;
@@ -549,6 +578,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_roaming_gt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alphabet_and_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sccp_refuses_and_shutdown, setup, teardown),

@@ -9,8 +9,14 @@
  *   end ROLE DTID [aare] COMP...
  *   abort ROLE DTID                 TC-U-ABORT without a reason
  *   raw ROLE HEX                    any bytes as the TCAP message
- *   load ROLE DIALOGS RATE CODE ANSWER...   (contrib/bench/map) DIALOGS dialogs at RATE/s: Begin CODE, then the
- *                                   ANSWERs one per screen; one JSON summary with steps, errors, p50/p99
+ *   load ROLE DIALOGS RATE CODE ANSWER...   (contrib/bench/map, contrib/chaos) DIALOGS dialogs at RATE/s: Begin
+ *                                   CODE, then the ANSWERs one per screen; one JSON summary with steps, errors,
+ *                                   served (ended by the last screen after every answer), busy (ended early by
+ *                                   a ReturnError), dup (a screen for a dialog already ended), p50/p99.
+ *                                   Environment: MAP_PEER_BASE=N offsets the dialogs' transaction ids and
+ *                                   MSISDNs (+49173 and eight digits of N + i) so that runs do not meet;
+ *                                   MAP_PEER_TIMELINE=FILE gets one line per second of the offered load:
+ *                                   SECOND STARTED SERVED BUSY OTHER (of the dialogs begun in that second)
  *   echo ROLE COUNT RATE            COUNT Begins at RATE/s to an echo (map_peer --echo PORT) and their round trips
  * COMP: rrl=IID:OP:TEXT (ReturnResultLast with USSD-Res), ack=IID:OP (ReturnResultLast without a result),
  *       error=IID:CODE, reject=IID, invoke=IID:OP:TEXT. In TEXT, '_' stands for a space.
@@ -31,6 +37,7 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/timer.h>
 #include <osmocom/core/utils.h>
+#include <osmocom/netif/stream.h>
 #include <osmocom/sigtran/osmo_ss7.h>
 #include <osmocom/sigtran/sccp_sap.h>
 #include <osmocom/sigtran/sccp_helpers.h>
@@ -428,6 +435,7 @@ static void send_msg(struct role *r, TCMessage_t *m)
 struct ld_dlg {
 	uint8_t state;		/* 0 idle, 1..: answers sent, 255 done */
 	uint8_t failed;
+	uint8_t outcome;	/* LD_OUT_* once done */
 	int64_t sent_us;
 	uint8_t gwtid[4];
 };
@@ -435,7 +443,9 @@ struct ld_dlg {
 static struct {
 	bool on, echo;
 	struct role *r;
-	unsigned int n, started, done, steps, errors, answered;
+	unsigned int n, started, done, steps, errors, answered, served, busy, dup;
+	uint32_t tid0;		/* LD_TID0 + MAP_PEER_BASE */
+	unsigned long base;
 	double rate;
 	int64_t t0_us, end_us;
 	struct ld_dlg *d;
@@ -450,6 +460,7 @@ static struct {
 } ld;
 
 #define LD_TID0 0x10000000u
+enum { LD_OUT_NONE, LD_OUT_SERVED, LD_OUT_BUSY, LD_OUT_OTHER };
 
 static int64_t now_us(void)
 {
@@ -476,10 +487,29 @@ static void ld_report(void)
 		p50 = ld.lat[ld.n_lat / 2];
 		p99 = ld.lat[(size_t)(ld.n_lat * 0.99)];
 	}
-	printf("{\"ev\":\"%s\",\"dialogs\":%u,\"done\":%u,\"steps\":%u,\"errors\":%u,\"secs\":%.3f,"
-	       "\"p50_us\":%u,\"p99_us\":%u}\n", ld.echo ? "echo" : "load", ld.n, ld.done, ld.steps, ld.errors, secs, p50,
-	       p99);
+	printf("{\"ev\":\"%s\",\"dialogs\":%u,\"done\":%u,\"steps\":%u,\"errors\":%u,\"served\":%u,\"busy\":%u,"
+	       "\"dup\":%u,\"secs\":%.3f,\"p50_us\":%u,\"p99_us\":%u}\n", ld.echo ? "echo" : "load", ld.n, ld.done,
+	       ld.steps, ld.errors, ld.served, ld.busy, ld.dup, secs, p50, p99);
 	fflush(stdout);
+	if (!ld.echo && getenv("MAP_PEER_TIMELINE") && ld.rate > 0) {
+		FILE *f = fopen(getenv("MAP_PEER_TIMELINE"), "w");
+		unsigned int i, s, per[4] = { 0 }, cur = 0;
+
+		for (i = 0; f && i <= ld.started; i++) {
+			s = i < ld.started ? (unsigned int)(i / ld.rate) : UINT32_MAX;
+			if (s != cur) {
+				if (per[0] + per[1] + per[2] + per[3])
+					fprintf(f, "%u %u %u %u %u\n", cur, per[0] + per[1] + per[2] + per[3],
+						per[LD_OUT_SERVED], per[LD_OUT_BUSY], per[LD_OUT_OTHER]);
+				memset(per, 0, sizeof(per));
+				cur = s;
+			}
+			if (i < ld.started)
+				per[ld.d[i].state == 255 ? ld.d[i].outcome : LD_OUT_NONE]++;
+		}
+		if (f)
+			fclose(f);
+	}
 	free(ld.d);
 	free(ld.lat);
 	ld.d = NULL;
@@ -521,7 +551,9 @@ static void ld_start(struct role *r, bool echo, unsigned int n, double rate)
 	ld.r = r;
 	ld.n = n;
 	ld.rate = rate;
-	ld.started = ld.done = ld.steps = ld.errors = ld.n_lat = 0;
+	ld.started = ld.done = ld.steps = ld.errors = ld.n_lat = ld.served = ld.busy = ld.dup = 0;
+	ld.base = getenv("MAP_PEER_BASE") ? strtoul(getenv("MAP_PEER_BASE"), NULL, 10) : 0;
+	ld.tid0 = LD_TID0 + (uint32_t)ld.base;
 	ld.d = calloc(n, sizeof(*ld.d));
 	ld.lat = calloc(n * (echo ? 1 : ld.n_answers + 1), sizeof(*ld.lat));
 	ld.t0_us = now_us();
@@ -568,8 +600,8 @@ static void ld_send_begin(unsigned int i)
 	char msisdn[24];
 	TCMessage_t m;
 
-	snprintf(msisdn, sizeof(msisdn), "+4917300%06u", i % 1000000);
-	build_begin(&m, LD_TID0 + i, acn_ussd_v2, sizeof(acn_ussd_v2), NULL, 59, ld.code, 0x0f, msisdn);
+	snprintf(msisdn, sizeof(msisdn), "+49173%08lu", (ld.base + i) % 100000000);
+	build_begin(&m, ld.tid0 + i, acn_ussd_v2, sizeof(acn_ussd_v2), NULL, 59, ld.code, 0x0f, msisdn);
 	ld.d[i].sent_us = now_us();
 	ld.d[i].state = 1;
 	send_msg(ld.r, &m);
@@ -581,7 +613,7 @@ static void ld_send_echo(unsigned int i)
 	TCMessage_t *m = NULL;
 	uint8_t buf[256];
 	asn_enc_rval_t er;
-	uint32_t otid = LD_TID0 + i;
+	uint32_t otid = ld.tid0 + i;
 
 	/* the same coding work per round trip as a dialog step: decode one message, encode one */
 	if (ber_decode(NULL, &asn_DEF_TCMessage, (void **)&m, ld.echo_msg, ld.echo_len).code == RC_OK) {
@@ -622,7 +654,7 @@ static void ld_rx(const TCMessage_t *m)
 			/* the echo of our Begin */
 			otid = &m->choice.begin.otid;
 			if (otid->size == 4) {
-				i = ((otid->buf[0] << 24) | (otid->buf[1] << 16) | (otid->buf[2] << 8) | otid->buf[3]) - LD_TID0;
+				i = ((otid->buf[0] << 24) | (otid->buf[1] << 16) | (otid->buf[2] << 8) | otid->buf[3]) - ld.tid0;
 				if (i < ld.n && !ld.d[i].state) {
 					ld.d[i].state = 255;
 					ld_lat(i);
@@ -636,19 +668,32 @@ static void ld_rx(const TCMessage_t *m)
 	}
 	if (!dtid || dtid->size != 4)
 		return;
-	i = ((dtid->buf[0] << 24) | (dtid->buf[1] << 16) | (dtid->buf[2] << 8) | dtid->buf[3]) - LD_TID0;
-	if (i >= ld.n || ld.d[i].state == 0 || ld.d[i].state == 255)
+	i = ((dtid->buf[0] << 24) | (dtid->buf[1] << 16) | (dtid->buf[2] << 8) | dtid->buf[3]) - ld.tid0;
+	if (i >= ld.n || ld.d[i].state == 0)
 		return;
+	if (ld.d[i].state == 255) {
+		if (m->present != TCMessage_PR_abort && cp && cp->list.count > 0)
+			ld.dup++;	/* a screen for a dialog already ended */
+		return;
+	}
 	if (m->present == TCMessage_PR_abort || !cp || cp->list.count < 1) {
 		ld.errors++;
 		ld.d[i].state = 255;
+		ld.d[i].outcome = LD_OUT_OTHER;
 		ld.done++;
 		return;
 	}
 	ld_lat(i);
 	if (m->present == TCMessage_PR_end) {
-		if (ld.d[i].state != ld.n_answers + 1)
-			ld.errors++;	/* ended early */
+		if (ld.d[i].state != ld.n_answers + 1) {
+			ld.errors++;	/* ended early: the busy screen is a ReturnError (ussd-Busy) */
+			ld.d[i].outcome = cp->list.array[0]->present == Component_PR_returnError ? LD_OUT_BUSY : LD_OUT_OTHER;
+			if (ld.d[i].outcome == LD_OUT_BUSY)
+				ld.busy++;
+		} else {
+			ld.d[i].outcome = LD_OUT_SERVED;
+			ld.served++;
+		}
 		ld.d[i].state = 255;
 		ld.done++;
 		return;
@@ -656,6 +701,7 @@ static void ld_rx(const TCMessage_t *m)
 	if (ld.d[i].state > ld.n_answers || cp->list.array[0]->present != Component_PR_invoke) {
 		ld.errors++;
 		ld.d[i].state = 255;
+		ld.d[i].outcome = LD_OUT_OTHER;
 		ld.done++;
 		return;
 	}
@@ -667,7 +713,7 @@ static void ld_rx(const TCMessage_t *m)
 
 		memset(&a, 0, sizeof(a));
 		a.present = TCMessage_PR_continue;
-		snprintf(tid, sizeof(tid), "%08x", LD_TID0 + i);
+		snprintf(tid, sizeof(tid), "%08x", ld.tid0 + i);
 		tid_set(&a.choice.Continue.otid, tid);
 		OCTET_STRING_fromBuf(&a.choice.Continue.dtid, (const char *)otid->buf, otid->size);
 		c->present = Component_PR_returnResultLast;
@@ -1161,6 +1207,14 @@ int main(int argc, char **argv)
 		r->scu = osmo_sccp_user_bind(r->sccp, r->name, sccp_cb, r->ssn);
 		osmo_sccp_user_set_priv(r->scu, r);
 		osmo_sccp_local_addr_by_instance(&r->local, r->sccp, r->ssn);
+		{
+			/* reconnect to a restarted STP after 1 s, as the gateway does (libosmo-sigtran: 5 s) */
+			struct osmo_ss7_asp *asp;
+
+			llist_for_each_entry(asp, &osmo_sccp_get_ss7(r->sccp)->asp_list, list)
+				if (asp->client)
+					osmo_stream_cli_set_reconnect_timeout(asp->client, 1);
+		}
 	}
 	osmo_sccp_make_addr_pc_ssn(&gw_addr, osmo_ss7_pointcode_parse(NULL, "0.23.2"), 147);
 	if (!echo_mode) {

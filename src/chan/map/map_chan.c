@@ -30,6 +30,7 @@
 #include <osmocom/core/linuxlist.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/vty/vty.h>
+#include <osmocom/netif/stream.h>
 #include <osmocom/sigtran/osmo_ss7.h>
 #include <osmocom/sigtran/sccp_sap.h>
 #include <osmocom/sigtran/sccp_helpers.h>
@@ -88,6 +89,8 @@ static const struct osmo_tdef map_tdefs_default[] = {
 	  .desc = "MAP: the network's first answer to our TC-BEGIN" },
 	{ .T = UIGW_MAP_T_GUARD, .default_val = 600, .unit = OSMO_TDEF_S,
 	  .desc = "MAP: longest life of a transaction (TS 29.002: 10 min for processUnstructuredSS-Request)" },
+	{ .T = UIGW_MAP_T_RECONNECT, .default_val = 1, .unit = OSMO_TDEF_S, .min_val = 1, .max_val = 60,
+	  .desc = "MAP: wait before the ASP connects to the STP again after losing the link (libosmo-sigtran: 5)" },
 	{}
 };
 
@@ -664,6 +667,22 @@ static void abort_all(struct uigw_map *m, const char *why)
 	}
 }
 
+/* The reconnect interval of the ASPs' stream clients (X204): libosmo-sigtran sets 5 s when it creates them, so an
+ * STP restart would cost 5 s of MAP service. Applied once a second (an ASP added or restarted from the VTY
+ * gets it too, and a change of X204 takes effect at once). */
+void map_link_tune(struct uigw_map *m)
+{
+	struct osmo_ss7_instance *inst = m->sccp ? osmo_sccp_get_ss7(m->sccp) : NULL;
+	struct osmo_ss7_asp *asp;
+	int secs = (int)osmo_tdef_get(m->tdefs, UIGW_MAP_T_RECONNECT, OSMO_TDEF_S, 1);
+
+	if (!inst)
+		return;
+	llist_for_each_entry(asp, &inst->asp_list, list)
+		if (asp->client)
+			osmo_stream_cli_set_reconnect_timeout(asp->client, secs);
+}
+
 static int map_open(struct uigw_chan *ch)
 {
 	struct uigw_map *m = ch->priv;
@@ -691,6 +710,7 @@ static int map_open(struct uigw_chan *ch)
 	osmo_sccp_user_set_priv(m->scu, m);
 	osmo_timer_setup(&m->guard, map_guard_sweep_cb, m);
 	osmo_timer_schedule(&m->guard, 1, 0);
+	map_link_tune(m);
 	osmo_sccp_local_addr_by_instance(&m->local_addr, m->sccp, m->cfg.local_ssn);
 	if (m->cfg.gsmscf_number) {
 		const char *d = m->cfg.gsmscf_number[0] == '+' ? m->cfg.gsmscf_number + 1 : m->cfg.gsmscf_number;

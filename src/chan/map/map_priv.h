@@ -141,3 +141,4 @@ int map_tx_end_error(struct map_trans *t, int8_t invoke_id, int err);
 int map_tx_end_reject(struct map_trans *t, bool has_invoke_id, int8_t invoke_id, uint8_t tag, uint8_t code);
 /*! X203: the timer callback sweeping the oldest transactions (m->guard). */
 void map_guard_sweep_cb(void *data);
+void map_link_tune(struct uigw_map *m);

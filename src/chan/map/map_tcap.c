@@ -365,5 +365,6 @@ void map_guard_sweep_cb(void *data)
 		t->in_core = false;
 		map_tr_done(t);
 	}
+	map_link_tune(m);
 	osmo_timer_schedule(&m->guard, 1, 0);
 }

@@ -39,6 +39,7 @@ enum uigw_map_timer {
 	UIGW_MAP_T_ANSWER = -201,	/*!< our unstructuredSS-Request/-Notify waits this long for the answer, s */
 	UIGW_MAP_T_PUSH = -202,		/*!< our TC-BEGIN waits this long for the network's first answer, s */
 	UIGW_MAP_T_GUARD = -203,	/*!< no transaction lives longer, s */
+	UIGW_MAP_T_RECONNECT = -204,	/*!< the ASP connects to the STP again this long after losing it, s */
 };
 
 /*! Allocate the adapter, register channel `map`, install node `map` and `show map`, and libosmo-sigtran's
