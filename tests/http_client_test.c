@@ -7,6 +7,8 @@
 
 #define _GNU_SOURCE	/* strcasestr */
 #include <errno.h>
+#include <inttypes.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -289,10 +291,64 @@ static void test_http_client(void **state)
 	close(lfd.fd);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A request cancelled, and a client freed, while the host name is still being resolved: neither may wait for the
+ * resolver. Needs a DNS server that never answers: tests/http_dns_stall.sh runs this with one (a namespace whose
+ * /etc/resolv.conf names a silent 127.0.0.1:53, timeout 3 s); without UIGW_TEST_DNS_STALL it is skipped. */
+static void test_cancel_during_lookup(void **state)
+{
+	void *ctx = talloc_named_const(NULL, 0, "http_client_test");
+	struct uigw_http_client *cl = uigw_http_client_alloc(ctx, 2);
+	struct uigw_http_req req = { .url = "http://uigw-dns-stall.test:8080/x", .timeout_ms = 10000 };
+	struct got g[2] = { 0 };
+	struct uigw_http_xfer *x;
+	int64_t t0, took;
+	int i;
+
+	if (!getenv("UIGW_TEST_DNS_STALL")) {
+		talloc_free(ctx);
+		skip();
+	}
+	assert_non_null(cl);
+	x = uigw_http_send(cl, &req, done_cb, &g[0]);
+	assert_non_null(x);
+	for (i = 0; i < 20; i++) {	/* the lookup is under way */
+		osmo_select_main(1);
+		usleep(10000);
+	}
+	t0 = now_ms();
+	uigw_http_cancel(x);
+	took = now_ms() - t0;
+	printf("cancel during the lookup took %" PRId64 " ms\n", took);
+	assert_true(took < 1000);
+	assert_int_equal(g[0].calls, 0);
+
+	assert_non_null(uigw_http_send(cl, &req, done_cb, &g[1]));
+	for (i = 0; i < 20; i++) {
+		osmo_select_main(1);
+		usleep(10000);
+	}
+	t0 = now_ms();
+	uigw_http_client_free(cl);
+	took = now_ms() - t0;
+	printf("client freed during the lookup in %" PRId64 " ms\n", took);
+	assert_true(took < 1000);
+	assert_int_equal(g[1].calls, 0);
+	talloc_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http_client),
+		cmocka_unit_test(test_cancel_during_lookup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

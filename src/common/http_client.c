@@ -291,6 +291,11 @@ struct uigw_http_xfer *uigw_http_send(struct uigw_http_client *cl, const struct 
 	if (curl_easy_setopt(x->easy, CURLOPT_URL, req->url) != CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    /* a transfer removed while its host name is being resolved: libcurl's threaded resolver would join
+	     * the resolver thread in curl_multi_remove_handle(), blocking the whole event loop until getaddrinfo()
+	     * gives up (seconds, with a silent DNS server). With QUICK_EXIT (7.87) it leaves the thread to end on
+	     * its own. Found by the api fuzz target: a webhook deleted during its first delivery stalled it. */
+	    curl_easy_setopt(x->easy, CURLOPT_QUICK_EXIT, 1L) != CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)(req->timeout_ms ? req->timeout_ms : 10000)) != CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_USERAGENT, ua) != CURLE_OK ||
