@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1090,6 +1092,57 @@ static void test_wal_bound(void **state)
 	assert_int_equal(file_int("walbound", "SELECT count(*) FROM response"), 6000);
 }
 
+/* After a burst (the end of an overload episode) the writer gives back what its page cache holds: the pages a burst
+ * wrote stay there otherwise, up to cache_size (64 MiB) a connection. */
+static void test_release_memory(void **state)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	char raw[1001];
+	int64_t before, after, hw;
+	uint64_t id = 1;
+	bool pending = true;
+	int i, j;
+
+	memset(raw, 'y', sizeof(raw) - 1);
+	raw[sizeof(raw) - 1] = '\0';
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path("release");
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	for (i = 0; i < 40; i++) {	/* 4 MB of answers through the writer's cache */
+		struct done_rec d = { 0 };
+		struct uigw_store_job *job = uigw_store_job_alloc(st, keep_done, &d);
+
+		for (j = 0; j < 100; j++) {
+			struct uigw_store_row *r = row(job, UIGW_ROW_RESPONSE, "sub-r", 1000);
+
+			r->dialog = id++;
+			r->u.response.node = r->u.response.question = "q";
+			r->u.response.kind = "text";
+			r->u.response.value = "v";
+			r->u.response.raw = raw;
+		}
+		talloc_free(run(job, &d));
+	}
+	uigw_store_memory(&before, &hw);
+	uigw_store_release_memory(st);
+	for (i = 0; i < 200 && pending; i++) {
+		usleep(10000);
+		pthread_mutex_lock(&st->lock);
+		pending = st->release_mem;
+		pthread_mutex_unlock(&st->lock);
+	}
+	assert_false(pending);
+	usleep(20000);	/* the writer has taken the flag: let it finish the release */
+	uigw_store_memory(&after, &hw);
+	printf("SQLite memory %" PRId64 " -> %" PRId64 " bytes\n", before, after);
+	assert_true(before > 3 << 20);
+	assert_true(after < before / 4);
+	uigw_store_close(st);
+	assert_int_equal(file_int("release", "SELECT count(*) FROM response"), 4000);
+}
+
 static void test_upgrade(void **state)
 {
 	int v;
@@ -1403,6 +1456,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mt_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_memory, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 	int rc;

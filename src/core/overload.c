@@ -100,7 +100,9 @@ static void end(struct uigw *gw)
 	     o->lag_ms, o->delay_ms);
 	o->since_ms = uigw_wall_ms();
 	set_stats(gw);
-	/* what the burst took (kept responses, queues) back to the system: glibc keeps freed memory otherwise */
+	/* what the burst took (kept responses, queues) back to the system: glibc keeps freed memory otherwise; the
+	 * pages it wrote out of SQLite's caches (the writer trims again after releasing its own) */
+	uigw_store_release_memory(gw->store);
 	malloc_trim(0);
 }
 

@@ -591,6 +591,18 @@ void uigw_store_close(struct uigw_store *st)
 	store_free(st);
 }
 
+void uigw_store_release_memory(struct uigw_store *st)
+{
+	if (!st)
+		return;
+	if (st->rdb)
+		sqlite3_db_release_memory(st->rdb);
+	pthread_mutex_lock(&st->lock);
+	st->release_mem = true;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+}
+
 void uigw_store_memory(int64_t *used, int64_t *highwater)
 {
 	*used = sqlite3_memory_used();

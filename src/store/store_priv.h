@@ -134,6 +134,7 @@ struct uigw_store {
 	unsigned int n_in_flight;	/*!< jobs of the batch being written */
 	struct llist_head done;		/*!< written, completion not yet run */
 	bool stop;
+	bool release_mem;		/*!< asked: the writer releases its connection's cache (uigw_store_release_memory) */
 	unsigned int rows_queued;	/*!< rows of the queued jobs */
 	bool pausing;			/*!< the writer waits out commit_interval_ms: wake it only when it must */
 	unsigned int n_flush;		/*!< drains waiting: commit at once */

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -756,7 +757,7 @@ void *uigw_store_writer_main(void *arg)
 		LLIST_HEAD(batch);
 		unsigned int rows = 0, n_jobs = 0;
 
-		while (!st->stop && llist_empty(&st->queue)) {
+		while (!st->stop && llist_empty(&st->queue) && !st->release_mem) {
 			struct timespec ts;
 			int64_t due;
 
@@ -784,6 +785,15 @@ void *uigw_store_writer_main(void *arg)
 					uigw_store_checkpoint(st, false);	/* quiet now: the WAL restarts from its beginning */
 				pthread_mutex_lock(&st->lock);
 			}
+		}
+		if (st->release_mem) {
+			/* the pages a burst left in the cache (cache_size) back to the heap, and the heap to the system */
+			st->release_mem = false;
+			pthread_mutex_unlock(&st->lock);
+			sqlite3_db_release_memory(st->wdb);
+			malloc_trim(0);
+			pthread_mutex_lock(&st->lock);
+			continue;
 		}
 		if (llist_empty(&st->queue))
 			break;	/* stop, and nothing left */

@@ -75,7 +75,7 @@ echo "$targets" | while IFS=: read -r name srcs; do
 	[ -n "${FUZZ_RUNS:-}" ] && limit="-runs=$FUZZ_RUNS"
 	echo "fuzz_$name: $limit"
 	# shellcheck disable=SC2086
-	if ASAN_OPTIONS=detect_leaks=1 "$out/fuzz_$name" "$limit" ${FUZZ_FLAGS:-} -timeout=10 -rss_limit_mb=2048 \
+	if ASAN_OPTIONS=detect_leaks=1 "$out/fuzz_$name" "$limit" -timeout=10 -rss_limit_mb=2048 ${FUZZ_FLAGS:-} \
 		-print_final_stats=1 -artifact_prefix="$out/crash_$name-" "$work" >"$out/fuzz_$name.log" 2>&1; then
 		echo "fuzz_$name: ok ($(grep -a 'stat::number_of_executed_units' "$out/fuzz_$name.log" | awk '{print $2}') runs)"
 	else

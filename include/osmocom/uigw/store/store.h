@@ -348,6 +348,11 @@ bool uigw_store_failing(const struct uigw_store *st);
 /*! What SQLite holds in memory in this process now and at most (bytes): its page caches (cache_size each
  *  connection) and statements. Any thread. */
 void uigw_store_memory(int64_t *used, int64_t *highwater);
+/*! Give back what SQLite's page caches hold beyond what is in use (sqlite3_db_release_memory()): the read
+ *  connection's now, the write connection's by the writer thread before its next batch, which then trims the heap.
+ *  After a burst (the end of an overload episode) the caches hold the pages it wrote, up to cache_size each. Loop
+ *  thread. */
+void uigw_store_release_memory(struct uigw_store *st);
 /*! A snapshot of \a st's counters (loop thread). */
 void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out);
 
