@@ -9,6 +9,9 @@
 #include <string.h>
 #include <errno.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/application.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/render/render.h>
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
@@ -70,6 +73,16 @@ static void check_page(const struct uigw_profile *p, const struct uigw_render_in
 	}
 	CHECK(out->parts == (p->kind == UIGW_PROF_SMS ? uigw_sms_parts(p, out->text, out->coding) : 1));
 	CHECK(out->parts >= 1 && out->parts <= p->max_parts);
+}
+
+/* the renderer logs what it cuts (a footer that cannot fit, a page cut): without a log target each such line went to
+ * stderr, a third of the target's time on inputs that page a lot */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	osmo_init_logging2(talloc_named_const(NULL, 0, "fuzz_render"), &uigw_log_info);
+	log_set_log_level(osmo_stderr_target, LOGL_FATAL);
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

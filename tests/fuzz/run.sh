@@ -38,7 +38,7 @@ API_SRCS=$(cd "$S" && ls common/*.c codec/*.c store/*.c render/*.c core/*.c api/
 # target name and the sources it needs
 targets="
 campaign:common/channel.c common/logging.c core/campaign_names.c core/campaign_tmpl.c core/campaign_cfg.c core/campaign_load.c core/campaign_nodes.c core/campaign_set.c store/store_names.c
-render:common/channel.c codec/charset.c render/render.c
+render:common/channel.c common/logging.c codec/charset.c render/render.c
 charset:codec/charset.c
 smpp:codec/smpp_codec.c
 gsup:codec/charset.c codec/ber.c codec/map.c codec/ss_codec.c
