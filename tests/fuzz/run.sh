@@ -78,6 +78,14 @@ echo "$targets" | while IFS=: read -r name srcs; do
 	if ASAN_OPTIONS=detect_leaks=1 "$out/fuzz_$name" "$limit" -timeout=10 -rss_limit_mb=2048 ${FUZZ_FLAGS:-} \
 		-print_final_stats=1 -artifact_prefix="$out/crash_$name-" "$work" >"$out/fuzz_$name.log" 2>&1; then
 		echo "fuzz_$name: ok ($(grep -a 'stat::number_of_executed_units' "$out/fuzz_$name.log" | awk '{print $2}') runs)"
+		# FUZZ_MERGE (contrib/fuzz-long): the inputs of this run that add coverage join the corpus in the tree
+		if [ -n "${FUZZ_MERGE:-}" ]; then
+			keep="$top_srcdir/tests/fuzz/corpus/$name"
+			mkdir -p "$keep"
+			ASAN_OPTIONS=detect_leaks=0 "$out/fuzz_$name" -merge=1 -detect_leaks=0 "$keep" "$work" \
+				>"$out/merge_$name.log" 2>&1 || echo "fuzz_$name: merge failed (see $out/merge_$name.log)"
+			echo "fuzz_$name: corpus in the tree: $(ls "$keep" | wc -l) inputs"
+		fi
 	else
 		echo "fuzz_$name: FAILED"
 		tail -n 40 "$out/fuzz_$name.log"
