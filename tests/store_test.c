@@ -1046,20 +1046,40 @@ static void test_counts_follow_rows(void **state)
 				  " AND outcome = 'completed'"), 1);
 }
 
+/* One commit of 100 answers of 1,000 characters each (100 KB) from subscriber \a sub, dialogs from *id on. */
+static void commit_100k(struct uigw_store *st, const char *sub, uint64_t *id)
+{
+	static char raw[1001];
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job = uigw_store_job_alloc(st, keep_done, &d);
+	int j;
+
+	if (!raw[0])
+		memset(raw, 'x', sizeof(raw) - 1);
+	for (j = 0; j < 100; j++) {
+		struct uigw_store_row *r = row(job, UIGW_ROW_RESPONSE, sub, 1000);
+
+		r->dialog = (*id)++;
+		r->u.response.node = r->u.response.question = "q";
+		r->u.response.kind = "text";
+		r->u.response.value = "v";
+		r->u.response.raw = raw;
+	}
+	talloc_free(run(job, &d));
+}
+
 /* The WAL stays within wal-max-size when commits write faster than the timer checkpoints: a checkpoint when it
  * holds half the bound (the timer alone let 8 MB/s pass a 4 MiB bound and fill a small disk). */
 static void test_wal_bound(void **state)
 {
 	struct uigw_store_cfg cfg;
 	struct uigw_store *st;
-	char raw[1001], wal[160];
+	char wal[160];
 	struct stat sb;
 	off_t most = 0;
 	uint64_t id = 1;
-	int i, j;
+	int i;
 
-	memset(raw, 'x', sizeof(raw) - 1);
-	raw[sizeof(raw) - 1] = '\0';
 	uigw_store_cfg_defaults(&cfg);
 	cfg.path = db_path("walbound");
 	cfg.wal_max_mb = 1;
@@ -1068,19 +1088,7 @@ static void test_wal_bound(void **state)
 	assert_non_null(st);
 	snprintf(wal, sizeof(wal), "%s-wal", cfg.path);
 	for (i = 0; i < 60; i++) {	/* 60 commits of 100 KB of answers: 6 MB through a WAL of 1 MiB */
-		struct done_rec d = { 0 };
-		struct uigw_store_job *job = uigw_store_job_alloc(st, keep_done, &d);
-
-		for (j = 0; j < 100; j++) {
-			struct uigw_store_row *r = row(job, UIGW_ROW_RESPONSE, "sub-w", 1000);
-
-			r->dialog = id++;
-			r->u.response.node = r->u.response.question = "q";
-			r->u.response.kind = "text";
-			r->u.response.value = "v";
-			r->u.response.raw = raw;
-		}
-		talloc_free(run(job, &d));
+		commit_100k(st, "sub-w", &id);
 		assert_int_equal(stat(wal, &sb), 0);
 		if (sb.st_size > most)
 			most = sb.st_size;
@@ -1098,33 +1106,17 @@ static void test_release_memory(void **state)
 {
 	struct uigw_store_cfg cfg;
 	struct uigw_store *st;
-	char raw[1001];
 	int64_t before, after, hw;
 	uint64_t id = 1;
 	bool pending = true;
-	int i, j;
+	int i;
 
-	memset(raw, 'y', sizeof(raw) - 1);
-	raw[sizeof(raw) - 1] = '\0';
 	uigw_store_cfg_defaults(&cfg);
 	cfg.path = db_path("release");
 	st = uigw_store_open(ctx, &cfg);
 	assert_non_null(st);
-	for (i = 0; i < 40; i++) {	/* 4 MB of answers through the writer's cache */
-		struct done_rec d = { 0 };
-		struct uigw_store_job *job = uigw_store_job_alloc(st, keep_done, &d);
-
-		for (j = 0; j < 100; j++) {
-			struct uigw_store_row *r = row(job, UIGW_ROW_RESPONSE, "sub-r", 1000);
-
-			r->dialog = id++;
-			r->u.response.node = r->u.response.question = "q";
-			r->u.response.kind = "text";
-			r->u.response.value = "v";
-			r->u.response.raw = raw;
-		}
-		talloc_free(run(job, &d));
-	}
+	for (i = 0; i < 40; i++)	/* 4 MB of answers through the writer's cache */
+		commit_100k(st, "sub-r", &id);
 	uigw_store_memory(&before, &hw);
 	uigw_store_release_memory(st);
 	for (i = 0; i < 200 && pending; i++) {
