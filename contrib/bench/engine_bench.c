@@ -248,14 +248,14 @@ static bool with_policy;
 static int checkpoint_ms = -1;	/* -k: the store's checkpoint-interval (default: the gateway's) */
 static unsigned int purge_backlog = 200000;
 
-/* answers 100 days old, written straight into a fresh database before the store opens it */
-static void old_answers(const char *path, unsigned int n)
+/* answers \a days old, written straight into a fresh database before the store opens it */
+static void old_answers(const char *path, unsigned int n, unsigned int days)
 {
 	struct uigw_store_cfg cfg;
 	struct uigw_store *st;
 	sqlite3 *db;
 	sqlite3_stmt *ins;
-	long long old = (long long)time(NULL) * 1000 - 100LL * 86400000;
+	long long old = (long long)time(NULL) * 1000 - (long long)days * 86400000;
 	unsigned int i;
 
 	/* the schema first (the store's own), then the rows in one transaction */
@@ -291,13 +291,20 @@ static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigne
 	g->cfg.max_dialogs = max_dialogs;
 	g->cfg.resume_window = 0;
 	if (with_store) {
+		/* a fresh database each time: the main one and the charging records' one beside it, with their WALs */
+		snprintf(path, sizeof(path), "rm -f %s/bench.db %s/bench.db-* %s/bench-cdr.db %s/bench-cdr.db-*", dir, dir,
+			 dir, dir);
+		if (system(path) != 0)
+			exit(1);
 		snprintf(path, sizeof(path), "%s/bench.db", dir);
-		unlink(path);
 		osmo_talloc_replace_string(g, (char **)&g->store_cfg->path, path);
 		if (checkpoint_ms >= 0)
 			g->store_cfg->checkpoint_interval_ms = checkpoint_ms;
+		/* both phases on a database of the same size: the backlog is 100 days old in phase c (purged, retention
+		 * 30 days), 10 days in phase s (kept): what is compared is the purge and the records, not the size */
+		if (purge_backlog)
+			old_answers(path, purge_backlog, with_policy ? 100 : 10);
 		if (with_policy) {
-			old_answers(path, purge_backlog);
 			g->store_cfg->retention[UIGW_RET_ANSWERS] = 30;
 			snprintf(path, sizeof(path), "%s/cdr", dir);
 			osmo_talloc_replace_string(g, (char **)&g->store_cfg->cdr_dir, path);
