@@ -26,12 +26,14 @@
 #include "common/fixture.h"
 
 static struct uigw_fixture fx;
-static char db_path[128], cdr_dir[128];
+static char db_path[128], cdr_db_path[128], cdr_dir[128];
 
 static int setup(void **state)
 {
 	uigw_fx_init(&fx, "cdr");
 	snprintf(db_path, sizeof(db_path), "%s/cdr.db", fx.dir);
+	/* the charging records' own database beside it (store_cdr_db.c) */
+	snprintf(cdr_db_path, sizeof(cdr_db_path), "%s/cdr-cdr.db", fx.dir);
 	snprintf(cdr_dir, sizeof(cdr_dir), "%s/cdr", fx.dir);
 	return 0;
 }
@@ -108,6 +110,10 @@ static int64_t count(const char *sql)
 	int64_t n;
 
 	assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS charging", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, cdr_db_path, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	n = sqlite3_column_int64(s, 0);
@@ -250,7 +256,7 @@ static void test_crash_leftovers(void **state)
 	dialog(st, DLG(2013), 1700000000000LL + 13000, false);
 	uigw_store_drain(st);
 	uigw_store_close(st);
-	assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(cdr_db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "UPDATE cdr_export SET last_id = 10", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	{
@@ -299,11 +305,50 @@ static void test_crash_leftovers(void **state)
 	assert_int_equal(count("SELECT count(*) FROM cdr"), count("SELECT count(*) FROM dialog"));
 }
 
+/* A database of schema 8 kept its records in the main file: the next open moves them to the charging database
+ * (numbers, fields and the cursor as they were), drops the old tables, and numbering goes on after them. */
+static void test_records_of_schema_8_taken_over(void **state)
+{
+	struct uigw_store *st;
+	sqlite3 *db;
+	char sql[512];
+	unsigned int i;
+
+	assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(uigw_store_schema_upgrade(db, 0, 8), 0);
+	for (i = 1; i <= 5; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO dialog (id, campaign, channel, subscriber, started, ended, outcome)"
+			 " VALUES (%" PRIu64 ", 'rbt', 'ussi', 's', 1700000000000, %lld, 'completed');"
+			 "INSERT INTO cdr (id, dialog, started, ended, channel, campaign, subscriber, screens, outcome,"
+			 " charge_class) VALUES (%u, %" PRIu64 ", 1700000000000, %lld, 'ussi', 'rbt', 's', %u, 'completed',"
+			 " 'free')", DLG(3000 + i), 1700000001000LL + i, 100 + i, DLG(3000 + i),
+			 1700000001000LL + i, i);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_exec(db, "UPDATE cdr_export SET last_id = 104", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = open_store(10240);
+	dialog(st, DLG(3006), 1700000002000LL, true);
+	uigw_store_drain(st);
+	uigw_store_close(st);
+
+	assert_int_equal(count("SELECT count(*) FROM charging.cdr"), 6);
+	assert_int_equal(count("SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'cdr%'"), 0);
+	assert_int_equal(count("SELECT screens FROM cdr WHERE id = 103"), 3);
+	/* the new record after the old ones */
+	snprintf(sql, sizeof(sql), "SELECT id FROM cdr WHERE dialog = %" PRIu64, DLG(3006));
+	assert_int_equal(count(sql), 106);
+	assert_int_equal(count("SELECT count(*) FROM cdr WHERE recovered = 1"), 0);
+	assert_int_equal(count("PRAGMA main.user_version"), UIGW_SCHEMA_VERSION);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_one_record_per_dialog_once_in_the_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records_of_schema_8_taken_over, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 

@@ -147,6 +147,9 @@ struct uigw_store_job *uigw_subscriber_erase(struct uigw *gw, const char *msisdn
 	if (!job)
 		return NULL;
 	r = uigw_store_job_row(job, UIGW_ROW_ERASE);
+	/* the charging records may name the number (cdr-subscriber msisdn) */
+	if (r)
+		r->u.subscriber.msisdn = talloc_strdup(job, msisdn);
 	if (!r || !(r->subscriber = talloc_strdup(job, pseudo)) || uigw_store_submit(job) < 0) {
 		talloc_free(job);
 		return NULL;

@@ -195,10 +195,68 @@ struct uigw_store_query *uigw_store_job_query(struct uigw_store_job *job, enum u
 	return qr;
 }
 
+static void cdr_job_done(struct uigw_store_job *job, void *data)
+{
+	if (job->rc < 0)
+		LOGP(DSTORE, LOGL_ERROR, "charging rows of a job not written: %s\n", strerror(-job->rc));
+	talloc_free(job);
+}
+
+static void cdr_flush(struct uigw_store *st);
+
+static bool cdr_row(enum uigw_row_kind k)
+{
+	return k == UIGW_ROW_CDR || k == UIGW_ROW_ERASE || k == UIGW_ROW_PURGE;
+}
+
+#define COPY(s) ((s) ? talloc_strdup(cj, s) : NULL)
+
+/* The charging rows of a job (a record submitted with other rows, the charging part of an erasure or of a purge
+ * asked for): copied to a job of the charging thread, after the records queued before them. The writer of the
+ * main database leaves the records out. */
+static void cdr_follow(struct uigw_store *st, const struct uigw_store_job *job)
+{
+	struct uigw_store_job *cj = NULL;
+	unsigned int i;
+
+	for (i = 0; i < job->n_rows; i++) {
+		const struct uigw_store_row *r = &job->rows[i];
+		struct uigw_store_row *c;
+
+		if (!cdr_row(r->kind))
+			continue;
+		if (!cj)
+			cj = uigw_store_job_alloc(st, cdr_job_done, NULL);
+		c = uigw_store_job_row(cj, r->kind);
+		if (!c)
+			break;
+		*c = *r;
+		c->subscriber = COPY(r->subscriber);
+		if (r->kind == UIGW_ROW_ERASE) {
+			c->u.subscriber.msisdn = COPY(r->u.subscriber.msisdn);
+		} else if (r->kind == UIGW_ROW_CDR) {
+			c->campaign = COPY(r->campaign);
+			c->channel = COPY(r->channel);
+			c->owner = COPY(r->owner);
+			c->u.cdr.refusal = COPY(r->u.cdr.refusal);
+			c->u.cdr.visited = COPY(r->u.cdr.visited);
+			c->u.cdr.charge_class = COPY(r->u.cdr.charge_class);
+		}
+	}
+	if (!cj)
+		return;
+	cdr_flush(st);
+	if (i < job->n_rows || uigw_store_cdr_submit(cj) < 0) {
+		LOGP(DSTORE, LOGL_ERROR, "the charging records' part of an erasure or purge could not be queued\n");
+		talloc_free(cj);
+	}
+}
+
 int uigw_store_submit(struct uigw_store_job *job)
 {
 	struct uigw_store *st;
 	unsigned int i;
+	bool cdr = false;
 
 	if (!job || !job->st)
 		return -EINVAL;
@@ -219,6 +277,7 @@ int uigw_store_submit(struct uigw_store_job *job)
 			uigw_store_optout_note(st, job->rows[i].subscriber);
 		if (job->rows[i].kind == UIGW_ROW_OPTOUT)
 			uigw_store_optout_pending_add(st, job, &job->rows[i]);
+		cdr |= cdr_row(job->rows[i].kind);
 	}
 	st->n_queued++;
 	st->rows_queued += job->n_rows;
@@ -227,6 +286,8 @@ int uigw_store_submit(struct uigw_store_job *job)
 		pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->lock);
 	st->depth++;
+	if (cdr)
+		cdr_follow(st, job);
 	return 0;
 }
 
@@ -244,16 +305,35 @@ static void log_done(struct uigw_store_job *job, void *data)
 	talloc_free(job);
 }
 
-/* Submit the log job, if there is one. */
+/* Submit the charging records' log job, if there is one (to the charging thread). */
+static void cdr_flush(struct uigw_store *st)
+{
+	struct uigw_store_job *job = st->cdr_job;
+	int rc;
+
+	if (!job)
+		return;
+	st->cdr_job = NULL;
+	rc = uigw_store_cdr_submit(job);
+	if (rc < 0) {
+		st->log_rows_lost += job->n_rows;
+		LOGP(DSTORE, LOGL_ERROR, "%u charging records not stored (made from the dialog rows at the next start): "
+		     "%s\n", job->n_rows, strerror(-rc));
+		talloc_free(job);
+	}
+}
+
+/* Submit the log jobs, if there are any. */
 static void log_flush(struct uigw_store *st)
 {
 	struct uigw_store_job *job = st->log_job;
 	int rc;
 
+	osmo_timer_del(&st->log_timer);
+	cdr_flush(st);
 	if (!job)
 		return;
 	st->log_job = NULL;
-	osmo_timer_del(&st->log_timer);
 	rc = uigw_store_submit(job);
 	if (rc < 0) {
 		st->log_rows_lost += job->n_rows;
@@ -269,27 +349,32 @@ static void log_timer_cb(void *data)
 
 struct uigw_store_row *uigw_store_log_row(struct uigw_store *st, enum uigw_row_kind kind, void **ctx)
 {
+	struct uigw_store_job **job;
 	struct uigw_store_row *r;
 
 	if (!st)
 		return NULL;
-	if (st->log_job && st->log_job->n_rows >= UIGW_STORE_LOG_ROWS)
+	/* the charging records go to their own thread and database (store_cdr_db.c) */
+	job = kind == UIGW_ROW_CDR ? &st->cdr_job : &st->log_job;
+	if (*job && (*job)->n_rows >= UIGW_STORE_LOG_ROWS)
 		log_flush(st);	/* full */
-	if (!st->log_job) {
-		st->log_job = uigw_store_job_alloc(st, log_done, st);
-		if (!st->log_job) {
+	if (!*job) {
+		*job = uigw_store_job_alloc(st, log_done, st);
+		if (!*job) {
 			st->log_rows_lost++;
 			return NULL;
 		}
-		osmo_timer_setup(&st->log_timer, log_timer_cb, st);
-		osmo_timer_schedule(&st->log_timer, 0, UIGW_STORE_LOG_DELAY_MS * 1000);
+		if (!osmo_timer_pending(&st->log_timer)) {
+			osmo_timer_setup(&st->log_timer, log_timer_cb, st);
+			osmo_timer_schedule(&st->log_timer, 0, UIGW_STORE_LOG_DELAY_MS * 1000);
+		}
 	}
-	r = uigw_store_job_row(st->log_job, kind);
+	r = uigw_store_job_row(*job, kind);
 	if (!r) {
 		st->log_rows_lost++;
 		return NULL;
 	}
-	*ctx = st->log_job;
+	*ctx = *job;
 	return r;
 }
 
@@ -304,8 +389,8 @@ void uigw_store_drain(struct uigw_store *st)
 	st->n_flush++;
 	pthread_cond_signal(&st->wake);
 	/* a failing store holds its jobs for a while: after one attempt the loop goes on (never blocked for long) */
-	while (st->thread_running && (!llist_empty(&st->queue) || st->n_in_flight) &&
-	       !(st->n_in_flight == 0 && uigw_store_failing(st)))
+	while ((st->thread_running && (!llist_empty(&st->queue) || st->n_in_flight) &&
+		!(st->n_in_flight == 0 && uigw_store_failing(st))) || uigw_store_cdr_busy(st))
 		pthread_cond_wait(&st->idle, &st->lock);
 	st->n_flush--;
 	pthread_mutex_unlock(&st->lock);
@@ -334,7 +419,10 @@ void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out)
 	out->queued = st->n_queued;
 	out->in_flight = st->n_in_flight;
 	out->failing = uigw_store_failing(st);
+	out->cdr_queued = st->cdr.n_queued + st->cdr.n_in_flight;
+	out->cdr_failing = st->cdr.failing;
 	pthread_mutex_unlock(&st->lock);
+	out->cdr_db = st->cdr.db_path;
 	out->depth = st->depth;
 	out->log_rows_lost = st->log_rows_lost;
 	out->optout_checks = st->optout_checks;
@@ -473,6 +561,23 @@ static int open_writer(struct uigw_store *st)
 	return uigw_store_wh_load(st);
 }
 
+static int attach_charging(struct uigw_store *st)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->rdb, "ATTACH DATABASE ?1 AS charging", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(s, 1, st->cdr.db_path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot attach %s: %s\n", st->cdr.db_path, sqlite3_errmsg(st->rdb));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Release everything; safe on a partly opened store. The writer thread must not run. */
 static void store_free(struct uigw_store *st)
 {
@@ -484,8 +589,7 @@ static void store_free(struct uigw_store *st)
 		st->efd.fd = -1;
 	}
 	uigw_store_read_finalize(st);
-	if (st->wdb)
-		uigw_store_cdr_close(st);
+	uigw_store_cdr_close(st);
 	finalize_all(st->wstmt, _WSTMT_NUM);
 	finalize_all(st->wq, _UIGW_Q_NUM);
 	free(st->mt_done);
@@ -495,6 +599,7 @@ static void store_free(struct uigw_store *st)
 	if (st->wdb)
 		sqlite3_close(st->wdb);
 	pthread_cond_destroy(&st->wake);
+	pthread_cond_destroy(&st->cdr.wake);
 	pthread_cond_destroy(&st->idle);
 	pthread_mutex_destroy(&st->lock);
 	talloc_free(st);
@@ -523,7 +628,9 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&st->wake, &ca);
+	pthread_cond_init(&st->cdr.wake, &ca);
 	pthread_condattr_destroy(&ca);
+	INIT_LLIST_HEAD(&st->cdr.queue);
 	pthread_cond_init(&st->idle, NULL);
 	if (!st->cfg.path)
 		goto fail;
@@ -534,9 +641,15 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	st->purge_more = uigw_store_purge(st);
 	if (uigw_store_cdr_open(st) < 0)
 		goto fail;
+	/* the records of schema 8, taken over by the charging database now */
+	if (sqlite3_exec(st->wdb, "DROP TABLE IF EXISTS cdr_v8; DROP TABLE IF EXISTS cdr_export_v8", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		LOGP(DSTORE, LOGL_ERROR, "cannot drop the old charging tables: %s\n", sqlite3_errmsg(st->wdb));
 
-	/* the loop's read connection: WAL readers are never blocked by the writer */
-	if (open_conn(st, &st->rdb, SQLITE_OPEN_READONLY) < 0 || uigw_store_read_prepare(st) < 0)
+	/* the loop's read connection: WAL readers are never blocked by the writer; the charging database attached
+	 * (read-only, as the connection), so that its table reads as before */
+	if (open_conn(st, &st->rdb, SQLITE_OPEN_READONLY) < 0 || attach_charging(st) < 0 ||
+	    uigw_store_read_prepare(st) < 0)
 		goto fail;
 	uigw_store_optout_load(st);	/* without the filter every check reads: slower, still right */
 
@@ -549,8 +662,11 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	if (osmo_fd_register(&st->efd) < 0)
 		goto fail;
 
+	if (uigw_store_cdr_start(st) < 0)
+		goto fail;
 	if (pthread_create(&st->thread, NULL, uigw_store_writer_main, st)) {
 		LOGP(DSTORE, LOGL_ERROR, "cannot start the writer thread\n");
+		uigw_store_cdr_stop(st);
 		goto fail;
 	}
 	st->thread_running = true;
@@ -574,9 +690,10 @@ void uigw_store_close(struct uigw_store *st)
 	st->closing = true;
 	pthread_mutex_unlock(&st->lock);
 	log_flush(st);
-	while (st->depth || st->log_job) {
+	while (st->depth || st->log_job || st->cdr_job) {
 		uigw_store_drain(st);
-		if (st->depth && uigw_store_failing(st))
+		log_flush(st);	/* what the completions logged */
+		if (st->depth)
 			usleep(20000);	/* held jobs: written, or failed after a few seconds */
 	}
 	pthread_mutex_lock(&st->lock);
@@ -588,6 +705,10 @@ void uigw_store_close(struct uigw_store *st)
 		st->thread_running = false;
 	}
 	run_completions(st);
+	/* the last charging records, then their thread (it writes what is queued before it stops) */
+	log_flush(st);
+	uigw_store_cdr_stop(st);
+	run_completions(st);
 	store_free(st);
 }
 
@@ -598,8 +719,9 @@ void uigw_store_release_memory(struct uigw_store *st)
 	if (st->rdb)
 		sqlite3_db_release_memory(st->rdb);
 	pthread_mutex_lock(&st->lock);
-	st->release_mem = true;
+	st->release_mem = st->cdr.release_mem = true;
 	pthread_cond_signal(&st->wake);
+	pthread_cond_signal(&st->cdr.wake);
 	pthread_mutex_unlock(&st->lock);
 }
 

@@ -2,8 +2,8 @@
  *  Charging records as CSV files for a mediation system, in the manner of the Osmocom CDR files: one header
  *  line, then one line per record, comma-separated, times as YYYYMMDDhhmmssmmm (UTC).
  *
- *  The cdr table is the truth; the files are made from it. After each commit that wrote records the writer
- *  appends the records after its cursor to the open file, OUT_DIR/osmo-uigw-cdr-YYYYMMDDhhmmss.csv.part, and
+ *  The cdr table (in the charging database, store_cdr_db.c) is the truth; the files are made from it. After each
+ *  commit that wrote records the charging thread appends the records after its cursor to the open file, OUT_DIR/osmo-uigw-cdr-YYYYMMDDhhmmss.csv.part, and
  *  renames it to .csv (the mediation takes only those) when it is older than cdr_interval or bigger than
  *  cdr_max_kb. The cursor (the last record in a file) is kept in cdr_export with a transaction at most once a
  *  second, after the open file was synced (synchronous full); at open,
@@ -11,8 +11,8 @@
  *  it is closed. So a record reaches the files once; only a crash between a rename and the next commit can
  *  write the records of the renamed file's last append again (the record number tells them apart).
  *
- *  A dialog's record is written when the dialog is over, a little after its dialog row; a crash in between
- *  loses it. At open, every dialog that ended up to ten minutes before the last record and has none gets one
+ *  A dialog's record is written when the dialog is over, by its own thread into its own file, a little after the
+ *  dialog row; a crash in between loses it. At open, every dialog that ended up to ten minutes before the last record and has none gets one
  *  made from its dialog row (recovered = 1; screens and MT messages unknown), so the table and the files hold
  *  exactly one record per dialog. */
 
@@ -55,7 +55,7 @@ static const char cdr_read_sql[] =
 static const char cdr_recover_sql[] =
 	"INSERT INTO cdr (id, dialog, started, ended, channel, campaign, subscriber, roaming, visited, outcome,"
 	" test, recovered) SELECT ?4 + row_number() OVER (ORDER BY d.ended, d.id), d.id, d.started, d.ended,"
-	" d.channel, d.campaign, d.subscriber, d.roaming, d.visited, d.outcome, d.test, 1 FROM dialog d"
+	" d.channel, d.campaign, d.subscriber, d.roaming, d.visited, d.outcome, d.test, 1 FROM gw.dialog d"
 	" WHERE d.id >= ?3 AND d.ended >= ?1 AND d.id NOT IN (SELECT dialog FROM cdr WHERE id >= ?2)";
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -316,7 +316,7 @@ static int file_open(struct uigw_store *st)
 	c->fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 	if (c->fd < 0) {
 		rc = -errno;
-		if (!c->failing)
+		if (!c->file_failing)
 			LOGP(DSTORE, LOGL_ERROR, "cannot create CDR file %s: %s\n", c->path, strerror(errno));
 		return rc;
 	}
@@ -370,7 +370,7 @@ static int file_append(struct uigw_store *st, const struct buf *b, unsigned int 
 	/* no sync here: uigw_store_cdr_save_cursor() syncs before the cursor is kept (once a second) */
 	rc = write_all(c->fd, b->p, b->len);
 	if (rc < 0) {
-		if (!c->failing)
+		if (!c->file_failing)
 			LOGP(DSTORE, LOGL_ERROR, "cannot append to CDR file %s: %s\n", c->path, strerror(-rc));
 		if (ftruncate(c->fd, c->bytes) < 0)
 			LOGP(DSTORE, LOGL_ERROR, "CDR file %s: cannot cut back a failed append: %s\n", c->path,
@@ -392,15 +392,15 @@ static int flush(struct uigw_store *st, struct buf *b, unsigned int n, int64_t l
 	if (!n)
 		return 0;
 	if (b->oom || file_append(st, b, n) < 0) {
-		if (!c->failing)
+		if (!c->file_failing)
 			LOGP(DSTORE, LOGL_ERROR, "charging records after %" PRId64 " not in a CSV file yet: "
 			     "tried again after the next commit\n", c->exported);
-		c->failing = true;
+		c->file_failing = true;
 		return -EIO;
 	}
-	if (c->failing)
+	if (c->file_failing)
 		LOGP(DSTORE, LOGL_NOTICE, "CDR files written again\n");
-	c->failing = false;
+	c->file_failing = false;
 	c->exported = last;
 	*exported += n;
 	b->len = 0;
@@ -454,17 +454,17 @@ void uigw_store_cdr_export(struct uigw_store *st)
 			}
 		}
 		sqlite3_reset(c->read);
-		if (c->failing)
+		if (c->file_failing)
 			break;
 		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-			LOGP(DSTORE, LOGL_ERROR, "cannot read charging records: %s\n", sqlite3_errmsg(st->wdb));
+			LOGP(DSTORE, LOGL_ERROR, "cannot read charging records: %s\n", sqlite3_errmsg(st->cdr.db));
 			break;
 		}
 		if (flush(st, &b, n, last, &exported) < 0)
 			break;
 		more = rows == CDR_CHUNK;
 	}
-	if (c->failing)
+	if (c->file_failing)
 		count(st, exported, 0, 1);
 	else {
 		if (file_due(st))
@@ -476,7 +476,7 @@ void uigw_store_cdr_export(struct uigw_store *st)
 
 int uigw_store_cdr_save_cursor(struct uigw_store *st)
 {
-	sqlite3_stmt *s = st->wstmt[WSTMT_CDR_CURSOR];
+	sqlite3_stmt *s = st->cdr.cursor_upd;
 	int64_t now = uigw_mono_us();
 	int rc;
 
@@ -492,7 +492,7 @@ int uigw_store_cdr_save_cursor(struct uigw_store *st)
 	rc = sqlite3_step(s);
 	uigw_store_stmt_done(s);
 	if (rc != SQLITE_DONE) {
-		LOGP(DSTORE, LOGL_ERROR, "cannot keep the CDR cursor: %s\n", sqlite3_errmsg(st->wdb));
+		LOGP(DSTORE, LOGL_ERROR, "cannot keep the CDR cursor: %s\n", sqlite3_errmsg(st->cdr.db));
 		return -EIO;
 	}
 	/* in the transaction: st->cdr.saved follows once it committed (see write_batch) */
@@ -595,11 +595,11 @@ static int64_t query_int(sqlite3 *db, const char *sql)
  * within a commit interval, the ends): the table has no index on ended, nor on dialog. */
 static int64_t first_id_since(struct uigw_store *st, int64_t since)
 {
-	int64_t lo = query_int(st->wdb, "SELECT coalesce(min(id), 0) FROM cdr");
-	int64_t hi = query_int(st->wdb, "SELECT coalesce(max(id), 0) FROM cdr");
+	int64_t lo = query_int(st->cdr.db, "SELECT coalesce(min(id), 0) FROM cdr");
+	int64_t hi = query_int(st->cdr.db, "SELECT coalesce(max(id), 0) FROM cdr");
 	sqlite3_stmt *s;
 
-	if (sqlite3_prepare_v2(st->wdb, "SELECT ended FROM cdr WHERE id >= ?1 ORDER BY id LIMIT 1", -1, &s, NULL) !=
+	if (sqlite3_prepare_v2(st->cdr.db, "SELECT ended FROM cdr WHERE id >= ?1 ORDER BY id LIMIT 1", -1, &s, NULL) !=
 	    SQLITE_OK)
 		return lo;
 	while (lo < hi) {
@@ -622,7 +622,7 @@ static int64_t first_id_since(struct uigw_store *st, int64_t since)
 static void recover(struct uigw_store *st, int64_t last_id)
 {
 	/* the newest record (ids follow the commits; no index on ended: one less per record) */
-	int64_t last_end = query_int(st->wdb, "SELECT coalesce((SELECT ended FROM cdr ORDER BY id DESC LIMIT 1), 0)");
+	int64_t last_end = query_int(st->cdr.db, "SELECT coalesce((SELECT ended FROM cdr ORDER BY id DESC LIMIT 1), 0)");
 	sqlite3_stmt *s;
 	int n;
 
@@ -630,8 +630,8 @@ static void recover(struct uigw_store *st, int64_t last_id)
 		return;	/* no record yet: the dialogs before charging existed get none */
 	/* the records of the dialogs looked at are among those an hour before them (a long dialog's record is
 	 * written at its end, which is what counts) */
-	if (sqlite3_prepare_v2(st->wdb, cdr_recover_sql, -1, &s, NULL) != SQLITE_OK) {
-		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->wdb));
+	if (sqlite3_prepare_v2(st->cdr.db, cdr_recover_sql, -1, &s, NULL) != SQLITE_OK) {
+		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->cdr.db));
 		return;
 	}
 	sqlite3_bind_int64(s, 1, last_end - RECOVER_MS);
@@ -641,24 +641,24 @@ static void recover(struct uigw_store *st, int64_t last_id)
 	sqlite3_bind_int64(s, 3, ((last_end - RECOVER_MS) / 1000 - 6 * 3600) << 20);
 	sqlite3_bind_int64(s, 4, last_id);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->wdb));
-	else if ((n = sqlite3_changes(st->wdb)))
+		LOGP(DSTORE, LOGL_ERROR, "cannot recover charging records: %s\n", sqlite3_errmsg(st->cdr.db));
+	else if ((n = sqlite3_changes(st->cdr.db)))
 		LOGP(DSTORE, LOGL_NOTICE, "%d charging records made from dialogs whose record was lost\n", n);
 	sqlite3_finalize(s);
 }
 
-int uigw_store_cdr_open(struct uigw_store *st)
+int uigw_store_cdr_files_open(struct uigw_store *st)
 {
 	struct uigw_store_cdr *c = &st->cdr;
 	int64_t in_files, max_id;
 
 	c->fd = -1;
-	c->saved = c->exported = query_int(st->wdb, "SELECT last_id FROM cdr_export WHERE id = 1");
+	c->saved = c->exported = query_int(st->cdr.db, "SELECT last_id FROM cdr_export WHERE id = 1");
 	if (c->saved < 0)
 		return -EIO;
 	if (st->cfg.cdr_dir) {
-		if (sqlite3_prepare_v2(st->wdb, cdr_read_sql, -1, &c->read, NULL) != SQLITE_OK) {
-			LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sqlite3_errmsg(st->wdb), cdr_read_sql);
+		if (sqlite3_prepare_v2(st->cdr.db, cdr_read_sql, -1, &c->read, NULL) != SQLITE_OK) {
+			LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sqlite3_errmsg(st->cdr.db), cdr_read_sql);
 			return -EIO;
 		}
 		in_files = scan_parts(st);
@@ -667,9 +667,9 @@ int uigw_store_cdr_open(struct uigw_store *st)
 	}
 	/* past every record there is and every one a file had (records deleted since are not numbered again);
 	 * the recovered records take the next numbers */
-	max_id = query_int(st->wdb, "SELECT coalesce(max(id), 0) FROM cdr");
+	max_id = query_int(st->cdr.db, "SELECT coalesce(max(id), 0) FROM cdr");
 	recover(st, max_id > c->exported ? max_id : c->exported);
-	max_id = query_int(st->wdb, "SELECT coalesce(max(id), 0) FROM cdr");
+	max_id = query_int(st->cdr.db, "SELECT coalesce(max(id), 0) FROM cdr");
 	c->next_id = (max_id > c->exported ? max_id : c->exported) + 1;
 	c->committed_next = c->next_id;
 	if (c->read)
@@ -677,7 +677,7 @@ int uigw_store_cdr_open(struct uigw_store *st)
 	return 0;
 }
 
-void uigw_store_cdr_close(struct uigw_store *st)
+void uigw_store_cdr_files_close(struct uigw_store *st)
 {
 	struct uigw_store_cdr *c = &st->cdr;
 
@@ -688,7 +688,7 @@ void uigw_store_cdr_close(struct uigw_store *st)
 		/* the open file is handed over (synced) before the cursor says its records are in a file */
 		file_close(st);
 		if (c->exported != c->saved) {
-			sqlite3_stmt *s = st->wstmt[WSTMT_CDR_CURSOR];
+			sqlite3_stmt *s = st->cdr.cursor_upd;
 
 			sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, "$id"), c->exported);
 			if (sqlite3_step(s) == SQLITE_DONE)

@@ -43,8 +43,6 @@ enum uigw_store_wstmt {
 	WSTMT_ROLLBACK,
 	WSTMT_RESPONSE,
 	WSTMT_DIALOG,
-	WSTMT_CDR,
-	WSTMT_CDR_CURSOR,
 	WSTMT_DEFER,
 	WSTMT_DEFER_DONE,
 	WSTMT_OPTOUT_SCOPE,
@@ -160,6 +158,7 @@ struct uigw_store {
 	unsigned int optout_n;		/*!< pseudonyms added */
 	uint64_t optout_checks, optout_reads;	/*!< uigw_store_is_opted_out() calls; those that read the database */
 	struct uigw_store_job *log_job;	/*!< rows nobody waits for, not yet submitted (uigw_store_log_row) */
+	struct uigw_store_job *cdr_job;	/*!< the same for the charging records (their own thread and file) */
 	/*! Opt-outs and opt-ins submitted and not committed yet, oldest first: the checks see them at once (a push
 	 *  right after the confirmation of a stop must be refused, whichever path wrote it) */
 	struct llist_head optout_pending;
@@ -174,9 +173,23 @@ struct uigw_store {
 	size_t n_mt_done, mt_done_cap;
 	unsigned long mt_elided;	/*!< insert + delete pairs never written */
 
-	/* writer thread only (before the thread runs: the opening; after it stopped: the closing): the charging
-	 * records' CSV files (store_cdr.c) */
+	/* The charging records (store_cdr_db.c): their own database file and their own thread, so that one record
+	 * per dialog costs the writer of the answers nothing. The queue fields are shared under st->lock; the rest
+	 * belongs to the charging thread (before it runs: the opening; after it stopped: the closing), and the CSV
+	 * files with it (store_cdr.c). */
 	struct uigw_store_cdr {
+		char *db_path;		/*!< the charging database (talloc child of the store) */
+		sqlite3 *db;		/*!< its connection: the charging thread's */
+		sqlite3_stmt *ins, *cursor_upd, *erase, *begin, *commit, *rollback;
+		pthread_t thread;
+		bool thread_running;	/*!< loop thread only */
+		pthread_cond_t wake;	/*!< signalled to the charging thread (with st->lock) */
+		struct llist_head queue;	/*!< under st->lock: jobs of charging rows, erasures, purges */
+		unsigned int n_queued, n_in_flight;	/*!< under st->lock */
+		bool stop, release_mem;	/*!< under st->lock */
+		bool failing;		/*!< under st->lock: the last commit failed, its jobs wait to be tried again */
+		bool purge_now, purge_more;	/*!< charging thread */
+		int64_t last_purge_ms;	/*!< charging thread */
 		sqlite3_stmt *read;	/*!< the records after a cursor, in id order */
 		/* the lines of the records the batch being written inserted, ids pend_first..pend_last */
 		struct uigw_cdr_buf {
@@ -196,7 +209,7 @@ struct uigw_store {
 		int64_t opened_ms;	/*!< wall clock */
 		uint64_t bytes;
 		unsigned int records;	/*!< in the open file */
-		bool failing;		/*!< the last append failed (logged once until one works) */
+		bool file_failing;	/*!< the last append failed (logged once until one works) */
 		int64_t synced_us;	/*!< when the cursor was last kept (monotonic) */
 	} cdr;
 };
@@ -257,11 +270,12 @@ int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, con
 bool uigw_store_purge(struct uigw_store *st);
 
 /* store_cdr.c: charging records as CSV files */
-/*! At open, before the writer runs: read the cursor, repair and close files a crash left open, make the records
- *  of dialogs whose record a crash lost, and export what is not in a file yet. \returns 0 or negative errno */
-int uigw_store_cdr_open(struct uigw_store *st);
-/*! Writer, after a commit that wrote records (or with none, to close a file whose interval is over): append the
- *  records after the cursor to the open file, rotating as configured. */
+/*! At open (store_cdr_db.c opened the database, \a gw the main one attached): read the cursor, repair and close
+ *  files a crash left open, make the records of dialogs whose record a crash lost, and export what is not in a
+ *  file yet. \returns 0 or negative errno */
+int uigw_store_cdr_files_open(struct uigw_store *st);
+/*! Charging thread, after a commit that wrote records (or with none, to close a file whose interval is over):
+ *  append the records after the cursor to the open file, rotating as configured. */
 void uigw_store_cdr_export(struct uigw_store *st);
 /*! Writer, inside a transaction: record \a r was inserted as \a id; its line waits for the commit. */
 void uigw_store_cdr_inserted(struct uigw_store *st, const struct uigw_store_row *r, int64_t id);
@@ -272,5 +286,21 @@ void uigw_store_cdr_begin(struct uigw_store *st);
 int uigw_store_cdr_save_cursor(struct uigw_store *st);
 /*! Milliseconds until the open file must be closed for its interval (-1: no file open). */
 int64_t uigw_store_cdr_due_ms(const struct uigw_store *st);
-/*! At close, after the writer stopped: export the rest, keep the cursor, close the file. */
+/*! At close, after the charging thread stopped: export the rest, keep the cursor, close the file. */
+void uigw_store_cdr_files_close(struct uigw_store *st);
+
+/* store_cdr_db.c: the charging database and its thread */
+/*! At open, after the main database (schema upgraded): open or create the charging database, take over the
+ *  records an older schema kept in the main one, recover lost records, open the CSV files. \returns 0 or
+ *  negative errno */
+int uigw_store_cdr_open(struct uigw_store *st);
+/*! Start / stop the charging thread (stop: after what is queued was written, or given up on a failing disk). */
+int uigw_store_cdr_start(struct uigw_store *st);
+void uigw_store_cdr_stop(struct uigw_store *st);
+/*! Close the database (the thread stopped, or never ran). */
 void uigw_store_cdr_close(struct uigw_store *st);
+/*! Loop thread: queue a job of charging rows (UIGW_ROW_CDR, UIGW_ROW_ERASE, UIGW_ROW_PURGE) for the charging
+ *  thread; it completes through the store's completions. \returns 0 or negative errno */
+int uigw_store_cdr_submit(struct uigw_store_job *job);
+/*! Called with st->lock held: are charging jobs queued or being written (and not waiting out a failure)? */
+bool uigw_store_cdr_busy(const struct uigw_store *st);

@@ -48,8 +48,7 @@ static const struct {
 	{ UIGW_RET_PUSH, OLDER("push", "time") },
 	{ UIGW_RET_RECEIPTS, OLDER("mt_receipt", "submitted") },
 	{ UIGW_RET_AUDIT, OLDER("audit", "time") },
-	/* no index on ended: the oldest records by id (ids follow the commits), those of them past it */
-	{ UIGW_RET_CDRS, "DELETE FROM cdr WHERE id IN (SELECT id FROM cdr ORDER BY id LIMIT " LIMIT ") AND ended < $before" },
+	/* UIGW_RET_CDRS: the charging thread's, in its own database (store_cdr_db.c) */
 };
 
 static unsigned int days_of(const struct uigw_store *st, enum uigw_retention k)

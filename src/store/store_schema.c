@@ -256,6 +256,14 @@ static const char *const schema_v8[] = {
 	NULL
 };
 
+/* The charging records moved to a database of their own (store_cdr_db.c), written by their own thread: renamed
+ * here, taken over there at the same open, then dropped (uigw_store_open). */
+static const char *const schema_v9[] = {
+	"ALTER TABLE cdr RENAME TO cdr_v8",
+	"ALTER TABLE cdr_export RENAME TO cdr_export_v8",
+	NULL
+};
+
 static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[1] = schema_v1,
 	[2] = schema_v2,
@@ -265,6 +273,7 @@ static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[6] = schema_v6,
 	[7] = schema_v7,
 	[8] = schema_v8,
+	[9] = schema_v9,
 };
 
 static int exec_logged(sqlite3 *db, const char *sql)
@@ -349,12 +358,6 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 		" ended = excluded.ended, outcome = excluded.outcome, steps = excluded.steps,"
 		" last_node = excluded.last_node, roaming = excluded.roaming, visited = excluded.visited,"
 		" test = excluded.test",
-	[WSTMT_CDR] =
-		"INSERT INTO cdr (id, dialog, started, ended, channel, campaign, tenant, subscriber, roaming,"
-		" visited, screens, mt_messages, outcome, refusal, charge_class, zero_rated, test)"
-		" VALUES ($id, $dialog, $started, $time, $channel, $campaign, $tenant, $subscriber, $roaming, $visited,"
-		" $screens, $mt, $outcome, $refusal, $class, $zero_rated, $test)",
-	[WSTMT_CDR_CURSOR] = "UPDATE cdr_export SET last_id = $id WHERE id = 1",
 	[WSTMT_DEFER] =
 		"INSERT OR REPLACE INTO deferred (id, due, created, reason, campaign, msisdn, via, to_uri, language, params)"
 		" VALUES ($id, $due, $time, $reason, $campaign, $msisdn, $via, $to, $language, $params)",

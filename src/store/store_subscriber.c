@@ -4,6 +4,8 @@
  *  both, so that an export holds exactly what an erase removes. */
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <jansson.h>
 #include <sqlite3.h>
@@ -41,6 +43,13 @@ static const struct {
 	{ "deferred", "msisdn IN (SELECT msisdn FROM subscriber_map WHERE pseudonym = $s)" },
 	{ "subscriber_map", "pseudonym = $s" },
 };
+
+/* The charging records are in the charging database: read through the read connection's attachment, erased by
+ * the charging thread (store_cdr_db.c: the ERASE row goes there too) */
+static bool charging(unsigned int i)
+{
+	return !strcmp(places[i].table, "cdr");
+}
 
 static sqlite3_stmt *prepare(sqlite3 *db, const char *verb, unsigned int i, const char *pseudonym)
 {
@@ -125,8 +134,11 @@ int uigw_store_write_erase(struct uigw_store *st, const char *pseudonym)
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(places); i++) {
-		sqlite3_stmt *s = prepare(st->wdb, "DELETE", i, pseudonym);
+		sqlite3_stmt *s;
 
+		if (charging(i))
+			continue;
+		s = prepare(st->wdb, "DELETE", i, pseudonym);
 		if (!s)
 			return -EIO;
 		rc = sqlite3_step(s);

@@ -205,31 +205,6 @@ static int write_dialog(struct uigw_store *st, const struct uigw_store_row *r)
 	return uigw_store_outbox_add(st, UIGW_WH_DIALOG_ENDED, r, 0);
 }
 
-static int write_cdr(struct uigw_store *st, const struct uigw_store_row *r)
-{
-	struct wb b = wb_start(st, WSTMT_CDR);
-	int rc;
-
-	wb_common(&b, r);
-	wb_int(&b, "$id", st->cdr.next_id);
-	wb_int(&b, "$dialog", (int64_t)r->dialog);
-	wb_int(&b, "$started", r->u.cdr.started_ms);
-	wb_text(&b, "$tenant", r->owner);
-	wb_int(&b, "$roaming", r->u.cdr.roaming);
-	wb_text(&b, "$visited", r->u.cdr.visited);
-	wb_int(&b, "$screens", r->u.cdr.screens);
-	wb_int(&b, "$mt", r->u.cdr.mt_messages);
-	wb_text(&b, "$outcome", get_value_string_or_null(uigw_outcome_names, r->u.cdr.outcome));
-	wb_text(&b, "$refusal", r->u.cdr.refusal);
-	wb_text(&b, "$class", r->u.cdr.charge_class);
-	wb_int(&b, "$zero_rated", r->u.cdr.zero_rated);
-	wb_int(&b, "$test", r->u.cdr.test);
-	rc = wb_step(&b);
-	if (rc == 0)
-		uigw_store_cdr_inserted(st, r, st->cdr.next_id++);
-	return rc;
-}
-
 /* A report counts unless the same reporter has a counted report of the same number within the window before
  * it (judged on the rows' time_ms). A counted report increments spam_number. */
 static int write_spam(struct uigw_store *st, const struct uigw_store_row *r)
@@ -642,7 +617,7 @@ static int write_row(struct uigw_store *st, const struct uigw_store_row *r)
 	case UIGW_ROW_DIALOG:
 		return write_dialog(st, r);
 	case UIGW_ROW_CDR:
-		return write_cdr(st, r);
+		return 0;	/* copied to the charging thread at the submission (store.c, store_cdr_db.c) */
 	case UIGW_ROW_SPAM:
 		return write_spam(st, r);
 	case UIGW_ROW_REACTION:
@@ -673,16 +648,12 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned
 	unsigned int i;
 	int rc;
 
-	int64_t cursor;
-	bool cursor_kept;
-
 	llist_for_each_entry(job, batch, list)
 		job->rc = 0;
 
 	for (;;) {
 		bool refused = false;
 
-		uigw_store_cdr_begin(st);
 		mt_pairs_collect(st, batch);
 		rc = step_done(st->wdb, st->wstmt[WSTMT_BEGIN]);
 		if (rc < 0) {
@@ -713,29 +684,14 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned
 			LOGP(DSTORE, LOGL_ERROR, "a job with a refused row failed; rewriting its batch\n");
 			continue;
 		}
-		cursor = st->cdr.exported;
-		cursor_kept = false;
-		if (rc == 0) {
-			rc = uigw_store_cdr_save_cursor(st);
-			cursor_kept = rc > 0;
-			if (rc > 0)
-				rc = 0;
-		}
 		if (rc == 0)
 			rc = step_done(st->wdb, st->wstmt[WSTMT_COMMIT]);
-		if (rc == 0) {
-			/* only a cursor this transaction wrote is the database's now */
-			if (cursor_kept)
-				st->cdr.saved = cursor;
-			st->cdr.committed_next = st->cdr.next_id;
-		}
 		if (rc < 0) {
 			if (!sqlite3_get_autocommit(st->wdb))
 				step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
 			LOGP(DSTORE, st->failing_since_us ? LOGL_INFO : LOGL_ERROR,
 			     "transaction of %u jobs failed and rolled back\n", n_jobs);
 			st->wh_dirty = true;
-			uigw_store_cdr_begin(st);	/* its records are not in the table: no lines */
 			fail_batch(batch, -EIO);
 			return -EIO;
 		}
@@ -763,13 +719,11 @@ void *uigw_store_writer_main(void *arg)
 
 			/* an absolute deadline for pthread_cond_timedwait(): the real clock, not the one tests drive */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			/* a purge with more due goes on in batches a second apart while nothing else is to do; a CDR
-			 * file is closed when its interval is over */
-			due = uigw_store_cdr_due_ms(st);
-			if (st->ckpt_dirty && st->cfg.checkpoint_interval_ms &&
-			    (due < 0 || due > st->cfg.checkpoint_interval_ms))
+			/* a purge with more due goes on in batches a second apart while nothing else is to do */
+			due = -1;
+			if (st->ckpt_dirty && st->cfg.checkpoint_interval_ms)
 				due = st->cfg.checkpoint_interval_ms;
-			if (st->purge_more || st->cdr.failing)
+			if (st->purge_more)
 				ts.tv_sec += 1;
 			else if (due >= 0 && due < 60000)
 				ts.tv_sec += due / 1000 + 1;
@@ -779,8 +733,6 @@ void *uigw_store_writer_main(void *arg)
 				pthread_mutex_unlock(&st->lock);
 				if (st->purge_more || uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
 					st->purge_more = uigw_store_purge(st);
-				if (uigw_store_cdr_due_ms(st) == 0 || st->cdr.failing)
-					uigw_store_cdr_export(st);
 				if (st->ckpt_dirty && st->cfg.checkpoint_interval_ms)
 					uigw_store_checkpoint(st, false);	/* quiet now: the WAL restarts from its beginning */
 				pthread_mutex_lock(&st->lock);
@@ -827,9 +779,6 @@ void *uigw_store_writer_main(void *arg)
 			uigw_store_checkpoint_if_due(st);
 		if (st->wh_dirty)
 			uigw_store_wh_load(st);
-		/* the records of this commit into the CSV file (or a file whose time is over closed) */
-		if (st->cdr.written || uigw_store_cdr_due_ms(st) == 0 || st->cdr.failing)
-			uigw_store_cdr_export(st);
 		dt = uigw_mono_us() - t0;
 		llist_for_each_entry(job, &batch, list) {
 			for (i = 0; i < job->n_queries; i++) {

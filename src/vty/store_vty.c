@@ -196,6 +196,8 @@ DEFUN(show_store, show_store_cmd, "show store",
 			st.cdr_files, st.cdr_errors, VTY_NEWLINE);
 	else
 		vty_out(vty, " Charging records: in the table cdr only (no cdr-directory)%s", VTY_NEWLINE);
+	vty_out(vty, " Charging database %s: %u jobs queued%s%s", st.cdr_db ? st.cdr_db : "-", st.cdr_queued,
+		st.cdr_failing ? ", FAILING: retried every second" : "", VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 

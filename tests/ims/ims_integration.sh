@@ -483,6 +483,8 @@ sys.path.insert(0, sys.argv[3])
 import uigwtest
 db = sqlite3.connect(sys.argv[1])
 db.row_factory = sqlite3.Row
+# the charging records' own database beside the main one (store_cdr_db.c)
+db.execute("ATTACH DATABASE ? AS charging", (sys.argv[1][:-3] + '-cdr.db',))
 dialogs = db.execute("SELECT count(*) FROM dialog").fetchone()[0]
 cdrs = db.execute("SELECT count(*) FROM cdr").fetchone()[0]
 missing = db.execute("SELECT count(*) FROM dialog d WHERE NOT EXISTS (SELECT 1 FROM cdr c WHERE c.dialog = d.id)").fetchone()[0]

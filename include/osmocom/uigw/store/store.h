@@ -101,7 +101,8 @@ enum uigw_row_kind {
 	UIGW_ROW_WH_DEAD,	/*!< dead-letter entry u.wh.id, or (id 0) every pending entry of webhook u.wh.webhook
 				 *   above u.wh.after that has waited since before u.wh.cutoff_ms */
 	UIGW_ROW_WH_RESEND,	/*!< dead letters of webhook u.wh.webhook (all, or u.wh.id) are pending again */
-	UIGW_ROW_ERASE,		/*!< everything held about the pseudonym `subscriber` is deleted (store_subscriber.c) */
+	UIGW_ROW_ERASE,		/*!< everything held about the pseudonym `subscriber` is deleted (store_subscriber.c);
+				 *   u.subscriber.msisdn, if set, names the records kept under the number as well */
 	UIGW_ROW_PURGE,		/*!< run the retention purge now (VTY `store purge`, tests) */
 	UIGW_ROW_CDR,		/*!< the charging record of a dialog that is over (u.cdr; one per dialog id) */
 	UIGW_ROW_DEFER,		/*!< a push put off until u.defer.due_ms (u.defer; campaign, time_ms common) */
@@ -339,6 +340,10 @@ struct uigw_store_stats {
 	bool failing;			/*!< the last commit failed: jobs are held and retried */
 	int64_t failing_since_ms;	/*!< wall clock of the failure that began it */
 	unsigned int held;		/*!< jobs waiting for a retry (part of queued) */
+	/* the charging records' own database and thread (store_cdr_db.c) */
+	unsigned int cdr_queued;	/*!< jobs of records waiting for it (or being written) */
+	bool cdr_failing;		/*!< its last commit failed: they wait and are retried every second */
+	const char *cdr_db;		/*!< its file (valid while the store is open) */
 };
 /*! The settings \a st runs with (those of node `store` at its opening). */
 const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
@@ -509,7 +514,7 @@ int uigw_store_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_
 bool uigw_store_is_number(const char *s, double *value);
 
 /*! Schema version this code writes (PRAGMA user_version). */
-#define UIGW_SCHEMA_VERSION 8
+#define UIGW_SCHEMA_VERSION 9
 /*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
  *  \returns 0 or negative errno */
 struct sqlite3;
