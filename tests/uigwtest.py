@@ -128,11 +128,17 @@ def numbers_in_store(db_path, digits, allowed=('subscriber_map',)):
     import sqlite3
     db = sqlite3.connect('file:%s?mode=ro' % db_path, uri=True)
     found = set()
+    tables = [('main', t) for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    # the charging records' own database beside it (PATH.db -> PATH-cdr.db), where there is one
+    cdr = db_path[:-3] + '-cdr.db' if db_path.endswith('.db') else db_path + '-cdr'
+    if os.path.exists(cdr):
+        db.execute("ATTACH DATABASE ? AS charging", ('file:%s?mode=ro' % cdr,))
+        tables += [('charging', t) for (t,) in db.execute("SELECT name FROM charging.sqlite_master WHERE type = 'table'")]
     try:
-        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        for schema, table in tables:
             if table in allowed:
                 continue
-            cur = db.execute('SELECT * FROM "%s"' % table)
+            cur = db.execute('SELECT * FROM %s."%s"' % (schema, table))
             cols = [c[0] for c in cur.description]
             for row in cur:
                 for col, v in zip(cols, row):

@@ -513,6 +513,10 @@ other = db.execute("SELECT count(*) FROM cdr WHERE campaign <> 'spam' AND (zero_
 assert other == 0, '%d records of other campaigns zero-rated' % other
 found = uigwtest.numbers_in_store(sys.argv[1], '49172000')
 assert not found, 'subscriber numbers stored in %r' % found
+# the daemon's umask: both databases (and what SQLite keeps beside them) only for its user
+for f in glob.glob(sys.argv[1] + '*') + glob.glob(sys.argv[1][:-3] + '-cdr.db*'):
+    assert os.stat(f).st_mode & 0o777 == 0o600, '%s: mode %o' % (f, os.stat(f).st_mode)
+assert os.path.exists(sys.argv[1][:-3] + '-cdr.db'), 'no charging database'
 print('   %d dialogs, %d records, %d in %d CSV files; roaming USSI: visited %s, refusal %s; spam over MESSAGE: %d records zero-rated'
       % (dialogs, cdrs, len(seen), len(files), roam[0]['visited'], roam[0]['refusal'], len(spam)))
 PY
