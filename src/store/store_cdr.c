@@ -2,18 +2,19 @@
  *  Charging records as CSV files for a mediation system, in the manner of the Osmocom CDR files: one header
  *  line, then one line per record, comma-separated, times as YYYYMMDDhhmmssmmm (UTC).
  *
- *  The cdr table (in the charging database, store_cdr_db.c) is the truth; the files are made from it. After each
- *  commit that wrote records the charging thread appends the records after its cursor to the open file, OUT_DIR/osmo-uigw-cdr-YYYYMMDDhhmmss.csv.part, and
- *  renames it to .csv (the mediation takes only those) when it is older than cdr_interval or bigger than
- *  cdr_max_kb. The cursor (the last record in a file) is kept in cdr_export with a transaction at most once a
- *  second, after the open file was synced (synchronous full); at open,
- *  a file a crash left open is cut back to its last whole line, its last record number raises the cursor, and
- *  it is closed. So a record reaches the files once; only a crash between a rename and the next commit can
+ *  The cdr table (in the charging database, store_cdr_db.c) is the truth; the files are made from it. After
+ *  each commit that wrote records the charging thread appends the records after its cursor to the open file,
+ *  OUT_DIR/osmo-uigw-cdr-YYYYMMDDhhmmss.csv.part, and renames it to .csv (the mediation takes only those) when it
+ *  is older than cdr_interval or bigger than cdr_max_kb. The cursor (the last record in a file) is kept in
+ *  cdr_export with a transaction at most once a second, after the open file was synced (synchronous full); at
+ *  open, a file a crash left open is cut back to its last whole line, its last record number raises the cursor,
+ *  and it is closed. So a record reaches the files once; only a crash between a rename and the next commit can
  *  write the records of the renamed file's last append again (the record number tells them apart).
  *
  *  A dialog's record is written when the dialog is over, by its own thread into its own file, a little after the
- *  dialog row; a crash in between loses it. At open, every dialog that ended up to ten minutes before the last record and has none gets one
- *  made from its dialog row (recovered = 1; screens and MT messages unknown), so the table and the files hold
+ *  dialog row; a crash in between loses it. At open, every dialog that ended up to ten minutes before the last
+ *  record and has none gets one made from its dialog row (recovered = 1; screens and MT messages unknown), so the
+ *  table and the files hold
  *  exactly one record per dialog. */
 
 #define _GNU_SOURCE
@@ -578,25 +579,12 @@ static int64_t scan_parts(struct uigw_store *st)
 	return last;
 }
 
-static int64_t query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s;
-	int64_t v = 0;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
-
 /* The first record that ended at \a since or later, by bisection over the ids (they follow the commits, and so,
  * within a commit interval, the ends): the table has no index on ended, nor on dialog. */
 static int64_t first_id_since(struct uigw_store *st, int64_t since)
 {
-	int64_t lo = query_int(st->cdr.db, "SELECT coalesce(min(id), 0) FROM cdr");
-	int64_t hi = query_int(st->cdr.db, "SELECT coalesce(max(id), 0) FROM cdr");
+	int64_t lo = uigw_store_query_int(st->cdr.db, -1, "SELECT coalesce(min(id), 0) FROM cdr");
+	int64_t hi = uigw_store_query_int(st->cdr.db, -1, "SELECT coalesce(max(id), 0) FROM cdr");
 	sqlite3_stmt *s;
 
 	if (sqlite3_prepare_v2(st->cdr.db, "SELECT ended FROM cdr WHERE id >= ?1 ORDER BY id LIMIT 1", -1, &s, NULL) !=
@@ -622,7 +610,8 @@ static int64_t first_id_since(struct uigw_store *st, int64_t since)
 static void recover(struct uigw_store *st, int64_t last_id)
 {
 	/* the newest record (ids follow the commits; no index on ended: one less per record) */
-	int64_t last_end = query_int(st->cdr.db, "SELECT coalesce((SELECT ended FROM cdr ORDER BY id DESC LIMIT 1), 0)");
+	int64_t last_end = uigw_store_query_int(st->cdr.db, -1,
+						"SELECT coalesce((SELECT ended FROM cdr ORDER BY id DESC LIMIT 1), 0)");
 	sqlite3_stmt *s;
 	int n;
 
@@ -653,7 +642,7 @@ int uigw_store_cdr_files_open(struct uigw_store *st)
 	int64_t in_files, max_id;
 
 	c->fd = -1;
-	c->saved = c->exported = query_int(st->cdr.db, "SELECT last_id FROM cdr_export WHERE id = 1");
+	c->saved = c->exported = uigw_store_query_int(st->cdr.db, -1, "SELECT last_id FROM cdr_export WHERE id = 1");
 	if (c->saved < 0)
 		return -EIO;
 	if (st->cfg.cdr_dir) {
@@ -667,9 +656,9 @@ int uigw_store_cdr_files_open(struct uigw_store *st)
 	}
 	/* past every record there is and every one a file had (records deleted since are not numbered again);
 	 * the recovered records take the next numbers */
-	max_id = query_int(st->cdr.db, "SELECT coalesce(max(id), 0) FROM cdr");
+	max_id = uigw_store_query_int(st->cdr.db, -1, "SELECT coalesce(max(id), 0) FROM cdr");
 	recover(st, max_id > c->exported ? max_id : c->exported);
-	max_id = query_int(st->cdr.db, "SELECT coalesce(max(id), 0) FROM cdr");
+	max_id = uigw_store_query_int(st->cdr.db, -1, "SELECT coalesce(max(id), 0) FROM cdr");
 	c->next_id = (max_id > c->exported ? max_id : c->exported) + 1;
 	c->committed_next = c->next_id;
 	if (c->read)

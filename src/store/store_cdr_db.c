@@ -97,7 +97,7 @@ static int exec(sqlite3 *db, const char *sql)
 	return 0;
 }
 
-static int64_t query_int(sqlite3 *db, const char *sql, int64_t dflt)
+int64_t uigw_store_query_int(sqlite3 *db, int64_t dflt, const char *sql)
 {
 	sqlite3_stmt *s;
 	int64_t v = dflt;
@@ -136,7 +136,7 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
 static int schema(struct uigw_store *st)
 {
 	sqlite3 *db = st->cdr.db;
-	int64_t version = query_int(db, "PRAGMA user_version", -1);
+	int64_t version = uigw_store_query_int(db, -1, "PRAGMA user_version");
 	const char *const *sql;
 	char pragma[64];
 
@@ -172,7 +172,8 @@ static int take_over_v8(struct uigw_store *st)
 	sqlite3 *db = st->cdr.db;
 	int n;
 
-	if (query_int(db, "SELECT count(*) FROM gw.sqlite_master WHERE type = 'table' AND name = 'cdr_v8'", 0) <= 0)
+	if (uigw_store_query_int(db, 0, "SELECT count(*) FROM gw.sqlite_master WHERE type = 'table'"
+				 " AND name = 'cdr_v8'") <= 0)
 		return 0;
 	if (exec(db, "BEGIN IMMEDIATE") < 0)
 		return -EIO;

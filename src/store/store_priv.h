@@ -229,6 +229,8 @@ void uigw_store_backoff(struct uigw_store *st);
 /*! A commit worked: a failing store works again (logged). */
 void uigw_store_commit_worked(struct uigw_store *st);
 
+/*! The first column of the first row of \a sql as an integer; \a dflt if it fails or has no row. */
+int64_t uigw_store_query_int(sqlite3 *db, int64_t dflt, const char *sql);
 /*! Register the SQL helpers (is_number()) on a connection. \returns SQLite result code */
 int uigw_store_sql_functions(sqlite3 *db);
 /*! Bind helpers by parameter name (osmo-hlr db.c style); a missing name is a programming error (logged). */
