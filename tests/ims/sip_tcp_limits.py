@@ -10,8 +10,8 @@
  6. a peer that sends requests and never reads the answers is dropped, once, when what waits for it passes the
     bound (tcp:stuck-closed) or, if TCP's own backoff into its full window stalls its sending first, when its
     request stays incomplete (tcp:slow-closed); other connections are served meanwhile and after;
- 8. a MESSAGE that would begin a dialog while the gateway takes no new ones gets 503 with Retry-After, the
-    running dialog's next MESSAGE 202;
+ 8. a MESSAGE that would begin a dialog while the gateway takes no new ones gets 503 with Retry-After (from
+    the raw bytes: the fast path, sip_tcp.c), the running dialog's next MESSAGE 202;
  9. the same over UDP takes the fast path (raw bytes, sip_udp.c) while the operator drains the gateway: the 503's
     headers and its destination as RFC 3261 and RFC 3581 want, the dialog under way goes on, `no drain` admits;
  7. `show sip` counts all of it (tcp:accepted, tcp:refused, tcp:idle-closed, tcp:slow-closed,
@@ -331,6 +331,14 @@ def main():
         c, out = counters(vty)
         check('msg:busy-503' in out and re.search(r'msg:busy-503\s+1$', out, re.M) is not None,
               'show sip: msg:busy-503 1')
+        # ... refused by the fast path over TCP as well: from the raw bytes, answered on its connection
+        m = re.search(r'msg:busy-503-raw\s+(\d+)$', out, re.M)
+        check(m is not None and int(m.group(1)) == 1, 'show sip: msg:busy-503-raw 1, the TCP refusal took the fast '
+              'path (%s)' % (m.group(1) if m else None))
+        check(resp is not None and b'\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK-msg-2' in resp and
+              b'\r\nCall-ID: msg-2@127.0.0.1\r\n' in resp and re.search(rb'\r\nTo: <sip:7726@127\.0\.0\.1>;tag=',
+                                                                   resp) is not None,
+              'the TCP 503: Via, Call-ID copied, To with a tag')
         vty.cmd('configure terminal')
         vty.cmd('uigw')
         vty.cmd('max-dialogs 100000')
@@ -399,8 +407,8 @@ def main():
         m = re.search(r'dialog:busy-drain: +(\d+) ', vty.cmd('show rate-counters'))
         check(m is not None and int(m.group(1)) == 3, 'dialog:busy-drain 3 (%s)' % (m.group(1) if m else None))
         m = re.search(r'msg:busy-503-raw\s+(\d+)$', vty.cmd('show sip'), re.M)
-        check(m is not None and int(m.group(1)) == 3, 'show sip: msg:busy-503-raw 3, the fast path (%s)' %
-              (m.group(1) if m else None))
+        check(m is not None and int(m.group(1)) == 4, 'show sip: msg:busy-503-raw 4 (3 of them over UDP), the fast '
+              'path (%s)' % (m.group(1) if m else None))
         vty.cmd('no drain')
         check('DRAINING' not in vty.cmd('show overload'), 'no drain: not draining')
         ua.sendto(udp_message(105, '+491720009102', 'spam', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))

@@ -598,7 +598,7 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 	 * before any work on the body (the dialogs under way go on) */
 	admitted = false;
 	if (sip->rx_admitted) {
-		admitted = true;	/* asked by the UDP reader's fast path (sip_udp.c) */
+		admitted = true;	/* asked by the reader's fast path (sip_udp.c, sip_tcp.c) */
 		sip->rx_admitted = false;
 	} else if (!sip->cfg.overload_screen && !uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG)) {
 		if (uigw_admit(gw) != UIGW_REFUSAL_NONE) {

@@ -145,7 +145,7 @@ struct uigw_sip {
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
 	unsigned long done_dropped;	/*!< kept responses dropped early: cfg.kept_max reached */
 	unsigned long stale_dropped;	/*!< requests dropped unread: older than cfg.stale_ms in the kernel */
-	bool rx_admitted;		/*!< the datagram being handled was admitted by the fast path's uigw_admit()
+	bool rx_admitted;		/*!< the message being handled was admitted by the fast path's uigw_admit()
 					 *   (sip_udp.c): ims_msg_rx() does not draw again */
 	struct uigw_concat *sms_concat;	/*!< concatenated SMS over IP being reassembled (ims_msg.c) */
 	struct llist_head nicts;	/*!< struct sip_tx of our own non-INVITE client transactions (sip_nict.c) */
@@ -192,6 +192,14 @@ void sip_dispatch(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req);
  *  Record-Route too for 2xx to INVITE. \returns the message or NULL */
 osip_message_t *sip_response(const osip_message_t *req, int code, const char *to_tag);
 /*! A message from UDP or a TCP connection (\a conn): to its transaction, a new one, or the dialog layer. */
+/*! The overload fast path (sip_udp.c): a MESSAGE that would begin a dialog while the gateway refuses new ones
+ *  gets its 503 (Retry-After) built from the raw bytes into \a out, to go to \a dst (UDP) or back on its
+ *  connection (TCP) — no libosip2 parse, no transaction. The full path keeps requests of a dialog under way,
+ *  retransmissions, untrusted sources, anything the raw scan does not take, and busy-screen mode.
+ *  \returns the response's length; 0: the full path's (with *admitted set if uigw_admit() admitted it, drawn
+ *  once); -1: a retransmission already answered again (UDP) */
+int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src, bool tcp,
+		     char *out, size_t out_len, struct sockaddr_in *dst, bool *admitted);
 void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
 		struct sip_conn *conn);
 /*! Every transaction list of every libosip2 instance into \a lists (room for 4 * SIP_OSIP_POOL).

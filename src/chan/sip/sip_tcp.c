@@ -168,6 +168,24 @@ void sip_conn_close(struct sip_conn *c)
 	talloc_free(c);
 }
 
+/* One framed message: while the gateway refuses new dialogs, a MESSAGE that would begin one gets its 503 from
+ * the raw bytes back on this connection (sip_fast_refusal(), as over UDP); everything else the full way. */
+static void tcp_rx_msg(struct uigw_sip *sip, struct sip_conn *c, size_t len)
+{
+	char out[2048];
+	struct sockaddr_in dst;
+	bool admitted;
+	int n = sip_fast_refusal(sip, c->buf, len, &c->peer, true, out, sizeof(out), &dst, &admitted);
+
+	if (n > 0) {
+		sip_send_to(sip, out, n, &dst, c);	/* a failed write closes the connection after this read */
+		return;
+	}
+	sip->rx_admitted = admitted;
+	sip_rx_msg(sip, c->buf, len, &c->peer, c);
+	sip->rx_admitted = false;
+}
+
 static int conn_cb(struct osmo_fd *ofd, unsigned int what)
 {
 	struct sip_conn *c = ofd->data;
@@ -236,7 +254,7 @@ static int conn_cb(struct osmo_fd *ofd, unsigned int what)
 		}
 		if (fl == 0)
 			break;
-		sip_rx_msg(sip, c->buf, fl, &c->peer, c);
+		tcp_rx_msg(sip, c, fl);
 		memmove(c->buf, c->buf + fl, c->len - fl + 1);
 		c->len -= fl;
 		framed = true;

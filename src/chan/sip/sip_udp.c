@@ -3,6 +3,7 @@
  *  their kernel receive time (the queue delay of overload control; requests that waited past stale-request-ms are
  *  dropped unread); and the fast path that refuses a new MESSAGE from its raw bytes while the gateway refuses new
  *  dialogs — no libosip2 parse, no transaction, no allocation, the 503s of one batch sent with one sendmmsg().
+ *  The TCP reader (sip_tcp.c) uses the same refusal for each message it frames.
  *  A refusal must cost little next to a dialog, or refusing the excess of a burst eats what the admitted
  *  dialogs need (doc/ims.md "Overload"). */
 
@@ -64,62 +65,71 @@ static void tx_flush(struct uigw_sip *sip)
 	txb.n = 0;
 }
 
-/* A MESSAGE that would begin a dialog while the gateway refuses new ones: its 503 (Retry-After) built from the raw
- * bytes into the batch. The full path keeps everything else: requests of a dialog under way, retransmissions of
- * what is answered or being answered, untrusted sources and requests without an identity (their 403), anything the
- * raw scan does not take (folded lines, a top Via with received=, no RFC 3261 branch), and busy-screen mode.
- * \returns true if answered here; false with *admitted set if uigw_admit() admitted it (drawn once) */
-static bool fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
-			 bool *admitted)
+int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src, bool tcp,
+		     char *out, size_t out_len, struct sockaddr_in *dst, bool *admitted)
 {
 	struct uigw *gw = sip->gw;
 	struct uigw_sip_raw r;
-	struct sip_tx from = { .sip = sip, .src = { .sin = *src } };
+	struct sip_tx from = { .sip = sip, .src = { .tcp = tcp, .sin = *src } };
 	char key[256], msisdn[UIGW_MSISDN_MAXLEN], ip[INET_ADDRSTRLEN], tag[SIP_TOKEN_LEN], extra[32];
-	unsigned int i = txb.n;
 	bool from_ok;
 	int n;
 
 	*admitted = false;
 	if (sip->cfg.overload_screen || !uigw_refusing(gw) || len < 8 || memcmp(buf, "MESSAGE ", 8))
-		return false;
+		return 0;
 	if (uigw_sip_raw_scan(buf, len, &r) < 0 || r.received || r.branch.len < 7 ||
 	    strncmp(r.branch.p, "z9hG4bK", 7) || uigw_sip_raw_key(&r, key, sizeof(key)) < 0)
-		return false;
+		return 0;
 	if (sip_tx_find_key(sip, key))
-		return false;
-	if (sip_done_answer(sip, key))
-		return true;	/* a retransmission of a request answered: the kept answer went again */
+		return 0;
+	/* a retransmission of a request answered: the kept answer went again (UDP only: over TCP nothing is sent
+	 * twice, and the full path does not look either) */
+	if (!tcp && sip_done_answer(sip, key))
+		return -1;
 	if (!sip_trusted(sip, &from, &from_ok) ||
 	    uigw_sip_raw_identity(&r, from_ok, gw->cfg.country_code, gw->cfg.national_prefix, msisdn,
 				  sizeof(msisdn)) < 0 ||
 	    uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG))
-		return false;
+		return 0;
 	sip_seen_now(sip, msisdn);
 	if (uigw_admit(gw) == UIGW_REFUSAL_NONE) {
 		*admitted = true;
-		return false;
+		return 0;
+	}
+	inet_ntop(AF_INET, &src->sin_addr, ip, sizeof(ip));
+	sip_token_buf(sip, tag, sizeof(tag));
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", gw->overload.cfg.retry_after_s);
+	n = uigw_sip_raw_response(&r, 503, tag, ip, ntohs(src->sin_port), extra, out, out_len);
+	if (n <= 0) {
+		/* too large: the full path answers it (admitted stays false, and it is refused again) */
+		return 0;
 	}
 	sip_ctr_inc(sip, SIP_CTR_RX_REQ);
 	sip_ctr_inc(sip, SIP_CTR_MSG_503);
 	sip_ctr_inc(sip, SIP_CTR_MSG_503_RAW);
-	inet_ntop(AF_INET, &src->sin_addr, ip, sizeof(ip));
-	sip_token_buf(sip, tag, sizeof(tag));
-	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", gw->overload.cfg.retry_after_s);
-	n = uigw_sip_raw_response(&r, 503, tag, ip, ntohs(src->sin_port), extra, txb.buf[i], TX_SLOT);
-	if (n < 0) {
-		/* too large for a slot: the full path answers it (admitted stays false, and it is refused again) */
-		return false;
-	}
-	/* RFC 3261 18.2.2 with RFC 3581: to the source address (received), at rport's port, else the sent-by one */
-	txb.dst[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = src->sin_addr,
-					   .sin_port = r.rport_at ? src->sin_port :
-						       htons(r.top_port ? r.top_port : 5060) };
+	/* RFC 3261 18.2.2 with RFC 3581: to the source address (received), at rport's port, else the sent-by one
+	 * (over TCP the caller answers on the connection the request came on) */
+	*dst = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = src->sin_addr,
+				     .sin_port = r.rport_at ? src->sin_port : htons(r.top_port ? r.top_port : 5060) };
+	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%u (fast path, %s):\n%.*s\n", ip, ntohs(dst->sin_port), tcp ? "TCP" : "UDP",
+	     n, out);
+	return n;
+}
+
+/* the UDP reader's refusal into the batch; \returns true if answered here */
+static bool fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
+			 bool *admitted)
+{
+	unsigned int i = txb.n;
+	int n = sip_fast_refusal(sip, buf, len, src, false, txb.buf[i], TX_SLOT, &txb.dst[i], admitted);
+
+	if (n <= 0)
+		return n < 0;
 	txb.iov[i] = (struct iovec){ .iov_base = txb.buf[i], .iov_len = n };
 	txb.mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &txb.dst[i], .msg_namelen = sizeof(txb.dst[i]),
 						   .msg_iov = &txb.iov[i], .msg_iovlen = 1 } };
 	txb.n++;
-	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%u (fast path):\n%.*s\n", ip, ntohs(txb.dst[i].sin_port), n, txb.buf[i]);
 	return true;
 }
 
