@@ -557,6 +557,7 @@ struct mt_seen {
 	int n;
 	int64_t ids[8];
 	bool restart[8];
+	bool sending[8];
 	char pdu[8][8];
 };
 
@@ -568,6 +569,7 @@ static int mt_cb(const struct uigw_store_row *r, void *data)
 	assert_int_equal(r->kind, UIGW_ROW_MT);
 	m->ids[m->n] = r->u.mt.id;
 	m->restart[m->n] = r->u.mt.restart;
+	m->sending[m->n] = r->u.mt.sending;
 	assert_true(r->u.mt.pdu_len < sizeof(m->pdu[0]));
 	memcpy(m->pdu[m->n], r->u.mt.pdu, r->u.mt.pdu_len);
 	m->pdu[m->n][r->u.mt.pdu_len] = 0;
@@ -623,6 +625,21 @@ static void test_mt_queue(void **state)
 	assert_int_equal(m.ids[1], 9);
 	assert_false(m.restart[1]);
 	assert_string_equal(m.pdu[2], "third");
+
+	assert_false(m.sending[0]);
+
+	/* marked "may be sent" (mt-in-doubt drop): read back as such */
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	uigw_store_job_row(job, UIGW_ROW_MT_SENDING)->u.mt.id = 11;
+	run(job, &d);
+	assert_int_equal(job->rc, 0);
+	talloc_free(job);
+	m = (struct mt_seen){ 0 };
+	assert_int_equal(uigw_store_mt_load(st, mt_cb, &m, &max_id), 3);
+	assert_false(m.sending[0]);
+	assert_false(m.sending[1]);
+	assert_true(m.sending[2]);
 
 	/* accepted by the SMSC: deleted */
 	d = (struct done_rec){ 0 };

@@ -588,7 +588,7 @@ int uigw_store_optout_scopes(struct uigw_store *st, const char *subscriber,
 
 int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id)
 {
-	static const char sql[] = "SELECT id, channel, dialog, created, expires, final, link, pdu FROM mt_queue"
+	static const char sql[] = "SELECT id, channel, dialog, created, expires, final, link, pdu, sending FROM mt_queue"
 				  " ORDER BY id";
 	sqlite3_stmt *s;
 	int rc, n = 0;
@@ -615,6 +615,7 @@ int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, i
 		r.u.mt.link = (const char *)sqlite3_column_text(s, 6);
 		r.u.mt.pdu = sqlite3_column_blob(s, 7);
 		r.u.mt.pdu_len = sqlite3_column_bytes(s, 7);
+		r.u.mt.sending = sqlite3_column_int(s, 8) != 0;
 		if (max_id && r.u.mt.id > *max_id)
 			*max_id = r.u.mt.id;
 		n++;

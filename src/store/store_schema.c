@@ -264,6 +264,13 @@ static const char *const schema_v9[] = {
 	NULL
 };
 
+/* An MT that may have been handed to a link is marked before it is (smpp `mt-in-doubt drop`): after a restart
+ * such a row is in doubt, the others were never sent. */
+static const char *const schema_v10[] = {
+	"ALTER TABLE mt_queue ADD COLUMN sending INTEGER NOT NULL DEFAULT 0",
+	NULL
+};
+
 static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[1] = schema_v1,
 	[2] = schema_v2,
@@ -274,6 +281,7 @@ static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[7] = schema_v7,
 	[8] = schema_v8,
 	[9] = schema_v9,
+	[10] = schema_v10,
 };
 
 static int exec_logged(sqlite3 *db, const char *sql)
@@ -405,6 +413,7 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 		"INSERT OR REPLACE INTO mt_queue (id, channel, dialog, created, expires, final, link, pdu)"
 		" VALUES ($id, $channel, $dialog, $time, $expires, $final, $link, $pdu)",
 	[WSTMT_MT_DELETE] = "DELETE FROM mt_queue WHERE id = $id",
+	[WSTMT_MT_SENDING] = "UPDATE mt_queue SET sending = 1 WHERE id = $id",
 	[WSTMT_RECEIPT_INS] =
 		"INSERT OR REPLACE INTO mt_receipt (message_id, channel, dialog, subscriber, submitted, state, updated)"
 		" VALUES ($message_id, $channel, $dialog, $subscriber, $time, $state, $time)",

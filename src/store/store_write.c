@@ -386,6 +386,10 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		b = wb_start(st, WSTMT_MT_DELETE);
 		wb_int(&b, "$id", r->u.mt.id);
 		break;
+	case UIGW_ROW_MT_SENDING:
+		b = wb_start(st, WSTMT_MT_SENDING);
+		wb_int(&b, "$id", r->u.mt.id);
+		break;
 	case UIGW_ROW_MT_SUBMITTED:
 	case UIGW_ROW_MT_RECEIPT:
 		if (!r->u.receipt.message_id || !r->u.receipt.state) {

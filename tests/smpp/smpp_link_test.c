@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/fsm.h>
+#include <osmocom/core/talloc.h>
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/application.h>
 #include <osmocom/vty/vty.h>
@@ -30,6 +31,7 @@
 #include <osmocom/uigw/core/trigger.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/codec/smpp_codec.h>
+#include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/chan/smpp.h>
 #include "common/fixture.h"
 
@@ -157,6 +159,106 @@ static void push(const char *msisdn)
 	t.via = UIGW_CHAN_SMPP_SMS;
 	assert_int_equal(uigw_trigger(gw, &t, &res), 0);
 	pump();
+}
+
+/* rows of the MT queue marked "may be sent" (mt-in-doubt drop) */
+static int mt_marked(void)
+{
+	char path[160];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	uigw_fx_settle(gw);
+	snprintf(path, sizeof(path), "%s/test.db", fx.dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM mt_queue WHERE sending", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void done_free(struct uigw_store_job *job, void *data)
+{
+	talloc_free(job);
+}
+
+/* a row of the MT queue as the last run left it: a final SMS to \a dst, marked or not */
+static void mt_left(int64_t id, const char *dst, bool marked)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(gw->store, done_free, NULL);
+	struct uigw_store_row *r = uigw_store_job_row(job, UIGW_ROW_MT);
+	struct uigw_smpp_pdu p;
+	uint8_t enc[UIGW_SMPP_MAX_PDU];
+	int len;
+
+	uigw_smpp_pdu_init(&p, UIGW_SMPP_SUBMIT_SM, 1);
+	OSMO_STRLCPY_ARRAY(p.src_addr, "7790");
+	OSMO_STRLCPY_ARRAY(p.dst_addr, dst);
+	len = uigw_smpp_encode(enc, sizeof(enc), &p);
+	assert_true(len > 0);
+	r->time_ms = 1000;
+	r->channel = "smpp-sms";
+	r->u.mt.id = id;
+	r->u.mt.restart = true;
+	r->u.mt.pdu = talloc_memdup(job, enc, len);
+	r->u.mt.pdu_len = len;
+	if (marked)
+		uigw_store_job_row(job, UIGW_ROW_MT_SENDING)->u.mt.id = id;
+	assert_int_equal(uigw_store_submit(job), 0);
+	uigw_fx_settle(gw);
+}
+
+/* mt-in-doubt drop: a message a restart would send again waits for the commit of its mark before it goes to a
+ * link; after a restart a marked row is dropped (the SMSC may have taken it), an unmarked one sent (after its own
+ * mark). mt-in-doubt resend: a marked row is sent again. */
+static void test_mt_in_doubt(void **state)
+{
+	struct uigw_smpp_pdu pdu, note;
+	struct uigw_smpp_mt mt = { .channel = UIGW_CHAN_SMPP_SMS, .last = true, .restart = true, .ttl_s = 600 };
+	uint64_t sent;
+
+	smsc_bind();
+	smpp->mt_in_doubt_drop = true;
+	sent = ctr(SMPP_LINK_CTR_TX_SUBMIT);
+	uigw_smpp_pdu_init(&note, UIGW_SMPP_SUBMIT_SM, 1);
+	OSMO_STRLCPY_ARRAY(note.src_addr, "7790");
+	OSMO_STRLCPY_ARRAY(note.dst_addr, "491720000501");
+	assert_non_null(uigw_smpp_submit_mt(smpp, &note, &mt));
+	/* held: queued, its mark on the way to the store, nothing sent yet */
+	assert_int_equal(smpp->queue_len, 1);
+	assert_true(smpp->mt_marking);
+	assert_int_equal(ctr(SMPP_LINK_CTR_TX_SUBMIT), sent);
+	smsc_read(&pdu);
+	assert_int_equal(pdu.command_id, UIGW_SMPP_SUBMIT_SM);
+	assert_string_equal(pdu.dst_addr, "491720000501");
+	assert_int_equal(smpp->mt_marks, 1);
+	assert_int_equal(mt_marked(), 1);
+	smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m501");
+	assert_int_equal(mt_rows(), 0);
+
+	/* what a run killed in the middle left: 901 marked (in doubt), 902 never handed to a link */
+	mt_left(901, "491720000502", true);
+	mt_left(902, "491720000503", false);
+	assert_int_equal(uigw_smpp_mt_restore(smpp), 1);
+	assert_int_equal(smpp->mt_in_doubt, 1);
+	smsc_read(&pdu);
+	assert_string_equal(pdu.dst_addr, "491720000503");
+	assert_int_equal(smpp->mt_marks, 2);
+	smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m503");
+	assert_int_equal(mt_rows(), 0);
+
+	/* resend: the marked row goes out again, at once (its mark is there) */
+	smpp->mt_in_doubt_drop = false;
+	mt_left(903, "491720000504", true);
+	assert_int_equal(uigw_smpp_mt_restore(smpp), 1);
+	smsc_read(&pdu);
+	assert_string_equal(pdu.dst_addr, "491720000504");
+	assert_int_equal(smpp->mt_in_doubt, 1);
+	smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m504");
+	assert_int_equal(mt_rows(), 0);
 }
 
 static int setup(void **state)
@@ -324,6 +426,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bind_push_throttle_reconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mt_in_doubt, setup, teardown),
 	};
 	uigw_fx_process_init("smpp_link_test");	/* logging, and the VTY the adapter installs its node in */
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -192,6 +192,8 @@ static void link_kick(struct uigw_smpp_link *link)
 			break;
 		}
 		req = llist_first_entry(&smpp->queue, struct uigw_smpp_req, list);
+		if (uigw_smpp_mt_hold(smpp, req))
+			break;	/* it and what follows wait for its mark's commit (mt-in-doubt drop) */
 		llist_del(&req->list);
 		smpp->queue_len--;
 		if (uigw_smpp_mt_stale(smpp, req))
@@ -280,6 +282,11 @@ struct uigw_smpp_req *uigw_smpp_submit(struct uigw_smpp *smpp, const struct uigw
 	req->priv = priv;
 	uigw_smpp_req_queue(smpp, req);
 	return req;
+}
+
+void uigw_smpp_kick(struct uigw_smpp *smpp)
+{
+	smpp_kick(smpp);
 }
 
 void uigw_smpp_req_queue(struct uigw_smpp *smpp, struct uigw_smpp_req *req)

@@ -15,7 +15,12 @@
  *    dialog (and the network's USSD session) ended with the restart and an answer could reach nothing.
  *  A request in flight when the gateway stops (or its link drops) is sent again: SMPP 3.4 has no idempotency
  *  key, so an SMSC that accepted it without its response reaching us sees it twice — the only case of a
- *  duplicate, and the SMSC's own duplicate check is the remedy. */
+ *  duplicate, and the SMSC's own duplicate check is the remedy. With `mt-in-doubt drop` (node smpp) such a
+ *  message is dropped instead (at most once): before a message a restart would send again goes to a link, a mark
+ *  is committed on its row (the queue waits for it: one job marks every unmarked message queued), and after a
+ *  restart the marked rows are in doubt — dropped and counted — while the unmarked ones were never sent and go
+ *  out. A link loss within one run still sends the in-flight request again (the run knows no more than SMPP
+ *  tells it). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -110,6 +115,7 @@ struct uigw_smpp_req *uigw_smpp_submit_mt(struct uigw_smpp *smpp, const struct u
 	req->pdu = *pdu;
 	req->dialog = mt->dialog;
 	req->last = mt->last;
+	req->restart = mt->restart;
 	if (mt->ttl_s)
 		req->expires_ms = uigw_wall_ms() + (int64_t)mt->ttl_s * 1000;
 	if (mt_write(smpp, req, mt) < 0)
@@ -195,6 +201,94 @@ unsigned int uigw_smpp_mt_drop_dialog(struct uigw_smpp *smpp, uint64_t dialog)
 	return n;
 }
 
+/* ---- marks (mt-in-doubt drop) ---- */
+
+#define MARKS_PER_JOB	512
+
+static bool needs_mark(const struct uigw_smpp *smpp, const struct uigw_smpp_req *req)
+{
+	return smpp->mt_in_doubt_drop && req->mt_id && req->restart && !req->marked;
+}
+
+static void mark_queue(struct uigw_smpp *smpp);
+
+static void mark_done(struct uigw_store_job *job, void *data)
+{
+	struct uigw_smpp *smpp = data;
+	struct uigw_smpp_req *req;
+	bool ok = job->rc == 0;
+
+	talloc_free(job);
+	smpp->mt_marking = false;
+	llist_for_each_entry(req, &smpp->queue, list) {
+		if (!req->marking)
+			continue;
+		req->marking = false;
+		req->marked = ok;
+		smpp->mt_marks += ok;
+	}
+	if (!ok) {
+		/* the store fails: nothing goes out that a restart could not tell apart; tried again in a second */
+		LOGP(DSMPP, LOGL_ERROR, "MT marks not committed: the messages wait (mt-in-doubt drop)\n");
+		osmo_timer_schedule(&smpp->mt_mark_timer, 1, 0);
+		return;
+	}
+	uigw_smpp_kick(smpp);
+}
+
+static void mark_timer_cb(void *data)
+{
+	uigw_smpp_kick(data);
+}
+
+/* one job with the marks of every unmarked request queued (at most MARKS_PER_JOB) */
+static void mark_queue(struct uigw_smpp *smpp)
+{
+	struct uigw_store *st = smpp->gw->store;
+	struct uigw_store_job *job;
+	struct uigw_smpp_req *req;
+	unsigned int n = 0;
+
+	if (smpp->mt_marking || osmo_timer_pending(&smpp->mt_mark_timer))
+		return;
+	job = uigw_store_job_alloc(st, mark_done, smpp);
+	if (!job)
+		goto retry;
+	llist_for_each_entry(req, &smpp->queue, list) {
+		struct uigw_store_row *r;
+
+		if (!needs_mark(smpp, req) || req->marking)
+			continue;
+		r = uigw_store_job_row(job, UIGW_ROW_MT_SENDING);
+		if (!r)
+			break;
+		r->u.mt.id = req->mt_id;
+		req->marking = true;
+		if (++n == MARKS_PER_JOB)
+			break;
+	}
+	if (uigw_store_submit(job) == 0) {
+		smpp->mt_marking = true;
+		return;
+	}
+	llist_for_each_entry(req, &smpp->queue, list)
+		req->marking = false;
+	talloc_free(job);
+retry:
+	LOGP(DSMPP, LOGL_ERROR, "MT marks cannot be queued: the messages wait (mt-in-doubt drop)\n");
+	osmo_timer_schedule(&smpp->mt_mark_timer, 1, 0);
+}
+
+bool uigw_smpp_mt_hold(struct uigw_smpp *smpp, struct uigw_smpp_req *req)
+{
+	if (!needs_mark(smpp, req) || !smpp->gw->store)
+		return false;
+	if (!osmo_timer_pending(&smpp->mt_mark_timer) && !smpp->mt_mark_timer.cb)
+		osmo_timer_setup(&smpp->mt_mark_timer, mark_timer_cb, smpp);
+	mark_queue(smpp);
+	return true;
+}
+
 /* ---- restart ---- */
 
 static void delete_row(struct uigw_smpp *smpp, int64_t id)
@@ -220,6 +314,14 @@ static int restore_row(const struct uigw_store_row *row, void *data)
 		delete_row(smpp, row->u.mt.id);
 		return 0;
 	}
+	if (row->u.mt.sending && smpp->mt_in_doubt_drop) {
+		/* it may have reached the SMSC before the restart: at most once */
+		LOGP(DSMPP, LOGL_NOTICE, "MT queue row %" PRId64 " in doubt (it may have reached the SMSC): dropped "
+		     "(mt-in-doubt drop)\n", row->u.mt.id);
+		smpp->mt_in_doubt++;
+		delete_row(smpp, row->u.mt.id);
+		return 0;
+	}
 	req = talloc_zero(smpp, struct uigw_smpp_req);
 	if (!req)
 		return -ENOMEM;
@@ -234,6 +336,8 @@ static int restore_row(const struct uigw_store_row *row, void *data)
 	req->mt_id = row->u.mt.id;
 	req->dialog = row->dialog;
 	req->last = true;
+	req->restart = true;
+	req->marked = row->u.mt.sending;
 	req->expires_ms = row->u.mt.expires_ms;
 	smpp->mt_restored++;
 	uigw_smpp_req_queue(smpp, req);
@@ -243,6 +347,7 @@ static int restore_row(const struct uigw_store_row *row, void *data)
 int uigw_smpp_mt_restore(struct uigw_smpp *smpp)
 {
 	unsigned long before = smpp->mt_restored, dropped = smpp->mt_dropped_restart, expired = smpp->mt_expired;
+	unsigned long doubt = smpp->mt_in_doubt;
 	int64_t max_id = 0;
 	int rc;
 
@@ -255,7 +360,7 @@ int uigw_smpp_mt_restore(struct uigw_smpp *smpp)
 		smpp->next_mt_id = max_id + 1;
 	if (rc)
 		LOGP(DSMPP, LOGL_NOTICE, "MT queue of the last run: %lu to send, %lu dropped (their dialog ended "
-		     "with the restart), %lu expired\n", smpp->mt_restored - before,
-		     smpp->mt_dropped_restart - dropped, smpp->mt_expired - expired);
+		     "with the restart), %lu expired, %lu dropped in doubt\n", smpp->mt_restored - before,
+		     smpp->mt_dropped_restart - dropped, smpp->mt_expired - expired, smpp->mt_in_doubt - doubt);
 	return smpp->mt_restored - before;
 }

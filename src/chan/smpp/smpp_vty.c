@@ -150,6 +150,15 @@ DEFUN(cfg_smpp_dlr, cfg_smpp_dlr_cmd, "delivery-receipts (on|off)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_smpp_mt_in_doubt, cfg_smpp_mt_in_doubt_cmd, "mt-in-doubt (resend|drop)",
+      "A final message or notice the SMSC may have taken when the gateway stopped (no submit_sm_resp recorded)\n"
+      "Send it again after the restart: at least once; the subscriber may get it twice (default)\n"
+      "Drop it: at most once; each such message is marked in the store before it goes out\n")
+{
+	root_smpp()->mt_in_doubt_drop = argv[0][0] == 'd';
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_smpp_attempts, cfg_smpp_attempts_cmd, "max-attempts <1-100>",
       "Submits of one reply refused with a permanent error before it is dropped (THROTTLED never counts)\n"
       "Attempts\n")
@@ -379,6 +388,8 @@ static int config_write_smpp(struct vty *vty)
 	if (s->roaming_home)
 		vty_out(vty, " roaming-home %s%s", s->roaming_home, VTY_NEWLINE);
 	vty_out(vty, " max-attempts %u%s", s->max_attempts, VTY_NEWLINE);
+	if (s->mt_in_doubt_drop)
+		vty_out(vty, " mt-in-doubt drop%s", VTY_NEWLINE);
 	if (s->overload_screen)
 		vty_out(vty, " overload-response busy-screen%s", VTY_NEWLINE);
 	for (i = 0; timer_names[i].str; i++) {
@@ -439,6 +450,9 @@ void uigw_smpp_vty_show(struct vty *vty, struct uigw_smpp *s)
 	vty_out(vty, "MT queue: %lu stored, %lu store errors, %lu restored; dropped: %lu dialog ended, "
 		"%lu restart, %lu expired%s", s->mt_stored, s->mt_store_err, s->mt_restored, s->mt_dropped_ended,
 		s->mt_dropped_restart, s->mt_expired, VTY_NEWLINE);
+	vty_out(vty, "MT in doubt after a restart: %s; %lu dropped, %lu marks committed%s",
+		s->mt_in_doubt_drop ? "drop (at most once)" : "resend (at least once)", s->mt_in_doubt, s->mt_marks,
+		VTY_NEWLINE);
 	if (s->gw->store) {
 		vty_out(vty, "Delivery receipts (%s; per message state):", s->request_dlr ? "requested" :
 			"not requested");
@@ -469,6 +483,12 @@ DEFUN(show_smpp, show_smpp_cmd, "show smpp", SHOW_STR "SMPP links, queue and cou
 
 void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 {
+	static bool installed;
+
+	/* the commands act on uigw_vty_root's adapter: installed once per process (unit tests make several) */
+	if (installed)
+		return;
+	installed = true;
 	install_element(CONFIG_NODE, &cfg_smpp_cmd);
 	install_node(&smpp_node, config_write_smpp);
 	install_element(SMPP_NODE, &cfg_smpp_long_cmd);
@@ -477,6 +497,7 @@ void uigw_smpp_vty_init(struct uigw_smpp *smpp)
 	install_element(SMPP_NODE, &cfg_smpp_attempts_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_timer_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_mt_validity_cmd);
+	install_element(SMPP_NODE, &cfg_smpp_mt_in_doubt_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_no_stop_cmd);
 	install_element(SMPP_NODE, &cfg_smpp_stop_reply_cmd);
@@ -571,6 +592,7 @@ void uigw_smpp_close(struct uigw_smpp *s)
 		talloc_free(req);
 	}
 	s->queue_len = 0;
+	osmo_timer_del(&s->mt_mark_timer);
 	uigw_smpp_sms_fini(s);
 	/* the adapter itself stays until uigw_free(): dialogs still running on smpp-sms end there */
 }

@@ -123,6 +123,8 @@ struct uigw_smpp_req {
 	int64_t expires_ms;		/*!< wall clock; past it the request is dropped, 0: never */
 	bool last;			/*!< the dialog's last message: its end does not drop it */
 	bool dead;			/*!< its dialog ended while it was in flight: drop it if it comes back */
+	bool restart;			/*!< sent again after a restart (a final SMS, a USSN notice) */
+	bool marking, marked;		/*!< mt-in-doubt drop: its "may be sent" mark is being / was committed */
 };
 
 /*! How an MT is kept until the SMSC accepted it. */
@@ -166,6 +168,12 @@ struct uigw_smpp {
 	int64_t next_mt_id;
 	bool mt_loaded;			/*!< the rows of the last run were read */
 	unsigned long mt_stored, mt_store_err, mt_restored, mt_dropped_restart, mt_expired;
+	/* mt-in-doubt drop: an MT that a restart would send again is marked in the store before it goes to a link;
+	 * after a restart the marked ones are in doubt (the SMSC may have taken them) and dropped, not sent twice */
+	bool mt_in_doubt_drop;
+	bool mt_marking;		/*!< a job of marks is out (one at a time: the queue waits behind it) */
+	struct osmo_timer_list mt_mark_timer;	/*!< marks again after a failed job */
+	unsigned long mt_in_doubt, mt_marks;	/*!< dropped in doubt after a restart; marks committed */
 };
 
 /*! Timers (osmo_tdef of the smpp adapter, configured with `timer` in node smpp). */
@@ -223,6 +231,12 @@ void uigw_smpp_mt_forget(struct uigw_smpp *smpp, struct uigw_smpp_req *req);
 /*! \returns true if the request must not be sent any more (expired, or its dialog ended); it is then freed
  *  and counted (smpp_link.c calls it before each send). */
 bool uigw_smpp_mt_stale(struct uigw_smpp *smpp, struct uigw_smpp_req *req);
+/*! mt-in-doubt drop: must \a req (at the head of the queue) wait before it is handed to a link, because its mark
+ *  is not committed yet? Then the marks of the queue's unmarked requests go to the store in one job (unless one
+ *  is out already) and the queue waits; their commit kicks it again (smpp_link.c calls it before each send). */
+bool uigw_smpp_mt_hold(struct uigw_smpp *smpp, struct uigw_smpp_req *req);
+/*! Move queued requests onto the links (smpp_link.c). */
+void uigw_smpp_kick(struct uigw_smpp *smpp);
 /*! Read the MT queue of the last run (uigw_smpp_start()): messages to send after a restart are queued again,
  *  the others (expired, or questions of dialogs that ended with the restart) deleted and counted.
  *  \returns the number queued again or negative errno */

@@ -87,6 +87,7 @@ enum uigw_row_kind {
 	UIGW_ROW_SUBSCRIBER,	/*!< pseudonym -> MSISDN mapping (operator only), upserted with last_seen */
 	UIGW_ROW_MT,		/*!< an MT the user must get enters the persistent MT queue (u.mt) */
 	UIGW_ROW_MT_DONE,	/*!< it left the queue: accepted by the SMSC, or dropped (u.mt.id) */
+	UIGW_ROW_MT_SENDING,	/*!< it may be handed to a link from now on (u.mt.id): after a restart it is in doubt */
 	UIGW_ROW_PUSH,		/*!< a network-initiated interaction was attempted (u.push; frequency caps) */
 	UIGW_ROW_MT_SUBMITTED,	/*!< the SMSC accepted an MT with a receipt requested (u.receipt, state ENROUTE) */
 	UIGW_ROW_MT_RECEIPT,	/*!< its delivery receipt came (u.receipt: message_id, state) */
@@ -204,6 +205,7 @@ struct uigw_store_row {
 			const char *link;	/*!< link it must go out on, or NULL: any */
 			const uint8_t *pdu;	/*!< the encoded submit_sm */
 			size_t pdu_len;
+			bool sending;		/*!< read back: an UIGW_ROW_MT_SENDING of it was committed */
 		} mt;			/*!< channel, dialog and time_ms (created) are the common fields */
 		struct {
 			const char *result;	/*!< "sent", "opted-out", "capped" */
@@ -514,7 +516,7 @@ int uigw_store_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_
 bool uigw_store_is_number(const char *s, double *value);
 
 /*! Schema version this code writes (PRAGMA user_version). */
-#define UIGW_SCHEMA_VERSION 9
+#define UIGW_SCHEMA_VERSION 10
 /*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
  *  \returns 0 or negative errno */
 struct sqlite3;
