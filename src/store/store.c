@@ -305,41 +305,37 @@ static void log_done(struct uigw_store_job *job, void *data)
 	talloc_free(job);
 }
 
-/* Submit the charging records' log job, if there is one (to the charging thread). */
-static void cdr_flush(struct uigw_store *st)
+/* Submit a log job, if there is one; what cannot be queued is counted lost. */
+static void flush_one(struct uigw_store *st, struct uigw_store_job **slot, int (*submit)(struct uigw_store_job *),
+		      const char *what)
 {
-	struct uigw_store_job *job = st->cdr_job;
+	struct uigw_store_job *job = *slot;
 	int rc;
 
 	if (!job)
 		return;
-	st->cdr_job = NULL;
-	rc = uigw_store_cdr_submit(job);
+	*slot = NULL;
+	rc = submit(job);
 	if (rc < 0) {
 		st->log_rows_lost += job->n_rows;
-		LOGP(DSTORE, LOGL_ERROR, "%u charging records not stored (made from the dialog rows at the next start): "
-		     "%s\n", job->n_rows, strerror(-rc));
+		LOGP(DSTORE, LOGL_ERROR, "%u %s not stored: %s\n", job->n_rows, what, strerror(-rc));
 		talloc_free(job);
 	}
+}
+
+/* the charging records' log job, to the charging thread */
+static void cdr_flush(struct uigw_store *st)
+{
+	flush_one(st, &st->cdr_job, uigw_store_cdr_submit,
+		  "charging records (made from the dialog rows at the next start)");
 }
 
 /* Submit the log jobs, if there are any. */
 static void log_flush(struct uigw_store *st)
 {
-	struct uigw_store_job *job = st->log_job;
-	int rc;
-
 	osmo_timer_del(&st->log_timer);
 	cdr_flush(st);
-	if (!job)
-		return;
-	st->log_job = NULL;
-	rc = uigw_store_submit(job);
-	if (rc < 0) {
-		st->log_rows_lost += job->n_rows;
-		LOGP(DSTORE, LOGL_ERROR, "%u log rows (audit) not stored: %s\n", job->n_rows, strerror(-rc));
-		talloc_free(job);
-	}
+	flush_one(st, &st->log_job, uigw_store_submit, "log rows (audit)");
 }
 
 static void log_timer_cb(void *data)

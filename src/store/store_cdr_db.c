@@ -47,17 +47,8 @@
 #define PURGE_BUSY_GAP_MS	1000
 
 static const char *const cdr_schema_v1[] = {
-	/* the table of schema 8 of the main database, unchanged (columns in the same order: taken over as they are) */
-	"CREATE TABLE cdr ("
-	" id INTEGER PRIMARY KEY,"	/* the record number (given by the writer, never reused): the CSV files' first column */
-	" dialog INTEGER NOT NULL, started INTEGER, ended INTEGER NOT NULL, channel TEXT, campaign TEXT,"
-	" tenant TEXT,"			/* the campaign's owner, NULL: the operator */
-	" subscriber TEXT,"		/* the pseudonym, or the MSISDN (node store: cdr-subscriber msisdn) */
-	" roaming INTEGER NOT NULL DEFAULT 0, visited TEXT, screens INTEGER, mt_messages INTEGER, outcome TEXT,"
-	" refusal TEXT, charge_class TEXT, zero_rated INTEGER NOT NULL DEFAULT 0, test INTEGER NOT NULL DEFAULT 0,"
-	" recovered INTEGER NOT NULL DEFAULT 0)",	/* 1: made at start from a dialog row whose record was lost */
-	"CREATE TABLE cdr_export (id INTEGER PRIMARY KEY CHECK (id = 1), last_id INTEGER NOT NULL)",
-	"INSERT INTO cdr_export (id, last_id) VALUES (1, 0)",
+	/* the tables of schema 8 of the main database, unchanged (the same column order: taken over as they are) */
+	UIGW_STORE_CDR_TABLES_SQL,
 	NULL
 };
 
@@ -278,27 +269,6 @@ void uigw_store_cdr_close(struct uigw_store *st)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* the charging thread */
 
-/* \returns 0, -EPROTO for a row the database refuses, -EIO for anything else; the statement is reset */
-static int step(struct uigw_store *st, sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	LOGP(DSTORE, LOGL_ERROR, "charging database: %s: %s\n", sqlite3_errmsg(st->cdr.db), sqlite3_sql(s));
-	switch (rc & 0xff) {
-	case SQLITE_CONSTRAINT:
-	case SQLITE_MISMATCH:
-	case SQLITE_TOOBIG:
-	case SQLITE_RANGE:
-		return -EPROTO;
-	default:
-		return -EIO;
-	}
-}
-
 static void bind_text(sqlite3_stmt *s, int i, const char *t)
 {
 	/* SQLITE_STATIC: the strings live in the job until its completion */
@@ -330,7 +300,7 @@ static int insert(struct uigw_store *st, const struct uigw_store_row *r, int64_t
 	bind_text(s, 15, r->u.cdr.charge_class);
 	sqlite3_bind_int(s, 16, r->u.cdr.zero_rated);
 	sqlite3_bind_int(s, 17, r->u.cdr.test);
-	return step(st, s);
+	return uigw_store_step_done(st->cdr.db, s);
 }
 
 static int erase(struct uigw_store *st, const struct uigw_store_row *r)
@@ -342,7 +312,7 @@ static int erase(struct uigw_store *st, const struct uigw_store_row *r)
 		return 0;
 	bind_text(s, 1, r->subscriber);
 	bind_text(s, 2, r->u.subscriber.msisdn ? r->u.subscriber.msisdn : r->subscriber);
-	rc = step(st, s);
+	rc = uigw_store_step_done(st->cdr.db, s);
 	if (rc == 0)
 		LOGP(DSTORE, LOGL_NOTICE, "subscriber %s erased: %d charging records\n", r->subscriber,
 		     sqlite3_changes(st->cdr.db));
@@ -361,7 +331,7 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch)
 	int rc;
 
 	uigw_store_cdr_begin(st);
-	if (step(st, c->begin) < 0)
+	if (uigw_store_step_done(st->cdr.db, c->begin) < 0)
 		return -EIO;
 	llist_for_each_entry(job, batch, list) {
 		for (i = 0; i < job->n_rows; i++) {
@@ -393,7 +363,7 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch)
 	if (rc < 0)
 		goto fail;
 	cursor_kept = rc > 0;
-	if (step(st, c->commit) < 0)
+	if (uigw_store_step_done(st->cdr.db, c->commit) < 0)
 		goto fail;
 	/* only a cursor this transaction wrote is the database's now */
 	if (cursor_kept)
@@ -403,7 +373,7 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch)
 
 fail:
 	if (!sqlite3_get_autocommit(c->db))
-		step(st, c->rollback);
+		uigw_store_step_done(st->cdr.db, c->rollback);
 	uigw_store_cdr_begin(st);	/* its records are not in the table: no lines, their numbers given back */
 	return -EIO;
 }

@@ -16,6 +16,20 @@
  *  connection (uigw_store_query_sync). Parameters: $campaign, $arg. Result columns: count, value. */
 extern const char *const uigw_store_query_sql[_UIGW_Q_NUM];
 
+/*! The charging tables as schema 8 of the main database created them; since schema 9 they live in the charging
+ *  database (store_cdr_db.c), created there with the same statements. */
+#define UIGW_STORE_CDR_TABLES_SQL \
+	"CREATE TABLE cdr (" \
+	" id INTEGER PRIMARY KEY,"	/* the record number (given by the writer, never reused): the CSV files' first column */ \
+	" dialog INTEGER NOT NULL, started INTEGER, ended INTEGER NOT NULL, channel TEXT, campaign TEXT," \
+	" tenant TEXT,"			/* the campaign's owner, NULL: the operator */ \
+	" subscriber TEXT,"		/* the pseudonym, or the MSISDN (node store: cdr-subscriber msisdn) */ \
+	" roaming INTEGER NOT NULL DEFAULT 0, visited TEXT, screens INTEGER, mt_messages INTEGER, outcome TEXT," \
+	" refusal TEXT, charge_class TEXT, zero_rated INTEGER NOT NULL DEFAULT 0, test INTEGER NOT NULL DEFAULT 0," \
+	" recovered INTEGER NOT NULL DEFAULT 0)",	/* 1: made at start from a dialog row whose record was lost */ \
+	"CREATE TABLE cdr_export (id INTEGER PRIMARY KEY CHECK (id = 1), last_id INTEGER NOT NULL)", \
+	"INSERT INTO cdr_export (id, last_id) VALUES (1, 0)"
+
 /*! Statements of the read connection (store_read.c), indexed. */
 enum uigw_store_rstmt {
 	RSTMT_SPAM_TOP,
@@ -237,6 +251,9 @@ int uigw_store_sql_functions(sqlite3 *db);
 /*! Bind helpers by parameter name (osmo-hlr db.c style); a missing name is a programming error (logged). */
 int uigw_store_bind_text(sqlite3_stmt *stmt, const char *name, const char *text);
 int uigw_store_bind_int64(sqlite3_stmt *stmt, const char *name, int64_t v);
+/*! Step a statement that returns no row, then reset and clear it. \returns 0, -EPROTO for a row the database
+ *  refuses (constraint, type, size), -EIO for anything else (logged with the SQL) */
+int uigw_store_step_done(sqlite3 *db, sqlite3_stmt *stmt);
 /*! Reset and clear the bindings of a statement after use. */
 void uigw_store_stmt_done(sqlite3_stmt *stmt);
 /*! Run one contextual query on a statement of either connection; fills q's results. */

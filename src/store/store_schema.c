@@ -204,16 +204,7 @@ static const char *const schema_v7[] = {
  * and cdr_export keeps how far they got. Dialogs keep whether the subscriber was roaming and where, and whether
  * it was the operator's test drive. */
 static const char *const schema_v8[] = {
-	"CREATE TABLE cdr ("
-	" id INTEGER PRIMARY KEY,"	/* the record number (given by the writer, never reused): the CSV files' first column */
-	" dialog INTEGER NOT NULL, started INTEGER, ended INTEGER NOT NULL, channel TEXT, campaign TEXT,"
-	" tenant TEXT,"			/* the campaign's owner, NULL: the operator */
-	" subscriber TEXT,"		/* the pseudonym, or the MSISDN (node store: cdr-subscriber msisdn) */
-	" roaming INTEGER NOT NULL DEFAULT 0, visited TEXT, screens INTEGER, mt_messages INTEGER, outcome TEXT,"
-	" refusal TEXT, charge_class TEXT, zero_rated INTEGER NOT NULL DEFAULT 0, test INTEGER NOT NULL DEFAULT 0,"
-	" recovered INTEGER NOT NULL DEFAULT 0)",	/* 1: made at start from a dialog row whose record was lost */
-	"CREATE TABLE cdr_export (id INTEGER PRIMARY KEY CHECK (id = 1), last_id INTEGER NOT NULL)",
-	"INSERT INTO cdr_export (id, last_id) VALUES (1, 0)",
+	UIGW_STORE_CDR_TABLES_SQL,
 	"ALTER TABLE dialog ADD COLUMN roaming INTEGER NOT NULL DEFAULT 0",
 	"ALTER TABLE dialog ADD COLUMN visited TEXT",
 	"ALTER TABLE dialog ADD COLUMN test INTEGER NOT NULL DEFAULT 0",

@@ -41,9 +41,7 @@ static void wait_interval(struct uigw_store *st)
 	st->pausing = false;
 }
 
-/* Step a statement that returns no row. \returns 0, -EPROTO for a row the database refuses (constraint, type,
- * size), -EIO for anything else. Resets it either way. */
-static int step_done(sqlite3 *db, sqlite3_stmt *stmt)
+int uigw_store_step_done(sqlite3 *db, sqlite3_stmt *stmt)
 {
 	int rc = sqlite3_step(stmt);
 
@@ -145,14 +143,14 @@ static void wb_common(struct wb *b, const struct uigw_store_row *r)
 	wb_int_idx(b, "$time", r->time_ms, false);
 }
 
-/* Step (no result row expected), reset, clear. \returns as step_done() */
+/* Step (no result row expected), reset, clear. \returns as uigw_store_step_done() */
 static int wb_step(struct wb *b)
 {
 	if (b->err) {
 		uigw_store_stmt_done(b->s);
 		return -EIO;
 	}
-	return step_done(b->st->wdb, b->s);
+	return uigw_store_step_done(b->st->wdb, b->s);
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -659,7 +657,7 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned
 		bool refused = false;
 
 		mt_pairs_collect(st, batch);
-		rc = step_done(st->wdb, st->wstmt[WSTMT_BEGIN]);
+		rc = uigw_store_step_done(st->wdb, st->wstmt[WSTMT_BEGIN]);
 		if (rc < 0) {
 			LOGP(DSTORE, LOGL_ERROR, "cannot begin a transaction (%u jobs)\n", n_jobs);
 			fail_batch(batch, -EIO);
@@ -683,16 +681,16 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned
 				break;
 		}
 		if (refused) {
-			step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
+			uigw_store_step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
 			st->wh_dirty = true;	/* a webhook row may have been rolled back */
 			LOGP(DSTORE, LOGL_ERROR, "a job with a refused row failed; rewriting its batch\n");
 			continue;
 		}
 		if (rc == 0)
-			rc = step_done(st->wdb, st->wstmt[WSTMT_COMMIT]);
+			rc = uigw_store_step_done(st->wdb, st->wstmt[WSTMT_COMMIT]);
 		if (rc < 0) {
 			if (!sqlite3_get_autocommit(st->wdb))
-				step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
+				uigw_store_step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
 			LOGP(DSTORE, st->failing_since_us ? LOGL_INFO : LOGL_ERROR,
 			     "transaction of %u jobs failed and rolled back\n", n_jobs);
 			st->wh_dirty = true;

@@ -131,8 +131,8 @@ static uint64_t ctr(enum uigw_smpp_link_ctr c)
 	return rate_ctr_group_get_ctr(slink->ctrs, c)->current;
 }
 
-/* rows in the persistent MT queue, read by a connection of the test's own */
-static int mt_rows(void)
+/* a count over the persistent MT queue, read by a connection of the test's own */
+static int mt_count(const char *sql)
 {
 	char path[160];
 	sqlite3 *db;
@@ -142,12 +142,18 @@ static int mt_rows(void)
 	uigw_fx_settle(gw);
 	snprintf(path, sizeof(path), "%s/test.db", fx.dir);
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM mt_queue", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+/* rows in the persistent MT queue */
+static int mt_rows(void)
+{
+	return mt_count("SELECT count(*) FROM mt_queue");
 }
 
 static void push(const char *msisdn)
@@ -164,20 +170,7 @@ static void push(const char *msisdn)
 /* rows of the MT queue marked "may be sent" (mt-in-doubt drop) */
 static int mt_marked(void)
 {
-	char path[160];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int n = -1;
-
-	uigw_fx_settle(gw);
-	snprintf(path, sizeof(path), "%s/test.db", fx.dir);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM mt_queue WHERE sending", -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	return mt_count("SELECT count(*) FROM mt_queue WHERE sending");
 }
 
 static void done_free(struct uigw_store_job *job, void *data)
