@@ -384,6 +384,7 @@ void uigw_store_drain(struct uigw_store *st)
 	pthread_mutex_lock(&st->lock);
 	st->n_flush++;
 	pthread_cond_signal(&st->wake);
+	pthread_cond_signal(&st->cdr.wake);	/* it commits at once, too */
 	/* a failing store holds its jobs for a while: after one attempt the loop goes on (never blocked for long) */
 	while ((st->thread_running && (!llist_empty(&st->queue) || st->n_in_flight) &&
 		!(st->n_in_flight == 0 && uigw_store_failing(st))) || uigw_store_cdr_busy(st))

@@ -205,6 +205,7 @@ struct uigw_store {
 		bool failing;		/*!< under st->lock: the last commit failed, its jobs wait to be tried again */
 		bool purge_now, purge_more;	/*!< charging thread */
 		int64_t last_purge_ms;	/*!< charging thread */
+		int64_t last_commit_us;	/*!< charging thread: when the last batch began (monotonic) */
 		sqlite3_stmt *read;	/*!< the records after a cursor, in id order */
 		/* the lines of the records the batch being written inserted, ids pend_first..pend_last */
 		struct uigw_cdr_buf {
