@@ -5,7 +5,7 @@ set -e
 BUILD="autoconf automake libtool make gcc pkg-config tzdata
 	libosmocore-dev libosmo-sigtran-dev libosmo-netif-dev libosmo-gsup-client-dev libsmpp34-dev
 	libsqlite3-dev libconfig-dev nettle-dev libtalloc-dev
-	libosip2-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcurl4-gnutls-dev ca-certificates"
+	libosip2-dev libexpat1-dev libmicrohttpd-dev libjansson-dev libcurl4-gnutls-dev libpq-dev ca-certificates"
 # netbase: /etc/protocols and /etc/services (kamailio cannot open TCP without them); llvm: llvm-symbolizer, without
 # which sanitizer reports have no function names and the fuzz runs' leak suppressions cannot match;
 # ca-certificates: npm fetches node-smpp over TLS; osmo-stp and asn1c: the STP and the TCAP/MAP peer of the map tests;
@@ -13,10 +13,11 @@ BUILD="autoconf automake libtool make gcc pkg-config tzdata
 # prometheus: promtool checks GET /metrics and a real Prometheus scrapes the daemon; chromium, chromium-driver,
 # python3-selenium: the dashboard's test in a real browser; asciidoc-base, mscgen: the user manual as HTML, whose VTY
 # reference make check compares with the binary. The build needs ca-certificates: npm fetches the
-# dashboard's chart library over TLS.
+# dashboard's chart library over TLS. postgresql-15: the store tests start a PostgreSQL server of their own in a
+# temporary folder (tests/pg_server.sh); libpq-dev: the PostgreSQL backend.
 TEST="$BUILD libcmocka-dev clang libclang-rt-14-dev llvm python3 sqlite3 osmo-hlr tshark netcat-openbsd sip-tester
 	kamailio netbase ca-certificates bzip2 iproute2 osmo-stp asn1c curl python3-jsonschema python3-yaml openssl
-	prometheus chromium chromium-driver python3-selenium asciidoc-base mscgen"
+	prometheus chromium chromium-driver python3-selenium asciidoc-base mscgen postgresql-15"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;

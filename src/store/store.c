@@ -26,6 +26,7 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/store/store.h>
 #include "store_priv.h"
@@ -97,7 +98,7 @@ void uigw_store_stmt_done(sqlite3_stmt *stmt)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* completions (loop thread) */
 
-static void run_completions(struct uigw_store *st)
+void uigw_store_run_completions(struct uigw_store *st)
 {
 	struct uigw_store_job *job;
 	LLIST_HEAD(list);
@@ -127,7 +128,7 @@ static int efd_cb(struct osmo_fd *ofd, unsigned int what)
 	/* non-blocking: a drain may already have consumed the completions */
 	if (read(ofd->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		LOGP(DSTORE, LOGL_ERROR, "eventfd read: %s\n", strerror(errno));
-	run_completions(st);
+	uigw_store_run_completions(st);
 	return 0;
 }
 
@@ -286,7 +287,9 @@ int uigw_store_submit(struct uigw_store_job *job)
 		pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->lock);
 	st->depth++;
-	if (cdr)
+	if (st->pg)
+		uigw_store_pg_kick(st);	/* PostgreSQL: the records are rows like the others */
+	else if (cdr)
 		cdr_follow(st, job);
 	return 0;
 }
@@ -351,7 +354,7 @@ struct uigw_store_row *uigw_store_log_row(struct uigw_store *st, enum uigw_row_k
 	if (!st)
 		return NULL;
 	/* the charging records go to their own thread and database (store_cdr_db.c) */
-	job = kind == UIGW_ROW_CDR ? &st->cdr_job : &st->log_job;
+	job = kind == UIGW_ROW_CDR && !st->pg ? &st->cdr_job : &st->log_job;
 	if (*job && (*job)->n_rows >= UIGW_STORE_LOG_ROWS)
 		log_flush(st);	/* full */
 	if (!*job) {
@@ -381,6 +384,10 @@ void uigw_store_drain(struct uigw_store *st)
 	if (!st)
 		return;
 	log_flush(st);
+	if (st->pg) {
+		uigw_store_pg_drain(st);
+		return;
+	}
 	pthread_mutex_lock(&st->lock);
 	st->n_flush++;
 	pthread_cond_signal(&st->wake);
@@ -391,7 +398,7 @@ void uigw_store_drain(struct uigw_store *st)
 		pthread_cond_wait(&st->idle, &st->lock);
 	st->n_flush--;
 	pthread_mutex_unlock(&st->lock);
-	run_completions(st);
+	uigw_store_run_completions(st);
 }
 
 unsigned int uigw_store_queue_depth(const struct uigw_store *st)
@@ -579,6 +586,7 @@ static int attach_charging(struct uigw_store *st)
 static void store_free(struct uigw_store *st)
 {
 	osmo_timer_del(&st->log_timer);
+	uigw_store_pg_close(st);
 	if (st->efd.fd >= 0) {
 		if (osmo_fd_is_registered(&st->efd))
 			osmo_fd_unregister(&st->efd);
@@ -632,6 +640,14 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	if (!st->cfg.path)
 		goto fail;
 
+	if (st->cfg.backend == UIGW_STORE_POSTGRESQL) {
+		/* no writer thread, no files: the connection is the loop's (store_pg.c) */
+		if (uigw_store_pg_open(st) < 0)
+			goto fail;
+		LOGP(DSTORE, LOGL_NOTICE, "store on PostgreSQL, instance %s\n",
+		     cfg->instance && cfg->instance[0] ? cfg->instance : "uigw");
+		return st;
+	}
 	if (open_writer(st) < 0)
 		goto fail;
 	/* a backlog goes on in batches between the commits from the start, not only an hour later */
@@ -687,6 +703,20 @@ void uigw_store_close(struct uigw_store *st)
 	st->closing = true;
 	pthread_mutex_unlock(&st->lock);
 	log_flush(st);
+	if (st->pg) {
+		int64_t until = uigw_mono_us() + 30 * 1000000LL;
+
+		/* completions may submit follow-up jobs; a database out of reach is given one more try */
+		while ((st->depth || st->log_job) && uigw_mono_us() < until) {
+			uigw_store_pg_drain(st);
+			log_flush(st);
+			if (uigw_store_failing(st))
+				break;
+		}
+		uigw_store_pg_close(st);
+		store_free(st);
+		return;
+	}
 	while (st->depth || st->log_job || st->cdr_job) {
 		uigw_store_drain(st);
 		log_flush(st);	/* what the completions logged */
@@ -701,11 +731,11 @@ void uigw_store_close(struct uigw_store *st)
 		pthread_join(st->thread, NULL);
 		st->thread_running = false;
 	}
-	run_completions(st);
+	uigw_store_run_completions(st);
 	/* the last charging records, then their thread (it writes what is queued before it stops) */
 	log_flush(st);
 	uigw_store_cdr_stop(st);
-	run_completions(st);
+	uigw_store_run_completions(st);
 	store_free(st);
 }
 

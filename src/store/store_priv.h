@@ -110,8 +110,11 @@ struct uigw_store_wparam {
 	int idx;
 };
 
+struct uigw_store_pg;
+
 struct uigw_store {
 	struct uigw_store_cfg cfg;	/*!< copy; cfg.path points to a talloc child of the store */
+	struct uigw_store_pg *pg;	/*!< the PostgreSQL backend (store_pg.c), NULL: SQLite */
 
 	sqlite3 *wdb;			/*!< write connection: owned by the writer thread once it runs */
 	sqlite3_stmt *wstmt[_WSTMT_NUM];
@@ -325,3 +328,58 @@ void uigw_store_cdr_close(struct uigw_store *st);
 int uigw_store_cdr_submit(struct uigw_store_job *job);
 /*! Called with st->lock held: are charging jobs queued or being written (and not waiting out a failure)? */
 bool uigw_store_cdr_busy(const struct uigw_store *st);
+
+/* store_pg.c, store_pg_schema.c: the PostgreSQL backend (loop thread only: no writer thread) */
+#define UIGW_PG_SCHEMA_VERSION	1
+#define UIGW_PG_SCHEMA_LOCK	77260001	/*!< the advisory lock of the schema steps */
+/*! Its statements, prepared on each connection by index. */
+enum uigw_store_pg_stmt_id {
+	PG_INSTANCE,		/*!< the instance's transaction number, in each transaction */
+	PG_RESPONSE,
+	PG_DIALOG,
+	PG_SPAM,
+	PG_REACTION_DEL,
+	PG_REACTION_INS,
+	PG_APP_RATING,
+	PG_FLAG,
+	PG_OFFER,
+	PG_OPTOUT,
+	PG_OPTOUT_SCOPE,
+	PG_OPTIN_SCOPE,
+	PG_OPTIN_ALL,
+	PG_SUBSCRIBER,
+	PG_MT_INSERT,
+	PG_MT_DELETE,
+	PG_MT_SENDING,
+	PG_PUSH,
+	PG_RECEIPT_INS,
+	PG_RECEIPT_UPD,
+	PG_PARAM,
+	PG_API_KEY,
+	PG_API_KEY_REVOKE,
+	PG_API_KEY_USED,
+	PG_AUDIT,
+	PG_DEFER,
+	PG_DEFER_DONE,
+	PG_CDR,
+	PG_Q_FIRST,		/*!< the contextual queries: PG_Q_FIRST + enum uigw_query */
+	_PG_NUM = PG_Q_FIRST + _UIGW_Q_NUM
+};
+struct uigw_store_pg_stmt {
+	int n_params;
+	const char *sql;
+};
+extern const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM];
+/*! The schema steps (one DO block); the version is in table uigw_schema. */
+extern const char uigw_store_pg_schema_sql[];
+/*! Start the backend: the connection is made on the loop (the store is failing until it is up). \returns 0 or
+ *  negative errno */
+int uigw_store_pg_open(struct uigw_store *st);
+/*! Drain, give up on what cannot be written, close the connection. */
+void uigw_store_pg_close(struct uigw_store *st);
+/*! A job was queued on st->queue: send it now if nothing is in flight. */
+void uigw_store_pg_kick(struct uigw_store *st);
+/*! Block until what is queued is committed, or the database cannot be reached for a moment. */
+void uigw_store_pg_drain(struct uigw_store *st);
+/*! Run the completions of the jobs on st->done (store.c). */
+void uigw_store_run_completions(struct uigw_store *st);

@@ -17,9 +17,19 @@
 struct uigw_store;
 struct uigw_store_job;
 
+/*! Where the store keeps its rows (node `store`: `backend sqlite|postgresql`). */
+enum uigw_store_backend {
+	UIGW_STORE_SQLITE,		/*!< one file, one gateway (the default) */
+	UIGW_STORE_POSTGRESQL,		/*!< a PostgreSQL database that several gateways share (store_pg.c) */
+};
+
 /*! Store settings (VTY node `store`). */
 struct uigw_store_cfg {
+	enum uigw_store_backend backend;
 	const char *path;		/*!< SQLite file; default "osmo-uigw.db" in the working folder */
+	const char *conninfo;		/*!< PostgreSQL: libpq connection string (default: libpq's own defaults) */
+	const char *instance;		/*!< PostgreSQL: this gateway's name among those sharing the database, unique
+					 *   (default "uigw") */
 	bool sync_full;			/*!< PRAGMA synchronous=FULL (default) vs NORMAL */
 	unsigned int batch_max_rows;	/*!< rows per transaction at most (default 8192) */
 	unsigned int queue_max_jobs;	/*!< submitted jobs waiting at most; past it submit fails -EBUSY (100000) */

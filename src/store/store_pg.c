@@ -1,0 +1,1180 @@
+/*! \file store_pg.c
+ *  The PostgreSQL backend of the store: one libpq connection in non-blocking pipeline mode, its socket an osmo_fd of
+ *  the loop (no thread). The jobs queued while a group commit is in flight go out together as the next one: every
+ *  row a prepared statement, one Sync (one implicit transaction, one round trip, one WAL flush on the server), then
+ *  the jobs' contextual queries after another Sync. A statement the database refuses fails the whole transaction:
+ *  its jobs are sent again one transaction each, so that only the job with the bad row fails.
+ *
+ *  Several gateways share one database. Each has a name (cfg.instance), held as a session advisory lock while it
+ *  is connected, and a row in uigw_instance whose seq each of its transactions sets: when the connection is lost
+ *  after a Sync was sent and before its answer came, the next connection reads seq and knows whether the
+ *  transaction committed (its jobs complete) or not (they are sent again): nothing is lost, nothing written twice.
+ *  While the database cannot be reached the store is failing (new dialogs get the busy screen), the jobs wait in
+ *  memory up to queue-max-jobs, and the connection is tried again with a growing pause (100 ms to 5 s). */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libpq-fe.h>
+#include <talloc.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+#include "store_priv.h"
+
+#define PG_MAX_PARAMS		17
+#define PG_BACKOFF_MIN_MS	100
+#define PG_BACKOFF_MAX_MS	5000
+#define TEXTOID			25
+
+enum pg_state {
+	PG_DOWN,		/*!< no connection; the timer tries again */
+	PG_CONNECTING,		/*!< PQconnectPoll() */
+	PG_SETUP,		/*!< the schema, the instance's lock and seq (one simple query) */
+	PG_PREPARING,		/*!< pipeline mode entered, the statements being prepared */
+	PG_READY,
+};
+
+static const struct value_string pg_state_names[] = {
+	{ PG_DOWN, "down" },
+	{ PG_CONNECTING, "connecting" },
+	{ PG_SETUP, "setting up" },
+	{ PG_PREPARING, "preparing" },
+	{ PG_READY, "ready" },
+	{ 0, NULL }
+};
+
+/* one transaction of a group commit: jobs[first .. first + n) */
+struct pg_seg {
+	unsigned int first, n;
+	int64_t seq;		/*!< the instance's transaction number it writes */
+	bool synced;		/*!< its Sync's answer came: committed unless failed */
+	bool failed;
+	char sqlstate[6];
+};
+
+/* what each result of the pipeline answers, in the order they were sent */
+enum pg_expect_kind { EX_STMT, EX_QUERY, EX_SYNC };
+struct pg_expect {
+	uint8_t kind;
+	int seg;		/*!< EX_STMT, EX_SYNC: its transaction, -1: none (preparing, the queries) */
+	struct uigw_store_query *q;	/*!< EX_QUERY */
+};
+
+struct uigw_store_pg {
+	struct uigw_store *st;
+	PGconn *conn;
+	struct osmo_fd ofd;
+	enum pg_state state;
+	struct osmo_timer_list retry;	/*!< the next connection attempt */
+	struct osmo_timer_list done;	/*!< completions of jobs that never went out (a bad row) */
+	unsigned int backoff_ms;
+	const char *conninfo, *instance;
+	int64_t seq;			/*!< the last transaction number used */
+	int setup_result;		/*!< PG_SETUP: results seen */
+	int setup_version, setup_locked;
+	int64_t setup_seq;
+	bool setup_failed;
+	bool logged_down;		/*!< the loss of the database was logged (once until it is back) */
+
+	/* the group commit in flight (or in doubt while the connection is down) */
+	struct uigw_store_job **jobs;
+	unsigned int n_jobs, jobs_cap;
+	struct pg_seg *segs;
+	unsigned int n_segs, segs_cap;
+	struct pg_expect *ex;
+	unsigned int n_ex, i_ex, ex_cap;
+	bool in_flight;
+	unsigned int split;		/*!< jobs at the head of the queue to send one per transaction */
+	int64_t flight_us;		/*!< when it was sent (monotonic) */
+};
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* rows as statements */
+
+struct pgp {
+	int n;
+	const char *v[PG_MAX_PARAMS];
+	int len[PG_MAX_PARAMS], fmt[PG_MAX_PARAMS];
+	char buf[PG_MAX_PARAMS][24];
+};
+
+static void p_text(struct pgp *p, const char *s)
+{
+	p->v[p->n] = s;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+static void p_int(struct pgp *p, int64_t v)
+{
+	snprintf(p->buf[p->n], sizeof(p->buf[0]), "%" PRId64, v);
+	p_text(p, p->buf[p->n]);
+}
+
+static void p_bool(struct pgp *p, bool b)
+{
+	p_text(p, b ? "t" : "f");
+}
+
+static void p_blob(struct pgp *p, const uint8_t *data, size_t len)
+{
+	p->v[p->n] = (const char *)data;
+	p->len[p->n] = (int)len;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+/* Part \a part (0, 1) of row \a r as a statement and its parameters, the same rows written or skipped as by the
+ * SQLite writer (store_write.c). \returns 1 (a statement), 0 (none for this part), -EPROTO (a row refused),
+ * -ENOTSUP (a kind this backend does not write yet) */
+static int row_stmt(struct uigw_store_pg *pg, const struct uigw_store_row *r, int part, int *stmt, struct pgp *p)
+{
+	const struct uigw_store_cfg *cfg = &pg->st->cfg;
+
+	p->n = 0;
+	switch (r->kind) {
+	case UIGW_ROW_RESPONSE:
+		if (part)
+			return 0;
+		*stmt = PG_RESPONSE;
+		p_text(p, r->campaign);
+		p_int(p, r->version);
+		p_text(p, r->u.response.node);
+		p_text(p, r->u.response.question);
+		p_text(p, r->u.response.kind);
+		p_text(p, r->u.response.value);
+		p_text(p, r->u.response.raw);
+		p_text(p, r->channel);
+		p_text(p, r->subscriber);
+		p_int(p, (int64_t)r->dialog);
+		p_int(p, r->time_ms);
+		p_bool(p, r->u.response.roaming);
+		p_text(p, r->u.response.language);
+		return 1;
+	case UIGW_ROW_DIALOG:
+		if (part)
+			return 0;
+		*stmt = PG_DIALOG;
+		p_int(p, (int64_t)r->dialog);
+		p_text(p, r->campaign);
+		p_int(p, r->version);
+		p_text(p, r->channel);
+		p_text(p, r->subscriber);
+		p_int(p, r->u.dialog.started_ms);
+		p_int(p, r->time_ms);
+		p_text(p, get_value_string_or_null(uigw_outcome_names, r->u.dialog.outcome));
+		p_int(p, r->u.dialog.steps);
+		p_text(p, r->u.dialog.last_node);
+		p_bool(p, r->u.dialog.roaming);
+		p_text(p, r->u.dialog.visited);
+		p_bool(p, r->u.dialog.test);
+		return 1;
+	case UIGW_ROW_SPAM:
+		if (part || !r->u.spam.number || !r->u.spam.number[0])
+			return 0;
+		*stmt = PG_SPAM;
+		p_text(p, r->subscriber);
+		p_text(p, r->u.spam.number);
+		p_int(p, r->time_ms);
+		p_text(p, r->channel);
+		p_text(p, r->campaign);
+		p_int(p, r->time_ms - (int64_t)cfg->spam_window * 1000);
+		return 1;
+	case UIGW_ROW_REACTION: {
+		const char *reaction = r->u.reaction.reaction, *other = NULL;
+
+		if (!reaction || !r->u.reaction.content)
+			return 0;
+		if (!strcmp(reaction, "like"))
+			other = "dislike";
+		else if (!strcmp(reaction, "dislike"))
+			other = "like";
+		else if (strcmp(reaction, "subscribe"))
+			return 0;
+		if (part == 0) {
+			/* like and dislike exclude each other */
+			if (!other)
+				return 0;
+			*stmt = PG_REACTION_DEL;
+			p_text(p, r->subscriber);
+			p_text(p, r->u.reaction.content);
+			p_text(p, other);
+			return 1;
+		}
+		*stmt = PG_REACTION_INS;
+		p_text(p, r->subscriber);
+		p_text(p, r->u.reaction.content);
+		p_text(p, reaction);
+		p_int(p, r->time_ms);
+		p_text(p, r->campaign);
+		p_text(p, r->channel);
+		return 1;
+	}
+	case UIGW_ROW_APP_RATING:
+		if (part || r->u.app_rating.rating < 1 || r->u.app_rating.rating > 10 || !r->u.app_rating.app)
+			return 0;
+		*stmt = PG_APP_RATING;
+		p_text(p, r->subscriber);
+		p_text(p, r->u.app_rating.app);
+		p_int(p, r->u.app_rating.rating);
+		p_int(p, r->time_ms);
+		p_text(p, r->campaign);
+		p_text(p, r->channel);
+		return 1;
+	case UIGW_ROW_FLAG:
+		if (part)
+			return 0;
+		*stmt = PG_FLAG;
+		p_text(p, r->subscriber);
+		p_text(p, r->u.flag.content);
+		p_text(p, r->u.flag.reason);
+		p_int(p, r->time_ms);
+		p_text(p, r->campaign);
+		p_text(p, r->channel);
+		return 1;
+	case UIGW_ROW_OFFER:
+		if (part)
+			return 0;
+		*stmt = PG_OFFER;
+		p_text(p, r->subscriber);
+		p_text(p, r->campaign);
+		p_text(p, r->u.offer.service);
+		p_text(p, r->u.offer.uri);
+		p_int(p, r->time_ms);
+		return 1;
+	case UIGW_ROW_OPTOUT:
+		if (!r->subscriber)
+			return 0;
+		if (r->u.optout.scope) {
+			if (part)
+				return 0;
+			p_text(p, r->subscriber);
+			p_text(p, r->u.optout.scope);
+			if (!r->u.optout.opt_out) {
+				*stmt = PG_OPTIN_SCOPE;
+				return 1;
+			}
+			*stmt = PG_OPTOUT_SCOPE;
+			p_int(p, r->time_ms);
+			p_text(p, r->channel);
+			return 1;
+		}
+		if (part == 0) {
+			/* back in: into everything */
+			if (r->u.optout.opt_out)
+				return 0;
+			*stmt = PG_OPTIN_ALL;
+			p_text(p, r->subscriber);
+			return 1;
+		}
+		*stmt = PG_OPTOUT;
+		p_text(p, r->subscriber);
+		p_bool(p, r->u.optout.opt_out);
+		p_int(p, r->time_ms);
+		p_text(p, r->channel);
+		return 1;
+	case UIGW_ROW_SUBSCRIBER:
+		if (part || !r->subscriber)
+			return 0;
+		*stmt = PG_SUBSCRIBER;
+		p_text(p, r->subscriber);
+		p_text(p, r->u.subscriber.msisdn);
+		p_int(p, r->time_ms);
+		return 1;
+	case UIGW_ROW_MT:
+		if (!r->u.mt.pdu || !r->u.mt.pdu_len || !r->channel)
+			return -EPROTO;
+		if (part)
+			return 0;
+		*stmt = PG_MT_INSERT;
+		p_text(p, pg->instance);
+		p_int(p, r->u.mt.id);
+		p_text(p, r->channel);
+		p_int(p, (int64_t)r->dialog);
+		p_int(p, r->time_ms);
+		p_int(p, r->u.mt.expires_ms);
+		p_bool(p, r->u.mt.restart);
+		p_text(p, r->u.mt.link);
+		p_blob(p, r->u.mt.pdu, r->u.mt.pdu_len);
+		return 1;
+	case UIGW_ROW_MT_DONE:
+	case UIGW_ROW_MT_SENDING:
+		if (part)
+			return 0;
+		*stmt = r->kind == UIGW_ROW_MT_DONE ? PG_MT_DELETE : PG_MT_SENDING;
+		p_text(p, pg->instance);
+		p_int(p, r->u.mt.id);
+		return 1;
+	case UIGW_ROW_MT_SUBMITTED:
+	case UIGW_ROW_MT_RECEIPT:
+		if (!r->u.receipt.message_id || !r->u.receipt.state)
+			return -EPROTO;
+		if (part)
+			return 0;
+		p_text(p, r->u.receipt.message_id);
+		if (r->kind == UIGW_ROW_MT_SUBMITTED) {
+			*stmt = PG_RECEIPT_INS;
+			p_text(p, r->channel);
+			p_int(p, (int64_t)r->dialog);
+			p_text(p, r->subscriber);
+			p_int(p, r->time_ms);
+			p_text(p, r->u.receipt.state);
+		} else {
+			*stmt = PG_RECEIPT_UPD;
+			p_text(p, r->u.receipt.state);
+			p_int(p, r->time_ms);
+		}
+		return 1;
+	case UIGW_ROW_DEFER:
+		if (!r->campaign || !r->u.defer.msisdn || !r->u.defer.reason)
+			return -EPROTO;
+		if (part)
+			return 0;
+		*stmt = PG_DEFER;
+		p_text(p, pg->instance);
+		p_int(p, r->u.defer.id);
+		p_int(p, r->u.defer.due_ms);
+		p_int(p, r->time_ms);
+		p_text(p, r->u.defer.reason);
+		p_text(p, r->campaign);
+		p_text(p, r->u.defer.msisdn);
+		p_int(p, r->u.defer.via);
+		p_text(p, r->u.defer.to);
+		p_text(p, r->u.defer.language);
+		p_text(p, r->u.defer.params);
+		return 1;
+	case UIGW_ROW_DEFER_DONE:
+		if (part)
+			return 0;
+		*stmt = PG_DEFER_DONE;
+		p_text(p, pg->instance);
+		p_int(p, r->u.defer.id);
+		return 1;
+	case UIGW_ROW_PUSH:
+		if (!r->subscriber || !r->campaign || !r->u.push.result)
+			return -EPROTO;
+		if (part)
+			return 0;
+		*stmt = PG_PUSH;
+		p_text(p, r->subscriber);
+		p_text(p, r->campaign);
+		p_text(p, r->channel);
+		p_int(p, r->time_ms);
+		p_text(p, r->u.push.result);
+		return 1;
+	case UIGW_ROW_PARAM:
+		if (!r->dialog || !r->u.param.name)
+			return -EPROTO;
+		if (part)
+			return 0;
+		*stmt = PG_PARAM;
+		p_int(p, (int64_t)r->dialog);
+		p_text(p, r->u.param.name);
+		p_text(p, r->u.param.value);
+		p_text(p, r->campaign);
+		return 1;
+	case UIGW_ROW_API_KEY:
+		if (!r->u.api_key.revoke && (!r->u.api_key.tenant || !r->u.api_key.hash || !r->u.api_key.scopes))
+			return -EPROTO;
+		if (part)
+			return 0;
+		p_int(p, r->u.api_key.id);
+		if (r->u.api_key.revoke) {
+			*stmt = PG_API_KEY_REVOKE;
+			p_int(p, r->time_ms);
+			return 1;
+		}
+		*stmt = PG_API_KEY;
+		p_text(p, r->u.api_key.tenant);
+		p_text(p, r->u.api_key.hash);
+		p_text(p, r->u.api_key.scopes);
+		p_int(p, r->time_ms);
+		return 1;
+	case UIGW_ROW_API_KEY_USED:
+		if (part)
+			return 0;
+		*stmt = PG_API_KEY_USED;
+		p_int(p, r->u.api_key.id);
+		p_int(p, r->time_ms);
+		return 1;
+	case UIGW_ROW_AUDIT:
+		if (part)
+			return 0;
+		*stmt = PG_AUDIT;
+		p_int(p, r->time_ms);
+		p_text(p, r->u.audit.tenant);
+		p_int(p, r->u.audit.key_id);
+		p_text(p, r->u.audit.method);
+		p_text(p, r->u.audit.path);
+		p_int(p, r->u.audit.status);
+		p_text(p, r->u.audit.remote);
+		return 1;
+	case UIGW_ROW_CDR:
+		if (part || cfg->cdr_off)
+			return 0;
+		*stmt = PG_CDR;
+		p_int(p, (int64_t)r->dialog);
+		p_int(p, r->u.cdr.started_ms);
+		p_int(p, r->time_ms);
+		p_text(p, r->channel);
+		p_text(p, r->campaign);
+		p_text(p, r->owner);
+		p_text(p, r->subscriber);
+		p_bool(p, r->u.cdr.roaming);
+		p_text(p, r->u.cdr.visited);
+		p_int(p, r->u.cdr.screens);
+		p_int(p, r->u.cdr.mt_messages);
+		p_text(p, get_value_string_or_null(uigw_outcome_names, r->u.cdr.outcome));
+		p_text(p, r->u.cdr.refusal);
+		p_text(p, r->u.cdr.charge_class);
+		p_bool(p, r->u.cdr.zero_rated);
+		p_bool(p, r->u.cdr.test);
+		p_text(p, pg->instance);
+		return 1;
+	default:
+		/* webhooks and their outbox, erasure, purge: not on this backend yet */
+		return -ENOTSUP;
+	}
+}
+
+/* \returns 0, or why the job cannot be written (its first bad row, logged) */
+static int job_check(struct uigw_store_pg *pg, const struct uigw_store_job *job)
+{
+	struct pgp p;
+	unsigned int i;
+	int stmt, rc;
+
+	for (i = 0; i < job->n_rows; i++) {
+		rc = row_stmt(pg, &job->rows[i], 0, &stmt, &p);
+		if (rc < 0) {
+			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: row kind %d %s\n", job->rows[i].kind,
+			     rc == -ENOTSUP ? "is not written by this backend yet" : "refused (fields missing)");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* the flight's bookkeeping */
+
+static int grow(void *ctx, void **array, unsigned int *cap, unsigned int need, size_t size)
+{
+	unsigned int n = *cap ? *cap : 64;
+	void *a;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	a = talloc_realloc_size(ctx, *array, n * size);
+	if (!a)
+		return -ENOMEM;
+	*array = a;
+	*cap = n;
+	return 0;
+}
+
+static int expect(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg, struct uigw_store_query *q)
+{
+	if (grow(pg, (void **)&pg->ex, &pg->ex_cap, pg->n_ex + 1, sizeof(*pg->ex)) < 0)
+		return -ENOMEM;
+	pg->ex[pg->n_ex++] = (struct pg_expect){ .kind = kind, .seg = seg, .q = q };
+	return 0;
+}
+
+static void set_failing(struct uigw_store_pg *pg, bool failing)
+{
+	struct uigw_store *st = pg->st;
+
+	if (failing && !uigw_store_failing(st)) {
+		st->stats.failures++;
+		st->stats.failing_since_ms = uigw_wall_ms();
+	}
+	__atomic_store_n(&st->failing, failing, __ATOMIC_RELAXED);
+}
+
+/* A job is over (rc set): its completion runs from the loop soon (never from inside a submit). */
+static void job_done(struct uigw_store_pg *pg, struct uigw_store_job *job)
+{
+	struct uigw_store *st = pg->st;
+
+	if (job->rc < 0)
+		st->stats.failed_jobs++;
+	pthread_mutex_lock(&st->lock);
+	llist_add_tail(&job->list, &st->done);
+	pthread_mutex_unlock(&st->lock);
+	if (!osmo_timer_pending(&pg->done))
+		osmo_timer_schedule(&pg->done, 0, 0);
+}
+
+static void done_cb(void *data)
+{
+	struct uigw_store_pg *pg = data;
+
+	uigw_store_run_completions(pg->st);
+}
+
+/* Jobs back at the head of the queue, in their order. */
+static void requeue(struct uigw_store_pg *pg, struct uigw_store_job **jobs, unsigned int n)
+{
+	struct uigw_store *st = pg->st;
+	unsigned int i;
+
+	pthread_mutex_lock(&st->lock);
+	for (i = n; i-- > 0;) {
+		llist_add(&jobs[i]->list, &st->queue);
+		st->n_queued++;
+		st->rows_queued += jobs[i]->n_rows;
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+static bool sqlstate_retry(const char *s)
+{
+	/* serialization failure, deadlock (class 40), lock not available, the server going away (57), resources (53) */
+	return !strncmp(s, "40", 2) || !strcmp(s, "55P03") || !strncmp(s, "57", 2) || !strncmp(s, "53", 2) ||
+	       !strncmp(s, "08", 2);
+}
+
+/* The flight is over: every transaction answered (\a stored < 0), or the connection was lost and \a stored is the
+ * instance's last committed transaction as the next connection read it. */
+static void flight_end(struct uigw_store_pg *pg, int64_t stored)
+{
+	struct uigw_store *st = pg->st;
+	unsigned int s, i, j, rows = 0, committed = 0;
+	int64_t took;
+
+	for (s = 0; s < pg->n_segs; s++) {
+		struct pg_seg *seg = &pg->segs[s];
+		struct uigw_store_job **jobs = &pg->jobs[seg->first];
+		bool ok;
+
+		if (seg->synced)
+			ok = !seg->failed;
+		else
+			ok = stored >= seg->seq;	/* in doubt: the seq the transaction set tells */
+		if (ok) {
+			for (i = 0; i < seg->n; i++) {
+				jobs[i]->rc = 0;
+				rows += jobs[i]->n_rows;
+				if (!seg->synced) {
+					/* its queries were not answered */
+					for (j = 0; j < jobs[i]->n_queries; j++)
+						jobs[i]->queries[j].rc = -EIO;
+				}
+				job_done(pg, jobs[i]);
+			}
+			committed++;
+			continue;
+		}
+		if (!seg->synced || sqlstate_retry(seg->sqlstate)) {
+			requeue(pg, jobs, seg->n);
+			if (seg->synced)
+				LOGP(DSTORE, LOGL_NOTICE, "PostgreSQL: a transaction of %u jobs failed (%s), sent again\n",
+				     seg->n, seg->sqlstate);
+			continue;
+		}
+		if (seg->n > 1) {
+			/* one of the jobs has a row the database refuses: each alone, to find it */
+			requeue(pg, jobs, seg->n);
+			pg->split += seg->n;
+			continue;
+		}
+		jobs[0]->rc = (!strncmp(seg->sqlstate, "22", 2) || !strncmp(seg->sqlstate, "23", 2)) ? -EPROTO : -EIO;
+		job_done(pg, jobs[0]);
+	}
+	took = uigw_mono_us() - pg->flight_us;
+	if (committed) {
+		st->stats.commits += committed;
+		st->stats.rows += rows;
+		st->stats.last_rows = rows;
+	}
+	st->stats.busy_us += took;
+	if (took > st->stats.max_commit_us)
+		st->stats.max_commit_us = took > UINT32_MAX ? UINT32_MAX : (uint32_t)took;
+	st->n_in_flight = 0;
+	pg->n_jobs = pg->n_segs = pg->n_ex = pg->i_ex = 0;
+	pg->in_flight = false;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* the connection */
+
+static void conn_lost(struct uigw_store_pg *pg, const char *what);
+static void pg_connect(struct uigw_store_pg *pg);
+
+static void want_write(struct uigw_store_pg *pg, bool on)
+{
+	if (on)
+		osmo_fd_write_enable(&pg->ofd);
+	else
+		osmo_fd_write_disable(&pg->ofd);
+}
+
+/* after a batch of sends: what libpq could not write waits for the socket */
+static int flush(struct uigw_store_pg *pg)
+{
+	int rc = PQflush(pg->conn);
+
+	if (rc < 0) {
+		conn_lost(pg, "flush");
+		return -EIO;
+	}
+	want_write(pg, rc == 1);
+	return 0;
+}
+
+static int send_stmt(struct uigw_store_pg *pg, int stmt, const struct pgp *p)
+{
+	char name[8];
+
+	snprintf(name, sizeof(name), "u%d", stmt);
+	if (!PQsendQueryPrepared(pg->conn, name, p->n, p->v, p->len, p->fmt, 0))
+		return -EIO;
+	return 0;
+}
+
+/* Send the next group commit: the queued jobs (at most batch-max-rows rows; at least one job), in one transaction,
+ * or one transaction each while some must go alone; then their queries. */
+static void send_flight(struct uigw_store_pg *pg)
+{
+	struct uigw_store *st = pg->st;
+	struct uigw_store_job *job;
+	unsigned int rows = 0, i, r;
+	bool queries = false;
+	struct pgp p;
+	int stmt, part;
+
+again:
+	if (pg->state != PG_READY || pg->in_flight)
+		return;
+	/* take the jobs */
+	pthread_mutex_lock(&st->lock);
+	while (!llist_empty(&st->queue)) {
+		job = llist_first_entry(&st->queue, struct uigw_store_job, list);
+		if (pg->n_jobs && rows + job->n_rows > st->cfg.batch_max_rows)
+			break;
+		if (grow(pg, (void **)&pg->jobs, &pg->jobs_cap, pg->n_jobs + 1, sizeof(*pg->jobs)) < 0)
+			break;
+		llist_del(&job->list);
+		INIT_LLIST_HEAD(&job->list);
+		st->n_queued--;
+		st->rows_queued -= job->n_rows;
+		pg->jobs[pg->n_jobs++] = job;
+		rows += job->n_rows;
+		if (pg->split)
+			break;	/* alone */
+	}
+	pthread_mutex_unlock(&st->lock);
+
+	/* jobs with rows this backend cannot write fail at once, without the others */
+	for (i = 0; i < pg->n_jobs;) {
+		job = pg->jobs[i];
+		job->rc = job_check(pg, job);
+		if (job->rc < 0) {
+			rows -= job->n_rows;
+			memmove(&pg->jobs[i], &pg->jobs[i + 1], (pg->n_jobs - i - 1) * sizeof(*pg->jobs));
+			pg->n_jobs--;
+			if (pg->split)
+				pg->split--;
+			job_done(pg, job);
+			continue;
+		}
+		i++;
+	}
+	if (!pg->n_jobs) {
+		if (!llist_empty(&st->queue))
+			goto again;
+		return;
+	}
+	if (pg->split)
+		pg->split--;
+
+	if (grow(pg, (void **)&pg->segs, &pg->segs_cap, 1, sizeof(*pg->segs)) < 0)
+		goto lost;
+	pg->segs[0] = (struct pg_seg){ .first = 0, .n = pg->n_jobs, .seq = ++pg->seq };
+	pg->n_segs = 1;
+	pg->in_flight = true;
+	pg->flight_us = uigw_mono_us();
+	st->n_in_flight = pg->n_jobs;
+	st->stats.jobs += pg->n_jobs;
+
+	p.n = 0;
+	p_text(&p, pg->instance);
+	p_int(&p, pg->seq);
+	p_int(&p, uigw_wall_ms());
+	if (send_stmt(pg, PG_INSTANCE, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0)
+		goto lost;
+	for (i = 0; i < pg->n_jobs; i++) {
+		job = pg->jobs[i];
+		queries |= job->n_queries > 0;
+		for (r = 0; r < job->n_rows; r++) {
+			for (part = 0; part < 2; part++) {
+				if (row_stmt(pg, &job->rows[r], part, &stmt, &p) <= 0)
+					continue;
+				if (send_stmt(pg, stmt, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0)
+					goto lost;
+			}
+		}
+	}
+	if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, 0, NULL) < 0)
+		goto lost;
+	if (queries) {
+		for (i = 0; i < pg->n_jobs; i++) {
+			job = pg->jobs[i];
+			for (r = 0; r < job->n_queries; r++) {
+				struct uigw_store_query *q = &job->queries[r];
+
+				q->rc = -EIO;
+				p.n = 0;
+				p_text(&p, q->campaign);
+				p_text(&p, q->arg);
+				if (q->query >= _UIGW_Q_NUM || send_stmt(pg, PG_Q_FIRST + q->query, &p) < 0 ||
+				    expect(pg, EX_QUERY, -1, q) < 0)
+					goto lost;
+			}
+		}
+		if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, -1, NULL) < 0)
+			goto lost;
+	}
+	flush(pg);
+	return;
+lost:
+	conn_lost(pg, PQerrorMessage(pg->conn));
+}
+
+void uigw_store_pg_kick(struct uigw_store *st)
+{
+	send_flight(st->pg);
+}
+
+/* one result of the pipeline */
+static void on_result(struct uigw_store_pg *pg, PGresult *res)
+{
+	ExecStatusType rs = PQresultStatus(res);
+	struct pg_expect *e;
+	struct pg_seg *seg;
+
+	if (pg->i_ex >= pg->n_ex) {
+		LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: an answer nothing was sent for (%s)\n", PQresStatus(rs));
+		return;
+	}
+	e = &pg->ex[pg->i_ex++];
+	seg = e->seg >= 0 && pg->n_segs ? &pg->segs[e->seg] : NULL;
+	switch (e->kind) {
+	case EX_SYNC:
+		if (rs != PGRES_PIPELINE_SYNC)
+			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: %s where a sync was expected\n", PQresStatus(rs));
+		if (seg)
+			seg->synced = true;
+		return;
+	case EX_QUERY:
+		if (rs == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2) {
+			e->q->count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			e->q->value = strtod(PQgetvalue(res, 0, 1), NULL);
+			e->q->rc = 0;
+		} else if (rs == PGRES_FATAL_ERROR) {
+			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: a query failed: %s", PQresultErrorMessage(res));
+		}
+		return;
+	case EX_STMT:
+		if (rs != PGRES_FATAL_ERROR)
+			return;
+		if (seg && !seg->failed) {
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+			seg->failed = true;
+			osmo_strlcpy(seg->sqlstate, state ? state : "XX000", sizeof(seg->sqlstate));
+			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: %s", PQresultErrorMessage(res));
+		} else if (!seg) {
+			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: cannot prepare: %s", PQresultErrorMessage(res));
+			pg->setup_failed = true;
+		}
+		return;
+	}
+}
+
+static void ready(struct uigw_store_pg *pg)
+{
+	pg->state = PG_READY;
+	pg->backoff_ms = 0;
+	if (pg->logged_down)
+		LOGP(DSTORE, LOGL_NOTICE, "PostgreSQL: connected again as instance %s\n", pg->instance);
+	else
+		LOGP(DSTORE, LOGL_NOTICE, "PostgreSQL: connected as instance %s (schema %d)\n", pg->instance,
+		     UIGW_PG_SCHEMA_VERSION);
+	pg->logged_down = false;
+	set_failing(pg, false);
+	send_flight(pg);
+}
+
+/* pipeline mode, the statements prepared (the answers come as a flight without jobs) */
+static void prepare(struct uigw_store_pg *pg)
+{
+	static const Oid text2[2] = { TEXTOID, TEXTOID };
+	char name[8];
+	int i;
+
+	pg->state = PG_PREPARING;
+	pg->setup_failed = false;
+	if (!PQenterPipelineMode(pg->conn))
+		goto lost;
+	for (i = 0; i < _PG_NUM; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		if (!PQsendPrepare(pg->conn, name, uigw_store_pg_stmts[i].sql, uigw_store_pg_stmts[i].n_params,
+				   i >= PG_Q_FIRST ? text2 : NULL) || expect(pg, EX_STMT, -1, NULL) < 0)
+			goto lost;
+	}
+	if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, -1, NULL) < 0)
+		goto lost;
+	flush(pg);
+	return;
+lost:
+	conn_lost(pg, PQerrorMessage(pg->conn));
+}
+
+/* the results of the setup query, in order: DO, version, lock, the instance's row, its seq */
+static void setup_result(struct uigw_store_pg *pg, PGresult *res)
+{
+	ExecStatusType rs = PQresultStatus(res);
+	int n = pg->setup_result++;
+
+	if (rs == PGRES_FATAL_ERROR) {
+		LOGP(DSTORE, pg->logged_down ? LOGL_DEBUG : LOGL_ERROR, "PostgreSQL: setting up the database failed: %s",
+		     PQresultErrorMessage(res));
+		pg->setup_failed = true;
+		return;
+	}
+	if (rs != PGRES_TUPLES_OK || PQntuples(res) < 1)
+		return;
+	switch (n) {
+	case 1:
+		pg->setup_version = atoi(PQgetvalue(res, 0, 0));
+		break;
+	case 2:
+		pg->setup_locked = PQgetvalue(res, 0, 0)[0] == 't';
+		break;
+	case 4:
+		pg->setup_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		break;
+	}
+}
+
+static void setup_done(struct uigw_store_pg *pg)
+{
+	if (pg->setup_failed || pg->setup_result < 5) {
+		conn_lost(pg, "the setup failed");
+		return;
+	}
+	if (pg->setup_version != UIGW_PG_SCHEMA_VERSION) {
+		LOGP(DSTORE, pg->logged_down ? LOGL_DEBUG : LOGL_ERROR, "PostgreSQL: the database's schema is version %d, this gateway's %d\n",
+		     pg->setup_version, UIGW_PG_SCHEMA_VERSION);
+		conn_lost(pg, "schema version");
+		return;
+	}
+	if (!pg->setup_locked) {
+		/* once until it works; the retries are quiet */
+		LOGP(DSTORE, pg->logged_down ? LOGL_DEBUG : LOGL_ERROR, "PostgreSQL: instance name %s is held by another connected gateway: each needs "
+		     "a name of its own (node store: instance NAME)\n", pg->instance);
+		conn_lost(pg, "instance name in use");
+		return;
+	}
+	if (pg->setup_seq > pg->seq)
+		pg->seq = pg->setup_seq;
+	/* a group commit the lost connection left in doubt: the instance's seq tells whether it committed */
+	if (pg->in_flight)
+		flight_end(pg, pg->setup_seq);
+	prepare(pg);
+}
+
+static void setup(struct uigw_store_pg *pg)
+{
+	char *lit, *sql;
+	int ok;
+
+	pg->state = PG_SETUP;
+	pg->setup_result = 0;
+	pg->setup_failed = false;
+	pg->setup_version = -1;
+	pg->setup_locked = 0;
+	pg->setup_seq = 0;
+	if (PQsetnonblocking(pg->conn, 1) < 0)
+		goto lost;
+	lit = PQescapeLiteral(pg->conn, pg->instance, strlen(pg->instance));
+	if (!lit)
+		goto lost;
+	sql = talloc_asprintf(pg, "%s; SELECT version FROM uigw_schema;"
+			      " SELECT pg_try_advisory_lock(" OSMO_STRINGIFY_VAL(UIGW_PG_SCHEMA_LOCK) ", hashtext(%s));"
+			      " INSERT INTO uigw_instance (name, started, seen) VALUES (%s, %" PRId64 ", %" PRId64 ")"
+			      " ON CONFLICT (name) DO UPDATE SET started = excluded.started;"
+			      " SELECT seq FROM uigw_instance WHERE name = %s",
+			      uigw_store_pg_schema_sql, lit, lit, uigw_wall_ms(), uigw_wall_ms(), lit);
+	PQfreemem(lit);
+	ok = sql && PQsendQuery(pg->conn, sql);
+	talloc_free(sql);
+	if (!ok)
+		goto lost;
+	flush(pg);
+	return;
+lost:
+	conn_lost(pg, PQerrorMessage(pg->conn));
+}
+
+static void read_results(struct uigw_store_pg *pg)
+{
+	PGresult *res;
+	int nulls = 0;
+
+	if (!PQconsumeInput(pg->conn)) {
+		conn_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	while (pg->conn && !PQisBusy(pg->conn)) {
+		res = PQgetResult(pg->conn);
+		if (!res) {
+			if (pg->state == PG_SETUP) {
+				setup_done(pg);
+				return;
+			}
+			/* between the results of two statements; twice: nothing more has come */
+			if (++nulls > 1 || pg->i_ex >= pg->n_ex)
+				break;
+			continue;
+		}
+		nulls = 0;
+		if (pg->state == PG_SETUP)
+			setup_result(pg, res);
+		else
+			on_result(pg, res);
+		PQclear(res);
+		if (pg->state != PG_SETUP && pg->n_ex && pg->i_ex == pg->n_ex) {
+			if (pg->state == PG_PREPARING) {
+				pg->n_ex = pg->i_ex = 0;
+				if (pg->setup_failed) {
+					conn_lost(pg, "preparing the statements failed");
+					return;
+				}
+				ready(pg);
+			} else {
+				flight_end(pg, -1);
+				send_flight(pg);
+			}
+		}
+	}
+	if (pg->conn && PQstatus(pg->conn) == CONNECTION_BAD)
+		conn_lost(pg, PQerrorMessage(pg->conn));
+}
+
+static void poll_connect(struct uigw_store_pg *pg)
+{
+	PostgresPollingStatusType ps = PQconnectPoll(pg->conn);
+	int fd = PQsocket(pg->conn);
+
+	/* the socket may change while libpq tries the hosts of the connection string */
+	if (fd != pg->ofd.fd) {
+		if (osmo_fd_is_registered(&pg->ofd))
+			osmo_fd_unregister(&pg->ofd);
+		pg->ofd.fd = fd;
+		if (fd >= 0 && osmo_fd_register(&pg->ofd) < 0) {
+			conn_lost(pg, "cannot register the socket");
+			return;
+		}
+	}
+	switch (ps) {
+	case PGRES_POLLING_READING:
+		pg->ofd.when = OSMO_FD_READ;
+		break;
+	case PGRES_POLLING_WRITING:
+		pg->ofd.when = OSMO_FD_READ | OSMO_FD_WRITE;
+		break;
+	case PGRES_POLLING_OK:
+		pg->ofd.when = OSMO_FD_READ;
+		setup(pg);
+		break;
+	default:
+		conn_lost(pg, PQerrorMessage(pg->conn));
+		break;
+	}
+}
+
+static int pg_fd_cb(struct osmo_fd *ofd, unsigned int what)
+{
+	struct uigw_store_pg *pg = ofd->data;
+
+	if (pg->state == PG_CONNECTING) {
+		poll_connect(pg);
+		return 0;
+	}
+	if ((what & OSMO_FD_WRITE) && flush(pg) < 0)
+		return 0;
+	if (what & OSMO_FD_READ)
+		read_results(pg);
+	return 0;
+}
+
+static void disconnect(struct uigw_store_pg *pg)
+{
+	if (osmo_fd_is_registered(&pg->ofd))
+		osmo_fd_unregister(&pg->ofd);
+	pg->ofd.fd = -1;
+	if (pg->conn) {
+		PQfinish(pg->conn);
+		pg->conn = NULL;
+	}
+}
+
+/* The connection is gone (or could not be made): the store fails until it is back; a group commit in flight waits
+ * for the next connection to tell whether it committed. */
+static void conn_lost(struct uigw_store_pg *pg, const char *what)
+{
+	if (!pg->logged_down) {
+		LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: the database cannot be used (%s: %s)%s\n",
+		     get_value_string(pg_state_names, pg->state), what ? what : "",
+		     pg->in_flight ? "; the group commit in flight waits for the next connection" : "");
+		pg->logged_down = true;
+	}
+	disconnect(pg);
+	pg->state = PG_DOWN;
+	pg->n_ex = pg->i_ex = 0;
+	set_failing(pg, true);
+	pg->backoff_ms = pg->backoff_ms ? OSMO_MIN(pg->backoff_ms * 2, PG_BACKOFF_MAX_MS) : PG_BACKOFF_MIN_MS;
+	osmo_timer_schedule(&pg->retry, pg->backoff_ms / 1000, (pg->backoff_ms % 1000) * 1000);
+}
+
+/* the server's notices and warnings ("relation ... already exists, skipping", "terminating connection due to
+ * administrator command") into the log, not onto stderr */
+static void notice_cb(void *arg, const char *message)
+{
+	LOGP(DSTORE, LOGL_INFO, "PostgreSQL says: %s", message);
+}
+
+static void pg_connect(struct uigw_store_pg *pg)
+{
+	disconnect(pg);
+	pg->conn = PQconnectStart(pg->conninfo);
+	if (!pg->conn || PQstatus(pg->conn) == CONNECTION_BAD) {
+		conn_lost(pg, pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
+		return;
+	}
+	PQsetNoticeProcessor(pg->conn, notice_cb, pg);
+	pg->state = PG_CONNECTING;
+	osmo_fd_setup(&pg->ofd, -1, OSMO_FD_READ | OSMO_FD_WRITE, pg_fd_cb, pg, 0);
+	poll_connect(pg);
+}
+
+static void retry_cb(void *data)
+{
+	pg_connect(data);
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+
+int uigw_store_pg_open(struct uigw_store *st)
+{
+	struct uigw_store_pg *pg = talloc_zero(st, struct uigw_store_pg);
+
+	if (!pg)
+		return -ENOMEM;
+	pg->st = st;
+	pg->ofd.fd = -1;
+	pg->conninfo = talloc_strdup(pg, st->cfg.conninfo ? st->cfg.conninfo : "");
+	pg->instance = talloc_strdup(pg, st->cfg.instance && st->cfg.instance[0] ? st->cfg.instance : "uigw");
+	if (!pg->conninfo || !pg->instance) {
+		talloc_free(pg);
+		return -ENOMEM;
+	}
+	osmo_timer_setup(&pg->retry, retry_cb, pg);
+	osmo_timer_setup(&pg->done, done_cb, pg);
+	st->pg = pg;
+	/* failing until the connection is up: the first dialogs may get the busy screen, no answer waits unseen */
+	__atomic_store_n(&st->failing, 1, __ATOMIC_RELAXED);
+	pg_connect(pg);
+	return 0;
+}
+
+/* One round of the loop for the backend alone: its socket and its retry timer. */
+static void step(struct uigw_store_pg *pg, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = pg->ofd.fd, .events = 0 };
+	unsigned int what = 0;
+
+	if (pg->state == PG_DOWN) {
+		struct timeval left;
+
+		if (!osmo_timer_pending(&pg->retry) || osmo_timer_remaining(&pg->retry, NULL, &left) < 0) {
+			osmo_timer_del(&pg->retry);
+			pg_connect(pg);
+		} else {
+			usleep(10000);
+		}
+		return;
+	}
+	if (pfd.fd < 0)
+		return;
+	if (pg->ofd.when & OSMO_FD_READ)
+		pfd.events |= POLLIN;
+	if (pg->ofd.when & OSMO_FD_WRITE)
+		pfd.events |= POLLOUT;
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return;
+	if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
+		what |= OSMO_FD_READ;
+	if (pfd.revents & POLLOUT)
+		what |= OSMO_FD_WRITE;
+	pg_fd_cb(&pg->ofd, what);
+}
+
+void uigw_store_pg_drain(struct uigw_store *st)
+{
+	struct uigw_store_pg *pg = st->pg;
+	/* a database out of reach holds the loop a moment only (at close: for hold-on-failure, at most 30 s) */
+	int64_t wait_ms = st->closing ? OSMO_MIN(OSMO_MAX(st->cfg.hold_s, 1), 30) * 1000 : 2000;
+	int64_t deadline = uigw_mono_us() + (uigw_store_failing(st) ? wait_ms : 60000) * 1000;
+
+	send_flight(pg);
+	while ((pg->in_flight || !llist_empty(&st->queue)) && uigw_mono_us() < deadline)
+		step(pg, 50);
+	osmo_timer_del(&pg->done);
+	uigw_store_run_completions(st);
+}
+
+void uigw_store_pg_close(struct uigw_store *st)
+{
+	struct uigw_store_pg *pg = st->pg;
+	struct uigw_store_job *job;
+
+	if (!pg)
+		return;
+	uigw_store_pg_drain(st);
+	pthread_mutex_lock(&st->lock);
+	st->stop = true;	/* the completions below cannot queue more */
+	pthread_mutex_unlock(&st->lock);
+	/* what could not be written in time fails: its completion says so */
+	if (pg->in_flight)
+		flight_end(pg, INT64_MIN);
+	while (!llist_empty(&st->queue)) {
+		job = llist_first_entry(&st->queue, struct uigw_store_job, list);
+		llist_del(&job->list);
+		st->n_queued--;
+		job->rc = -EIO;
+		job_done(pg, job);
+	}
+	osmo_timer_del(&pg->done);
+	uigw_store_run_completions(st);
+	osmo_timer_del(&pg->retry);
+	disconnect(pg);
+	st->pg = NULL;
+	talloc_free(pg);
+}

@@ -1,0 +1,241 @@
+/*! \file store_pg_schema.c
+ *  The PostgreSQL backend's schema and statements. The tables are those of the SQLite schema (store_schema.c) at
+ *  its version 10, in PostgreSQL's types, with what several gateways on one database need beside them: a row per
+ *  instance (uigw_instance: the last transaction it committed, for a commit whose answer a lost connection took),
+ *  and the instance in the keys of what each gateway numbers itself (its MT queue, its deferred pushes).
+ *
+ *  Versions are steps inside one DO block, run at every connection under a transaction-level advisory lock, so
+ *  that gateways starting together upgrade once; uigw_schema holds the version. Never edit a released step: add
+ *  one and raise UIGW_PG_SCHEMA_VERSION. */
+
+#include <osmocom/uigw/store/store.h>
+#include "store_priv.h"
+
+/* The counts of answers and dialog outcomes per campaign (as SQLite's triggers of schema 6 and 8 keep them): one
+ * function per table, for inserts, updates and deletes. The counter rows are updated in place: the answers' own
+ * transactions keep them exact across instances. */
+#define PG_COUNT_FUNCTIONS \
+	" CREATE FUNCTION uigw_response_count() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN" \
+	"  IF TG_OP <> 'INSERT' AND OLD.campaign IS NOT NULL AND OLD.question IS NOT NULL THEN" \
+	"   UPDATE answer_count SET n = n - 1 WHERE campaign = OLD.campaign AND question = OLD.question" \
+	"    AND channel = coalesce(OLD.channel, '') AND value = coalesce(OLD.value, '');" \
+	"  END IF;" \
+	"  IF TG_OP <> 'DELETE' AND NEW.campaign IS NOT NULL AND NEW.question IS NOT NULL THEN" \
+	"   INSERT INTO answer_count (campaign, question, channel, value, n)" \
+	"    VALUES (NEW.campaign, NEW.question, coalesce(NEW.channel, ''), coalesce(NEW.value, ''), 1)" \
+	"    ON CONFLICT (campaign, question, channel, value) DO UPDATE SET n = answer_count.n + 1;" \
+	"  END IF;" \
+	"  RETURN NULL;" \
+	" END $f$;" \
+	" CREATE TRIGGER response_counted AFTER INSERT OR DELETE OR UPDATE OF campaign, question, channel, value" \
+	"  ON response FOR EACH ROW EXECUTE FUNCTION uigw_response_count();" \
+	" CREATE FUNCTION uigw_dialog_count() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN" \
+	"  IF TG_OP <> 'INSERT' AND OLD.campaign IS NOT NULL AND OLD.outcome IS NOT NULL THEN" \
+	"   UPDATE dialog_count SET n = n - 1 WHERE campaign = OLD.campaign" \
+	"    AND outcome = CASE WHEN OLD.test THEN 'test:' ELSE '' END || OLD.outcome;" \
+	"  END IF;" \
+	"  IF TG_OP <> 'DELETE' AND NEW.campaign IS NOT NULL AND NEW.outcome IS NOT NULL THEN" \
+	"   INSERT INTO dialog_count (campaign, outcome, n)" \
+	"    VALUES (NEW.campaign, CASE WHEN NEW.test THEN 'test:' ELSE '' END || NEW.outcome, 1)" \
+	"    ON CONFLICT (campaign, outcome) DO UPDATE SET n = dialog_count.n + 1;" \
+	"  END IF;" \
+	"  RETURN NULL;" \
+	" END $f$;" \
+	" CREATE TRIGGER dialog_counted AFTER INSERT OR DELETE OR UPDATE OF campaign, outcome, test" \
+	"  ON dialog FOR EACH ROW EXECUTE FUNCTION uigw_dialog_count();"
+
+/* Version 1: everything SQLite's version 10 has. Times are ms since the epoch (bigint); flags are booleans. */
+#define PG_SCHEMA_V1 \
+	" CREATE TABLE uigw_instance (name text PRIMARY KEY," \
+	"  seq bigint NOT NULL DEFAULT 0,"	/* the instance's last committed transaction */ \
+	"  started bigint, seen bigint);" \
+	" CREATE TABLE dialog (id bigint PRIMARY KEY, campaign text, version integer, channel text, subscriber text," \
+	"  started bigint, ended bigint, outcome text, steps integer, last_node text," \
+	"  roaming boolean NOT NULL DEFAULT false, visited text, test boolean NOT NULL DEFAULT false);" \
+	" CREATE INDEX dialog_campaign ON dialog (campaign, outcome);" \
+	" CREATE TABLE response (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, campaign text, version integer," \
+	"  node text, question text, kind text, value text, raw text, channel text, subscriber text, dialog bigint," \
+	"  time bigint, roaming boolean, language text);" \
+	" CREATE UNIQUE INDEX response_dialog_question ON response (dialog, question) WHERE dialog > 0;" \
+	" CREATE INDEX response_question ON response (campaign, question, value);" \
+	" CREATE INDEX response_campaign ON response (campaign, id);" \
+	" CREATE TABLE spam_report (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, reporter text, number text," \
+	"  time bigint, counted boolean, channel text, campaign text);" \
+	" CREATE INDEX spam_report_number ON spam_report (number, reporter, time);" \
+	" CREATE TABLE spam_number (number text PRIMARY KEY, reports bigint NOT NULL DEFAULT 0, last_time bigint);" \
+	" CREATE INDEX spam_number_reports ON spam_number (reports);" \
+	" CREATE TABLE reaction (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, subscriber text, content text," \
+	"  reaction text, time bigint, campaign text, channel text, UNIQUE (subscriber, content, reaction));" \
+	" CREATE INDEX reaction_content ON reaction (content, reaction);" \
+	" CREATE TABLE app_rating (subscriber text, app text, rating integer, time bigint, campaign text," \
+	"  channel text, UNIQUE (subscriber, app));" \
+	" CREATE INDEX app_rating_app ON app_rating (app);" \
+	" CREATE TABLE flag (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, subscriber text, content text," \
+	"  reason text, time bigint, campaign text, channel text);" \
+	" CREATE INDEX flag_content ON flag (content);" \
+	" CREATE TABLE offer (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, subscriber text, campaign text," \
+	"  service text, uri text, time bigint);" \
+	" CREATE TABLE optout (subscriber text PRIMARY KEY, opted_out boolean, time bigint, channel text);" \
+	" CREATE TABLE optout_scope (subscriber text NOT NULL, scope text NOT NULL, time bigint, channel text," \
+	"  PRIMARY KEY (subscriber, scope));" \
+	" CREATE TABLE subscriber_map (pseudonym text PRIMARY KEY, msisdn text, first_seen bigint, last_seen bigint);" \
+	" CREATE INDEX subscriber_map_last_seen ON subscriber_map (last_seen);" \
+	" CREATE TABLE mt_queue (instance text NOT NULL, id bigint NOT NULL, channel text NOT NULL," \
+	"  dialog bigint NOT NULL DEFAULT 0, created bigint NOT NULL, expires bigint NOT NULL," \
+	"  final boolean NOT NULL DEFAULT false, link text, pdu bytea NOT NULL," \
+	"  sending boolean NOT NULL DEFAULT false, PRIMARY KEY (instance, id));" \
+	" CREATE TABLE push (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, subscriber text NOT NULL," \
+	"  campaign text NOT NULL, channel text, time bigint NOT NULL, result text NOT NULL);" \
+	" CREATE INDEX push_subscriber ON push (subscriber, time);" \
+	" CREATE TABLE mt_receipt (message_id text PRIMARY KEY, channel text, dialog bigint, subscriber text," \
+	"  submitted bigint, state text NOT NULL, updated bigint);" \
+	" CREATE TABLE dialog_param (dialog bigint NOT NULL, name text NOT NULL, value text, campaign text," \
+	"  PRIMARY KEY (dialog, name));" \
+	" CREATE TABLE api_key (id bigint PRIMARY KEY, tenant text NOT NULL, hash text NOT NULL UNIQUE," \
+	"  scopes text NOT NULL, created bigint NOT NULL, last_used bigint, revoked bigint);" \
+	" CREATE TABLE audit (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time bigint NOT NULL, tenant text," \
+	"  key_id bigint, method text, path text, status integer, remote text);" \
+	" CREATE TABLE answer_count (campaign text NOT NULL, question text NOT NULL, channel text NOT NULL," \
+	"  value text NOT NULL, n bigint NOT NULL, PRIMARY KEY (campaign, question, channel, value));" \
+	" CREATE TABLE dialog_count (campaign text NOT NULL, outcome text NOT NULL, n bigint NOT NULL," \
+	"  PRIMARY KEY (campaign, outcome));" \
+	PG_COUNT_FUNCTIONS \
+	" CREATE TABLE webhook (id bigint PRIMARY KEY, tenant text NOT NULL, all_campaigns boolean NOT NULL DEFAULT false," \
+	"  url text NOT NULL, events integer NOT NULL, secret text NOT NULL, created bigint NOT NULL);" \
+	" CREATE TABLE webhook_outbox (webhook bigint NOT NULL, dead boolean NOT NULL DEFAULT false, id bigint NOT NULL," \
+	"  nonce bigint NOT NULL, event integer NOT NULL, ref bigint, ref_text text, data text, created bigint NOT NULL," \
+	"  since bigint NOT NULL, attempts integer NOT NULL DEFAULT 0, last_try bigint, last_status integer," \
+	"  PRIMARY KEY (webhook, dead, id));" \
+	" CREATE TABLE deferred (instance text NOT NULL, id bigint NOT NULL, due bigint NOT NULL, created bigint NOT NULL," \
+	"  reason text NOT NULL, campaign text NOT NULL, msisdn text NOT NULL, via integer NOT NULL, to_uri text," \
+	"  language text, params text, PRIMARY KEY (instance, id));" \
+	" CREATE INDEX deferred_due ON deferred (due);" \
+	" CREATE TABLE cdr (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, dialog bigint NOT NULL, started bigint," \
+	"  ended bigint NOT NULL, channel text, campaign text, tenant text, subscriber text," \
+	"  roaming boolean NOT NULL DEFAULT false, visited text, screens integer, mt_messages integer, outcome text," \
+	"  refusal text, charge_class text, zero_rated boolean NOT NULL DEFAULT false, test boolean NOT NULL DEFAULT false," \
+	"  recovered boolean NOT NULL DEFAULT false, instance text);"
+
+const char uigw_store_pg_schema_sql[] =
+	"DO $uigw$ DECLARE v integer; BEGIN"
+	" PERFORM pg_advisory_xact_lock(" OSMO_STRINGIFY_VAL(UIGW_PG_SCHEMA_LOCK) ");"
+	" CREATE TABLE IF NOT EXISTS uigw_schema (version integer NOT NULL);"
+	" SELECT version INTO v FROM uigw_schema;"
+	" IF v IS NULL THEN INSERT INTO uigw_schema (version) VALUES (0); v := 0; END IF;"
+	" IF v < 1 THEN"
+	PG_SCHEMA_V1
+	"  UPDATE uigw_schema SET version = 1;"
+	" END IF;"
+	" END $uigw$";
+
+const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
+	[PG_INSTANCE] = { 3, "UPDATE uigw_instance SET seq = $2, seen = $3 WHERE name = $1" },
+	[PG_RESPONSE] = { 13,
+		"INSERT INTO response (campaign, version, node, question, kind, value, raw, channel, subscriber, dialog,"
+		" time, roaming, language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+		" ON CONFLICT (dialog, question) WHERE dialog > 0 DO UPDATE SET version = excluded.version,"
+		" node = excluded.node, kind = excluded.kind, value = excluded.value, raw = excluded.raw,"
+		" channel = excluded.channel, time = excluded.time, roaming = excluded.roaming,"
+		" language = excluded.language" },
+	[PG_DIALOG] = { 13,
+		"INSERT INTO dialog (id, campaign, version, channel, subscriber, started, ended, outcome, steps,"
+		" last_node, roaming, visited, test) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+		" ON CONFLICT (id) DO UPDATE SET campaign = excluded.campaign, version = excluded.version,"
+		" channel = excluded.channel, subscriber = excluded.subscriber, started = excluded.started,"
+		" ended = excluded.ended, outcome = excluded.outcome, steps = excluded.steps,"
+		" last_node = excluded.last_node, roaming = excluded.roaming, visited = excluded.visited,"
+		" test = excluded.test" },
+	/* one statement: whether it counts (no counted report of the same reporter within the window), the report,
+	 * and the number's count, which two instances increment without losing one */
+	[PG_SPAM] = { 6,
+		"WITH prev AS (SELECT EXISTS (SELECT 1 FROM spam_report WHERE number = $2 AND reporter = $1"
+		"  AND time > $6 AND counted) AS seen),"
+		" ins AS (INSERT INTO spam_report (reporter, number, time, counted, channel, campaign)"
+		"  SELECT $1, $2, $3, NOT prev.seen, $4, $5 FROM prev RETURNING counted)"
+		" INSERT INTO spam_number (number, reports, last_time) SELECT $2, 1, $3 FROM ins WHERE ins.counted"
+		" ON CONFLICT (number) DO UPDATE SET reports = spam_number.reports + 1,"
+		" last_time = greatest(coalesce(spam_number.last_time, 0), excluded.last_time)" },
+	[PG_REACTION_DEL] = { 3, "DELETE FROM reaction WHERE subscriber = $1 AND content = $2 AND reaction = $3" },
+	[PG_REACTION_INS] = { 6,
+		"INSERT INTO reaction (subscriber, content, reaction, time, campaign, channel)"
+		" VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING" },
+	[PG_APP_RATING] = { 6,
+		"INSERT INTO app_rating (subscriber, app, rating, time, campaign, channel) VALUES ($1, $2, $3, $4, $5, $6)"
+		" ON CONFLICT (subscriber, app) DO UPDATE SET rating = excluded.rating, time = excluded.time,"
+		" campaign = excluded.campaign, channel = excluded.channel" },
+	[PG_FLAG] = { 6,
+		"INSERT INTO flag (subscriber, content, reason, time, campaign, channel) VALUES ($1, $2, $3, $4, $5, $6)" },
+	[PG_OFFER] = { 5, "INSERT INTO offer (subscriber, campaign, service, uri, time) VALUES ($1, $2, $3, $4, $5)" },
+	[PG_OPTOUT] = { 4,
+		"INSERT INTO optout (subscriber, opted_out, time, channel) VALUES ($1, $2, $3, $4)"
+		" ON CONFLICT (subscriber) DO UPDATE SET opted_out = excluded.opted_out, time = excluded.time,"
+		" channel = excluded.channel" },
+	[PG_OPTOUT_SCOPE] = { 4,
+		"INSERT INTO optout_scope (subscriber, scope, time, channel) VALUES ($1, $2, $3, $4)"
+		" ON CONFLICT (subscriber, scope) DO UPDATE SET time = excluded.time, channel = excluded.channel" },
+	[PG_OPTIN_SCOPE] = { 2, "DELETE FROM optout_scope WHERE subscriber = $1 AND scope = $2" },
+	[PG_OPTIN_ALL] = { 1, "DELETE FROM optout_scope WHERE subscriber = $1" },
+	[PG_SUBSCRIBER] = { 3,
+		"INSERT INTO subscriber_map (pseudonym, msisdn, first_seen, last_seen) VALUES ($1, $2, $3, $3)"
+		" ON CONFLICT (pseudonym) DO UPDATE SET msisdn = excluded.msisdn,"
+		" last_seen = greatest(coalesce(subscriber_map.last_seen, 0), excluded.last_seen)" },
+	[PG_MT_INSERT] = { 9,
+		"INSERT INTO mt_queue (instance, id, channel, dialog, created, expires, final, link, pdu)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (instance, id) DO UPDATE SET"
+		" channel = excluded.channel, dialog = excluded.dialog, created = excluded.created,"
+		" expires = excluded.expires, final = excluded.final, link = excluded.link, pdu = excluded.pdu,"
+		" sending = false" },
+	[PG_MT_DELETE] = { 2, "DELETE FROM mt_queue WHERE instance = $1 AND id = $2" },
+	[PG_MT_SENDING] = { 2, "UPDATE mt_queue SET sending = true WHERE instance = $1 AND id = $2" },
+	[PG_PUSH] = { 5, "INSERT INTO push (subscriber, campaign, channel, time, result) VALUES ($1, $2, $3, $4, $5)" },
+	[PG_RECEIPT_INS] = { 6,
+		"INSERT INTO mt_receipt (message_id, channel, dialog, subscriber, submitted, state, updated)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT (message_id) DO UPDATE SET channel = excluded.channel,"
+		" dialog = excluded.dialog, subscriber = excluded.subscriber, submitted = excluded.submitted,"
+		" state = excluded.state, updated = excluded.updated" },
+	[PG_RECEIPT_UPD] = { 3, "UPDATE mt_receipt SET state = $2, updated = $3 WHERE message_id = $1" },
+	[PG_PARAM] = { 4,
+		"INSERT INTO dialog_param (dialog, name, value, campaign) VALUES ($1, $2, $3, $4)"
+		" ON CONFLICT (dialog, name) DO UPDATE SET value = excluded.value, campaign = excluded.campaign" },
+	[PG_API_KEY] = { 5,
+		"INSERT INTO api_key (id, tenant, hash, scopes, created) VALUES ($1, $2, $3, $4, $5)" },
+	[PG_API_KEY_REVOKE] = { 2, "UPDATE api_key SET revoked = $2 WHERE id = $1 AND revoked IS NULL" },
+	[PG_API_KEY_USED] = { 2,
+		"UPDATE api_key SET last_used = greatest(coalesce(last_used, 0), $2) WHERE id = $1" },
+	[PG_AUDIT] = { 7,
+		"INSERT INTO audit (time, tenant, key_id, method, path, status, remote)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7)" },
+	[PG_DEFER] = { 11,
+		"INSERT INTO deferred (instance, id, due, created, reason, campaign, msisdn, via, to_uri, language, params)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (instance, id) DO UPDATE SET"
+		" due = excluded.due, created = excluded.created, reason = excluded.reason, campaign = excluded.campaign,"
+		" msisdn = excluded.msisdn, via = excluded.via, to_uri = excluded.to_uri, language = excluded.language,"
+		" params = excluded.params" },
+	[PG_DEFER_DONE] = { 2, "DELETE FROM deferred WHERE instance = $1 AND id = $2" },
+	[PG_CDR] = { 17,
+		"INSERT INTO cdr (dialog, started, ended, channel, campaign, tenant, subscriber, roaming, visited, screens,"
+		" mt_messages, outcome, refusal, charge_class, zero_rated, test, instance)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)" },
+	/* the contextual queries ($1 campaign, $2 argument, both declared text: either may go unused), as store_read.c's */
+	[PG_Q_FIRST + UIGW_Q_SPAM_REPORTS] = { 2,
+		"SELECT coalesce((SELECT reports FROM spam_number WHERE number = $2), 0), 0" },
+	[PG_Q_FIRST + UIGW_Q_LIKES] = { 2,
+		"SELECT count(*), 0 FROM reaction WHERE content = $2 AND reaction = 'like'" },
+	[PG_Q_FIRST + UIGW_Q_DISLIKES] = { 2,
+		"SELECT count(*), 0 FROM reaction WHERE content = $2 AND reaction = 'dislike'" },
+	[PG_Q_FIRST + UIGW_Q_SUBSCRIBES] = { 2,
+		"SELECT count(*), 0 FROM reaction WHERE content = $2 AND reaction = 'subscribe'" },
+	[PG_Q_FIRST + UIGW_Q_APP_RATING] = { 2,
+		"SELECT count(*), coalesce(avg(rating), 0) FROM app_rating WHERE app = $2" },
+	[PG_Q_FIRST + UIGW_Q_APP_RATINGS] = { 2,
+		"SELECT count(*), coalesce(avg(rating), 0) FROM app_rating WHERE app = $2" },
+	[PG_Q_FIRST + UIGW_Q_FLAGS] = { 2,
+		"SELECT count(*), 0 FROM flag WHERE content = $2" },
+	[PG_Q_FIRST + UIGW_Q_ANSWERS] = { 2,
+		"SELECT coalesce(sum(n), 0), 0 FROM answer_count WHERE campaign = $1 AND question = $2" },
+	/* is_number(): uigw_store_is_number()'s characters, and a number strtod reads (no "inf", "nan") */
+	[PG_Q_FIRST + UIGW_Q_AVERAGE] = { 2,
+		"SELECT coalesce(sum(n), 0), coalesce(sum(value::float8 * n) / sum(n), 0) FROM answer_count"
+		" WHERE campaign = $1 AND question = $2 AND n > 0"
+		" AND value ~ '^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'" },
+};

@@ -1,0 +1,20 @@
+#!/bin/sh
+# The PostgreSQL backend's tests against a real server: tests/pg/pg_server.sh starts one in a temporary folder, the
+# C test (store_pg_test) runs against it and restarts it in the middle of a load, and the server is stopped at the
+# end whatever happened.
+set -eu
+: "${top_srcdir:?}" "${top_builddir:=$top_srcdir}"
+srv="$top_srcdir/tests/pg/pg_server.sh"
+dir=$(mktemp -d /tmp/uigw-pg.XXXXXX)
+chmod 755 "$dir"
+cleanup() {
+	sh "$srv" stop "$dir/srv" || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+sh "$srv" start "$dir/srv"
+UIGW_TEST_PG=$(sh "$srv" conninfo "$dir/srv")
+UIGW_TEST_PG_SERVER="$srv"
+UIGW_TEST_PG_DIR="$dir/srv"
+export UIGW_TEST_PG UIGW_TEST_PG_SERVER UIGW_TEST_PG_DIR
+"$top_builddir/tests/pg/store_pg_test"

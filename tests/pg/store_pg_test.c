@@ -1,0 +1,505 @@
+/* The store's PostgreSQL backend against a real server (tests/pg/store_pg.sh starts it): the schema, every row
+ * kind it writes and the contextual queries, a refused row failing its own job only, the server stopped and
+ * restarted in the middle of a load (nothing acknowledged lost, nothing written twice, the store failing while it
+ * is gone), two gateways on one database (exact counts, one name each).
+ * Environment: UIGW_TEST_PG (libpq connection string), UIGW_TEST_PG_SERVER and UIGW_TEST_PG_DIR (the server's
+ * script and folder, to stop and restart it). UIGW_TEST_LOG=1 shows the store's log. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libpq-fe.h>
+#include <talloc.h>
+#include <osmocom/core/application.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/clock.h>
+#include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
+
+static void *ctx;
+static const char *conninfo;
+static PGconn *check;		/* the test's own connection, to look at what was committed */
+
+static int64_t sql_int(const char *fmt, ...)
+{
+	char sql[1024];
+	PGresult *res;
+	int64_t v = -1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	res = PQexec(check, sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		fprintf(stderr, "%s: %s\n", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return v;
+}
+
+static void sql_exec(const char *sql)
+{
+	PGresult *res = PQexec(check, sql);
+
+	assert_true(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK);
+	PQclear(res);
+}
+
+static void wake_cb(void *data)
+{
+}
+
+/* run the loop until *flag or timeout_ms passed; \returns whether the flag was set */
+static bool spin(const bool *flag, int timeout_ms)
+{
+	struct osmo_timer_list wake = {};
+	int64_t until = uigw_mono_ms() + timeout_ms;
+
+	osmo_timer_setup(&wake, wake_cb, NULL);
+	while (!*flag && uigw_mono_ms() < until) {
+		osmo_timer_schedule(&wake, 0, 20000);
+		osmo_select_main(0);
+	}
+	osmo_timer_del(&wake);
+	return *flag;
+}
+
+static bool up_flag;
+
+static bool wait_up(struct uigw_store *st, int timeout_ms)
+{
+	int64_t until = uigw_mono_ms() + timeout_ms;
+
+	while (uigw_store_failing(st) && uigw_mono_ms() < until) {
+		up_flag = false;
+		spin(&up_flag, 20);
+	}
+	return !uigw_store_failing(st);
+}
+
+static struct uigw_store *open_pg(const char *instance)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.backend = UIGW_STORE_POSTGRESQL;
+	cfg.conninfo = conninfo;
+	cfg.instance = instance;
+	cfg.spam_window = 3600;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	assert_true(wait_up(st, 10000));
+	return st;
+}
+
+static void server(const char *what)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "sh %s %s %s", getenv("UIGW_TEST_PG_SERVER"), what, getenv("UIGW_TEST_PG_DIR"));
+	assert_int_equal(system(cmd), 0);
+}
+
+static void reconnect_check(void)
+{
+	int i;
+
+	PQfinish(check);
+	for (i = 0; i < 100; i++) {
+		check = PQconnectdb(conninfo);
+		if (PQstatus(check) == CONNECTION_OK)
+			return;
+		PQfinish(check);
+		usleep(100000);
+	}
+	fail_msg("cannot connect to %s", conninfo);
+}
+
+/* --- jobs ------------------------------------------------------------------------------------------------ */
+
+struct rec {
+	int calls, rc;
+	int64_t count;
+	double value;
+	bool done;
+};
+
+static void rec_done(struct uigw_store_job *job, void *data)
+{
+	struct rec *r = data;
+
+	r->calls++;
+	r->rc = job->rc;
+	if (job->n_queries) {
+		r->count = job->queries[0].count;
+		r->value = job->queries[0].value;
+	}
+	r->done = true;
+	talloc_free(job);
+}
+
+static struct uigw_store_row *row(struct uigw_store_job *job, enum uigw_row_kind kind, const char *sub,
+				  const char *campaign, int64_t time_ms)
+{
+	struct uigw_store_row *r = uigw_store_job_row(job, kind);
+
+	assert_non_null(r);
+	r->subscriber = sub;
+	r->campaign = campaign;
+	r->channel = "ussi";
+	r->time_ms = time_ms;
+	return r;
+}
+
+static void response(struct uigw_store_job *job, uint64_t dialog, const char *question, const char *value)
+{
+	struct uigw_store_row *r = row(job, UIGW_ROW_RESPONSE, "p1", "poll", 1000);
+
+	r->dialog = dialog;
+	r->u.response.question = question;
+	r->u.response.node = question;
+	r->u.response.kind = "choice";
+	r->u.response.value = value;
+	r->u.response.raw = value;
+}
+
+static int submit_wait(struct uigw_store_job *job, struct rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	job->done = rec_done;
+	job->data = rec;
+	assert_int_equal(uigw_store_submit(job), 0);
+	assert_false(rec->done);	/* never from inside the submit */
+	assert_true(spin(&rec->done, 10000));
+	assert_int_equal(rec->calls, 1);
+	return rec->rc;
+}
+
+/* Every kind the backend writes, as the SQLite writer would: the counts the triggers keep, the spam window, like
+ * and dislike excluding each other, opting out and back in, the MT queue's PDU bytes; the contextual queries
+ * read what the same commit wrote. */
+static void test_rows_and_queries(void **state)
+{
+	struct uigw_store *st = open_pg("rows");
+	static const uint8_t pdu[] = { 0x00, 0x01, 0xff, 0x00, 0x7f };
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	struct rec rec;
+
+	/* answers and dialogs, an answer changed by Back; the average reads the counts */
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	response(job, 11, "q1", "4");
+	response(job, 12, "q1", "2");
+	response(job, 13, "q1", "x");
+	response(job, 13, "q1", "3");	/* Back: replaces "x" */
+	r = row(job, UIGW_ROW_DIALOG, "p1", "poll", 2000);
+	r->dialog = 11;
+	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
+	r->u.dialog.steps = 2;
+	r = row(job, UIGW_ROW_DIALOG, "p1", "poll", 2000);
+	r->dialog = 12;
+	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
+	r->u.dialog.test = true;
+	uigw_store_job_query(job, UIGW_Q_AVERAGE, "poll", "q1");
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(rec.count, 3);
+	assert_true(rec.value > 2.99 && rec.value < 3.01);
+	assert_int_equal(sql_int("SELECT count(*) FROM response"), 3);
+	assert_int_equal(sql_int("SELECT n FROM answer_count WHERE campaign = 'poll' AND value = '3'"), 1);
+	assert_int_equal(sql_int("SELECT n FROM answer_count WHERE campaign = 'poll' AND value = 'x'"), 0);
+	assert_int_equal(sql_int("SELECT n FROM dialog_count WHERE outcome = 'completed'"), 1);
+	assert_int_equal(sql_int("SELECT n FROM dialog_count WHERE outcome = 'test:completed'"), 1);
+
+	/* spam: the same reporter twice within the window counts once; another reporter counts */
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	row(job, UIGW_ROW_SPAM, "rA", "spam", 10000)->u.spam.number = "+4930123";
+	row(job, UIGW_ROW_SPAM, "rA", "spam", 20000)->u.spam.number = "+4930123";
+	row(job, UIGW_ROW_SPAM, "rB", "spam", 30000)->u.spam.number = "+4930123";
+	row(job, UIGW_ROW_SPAM, "rA", "spam", 30000)->u.spam.number = "";	/* skipped */
+	uigw_store_job_query(job, UIGW_Q_SPAM_REPORTS, "spam", "+4930123");
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(rec.count, 2);
+	assert_int_equal(sql_int("SELECT count(*) FROM spam_report"), 3);
+	assert_int_equal(sql_int("SELECT count(*) FROM spam_report WHERE counted"), 2);
+	assert_int_equal(sql_int("SELECT last_time FROM spam_number WHERE number = '+4930123'"), 30000);
+
+	/* reactions: dislike replaces like, subscribe stays; a rating replaces the subscriber's earlier one */
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	r = row(job, UIGW_ROW_REACTION, "p1", "crs", 1);
+	r->u.reaction.content = "video1";
+	r->u.reaction.reaction = "like";
+	r = row(job, UIGW_ROW_REACTION, "p1", "crs", 2);
+	r->u.reaction.content = "video1";
+	r->u.reaction.reaction = "subscribe";
+	r = row(job, UIGW_ROW_REACTION, "p1", "crs", 3);
+	r->u.reaction.content = "video1";
+	r->u.reaction.reaction = "dislike";
+	r = row(job, UIGW_ROW_APP_RATING, "p1", "dc", 4);
+	r->u.app_rating.app = "game";
+	r->u.app_rating.rating = 3;
+	r = row(job, UIGW_ROW_APP_RATING, "p1", "dc", 5);
+	r->u.app_rating.app = "game";
+	r->u.app_rating.rating = 9;
+	r = row(job, UIGW_ROW_APP_RATING, "p2", "dc", 5);
+	r->u.app_rating.app = "game";
+	r->u.app_rating.rating = 11;	/* out of range: skipped */
+	uigw_store_job_query(job, UIGW_Q_APP_RATING, NULL, "game");
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(rec.count, 1);
+	assert_true(rec.value > 8.99 && rec.value < 9.01);
+	assert_int_equal(sql_int("SELECT count(*) FROM reaction WHERE reaction = 'like'"), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM reaction"), 2);
+
+	/* opting out of one campaign, of everything, back in (which ends the scoped ones too) */
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	r = row(job, UIGW_ROW_OPTOUT, "p3", NULL, 1);
+	r->u.optout.opt_out = true;
+	r->u.optout.scope = "campaign:poll";
+	r = row(job, UIGW_ROW_OPTOUT, "p3", NULL, 2);
+	r->u.optout.opt_out = true;
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM optout_scope WHERE subscriber = 'p3'"), 1);
+	assert_int_equal(sql_int("SELECT count(*) FROM optout WHERE subscriber = 'p3' AND opted_out"), 1);
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	row(job, UIGW_ROW_OPTOUT, "p3", NULL, 3)->u.optout.opt_out = false;
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM optout_scope WHERE subscriber = 'p3'"), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM optout WHERE subscriber = 'p3' AND NOT opted_out"), 1);
+
+	/* the MT queue keeps the PDU's bytes; its rows are the instance's own */
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	r = row(job, UIGW_ROW_MT, NULL, NULL, 5);
+	r->channel = "smpp-sms";
+	r->u.mt.id = 7;
+	r->u.mt.expires_ms = 99;
+	r->u.mt.pdu = pdu;
+	r->u.mt.pdu_len = sizeof(pdu);
+	r = row(job, UIGW_ROW_MT_SENDING, NULL, NULL, 6);
+	r->u.mt.id = 7;
+	r = row(job, UIGW_ROW_PUSH, "p1", "poll", 7);
+	r->u.push.result = "sent";
+	r = row(job, UIGW_ROW_CDR, "p1", "poll", 8);
+	r->dialog = 11;
+	r->u.cdr.outcome = UIGW_OUTCOME_COMPLETED;
+	r->u.cdr.zero_rated = true;
+	r->u.cdr.screens = 3;
+	r = row(job, UIGW_ROW_PARAM, NULL, "poll", 8);
+	r->dialog = 11;
+	r->u.param.name = "caller";
+	r->u.param.value = "+4930";
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(sql_int("SELECT length(pdu) FROM mt_queue WHERE instance = 'rows' AND id = 7 AND sending"),
+			 sizeof(pdu));
+	assert_int_equal(sql_int("SELECT get_byte(pdu, 2) FROM mt_queue WHERE id = 7"), 0xff);
+	assert_int_equal(sql_int("SELECT count(*) FROM push WHERE result = 'sent'"), 1);
+	assert_int_equal(sql_int("SELECT screens FROM cdr WHERE dialog = 11 AND zero_rated AND instance = 'rows'"), 3);
+	assert_int_equal(sql_int("SELECT count(*) FROM dialog_param WHERE dialog = 11"), 1);
+
+	uigw_store_close(st);
+}
+
+/* A job the database refuses (a second API key with the same hash) fails alone; the jobs of the same group commit
+ * are written. A kind this backend does not write yet fails its job at once, with a log line. */
+static void test_bad_job_alone(void **state)
+{
+	struct uigw_store *st = open_pg("bad");
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	struct rec recs[12];
+	unsigned int i;
+	bool all = false;
+
+	for (i = 0; i < ARRAY_SIZE(recs); i++) {
+		memset(&recs[i], 0, sizeof(recs[i]));
+		job = uigw_store_job_alloc(st, rec_done, &recs[i]);
+		if (i == 5 || i == 6) {
+			r = row(job, UIGW_ROW_API_KEY, NULL, NULL, 1);
+			r->u.api_key.id = 100 + i;
+			r->u.api_key.tenant = "t";
+			r->u.api_key.hash = "samehash";
+			r->u.api_key.scopes = "read";
+		} else if (i == 9) {
+			r = row(job, UIGW_ROW_WEBHOOK, NULL, NULL, 1);
+			r->u.webhook.id = 1;
+		} else {
+			r = row(job, UIGW_ROW_PUSH, "bad", "poll", 1000 + i);
+			r->u.push.result = "sent";
+		}
+		assert_int_equal(uigw_store_submit(job), 0);
+	}
+	for (i = 0; i < 1000 && !all; i++) {
+		unsigned int j;
+
+		spin(&all, 20);
+		all = true;
+		for (j = 0; j < ARRAY_SIZE(recs); j++)
+			all &= recs[j].done;
+	}
+	assert_true(all);
+	for (i = 0; i < ARRAY_SIZE(recs); i++) {
+		if (i == 6)
+			assert_int_equal(recs[i].rc, -EPROTO);
+		else if (i == 9)
+			assert_int_equal(recs[i].rc, -ENOTSUP);
+		else
+			assert_int_equal(recs[i].rc, 0);
+	}
+	assert_int_equal(sql_int("SELECT count(*) FROM push WHERE subscriber = 'bad'"), 9);
+	assert_int_equal(sql_int("SELECT id FROM api_key WHERE hash = 'samehash'"), 105);
+	assert_false(uigw_store_failing(st));
+	uigw_store_close(st);
+}
+
+/* The server stopped (immediately: a crash for its clients) and started again while a load goes on: the store
+ * fails meanwhile, every job completes once it is back, each acknowledged row is there exactly once. */
+#define LOAD_JOBS 3000
+static struct rec load[LOAD_JOBS];
+
+static void test_restart_under_load(void **state)
+{
+	struct uigw_store *st = open_pg("load");
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	bool seen_failing = false, flag = false;
+	unsigned int i, done = 0, ok = 0;
+	int64_t until;
+
+	sql_exec("DELETE FROM push WHERE subscriber = 'load'");
+	for (i = 0; i < LOAD_JOBS; i++) {
+		memset(&load[i], 0, sizeof(load[i]));
+		job = uigw_store_job_alloc(st, rec_done, &load[i]);
+		r = row(job, UIGW_ROW_PUSH, "load", "poll", i);
+		r->u.push.result = "sent";
+		r = row(job, UIGW_ROW_SPAM, "load", "spam", i);
+		r->u.spam.number = "+4999";
+		assert_int_equal(uigw_store_submit(job), 0);
+		if (i % 50 == 0)
+			spin(&flag, 1);
+		if (i == LOAD_JOBS / 3)
+			server("stop");
+		if (uigw_store_failing(st))
+			seen_failing = true;
+		if (i == 2 * LOAD_JOBS / 3) {
+			assert_true(seen_failing);
+			server("restart");
+		}
+	}
+	until = uigw_mono_ms() + 30000;
+	while (done < LOAD_JOBS && uigw_mono_ms() < until) {
+		spin(&flag, 20);
+		for (done = 0, i = 0; i < LOAD_JOBS; i++)
+			done += load[i].done;
+	}
+	assert_int_equal(done, LOAD_JOBS);
+	for (i = 0; i < LOAD_JOBS; i++)
+		ok += load[i].rc == 0;
+	assert_int_equal(ok, LOAD_JOBS);
+	assert_false(uigw_store_failing(st));
+	reconnect_check();
+	/* each once: no loss, no duplicate (a commit whose answer the crash took was not sent again) */
+	assert_int_equal(sql_int("SELECT count(*) FROM push WHERE subscriber = 'load'"), LOAD_JOBS);
+	assert_int_equal(sql_int("SELECT count(DISTINCT time) FROM push WHERE subscriber = 'load'"), LOAD_JOBS);
+	assert_int_equal(sql_int("SELECT count(*) FROM spam_report WHERE reporter = 'load'"), LOAD_JOBS);
+	uigw_store_close(st);
+}
+
+/* Two gateways on one database: the counts both increment are exact; a name is held by one gateway at a time. */
+static void test_instances(void **state)
+{
+	struct uigw_store *a = open_pg("A"), *b = open_pg("B"), *twin;
+	struct uigw_store_cfg cfg;
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	static struct rec recs[2000];
+	bool all = false, flag = false;
+	char *reporter;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(recs); i++) {
+		memset(&recs[i], 0, sizeof(recs[i]));
+		job = uigw_store_job_alloc(i % 2 ? a : b, rec_done, &recs[i]);
+		reporter = talloc_asprintf(job, "r%u", i);
+		r = row(job, UIGW_ROW_SPAM, reporter, "spam", 1000 + i);
+		r->u.spam.number = "+4977";
+		response(job, 100000 + i, "q", i % 3 ? "yes" : "no");
+		job->rows[1].campaign = "shared";
+		assert_int_equal(uigw_store_submit(job), 0);
+		if (i % 100 == 0)
+			spin(&flag, 1);
+	}
+	for (i = 0; i < 1500 && !all; i++) {
+		unsigned int j;
+
+		spin(&flag, 20);
+		all = true;
+		for (j = 0; j < ARRAY_SIZE(recs); j++)
+			all &= recs[j].done && recs[j].rc == 0;
+	}
+	assert_true(all);
+	assert_int_equal(sql_int("SELECT reports FROM spam_number WHERE number = '+4977'"), ARRAY_SIZE(recs));
+	assert_int_equal(sql_int("SELECT sum(n) FROM answer_count WHERE campaign = 'shared'"), ARRAY_SIZE(recs));
+	assert_int_equal(sql_int("SELECT n FROM answer_count WHERE campaign = 'shared' AND value = 'no'"),
+			 (ARRAY_SIZE(recs) + 2) / 3);
+
+	/* a second gateway named A is refused while A is connected */
+	uigw_store_cfg_defaults(&cfg);
+	cfg.backend = UIGW_STORE_POSTGRESQL;
+	cfg.conninfo = conninfo;
+	cfg.instance = "A";
+	twin = uigw_store_open(ctx, &cfg);
+	assert_non_null(twin);
+	assert_false(wait_up(twin, 1500));
+	uigw_store_close(a);
+	assert_true(wait_up(twin, 10000));
+	uigw_store_close(twin);
+	uigw_store_close(b);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rows_and_queries),
+		cmocka_unit_test(test_bad_job_alone),
+		cmocka_unit_test(test_restart_under_load),
+		cmocka_unit_test(test_instances),
+	};
+	int rc;
+
+	conninfo = getenv("UIGW_TEST_PG");
+	if (!conninfo) {
+		fprintf(stderr, "UIGW_TEST_PG is not set: run tests/pg/store_pg.sh\n");
+		return 77;
+	}
+	ctx = talloc_named_const(NULL, 0, "store_pg_test");
+	osmo_init_logging2(ctx, &uigw_log_info);
+	log_set_print_category(osmo_stderr_target, 1);
+	log_set_log_level(osmo_stderr_target, getenv("UIGW_TEST_LOG") ? LOGL_DEBUG : LOGL_FATAL);
+	check = PQconnectdb(conninfo);
+	if (PQstatus(check) != CONNECTION_OK) {
+		fprintf(stderr, "cannot connect to %s: %s", conninfo, PQerrorMessage(check));
+		return 1;
+	}
+	/* the server is the test's own: a run begins on an empty database (the schema made by the first open) */
+	sql_exec("SET client_min_messages = warning");
+	sql_exec("DROP SCHEMA public CASCADE");
+	sql_exec("CREATE SCHEMA public");
+	rc = cmocka_run_group_tests_name("store_pg", tests, NULL, NULL);
+	PQfinish(check);
+	talloc_free(ctx);
+	return rc;
+}
