@@ -96,6 +96,8 @@ struct uigw_store_pg {
 	bool in_flight;
 	unsigned int split;		/*!< jobs at the head of the queue to send one per transaction */
 	int64_t flight_us;		/*!< when it was sent (monotonic) */
+
+	PGconn *rconn;			/*!< the reads' connection (store_pg_read.c), NULL: made at the next read */
 };
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -1080,6 +1082,47 @@ static void retry_cb(void *data)
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
+/* the reads' connection (blocking, as the SQLite reads) */
+
+struct pg_conn *uigw_store_pg_rconn(struct uigw_store *st)
+{
+	struct uigw_store_pg *pg = st->pg;
+	/* a connect_timeout before the connection string: the string's own, if it has one, wins */
+	const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	const char *const vals[] = { "2", pg->conninfo, NULL };
+
+	if (pg->rconn && PQstatus(pg->rconn) == CONNECTION_OK)
+		return pg->rconn;
+	if (pg->rconn)
+		PQfinish(pg->rconn);
+	pg->rconn = PQconnectdbParams(keys, vals, 1);
+	if (pg->rconn && PQstatus(pg->rconn) == CONNECTION_OK) {
+		PQsetNoticeProcessor(pg->rconn, notice_cb, pg);
+		return pg->rconn;
+	}
+	LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: cannot read: %s", pg->rconn ? PQerrorMessage(pg->rconn) : "no memory\n");
+	if (pg->rconn)
+		PQfinish(pg->rconn);
+	pg->rconn = NULL;
+	return NULL;
+}
+
+void uigw_store_pg_rconn_failed(struct uigw_store *st)
+{
+	struct uigw_store_pg *pg = st->pg;
+
+	if (pg->rconn && PQstatus(pg->rconn) != CONNECTION_OK) {
+		PQfinish(pg->rconn);
+		pg->rconn = NULL;
+	}
+}
+
+const char *uigw_store_pg_instance(const struct uigw_store *st)
+{
+	return st->pg->instance;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
 
 int uigw_store_pg_open(struct uigw_store *st)
 {
@@ -1175,6 +1218,8 @@ void uigw_store_pg_close(struct uigw_store *st)
 	uigw_store_run_completions(st);
 	osmo_timer_del(&pg->retry);
 	disconnect(pg);
+	if (pg->rconn)
+		PQfinish(pg->rconn);
 	st->pg = NULL;
 	talloc_free(pg);
 }

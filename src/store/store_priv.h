@@ -383,3 +383,53 @@ void uigw_store_pg_kick(struct uigw_store *st);
 void uigw_store_pg_drain(struct uigw_store *st);
 /*! Run the completions of the jobs on st->done (store.c). */
 void uigw_store_run_completions(struct uigw_store *st);
+
+/* store_pg_read.c: the reads of store_read.c on PostgreSQL (the public functions call them when st->pg is set,
+ * after their argument checks) */
+struct pg_conn;
+/*! The read connection, made when needed. \returns NULL if the database cannot be reached now (logged) */
+struct pg_conn *uigw_store_pg_rconn(struct uigw_store *st);
+/*! A read failed: if the connection is broken, it is made again at the next read. */
+void uigw_store_pg_rconn_failed(struct uigw_store *st);
+/*! This gateway's instance name. */
+const char *uigw_store_pg_instance(const struct uigw_store *st);
+int uigw_store_pg_spam_top(struct uigw_store *st, unsigned int n,
+			   void (*cb)(const char *number, int64_t reports, int64_t last_ms, void *data), void *data);
+int uigw_store_pg_deferred_load(struct uigw_store *st,
+				void (*cb)(int64_t id, int64_t due_ms, int64_t created_ms, const char *reason,
+					   const char *campaign, const char *msisdn, int via, const char *to,
+					   const char *language, const char *params, void *data), void *data);
+int uigw_store_pg_cdr_last(struct uigw_store *st, unsigned int n,
+			   void (*cb)(const struct uigw_cdr_view *r, void *data), void *data);
+int uigw_store_pg_feedback(struct uigw_store *st, const char *campaign,
+			   void (*cb)(const char *question, const char *channel, const char *value, int64_t count,
+				      void *data), void *data);
+int uigw_store_pg_campaign_counts(struct uigw_store *st, const char *campaign, int64_t outcomes[_UIGW_OUTCOME_NUM],
+				  int64_t *responses, bool test);
+int uigw_store_pg_query_sync(struct uigw_store *st, struct uigw_store_query *q);
+/*! \returns 1 (opted out of everything, or of scope \a cscope or \a tscope; either may be NULL), 0, or -EIO */
+int uigw_store_pg_opted_out(struct uigw_store *st, const char *subscriber, const char *cscope, const char *tscope);
+int uigw_store_pg_optout_scopes(struct uigw_store *st, const char *subscriber,
+				void (*cb)(const char *scope, int64_t time_ms, const char *channel, void *data),
+				void *data);
+int uigw_store_pg_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id);
+int uigw_store_pg_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms);
+int uigw_store_pg_receipt_counts(struct uigw_store *st, void (*cb)(const char *state, int64_t n, void *data),
+				 void *data);
+int uigw_store_pg_api_keys(struct uigw_store *st, void (*cb)(const struct uigw_store_api_key *k, void *data),
+			   void *data);
+int uigw_store_pg_results(struct uigw_store *st, const char *campaign, int64_t after, unsigned int limit, bool test,
+			  void (*cb)(const struct uigw_store_result *r, void *data), void *data);
+int uigw_store_pg_dialog_get(struct uigw_store *st, uint64_t id,
+			     void (*cb)(const struct uigw_store_dialog *d, void *data), void *data);
+int uigw_store_pg_spam_numbers(struct uigw_store *st, const char *number, int64_t min_reports, int64_t since_ms,
+			       unsigned int limit,
+			       void (*cb)(const char *number, int64_t reports, int64_t reporters, int64_t last_ms,
+					  void *data), void *data);
+int uigw_store_pg_spam_reports(struct uigw_store *st, const char *number, unsigned int limit,
+			       void (*cb)(const char *channel, const char *campaign, int64_t time_ms, bool counted,
+					  void *data), void *data);
+int uigw_store_pg_webhooks(struct uigw_store *st, void (*cb)(const struct uigw_store_webhook *w, void *data),
+			   void *data);
+int uigw_store_pg_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_ms, int64_t after,
+			    int64_t *pending, int64_t *dead, int64_t *older);

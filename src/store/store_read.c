@@ -242,6 +242,8 @@ int uigw_store_spam_top(struct uigw_store *st, unsigned int n,
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_spam_top(st, n, cb, data);
 	s = st->rstmt[RSTMT_SPAM_TOP];
 	if (uigw_store_bind_int64(s, "$n", n) < 0) {
 		uigw_store_stmt_done(s);
@@ -263,6 +265,8 @@ int uigw_store_deferred_load(struct uigw_store *st,
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_deferred_load(st, cb, data);
 	if (sqlite3_prepare_v2(st->rdb, "SELECT id, due, created, reason, campaign, msisdn, via, to_uri, language,"
 			       " params FROM deferred ORDER BY due, id", -1, &s, NULL) != SQLITE_OK) {
 		LOGP(DSTORE, LOGL_ERROR, "cannot read the deferred pushes: %s\n", sqlite3_errmsg(st->rdb));
@@ -290,6 +294,8 @@ int uigw_store_cdr_last(struct uigw_store *st, unsigned int n,
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_cdr_last(st, n, cb, data);
 	s = st->rstmt[RSTMT_CDR_LAST];
 	if (uigw_store_bind_int64(s, "$n", n) < 0) {
 		uigw_store_stmt_done(s);
@@ -323,6 +329,8 @@ int uigw_store_feedback(struct uigw_store *st, const char *campaign,
 
 	if (!st || !campaign || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_feedback(st, campaign, cb, data);
 	s = st->rstmt[RSTMT_FEEDBACK];
 	if (uigw_store_bind_text(s, "$campaign", campaign) < 0) {
 		uigw_store_stmt_done(s);
@@ -344,6 +352,8 @@ int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int6
 		return -EINVAL;
 	memset(outcomes, 0, sizeof(int64_t) * _UIGW_OUTCOME_NUM);
 	*responses = 0;
+	if (st->pg)
+		return uigw_store_pg_campaign_counts(st, campaign, outcomes, responses, test);
 
 	s = st->rstmt[RSTMT_OUTCOMES];
 	if (uigw_store_bind_text(s, "$campaign", campaign) < 0) {
@@ -388,6 +398,8 @@ int uigw_store_query_sync(struct uigw_store *st, struct uigw_store_query *q)
 		q->rc = -EINVAL;
 		return q->rc;
 	}
+	if (st->pg)
+		return uigw_store_pg_query_sync(st, q);
 	return uigw_store_run_query(st->rq[q->query], q);
 }
 
@@ -551,6 +563,8 @@ int uigw_store_opted_out_of(struct uigw_store *st, const char *subscriber, const
 	if (st->optout_bits && !optout_probe(st, subscriber, false))
 		return 0;
 	st->optout_reads++;
+	if (st->pg)
+		return uigw_store_pg_opted_out(st, subscriber, campaign ? cscope : NULL, tenant ? tscope : NULL);
 	s = st->rstmt[RSTMT_OPTED_OUT];
 	if (uigw_store_bind_text(s, "$subscriber", subscriber) < 0 ||
 	    (campaign && uigw_store_bind_text(s, "$campaign", cscope) < 0) ||
@@ -575,6 +589,8 @@ int uigw_store_optout_scopes(struct uigw_store *st, const char *subscriber,
 
 	if (!st || !subscriber || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_optout_scopes(st, subscriber, cb, data);
 	if (sqlite3_prepare_v2(st->rdb, "SELECT scope, time, channel FROM optout_scope WHERE subscriber = ?1"
 			       " ORDER BY scope", -1, &s, NULL) != SQLITE_OK)
 		return -EIO;
@@ -597,6 +613,8 @@ int uigw_store_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, i
 		*max_id = 0;
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_mt_load(st, cb, data, max_id);
 	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
 		LOGP(DSTORE, LOGL_ERROR, "cannot read the MT queue: %s\n", sqlite3_errmsg(st->rdb));
 		return -EIO;
@@ -644,6 +662,8 @@ int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const c
 
 	if (!st || !subscriber)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_push_count(st, subscriber, campaign, since_ms);
 	if (sqlite3_prepare_v2(st->rdb, campaign ? sql_one : sql_all, -1, &s, NULL) != SQLITE_OK) {
 		LOGP(DSTORE, LOGL_ERROR, "cannot count pushes: %s\n", sqlite3_errmsg(st->rdb));
 		return -EIO;
@@ -677,6 +697,8 @@ int uigw_store_receipt_counts(struct uigw_store *st, void (*cb)(const char *stat
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_receipt_counts(st, cb, data);
 	if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK)
 		return -EIO;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -696,6 +718,8 @@ int uigw_store_api_keys(struct uigw_store *st, void (*cb)(const struct uigw_stor
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_api_keys(st, cb, data);
 	s = st->rstmt[RSTMT_API_KEYS];
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		k = (struct uigw_store_api_key){
@@ -725,6 +749,8 @@ int uigw_store_results(struct uigw_store *st, const char *campaign, int64_t afte
 
 	if (!st || !campaign || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_results(st, campaign, after, limit, test, cb, data);
 	s = st->rstmt[RSTMT_RESULTS];
 	if (uigw_store_bind_text(s, "$campaign", campaign) < 0 || uigw_store_bind_int64(s, "$after", after) < 0
 	    || uigw_store_bind_int64(s, "$limit", limit) < 0 || uigw_store_bind_int64(s, "$test", test) < 0) {
@@ -760,6 +786,8 @@ int uigw_store_dialog_get(struct uigw_store *st, uint64_t id,
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_dialog_get(st, id, cb, data);
 	s = st->rstmt[RSTMT_DIALOG];
 	if (uigw_store_bind_int64(s, "$id", (int64_t)id) < 0) {
 		uigw_store_stmt_done(s);
@@ -792,6 +820,8 @@ int uigw_store_spam_numbers(struct uigw_store *st, const char *number, int64_t m
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_spam_numbers(st, number, min_reports, since_ms, limit, cb, data);
 	s = st->rstmt[RSTMT_SPAM_NUMBERS];
 	if (uigw_store_bind_int64(s, "$min", min_reports) < 0 || uigw_store_bind_int64(s, "$since", since_ms) < 0
 	    || uigw_store_bind_int64(s, "$limit", limit) < 0
@@ -817,6 +847,8 @@ int uigw_store_spam_reports(struct uigw_store *st, const char *number, unsigned 
 
 	if (!st || !number || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_spam_reports(st, number, limit, cb, data);
 	s = st->rstmt[RSTMT_SPAM_REPORTS];
 	if (uigw_store_bind_text(s, "$number", number) < 0 || uigw_store_bind_int64(s, "$limit", limit) < 0) {
 		uigw_store_stmt_done(s);
@@ -840,6 +872,8 @@ int uigw_store_webhooks(struct uigw_store *st, void (*cb)(const struct uigw_stor
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_webhooks(st, cb, data);
 	s = st->rstmt[RSTMT_WEBHOOKS];
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		w = (struct uigw_store_webhook){
@@ -869,6 +903,8 @@ int uigw_store_wh_entries(struct uigw_store *st, int64_t webhook, bool dead, int
 
 	if (!st || !cb)
 		return -EINVAL;
+	if (st->pg)
+		return -ENOTSUP;	/* webhooks are not on PostgreSQL yet */
 	s = st->rstmt[dead ? RSTMT_WH_DEAD : RSTMT_WH_PENDING];
 	if (uigw_store_bind_int64(s, "$webhook", webhook) < 0 || uigw_store_bind_int64(s, "$after", after) < 0
 	    || uigw_store_bind_int64(s, "$limit", limit) < 0) {
@@ -905,6 +941,8 @@ int uigw_store_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_
 
 	if (!st)
 		return -EINVAL;
+	if (st->pg)
+		return uigw_store_pg_wh_counts(st, webhook, cutoff_ms, after, pending, dead, older);
 	s = st->rstmt[RSTMT_WH_COUNTS];
 	if (uigw_store_bind_int64(s, "$webhook", webhook) < 0 || uigw_store_bind_int64(s, "$cutoff", cutoff_ms) < 0
 	    || uigw_store_bind_int64(s, "$after", after) < 0) {

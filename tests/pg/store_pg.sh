@@ -1,7 +1,7 @@
 #!/bin/sh
 # The PostgreSQL backend's tests against a real server: tests/pg/pg_server.sh starts one in a temporary folder, the
-# C test (store_pg_test) runs against it and restarts it in the middle of a load, and the server is stopped at the
-# end whatever happened.
+# C test (store_pg_test) runs against it and restarts it in the middle of a load, then the store's unit tests
+# (store_test, the file SQLite runs) run on it; the server is stopped at the end whatever happened.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:=$top_srcdir}"
 srv="$top_srcdir/tests/pg/pg_server.sh"
@@ -18,3 +18,5 @@ UIGW_TEST_PG_SERVER="$srv"
 UIGW_TEST_PG_DIR="$dir/srv"
 export UIGW_TEST_PG UIGW_TEST_PG_SERVER UIGW_TEST_PG_DIR
 "$top_builddir/tests/pg/store_pg_test"
+# the store's unit tests, the same file as on SQLite
+"$top_builddir/tests/store_test"
