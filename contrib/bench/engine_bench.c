@@ -3,6 +3,7 @@
  * invocation (bare renderer calls; bare SQLite inserts in one transaction per batch).
  *
  *   engine_bench [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE_DIALOGS] [-d TMPDIR] [-p PHASES] [-b BACKLOG]
+ *                [-P CONNINFO]
  *
  * Not a test: it asserts nothing about speed; contrib/bench/engine compares the figures with the targets. */
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sqlite3.h>
+#include <libpq-fe.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/logging.h>
@@ -245,6 +247,8 @@ static double ref_sqlite(const char *dir, unsigned int n, unsigned int batch)
  * deletes in batches between group commits, and one charging record per dialog into the table and CSV files.
  * Phase s runs without both. */
 static bool with_policy;
+static const char *pg_conninfo;	/* -P: phase g, the store on PostgreSQL */
+static bool on_pg;
 static int checkpoint_ms = -1;	/* -k: the store's checkpoint-interval (default: the gateway's) */
 static unsigned int purge_backlog = 200000;
 
@@ -290,7 +294,27 @@ static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigne
 	osmo_talloc_replace_string(g, &g->cfg.campaigns_dir, path);
 	g->cfg.max_dialogs = max_dialogs;
 	g->cfg.resume_window = 0;
-	if (with_store) {
+	if (with_store && on_pg) {
+		/* a fresh schema each time, on the server of -P */
+		PGconn *c = PQconnectdb(pg_conninfo);
+		PGresult *res;
+
+		if (PQstatus(c) != CONNECTION_OK) {
+			fprintf(stderr, "PostgreSQL: %s", PQerrorMessage(c));
+			exit(1);
+		}
+		res = PQexec(c, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS bench CASCADE; CREATE SCHEMA bench");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			fprintf(stderr, "PostgreSQL: %s", PQresultErrorMessage(res));
+			exit(1);
+		}
+		PQclear(res);
+		PQfinish(c);
+		g->store_cfg->backend = UIGW_STORE_POSTGRESQL;
+		g->store_cfg->conninfo = talloc_asprintf(g, "%s options='-csearch_path=bench'", pg_conninfo);
+		g->store_cfg->instance = "bench";
+		g->store_cfg->cdr_off = true;
+	} else if (with_store) {
 		/* a fresh database each time: the main one and the charging records' one beside it, with their WALs */
 		snprintf(path, sizeof(path), "rm -f %s/bench.db %s/bench.db-* %s/bench-cdr.db %s/bench-cdr.db-*", dir, dir,
 			 dir, dir);
@@ -319,6 +343,9 @@ static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigne
 		exit(1);
 	}
 	uigw_chan_register(g, &b_ops, NULL);
+	/* PostgreSQL: the connection is made on the loop */
+	while (on_pg && g->store && uigw_store_failing(g->store))
+		osmo_select_main(0);
 	return g;
 }
 
@@ -345,12 +372,13 @@ int main(int argc, char **argv)
 	const char *tmp = "/tmp";
 	char dir[256], path[400];
 	double *v_steps, *v_ans, *v_p50, *v_p99, *v_ref_r, *v_ref_s, *v_p50s, *v_p99s, *v_pol, *v_ratio;
+	double *v_pg, *v_pg50, *v_pg99, *v_pgratio;
 	uint64_t purged = 0, cdrs = 0;
 	void *ctx;
 	FILE *f;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:s:r:i:d:p:b:k:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:r:i:d:p:b:k:P:")) != -1) {
 		switch (c) {
 		case 'n': n = atoi(optarg); break;
 		case 's': steps = atoll(optarg); break;
@@ -360,10 +388,12 @@ int main(int argc, char **argv)
 		case 'p': phases = optarg; break;
 		case 'b': purge_backlog = atoi(optarg); break;
 		case 'k': checkpoint_ms = atoi(optarg); break;
+		case 'P': pg_conninfo = optarg; break;
 		default:
 			fprintf(stderr, "usage: %s [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE] [-d TMPDIR] [-p PHASES]\n"
 				"  PHASES: letters of e (engine), s (engine + store), c (s with a retention purge of -b old answers and\n"
-				"  charging records into CSV files), r (references), i (idle memory)\n", argv[0]);
+				"  charging records into CSV files), g (s on PostgreSQL, -P CONNINFO), r (references), i (idle memory)\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -394,6 +424,14 @@ int main(int argc, char **argv)
 	v_ref_s = calloc(repeats, sizeof(double));
 	v_pol = calloc(repeats, sizeof(double));
 	v_ratio = calloc(repeats, sizeof(double));
+	v_pg = calloc(repeats, sizeof(double));
+	v_pg50 = calloc(repeats, sizeof(double));
+	v_pg99 = calloc(repeats, sizeof(double));
+	v_pgratio = calloc(repeats, sizeof(double));
+	if (strchr(phases, 'g') && !pg_conninfo) {
+		fprintf(stderr, "phase g needs -P CONNINFO (contrib/bench/engine starts a server)\n");
+		return 2;
+	}
 
 	printf("osmo-uigw engine benchmark: %u concurrent dialogs, %llu steps per run, %u runs, USSD profile\n",
 	       n, (unsigned long long)steps, repeats);
@@ -416,7 +454,7 @@ int main(int argc, char **argv)
 store:
 		/* engine + renderer + store, group commit, synchronous=FULL */
 		if (!strchr(phases, 's'))
-			goto refs;
+			goto pg;
 		gw = make_gw(ctx, dir, true, n + 10);
 		setup_dialogs(n);
 		run(n);
@@ -450,13 +488,30 @@ store:
 				return 1;
 		}
 
-refs:
+pg:
+		/* the same store on PostgreSQL (one connection, pipeline mode, the server's durable commit) */
+		if (strchr(phases, 'g')) {
+			on_pg = true;
+			gw = make_gw(ctx, dir, true, n + 10);
+			setup_dialogs(n);
+			run(n);
+			t = run(steps);
+			v_pg[i] = answers_done / t;
+			v_pg50[i] = median(lat, n_lat);
+			v_pg99[i] = lat[(size_t)(n_lat * 0.99)];
+			v_pgratio[i] = v_ans[i] > 0 ? v_pg[i] / v_ans[i] : 0;
+			uigw_free(gw);
+			free(bd);
+			on_pg = false;
+		}
+
+
 		if (strchr(phases, 'r')) {
 			v_ref_r[i] = ref_render(steps);
 			v_ref_s[i] = ref_sqlite(dir, steps, 8192);
 		}
-		fprintf(stderr, "run %u: %.0f steps/s, %.0f answers/s committed, %.0f with purge and CDRs\n", i + 1,
-			v_steps[i], v_ans[i], v_pol[i]);
+		fprintf(stderr, "run %u: %.0f steps/s, %.0f answers/s committed, %.0f with purge and CDRs, %.0f on "
+			"PostgreSQL\n", i + 1, v_steps[i], v_ans[i], v_pol[i], v_pg[i]);
 	}
 
 	/* idle memory: dialogs waiting for input */
@@ -490,6 +545,10 @@ refs:
 			       "%.3f (median of the runs' ratios; last run: %llu old answers purged, %llu charging records "
 			       "in CSV files)\n", median(v_pol, repeats), median(v_ratio, repeats),
 			       (unsigned long long)purged, (unsigned long long)cdrs);
+		if (strchr(phases, 'g'))
+			printf("engine + PostgreSQL: median %.0f committed answers/s, step p50 %.1f us, p99 %.1f us "
+			       "(ratio to engine + SQLite %.2f, median of the runs' ratios)\n", median(v_pg, repeats),
+			       median(v_pg50, repeats), median(v_pg99, repeats), median(v_pgratio, repeats));
 	}
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)

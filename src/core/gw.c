@@ -343,7 +343,8 @@ int uigw_start(struct uigw *gw)
 		scfg->test_results = gw->cfg.test_results;
 		gw->store = uigw_store_open(gw, scfg);
 		if (!gw->store) {
-			LOGP(DMAIN, LOGL_ERROR, "cannot open the store %s\n", scfg->path);
+			LOGP(DMAIN, LOGL_ERROR, "cannot open the store %s\n",
+			     scfg->backend == UIGW_STORE_POSTGRESQL ? "on PostgreSQL" : scfg->path);
 			return -EIO;
 		}
 	}

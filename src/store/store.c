@@ -431,6 +431,8 @@ void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out)
 	out->log_rows_lost = st->log_rows_lost;
 	out->optout_checks = st->optout_checks;
 	out->optout_reads = st->optout_reads;
+	if (st->pg)
+		uigw_store_pg_stats(st, out);
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -642,9 +644,10 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 
 	if (st->cfg.backend == UIGW_STORE_POSTGRESQL) {
 		/* no writer thread, no files: the connection is the loop's (store_pg.c) */
-		if (uigw_store_pg_open(st) < 0)
+		if (uigw_store_pg_open(st) < 0 || uigw_store_pg_wait_up(st) < 0)
 			goto fail;
-		LOGP(DSTORE, LOGL_NOTICE, "store on PostgreSQL, instance %s\n",
+		LOGP(DSTORE, LOGL_NOTICE, "store on PostgreSQL, instance %s (not on this backend yet: webhooks, subscriber "
+		     "erase and export, the retention purge, charging CSV files)\n",
 		     cfg->instance && cfg->instance[0] ? cfg->instance : "uigw");
 		return st;
 	}
@@ -688,7 +691,11 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	return st;
 
 fail:
-	LOGP(DSTORE, LOGL_ERROR, "cannot open the store %s\n", cfg->path ? cfg->path : "");
+	if (cfg->backend == UIGW_STORE_POSTGRESQL)
+		LOGP(DSTORE, LOGL_ERROR, "cannot open the store on PostgreSQL (instance %s)\n",
+		     cfg->instance ? cfg->instance : "uigw");
+	else
+		LOGP(DSTORE, LOGL_ERROR, "cannot open the store %s\n", cfg->path ? cfg->path : "");
 	store_free(st);
 	return NULL;
 }

@@ -98,6 +98,20 @@ struct uigw_store_pg {
 	int64_t flight_us;		/*!< when it was sent (monotonic) */
 
 	PGconn *rconn;			/*!< the reads' connection (store_pg_read.c), NULL: made at the next read */
+
+	/* the rows of the batched kinds of the transaction being sent (send_flight()), and its arrays */
+	struct pg_bref {
+		const struct uigw_store_row *r;
+		uint32_t key;		/*!< offset of its key in keys, UINT32_MAX: none */
+		bool drop;		/*!< its key comes again later: left out */
+	} *bref[UIGW_PG_N_BATCH];
+	unsigned int n_bref[UIGW_PG_N_BATCH], bref_cap[UIGW_PG_N_BATCH];
+	unsigned int *order;
+	unsigned int order_cap;
+	struct pg_buf {
+		char *p;
+		size_t len, cap;
+	} col[PG_MAX_PARAMS], keys;
 };
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -648,6 +662,175 @@ static int send_stmt(struct uigw_store_pg *pg, int stmt, const struct pgp *p)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------------------- */
+/* batched kinds: one statement per kind and transaction, one array per column */
+
+static int buf_add(void *ctx, struct pg_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = talloc_realloc_size(ctx, b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* one element of an array literal: NULL, or the value quoted (\ and " escaped) */
+static int array_elem(void *ctx, struct pg_buf *b, const char *v, bool first)
+{
+	const char *q;
+	int rc = 0;
+
+	if (!first)
+		rc |= buf_add(ctx, b, ",", 1);
+	if (!v)
+		return rc | buf_add(ctx, b, "NULL", 4);
+	rc |= buf_add(ctx, b, "\"", 1);
+	while ((q = strpbrk(v, "\\\"")) != NULL) {
+		rc |= buf_add(ctx, b, v, q - v);
+		rc |= buf_add(ctx, b, "\\", 1);
+		rc |= buf_add(ctx, b, q, 1);
+		v = q + 1;
+	}
+	rc |= buf_add(ctx, b, v, strlen(v));
+	return rc | buf_add(ctx, b, "\"", 1);
+}
+
+static int batch_of(enum uigw_row_kind kind)
+{
+	int b;
+
+	for (b = 0; b < (int)UIGW_PG_N_BATCH; b++) {
+		if (uigw_store_pg_batches[b].kind == kind)
+			return b;
+	}
+	return -1;
+}
+
+static int cmp_key(const void *a, const void *b, void *arg)
+{
+	struct uigw_store_pg *pg = ((void **)arg)[0];
+	const struct pg_bref *br = ((void **)arg)[1];
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+	int c = strcmp(pg->keys.p + br[x].key, pg->keys.p + br[y].key);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Rows of batch \a b whose conflict key comes again later in it are left out: one statement cannot upsert a row
+ * twice, and the later row is what the sequence of upserts would have left. */
+static int dedupe(struct uigw_store_pg *pg, int b)
+{
+	const struct uigw_store_pg_batch *d = &uigw_store_pg_batches[b];
+	struct pg_bref *br = pg->bref[b];
+	unsigned int n = pg->n_bref[b], i, k = 0;
+	void *arg[2] = { pg, br };
+	struct pgp p;
+	int stmt;
+
+	pg->keys.len = 0;
+	if (grow(pg, (void **)&pg->order, &pg->order_cap, n, sizeof(*pg->order)) < 0)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const char *k0, *k1;
+
+		br[i].key = UINT32_MAX;
+		row_stmt(pg, br[i].r, 0, &stmt, &p);
+		k0 = p.v[d->key[0]];
+		k1 = d->key[1] >= 0 ? p.v[d->key[1]] : "";
+		/* NULL never conflicts; answers outside a dialog have no key */
+		if (!k0 || !k1 || (d->key_positive && strtoll(k0, NULL, 10) <= 0))
+			continue;
+		br[i].key = pg->keys.len;
+		if (buf_add(pg, &pg->keys, k0, strlen(k0)) < 0 || buf_add(pg, &pg->keys, "\x1f", 1) < 0 ||
+		    buf_add(pg, &pg->keys, k1, strlen(k1) + 1) < 0)
+			return -ENOMEM;
+		pg->order[k++] = i;
+	}
+	qsort_r(pg->order, k, sizeof(*pg->order), cmp_key, arg);
+	for (i = 0; i + 1 < k; i++) {
+		if (!strcmp(pg->keys.p + br[pg->order[i]].key, pg->keys.p + br[pg->order[i + 1]].key))
+			br[pg->order[i]].drop = true;
+	}
+	return 0;
+}
+
+/* the collected rows of each batched kind as one statement of transaction \a seg */
+static int send_batches(struct uigw_store_pg *pg, int seg)
+{
+	const char *values[PG_MAX_PARAMS];
+	struct pgp p;
+	unsigned int i;
+	int b, c, stmt, rc = 0;
+
+	for (b = 0; b < (int)UIGW_PG_N_BATCH; b++) {
+		int bs = PG_B_FIRST + b, n_cols = uigw_store_pg_stmts[bs].n_params;
+		bool first = true;
+		char name[8];
+
+		if (!pg->n_bref[b])
+			continue;
+		if (uigw_store_pg_batches[b].key[0] >= 0 && pg->n_bref[b] > 1 && dedupe(pg, b) < 0)
+			return -ENOMEM;
+		for (c = 0; c < n_cols; c++) {
+			pg->col[c].len = 0;
+			rc |= buf_add(pg, &pg->col[c], "{", 1);
+		}
+		for (i = 0; i < pg->n_bref[b]; i++) {
+			if (pg->bref[b][i].drop)
+				continue;
+			row_stmt(pg, pg->bref[b][i].r, 0, &stmt, &p);
+			for (c = 0; c < n_cols; c++)
+				rc |= array_elem(pg, &pg->col[c], p.v[c], first);
+			first = false;
+		}
+		for (c = 0; c < n_cols; c++) {
+			rc |= buf_add(pg, &pg->col[c], "}", 1);
+			values[c] = pg->col[c].p;
+		}
+		pg->n_bref[b] = 0;
+		if (rc)
+			return -ENOMEM;
+		snprintf(name, sizeof(name), "u%d", bs);
+		if (!PQsendQueryPrepared(pg->conn, name, n_cols, values, NULL, NULL, 0) || expect(pg, EX_STMT, seg, NULL) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* A row of the transaction being built: collected if its kind is batched, else sent as its own statements. */
+static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, int seg)
+{
+	int b = batch_of(r->kind), part, stmt;
+	struct pgp p;
+
+	if (b >= 0) {
+		if (row_stmt(pg, r, 0, &stmt, &p) <= 0)
+			return 0;	/* skipped */
+		if (grow(pg, (void **)&pg->bref[b], &pg->bref_cap[b], pg->n_bref[b] + 1, sizeof(*pg->bref[b])) < 0)
+			return -ENOMEM;
+		pg->bref[b][pg->n_bref[b]++] = (struct pg_bref){ .r = r };
+		return 0;
+	}
+	for (part = 0; part < 2; part++) {
+		if (row_stmt(pg, r, part, &stmt, &p) <= 0)
+			continue;
+		if (send_stmt(pg, stmt, &p) < 0 || expect(pg, EX_STMT, seg, NULL) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
 /* Send the next group commit: the queued jobs (at most batch-max-rows rows; at least one job), in one transaction,
  * or one transaction each while some must go alone; then their queries. */
 static void send_flight(struct uigw_store_pg *pg)
@@ -657,11 +840,11 @@ static void send_flight(struct uigw_store_pg *pg)
 	unsigned int rows = 0, i, r;
 	bool queries = false;
 	struct pgp p;
-	int stmt, part;
 
 again:
 	if (pg->state != PG_READY || pg->in_flight)
 		return;
+	memset(pg->n_bref, 0, sizeof(pg->n_bref));	/* what a failed send left */
 	/* take the jobs */
 	pthread_mutex_lock(&st->lock);
 	while (!llist_empty(&st->queue)) {
@@ -723,14 +906,12 @@ again:
 		job = pg->jobs[i];
 		queries |= job->n_queries > 0;
 		for (r = 0; r < job->n_rows; r++) {
-			for (part = 0; part < 2; part++) {
-				if (row_stmt(pg, &job->rows[r], part, &stmt, &p) <= 0)
-					continue;
-				if (send_stmt(pg, stmt, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0)
-					goto lost;
-			}
+			if (send_row(pg, &job->rows[r], 0) < 0)
+				goto lost;
 		}
 	}
+	if (send_batches(pg, 0) < 0)
+		goto lost;
 	if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, 0, NULL) < 0)
 		goto lost;
 	if (queries) {
@@ -836,7 +1017,8 @@ static void prepare(struct uigw_store_pg *pg)
 	for (i = 0; i < _PG_NUM; i++) {
 		snprintf(name, sizeof(name), "u%d", i);
 		if (!PQsendPrepare(pg->conn, name, uigw_store_pg_stmts[i].sql, uigw_store_pg_stmts[i].n_params,
-				   i >= PG_Q_FIRST ? text2 : NULL) || expect(pg, EX_STMT, -1, NULL) < 0)
+				   i >= PG_Q_FIRST && i < PG_B_FIRST ? text2 : NULL) ||
+		    expect(pg, EX_STMT, -1, NULL) < 0)
 			goto lost;
 	}
 	if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, -1, NULL) < 0)
@@ -1117,6 +1299,13 @@ void uigw_store_pg_rconn_failed(struct uigw_store *st)
 	}
 }
 
+void uigw_store_pg_stats(struct uigw_store *st, struct uigw_store_stats *out)
+{
+	out->pg_state = get_value_string(pg_state_names, st->pg->state);
+	out->pg_instance = st->pg->instance;
+	out->pg_seq = st->pg->seq;
+}
+
 const char *uigw_store_pg_instance(const struct uigw_store *st)
 {
 	return st->pg->instance;
@@ -1141,13 +1330,30 @@ int uigw_store_pg_open(struct uigw_store *st)
 	osmo_timer_setup(&pg->retry, retry_cb, pg);
 	osmo_timer_setup(&pg->done, done_cb, pg);
 	st->pg = pg;
-	/* failing until the connection is up: the first dialogs may get the busy screen, no answer waits unseen */
 	__atomic_store_n(&st->failing, 1, __ATOMIC_RELAXED);
 	pg_connect(pg);
 	return 0;
 }
 
 /* One round of the loop for the backend alone: its socket and its retry timer. */
+static void step(struct uigw_store_pg *pg, int timeout_ms);
+
+int uigw_store_pg_wait_up(struct uigw_store *st)
+{
+	struct uigw_store_pg *pg = st->pg;
+	/* what the start reads (the MT queue, the deferred pushes) needs the schema: the first connection is waited
+	 * for, hold-on-failure seconds at most (at least one attempt) */
+	int64_t deadline = uigw_mono_us() + (int64_t)OSMO_MAX(st->cfg.hold_s, 1) * 1000000;
+
+	while (pg->state != PG_READY && uigw_mono_us() < deadline)
+		step(pg, 50);
+	if (pg->state == PG_READY)
+		return 0;
+	LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: no usable connection within %u s (%s)\n", OSMO_MAX(st->cfg.hold_s, 1),
+	     pg->conninfo[0] ? pg->conninfo : "libpq's defaults");
+	return -EIO;
+}
+
 static void step(struct uigw_store_pg *pg, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = pg->ofd.fd, .events = 0 };

@@ -11,38 +11,69 @@
 #include <osmocom/uigw/store/store.h>
 #include "store_priv.h"
 
-/* The counts of answers and dialog outcomes per campaign (as SQLite's triggers of schema 6 and 8 keep them): one
- * function per table, for inserts, updates and deletes. The counter rows are updated in place: the answers' own
- * transactions keep them exact across instances. */
+/* The counts of answers and dialog outcomes per campaign (as SQLite's triggers of schema 6 and 8 keep them), by
+ * statement-level triggers: a group commit's answers are one INSERT (store_pg.c), counted by one upsert of their
+ * sums per key, in key order (two gateways counting the same keys lock them in the same order). An update counts
+ * -1 for the old row and +1 for the new one; keys whose sum is 0 are not touched. */
 #define PG_COUNT_FUNCTIONS \
 	" CREATE FUNCTION uigw_response_count() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN" \
-	"  IF TG_OP <> 'INSERT' AND OLD.campaign IS NOT NULL AND OLD.question IS NOT NULL THEN" \
-	"   UPDATE answer_count SET n = n - 1 WHERE campaign = OLD.campaign AND question = OLD.question" \
-	"    AND channel = coalesce(OLD.channel, '') AND value = coalesce(OLD.value, '');" \
-	"  END IF;" \
-	"  IF TG_OP <> 'DELETE' AND NEW.campaign IS NOT NULL AND NEW.question IS NOT NULL THEN" \
+	"  IF TG_OP = 'INSERT' THEN" \
 	"   INSERT INTO answer_count (campaign, question, channel, value, n)" \
-	"    VALUES (NEW.campaign, NEW.question, coalesce(NEW.channel, ''), coalesce(NEW.value, ''), 1)" \
-	"    ON CONFLICT (campaign, question, channel, value) DO UPDATE SET n = answer_count.n + 1;" \
+	"    SELECT campaign, question, coalesce(channel, ''), coalesce(value, ''), count(*) FROM new_rows" \
+	"    WHERE campaign IS NOT NULL AND question IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4" \
+	"    ON CONFLICT (campaign, question, channel, value) DO UPDATE SET n = answer_count.n + excluded.n;" \
+	"  ELSIF TG_OP = 'UPDATE' THEN" \
+	"   INSERT INTO answer_count (campaign, question, channel, value, n)" \
+	"    SELECT c, q, ch, v, sum(d) FROM (" \
+	"     SELECT campaign c, question q, coalesce(channel, '') ch, coalesce(value, '') v, -1 d FROM old_rows" \
+	"      WHERE campaign IS NOT NULL AND question IS NOT NULL" \
+	"     UNION ALL SELECT campaign, question, coalesce(channel, ''), coalesce(value, ''), 1 FROM new_rows" \
+	"      WHERE campaign IS NOT NULL AND question IS NOT NULL) x" \
+	"    GROUP BY 1, 2, 3, 4 HAVING sum(d) <> 0 ORDER BY 1, 2, 3, 4" \
+	"    ON CONFLICT (campaign, question, channel, value) DO UPDATE SET n = answer_count.n + excluded.n;" \
+	"  ELSE" \
+	"   UPDATE answer_count a SET n = a.n - o.n FROM (SELECT campaign, question, coalesce(channel, '') ch," \
+	"    coalesce(value, '') v, count(*) n FROM old_rows WHERE campaign IS NOT NULL AND question IS NOT NULL" \
+	"    GROUP BY 1, 2, 3, 4) o" \
+	"    WHERE a.campaign = o.campaign AND a.question = o.question AND a.channel = o.ch AND a.value = o.v;" \
 	"  END IF;" \
 	"  RETURN NULL;" \
 	" END $f$;" \
-	" CREATE TRIGGER response_counted AFTER INSERT OR DELETE OR UPDATE OF campaign, question, channel, value" \
-	"  ON response FOR EACH ROW EXECUTE FUNCTION uigw_response_count();" \
+	" CREATE TRIGGER response_counted AFTER INSERT ON response REFERENCING NEW TABLE AS new_rows" \
+	"  FOR EACH STATEMENT EXECUTE FUNCTION uigw_response_count();" \
+	" CREATE TRIGGER response_recounted AFTER UPDATE ON response REFERENCING OLD TABLE AS old_rows" \
+	"  NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION uigw_response_count();" \
+	" CREATE TRIGGER response_uncounted AFTER DELETE ON response REFERENCING OLD TABLE AS old_rows" \
+	"  FOR EACH STATEMENT EXECUTE FUNCTION uigw_response_count();" \
 	" CREATE FUNCTION uigw_dialog_count() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN" \
-	"  IF TG_OP <> 'INSERT' AND OLD.campaign IS NOT NULL AND OLD.outcome IS NOT NULL THEN" \
-	"   UPDATE dialog_count SET n = n - 1 WHERE campaign = OLD.campaign" \
-	"    AND outcome = CASE WHEN OLD.test THEN 'test:' ELSE '' END || OLD.outcome;" \
-	"  END IF;" \
-	"  IF TG_OP <> 'DELETE' AND NEW.campaign IS NOT NULL AND NEW.outcome IS NOT NULL THEN" \
+	"  IF TG_OP = 'INSERT' THEN" \
 	"   INSERT INTO dialog_count (campaign, outcome, n)" \
-	"    VALUES (NEW.campaign, CASE WHEN NEW.test THEN 'test:' ELSE '' END || NEW.outcome, 1)" \
-	"    ON CONFLICT (campaign, outcome) DO UPDATE SET n = dialog_count.n + 1;" \
+	"    SELECT campaign, CASE WHEN test THEN 'test:' ELSE '' END || outcome, count(*) FROM new_rows" \
+	"    WHERE campaign IS NOT NULL AND outcome IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2" \
+	"    ON CONFLICT (campaign, outcome) DO UPDATE SET n = dialog_count.n + excluded.n;" \
+	"  ELSIF TG_OP = 'UPDATE' THEN" \
+	"   INSERT INTO dialog_count (campaign, outcome, n)" \
+	"    SELECT c, o, sum(d) FROM (" \
+	"     SELECT campaign c, CASE WHEN test THEN 'test:' ELSE '' END || outcome o, -1 d FROM old_rows" \
+	"      WHERE campaign IS NOT NULL AND outcome IS NOT NULL" \
+	"     UNION ALL SELECT campaign, CASE WHEN test THEN 'test:' ELSE '' END || outcome, 1 FROM new_rows" \
+	"      WHERE campaign IS NOT NULL AND outcome IS NOT NULL) x" \
+	"    GROUP BY 1, 2 HAVING sum(d) <> 0 ORDER BY 1, 2" \
+	"    ON CONFLICT (campaign, outcome) DO UPDATE SET n = dialog_count.n + excluded.n;" \
+	"  ELSE" \
+	"   UPDATE dialog_count a SET n = a.n - o.n FROM (SELECT campaign," \
+	"    CASE WHEN test THEN 'test:' ELSE '' END || outcome oc, count(*) n FROM old_rows" \
+	"    WHERE campaign IS NOT NULL AND outcome IS NOT NULL GROUP BY 1, 2) o" \
+	"    WHERE a.campaign = o.campaign AND a.outcome = o.oc;" \
 	"  END IF;" \
 	"  RETURN NULL;" \
 	" END $f$;" \
-	" CREATE TRIGGER dialog_counted AFTER INSERT OR DELETE OR UPDATE OF campaign, outcome, test" \
-	"  ON dialog FOR EACH ROW EXECUTE FUNCTION uigw_dialog_count();"
+	" CREATE TRIGGER dialog_counted AFTER INSERT ON dialog REFERENCING NEW TABLE AS new_rows" \
+	"  FOR EACH STATEMENT EXECUTE FUNCTION uigw_dialog_count();" \
+	" CREATE TRIGGER dialog_recounted AFTER UPDATE ON dialog REFERENCING OLD TABLE AS old_rows" \
+	"  NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION uigw_dialog_count();" \
+	" CREATE TRIGGER dialog_uncounted AFTER DELETE ON dialog REFERENCING OLD TABLE AS old_rows" \
+	"  FOR EACH STATEMENT EXECUTE FUNCTION uigw_dialog_count();"
 
 /* Version 1: everything SQLite's version 10 has. Times are ms since the epoch (bigint); flags are booleans. */
 #define PG_SCHEMA_V1 \
@@ -238,4 +269,59 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		"SELECT coalesce(sum(n), 0), coalesce(sum(value::float8 * n) / sum(n), 0) FROM answer_count"
 		" WHERE campaign = $1 AND question = $2 AND n > 0"
 		" AND value ~ '^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'" },
+	/* the batched inserts: the parameters of the statements above, each an array (PG_B_FIRST + index of
+	 * uigw_store_pg_batches) */
+	[PG_B_FIRST + 0] = { 13,
+		"INSERT INTO response (campaign, version, node, question, kind, value, raw, channel, subscriber, dialog,"
+		" time, roaming, language) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[],"
+		" $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[],"
+		" $12::boolean[], $13::text[])"
+		" ON CONFLICT (dialog, question) WHERE dialog > 0 DO UPDATE SET version = excluded.version,"
+		" node = excluded.node, kind = excluded.kind, value = excluded.value, raw = excluded.raw,"
+		" channel = excluded.channel, time = excluded.time, roaming = excluded.roaming,"
+		" language = excluded.language" },
+	[PG_B_FIRST + 1] = { 13,
+		"INSERT INTO dialog (id, campaign, version, channel, subscriber, started, ended, outcome, steps,"
+		" last_node, roaming, visited, test) SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[],"
+		" $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::integer[], $10::text[],"
+		" $11::boolean[], $12::text[], $13::boolean[])"
+		" ON CONFLICT (id) DO UPDATE SET campaign = excluded.campaign, version = excluded.version,"
+		" channel = excluded.channel, subscriber = excluded.subscriber, started = excluded.started,"
+		" ended = excluded.ended, outcome = excluded.outcome, steps = excluded.steps,"
+		" last_node = excluded.last_node, roaming = excluded.roaming, visited = excluded.visited,"
+		" test = excluded.test" },
+	[PG_B_FIRST + 2] = { 5,
+		"INSERT INTO push (subscriber, campaign, channel, time, result) SELECT * FROM unnest($1::text[],"
+		" $2::text[], $3::text[], $4::bigint[], $5::text[])" },
+	[PG_B_FIRST + 3] = { 3,
+		/* a pseudonym seen twice: its first time, its last time and number */
+		"INSERT INTO subscriber_map (pseudonym, msisdn, first_seen, last_seen)"
+		" SELECT p, (array_agg(m ORDER BY o DESC))[1], min(t), max(t) FROM"
+		" unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS u(p, m, t, o) GROUP BY p"
+		" ON CONFLICT (pseudonym) DO UPDATE SET msisdn = excluded.msisdn,"
+		" last_seen = greatest(coalesce(subscriber_map.last_seen, 0), excluded.last_seen)" },
+	[PG_B_FIRST + 4] = { 17,
+		"INSERT INTO cdr (dialog, started, ended, channel, campaign, tenant, subscriber, roaming, visited, screens,"
+		" mt_messages, outcome, refusal, charge_class, zero_rated, test, instance) SELECT * FROM"
+		" unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],"
+		" $8::boolean[], $9::text[], $10::integer[], $11::integer[], $12::text[], $13::text[], $14::text[],"
+		" $15::boolean[], $16::boolean[], $17::text[])" },
+	[PG_B_FIRST + 5] = { 7,
+		"INSERT INTO audit (time, tenant, key_id, method, path, status, remote) SELECT * FROM unnest($1::bigint[],"
+		" $2::text[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::text[])" },
+	[PG_B_FIRST + 6] = { 4,
+		"INSERT INTO dialog_param (dialog, name, value, campaign) SELECT * FROM unnest($1::bigint[], $2::text[],"
+		" $3::text[], $4::text[])"
+		" ON CONFLICT (dialog, name) DO UPDATE SET value = excluded.value, campaign = excluded.campaign" },
+};
+
+/* in the order of the batched statements above; the parameters are those of the row's own statement */
+const struct uigw_store_pg_batch uigw_store_pg_batches[UIGW_PG_N_BATCH] = {
+	{ UIGW_ROW_RESPONSE, { 9, 3 }, true },		/* (dialog, question) when dialog > 0 */
+	{ UIGW_ROW_DIALOG, { 0, -1 }, false },		/* id */
+	{ UIGW_ROW_PUSH, { -1, -1 }, false },
+	{ UIGW_ROW_SUBSCRIBER, { -1, -1 }, false },	/* grouped by pseudonym in the statement */
+	{ UIGW_ROW_CDR, { -1, -1 }, false },
+	{ UIGW_ROW_AUDIT, { -1, -1 }, false },
+	{ UIGW_ROW_PARAM, { 0, 1 }, false },		/* (dialog, name) */
 };

@@ -363,8 +363,19 @@ enum uigw_store_pg_stmt_id {
 	PG_DEFER_DONE,
 	PG_CDR,
 	PG_Q_FIRST,		/*!< the contextual queries: PG_Q_FIRST + enum uigw_query */
-	_PG_NUM = PG_Q_FIRST + _UIGW_Q_NUM
+	PG_B_FIRST = PG_Q_FIRST + _UIGW_Q_NUM,	/*!< the rows of a kind as one statement: PG_B_FIRST + batch index */
+	_PG_NUM = PG_B_FIRST + 7
 };
+/*! The kinds a group commit writes in one statement each (unnest() of one array per column), so that the server
+ *  parses, plans and triggers once per kind, not once per row. */
+struct uigw_store_pg_batch {
+	enum uigw_row_kind kind;
+	int key[2];		/*!< the conflict key's parameters (-1: none): a row whose key comes again later in the
+				 *   same statement is left out (the later one is what a sequence of upserts would leave) */
+	bool key_positive;	/*!< ... only when key[0] is > 0 (answers without a dialog have no key) */
+};
+#define UIGW_PG_N_BATCH	(_PG_NUM - PG_B_FIRST)
+extern const struct uigw_store_pg_batch uigw_store_pg_batches[UIGW_PG_N_BATCH];
 struct uigw_store_pg_stmt {
 	int n_params;
 	const char *sql;
@@ -375,12 +386,17 @@ extern const char uigw_store_pg_schema_sql[];
 /*! Start the backend: the connection is made on the loop (the store is failing until it is up). \returns 0 or
  *  negative errno */
 int uigw_store_pg_open(struct uigw_store *st);
+/*! Wait (on the backend's socket alone) until the first connection is usable: hold-on-failure seconds at most.
+ *  \returns 0 or -EIO (logged) */
+int uigw_store_pg_wait_up(struct uigw_store *st);
 /*! Drain, give up on what cannot be written, close the connection. */
 void uigw_store_pg_close(struct uigw_store *st);
 /*! A job was queued on st->queue: send it now if nothing is in flight. */
 void uigw_store_pg_kick(struct uigw_store *st);
 /*! Block until what is queued is committed, or the database cannot be reached for a moment. */
 void uigw_store_pg_drain(struct uigw_store *st);
+/*! Its part of uigw_store_stats(). */
+void uigw_store_pg_stats(struct uigw_store *st, struct uigw_store_stats *out);
 /*! Run the completions of the jobs on st->done (store.c). */
 void uigw_store_run_completions(struct uigw_store *st);
 

@@ -24,7 +24,7 @@ static struct cmd_node store_node = {
 	.vtysh = 1,
 };
 
-DEFUN(cfg_store, cfg_store_cmd, "store", "Configure the feedback store (SQLite)\n")
+DEFUN(cfg_store, cfg_store_cmd, "store", "Configure the feedback store (SQLite, or PostgreSQL)\n")
 {
 	vty->node = STORE_NODE;
 	return CMD_SUCCESS;
@@ -36,6 +36,36 @@ DEFUN(cfg_store_path, cfg_store_path_cmd, "path PATH",
       "SQLite database file" STORE_RESTART "\n" "Path, relative to the working folder or absolute\n")
 {
 	osmo_talloc_replace_string(g_gw, (char **)&g_gw->store_cfg->path, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_backend, cfg_store_backend_cmd, "backend (sqlite|postgresql)",
+      "Where the store keeps its rows" STORE_RESTART "\n"
+      "One SQLite file (path), one gateway (the default)\n"
+      "A PostgreSQL database (conninfo) that several gateways share, each with an instance name of its own; "
+      "not yet on it: webhooks, subscriber erase and export, the retention purge, charging CSV files\n")
+{
+	g_gw->store_cfg->backend = !strcmp(argv[0], "postgresql") ? UIGW_STORE_POSTGRESQL : UIGW_STORE_SQLITE;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_conninfo, cfg_store_conninfo_cmd, "conninfo .CONNINFO",
+      "PostgreSQL: how to reach the database" STORE_RESTART "\n"
+      "A libpq connection string, e.g. host=/run/postgresql dbname=uigw user=uigw (default: libpq's own "
+      "defaults and PG* environment variables)\n")
+{
+	char *ci = argv_concat(argv, argc, 0);
+
+	osmo_talloc_replace_string(g_gw, (char **)&g_gw->store_cfg->conninfo, ci);
+	talloc_free(ci);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_store_instance, cfg_store_instance_cmd, "instance NAME",
+      "PostgreSQL: this gateway's name among those sharing the database; a name is held by one connected gateway "
+      "at a time" STORE_RESTART "\n" "Name (default uigw)\n")
+{
+	osmo_talloc_replace_string(g_gw, (char **)&g_gw->store_cfg->instance, argv[0]);
 	return CMD_SUCCESS;
 }
 
@@ -127,6 +157,11 @@ static int config_write_store(struct vty *vty)
 
 	uigw_store_cfg_defaults(&def);
 	vty_out(vty, "store%s", VTY_NEWLINE);
+	if (c->backend == UIGW_STORE_POSTGRESQL)
+		vty_out(vty, " backend postgresql%s", VTY_NEWLINE);
+	if (c->conninfo && c->conninfo[0])
+		vty_out(vty, " conninfo %s%s", c->conninfo, VTY_NEWLINE);
+	write_str(vty, "instance", c->instance, "uigw");
 	write_str(vty, "path", c->path, "osmo-uigw.db");
 	if (c->sync_full != def.sync_full)
 		vty_out(vty, " synchronous %s%s", c->sync_full ? "full" : "normal", VTY_NEWLINE);
@@ -156,6 +191,30 @@ DEFUN(show_store, show_store_cmd, "show store",
 	/* what it runs with: node store's settings take effect at the next start */
 	c = uigw_store_cfg_of(g_gw->store);
 	uigw_store_stats(g_gw->store, &st);
+	if (st.pg_state) {
+		vty_out(vty, "Store on PostgreSQL, instance %s: connection %s, batch-max-rows %u, queue-max-jobs %u%s",
+			st.pg_instance, st.pg_state, c->batch_max_rows, c->queue_max_jobs, VTY_NEWLINE);
+		vty_out(vty, " Commits (one round trip each): %" PRIu64 ", jobs %" PRIu64 " (%" PRIu64 " failed), rows %"
+			PRIu64 "; the instance's last transaction %" PRId64 "%s", st.commits, st.jobs, st.failed_jobs,
+			st.rows, st.pg_seq, VTY_NEWLINE);
+		if (st.commits)
+			vty_out(vty, " Per commit: %.1f rows on average, %u in the last; %.2f ms on average, %.2f ms at "
+				"most%s", (double)st.rows / st.commits, st.last_rows, st.busy_us / 1000.0 / st.commits,
+				st.max_commit_us / 1000.0, VTY_NEWLINE);
+		vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
+			st.in_flight, st.depth, VTY_NEWLINE);
+		if (st.failing) {
+			char since[32];
+
+			vty_out(vty, " FAILING since %s: the database cannot be reached, the jobs wait in memory (up to "
+				"queue-max-jobs), new dialogs get the busy text%s",
+				uigw_utc_str(since, sizeof(since), st.failing_since_ms, "%Y-%m-%d %H:%M:%SZ"), VTY_NEWLINE);
+		}
+		vty_out(vty, " Failures: %" PRIu64 "; opt-out checks: %" PRIu64 " (each reads the database)%s",
+			st.failures, st.optout_checks, VTY_NEWLINE);
+		vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
+		return CMD_SUCCESS;
+	}
 	vty_out(vty, "Store %s: synchronous %s, batch-max-rows %u, commit-interval %u ms, queue-max-jobs %u, "
 		"checkpoint-pages %u%s", c->path, c->sync_full ? "full" : "normal", c->batch_max_rows,
 		c->commit_interval_ms, c->queue_max_jobs, c->checkpoint_pages, VTY_NEWLINE);
@@ -205,6 +264,9 @@ void uigw_store_vty_init(void)
 {
 	install_element(CONFIG_NODE, &cfg_store_cmd);
 	install_node(&store_node, config_write_store);
+	install_element(STORE_NODE, &cfg_store_backend_cmd);
+	install_element(STORE_NODE, &cfg_store_conninfo_cmd);
+	install_element(STORE_NODE, &cfg_store_instance_cmd);
 	install_element(STORE_NODE, &cfg_store_path_cmd);
 	install_element(STORE_NODE, &cfg_store_sync_cmd);
 	install_element(STORE_NODE, &cfg_store_batch_cmd);

@@ -16,8 +16,10 @@ if [ "$(id -u)" = 0 ]; then
 else
 	as=""
 fi
-# the server's settings: small, local, fsync on (the durability the tests check is the server's own)
+# the server's settings: small, local, fsync on (the durability the tests check is the server's own);
+# UIGW_PG_OPTS adds more (the benchmark's larger buffers)
 opts="-k $dir -c listen_addresses= -c dynamic_shared_memory_type=mmap -c max_connections=40 -c shared_buffers=32MB"
+opts="$opts ${UIGW_PG_OPTS:-}"
 
 pg_start() {
 	if ! timeout 60 $as "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 50 -o "$opts" start >/dev/null; then

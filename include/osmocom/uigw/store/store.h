@@ -356,6 +356,10 @@ struct uigw_store_stats {
 	unsigned int cdr_queued;	/*!< jobs of records waiting for it (or being written) */
 	bool cdr_failing;		/*!< its last commit failed: they wait and are retried every second */
 	const char *cdr_db;		/*!< its file (valid while the store is open) */
+	/* PostgreSQL (NULL / 0 on SQLite) */
+	const char *pg_state;		/*!< the connection: "ready", "down", "connecting", ... */
+	const char *pg_instance;	/*!< this gateway's name */
+	int64_t pg_seq;			/*!< its last transaction number */
 };
 /*! The settings \a st runs with (those of node `store` at its opening). */
 const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
