@@ -249,6 +249,8 @@ static double ref_sqlite(const char *dir, unsigned int n, unsigned int batch)
 static bool with_policy;
 static const char *pg_conninfo;	/* -P: phase g, the store on PostgreSQL */
 static bool on_pg;
+static uint64_t pg_answers;	/* of the last run of phase g, and its time */
+static double pg_secs;
 static int checkpoint_ms = -1;	/* -k: the store's checkpoint-interval (default: the gateway's) */
 static unsigned int purge_backlog = 200000;
 
@@ -497,6 +499,8 @@ pg:
 			run(n);
 			t = run(steps);
 			v_pg[i] = answers_done / t;
+			pg_answers = answers_done;
+			pg_secs = t;
 			v_pg50[i] = median(lat, n_lat);
 			v_pg99[i] = lat[(size_t)(n_lat * 0.99)];
 			v_pgratio[i] = v_ans[i] > 0 ? v_pg[i] / v_ans[i] : 0;
@@ -547,8 +551,9 @@ pg:
 			       (unsigned long long)purged, (unsigned long long)cdrs);
 		if (strchr(phases, 'g'))
 			printf("engine + PostgreSQL: median %.0f committed answers/s, step p50 %.1f us, p99 %.1f us "
-			       "(ratio to engine + SQLite %.2f, median of the runs' ratios)\n", median(v_pg, repeats),
-			       median(v_pg50, repeats), median(v_pg99, repeats), median(v_pgratio, repeats));
+			       "(ratio to engine + SQLite %.2f, median of the runs' ratios; last run: %llu answers in %.2f s)\n",
+			       median(v_pg, repeats), median(v_pg50, repeats), median(v_pg99, repeats),
+			       median(v_pgratio, repeats), (unsigned long long)pg_answers, pg_secs);
 	}
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)

@@ -20,3 +20,8 @@ export UIGW_TEST_PG UIGW_TEST_PG_SERVER UIGW_TEST_PG_DIR
 "$top_builddir/tests/pg/store_pg_test"
 # the store's unit tests, the same file as on SQLite
 "$top_builddir/tests/store_test"
+# two daemons on the database
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+timeout 300 "$PY" "$top_srcdir/tests/pg/pg_instances.py" --daemon "$top_builddir/src/osmo-uigw/osmo-uigw" \
+	--top-srcdir "$top_srcdir" --conninfo "$UIGW_TEST_PG"

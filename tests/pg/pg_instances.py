@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Two osmo-uigw daemons on one PostgreSQL database (tests/pg/store_pg.sh starts the server and passes its
+connection string): a spam number reported through each counts both reports, the count each dialog shows includes
+the other gateway's report, the HTTP API of either gateway answers the same, a third daemon with a name already in
+use does not start, and gateway A's answers survive A's kill -9 (A starts again under its name).
+Run inside a network namespace (make check does): the daemons bind fixed ports on 127.0.0.1."""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from uigwtest import Vty, check, failures, finish, log_cfg, start_daemon, stop_daemon, wait_port, key_of  # noqa
+
+NUMBER = '+4930555123'
+GW = {'A': dict(vty=4290, ctrl=4291, http=8090), 'B': dict(vty=4294, ctrl=4295, http=8091)}
+
+
+def cfg_text(name, camp, conninfo):
+    g = GW[name[:1]]
+    return (log_cfg(store='info') + 'line vty\n bind 127.0.0.1 %d\n' % g['vty'] +
+            'uigw\n campaigns-dir %s\n pseudonym-secret pg-instances-secret\n test-drive-results include\n' % camp +
+            'store\n backend postgresql\n conninfo %s\n instance gw%s\n hold-on-failure 3\n' % (conninfo, name) +
+            'gsup\n disable\nsip\n disable\napi\n bind 127.0.0.1 %d\n' % g['http'])
+
+
+def http(port, path, key):
+    p = subprocess.run(['curl', '-s', '-S', '--max-time', '10', '-H', 'Authorization: Bearer ' + key,
+                        '-w', '\n%{http_code}', 'http://127.0.0.1:%d%s' % (port, path)],
+                       capture_output=True, timeout=20)
+    body, _, status = p.stdout.decode('utf-8', 'replace').rpartition('\n')
+    try:
+        return int(status), json.loads(body) if body else None
+    except ValueError:
+        return int(status or 0), body
+
+
+def psql(conninfo, sql):
+    p = subprocess.run(['psql', '-X', '-A', '-t', '-q', '-d', conninfo, '-c', sql], capture_output=True, timeout=20)
+    return p.stdout.decode().strip()
+
+
+def report(vty, sub):
+    """The spam menu dialled on the gateway's VTY channel: report NUMBER, confirm. Returns the two texts that
+    show the count (the confirmation, the thanks)."""
+    vty.cmd('subscriber %s dial *7726#' % sub)
+    vty.cmd('subscriber %s send 1' % sub)
+    confirm = vty.cmd('subscriber %s send %s' % (sub, NUMBER))
+    thanks = vty.cmd('subscriber %s send 1' % sub)
+    return confirm, thanks
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--daemon', required=True)
+    ap.add_argument('--top-srcdir', required=True)
+    ap.add_argument('--conninfo', required=True)
+    args = ap.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix='uigw-pg-')
+    camp = os.path.join(workdir, 'campaigns')
+    shutil.copytree(os.path.join(args.top_srcdir, 'etc', 'campaigns'), camp)
+    cfgs = {}
+    for name in ('A', 'B', 'A2'):
+        cfgs[name] = os.path.join(workdir, name + '.cfg')
+        with open(cfgs[name], 'w') as f:
+            f.write(cfg_text(name if name != 'A2' else 'A', camp, args.conninfo))
+    # A's log after its restart is daemon.log (finish() checks its clean shutdown)
+    logs = {n: open(os.path.join(workdir, n + '.log' if n != 'A3' else 'daemon.log'), 'w')
+            for n in ('A', 'B', 'A2', 'A3')}
+    t0 = time.time()
+    d = {}
+    try:
+        d['A'] = start_daemon(args.daemon, cfgs['A'], GW['A']['ctrl'], workdir, logs['A'], GW['A']['vty'])
+        va = Vty(GW['A']['vty'])
+        key = key_of(va.cmd('api tenant operator key create all'))
+        check(key is not None, 'an operator API key made on A')
+        # B reads the keys at its start: it knows A's key
+        d['B'] = start_daemon(args.daemon, cfgs['B'], GW['B']['ctrl'], workdir, logs['B'], GW['B']['vty'])
+        vb = Vty(GW['B']['vty'])
+        check('instance gwA: connection ready' in va.cmd('show store'), 'A: store on PostgreSQL, ready')
+        check('instance gwB: connection ready' in vb.cmd('show store'), 'B: store on PostgreSQL, ready')
+
+        # a third daemon under A's name does not start while A is connected
+        d['A2'] = subprocess.Popen([args.daemon, '-c', cfgs['A2'], '-C', '4297'], cwd=workdir, stdout=logs['A2'],
+                                   stderr=subprocess.STDOUT)
+        try:
+            rc = d['A2'].wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            rc = None
+        check(rc not in (None, 0), 'a second gateway named gwA exits (rc %s) while gwA is connected' % rc)
+        d['A2'] = None
+
+        # one report through each gateway: both count, each dialog reads the other's
+        c1, t1 = report(va, '+491701000001')
+        check('Reports so far: 0.' in c1 and 'so far: 1.' in t1, 'A: the first report (%r / %r)' % (c1, t1))
+        c2, t2 = report(vb, '+491701000002')
+        check('Reports so far: 1.' in c2 and 'so far: 2.' in t2,
+              "B's dialog counts A's report, then its own (%r / %r)" % (c2, t2))
+        check(psql(args.conninfo, "SELECT reports FROM spam_number WHERE number = '%s'" % NUMBER) == '2',
+              'spam_number: 2 reports')
+
+        # the API of either gateway: the same answers
+        path = '/v1/spam/numbers/' + urllib.parse.quote(NUMBER, safe='')
+        sa, ja = http(GW['A']['http'], path, key)
+        sb, jb = http(GW['B']['http'], path, key)
+        check(sa == 200 and sb == 200 and ja == jb and ja.get('reports') == 2,
+              'GET %s on A and B: the same, 2 reports (%s %s / %s %s)' % (path, sa, ja, sb, jb))
+        sa, ja = http(GW['A']['http'], '/v1/campaigns/spam/summary', key)
+        sb, jb = http(GW['B']['http'], '/v1/campaigns/spam/summary', key)
+        ja = {k: v for k, v in (ja or {}).items() if k != 'as_of'}
+        jb = {k: v for k, v in (jb or {}).items() if k != 'as_of'}
+        check(sa == 200 and sb == 200 and ja == jb, 'the spam summary on A and B: the same but its time (%s / %s)' % (ja, jb))
+
+        # A killed: what it acknowledged stays; it starts again under its name once its session is gone
+        d['A'].send_signal(signal.SIGKILL)
+        d['A'].wait()
+        va.close()
+        d['A'] = start_daemon(args.daemon, cfgs['A'], GW['A']['ctrl'], workdir, logs['A3'], GW['A']['vty'])
+        check(wait_port(GW['A']['vty'], 15), 'A starts again as gwA after its kill')
+        va = Vty(GW['A']['vty'])
+        c3, _ = report(va, '+491701000003')
+        check('Reports so far: 2.' in c3, 'A again: the two earlier reports are there (%r)' % c3)
+        check(psql(args.conninfo, "SELECT count(*) FROM spam_report WHERE number = '%s'" % NUMBER) == '3',
+              'spam_report: the three reports, none twice')
+        va.close()
+        vb.close()
+    finally:
+        rcs = {n: stop_daemon(p) for n, p in d.items()}
+        for f in logs.values():
+            f.close()
+    with open(os.path.join(workdir, 'B.log'), errors='replace') as f:
+        check(rcs.get('B') == 0 and 'talloc report empty' in f.read(), 'B stops cleanly (rc %s)' % rcs.get('B'))
+    return finish(workdir, rcs.get('A'), t0, ' (pg_instances)', ['A.log', 'B.log', 'A2.log'])
+
+
+if __name__ == '__main__':
+    sys.exit(main())
