@@ -63,10 +63,11 @@ struct pg_seg {
 };
 
 /* what each result of the pipeline answers, in the order they were sent */
-enum pg_expect_kind { EX_STMT, EX_QUERY, EX_SYNC };
+enum pg_expect_kind { EX_STMT, EX_QUERY, EX_SYNC, EX_PURGE, EX_ERASE };
 struct pg_expect {
 	uint8_t kind;
-	int seg;		/*!< EX_STMT, EX_SYNC: its transaction, -1: none (preparing, the queries) */
+	int seg;		/*!< EX_STMT, EX_SYNC, EX_PURGE, EX_ERASE: its transaction, -1: none (preparing, the
+				 *   queries); a purge's or an erasure's statement counts the rows it changed */
 	struct uigw_store_query *q;	/*!< EX_QUERY */
 };
 
@@ -98,6 +99,10 @@ struct uigw_store_pg {
 	int64_t flight_us;		/*!< when it was sent (monotonic) */
 
 	PGconn *rconn;			/*!< the reads' connection (store_pg_read.c), NULL: made at the next read */
+	struct osmo_timer_list purge;	/*!< the retention purge: hourly, every second while more is due */
+	bool purge_more;		/*!< a purge statement deleted a full batch */
+	bool purging;			/*!< the purge's own job is queued */
+	unsigned int erased;		/*!< rows an erasure deleted, in the flight */
 
 	/* the rows of the batched kinds of the transaction being sent (send_flight()), and its arrays */
 	struct pg_bref {
@@ -458,9 +463,44 @@ static int row_stmt(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 		p_bool(p, r->u.cdr.test);
 		p_text(p, pg->instance);
 		return 1;
+	case UIGW_ROW_ERASE:
+		/* every place the subscriber is in, one statement each */
+		if (!r->subscriber)
+			return 0;
+		*stmt = PG_E_FIRST + part;
+		p_text(p, r->subscriber);
+		p_text(p, r->u.subscriber.msisdn);
+		return 1;
+	case UIGW_ROW_PURGE: {
+		/* one batch of each table whose kind has a retention period */
+		enum uigw_retention k = uigw_store_pg_purges[part].kind;
+		unsigned int days = k == UIGW_RET_MAPPING ? cfg->retention_days : cfg->retention[k];
+
+		if (!days)
+			return 0;
+		*stmt = PG_P_FIRST + part;
+		p_int(p, uigw_wall_ms() - (int64_t)days * 86400000LL);
+		return 1;
+	}
 	default:
-		/* webhooks and their outbox, erasure, purge: not on this backend yet */
+		/* webhooks and their outbox: not on this backend yet */
 		return -ENOTSUP;
+	}
+}
+
+/* statements a row of \a kind may take (row_stmt()'s parts) */
+static int row_parts(enum uigw_row_kind kind)
+{
+	switch (kind) {
+	case UIGW_ROW_ERASE:
+		return UIGW_PG_N_PLACES;
+	case UIGW_ROW_PURGE:
+		return UIGW_PG_N_PURGES;
+	case UIGW_ROW_REACTION:
+	case UIGW_ROW_OPTOUT:
+		return 2;
+	default:
+		return 1;
 	}
 }
 
@@ -610,6 +650,10 @@ static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 		}
 		jobs[0]->rc = (!strncmp(seg->sqlstate, "22", 2) || !strncmp(seg->sqlstate, "23", 2)) ? -EPROTO : -EIO;
 		job_done(pg, jobs[0]);
+	}
+	if (pg->erased && committed) {
+		LOGP(DSTORE, LOGL_NOTICE, "PostgreSQL: erasure: %u rows deleted\n", pg->erased);
+		pg->erased = 0;
 	}
 	took = uigw_mono_us() - pg->flight_us;
 	if (committed) {
@@ -822,10 +866,12 @@ static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 		pg->bref[b][pg->n_bref[b]++] = (struct pg_bref){ .r = r };
 		return 0;
 	}
-	for (part = 0; part < 2; part++) {
+	for (part = 0; part < row_parts(r->kind); part++) {
+		enum pg_expect_kind ex = r->kind == UIGW_ROW_PURGE ? EX_PURGE : r->kind == UIGW_ROW_ERASE ? EX_ERASE : EX_STMT;
+
 		if (row_stmt(pg, r, part, &stmt, &p) <= 0)
 			continue;
-		if (send_stmt(pg, stmt, &p) < 0 || expect(pg, EX_STMT, seg, NULL) < 0)
+		if (send_stmt(pg, stmt, &p) < 0 || expect(pg, ex, seg, NULL) < 0)
 			return -EIO;
 	}
 	return 0;
@@ -972,6 +1018,20 @@ static void on_result(struct uigw_store_pg *pg, PGresult *res)
 			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: a query failed: %s", PQresultErrorMessage(res));
 		}
 		return;
+	case EX_PURGE:
+	case EX_ERASE:
+		if (rs == PGRES_COMMAND_OK) {
+			unsigned int n = atoi(PQcmdTuples(res));
+
+			if (e->kind == EX_ERASE) {
+				pg->erased += n;
+			} else {
+				pg->st->stats.purged += n;
+				pg->purge_more |= n >= UIGW_STORE_PURGE_BATCH;
+			}
+			return;
+		}
+		/* fall through */
 	case EX_STMT:
 		if (rs != PGRES_FATAL_ERROR)
 			return;
@@ -1015,10 +1075,27 @@ static void prepare(struct uigw_store_pg *pg)
 	if (!PQenterPipelineMode(pg->conn))
 		goto lost;
 	for (i = 0; i < _PG_NUM; i++) {
+		const char *sql = uigw_store_pg_stmts[i].sql;
+		int n_params = uigw_store_pg_stmts[i].n_params;
+		const Oid *types = NULL;
+		char erase[512];
+
+		if (i >= PG_E_FIRST && i < PG_P_FIRST) {
+			/* the erasure: the places' list, shared with the export */
+			const struct uigw_store_pg_place *pl = &uigw_store_pg_places[i - PG_E_FIRST];
+
+			snprintf(erase, sizeof(erase), "DELETE FROM %s WHERE %s", pl->table, pl->where);
+			sql = erase;
+			n_params = 2;
+			types = text2;
+		} else if (i >= PG_P_FIRST) {
+			sql = uigw_store_pg_purges[i - PG_P_FIRST].sql;
+			n_params = 1;
+		} else if (i >= PG_Q_FIRST && i < PG_B_FIRST) {
+			types = text2;
+		}
 		snprintf(name, sizeof(name), "u%d", i);
-		if (!PQsendPrepare(pg->conn, name, uigw_store_pg_stmts[i].sql, uigw_store_pg_stmts[i].n_params,
-				   i >= PG_Q_FIRST && i < PG_B_FIRST ? text2 : NULL) ||
-		    expect(pg, EX_STMT, -1, NULL) < 0)
+		if (!PQsendPrepare(pg->conn, name, sql, n_params, types) || expect(pg, EX_STMT, -1, NULL) < 0)
 			goto lost;
 	}
 	if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, -1, NULL) < 0)
@@ -1264,6 +1341,51 @@ static void retry_cb(void *data)
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
+/* the retention purge: a job of one purge row, hourly, and every second while a table had a full batch due */
+
+#define PG_PURGE_INTERVAL_S	3600
+#define PG_PURGE_AGAIN_S	1
+
+static bool retention_set(const struct uigw_store_cfg *cfg)
+{
+	unsigned int k;
+
+	for (k = 0; k < _UIGW_RET_NUM; k++) {
+		if (k == UIGW_RET_MAPPING ? cfg->retention_days : cfg->retention[k])
+			return true;
+	}
+	return false;
+}
+
+static void purge_done(struct uigw_store_job *job, void *data)
+{
+	struct uigw_store_pg *pg = data;
+
+	if (job->rc < 0)
+		LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: the retention purge failed: %s\n", strerror(-job->rc));
+	talloc_free(job);
+	pg->purging = false;
+	osmo_timer_schedule(&pg->purge, pg->purge_more ? PG_PURGE_AGAIN_S : PG_PURGE_INTERVAL_S, 0);
+	pg->purge_more = false;
+}
+
+static void purge_cb(void *data)
+{
+	struct uigw_store_pg *pg = data;
+	struct uigw_store_job *job;
+
+	if (pg->purging)
+		return;
+	job = uigw_store_job_alloc(pg->st, purge_done, pg);
+	if (!job || !uigw_store_job_row(job, UIGW_ROW_PURGE) || uigw_store_submit(job) < 0) {
+		talloc_free(job);
+		osmo_timer_schedule(&pg->purge, PG_PURGE_AGAIN_S, 0);
+		return;
+	}
+	pg->purging = true;
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
 /* the reads' connection (blocking, as the SQLite reads) */
 
 struct pg_conn *uigw_store_pg_rconn(struct uigw_store *st)
@@ -1329,6 +1451,10 @@ int uigw_store_pg_open(struct uigw_store *st)
 	}
 	osmo_timer_setup(&pg->retry, retry_cb, pg);
 	osmo_timer_setup(&pg->done, done_cb, pg);
+	osmo_timer_setup(&pg->purge, purge_cb, pg);
+	/* a backlog goes on in batches from the start, not only an hour later */
+	if (retention_set(&st->cfg))
+		osmo_timer_schedule(&pg->purge, PG_PURGE_AGAIN_S, 0);
 	st->pg = pg;
 	__atomic_store_n(&st->failing, 1, __ATOMIC_RELAXED);
 	pg_connect(pg);
@@ -1423,6 +1549,7 @@ void uigw_store_pg_close(struct uigw_store *st)
 	osmo_timer_del(&pg->done);
 	uigw_store_run_completions(st);
 	osmo_timer_del(&pg->retry);
+	osmo_timer_del(&pg->purge);
 	disconnect(pg);
 	if (pg->rconn)
 		PQfinish(pg->rconn);

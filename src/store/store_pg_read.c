@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/utils.h>
@@ -22,6 +23,7 @@ struct pgq {
 	int n;
 	const char *v[MAX_PARAMS];
 	char buf[MAX_PARAMS][24];
+	const Oid *types;	/*!< or NULL: inferred (a parameter the SQL may leave unused needs its type) */
 };
 
 static void q_text(struct pgq *q, const char *s)
@@ -43,7 +45,7 @@ static PGresult *run(struct uigw_store *st, const char *what, const char *sql, c
 
 	if (!c)
 		return NULL;
-	res = PQexecParams(c, sql, q ? q->n : 0, NULL, q ? q->v : NULL, NULL, NULL, 0);
+	res = PQexecParams(c, sql, q ? q->n : 0, q ? q->types : NULL, q ? q->v : NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: reading %s failed: %s", what, PQresultErrorMessage(res));
@@ -495,4 +497,45 @@ int uigw_store_pg_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cuto
 		*older = I(2);
 	PQclear(res);
 	return 0;
+}
+
+int uigw_store_pg_export(struct uigw_store *st, const char *pseudonym, json_t *out)
+{
+	char sql[512];
+	unsigned int i;
+	int row, n = 0;
+
+	for (i = 0; i < UIGW_PG_N_PLACES; i++) {
+		const struct uigw_store_pg_place *pl = &uigw_store_pg_places[i];
+		struct pgq q = {};
+		json_t *rows = json_array();
+		PGresult *res;
+
+		/* the same places as the erasure; by pseudonym only, as on SQLite ($2 names no number) */
+		snprintf(sql, sizeof(sql), "SELECT row_to_json(t)::text FROM %s t WHERE %s", pl->table, pl->where);
+		static const Oid text2[2] = { 25, 25 };
+
+		q.types = text2;
+		q_text(&q, pseudonym);
+		q_text(&q, NULL);
+		res = rows ? run(st, pl->table, sql, &q) : NULL;
+		if (!res) {
+			json_decref(rows);
+			return -EIO;
+		}
+		FOR_ROWS {
+			json_t *j = json_loads(PQgetvalue(res, row, 0), 0, NULL);
+
+			if (!j || json_array_append_new(rows, j) < 0) {
+				PQclear(res);
+				json_decref(rows);
+				return -ENOMEM;
+			}
+			n++;
+		}
+		PQclear(res);
+		if (json_object_set_new(out, pl->table, rows) < 0)
+			return -ENOMEM;
+	}
+	return n;
 }

@@ -325,3 +325,55 @@ const struct uigw_store_pg_batch uigw_store_pg_batches[UIGW_PG_N_BATCH] = {
 	{ UIGW_ROW_AUDIT, { -1, -1 }, false },
 	{ UIGW_ROW_PARAM, { 0, 1 }, false },		/* (dialog, name) */
 };
+
+/* as store_subscriber.c's list, what refers to a dialog or a report before the dialog or the report */
+const struct uigw_store_pg_place uigw_store_pg_places[UIGW_PG_N_PLACES] = {
+	{ "webhook_outbox",
+	  "(event IN (0, 1) AND ref IN (SELECT id FROM dialog WHERE subscriber = $1))"
+	  " OR (event = 2 AND ref IN (SELECT id FROM spam_report WHERE reporter = $1))"
+	  " OR (data IS NOT NULL AND strpos(data, '\"subscriber\":\"' || $1 || '\"') > 0)" },
+	{ "dialog_param", "dialog IN (SELECT id FROM dialog WHERE subscriber = $1)" },
+	{ "response", "subscriber = $1" },
+	{ "dialog", "subscriber = $1" },
+	{ "reaction", "subscriber = $1" },
+	{ "app_rating", "subscriber = $1" },
+	{ "flag", "subscriber = $1" },
+	{ "offer", "subscriber = $1" },
+	{ "push", "subscriber = $1" },
+	{ "mt_receipt", "subscriber = $1" },
+	/* charging records name the subscriber by pseudonym, or by number (cdr-subscriber msisdn) */
+	{ "cdr", "subscriber = $1 OR subscriber = $2 OR subscriber IN (SELECT msisdn FROM subscriber_map"
+		 " WHERE pseudonym = $1)" },
+	{ "spam_report", "reporter = $1" },
+	{ "optout", "subscriber = $1" },
+	{ "optout_scope", "subscriber = $1" },
+	/* pushes put off keep the number they go to */
+	{ "deferred", "msisdn = $2 OR msisdn IN (SELECT msisdn FROM subscriber_map WHERE pseudonym = $1)" },
+	{ "subscriber_map", "pseudonym = $1" },
+};
+
+#define PG_LIMIT OSMO_STRINGIFY_VAL(UIGW_STORE_PURGE_BATCH)
+#define PG_OLDER(table, key, col) \
+	"DELETE FROM " table " WHERE " key " IN (SELECT " key " FROM " table " WHERE " col " < $1 LIMIT " PG_LIMIT ")"
+
+/* as store_retention.c's list (and the charging records' purge of store_cdr_db.c) */
+const struct uigw_store_pg_purge uigw_store_pg_purges[UIGW_PG_N_PURGES] = {
+	{ UIGW_RET_MAPPING, PG_OLDER("subscriber_map", "pseudonym", "last_seen") },
+	{ UIGW_RET_ANSWERS, PG_OLDER("response", "id", "time") },
+	{ UIGW_RET_ANSWERS, PG_OLDER("reaction", "id", "time") },
+	{ UIGW_RET_ANSWERS, PG_OLDER("app_rating", "ctid", "time") },
+	{ UIGW_RET_ANSWERS, PG_OLDER("flag", "id", "time") },
+	{ UIGW_RET_ANSWERS, PG_OLDER("offer", "id", "time") },
+	/* the parameters first: they are found through their dialog */
+	{ UIGW_RET_DIALOGS, "DELETE FROM dialog_param WHERE dialog IN (SELECT id FROM dialog WHERE ended < $1"
+			    " LIMIT " PG_LIMIT ")" },
+	{ UIGW_RET_DIALOGS, PG_OLDER("dialog", "id", "ended") },
+	{ UIGW_RET_REPORTERS, "UPDATE spam_report SET reporter = NULL WHERE id IN (SELECT id FROM spam_report"
+			      " WHERE reporter IS NOT NULL AND time < $1 LIMIT " PG_LIMIT ")" },
+	{ UIGW_RET_PUSH, PG_OLDER("push", "id", "time") },
+	{ UIGW_RET_RECEIPTS, PG_OLDER("mt_receipt", "message_id", "submitted") },
+	{ UIGW_RET_AUDIT, PG_OLDER("audit", "id", "time") },
+	/* the records' ids follow the commits: the oldest first */
+	{ UIGW_RET_CDRS, "DELETE FROM cdr WHERE id IN (SELECT id FROM cdr WHERE ended < $1 ORDER BY id"
+			 " LIMIT " PG_LIMIT ")" },
+};

@@ -364,8 +364,24 @@ enum uigw_store_pg_stmt_id {
 	PG_CDR,
 	PG_Q_FIRST,		/*!< the contextual queries: PG_Q_FIRST + enum uigw_query */
 	PG_B_FIRST = PG_Q_FIRST + _UIGW_Q_NUM,	/*!< the rows of a kind as one statement: PG_B_FIRST + batch index */
-	_PG_NUM = PG_B_FIRST + 7
+	PG_E_FIRST = PG_B_FIRST + 7,	/*!< a subscriber's erasure: PG_E_FIRST + index of uigw_store_pg_places */
+	PG_P_FIRST = PG_E_FIRST + 16,	/*!< the retention purge: PG_P_FIRST + index of uigw_store_pg_purges */
+	_PG_NUM = PG_P_FIRST + 13
 };
+/*! Where a subscriber's rows are on PostgreSQL, in the order an erasure deletes them ($1 the pseudonym, $2 the
+ *  number if known, else NULL): one list for the erasure and the export. */
+struct uigw_store_pg_place {
+	const char *table, *where;
+};
+#define UIGW_PG_N_PLACES	(PG_P_FIRST - PG_E_FIRST)
+extern const struct uigw_store_pg_place uigw_store_pg_places[UIGW_PG_N_PLACES];
+/*! The retention purge on PostgreSQL: one batch of one table each ($1: the time before which rows go). */
+struct uigw_store_pg_purge {
+	enum uigw_retention kind;
+	const char *sql;
+};
+#define UIGW_PG_N_PURGES	(_PG_NUM - PG_P_FIRST)
+extern const struct uigw_store_pg_purge uigw_store_pg_purges[UIGW_PG_N_PURGES];
 /*! The kinds a group commit writes in one statement each (unnest() of one array per column), so that the server
  *  parses, plans and triggers once per kind, not once per row. */
 struct uigw_store_pg_batch {
@@ -374,7 +390,7 @@ struct uigw_store_pg_batch {
 				 *   same statement is left out (the later one is what a sequence of upserts would leave) */
 	bool key_positive;	/*!< ... only when key[0] is > 0 (answers without a dialog have no key) */
 };
-#define UIGW_PG_N_BATCH	(_PG_NUM - PG_B_FIRST)
+#define UIGW_PG_N_BATCH	(PG_E_FIRST - PG_B_FIRST)
 extern const struct uigw_store_pg_batch uigw_store_pg_batches[UIGW_PG_N_BATCH];
 struct uigw_store_pg_stmt {
 	int n_params;
@@ -395,6 +411,8 @@ void uigw_store_pg_close(struct uigw_store *st);
 void uigw_store_pg_kick(struct uigw_store *st);
 /*! Block until what is queued is committed, or the database cannot be reached for a moment. */
 void uigw_store_pg_drain(struct uigw_store *st);
+/*! Everything held about \a pseudonym, as uigw_store_subscriber_export(). */
+int uigw_store_pg_export(struct uigw_store *st, const char *pseudonym, struct json_t *out);
 /*! Its part of uigw_store_stats(). */
 void uigw_store_pg_stats(struct uigw_store *st, struct uigw_store_stats *out);
 /*! Run the completions of the jobs on st->done (store.c). */

@@ -93,7 +93,7 @@ int uigw_store_subscriber_export(struct uigw_store *st, const char *pseudonym, j
 	if (!st || !pseudonym || !json_is_object(out))
 		return -EINVAL;
 	if (st->pg)
-		return -ENOTSUP;	/* not on PostgreSQL yet (nor the erasure) */
+		return uigw_store_pg_export(st, pseudonym, out);
 	for (i = 0; i < ARRAY_SIZE(places); i++) {
 		sqlite3_stmt *s = prepare(st->rdb, "SELECT *", i, pseudonym);
 		json_t *rows = json_array();

@@ -43,7 +43,7 @@ DEFUN(cfg_store_backend, cfg_store_backend_cmd, "backend (sqlite|postgresql)",
       "Where the store keeps its rows" STORE_RESTART "\n"
       "One SQLite file (path), one gateway (the default)\n"
       "A PostgreSQL database (conninfo) that several gateways share, each with an instance name of its own; "
-      "not yet on it: webhooks, subscriber erase and export, the retention purge, charging CSV files\n")
+      "not yet on it: webhooks, charging CSV files\n")
 {
 	g_gw->store_cfg->backend = !strcmp(argv[0], "postgresql") ? UIGW_STORE_POSTGRESQL : UIGW_STORE_SQLITE;
 	return CMD_SUCCESS;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <talloc.h>
 #include <osmocom/core/application.h>
@@ -473,6 +474,99 @@ static void test_instances(void **state)
 	uigw_store_close(b);
 }
 
+/* A subscriber's export holds every row of theirs, the erasure removes exactly those (the charging record under the
+ * number and the deferred push to it too), another subscriber's stay; the retention purge deletes what is older. */
+static void subscriber_rows(struct uigw_store_job *job, const char *sub, const char *msisdn, int64_t t)
+{
+	struct uigw_store_row *r;
+
+	response(job, 0, "q9", "5");
+	job->rows[job->n_rows - 1].subscriber = sub;
+	job->rows[job->n_rows - 1].time_ms = t;
+	r = row(job, UIGW_ROW_DIALOG, sub, "poll", t);
+	r->dialog = (uint64_t)t;
+	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
+	row(job, UIGW_ROW_PUSH, sub, "poll", t)->u.push.result = "sent";
+	row(job, UIGW_ROW_SPAM, sub, "spam", t)->u.spam.number = "+4911";
+	row(job, UIGW_ROW_OPTOUT, sub, NULL, t)->u.optout.opt_out = true;
+	row(job, UIGW_ROW_SUBSCRIBER, sub, NULL, t)->u.subscriber.msisdn = msisdn;
+	r = row(job, UIGW_ROW_CDR, msisdn, "poll", t);	/* cdr-subscriber msisdn */
+	r->dialog = (uint64_t)t;
+	r = row(job, UIGW_ROW_DEFER, NULL, "poll", t);
+	r->u.defer.id = t;
+	r->u.defer.due_ms = t + 1000;
+	r->u.defer.reason = "quiet_hours";
+	r->u.defer.msisdn = msisdn;
+}
+
+static int json_rows(json_t *o)
+{
+	const char *k;
+	json_t *v;
+	int n = 0;
+
+	json_object_foreach(o, k, v)
+		n += json_array_size(v);
+	return n;
+}
+
+static void test_erase_export_purge(void **state)
+{
+	struct uigw_store *st;
+	struct uigw_store_cfg cfg;
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	int64_t now = uigw_wall_ms();
+	struct rec rec;
+	json_t *x;
+	int i;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.backend = UIGW_STORE_POSTGRESQL;
+	cfg.conninfo = conninfo;
+	cfg.instance = "privacy";
+	cfg.retention[UIGW_RET_PUSH] = 2;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	subscriber_rows(job, "e1", "+4917000001", now - 1000);
+	subscriber_rows(job, "e2", "+4917000002", now - 3 * 86400000LL);
+	assert_int_equal(submit_wait(job, &rec), 0);
+
+	x = json_object();
+	assert_int_equal(uigw_store_subscriber_export(st, "e1", x), 8);
+	assert_int_equal(json_array_size(json_object_get(x, "response")), 1);
+	assert_int_equal(json_array_size(json_object_get(x, "cdr")), 1);
+	assert_int_equal(json_array_size(json_object_get(x, "deferred")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(x, "subscriber_map"), 0),
+							      "msisdn")), "+4917000001");
+	json_decref(x);
+
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	r = row(job, UIGW_ROW_ERASE, "e1", NULL, now);
+	r->u.subscriber.msisdn = "+4917000001";
+	assert_int_equal(submit_wait(job, &rec), 0);
+	x = json_object();
+	assert_int_equal(uigw_store_subscriber_export(st, "e1", x), 0);
+	assert_int_equal(json_rows(x), 0);
+	json_decref(x);
+	x = json_object();
+	assert_int_equal(uigw_store_subscriber_export(st, "e2", x), 8);
+	json_decref(x);
+
+	/* pushes past two days go (e2's, and the 3,000 of the load test, in batches of 2,000: a purge job each, as
+	 * `store purge`); the rest stays */
+	for (i = 0; i < 3; i++) {
+		job = uigw_store_job_alloc(st, NULL, NULL);
+		uigw_store_job_row(job, UIGW_ROW_PURGE);
+		assert_int_equal(submit_wait(job, &rec), 0);
+	}
+	assert_int_equal(sql_int("SELECT count(*) FROM push"), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM push WHERE subscriber = 'e2'"), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM response WHERE subscriber = 'e2'"), 1);
+	uigw_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +574,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_job_alone),
 		cmocka_unit_test(test_restart_under_load),
 		cmocka_unit_test(test_instances),
+		cmocka_unit_test(test_erase_export_purge),
 	};
 	int rc;
 
