@@ -83,6 +83,35 @@ int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const ch
 	return 0;
 }
 
+int uigw_push_cap_reserve(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber,
+			   enum uigw_channel ch, char *why, size_t why_len)
+{
+	int rc;
+
+	if (!gw->store || (!c->push_cap_per && !gw->cfg.push_cap_per))
+		return 0;
+	rc = uigw_store_push_reserve(gw->store, subscriber, c->name, uigw_channel_name(ch), uigw_wall_ms(),
+				     c->push_cap_per ? c->push_cap_count : 0, c->push_cap_per,
+				     gw->cfg.push_cap_per ? gw->cfg.push_cap_count : 0, gw->cfg.push_cap_per);
+	switch (rc) {
+	case -ENOTSUP:
+		return 0;	/* one gateway on its own database: uigw_push_cap_check() was exact */
+	case 0:
+		return 1;
+	case 1:
+		snprintf(why, why_len, "frequency cap of campaign %s reached (%u per %u s), counted on every gateway",
+			 c->name, c->push_cap_count, c->push_cap_per);
+		return -EDQUOT;
+	case 2:
+		snprintf(why, why_len, "frequency cap of the gateway reached (%u per %u s, all campaigns), counted on "
+			 "every gateway", gw->cfg.push_cap_count, gw->cfg.push_cap_per);
+		return -EDQUOT;
+	default:
+		snprintf(why, why_len, "frequency caps cannot be checked (store error)");
+		return -EDQUOT;
+	}
+}
+
 static void push_done(struct uigw_store_job *job, void *data)
 {
 	struct push_pending *p = data;

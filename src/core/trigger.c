@@ -185,7 +185,7 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 	struct uigw_campaign *c;
 	struct uigw_chan *chan;
 	unsigned int i, k;
-	int ch, rc;
+	int ch, rc, reserved;
 
 	if (!res)
 		res = &local;
@@ -302,6 +302,14 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 		     res->deferred_until_ms - uigw_wall_ms(), res->deferred_reason);
 		return 0;
 	}
+	/* several gateways on one PostgreSQL database: the caps are counted there, one push at a time per subscriber */
+	reserved = uigw_push_cap_reserve(gw, c, dlg->pseudonym, ch, res->detail, sizeof(res->detail));
+	if (reserved < 0) {
+		uigw_push_log(gw, dlg->pseudonym, c->name, ch, "capped");
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_PUSH_CAPPED);
+		osmo_fsm_inst_term(dlg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+		return refuse(gw, t, res, UIGW_REFUSAL_CAPPED);
+	}
 	/* the channel sets up its protocol state; it sends nothing before the core delivers the first screen */
 	rc = chan->ops->push(chan, dlg, t);
 	if (rc != 0) {
@@ -313,7 +321,8 @@ int uigw_trigger(struct uigw *gw, const struct uigw_trigger *t, struct uigw_trig
 		}
 		return refuse(gw, t, res, rc);
 	}
-	uigw_push_log(gw, dlg->pseudonym, c->name, ch, "sent");
+	if (!reserved)
+		uigw_push_log(gw, dlg->pseudonym, c->name, ch, "sent");
 	old = uigw_dialog_find(gw, dlg->msisdn, ch);
 	if (old)
 		uigw_dlg_finish(old, UIGW_OUTCOME_ABANDONED, true);

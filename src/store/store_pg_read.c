@@ -539,3 +539,27 @@ int uigw_store_pg_export(struct uigw_store *st, const char *pseudonym, json_t *o
 	}
 	return n;
 }
+
+int uigw_store_pg_push_reserve(struct uigw_store *st, const char *subscriber, const char *campaign,
+			       const char *channel, int64_t now_ms, unsigned int c_count, unsigned int c_per,
+			       unsigned int g_count, unsigned int g_per)
+{
+	struct pgq q = {};
+	PGresult *res;
+	int row = 0, rc;
+
+	q_text(&q, subscriber);
+	q_text(&q, campaign);
+	q_text(&q, channel);
+	q_int(&q, now_ms);
+	q_int(&q, c_count);
+	q_int(&q, c_per);
+	q_int(&q, g_count);
+	q_int(&q, g_per);
+	res = run(st, "a push against the caps", "SELECT uigw_push_reserve($1, $2, $3, $4, $5, $6, $7, $8)", &q);
+	if (!res)
+		return -EIO;
+	rc = PQntuples(res) == 1 ? (int)I(0) : -EIO;
+	PQclear(res);
+	return rc;
+}

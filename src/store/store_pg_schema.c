@@ -75,6 +75,22 @@
 	" CREATE TRIGGER dialog_uncounted AFTER DELETE ON dialog REFERENCING OLD TABLE AS old_rows" \
 	"  FOR EACH STATEMENT EXECUTE FUNCTION uigw_dialog_count();"
 
+/* A push counted against the frequency caps of every gateway on the database: under a transaction-level lock per
+ * subscriber, the counts read after the lock see every push committed before it (each statement of a function
+ * takes its snapshot when it starts), and the `sent` row commits before the lock is let go. 0: counted; 1: the
+ * campaign's cap, 2: the gateway-wide cap is reached. */
+#define PG_PUSH_RESERVE \
+	" CREATE FUNCTION uigw_push_reserve(sub text, camp text, chan text, now bigint, c_count integer, c_per bigint," \
+	"  g_count integer, g_per bigint) RETURNS integer LANGUAGE plpgsql AS $f$ BEGIN" \
+	"  PERFORM pg_advisory_xact_lock(" OSMO_STRINGIFY_VAL(UIGW_PG_PUSH_LOCK) ", hashtext(sub));" \
+	"  IF c_count > 0 AND (SELECT count(*) FROM push WHERE subscriber = sub AND campaign = camp" \
+	"   AND result = 'sent' AND time > now - c_per * 1000) >= c_count THEN RETURN 1; END IF;" \
+	"  IF g_count > 0 AND (SELECT count(*) FROM push WHERE subscriber = sub" \
+	"   AND result = 'sent' AND time > now - g_per * 1000) >= g_count THEN RETURN 2; END IF;" \
+	"  INSERT INTO push (subscriber, campaign, channel, time, result) VALUES (sub, camp, chan, now, 'sent');" \
+	"  RETURN 0;" \
+	" END $f$;"
+
 /* Version 1: everything SQLite's version 10 has. Times are ms since the epoch (bigint); flags are booleans. */
 #define PG_SCHEMA_V1 \
 	" CREATE TABLE uigw_instance (name text PRIMARY KEY," \
@@ -131,6 +147,7 @@
 	" CREATE TABLE dialog_count (campaign text NOT NULL, outcome text NOT NULL, n bigint NOT NULL," \
 	"  PRIMARY KEY (campaign, outcome));" \
 	PG_COUNT_FUNCTIONS \
+	PG_PUSH_RESERVE \
 	" CREATE TABLE webhook (id bigint PRIMARY KEY, tenant text NOT NULL, all_campaigns boolean NOT NULL DEFAULT false," \
 	"  url text NOT NULL, events integer NOT NULL, secret text NOT NULL, created bigint NOT NULL);" \
 	" CREATE TABLE webhook_outbox (webhook bigint NOT NULL, dead boolean NOT NULL DEFAULT false, id bigint NOT NULL," \

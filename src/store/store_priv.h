@@ -331,7 +331,9 @@ bool uigw_store_cdr_busy(const struct uigw_store *st);
 
 /* store_pg.c, store_pg_schema.c: the PostgreSQL backend (loop thread only: no writer thread) */
 #define UIGW_PG_SCHEMA_VERSION	1
-#define UIGW_PG_SCHEMA_LOCK	77260001	/*!< the advisory lock of the schema steps */
+#define UIGW_PG_SCHEMA_LOCK	77260001	/*!< the advisory lock of the schema steps (and, with a name's hash, of
+						 *   the instance names) */
+#define UIGW_PG_PUSH_LOCK	77260002	/*!< with a pseudonym's hash: its pushes are counted one at a time */
 /*! Its statements, prepared on each connection by index. */
 enum uigw_store_pg_stmt_id {
 	PG_INSTANCE,		/*!< the instance's transaction number, in each transaction */
@@ -448,6 +450,9 @@ int uigw_store_pg_optout_scopes(struct uigw_store *st, const char *subscriber,
 				void *data);
 int uigw_store_pg_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id);
 int uigw_store_pg_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms);
+int uigw_store_pg_push_reserve(struct uigw_store *st, const char *subscriber, const char *campaign,
+			       const char *channel, int64_t now_ms, unsigned int c_count, unsigned int c_per,
+			       unsigned int g_count, unsigned int g_per);
 int uigw_store_pg_receipt_counts(struct uigw_store *st, void (*cb)(const char *state, int64_t n, void *data),
 				 void *data);
 int uigw_store_pg_api_keys(struct uigw_store *st, void (*cb)(const struct uigw_store_api_key *k, void *data),

@@ -688,6 +688,17 @@ int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const c
 	return n;
 }
 
+int uigw_store_push_reserve(struct uigw_store *st, const char *subscriber, const char *campaign, const char *channel,
+			    int64_t now_ms, unsigned int c_count, unsigned int c_per, unsigned int g_count,
+			    unsigned int g_per)
+{
+	if (!st || !subscriber || !campaign)
+		return -EINVAL;
+	if (!st->pg)
+		return -ENOTSUP;
+	return uigw_store_pg_push_reserve(st, subscriber, campaign, channel, now_ms, c_count, c_per, g_count, g_per);
+}
+
 int uigw_store_receipt_counts(struct uigw_store *st, void (*cb)(const char *state, int64_t n, void *data),
 			      void *data)
 {

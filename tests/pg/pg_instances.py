@@ -5,7 +5,9 @@ the other gateway's report, the HTTP API of either gateway answers the same, a t
 use does not start, and gateway A's answers survive A's kill -9 (A starts again under its name).
 Run inside a network namespace (make check does): the daemons bind fixed ports on 127.0.0.1."""
 import argparse
+import http.client
 import json
+import threading
 import os
 import shutil
 import signal
@@ -26,11 +28,12 @@ def cfg_text(name, camp, conninfo):
     g = GW[name[:1]]
     return (log_cfg(store='info') + 'line vty\n bind 127.0.0.1 %d\n' % g['vty'] +
             'uigw\n campaigns-dir %s\n pseudonym-secret pg-instances-secret\n test-drive-results include\n' % camp +
+            ' push-cap 3 per 86400\n' +
             'store\n backend postgresql\n conninfo %s\n instance gw%s\n hold-on-failure 3\n' % (conninfo, name) +
             'gsup\n disable\nsip\n disable\napi\n bind 127.0.0.1 %d\n' % g['http'])
 
 
-def http(port, path, key):
+def api_get(port, path, key):
     p = subprocess.run(['curl', '-s', '-S', '--max-time', '10', '-H', 'Authorization: Bearer ' + key,
                         '-w', '\n%{http_code}', 'http://127.0.0.1:%d%s' % (port, path)],
                        capture_output=True, timeout=20)
@@ -39,6 +42,21 @@ def http(port, path, key):
         return int(status), json.loads(body) if body else None
     except ValueError:
         return int(status or 0), body
+
+
+def trigger_many(port, key, n, out):
+    """n triggers of the call-quality rating for one subscriber on one keep-alive connection; out gets the
+    statuses"""
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=20)
+    body = json.dumps({'campaign': 'callquality', 'msisdn': '+491709990001', 'via': 'vty',
+                       'params': {'caller': '+4930111'}})
+    for _ in range(n):
+        c.request('POST', '/v1/triggers', body, {'Authorization': 'Bearer ' + key,
+                                                 'Content-Type': 'application/json'})
+        r = c.getresponse()
+        r.read()
+        out.append(r.status)
+    c.close()
 
 
 def psql(conninfo, sql):
@@ -108,15 +126,32 @@ def main():
 
         # the API of either gateway: the same answers
         path = '/v1/spam/numbers/' + urllib.parse.quote(NUMBER, safe='')
-        sa, ja = http(GW['A']['http'], path, key)
-        sb, jb = http(GW['B']['http'], path, key)
+        sa, ja = api_get(GW['A']['http'], path, key)
+        sb, jb = api_get(GW['B']['http'], path, key)
         check(sa == 200 and sb == 200 and ja == jb and ja.get('reports') == 2,
               'GET %s on A and B: the same, 2 reports (%s %s / %s %s)' % (path, sa, ja, sb, jb))
-        sa, ja = http(GW['A']['http'], '/v1/campaigns/spam/summary', key)
-        sb, jb = http(GW['B']['http'], '/v1/campaigns/spam/summary', key)
+        sa, ja = api_get(GW['A']['http'], '/v1/campaigns/spam/summary', key)
+        sb, jb = api_get(GW['B']['http'], '/v1/campaigns/spam/summary', key)
         ja = {k: v for k, v in (ja or {}).items() if k != 'as_of'}
         jb = {k: v for k, v in (jb or {}).items() if k != 'as_of'}
         check(sa == 200 and sb == 200 and ja == jb, 'the spam summary on A and B: the same but its time (%s / %s)' % (ja, jb))
+
+        # 1,000 triggers for one subscriber, 500 at each gateway at the same time: the campaign's cap (push_cap
+        # count 1 per day, etc/campaigns/callquality.conf; the gateway-wide one of 3 is looser) holds across both
+        sa, sb = [], []
+        ts = [threading.Thread(target=trigger_many, args=(GW['A']['http'], key, 500, sa)),
+              threading.Thread(target=trigger_many, args=(GW['B']['http'], key, 500, sb))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(120)
+        accepted = sum(1 for x in sa + sb if x in (200, 201, 202))
+        check(len(sa) + len(sb) == 1000 and accepted == 1 and set(sa + sb) == {202, 409},
+              '1,000 triggers at both gateways at once: %d accepted (cap 1), the others 409, statuses %s'
+              % (accepted, sorted(set(sa + sb))))
+        check(psql(args.conninfo, "SELECT count(*) FROM push WHERE result = 'sent'") == '1' and
+              psql(args.conninfo, "SELECT count(*) FROM push WHERE result = 'capped'") == '999',
+              "push: 1 sent, 999 capped, on both gateways together")
 
         # A killed: what it acknowledged stays; it starts again under its name once its session is gone
         d['A'].send_signal(signal.SIGKILL)

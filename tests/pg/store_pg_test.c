@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <talloc.h>
@@ -567,6 +568,79 @@ static void test_erase_export_purge(void **state)
 	uigw_store_close(st);
 }
 
+/* Two gateways count pushes to one subscriber at the same time, each from its own process: of 2 x 500 attempts
+ * exactly the cap's 3 are counted, on either; the campaign's own cap and the gateway-wide one each bind. */
+static int reserve_many(const char *instance, int n, int *capped)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	int i, ok = 0, rc;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.backend = UIGW_STORE_POSTGRESQL;
+	cfg.conninfo = conninfo;
+	cfg.instance = instance;
+	st = uigw_store_open(ctx, &cfg);
+	if (!st)
+		return -1;
+	*capped = 0;
+	for (i = 0; i < n; i++) {
+		rc = uigw_store_push_reserve(st, "capped-sub", "poll", "vty", uigw_wall_ms(), 0, 0, 3, 86400);
+		if (rc == 0)
+			ok++;
+		else if (rc == 2)
+			(*capped)++;
+	}
+	uigw_store_close(st);
+	return ok;
+}
+
+static void test_push_caps_across_instances(void **state)
+{
+	struct uigw_store *st;
+	struct uigw_store_cfg cfg;
+	int fds[2], ok_a, ok_b = -1, capped_a, capped_b = -1, status;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int r[2];
+
+		close(fds[0]);
+		r[0] = reserve_many("capB", 500, &r[1]);
+		_exit(write(fds[1], r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	}
+	close(fds[1]);
+	ok_a = reserve_many("capA", 500, &capped_a);
+	{
+		int r[2];
+
+		assert_int_equal(read(fds[0], r, sizeof(r)), sizeof(r));
+		ok_b = r[0];
+		capped_b = r[1];
+	}
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(ok_a + ok_b, 3);
+	assert_int_equal(capped_a + capped_b, 997);
+	assert_int_equal(sql_int("SELECT count(*) FROM push WHERE subscriber = 'capped-sub' AND result = 'sent'"), 3);
+
+	/* the campaign's cap binds first when it is the smaller */
+	uigw_store_cfg_defaults(&cfg);
+	cfg.backend = UIGW_STORE_POSTGRESQL;
+	cfg.conninfo = conninfo;
+	cfg.instance = "capA";
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	assert_int_equal(uigw_store_push_reserve(st, "sub-c", "poll", "vty", uigw_wall_ms(), 1, 60, 3, 86400), 0);
+	assert_int_equal(uigw_store_push_reserve(st, "sub-c", "poll", "vty", uigw_wall_ms(), 1, 60, 3, 86400), 1);
+	assert_int_equal(uigw_store_push_reserve(st, "sub-c", "other", "vty", uigw_wall_ms(), 1, 60, 3, 86400), 0);
+	uigw_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +649,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_restart_under_load),
 		cmocka_unit_test(test_instances),
 		cmocka_unit_test(test_erase_export_purge),
+		cmocka_unit_test(test_push_caps_across_instances),
 	};
 	int rc;
 

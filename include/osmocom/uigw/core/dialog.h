@@ -104,6 +104,12 @@ struct uigw_dialog *uigw_dialog_begin(struct uigw *gw, const struct uigw_begin *
  *  \returns 0, or -EDQUOT with the reason in \a why */
 int uigw_push_cap_check(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber, char *why,
 			size_t why_len);
+/*! Frequency caps exact across the gateways that share a PostgreSQL store: count the push now, in the database, if
+ *  it still fits (its `sent` row is then written: do not log it again). Called right before the push goes out.
+ *  \returns 1 (counted and logged), 0 (no cap, or a store of one gateway: log it as usual), -EDQUOT (a cap is
+ *  reached, or cannot be checked; \a why says which) */
+int uigw_push_cap_reserve(struct uigw *gw, const struct uigw_campaign *c, const char *subscriber,
+			   enum uigw_channel ch, char *why, size_t why_len);
 /*! Log a push attempt in the store (\a result "sent", "opted-out", "capped"); "sent" ones count towards the caps
  *  at once. */
 void uigw_push_log(struct uigw *gw, const char *subscriber, const char *campaign, enum uigw_channel ch,

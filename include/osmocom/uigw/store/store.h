@@ -428,6 +428,16 @@ int uigw_store_subscriber_export(struct uigw_store *st, const char *pseudonym, s
  *  every campaign (NULL), from the committed rows. \returns the count or negative errno */
 int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms);
 
+/*! Count a push to \a subscriber of \a campaign now, if it fits under both caps (\a c_count pushes of the campaign
+ *  within \a c_per seconds, \a g_count of every campaign within \a g_per; a count of 0: no such cap): one
+ *  transaction on the database, serialised per subscriber across every gateway that shares it, commits its
+ *  `sent` row. PostgreSQL only (SQLite has one gateway: uigw_store_push_count() and the pending pushes suffice).
+ *  \returns 0 (counted), 1 (the campaign's cap is reached), 2 (the gateway-wide cap), -ENOTSUP (SQLite), or a
+ *  negative errno */
+int uigw_store_push_reserve(struct uigw_store *st, const char *subscriber, const char *campaign, const char *channel,
+			    int64_t now_ms, unsigned int c_count, unsigned int c_per, unsigned int g_count,
+			    unsigned int g_per);
+
 /*! Count the recorded MT messages per receipt state (ENROUTE: no receipt yet), for `show smpp`.
  *  \returns the number of states or negative errno */
 int uigw_store_receipt_counts(struct uigw_store *st, void (*cb)(const char *state, int64_t n, void *data),
