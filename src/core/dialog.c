@@ -260,6 +260,9 @@ void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, stru
 		r->u.dialog.test = dlg->channel == UIGW_CHAN_VTY;
 		dlg->end_written = true;
 	}
+	/* over: nothing left to resume on another gateway (cut off or timed out: the last state stays) */
+	if (outcome == UIGW_OUTCOME_COMPLETED || outcome == UIGW_OUTCOME_REJECTED)
+		uigw_dlg_state_note(dlg, true);
 	if (dlg->msisdn[0] && !mapping_written_recently(dlg)) {
 		r = uigw_dlg_row(dlg, job, UIGW_ROW_SUBSCRIBER);
 		if (r)
@@ -436,6 +439,9 @@ static bool dlg_commit_and_show(struct uigw_dialog *dlg)
 		if (job && uigw_dlg_collect_queries(dlg, job) < 0)
 			LOGPDLG(dlg, LOGL_ERROR, "out of memory for queries\n");
 	}
+	/* several gateways on one database: where it stands, for another to resume it */
+	if (!dlg->ending && dlg->node >= 0)
+		uigw_dlg_state_note(dlg, false);
 	job = dlg->job;
 
 	if (!job || (!job->n_rows && !job->n_queries)) {

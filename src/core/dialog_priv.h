@@ -81,6 +81,9 @@ enum uigw_refusal uigw_dlg_camp_allows(const struct uigw_campaign *c, enum uigw_
 void uigw_dlg_resume_save(struct uigw_dialog *dlg);
 /*! Take over the subscriber's record if it is of campaign \a camp. \returns true if the dialog was resumed */
 bool uigw_dlg_resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp);
+/*! A shared store: where the dialog stands now (\a over: nothing to resume any more) goes to the database, for
+ *  another gateway to resume it when this one is gone. */
+void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over);
 
 /* extapp.c: dialogs with an external application */
 struct uigw_http_result;

@@ -1,15 +1,26 @@
 /*! \file dialog_resume.c
  *  Resume records: a USSD dialog cut off by the network (not by its end) is kept for resume-window seconds; the
  *  subscriber who dials the same campaign again within it continues at the node where it stopped, with its
- *  variables and Back history, on the campaign version it began on. */
+ *  variables and Back history, on the campaign version it began on.
+ *
+ *  Several gateways on one PostgreSQL store: the subscriber who dials again may reach another gateway, and the one
+ *  that held the dialog may be gone (killed). There the state is in the database instead: each step notes where the
+ *  dialog stands (a log row nobody waits for: a gateway killed within UIGW_STORE_LOG_DELAY_MS of a step leaves the
+ *  step before it), its end leaves nothing to resume, and a begin takes the state written within resume-window
+ *  seconds by any gateway, removing it in the same statement (one gateway resumes it). The campaign must be at the
+ *  same version on both. */
 
 #include <string.h>
 #include <time.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/logging.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/hash.h>
+#include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/render/render.h>
+#include <osmocom/uigw/store/store.h>
+#include <osmocom/uigw/core/trigger.h>
 #include "dialog_priv.h"
 
 /*! A USSD dialog cut off by the network, kept for resume-window seconds. */
@@ -66,13 +77,111 @@ static struct uigw_resume *resume_find(struct uigw *gw, const char *msisdn)
 	return NULL;
 }
 
+/* a USSD dialog the subscriber began, with a resume window (its campaign: the caller's concern) */
+static bool resumable(const struct uigw_dialog *dlg)
+{
+	return dlg->gw->cfg.resume_window && dlg->profile->kind == UIGW_PROF_USSD && !dlg->network_initiated;
+}
+
+void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
+{
+	struct uigw_store_row *r;
+	const char **names, **values;
+	unsigned int i;
+	void *ctx;
+	char *hist;
+
+	if (!resumable(dlg) || !dlg->camp || !uigw_store_shared(dlg->gw->store) || !dlg->pseudonym[0])
+		return;
+	r = uigw_store_log_row(dlg->gw->store, UIGW_ROW_DLG_STATE, &ctx);
+	if (!r)
+		return;
+	r->subscriber = talloc_strdup(ctx, dlg->pseudonym);
+	r->campaign = talloc_strdup(ctx, dlg->camp->name);
+	r->version = dlg->camp->version;
+	r->time_ms = uigw_wall_ms();
+	if (over || dlg->node < 0)
+		return;	/* node NULL: nothing to resume */
+	r->u.state.node = talloc_strdup(ctx, dlg->camp->nodes[dlg->node].id);
+	hist = talloc_strdup(ctx, "");
+	for (i = 0; hist && i < dlg->n_hist && i < ARRAY_SIZE(dlg->hist); i++) {
+		if (dlg->hist[i] >= 0 && (unsigned int)dlg->hist[i] < dlg->camp->n_nodes)
+			hist = talloc_asprintf_append(hist, "%s%s", i ? " " : "", dlg->camp->nodes[dlg->hist[i]].id);
+	}
+	r->u.state.hist = hist;
+	names = talloc_array(ctx, const char *, dlg->n_vars + 1);
+	values = talloc_array(ctx, const char *, dlg->n_vars + 1);
+	if (!names || !values)
+		return;
+	for (i = 0; i < dlg->n_vars; i++) {
+		names[i] = dlg->vars[i].name;
+		values[i] = dlg->vars[i].value;
+	}
+	r->u.state.vars = uigw_params_encode(ctx, dlg->n_vars, names, values);
+}
+
+/* the state another gateway wrote, into \a dlg (data) */
+struct state_in {
+	struct uigw_dialog *dlg;
+	struct uigw_campaign *camp;
+	bool ok;
+};
+
+static void state_cb(unsigned int version, const char *node, const char *hist, const char *vars, void *data)
+{
+	struct state_in *in = data;
+	struct uigw_dialog *dlg = in->dlg;
+	const char *names[64], *values[64];
+	char *buf, *id, *save = NULL;
+	int idx = uigw_campaign_node_idx(in->camp, node);
+	unsigned int i, n;
+
+	if (version != in->camp->version || idx < 0) {
+		LOGPDLG(dlg, LOGL_NOTICE, "the state another gateway kept is of version %u, node %s: not resumed\n",
+			version, node);
+		return;
+	}
+	dlg->node = idx;
+	dlg->n_hist = 0;
+	buf = talloc_strdup(dlg, hist);
+	for (id = buf ? strtok_r(buf, " ", &save) : NULL; id && dlg->n_hist < ARRAY_SIZE(dlg->hist);
+	     id = strtok_r(NULL, " ", &save)) {
+		int h = uigw_campaign_node_idx(in->camp, id);
+
+		if (h >= 0)
+			dlg->hist[dlg->n_hist++] = h;
+	}
+	talloc_free(buf);
+	buf = talloc_strdup(dlg, vars);
+	n = buf ? uigw_params_decode(buf, ARRAY_SIZE(names), names, values) : 0;
+	for (i = 0; i < n; i++)
+		uigw_dlg_var_set(dlg, names[i], values[i]);
+	talloc_free(buf);
+	in->ok = true;
+}
+
+/* a shared store: the state any gateway noted within the resume window */
+static bool state_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
+{
+	struct state_in in = { .dlg = dlg, .camp = camp };
+	int64_t since = uigw_wall_ms() - (int64_t)dlg->gw->cfg.resume_window * 1000;
+
+	if (!dlg->pseudonym[0] || uigw_store_dialog_state_take(dlg->gw->store, dlg->pseudonym, camp->name, since,
+							      state_cb, &in) <= 0 || !in.ok)
+		return false;
+	dlg->camp = camp;
+	uigw_campaign_get(camp);
+	return true;
+}
+
 void uigw_dlg_resume_save(struct uigw_dialog *dlg)
 {
 	struct uigw *gw = dlg->gw;
 	struct uigw_resume *r;
 	unsigned int i;
 
-	if (!gw->cfg.resume_window || dlg->profile->kind != UIGW_PROF_USSD || !dlg->camp || dlg->network_initiated)
+	/* a shared store has it already (uigw_dlg_state_note()) */
+	if (!resumable(dlg) || !dlg->camp || uigw_store_shared(gw->store))
 		return;
 	r = resume_find(gw, dlg->msisdn);
 	if (r)
@@ -99,9 +208,12 @@ void uigw_dlg_resume_save(struct uigw_dialog *dlg)
 
 bool uigw_dlg_resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
 {
-	struct uigw_resume *r = resume_find(dlg->gw, dlg->msisdn);
+	struct uigw_resume *r;
 	unsigned int i;
 
+	if (uigw_store_shared(dlg->gw->store))
+		return resumable(dlg) && state_take(dlg, camp);
+	r = resume_find(dlg->gw, dlg->msisdn);
 	if (!r || strcmp(r->camp->name, camp->name))
 		return false;
 	/* the dialog continues on the version it began on */

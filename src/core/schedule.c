@@ -300,16 +300,15 @@ static void dequeue(struct uigw *gw, struct uigw_deferred *d)
 	gw->n_deferred--;
 }
 
-/* params as name=value lines; %, = and line breaks in values escaped */
-static char *params_encode(void *ctx, const struct uigw_trigger *t)
+char *uigw_params_encode(void *ctx, unsigned int n, const char *const *names, const char *const *values)
 {
 	char *out = talloc_strdup(ctx, "");
 	unsigned int i;
 	const char *v;
 
-	for (i = 0; out && i < t->n_params; i++) {
-		out = talloc_asprintf_append(out, "%s=", t->param_names[i]);
-		for (v = t->param_values[i]; out && *v; v++) {
+	for (i = 0; out && i < n; i++) {
+		out = talloc_asprintf_append(out, "%s=", names[i]);
+		for (v = values[i] ? values[i] : ""; out && *v; v++) {
 			if (*v == '%' || *v == '=' || *v == '\n' || *v == '\r')
 				out = talloc_asprintf_append(out, "%%%02X", (unsigned char)*v);
 			else
@@ -321,13 +320,12 @@ static char *params_encode(void *ctx, const struct uigw_trigger *t)
 	return out;
 }
 
-/* back into t (names and values point into \a buf, which is changed) */
-static void params_decode(char *buf, struct uigw_trigger *t)
+unsigned int uigw_params_decode(char *buf, unsigned int max, const char **names, const char **values)
 {
 	char *line, *save = NULL, *eq, *r, *w;
+	unsigned int n = 0;
 
-	for (line = strtok_r(buf, "\n", &save); line && t->n_params < UIGW_TRIGGER_MAX_PARAMS;
-	     line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(buf, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
 		eq = strchr(line, '=');
 		if (!eq)
 			continue;
@@ -343,9 +341,10 @@ static void params_decode(char *buf, struct uigw_trigger *t)
 			}
 		}
 		*w = '\0';
-		t->param_names[t->n_params] = line;
-		t->param_values[t->n_params++] = eq;
+		names[n] = line;
+		values[n++] = eq;
 	}
+	return n;
 }
 
 int uigw_defer(struct uigw *gw, const struct uigw_trigger *t, const struct uigw_trigger_res *res, int64_t due_ms,
@@ -366,7 +365,7 @@ int uigw_defer(struct uigw *gw, const struct uigw_trigger *t, const struct uigw_
 	d->msisdn = talloc_strdup(d, res->msisdn);
 	d->to = t->to ? talloc_strdup(d, t->to) : NULL;
 	d->language = t->language ? talloc_strdup(d, t->language) : NULL;
-	d->params = t->n_params ? params_encode(d, t) : NULL;
+	d->params = t->n_params ? uigw_params_encode(d, t->n_params, t->param_names, t->param_values) : NULL;
 	d->via = t->via;
 	if (!d->campaign || !d->msisdn || (t->to && !d->to) || (t->language && !d->language) ||
 	    (t->n_params && !d->params)) {
@@ -392,7 +391,7 @@ static void send_one(struct uigw *gw, struct uigw_deferred *d)
 	t.language = d->language;
 	t.paced = !strcmp(d->reason, "pacing");
 	if (params)
-		params_decode(params, &t);
+		t.n_params = uigw_params_decode(params, UIGW_TRIGGER_MAX_PARAMS, t.param_names, t.param_values);
 	rc = uigw_trigger(gw, &t, &res);
 	if (rc == 0 && res.deferred) {
 		/* put off again (pacing after quiet hours, a zone that changed): a new entry took its place */

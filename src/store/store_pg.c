@@ -441,6 +441,19 @@ static int row_stmt(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 		p_int(p, r->u.audit.status);
 		p_text(p, r->u.audit.remote);
 		return 1;
+	case UIGW_ROW_DLG_STATE:
+		if (part || !r->subscriber)
+			return 0;
+		*stmt = PG_DLG_STATE;
+		p_text(p, r->subscriber);
+		p_text(p, r->campaign);
+		p_int(p, r->version);
+		p_text(p, r->u.state.node);
+		p_text(p, r->u.state.hist);
+		p_text(p, r->u.state.vars);
+		p_text(p, pg->instance);
+		p_int(p, r->time_ms);
+		return 1;
 	case UIGW_ROW_CDR:
 		if (part || cfg->cdr_off)
 			return 0;
@@ -482,6 +495,8 @@ static int row_stmt(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 		p_int(p, uigw_wall_ms() - (int64_t)days * 86400000LL);
 		return 1;
 	}
+	case UIGW_ROW_REFUSED:
+		return 0;	/* only a webhook's outbox keeps a refused trigger: none on this backend yet */
 	default:
 		/* webhooks and their outbox: not on this backend yet */
 		return -ENOTSUP;

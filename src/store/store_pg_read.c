@@ -563,3 +563,28 @@ int uigw_store_pg_push_reserve(struct uigw_store *st, const char *subscriber, co
 	PQclear(res);
 	return rc;
 }
+
+int uigw_store_pg_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *campaign,
+				    int64_t since_ms,
+				    void (*cb)(unsigned int version, const char *node, const char *hist, const char *vars,
+					       void *data), void *data)
+{
+	struct pgq q = {};
+	PGresult *res;
+	int row = 0, n;
+
+	q_text(&q, subscriber);
+	q_text(&q, campaign);
+	q_int(&q, since_ms);
+	/* taken and removed in one statement: two gateways cannot both resume it */
+	res = run(st, "a dialog's state", "DELETE FROM dialog_state WHERE pseudonym = $1 AND campaign = $2"
+		  " AND node IS NOT NULL AND updated > $3 RETURNING version, node, coalesce(hist, ''), coalesce(vars, '')",
+		  &q);
+	if (!res)
+		return -EIO;
+	n = PQntuples(res);
+	if (n == 1)
+		cb((unsigned int)I(0), T(1), T(2), PQgetvalue(res, 0, 3), data);
+	PQclear(res);
+	return n == 1;
+}

@@ -364,10 +364,11 @@ enum uigw_store_pg_stmt_id {
 	PG_DEFER,
 	PG_DEFER_DONE,
 	PG_CDR,
+	PG_DLG_STATE,
 	PG_Q_FIRST,		/*!< the contextual queries: PG_Q_FIRST + enum uigw_query */
 	PG_B_FIRST = PG_Q_FIRST + _UIGW_Q_NUM,	/*!< the rows of a kind as one statement: PG_B_FIRST + batch index */
-	PG_E_FIRST = PG_B_FIRST + 7,	/*!< a subscriber's erasure: PG_E_FIRST + index of uigw_store_pg_places */
-	PG_P_FIRST = PG_E_FIRST + 16,	/*!< the retention purge: PG_P_FIRST + index of uigw_store_pg_purges */
+	PG_E_FIRST = PG_B_FIRST + 8,	/*!< a subscriber's erasure: PG_E_FIRST + index of uigw_store_pg_places */
+	PG_P_FIRST = PG_E_FIRST + 17,	/*!< the retention purge: PG_P_FIRST + index of uigw_store_pg_purges */
 	_PG_NUM = PG_P_FIRST + 13
 };
 /*! Where a subscriber's rows are on PostgreSQL, in the order an erasure deletes them ($1 the pseudonym, $2 the
@@ -450,6 +451,10 @@ int uigw_store_pg_optout_scopes(struct uigw_store *st, const char *subscriber,
 				void *data);
 int uigw_store_pg_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id);
 int uigw_store_pg_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms);
+int uigw_store_pg_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *campaign,
+				    int64_t since_ms,
+				    void (*cb)(unsigned int version, const char *node, const char *hist, const char *vars,
+					       void *data), void *data);
 int uigw_store_pg_push_reserve(struct uigw_store *st, const char *subscriber, const char *campaign,
 			       const char *channel, int64_t now_ms, unsigned int c_count, unsigned int c_per,
 			       unsigned int g_count, unsigned int g_per);

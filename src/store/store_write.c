@@ -423,6 +423,8 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		wb_text(&b, "$language", r->u.defer.language);
 		wb_text(&b, "$params", r->u.defer.params);
 		break;
+	case UIGW_ROW_DLG_STATE:
+		return 0;	/* one gateway: its resume records are in memory (dialog_resume.c) */
 	case UIGW_ROW_DEFER_DONE:
 		b = wb_start(st, WSTMT_DEFER_DONE);
 		wb_int(&b, "$id", r->u.defer.id);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Two osmo-uigw daemons on one PostgreSQL database (tests/pg/store_pg.sh starts the server and passes its
 connection string): a spam number reported through each counts both reports, the count each dialog shows includes
-the other gateway's report, the HTTP API of either gateway answers the same, a third daemon with a name already in
-use does not start, and gateway A's answers survive A's kill -9 (A starts again under its name).
+the other gateway's report, the HTTP API of either gateway answers the same, 1,000 triggers at both at once start
+exactly the campaign's cap, a third daemon with a name already in use does not start, a USSD dialog A held when it
+was killed with SIGKILL is resumed on B, and A's answers survive its kill (A starts again under its name).
 Run inside a network namespace (make check does): the daemons bind fixed ports on 127.0.0.1."""
 import argparse
 import http.client
@@ -26,7 +27,7 @@ GW = {'A': dict(vty=4290, ctrl=4291, http=8090), 'B': dict(vty=4294, ctrl=4295, 
 
 def cfg_text(name, camp, conninfo):
     g = GW[name[:1]]
-    return (log_cfg(store='info') + 'line vty\n bind 127.0.0.1 %d\n' % g['vty'] +
+    return (log_cfg(store='info', dlg='info') + 'line vty\n bind 127.0.0.1 %d\n' % g['vty'] +
             'uigw\n campaigns-dir %s\n pseudonym-secret pg-instances-secret\n test-drive-results include\n' % camp +
             ' push-cap 3 per 86400\n' +
             'store\n backend postgresql\n conninfo %s\n instance gw%s\n hold-on-failure 3\n' % (conninfo, name) +
@@ -153,10 +154,28 @@ def main():
               psql(args.conninfo, "SELECT count(*) FROM push WHERE result = 'capped'") == '999',
               "push: 1 sent, 999 capped, on both gateways together")
 
+        # a USSD dialog on A, cut by A's death at the confirmation: the subscriber dials again, reaches B, and goes
+        # on where they were, with the number they had typed
+        sub = '+491701000009'
+        va.cmd('subscriber %s dial *7726#' % sub)
+        va.cmd('subscriber %s send 1' % sub)
+        c4 = va.cmd('subscriber %s send %s' % (sub, '+4930777888'))
+        check('Report +4930777888?' in c4, 'A: the dialog waits at the confirmation (%r)' % c4)
+        time.sleep(0.3)	# the step's state is a log row: written within 20 ms
+
         # A killed: what it acknowledged stays; it starts again under its name once its session is gone
         d['A'].send_signal(signal.SIGKILL)
         d['A'].wait()
         va.close()
+        r = vb.cmd('subscriber %s dial *7726#' % sub)
+        check('Welcome back.' in r and 'Report +4930777888?' in r,
+              'B resumes the dialog A held, at the confirmation, with the number (%r)' % r)
+        r = vb.cmd('subscriber %s send 1' % sub)
+        check('Reports of +4930777888 so far: 1.' in r, 'B: the report confirmed there is counted (%r)' % r)
+        r = vb.cmd('subscriber %s dial *7726#' % sub)
+        check('Welcome back.' not in r and 'Report a number' in r, 'a completed dialog is not resumed again (%r)' % r)
+        vb.cmd('subscriber %s hangup' % sub)
+
         d['A'] = start_daemon(args.daemon, cfgs['A'], GW['A']['ctrl'], workdir, logs['A3'], GW['A']['vty'])
         check(wait_port(GW['A']['vty'], 15), 'A starts again as gwA after its kill')
         va = Vty(GW['A']['vty'])

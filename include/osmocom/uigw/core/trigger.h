@@ -37,6 +37,13 @@ struct uigw_trigger_res {
 	const char *deferred_reason;	/*!< "quiet_hours" or "pacing" */
 };
 
+/*! \a n names and values as name=value lines (%, = and line breaks in values %-escaped), as the store keeps a
+ *  deferred push's parameters and a dialog's variables. \returns a talloc string of \a ctx, or NULL */
+char *uigw_params_encode(void *ctx, unsigned int n, const char *const *names, const char *const *values);
+/*! Back from such lines: names and values point into \a buf, which is changed. \returns how many (at most
+ *  \a max) */
+unsigned int uigw_params_decode(char *buf, unsigned int max, const char **names, const char **values);
+
 /*! An empty trigger: no channel chosen, no parameters. */
 void uigw_trigger_init(struct uigw_trigger *t, const char *campaign, const char *msisdn);
 

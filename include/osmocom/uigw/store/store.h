@@ -118,6 +118,9 @@ enum uigw_row_kind {
 	UIGW_ROW_CDR,		/*!< the charging record of a dialog that is over (u.cdr; one per dialog id) */
 	UIGW_ROW_DEFER,		/*!< a push put off until u.defer.due_ms (u.defer; campaign, time_ms common) */
 	UIGW_ROW_DEFER_DONE,	/*!< it was sent, refused or dropped (u.defer.id) */
+	UIGW_ROW_DLG_STATE,	/*!< where a subscriber's USSD dialog stands (u.state; subscriber, campaign, version,
+				 *   time_ms common), for another gateway on a shared store to resume it; a store of one
+				 *   gateway ignores it */
 };
 
 /*! What a webhook can be told about. A row of the matching kind adds one outbox entry per webhook that listens
@@ -172,6 +175,11 @@ struct uigw_store_row {
 			bool test;
 		} cdr;			/*!< dialog, campaign, owner (the tenant), channel, subscriber are the common
 					 *   fields; subscriber is the MSISDN when cdr_msisdn is set, else the pseudonym */
+		struct {
+			const char *node;	/*!< the node the dialog waits at (its id), NULL: it is over */
+			const char *hist;	/*!< the Back history: node ids, space-separated */
+			const char *vars;	/*!< its variables as name=value lines (uigw_params_encode()) */
+		} state;
 		struct {
 			const char *number;	/*!< reported E.164 number */
 		} spam;
@@ -437,6 +445,17 @@ int uigw_store_push_count(struct uigw_store *st, const char *subscriber, const c
 int uigw_store_push_reserve(struct uigw_store *st, const char *subscriber, const char *campaign, const char *channel,
 			    int64_t now_ms, unsigned int c_count, unsigned int c_per, unsigned int g_count,
 			    unsigned int g_per);
+
+/*! Do several gateways share this store (PostgreSQL)? Then a dialog's state is kept in it, and caps, opt-outs and
+ *  counts are the database's. */
+bool uigw_store_shared(const struct uigw_store *st);
+/*! Take the state of \a subscriber's USSD dialog of \a campaign written since \a since_ms by any gateway
+ *  (UIGW_ROW_DLG_STATE), removing it in the same statement, so that one gateway only resumes it; \a cb gets it
+ *  (strings valid during the call). \returns 1 (taken), 0 (none), negative errno */
+int uigw_store_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *campaign,
+				 int64_t since_ms,
+				 void (*cb)(unsigned int version, const char *node, const char *hist, const char *vars,
+					    void *data), void *data);
 
 /*! Count the recorded MT messages per receipt state (ENROUTE: no receipt yet), for `show smpp`.
  *  \returns the number of states or negative errno */
