@@ -3,7 +3,8 @@
 connection string): a spam number reported through each counts both reports, the count each dialog shows includes
 the other gateway's report, the HTTP API of either gateway answers the same, 1,000 triggers at both at once start
 exactly the campaign's cap, a third daemon with a name already in use does not start, a USSD dialog A held when it
-was killed with SIGKILL is resumed on B, and A's answers survive its kill (A starts again under its name).
+was killed with SIGKILL is resumed on B, and A's answers survive its kill (A starts again under its name); the
+database stopped and started again: the busy text meanwhile, then service, a dialog begun before goes on.
 Run inside a network namespace (make check does): the daemons bind fixed ports on 127.0.0.1."""
 import argparse
 import http.client
@@ -183,6 +184,35 @@ def main():
         check('Reports so far: 2.' in c3, 'A again: the two earlier reports are there (%r)' % c3)
         check(psql(args.conninfo, "SELECT count(*) FROM spam_report WHERE number = '%s'" % NUMBER) == '3',
               'spam_report: the three reports, none twice')
+
+        # the database stopped (immediately: a crash for its clients): new dialogs get the busy text; started
+        # again: the gateways come back by themselves and serve; nothing committed before is lost
+        srv, srvdir = os.environ.get('UIGW_TEST_PG_SERVER'), os.environ.get('UIGW_TEST_PG_DIR')
+        if srv and srvdir:
+            running = '+491701000011'
+            vb.cmd('subscriber %s dial *7726#' % running)
+            vb.cmd('subscriber %s send 1' % running)
+            subprocess.run(['sh', srv, 'stop', srvdir], timeout=60)
+            time.sleep(0.5)
+            r = vb.cmd('subscriber +491701000010 dial *7726#')
+            check('The service is busy.' in r and 'FAILING' in vb.cmd('show store'),
+                  'database down: B answers the busy text, show store says FAILING (%r)' % r)
+            subprocess.run(['sh', srv, 'restart', srvdir], timeout=60)
+            up = False
+            for _ in range(100):
+                if 'connection ready' in vb.cmd('show store') and 'connection ready' in va.cmd('show store'):
+                    up = True
+                    break
+                time.sleep(0.1)
+            check(up, 'both gateways connected again within 10 s of the restart')
+            r = vb.cmd('subscriber +491701000010 dial *7726#')
+            check('Report a number' in r, 'B serves a new dialog again (%r)' % r)
+            vb.cmd('subscriber %s send %s' % (running, NUMBER))
+            r = vb.cmd('subscriber %s send 1' % running)
+            check('so far: 4.' in r, 'a dialog begun before the crash goes on after it, its report counted (%r)' % r)
+            check(psql(args.conninfo, "SELECT reports FROM spam_number WHERE number = '%s'" % NUMBER) == '4' and
+                  psql(args.conninfo, "SELECT count(*) FROM spam_report WHERE number = '%s'" % NUMBER) == '4',
+                  'the reports committed before the crash are all there, the new one once')
         va.close()
         vb.close()
     finally:
