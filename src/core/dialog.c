@@ -760,15 +760,20 @@ enum uigw_refusal uigw_dlg_camp_allows(const struct uigw_campaign *c, enum uigw_
 	return UIGW_REFUSAL_NONE;
 }
 
-/* Start on camp: params, first node, direct-dial inputs; then the first screen. */
-struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp, int start,
-				   const char * const *inputs, unsigned int n_inputs, bool try_resume)
+/* Start on camp: params, first node, direct-dial inputs; then the first screen. \a taken: the dialog's state was
+ * taken from another gateway into dlg (node, history, variables): it goes on with the inputs. */
+static struct uigw_dialog *dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp, int start,
+				     const char * const *inputs, unsigned int n_inputs, bool try_resume, bool taken)
 {
 	unsigned int i;
-	bool resumed = false;
+	bool resumed = taken;
 
-	if (try_resume && n_inputs == 0 && start < 0)
+	if (taken) {
+		dlg->camp = camp;
+		uigw_campaign_get(camp);
+	} else if (try_resume && n_inputs == 0 && start < 0) {
 		resumed = uigw_dlg_resume_take(dlg, camp);
+	}
 	if (!resumed) {
 		dlg->camp = camp;
 		uigw_campaign_get(camp);
@@ -782,8 +787,11 @@ struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign
 	osmo_fsm_inst_state_chg(dlg->fi, ST_WAIT_INPUT, 0, 0);
 	if (resumed) {
 		rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_DLG_RESUMED);
-		LOGPDLG(dlg, LOGL_INFO, "resumed at node '%s'\n", dlg->camp->nodes[dlg->node].id);
-		uigw_dlg_set_notice(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.resumed, "Welcome back.", dlg));
+		LOGPDLG(dlg, LOGL_INFO, "%s at node '%s'\n", taken ? "goes on, another gateway's before," : "resumed",
+			dlg->camp->nodes[dlg->node].id);
+		/* the subscriber who dialled again is welcomed back; one who answered a message just goes on */
+		if (!taken)
+			uigw_dlg_set_notice(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.resumed, "Welcome back.", dlg));
 	} else {
 		LOGPDLG(dlg, LOGL_INFO, "begins\n");
 		uigw_dlg_enter(dlg, start >= 0 ? start : camp->start);
@@ -799,6 +807,19 @@ struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign
 	if (!dlg_commit_and_show(dlg))
 		return NULL;
 	return dlg;
+}
+
+struct uigw_dialog *uigw_dlg_start(struct uigw_dialog *dlg, struct uigw_campaign *camp, int start,
+				   const char * const *inputs, unsigned int n_inputs, bool try_resume)
+{
+	return dlg_start(dlg, camp, start, inputs, n_inputs, try_resume, false);
+}
+
+struct uigw_dialog *uigw_dlg_continue(struct uigw_dialog *dlg, struct uigw_campaign *camp, const char *text)
+{
+	const char *inputs[1] = { text };
+
+	return dlg_start(dlg, camp, -1, inputs, 1, false, true);
 }
 
 static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin *b);
@@ -844,6 +865,13 @@ static struct uigw_dialog *dialog_begin(struct uigw *gw, const struct uigw_begin
 		return NULL;
 	}
 	rc = uigw_route(gw->campaigns, b->channel, b->text, b->short_code, &r);
+	if (rc < 0 && b->text) {
+		/* an answer to a dialog another gateway on the shared store held (SMS, IMS messages) */
+		struct uigw_campaign *held = uigw_dlg_state_take_any(dlg);
+
+		if (held)
+			return uigw_dlg_continue(dlg, held, b->text);
+	}
 	if (rc < 0) {
 		/* no local campaign: an external application's route? */
 		char rest[UIGW_EXTAPP_TEXT_MAX < 1024 ? UIGW_EXTAPP_TEXT_MAX : 1024];

@@ -84,6 +84,12 @@ bool uigw_dlg_resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp);
 /*! A shared store: where the dialog stands now (\a over: nothing to resume any more) goes to the database, for
  *  another gateway to resume it when this one is gone. */
 void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over);
+/*! An SMS or IMS message that starts no campaign, on a shared store: the subscriber's dialog of that class another
+ *  gateway held (within the input wait, X2 / X3), taken from the database into \a dlg (node, history, variables).
+ *  \returns its campaign (in service here, same version; not referenced), or NULL */
+struct uigw_campaign *uigw_dlg_state_take_any(struct uigw_dialog *dlg);
+/*! Go on with a dialog whose state was taken into \a dlg (uigw_dlg_state_take_any()): \a text is its input. */
+struct uigw_dialog *uigw_dlg_continue(struct uigw_dialog *dlg, struct uigw_campaign *camp, const char *text);
 
 /* extapp.c: dialogs with an external application */
 struct uigw_http_result;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/logging.h>
+#include <osmocom/core/tdef.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/hash.h>
@@ -83,6 +84,26 @@ static bool resumable(const struct uigw_dialog *dlg)
 	return dlg->gw->cfg.resume_window && dlg->profile->kind == UIGW_PROF_USSD && !dlg->network_initiated;
 }
 
+/* one state per subscriber and class of dialog: a USSD dialog and an SMS dialog of one subscriber both run */
+static const char *state_class(const struct uigw_dialog *dlg)
+{
+	switch (dlg->profile->kind) {
+	case UIGW_PROF_SMS:
+		return "sms";
+	case UIGW_PROF_IMS:
+		return "ims";
+	default:
+		return "ussd";
+	}
+}
+
+/* whose state another gateway may go on with: a resumable USSD dialog; every SMS and IMS message dialog, begun by
+ * the subscriber or pushed (the next message may reach another gateway) */
+static bool state_kept(const struct uigw_dialog *dlg)
+{
+	return dlg->profile->kind == UIGW_PROF_USSD ? resumable(dlg) : true;
+}
+
 void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
 {
 	struct uigw_store_row *r;
@@ -91,7 +112,7 @@ void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
 	void *ctx;
 	char *hist;
 
-	if (!resumable(dlg) || !dlg->camp || !uigw_store_shared(dlg->gw->store) || !dlg->pseudonym[0])
+	if (!state_kept(dlg) || !dlg->camp || !uigw_store_shared(dlg->gw->store) || !dlg->pseudonym[0])
 		return;
 	r = uigw_store_log_row(dlg->gw->store, UIGW_ROW_DLG_STATE, &ctx);
 	if (!r)
@@ -100,8 +121,9 @@ void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
 	r->campaign = talloc_strdup(ctx, dlg->camp->name);
 	r->version = dlg->camp->version;
 	r->time_ms = uigw_wall_ms();
+	r->u.state.cls = state_class(dlg);
 	if (over || dlg->node < 0)
-		return;	/* node NULL: nothing to resume */
+		return;	/* node NULL: nothing to go on with */
 	r->u.state.node = talloc_strdup(ctx, dlg->camp->nodes[dlg->node].id);
 	hist = talloc_strdup(ctx, "");
 	for (i = 0; hist && i < dlg->n_hist && i < ARRAY_SIZE(dlg->hist); i++) {
@@ -120,25 +142,31 @@ void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
 	r->u.state.vars = uigw_params_encode(ctx, dlg->n_vars, names, values);
 }
 
-/* the state another gateway wrote, into \a dlg (data) */
+/* the state another gateway wrote, into \a dlg (data): its node, Back history and variables; the campaign is
+ * \a camp if given, else the one of that name in service */
 struct state_in {
 	struct uigw_dialog *dlg;
 	struct uigw_campaign *camp;
 	bool ok;
 };
 
-static void state_cb(unsigned int version, const char *node, const char *hist, const char *vars, void *data)
+static void state_cb(const char *campaign, unsigned int version, const char *node, const char *hist,
+		     const char *vars, void *data)
 {
 	struct state_in *in = data;
 	struct uigw_dialog *dlg = in->dlg;
 	const char *names[64], *values[64];
 	char *buf, *id, *save = NULL;
-	int idx = uigw_campaign_node_idx(in->camp, node);
 	unsigned int i, n;
+	int idx;
 
-	if (version != in->camp->version || idx < 0) {
-		LOGPDLG(dlg, LOGL_NOTICE, "the state another gateway kept is of version %u, node %s: not resumed\n",
-			version, node);
+	if (!in->camp && campaign)
+		in->camp = uigw_campaign_set_find(dlg->gw->campaigns, campaign);
+	idx = in->camp ? uigw_campaign_node_idx(in->camp, node) : -1;
+	if (!in->camp || version != in->camp->version || idx < 0) {
+		LOGPDLG(dlg, LOGL_NOTICE, "the state another gateway kept (%s version %u, node %s) is not in service "
+			"here: not taken up\n", campaign ? campaign : "?", version, node);
+		in->camp = NULL;
 		return;
 	}
 	dlg->node = idx;
@@ -160,18 +188,32 @@ static void state_cb(unsigned int version, const char *node, const char *hist, c
 	in->ok = true;
 }
 
-/* a shared store: the state any gateway noted within the resume window */
+/* a shared store: the state any gateway noted of a dialog of \a camp within the resume window */
 static bool state_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
 {
 	struct state_in in = { .dlg = dlg, .camp = camp };
 	int64_t since = uigw_wall_ms() - (int64_t)dlg->gw->cfg.resume_window * 1000;
 
-	if (!dlg->pseudonym[0] || uigw_store_dialog_state_take(dlg->gw->store, dlg->pseudonym, camp->name, since,
-							      state_cb, &in) <= 0 || !in.ok)
+	if (!dlg->pseudonym[0] || uigw_store_dialog_state_take(dlg->gw->store, dlg->pseudonym, "ussd", camp->name,
+							      since, state_cb, &in) <= 0 || !in.ok)
 		return false;
 	dlg->camp = camp;
 	uigw_campaign_get(camp);
 	return true;
+}
+
+struct uigw_campaign *uigw_dlg_state_take_any(struct uigw_dialog *dlg)
+{
+	struct state_in in = { .dlg = dlg };
+	int T = dlg->profile->kind == UIGW_PROF_IMS ? UIGW_T_IMS : UIGW_T_SMS;
+	int64_t since = uigw_wall_ms() - (int64_t)osmo_tdef_get(dlg->gw->tdefs, T, OSMO_TDEF_S, -1) * 1000;
+
+	if (dlg->profile->kind == UIGW_PROF_USSD || !uigw_store_shared(dlg->gw->store) || !dlg->pseudonym[0])
+		return NULL;
+	if (uigw_store_dialog_state_take(dlg->gw->store, dlg->pseudonym, state_class(dlg), NULL, since, state_cb,
+					 &in) <= 0 || !in.ok)
+		return NULL;
+	return in.camp;
 }
 
 void uigw_dlg_resume_save(struct uigw_dialog *dlg)

@@ -446,6 +446,7 @@ static int row_stmt(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 			return 0;
 		*stmt = PG_DLG_STATE;
 		p_text(p, r->subscriber);
+		p_text(p, r->u.state.cls ? r->u.state.cls : "ussd");
 		p_text(p, r->campaign);
 		p_int(p, r->version);
 		p_text(p, r->u.state.node);

@@ -564,27 +564,29 @@ int uigw_store_pg_push_reserve(struct uigw_store *st, const char *subscriber, co
 	return rc;
 }
 
-int uigw_store_pg_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *campaign,
-				    int64_t since_ms,
-				    void (*cb)(unsigned int version, const char *node, const char *hist, const char *vars,
-					       void *data), void *data)
+int uigw_store_pg_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *cls,
+				    const char *campaign, int64_t since_ms,
+				    void (*cb)(const char *campaign, unsigned int version, const char *node,
+					       const char *hist, const char *vars, void *data), void *data)
 {
-	struct pgq q = {};
+	static const Oid types[4] = { 25, 25, 25, 20 };
+	struct pgq q = { .types = types };
 	PGresult *res;
 	int row = 0, n;
 
 	q_text(&q, subscriber);
+	q_text(&q, cls);
 	q_text(&q, campaign);
 	q_int(&q, since_ms);
-	/* taken and removed in one statement: two gateways cannot both resume it */
-	res = run(st, "a dialog's state", "DELETE FROM dialog_state WHERE pseudonym = $1 AND campaign = $2"
-		  " AND node IS NOT NULL AND updated > $3 RETURNING version, node, coalesce(hist, ''), coalesce(vars, '')",
-		  &q);
+	/* taken and removed in one statement: two gateways cannot both go on with it */
+	res = run(st, "a dialog's state", "DELETE FROM dialog_state WHERE pseudonym = $1 AND class = $2"
+		  " AND ($3::text IS NULL OR campaign = $3) AND node IS NOT NULL AND updated > $4"
+		  " RETURNING campaign, version, node, coalesce(hist, ''), coalesce(vars, '')", &q);
 	if (!res)
 		return -EIO;
 	n = PQntuples(res);
 	if (n == 1)
-		cb((unsigned int)I(0), T(1), T(2), PQgetvalue(res, 0, 3), data);
+		cb(T(0), (unsigned int)I(1), T(2), T(3), PQgetvalue(res, 0, 4), data);
 	PQclear(res);
 	return n == 1;
 }

@@ -163,9 +163,10 @@
 	"  roaming boolean NOT NULL DEFAULT false, visited text, screens integer, mt_messages integer, outcome text," \
 	"  refusal text, charge_class text, zero_rated boolean NOT NULL DEFAULT false, test boolean NOT NULL DEFAULT false," \
 	"  recovered boolean NOT NULL DEFAULT false, instance text);" \
-	" CREATE TABLE dialog_state (pseudonym text PRIMARY KEY,"	/* where a USSD dialog stands */ \
-	"  campaign text, version integer, node text,"		/* node NULL: over, nothing to resume */ \
-	"  hist text, vars text, instance text, updated bigint NOT NULL);"
+	" CREATE TABLE dialog_state (pseudonym text NOT NULL,"	/* where a subscriber's dialog stands */ \
+	"  class text NOT NULL,"	/* ussd, sms, ims: one dialog per subscriber and class */ \
+	"  campaign text, version integer, node text,"		/* node NULL: over, nothing to go on with */ \
+	"  hist text, vars text, instance text, updated bigint NOT NULL, PRIMARY KEY (pseudonym, class));"
 
 const char uigw_store_pg_schema_sql[] =
 	"DO $uigw$ DECLARE v integer; BEGIN"
@@ -263,9 +264,9 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		" msisdn = excluded.msisdn, via = excluded.via, to_uri = excluded.to_uri, language = excluded.language,"
 		" params = excluded.params" },
 	[PG_DEFER_DONE] = { 2, "DELETE FROM deferred WHERE instance = $1 AND id = $2" },
-	[PG_DLG_STATE] = { 8,
-		"INSERT INTO dialog_state (pseudonym, campaign, version, node, hist, vars, instance, updated)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (pseudonym) DO UPDATE SET"
+	[PG_DLG_STATE] = { 9,
+		"INSERT INTO dialog_state (pseudonym, class, campaign, version, node, hist, vars, instance, updated)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (pseudonym, class) DO UPDATE SET"
 		" campaign = excluded.campaign, version = excluded.version, node = excluded.node, hist = excluded.hist,"
 		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated" },
 	[PG_CDR] = { 17,
@@ -334,10 +335,10 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 	[PG_B_FIRST + 5] = { 7,
 		"INSERT INTO audit (time, tenant, key_id, method, path, status, remote) SELECT * FROM unnest($1::bigint[],"
 		" $2::text[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::text[])" },
-	[PG_B_FIRST + 7] = { 8,
-		"INSERT INTO dialog_state (pseudonym, campaign, version, node, hist, vars, instance, updated)"
-		" SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[],"
-		" $7::text[], $8::bigint[]) ON CONFLICT (pseudonym) DO UPDATE SET"
+	[PG_B_FIRST + 7] = { 9,
+		"INSERT INTO dialog_state (pseudonym, class, campaign, version, node, hist, vars, instance, updated)"
+		" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[],"
+		" $7::text[], $8::text[], $9::bigint[]) ON CONFLICT (pseudonym, class) DO UPDATE SET"
 		" campaign = excluded.campaign, version = excluded.version, node = excluded.node, hist = excluded.hist,"
 		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated" },
 	[PG_B_FIRST + 6] = { 4,
@@ -355,7 +356,7 @@ const struct uigw_store_pg_batch uigw_store_pg_batches[UIGW_PG_N_BATCH] = {
 	{ UIGW_ROW_CDR, { -1, -1 }, false },
 	{ UIGW_ROW_AUDIT, { -1, -1 }, false },
 	{ UIGW_ROW_PARAM, { 0, 1 }, false },		/* (dialog, name) */
-	{ UIGW_ROW_DLG_STATE, { 0, -1 }, false },	/* pseudonym: the last state of a batch */
+	{ UIGW_ROW_DLG_STATE, { 0, 1 }, false },	/* (pseudonym, class): the last state of a batch */
 };
 
 /* as store_subscriber.c's list, what refers to a dialog or a report before the dialog or the report */

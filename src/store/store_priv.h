@@ -451,10 +451,10 @@ int uigw_store_pg_optout_scopes(struct uigw_store *st, const char *subscriber,
 				void *data);
 int uigw_store_pg_mt_load(struct uigw_store *st, uigw_store_mt_cb cb, void *data, int64_t *max_id);
 int uigw_store_pg_push_count(struct uigw_store *st, const char *subscriber, const char *campaign, int64_t since_ms);
-int uigw_store_pg_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *campaign,
-				    int64_t since_ms,
-				    void (*cb)(unsigned int version, const char *node, const char *hist, const char *vars,
-					       void *data), void *data);
+int uigw_store_pg_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *cls,
+				    const char *campaign, int64_t since_ms,
+				    void (*cb)(const char *campaign, unsigned int version, const char *node,
+					       const char *hist, const char *vars, void *data), void *data);
 int uigw_store_pg_push_reserve(struct uigw_store *st, const char *subscriber, const char *campaign,
 			       const char *channel, int64_t now_ms, unsigned int c_count, unsigned int c_per,
 			       unsigned int g_count, unsigned int g_per);

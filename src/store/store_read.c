@@ -693,16 +693,16 @@ bool uigw_store_shared(const struct uigw_store *st)
 	return st && st->pg;
 }
 
-int uigw_store_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *campaign,
-				 int64_t since_ms,
-				 void (*cb)(unsigned int version, const char *node, const char *hist, const char *vars,
-					    void *data), void *data)
+int uigw_store_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *cls,
+				 const char *campaign, int64_t since_ms,
+				 void (*cb)(const char *campaign, unsigned int version, const char *node, const char *hist,
+					    const char *vars, void *data), void *data)
 {
-	if (!st || !subscriber || !campaign || !cb)
+	if (!st || !subscriber || !cls || !cb)
 		return -EINVAL;
 	if (!st->pg)
 		return 0;
-	return uigw_store_pg_dialog_state_take(st, subscriber, campaign, since_ms, cb, data);
+	return uigw_store_pg_dialog_state_take(st, subscriber, cls, campaign, since_ms, cb, data);
 }
 
 int uigw_store_push_reserve(struct uigw_store *st, const char *subscriber, const char *campaign, const char *channel,

@@ -236,7 +236,8 @@ DEFUN(show_routes, show_routes_cmd, "show routes",
 
 void uigw_vty_write_str(struct vty *vty, const char *name, const char *val, const char *def)
 {
-	if (strcmp(val, def))
+	/* NULL: not set, the default */
+	if (val && strcmp(val, def))
 		vty_out(vty, " %s %s%s", name, val, VTY_NEWLINE);
 }
 

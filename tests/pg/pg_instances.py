@@ -167,6 +167,10 @@ def main():
         va.cmd('subscriber %s send 1' % sub)
         c4 = va.cmd('subscriber %s send %s' % (sub, '+4930777888'))
         check('Report +4930777888?' in c4, 'A: the dialog waits at the confirmation (%r)' % c4)
+        # and an SMS dialog on A waiting for the reported number
+        smsub = '+491701000012'
+        r = va.cmd('subscriber %s sms 7726 SPAM' % smsub)
+        check('Number that called you?' in r, 'A: an SMS dialog asks for the number (%r)' % r)
         time.sleep(0.3)	# the step's state is a log row: written within 20 ms
 
         # A killed: what it acknowledged stays; it starts again under its name once its session is gone
@@ -181,6 +185,13 @@ def main():
         r = vb.cmd('subscriber %s dial *7726#' % sub)
         check('Welcome back.' not in r and 'Report a number' in r, 'a completed dialog is not resumed again (%r)' % r)
         vb.cmd('subscriber %s hangup' % sub)
+        # the SMS reply A would have waited for reaches B: B goes on with A's dialog
+        r = vb.cmd('subscriber %s sms 7726 +4930777999' % smsub)
+        check('Report +4930777999?' in r, "B takes the SMS reply as the answer to A's question (%r)" % r)
+        r = vb.cmd('subscriber %s send 1' % smsub)
+        check('Reports of +4930777999 so far: 1.' in r, 'B: the SMS dialog ends with the report counted (%r)' % r)
+        r = vb.cmd('subscriber %s sms 7726 +4930777999' % smsub)
+        check('Report +4930777999?' not in r, 'a finished SMS dialog is not taken up again (%r)' % r)
 
         d['A'] = start_daemon(args.daemon, cfgs['A'], GW['A']['ctrl'], workdir, logs['A3'], GW['A']['vty'])
         check(wait_port(GW['A']['vty'], 15), 'A starts again as gwA after its kill')

@@ -118,8 +118,8 @@ enum uigw_row_kind {
 	UIGW_ROW_CDR,		/*!< the charging record of a dialog that is over (u.cdr; one per dialog id) */
 	UIGW_ROW_DEFER,		/*!< a push put off until u.defer.due_ms (u.defer; campaign, time_ms common) */
 	UIGW_ROW_DEFER_DONE,	/*!< it was sent, refused or dropped (u.defer.id) */
-	UIGW_ROW_DLG_STATE,	/*!< where a subscriber's USSD dialog stands (u.state; subscriber, campaign, version,
-				 *   time_ms common), for another gateway on a shared store to resume it; a store of one
+	UIGW_ROW_DLG_STATE,	/*!< where a subscriber's dialog stands (u.state; subscriber, campaign, version, time_ms
+				 *   common), for another gateway on a shared store to go on with it; a store of one
 				 *   gateway ignores it */
 };
 
@@ -176,6 +176,7 @@ struct uigw_store_row {
 		} cdr;			/*!< dialog, campaign, owner (the tenant), channel, subscriber are the common
 					 *   fields; subscriber is the MSISDN when cdr_msisdn is set, else the pseudonym */
 		struct {
+			const char *cls;	/*!< "ussd", "sms", "ims": one state per subscriber and class */
 			const char *node;	/*!< the node the dialog waits at (its id), NULL: it is over */
 			const char *hist;	/*!< the Back history: node ids, space-separated */
 			const char *vars;	/*!< its variables as name=value lines (uigw_params_encode()) */
@@ -449,13 +450,14 @@ int uigw_store_push_reserve(struct uigw_store *st, const char *subscriber, const
 /*! Do several gateways share this store (PostgreSQL)? Then a dialog's state is kept in it, and caps, opt-outs and
  *  counts are the database's. */
 bool uigw_store_shared(const struct uigw_store *st);
-/*! Take the state of \a subscriber's USSD dialog of \a campaign written since \a since_ms by any gateway
- *  (UIGW_ROW_DLG_STATE), removing it in the same statement, so that one gateway only resumes it; \a cb gets it
- *  (strings valid during the call). \returns 1 (taken), 0 (none), negative errno */
-int uigw_store_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *campaign,
-				 int64_t since_ms,
-				 void (*cb)(unsigned int version, const char *node, const char *hist, const char *vars,
-					    void *data), void *data);
+/*! Take the state of \a subscriber's dialog of class \a cls ("ussd", "sms", "ims") and \a campaign (NULL: any)
+ *  written since \a since_ms by any gateway (UIGW_ROW_DLG_STATE), removing it in the same statement, so that one
+ *  gateway only goes on with it; \a cb gets it (strings valid during the call).
+ *  \returns 1 (taken), 0 (none), negative errno */
+int uigw_store_dialog_state_take(struct uigw_store *st, const char *subscriber, const char *cls,
+				 const char *campaign, int64_t since_ms,
+				 void (*cb)(const char *campaign, unsigned int version, const char *node, const char *hist,
+					    const char *vars, void *data), void *data);
 
 /*! Count the recorded MT messages per receipt state (ENROUTE: no receipt yet), for `show smpp`.
  *  \returns the number of states or negative errno */
