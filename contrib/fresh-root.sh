@@ -17,6 +17,10 @@ fresh_root_cleanup() {
 trap fresh_root_cleanup EXIT
 
 fresh_mount() {
+	# the root a mount point of its own: the tests' `unshare -m --propagation private` (disk_full, chaos,
+	# http_dns_stall) change the propagation of /, which fails on a plain folder
+	mount --bind "$1" "$1"
+	fresh_mounted="$1 $fresh_mounted"
 	for m in /proc /sys /dev /dev/pts; do
 		mkdir -p "$1$m"
 		case $m in
@@ -39,7 +43,7 @@ fresh_setup() {
 # a folder is removed only after whatever an interrupted run left mounted in it is unmounted (a bind mount of
 # /dev under it would otherwise lose the machine's device nodes)
 fresh_remove() {
-	awk -v d="$1/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
+	awk -v d="$1/" -v r="$1" 'index($2, d) == 1 || $2 == r {print $2}' /proc/mounts | sort -r | while read -r m; do
 		umount -l "$m"
 	done
 	rm -rf "$1"
