@@ -3,7 +3,7 @@
  * invocation (bare renderer calls; bare SQLite inserts in one transaction per batch).
  *
  *   engine_bench [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE_DIALOGS] [-d TMPDIR] [-p PHASES] [-b BACKLOG]
- *                [-P CONNINFO]
+ *                [-P CONNINFO] [-W RESUME_WINDOW_S]
  *
  * Not a test: it asserts nothing about speed; contrib/bench/engine compares the figures with the targets. */
 
@@ -248,6 +248,7 @@ static double ref_sqlite(const char *dir, unsigned int n, unsigned int batch)
  * Phase s runs without both. */
 static bool with_policy;
 static const char *pg_conninfo;	/* -P: phase g, the store on PostgreSQL */
+static unsigned int resume_window;	/* -W: the dialogs keep what resuming needs (on PostgreSQL a row per step) */
 static bool on_pg;
 static uint64_t pg_answers;	/* of the last run of phase g, and its time */
 static double pg_secs;
@@ -295,7 +296,7 @@ static struct uigw *make_gw(void *ctx, const char *dir, bool with_store, unsigne
 	snprintf(path, sizeof(path), "%s/campaigns", dir);
 	osmo_talloc_replace_string(g, &g->cfg.campaigns_dir, path);
 	g->cfg.max_dialogs = max_dialogs;
-	g->cfg.resume_window = 0;
+	g->cfg.resume_window = resume_window;
 	if (with_store && on_pg) {
 		/* a fresh schema each time, on the server of -P */
 		PGconn *c = PQconnectdb(pg_conninfo);
@@ -380,7 +381,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:s:r:i:d:p:b:k:P:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:r:i:d:p:b:k:P:W:")) != -1) {
 		switch (c) {
 		case 'n': n = atoi(optarg); break;
 		case 's': steps = atoll(optarg); break;
@@ -391,10 +392,12 @@ int main(int argc, char **argv)
 		case 'b': purge_backlog = atoi(optarg); break;
 		case 'k': checkpoint_ms = atoi(optarg); break;
 		case 'P': pg_conninfo = optarg; break;
+		case 'W': resume_window = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s [-n DIALOGS] [-s STEPS] [-r REPEATS] [-i IDLE] [-d TMPDIR] [-p PHASES]\n"
 				"  PHASES: letters of e (engine), s (engine + store), c (s with a retention purge of -b old answers and\n"
-				"  charging records into CSV files), g (s on PostgreSQL, -P CONNINFO), r (references), i (idle memory)\n",
+				"  charging records into CSV files), g (s on PostgreSQL, -P CONNINFO), r (references), i (idle memory)\n"
+				"  -W SECONDS: the dialogs' resume window (default 0; on PostgreSQL a state row per step)\n",
 				argv[0]);
 			return 2;
 		}

@@ -641,6 +641,64 @@ static void test_push_caps_across_instances(void **state)
 	uigw_store_close(st);
 }
 
+/* A database that cannot be reached at the start: the open fails after hold-on-failure seconds (the start reads
+ * the MT queue there). One that goes away later: the jobs wait in memory up to queue-max-jobs, the next is refused
+ * (-EBUSY: the busy screen), and all of them are written once it is back. */
+static void test_unreachable_and_queue_bound(void **state)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	struct uigw_store_job *job;
+	struct rec recs[8];
+	bool flag = false;
+	int64_t t0;
+	unsigned int i, n, done;
+	int rc = 0;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.backend = UIGW_STORE_POSTGRESQL;
+	cfg.conninfo = "host=/nonexistent-uigw-dir dbname=x";
+	cfg.instance = "nowhere";
+	cfg.hold_s = 1;
+	t0 = uigw_mono_ms();
+	assert_null(uigw_store_open(ctx, &cfg));
+	assert_in_range(uigw_mono_ms() - t0, 900, 5000);
+
+	cfg.conninfo = conninfo;
+	cfg.instance = "bound";
+	cfg.queue_max_jobs = 3;
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	server("stop");
+	/* three wait in the queue (a first one may be in flight, in doubt, when the loss is noticed); the next is
+	 * refused */
+	for (n = 0; n < ARRAY_SIZE(recs); n++) {
+		memset(&recs[n], 0, sizeof(recs[n]));
+		job = uigw_store_job_alloc(st, rec_done, &recs[n]);
+		row(job, UIGW_ROW_PUSH, "bound", "poll", 5000 + n)->u.push.result = "sent";
+		rc = uigw_store_submit(job);
+		if (rc < 0) {
+			talloc_free(job);
+			break;
+		}
+		spin(&flag, 50);
+	}
+	assert_int_equal(rc, -EBUSY);
+	assert_in_range(n, 3, 4);
+	assert_true(uigw_store_failing(st));
+	server("restart");
+	for (i = 0, done = 0; i < 500 && done < n; i++) {
+		spin(&flag, 20);
+		for (done = 0, rc = 0; rc < (int)n; rc++)
+			done += recs[rc].done && recs[rc].rc == 0;
+	}
+	assert_int_equal(done, n);
+	assert_false(uigw_store_failing(st));
+	reconnect_check();
+	assert_int_equal(sql_int("SELECT count(*) FROM push WHERE subscriber = 'bound'"), n);
+	uigw_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +708,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_instances),
 		cmocka_unit_test(test_erase_export_purge),
 		cmocka_unit_test(test_push_caps_across_instances),
+		cmocka_unit_test(test_unreachable_and_queue_bound),
 	};
 	int rc;
 
