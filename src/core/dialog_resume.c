@@ -180,11 +180,12 @@ static void state_cb(const char *campaign, unsigned int version, const char *nod
 			dlg->hist[dlg->n_hist++] = h;
 	}
 	talloc_free(buf);
+	/* the variables' names point into the buffer (uigw_dlg_var_set() keeps a name as given): it lives as long as
+	 * the dialog */
 	buf = talloc_strdup(dlg, vars);
 	n = buf ? uigw_params_decode(buf, ARRAY_SIZE(names), names, values) : 0;
 	for (i = 0; i < n; i++)
 		uigw_dlg_var_set(dlg, names[i], values[i]);
-	talloc_free(buf);
 	in->ok = true;
 }
 
