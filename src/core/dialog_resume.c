@@ -114,6 +114,10 @@ void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
 
 	if (!state_kept(dlg) || !dlg->camp || !uigw_store_shared(dlg->gw->store) || !dlg->pseudonym[0])
 		return;
+	/* over: only a state written before needs replacing; at its first USSD screen a dialog dialled again is the
+	 * same as a new one (an SMS dialog's first question, a push's, is worth answering elsewhere) */
+	if ((over || dlg->node < 0) ? !dlg->state_noted : (dlg->profile->kind == UIGW_PROF_USSD && !dlg->n_hist))
+		return;
 	r = uigw_store_log_row(dlg->gw->store, UIGW_ROW_DLG_STATE, &ctx);
 	if (!r)
 		return;
@@ -122,6 +126,7 @@ void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
 	r->version = dlg->camp->version;
 	r->time_ms = uigw_wall_ms();
 	r->u.state.cls = state_class(dlg);
+	dlg->state_noted = !over && dlg->node >= 0;
 	if (over || dlg->node < 0)
 		return;	/* node NULL: nothing to go on with */
 	r->u.state.node = talloc_strdup(ctx, dlg->camp->nodes[dlg->node].id);

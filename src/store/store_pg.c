@@ -99,6 +99,10 @@ struct uigw_store_pg {
 	int64_t flight_us;		/*!< when it was sent (monotonic) */
 
 	PGconn *rconn;			/*!< the reads' connection (store_pg_read.c), NULL: made at the next read */
+	struct pg_rprep {
+		const char *sql;	/*!< a read's SQL (a string constant): prepared on rconn as "r<index>" */
+	} rprep[48];
+	unsigned int n_rprep;
 	struct osmo_timer_list purge;	/*!< the retention purge: hourly, every second while more is due */
 	bool purge_more;		/*!< a purge statement deleted a full batch */
 	bool purging;			/*!< the purge's own job is queued */
@@ -1415,6 +1419,7 @@ struct pg_conn *uigw_store_pg_rconn(struct uigw_store *st)
 		return pg->rconn;
 	if (pg->rconn)
 		PQfinish(pg->rconn);
+	pg->n_rprep = 0;	/* a new connection has no prepared statements */
 	pg->rconn = PQconnectdbParams(keys, vals, 1);
 	if (pg->rconn && PQstatus(pg->rconn) == CONNECTION_OK) {
 		PQsetNoticeProcessor(pg->rconn, notice_cb, pg);
@@ -1427,6 +1432,36 @@ struct pg_conn *uigw_store_pg_rconn(struct uigw_store *st)
 	return NULL;
 }
 
+PGresult *uigw_store_pg_read_exec(struct uigw_store *st, const char *sql, int n, const Oid *types,
+				   const char *const *values, bool constant)
+{
+	struct uigw_store_pg *pg = st->pg;
+	PGconn *c = uigw_store_pg_rconn(st);
+	unsigned int i;
+	char name[8];
+
+	if (!c)
+		return NULL;
+	if (!constant)
+		return PQexecParams(c, sql, n, types, values, NULL, NULL, 0);
+	/* a read of the hot paths (a push's checks, a dialog's begin) is parsed and planned once per connection */
+	for (i = 0; i < pg->n_rprep && pg->rprep[i].sql != sql; i++)
+		;
+	snprintf(name, sizeof(name), "r%u", i);
+	if (i == pg->n_rprep) {
+		PGresult *res;
+
+		if (i == ARRAY_SIZE(pg->rprep))
+			return PQexecParams(c, sql, n, types, values, NULL, NULL, 0);
+		res = PQprepare(c, name, sql, n, types);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;	/* the caller logs the error */
+		PQclear(res);
+		pg->rprep[pg->n_rprep++].sql = sql;
+	}
+	return PQexecPrepared(c, name, n, values, NULL, NULL, 0);
+}
+
 void uigw_store_pg_rconn_failed(struct uigw_store *st)
 {
 	struct uigw_store_pg *pg = st->pg;
@@ -1434,6 +1469,7 @@ void uigw_store_pg_rconn_failed(struct uigw_store *st)
 	if (pg->rconn && PQstatus(pg->rconn) != CONNECTION_OK) {
 		PQfinish(pg->rconn);
 		pg->rconn = NULL;
+		pg->n_rprep = 0;
 	}
 }
 

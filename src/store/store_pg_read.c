@@ -24,6 +24,7 @@ struct pgq {
 	const char *v[MAX_PARAMS];
 	char buf[MAX_PARAMS][24];
 	const Oid *types;	/*!< or NULL: inferred (a parameter the SQL may leave unused needs its type) */
+	bool built;		/*!< the SQL was built for this call (not a constant: not prepared) */
 };
 
 static void q_text(struct pgq *q, const char *s)
@@ -40,12 +41,11 @@ static void q_int(struct pgq *q, int64_t v)
 /* Run a read. \returns its rows (PQclear() them) or NULL (logged; a broken connection is made again next time) */
 static PGresult *run(struct uigw_store *st, const char *what, const char *sql, const struct pgq *q)
 {
-	PGconn *c = uigw_store_pg_rconn(st);
-	PGresult *res;
+	PGresult *res = uigw_store_pg_read_exec(st, sql, q ? q->n : 0, q ? q->types : NULL, q ? q->v : NULL,
+						 !q || !q->built);
 
-	if (!c)
+	if (!res)
 		return NULL;
-	res = PQexecParams(c, sql, q ? q->n : 0, q ? q->types : NULL, q ? q->v : NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: reading %s failed: %s", what, PQresultErrorMessage(res));
@@ -516,6 +516,7 @@ int uigw_store_pg_export(struct uigw_store *st, const char *pseudonym, json_t *o
 		static const Oid text2[2] = { 25, 25 };
 
 		q.types = text2;
+		q.built = true;
 		q_text(&q, pseudonym);
 		q_text(&q, NULL);
 		res = rows ? run(st, pl->table, sql, &q) : NULL;

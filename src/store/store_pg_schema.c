@@ -163,7 +163,9 @@
 	"  roaming boolean NOT NULL DEFAULT false, visited text, screens integer, mt_messages integer, outcome text," \
 	"  refusal text, charge_class text, zero_rated boolean NOT NULL DEFAULT false, test boolean NOT NULL DEFAULT false," \
 	"  recovered boolean NOT NULL DEFAULT false, instance text);" \
-	" CREATE TABLE dialog_state (pseudonym text NOT NULL,"	/* where a subscriber's dialog stands */ \
+	/* where a subscriber's dialog stands: written at every step, so not WAL-logged (an unlogged table is emptied \
+	 * by a crash of the server and not replicated: the dialogs of that moment cannot be resumed then) */ \
+	" CREATE UNLOGGED TABLE dialog_state (pseudonym text NOT NULL," \
 	"  class text NOT NULL,"	/* ussd, sms, ims: one dialog per subscriber and class */ \
 	"  campaign text, version integer, node text,"		/* node NULL: over, nothing to go on with */ \
 	"  hist text, vars text, instance text, updated bigint NOT NULL, PRIMARY KEY (pseudonym, class));"

@@ -426,6 +426,10 @@ void uigw_store_run_completions(struct uigw_store *st);
 struct pg_conn;
 /*! The read connection, made when needed. \returns NULL if the database cannot be reached now (logged) */
 struct pg_conn *uigw_store_pg_rconn(struct uigw_store *st);
+/*! Run a read on the reads' connection; \a constant: \a sql is a string constant, prepared once per connection
+ *  (else parsed each time). \returns its result (PQclear() it), or NULL when the database cannot be reached */
+struct pg_result *uigw_store_pg_read_exec(struct uigw_store *st, const char *sql, int n, const unsigned int *types,
+					  const char *const *values, bool constant);
 /*! A read failed: if the connection is broken, it is made again at the next read. */
 void uigw_store_pg_rconn_failed(struct uigw_store *st);
 /*! This gateway's instance name. */

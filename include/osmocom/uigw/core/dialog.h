@@ -66,6 +66,7 @@ struct uigw_dialog {
 	char *pending_input;		/*!< input that arrived while waiting for the store */
 	struct uigw_store_job *job;	/*!< job in flight, or NULL */
 	bool ending;			/*!< the screen being prepared is the last one */
+	bool state_noted;		/*!< a shared store holds where it stands (dialog_resume.c) */
 	bool in_deliver;		/*!< inside the channel's deliver(): an abort from there waits for its return */
 	/* the outbox (dialog_outbox.c): what waits until the channel's own call into the core returned */
 	struct llist_head ob_entry;	/*!< in gw->outbox while ob_queued */
