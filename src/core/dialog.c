@@ -439,7 +439,13 @@ static bool dlg_commit_and_show(struct uigw_dialog *dlg)
 		if (job && uigw_dlg_collect_queries(dlg, job) < 0)
 			LOGPDLG(dlg, LOGL_ERROR, "out of memory for queries\n");
 	}
-	/* several gateways on one database: where it stands, for another to resume it */
+	/* several gateways on one database: a state of the subscriber's to resume comes back with this commit; and
+	 * where it stands now, for another to resume it */
+	if (dlg->resume_pending) {
+		dlg->resume_pending = false;
+		if (!dlg->ending && dlg->node >= 0 && (job = uigw_dlg_job(dlg)) != NULL)
+			uigw_dlg_state_ask(dlg, job);
+	}
 	if (!dlg->ending && dlg->node >= 0)
 		uigw_dlg_state_note(dlg, false);
 	job = dlg->job;
@@ -522,6 +528,15 @@ static void st_wait_store(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 					       "Sorry, a technical problem occurred. Please try again later.", dlg),
 					       UIGW_OUTCOME_ABANDONED);
 			return;
+		}
+		if (uigw_dlg_state_apply(dlg, job)) {
+			/* resumed: the screen of the node it stopped at, with that node's queries */
+			talloc_free(job);
+			if (!dlg_commit_and_show(dlg))
+				return;
+			if (dlg->fi->state == ST_WAIT_INPUT)
+				take_pending(dlg);
+			break;
 		}
 		alive = dlg_show(dlg, job);
 		talloc_free(job);

@@ -84,6 +84,12 @@ bool uigw_dlg_resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp);
 /*! A shared store: where the dialog stands now (\a over: nothing to resume any more) goes to the database, for
  *  another gateway to resume it when this one is gone. */
 void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over);
+/*! A shared store: ask, with \a job (the first screen's commit), for the state of a USSD dialog of the same
+ *  subscriber and campaign to resume (UIGW_Q_DLG_STATE). */
+void uigw_dlg_state_ask(struct uigw_dialog *dlg, struct uigw_store_job *job);
+/*! \a job came back: if it found such a state, the dialog is now at its node, with its history and variables,
+ *  welcomed back. \returns true if it was resumed (its screen is to be made again) */
+bool uigw_dlg_state_apply(struct uigw_dialog *dlg, const struct uigw_store_job *job);
 /*! An SMS or IMS message that starts no campaign, on a shared store: the subscriber's dialog of that class another
  *  gateway held (within the input wait, X2 / X3), taken from the database into \a dlg (node, history, variables).
  *  \returns its campaign (in service here, same version; not referenced), or NULL */

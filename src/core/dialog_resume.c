@@ -10,10 +10,13 @@
  *  seconds by any gateway, removing it in the same statement (one gateway resumes it). The campaign must be at the
  *  same version on both. */
 
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/logging.h>
+#include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/tdef.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/common/clock.h>
@@ -194,17 +197,45 @@ static void state_cb(const char *campaign, unsigned int version, const char *nod
 	in->ok = true;
 }
 
-/* a shared store: the state any gateway noted of a dialog of \a camp within the resume window */
-static bool state_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
+void uigw_dlg_state_ask(struct uigw_dialog *dlg, struct uigw_store_job *job)
 {
-	struct state_in in = { .dlg = dlg, .camp = camp };
 	int64_t since = uigw_wall_ms() - (int64_t)dlg->gw->cfg.resume_window * 1000;
 
-	if (!dlg->pseudonym[0] || uigw_store_dialog_state_take(dlg->gw->store, dlg->pseudonym, "ussd", camp->name,
-							      since, state_cb, &in) <= 0 || !in.ok)
+	if (!dlg->camp || !dlg->pseudonym[0])
+		return;
+	uigw_store_job_query(job, UIGW_Q_DLG_STATE, talloc_strdup(job, dlg->camp->name),
+			     talloc_asprintf(job, "%s %" PRId64, dlg->pseudonym, since));
+}
+
+bool uigw_dlg_state_apply(struct uigw_dialog *dlg, const struct uigw_store_job *job)
+{
+	struct state_in in = { .dlg = dlg, .camp = dlg->camp };
+	char *f[4], *p;
+	unsigned int i, k;
+
+	for (i = 0; i < job->n_queries; i++) {
+		if (job->queries[i].query == UIGW_Q_DLG_STATE && job->queries[i].text)
+			break;
+	}
+	if (i == job->n_queries || !dlg->camp)
 		return false;
-	dlg->camp = camp;
-	uigw_campaign_get(camp);
+	/* VERSION, NODE, HIST, VARS: the variables last, whatever they hold */
+	p = job->queries[i].text;
+	for (k = 0; k < 3; k++) {
+		f[k] = p;
+		p = strchr(p, '\x1f');
+		if (!p)
+			return false;
+		*p++ = '\0';
+	}
+	f[3] = p;
+	state_cb(NULL, (unsigned int)strtoul(f[0], NULL, 10), f[1], f[2], f[3], &in);
+	if (!in.ok)
+		return false;
+	rate_ctr_inc2(dlg->gw->ctrs, UIGW_CTR_DLG_RESUMED);
+	LOGPDLG(dlg, LOGL_INFO, "resumed at node '%s', where a dialog of this or another gateway stopped\n",
+		dlg->camp->nodes[dlg->node].id);
+	uigw_dlg_set_notice(dlg, uigw_dlg_label(dlg, &dlg->camp->labels.resumed, "Welcome back.", dlg));
 	return true;
 }
 
@@ -259,8 +290,11 @@ bool uigw_dlg_resume_take(struct uigw_dialog *dlg, struct uigw_campaign *camp)
 	struct uigw_resume *r;
 	unsigned int i;
 
-	if (uigw_store_shared(dlg->gw->store))
-		return resumable(dlg) && state_take(dlg, camp);
+	/* a shared store: asked with the first screen's commit (uigw_dlg_state_ask()), no wait on the loop */
+	if (uigw_store_shared(dlg->gw->store)) {
+		dlg->resume_pending = resumable(dlg);
+		return false;
+	}
 	r = resume_find(dlg->gw, dlg->msisdn);
 	if (!r || strcmp(r->camp->name, camp->name))
 		return false;

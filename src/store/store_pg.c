@@ -66,6 +66,7 @@ struct pg_seg {
 enum pg_expect_kind { EX_STMT, EX_QUERY, EX_SYNC, EX_PURGE, EX_ERASE };
 struct pg_expect {
 	uint8_t kind;
+	struct uigw_store_job *job;	/*!< EX_QUERY: the job it belongs to (a state's text is its child) */
 	int seg;		/*!< EX_STMT, EX_SYNC, EX_PURGE, EX_ERASE: its transaction, -1: none (preparing, the
 				 *   queries); a purge's or an erasure's statement counts the rows it changed */
 	struct uigw_store_query *q;	/*!< EX_QUERY */
@@ -562,12 +563,18 @@ static int grow(void *ctx, void **array, unsigned int *cap, unsigned int need, s
 	return 0;
 }
 
-static int expect(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg, struct uigw_store_query *q)
+static int expect_q(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg, struct uigw_store_query *q,
+		    struct uigw_store_job *job)
 {
 	if (grow(pg, (void **)&pg->ex, &pg->ex_cap, pg->n_ex + 1, sizeof(*pg->ex)) < 0)
 		return -ENOMEM;
-	pg->ex[pg->n_ex++] = (struct pg_expect){ .kind = kind, .seg = seg, .q = q };
+	pg->ex[pg->n_ex++] = (struct pg_expect){ .kind = kind, .seg = seg, .q = q, .job = job };
 	return 0;
+}
+
+static int expect(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg, struct uigw_store_query *q)
+{
+	return expect_q(pg, kind, seg, q, NULL);
 }
 
 static void set_failing(struct uigw_store_pg *pg, bool failing)
@@ -990,8 +997,9 @@ again:
 				p.n = 0;
 				p_text(&p, q->campaign);
 				p_text(&p, q->arg);
+				q->text = NULL;
 				if (q->query >= _UIGW_Q_NUM || send_stmt(pg, PG_Q_FIRST + q->query, &p) < 0 ||
-				    expect(pg, EX_QUERY, -1, q) < 0)
+				    expect_q(pg, EX_QUERY, -1, q, job) < 0)
 					goto lost;
 			}
 		}
@@ -1030,7 +1038,15 @@ static void on_result(struct uigw_store_pg *pg, PGresult *res)
 			seg->synced = true;
 		return;
 	case EX_QUERY:
-		if (rs == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2) {
+		if (rs == PGRES_TUPLES_OK && e->q->query == UIGW_Q_DLG_STATE) {
+			/* no row: nothing to resume */
+			e->q->count = PQntuples(res);
+			e->q->rc = 0;
+			if (PQntuples(res) == 1 && PQnfields(res) >= 6 && e->job)
+				e->q->text = talloc_asprintf(e->job, "%s\x1f%s\x1f%s\x1f%s", PQgetvalue(res, 0, 2),
+							     PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
+							     PQgetvalue(res, 0, 5));
+		} else if (rs == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2) {
 			e->q->count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 			e->q->value = strtod(PQgetvalue(res, 0, 1), NULL);
 			e->q->rc = 0;

@@ -292,6 +292,11 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		"SELECT count(*), 0 FROM flag WHERE content = $2" },
 	[PG_Q_FIRST + UIGW_Q_ANSWERS] = { 2,
 		"SELECT coalesce(sum(n), 0), 0 FROM answer_count WHERE campaign = $1 AND question = $2" },
+	/* a USSD dialog's state to resume, taken in the statement that reads it: count 1 and the state, or no row */
+	[PG_Q_FIRST + UIGW_Q_DLG_STATE] = { 2,
+		"DELETE FROM dialog_state WHERE pseudonym = split_part($2, ' ', 1) AND class = 'ussd' AND campaign = $1"
+		" AND node IS NOT NULL AND updated > split_part($2, ' ', 2)::bigint"
+		" RETURNING 1, 0, version, node, coalesce(hist, ''), coalesce(vars, '')" },
 	/* is_number(): uigw_store_is_number()'s characters, and a number strtod reads (no "inf", "nan") */
 	[PG_Q_FIRST + UIGW_Q_AVERAGE] = { 2,
 		"SELECT coalesce(sum(n), 0), coalesce(sum(value::float8 * n) / sum(n), 0) FROM answer_count"

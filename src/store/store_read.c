@@ -38,6 +38,8 @@ const char *const uigw_store_query_sql[_UIGW_Q_NUM] = {
 	[UIGW_Q_AVERAGE] =
 		("SELECT coalesce(sum(n), 0), coalesce(sum(CAST(value AS REAL) * n) / sum(n), 0) FROM answer_count"
 		 " WHERE campaign = $campaign AND question = $arg AND n > 0 AND is_number(value)"),
+	/* one gateway: its resume records are in memory (dialog_resume.c); never asked */
+	[UIGW_Q_DLG_STATE] = "SELECT 0, 0 WHERE $campaign IS NULL AND $arg IS NULL",
 };
 
 /* Times in the webhooks' JSON as RFC 3339 UTC with milliseconds, as the HTTP API writes them */

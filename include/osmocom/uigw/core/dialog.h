@@ -67,6 +67,7 @@ struct uigw_dialog {
 	struct uigw_store_job *job;	/*!< job in flight, or NULL */
 	bool ending;			/*!< the screen being prepared is the last one */
 	bool state_noted;		/*!< a shared store holds where it stands (dialog_resume.c) */
+	bool resume_pending;		/*!< its first screen's commit asks a shared store for a state to resume */
 	bool in_deliver;		/*!< inside the channel's deliver(): an abort from there waits for its return */
 	/* the outbox (dialog_outbox.c): what waits until the channel's own call into the core returned */
 	struct llist_head ob_entry;	/*!< in gw->outbox while ob_queued */

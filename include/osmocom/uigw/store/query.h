@@ -14,6 +14,8 @@ enum uigw_query {
 	UIGW_Q_FLAGS,		/*!< flags(content): number of abuse flags */
 	UIGW_Q_ANSWERS,		/*!< answers(question): responses to that question of this campaign */
 	UIGW_Q_AVERAGE,		/*!< average(question): mean numeric answer to that question of this campaign */
+	UIGW_Q_DLG_STATE,	/*!< not a text function: a shared store's state of a USSD dialog to resume, taken
+				 *   (campaign; arg "PSEUDONYM SINCE_MS"); the result in the query's text */
 	_UIGW_Q_NUM
 };
 

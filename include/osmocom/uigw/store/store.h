@@ -280,6 +280,8 @@ struct uigw_store_query {
 	int64_t count;			/*!< counts; for averages: number of values */
 	double value;			/*!< averages (0 when count == 0) */
 	int rc;				/*!< 0 or negative errno */
+	char *text;			/*!< UIGW_Q_DLG_STATE on PostgreSQL: "VERSION\x1fNODE\x1fHIST\x1fVARS" (a talloc
+					 *   child of the job), NULL: none */
 };
 
 typedef void (*uigw_store_done_cb)(struct uigw_store_job *job, void *data);
