@@ -63,7 +63,7 @@ struct pg_seg {
 };
 
 /* what each result of the pipeline answers, in the order they were sent */
-enum pg_expect_kind { EX_STMT, EX_QUERY, EX_SYNC, EX_PURGE, EX_ERASE };
+enum pg_expect_kind { EX_STMT, EX_QUERY, EX_SYNC, EX_PURGE, EX_ERASE, EX_TAKES };
 struct pg_expect {
 	uint8_t kind;
 	struct uigw_store_job *job;	/*!< EX_QUERY: the job it belongs to (a state's text is its child) */
@@ -122,6 +122,12 @@ struct uigw_store_pg {
 		char *p;
 		size_t len, cap;
 	} col[PG_MAX_PARAMS], keys;
+	/* the flight's questions for a state to resume (UIGW_Q_DLG_STATE), asked in one statement (EX_TAKES) */
+	struct pg_take {
+		struct uigw_store_query *q;
+		struct uigw_store_job *job;
+	} *takes;
+	unsigned int n_takes, takes_cap;
 };
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -904,6 +910,35 @@ static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 	return 0;
 }
 
+/* The flight's questions for a state to resume, as one statement: the arrays of campaigns and of "PSEUDONYM
+ * SINCE_MS" (the queries' arguments); the rows it took come back with their pseudonym and campaign. */
+static int send_takes(struct uigw_store_pg *pg)
+{
+	const char *values[2];
+	unsigned int i;
+	int rc = 0;
+	char name[8];
+
+	for (i = 0; i < 2; i++) {
+		pg->col[i].len = 0;
+		rc |= buf_add(pg, &pg->col[i], "{", 1);
+	}
+	for (i = 0; i < pg->n_takes; i++) {
+		rc |= array_elem(pg, &pg->col[0], pg->takes[i].q->campaign, i == 0);
+		rc |= array_elem(pg, &pg->col[1], pg->takes[i].q->arg, i == 0);
+	}
+	for (i = 0; i < 2; i++) {
+		rc |= buf_add(pg, &pg->col[i], "}", 1);
+		values[i] = pg->col[i].p;
+	}
+	if (rc)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "u%d", PG_TAKES);
+	if (!PQsendQueryPrepared(pg->conn, name, 2, values, NULL, NULL, 0) || expect(pg, EX_TAKES, -1, NULL) < 0)
+		return -EIO;
+	return 0;
+}
+
 /* Send the next group commit: the queued jobs (at most batch-max-rows rows; at least one job), in one transaction,
  * or one transaction each while some must go alone; then their queries. */
 static void send_flight(struct uigw_store_pg *pg)
@@ -988,21 +1023,32 @@ again:
 	if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, 0, NULL) < 0)
 		goto lost;
 	if (queries) {
+		pg->n_takes = 0;
 		for (i = 0; i < pg->n_jobs; i++) {
 			job = pg->jobs[i];
 			for (r = 0; r < job->n_queries; r++) {
 				struct uigw_store_query *q = &job->queries[r];
 
 				q->rc = -EIO;
+				q->text = NULL;
+				if (q->query == UIGW_Q_DLG_STATE) {
+					/* together, below */
+					if (grow(pg, (void **)&pg->takes, &pg->takes_cap, pg->n_takes + 1,
+						 sizeof(*pg->takes)) < 0)
+						goto lost;
+					pg->takes[pg->n_takes++] = (struct pg_take){ .q = q, .job = job };
+					continue;
+				}
 				p.n = 0;
 				p_text(&p, q->campaign);
 				p_text(&p, q->arg);
-				q->text = NULL;
 				if (q->query >= _UIGW_Q_NUM || send_stmt(pg, PG_Q_FIRST + q->query, &p) < 0 ||
 				    expect_q(pg, EX_QUERY, -1, q, job) < 0)
 					goto lost;
 			}
 		}
+		if (pg->n_takes && send_takes(pg) < 0)
+			goto lost;
 		if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, -1, NULL) < 0)
 			goto lost;
 	}
@@ -1054,6 +1100,40 @@ static void on_result(struct uigw_store_pg *pg, PGresult *res)
 			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: a query failed: %s", PQresultErrorMessage(res));
 		}
 		return;
+	case EX_TAKES: {
+		unsigned int t;
+		int row;
+
+		if (rs != PGRES_TUPLES_OK) {
+			if (rs == PGRES_FATAL_ERROR)
+				LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: taking dialog states failed: %s",
+				     PQresultErrorMessage(res));
+			return;	/* their rc stays -EIO: no resume */
+		}
+		for (t = 0; t < pg->n_takes; t++) {
+			pg->takes[t].q->rc = 0;
+			pg->takes[t].q->count = 0;
+		}
+		/* each row: pseudonym, campaign, version, node, hist, vars */
+		for (row = 0; row < PQntuples(res); row++) {
+			const char *sub = PQgetvalue(res, row, 0), *camp = PQgetvalue(res, row, 1);
+			size_t sl = strlen(sub);
+
+			for (t = 0; t < pg->n_takes; t++) {
+				struct uigw_store_query *q = pg->takes[t].q;
+
+				if (q->count || !q->arg || strncmp(q->arg, sub, sl) || q->arg[sl] != ' ' ||
+				    !q->campaign || strcmp(q->campaign, camp))
+					continue;
+				q->count = 1;
+				q->text = talloc_asprintf(pg->takes[t].job, "%s\x1f%s\x1f%s\x1f%s", PQgetvalue(res, row, 2),
+							  PQgetvalue(res, row, 3), PQgetvalue(res, row, 4),
+							  PQgetvalue(res, row, 5));
+				break;
+			}
+		}
+		return;
+	}
 	case EX_PURGE:
 	case EX_ERASE:
 		if (rs == PGRES_COMMAND_OK) {

@@ -271,6 +271,12 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (pseudonym, class) DO UPDATE SET"
 		" campaign = excluded.campaign, version = excluded.version, node = excluded.node, hist = excluded.hist,"
 		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated" },
+	/* $1 campaigns, $2 "PSEUDONYM SINCE_MS": the states of USSD dialogs to resume, taken as they are read */
+	[PG_TAKES] = { 2,
+		"DELETE FROM dialog_state d USING (SELECT c, split_part(a, ' ', 1) AS p, split_part(a, ' ', 2)::bigint AS s"
+		" FROM unnest($1::text[], $2::text[]) AS u(c, a)) u WHERE d.pseudonym = u.p AND d.class = 'ussd'"
+		" AND d.campaign = u.c AND d.node IS NOT NULL AND d.updated > u.s"
+		" RETURNING d.pseudonym, d.campaign, d.version, d.node, coalesce(d.hist, ''), coalesce(d.vars, '')" },
 	[PG_CDR] = { 17,
 		"INSERT INTO cdr (dialog, started, ended, channel, campaign, tenant, subscriber, roaming, visited, screens,"
 		" mt_messages, outcome, refusal, charge_class, zero_rated, test, instance)"

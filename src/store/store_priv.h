@@ -365,6 +365,7 @@ enum uigw_store_pg_stmt_id {
 	PG_DEFER_DONE,
 	PG_CDR,
 	PG_DLG_STATE,
+	PG_TAKES,		/*!< the flight's questions for a state to resume, in one statement */
 	PG_Q_FIRST,		/*!< the contextual queries: PG_Q_FIRST + enum uigw_query */
 	PG_B_FIRST = PG_Q_FIRST + _UIGW_Q_NUM,	/*!< the rows of a kind as one statement: PG_B_FIRST + batch index */
 	PG_E_FIRST = PG_B_FIRST + 8,	/*!< a subscriber's erasure: PG_E_FIRST + index of uigw_store_pg_places */
