@@ -27,7 +27,7 @@ if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then
 	export ASAN_SYMBOLIZER_PATH
 fi
 PKGS="libosmocore libosmogsm libosmovty sqlite3 libconfig nettle libsmpp34"
-PKGS="$PKGS libosip2 expat libmicrohttpd jansson libcurl"
+PKGS="$PKGS libosip2 expat libmicrohttpd jansson libcurl libpq"
 CFLAGS="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$top_srcdir/include -I$top_builddir $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -pthread"
