@@ -152,25 +152,14 @@ int uigw_store_pg_campaign_counts(struct uigw_store *st, const char *campaign, i
 {
 	struct pgq q = {};
 	PGresult *res;
-	int row, o;
+	int row;
 
 	q_text(&q, campaign);
 	res = run(st, "the outcomes", "SELECT outcome, n FROM dialog_count WHERE campaign = $1 AND n > 0", &q);
 	if (!res)
 		return -EIO;
-	FOR_ROWS {
-		const char *name = T(0);
-
-		/* the test drive's, counted apart */
-		if (name && !strncmp(name, "test:", 5)) {
-			if (!test)
-				continue;
-			name += 5;
-		}
-		o = name ? get_string_value(uigw_outcome_names, name) : -1;
-		if (o >= 0 && o < _UIGW_OUTCOME_NUM)
-			outcomes[o] += I(1);
-	}
+	FOR_ROWS
+		uigw_store_outcome_add(outcomes, T(0), I(1), test);
 	PQclear(res);
 	q_text(&q, test ? "t" : "f");
 	res = run(st, "the answer count", "SELECT coalesce(sum(n), 0) FROM answer_count WHERE campaign = $1"

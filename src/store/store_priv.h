@@ -260,6 +260,9 @@ int uigw_store_bind_int64(sqlite3_stmt *stmt, const char *name, int64_t v);
 int uigw_store_step_done(sqlite3 *db, sqlite3_stmt *stmt);
 /*! Reset and clear the bindings of a statement after use. */
 void uigw_store_stmt_done(sqlite3_stmt *stmt);
+/*! A row of dialog_count: \a n dialogs of outcome \a name ("test:NAME" the test drive's, counted only if \a test)
+ *  into \a outcomes (both backends). */
+void uigw_store_outcome_add(int64_t outcomes[_UIGW_OUTCOME_NUM], const char *name, int64_t n, bool test);
 /*! Run one contextual query on a statement of either connection; fills q's results. */
 int uigw_store_run_query(sqlite3_stmt *stmt, struct uigw_store_query *q);
 /*! Prepare the read connection's statements / finalize them (store_read.c). */

@@ -344,11 +344,26 @@ int uigw_store_feedback(struct uigw_store *st, const char *campaign,
 	return finish(st, s, rc);
 }
 
+void uigw_store_outcome_add(int64_t outcomes[_UIGW_OUTCOME_NUM], const char *name, int64_t n, bool test)
+{
+	int o;
+
+	/* the test drive's, counted apart */
+	if (name && !strncmp(name, "test:", 5)) {
+		if (!test)
+			return;
+		name += 5;
+	}
+	o = name ? get_string_value(uigw_outcome_names, name) : -1;
+	if (o >= 0 && o < _UIGW_OUTCOME_NUM)
+		outcomes[o] += n;
+}
+
 int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int64_t outcomes[_UIGW_OUTCOME_NUM],
 			       int64_t *responses, bool test)
 {
 	sqlite3_stmt *s;
-	int rc, o;
+	int rc;
 
 	if (!st || !campaign || !outcomes || !responses)
 		return -EINVAL;
@@ -362,19 +377,9 @@ int uigw_store_campaign_counts(struct uigw_store *st, const char *campaign, int6
 		uigw_store_stmt_done(s);
 		return -EIO;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(s, 0);
-
-		/* the test drive's, counted apart */
-		if (name && !strncmp(name, "test:", 5)) {
-			if (!test)
-				continue;
-			name += 5;
-		}
-		o = name ? get_string_value(uigw_outcome_names, name) : -1;
-		if (o >= 0 && o < _UIGW_OUTCOME_NUM)
-			outcomes[o] += sqlite3_column_int64(s, 1);
-	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		uigw_store_outcome_add(outcomes, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+				       test);
 	rc = finish(st, s, rc);
 	if (rc < 0)
 		return rc;

@@ -178,6 +178,17 @@ static int config_write_store(struct vty *vty)
 	return CMD_SUCCESS;
 }
 
+/* the lines both backends have: the group commits and what waits */
+static void show_commits(struct vty *vty, const struct uigw_store_stats *st)
+{
+	if (st->commits)
+		vty_out(vty, " Per commit: %.1f rows on average, %u in the last; %.2f ms on average, %.2f ms at most%s",
+			(double)st->rows / st->commits, st->last_rows, st->busy_us / 1000.0 / st->commits,
+			st->max_commit_us / 1000.0, VTY_NEWLINE);
+	vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st->queued,
+		st->in_flight, st->depth, VTY_NEWLINE);
+}
+
 DEFUN(show_store, show_store_cmd, "show store",
       SHOW_STR "The feedback store: settings, the writer's group commits, what waits\n")
 {
@@ -197,12 +208,7 @@ DEFUN(show_store, show_store_cmd, "show store",
 		vty_out(vty, " Commits (one round trip each): %" PRIu64 ", jobs %" PRIu64 " (%" PRIu64 " failed), rows %"
 			PRIu64 "; the instance's last transaction %" PRId64 "%s", st.commits, st.jobs, st.failed_jobs,
 			st.rows, st.pg_seq, VTY_NEWLINE);
-		if (st.commits)
-			vty_out(vty, " Per commit: %.1f rows on average, %u in the last; %.2f ms on average, %.2f ms at "
-				"most%s", (double)st.rows / st.commits, st.last_rows, st.busy_us / 1000.0 / st.commits,
-				st.max_commit_us / 1000.0, VTY_NEWLINE);
-		vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
-			st.in_flight, st.depth, VTY_NEWLINE);
+		show_commits(vty, &st);
 		if (st.failing) {
 			char since[32];
 
@@ -220,12 +226,7 @@ DEFUN(show_store, show_store_cmd, "show store",
 		c->commit_interval_ms, c->queue_max_jobs, c->checkpoint_pages, VTY_NEWLINE);
 	vty_out(vty, " Commits: %" PRIu64 ", jobs %" PRIu64 " (%" PRIu64 " failed), rows %" PRIu64 "%s", st.commits,
 		st.jobs, st.failed_jobs, st.rows, VTY_NEWLINE);
-	if (st.commits)
-		vty_out(vty, " Per commit: %.1f rows on average, %u in the last; %.2f ms on average, %.2f ms at most%s",
-			(double)st.rows / st.commits, st.last_rows, st.busy_us / 1000.0 / st.commits,
-			st.max_commit_us / 1000.0, VTY_NEWLINE);
-	vty_out(vty, " Now: %u jobs queued, %u being written, %u waiting for their completion%s", st.queued,
-		st.in_flight, st.depth, VTY_NEWLINE);
+	show_commits(vty, &st);
 	if (st.failing) {
 		char since[32];
 
