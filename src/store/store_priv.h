@@ -404,6 +404,30 @@ struct uigw_store_pg_stmt {
 	const char *sql;
 };
 extern const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM];
+/* store_pg_rows.c: a row as statements */
+#define PG_MAX_PARAMS	17
+/*! A statement's parameters, as text (or binary, fmt 1); integers formatted into buf. */
+struct pgp {
+	int n;
+	const char *v[PG_MAX_PARAMS];
+	int len[PG_MAX_PARAMS], fmt[PG_MAX_PARAMS];
+	char buf[PG_MAX_PARAMS][24];
+};
+void uigw_store_pg_p_text(struct pgp *p, const char *s);
+void uigw_store_pg_p_int(struct pgp *p, int64_t v);
+void uigw_store_pg_p_bool(struct pgp *p, bool b);
+void uigw_store_pg_p_blob(struct pgp *p, const uint8_t *data, size_t len);
+/*! Part \a part of row \a r as statement *stmt and its parameters. \returns 1 (a statement), 0 (none for this
+ *  part), -EPROTO (a row refused), -ENOTSUP (a kind this backend does not write yet) */
+int uigw_store_pg_row_stmt(const struct uigw_store_cfg *cfg, const char *instance, const struct uigw_store_row *r,
+			   int part, int *stmt, struct pgp *p);
+/*! Statements a row of \a kind may take (row_stmt()'s parts). */
+int uigw_store_pg_row_parts(enum uigw_row_kind kind);
+/*! \returns 0, or why the job cannot be written (its first bad row, logged) */
+int uigw_store_pg_job_check(const struct uigw_store_cfg *cfg, const char *instance, const struct uigw_store_job *job);
+/*! The index of \a kind in uigw_store_pg_batches, -1: written a statement per row. */
+int uigw_store_pg_batch_of(enum uigw_row_kind kind);
+
 /*! The schema steps (one DO block); the version is in table uigw_schema. */
 extern const char uigw_store_pg_schema_sql[];
 /*! Start the backend: the connection is made on the loop (the store is failing until it is up). \returns 0 or
