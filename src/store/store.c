@@ -644,10 +644,9 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 
 	if (st->cfg.backend == UIGW_STORE_POSTGRESQL) {
 		/* no writer thread, no files: the connection is the loop's (store_pg.c) */
-		if (uigw_store_pg_open(st) < 0 || uigw_store_pg_wait_up(st) < 0)
+		if (uigw_store_pg_open(st) < 0 || uigw_store_pg_wait_up(st) < 0 || uigw_store_pg_cdr_start(st) < 0)
 			goto fail;
-		LOGP(DSTORE, LOGL_NOTICE, "store on PostgreSQL, instance %s (not on this backend yet: webhooks, charging CSV "
-		     "files)\n",
+		LOGP(DSTORE, LOGL_NOTICE, "store on PostgreSQL, instance %s\n",
 		     cfg->instance && cfg->instance[0] ? cfg->instance : "uigw");
 		return st;
 	}

@@ -146,13 +146,7 @@ static const char *col_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
-/* a record's fields, from the table or from the row just inserted */
-struct cdr_fields {
-	int64_t id, ended, dialog, started;
-	const char *channel, *campaign, *tenant, *subscriber, *visited, *outcome, *refusal, *charge_class;
-	bool roaming, zero_rated, test, recovered;
-	int screens, mt_messages;	/* -1: unknown */
-};
+#define cdr_fields uigw_cdr_fields
 
 static void buf_fields(struct buf *b, const struct cdr_fields *f)
 {
@@ -184,8 +178,8 @@ static void buf_fields(struct buf *b, const struct cdr_fields *f)
 	buf_add(b, "\n", 1);
 }
 
-/* one record as a line (the columns of cdr_read_sql) */
-static void buf_record(struct buf *b, sqlite3_stmt *s)
+/* one record's fields (the columns of cdr_read_sql) */
+static void fields_of(sqlite3_stmt *s, struct cdr_fields *out)
 {
 	struct cdr_fields f = {
 		.id = sqlite3_column_int64(s, 0), .ended = sqlite3_column_int64(s, 1),
@@ -199,7 +193,7 @@ static void buf_record(struct buf *b, sqlite3_stmt *s)
 		.recovered = sqlite3_column_int64(s, 17),
 	};
 
-	buf_fields(b, &f);
+	*out = f;
 }
 
 void uigw_store_cdr_begin(struct uigw_store *st)
@@ -264,7 +258,7 @@ static void count(struct uigw_store *st, uint64_t exported, uint64_t files, uint
 }
 
 /* Close the open file: synced, renamed to .csv (or removed when it holds no record). */
-static void file_close(struct uigw_store *st)
+void uigw_store_cdr_file_close(struct uigw_store *st)
 {
 	struct uigw_store_cdr *c = &st->cdr;
 	char done[sizeof(c->path)];
@@ -408,12 +402,58 @@ static int flush(struct uigw_store *st, struct buf *b, unsigned int n, int64_t l
 	return 0;
 }
 
+void uigw_store_cdr_x_begin(struct uigw_store *st, struct uigw_cdr_export *x)
+{
+	if (file_due(st))
+		uigw_store_cdr_file_close(st);
+	x->b.len = 0;
+	x->n = 0;
+	x->last = st->cdr.exported;
+}
+
+int uigw_store_cdr_x_record(struct uigw_store *st, struct uigw_cdr_export *x, const struct uigw_cdr_fields *f)
+{
+	uint64_t max = (uint64_t)st->cfg.cdr_max_kb * 1024;
+
+	buf_fields(&x->b, f);
+	x->last = f->id;
+	x->n++;
+	/* a file is closed at its size: a big batch spreads over several */
+	if (max && (st->cdr.fd < 0 ? sizeof(cdr_header) - 1 : st->cdr.bytes) + x->b.len >= max) {
+		if (flush(st, &x->b, x->n, x->last, &x->exported) < 0)
+			return -EIO;
+		x->n = 0;
+		uigw_store_cdr_file_close(st);
+	}
+	return 0;
+}
+
+int uigw_store_cdr_x_flush(struct uigw_store *st, struct uigw_cdr_export *x)
+{
+	int rc = flush(st, &x->b, x->n, x->last, &x->exported);
+
+	x->n = 0;
+	return rc;
+}
+
+void uigw_store_cdr_x_end(struct uigw_store *st, struct uigw_cdr_export *x)
+{
+	if (st->cdr.file_failing)
+		count(st, x->exported, 0, 1);
+	else {
+		if (file_due(st))
+			uigw_store_cdr_file_close(st);
+		count(st, x->exported, 0, 0);
+	}
+	free(x->b.p);
+	*x = (struct uigw_cdr_export){};
+}
+
 void uigw_store_cdr_export(struct uigw_store *st)
 {
 	struct uigw_store_cdr *c = &st->cdr;
 	uint64_t max = (uint64_t)st->cfg.cdr_max_kb * 1024;
-	struct buf b = { 0 };
-	uint64_t exported = 0;
+	struct uigw_cdr_export x = {};
 	bool more = true;
 
 	c->written = false;
@@ -423,36 +463,28 @@ void uigw_store_cdr_export(struct uigw_store *st)
 	if (c->pend_n && !c->pend.oom && c->pend_first == c->exported + 1 &&
 	    c->pend_last - c->pend_first + 1 == c->pend_n) {
 		if (file_due(st))
-			file_close(st);
+			uigw_store_cdr_file_close(st);
 		if (max && (c->fd < 0 ? sizeof(cdr_header) - 1 : c->bytes) + c->pend.len >= max) {
 			/* a file fills: line by line on the slow path below */
-		} else if (flush(st, &c->pend, c->pend_n, c->pend_last, &exported) == 0) {
+		} else if (flush(st, &c->pend, c->pend_n, c->pend_last, &x.exported) == 0) {
 			more = false;
 		}
 	}
 	c->pend_n = 0;
 	c->pend.len = 0;
 	while (more) {
-		unsigned int n = 0, rows = 0;
-		int64_t last = c->exported;
+		unsigned int rows = 0;
 		int rc;
 
-		if (file_due(st))
-			file_close(st);
-		b.len = 0;
+		uigw_store_cdr_x_begin(st, &x);
 		sqlite3_bind_int64(c->read, 1, c->exported);
 		while ((rc = sqlite3_step(c->read)) == SQLITE_ROW) {
+			struct cdr_fields f;
+
 			rows++;
-			buf_record(&b, c->read);
-			last = sqlite3_column_int64(c->read, 0);
-			n++;
-			/* a file is closed at its size: a big batch spreads over several */
-			if (max && (c->fd < 0 ? sizeof(cdr_header) - 1 : c->bytes) + b.len >= max) {
-				if (flush(st, &b, n, last, &exported) < 0)
-					break;
-				n = 0;
-				file_close(st);
-			}
+			fields_of(c->read, &f);
+			if (uigw_store_cdr_x_record(st, &x, &f) < 0)
+				break;
 		}
 		sqlite3_reset(c->read);
 		if (c->file_failing)
@@ -461,18 +493,11 @@ void uigw_store_cdr_export(struct uigw_store *st)
 			LOGP(DSTORE, LOGL_ERROR, "cannot read charging records: %s\n", sqlite3_errmsg(st->cdr.db));
 			break;
 		}
-		if (flush(st, &b, n, last, &exported) < 0)
+		if (uigw_store_cdr_x_flush(st, &x) < 0)
 			break;
 		more = rows == CDR_CHUNK;
 	}
-	if (c->file_failing)
-		count(st, exported, 0, 1);
-	else {
-		if (file_due(st))
-			file_close(st);
-		count(st, exported, 0, 0);
-	}
-	free(b.p);
+	uigw_store_cdr_x_end(st, &x);
 }
 
 int uigw_store_cdr_save_cursor(struct uigw_store *st)
@@ -545,11 +570,11 @@ static int64_t repair_part(struct uigw_store *st, const char *path)
 	osmo_strlcpy(c->path, path, sizeof(c->path));
 	c->fd = open(path, O_RDONLY | O_CLOEXEC);
 	c->records = last > 0;
-	file_close(st);
+	uigw_store_cdr_file_close(st);
 	return last;
 }
 
-static int64_t scan_parts(struct uigw_store *st)
+int64_t uigw_store_cdr_scan_parts(struct uigw_store *st)
 {
 	DIR *d = opendir(st->cfg.cdr_dir);
 	struct dirent *e;
@@ -650,7 +675,7 @@ int uigw_store_cdr_files_open(struct uigw_store *st)
 			LOGP(DSTORE, LOGL_ERROR, "%s: %s\n", sqlite3_errmsg(st->cdr.db), cdr_read_sql);
 			return -EIO;
 		}
-		in_files = scan_parts(st);
+		in_files = uigw_store_cdr_scan_parts(st);
 		if (in_files > c->exported)
 			c->exported = in_files;
 	}
@@ -675,7 +700,7 @@ void uigw_store_cdr_files_close(struct uigw_store *st)
 		free(c->pend.p);
 		c->pend.p = NULL;
 		/* the open file is handed over (synced) before the cursor says its records are in a file */
-		file_close(st);
+		uigw_store_cdr_file_close(st);
 		if (c->exported != c->saved) {
 			sqlite3_stmt *s = st->cdr.cursor_upd;
 
@@ -688,5 +713,5 @@ void uigw_store_cdr_files_close(struct uigw_store *st)
 		c->read = NULL;
 	}
 	/* the open file is handed over at a clean stop */
-	file_close(st);
+	uigw_store_cdr_file_close(st);
 }

@@ -127,6 +127,12 @@ struct uigw_store_pg {
 		struct uigw_store_job *job;
 	} *takes;
 	unsigned int n_takes, takes_cap;
+	/* the campaigns' tenants this instance wrote (campaign_owner: the webhooks' triggers read it) */
+	struct pg_owner {
+		char *campaign, *tenant;	/*!< tenant "": the operator's */
+	} *owners;
+	unsigned int n_owners, owners_cap, owner_hit;
+	bool flight_cdr;		/*!< the flight has charging records */
 };
 
 /* the rows as statements (store_pg_rows.c), with this connection's settings and name */
@@ -231,6 +237,17 @@ static bool sqlstate_retry(const char *s)
 
 /* The flight is over: every transaction answered (\a stored < 0), or the connection was lost and \a stored is the
  * instance's last committed transaction as the next connection read it. */
+static void owners_forget(struct uigw_store_pg *pg)
+{
+	unsigned int i;
+
+	for (i = 0; i < pg->n_owners; i++) {
+		talloc_free(pg->owners[i].campaign);
+		talloc_free(pg->owners[i].tenant);
+	}
+	pg->n_owners = pg->owner_hit = 0;
+}
+
 static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 {
 	struct uigw_store *st = pg->st;
@@ -281,6 +298,11 @@ static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 		LOGP(DSTORE, LOGL_NOTICE, "PostgreSQL: erasure: %u rows deleted\n", pg->erased);
 		pg->erased = 0;
 	}
+	if (committed < pg->n_segs)
+		owners_forget(pg);	/* what the flight wrote of campaign_owner may be lost */
+	if (committed && pg->flight_cdr)
+		uigw_store_pg_cdr_kick(st);	/* its records into the CSV files */
+	pg->flight_cdr = false;
 	took = uigw_mono_us() - pg->flight_us;
 	if (committed) {
 		st->stats.commits += committed;
@@ -480,6 +502,7 @@ static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 		if (grow(pg, (void **)&pg->bref[b], &pg->bref_cap[b], pg->n_bref[b] + 1, sizeof(*pg->bref[b])) < 0)
 			return -ENOMEM;
 		pg->bref[b][pg->n_bref[b]++] = (struct pg_bref){ .r = r };
+		pg->flight_cdr |= r->kind == UIGW_ROW_CDR;
 		return 0;
 	}
 	for (part = 0; part < row_parts(r->kind); part++) {
@@ -491,6 +514,73 @@ static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 		if (send_stmt(pg, stmt, &p) < 0 || expect(pg, ex, seg, NULL) < 0)
 			return -EIO;
 	}
+	return 0;
+}
+
+/* The owners of the flight's campaigns that this instance has not written to campaign_owner yet (or that changed),
+ * as one statement before the rows, so that the webhooks' triggers know which tenant may see them. */
+static int send_owners(struct uigw_store_pg *pg)
+{
+	const char *values[2];
+	unsigned int i, r, o, n = 0;
+	int rc = 0;
+	char name[8];
+
+	for (i = 0; i < pg->n_jobs; i++) {
+		const struct uigw_store_job *job = pg->jobs[i];
+
+		for (r = 0; r < job->n_rows; r++) {
+			const struct uigw_store_row *row = &job->rows[r];
+			const char *tenant = row->owner ? row->owner : "";
+			struct pg_owner *ow = NULL;
+
+			if ((row->kind != UIGW_ROW_RESPONSE && row->kind != UIGW_ROW_DIALOG && row->kind != UIGW_ROW_SPAM) ||
+			    !row->campaign)
+				continue;
+			if (pg->owner_hit < pg->n_owners && !strcmp(pg->owners[pg->owner_hit].campaign, row->campaign))
+				ow = &pg->owners[pg->owner_hit];
+			for (o = 0; !ow && o < pg->n_owners; o++) {
+				if (!strcmp(pg->owners[o].campaign, row->campaign)) {
+					ow = &pg->owners[o];
+					pg->owner_hit = o;
+				}
+			}
+			if (ow && !strcmp(ow->tenant, tenant))
+				continue;
+			if (!ow) {
+				if (grow(pg, (void **)&pg->owners, &pg->owners_cap, pg->n_owners + 1, sizeof(*pg->owners)) < 0)
+					return -ENOMEM;
+				ow = &pg->owners[pg->n_owners++];
+				ow->campaign = talloc_strdup(pg, row->campaign);
+				ow->tenant = NULL;
+			}
+			talloc_free(ow->tenant);
+			ow->tenant = talloc_strdup(pg, tenant);
+			if (!ow->campaign || !ow->tenant) {
+				owners_forget(pg);
+				return -ENOMEM;
+			}
+			if (!n) {
+				pg->col[0].len = pg->col[1].len = 0;
+				rc |= buf_add(pg, &pg->col[0], "{", 1);
+				rc |= buf_add(pg, &pg->col[1], "{", 1);
+			}
+			rc |= array_elem(pg, &pg->col[0], row->campaign, !n);
+			rc |= array_elem(pg, &pg->col[1], tenant, !n);
+			n++;
+		}
+	}
+	if (!n)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		rc |= buf_add(pg, &pg->col[i], "}", 1);
+		values[i] = pg->col[i].p;
+	}
+	if (rc)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "u%d", PG_OWNERS);
+	if (!PQsendQueryPrepared(pg->conn, name, 2, values, NULL, NULL, 0) || expect(pg, EX_STMT, 0, NULL) < 0)
+		return -EIO;
 	return 0;
 }
 
@@ -592,7 +682,7 @@ again:
 	p_text(&p, pg->instance);
 	p_int(&p, pg->seq);
 	p_int(&p, uigw_wall_ms());
-	if (send_stmt(pg, PG_INSTANCE, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0)
+	if (send_stmt(pg, PG_INSTANCE, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0 || send_owners(pg) < 0)
 		goto lost;
 	for (i = 0; i < pg->n_jobs; i++) {
 		job = pg->jobs[i];
@@ -812,7 +902,7 @@ static int setup_level(const struct uigw_store_pg *pg)
 	return pg->logged_down ? LOGL_DEBUG : LOGL_ERROR;
 }
 
-/* the results of the setup query, in order: DO, version, lock, the instance's row, its seq */
+/* the results of the setup query, in order: DO, version, lock, the instance's row, its seq, the settings */
 static void setup_result(struct uigw_store_pg *pg, PGresult *res)
 {
 	ExecStatusType rs = PQresultStatus(res);
@@ -840,7 +930,7 @@ static void setup_result(struct uigw_store_pg *pg, PGresult *res)
 
 static void setup_done(struct uigw_store_pg *pg)
 {
-	if (pg->setup_failed || pg->setup_result < 5) {
+	if (pg->setup_failed || pg->setup_result < 6) {
 		conn_lost(pg, "the setup failed");
 		return;
 	}
@@ -866,7 +956,7 @@ static void setup_done(struct uigw_store_pg *pg)
 
 static void setup(struct uigw_store_pg *pg)
 {
-	char *lit, *sql;
+	char *lit, *sql, *schema;
 	int ok;
 
 	pg->state = PG_SETUP;
@@ -880,12 +970,17 @@ static void setup(struct uigw_store_pg *pg)
 	lit = PQescapeLiteral(pg->conn, pg->instance, strlen(pg->instance));
 	if (!lit)
 		goto lost;
-	sql = talloc_asprintf(pg, "%s; SELECT version FROM uigw_schema;"
+	schema = uigw_store_pg_schema_sql(pg, UIGW_PG_SCHEMA_VERSION);
+	sql = schema ? talloc_asprintf(pg, "%s; SELECT version FROM uigw_schema;"
 			      " SELECT pg_try_advisory_lock(" OSMO_STRINGIFY_VAL(UIGW_PG_SCHEMA_LOCK) ", hashtext(%s));"
 			      " INSERT INTO uigw_instance (name, started, seen) VALUES (%s, %" PRId64 ", %" PRId64 ")"
 			      " ON CONFLICT (name) DO UPDATE SET started = excluded.started;"
-			      " SELECT seq FROM uigw_instance WHERE name = %s",
-			      uigw_store_pg_schema_sql, lit, lit, uigw_wall_ms(), uigw_wall_ms(), lit);
+			      " SELECT seq FROM uigw_instance WHERE name = %s;"
+			      /* for the webhooks' triggers: whose entries, and whether the test drive's count */
+			      " SELECT set_config('uigw.instance', %s, false), set_config('uigw.test_results', '%s', false)",
+			      schema, lit, lit, uigw_wall_ms(), uigw_wall_ms(), lit, lit,
+			      pg->st->cfg.test_results ? "on" : "off") : NULL;
+	talloc_free(schema);
 	PQfreemem(lit);
 	ok = sql && PQsendQuery(pg->conn, sql);
 	talloc_free(sql);
@@ -1284,6 +1379,8 @@ void uigw_store_pg_close(struct uigw_store *st)
 	}
 	osmo_timer_del(&pg->done);
 	uigw_store_run_completions(st);
+	/* the charging files: the records committed, then the cursor (the thread uses the instance's name) */
+	uigw_store_pg_cdr_stop(st);
 	osmo_timer_del(&pg->retry);
 	osmo_timer_del(&pg->purge);
 	disconnect(pg);

@@ -463,6 +463,47 @@ int uigw_store_pg_webhooks(struct uigw_store *st, void (*cb)(const struct uigw_s
 	return n;
 }
 
+/* An instance delivers the entries it wrote (the triggers of schema 2) and those it sent again; the dead letters
+ * are every instance's. The event's JSON is made from the row the entry refers to, as the trigger makes it for
+ * an entry that keeps its own. */
+int uigw_store_pg_wh_entries(struct uigw_store *st, int64_t webhook, bool dead, int64_t after, unsigned int limit,
+			     void (*cb)(const struct uigw_store_wh_entry *e, void *data), void *data)
+{
+	struct pgq q = {};
+	PGresult *res;
+	int row, n = 0;
+
+	q_int(&q, webhook);
+	q_text(&q, dead ? "t" : "f");
+	q_int(&q, after);
+	q_int(&q, limit);
+	q_text(&q, uigw_store_pg_instance(st));
+	res = run(st, "the outbox", "SELECT o.id, lpad(to_hex(o.nonce), 16, '0') || lpad(to_hex(o.id), 16, '0'),"
+		  " CASE o.event WHEN 0 THEN 'answer' WHEN 1 THEN 'dialog.ended' WHEN 2 THEN 'spam.report'"
+		  "  ELSE 'trigger.refused' END,"
+		  " coalesce(o.data, CASE o.event"
+		  "  WHEN 0 THEN (SELECT uigw_answer_json(r) FROM response r WHERE r.dialog = o.ref"
+		  "   AND r.question = o.ref_text AND r.dialog > 0)"
+		  "  WHEN 1 THEN (SELECT uigw_dialog_json(d) FROM dialog d WHERE d.id = o.ref)"
+		  "  WHEN 2 THEN (SELECT uigw_spam_json(s) FROM spam_report s WHERE s.id = o.ref) END, 'null'),"
+		  " o.created, o.since, o.attempts, coalesce(o.last_status, 0) FROM webhook_outbox o"
+		  " WHERE o.webhook = $1 AND o.dead = $2::boolean AND o.id > $3 AND (o.dead OR o.instance = $5)"
+		  " ORDER BY o.id LIMIT $4", &q);
+	if (!res)
+		return -EIO;
+	FOR_ROWS {
+		struct uigw_store_wh_entry e = {
+			.id = I(0), .delivery = T(1), .event = T(2), .data = T(3), .created_ms = I(4), .since_ms = I(5),
+			.attempts = (unsigned int)I(6), .last_status = (int)I(7),
+		};
+
+		cb(&e, data);
+		n++;
+	}
+	PQclear(res);
+	return n;
+}
+
 int uigw_store_pg_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_ms, int64_t after,
 			    int64_t *pending, int64_t *dead, int64_t *older)
 {
@@ -473,9 +514,11 @@ int uigw_store_pg_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cuto
 	q_int(&q, webhook);
 	q_int(&q, cutoff_ms);
 	q_int(&q, after);
+	q_text(&q, uigw_store_pg_instance(st));
+	/* pending and dead: every instance's; older: what this one delivers (its sweep dead-letters them) */
 	res = run(st, "the outbox counts", "SELECT count(*) FILTER (WHERE NOT dead), count(*) FILTER (WHERE dead),"
-		  " count(*) FILTER (WHERE NOT dead AND since < $2 AND id > $3) FROM webhook_outbox WHERE webhook = $1",
-		  &q);
+		  " count(*) FILTER (WHERE NOT dead AND since < $2 AND id > $3 AND instance = $4) FROM webhook_outbox"
+		  " WHERE webhook = $1", &q);
 	if (!res)
 		return -EIO;
 	if (pending)

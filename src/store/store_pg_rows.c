@@ -43,7 +43,7 @@ void uigw_store_pg_p_blob(struct pgp *p, const uint8_t *data, size_t len)
 
 /* Part \a part (0, 1) of row \a r as a statement and its parameters, the same rows written or skipped as by the
  * SQLite writer (store_write.c). \returns 1 (a statement), 0 (none for this part), -EPROTO (a row refused),
- * -ENOTSUP (a kind this backend does not write yet) */
+ * -ENOTSUP (a kind this backend does not know) */
 
 /* short names for the table below */
 #define p_text uigw_store_pg_p_text
@@ -389,9 +389,81 @@ int uigw_store_pg_row_stmt(const struct uigw_store_cfg *cfg, const char *instanc
 		return 1;
 	}
 	case UIGW_ROW_REFUSED:
-		return 0;	/* only a webhook's outbox keeps a refused trigger: none on this backend yet */
+		/* only the outbox keeps it, if a webhook listens */
+		if (part)
+			return 0;
+		*stmt = PG_REFUSED;
+		p_text(p, r->campaign);
+		p_text(p, r->channel);
+		p_text(p, r->subscriber);
+		p_text(p, r->u.refused.refusal);
+		p_text(p, r->u.refused.detail);
+		p_int(p, r->time_ms);
+		p_text(p, r->owner);
+		return 1;
+	case UIGW_ROW_WEBHOOK:
+		if (r->u.webhook.remove) {
+			/* its outbox, then the webhook */
+			*stmt = part ? PG_WEBHOOK_DEL : PG_WEBHOOK_PURGE;
+			p_int(p, r->u.webhook.id);
+			return 1;
+		}
+		if (part)
+			return 0;
+		if (!r->u.webhook.tenant || !r->u.webhook.url || !r->u.webhook.secret)
+			return -EPROTO;
+		*stmt = PG_WEBHOOK;
+		p_int(p, r->u.webhook.id);
+		p_text(p, r->u.webhook.tenant);
+		p_bool(p, r->u.webhook.all_campaigns);
+		p_text(p, r->u.webhook.url);
+		p_int(p, r->u.webhook.events);
+		p_text(p, r->u.webhook.secret);
+		p_int(p, r->time_ms);
+		return 1;
+	case UIGW_ROW_WH_DONE:
+		if (part)
+			return 0;
+		*stmt = PG_WH_DONE;
+		p_int(p, r->u.wh.webhook);
+		p_int(p, r->u.wh.id);
+		return 1;
+	case UIGW_ROW_WH_RETRY:
+		if (part)
+			return 0;
+		*stmt = PG_WH_RETRY;
+		p_int(p, r->u.wh.webhook);
+		p_int(p, r->u.wh.id);
+		p_int(p, r->u.wh.status);
+		p_int(p, r->time_ms);
+		return 1;
+	case UIGW_ROW_WH_DEAD:
+		if (part)
+			return 0;
+		p_int(p, r->u.wh.webhook);
+		if (r->u.wh.id) {
+			*stmt = PG_WH_DEAD;
+			p_int(p, r->u.wh.id);
+		} else {
+			*stmt = PG_WH_DEAD_OLD;
+			p_int(p, r->u.wh.after);
+			p_int(p, r->u.wh.cutoff_ms);
+		}
+		p_int(p, r->time_ms);
+		if (!r->u.wh.id)
+			p_text(p, instance);
+		return 1;
+	case UIGW_ROW_WH_RESEND:
+		if (part)
+			return 0;
+		*stmt = r->u.wh.id ? PG_WH_RESEND : PG_WH_RESEND_ALL;
+		p_int(p, r->u.wh.webhook);
+		if (r->u.wh.id)
+			p_int(p, r->u.wh.id);
+		p_int(p, r->time_ms);
+		p_text(p, instance);
+		return 1;
 	default:
-		/* webhooks and their outbox: not on this backend yet */
 		return -ENOTSUP;
 	}
 }
@@ -406,6 +478,7 @@ int uigw_store_pg_row_parts(enum uigw_row_kind kind)
 		return UIGW_PG_N_PURGES;
 	case UIGW_ROW_REACTION:
 	case UIGW_ROW_OPTOUT:
+	case UIGW_ROW_WEBHOOK:
 		return 2;
 	default:
 		return 1;
@@ -423,7 +496,7 @@ int uigw_store_pg_job_check(const struct uigw_store_cfg *cfg, const char *instan
 		rc = uigw_store_pg_row_stmt(cfg, instance, &job->rows[i], 0, &stmt, &p);
 		if (rc < 0) {
 			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: row kind %d %s\n", job->rows[i].kind,
-			     rc == -ENOTSUP ? "is not written by this backend yet" : "refused (fields missing)");
+			     rc == -ENOTSUP ? "is not known to this backend" : "refused (fields missing)");
 			return rc;
 		}
 	}

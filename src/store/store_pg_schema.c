@@ -8,6 +8,7 @@
  *  that gateways starting together upgrade once; uigw_schema holds the version. Never edit a released step: add
  *  one and raise UIGW_PG_SCHEMA_VERSION. */
 
+#include <talloc.h>
 #include <osmocom/uigw/store/store.h>
 #include "store_priv.h"
 
@@ -170,17 +171,80 @@
 	"  campaign text, version integer, node text,"		/* node NULL: over, nothing to go on with */ \
 	"  hist text, vars text, instance text, updated bigint NOT NULL, PRIMARY KEY (pseudonym, class));"
 
-const char uigw_store_pg_schema_sql[] =
-	"DO $uigw$ DECLARE v integer; BEGIN"
-	" PERFORM pg_advisory_xact_lock(" OSMO_STRINGIFY_VAL(UIGW_PG_SCHEMA_LOCK) ");"
-	" CREATE TABLE IF NOT EXISTS uigw_schema (version integer NOT NULL);"
-	" SELECT version INTO v FROM uigw_schema;"
-	" IF v IS NULL THEN INSERT INTO uigw_schema (version) VALUES (0); v := 0; END IF;"
-	" IF v < 1 THEN"
-	PG_SCHEMA_V1
-	"  UPDATE uigw_schema SET version = 1;"
-	" END IF;"
-	" END $uigw$";
+/* Version 2: the webhooks' outbox filled by the database, and the charging files' cursors (cdr_export). An entry is written by statement-level triggers on the
+ * rows it reports (answers inserted or changed, dialogs ended, spam reports), in their statement, for every webhook
+ * that listens and may see the row's campaign: a webhook another gateway created is seen by the next statement,
+ * with no list in memory. Which tenant a campaign belongs to the gateways write into campaign_owner (the first time
+ * each sees a campaign with an owner, store_pg.c). An entry belongs to the instance that wrote it (the session's
+ * uigw.instance): that instance delivers it, so entry ids (a sequence) follow the commits of its deliverer. The
+ * event's JSON is made by one function per kind, for an entry that keeps its own (an answer without a dialog) and
+ * when an entry that refers to its row is read for delivery; times as RFC 3339 UTC with milliseconds. */
+#define PG_JSON_TIME(ms) "to_char(timestamp 'epoch' + " ms " * interval '1 millisecond'," \
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define PG_OUTBOX_TRIGGER(name, table, time, event, ref, ref_text, data) \
+	" CREATE FUNCTION uigw_outbox_" name "() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN" \
+	"  IF NOT EXISTS (SELECT 1 FROM webhook WHERE (events & (1 << " event ")) <> 0) THEN RETURN NULL; END IF;" \
+	"  INSERT INTO webhook_outbox (webhook, nonce, event, ref, ref_text, data, created, since, instance)" \
+	"   SELECT w.id, floor(random() * 4611686018427387904)::bigint, " event ", " ref ", " ref_text ", " data "," \
+	"    coalesce(n." time ", 0), coalesce(n." time ", 0), current_setting('uigw.instance', true)" \
+	"   FROM new_rows n LEFT JOIN campaign_owner c ON c.campaign = n.campaign" \
+	"   JOIN webhook w ON (w.events & (1 << " event ")) <> 0 AND (w.all_campaigns OR w.tenant = c.tenant)" \
+	"   WHERE n.channel IS DISTINCT FROM 'vty' OR current_setting('uigw.test_results', true) = 'on'" \
+	"   ORDER BY n." time ", w.id;" \
+	"  RETURN NULL;" \
+	" END $f$;" \
+	" CREATE TRIGGER " name "_outbox AFTER INSERT ON " table " REFERENCING NEW TABLE AS new_rows" \
+	"  FOR EACH STATEMENT EXECUTE FUNCTION uigw_outbox_" name "();"
+#define PG_SCHEMA_V2 \
+	" CREATE SEQUENCE webhook_outbox_id;" \
+	" PERFORM setval('webhook_outbox_id', (SELECT coalesce(max(id), 0) + 1 FROM webhook_outbox), false);" \
+	" ALTER TABLE webhook_outbox ALTER COLUMN id SET DEFAULT nextval('webhook_outbox_id')," \
+	"  ADD COLUMN instance text;" \
+	" CREATE TABLE campaign_owner (campaign text PRIMARY KEY, tenant text NOT NULL);" \
+	/* how far each gateway's charging CSV files got (store_pg_cdr.c) */ \
+	" CREATE TABLE cdr_export (instance text PRIMARY KEY, last_id bigint NOT NULL);" \
+	" CREATE FUNCTION uigw_answer_json(r response) RETURNS text LANGUAGE sql STABLE AS $f$" \
+	"  SELECT json_build_object('campaign', r.campaign, 'version', r.version, 'dialog', coalesce(r.dialog, 0)::text," \
+	"   'channel', r.channel, 'subscriber', r.subscriber, 'node', r.node, 'question', r.question, 'value', r.value," \
+	"   'language', r.language, 'roaming', coalesce(r.roaming, false), 'time', " PG_JSON_TIME("r.time") ")::text" \
+	" $f$;" \
+	" CREATE FUNCTION uigw_dialog_json(d dialog) RETURNS text LANGUAGE sql STABLE AS $f$" \
+	"  SELECT json_build_object('campaign', d.campaign, 'version', d.version, 'dialog', d.id::text," \
+	"   'channel', d.channel, 'subscriber', d.subscriber, 'outcome', d.outcome, 'steps', d.steps," \
+	"   'last_node', d.last_node, 'started', " PG_JSON_TIME("d.started") ", 'ended', " PG_JSON_TIME("d.ended") ")::text" \
+	" $f$;" \
+	" CREATE FUNCTION uigw_spam_json(s spam_report) RETURNS text LANGUAGE sql STABLE AS $f$" \
+	"  SELECT json_build_object('number', s.number, 'counted', coalesce(s.counted, false), 'campaign', s.campaign," \
+	"   'channel', s.channel, 'subscriber', s.reporter, 'time', " PG_JSON_TIME("s.time") ")::text" \
+	" $f$;" \
+	/* an answer is found again by (dialog, question); one without a dialog keeps its JSON */ \
+	PG_OUTBOX_TRIGGER("answer", "response", "time", "0", \
+			  "CASE WHEN n.dialog > 0 AND n.question IS NOT NULL THEN n.dialog END", \
+			  "CASE WHEN n.dialog > 0 AND n.question IS NOT NULL THEN n.question END", \
+			  "CASE WHEN n.dialog > 0 AND n.question IS NOT NULL THEN NULL ELSE uigw_answer_json(n) END") \
+	" CREATE TRIGGER answer_outbox_again AFTER UPDATE ON response REFERENCING NEW TABLE AS new_rows" \
+	"  FOR EACH STATEMENT EXECUTE FUNCTION uigw_outbox_answer();" \
+	PG_OUTBOX_TRIGGER("dialog", "dialog", "ended", "1", "n.id", "NULL", "NULL") \
+	" CREATE TRIGGER dialog_outbox_again AFTER UPDATE ON dialog REFERENCING NEW TABLE AS new_rows" \
+	"  FOR EACH STATEMENT EXECUTE FUNCTION uigw_outbox_dialog();" \
+	PG_OUTBOX_TRIGGER("spam", "spam_report", "time", "2", "n.id", "NULL", "NULL")
+
+static const char *const pg_schema_steps[UIGW_PG_SCHEMA_VERSION] = { PG_SCHEMA_V1, PG_SCHEMA_V2 };
+
+char *uigw_store_pg_schema_sql(void *ctx, int to_version)
+{
+	char *sql = talloc_strdup(ctx, "DO $uigw$ DECLARE v integer; BEGIN"
+				  " PERFORM pg_advisory_xact_lock(" OSMO_STRINGIFY_VAL(UIGW_PG_SCHEMA_LOCK) ");"
+				  " CREATE TABLE IF NOT EXISTS uigw_schema (version integer NOT NULL);"
+				  " SELECT version INTO v FROM uigw_schema;"
+				  " IF v IS NULL THEN INSERT INTO uigw_schema (version) VALUES (0); v := 0; END IF;");
+	int i;
+
+	for (i = 1; sql && i <= to_version && i <= UIGW_PG_SCHEMA_VERSION; i++)
+		sql = talloc_asprintf_append(sql, " IF v < %d THEN%s UPDATE uigw_schema SET version = %d; END IF;", i,
+					     pg_schema_steps[i - 1], i);
+	return sql ? talloc_strdup_append(sql, " END $uigw$") : NULL;
+}
 
 const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 	[PG_INSTANCE] = { 3, "UPDATE uigw_instance SET seq = $2, seen = $3 WHERE name = $1" },
@@ -271,6 +335,43 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (pseudonym, class) DO UPDATE SET"
 		" campaign = excluded.campaign, version = excluded.version, node = excluded.node, hist = excluded.hist,"
 		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated" },
+	[PG_WEBHOOK] = { 7,
+		"INSERT INTO webhook (id, tenant, all_campaigns, url, events, secret, created)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7)" },
+	[PG_WEBHOOK_PURGE] = { 1, "DELETE FROM webhook_outbox WHERE webhook = $1" },
+	[PG_WEBHOOK_DEL] = { 1, "DELETE FROM webhook WHERE id = $1" },
+	[PG_WH_DONE] = { 2, "DELETE FROM webhook_outbox WHERE webhook = $1 AND NOT dead AND id = $2" },
+	[PG_WH_RETRY] = { 4,
+		"UPDATE webhook_outbox SET attempts = attempts + 1, last_try = $4, last_status = $3"
+		" WHERE webhook = $1 AND NOT dead AND id = $2" },
+	[PG_WH_DEAD] = { 3,
+		"UPDATE webhook_outbox SET dead = true, last_try = coalesce(last_try, $3)"
+		" WHERE webhook = $1 AND NOT dead AND id = $2" },
+	/* what this instance delivers: its own entries */
+	[PG_WH_DEAD_OLD] = { 5,
+		"UPDATE webhook_outbox SET dead = true, last_try = coalesce(last_try, $4)"
+		" WHERE webhook = $1 AND NOT dead AND id > $2 AND since < $3 AND instance = $5" },
+	/* a dead letter sent again is the re-sending instance's to deliver */
+	[PG_WH_RESEND] = { 4,
+		"UPDATE webhook_outbox SET dead = false, attempts = 0, since = $3, instance = $4"
+		" WHERE webhook = $1 AND dead AND id = $2" },
+	[PG_WH_RESEND_ALL] = { 3,
+		"UPDATE webhook_outbox SET dead = false, attempts = 0, since = $2, instance = $3"
+		" WHERE webhook = $1 AND dead" },
+	/* $1 campaign, $2 channel, $3 subscriber, $4 refusal, $5 detail, $6 time, $7 the campaign's tenant */
+	[PG_REFUSED] = { 7,
+		"INSERT INTO webhook_outbox (webhook, nonce, event, data, created, since, instance)"
+		" SELECT id, floor(random() * 4611686018427387904)::bigint, 3, json_build_object('campaign', $1::text,"
+		" 'channel', $2::text, 'subscriber', $3::text, 'refusal', $4::text, 'detail', $5::text,"
+		" 'time', " PG_JSON_TIME("$6::bigint") ")::text, $6, $6, current_setting('uigw.instance', true)"
+		" FROM webhook WHERE (events & (1 << 3)) <> 0 AND (all_campaigns OR tenant = $7)"
+		" AND ($2 IS DISTINCT FROM 'vty' OR current_setting('uigw.test_results', true) = 'on') ORDER BY id" },
+	/* $1 campaigns, $2 their tenants ('': the operator's) */
+	[PG_OWNERS] = { 2,
+		"INSERT INTO campaign_owner (campaign, tenant) SELECT DISTINCT ON (c) c, t"
+		" FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(c, t, o) ORDER BY c, o DESC"
+		" ON CONFLICT (campaign) DO UPDATE SET tenant = excluded.tenant"
+		" WHERE campaign_owner.tenant <> excluded.tenant" },
 	/* $1 campaigns, $2 "PSEUDONYM SINCE_MS": the states of USSD dialogs to resume, taken as they are read */
 	[PG_TAKES] = { 2,
 		"DELETE FROM dialog_state d USING (SELECT c, split_part(a, ' ', 1) AS p, split_part(a, ' ', 2)::bigint AS s"

@@ -229,6 +229,7 @@ struct uigw_store {
 		uint64_t bytes;
 		unsigned int records;	/*!< in the open file */
 		bool file_failing;	/*!< the last append failed (logged once until one works) */
+		bool pg_kick;		/*!< under st->lock: PostgreSQL's group commit wrote records */
 		int64_t synced_us;	/*!< when the cursor was last kept (monotonic) */
 	} cdr;
 };
@@ -301,6 +302,36 @@ bool uigw_store_purge(struct uigw_store *st);
  *  files a crash left open, make the records of dialogs whose record a crash lost, and export what is not in a
  *  file yet. \returns 0 or negative errno */
 int uigw_store_cdr_files_open(struct uigw_store *st);
+/*! A charging record's fields, from a table or from the row just written. */
+struct uigw_cdr_fields {
+	int64_t id, ended, dialog, started;
+	const char *channel, *campaign, *tenant, *subscriber, *visited, *outcome, *refusal, *charge_class;
+	bool roaming, zero_rated, test, recovered;
+	int screens, mt_messages;	/*!< -1: unknown */
+};
+/*! Records after the cursor (st->cdr.exported) into the CSV files, in id order, by the thread that owns them:
+ *  x_begin() per chunk read, x_record() per record (a file full is closed), x_flush() at the chunk's end (the
+ *  cursor moves), x_end() once (counts; the open file closed when due). Shared by SQLite's charging thread and
+ *  PostgreSQL's (store_pg_cdr.c). */
+struct uigw_cdr_export {
+	struct uigw_cdr_buf b;
+	unsigned int n;
+	int64_t last;
+	uint64_t exported;
+};
+void uigw_store_cdr_x_begin(struct uigw_store *st, struct uigw_cdr_export *x);
+int uigw_store_cdr_x_record(struct uigw_store *st, struct uigw_cdr_export *x, const struct uigw_cdr_fields *f);
+int uigw_store_cdr_x_flush(struct uigw_store *st, struct uigw_cdr_export *x);
+void uigw_store_cdr_x_end(struct uigw_store *st, struct uigw_cdr_export *x);
+/*! Files a crash left open: repaired and closed. \returns the last record number in them (0: none) */
+int64_t uigw_store_cdr_scan_parts(struct uigw_store *st);
+/*! Close the open CSV file: synced, renamed to .csv (or removed when it holds no record). */
+void uigw_store_cdr_file_close(struct uigw_store *st);
+/* store_pg_cdr.c: the charging CSV files on PostgreSQL (a thread of their own) */
+int uigw_store_pg_cdr_start(struct uigw_store *st);
+/*! A group commit wrote records: the thread reads them now. */
+void uigw_store_pg_cdr_kick(struct uigw_store *st);
+void uigw_store_pg_cdr_stop(struct uigw_store *st);
 /*! Charging thread, after a commit that wrote records (or with none, to close a file whose interval is over):
  *  append the records after the cursor to the open file, rotating as configured. */
 void uigw_store_cdr_export(struct uigw_store *st);
@@ -333,7 +364,7 @@ int uigw_store_cdr_submit(struct uigw_store_job *job);
 bool uigw_store_cdr_busy(const struct uigw_store *st);
 
 /* store_pg.c, store_pg_schema.c: the PostgreSQL backend (loop thread only: no writer thread) */
-#define UIGW_PG_SCHEMA_VERSION	1
+#define UIGW_PG_SCHEMA_VERSION	2
 #define UIGW_PG_SCHEMA_LOCK	77260001	/*!< the advisory lock of the schema steps (and, with a name's hash, of
 						 *   the instance names) */
 #define UIGW_PG_PUSH_LOCK	77260002	/*!< with a pseudonym's hash: its pushes are counted one at a time */
@@ -368,6 +399,17 @@ enum uigw_store_pg_stmt_id {
 	PG_DEFER_DONE,
 	PG_CDR,
 	PG_DLG_STATE,
+	PG_WEBHOOK,
+	PG_WEBHOOK_PURGE,	/*!< a webhook deleted: its outbox first */
+	PG_WEBHOOK_DEL,
+	PG_WH_DONE,
+	PG_WH_RETRY,
+	PG_WH_DEAD,
+	PG_WH_DEAD_OLD,
+	PG_WH_RESEND,
+	PG_WH_RESEND_ALL,
+	PG_REFUSED,		/*!< a refused trigger: an outbox entry per listening webhook, nothing else */
+	PG_OWNERS,		/*!< campaigns' tenants the instance has not written yet (arrays), before the rows */
 	PG_TAKES,		/*!< the flight's questions for a state to resume, in one statement */
 	PG_Q_FIRST,		/*!< the contextual queries: PG_Q_FIRST + enum uigw_query */
 	PG_B_FIRST = PG_Q_FIRST + _UIGW_Q_NUM,	/*!< the rows of a kind as one statement: PG_B_FIRST + batch index */
@@ -418,7 +460,7 @@ void uigw_store_pg_p_int(struct pgp *p, int64_t v);
 void uigw_store_pg_p_bool(struct pgp *p, bool b);
 void uigw_store_pg_p_blob(struct pgp *p, const uint8_t *data, size_t len);
 /*! Part \a part of row \a r as statement *stmt and its parameters. \returns 1 (a statement), 0 (none for this
- *  part), -EPROTO (a row refused), -ENOTSUP (a kind this backend does not write yet) */
+ *  part), -EPROTO (a row refused), -ENOTSUP (a kind this backend does not know) */
 int uigw_store_pg_row_stmt(const struct uigw_store_cfg *cfg, const char *instance, const struct uigw_store_row *r,
 			   int part, int *stmt, struct pgp *p);
 /*! Statements a row of \a kind may take (row_stmt()'s parts). */
@@ -428,8 +470,9 @@ int uigw_store_pg_job_check(const struct uigw_store_cfg *cfg, const char *instan
 /*! The index of \a kind in uigw_store_pg_batches, -1: written a statement per row. */
 int uigw_store_pg_batch_of(enum uigw_row_kind kind);
 
-/*! The schema steps (one DO block); the version is in table uigw_schema. */
-extern const char uigw_store_pg_schema_sql[];
+/*! The schema steps up to \a to_version as one DO block (talloc'd from \a ctx; NULL: out of memory); the version is
+ *  in table uigw_schema. */
+char *uigw_store_pg_schema_sql(void *ctx, int to_version);
 /*! Start the backend: the connection is made on the loop (the store is failing until it is up). \returns 0 or
  *  negative errno */
 int uigw_store_pg_open(struct uigw_store *st);
@@ -507,5 +550,7 @@ int uigw_store_pg_spam_reports(struct uigw_store *st, const char *number, unsign
 					  void *data), void *data);
 int uigw_store_pg_webhooks(struct uigw_store *st, void (*cb)(const struct uigw_store_webhook *w, void *data),
 			   void *data);
+int uigw_store_pg_wh_entries(struct uigw_store *st, int64_t webhook, bool dead, int64_t after, unsigned int limit,
+			     void (*cb)(const struct uigw_store_wh_entry *e, void *data), void *data);
 int uigw_store_pg_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_ms, int64_t after,
 			    int64_t *pending, int64_t *dead, int64_t *older);

@@ -939,7 +939,7 @@ int uigw_store_wh_entries(struct uigw_store *st, int64_t webhook, bool dead, int
 	if (!st || !cb)
 		return -EINVAL;
 	if (st->pg)
-		return -ENOTSUP;	/* webhooks are not on PostgreSQL yet */
+		return uigw_store_pg_wh_entries(st, webhook, dead, after, limit, cb, data);
 	s = st->rstmt[dead ? RSTMT_WH_DEAD : RSTMT_WH_PENDING];
 	if (uigw_store_bind_int64(s, "$webhook", webhook) < 0 || uigw_store_bind_int64(s, "$after", after) < 0
 	    || uigw_store_bind_int64(s, "$limit", limit) < 0) {

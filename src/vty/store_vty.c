@@ -39,11 +39,22 @@ DEFUN(cfg_store_path, cfg_store_path_cmd, "path PATH",
 	return CMD_SUCCESS;
 }
 
+static void show_cdr_files(struct vty *vty, const struct uigw_store_cfg *c, const struct uigw_store_stats *st)
+{
+	if (c->cdr_off)
+		vty_out(vty, " Charging records: off (cdr-records off)%s", VTY_NEWLINE);
+	else if (c->cdr_dir)
+		vty_out(vty, " Charging records: %" PRIu64 " written to CSV files in %s (last record %" PRId64 "), %"
+			PRIu64 " files closed, %" PRIu64 " appends failed%s", st->cdr_exported, c->cdr_dir, st->cdr_last,
+			st->cdr_files, st->cdr_errors, VTY_NEWLINE);
+	else
+		vty_out(vty, " Charging records: in the table cdr only (no cdr-directory)%s", VTY_NEWLINE);
+}
+
 DEFUN(cfg_store_backend, cfg_store_backend_cmd, "backend (sqlite|postgresql)",
       "Where the store keeps its rows" STORE_RESTART "\n"
       "One SQLite file (path), one gateway (the default)\n"
-      "A PostgreSQL database (conninfo) that several gateways share, each with an instance name of its own; "
-      "not yet on it: webhooks, charging CSV files\n")
+      "A PostgreSQL database (conninfo) that several gateways share, each with an instance name of its own\n")
 {
 	g_gw->store_cfg->backend = !strcmp(argv[0], "postgresql") ? UIGW_STORE_POSTGRESQL : UIGW_STORE_SQLITE;
 	return CMD_SUCCESS;
@@ -219,6 +230,7 @@ DEFUN(show_store, show_store_cmd, "show store",
 		vty_out(vty, " Failures: %" PRIu64 "; opt-out checks: %" PRIu64 " (each reads the database)%s",
 			st.failures, st.optout_checks, VTY_NEWLINE);
 		vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);
+		show_cdr_files(vty, c, &st);
 		return CMD_SUCCESS;
 	}
 	vty_out(vty, "Store %s: synchronous %s, batch-max-rows %u, commit-interval %u ms, queue-max-jobs %u, "
@@ -248,14 +260,7 @@ DEFUN(show_store, show_store_cmd, "show store",
 			"at most%s", used / 1048576.0, peak / 1048576.0, VTY_NEWLINE);
 	}
 	vty_out(vty, " Purged past their retention: %" PRIu64 " rows%s", st.purged, VTY_NEWLINE);
-	if (c->cdr_off)
-		vty_out(vty, " Charging records: off (cdr-records off)%s", VTY_NEWLINE);
-	else if (c->cdr_dir)
-		vty_out(vty, " Charging records: %" PRIu64 " written to CSV files in %s (last record %" PRId64 "), %"
-			PRIu64 " files closed, %" PRIu64 " appends failed%s", st.cdr_exported, c->cdr_dir, st.cdr_last,
-			st.cdr_files, st.cdr_errors, VTY_NEWLINE);
-	else
-		vty_out(vty, " Charging records: in the table cdr only (no cdr-directory)%s", VTY_NEWLINE);
+	show_cdr_files(vty, c, &st);
 	vty_out(vty, " Charging database %s: %u jobs queued%s%s", st.cdr_db ? st.cdr_db : "-", st.cdr_queued,
 		st.cdr_failing ? ", FAILING: retried every second" : "", VTY_NEWLINE);
 	return CMD_SUCCESS;

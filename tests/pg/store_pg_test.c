@@ -1,7 +1,8 @@
 /* The store's PostgreSQL backend against a real server (tests/pg/store_pg.sh starts it): the schema, every row
  * kind it writes and the contextual queries, a refused row failing its own job only, the server stopped and
  * restarted in the middle of a load (nothing acknowledged lost, nothing written twice, the store failing while it
- * is gone), two gateways on one database (exact counts, one name each).
+ * is gone), two gateways on one database (exact counts, one name each, the webhooks' outbox entries each delivers),
+ * each gateway's charging CSV files, the upgrade of a database of schema 1.
  * Environment: UIGW_TEST_PG (libpq connection string), UIGW_TEST_PG_SERVER and UIGW_TEST_PG_DIR (the server's
  * script and folder, to stop and restart it). UIGW_TEST_LOG=1 shows the store's log. */
 
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -29,6 +31,7 @@
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/store/store.h>
+#include "../../src/store/store_priv.h"	/* white box: the schema's steps, for the upgrade */
 
 static void *ctx;
 static const char *conninfo;
@@ -317,7 +320,8 @@ static void test_rows_and_queries(void **state)
 }
 
 /* A job the database refuses (a second API key with the same hash) fails alone; the jobs of the same group commit
- * are written. A kind this backend does not write yet fails its job at once, with a log line. */
+ * are written. A row without what it needs (a webhook without tenant, URL, secret) fails its job at once, with a
+ * log line. */
 static void test_bad_job_alone(void **state)
 {
 	struct uigw_store *st = open_pg("bad");
@@ -358,7 +362,7 @@ static void test_bad_job_alone(void **state)
 		if (i == 6)
 			assert_int_equal(recs[i].rc, -EPROTO);
 		else if (i == 9)
-			assert_int_equal(recs[i].rc, -ENOTSUP);
+			assert_int_equal(recs[i].rc, -EPROTO);
 		else
 			assert_int_equal(recs[i].rc, 0);
 	}
@@ -699,6 +703,321 @@ static void test_unreachable_and_queue_bound(void **state)
 	uigw_store_close(st);
 }
 
+/* --- webhooks ------------------------------------------------------------------------------------------- */
+
+struct wh_list {
+	int n;
+	int64_t id[8];
+	char event[8][24];
+	char data[8][400];
+};
+
+static void wh_cb(const struct uigw_store_wh_entry *e, void *data)
+{
+	struct wh_list *l = data;
+
+	if (l->n < 8) {
+		l->id[l->n] = e->id;
+		osmo_strlcpy(l->event[l->n], e->event, sizeof(l->event[0]));
+		osmo_strlcpy(l->data[l->n], e->data, sizeof(l->data[0]));
+	}
+	l->n++;
+}
+
+static struct wh_list wh_list(struct uigw_store *st, int64_t webhook, bool dead)
+{
+	struct wh_list l = {};
+	int n = uigw_store_wh_entries(st, webhook, dead, 0, 50, wh_cb, &l);
+
+	assert_int_equal(n, l.n);
+	return l;
+}
+
+static void wh_row(struct uigw_store *st, enum uigw_row_kind kind, int64_t webhook, int64_t id)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(st, NULL, NULL);
+	struct uigw_store_row *r = uigw_store_job_row(job, kind);
+	struct rec rec;
+
+	r->time_ms = 7000;
+	if (kind == UIGW_ROW_WEBHOOK) {
+		r->u.webhook.id = webhook;
+		r->u.webhook.tenant = "acme";
+		r->u.webhook.url = "http://127.0.0.1:1/hook";
+		r->u.webhook.secret = "0123456789abcdef";
+		r->u.webhook.events = 1 << UIGW_WH_ANSWER | 1 << UIGW_WH_TRIGGER_REFUSED;
+	} else {
+		r->u.wh.webhook = webhook;
+		r->u.wh.id = id;
+	}
+	assert_int_equal(submit_wait(job, &rec), 0);
+}
+
+/* A webhook one gateway creates hears what the other commits at once (the triggers read the table, not a list in
+ * memory), of the campaigns its tenant owns as the gateways wrote them; an entry is delivered by the gateway that
+ * wrote it; dead letters are everyone's, and a re-send gives them to the gateway that re-sends. */
+static void test_webhooks_across_instances(void **state)
+{
+	struct uigw_store *a = open_pg("A"), *b = open_pg("B");
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	struct wh_list la, lb;
+	int64_t pending, dead;
+	struct rec rec;
+
+	wh_row(a, UIGW_ROW_WEBHOOK, 7, 0);
+	job = uigw_store_job_alloc(b, NULL, NULL);
+	r = row(job, UIGW_ROW_RESPONSE, "p9", "acme-poll", 5000);
+	r->owner = "acme";
+	r->dialog = 9001;
+	r->u.response.question = r->u.response.node = "q1";
+	r->u.response.value = r->u.response.raw = "2";
+	r = row(job, UIGW_ROW_RESPONSE, "p9", "op-poll", 5000);	/* the operator's: not acme's to see */
+	r->dialog = 9002;
+	r->u.response.question = r->u.response.node = "q1";
+	r->u.response.value = r->u.response.raw = "3";
+	r = row(job, UIGW_ROW_REFUSED, "p9", "acme-poll", 5001);
+	r->owner = "acme";
+	r->u.refused.refusal = "capped";
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM campaign_owner WHERE campaign = 'acme-poll' AND tenant = 'acme'"),
+			 1);
+
+	lb = wh_list(b, 7, false);
+	assert_int_equal(lb.n, 2);
+	la = wh_list(a, 7, false);
+	assert_int_equal(la.n, 0);	/* B's to deliver */
+	assert_int_equal(uigw_store_wh_counts(a, 7, 0, 0, &pending, &dead, NULL), 0);
+	assert_int_equal(pending, 2);
+	assert_int_equal(dead, 0);
+	assert_string_equal(lb.event[0], "trigger.refused");	/* a statement of its own, before the batch */
+	assert_non_null(strstr(lb.data[0], "\"refusal\" : \"capped\""));
+	assert_string_equal(lb.event[1], "answer");
+	assert_non_null(strstr(lb.data[1], "\"dialog\" : \"9001\""));
+	assert_non_null(strstr(lb.data[1], "\"time\" : \"1970-01-01T00:00:05.000Z\""));
+
+	/* B gives up on the refusal; A lists it and sends it again: A's now */
+	wh_row(b, UIGW_ROW_WH_DEAD, 7, lb.id[0]);
+	la = wh_list(a, 7, true);
+	assert_int_equal(la.n, 1);
+	wh_row(a, UIGW_ROW_WH_RESEND, 7, 0);
+	la = wh_list(a, 7, false);
+	assert_int_equal(la.n, 1);
+	assert_int_equal(la.id[0], lb.id[0]);
+	lb = wh_list(b, 7, false);
+	assert_int_equal(lb.n, 1);
+	wh_row(b, UIGW_ROW_WH_DONE, 7, lb.id[0]);
+	wh_row(a, UIGW_ROW_WH_DONE, 7, la.id[0]);
+	assert_int_equal(sql_int("SELECT count(*) FROM webhook_outbox WHERE webhook = 7"), 0);
+
+	/* the campaign passes to another tenant: acme hears no more of it */
+	job = uigw_store_job_alloc(a, NULL, NULL);
+	r = row(job, UIGW_ROW_RESPONSE, "p9", "acme-poll", 6000);
+	r->owner = "globex";
+	r->dialog = 9003;
+	r->u.response.question = r->u.response.node = "q1";
+	r->u.response.value = r->u.response.raw = "1";
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM webhook_outbox WHERE webhook = 7"), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM campaign_owner WHERE campaign = 'acme-poll' AND tenant = 'globex'"),
+			 1);
+
+	/* deleted on B: its outbox and itself, for both */
+	job = uigw_store_job_alloc(b, NULL, NULL);
+	r = uigw_store_job_row(job, UIGW_ROW_WEBHOOK);
+	r->u.webhook.id = 7;
+	r->u.webhook.remove = true;
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM webhook"), 0);
+	uigw_store_close(a);
+	uigw_store_close(b);
+}
+
+/* --- charging files ------------------------------------------------------------------------------------- */
+
+static struct uigw_store *open_cdr(const char *instance, const char *dir)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.backend = UIGW_STORE_POSTGRESQL;
+	cfg.conninfo = conninfo;
+	cfg.instance = instance;
+	cfg.cdr_dir = dir;
+	cfg.cdr_max_kb = 1;	/* a few records per file: the rotation too */
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	assert_true(wait_up(st, 10000));
+	return st;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the record numbers in the closed CSV files of \a dir, sorted (each file's lines in id order is checked here);
+ * \returns how many */
+static int csv_records(const char *dir, int64_t *ids, int max)
+{
+	struct dirent **names;
+	int n_files, i, n = 0, ids_in_file = 0;
+
+	n_files = scandir(dir, &names, NULL, alphasort);
+	assert_true(n_files >= 0);
+	for (i = 0; i < n_files; i++) {
+		const char *name = names[i]->d_name;
+		size_t len = strlen(name);
+		char path[512], line[1024];
+		FILE *f;
+
+		if (strncmp(name, "osmo-uigw-cdr-", 14) || len < 4 || strcmp(name + len - 4, ".csv")) {
+			free(names[i]);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		free(names[i]);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(line, sizeof(line), f));
+		assert_int_equal(strncmp(line, "record,timestamp,dialog,", 24), 0);
+		while (fgets(line, sizeof(line), f)) {
+			int64_t id = strtoll(line, NULL, 10);
+
+			assert_true(id > 0);
+			if (n < max) {
+				/* in id order within a file (a new file per second may sort before the one it follows) */
+				if (ids_in_file++)
+					assert_true(id > ids[n - 1]);
+				ids[n] = id;
+			}
+			n++;
+		}
+		ids_in_file = 0;
+		fclose(f);
+	}
+	free(names);
+	qsort(ids, n < max ? n : max, sizeof(*ids), cmp_i64);
+	return n;
+}
+
+static void cdr_rows(struct uigw_store *st, int n, int64_t first_dialog)
+{
+	struct uigw_store_job *job = uigw_store_job_alloc(st, NULL, NULL);
+	struct uigw_store_row *r;
+	struct rec rec;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		r = row(job, UIGW_ROW_CDR, "p-cdr", "poll", 100000 + i);
+		r->dialog = first_dialog + i;
+		r->u.cdr.started_ms = 99000 + i;
+		r->u.cdr.outcome = UIGW_OUTCOME_COMPLETED;
+		r->u.cdr.screens = 2;
+		r->u.cdr.mt_messages = 1;
+		r->u.cdr.charge_class = "free";
+	}
+	assert_int_equal(submit_wait(job, &rec), 0);
+}
+
+/* Each gateway makes the CSV files of the records its own transactions wrote: every one of them once, in id order,
+ * none of the other's; a gateway started again goes on after its cursor. */
+static void test_cdr_files_across_instances(void **state)
+{
+	char dir_a[] = "/tmp/uigw-pgcdr-a-XXXXXX", dir_b[] = "/tmp/uigw-pgcdr-b-XXXXXX";
+	struct uigw_store *a, *b;
+	int64_t ids[200];
+	char cmd[128];
+	int n, i;
+
+	assert_non_null(mkdtemp(dir_a));
+	assert_non_null(mkdtemp(dir_b));
+	a = open_cdr("CA", dir_a);
+	b = open_cdr("CB", dir_b);
+	for (i = 0; i < 5; i++) {
+		cdr_rows(a, 6, 1000 + 10 * i);
+		cdr_rows(b, 4, 2000 + 10 * i);
+	}
+	uigw_store_close(a);
+	uigw_store_close(b);
+
+	n = csv_records(dir_a, ids, ARRAY_SIZE(ids));
+	assert_int_equal(n, 30);
+	for (i = 0; i < n; i++) {
+		assert_true(i == 0 || ids[i] > ids[i - 1]);	/* each once */
+		assert_int_equal(sql_int("SELECT count(*) FROM cdr WHERE id = %" PRId64 " AND instance = 'CA'", ids[i]), 1);
+	}
+	assert_int_equal(sql_int("SELECT last_id FROM cdr_export WHERE instance = 'CA'"), ids[n - 1]);
+	assert_true(sql_int("SELECT count(*) FROM cdr_export WHERE instance = 'CA'") == 1);
+	n = csv_records(dir_b, ids, ARRAY_SIZE(ids));
+	assert_int_equal(n, 20);
+	assert_int_equal(sql_int("SELECT count(*) FROM cdr WHERE instance = 'CB' AND dialog >= 2000 AND dialog < 2100"), 20);
+	/* more than one file each (1 kB at most) */
+	snprintf(cmd, sizeof(cmd), "test $(ls %s | wc -l) -gt 1", dir_a);
+	assert_int_equal(system(cmd), 0);
+
+	/* A again: after its cursor, nothing twice */
+	a = open_cdr("CA", dir_a);
+	cdr_rows(a, 3, 3000);
+	uigw_store_close(a);
+	n = csv_records(dir_a, ids, ARRAY_SIZE(ids));
+	assert_int_equal(n, 33);
+	for (i = 1; i < n; i++)
+		assert_true(ids[i] > ids[i - 1]);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir_a, dir_b);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A database of schema 1 (as the first release made it) is upgraded at the first connection: its outbox entries
+ * stay, the new ones number after them. */
+static void test_schema_upgrade(void **state)
+{
+	char *v1 = uigw_store_pg_schema_sql(ctx, 1), *ci;
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	struct rec rec;
+
+	assert_non_null(v1);
+	sql_exec("DROP SCHEMA IF EXISTS up CASCADE");
+	sql_exec("CREATE SCHEMA up");
+	sql_exec("SET search_path TO up");
+	sql_exec(v1);
+	assert_int_equal(sql_int("SELECT version FROM uigw_schema"), 1);
+	sql_exec("INSERT INTO webhook (id, tenant, url, events, secret, created)"
+		 " VALUES (3, 'acme', 'http://127.0.0.1:1/', 9, '0123456789abcdef', 1)");
+	sql_exec("INSERT INTO webhook_outbox (webhook, id, nonce, event, data, created, since)"
+		 " VALUES (3, 41, 5, 3, '{}', 1, 1)");
+	talloc_free(v1);
+
+	ci = talloc_asprintf(ctx, "%s options=-csearch_path=up", conninfo);
+	uigw_store_cfg_defaults(&cfg);
+	cfg.backend = UIGW_STORE_POSTGRESQL;
+	cfg.conninfo = ci;
+	cfg.instance = "U";
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	assert_true(wait_up(st, 10000));
+	assert_int_equal(sql_int("SELECT version FROM uigw_schema"), UIGW_PG_SCHEMA_VERSION);
+	wh_row(st, UIGW_ROW_WH_RESEND, 3, 0);	/* nothing dead: a no-op, but a commit */
+	{
+		struct uigw_store_job *job = uigw_store_job_alloc(st, NULL, NULL);
+		struct uigw_store_row *r = row(job, UIGW_ROW_REFUSED, "p1", "c", 2);
+
+		r->owner = "acme";
+		r->u.refused.refusal = "capped";
+		assert_int_equal(submit_wait(job, &rec), 0);
+	}
+	assert_int_equal(sql_int("SELECT count(*) FROM webhook_outbox WHERE webhook = 3"), 2);
+	assert_int_equal(sql_int("SELECT min(id) FROM webhook_outbox WHERE instance = 'U'"), 42);
+	uigw_store_close(st);
+	talloc_free(ci);
+	sql_exec("SET search_path TO public");
+	sql_exec("DROP SCHEMA up CASCADE");
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +1028,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_erase_export_purge),
 		cmocka_unit_test(test_push_caps_across_instances),
 		cmocka_unit_test(test_unreachable_and_queue_bound),
+		cmocka_unit_test(test_webhooks_across_instances),
+		cmocka_unit_test(test_cdr_files_across_instances),
+		cmocka_unit_test(test_schema_upgrade),
 	};
 	int rc;
 
