@@ -24,7 +24,9 @@
 #include <osmocom/core/stats.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/timer.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/uigw.h>
 #include "api_priv.h"
 
@@ -64,6 +66,7 @@ struct uigw_api *uigw_api_of(struct uigw *gw)
 
 static int api_free(struct uigw_api *api)
 {
+	osmo_timer_del(&api->sync_timer);
 	uigw_api_webhooks_stop(api);
 	if (api->mhd) {
 		osmo_fd_unregister(&api->ofd);
@@ -396,6 +399,32 @@ static char *read_file(void *ctx, const char *path)
 	return buf;
 }
 
+/* ---------------------------------------------------------------------------------------------------------- */
+/* a store several gateways share: what the others change */
+
+#define API_SYNC_S	5
+
+void uigw_api_sync(struct uigw_api *api, bool now)
+{
+	int64_t t = uigw_mono_us();
+
+	if (!api->gw->store || !uigw_store_shared(api->gw->store))
+		return;
+	if (!now && api->synced_us && t - api->synced_us < 1000000)
+		return;
+	api->synced_us = t;
+	if (uigw_api_keys_sync(api) < 0 || uigw_api_webhooks_sync(api) < 0)
+		LOGP(DAPI, LOGL_ERROR, "cannot read the keys and webhooks the other gateways changed\n");
+}
+
+static void sync_timer_cb(void *data)
+{
+	struct uigw_api *api = data;
+
+	uigw_api_sync(api, false);
+	osmo_timer_schedule(&api->sync_timer, API_SYNC_S, 0);
+}
+
 int uigw_api_start(struct uigw *gw)
 {
 	struct uigw_api *api = gw->api;
@@ -418,6 +447,10 @@ int uigw_api_start(struct uigw *gw)
 	rc = uigw_api_webhooks_start(api);
 	if (rc < 0)
 		return rc;
+	if (uigw_store_shared(gw->store) && !osmo_timer_pending(&api->sync_timer)) {
+		osmo_timer_setup(&api->sync_timer, sync_timer_cb, api);
+		osmo_timer_schedule(&api->sync_timer, API_SYNC_S, 0);
+	}
 	if (!api->cfg.configured || !api->cfg.enabled || api->mhd)
 		return 0;
 	if (inet_pton(AF_INET, api->cfg.bind_addr, &a4.sin_addr) == 1) {
@@ -490,6 +523,7 @@ void uigw_api_stop(struct uigw *gw)
 
 	if (!api)
 		return;
+	osmo_timer_del(&api->sync_timer);
 	uigw_api_webhooks_stop(api);
 	if (!api->mhd)
 		return;

@@ -260,6 +260,36 @@ int uigw_api_keys_load(struct uigw_api *api)
 	return 0;
 }
 
+/* a key as another gateway left it: new ones added, a revocation taken over */
+static void key_synced(const struct uigw_store_api_key *sk, void *data)
+{
+	struct uigw_api *api = data;
+	struct uigw_api_key *k;
+
+	llist_for_each_entry(k, &api->keys, list) {
+		if (k->id != sk->id)
+			continue;
+		if (sk->revoked_ms && !k->revoked_ms) {
+			k->revoked_ms = sk->revoked_ms;
+			LOGP(DAPI, LOGL_NOTICE, "API: key %" PRId64 " of tenant %s revoked by another gateway\n", k->id,
+			     k->tenant);
+		}
+		return;
+	}
+	key_loaded(sk, data);
+	LOGP(DAPI, LOGL_INFO, "API: key %" PRId64 " of tenant %s created by another gateway\n", sk->id, sk->tenant);
+}
+
+int uigw_api_keys_sync(struct uigw_api *api)
+{
+	int rc;
+
+	if (!api->keys_loaded)
+		return uigw_api_keys_load(api);
+	rc = uigw_store_api_keys(api->gw->store, key_synced, api);
+	return rc < 0 ? rc : 0;
+}
+
 static void key_job_done(struct uigw_store_job *job, void *data)
 {
 	int *rc = data;
@@ -310,7 +340,7 @@ int uigw_api_key_create(struct uigw_api *api, const char *tenant, uint32_t scope
 	uint8_t rnd[32], h[32];
 	char key[sizeof(UIGW_API_KEY_PREFIX) + 64], hex[65], sc[128];
 	struct uigw_api_key *k;
-	int rc;
+	int rc = -EIO, attempt;
 
 	if (!uigw_api_tenant_find(api, tenant))
 		return -ENOENT;
@@ -323,17 +353,26 @@ int uigw_api_key_create(struct uigw_api *api, const char *tenant, uint32_t scope
 	snprintf(key, sizeof(key), "%s%s", UIGW_API_KEY_PREFIX, osmo_hexdump_nospc(rnd, sizeof(rnd)));
 	sha256_of(key, strlen(key), h);
 	osmo_strlcpy(hex, osmo_hexdump_nospc(h, sizeof(h)), sizeof(hex));
-	k = key_add(api, api->max_key_id + 1, tenant, h, scopes);
-	if (!k)
-		return -ENOMEM;
-	k->created_ms = uigw_wall_ms();
-	rc = key_store(api, k, false, hex, uigw_api_scopes_str(scopes, sc, sizeof(sc)));
-	if (rc < 0) {
+	/* on a shared store the next id is the database's: another gateway's key may have taken the one memory has
+	 * (its row refused: read again, once) */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (uigw_store_shared(api->gw->store))
+			uigw_api_sync(api, true);
+		k = key_add(api, api->max_key_id + 1, tenant, h, scopes);
+		if (!k)
+			return -ENOMEM;
+		k->created_ms = uigw_wall_ms();
+		rc = key_store(api, k, false, hex, uigw_api_scopes_str(scopes, sc, sizeof(sc)));
+		if (rc == 0)
+			break;
 		hash_del(&k->hnode);
 		llist_del(&k->list);
 		talloc_free(k);
-		return rc;
+		if (!uigw_store_shared(api->gw->store))
+			return rc;
 	}
+	if (rc < 0)
+		return rc;
 	osmo_strlcpy(key_out, key, key_len);
 	if (id_out)
 		*id_out = k->id;

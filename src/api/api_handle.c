@@ -396,6 +396,11 @@ void uigw_api_handle(struct uigw_api *api, void *ctx, const struct uigw_api_req 
 		goto out;
 	}
 	c.key = uigw_api_key_find(api, req->authorization);
+	if (!c.key && req->authorization && api->gw->store && uigw_store_shared(api->gw->store)) {
+		/* a key another gateway created a moment ago (read again at most once a second) */
+		uigw_api_sync(api, false);
+		c.key = uigw_api_key_find(api, req->authorization);
+	}
 	if (c.key && !c.key->revoked_ms)
 		c.tenant = uigw_api_tenant_find(api, c.key->tenant);
 	if (!c.tenant) {

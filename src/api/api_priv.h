@@ -108,6 +108,7 @@ struct uigw_webhook {
 	char *url, *secret;
 	uint32_t events;		/*!< bits of enum uigw_webhook_event */
 	int64_t created_ms;
+	bool synced;			/*!< seen in the store's list (uigw_api_webhooks_sync()) */
 
 	/* delivery: the oldest pending outbox entries, read from the store in id order */
 	struct llist_head entries;	/*!< struct uigw_wh_entry, by id */
@@ -149,9 +150,20 @@ struct uigw_api {
 	struct uigw_http_client *http;	/*!< their deliveries */
 	struct osmo_timer_list wh_timer;	/*!< reads the outbox, sends what is due */
 	bool wh_running;
+
+	/* a store several gateways share: what the others changed (keys, webhooks), read again (api.c) */
+	struct osmo_timer_list sync_timer;
+	int64_t synced_us;		/*!< the last read (monotonic) */
 };
 
+/* api.c */
+/*! On a shared store: read the keys and webhooks again (\a now false: unless that was done within the last
+ *  second). */
+void uigw_api_sync(struct uigw_api *api, bool now);
+
 /* api_auth.c */
+/*! Keys another gateway created or revoked (a shared store). \returns 0 or negative errno */
+int uigw_api_keys_sync(struct uigw_api *api);
 struct uigw_api_tenant *uigw_api_tenant_find(struct uigw_api *api, const char *name);
 struct uigw_api_tenant *uigw_api_tenant_get(struct uigw_api *api, const char *name);	/*!< find or create */
 void uigw_api_tenant_del(struct uigw_api *api, struct uigw_api_tenant *t);
@@ -198,6 +210,8 @@ void uigw_api_webhook_cfg_defaults(struct uigw_api *api);
 int uigw_api_webhooks_start(struct uigw_api *api);
 /*! Stop delivering (attempts in flight are dropped: they are sent again after the next start). */
 void uigw_api_webhooks_stop(struct uigw_api *api);
+/*! Webhooks another gateway created or deleted (a shared store). \returns 0 or negative errno */
+int uigw_api_webhooks_sync(struct uigw_api *api);
 /*! Dead letters of webhook \a id are pending again (all, or only outbox entry \a entry).
  *  \returns the number re-sent, -ENOENT, -EIO */
 int uigw_api_webhook_resend(struct uigw_api *api, int64_t id, int64_t entry);

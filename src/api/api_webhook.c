@@ -141,9 +141,43 @@ static struct uigw_webhook *wh_add(struct uigw_api *api, const struct uigw_store
 static void load_cb(const struct uigw_store_webhook *sw, void *data)
 {
 	struct uigw_api *api = data;
+	struct uigw_webhook *wh = wh_find(api, sw->id);
 
-	if (!wh_find(api, sw->id) && !wh_add(api, sw))
-		LOGP(DAPI, LOGL_ERROR, "webhook %" PRId64 ": out of memory\n", sw->id);
+	if (!wh) {
+		wh = wh_add(api, sw);
+		if (!wh) {
+			LOGP(DAPI, LOGL_ERROR, "webhook %" PRId64 ": out of memory\n", sw->id);
+			return;
+		}
+		if (api->wh_running)
+			LOGP(DAPI, LOGL_NOTICE, "tenant %s: webhook %" PRId64 " created by another gateway, for %s\n",
+			     wh->tenant, wh->id, wh->url);
+	}
+	wh->synced = true;
+}
+
+int uigw_api_webhooks_sync(struct uigw_api *api)
+{
+	struct uigw_webhook *wh, *n;
+	int rc;
+
+	if (!api->wh_running)
+		return 0;
+	llist_for_each_entry(wh, &api->webhooks, list)
+		wh->synced = false;
+	rc = uigw_store_webhooks(api->gw->store, load_cb, api);
+	if (rc < 0)
+		return rc;
+	/* deleted by another gateway (with its outbox) */
+	llist_for_each_entry_safe(wh, n, &api->webhooks, list) {
+		if (wh->synced)
+			continue;
+		LOGP(DAPI, LOGL_NOTICE, "tenant %s: webhook %" PRId64 " deleted by another gateway\n", wh->tenant, wh->id);
+		talloc_free(wh);
+	}
+	if (!llist_empty(&api->webhooks))
+		wh_schedule(api, 0);
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -651,6 +685,7 @@ void api_h_webhook_create(struct call *c)
 	bool generated = false;
 	unsigned int n = 0;
 	json_t *body, *j, *val;
+	int rc = -EIO, attempt;
 	size_t i;
 
 	if (!store_ok(c) || !(body = api_body_object(c)))
@@ -706,6 +741,9 @@ void api_h_webhook_create(struct call *c)
 		json_decref(body);
 		return;
 	}
+	/* what the other gateways of a shared store created counts too */
+	if (uigw_store_shared(api->gw->store))
+		uigw_api_sync(api, true);
 	llist_for_each_entry(wh, &api->webhooks, list)
 		n += !strcmp(wh->tenant, c->tenant->name);
 	if (n >= cfg->max_per_tenant) {
@@ -714,15 +752,25 @@ void api_h_webhook_create(struct call *c)
 		return;
 	}
 
-	sw.id = api->max_webhook_id + 1;
 	sw.tenant = c->tenant->name;
 	sw.all_campaigns = c->tenant->is_operator;
 	sw.secret = secret;
 	sw.created_ms = uigw_wall_ms();
-	row = (struct uigw_store_row){ .kind = UIGW_ROW_WEBHOOK, .time_ms = sw.created_ms,
-				       .u.webhook = { .id = sw.id, .tenant = sw.tenant, .all_campaigns = sw.all_campaigns,
-						      .url = sw.url, .secret = sw.secret, .events = sw.events } };
-	if (wh_store(api, &row) < 0) {
+	/* on a shared store the next id is the database's: another gateway's webhook may have taken the one memory
+	 * has (its row refused: read again, once) */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (attempt)
+			uigw_api_sync(api, true);
+		sw.id = api->max_webhook_id + 1;
+		row = (struct uigw_store_row){ .kind = UIGW_ROW_WEBHOOK, .time_ms = sw.created_ms,
+					       .u.webhook = { .id = sw.id, .tenant = sw.tenant,
+							      .all_campaigns = sw.all_campaigns, .url = sw.url,
+							      .secret = sw.secret, .events = sw.events } };
+		rc = wh_store(api, &row);
+		if (rc == 0 || !uigw_store_shared(api->gw->store))
+			break;
+	}
+	if (rc < 0) {
 		json_decref(body);
 		ERR(c, 500, "internal", "the store did not take the webhook");
 		return;

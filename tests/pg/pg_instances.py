@@ -2,7 +2,10 @@
 """Two osmo-uigw daemons on one PostgreSQL database (tests/pg/store_pg.sh starts the server and passes its
 connection string): a spam number reported through each counts both reports, the count each dialog shows includes
 the other gateway's report, the HTTP API of either gateway answers the same, 1,000 triggers at both at once start
-exactly the campaign's cap, a third daemon with a name already in use does not start, a USSD dialog A held when it
+exactly the campaign's cap, a key and a webhook made on one gateway work on the other at once (a webhook's
+events committed by either are delivered once each, by the gateway that committed them; its deletion and a key's
+revocation reach the other within seconds), each gateway's charging CSV files hold the records it committed
+(together every record once), a third daemon with a name already in use does not start, a USSD dialog A held when it
 was killed with SIGKILL is resumed on B, and A's answers survive its kill (A starts again under its name); the
 database stopped and started again: the busy text meanwhile, then service, a dialog begun before goes on.
 Run inside a network namespace (make check does): the daemons bind fixed ports on 127.0.0.1."""
@@ -11,6 +14,7 @@ import http.client
 import json
 import threading
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,19 +24,23 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'api'))
 from uigwtest import Vty, check, failures, finish, log_cfg, start_daemon, stop_daemon, wait_port, key_of  # noqa
+from webhook_integration import Receiver  # noqa: E402
 
 NUMBER = '+4930555123'
 GW = {'A': dict(vty=4290, ctrl=4291, http=8090), 'B': dict(vty=4294, ctrl=4295, http=8091)}
+RCV_PORT = 8099
 
 
-def cfg_text(name, camp, conninfo):
+def cfg_text(name, camp, conninfo, cdr_dir):
     g = GW[name[:1]]
     return (log_cfg(store='info', dlg='info') + 'line vty\n bind 127.0.0.1 %d\n' % g['vty'] +
             'uigw\n campaigns-dir %s\n pseudonym-secret pg-instances-secret\n test-drive-results include\n' % camp +
             ' push-cap 3 per 86400\n' +
             'store\n backend postgresql\n conninfo %s\n instance gw%s\n hold-on-failure 3\n' % (conninfo, name) +
-            'gsup\n disable\nsip\n disable\napi\n bind 127.0.0.1 %d\n' % g['http'])
+            ' cdr-directory %s\n' % cdr_dir +
+            'gsup\n disable\nsip\n disable\napi\n bind 127.0.0.1 %d\n webhook backoff 100 800\n' % g['http'])
 
 
 def api_get(port, path, key):
@@ -61,17 +69,39 @@ def trigger_many(port, key, n, out):
     c.close()
 
 
+def api_call(port, method, path, key, body=None):
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=20)
+    c.request(method, path, json.dumps(body) if body is not None else None,
+              {'Authorization': 'Bearer ' + key, 'Content-Type': 'application/json'})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(data) if data else None
+    except ValueError:
+        return r.status, data
+
+
+def until(cond, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
+
+
 def psql(conninfo, sql):
     p = subprocess.run(['psql', '-X', '-A', '-t', '-q', '-d', conninfo, '-c', sql], capture_output=True, timeout=20)
     return p.stdout.decode().strip()
 
 
-def report(vty, sub):
-    """The spam menu dialled on the gateway's VTY channel: report NUMBER, confirm. Returns the two texts that
+def report(vty, sub, number=NUMBER):
+    """The spam menu dialled on the gateway's VTY channel: report a number, confirm. Returns the two texts that
     show the count (the confirmation, the thanks)."""
     vty.cmd('subscriber %s dial *7726#' % sub)
     vty.cmd('subscriber %s send 1' % sub)
-    confirm = vty.cmd('subscriber %s send %s' % (sub, NUMBER))
+    confirm = vty.cmd('subscriber %s send %s' % (sub, number))
     thanks = vty.cmd('subscriber %s send 1' % sub)
     return confirm, thanks
 
@@ -95,7 +125,8 @@ def main():
     for name in ('A', 'B', 'A2'):
         cfgs[name] = os.path.join(workdir, name + '.cfg')
         with open(cfgs[name], 'w') as f:
-            f.write(cfg_text(name if name != 'A2' else 'A', camp, args.conninfo))
+            f.write(cfg_text(name if name != 'A2' else 'A', camp, args.conninfo,
+                             os.path.join(workdir, 'cdr' + name[:1])))
     # A's log after its restart is daemon.log (finish() checks its clean shutdown)
     logs = {n: open(os.path.join(workdir, n + '.log' if n != 'A3' else 'daemon.log'), 'w')
             for n in ('A', 'B', 'A2', 'A3')}
@@ -142,6 +173,45 @@ def main():
         ja = {k: v for k, v in (ja or {}).items() if k != 'as_of'}
         jb = {k: v for k, v in (jb or {}).items() if k != 'as_of'}
         check(sa == 200 and sb == 200 and ja == jb, 'the spam summary on A and B: the same but its time (%s / %s)' % (ja, jb))
+
+        # a key made on A after B started: B knows it at its first use; revoked on A: B refuses it within seconds
+        out = va.cmd('api tenant operator key create results')
+        key2 = key_of(out)
+        kid = re.search(r'^id (\d+) ', out, re.M)
+        sb, _ = api_get(GW['B']['http'], '/v1/campaigns/spam/summary', key2 or '-')
+        check(key2 and kid and sb == 200, "a key made on A works on B at once (%s)" % sb)
+        va.cmd('api tenant operator key revoke %s' % (kid.group(1) if kid else '0'))
+        t_rev = time.time()
+        check(until(lambda: api_get(GW['B']['http'], '/v1/campaigns/spam/summary', key2 or '-')[0] == 401, 8),
+              'the key revoked on A is refused by B %.1f s later' % (time.time() - t_rev))
+
+        # a webhook made on A hears the spam reports committed by either gateway, each delivered once, by the
+        # gateway that committed it (B learns of the webhook within its 5 s re-read)
+        rcv = Receiver(RCV_PORT)
+        rcv.up()
+        st, wh = api_call(GW['A']['http'], 'POST', '/v1/webhooks', key,
+                          {'url': 'http://127.0.0.1:%d/hook' % RCV_PORT, 'events': ['spam.report']})
+        check(st == 201 and wh and wh.get('id'), 'a webhook made on A (%s %s)' % (st, wh))
+        wh_id = (wh or {}).get('id', 0)
+        report(va, '+491701000021', '+4930666001')
+        report(vb, '+491701000022', '+4930666001')
+        delivered = until(lambda: len(rcv.got) >= 2 and
+                          psql(args.conninfo, 'SELECT count(*) FROM webhook_outbox WHERE webhook = %d' % wh_id) == '0',
+                          15)
+        bodies = [json.loads(b) for _, _, b, _ in rcv.got]
+        subs = sorted(b['data']['subscriber'] for b in bodies if b.get('event') == 'spam.report')
+        ids = set(b['id'] for b in bodies)
+        check(delivered and len(bodies) == 2 and len(ids) == 2 and len(subs) == 2 and subs[0] != subs[1],
+              "the two reports (one through each gateway) delivered once each, the outbox empty (%d posts, %s)"
+              % (len(bodies), subs))
+        time.sleep(0.5)
+        check(len(rcv.got) == 2, 'and nothing delivered twice (%d posts)' % len(rcv.got))
+        # deleted on B: A stops knowing it within its re-read
+        st, _ = api_call(GW['B']['http'], 'DELETE', '/v1/webhooks/%d' % wh_id, key)
+        check(st == 204, 'the webhook deleted on B (%s)' % st)
+        check(until(lambda: api_call(GW['A']['http'], 'GET', '/v1/webhooks/%d' % wh_id, key)[0] == 404, 8),
+              'A no longer knows the webhook B deleted')
+        rcv.down()
 
         # 1,000 triggers for one subscriber, 500 at each gateway at the same time: the campaign's cap (push_cap
         # count 1 per day, etc/campaigns/callquality.conf; the gateway-wide one of 3 is looser) holds across both
@@ -241,6 +311,19 @@ def main():
         rcs = {n: stop_daemon(p) for n, p in d.items()}
         for f in logs.values():
             f.close()
+    # the charging CSV files: each gateway's of the records it committed; together every record of table cdr,
+    # each once (A was killed with -9 once: its file left open is repaired at its next start)
+    in_files = []
+    for g in ('A', 'B'):
+        folder = os.path.join(workdir, 'cdr' + g)
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            if name.endswith('.csv'):
+                with open(os.path.join(folder, name)) as f:
+                    in_files += [int(line.split(',')[0]) for line in f.read().splitlines()[1:]]
+    in_table = sorted(int(x) for x in psql(args.conninfo, 'SELECT id FROM cdr').split())
+    check(in_table and sorted(in_files) == in_table,
+          'the CSV files of A and B: every record of table cdr once (%d in files, %d in the table)'
+          % (len(in_files), len(in_table)))
     with open(os.path.join(workdir, 'B.log'), errors='replace') as f:
         check(rcs.get('B') == 0 and 'talloc report empty' in f.read(), 'B stops cleanly (rc %s)' % rcs.get('B'))
     return finish(workdir, rcs.get('A'), t0, ' (pg_instances)', ['A.log', 'B.log', 'A2.log'])
