@@ -1145,17 +1145,6 @@ static void retry_cb(void *data)
 #define PG_PURGE_INTERVAL_S	3600
 #define PG_PURGE_AGAIN_S	1
 
-static bool retention_set(const struct uigw_store_cfg *cfg)
-{
-	unsigned int k;
-
-	for (k = 0; k < _UIGW_RET_NUM; k++) {
-		if (k == UIGW_RET_MAPPING ? cfg->retention_days : cfg->retention[k])
-			return true;
-	}
-	return false;
-}
-
 static void purge_done(struct uigw_store_job *job, void *data)
 {
 	struct uigw_store_pg *pg = data;
@@ -1283,9 +1272,9 @@ int uigw_store_pg_open(struct uigw_store *st)
 	osmo_timer_setup(&pg->retry, retry_cb, pg);
 	osmo_timer_setup(&pg->done, done_cb, pg);
 	osmo_timer_setup(&pg->purge, purge_cb, pg);
-	/* a backlog goes on in batches from the start, not only an hour later */
-	if (retention_set(&st->cfg))
-		osmo_timer_schedule(&pg->purge, PG_PURGE_AGAIN_S, 0);
+	/* a backlog goes on in batches from the start, not only an hour later (the dialogs' states are purged
+	 * whatever the retention settings) */
+	osmo_timer_schedule(&pg->purge, PG_PURGE_AGAIN_S, 0);
 	st->pg = pg;
 	__atomic_store_n(&st->failing, 1, __ATOMIC_RELAXED);
 	pg_connect(pg);

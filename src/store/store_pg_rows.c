@@ -380,7 +380,8 @@ int uigw_store_pg_row_stmt(const struct uigw_store_cfg *cfg, const char *instanc
 	case UIGW_ROW_PURGE: {
 		/* one batch of each table whose kind has a retention period */
 		enum uigw_retention k = uigw_store_pg_purges[part].kind;
-		unsigned int days = k == UIGW_RET_MAPPING ? cfg->retention_days : cfg->retention[k];
+		unsigned int days = k == UIGW_RET_MAPPING ? cfg->retention_days :
+				    k == UIGW_PG_RET_STATES ? 1 : cfg->retention[k];
 
 		if (!days)
 			return 0;

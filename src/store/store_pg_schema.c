@@ -524,4 +524,7 @@ const struct uigw_store_pg_purge uigw_store_pg_purges[UIGW_PG_N_PURGES] = {
 	/* the records' ids follow the commits: the oldest first */
 	{ UIGW_RET_CDRS, "DELETE FROM cdr WHERE id IN (SELECT id FROM cdr WHERE ended < $1 ORDER BY id"
 			 " LIMIT " PG_LIMIT ")" },
+	/* a state left by a gateway that died, or by a dialog cut off nobody dialled again */
+	{ UIGW_PG_RET_STATES, "DELETE FROM dialog_state WHERE (pseudonym, class) IN (SELECT pseudonym, class"
+			      " FROM dialog_state WHERE updated < $1 LIMIT " PG_LIMIT ")" },
 };

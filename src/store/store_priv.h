@@ -415,7 +415,7 @@ enum uigw_store_pg_stmt_id {
 	PG_B_FIRST = PG_Q_FIRST + _UIGW_Q_NUM,	/*!< the rows of a kind as one statement: PG_B_FIRST + batch index */
 	PG_E_FIRST = PG_B_FIRST + 8,	/*!< a subscriber's erasure: PG_E_FIRST + index of uigw_store_pg_places */
 	PG_P_FIRST = PG_E_FIRST + 17,	/*!< the retention purge: PG_P_FIRST + index of uigw_store_pg_purges */
-	_PG_NUM = PG_P_FIRST + 13
+	_PG_NUM = PG_P_FIRST + 14
 };
 /*! Where a subscriber's rows are on PostgreSQL, in the order an erasure deletes them ($1 the pseudonym, $2 the
  *  number if known, else NULL): one list for the erasure and the export. */
@@ -424,6 +424,9 @@ struct uigw_store_pg_place {
 };
 #define UIGW_PG_N_PLACES	(PG_P_FIRST - PG_E_FIRST)
 extern const struct uigw_store_pg_place uigw_store_pg_places[UIGW_PG_N_PLACES];
+/*! The purge's kind of the dialogs' states (dialog_state): a day after their last step, whatever the retention
+ *  settings (a state is taken within the resume window or the input wait, or never). */
+#define UIGW_PG_RET_STATES	((enum uigw_retention)_UIGW_RET_NUM)
 /*! The retention purge on PostgreSQL: one batch of one table each ($1: the time before which rows go). */
 struct uigw_store_pg_purge {
 	enum uigw_retention kind;

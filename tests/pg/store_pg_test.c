@@ -560,7 +560,10 @@ static void test_erase_export_purge(void **state)
 	json_decref(x);
 
 	/* pushes past two days go (e2's, and the 3,000 of the load test, in batches of 2,000: a purge job each, as
-	 * `store purge`); the rest stays */
+	 * `store purge`); the rest stays. A dialog's state a day old goes whatever the retention settings say. */
+	sql_exec("INSERT INTO dialog_state (pseudonym, class, node, updated) VALUES ('old-state', 'ussd', 'q1',"
+		 " (extract(epoch FROM now()) * 1000)::bigint - 86400000 - 60000),"
+		 " ('new-state', 'ussd', 'q1', (extract(epoch FROM now()) * 1000)::bigint - 86400000 + 60000)");
 	for (i = 0; i < 3; i++) {
 		job = uigw_store_job_alloc(st, NULL, NULL);
 		uigw_store_job_row(job, UIGW_ROW_PURGE);
@@ -569,6 +572,8 @@ static void test_erase_export_purge(void **state)
 	assert_int_equal(sql_int("SELECT count(*) FROM push"), 0);
 	assert_int_equal(sql_int("SELECT count(*) FROM push WHERE subscriber = 'e2'"), 0);
 	assert_int_equal(sql_int("SELECT count(*) FROM response WHERE subscriber = 'e2'"), 1);
+	assert_int_equal(sql_int("SELECT count(*) FROM dialog_state WHERE pseudonym = 'old-state'"), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM dialog_state WHERE pseudonym = 'new-state'"), 1);
 	uigw_store_close(st);
 }
 
