@@ -330,6 +330,31 @@ static void test_roaming_policy(void **state)
 	assert_int_equal(trigger("homeonly", "+491720000008", &res), 0);
 }
 
+/* The parameters' text form (deferred pushes, dialogs' states): each name=value on a line, %, =, CR and LF of a value
+ * as %XX; decoded back to the same names and values. */
+static void test_params_encoding(void **state)
+{
+	const char *names[] = { "caller", "note", "empty", "u" };
+	const char *values[] = { "+4930123", "50% = half\r\nnext", NULL, "\xc3\xa4" };
+	const char *dn[8], *dv[8];
+	char *enc = uigw_params_encode(NULL, 4, names, values);
+	unsigned int n, i;
+
+	assert_non_null(enc);
+	assert_string_equal(enc, "caller=+4930123\nnote=50%25 %3D half%0D%0Anext\nempty=\nu=\xc3\xa4\n");
+	assert_int_equal(talloc_get_size(enc), strlen(enc) + 1);	/* one allocation of the exact size */
+	n = uigw_params_decode(enc, 8, dn, dv);
+	assert_int_equal(n, 4);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(dn[i], names[i]);
+		assert_string_equal(dv[i], values[i] ? values[i] : "");
+	}
+	talloc_free(enc);
+	enc = uigw_params_encode(NULL, 0, names, values);
+	assert_string_equal(enc, "");
+	talloc_free(enc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_erasure_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roaming_policy, setup, teardown),
+		cmocka_unit_test(test_params_encoding),
 	};
 
 	uigw_fx_process_init("schedule_test");

@@ -300,23 +300,48 @@ static void dequeue(struct uigw *gw, struct uigw_deferred *d)
 	gw->n_deferred--;
 }
 
+static bool param_escaped(char c)
+{
+	return c == '%' || c == '=' || c == '\n' || c == '\r';
+}
+
+/* one allocation of the exact size (a dialog's state is encoded at every step on a shared store) */
 char *uigw_params_encode(void *ctx, unsigned int n, const char *const *names, const char *const *values)
 {
-	char *out = talloc_strdup(ctx, "");
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = 1;
 	unsigned int i;
 	const char *v;
+	char *out, *o;
 
-	for (i = 0; out && i < n; i++) {
-		out = talloc_asprintf_append(out, "%s=", names[i]);
-		for (v = values[i] ? values[i] : ""; out && *v; v++) {
-			if (*v == '%' || *v == '=' || *v == '\n' || *v == '\r')
-				out = talloc_asprintf_append(out, "%%%02X", (unsigned char)*v);
-			else
-				out = talloc_asprintf_append(out, "%c", *v);
-		}
-		if (out)
-			out = talloc_asprintf_append(out, "\n");
+	for (i = 0; i < n; i++) {
+		len += strlen(names[i]) + 2;
+		for (v = values[i] ? values[i] : ""; *v; v++)
+			len += param_escaped(*v) ? 3 : 1;
 	}
+	out = talloc_size(ctx, len);
+	if (!out)
+		return NULL;
+	talloc_set_name_const(out, "params");
+	o = out;
+	for (i = 0; i < n; i++) {
+		size_t nl = strlen(names[i]);
+
+		memcpy(o, names[i], nl);
+		o += nl;
+		*o++ = '=';
+		for (v = values[i] ? values[i] : ""; *v; v++) {
+			if (param_escaped(*v)) {
+				*o++ = '%';
+				*o++ = hex[(unsigned char)*v >> 4];
+				*o++ = hex[(unsigned char)*v & 0xf];
+			} else {
+				*o++ = *v;
+			}
+		}
+		*o++ = '\n';
+	}
+	*o = '\0';
 	return out;
 }
 
