@@ -260,8 +260,10 @@ void uigw_dlg_write_end(struct uigw_dialog *dlg, enum uigw_outcome outcome, stru
 		r->u.dialog.test = dlg->channel == UIGW_CHAN_VTY;
 		dlg->end_written = true;
 	}
-	/* over: nothing left to resume on another gateway (cut off or timed out: the last state stays) */
-	if (outcome == UIGW_OUTCOME_COMPLETED || outcome == UIGW_OUTCOME_REJECTED)
+	/* over: nothing left to resume on another gateway (cut off or timed out: the last state stays). The dialog's
+	 * row with this outcome says so already (a state is gone on with only while its dialog has no such row):
+	 * a state row of its own only when that row could not be made */
+	if ((outcome == UIGW_OUTCOME_COMPLETED || outcome == UIGW_OUTCOME_REJECTED) && !r)
 		uigw_dlg_state_note(dlg, true);
 	if (dlg->msisdn[0] && !mapping_written_recently(dlg)) {
 		r = uigw_dlg_row(dlg, job, UIGW_ROW_SUBSCRIBER);

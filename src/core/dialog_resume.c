@@ -112,8 +112,9 @@ void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
 	struct uigw_store_row *r;
 	const char **names, **values;
 	unsigned int i;
+	size_t len;
 	void *ctx;
-	char *hist;
+	char *hist, *o;
 
 	if (!state_kept(dlg) || !dlg->camp || !uigw_store_shared(dlg->gw->store) || !dlg->pseudonym[0])
 		return;
@@ -127,17 +128,33 @@ void uigw_dlg_state_note(struct uigw_dialog *dlg, bool over)
 	r->subscriber = talloc_strdup(ctx, dlg->pseudonym);
 	r->campaign = talloc_strdup(ctx, dlg->camp->name);
 	r->version = dlg->camp->version;
+	r->dialog = dlg->id;
 	r->time_ms = uigw_wall_ms();
 	r->u.state.cls = state_class(dlg);
 	dlg->state_noted = !over && dlg->node >= 0;
 	if (over || dlg->node < 0)
 		return;	/* node NULL: nothing to go on with */
 	r->u.state.node = talloc_strdup(ctx, dlg->camp->nodes[dlg->node].id);
-	hist = talloc_strdup(ctx, "");
-	for (i = 0; hist && i < dlg->n_hist && i < ARRAY_SIZE(dlg->hist); i++) {
+	/* the Back history: node ids separated by spaces, in one allocation */
+	for (i = 0, len = 1; i < dlg->n_hist && i < ARRAY_SIZE(dlg->hist); i++) {
 		if (dlg->hist[i] >= 0 && (unsigned int)dlg->hist[i] < dlg->camp->n_nodes)
-			hist = talloc_asprintf_append(hist, "%s%s", i ? " " : "", dlg->camp->nodes[dlg->hist[i]].id);
+			len += strlen(dlg->camp->nodes[dlg->hist[i]].id) + 1;
 	}
+	hist = talloc_size(ctx, len);
+	if (!hist)
+		return;
+	for (i = 0, o = hist; i < dlg->n_hist && i < ARRAY_SIZE(dlg->hist); i++) {
+		if (dlg->hist[i] >= 0 && (unsigned int)dlg->hist[i] < dlg->camp->n_nodes) {
+			const char *id = dlg->camp->nodes[dlg->hist[i]].id;
+			size_t n = strlen(id);
+
+			if (i)
+				*o++ = ' ';
+			memcpy(o, id, n);
+			o += n;
+		}
+	}
+	*o = '\0';
 	r->u.state.hist = hist;
 	names = talloc_array(ctx, const char *, dlg->n_vars + 1);
 	values = talloc_array(ctx, const char *, dlg->n_vars + 1);

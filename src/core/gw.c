@@ -347,6 +347,11 @@ int uigw_start(struct uigw *gw)
 			     scfg->backend == UIGW_STORE_POSTGRESQL ? "on PostgreSQL" : scfg->path);
 			return -EIO;
 		}
+		/* several gateways on one database: the instance's number in the top bits of its dialog ids (the rest,
+		 * time and counter, is below 2^51 until 2038), so that no two gateways write the same dialog */
+		if (uigw_store_instance_num(gw->store) > 0)
+			gw->next_dialog_id = (gw->next_dialog_id & ((1ULL << UIGW_DIALOG_ID_INSTANCE_SHIFT) - 1)) |
+					     (uint64_t)uigw_store_instance_num(gw->store) << UIGW_DIALOG_ID_INSTANCE_SHIFT;
 	}
 	uigw_schedule_start(gw);
 	uigw_overload_start(gw);

@@ -84,6 +84,7 @@ struct uigw_store_pg {
 	int setup_result;		/*!< PG_SETUP: results seen */
 	int setup_version, setup_locked;
 	int64_t setup_seq;
+	int num;			/*!< the instance's number (uigw_instance.num), 0: not read yet */
 	bool setup_failed;
 	bool logged_down;		/*!< the loss of the database was logged (once until it is back) */
 
@@ -357,7 +358,8 @@ static int send_stmt(struct uigw_store_pg *pg, int stmt, const struct pgp *p)
 /* ---------------------------------------------------------------------------------------------------------- */
 /* batched kinds: one statement per kind and transaction, one array per column */
 
-static int buf_add(void *ctx, struct pg_buf *b, const char *s, size_t n)
+/* room for \a n more bytes and a NUL */
+static int buf_room(void *ctx, struct pg_buf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
@@ -371,31 +373,43 @@ static int buf_add(void *ctx, struct pg_buf *b, const char *s, size_t n)
 		b->p = p;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+static int buf_add(void *ctx, struct pg_buf *b, const char *s, size_t n)
+{
+	if (buf_room(ctx, b, n) < 0)
+		return -ENOMEM;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 	return 0;
 }
 
-/* one element of an array literal: NULL, or the value quoted (\ and " escaped) */
+/* one element of an array literal: NULL, or the value quoted (\ and " escaped), in one pass over the value */
 static int array_elem(void *ctx, struct pg_buf *b, const char *v, bool first)
 {
-	const char *q;
-	int rc = 0;
+	size_t n;
+	char *o;
 
-	if (!first)
-		rc |= buf_add(ctx, b, ",", 1);
 	if (!v)
-		return rc | buf_add(ctx, b, "NULL", 4);
-	rc |= buf_add(ctx, b, "\"", 1);
-	while ((q = strpbrk(v, "\\\"")) != NULL) {
-		rc |= buf_add(ctx, b, v, q - v);
-		rc |= buf_add(ctx, b, "\\", 1);
-		rc |= buf_add(ctx, b, q, 1);
-		v = q + 1;
+		return buf_add(ctx, b, first ? "NULL" : ",NULL", first ? 4 : 5);
+	n = strlen(v);
+	if (buf_room(ctx, b, 2 * n + 3) < 0)
+		return -ENOMEM;
+	o = b->p + b->len;
+	if (!first)
+		*o++ = ',';
+	*o++ = '"';
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			*o++ = '\\';
+		*o++ = *v;
 	}
-	rc |= buf_add(ctx, b, v, strlen(v));
-	return rc | buf_add(ctx, b, "\"", 1);
+	*o++ = '"';
+	*o = '\0';
+	b->len = o - b->p;
+	return 0;
 }
 
 static int cmp_key(const void *a, const void *b, void *arg)
@@ -497,8 +511,8 @@ static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 	struct pgp p;
 
 	if (b >= 0) {
-		if (row_stmt(pg, r, 0, &stmt, &p) <= 0)
-			return 0;	/* skipped */
+		if (row_stmt(pg, r, 0, &stmt, NULL) <= 0)
+			return 0;	/* skipped (its parameters are made in send_batches()) */
 		if (grow(pg, (void **)&pg->bref[b], &pg->bref_cap[b], pg->n_bref[b] + 1, sizeof(*pg->bref[b])) < 0)
 			return -ENOMEM;
 		pg->bref[b][pg->n_bref[b]++] = (struct pg_bref){ .r = r };
@@ -902,7 +916,8 @@ static int setup_level(const struct uigw_store_pg *pg)
 	return pg->logged_down ? LOGL_DEBUG : LOGL_ERROR;
 }
 
-/* the results of the setup query, in order: DO, version, lock, the instance's row, its seq, the settings */
+/* the results of the setup query, in order: DO, version, lock, the instance's row, its number, its seq and number,
+ * the settings */
 static void setup_result(struct uigw_store_pg *pg, PGresult *res)
 {
 	ExecStatusType rs = PQresultStatus(res);
@@ -922,15 +937,16 @@ static void setup_result(struct uigw_store_pg *pg, PGresult *res)
 	case 2:
 		pg->setup_locked = PQgetvalue(res, 0, 0)[0] == 't';
 		break;
-	case 4:
+	case 5:
 		pg->setup_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		pg->num = atoi(PQgetvalue(res, 0, 1));
 		break;
 	}
 }
 
 static void setup_done(struct uigw_store_pg *pg)
 {
-	if (pg->setup_failed || pg->setup_result < 6) {
+	if (pg->setup_failed || pg->setup_result < 7) {
 		conn_lost(pg, "the setup failed");
 		return;
 	}
@@ -975,10 +991,11 @@ static void setup(struct uigw_store_pg *pg)
 			      " SELECT pg_try_advisory_lock(" OSMO_STRINGIFY_VAL(UIGW_PG_SCHEMA_LOCK) ", hashtext(%s));"
 			      " INSERT INTO uigw_instance (name, started, seen) VALUES (%s, %" PRId64 ", %" PRId64 ")"
 			      " ON CONFLICT (name) DO UPDATE SET started = excluded.started;"
-			      " SELECT seq FROM uigw_instance WHERE name = %s;"
+			      " UPDATE uigw_instance SET num = nextval('uigw_instance_num') WHERE name = %s AND num IS NULL;"
+			      " SELECT seq, num FROM uigw_instance WHERE name = %s;"
 			      /* for the webhooks' triggers: whose entries, and whether the test drive's count */
 			      " SELECT set_config('uigw.instance', %s, false), set_config('uigw.test_results', '%s', false)",
-			      schema, lit, lit, uigw_wall_ms(), uigw_wall_ms(), lit, lit,
+			      schema, lit, lit, uigw_wall_ms(), uigw_wall_ms(), lit, lit, lit,
 			      pg->st->cfg.test_results ? "on" : "off") : NULL;
 	talloc_free(schema);
 	PQfreemem(lit);
@@ -1246,6 +1263,11 @@ void uigw_store_pg_stats(struct uigw_store *st, struct uigw_store_stats *out)
 	out->pg_state = get_value_string(pg_state_names, st->pg->state);
 	out->pg_instance = st->pg->instance;
 	out->pg_seq = st->pg->seq;
+}
+
+int uigw_store_instance_num(const struct uigw_store *st)
+{
+	return st && st->pg ? st->pg->num : 0;
 }
 
 const char *uigw_store_pg_instance(const struct uigw_store *st)

@@ -614,6 +614,8 @@ int uigw_store_pg_dialog_state_take(struct uigw_store *st, const char *subscribe
 	/* taken and removed in one statement: two gateways cannot both go on with it */
 	res = run(st, "a dialog's state", "DELETE FROM dialog_state WHERE pseudonym = $1 AND class = $2"
 		  " AND ($3::text IS NULL OR campaign = $3) AND node IS NOT NULL AND updated > $4"
+		  " AND NOT EXISTS (SELECT 1 FROM dialog x WHERE x.id = dialog_state.dialog"
+		  "  AND x.outcome IN ('completed', 'rejected'))"
 		  " RETURNING campaign, version, node, coalesce(hist, ''), coalesce(vars, '')", &q);
 	if (!res)
 		return -EIO;

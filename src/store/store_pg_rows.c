@@ -16,16 +16,34 @@
 
 void uigw_store_pg_p_text(struct pgp *p, const char *s)
 {
+	if (!p)
+		return;	/* only whether the row is written was asked */
 	p->v[p->n] = s;
 	p->len[p->n] = 0;
 	p->fmt[p->n] = 0;
 	p->n++;
 }
 
+/* decimal, without printf: a group commit formats some ten integers per row */
 void uigw_store_pg_p_int(struct pgp *p, int64_t v)
 {
-	snprintf(p->buf[p->n], sizeof(p->buf[0]), "%" PRId64, v);
-	uigw_store_pg_p_text(p, p->buf[p->n]);
+	char tmp[24], *out;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	int n = 0, i = 0;
+
+	if (!p)
+		return;
+	out = p->buf[p->n];
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[i++] = '-';
+	while (n)
+		out[i++] = tmp[--n];
+	out[i] = '\0';
+	uigw_store_pg_p_text(p, out);
 }
 
 void uigw_store_pg_p_bool(struct pgp *p, bool b)
@@ -35,6 +53,8 @@ void uigw_store_pg_p_bool(struct pgp *p, bool b)
 
 void uigw_store_pg_p_blob(struct pgp *p, const uint8_t *data, size_t len)
 {
+	if (!p)
+		return;
 	p->v[p->n] = (const char *)data;
 	p->len[p->n] = (int)len;
 	p->fmt[p->n] = 1;
@@ -55,7 +75,8 @@ int uigw_store_pg_row_stmt(const struct uigw_store_cfg *cfg, const char *instanc
 			   int part, int *stmt, struct pgp *p)
 {
 
-	p->n = 0;
+	if (p)
+		p->n = 0;
 	switch (r->kind) {
 	case UIGW_ROW_RESPONSE:
 		if (part)
@@ -346,6 +367,7 @@ int uigw_store_pg_row_stmt(const struct uigw_store_cfg *cfg, const char *instanc
 		p_text(p, r->u.state.vars);
 		p_text(p, instance);
 		p_int(p, r->time_ms);
+		p_int(p, (int64_t)r->dialog);
 		return 1;
 	case UIGW_ROW_CDR:
 		if (part || cfg->cdr_off)
@@ -489,12 +511,11 @@ int uigw_store_pg_row_parts(enum uigw_row_kind kind)
 /* \returns 0, or why the job cannot be written (its first bad row, logged) */
 int uigw_store_pg_job_check(const struct uigw_store_cfg *cfg, const char *instance, const struct uigw_store_job *job)
 {
-	struct pgp p;
 	unsigned int i;
 	int stmt, rc;
 
 	for (i = 0; i < job->n_rows; i++) {
-		rc = uigw_store_pg_row_stmt(cfg, instance, &job->rows[i], 0, &stmt, &p);
+		rc = uigw_store_pg_row_stmt(cfg, instance, &job->rows[i], 0, &stmt, NULL);
 		if (rc < 0) {
 			LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: row kind %d %s\n", job->rows[i].kind,
 			     rc == -ENOTSUP ? "is not known to this backend" : "refused (fields missing)");

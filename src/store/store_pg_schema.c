@@ -201,6 +201,11 @@
 	" ALTER TABLE webhook_outbox ALTER COLUMN id SET DEFAULT nextval('webhook_outbox_id')," \
 	"  ADD COLUMN instance text;" \
 	" CREATE TABLE campaign_owner (campaign text PRIMARY KEY, tenant text NOT NULL);" \
+	/* each instance's number, the top bits of its dialog ids (unique across the gateways of the database) */ \
+	" CREATE SEQUENCE uigw_instance_num MAXVALUE 4095;" \
+	" ALTER TABLE uigw_instance ADD COLUMN num integer UNIQUE;" \
+	/* the dialog a state is of: a completed or rejected dialog's row ends it (no row of its own at the end) */ \
+	" ALTER TABLE dialog_state ADD COLUMN dialog bigint;" \
 	/* how far each gateway's charging CSV files got (store_pg_cdr.c) */ \
 	" CREATE TABLE cdr_export (instance text PRIMARY KEY, last_id bigint NOT NULL);" \
 	" CREATE FUNCTION uigw_answer_json(r response) RETURNS text LANGUAGE sql STABLE AS $f$" \
@@ -245,6 +250,10 @@ char *uigw_store_pg_schema_sql(void *ctx, int to_version)
 					     pg_schema_steps[i - 1], i);
 	return sql ? talloc_strdup_append(sql, " END $uigw$") : NULL;
 }
+
+/* a state that can be gone on with: its dialog did not end completed or rejected (its row says so) */
+#define PG_STATE_OPEN(s) "NOT EXISTS (SELECT 1 FROM dialog x WHERE x.id = " s ".dialog" \
+	" AND x.outcome IN ('completed', 'rejected'))"
 
 const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 	[PG_INSTANCE] = { 3, "UPDATE uigw_instance SET seq = $2, seen = $3 WHERE name = $1" },
@@ -330,11 +339,11 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		" msisdn = excluded.msisdn, via = excluded.via, to_uri = excluded.to_uri, language = excluded.language,"
 		" params = excluded.params" },
 	[PG_DEFER_DONE] = { 2, "DELETE FROM deferred WHERE instance = $1 AND id = $2" },
-	[PG_DLG_STATE] = { 9,
-		"INSERT INTO dialog_state (pseudonym, class, campaign, version, node, hist, vars, instance, updated)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (pseudonym, class) DO UPDATE SET"
+	[PG_DLG_STATE] = { 10,
+		"INSERT INTO dialog_state (pseudonym, class, campaign, version, node, hist, vars, instance, updated, dialog)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (pseudonym, class) DO UPDATE SET"
 		" campaign = excluded.campaign, version = excluded.version, node = excluded.node, hist = excluded.hist,"
-		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated" },
+		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated, dialog = excluded.dialog" },
 	[PG_WEBHOOK] = { 7,
 		"INSERT INTO webhook (id, tenant, all_campaigns, url, events, secret, created)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7)" },
@@ -376,7 +385,7 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 	[PG_TAKES] = { 2,
 		"DELETE FROM dialog_state d USING (SELECT c, split_part(a, ' ', 1) AS p, split_part(a, ' ', 2)::bigint AS s"
 		" FROM unnest($1::text[], $2::text[]) AS u(c, a)) u WHERE d.pseudonym = u.p AND d.class = 'ussd'"
-		" AND d.campaign = u.c AND d.node IS NOT NULL AND d.updated > u.s"
+		" AND d.campaign = u.c AND d.node IS NOT NULL AND d.updated > u.s AND " PG_STATE_OPEN("d")
 		" RETURNING d.pseudonym, d.campaign, d.version, d.node, coalesce(d.hist, ''), coalesce(d.vars, '')" },
 	[PG_CDR] = { 17,
 		"INSERT INTO cdr (dialog, started, ended, channel, campaign, tenant, subscriber, roaming, visited, screens,"
@@ -401,8 +410,8 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		"SELECT coalesce(sum(n), 0), 0 FROM answer_count WHERE campaign = $1 AND question = $2" },
 	/* a USSD dialog's state to resume, taken in the statement that reads it: count 1 and the state, or no row */
 	[PG_Q_FIRST + UIGW_Q_DLG_STATE] = { 2,
-		"DELETE FROM dialog_state WHERE pseudonym = split_part($2, ' ', 1) AND class = 'ussd' AND campaign = $1"
-		" AND node IS NOT NULL AND updated > split_part($2, ' ', 2)::bigint"
+		"DELETE FROM dialog_state s WHERE pseudonym = split_part($2, ' ', 1) AND class = 'ussd' AND campaign = $1"
+		" AND node IS NOT NULL AND updated > split_part($2, ' ', 2)::bigint AND " PG_STATE_OPEN("s")
 		" RETURNING 1, 0, version, node, coalesce(hist, ''), coalesce(vars, '')" },
 	/* is_number(): uigw_store_is_number()'s characters, and a number strtod reads (no "inf", "nan") */
 	[PG_Q_FIRST + UIGW_Q_AVERAGE] = { 2,
@@ -449,12 +458,12 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 	[PG_B_FIRST + 5] = { 7,
 		"INSERT INTO audit (time, tenant, key_id, method, path, status, remote) SELECT * FROM unnest($1::bigint[],"
 		" $2::text[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::text[])" },
-	[PG_B_FIRST + 7] = { 9,
-		"INSERT INTO dialog_state (pseudonym, class, campaign, version, node, hist, vars, instance, updated)"
+	[PG_B_FIRST + 7] = { 10,
+		"INSERT INTO dialog_state (pseudonym, class, campaign, version, node, hist, vars, instance, updated, dialog)"
 		" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[],"
-		" $7::text[], $8::text[], $9::bigint[]) ON CONFLICT (pseudonym, class) DO UPDATE SET"
+		" $7::text[], $8::text[], $9::bigint[], $10::bigint[]) ON CONFLICT (pseudonym, class) DO UPDATE SET"
 		" campaign = excluded.campaign, version = excluded.version, node = excluded.node, hist = excluded.hist,"
-		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated" },
+		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated, dialog = excluded.dialog" },
 	[PG_B_FIRST + 6] = { 4,
 		"INSERT INTO dialog_param (dialog, name, value, campaign) SELECT * FROM unnest($1::bigint[], $2::text[],"
 		" $3::text[], $4::text[])"

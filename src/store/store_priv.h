@@ -462,8 +462,8 @@ void uigw_store_pg_p_text(struct pgp *p, const char *s);
 void uigw_store_pg_p_int(struct pgp *p, int64_t v);
 void uigw_store_pg_p_bool(struct pgp *p, bool b);
 void uigw_store_pg_p_blob(struct pgp *p, const uint8_t *data, size_t len);
-/*! Part \a part of row \a r as statement *stmt and its parameters. \returns 1 (a statement), 0 (none for this
- *  part), -EPROTO (a row refused), -ENOTSUP (a kind this backend does not know) */
+/*! Part \a part of row \a r as statement *stmt and its parameters (\a p NULL: only whether and which). \returns 1
+ *  (a statement), 0 (none for this part), -EPROTO (a row refused), -ENOTSUP (a kind this backend does not know) */
 int uigw_store_pg_row_stmt(const struct uigw_store_cfg *cfg, const char *instance, const struct uigw_store_row *r,
 			   int part, int *stmt, struct pgp *p);
 /*! Statements a row of \a kind may take (row_stmt()'s parts). */

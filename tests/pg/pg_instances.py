@@ -276,6 +276,14 @@ def main():
         check('Reports so far: 2.' in c3, 'A again: the two earlier reports are there (%r)' % c3)
         check(psql(args.conninfo, "SELECT count(*) FROM spam_report WHERE number = '%s'" % NUMBER) == '3',
               'spam_report: the three reports, none twice')
+        # the dialog ids of each gateway carry its instance's number: A (before and after its restart) and B
+        # never write the same dialog
+        nums = psql(args.conninfo, "SELECT string_agg(DISTINCT (id >> 51)::text, ',' ORDER BY (id >> 51)::text)"
+                    " FROM dialog")
+        inst = psql(args.conninfo, "SELECT string_agg(num::text, ',' ORDER BY num::text) FROM uigw_instance"
+                    " WHERE name IN ('gwA', 'gwB')")
+        check(nums == inst and len(nums.split(',')) == 2,
+              "the dialogs' ids: the two gateways' instance numbers on top (%s; instances %s)" % (nums, inst))
 
         # the database stopped (immediately: a crash for its clients): new dialogs get the busy text; started
         # again: the gateways come back by themselves and serve; nothing committed before is lost

@@ -382,7 +382,8 @@ static void test_restart_under_load(void **state)
 	struct uigw_store *st = open_pg("load");
 	struct uigw_store_job *job;
 	struct uigw_store_row *r;
-	bool seen_failing = false, flag = false;
+	bool seen_failing = false, flag = false, asks_done = false;
+	static struct rec asks[LOAD_JOBS / 50];
 	unsigned int i, done = 0, ok = 0;
 	int64_t until;
 
@@ -395,8 +396,17 @@ static void test_restart_under_load(void **state)
 		r = row(job, UIGW_ROW_SPAM, "load", "spam", i);
 		r->u.spam.number = "+4999";
 		assert_int_equal(uigw_store_submit(job), 0);
-		if (i % 50 == 0)
+		if (i % 50 == 0) {
+			/* and a job that only asks, while the group commits go on */
+			struct rec *a = &asks[i / 50];
+
+			memset(a, 0, sizeof(*a));
+			a->count = -1;
+			job = uigw_store_job_alloc(st, rec_done, a);
+			uigw_store_job_query(job, UIGW_Q_SPAM_REPORTS, "spam", "+4999");
+			assert_int_equal(uigw_store_submit(job), 0);
 			spin(&flag, 1);
+		}
 		if (i == LOAD_JOBS / 3)
 			server("stop");
 		if (uigw_store_failing(st))
@@ -407,15 +417,25 @@ static void test_restart_under_load(void **state)
 		}
 	}
 	until = uigw_mono_ms() + 30000;
-	while (done < LOAD_JOBS && uigw_mono_ms() < until) {
+	while ((done < LOAD_JOBS || !asks_done) && uigw_mono_ms() < until) {
 		spin(&flag, 20);
 		for (done = 0, i = 0; i < LOAD_JOBS; i++)
 			done += load[i].done;
+		for (asks_done = true, i = 0; i < ARRAY_SIZE(asks); i++)
+			asks_done &= asks[i].done;
 	}
 	assert_int_equal(done, LOAD_JOBS);
 	for (i = 0; i < LOAD_JOBS; i++)
 		ok += load[i].rc == 0;
 	assert_int_equal(ok, LOAD_JOBS);
+	/* the jobs that only asked (sent at once, not in a group commit) were answered, those the stop cut off
+	 * again on the next connection: each once */
+	assert_true(asks_done);
+	for (i = 0; i < ARRAY_SIZE(asks); i++) {
+		assert_int_equal(asks[i].calls, 1);
+		assert_int_equal(asks[i].rc, 0);
+		assert_true(asks[i].count >= 0);
+	}
 	assert_false(uigw_store_failing(st));
 	reconnect_check();
 	/* each once: no loss, no duplicate (a commit whose answer the crash took was not sent again) */
@@ -430,6 +450,7 @@ static void test_instances(void **state)
 {
 	struct uigw_store *a = open_pg("A"), *b = open_pg("B"), *twin;
 	struct uigw_store_cfg cfg;
+	int num_a;
 	struct uigw_store_job *job;
 	struct uigw_store_row *r;
 	static struct rec recs[2000];
@@ -471,10 +492,14 @@ static void test_instances(void **state)
 	cfg.instance = "A";
 	cfg.hold_s = 1;
 	assert_null(uigw_store_open(ctx, &cfg));
+	/* each name has a number of its own (the top bits of its dialog ids), the same at every start */
+	num_a = uigw_store_instance_num(a);
+	assert_true(num_a > 0 && uigw_store_instance_num(b) > 0 && num_a != uigw_store_instance_num(b));
 	uigw_store_close(a);
 	twin = uigw_store_open(ctx, &cfg);
 	assert_non_null(twin);
 	assert_false(uigw_store_failing(twin));
+	assert_int_equal(uigw_store_instance_num(twin), num_a);
 	uigw_store_close(twin);
 	uigw_store_close(b);
 }
@@ -838,6 +863,65 @@ static void test_webhooks_across_instances(void **state)
 	uigw_store_close(b);
 }
 
+/* --- dialogs' states ------------------------------------------------------------------------------------ */
+
+static void take_cb(const char *campaign, unsigned int version, const char *node, const char *hist, const char *vars,
+		    void *data)
+{
+	osmo_strlcpy(data, node, 16);
+}
+
+/* A state is gone on with while its dialog has no row saying it completed or was rejected (a completed dialog
+ * writes no state of its own at its end); it is taken once, by the first to ask. */
+static void test_dialog_states(void **state)
+{
+	struct uigw_store *st = open_pg("states");
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	char arg[64], node[16] = "";
+	int64_t now = uigw_wall_ms();
+	struct rec rec;
+	int i;
+
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	for (i = 0; i < 3; i++) {
+		r = row(job, UIGW_ROW_DLG_STATE, i == 0 ? "s-done" : i == 1 ? "s-cut" : "s-sms", "poll", now);
+		r->dialog = 700 + i;
+		r->version = 1;
+		r->u.state.cls = i == 2 ? "sms" : "ussd";
+		r->u.state.node = "q2";
+		r->u.state.hist = "q1";
+	}
+	r = row(job, UIGW_ROW_DIALOG, "s-done", "poll", now);
+	r->dialog = 700;
+	r->u.dialog.outcome = UIGW_OUTCOME_COMPLETED;
+	r = row(job, UIGW_ROW_DIALOG, "s-cut", "poll", now);
+	r->dialog = 701;
+	r->u.dialog.outcome = UIGW_OUTCOME_ABANDONED;
+	assert_int_equal(submit_wait(job, &rec), 0);
+
+	/* with a commit (the USSD begin's question) */
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	snprintf(arg, sizeof(arg), "s-done %" PRId64, now - 60000);
+	uigw_store_job_query(job, UIGW_Q_DLG_STATE, "poll", talloc_strdup(job, arg));
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(rec.count, 0);	/* completed: nothing to go on with */
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	snprintf(arg, sizeof(arg), "s-cut %" PRId64, now - 60000);
+	uigw_store_job_query(job, UIGW_Q_DLG_STATE, "poll", talloc_strdup(job, arg));
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(rec.count, 1);	/* cut off: taken */
+	job = uigw_store_job_alloc(st, NULL, NULL);
+	uigw_store_job_query(job, UIGW_Q_DLG_STATE, "poll", talloc_strdup(job, arg));
+	assert_int_equal(submit_wait(job, &rec), 0);
+	assert_int_equal(rec.count, 0);	/* once */
+	/* a read (an SMS that starts no campaign) */
+	assert_int_equal(uigw_store_dialog_state_take(st, "s-sms", "sms", NULL, now - 60000, take_cb, node), 1);
+	assert_string_equal(node, "q2");
+	assert_int_equal(uigw_store_dialog_state_take(st, "s-sms", "sms", NULL, now - 60000, take_cb, node), 0);
+	uigw_store_close(st);
+}
+
 /* --- charging files ------------------------------------------------------------------------------------- */
 
 static struct uigw_store *open_cdr(const char *instance, const char *dir)
@@ -1035,6 +1119,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unreachable_and_queue_bound),
 		cmocka_unit_test(test_webhooks_across_instances),
 		cmocka_unit_test(test_cdr_files_across_instances),
+		cmocka_unit_test(test_dialog_states),
 		cmocka_unit_test(test_schema_upgrade),
 	};
 	int rc;

@@ -121,6 +121,10 @@ struct uigw_kw_lang {
 };
 
 /*! The gateway: the single root object, passed to every function that needs it. */
+/*! Where the instance's number (1..4095) sits in a dialog id on a shared store: above the start time's seconds
+ *  (< 2^31 until 2038) << 20. */
+#define UIGW_DIALOG_ID_INSTANCE_SHIFT	51
+
 struct uigw {
 	void *ctx;			/*!< talloc parent of everything below */
 	struct uigw_config cfg;
@@ -149,7 +153,8 @@ struct uigw {
 	unsigned int ended_next;
 	struct llist_head resumables;		/*!< struct uigw_resume, oldest first */
 	DECLARE_HASHTABLE(resume_by_sub, 10);
-	uint64_t next_dialog_id;
+	uint64_t next_dialog_id;	/*!< seconds << 20 + ms * 1024 at the start, counting; on a shared store with
+					 *   the instance's number << UIGW_DIALOG_ID_INSTANCE_SHIFT */
 
 	/*! Pseudonyms whose operator-only mapping row was written recently: the mapping's last_seen needs a
 	 *  precision of hours, not a write per dialog (direct-mapped; a collision only costs one more write). */

@@ -452,6 +452,9 @@ int uigw_store_push_reserve(struct uigw_store *st, const char *subscriber, const
 /*! Do several gateways share this store (PostgreSQL)? Then a dialog's state is kept in it, and caps, opt-outs and
  *  counts are the database's. */
 bool uigw_store_shared(const struct uigw_store *st);
+/*! The number the shared database gave this gateway's instance name (1..4095, the same at every start), for ids
+ *  no other gateway makes; 0 on SQLite. */
+int uigw_store_instance_num(const struct uigw_store *st);
 /*! Take the state of \a subscriber's dialog of class \a cls ("ussd", "sms", "ims") and \a campaign (NULL: any)
  *  written since \a since_ms by any gateway (UIGW_ROW_DLG_STATE), removing it in the same statement, so that one
  *  gateway only goes on with it; \a cb gets it (strings valid during the call).
