@@ -65,10 +65,34 @@ struct pg_seg {
 enum pg_expect_kind { EX_STMT, EX_QUERY, EX_SYNC, EX_PURGE, EX_ERASE, EX_TAKES };
 struct pg_expect {
 	uint8_t kind;
+	uint8_t fl;		/*!< the flight it belongs to (index of pg->fl) */
+	bool last;		/*!< its flight's last answer: the flight is over */
 	struct uigw_store_job *job;	/*!< EX_QUERY: the job it belongs to (a state's text is its child) */
 	int seg;		/*!< EX_STMT, EX_SYNC, EX_PURGE, EX_ERASE: its transaction, -1: none (preparing, the
 				 *   queries); a purge's or an erasure's statement counts the rows it changed */
 	struct uigw_store_query *q;	/*!< EX_QUERY */
+};
+
+/* the flight's questions for a state to resume (UIGW_Q_DLG_STATE), asked in one statement (EX_TAKES) */
+struct pg_take {
+	struct uigw_store_query *q;
+	struct uigw_store_job *job;
+};
+
+/* A group commit sent and not answered yet (or in doubt while the connection is down). Two may be in flight: the
+ * server writes one while the gateway builds and sends the next, each one transaction (or one per job while a
+ * refused row is searched for), answered in the order they were sent. */
+#define PG_FLIGHTS	2
+struct pg_flight {
+	struct uigw_store_job **jobs;
+	unsigned int n_jobs, jobs_cap;
+	struct pg_seg *segs;
+	unsigned int n_segs, segs_cap;
+	int64_t sent_us;		/*!< when it was sent (monotonic) */
+	bool cdr;			/*!< it has charging records */
+	unsigned int erased;		/*!< rows an erasure deleted in it */
+	struct pg_take *takes;
+	unsigned int n_takes, takes_cap;
 };
 
 struct uigw_store_pg {
@@ -88,16 +112,14 @@ struct uigw_store_pg {
 	bool setup_failed;
 	bool logged_down;		/*!< the loss of the database was logged (once until it is back) */
 
-	/* the group commit in flight (or in doubt while the connection is down) */
-	struct uigw_store_job **jobs;
-	unsigned int n_jobs, jobs_cap;
-	struct pg_seg *segs;
-	unsigned int n_segs, segs_cap;
+	/* the group commits in flight, oldest first from fl_head (or in doubt while the connection is down) */
+	struct pg_flight fl[PG_FLIGHTS];
+	unsigned int fl_head, n_fl;
+	unsigned int fl_sending;	/*!< index of the flight whose statements are being sent (expect()) */
 	struct pg_expect *ex;
 	unsigned int n_ex, i_ex, ex_cap;
-	bool in_flight;
 	unsigned int split;		/*!< jobs at the head of the queue to send one per transaction */
-	int64_t flight_us;		/*!< when it was sent (monotonic) */
+	struct llist_head *rq_pos;	/*!< where requeue() puts the next job back (after those before it) */
 
 	PGconn *rconn;			/*!< the reads' connection (store_pg_read.c), NULL: made when needed */
 	struct pg_rprep {
@@ -107,7 +129,6 @@ struct uigw_store_pg {
 	struct osmo_timer_list purge;	/*!< the retention purge: hourly, every second while more is due */
 	bool purge_more;		/*!< a purge statement deleted a full batch */
 	bool purging;			/*!< the purge's own job is queued */
-	unsigned int erased;		/*!< rows an erasure deleted, in the flight */
 
 	/* the rows of the batched kinds of the transaction being sent (send_flight()), and its arrays */
 	struct pg_bref {
@@ -122,19 +143,20 @@ struct uigw_store_pg {
 		char *p;
 		size_t len, cap;
 	} col[PG_MAX_PARAMS], keys;
-	/* the flight's questions for a state to resume (UIGW_Q_DLG_STATE), asked in one statement (EX_TAKES) */
-	struct pg_take {
-		struct uigw_store_query *q;
-		struct uigw_store_job *job;
-	} *takes;
-	unsigned int n_takes, takes_cap;
 	/* the campaigns' tenants this instance wrote (campaign_owner: the webhooks' triggers read it) */
 	struct pg_owner {
 		char *campaign, *tenant;	/*!< tenant "": the operator's */
+		int64_t seq;		/*!< the transaction that wrote it */
+		bool committed;		/*!< ... committed: later flights need not write it again */
 	} *owners;
 	unsigned int n_owners, owners_cap, owner_hit;
-	bool flight_cdr;		/*!< the flight has charging records */
 };
+
+/* the \a k-th flight in flight, oldest first (k == n_fl: the next one's slot) */
+static struct pg_flight *fl_at(struct uigw_store_pg *pg, unsigned int k)
+{
+	return &pg->fl[(pg->fl_head + k) % PG_FLIGHTS];
+}
 
 /* the rows as statements (store_pg_rows.c), with this connection's settings and name */
 static int row_stmt(const struct uigw_store_pg *pg, const struct uigw_store_row *r, int part, int *stmt,
@@ -173,7 +195,8 @@ static int expect_q(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg,
 {
 	if (grow(pg, (void **)&pg->ex, &pg->ex_cap, pg->n_ex + 1, sizeof(*pg->ex)) < 0)
 		return -ENOMEM;
-	pg->ex[pg->n_ex++] = (struct pg_expect){ .kind = kind, .seg = seg, .q = q, .job = job };
+	pg->ex[pg->n_ex++] = (struct pg_expect){ .kind = kind, .seg = seg, .q = q, .job = job,
+						 .fl = (uint8_t)pg->fl_sending };
 	return 0;
 }
 
@@ -221,8 +244,12 @@ static void requeue(struct uigw_store_pg *pg, struct uigw_store_job **jobs, unsi
 	unsigned int i;
 
 	pthread_mutex_lock(&st->lock);
-	for (i = n; i-- > 0;) {
-		llist_add(&jobs[i]->list, &st->queue);
+	if (!pg->rq_pos)
+		pg->rq_pos = &st->queue;
+	for (i = 0; i < n; i++) {
+		/* after the jobs put back before (an older flight's): the order they were submitted in */
+		llist_add(&jobs[i]->list, pg->rq_pos);
+		pg->rq_pos = &jobs[i]->list;
 		st->n_queued++;
 		st->rows_queued += jobs[i]->n_rows;
 	}
@@ -249,15 +276,18 @@ static void owners_forget(struct uigw_store_pg *pg)
 	pg->n_owners = pg->owner_hit = 0;
 }
 
+/* The oldest flight is over: its answers came, or (\a stored: the instance's seq the next connection read) it was
+ * in doubt. */
 static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 {
 	struct uigw_store *st = pg->st;
-	unsigned int s, i, j, rows = 0, committed = 0;
+	struct pg_flight *f = fl_at(pg, 0);
+	unsigned int s, i, j, k, rows = 0, committed = 0;
 	int64_t took;
 
-	for (s = 0; s < pg->n_segs; s++) {
-		struct pg_seg *seg = &pg->segs[s];
-		struct uigw_store_job **jobs = &pg->jobs[seg->first];
+	for (s = 0; s < f->n_segs; s++) {
+		struct pg_seg *seg = &f->segs[s];
+		struct uigw_store_job **jobs = &f->jobs[seg->first];
 		bool ok;
 
 		if (seg->synced)
@@ -275,6 +305,8 @@ static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 				}
 				job_done(pg, jobs[i]);
 			}
+			for (k = 0; k < pg->n_owners; k++)
+				pg->owners[k].committed |= pg->owners[k].seq == seg->seq;
 			committed++;
 			continue;
 		}
@@ -295,16 +327,15 @@ static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 		jobs[0]->rc = (!strncmp(seg->sqlstate, "22", 2) || !strncmp(seg->sqlstate, "23", 2)) ? -EPROTO : -EIO;
 		job_done(pg, jobs[0]);
 	}
-	if (pg->erased && committed) {
-		LOGP(DSTORE, LOGL_NOTICE, "PostgreSQL: erasure: %u rows deleted\n", pg->erased);
-		pg->erased = 0;
-	}
-	if (committed < pg->n_segs)
+	if (f->erased && committed)
+		LOGP(DSTORE, LOGL_NOTICE, "PostgreSQL: erasure: %u rows deleted\n", f->erased);
+	f->erased = 0;
+	if (committed < f->n_segs)
 		owners_forget(pg);	/* what the flight wrote of campaign_owner may be lost */
-	if (committed && pg->flight_cdr)
+	if (committed && f->cdr)
 		uigw_store_pg_cdr_kick(st);	/* its records into the CSV files */
-	pg->flight_cdr = false;
-	took = uigw_mono_us() - pg->flight_us;
+	f->cdr = false;
+	took = uigw_mono_us() - f->sent_us;
 	if (committed) {
 		st->stats.commits += committed;
 		st->stats.rows += rows;
@@ -313,9 +344,19 @@ static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 	st->stats.busy_us += took;
 	if (took > st->stats.max_commit_us)
 		st->stats.max_commit_us = took > UINT32_MAX ? UINT32_MAX : (uint32_t)took;
-	st->n_in_flight = 0;
-	pg->n_jobs = pg->n_segs = pg->n_ex = pg->i_ex = 0;
-	pg->in_flight = false;
+	st->n_in_flight -= OSMO_MIN(st->n_in_flight, f->n_jobs);
+	f->n_jobs = f->n_segs = f->n_takes = 0;
+	pg->fl_head = (pg->fl_head + 1) % PG_FLIGHTS;
+	pg->n_fl--;
+}
+
+/* every flight in doubt, oldest first, by the seq the new connection read (or INT64_MIN: none committed) */
+static void flights_end(struct uigw_store_pg *pg, int64_t stored)
+{
+	pg->rq_pos = NULL;
+	while (pg->n_fl)
+		flight_end(pg, stored);
+	pg->rq_pos = NULL;
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -516,7 +557,7 @@ static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 		if (grow(pg, (void **)&pg->bref[b], &pg->bref_cap[b], pg->n_bref[b] + 1, sizeof(*pg->bref[b])) < 0)
 			return -ENOMEM;
 		pg->bref[b][pg->n_bref[b]++] = (struct pg_bref){ .r = r };
-		pg->flight_cdr |= r->kind == UIGW_ROW_CDR;
+		pg->fl[pg->fl_sending].cdr |= r->kind == UIGW_ROW_CDR;
 		return 0;
 	}
 	for (part = 0; part < row_parts(r->kind); part++) {
@@ -533,15 +574,15 @@ static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, in
 
 /* The owners of the flight's campaigns that this instance has not written to campaign_owner yet (or that changed),
  * as one statement before the rows, so that the webhooks' triggers know which tenant may see them. */
-static int send_owners(struct uigw_store_pg *pg)
+static int send_owners(struct uigw_store_pg *pg, struct pg_flight *f)
 {
 	const char *values[2];
 	unsigned int i, r, o, n = 0;
 	int rc = 0;
 	char name[8];
 
-	for (i = 0; i < pg->n_jobs; i++) {
-		const struct uigw_store_job *job = pg->jobs[i];
+	for (i = 0; i < f->n_jobs; i++) {
+		const struct uigw_store_job *job = f->jobs[i];
 
 		for (r = 0; r < job->n_rows; r++) {
 			const struct uigw_store_row *row = &job->rows[r];
@@ -559,8 +600,11 @@ static int send_owners(struct uigw_store_pg *pg)
 					pg->owner_hit = o;
 				}
 			}
-			if (ow && !strcmp(ow->tenant, tenant))
+			/* written by a committed transaction; one still in flight may fail: this one writes it too */
+			if (ow && ow->committed && !strcmp(ow->tenant, tenant))
 				continue;
+			if (ow && ow->seq == pg->seq && !strcmp(ow->tenant, tenant))
+				continue;	/* in this statement already */
 			if (!ow) {
 				if (grow(pg, (void **)&pg->owners, &pg->owners_cap, pg->n_owners + 1, sizeof(*pg->owners)) < 0)
 					return -ENOMEM;
@@ -570,6 +614,8 @@ static int send_owners(struct uigw_store_pg *pg)
 			}
 			talloc_free(ow->tenant);
 			ow->tenant = talloc_strdup(pg, tenant);
+			ow->seq = pg->seq;
+			ow->committed = false;
 			if (!ow->campaign || !ow->tenant) {
 				owners_forget(pg);
 				return -ENOMEM;
@@ -600,7 +646,7 @@ static int send_owners(struct uigw_store_pg *pg)
 
 /* The flight's questions for a state to resume, as one statement: the arrays of campaigns and of "PSEUDONYM
  * SINCE_MS" (the queries' arguments); the rows it took come back with their pseudonym and campaign. */
-static int send_takes(struct uigw_store_pg *pg)
+static int send_takes(struct uigw_store_pg *pg, struct pg_flight *f)
 {
 	const char *values[2];
 	unsigned int i;
@@ -611,9 +657,9 @@ static int send_takes(struct uigw_store_pg *pg)
 		pg->col[i].len = 0;
 		rc |= buf_add(pg, &pg->col[i], "{", 1);
 	}
-	for (i = 0; i < pg->n_takes; i++) {
-		rc |= array_elem(pg, &pg->col[0], pg->takes[i].q->campaign, i == 0);
-		rc |= array_elem(pg, &pg->col[1], pg->takes[i].q->arg, i == 0);
+	for (i = 0; i < f->n_takes; i++) {
+		rc |= array_elem(pg, &pg->col[0], f->takes[i].q->campaign, i == 0);
+		rc |= array_elem(pg, &pg->col[1], f->takes[i].q->arg, i == 0);
 	}
 	for (i = 0; i < 2; i++) {
 		rc |= buf_add(pg, &pg->col[i], "}", 1);
@@ -635,25 +681,30 @@ static void send_flight(struct uigw_store_pg *pg)
 	struct uigw_store_job *job;
 	unsigned int rows = 0, i, r;
 	bool queries = false;
+	struct pg_flight *f;
 	struct pgp p;
 
 again:
-	if (pg->state != PG_READY || pg->in_flight)
+	if (pg->state != PG_READY || pg->n_fl >= PG_FLIGHTS)
 		return;
+	f = fl_at(pg, pg->n_fl);
+	f->n_jobs = f->n_segs = f->n_takes = 0;
+	f->erased = 0;
+	f->cdr = false;
 	memset(pg->n_bref, 0, sizeof(pg->n_bref));	/* what a failed send left */
 	/* take the jobs */
 	pthread_mutex_lock(&st->lock);
 	while (!llist_empty(&st->queue)) {
 		job = llist_first_entry(&st->queue, struct uigw_store_job, list);
-		if (pg->n_jobs && rows + job->n_rows > st->cfg.batch_max_rows)
+		if (f->n_jobs && rows + job->n_rows > st->cfg.batch_max_rows)
 			break;
-		if (grow(pg, (void **)&pg->jobs, &pg->jobs_cap, pg->n_jobs + 1, sizeof(*pg->jobs)) < 0)
+		if (grow(pg, (void **)&f->jobs, &f->jobs_cap, f->n_jobs + 1, sizeof(*f->jobs)) < 0)
 			break;
 		llist_del(&job->list);
 		INIT_LLIST_HEAD(&job->list);
 		st->n_queued--;
 		st->rows_queued -= job->n_rows;
-		pg->jobs[pg->n_jobs++] = job;
+		f->jobs[f->n_jobs++] = job;
 		rows += job->n_rows;
 		if (pg->split)
 			break;	/* alone */
@@ -661,13 +712,13 @@ again:
 	pthread_mutex_unlock(&st->lock);
 
 	/* jobs with rows this backend cannot write fail at once, without the others */
-	for (i = 0; i < pg->n_jobs;) {
-		job = pg->jobs[i];
+	for (i = 0; i < f->n_jobs;) {
+		job = f->jobs[i];
 		job->rc = uigw_store_pg_job_check(&pg->st->cfg, pg->instance, job);
 		if (job->rc < 0) {
 			rows -= job->n_rows;
-			memmove(&pg->jobs[i], &pg->jobs[i + 1], (pg->n_jobs - i - 1) * sizeof(*pg->jobs));
-			pg->n_jobs--;
+			memmove(&f->jobs[i], &f->jobs[i + 1], (f->n_jobs - i - 1) * sizeof(*f->jobs));
+			f->n_jobs--;
 			if (pg->split)
 				pg->split--;
 			job_done(pg, job);
@@ -675,7 +726,7 @@ again:
 		}
 		i++;
 	}
-	if (!pg->n_jobs) {
+	if (!f->n_jobs) {
 		if (!llist_empty(&st->queue))
 			goto again;
 		return;
@@ -683,23 +734,24 @@ again:
 	if (pg->split)
 		pg->split--;
 
-	if (grow(pg, (void **)&pg->segs, &pg->segs_cap, 1, sizeof(*pg->segs)) < 0)
+	if (grow(pg, (void **)&f->segs, &f->segs_cap, 1, sizeof(*f->segs)) < 0)
 		goto lost;
-	pg->segs[0] = (struct pg_seg){ .first = 0, .n = pg->n_jobs, .seq = ++pg->seq };
-	pg->n_segs = 1;
-	pg->in_flight = true;
-	pg->flight_us = uigw_mono_us();
-	st->n_in_flight = pg->n_jobs;
-	st->stats.jobs += pg->n_jobs;
+	f->segs[0] = (struct pg_seg){ .first = 0, .n = f->n_jobs, .seq = ++pg->seq };
+	f->n_segs = 1;
+	f->sent_us = uigw_mono_us();
+	pg->fl_sending = f - pg->fl;
+	pg->n_fl++;	/* in flight (in doubt if the connection breaks from here on) */
+	st->n_in_flight += f->n_jobs;
+	st->stats.jobs += f->n_jobs;
 
 	p.n = 0;
 	p_text(&p, pg->instance);
 	p_int(&p, pg->seq);
 	p_int(&p, uigw_wall_ms());
-	if (send_stmt(pg, PG_INSTANCE, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0 || send_owners(pg) < 0)
+	if (send_stmt(pg, PG_INSTANCE, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0 || send_owners(pg, f) < 0)
 		goto lost;
-	for (i = 0; i < pg->n_jobs; i++) {
-		job = pg->jobs[i];
+	for (i = 0; i < f->n_jobs; i++) {
+		job = f->jobs[i];
 		queries |= job->n_queries > 0;
 		for (r = 0; r < job->n_rows; r++) {
 			if (send_row(pg, &job->rows[r], 0) < 0)
@@ -711,9 +763,8 @@ again:
 	if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, 0, NULL) < 0)
 		goto lost;
 	if (queries) {
-		pg->n_takes = 0;
-		for (i = 0; i < pg->n_jobs; i++) {
-			job = pg->jobs[i];
+		for (i = 0; i < f->n_jobs; i++) {
+			job = f->jobs[i];
 			for (r = 0; r < job->n_queries; r++) {
 				struct uigw_store_query *q = &job->queries[r];
 
@@ -721,10 +772,10 @@ again:
 				q->text = NULL;
 				if (q->query == UIGW_Q_DLG_STATE) {
 					/* together, below */
-					if (grow(pg, (void **)&pg->takes, &pg->takes_cap, pg->n_takes + 1,
-						 sizeof(*pg->takes)) < 0)
+					if (grow(pg, (void **)&f->takes, &f->takes_cap, f->n_takes + 1,
+						 sizeof(*f->takes)) < 0)
 						goto lost;
-					pg->takes[pg->n_takes++] = (struct pg_take){ .q = q, .job = job };
+					f->takes[f->n_takes++] = (struct pg_take){ .q = q, .job = job };
 					continue;
 				}
 				p.n = 0;
@@ -735,12 +786,19 @@ again:
 					goto lost;
 			}
 		}
-		if (pg->n_takes && send_takes(pg) < 0)
+		if (f->n_takes && send_takes(pg, f) < 0)
 			goto lost;
 		if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, -1, NULL) < 0)
 			goto lost;
 	}
+	pg->ex[pg->n_ex - 1].last = true;	/* the flight is over with this answer */
 	flush(pg);
+	/* the next one goes at once if jobs wait: the server writes this one meanwhile */
+	if (!llist_empty(&st->queue) && pg->n_fl < PG_FLIGHTS) {
+		rows = 0;
+		queries = false;
+		goto again;
+	}
 	return;
 lost:
 	conn_lost(pg, PQerrorMessage(pg->conn));
@@ -755,6 +813,7 @@ void uigw_store_pg_kick(struct uigw_store *st)
 static void on_result(struct uigw_store_pg *pg, PGresult *res)
 {
 	ExecStatusType rs = PQresultStatus(res);
+	struct pg_flight *f;
 	struct pg_expect *e;
 	struct pg_seg *seg;
 
@@ -763,7 +822,8 @@ static void on_result(struct uigw_store_pg *pg, PGresult *res)
 		return;
 	}
 	e = &pg->ex[pg->i_ex++];
-	seg = e->seg >= 0 && pg->n_segs ? &pg->segs[e->seg] : NULL;
+	f = &pg->fl[e->fl];
+	seg = e->seg >= 0 && (unsigned int)e->seg < f->n_segs ? &f->segs[e->seg] : NULL;
 	switch (e->kind) {
 	case EX_SYNC:
 		if (rs != PGRES_PIPELINE_SYNC)
@@ -798,23 +858,23 @@ static void on_result(struct uigw_store_pg *pg, PGresult *res)
 				     PQresultErrorMessage(res));
 			return;	/* their rc stays -EIO: no resume */
 		}
-		for (t = 0; t < pg->n_takes; t++) {
-			pg->takes[t].q->rc = 0;
-			pg->takes[t].q->count = 0;
+		for (t = 0; t < f->n_takes; t++) {
+			f->takes[t].q->rc = 0;
+			f->takes[t].q->count = 0;
 		}
 		/* each row: pseudonym, campaign, version, node, hist, vars */
 		for (row = 0; row < PQntuples(res); row++) {
 			const char *sub = PQgetvalue(res, row, 0), *camp = PQgetvalue(res, row, 1);
 			size_t sl = strlen(sub);
 
-			for (t = 0; t < pg->n_takes; t++) {
-				struct uigw_store_query *q = pg->takes[t].q;
+			for (t = 0; t < f->n_takes; t++) {
+				struct uigw_store_query *q = f->takes[t].q;
 
 				if (q->count || !q->arg || strncmp(q->arg, sub, sl) || q->arg[sl] != ' ' ||
 				    !q->campaign || strcmp(q->campaign, camp))
 					continue;
 				q->count = 1;
-				q->text = talloc_asprintf(pg->takes[t].job, "%s\x1f%s\x1f%s\x1f%s",
+				q->text = talloc_asprintf(f->takes[t].job, "%s\x1f%s\x1f%s\x1f%s",
 							  PQgetvalue(res, row, 2), PQgetvalue(res, row, 3),
 							  PQgetvalue(res, row, 4), PQgetvalue(res, row, 5));
 				break;
@@ -828,7 +888,7 @@ static void on_result(struct uigw_store_pg *pg, PGresult *res)
 			unsigned int n = atoi(PQcmdTuples(res));
 
 			if (e->kind == EX_ERASE) {
-				pg->erased += n;
+				f->erased += n;
 			} else {
 				pg->st->stats.purged += n;
 				pg->purge_more |= n >= UIGW_STORE_PURGE_BATCH;
@@ -965,8 +1025,7 @@ static void setup_done(struct uigw_store_pg *pg)
 	if (pg->setup_seq > pg->seq)
 		pg->seq = pg->setup_seq;
 	/* a group commit the lost connection left in doubt: the instance's seq tells whether it committed */
-	if (pg->in_flight)
-		flight_end(pg, pg->setup_seq);
+	flights_end(pg, pg->setup_seq);
 	prepare(pg);
 }
 
@@ -1036,18 +1095,22 @@ static void read_results(struct uigw_store_pg *pg)
 		else
 			on_result(pg, res);
 		PQclear(res);
-		if (pg->state != PG_SETUP && pg->n_ex && pg->i_ex == pg->n_ex) {
-			if (pg->state == PG_PREPARING) {
-				pg->n_ex = pg->i_ex = 0;
-				if (pg->setup_failed) {
-					conn_lost(pg, "preparing the statements failed");
-					return;
-				}
-				ready(pg);
-			} else {
-				flight_end(pg, -1);
-				send_flight(pg);
+		if (pg->state == PG_PREPARING && pg->n_ex && pg->i_ex == pg->n_ex) {
+			pg->n_ex = pg->i_ex = 0;
+			if (pg->setup_failed) {
+				conn_lost(pg, "preparing the statements failed");
+				return;
 			}
+			ready(pg);
+		} else if (pg->state == PG_READY && pg->i_ex && pg->ex[pg->i_ex - 1].last) {
+			/* the oldest flight's last answer: over; what the next one expects moves to the front */
+			memmove(pg->ex, pg->ex + pg->i_ex, (pg->n_ex - pg->i_ex) * sizeof(*pg->ex));
+			pg->n_ex -= pg->i_ex;
+			pg->i_ex = 0;
+			pg->rq_pos = NULL;
+			flight_end(pg, -1);
+			pg->rq_pos = NULL;
+			send_flight(pg);
 		}
 	}
 	if (pg->conn && PQstatus(pg->conn) == CONNECTION_BAD)
@@ -1119,7 +1182,7 @@ static void conn_lost(struct uigw_store_pg *pg, const char *what)
 	if (!pg->logged_down) {
 		LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: the database cannot be used (%s: %s)%s\n",
 		     get_value_string(pg_state_names, pg->state), what ? what : "",
-		     pg->in_flight ? "; the group commit in flight waits for the next connection" : "");
+		     pg->n_fl ? "; the group commits in flight wait for the next connection" : "");
 		pg->logged_down = true;
 	}
 	disconnect(pg);
@@ -1361,7 +1424,7 @@ void uigw_store_pg_drain(struct uigw_store *st)
 	int64_t deadline = uigw_mono_us() + (uigw_store_failing(st) ? wait_ms : 60000) * 1000;
 
 	send_flight(pg);
-	while ((pg->in_flight || !llist_empty(&st->queue)) && uigw_mono_us() < deadline)
+	while ((pg->n_fl || !llist_empty(&st->queue)) && uigw_mono_us() < deadline)
 		step(pg, 50);
 	osmo_timer_del(&pg->done);
 	uigw_store_run_completions(st);
@@ -1379,8 +1442,7 @@ void uigw_store_pg_close(struct uigw_store *st)
 	st->stop = true;	/* the completions below cannot queue more */
 	pthread_mutex_unlock(&st->lock);
 	/* what could not be written in time fails: its completion says so */
-	if (pg->in_flight)
-		flight_end(pg, INT64_MIN);
+	flights_end(pg, INT64_MIN);
 	while (!llist_empty(&st->queue)) {
 		job = llist_first_entry(&st->queue, struct uigw_store_job, list);
 		llist_del(&job->list);

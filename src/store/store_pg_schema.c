@@ -206,6 +206,9 @@
 	" ALTER TABLE uigw_instance ADD COLUMN num integer UNIQUE;" \
 	/* the dialog a state is of: a completed or rejected dialog's row ends it (no row of its own at the end) */ \
 	" ALTER TABLE dialog_state ADD COLUMN dialog bigint;" \
+	/* a state is rewritten at every step: room on its page makes that a HOT update (no new index entry); an
+	 * older state never replaces a newer one (a group commit sent again after a later one committed) */ \
+	" ALTER TABLE dialog_state SET (fillfactor = 40);" \
 	/* how far each gateway's charging CSV files got (store_pg_cdr.c) */ \
 	" CREATE TABLE cdr_export (instance text PRIMARY KEY, last_id bigint NOT NULL);" \
 	" CREATE FUNCTION uigw_answer_json(r response) RETURNS text LANGUAGE sql STABLE AS $f$" \
@@ -343,7 +346,8 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		"INSERT INTO dialog_state (pseudonym, class, campaign, version, node, hist, vars, instance, updated, dialog)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (pseudonym, class) DO UPDATE SET"
 		" campaign = excluded.campaign, version = excluded.version, node = excluded.node, hist = excluded.hist,"
-		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated, dialog = excluded.dialog" },
+		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated, dialog = excluded.dialog"
+		" WHERE dialog_state.updated <= excluded.updated" },
 	[PG_WEBHOOK] = { 7,
 		"INSERT INTO webhook (id, tenant, all_campaigns, url, events, secret, created)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7)" },
@@ -463,7 +467,8 @@ const struct uigw_store_pg_stmt uigw_store_pg_stmts[_PG_NUM] = {
 		" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[],"
 		" $7::text[], $8::text[], $9::bigint[], $10::bigint[]) ON CONFLICT (pseudonym, class) DO UPDATE SET"
 		" campaign = excluded.campaign, version = excluded.version, node = excluded.node, hist = excluded.hist,"
-		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated, dialog = excluded.dialog" },
+		" vars = excluded.vars, instance = excluded.instance, updated = excluded.updated, dialog = excluded.dialog"
+		" WHERE dialog_state.updated <= excluded.updated" },
 	[PG_B_FIRST + 6] = { 4,
 		"INSERT INTO dialog_param (dialog, name, value, campaign) SELECT * FROM unnest($1::bigint[], $2::text[],"
 		" $3::text[], $4::text[])"

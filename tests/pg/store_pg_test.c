@@ -915,6 +915,16 @@ static void test_dialog_states(void **state)
 	uigw_store_job_query(job, UIGW_Q_DLG_STATE, "poll", talloc_strdup(job, arg));
 	assert_int_equal(submit_wait(job, &rec), 0);
 	assert_int_equal(rec.count, 0);	/* once */
+	/* an older state written after a newer one (a group commit sent again after a later one) leaves the newer */
+	for (i = 0; i < 2; i++) {
+		job = uigw_store_job_alloc(st, NULL, NULL);
+		r = row(job, UIGW_ROW_DLG_STATE, "s-late", "poll", i ? now - 5000 : now);
+		r->dialog = 710;
+		r->u.state.cls = "ussd";
+		r->u.state.node = i ? "q1" : "q3";
+		assert_int_equal(submit_wait(job, &rec), 0);
+	}
+	assert_int_equal(sql_int("SELECT count(*) FROM dialog_state WHERE pseudonym = 's-late' AND node = 'q3'"), 1);
 	/* a read (an SMS that starts no campaign) */
 	assert_int_equal(uigw_store_dialog_state_take(st, "s-sms", "sms", NULL, now - 60000, take_cb, node), 1);
 	assert_string_equal(node, "q2");
