@@ -229,16 +229,8 @@ void uigw_store_pg_cdr_kick(struct uigw_store *st)
 
 void uigw_store_pg_cdr_stop(struct uigw_store *st)
 {
-	struct uigw_store_cdr *c = &st->cdr;
-
-	if (!c->thread_running)
-		return;
-	pthread_mutex_lock(&st->lock);
-	c->stop = true;
-	pthread_cond_signal(&c->wake);
-	pthread_mutex_unlock(&st->lock);
-	pthread_join(c->thread, NULL);
-	c->thread_running = false;
-	free(c->pend.p);
-	c->pend.p = NULL;
+	/* the same stop and join as SQLite's charging thread (its last round writes the rest and the cursor) */
+	uigw_store_cdr_stop(st);
+	free(st->cdr.pend.p);
+	st->cdr.pend.p = NULL;
 }

@@ -96,7 +96,9 @@ static bool wait_up(struct uigw_store *st, int timeout_ms)
 	return !uigw_store_failing(st);
 }
 
-static struct uigw_store *open_pg(const char *instance)
+/* a store on the test's server as \a instance: the defaults, a one-hour spam window, and the charging files in
+ * \a cdr_dir (NULL: none) */
+static struct uigw_store *open_pg_cdr(const char *instance, const char *cdr_dir)
 {
 	struct uigw_store_cfg cfg;
 	struct uigw_store *st;
@@ -106,10 +108,17 @@ static struct uigw_store *open_pg(const char *instance)
 	cfg.conninfo = conninfo;
 	cfg.instance = instance;
 	cfg.spam_window = 3600;
+	cfg.cdr_dir = cdr_dir;
+	cfg.cdr_max_kb = 1;	/* a few records per file: the rotation too */
 	st = uigw_store_open(ctx, &cfg);
 	assert_non_null(st);
 	assert_true(wait_up(st, 10000));
 	return st;
+}
+
+static struct uigw_store *open_pg(const char *instance)
+{
+	return open_pg_cdr(instance, NULL);
 }
 
 static void server(const char *what)
@@ -934,23 +943,6 @@ static void test_dialog_states(void **state)
 
 /* --- charging files ------------------------------------------------------------------------------------- */
 
-static struct uigw_store *open_cdr(const char *instance, const char *dir)
-{
-	struct uigw_store_cfg cfg;
-	struct uigw_store *st;
-
-	uigw_store_cfg_defaults(&cfg);
-	cfg.backend = UIGW_STORE_POSTGRESQL;
-	cfg.conninfo = conninfo;
-	cfg.instance = instance;
-	cfg.cdr_dir = dir;
-	cfg.cdr_max_kb = 1;	/* a few records per file: the rotation too */
-	st = uigw_store_open(ctx, &cfg);
-	assert_non_null(st);
-	assert_true(wait_up(st, 10000));
-	return st;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -1034,8 +1026,8 @@ static void test_cdr_files_across_instances(void **state)
 
 	assert_non_null(mkdtemp(dir_a));
 	assert_non_null(mkdtemp(dir_b));
-	a = open_cdr("CA", dir_a);
-	b = open_cdr("CB", dir_b);
+	a = open_pg_cdr("CA", dir_a);
+	b = open_pg_cdr("CB", dir_b);
 	for (i = 0; i < 5; i++) {
 		cdr_rows(a, 6, 1000 + 10 * i);
 		cdr_rows(b, 4, 2000 + 10 * i);
@@ -1059,7 +1051,7 @@ static void test_cdr_files_across_instances(void **state)
 	assert_int_equal(system(cmd), 0);
 
 	/* A again: after its cursor, nothing twice */
-	a = open_cdr("CA", dir_a);
+	a = open_pg_cdr("CA", dir_a);
 	cdr_rows(a, 3, 3000);
 	uigw_store_close(a);
 	n = csv_records(dir_a, ids, ARRAY_SIZE(ids));
