@@ -10,7 +10,8 @@
  *  after a Sync was sent and before its answer came, the next connection reads seq and knows whether the
  *  transaction committed (its jobs complete) or not (they are sent again): nothing is lost, nothing written twice.
  *  While the database cannot be reached the store is failing (new dialogs get the busy screen), the jobs wait in
- *  memory up to queue-max-jobs, and the connection is tried again with a growing pause (100 ms to 5 s). */
+ *  memory up to queue-max-jobs, and the connection is tried again with a growing pause (100 ms to 5 s).
+ *  The statements of a group commit are built in store_pg_build.c. */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,19 +30,11 @@
 #include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/store/store.h>
-#include "store_priv.h"
+#include "store_pg_priv.h"
 
 #define PG_BACKOFF_MIN_MS	100
 #define PG_BACKOFF_MAX_MS	5000
 #define TEXTOID			25
-
-enum pg_state {
-	PG_DOWN,		/*!< no connection; the timer tries again */
-	PG_CONNECTING,		/*!< PQconnectPoll() */
-	PG_SETUP,		/*!< the schema, the instance's lock and seq (one simple query) */
-	PG_PREPARING,		/*!< pipeline mode entered, the statements being prepared */
-	PG_READY,
-};
 
 static const struct value_string pg_state_names[] = {
 	{ PG_DOWN, "down" },
@@ -52,128 +45,10 @@ static const struct value_string pg_state_names[] = {
 	{ 0, NULL }
 };
 
-/* one transaction of a group commit: jobs[first .. first + n) */
-struct pg_seg {
-	unsigned int first, n;
-	int64_t seq;		/*!< the instance's transaction number it writes */
-	bool synced;		/*!< its Sync's answer came: committed unless failed */
-	bool failed;
-	char sqlstate[6];
-};
-
-/* what each result of the pipeline answers, in the order they were sent */
-enum pg_expect_kind { EX_STMT, EX_QUERY, EX_SYNC, EX_PURGE, EX_ERASE, EX_TAKES };
-struct pg_expect {
-	uint8_t kind;
-	uint8_t fl;		/*!< the flight it belongs to (index of pg->fl) */
-	bool last;		/*!< its flight's last answer: the flight is over */
-	struct uigw_store_job *job;	/*!< EX_QUERY: the job it belongs to (a state's text is its child) */
-	int seg;		/*!< EX_STMT, EX_SYNC, EX_PURGE, EX_ERASE: its transaction, -1: none (preparing, the
-				 *   queries); a purge's or an erasure's statement counts the rows it changed */
-	struct uigw_store_query *q;	/*!< EX_QUERY */
-};
-
-/* the flight's questions for a state to resume (UIGW_Q_DLG_STATE), asked in one statement (EX_TAKES) */
-struct pg_take {
-	struct uigw_store_query *q;
-	struct uigw_store_job *job;
-};
-
-/* A group commit sent and not answered yet (or in doubt while the connection is down). Two may be in flight: the
- * server writes one while the gateway builds and sends the next, each one transaction (or one per job while a
- * refused row is searched for), answered in the order they were sent. */
-#define PG_FLIGHTS	2
-struct pg_flight {
-	struct uigw_store_job **jobs;
-	unsigned int n_jobs, jobs_cap;
-	struct pg_seg *segs;
-	unsigned int n_segs, segs_cap;
-	int64_t sent_us;		/*!< when it was sent (monotonic) */
-	bool cdr;			/*!< it has charging records */
-	unsigned int erased;		/*!< rows an erasure deleted in it */
-	struct pg_take *takes;
-	unsigned int n_takes, takes_cap;
-};
-
-struct uigw_store_pg {
-	struct uigw_store *st;
-	PGconn *conn;
-	struct osmo_fd ofd;
-	enum pg_state state;
-	struct osmo_timer_list retry;	/*!< the next connection attempt */
-	struct osmo_timer_list done;	/*!< completions of jobs that never went out (a bad row) */
-	unsigned int backoff_ms;
-	const char *conninfo, *instance;
-	int64_t seq;			/*!< the last transaction number used */
-	int setup_result;		/*!< PG_SETUP: results seen */
-	int setup_version, setup_locked;
-	int64_t setup_seq;
-	int num;			/*!< the instance's number (uigw_instance.num), 0: not read yet */
-	bool setup_failed;
-	bool logged_down;		/*!< the loss of the database was logged (once until it is back) */
-
-	/* the group commits in flight, oldest first from fl_head (or in doubt while the connection is down) */
-	struct pg_flight fl[PG_FLIGHTS];
-	unsigned int fl_head, n_fl;
-	unsigned int fl_sending;	/*!< index of the flight whose statements are being sent (expect()) */
-	struct pg_expect *ex;
-	unsigned int n_ex, i_ex, ex_cap;
-	unsigned int split;		/*!< jobs at the head of the queue to send one per transaction */
-	struct llist_head *rq_pos;	/*!< where requeue() puts the next job back (after those before it) */
-
-	PGconn *rconn;			/*!< the reads' connection (store_pg_read.c), NULL: made when needed */
-	struct pg_rprep {
-		const char *sql;	/*!< a read's SQL (a string constant): prepared on rconn as "r<index>" */
-	} rprep[48];
-	unsigned int n_rprep;
-	struct osmo_timer_list purge;	/*!< the retention purge: hourly, every second while more is due */
-	bool purge_more;		/*!< a purge statement deleted a full batch */
-	bool purging;			/*!< the purge's own job is queued */
-
-	/* the rows of the batched kinds of the transaction being sent (send_flight()), and its arrays */
-	struct pg_bref {
-		const struct uigw_store_row *r;
-		uint32_t key;		/*!< offset of its key in keys, UINT32_MAX: none */
-		bool drop;		/*!< its key comes again later: left out */
-	} *bref[UIGW_PG_N_BATCH];
-	unsigned int n_bref[UIGW_PG_N_BATCH], bref_cap[UIGW_PG_N_BATCH];
-	unsigned int *order;
-	unsigned int order_cap;
-	struct pg_buf {
-		char *p;
-		size_t len, cap;
-	} col[PG_MAX_PARAMS], keys;
-	/* the campaigns' tenants this instance wrote (campaign_owner: the webhooks' triggers read it) */
-	struct pg_owner {
-		char *campaign, *tenant;	/*!< tenant "": the operator's */
-		int64_t seq;		/*!< the transaction that wrote it */
-		bool committed;		/*!< ... committed: later flights need not write it again */
-	} *owners;
-	unsigned int n_owners, owners_cap, owner_hit;
-};
-
-/* the \a k-th flight in flight, oldest first (k == n_fl: the next one's slot) */
-static struct pg_flight *fl_at(struct uigw_store_pg *pg, unsigned int k)
-{
-	return &pg->fl[(pg->fl_head + k) % PG_FLIGHTS];
-}
-
-/* the rows as statements (store_pg_rows.c), with this connection's settings and name */
-static int row_stmt(const struct uigw_store_pg *pg, const struct uigw_store_row *r, int part, int *stmt,
-		    struct pgp *p)
-{
-	return uigw_store_pg_row_stmt(&pg->st->cfg, pg->instance, r, part, stmt, p);
-}
-
-#define row_parts uigw_store_pg_row_parts
-#define batch_of uigw_store_pg_batch_of
-#define p_text uigw_store_pg_p_text
-#define p_int uigw_store_pg_p_int
-
 /* ---------------------------------------------------------------------------------------------------------- */
 /* the flight's bookkeeping */
 
-static int grow(void *ctx, void **array, unsigned int *cap, unsigned int need, size_t size)
+int uigw_store_pg_grow(void *ctx, void **array, unsigned int *cap, unsigned int need, size_t size)
 {
 	unsigned int n = *cap ? *cap : 64;
 	void *a;
@@ -190,7 +65,7 @@ static int grow(void *ctx, void **array, unsigned int *cap, unsigned int need, s
 	return 0;
 }
 
-static int expect_q(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg, struct uigw_store_query *q,
+int uigw_store_pg_expect_q(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg, struct uigw_store_query *q,
 		    struct uigw_store_job *job)
 {
 	if (grow(pg, (void **)&pg->ex, &pg->ex_cap, pg->n_ex + 1, sizeof(*pg->ex)) < 0)
@@ -198,11 +73,6 @@ static int expect_q(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg,
 	pg->ex[pg->n_ex++] = (struct pg_expect){ .kind = kind, .seg = seg, .q = q, .job = job,
 						 .fl = (uint8_t)pg->fl_sending };
 	return 0;
-}
-
-static int expect(struct uigw_store_pg *pg, enum pg_expect_kind kind, int seg, struct uigw_store_query *q)
-{
-	return expect_q(pg, kind, seg, q, NULL);
 }
 
 static void set_failing(struct uigw_store_pg *pg, bool failing)
@@ -263,19 +133,6 @@ static bool sqlstate_retry(const char *s)
 	       !strncmp(s, "08", 2);
 }
 
-/* The flight is over: every transaction answered (\a stored < 0), or the connection was lost and \a stored is the
- * instance's last committed transaction as the next connection read it. */
-static void owners_forget(struct uigw_store_pg *pg)
-{
-	unsigned int i;
-
-	for (i = 0; i < pg->n_owners; i++) {
-		talloc_free(pg->owners[i].campaign);
-		talloc_free(pg->owners[i].tenant);
-	}
-	pg->n_owners = pg->owner_hit = 0;
-}
-
 /* The oldest flight is over: its answers came, or (\a stored: the instance's seq the next connection read) it was
  * in doubt. */
 static void flight_end(struct uigw_store_pg *pg, int64_t stored)
@@ -331,7 +188,7 @@ static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 		LOGP(DSTORE, LOGL_NOTICE, "PostgreSQL: erasure: %u rows deleted\n", f->erased);
 	f->erased = 0;
 	if (committed < f->n_segs)
-		owners_forget(pg);	/* what the flight wrote of campaign_owner may be lost */
+		uigw_store_pg_owners_forget(pg);	/* what the flight wrote of campaign_owner may be lost */
 	if (committed && f->cdr)
 		uigw_store_pg_cdr_kick(st);	/* its records into the CSV files */
 	f->cdr = false;
@@ -386,289 +243,12 @@ static int flush(struct uigw_store_pg *pg)
 	return 0;
 }
 
-static int send_stmt(struct uigw_store_pg *pg, int stmt, const struct pgp *p)
+int uigw_store_pg_send_stmt(struct uigw_store_pg *pg, int stmt, const struct pgp *p)
 {
 	char name[8];
 
 	snprintf(name, sizeof(name), "u%d", stmt);
 	if (!PQsendQueryPrepared(pg->conn, name, p->n, p->v, p->len, p->fmt, 0))
-		return -EIO;
-	return 0;
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* batched kinds: one statement per kind and transaction, one array per column */
-
-/* room for \a n more bytes and a NUL */
-static int buf_room(void *ctx, struct pg_buf *b, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = talloc_realloc_size(ctx, b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	return 0;
-}
-
-static int buf_add(void *ctx, struct pg_buf *b, const char *s, size_t n)
-{
-	if (buf_room(ctx, b, n) < 0)
-		return -ENOMEM;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-/* one element of an array literal: NULL, or the value quoted (\ and " escaped), in one pass over the value */
-static int array_elem(void *ctx, struct pg_buf *b, const char *v, bool first)
-{
-	size_t n;
-	char *o;
-
-	if (!v)
-		return buf_add(ctx, b, first ? "NULL" : ",NULL", first ? 4 : 5);
-	n = strlen(v);
-	if (buf_room(ctx, b, 2 * n + 3) < 0)
-		return -ENOMEM;
-	o = b->p + b->len;
-	if (!first)
-		*o++ = ',';
-	*o++ = '"';
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			*o++ = '\\';
-		*o++ = *v;
-	}
-	*o++ = '"';
-	*o = '\0';
-	b->len = o - b->p;
-	return 0;
-}
-
-static int cmp_key(const void *a, const void *b, void *arg)
-{
-	struct uigw_store_pg *pg = ((void **)arg)[0];
-	const struct pg_bref *br = ((void **)arg)[1];
-	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
-	int c = strcmp(pg->keys.p + br[x].key, pg->keys.p + br[y].key);
-
-	return c ? c : (x > y) - (x < y);
-}
-
-/* Rows of batch \a b whose conflict key comes again later in it are left out: one statement cannot upsert a row
- * twice, and the later row is what the sequence of upserts would have left. */
-static int dedupe(struct uigw_store_pg *pg, int b)
-{
-	const struct uigw_store_pg_batch *d = &uigw_store_pg_batches[b];
-	struct pg_bref *br = pg->bref[b];
-	unsigned int n = pg->n_bref[b], i, k = 0;
-	void *arg[2] = { pg, br };
-	struct pgp p;
-	int stmt;
-
-	pg->keys.len = 0;
-	if (grow(pg, (void **)&pg->order, &pg->order_cap, n, sizeof(*pg->order)) < 0)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		const char *k0, *k1;
-
-		br[i].key = UINT32_MAX;
-		row_stmt(pg, br[i].r, 0, &stmt, &p);
-		k0 = p.v[d->key[0]];
-		k1 = d->key[1] >= 0 ? p.v[d->key[1]] : "";
-		/* NULL never conflicts; answers outside a dialog have no key */
-		if (!k0 || !k1 || (d->key_positive && strtoll(k0, NULL, 10) <= 0))
-			continue;
-		br[i].key = pg->keys.len;
-		if (buf_add(pg, &pg->keys, k0, strlen(k0)) < 0 || buf_add(pg, &pg->keys, "\x1f", 1) < 0 ||
-		    buf_add(pg, &pg->keys, k1, strlen(k1) + 1) < 0)
-			return -ENOMEM;
-		pg->order[k++] = i;
-	}
-	qsort_r(pg->order, k, sizeof(*pg->order), cmp_key, arg);
-	for (i = 0; i + 1 < k; i++) {
-		if (!strcmp(pg->keys.p + br[pg->order[i]].key, pg->keys.p + br[pg->order[i + 1]].key))
-			br[pg->order[i]].drop = true;
-	}
-	return 0;
-}
-
-/* the collected rows of each batched kind as one statement of transaction \a seg */
-static int send_batches(struct uigw_store_pg *pg, int seg)
-{
-	const char *values[PG_MAX_PARAMS];
-	struct pgp p;
-	unsigned int i;
-	int b, c, stmt, rc = 0;
-
-	for (b = 0; b < (int)UIGW_PG_N_BATCH; b++) {
-		int bs = PG_B_FIRST + b, n_cols = uigw_store_pg_stmts[bs].n_params;
-		bool first = true;
-		char name[8];
-
-		if (!pg->n_bref[b])
-			continue;
-		if (uigw_store_pg_batches[b].key[0] >= 0 && pg->n_bref[b] > 1 && dedupe(pg, b) < 0)
-			return -ENOMEM;
-		for (c = 0; c < n_cols; c++) {
-			pg->col[c].len = 0;
-			rc |= buf_add(pg, &pg->col[c], "{", 1);
-		}
-		for (i = 0; i < pg->n_bref[b]; i++) {
-			if (pg->bref[b][i].drop)
-				continue;
-			row_stmt(pg, pg->bref[b][i].r, 0, &stmt, &p);
-			for (c = 0; c < n_cols; c++)
-				rc |= array_elem(pg, &pg->col[c], p.v[c], first);
-			first = false;
-		}
-		for (c = 0; c < n_cols; c++) {
-			rc |= buf_add(pg, &pg->col[c], "}", 1);
-			values[c] = pg->col[c].p;
-		}
-		pg->n_bref[b] = 0;
-		if (rc)
-			return -ENOMEM;
-		snprintf(name, sizeof(name), "u%d", bs);
-		if (!PQsendQueryPrepared(pg->conn, name, n_cols, values, NULL, NULL, 0) ||
-		    expect(pg, EX_STMT, seg, NULL) < 0)
-			return -EIO;
-	}
-	return 0;
-}
-
-/* A row of the transaction being built: collected if its kind is batched, else sent as its own statements. */
-static int send_row(struct uigw_store_pg *pg, const struct uigw_store_row *r, int seg)
-{
-	int b = batch_of(r->kind), part, stmt;
-	struct pgp p;
-
-	if (b >= 0) {
-		if (row_stmt(pg, r, 0, &stmt, NULL) <= 0)
-			return 0;	/* skipped (its parameters are made in send_batches()) */
-		if (grow(pg, (void **)&pg->bref[b], &pg->bref_cap[b], pg->n_bref[b] + 1, sizeof(*pg->bref[b])) < 0)
-			return -ENOMEM;
-		pg->bref[b][pg->n_bref[b]++] = (struct pg_bref){ .r = r };
-		pg->fl[pg->fl_sending].cdr |= r->kind == UIGW_ROW_CDR;
-		return 0;
-	}
-	for (part = 0; part < row_parts(r->kind); part++) {
-		enum pg_expect_kind ex = r->kind == UIGW_ROW_PURGE ? EX_PURGE :
-					 r->kind == UIGW_ROW_ERASE ? EX_ERASE : EX_STMT;
-
-		if (row_stmt(pg, r, part, &stmt, &p) <= 0)
-			continue;
-		if (send_stmt(pg, stmt, &p) < 0 || expect(pg, ex, seg, NULL) < 0)
-			return -EIO;
-	}
-	return 0;
-}
-
-/* The owners of the flight's campaigns that this instance has not written to campaign_owner yet (or that changed),
- * as one statement before the rows, so that the webhooks' triggers know which tenant may see them. */
-static int send_owners(struct uigw_store_pg *pg, struct pg_flight *f)
-{
-	const char *values[2];
-	unsigned int i, r, o, n = 0;
-	int rc = 0;
-	char name[8];
-
-	for (i = 0; i < f->n_jobs; i++) {
-		const struct uigw_store_job *job = f->jobs[i];
-
-		for (r = 0; r < job->n_rows; r++) {
-			const struct uigw_store_row *row = &job->rows[r];
-			const char *tenant = row->owner ? row->owner : "";
-			struct pg_owner *ow = NULL;
-
-			if ((row->kind != UIGW_ROW_RESPONSE && row->kind != UIGW_ROW_DIALOG && row->kind != UIGW_ROW_SPAM) ||
-			    !row->campaign)
-				continue;
-			if (pg->owner_hit < pg->n_owners && !strcmp(pg->owners[pg->owner_hit].campaign, row->campaign))
-				ow = &pg->owners[pg->owner_hit];
-			for (o = 0; !ow && o < pg->n_owners; o++) {
-				if (!strcmp(pg->owners[o].campaign, row->campaign)) {
-					ow = &pg->owners[o];
-					pg->owner_hit = o;
-				}
-			}
-			/* written by a committed transaction; one still in flight may fail: this one writes it too */
-			if (ow && ow->committed && !strcmp(ow->tenant, tenant))
-				continue;
-			if (ow && ow->seq == pg->seq && !strcmp(ow->tenant, tenant))
-				continue;	/* in this statement already */
-			if (!ow) {
-				if (grow(pg, (void **)&pg->owners, &pg->owners_cap, pg->n_owners + 1, sizeof(*pg->owners)) < 0)
-					return -ENOMEM;
-				ow = &pg->owners[pg->n_owners++];
-				ow->campaign = talloc_strdup(pg, row->campaign);
-				ow->tenant = NULL;
-			}
-			talloc_free(ow->tenant);
-			ow->tenant = talloc_strdup(pg, tenant);
-			ow->seq = pg->seq;
-			ow->committed = false;
-			if (!ow->campaign || !ow->tenant) {
-				owners_forget(pg);
-				return -ENOMEM;
-			}
-			if (!n) {
-				pg->col[0].len = pg->col[1].len = 0;
-				rc |= buf_add(pg, &pg->col[0], "{", 1);
-				rc |= buf_add(pg, &pg->col[1], "{", 1);
-			}
-			rc |= array_elem(pg, &pg->col[0], row->campaign, !n);
-			rc |= array_elem(pg, &pg->col[1], tenant, !n);
-			n++;
-		}
-	}
-	if (!n)
-		return 0;
-	for (i = 0; i < 2; i++) {
-		rc |= buf_add(pg, &pg->col[i], "}", 1);
-		values[i] = pg->col[i].p;
-	}
-	if (rc)
-		return -ENOMEM;
-	snprintf(name, sizeof(name), "u%d", PG_OWNERS);
-	if (!PQsendQueryPrepared(pg->conn, name, 2, values, NULL, NULL, 0) || expect(pg, EX_STMT, 0, NULL) < 0)
-		return -EIO;
-	return 0;
-}
-
-/* The flight's questions for a state to resume, as one statement: the arrays of campaigns and of "PSEUDONYM
- * SINCE_MS" (the queries' arguments); the rows it took come back with their pseudonym and campaign. */
-static int send_takes(struct uigw_store_pg *pg, struct pg_flight *f)
-{
-	const char *values[2];
-	unsigned int i;
-	int rc = 0;
-	char name[8];
-
-	for (i = 0; i < 2; i++) {
-		pg->col[i].len = 0;
-		rc |= buf_add(pg, &pg->col[i], "{", 1);
-	}
-	for (i = 0; i < f->n_takes; i++) {
-		rc |= array_elem(pg, &pg->col[0], f->takes[i].q->campaign, i == 0);
-		rc |= array_elem(pg, &pg->col[1], f->takes[i].q->arg, i == 0);
-	}
-	for (i = 0; i < 2; i++) {
-		rc |= buf_add(pg, &pg->col[i], "}", 1);
-		values[i] = pg->col[i].p;
-	}
-	if (rc)
-		return -ENOMEM;
-	snprintf(name, sizeof(name), "u%d", PG_TAKES);
-	if (!PQsendQueryPrepared(pg->conn, name, 2, values, NULL, NULL, 0) || expect(pg, EX_TAKES, -1, NULL) < 0)
 		return -EIO;
 	return 0;
 }
@@ -748,17 +328,17 @@ again:
 	p_text(&p, pg->instance);
 	p_int(&p, pg->seq);
 	p_int(&p, uigw_wall_ms());
-	if (send_stmt(pg, PG_INSTANCE, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0 || send_owners(pg, f) < 0)
+	if (send_stmt(pg, PG_INSTANCE, &p) < 0 || expect(pg, EX_STMT, 0, NULL) < 0 || uigw_store_pg_send_owners(pg, f) < 0)
 		goto lost;
 	for (i = 0; i < f->n_jobs; i++) {
 		job = f->jobs[i];
 		queries |= job->n_queries > 0;
 		for (r = 0; r < job->n_rows; r++) {
-			if (send_row(pg, &job->rows[r], 0) < 0)
+			if (uigw_store_pg_send_row(pg, &job->rows[r], 0) < 0)
 				goto lost;
 		}
 	}
-	if (send_batches(pg, 0) < 0)
+	if (uigw_store_pg_send_batches(pg, 0) < 0)
 		goto lost;
 	if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, 0, NULL) < 0)
 		goto lost;
@@ -786,7 +366,7 @@ again:
 					goto lost;
 			}
 		}
-		if (f->n_takes && send_takes(pg, f) < 0)
+		if (f->n_takes && uigw_store_pg_send_takes(pg, f) < 0)
 			goto lost;
 		if (!PQpipelineSync(pg->conn) || expect(pg, EX_SYNC, -1, NULL) < 0)
 			goto lost;
@@ -1195,7 +775,7 @@ static void conn_lost(struct uigw_store_pg *pg, const char *what)
 
 /* the server's notices and warnings ("relation ... already exists, skipping", "terminating connection due to
  * administrator command") into the log, not onto stderr */
-static void notice_cb(void *arg, const char *message)
+void uigw_store_pg_notice_cb(void *arg, const char *message)
 {
 	LOGP(DSTORE, LOGL_INFO, "PostgreSQL says: %s", message);
 }
@@ -1208,7 +788,7 @@ static void pg_connect(struct uigw_store_pg *pg)
 		conn_lost(pg, pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
 		return;
 	}
-	PQsetNoticeProcessor(pg->conn, notice_cb, pg);
+	PQsetNoticeProcessor(pg->conn, uigw_store_pg_notice_cb, pg);
 	pg->state = PG_CONNECTING;
 	osmo_fd_setup(&pg->ofd, -1, OSMO_FD_READ | OSMO_FD_WRITE, pg_fd_cb, pg, 0);
 	poll_connect(pg);
@@ -1251,74 +831,6 @@ static void purge_cb(void *data)
 		return;
 	}
 	pg->purging = true;
-}
-
-/* ---------------------------------------------------------------------------------------------------------- */
-/* the reads' connection (blocking, as the SQLite reads) */
-
-struct pg_conn *uigw_store_pg_rconn(struct uigw_store *st)
-{
-	struct uigw_store_pg *pg = st->pg;
-	/* a connect_timeout before the connection string: the string's own, if it has one, wins */
-	const char *const keys[] = { "connect_timeout", "dbname", NULL };
-	const char *const vals[] = { "2", pg->conninfo, NULL };
-
-	if (pg->rconn && PQstatus(pg->rconn) == CONNECTION_OK)
-		return pg->rconn;
-	if (pg->rconn)
-		PQfinish(pg->rconn);
-	pg->n_rprep = 0;	/* a new connection has no prepared statements */
-	pg->rconn = PQconnectdbParams(keys, vals, 1);
-	if (pg->rconn && PQstatus(pg->rconn) == CONNECTION_OK) {
-		PQsetNoticeProcessor(pg->rconn, notice_cb, pg);
-		return pg->rconn;
-	}
-	LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: cannot read: %s", pg->rconn ? PQerrorMessage(pg->rconn) : "no memory\n");
-	if (pg->rconn)
-		PQfinish(pg->rconn);
-	pg->rconn = NULL;
-	return NULL;
-}
-
-PGresult *uigw_store_pg_read_exec(struct uigw_store *st, const char *sql, int n, const Oid *types,
-				   const char *const *values, bool constant)
-{
-	struct uigw_store_pg *pg = st->pg;
-	PGconn *c = uigw_store_pg_rconn(st);
-	unsigned int i;
-	char name[8];
-
-	if (!c)
-		return NULL;
-	if (!constant)
-		return PQexecParams(c, sql, n, types, values, NULL, NULL, 0);
-	/* a read of the hot paths (a push's checks, a dialog's begin) is parsed and planned once per connection */
-	for (i = 0; i < pg->n_rprep && pg->rprep[i].sql != sql; i++)
-		;
-	snprintf(name, sizeof(name), "r%u", i);
-	if (i == pg->n_rprep) {
-		PGresult *res;
-
-		if (i == ARRAY_SIZE(pg->rprep))
-			return PQexecParams(c, sql, n, types, values, NULL, NULL, 0);
-		res = PQprepare(c, name, sql, n, types);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return res;	/* the caller logs the error */
-		PQclear(res);
-		pg->rprep[pg->n_rprep++].sql = sql;
-	}
-	return PQexecPrepared(c, name, n, values, NULL, NULL, 0);
-}
-
-void uigw_store_pg_rconn_failed(struct uigw_store *st)
-{
-	struct uigw_store_pg *pg = st->pg;
-
-	if (pg->rconn && PQstatus(pg->rconn) != CONNECTION_OK) {
-		PQfinish(pg->rconn);
-		pg->rconn = NULL;
-		pg->n_rprep = 0;
-	}
 }
 
 void uigw_store_pg_stats(struct uigw_store *st, struct uigw_store_stats *out)

@@ -15,7 +15,7 @@
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/store/store.h>
-#include "store_priv.h"
+#include "store_pg_priv.h"
 
 #define MAX_PARAMS 8
 
@@ -58,6 +58,74 @@ static PGresult *run(struct uigw_store *st, const char *what, const char *sql, c
 #define I(i) strtoll(PQgetvalue(res, row, i), NULL, 10)
 #define B(i) (PQgetvalue(res, row, i)[0] == 't')
 #define FOR_ROWS for (row = 0; row < PQntuples(res); row++)
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* the reads' connection (blocking, as the SQLite reads) */
+
+struct pg_conn *uigw_store_pg_rconn(struct uigw_store *st)
+{
+	struct uigw_store_pg *pg = st->pg;
+	/* a connect_timeout before the connection string: the string's own, if it has one, wins */
+	const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	const char *const vals[] = { "2", pg->conninfo, NULL };
+
+	if (pg->rconn && PQstatus(pg->rconn) == CONNECTION_OK)
+		return pg->rconn;
+	if (pg->rconn)
+		PQfinish(pg->rconn);
+	pg->n_rprep = 0;	/* a new connection has no prepared statements */
+	pg->rconn = PQconnectdbParams(keys, vals, 1);
+	if (pg->rconn && PQstatus(pg->rconn) == CONNECTION_OK) {
+		PQsetNoticeProcessor(pg->rconn, uigw_store_pg_notice_cb, pg);
+		return pg->rconn;
+	}
+	LOGP(DSTORE, LOGL_ERROR, "PostgreSQL: cannot read: %s", pg->rconn ? PQerrorMessage(pg->rconn) : "no memory\n");
+	if (pg->rconn)
+		PQfinish(pg->rconn);
+	pg->rconn = NULL;
+	return NULL;
+}
+
+PGresult *uigw_store_pg_read_exec(struct uigw_store *st, const char *sql, int n, const Oid *types,
+				   const char *const *values, bool constant)
+{
+	struct uigw_store_pg *pg = st->pg;
+	PGconn *c = uigw_store_pg_rconn(st);
+	unsigned int i;
+	char name[8];
+
+	if (!c)
+		return NULL;
+	if (!constant)
+		return PQexecParams(c, sql, n, types, values, NULL, NULL, 0);
+	/* a read of the hot paths (a push's checks, a dialog's begin) is parsed and planned once per connection */
+	for (i = 0; i < pg->n_rprep && pg->rprep[i].sql != sql; i++)
+		;
+	snprintf(name, sizeof(name), "r%u", i);
+	if (i == pg->n_rprep) {
+		PGresult *res;
+
+		if (i == ARRAY_SIZE(pg->rprep))
+			return PQexecParams(c, sql, n, types, values, NULL, NULL, 0);
+		res = PQprepare(c, name, sql, n, types);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;	/* the caller logs the error */
+		PQclear(res);
+		pg->rprep[pg->n_rprep++].sql = sql;
+	}
+	return PQexecPrepared(c, name, n, values, NULL, NULL, 0);
+}
+
+void uigw_store_pg_rconn_failed(struct uigw_store *st)
+{
+	struct uigw_store_pg *pg = st->pg;
+
+	if (pg->rconn && PQstatus(pg->rconn) != CONNECTION_OK) {
+		PQfinish(pg->rconn);
+		pg->rconn = NULL;
+		pg->n_rprep = 0;
+	}
+}
 
 int uigw_store_pg_spam_top(struct uigw_store *st, unsigned int n,
 			   void (*cb)(const char *number, int64_t reports, int64_t last_ms, void *data), void *data)
