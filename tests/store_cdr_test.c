@@ -1,8 +1,10 @@
 /*! \file store_cdr_test.c
  *  Charging records (store_cdr.c): one record per dialog in the table, the same records once each in the CSV
  *  files (header, fields, rotation by size, mode 0600, .part while open); a file a crash left open is cut back
- *  to its last whole line and not written twice; a record a crash lost is made again from its dialog row. */
+ *  to its last whole line and not written twice; a record a crash lost is made again from its dialog row; the
+ *  charging thread runs as SCHED_BATCH. */
 
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +16,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -224,6 +227,62 @@ static void test_one_record_per_dialog_once_in_the_files(void **state)
 	assert_int_equal(count("SELECT last_id FROM cdr_export"), 300);
 }
 
+/* the scheduling policy (field 41 of /proc/self/task/TID/stat) of this process's thread named \a comm; -1: none */
+static int policy_of(const char *comm)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int policy = -1;
+
+	assert_non_null(d);
+	while (policy < 0 && (e = readdir(d))) {
+		char path[300], buf[1024], name[32] = "", *p;
+		FILE *f;
+		int i;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f);
+		fclose(f);
+		if (!p || sscanf(strchr(buf, '(') + 1, "%31[^)]", name) != 1 || strcmp(name, comm))
+			continue;
+		/* fields after the name: 3 (state) is the first; 41 is the policy */
+		p = strrchr(buf, ')') + 2;
+		for (i = 3; i < 41 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		if (p)
+			policy = atoi(p);
+	}
+	closedir(d);
+	return policy;
+}
+
+/* The charging thread is background work: SCHED_BATCH, so that its wake-ups do not preempt the loop (the engine
+ * benchmark's phase c); the main writer stays an ordinary thread. */
+static void test_charging_thread_in_background(void **state)
+{
+	struct uigw_store *st = open_store(1024);
+	int i, cdr = -1, writer = -1;
+
+	/* the threads name themselves as they start */
+	for (i = 0; i < 200 && (cdr < 0 || writer < 0); i++) {
+		cdr = policy_of("uigw-cdr");
+		writer = policy_of("uigw-store");
+		if (cdr < 0 || writer < 0)
+			usleep(10000);
+	}
+	assert_int_equal(cdr, SCHED_BATCH);
+	assert_int_equal(writer, SCHED_OTHER);
+	uigw_store_close(st);
+}
+
 /* dialog ids as the core makes them: the gateway's start second, shifted (core/gw.c) */
 #define DLG(i) ((uint64_t)1700000000 << 20 | (i))
 
@@ -349,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_record_per_dialog_once_in_the_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records_of_schema_8_taken_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_charging_thread_in_background, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 

@@ -446,7 +446,7 @@ static void *cdr_main(void *arg)
 	unsigned int tries = 0;
 	uint64_t one = 1;
 
-	pthread_setname_np(pthread_self(), "uigw-cdr");
+	uigw_store_cdr_thread_init();
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		LLIST_HEAD(batch);

@@ -170,6 +170,7 @@ static void *cdr_thread(void *data)
 	struct pg_cdr x = { .instance = uigw_store_pg_instance(st) };
 	bool stop = false;
 
+	uigw_store_cdr_thread_init();
 	while (!stop) {
 		struct timespec until;
 

@@ -342,6 +342,7 @@ void uigw_store_cdr_begin(struct uigw_store *st);
 /*! Writer, inside a transaction: keep the cursor in cdr_export when it moved (at most once a second, after a sync
  *  of the open file). \returns 1 if it was written (st->cdr.saved follows the commit), 0 if not, or negative errno */
 int uigw_store_cdr_save_cursor(struct uigw_store *st);
+void uigw_store_cdr_thread_init(void);
 /*! Milliseconds until the open file must be closed for its interval (-1: no file open). */
 int64_t uigw_store_cdr_due_ms(const struct uigw_store *st);
 /*! At close, after the charging thread stopped: export the rest, keep the cursor, close the file. */
