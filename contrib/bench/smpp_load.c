@@ -12,7 +12,8 @@
  * SMPP_LOAD_BUSY=TEXT a reply containing TEXT is an explicit refusal (the subscriber stops there), as is a
  * deliver_sm_resp ESME_RTHROTTLED (always). The summary line adds served=N busy=N (throttled=N of them), and
  * SMPP_LOAD_TIMELINE=FILE writes one line per second of the run:
- *   SECOND STARTED SERVED BUSY OTHER     (the subscribers whose first MO went out in that second)
+ *   SECOND STARTED SERVED BUSY OTHER OVER_1S MAX_MS  (the subscribers whose first MO went out in that second;
+ *   their steps slower than 1 s, and the slowest, in ms)
  * SMPP_LOAD_T0=FILE is created when the offered load starts (second 0). SMPP_LOAD_RECONNECT=1: an ESME that goes
  * away during the load may connect and bind again; the load goes on (reconnects=N in the summary).
  *
@@ -51,6 +52,7 @@ struct sub {
 static struct sub *subs;
 static unsigned long n_subs, first_sub;
 static double *lat;
+static float *lat_first;	/* the second of the run its subscriber's first MO went out (timeline) */
 static unsigned long n_lat, errors, unexpected, refused;
 static const char *shortcode, *keyword, *answer;
 static const char *expect, *busy_text;
@@ -234,6 +236,7 @@ static void on_submit(const uint8_t *body, size_t blen, uint32_t sq)
 		submit_text(body, blen, text, sizeof(text));
 	switch (subs[i].state) {
 	case ST_WAIT1:
+		lat_first[n_lat] = subs[i].first;
 		lat[n_lat++] = t - subs[i].sent;
 		if (busy_text && strstr(text, busy_text)) {
 			subs[i].state = ST_DONE;
@@ -245,6 +248,7 @@ static void on_submit(const uint8_t *body, size_t blen, uint32_t sq)
 		deliver(i, answer);
 		break;
 	case ST_WAIT2:
+		lat_first[n_lat] = subs[i].first;
 		lat[n_lat++] = t - subs[i].sent;
 		subs[i].state = ST_DONE;
 		if (busy_text && strstr(text, busy_text)) {
@@ -420,6 +424,7 @@ int main(int argc, char **argv)
 	n_seq = 2 * n_subs + 2;
 	seq_sub = calloc(n_seq, sizeof(*seq_sub));
 	lat = calloc(2 * n_subs, sizeof(*lat));
+	lat_first = calloc(2 * n_subs, sizeof(*lat_first));
 	if (!subs || !lat || !seq_sub)
 		return 1;
 
@@ -507,10 +512,19 @@ int main(int argc, char **argv)
 	if (getenv("SMPP_LOAD_TIMELINE")) {
 		FILE *tl = fopen(getenv("SMPP_LOAD_TIMELINE"), "w");
 		unsigned long sec, n_sec = (unsigned long)secs + 1;
-		unsigned long (*b)[4] = calloc(n_sec, sizeof(*b));
+		unsigned long (*b)[5] = calloc(n_sec, sizeof(*b));
+		double *mx = calloc(n_sec, sizeof(*mx));
 
-		if (!tl || !b)
+		if (!tl || !b || !mx)
 			return 1;
+		for (i = 0; i < n_lat; i++) {
+			sec = (unsigned long)lat_first[i];
+			if (sec >= n_sec)
+				sec = n_sec - 1;
+			b[sec][4] += lat[i] > 1.0;
+			if (lat[i] > mx[sec])
+				mx[sec] = lat[i];
+		}
 		for (i = 0; i < started; i++) {
 			sec = (unsigned long)subs[i].first;
 			if (sec >= n_sec)
@@ -519,9 +533,11 @@ int main(int argc, char **argv)
 			b[sec][subs[i].outcome == OUT_SERVED ? 1 : subs[i].outcome == OUT_BUSY ? 2 : 3]++;
 		}
 		for (sec = 0; sec < n_sec; sec++)
-			fprintf(tl, "%lu %lu %lu %lu %lu\n", sec, b[sec][0], b[sec][1], b[sec][2], b[sec][3]);
+			fprintf(tl, "%lu %lu %lu %lu %lu %lu %.0f\n", sec, b[sec][0], b[sec][1], b[sec][2], b[sec][3],
+				b[sec][4], mx[sec] * 1e3);
 		fclose(tl);
 		free(b);
+		free(mx);
 	}
 	/* the last submit_sm_resp must reach the ESME, or it would send those replies again */
 	deadline = now_s() + 1;
