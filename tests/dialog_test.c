@@ -682,6 +682,26 @@ static void test_overload_admission(void **state)
 	assert_false(uigw_overloaded(gw));
 	assert_false(uigw_overload_refuse(gw));
 	o->lag_ms = o->delay_ms = 0;
+
+	/* the store's delay: what a job submitted now would wait; a job whose completion nothing ran counts by its age
+	 * (the loop does not look here while the writer commits it) */
+	o->cfg.store_high = 0;
+	o->cfg.store_delay_high_ms = 50;
+	o->cfg.store_delay_low_ms = 20;
+	settle();
+	assert_int_equal(uigw_store_delay_ms(gw->store), 0);
+	job = uigw_store_job_alloc(gw->store, job_done, NULL);
+	assert_non_null(job);
+	assert_int_equal(uigw_store_submit(job), 0);
+	usleep(60000);
+	assert_true(uigw_store_delay_ms(gw->store) >= 60);
+	uigw_overload_tick(gw);
+	assert_true(uigw_overloaded(gw));
+	assert_string_equal(o->why, "store delay");
+	settle();
+	assert_int_equal(uigw_store_delay_ms(gw->store), 0);
+	o->active = false;
+	o->admit_pm = 1000;
 	uigw_dialog_abort(a, UIGW_OUTCOME_ABANDONED);
 }
 

@@ -31,6 +31,7 @@ void uigw_overload_defaults(struct uigw_overload_cfg *cfg)
 {
 	*cfg = (struct uigw_overload_cfg){
 		.store_high = 20000, .store_low = 5000,
+		.store_delay_high_ms = 500, .store_delay_low_ms = 200,
 		.lag_high_ms = 250, .lag_low_ms = 50,
 		.delay_high_ms = 200, .delay_low_ms = 50,
 		.retry_after_s = 5,
@@ -51,10 +52,16 @@ static void set_stats(struct uigw *gw)
 static int pressure(struct uigw *gw, const char **why)
 {
 	struct uigw_overload *o = &gw->overload;
-	unsigned int depth = uigw_store_queue_depth(gw->store);
+	unsigned int depth = uigw_store_queue_depth(gw->store), sdelay = uigw_store_delay_ms(gw->store);
 
 	if (o->cfg.store_high && depth >= o->cfg.store_high) {
 		*why = "store backlog";
+		return 1;
+	}
+	/* the answers wait for their commit before the next screen: the time that takes is what the subscribers
+	 * see, whatever the number of jobs (a gateway short of CPU commits late with a few thousand queued) */
+	if (o->cfg.store_delay_high_ms && sdelay >= o->cfg.store_delay_high_ms) {
+		*why = "store delay";
 		return 1;
 	}
 	if (o->cfg.lag_high_ms && o->lag_ms >= o->cfg.lag_high_ms) {
@@ -66,6 +73,7 @@ static int pressure(struct uigw *gw, const char **why)
 		return 1;
 	}
 	if ((!o->cfg.store_high || depth <= o->cfg.store_low) &&
+	    (!o->cfg.store_delay_high_ms || sdelay <= o->cfg.store_delay_low_ms) &&
 	    (!o->cfg.lag_high_ms || o->lag_ms <= o->cfg.lag_low_ms) &&
 	    (!o->cfg.delay_high_ms || o->delay_ms <= o->cfg.delay_low_ms))
 		return -1;
@@ -82,10 +90,10 @@ static void begin(struct uigw *gw, const char *why)
 	o->episodes++;
 	o->refused_now = 0;
 	o->why = why;
-	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), loop lag %u ms (high %u), "
-	     "queue delay %u ms (high %u): part of the new dialogs and pushes refused\n", why,
-	     uigw_store_queue_depth(gw->store), o->cfg.store_high, o->lag_ms, o->cfg.lag_high_ms, o->delay_ms,
-	     o->cfg.delay_high_ms);
+	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), store delay %u ms (high %u), "
+	     "loop lag %u ms (high %u), queue delay %u ms (high %u): part of the new dialogs and pushes refused\n",
+	     why, uigw_store_queue_depth(gw->store), o->cfg.store_high, uigw_store_delay_ms(gw->store),
+	     o->cfg.store_delay_high_ms, o->lag_ms, o->cfg.lag_high_ms, o->delay_ms, o->cfg.delay_high_ms);
 	set_stats(gw);
 }
 

@@ -107,6 +107,27 @@ void uigw_store_run_completions(struct uigw_store *st)
 	llist_splice_init(&st->done, &list);
 	pthread_mutex_unlock(&st->lock);
 
+	if (!llist_empty(&list)) {
+		int64_t now = uigw_store_real_us();
+		unsigned int n = 0;
+
+		llist_for_each_entry(job, &list, list)
+			n += job->submitted_us != 0;
+		if (n) {
+			/* the completion rate over windows of at least 200 ms (group commits come in bursts) */
+			if (!st->rate_since_us)
+				st->rate_since_us = now;
+			st->rate_n += n;
+			if (now - st->rate_since_us >= 200000) {
+				unsigned int r = st->rate_n * 1000000LL / (now - st->rate_since_us);
+
+				st->rate = st->rate ? (st->rate + r) / 2 : r;
+				st->rate_n = 0;
+				st->rate_since_us = now;
+			}
+			st->completed_us = now;
+		}
+	}
 	while (!llist_empty(&list)) {
 		job = llist_first_entry(&list, struct uigw_store_job, list);
 		llist_del(&job->list);
@@ -272,6 +293,7 @@ int uigw_store_submit(struct uigw_store_job *job)
 		return -EBUSY;
 	}
 	job->rc = 0;
+	job->submitted_us = uigw_store_real_us();
 	llist_add_tail(&job->list, &st->queue);
 	for (i = 0; i < job->n_rows; i++) {
 		if (job->rows[i].kind == UIGW_ROW_OPTOUT && job->rows[i].u.optout.opt_out)
@@ -286,6 +308,8 @@ int uigw_store_submit(struct uigw_store_job *job)
 	if (!st->pausing || st->rows_queued >= st->cfg.batch_max_rows)
 		pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->lock);
+	if (!st->depth)
+		st->pending_since_us = job->submitted_us;
 	st->depth++;
 	if (st->pg)
 		uigw_store_pg_kick(st);	/* PostgreSQL: the records are rows like the others */
@@ -404,6 +428,20 @@ void uigw_store_drain(struct uigw_store *st)
 unsigned int uigw_store_queue_depth(const struct uigw_store *st)
 {
 	return st ? st->depth : 0;
+}
+
+unsigned int uigw_store_delay_ms(const struct uigw_store *st)
+{
+	int64_t stalled, ahead;
+
+	if (!st || !st->depth)
+		return 0;
+	/* what a job submitted now waits: the jobs ahead of it at the rate they complete (a leading measure: a
+	 * job's own wait is known only once it is over) ... */
+	ahead = st->rate ? st->depth * 1000LL / st->rate : 0;
+	/* ... and at least the time nothing completed while jobs pend (a stalled writer) */
+	stalled = (uigw_store_real_us() - OSMO_MAX(st->completed_us, st->pending_since_us)) / 1000;
+	return OSMO_MAX(ahead, stalled);
 }
 
 bool uigw_store_failing(const struct uigw_store *st)

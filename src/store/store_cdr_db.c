@@ -591,6 +591,8 @@ int uigw_store_cdr_submit(struct uigw_store_job *job)
 	if (!c->failing)
 		pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&st->lock);
+	if (!st->depth)
+		st->pending_since_us = uigw_store_real_us();
 	st->depth++;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <time.h>
 #include <stdint.h>
 #include <sqlite3.h>
 #include <osmocom/core/linuxlist.h>
@@ -168,6 +169,11 @@ struct uigw_store {
 
 	/* loop thread only */
 	unsigned int depth;		/*!< submitted and not yet completed */
+	unsigned int rate;		/*!< loop thread: submitted jobs completed per second, smoothed */
+	unsigned int rate_n;		/*!< ... completed in the current window */
+	int64_t rate_since_us;		/*!< ... which began then (monotonic) */
+	int64_t completed_us;		/*!< loop thread: the last completion of a submitted job (monotonic) */
+	int64_t pending_since_us;	/*!< loop thread: the last submission to an empty store (monotonic) */
 	pthread_t thread;
 	bool thread_running;
 	struct osmo_fd efd;		/*!< eventfd: the writer signals finished batches */
@@ -360,6 +366,16 @@ void uigw_store_cdr_stop(struct uigw_store *st);
 void uigw_store_cdr_close(struct uigw_store *st);
 /*! Loop thread: queue a job of charging rows (UIGW_ROW_CDR, UIGW_ROW_ERASE, UIGW_ROW_PURGE) for the charging
  *  thread; it completes through the store's completions. \returns 0 or negative errno */
+/* The real monotonic clock for the store's delay (uigw_store_delay_ms()): a test's fake clock moves in jumps that
+ * are no wait */
+static inline int64_t uigw_store_real_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int uigw_store_cdr_submit(struct uigw_store_job *job);
 /*! Called with st->lock held: are charging jobs queued or being written (and not waiting out a failure)? */
 bool uigw_store_cdr_busy(const struct uigw_store *st);

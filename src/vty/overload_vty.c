@@ -38,6 +38,14 @@ DEFUN(cfg_ovl_store, cfg_ovl_store_cmd, "overload store-backlog <0-10000000> <0-
 	return set_marks(vty, &g_gw->overload.cfg.store_high, &g_gw->overload.cfg.store_low, argv[0], argv[1]);
 }
 
+DEFUN(cfg_ovl_store_delay, cfg_ovl_store_delay_cmd, "overload store-delay <0-60000> <0-60000>",
+      OVL_STR "How long the store takes from an answer's submission to its commit (smoothed): the wait every next "
+      "screen has\n" "High mark, ms (default 500; 0: not an input)\n" "Low mark, ms (default 200)\n")
+{
+	return set_marks(vty, &g_gw->overload.cfg.store_delay_high_ms, &g_gw->overload.cfg.store_delay_low_ms, argv[0],
+			 argv[1]);
+}
+
 DEFUN(cfg_ovl_lag, cfg_ovl_lag_cmd, "overload loop-lag <0-60000> <0-60000>",
       OVL_STR "How late the event loop runs a 100 ms timer (smoothed): how long it was too busy for anything else\n"
       "High mark, ms (default 250; 0: not an input)\n" "Low mark, ms (default 50)\n")
@@ -67,6 +75,8 @@ void uigw_overload_vty_write(struct vty *vty)
 	uigw_overload_defaults(&def);
 	if (c->store_high != def.store_high || c->store_low != def.store_low)
 		vty_out(vty, " overload store-backlog %u %u%s", c->store_high, c->store_low, VTY_NEWLINE);
+	if (c->store_delay_high_ms != def.store_delay_high_ms || c->store_delay_low_ms != def.store_delay_low_ms)
+		vty_out(vty, " overload store-delay %u %u%s", c->store_delay_high_ms, c->store_delay_low_ms, VTY_NEWLINE);
 	if (c->lag_high_ms != def.lag_high_ms || c->lag_low_ms != def.lag_low_ms)
 		vty_out(vty, " overload loop-lag %u %u%s", c->lag_high_ms, c->lag_low_ms, VTY_NEWLINE);
 	if (c->delay_high_ms != def.delay_high_ms || c->delay_low_ms != def.delay_low_ms)
@@ -98,6 +108,9 @@ DEFUN(show_overload, show_overload_cmd, "show overload",
 			VTY_NEWLINE);
 	vty_out(vty, " Store backlog: %u jobs (high %u, low %u%s)%s", uigw_store_queue_depth(g_gw->store),
 		o->cfg.store_high, o->cfg.store_low, o->cfg.store_high ? "" : ": not an input", VTY_NEWLINE);
+	vty_out(vty, " Store delay: %u ms smoothed (high %u, low %u%s)%s", uigw_store_delay_ms(g_gw->store),
+		o->cfg.store_delay_high_ms, o->cfg.store_delay_low_ms, o->cfg.store_delay_high_ms ? "" : ": not an input",
+		VTY_NEWLINE);
 	vty_out(vty, " Loop lag: %u ms smoothed, %u ms at most since the last look (high %u, low %u%s)%s", o->lag_ms,
 		o->lag_peak_ms, o->cfg.lag_high_ms, o->cfg.lag_low_ms, o->cfg.lag_high_ms ? "" : ": not an input",
 		VTY_NEWLINE);
@@ -134,6 +147,7 @@ void uigw_overload_vty_init(void)
 	install_element(ENABLE_NODE, &drain_cmd);
 	install_element(ENABLE_NODE, &no_drain_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_store_cmd);
+	install_element(UIGW_NODE, &cfg_ovl_store_delay_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_lag_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_delay_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_retry_cmd);

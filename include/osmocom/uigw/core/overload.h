@@ -19,6 +19,8 @@ struct uigw;
 
 struct uigw_overload_cfg {
 	unsigned int store_high, store_low;	/*!< store jobs not completed; high 0: not an input */
+	unsigned int store_delay_high_ms, store_delay_low_ms;	/*!< store jobs' submission to completion; high 0: not
+								 *   an input */
 	unsigned int lag_high_ms, lag_low_ms;	/*!< event loop lag; high 0: not an input */
 	unsigned int delay_high_ms, delay_low_ms;	/*!< queue delay; high 0: not an input */
 	unsigned int retry_after_s;		/*!< what peers that can be told are told to wait (SIP, HTTP) */
@@ -51,7 +53,8 @@ struct uigw_overload {
 	int64_t lag_due_us;
 };
 
-/*! Defaults: store backlog 20000 / 5000 jobs, loop lag 250 / 50 ms, queue delay 200 / 50 ms, Retry-After 5 s. */
+/*! Defaults: store backlog 20000 / 5000 jobs, store delay 500 / 200 ms, loop lag 250 / 50 ms, queue delay 200 / 50 ms,
+ *  Retry-After 5 s. */
 void uigw_overload_defaults(struct uigw_overload_cfg *cfg);
 /*! Start measuring the loop's lag (uigw_start()); uigw_overload_stop() at the end. */
 void uigw_overload_start(struct uigw *gw);

@@ -295,6 +295,8 @@ struct uigw_store_job {
 	unsigned int n_queries, max_queries;
 	int rc;				/*!< 0: every row committed; negative: the transaction failed (rows lost) */
 	int64_t held_since_us;		/*!< internal: its first failed commit (monotonic), 0: none */
+	int64_t submitted_us;		/*!< internal: when uigw_store_submit() took it (real monotonic); 0: a log job of
+					 *   the charging thread (no one waits for it) */
 	uigw_store_done_cb done;
 	void *data;
 };
@@ -336,6 +338,10 @@ struct uigw_store_row *uigw_store_log_row(struct uigw_store *st, enum uigw_row_k
 void uigw_store_drain(struct uigw_store *st);
 /*! Jobs submitted and not yet completed. */
 unsigned int uigw_store_queue_depth(const struct uigw_store *st);
+/*! How long a job submitted now would wait for its completion, ms: the jobs pending at the rate jobs complete
+ *  (smoothed over windows of 200 ms), and at least the time since the last completion while jobs pend (a stalled
+ *  writer shows). 0 when none pend. */
+unsigned int uigw_store_delay_ms(const struct uigw_store *st);
 
 /*! What the writer thread did since the store opened, and what waits now (uigw_store_stats()). */
 struct uigw_store_stats {
