@@ -53,7 +53,7 @@ struct uigw_overload {
 	int64_t lag_due_us;
 };
 
-/*! Defaults: store backlog 20000 / 5000 jobs, store delay 500 / 200 ms, loop lag 250 / 50 ms, queue delay 200 / 50 ms,
+/*! Defaults: store backlog 20000 / 5000 jobs, store delay off, loop lag 250 / 50 ms, queue delay 200 / 50 ms,
  *  Retry-After 5 s. */
 void uigw_overload_defaults(struct uigw_overload_cfg *cfg);
 /*! Start measuring the loop's lag (uigw_start()); uigw_overload_stop() at the end. */
