@@ -17,14 +17,7 @@
 
 #define LAG_TICK_US	100000	/* the sampler's period */
 
-/* the real clock: a test's fake clock (osmo_clock_override) moves in jumps that are no lag */
-static int64_t real_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+/* timed by the real clock (uigw_real_mono_us()): a test's fake clock moves in jumps that are no lag */
 #define CALM_HOLD_US	1000000	/* every input under its low mark this long before overload ends */
 
 void uigw_overload_defaults(struct uigw_overload_cfg *cfg)
@@ -150,8 +143,8 @@ void uigw_overload_tick(struct uigw *gw)
 		return;
 	if (p < 0 && o->admit_pm == 1000) {
 		if (!o->calm_since_us)
-			o->calm_since_us = real_us();
-		else if (real_us() - o->calm_since_us >= CALM_HOLD_US)
+			o->calm_since_us = uigw_real_mono_us();
+		else if (uigw_real_mono_us() - o->calm_since_us >= CALM_HOLD_US)
 			end(gw);
 	} else {
 		o->calm_since_us = 0;
@@ -251,7 +244,7 @@ static void lag_cb(void *data)
 {
 	struct uigw *gw = data;
 	struct uigw_overload *o = &gw->overload;
-	int64_t now = real_us(), late = now - o->lag_due_us;
+	int64_t now = uigw_real_mono_us(), late = now - o->lag_due_us;
 	unsigned int sample = late > 0 ? late / 1000 : 0;
 
 	o->lag_ms = (o->lag_ms * 3 + sample) / 4;
@@ -269,7 +262,7 @@ void uigw_overload_start(struct uigw *gw)
 
 	o->admit_pm = 1000;
 	osmo_timer_setup(&o->lag_timer, lag_cb, gw);
-	o->lag_due_us = real_us() + LAG_TICK_US;
+	o->lag_due_us = uigw_real_mono_us() + LAG_TICK_US;
 	osmo_timer_schedule(&o->lag_timer, 0, LAG_TICK_US);
 }
 

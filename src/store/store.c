@@ -108,7 +108,7 @@ void uigw_store_run_completions(struct uigw_store *st)
 	pthread_mutex_unlock(&st->lock);
 
 	if (!llist_empty(&list)) {
-		int64_t now = uigw_store_real_us();
+		int64_t now = uigw_real_mono_us();
 		unsigned int n = 0;
 
 		llist_for_each_entry(job, &list, list)
@@ -293,7 +293,7 @@ int uigw_store_submit(struct uigw_store_job *job)
 		return -EBUSY;
 	}
 	job->rc = 0;
-	job->submitted_us = uigw_store_real_us();
+	job->submitted_us = uigw_real_mono_us();
 	llist_add_tail(&job->list, &st->queue);
 	for (i = 0; i < job->n_rows; i++) {
 		if (job->rows[i].kind == UIGW_ROW_OPTOUT && job->rows[i].u.optout.opt_out)
@@ -440,7 +440,7 @@ unsigned int uigw_store_delay_ms(const struct uigw_store *st)
 	 * job's own wait is known only once it is over) ... */
 	ahead = st->rate ? st->depth * 1000LL / st->rate : 0;
 	/* ... and at least the time nothing completed while jobs pend (a stalled writer) */
-	stalled = (uigw_store_real_us() - OSMO_MAX(st->completed_us, st->pending_since_us)) / 1000;
+	stalled = (uigw_real_mono_us() - OSMO_MAX(st->completed_us, st->pending_since_us)) / 1000;
 	return OSMO_MAX(ahead, stalled);
 }
 

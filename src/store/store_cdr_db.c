@@ -592,7 +592,7 @@ int uigw_store_cdr_submit(struct uigw_store_job *job)
 		pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&st->lock);
 	if (!st->depth)
-		st->pending_since_us = uigw_store_real_us();
+		st->pending_since_us = uigw_real_mono_us();
 	st->depth++;
 	return 0;
 }

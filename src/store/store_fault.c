@@ -17,15 +17,6 @@
 #include "store_priv.h"
 
 /* checkpoints and failed commits: timed by the real clock (a test's fake clock drives the dialogs, not the disk) */
-
-static int64_t real_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The timer's checkpoint (PASSIVE: never waits for a reader), and a truncating one when the WAL holds more than
  * its bound (SQLite's automatic checkpoint only counts pages, and only after a commit that worked). */
 /* the -wal file's size in bytes, -1 if unknown */
@@ -44,7 +35,7 @@ void uigw_store_checkpoint(struct uigw_store *st, bool truncate)
 
 	rc = sqlite3_wal_checkpoint_v2(st->wdb, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE :
 				       SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_ckpt);
-	st->ckpt_us = real_us();
+	st->ckpt_us = uigw_real_mono_us();
 	st->stats.checkpoints++;
 	if (rc != SQLITE_OK) {
 		if (!st->failing_since_us)
@@ -87,7 +78,7 @@ void uigw_store_checkpoint_if_due(struct uigw_store *st)
 
 	st->ckpt_dirty = true;
 	if ((st->cfg.checkpoint_interval_ms &&
-	     real_us() - st->ckpt_us >= (int64_t)st->cfg.checkpoint_interval_ms * 1000) ||
+	     uigw_real_mono_us() - st->ckpt_us >= (int64_t)st->cfg.checkpoint_interval_ms * 1000) ||
 	    (st->cfg.checkpoint_pages && st->wal_frames >= (int)st->cfg.checkpoint_pages) ||
 	    wal_bytes * 2 > st->cfg.wal_max_mb * 1048576ULL)
 		uigw_store_checkpoint(st, false);
@@ -99,7 +90,7 @@ unsigned int uigw_store_hold_batch(struct uigw_store *st, struct llist_head *bat
 {
 	struct uigw_store_job *job, *tmp;
 	LLIST_HEAD(held);
-	int64_t now = real_us(), hold_us = (int64_t)st->cfg.hold_s * 1000000;
+	int64_t now = uigw_real_mono_us(), hold_us = (int64_t)st->cfg.hold_s * 1000000;
 	unsigned int n = 0;
 
 	*rows_held = 0;
@@ -153,9 +144,9 @@ void uigw_store_backoff(struct uigw_store *st)
 	st->backoff_ms = st->backoff_ms ? st->backoff_ms * 2 : 100;
 	if (st->backoff_ms > 1000)
 		st->backoff_ms = 1000;
-	due = real_us() + st->backoff_ms * 1000LL;
+	due = uigw_real_mono_us() + st->backoff_ms * 1000LL;
 	ts = (struct timespec){ .tv_sec = due / 1000000, .tv_nsec = (due % 1000000) * 1000 };
-	while (!st->stop && real_us() < due) {
+	while (!st->stop && uigw_real_mono_us() < due) {
 		if (pthread_cond_timedwait(&st->wake, &st->lock, &ts) == ETIMEDOUT)
 			break;
 	}
@@ -167,7 +158,7 @@ void uigw_store_commit_worked(struct uigw_store *st)
 	if (!st->failing_since_us)
 		return;
 	LOGP(DSTORE, LOGL_NOTICE, "store %s commits again after %.1f s of failures (%u jobs held were written)\n",
-	     st->cfg.path, (real_us() - st->failing_since_us) / 1e6, st->stats.held);
+	     st->cfg.path, (uigw_real_mono_us() - st->failing_since_us) / 1e6, st->stats.held);
 	st->failing_since_us = 0;
 	st->backoff_ms = 0;
 	st->stats.held = 0;

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <pthread.h>
-#include <time.h>
 #include <stdint.h>
 #include <sqlite3.h>
 #include <osmocom/core/linuxlist.h>
@@ -348,6 +347,7 @@ void uigw_store_cdr_begin(struct uigw_store *st);
 /*! Writer, inside a transaction: keep the cursor in cdr_export when it moved (at most once a second, after a sync
  *  of the open file). \returns 1 if it was written (st->cdr.saved follows the commit), 0 if not, or negative errno */
 int uigw_store_cdr_save_cursor(struct uigw_store *st);
+/*! The charging thread's first call (SQLite or PostgreSQL): its name, and SCHED_BATCH (background work). */
 void uigw_store_cdr_thread_init(void);
 /*! Milliseconds until the open file must be closed for its interval (-1: no file open). */
 int64_t uigw_store_cdr_due_ms(const struct uigw_store *st);
@@ -366,16 +366,6 @@ void uigw_store_cdr_stop(struct uigw_store *st);
 void uigw_store_cdr_close(struct uigw_store *st);
 /*! Loop thread: queue a job of charging rows (UIGW_ROW_CDR, UIGW_ROW_ERASE, UIGW_ROW_PURGE) for the charging
  *  thread; it completes through the store's completions. \returns 0 or negative errno */
-/* The real monotonic clock for the store's delay (uigw_store_delay_ms()): a test's fake clock moves in jumps that
- * are no wait */
-static inline int64_t uigw_store_real_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int uigw_store_cdr_submit(struct uigw_store_job *job);
 /*! Called with st->lock held: are charging jobs queued or being written (and not waiting out a failure)? */
 bool uigw_store_cdr_busy(const struct uigw_store *st);

@@ -47,6 +47,16 @@ static inline int64_t uigw_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/*! Microseconds of the real monotonic clock, never the tests' fake one: measures of the machine (loop lag, the
+ *  store's delay, checkpoints, a failing disk's backoff), which a fake clock's jumps would falsify. */
+static inline int64_t uigw_real_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*! Seconds of the monotonic clock. */
 static inline int64_t uigw_mono_s(void)
 {

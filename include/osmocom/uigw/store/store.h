@@ -295,7 +295,7 @@ struct uigw_store_job {
 	unsigned int n_queries, max_queries;
 	int rc;				/*!< 0: every row committed; negative: the transaction failed (rows lost) */
 	int64_t held_since_us;		/*!< internal: its first failed commit (monotonic), 0: none */
-	int64_t submitted_us;		/*!< internal: when uigw_store_submit() took it (real monotonic); 0: a log job of
+	int64_t submitted_us;		/*!< internal: when uigw_store_submit() took it (uigw_real_mono_us()); 0: a log job of
 					 *   the charging thread (no one waits for it) */
 	uigw_store_done_cb done;
 	void *data;
