@@ -27,6 +27,7 @@
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/store/store.h>
 #include "common/fixture.h"
+#include "../src/store/store_priv.h"	/* white box: the CSV fields' formatters */
 
 static struct uigw_fixture fx;
 static char db_path[128], cdr_db_path[128], cdr_dir[128];
@@ -402,6 +403,47 @@ static void test_records_of_schema_8_taken_over(void **state)
 	assert_int_equal(count("PRAGMA main.user_version"), UIGW_SCHEMA_VERSION);
 }
 
+/* The CSV times and integers without libc's formatting: the same text as gmtime_r + snprintf, over the eras,
+ * the leap days (2000 is one, 2100 is not), the ends of days and before 1970. */
+static void test_formatters_match_libc(void **state)
+{
+	static const int64_t fixed[] = {
+		0, -1, 1, 999, 1000, 86399999, 86400000, -86400000, -86400001, 951782400000LL /* 2000-02-29 */,
+		951868800000LL, 4107456000000LL /* 2100-02-28 */, 4107542400000LL, 1700000002123LL,
+		253402300799999LL /* 9999-12-31 23:59:59.999 */, -62135596800000LL /* 0001-01-01 */,
+	};
+	static const int64_t ints[] = { 0, 1, -1, 9, 10, -10, 1234567890123LL, INT64_MAX, INT64_MIN };
+	char want[64], got[32];
+	uint64_t x = 88172645463325252ULL;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fixed) + 200000; i++) {
+		int64_t ms;
+		time_t t;
+		struct tm tm;
+
+		if (i < ARRAY_SIZE(fixed)) {
+			ms = fixed[i];
+		} else {
+			x ^= x << 13;	/* xorshift: spread over years 0001..9999 */
+			x ^= x >> 7;
+			x ^= x << 17;
+			ms = (int64_t)(x % 315537897600000ULL) - 62135596800000LL;
+		}
+		t = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+		assert_non_null(gmtime_r(&t, &tm));
+		snprintf(want, sizeof(want), "%04d%02d%02d%02d%02d%02d%03d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - (int64_t)t * 1000));
+		assert_int_equal(uigw_store_cdr_time(got, ms), 17);
+		assert_string_equal(got, want);
+	}
+	for (i = 0; i < ARRAY_SIZE(ints); i++) {
+		snprintf(want, sizeof(want), "%" PRId64, ints[i]);
+		assert_int_equal(uigw_store_dec(got, ints[i]), strlen(want));
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +451,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records_of_schema_8_taken_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_charging_thread_in_background, setup, teardown),
+		cmocka_unit_test(test_formatters_match_libc),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 

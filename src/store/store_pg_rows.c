@@ -27,23 +27,10 @@ void uigw_store_pg_p_text(struct pgp *p, const char *s)
 /* decimal, without printf: a group commit formats some ten integers per row */
 void uigw_store_pg_p_int(struct pgp *p, int64_t v)
 {
-	char tmp[24], *out;
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	int n = 0, i = 0;
-
 	if (!p)
 		return;
-	out = p->buf[p->n];
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		out[i++] = '-';
-	while (n)
-		out[i++] = tmp[--n];
-	out[i] = '\0';
-	uigw_store_pg_p_text(p, out);
+	uigw_store_dec(p->buf[p->n], v);
+	uigw_store_pg_p_text(p, p->buf[p->n]);
 }
 
 void uigw_store_pg_p_bool(struct pgp *p, bool b)

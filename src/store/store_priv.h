@@ -303,6 +303,10 @@ int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, con
 bool uigw_store_purge(struct uigw_store *st);
 
 /* store_cdr.c: charging records as CSV files */
+/*! \a v in decimal into \a out (21 bytes suffice), without printf. \returns the length */
+size_t uigw_store_dec(char *out, int64_t v);
+/*! Wall-clock \a ms as YYYYMMDDhhmmssmmm (UTC), the CDR files' time, into \a out. \returns 17 */
+size_t uigw_store_cdr_time(char out[18], int64_t ms);
 /*! At open (store_cdr_db.c opened the database, \a gw the main one attached): read the cursor, repair and close
  *  files a crash left open, make the records of dialogs whose record a crash lost, and export what is not in a
  *  file yet. \returns 0 or negative errno */
