@@ -445,6 +445,7 @@ static void *cdr_main(void *arg)
 	struct uigw_store_job *job;
 	unsigned int tries = 0;
 	uint64_t one = 1;
+	int64_t mem;
 
 	uigw_store_cdr_thread_init();
 	pthread_mutex_lock(&st->lock);
@@ -459,7 +460,9 @@ static void *cdr_main(void *arg)
 			c->release_mem = false;
 			pthread_mutex_unlock(&st->lock);
 			sqlite3_db_release_memory(c->db);
+			mem = uigw_store_conn_mem(c->db);
 			pthread_mutex_lock(&st->lock);
+			st->mem_cdr = mem;
 			continue;
 		}
 		if (llist_empty(&c->queue)) {
@@ -528,7 +531,9 @@ static void *cdr_main(void *arg)
 		if (rc == 0)
 			housekeeping(st, true);
 
+		mem = uigw_store_conn_mem(c->db);
 		pthread_mutex_lock(&st->lock);
+		st->mem_cdr = mem;
 		llist_splice_init(&batch, st->done.prev);
 		c->n_in_flight = 0;
 		pthread_cond_broadcast(&st->idle);

@@ -155,6 +155,10 @@ struct uigw_store {
 	bool pausing;			/*!< the writer waits out commit_interval_ms: wake it only when it must */
 	unsigned int n_flush;		/*!< drains waiting: commit at once */
 	struct uigw_store_stats stats;	/*!< written by the writer (commits .. last_rows) */
+	/* what the connections hold (uigw_store_conn_mem), each written by its own thread after a batch or a release:
+	 * SQLite's global count is off (sqlite_setup in store.c) */
+	int64_t mem_writer, mem_cdr;	/*!< under lock */
+	int64_t mem_peak;		/*!< loop thread: the most uigw_store_memory() saw */
 	bool closing;			/*!< uigw_store_close() runs: retry a failing commit for a few seconds only */
 	int failing;			/*!< atomic (uigw_store_failing()); written by the writer */
 
@@ -301,6 +305,9 @@ int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, con
 			  int64_t ref);
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
 bool uigw_store_purge(struct uigw_store *st);
+
+/*! What connection \a db holds in memory (bytes): its page cache, schema and statements. Its own thread. */
+int64_t uigw_store_conn_mem(sqlite3 *db);
 
 /* store_cdr.c: charging records as CSV files */
 /*! \a v in decimal into \a out (21 bytes suffice), without printf. \returns the length */

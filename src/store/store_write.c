@@ -709,7 +709,7 @@ void *uigw_store_writer_main(void *arg)
 	struct uigw_store_job *job;
 	uint64_t one = 1;
 	unsigned int i, n_failed;
-	int64_t t0, dt;
+	int64_t t0, dt, mem;
 
 	pthread_setname_np(pthread_self(), "uigw-store");	/* for top -H, perf and gdb */
 	pthread_mutex_lock(&st->lock);
@@ -748,7 +748,9 @@ void *uigw_store_writer_main(void *arg)
 			pthread_mutex_unlock(&st->lock);
 			sqlite3_db_release_memory(st->wdb);
 			malloc_trim(0);
+			mem = uigw_store_conn_mem(st->wdb);
 			pthread_mutex_lock(&st->lock);
+			st->mem_writer = mem;
 			continue;
 		}
 		if (llist_empty(&st->queue))
@@ -803,7 +805,9 @@ void *uigw_store_writer_main(void *arg)
 		n_failed = 0;
 		llist_for_each_entry(job, &batch, list)
 			n_failed += job->rc < 0;
+		mem = uigw_store_conn_mem(st->wdb);
 		pthread_mutex_lock(&st->lock);
+		st->mem_writer = mem;
 		st->stats.commits += !st->failing_since_us;
 		st->stats.jobs += n_jobs;
 		st->stats.rows += rows;

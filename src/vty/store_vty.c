@@ -255,7 +255,7 @@ DEFUN(show_store, show_store_cmd, "show store",
 	{
 		int64_t used, peak;
 
-		uigw_store_memory(&used, &peak);
+		uigw_store_memory(g_gw->store, &used, &peak);
 		vty_out(vty, " SQLite memory (page caches of the writer and the readers, statements): %.1f MiB, %.1f MiB "
 			"at most%s", used / 1048576.0, peak / 1048576.0, VTY_NEWLINE);
 	}

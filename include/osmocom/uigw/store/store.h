@@ -383,9 +383,10 @@ const struct uigw_store_cfg *uigw_store_cfg_of(const struct uigw_store *st);
 /*! Does the store fail to commit right now (disk full, I/O error)? Jobs submitted are held and retried for up to
  *  hold_s; new dialogs should be refused meanwhile. Any thread. */
 bool uigw_store_failing(const struct uigw_store *st);
-/*! What SQLite holds in memory in this process now and at most (bytes): its page caches (cache_size each
- *  connection) and statements. Any thread. */
-void uigw_store_memory(int64_t *used, int64_t *highwater);
+/*! What the store's SQLite connections hold in memory now and at most (bytes): their page caches (cache_size
+ *  each) and statements; the writer's and the charging thread's as of their last batch. 0 on PostgreSQL. Loop
+ *  thread. */
+void uigw_store_memory(struct uigw_store *st, int64_t *used, int64_t *highwater);
 /*! Give back what SQLite's page caches hold beyond what is in use (sqlite3_db_release_memory()): the read
  *  connection's now, the write connection's by the writer thread before its next batch, which then trims the heap.
  *  After a burst (the end of an overload episode) the caches hold the pages it wrote, up to cache_size each. Loop
