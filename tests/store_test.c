@@ -30,6 +30,7 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/utils.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/store/store.h>
 #include <osmocom/uigw/core/pseudonym.h>
@@ -1272,6 +1273,42 @@ static void test_release_memory(void **state)
 	assert_int_equal(file_int("release", "SELECT count(*) FROM response"), 4000);
 }
 
+/* The store's delay (an overload input) from the writer's cost model: a burst after a quiet spell reads as what
+ * the writer takes for it, not as the burst over the low rate jobs completed at before (a hundred jobs read as
+ * 33 s that way); a saturated writer's backlog reads as its real wait. */
+static void test_delay_cost_model(void **state)
+{
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	unsigned int i;
+
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path("delay");
+	st = uigw_store_open(ctx, &cfg);
+	assert_non_null(st);
+	/* quiet: batches of one job, 2 ms each (the sync); nothing pends */
+	for (i = 0; i < 8; i++)
+		uigw_store_delay_learn(st, 1, 2000);
+	assert_int_equal(uigw_store_delay_ms(st), 0);
+	/* a burst of 101 jobs just submitted: no big batch seen, no backlog to speak of */
+	st->depth = 101;
+	st->pending_since_us = st->completed_us = uigw_real_mono_us();
+	assert_true(uigw_store_delay_ms(st) < 50);
+	/* the writer's big batches show 2,000 jobs in 400 ms: 199 us a job once the sync is taken off */
+	for (i = 0; i < 8; i++)
+		uigw_store_delay_learn(st, 2000, 400000);
+	assert_true(uigw_store_delay_ms(st) < 50);	/* 101 jobs: 22 ms */
+	st->depth = 5000;
+	i = uigw_store_delay_ms(st);
+	assert_in_range(i, 980, 1010);			/* 2 ms + 5,000 x 199 us */
+	/* a stalled writer: nothing completed for 300 ms while jobs pend, whatever the model says */
+	st->depth = 1;
+	st->pending_since_us = st->completed_us = uigw_real_mono_us() - 300000;
+	assert_in_range(uigw_store_delay_ms(st), 300, 400);
+	st->depth = 0;
+	uigw_store_close(st);
+}
+
 static void test_upgrade(void **state)
 {
 	int v;
@@ -1637,6 +1674,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_webhook_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delay_cost_model, setup, teardown),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 	int rc;

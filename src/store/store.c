@@ -113,20 +113,8 @@ void uigw_store_run_completions(struct uigw_store *st)
 
 		llist_for_each_entry(job, &list, list)
 			n += job->submitted_us != 0;
-		if (n) {
-			/* the completion rate over windows of at least 200 ms (group commits come in bursts) */
-			if (!st->rate_since_us)
-				st->rate_since_us = now;
-			st->rate_n += n;
-			if (now - st->rate_since_us >= 200000) {
-				unsigned int r = st->rate_n * 1000000LL / (now - st->rate_since_us);
-
-				st->rate = st->rate ? (st->rate + r) / 2 : r;
-				st->rate_n = 0;
-				st->rate_since_us = now;
-			}
+		if (n)
 			st->completed_us = now;
-		}
 	}
 	while (!llist_empty(&list)) {
 		job = llist_first_entry(&list, struct uigw_store_job, list);
@@ -430,15 +418,45 @@ unsigned int uigw_store_queue_depth(const struct uigw_store *st)
 	return st ? st->depth : 0;
 }
 
+/* Group commit makes a batch's time a fixed part (the sync) plus a part per job: small batches (a few jobs) tell the
+ * first, big ones (16 and more) the second once the first is taken off. Smoothed over four batches. The rate
+ * jobs complete at is not the writer's capacity: at low load it is the load, and a burst after a quiet spell read
+ * as seconds of delay. */
+#define EST_SMALL	4
+#define EST_BIG		16
+
+void uigw_store_delay_learn(struct uigw_store *st, unsigned int n, int64_t us)
+{
+	int64_t fixed = __atomic_load_n(&st->est_fixed_us, __ATOMIC_RELAXED);
+	int64_t job = __atomic_load_n(&st->est_job_ns, __ATOMIC_RELAXED), per;
+
+	if (!n || us <= 0)
+		return;
+	if (us > UINT32_MAX / 4)
+		us = UINT32_MAX / 4;
+	if (n <= EST_SMALL) {
+		fixed = fixed ? (3 * fixed + us) / 4 : us;
+		__atomic_store_n(&st->est_fixed_us, (uint32_t)fixed, __ATOMIC_RELAXED);
+	} else if (n >= EST_BIG) {
+		/* without a small batch yet the whole time counts per job: an overestimate that lasts until one */
+		per = (us - OSMO_MIN(fixed, us / 2)) * 1000 / n;
+		job = job ? (3 * job + per) / 4 : per;
+		__atomic_store_n(&st->est_job_ns, (uint32_t)OSMO_MIN(job, (int64_t)UINT32_MAX), __ATOMIC_RELAXED);
+	}
+}
+
 unsigned int uigw_store_delay_ms(const struct uigw_store *st)
 {
-	int64_t stalled, ahead;
+	int64_t stalled, ahead = 0, job;
 
 	if (!st || !st->depth)
 		return 0;
-	/* what a job submitted now waits: the jobs ahead of it at the rate they complete (a leading measure: a
-	 * job's own wait is known only once it is over) ... */
-	ahead = st->rate ? st->depth * 1000LL / st->rate : 0;
+	/* what a job submitted now waits: a batch's fixed part and the jobs ahead of it at the cost per job the
+	 * writer's big batches showed (a leading measure: a job's own wait is known only once it is over; before any
+	 * big batch there is no backlog to speak of) ... */
+	job = __atomic_load_n(&st->est_job_ns, __ATOMIC_RELAXED);
+	if (job)
+		ahead = (__atomic_load_n(&st->est_fixed_us, __ATOMIC_RELAXED) + st->depth * job / 1000) / 1000;
 	/* ... and at least the time nothing completed while jobs pend (a stalled writer) */
 	stalled = (uigw_real_mono_us() - OSMO_MAX(st->completed_us, st->pending_since_us)) / 1000;
 	return OSMO_MAX(ahead, stalled);

@@ -193,6 +193,8 @@ static void flight_end(struct uigw_store_pg *pg, int64_t stored)
 		uigw_store_pg_cdr_kick(st);	/* its records into the CSV files */
 	f->cdr = false;
 	took = uigw_mono_us() - f->sent_us;
+	if (committed == f->n_segs)
+		uigw_store_delay_learn(st, f->n_jobs, uigw_real_mono_us() - f->sent_real_us);
 	if (committed) {
 		st->stats.commits += committed;
 		st->stats.rows += rows;
@@ -319,6 +321,7 @@ again:
 	f->segs[0] = (struct pg_seg){ .first = 0, .n = f->n_jobs, .seq = ++pg->seq };
 	f->n_segs = 1;
 	f->sent_us = uigw_mono_us();
+	f->sent_real_us = uigw_real_mono_us();
 	pg->fl_sending = f - pg->fl;
 	pg->n_fl++;	/* in flight (in doubt if the connection breaks from here on) */
 	st->n_in_flight += f->n_jobs;

@@ -58,6 +58,7 @@ struct pg_flight {
 	struct pg_seg *segs;
 	unsigned int n_segs, segs_cap;
 	int64_t sent_us;		/*!< when it was sent (monotonic) */
+	int64_t sent_real_us;		/*!< the same on the real clock (the store delay's cost model) */
 	bool cdr;			/*!< it has charging records */
 	unsigned int erased;		/*!< rows an erasure deleted in it */
 	struct pg_take *takes;

@@ -159,6 +159,9 @@ struct uigw_store {
 	 * SQLite's global count is off (sqlite_setup in store.c) */
 	int64_t mem_writer, mem_cdr;	/*!< under lock */
 	int64_t mem_peak;		/*!< loop thread: the most uigw_store_memory() saw */
+	/* what a batch costs, for uigw_store_delay_ms(): a fixed part (the commit's sync) and a part per job, learnt
+	 * from the batches (uigw_store_delay_learn; real clock); atomic, 0: not learnt yet */
+	uint32_t est_fixed_us, est_job_ns;
 	bool closing;			/*!< uigw_store_close() runs: retry a failing commit for a few seconds only */
 	int failing;			/*!< atomic (uigw_store_failing()); written by the writer */
 
@@ -172,9 +175,6 @@ struct uigw_store {
 
 	/* loop thread only */
 	unsigned int depth;		/*!< submitted and not yet completed */
-	unsigned int rate;		/*!< loop thread: submitted jobs completed per second, smoothed */
-	unsigned int rate_n;		/*!< ... completed in the current window */
-	int64_t rate_since_us;		/*!< ... which began then (monotonic) */
 	int64_t completed_us;		/*!< loop thread: the last completion of a submitted job (monotonic) */
 	int64_t pending_since_us;	/*!< loop thread: the last submission to an empty store (monotonic) */
 	pthread_t thread;
@@ -306,6 +306,9 @@ int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, con
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
 bool uigw_store_purge(struct uigw_store *st);
 
+/*! A batch of \a n jobs took \a us (real clock) from its start to its commit: the cost model of
+ *  uigw_store_delay_ms() learns from it. The writer thread (SQLite) or the loop (PostgreSQL's flights). */
+void uigw_store_delay_learn(struct uigw_store *st, unsigned int n, int64_t us);
 /*! What connection \a db holds in memory (bytes): its page cache, schema and statements. Its own thread. */
 int64_t uigw_store_conn_mem(sqlite3 *db);
 

@@ -709,7 +709,7 @@ void *uigw_store_writer_main(void *arg)
 	struct uigw_store_job *job;
 	uint64_t one = 1;
 	unsigned int i, n_failed;
-	int64_t t0, dt, mem;
+	int64_t t0, t0_real, dt, mem;
 
 	pthread_setname_np(pthread_self(), "uigw-store");	/* for top -H, perf and gdb */
 	pthread_mutex_lock(&st->lock);
@@ -773,6 +773,7 @@ void *uigw_store_writer_main(void *arg)
 		pthread_mutex_unlock(&st->lock);
 
 		t0 = st->last_commit_us = uigw_mono_us();
+		t0_real = uigw_real_mono_us();
 		if (write_batch(st, &batch, n_jobs) < 0 && st->cfg.hold_s) {
 			unsigned int rows_held, n_held = uigw_store_hold_batch(st, &batch, &rows_held);
 
@@ -786,6 +787,8 @@ void *uigw_store_writer_main(void *arg)
 		if (st->wh_dirty)
 			uigw_store_wh_load(st);
 		dt = uigw_mono_us() - t0;
+		if (!st->failing_since_us)
+			uigw_store_delay_learn(st, n_jobs, uigw_real_mono_us() - t0_real);
 		llist_for_each_entry(job, &batch, list) {
 			for (i = 0; i < job->n_queries; i++) {
 				struct uigw_store_query *q = &job->queries[i];
