@@ -1305,6 +1305,10 @@ static void test_delay_cost_model(void **state)
 	st->depth = 1;
 	st->pending_since_us = st->completed_us = uigw_real_mono_us() - 300000;
 	assert_in_range(uigw_store_delay_ms(st), 300, 400);
+	/* ... unless it fails to commit: it refuses by itself then, and holds the jobs */
+	__atomic_store_n(&st->failing, 1, __ATOMIC_RELAXED);
+	assert_int_equal(uigw_store_delay_ms(st), 0);
+	__atomic_store_n(&st->failing, 0, __ATOMIC_RELAXED);
 	st->depth = 0;
 	uigw_store_close(st);
 }

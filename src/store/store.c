@@ -449,7 +449,10 @@ unsigned int uigw_store_delay_ms(const struct uigw_store *st)
 {
 	int64_t stalled, ahead = 0, job;
 
-	if (!st || !st->depth)
+	/* a failing store refuses new dialogs by itself and holds its jobs until it commits again: that wait is
+	 * not the writer's pace, and counted here it began an overload episode that outlasted the failure (the
+	 * share cut to the trickle while the disk was full; tests/chaos.sh, disk-full: not back within 5 s) */
+	if (!st || !st->depth || uigw_store_failing(st))
 		return 0;
 	/* what a job submitted now waits: a batch's fixed part and the jobs ahead of it at the cost per job the
 	 * writer's big batches showed (a leading measure: a job's own wait is known only once it is over; before any

@@ -338,9 +338,9 @@ struct uigw_store_row *uigw_store_log_row(struct uigw_store *st, enum uigw_row_k
 void uigw_store_drain(struct uigw_store *st);
 /*! Jobs submitted and not yet completed. */
 unsigned int uigw_store_queue_depth(const struct uigw_store *st);
-/*! How long a job submitted now would wait for its completion, ms: the jobs pending at the rate jobs complete
- *  (smoothed over windows of 200 ms), and at least the time since the last completion while jobs pend (a stalled
- *  writer shows). 0 when none pend. */
+/*! How long a job submitted now would wait for its completion, ms: a batch's fixed part and the jobs pending at
+ *  the cost per job that the batches showed, and at least the time since the last completion while jobs pend (a
+ *  stalled writer shows). 0 when none pend, and while the store fails to commit (uigw_store_failing()). */
 unsigned int uigw_store_delay_ms(const struct uigw_store *st);
 
 /*! What the writer thread did since the store opened, and what waits now (uigw_store_stats()). */
