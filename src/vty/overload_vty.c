@@ -39,9 +39,9 @@ DEFUN(cfg_ovl_store, cfg_ovl_store_cmd, "overload store-backlog <0-10000000> <0-
 }
 
 DEFUN(cfg_ovl_store_delay, cfg_ovl_store_delay_cmd, "overload store-delay <0-60000> <0-60000>",
-      OVL_STR "What an answer submitted now would wait for its commit, which every next screen waits for (the jobs "
-      "pending at the rate jobs complete; at least the time none completed)\n" "High mark, ms (default 0: not an input; 500 measured in contrib/bench/smpp)\n"
-      "Low mark, ms (200 there)\n")
+      OVL_STR "What an answer submitted now would wait for its commit, which every next screen waits for (a batch's "
+      "fixed part and the jobs pending at the writer's cost per job; at least the time none completed)\n"
+      "High mark, ms (default 500; 0: not an input)\n" "Low mark, ms (default 200)\n")
 {
 	return set_marks(vty, &g_gw->overload.cfg.store_delay_high_ms, &g_gw->overload.cfg.store_delay_low_ms, argv[0],
 			 argv[1]);
