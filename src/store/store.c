@@ -101,25 +101,22 @@ void uigw_store_stmt_done(sqlite3_stmt *stmt)
 void uigw_store_run_completions(struct uigw_store *st)
 {
 	struct uigw_store_job *job;
+	bool completed = false;
 	LLIST_HEAD(list);
 
 	pthread_mutex_lock(&st->lock);
 	llist_splice_init(&st->done, &list);
 	pthread_mutex_unlock(&st->lock);
 
-	if (!llist_empty(&list)) {
-		int64_t now = uigw_real_mono_us();
-		unsigned int n = 0;
-
-		llist_for_each_entry(job, &list, list)
-			n += job->submitted_us != 0;
-		if (n)
-			st->completed_us = now;
-	}
 	while (!llist_empty(&list)) {
 		job = llist_first_entry(&list, struct uigw_store_job, list);
 		llist_del(&job->list);
 		INIT_LLIST_HEAD(&job->list);
+		/* a job of the writer (not a charging log job): the main store completes jobs now (its delay) */
+		if (job->submitted_us && !completed) {
+			st->completed_us = uigw_real_mono_us();
+			completed = true;
+		}
 		st->depth--;
 		uigw_store_optout_pending_done(st, job);
 		if (job->done)
