@@ -32,11 +32,16 @@ static int64_t wal_size(const struct uigw_store *st)
 void uigw_store_checkpoint(struct uigw_store *st, bool truncate)
 {
 	int n_log = -1, n_ckpt = -1, rc;
+	int64_t t0 = uigw_real_mono_us(), dt;
 
 	rc = sqlite3_wal_checkpoint_v2(st->wdb, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE :
 				       SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_ckpt);
 	st->ckpt_us = uigw_real_mono_us();
+	dt = st->ckpt_us - t0;
 	st->stats.checkpoints++;
+	st->stats.ckpt_us += dt;
+	if ((uint64_t)dt > st->stats.ckpt_max_us)
+		st->stats.ckpt_max_us = dt;
 	if (rc != SQLITE_OK) {
 		if (!st->failing_since_us)
 			LOGP(DSTORE, LOGL_NOTICE, "checkpoint: %s\n", sqlite3_errmsg(st->wdb));

@@ -249,6 +249,8 @@ DEFUN(show_store, show_store_cmd, "show store",
 	vty_out(vty, " Failures: %" PRIu64 " (batches retried %" PRIu64 "); WAL checkpoints by time or size %" PRIu64
 		" (%" PRIu64 " truncating), checkpoint-interval %u ms, wal-max-size %u MiB%s", st.failures,
 		st.retries, st.checkpoints, st.truncations, c->checkpoint_interval_ms, c->wal_max_mb, VTY_NEWLINE);
+	vty_out(vty, " Time in checkpoints: %.1f s in all, the longest %.1f ms%s", st.ckpt_us / 1e6,
+		st.ckpt_max_us / 1e3, VTY_NEWLINE);
 	vty_out(vty, " Opt-out checks: %" PRIu64 ", %" PRIu64 " read from the database (the others the filter "
 		"answered)%s", st.optout_checks, st.optout_reads, VTY_NEWLINE);
 	vty_out(vty, " Log rows (API audit) lost: %" PRIu64 "%s", st.log_rows_lost, VTY_NEWLINE);

@@ -366,6 +366,8 @@ struct uigw_store_stats {
 	uint64_t retries;		/*!< batches written again after a failed commit */
 	uint64_t checkpoints;		/*!< WAL checkpoints by the timer or the bound (not SQLite's automatic ones) */
 	uint64_t truncations;		/*!< ... of them that truncated the WAL file */
+	uint64_t ckpt_us;		/*!< the writer's time in those checkpoints (no commit meanwhile), in all */
+	uint64_t ckpt_max_us;		/*!< ... the longest one */
 	bool failing;			/*!< the last commit failed: jobs are held and retried */
 	int64_t failing_since_ms;	/*!< wall clock of the failure that began it */
 	unsigned int held;		/*!< jobs waiting for a retry (part of queued) */
