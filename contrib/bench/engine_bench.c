@@ -478,9 +478,10 @@ static double store_phase(void *ctx, const char *dir, unsigned int n, uint64_t s
 	tcpu_print(policy ? "c" : "s", &tc, t);
 	/* the writer's WAL checkpoints in the measured run: no commit while one runs */
 	uigw_store_stats(gw->store, &ss);
-	fprintf(stderr, "  phase %s, WAL checkpoints: %llu, %.0f ms in all (%.1f %% of the run), the longest %.1f ms\n",
-		policy ? "c" : "s", (unsigned long long)(ss.checkpoints - s0.checkpoints), (ss.ckpt_us - s0.ckpt_us) / 1e3,
-		t > 0 ? (ss.ckpt_us - s0.ckpt_us) / 1e4 / t : 0.0, ss.ckpt_max_us / 1e3);
+	fprintf(stderr, "  phase %s, WAL checkpoints: %llu, %.0f ms in all (%.1f %% of the run); the longest since "
+		"the store opened %.1f ms\n", policy ? "c" : "s", (unsigned long long)(ss.checkpoints - s0.checkpoints),
+		(ss.ckpt_us - s0.ckpt_us) / 1e3, t > 0 ? (ss.ckpt_us - s0.ckpt_us) / 1e4 / t : 0.0,
+		ss.ckpt_max_us / 1e3);
 	if (policy) {
 		uigw_store_drain(gw->store);
 		uigw_store_stats(gw->store, &ss);
@@ -531,7 +532,7 @@ int main(int argc, char **argv)
 				"  PHASES: letters of e (engine), s (engine + store), c (s with a retention purge of -b old answers and\n"
 				"  charging records into CSV files), g (s on PostgreSQL, -P CONNINFO), r (references), i (idle memory)\n"
 				"  -W SECONDS: the dialogs' resume window (default 0; on PostgreSQL a state row per step)\n"
-				"  -o: overload control's inputs off (a closed loop slows down, it is not overloaded)\n",
+				"  -o: overload control's inputs off (a closed loop slows down, not overloaded)\n",
 				argv[0]);
 			return 2;
 		}
