@@ -102,21 +102,19 @@ static struct {
 	struct uigw_map_dlg md;
 } tx;
 
-W(int, osmo_sccp_tx_unitdata_msg, (struct osmo_sccp_user *scu, const struct osmo_sccp_addr *calling,
-  const struct osmo_sccp_addr *called, struct msgb *msg))
+W(int, osmo_sccp_tx_unitdata, (struct osmo_sccp_user *scu, const struct osmo_sccp_addr *calling,
+  const struct osmo_sccp_addr *called, const uint8_t *data, unsigned int len))
 {
 	const uint8_t *pos, *c;
 	size_t rem, clen;
 
-	if (tx_rc) {
-		msgb_free(msg);
+	if (tx_rc)
 		return tx_rc;
-	}
 	tx.n++;
 	tx.called = *called;
-	tx.len = msgb_l2len(msg);
-	memcpy(tx.buf, msgb_l2(msg), tx.len);
-	msgb_free(msg);
+	assert_true(len <= sizeof(tx.buf));
+	tx.len = len;
+	memcpy(tx.buf, data, len);
 	assert_int_equal(uigw_tcap_decode(tx.buf, tx.len, &tx.m, NULL), 0);
 	memset(&tx.md, 0, sizeof(tx.md));
 	tx.md.kind = UIGW_MAP_DLG_NONE;

@@ -669,7 +669,8 @@ static void abort_all(struct uigw_map *m, const char *why)
 
 /* The reconnect interval of the ASPs' stream clients (X204): libosmo-sigtran sets 5 s when it creates them, so an
  * STP restart would cost 5 s of MAP service. Applied once a second (an ASP added or restarted from the VTY
- * gets it too, and a change of X204 takes effect at once). */
+ * gets it too, and a change of X204 takes effect at once), as are the batched reads and writes of the IPA links
+ * (map_ipa.c). */
 void map_link_tune(struct uigw_map *m)
 {
 	struct osmo_ss7_instance *inst = m->sccp ? osmo_sccp_get_ss7(m->sccp) : NULL;
@@ -681,6 +682,7 @@ void map_link_tune(struct uigw_map *m)
 	llist_for_each_entry(asp, &inst->asp_list, list)
 		if (asp->client)
 			osmo_stream_cli_set_reconnect_timeout(asp->client, secs);
+	map_ipa_tune(m, inst);
 }
 
 static int map_open(struct uigw_chan *ch)

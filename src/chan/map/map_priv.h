@@ -12,6 +12,7 @@
 #include <osmocom/core/tdef.h>
 #include <osmocom/core/timer.h>
 #include <osmocom/sigtran/sccp_sap.h>
+#include <osmocom/uigw/common/channel.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/common/number.h>
 #include <osmocom/uigw/codec/ss_codec.h>
@@ -100,6 +101,7 @@ struct uigw_map {
 	DECLARE_HASHTABLE(by_tid, 12);
 	struct osmo_timer_list guard;	/*!< X203: one sweep a second over the oldest transactions */
 	uint32_t next_tid;
+	unsigned int tx_queued;	/*!< TCAP messages given to SCCP since an IPA link last sent (map_ipa.c) */
 	struct rate_ctr_group *ctrs;
 	struct osmo_tdef *tdefs;
 };
@@ -142,3 +144,6 @@ int map_tx_end_reject(struct map_trans *t, bool has_invoke_id, int8_t invoke_id,
 /*! X203: the timer callback sweeping the oldest transactions (m->guard). */
 void map_guard_sweep_cb(void *data);
 void map_link_tune(struct uigw_map *m);
+/* map_ipa.c: batched reads and writes on the IPA client links of \a inst's ASPs (installed, or again after a
+ * restart of an ASP; called once a second) */
+void map_ipa_tune(struct uigw_map *m, struct osmo_ss7_instance *inst);

@@ -172,29 +172,27 @@ void map_tr_done(struct map_trans *t)
 /* One TCAP message to \a called. \returns 0 or negative errno */
 int map_tx_tcap(struct uigw_map *m, const struct osmo_sccp_addr *called, const struct uigw_tcap_msg *tm)
 {
-	struct msgb *msg;
+	/* the encoding on the stack: libosmo-sigtran copies the data into a message of its own (its
+	 * osmo_sccp_tx_unitdata_msg() does the same with a msgb and frees it: one large allocation less) */
+	uint8_t buf[2048];
 	int n, rc;
 
 	if (!m->scu) {
 		ctr_inc(m, MAP_CTR_TX_FAILED);
 		return -ENOTCONN;
 	}
-	msg = msgb_alloc_headroom(2048, 512, "TCAP");
-	if (!msg)
-		return -ENOMEM;
-	n = uigw_tcap_encode(msg->tail, msgb_tailroom(msg), tm);
+	n = uigw_tcap_encode(buf, sizeof(buf), tm);
 	if (n < 0) {
 		LOGP(DMAP, LOGL_ERROR, "cannot encode a TCAP %s: %d\n", uigw_tcap_type_name(tm->type), n);
-		msgb_free(msg);
 		return n;
 	}
-	msg->l2h = msgb_put(msg, n);
-	rc = osmo_sccp_tx_unitdata_msg(m->scu, &m->local_addr, called, msg);
+	rc = osmo_sccp_tx_unitdata(m->scu, &m->local_addr, called, buf, n);
 	if (rc < 0) {
 		ctr_inc(m, MAP_CTR_TX_FAILED);
 		LOGP(DMAP, LOGL_ERROR, "SCCP did not take a TCAP %s: %d\n", uigw_tcap_type_name(tm->type), rc);
 		return rc;
 	}
+	m->tx_queued++;
 	switch (tm->type) {
 	case UIGW_TCAP_BEGIN:
 		ctr_inc(m, MAP_CTR_TX_BEGIN);
