@@ -531,7 +531,7 @@ static void *cdr_main(void *arg)
 		if (rc == 0)
 			housekeeping(st, true);
 
-		mem = uigw_store_conn_mem(c->db);
+		mem = uigw_store_conn_mem_batch(c->db, &st->mem_probe_cdr);
 		pthread_mutex_lock(&st->lock);
 		st->mem_cdr = mem;
 		llist_splice_init(&batch, st->done.prev);

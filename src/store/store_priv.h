@@ -112,6 +112,12 @@ struct uigw_store_wparam {
 
 struct uigw_store_pg;
 
+/* What a connection's schema and statements held when last measured (uigw_store_conn_mem_batch). */
+struct uigw_store_mem_probe {
+	int64_t fixed;		/*!< schema and statements when last measured */
+	int64_t at_us;		/*!< when (monotonic), 0: never */
+};
+
 struct uigw_store {
 	struct uigw_store_cfg cfg;	/*!< copy; cfg.path points to a talloc child of the store */
 	struct uigw_store_pg *pg;	/*!< the PostgreSQL backend (store_pg.c), NULL: SQLite */
@@ -158,6 +164,7 @@ struct uigw_store {
 	/* what the connections hold (uigw_store_conn_mem), each written by its own thread after a batch or a release:
 	 * SQLite's global count is off (sqlite_setup in store.c) */
 	int64_t mem_writer, mem_cdr;	/*!< under lock */
+	struct uigw_store_mem_probe mem_probe_writer, mem_probe_cdr;	/*!< each its thread's */
 	int64_t mem_peak;		/*!< loop thread: the most uigw_store_memory() saw */
 	/* what a batch costs, for uigw_store_delay_ms(): a fixed part (the commit's sync) and a part per job, learnt
 	 * from the batches (uigw_store_delay_learn; real clock); atomic, 0: not learnt yet */
@@ -311,6 +318,10 @@ bool uigw_store_purge(struct uigw_store *st);
 void uigw_store_delay_learn(struct uigw_store *st, unsigned int n, int64_t us);
 /*! What connection \a db holds in memory (bytes): its page cache, schema and statements. Its own thread. */
 int64_t uigw_store_conn_mem(sqlite3 *db);
+/*! The same for a thread that asks after every batch: the page cache each time (a sum SQLite keeps), the schema
+ *  and the statements (which SQLite walks to measure, and which hardly change once prepared) at most once a
+ *  second, else as \a probe last saw them. */
+int64_t uigw_store_conn_mem_batch(sqlite3 *db, struct uigw_store_mem_probe *probe);
 
 /* store_cdr.c: charging records as CSV files */
 /*! \a v in decimal into \a out (21 bytes suffice), without printf. \returns the length */

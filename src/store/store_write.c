@@ -808,7 +808,7 @@ void *uigw_store_writer_main(void *arg)
 		n_failed = 0;
 		llist_for_each_entry(job, &batch, list)
 			n_failed += job->rc < 0;
-		mem = uigw_store_conn_mem(st->wdb);
+		mem = uigw_store_conn_mem_batch(st->wdb, &st->mem_probe_writer);
 		pthread_mutex_lock(&st->lock);
 		st->mem_writer = mem;
 		st->stats.commits += !st->failing_since_us;
