@@ -527,6 +527,57 @@ static void test_sms_timer(void **state)
 	assert_int_equal(rec.released, UIGW_OUTCOME_TIMED_OUT);
 }
 
+/* The dialog tables grow with the dialogs and shrink after them (dialog.c): every dialog found by subscriber and
+ * by id at each size, none after they ended. */
+static void test_dialog_tables(void **state)
+{
+	enum { N = 20000 };
+	struct uigw_dialog **d = talloc_array(NULL, struct uigw_dialog *, N);
+	struct uigw_dialog_status st;
+	char msisdn[UIGW_MSISDN_MAXLEN];
+	unsigned int i;
+
+	assert_non_null(d);
+	assert_int_equal(gw->dialog_bits, 12);
+	gw->cfg.max_dialogs = N + 1;
+	for (i = 0; i < N; i++) {
+		struct uigw_begin b = { .channel = UIGW_CHAN_GSUP, .msisdn = msisdn, .text = "*7726#" };
+
+		snprintf(msisdn, sizeof(msisdn), "+4917300%05u", i);
+		d[i] = uigw_dialog_begin(gw, &b);
+		assert_non_null(d[i]);
+	}
+	assert_int_equal(gw->n_dialogs, N);
+	/* doubled past 8,192 and 16,384 dialogs */
+	assert_int_equal(gw->dialog_bits, 14);
+	for (i = 0; i < N; i++) {
+		snprintf(msisdn, sizeof(msisdn), "+4917300%05u", i);
+		assert_ptr_equal(uigw_dialog_find(gw, msisdn, UIGW_CHAN_GSUP), d[i]);
+		assert_null(uigw_dialog_find(gw, msisdn, UIGW_CHAN_SMPP_SMS));
+		assert_int_equal(uigw_dialog_status(gw, d[i]->id, &st), 1);	/* running */
+		assert_int_equal(st.channel, UIGW_CHAN_GSUP);
+	}
+	/* halved below an eighth: 14 -> 13 under 2,048, 13 -> 12 under 1,024 */
+	for (i = 0; i < N; i++) {
+		uint64_t id = d[i]->id;
+
+		uigw_dialog_abort(d[i], UIGW_OUTCOME_ABANDONED);
+		settle();
+		if (i == N - 1500) {
+			assert_int_equal(gw->dialog_bits, 13);
+			snprintf(msisdn, sizeof(msisdn), "+4917300%05u", N - 1);
+			assert_ptr_equal(uigw_dialog_find(gw, msisdn, UIGW_CHAN_GSUP), d[N - 1]);
+		}
+		snprintf(msisdn, sizeof(msisdn), "+4917300%05u", i);
+		assert_null(uigw_dialog_find(gw, msisdn, UIGW_CHAN_GSUP));
+		uigw_dialog_status(gw, id, &st);
+		assert_int_not_equal(st.state, UIGW_DLG_RUNNING);
+	}
+	assert_int_equal(gw->n_dialogs, 0);
+	assert_int_equal(gw->dialog_bits, 12);
+	talloc_free(d);
+}
+
 static void test_one_dialog_per_subscriber_busy_unrouted(void **state)
 {
 	struct uigw_dialog *d1;
@@ -1028,6 +1079,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_spam_report_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dialog_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_kinds_and_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_back_home_and_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_back_changes_the_answer, setup, teardown),

@@ -188,8 +188,6 @@ struct uigw *uigw_alloc(void *ctx)
 	gw->cfg.roaming_policy = UIGW_ROAM_ALLOW;
 	INIT_LLIST_HEAD(&gw->outbox);
 	INIT_LLIST_HEAD(&gw->resumables);
-	hash_init(gw->dialogs_by_sub);
-	hash_init(gw->dialogs_by_id);
 	hash_init(gw->resume_by_sub);
 	/* dialog ids: unique across restarts without reading the database */
 	now = uigw_wall_ms();

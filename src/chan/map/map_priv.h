@@ -98,7 +98,7 @@ struct uigw_map {
 	bool started;
 	struct llist_head trans;
 	unsigned int n_trans;
-	DECLARE_HASHTABLE(by_tid, 12);
+	DECLARE_HASHTABLE(by_tid, 14);	/* 16,384 chains: a few transactions each at 10,000 dialogs/s */
 	struct osmo_timer_list guard;	/*!< X203: one sweep a second over the oldest transactions */
 	uint32_t next_tid;
 	unsigned int tx_queued;	/*!< TCAP messages given to SCCP since an IPA link last sent (map_ipa.c) */

@@ -39,6 +39,7 @@ struct uigw_var {
 struct uigw_dialog {
 	struct llist_head list;		/*!< in gw->dialogs */
 	struct hlist_node hnode;	/*!< in gw->dialogs_by_sub */
+	uint32_t sub_key;		/*!< its key there: chains walked without the others' numbers */
 	struct hlist_node id_node;	/*!< in gw->dialogs_by_id */
 	struct uigw *gw;
 	struct osmo_fsm_inst *fi;

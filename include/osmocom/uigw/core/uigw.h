@@ -137,8 +137,11 @@ struct uigw {
 
 	struct llist_head dialogs;		/*!< all active struct uigw_dialog */
 	unsigned int n_dialogs;
-	DECLARE_HASHTABLE(dialogs_by_sub, 12);	/*!< (subscriber, channel) -> dialog */
-	DECLARE_HASHTABLE(dialogs_by_id, 12);	/*!< dialog id -> dialog */
+	/* the dialog tables, 1 << dialog_bits chains each: doubled and halved with the dialogs (dialog.c), so that a
+	 * chain holds about one dialog at 10,000 dialogs as at max-dialogs' 200,000 */
+	struct hlist_head *dialogs_by_sub;	/*!< (subscriber, channel) -> dialog */
+	struct hlist_head *dialogs_by_id;	/*!< dialog id -> dialog */
+	unsigned int dialog_bits;
 	/*! The last dialogs that ended, for uigw_dialog_status() until their record is committed (a ring). */
 	struct uigw_dialog_ended {
 		uint64_t id;
@@ -152,7 +155,7 @@ struct uigw {
 	} ended[256];
 	unsigned int ended_next;
 	struct llist_head resumables;		/*!< struct uigw_resume, oldest first */
-	DECLARE_HASHTABLE(resume_by_sub, 10);
+	DECLARE_HASHTABLE(resume_by_sub, 14);
 	uint64_t next_dialog_id;	/*!< seconds << 20 + ms * 1024 at the start, counting; on a shared store with
 					 *   the instance's number << UIGW_DIALOG_ID_INSTANCE_SHIFT */
 
