@@ -129,3 +129,12 @@ void uigw_dlg_show_later(struct uigw_dialog *dlg);
 void uigw_dlg_outbox_drop(struct uigw_dialog *dlg);
 /*! \returns true if the dialog's last screen or end is held back: it takes no more input */
 bool uigw_dlg_ending(const struct uigw_dialog *dlg);
+
+/* dialog_table.c: the running dialogs' index */
+/*! The tables at their smallest (uigw_dialog_init()). \returns 0 or -ENOMEM */
+int uigw_dlg_tables_init(struct uigw *gw);
+/*! Into gw->dialogs and the tables (grown when they hold two dialogs a chain). */
+void uigw_dlg_link(struct uigw_dialog *dlg);
+/*! Out of them (shrunk below one in eight); an ended dialog with a campaign is remembered for
+ *  uigw_dialog_status(). Nothing if it was not linked. */
+void uigw_dlg_unlink(struct uigw_dialog *dlg);
