@@ -327,12 +327,30 @@ static void test_bad_frame_and_eof(void **state)
 	reconnected_delivers(12, 2);
 }
 
+/* The channel's state freed before the link (the daemon shutting down): the link takes libosmo-netif's own path
+ * and still delivers. */
+static void test_map_freed(void **state)
+{
+	uint8_t b[64];
+	size_t n;
+
+	talloc_free(m);
+	m = NULL;
+	n_got = 0;
+	n = udt_frame(b, 13, 0);
+	srv_send(b, n);
+	PUMP_UNTIL(n_got == 1);
+	assert_int_equal(n_got, 1);
+	assert_int_equal(got[0], 13);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rx_split_and_batched),
 		cmocka_unit_test(test_tx_burst),
 		cmocka_unit_test(test_bad_frame_and_eof),
+		cmocka_unit_test(test_map_freed),
 	};
 
 	ctx = talloc_named_const(NULL, 0, "map_ipa_test");

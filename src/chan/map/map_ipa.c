@@ -77,7 +77,7 @@ static bool link_up(struct map_ipa_link *l)
 	return osmo_stream_cli_is_connected(l->cli) && l->ofd->fd == l->fd;
 }
 
-/* A new connection of the link: the buffer was the old one's; a send buffer that a burst of MAP_IPA_TX_BURST
+/* A new connection of the link: the buffer was the old one's; a send buffer that a burst of tx_burst
  * messages always fits. */
 static void link_new_fd(struct map_ipa_link *l)
 {
@@ -192,6 +192,14 @@ static int map_ipa_fd_cb(struct osmo_fd *ofd, unsigned int what)
 	return 0;
 }
 
+/* Out of the list whenever it is freed (its map with it, or the sweep below): the list is the callback's only way
+ * to it, and a link not in it takes libosmo-netif's own path. */
+static int link_destructor(struct map_ipa_link *l)
+{
+	llist_del(&l->list);
+	return 0;
+}
+
 static void link_install(struct uigw_map *m, struct osmo_ss7_asp *asp)
 {
 	struct osmo_fd *ofd = osmo_stream_cli_get_ofd(asp->client);
@@ -207,6 +215,7 @@ static void link_install(struct uigw_map *m, struct osmo_ss7_asp *asp)
 		if (!l)
 			return;
 		llist_add(&l->list, &map_ipa_links);
+		talloc_set_destructor(l, link_destructor);
 	}
 	l->owner = m;
 	l->asp = asp;
@@ -232,10 +241,8 @@ void map_ipa_tune(struct uigw_map *m, struct osmo_ss7_instance *inst)
 		llist_for_each_entry(asp, &inst->asp_list, list)
 			if (asp == l->asp && asp->client == l->cli)
 				found = true;
-		if (!found) {
-			llist_del(&l->list);
+		if (!found)
 			talloc_free(l);
-		}
 	}
 	llist_for_each_entry(asp, &inst->asp_list, list)
 		if (asp->client && asp->cfg.proto == OSMO_SS7_ASP_PROT_IPA)

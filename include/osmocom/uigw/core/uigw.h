@@ -137,8 +137,8 @@ struct uigw {
 
 	struct llist_head dialogs;		/*!< all active struct uigw_dialog */
 	unsigned int n_dialogs;
-	/* the dialog tables, 1 << dialog_bits chains each: doubled and halved with the dialogs (dialog.c), so that a
-	 * chain holds about one dialog at 10,000 dialogs as at max-dialogs' 200,000 */
+	/* the dialog tables, 1 << dialog_bits chains each: doubled and halved with the dialogs (dialog_table.c), so
+	 * that a chain holds about one dialog at 10,000 dialogs as at max-dialogs' 200,000 */
 	struct hlist_head *dialogs_by_sub;	/*!< (subscriber, channel) -> dialog */
 	struct hlist_head *dialogs_by_id;	/*!< dialog id -> dialog */
 	unsigned int dialog_bits;
