@@ -67,6 +67,9 @@ enum uigw_smpp_link_ctr {
 	SMPP_LINK_CTR_RX_NACK,
 };
 
+/*! A link's receive buffer: one read() takes what a burst brought (~1,000 short PDUs), not one PDU's worth. */
+#define UIGW_SMPP_RX_BUF	65536
+
 /*! One SMSC link. */
 struct uigw_smpp_link {
 	struct llist_head list;		/*!< in smpp->links, by priority */
@@ -88,7 +91,7 @@ struct uigw_smpp_link {
 	bool enabled;
 	/* state */
 	struct osmo_wqueue wq;		/*!< socket + write queue */
-	uint8_t rx[UIGW_SMPP_MAX_PDU];
+	uint8_t rx[UIGW_SMPP_RX_BUF];	/*!< one read takes up to this much: many PDUs when the link is behind */
 	unsigned int rx_len;
 	uint32_t next_seq;
 	struct llist_head inflight;	/*!< struct uigw_smpp_req awaiting a response */
