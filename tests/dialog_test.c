@@ -640,6 +640,37 @@ static void test_drain(void **state)
 	assert_int_equal(drained->current, 1);
 }
 
+/* overload max-wait: a request that waited past it in the kernel is refused whatever the share (counted apart),
+ * one that did not, or whose wait is not known, is asked of uigw_admit() as before; 0 turns it off; a drain
+ * counts as a drain */
+static void test_admit_waited(void **state)
+{
+	struct rate_ctr *late = rate_ctr_group_get_ctr(gw->ctrs, UIGW_CTR_BUSY_LATE);
+	struct rate_ctr *drained = rate_ctr_group_get_ctr(gw->ctrs, UIGW_CTR_BUSY_DRAIN);
+
+	assert_int_equal(gw->overload.cfg.max_wait_ms, 300);
+	assert_false(uigw_refusing(gw));
+	assert_false(uigw_overload_late(gw, -1));
+	assert_false(uigw_overload_late(gw, 299));
+	assert_true(uigw_overload_late(gw, 300));
+	assert_int_equal(uigw_admit_waited(gw, -1), UIGW_REFUSAL_NONE);
+	assert_int_equal(uigw_admit_waited(gw, 299), UIGW_REFUSAL_NONE);
+	assert_int_equal(late->current, 0);
+	assert_int_equal(uigw_admit_waited(gw, 300), UIGW_REFUSAL_BUSY);
+	assert_int_equal(uigw_admit_waited(gw, 60000), UIGW_REFUSAL_BUSY);
+	assert_int_equal(late->current, 2);
+	/* the share is overload control's: only the late request is refused */
+	assert_false(uigw_overloaded(gw));
+	uigw_drain(gw, true);
+	assert_int_equal(uigw_admit_waited(gw, 1000), UIGW_REFUSAL_BUSY);
+	assert_int_equal(drained->current, 1);
+	assert_int_equal(late->current, 2);
+	uigw_drain(gw, false);
+	gw->overload.cfg.max_wait_ms = 0;
+	assert_false(uigw_overload_late(gw, 60000));
+	assert_int_equal(uigw_admit_waited(gw, 60000), UIGW_REFUSAL_NONE);
+}
+
 static void test_overload_admission(void **state)
 {
 	struct uigw_overload *o = &gw->overload;
@@ -1088,6 +1119,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sms_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_dialog_per_subscriber_busy_unrouted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admit_waited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overload_admission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_running_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_with_params, setup, teardown),

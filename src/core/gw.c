@@ -46,6 +46,8 @@ static const struct rate_ctr_desc uigw_ctr_desc[] = {
 	[UIGW_CTR_BUSY_OVERLOAD] = { "dialog:busy-overload", "Dialogs and pushes refused by overload control (store backlog or event loop lag past its high mark)" },
 	[UIGW_CTR_BUSY_DRAIN] = { "dialog:busy-drain", "Dialogs and pushes refused while the operator drains the gateway (VTY drain)" },
 	[UIGW_CTR_CTRL_DROPPED] = { "ctrl:dropped", "CTRL connections closed: no IPA CTRL framing, or a message incomplete past ctrl-message-timeout" },
+	[UIGW_CTR_BUSY_LATE] = { "dialog:busy-late", "New dialogs refused because their request waited past overload "
+				 "max-wait in the kernel (SIP over UDP)" },
 };
 
 static const struct rate_ctr_group_desc uigw_ctrg_desc = {
@@ -142,6 +144,15 @@ enum uigw_refusal uigw_admit(struct uigw *gw)
 		return UIGW_REFUSAL_BUSY;
 	}
 	return UIGW_REFUSAL_NONE;
+}
+
+enum uigw_refusal uigw_admit_waited(struct uigw *gw, int64_t waited_ms)
+{
+	if (!gw->overload.draining && uigw_overload_late(gw, waited_ms)) {
+		rate_ctr_inc2(gw->ctrs, UIGW_CTR_BUSY_LATE);
+		return UIGW_REFUSAL_BUSY;
+	}
+	return uigw_admit(gw);
 }
 
 bool uigw_refusing(const struct uigw *gw)

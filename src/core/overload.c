@@ -30,6 +30,7 @@ void uigw_overload_defaults(struct uigw_overload_cfg *cfg)
 		.lag_high_ms = 250, .lag_low_ms = 50,
 		.delay_high_ms = 200, .delay_low_ms = 50,
 		.retry_after_s = 5,
+		.max_wait_ms = 300,
 	};
 }
 
@@ -169,6 +170,11 @@ bool uigw_overload_refuse(struct uigw *gw)
 		return false;
 	}
 	return true;
+}
+
+bool uigw_overload_late(const struct uigw *gw, int64_t waited_ms)
+{
+	return gw->overload.cfg.max_wait_ms && waited_ms >= (int64_t)gw->overload.cfg.max_wait_ms;
 }
 
 bool uigw_overloaded(struct uigw *gw)

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/vty/vty.h>
 #include <osmocom/vty/command.h>
@@ -68,6 +69,14 @@ DEFUN(cfg_ovl_retry, cfg_ovl_retry_cmd, "overload retry-after <1-3600>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_ovl_max_wait, cfg_ovl_max_wait_cmd, "overload max-wait <0-60000>",
+      OVL_STR "Refuse at once a request that would begin a dialog and waited this long in the kernel (SIP over UDP), "
+      "whatever the admitted share\n" "Milliseconds (default 300; 0: off)\n")
+{
+	g_gw->overload.cfg.max_wait_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 void uigw_overload_vty_write(struct vty *vty)
 {
 	const struct uigw_overload_cfg *c = &g_gw->overload.cfg;
@@ -84,6 +93,8 @@ void uigw_overload_vty_write(struct vty *vty)
 		vty_out(vty, " overload queue-delay %u %u%s", c->delay_high_ms, c->delay_low_ms, VTY_NEWLINE);
 	if (c->retry_after_s != def.retry_after_s)
 		vty_out(vty, " overload retry-after %u%s", c->retry_after_s, VTY_NEWLINE);
+	if (c->max_wait_ms != def.max_wait_ms)
+		vty_out(vty, " overload max-wait %u%s", c->max_wait_ms, VTY_NEWLINE);
 }
 
 DEFUN(show_overload, show_overload_cmd, "show overload",
@@ -120,6 +131,9 @@ DEFUN(show_overload, show_overload_cmd, "show overload",
 		o->cfg.delay_high_ms ? "" : ": not an input", VTY_NEWLINE);
 	vty_out(vty, " Episodes: %" PRIu64 ", refused in all: %" PRIu64 "; retry-after %u s%s", o->episodes,
 		o->refused, o->cfg.retry_after_s, VTY_NEWLINE);
+	vty_out(vty, " Requests refused for their wait in the kernel (max-wait %u ms%s): %" PRIu64 "%s",
+		o->cfg.max_wait_ms, o->cfg.max_wait_ms ? "" : ": off",
+		rate_ctr_group_get_ctr(g_gw->ctrs, UIGW_CTR_BUSY_LATE)->current, VTY_NEWLINE);
 	vty_out(vty, " Free heap given back to the system: %" PRIu64 " times, %" PRId64 " KiB of RSS%s", o->trims,
 		o->trimmed_kb, VTY_NEWLINE);
 	o->lag_peak_ms = 0;
@@ -152,5 +166,6 @@ void uigw_overload_vty_init(void)
 	install_element(UIGW_NODE, &cfg_ovl_lag_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_delay_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_retry_cmd);
+	install_element(UIGW_NODE, &cfg_ovl_max_wait_cmd);
 	install_element_ve(&show_overload_cmd);
 }

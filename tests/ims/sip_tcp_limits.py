@@ -14,6 +14,8 @@
     the raw bytes: the fast path, sip_tcp.c), the running dialog's next MESSAGE 202;
  9. the same over UDP takes the fast path (raw bytes, sip_udp.c) while the operator drains the gateway: the 503's
     headers and its destination as RFC 3261 and RFC 3581 want, the dialog under way goes on, `no drain` admits;
+10. a new dialog's request that waited past `overload max-wait` in the kernel is refused (fast and full path),
+    one of a dialog under way is not;
  7. `show sip` counts all of it (tcp:accepted, tcp:refused, tcp:idle-closed, tcp:slow-closed,
     tcp:oversize-closed, tcp:stuck-closed) and the daemon shuts down cleanly.
 The client side is plain sockets (the peer here is a flood, not a SIP stack)."""
@@ -22,6 +24,7 @@ import os
 import re
 import resource
 import select
+import signal
 import socket
 import sys
 import tempfile
@@ -413,6 +416,38 @@ def main():
         check('DRAINING' not in vty.cmd('show overload'), 'no drain: not draining')
         ua.sendto(udp_message(105, '+491720009102', 'spam', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
         check(status(udp_read(ua)) == 202, 'after no drain the refused subscriber is admitted (202)')
+
+        # 10. overload max-wait (300 ms): the gateway admits everything, but requests that waited longer in the
+        #     kernel (here: the daemon stopped for 0.6 s) are refused at once if they would begin a dialog — on
+        #     the fast path and on the full one (a folded header line) — while the dialog under way goes on
+        os.kill(d.pid, signal.SIGSTOP)
+        try:
+            ua.sendto(udp_message(106, '+491720009106', 'spam', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
+            folded = udp_message(107, '+491720009107', 'spam', '127.0.0.1', ua_port, False).replace(
+                b'Max-Forwards: 70\r\n', b'Max-Forwards: 70\r\nSubject: a late\r\n request\r\n')
+            ua.sendto(folded, ('127.0.0.1', SIP))
+            ua.sendto(udp_message(108, '+491720009102', '4', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
+            time.sleep(0.6)
+        finally:
+            os.kill(d.pid, signal.SIGCONT)
+        late = {}
+        for _ in range(3):
+            r = udp_read(ua)
+            m = re.search(rb'\r\nCall-ID: udp-(\d+)@', r) if r else None
+            if m:
+                late[int(m.group(1))] = status(r)
+        ua.sendto(udp_message(109, '+491720009109', 'spam', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
+        fresh = status(udp_read(ua))
+        out = vty.cmd('show overload')
+        m = re.search(r'dialog:busy-late: +(\d+) ', vty.cmd('show rate-counters'))
+        print('max-wait: answers after 0.6 s in the kernel %s; a fresh request then %s' % (late, fresh))
+        check(late.get(106) == 503, 'a new dialog that waited 0.6 s refused with 503 (fast path)')
+        check(late.get(107) == 503, 'the same with a folded header line (full path)')
+        check(late.get(108) == 202, 'the dialog under way goes on although its request waited (202)')
+        check(fresh == 202, 'a request that did not wait is admitted (202)')
+        check(m is not None and int(m.group(1)) == 2, 'dialog:busy-late 2 (%s)' % (m.group(1) if m else None))
+        check('Requests refused for their wait in the kernel (max-wait 300 ms): 2' in out,
+              'show overload counts them')
         ua.close()
         other.close()
 

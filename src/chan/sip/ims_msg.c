@@ -601,7 +601,7 @@ void ims_msg_rx(struct uigw_sip *sip, struct sip_tx *tx, osip_message_t *req)
 		admitted = true;	/* asked by the reader's fast path (sip_udp.c, sip_tcp.c) */
 		sip->rx_admitted = false;
 	} else if (!sip->cfg.overload_screen && !uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG)) {
-		if (uigw_admit(gw) != UIGW_REFUSAL_NONE) {
+		if (uigw_admit_waited(gw, sip->rx_waited_ms) != UIGW_REFUSAL_NONE) {
 			sip_ctr_inc(sip, SIP_CTR_MSG_503);
 			/* not kept for retransmissions: a retransmission is refused again (or admitted), and the
 			 * refusals of a burst take no memory */

@@ -791,6 +791,7 @@ int uigw_sip_init(struct uigw *gw)
 	}
 	sip->udp.fd = -1;
 	sip->tcp.fd = -1;
+	sip->rx_waited_ms = -1;
 	INIT_LLIST_HEAD(&sip->conns);
 	INIT_LLIST_HEAD(&sip->done_fifo);
 	INIT_LLIST_HEAD(&sip->nicts);

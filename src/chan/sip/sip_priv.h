@@ -147,6 +147,8 @@ struct uigw_sip {
 	unsigned long stale_dropped;	/*!< requests dropped unread: older than cfg.stale_ms in the kernel */
 	bool rx_admitted;		/*!< the message being handled was admitted by the fast path's uigw_admit()
 					 *   (sip_udp.c): ims_msg_rx() does not draw again */
+	int64_t rx_waited_ms;		/*!< how long the message being handled waited in the kernel (UDP), -1: not
+					 *   known (overload max-wait) */
 	struct uigw_concat *sms_concat;	/*!< concatenated SMS over IP being reassembled (ims_msg.c) */
 	struct llist_head nicts;	/*!< struct sip_tx of our own non-INVITE client transactions (sip_nict.c) */
 	unsigned int n_nict;
@@ -197,9 +199,10 @@ osip_message_t *sip_response(const osip_message_t *req, int code, const char *to
  *  connection (TCP) — no libosip2 parse, no transaction. The full path keeps requests of a dialog under way,
  *  retransmissions, untrusted sources, anything the raw scan does not take, and busy-screen mode.
  *  \returns the response's length; 0: the full path's (with *admitted set if uigw_admit() admitted it, drawn
- *  once); -1: a retransmission already answered again (UDP) */
+ *  once); -1: a retransmission already answered again (UDP). \a waited_ms: how long it waited in the kernel (-1:
+ *  not known); past `overload max-wait` a new dialog's request is refused even while the gateway admits. */
 int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src, bool tcp,
-		     char *out, size_t out_len, struct sockaddr_in *dst, bool *admitted);
+		     int64_t waited_ms, char *out, size_t out_len, struct sockaddr_in *dst, bool *admitted);
 void sip_rx_msg(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
 		struct sip_conn *conn);
 /*! Every transaction list of every libosip2 instance into \a lists (room for 4 * SIP_OSIP_POOL).

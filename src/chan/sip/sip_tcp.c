@@ -175,7 +175,7 @@ static void tcp_rx_msg(struct uigw_sip *sip, struct sip_conn *c, size_t len)
 	char out[2048];
 	struct sockaddr_in dst;
 	bool admitted;
-	int n = sip_fast_refusal(sip, c->buf, len, &c->peer, true, out, sizeof(out), &dst, &admitted);
+	int n = sip_fast_refusal(sip, c->buf, len, &c->peer, true, -1, out, sizeof(out), &dst, &admitted);
 
 	if (n > 0) {
 		sip_send_to(sip, out, n, &dst, c);	/* a failed write closes the connection after this read */

@@ -66,7 +66,7 @@ static void tx_flush(struct uigw_sip *sip)
 }
 
 int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src, bool tcp,
-		     char *out, size_t out_len, struct sockaddr_in *dst, bool *admitted)
+		     int64_t waited_ms, char *out, size_t out_len, struct sockaddr_in *dst, bool *admitted)
 {
 	struct uigw *gw = sip->gw;
 	struct uigw_sip_raw r;
@@ -76,7 +76,8 @@ int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const st
 	int n;
 
 	*admitted = false;
-	if (sip->cfg.overload_screen || !uigw_refusing(gw) || len < 8 || memcmp(buf, "MESSAGE ", 8))
+	if (sip->cfg.overload_screen || (!uigw_refusing(gw) && !uigw_overload_late(gw, waited_ms)) || len < 8 ||
+	    memcmp(buf, "MESSAGE ", 8))
 		return 0;
 	if (uigw_sip_raw_scan(buf, len, &r) < 0 || r.received || r.branch.len < 7 ||
 	    strncmp(r.branch.p, "z9hG4bK", 7) || uigw_sip_raw_key(&r, key, sizeof(key)) < 0)
@@ -93,7 +94,7 @@ int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const st
 	    uigw_dialog_find(gw, msisdn, UIGW_CHAN_IMS_MSG))
 		return 0;
 	sip_seen_now(sip, msisdn);
-	if (uigw_admit(gw) == UIGW_REFUSAL_NONE) {
+	if (uigw_admit_waited(gw, waited_ms) == UIGW_REFUSAL_NONE) {
 		*admitted = true;
 		return 0;
 	}
@@ -119,10 +120,10 @@ int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const st
 
 /* the UDP reader's refusal into the batch; \returns true if answered here */
 static bool fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const struct sockaddr_in *src,
-			 bool *admitted)
+			 int64_t age, bool *admitted)
 {
 	unsigned int i = txb.n;
-	int n = sip_fast_refusal(sip, buf, len, src, false, txb.buf[i], TX_SLOT, &txb.dst[i], admitted);
+	int n = sip_fast_refusal(sip, buf, len, src, false, age, txb.buf[i], TX_SLOT, &txb.dst[i], admitted);
 
 	if (n <= 0)
 		return n < 0;
@@ -166,11 +167,13 @@ static void udp_rx(struct uigw_sip *sip, char *buf, size_t n, const struct socka
 	/* keep-alive CRLFs */
 	if (n <= 4 && strspn(buf, "\r\n") == n)
 		return;
-	if (fast_refusal(sip, buf, n, src, &admitted))
+	if (fast_refusal(sip, buf, n, src, age, &admitted))
 		return;
 	sip->rx_admitted = admitted;
+	sip->rx_waited_ms = age;
 	sip_rx_msg(sip, buf, n, src, NULL);
 	sip->rx_admitted = false;
+	sip->rx_waited_ms = -1;
 }
 
 static int udp_cb(struct osmo_fd *ofd, unsigned int what)

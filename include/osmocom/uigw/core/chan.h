@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/uigw/common/channel.h>
 
@@ -58,6 +59,10 @@ struct uigw;
  *  to commit or overload control refuses (counted per reason), else UIGW_REFUSAL_NONE. Established dialogs are
  *  not affected. */
 enum uigw_refusal uigw_admit(struct uigw *gw);
+/*! uigw_admit() for a request that waited \a waited_ms in the kernel before it was read (-1: not known): past
+ *  `overload max-wait` it is refused at once (counter dialog:busy-late), whatever the admitted share
+ *  (uigw_overload_late(), core/overload.h). */
+enum uigw_refusal uigw_admit_waited(struct uigw *gw, int64_t waited_ms);
 /*! Might uigw_admit() refuse now (drain, max-dialogs, a failing store, overload)? Draws nothing, counts nothing:
  *  a channel that can refuse more cheaply than it can begin a dialog (SIP's raw fast path) asks it first. */
 bool uigw_refusing(const struct uigw *gw);

@@ -24,6 +24,8 @@ struct uigw_overload_cfg {
 	unsigned int lag_high_ms, lag_low_ms;	/*!< event loop lag; high 0: not an input */
 	unsigned int delay_high_ms, delay_low_ms;	/*!< queue delay; high 0: not an input */
 	unsigned int retry_after_s;		/*!< what peers that can be told are told to wait (SIP, HTTP) */
+	unsigned int max_wait_ms;		/*!< a request that would begin a dialog and waited this long in
+						 *   the kernel is refused at once, whatever the share (0: off) */
 };
 
 struct uigw_overload {
@@ -61,6 +63,11 @@ void uigw_overload_start(struct uigw *gw);
 void uigw_overload_stop(struct uigw *gw);
 /*! A channel read a request that had waited \a ms in the kernel (its oldest of a read batch). */
 void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms);
+/*! Is a request that waited \a waited_ms in the kernel before it was read (-1: not known) past `overload max-wait`?
+ *  Such a request is refused whatever the admitted share (uigw_admit_waited()): the share follows the queue only
+ *  a tick or more later, and a request admitted after a long wait is the latency the subscriber sees (and, past
+ *  T1, a request its client has sent again). Refusing the late ones, which costs little, empties the queue. */
+bool uigw_overload_late(const struct uigw *gw, int64_t waited_ms);
 /*! The least share admitted, per mille: a trickle goes on even under the worst load (the measure needs it). */
 #define UIGW_OVERLOAD_MIN_ADMIT_PM 20
 /*! Is an overload episode running? */

@@ -51,6 +51,7 @@ enum uigw_ctr {
 	UIGW_CTR_BUSY_OVERLOAD,
 	UIGW_CTR_BUSY_DRAIN,
 	UIGW_CTR_CTRL_DROPPED,
+	UIGW_CTR_BUSY_LATE,
 };
 
 /*! Dialog counters kept per channel (group "uigw:channel", named after it) and per campaign (group
