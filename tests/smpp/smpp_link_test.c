@@ -378,32 +378,39 @@ static void test_bind_push_throttle_reconnect(void **state)
 }
 
 /* The queue delay of overload control from a TCP link: how long the socket has held unread data without a pause.
- * 400 enquire_link PDUs (6,400 octets) written at once take four reads of 2,048: after the first, data is left;
- * a second later (the fake clock) data is still left, so the link reports 1,000 ms; once it is read empty, 0. */
+ * 10,000 enquire_link PDUs (160,000 octets) written at once take three reads of UIGW_SMPP_RX_BUF (64 KiB): after
+ * the first, data is left; a second later (the fake clock) data is still left, so the link reports 1,000 ms; once
+ * it is read empty, 0. The gateway's socket is given room for all of it first (its default window is ~64 KiB). */
 static void queue_delay(void)
 {
-	uint8_t buf[400 * UIGW_SMPP_HDR_LEN];
+	static uint8_t buf[10000 * UIGW_SMPP_HDR_LEN];
 	struct uigw_smpp_pdu el;
-	int i, len = 0;
+	int i, len = 0, room = 1 << 20, inq = 0, left = -1;
 
-	for (i = 0; i < 400; i++) {
+	for (i = 0; i < 10000; i++) {
 		uigw_smpp_pdu_init(&el, UIGW_SMPP_ENQUIRE_LINK, 1000 + i);
 		len += uigw_smpp_encode(buf + len, sizeof(buf) - len, &el);
 	}
 	assert_int_equal(len, (int)sizeof(buf));
+	assert_true(len > 2 * UIGW_SMPP_RX_BUF);
+	assert_int_equal(setsockopt(slink->wq.bfd.fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof(room)), 0);
+	assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &room, sizeof(room)), 0);
 	gw->overload.delay_ms = 0;
 	gw->overload.delay_peak_ms = 0;
 	assert_int_equal(write(peer, buf, len), len);
 	/* all of it in the gateway's socket before its loop runs (Nagle may hold it until an ACK: up to 1 s) */
 	for (i = 0; i < 200; i++) {
-		int inq = 0;
-
 		if (ioctl(slink->wq.bfd.fd, FIONREAD, &inq) == 0 && inq >= len)
 			break;
 		usleep(5000);
 	}
-	osmo_select_main(1);	/* one read: 2,048 octets, the rest waits */
+	osmo_select_main(1);	/* one read: 64 KiB, the rest waits */
 	assert_true(slink->behind_since_ms > 0);
+	/* the read took a burst's worth, not one PDU's (if all of it had arrived by then, as it does on loopback) */
+	if (inq >= len) {
+		assert_int_equal(ioctl(slink->wq.bfd.fd, FIONREAD, &left), 0);
+		assert_int_equal(left, len - UIGW_SMPP_RX_BUF);
+	}
 	assert_int_equal(gw->overload.delay_peak_ms, 0);
 	uigw_fx_clock_advance(1);
 	osmo_select_main(1);	/* the second read: still more waiting, for a second now */
