@@ -106,9 +106,14 @@ def gw_cfg(vty_port, campaigns, db, secret, smsc_port, smsc='test', reconnect_ms
     \a vty_port, node uigw (campaigns folder, pseudonym secret, the \a uigw lines), the store in \a db, GSUP
     disabled unless \a gsup, and node smpp with one SMSC link named \a smsc to \a smsc_port. The test appends
     its own nodes (api, sip, ...). The tests are subscribers through the operator's test drive: its dialogs count
-    in results, summaries, webhooks and counters (test-drive-results include) unless \a test_results is False."""
+    in results, summaries, webhooks and counters (test-drive-results include) unless \a test_results is False.
+    Overload control's load-driven inputs, the loop's lag and the store's delay, are off: these tests check what
+    the daemon does, and a machine busy with other tests (a sanitized daemon starved for a few hundred ms) must not
+    turn a dialog into a busy refusal; overload control has tests of its own (dialog_test, chaos.sh, the \a uigw
+    lines of a test may set the inputs again)."""
     out = log_cfg(**levels) + 'line vty\n bind 127.0.0.1 %d\n' % vty_port
-    out += 'uigw\n campaigns-dir %s\n pseudonym-secret %s\n%s' % (campaigns, secret, uigw)
+    out += 'uigw\n campaigns-dir %s\n pseudonym-secret %s\n overload loop-lag 0 0\n overload store-delay 0 0\n%s' % (
+        campaigns, secret, uigw)
     if test_results:
         out += ' test-drive-results include\n'
     out += 'store\n path %s\n' % db
