@@ -174,6 +174,8 @@ def main():
 uigw
  campaigns-dir %s
  pseudonym-secret smpp-test-secret
+ overload loop-lag 0 0
+ overload store-delay 0 0
 store
  path %s
 smpp

@@ -67,8 +67,11 @@ enum uigw_smpp_link_ctr {
 	SMPP_LINK_CTR_RX_NACK,
 };
 
-/*! A link's receive buffer: one read() takes what a burst brought (~1,000 short PDUs), not one PDU's worth. */
-#define UIGW_SMPP_RX_BUF	65536
+/*! A link's receive buffer: one read() takes many PDUs when the link is behind (~250 short ones), not one PDU's
+ *  worth; and no more, so that one callback does not hold the loop (every channel's I/O and timers) for a whole
+ *  burst — 64 KiB (~1,000 dialogs begun in one callback) made the store's backlog jump and tripped overload
+ *  control in tests/smpp/smpp_faults.py under a loaded CI. 16 KiB, as redis reads. */
+#define UIGW_SMPP_RX_BUF	16384
 
 /*! One SMSC link. */
 struct uigw_smpp_link {
