@@ -67,11 +67,11 @@ enum uigw_smpp_link_ctr {
 	SMPP_LINK_CTR_RX_NACK,
 };
 
-/*! A link's receive buffer: one read() takes many PDUs when the link is behind (~250 short ones), not one PDU's
- *  worth; and no more, so that one callback does not hold the loop (every channel's I/O and timers) for a whole
- *  burst — 64 KiB (~1,000 dialogs begun in one callback) made the store's backlog jump and tripped overload
- *  control in tests/smpp/smpp_faults.py under a loaded CI. 16 KiB, as redis reads. */
-#define UIGW_SMPP_RX_BUF	16384
+/*! A link's receive buffer: one read() takes at most one largest PDU's worth (~30 short PDUs). Larger reads (16 and
+ *  64 KiB) cut the loop's system calls in a burst by 45-60 %, but began hundreds of dialogs in one callback: after
+ *  a reconnect the SMSC's backlog came in at once, the store's backlog jumped and overload control refused new
+ *  dialogs (chaos.sh's kill -9 phase, smpp_faults' burst in CI; doc/smpp.md "Overload"). */
+#define UIGW_SMPP_RX_BUF	UIGW_SMPP_MAX_PDU
 
 /*! One SMSC link. */
 struct uigw_smpp_link {
