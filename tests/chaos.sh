@@ -12,10 +12,14 @@ top_srcdir=${top_srcdir:-$(cd "$srcdir/.." && pwd)}
 # the gateway's own: the RSS bound there is 1 GiB; contrib/chaos on a plain build keeps its 512 MiB.
 if ldd "$top_builddir/src/osmo-uigw/osmo-uigw" 2>/dev/null | grep -q libasan; then
 	RSS_MAX_KB=${RSS_MAX_KB:-1048576}
-	# the bursts' CPU cap: the sanitized gateway does about a third of the work per CPU second, 15 % of a core is
-	# the plain build's 5 % (past capacity, back within 2 s of the burst)
-	CAP_PCT=${CAP_PCT:-15}
+	# the bursts' CPU cap: the sanitized gateway does about a third of the work per CPU second, 8 % of a core puts
+	# this variant's load past its capacity and it is back within 2 s of the burst
+	CAP_PCT=${CAP_PCT:-8}
 	export RSS_MAX_KB CAP_PCT
 fi
-RATE=${RATE:-400} SIP_RATE=${SIP_RATE:-200} GSUP_RATE=${GSUP_RATE:-50} MAP_RATE=${MAP_RATE:-50} \
+# A third of contrib/chaos's SMS and SIP load, half its USSD: the sanitized gateway beside its peers on a 2-core CI
+# machine with one core taken by something else still has room (at 400 SMS steps and 200 MESSAGEs a second it did
+# not: the store writer fell 0.5 s behind in the baseline and overload control refused new dialogs, rightly, in the
+# phase's last seconds). make check runs it last and alone (tests/Makefile.am).
+RATE=${RATE:-200} SIP_RATE=${SIP_RATE:-100} GSUP_RATE=${GSUP_RATE:-50} MAP_RATE=${MAP_RATE:-50} \
 	exec sh "$top_srcdir/contrib/chaos" "$top_builddir" "${CHAOS_SECS:-6}"
