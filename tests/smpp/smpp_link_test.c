@@ -406,7 +406,7 @@ static void queue_delay(void)
 	}
 	osmo_select_main(1);	/* one read of UIGW_SMPP_RX_BUF, the rest waits */
 	assert_true(slink->behind_since_ms > 0);
-	/* the read took a burst's worth, not one PDU's (if all of it had arrived by then, as it does on loopback) */
+	/* the read took UIGW_SMPP_RX_BUF, many PDUs (if all of it had arrived by then, as it does on loopback) */
 	if (inq >= len) {
 		assert_int_equal(ioctl(slink->wq.bfd.fd, FIONREAD, &left), 0);
 		assert_int_equal(left, len - UIGW_SMPP_RX_BUF);
