@@ -743,27 +743,67 @@ static void test_overload_admission(void **state)
 	assert_string_equal(o->why, "event loop lag");
 	assert_int_equal(o->admit_pm, 750);
 	o->lag_ms = 0;
-	/* the queue delay a channel reports, decaying when none is reported */
+	/* the queue delay a channel reports: the least over the window (300 ms, three ticks) counts. A stall's queue,
+	 * read empty again within the window, is no overload */
 	o->admit_pm = 1000;
 	o->active = false;
 	uigw_overload_delay_sample(gw, 900);
-	assert_int_equal(o->delay_ms, 225);
+	assert_int_equal(o->delay_ms, 225);	/* smoothed, shown */
 	uigw_overload_tick(gw);
+	assert_int_equal(o->qdelay.standing_ms, 0);	/* the ticks before it reported nothing: nothing waited */
+	uigw_overload_delay_sample(gw, 400);
+	uigw_overload_delay_sample(gw, 0);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->qdelay.standing_ms, 0);
+	assert_false(uigw_overloaded(gw));
+	/* a queue that stays: at least 250 ms in every tick of the window */
+	for (i = 0; i < 2; i++) {
+		uigw_overload_delay_sample(gw, 600);
+		uigw_overload_delay_sample(gw, 250);
+		uigw_overload_tick(gw);
+		assert_false(uigw_overloaded(gw));
+	}
+	uigw_overload_delay_sample(gw, 300);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->qdelay.standing_ms, 250);
 	assert_true(uigw_overloaded(gw));
 	assert_string_equal(o->why, "queue delay");
-	uigw_overload_tick(gw);	/* no sample in that tick: halved */
-	assert_int_equal(o->delay_ms, 112);
+	uigw_overload_tick(gw);	/* no sample in that tick: nothing waited, the smoothed figure halved */
+	assert_int_equal(o->qdelay.standing_ms, 0);
+	assert_true(o->delay_ms < 200);
+	assert_int_equal(o->admit_pm, 750 + 100);	/* the first cut a quarter; calm since: a tenth back */
+	/* in an episode the latest tick counts, and a cut is deeper the farther past the mark: a half at twice it */
+	uigw_overload_delay_sample(gw, 400);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->admit_pm, 425);
+	uigw_overload_delay_sample(gw, 250);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->admit_pm, 318);
+	o->admit_pm = 1000;
+	o->active = false;
+	/* a window of one tick: that tick's least */
+	o->cfg.window_ms = 100;
+	uigw_overload_delay_sample(gw, 220);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->qdelay.standing_ms, 220);
+	o->cfg.window_ms = 300;
 	/* high mark 0: not an input */
 	o->cfg.delay_high_ms = 0;
 	o->cfg.lag_high_ms = 0;
-	o->lag_ms = 100000;
-	o->delay_ms = 100000;
 	o->active = false;
 	o->admit_pm = 1000;
-	uigw_overload_tick(gw);
+	for (i = 0; i < 3; i++) {
+		o->lag_ms = 100000;
+		uigw_overload_delay_sample(gw, 100000);
+		uigw_overload_tick(gw);
+	}
+	assert_int_equal(o->qdelay.standing_ms, 100000);
 	assert_false(uigw_overloaded(gw));
 	assert_false(uigw_overload_refuse(gw));
-	o->lag_ms = o->delay_ms = 0;
+	o->lag_ms = 0;
+	for (i = 0; i < 3; i++)
+		uigw_overload_tick(gw);
+	assert_int_equal(o->qdelay.standing_ms, 0);
 
 	/* the store's delay: what a job submitted now would wait; a job whose completion nothing ran counts by its age
 	 * (the loop does not look here while the writer commits it) */
@@ -777,9 +817,14 @@ static void test_overload_admission(void **state)
 	assert_int_equal(uigw_store_submit(job), 0);
 	usleep(60000);
 	assert_true(uigw_store_delay_ms(gw->store) >= 60);
+	/* past the high mark over the whole window (three ticks) before it counts */
+	uigw_overload_tick(gw);
+	uigw_overload_tick(gw);
+	assert_false(uigw_overloaded(gw));
 	uigw_overload_tick(gw);
 	assert_true(uigw_overloaded(gw));
 	assert_string_equal(o->why, "store delay");
+	assert_true(o->sdelay.standing_ms >= 60);
 	settle();
 	assert_int_equal(uigw_store_delay_ms(gw->store), 0);
 	o->active = false;

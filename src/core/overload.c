@@ -2,6 +2,7 @@
  *  Overload control (see overload.h): the loop-lag sampler and the state with its hysteresis. */
 
 #include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -29,6 +30,11 @@ void uigw_overload_defaults(struct uigw_overload_cfg *cfg)
 		.store_delay_high_ms = 500, .store_delay_low_ms = 200,
 		.lag_high_ms = 250, .lag_low_ms = 50,
 		.delay_high_ms = 200, .delay_low_ms = 50,
+		/* a stall of the process (a capped cgroup's period, the VM's neighbours, a WAL checkpoint) leaves a
+		 * queue that the gateway works off within a few hundred ms when it has headroom: only a delay that
+		 * stays is overload (CoDel's rule; doc/dialogs.md "Overload"). Individual late requests meanwhile meet
+		 * max-wait. */
+		.window_ms = 300,
 		.retry_after_s = 5,
 		.max_wait_ms = 300,
 	};
@@ -40,16 +46,54 @@ static void set_stats(struct uigw *gw)
 {
 	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_OVERLOAD), gw->overload.active);
 	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_LOOP_LAG), gw->overload.lag_ms);
-	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_QUEUE_DELAY), gw->overload.delay_ms);
+	osmo_stat_item_set(osmo_stat_item_group_get_item(gw->stats, UIGW_STAT_QUEUE_DELAY),
+			   gw->overload.qdelay.standing_ms);
 }
 
-/* The inputs against their marks: 1 over a high mark (which is named in *why), -1 all under their low marks,
- * 0 in between */
-static int pressure(struct uigw *gw, const char **why)
+/* A tick's figure of a delay into its window */
+static void window_push(struct uigw_overload_window *w, unsigned int ms, unsigned int window_ms)
+{
+	unsigned int i, n = (window_ms + 99) / 100, least = UINT_MAX;
+
+	if (n < 1)
+		n = 1;
+	if (n > UIGW_OVERLOAD_WINDOW_TICKS_MAX)
+		n = UIGW_OVERLOAD_WINDOW_TICKS_MAX;
+	w->ms[w->ticks++ % UIGW_OVERLOAD_WINDOW_TICKS_MAX] = ms;
+	w->last_ms = ms;
+	if (n > w->ticks)
+		n = w->ticks;
+	for (i = 1; i <= n; i++) {
+		unsigned int v = w->ms[(w->ticks - i) % UIGW_OVERLOAD_WINDOW_TICKS_MAX];
+
+		if (v < least)
+			least = v;
+	}
+	w->standing_ms = least;
+}
+
+/* What a cut keeps of the share for a delay of \a ms over its mark \a high: a quarter less, and the more the
+ * farther past it, down to a half at twice the mark (a burst's onset: each tick of a shallow cut is a backlog that
+ * the admitted dialogs wait behind) */
+static unsigned int keep_pm(unsigned int ms, unsigned int high)
+{
+	unsigned int keep = (unsigned int)((uint64_t)high * 1000 / (ms ? ms : 1));
+
+	return keep > 750 ? 750 : keep < 500 ? 500 : keep;
+}
+
+/* The inputs against their marks: 1 over a high mark (which is named in *why, what a cut keeps of the share in
+ * *keep), -1 all under their low marks, 0 in between */
+static int pressure(struct uigw *gw, const char **why, unsigned int *keep)
 {
 	struct uigw_overload *o = &gw->overload;
-	unsigned int depth = uigw_store_queue_depth(gw->store), sdelay = uigw_store_delay_ms(gw->store);
+	unsigned int depth = uigw_store_queue_depth(gw->store);
+	/* a delay begins an episode when it stayed past its mark for the window; in one, the latest figure drives the
+	 * share (the burst is known, and a cut a window late is a backlog the admitted dialogs wait behind) */
+	unsigned int sdelay = o->active ? o->sdelay.last_ms : o->sdelay.standing_ms;
+	unsigned int qdelay = o->active ? o->qdelay.last_ms : o->qdelay.standing_ms;
 
+	*keep = 750;
 	if (o->cfg.store_high && depth >= o->cfg.store_high) {
 		*why = "store backlog";
 		return 1;
@@ -58,20 +102,22 @@ static int pressure(struct uigw *gw, const char **why)
 	 * see, whatever the number of jobs (a gateway short of CPU commits late with a few thousand queued) */
 	if (o->cfg.store_delay_high_ms && sdelay >= o->cfg.store_delay_high_ms) {
 		*why = "store delay";
+		*keep = keep_pm(sdelay, o->cfg.store_delay_high_ms);
 		return 1;
 	}
 	if (o->cfg.lag_high_ms && o->lag_ms >= o->cfg.lag_high_ms) {
 		*why = "event loop lag";
 		return 1;
 	}
-	if (o->cfg.delay_high_ms && o->delay_ms >= o->cfg.delay_high_ms) {
+	if (o->cfg.delay_high_ms && qdelay >= o->cfg.delay_high_ms) {
 		*why = "queue delay";
+		*keep = keep_pm(qdelay, o->cfg.delay_high_ms);
 		return 1;
 	}
 	if ((!o->cfg.store_high || depth <= o->cfg.store_low) &&
-	    (!o->cfg.store_delay_high_ms || sdelay <= o->cfg.store_delay_low_ms) &&
+	    (!o->cfg.store_delay_high_ms || o->sdelay.last_ms <= o->cfg.store_delay_low_ms) &&
 	    (!o->cfg.lag_high_ms || o->lag_ms <= o->cfg.lag_low_ms) &&
-	    (!o->cfg.delay_high_ms || o->delay_ms <= o->cfg.delay_low_ms))
+	    (!o->cfg.delay_high_ms || o->qdelay.last_ms <= o->cfg.delay_low_ms))
 		return -1;
 	return 0;
 }
@@ -86,10 +132,11 @@ static void begin(struct uigw *gw, const char *why)
 	o->episodes++;
 	o->refused_now = 0;
 	o->why = why;
-	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), store delay %u ms (high %u), "
-	     "loop lag %u ms (high %u), queue delay %u ms (high %u): part of the new dialogs and pushes refused\n",
-	     why, uigw_store_queue_depth(gw->store), o->cfg.store_high, uigw_store_delay_ms(gw->store),
-	     o->cfg.store_delay_high_ms, o->lag_ms, o->cfg.lag_high_ms, o->delay_ms, o->cfg.delay_high_ms);
+	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), store delay %u ms (at least %u "
+	     "ms for %u ms; high %u), loop lag %u ms (high %u), queue delay at least %u ms for %u ms (high %u): part of "
+	     "the new dialogs and pushes refused\n", why, uigw_store_queue_depth(gw->store), o->cfg.store_high,
+	     uigw_store_delay_ms(gw->store), o->sdelay.standing_ms, o->cfg.window_ms, o->cfg.store_delay_high_ms,
+	     o->lag_ms, o->cfg.lag_high_ms, o->qdelay.standing_ms, o->cfg.window_ms, o->cfg.delay_high_ms);
 	set_stats(gw);
 }
 
@@ -101,7 +148,7 @@ static void end(struct uigw *gw)
 	LOGP(DMAIN, LOGL_NOTICE, "overload ends after %.1f s (began by %s): %" PRIu64 " new dialogs and pushes "
 	     "refused; store backlog %u jobs, loop lag %u ms, queue delay %u ms\n",
 	     (uigw_wall_ms() - o->since_ms) / 1000.0, o->why, o->refused_now, uigw_store_queue_depth(gw->store),
-	     o->lag_ms, o->delay_ms);
+	     o->lag_ms, o->qdelay.last_ms);
 	o->since_ms = uigw_wall_ms();
 	set_stats(gw);
 	/* what the burst took (kept responses, queues) back to the system: glibc keeps freed memory otherwise; the
@@ -110,7 +157,8 @@ static void end(struct uigw *gw)
 	malloc_trim(0);
 }
 
-/* Every tick: the share of new dialogs admitted goes down by a quarter while an input is over its high mark, up by
+/* Every tick: the share of new dialogs admitted goes down by a quarter (up to a half, keep_pm()) while an input is
+ * over its high mark, up by
  * a tenth while all are under their low marks, and stays between (AIMD: it settles where the work admitted is
  * what the gateway can do, and the refusals' own cost is part of the measure). Overload ends when all of it is
  * admitted again and the inputs have been calm for a second. */
@@ -118,17 +166,20 @@ void uigw_overload_tick(struct uigw *gw)
 {
 	struct uigw_overload *o = &gw->overload;
 	const char *why = NULL;
+	unsigned int keep;
 	int p;
 
 	/* nothing read for a tick: nothing waits either */
 	if (!o->delay_samples)
 		o->delay_ms /= 2;
+	window_push(&o->qdelay, o->delay_samples ? o->delay_tick_min_ms : 0, o->cfg.window_ms);
 	o->delay_samples = 0;
-	p = pressure(gw, &why);
+	window_push(&o->sdelay, uigw_store_delay_ms(gw->store), o->cfg.window_ms);
+	p = pressure(gw, &why, &keep);
 	if (p > 0) {
 		if (!o->active)
 			begin(gw, why);
-		o->admit_pm = o->admit_pm * 3 / 4;
+		o->admit_pm = o->admit_pm * keep / 1000;
 		if (o->admit_pm < UIGW_OVERLOAD_MIN_ADMIT_PM)
 			o->admit_pm = UIGW_OVERLOAD_MIN_ADMIT_PM;
 		o->calm_since_us = 0;
@@ -155,11 +206,12 @@ bool uigw_overload_refuse(struct uigw *gw)
 {
 	struct uigw_overload *o = &gw->overload;
 	const char *why = NULL;
+	unsigned int keep;
 
 	/* an input past its high mark between two ticks: cut at once, do not wait for the tick */
-	if (!o->active && pressure(gw, &why) > 0) {
+	if (!o->active && pressure(gw, &why, &keep) > 0) {
 		begin(gw, why);
-		o->admit_pm = o->admit_pm * 3 / 4;
+		o->admit_pm = o->admit_pm * keep / 1000;
 	}
 	if (o->admit_pm >= 1000)
 		return false;
@@ -238,6 +290,8 @@ void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms)
 	struct uigw_overload *o = &gw->overload;
 
 	o->delay_ms = (o->delay_ms * 3 + ms) / 4;
+	if (!o->delay_samples || ms < o->delay_tick_min_ms)
+		o->delay_tick_min_ms = ms;
 	if (ms > o->delay_peak_ms)
 		o->delay_peak_ms = ms;
 	o->delay_samples++;

@@ -56,10 +56,20 @@ DEFUN(cfg_ovl_lag, cfg_ovl_lag_cmd, "overload loop-lag <0-60000> <0-60000>",
 }
 
 DEFUN(cfg_ovl_delay, cfg_ovl_delay_cmd, "overload queue-delay <0-60000> <0-60000>",
-      OVL_STR "How long requests waited in the kernel before the gateway read them (SIP over UDP: the datagrams' "
-      "receive time; smoothed)\n" "High mark, ms (default 200; 0: not an input)\n" "Low mark, ms (default 50)\n")
+      OVL_STR "How long requests waited before the gateway read them (SIP over UDP: the datagrams' receive time; "
+      "SMPP: how long the socket held unread data without a pause), the least over the window\n"
+      "High mark, ms (default 200; 0: not an input)\n" "Low mark, ms (default 50)\n")
 {
 	return set_marks(vty, &g_gw->overload.cfg.delay_high_ms, &g_gw->overload.cfg.delay_low_ms, argv[0], argv[1]);
+}
+
+DEFUN(cfg_ovl_window, cfg_ovl_window_cmd, "overload window <100-5000>",
+      OVL_STR "A delay (queue delay, store delay) is past its high mark only when it stayed there this long: a "
+      "queue that stays, not one that a stall of the process (or a WAL checkpoint) left and the gateway works off\n"
+      "Milliseconds, in steps of 100 (default 300)\n")
+{
+	g_gw->overload.cfg.window_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
 }
 
 DEFUN(cfg_ovl_retry, cfg_ovl_retry_cmd, "overload retry-after <1-3600>",
@@ -91,6 +101,8 @@ void uigw_overload_vty_write(struct vty *vty)
 		vty_out(vty, " overload loop-lag %u %u%s", c->lag_high_ms, c->lag_low_ms, VTY_NEWLINE);
 	if (c->delay_high_ms != def.delay_high_ms || c->delay_low_ms != def.delay_low_ms)
 		vty_out(vty, " overload queue-delay %u %u%s", c->delay_high_ms, c->delay_low_ms, VTY_NEWLINE);
+	if (c->window_ms != def.window_ms)
+		vty_out(vty, " overload window %u%s", c->window_ms, VTY_NEWLINE);
 	if (c->retry_after_s != def.retry_after_s)
 		vty_out(vty, " overload retry-after %u%s", c->retry_after_s, VTY_NEWLINE);
 	if (c->max_wait_ms != def.max_wait_ms)
@@ -120,15 +132,15 @@ DEFUN(show_overload, show_overload_cmd, "show overload",
 			VTY_NEWLINE);
 	vty_out(vty, " Store backlog: %u jobs (high %u, low %u%s)%s", uigw_store_queue_depth(g_gw->store),
 		o->cfg.store_high, o->cfg.store_low, o->cfg.store_high ? "" : ": not an input", VTY_NEWLINE);
-	vty_out(vty, " Store delay: %u ms smoothed (high %u, low %u%s)%s", uigw_store_delay_ms(g_gw->store),
-		o->cfg.store_delay_high_ms, o->cfg.store_delay_low_ms, o->cfg.store_delay_high_ms ? "" : ": not an input",
-		VTY_NEWLINE);
+	vty_out(vty, " Store delay: %u ms, at least %u ms over the last %u ms (high %u, low %u%s)%s",
+		uigw_store_delay_ms(g_gw->store), o->sdelay.standing_ms, o->cfg.window_ms, o->cfg.store_delay_high_ms,
+		o->cfg.store_delay_low_ms, o->cfg.store_delay_high_ms ? "" : ": not an input", VTY_NEWLINE);
 	vty_out(vty, " Loop lag: %u ms smoothed, %u ms at most since the last look (high %u, low %u%s)%s", o->lag_ms,
 		o->lag_peak_ms, o->cfg.lag_high_ms, o->cfg.lag_low_ms, o->cfg.lag_high_ms ? "" : ": not an input",
 		VTY_NEWLINE);
-	vty_out(vty, " Queue delay: %u ms smoothed, %u ms at most since the last look (high %u, low %u%s)%s",
-		o->delay_ms, o->delay_peak_ms, o->cfg.delay_high_ms, o->cfg.delay_low_ms,
-		o->cfg.delay_high_ms ? "" : ": not an input", VTY_NEWLINE);
+	vty_out(vty, " Queue delay: at least %u ms over the last %u ms, %u ms smoothed, %u ms at most since the last "
+		"look (high %u, low %u%s)%s", o->qdelay.standing_ms, o->cfg.window_ms, o->delay_ms, o->delay_peak_ms,
+		o->cfg.delay_high_ms, o->cfg.delay_low_ms, o->cfg.delay_high_ms ? "" : ": not an input", VTY_NEWLINE);
 	vty_out(vty, " Episodes: %" PRIu64 ", refused in all: %" PRIu64 "; retry-after %u s%s", o->episodes,
 		o->refused, o->cfg.retry_after_s, VTY_NEWLINE);
 	vty_out(vty, " Requests refused for their wait in the kernel (max-wait %u ms%s): %" PRIu64 "%s",
@@ -165,6 +177,7 @@ void uigw_overload_vty_init(void)
 	install_element(UIGW_NODE, &cfg_ovl_store_delay_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_lag_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_delay_cmd);
+	install_element(UIGW_NODE, &cfg_ovl_window_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_retry_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_max_wait_cmd);
 	install_element_ve(&show_overload_cmd);

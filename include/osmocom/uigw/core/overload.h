@@ -17,12 +17,25 @@
 
 struct uigw;
 
+/*! The delays' window at most, in ticks of the lag timer (100 ms) */
+#define UIGW_OVERLOAD_WINDOW_TICKS_MAX	50
+
+/*! A delay over the window: the last ticks' figures, the latest and the least of them */
+struct uigw_overload_window {
+	unsigned int ms[UIGW_OVERLOAD_WINDOW_TICKS_MAX];	/*!< a ring */
+	unsigned int ticks;		/*!< written to it */
+	unsigned int last_ms;		/*!< the latest tick's: under the low mark, calm */
+	unsigned int standing_ms;	/*!< the least over the window: past the high mark, pressure */
+};
+
 struct uigw_overload_cfg {
 	unsigned int store_high, store_low;	/*!< store jobs not completed; high 0: not an input */
 	unsigned int store_delay_high_ms, store_delay_low_ms;	/*!< store jobs' submission to completion; high 0: not
 								 *   an input */
 	unsigned int lag_high_ms, lag_low_ms;	/*!< event loop lag; high 0: not an input */
 	unsigned int delay_high_ms, delay_low_ms;	/*!< queue delay; high 0: not an input */
+	unsigned int window_ms;			/*!< a delay (queue, store) is past its high mark only when it
+						 *   stayed there this long: a standing queue, not a transient one */
 	unsigned int retry_after_s;		/*!< what peers that can be told are told to wait (SIP, HTTP) */
 	unsigned int max_wait_ms;		/*!< a request that would begin a dialog and waited this long in
 						 *   the kernel is refused at once, whatever the share (0: off) */
@@ -39,9 +52,13 @@ struct uigw_overload {
 	const char *why;		/*!< the input that began it */
 	unsigned int lag_ms;		/*!< smoothed loop lag */
 	unsigned int lag_peak_ms;	/*!< the largest sample since the last `show overload` */
-	unsigned int delay_ms;		/*!< smoothed queue delay (decays while no channel reports one) */
+	unsigned int delay_ms;		/*!< smoothed queue delay (decays while no channel reports one); shown */
 	unsigned int delay_peak_ms;
 	unsigned int delay_samples;	/*!< reported since the last tick of the lag timer */
+	unsigned int delay_tick_min_ms;	/*!< the least of them */
+	struct uigw_overload_window qdelay;	/*!< the queue delay's input: each tick's least (0 if nothing was
+						 *   reported in it: nothing waited then) */
+	struct uigw_overload_window sdelay;	/*!< the store delay's input: its figure at each tick */
 	uint64_t episodes;		/*!< times it began */
 	uint64_t refused;		/*!< new dialogs and pushes refused while active, in all */
 	uint64_t refused_now;		/*!< ... in the current (or the last) episode */
@@ -55,8 +72,8 @@ struct uigw_overload {
 	int64_t lag_due_us;
 };
 
-/*! Defaults: store backlog 20000 / 5000 jobs, store delay off, loop lag 250 / 50 ms, queue delay 200 / 50 ms,
- *  Retry-After 5 s. */
+/*! Defaults: store backlog 20000 / 5000 jobs, store delay 500 / 200 ms, loop lag 250 / 50 ms, queue delay 200 / 50 ms
+ *  standing for 300 ms, Retry-After 5 s, max-wait 300 ms. */
 void uigw_overload_defaults(struct uigw_overload_cfg *cfg);
 /*! Start measuring the loop's lag (uigw_start()); uigw_overload_stop() at the end. */
 void uigw_overload_start(struct uigw *gw);
