@@ -95,7 +95,7 @@ static const struct osmo_stat_item_desc uigw_stat_desc[] = {
 	[UIGW_STAT_CAMPAIGNS] = { "campaign:loaded", "Campaigns in service", "", 16, 0 },
 	[UIGW_STAT_OVERLOAD] = { "overload:active", "1 while overload control refuses new dialogs", "", 16, 0 },
 	[UIGW_STAT_LOOP_LAG] = { "loop:lag", "How late the event loop runs its timers, in milliseconds (smoothed)", "ms", 16, 0 },
-	[UIGW_STAT_QUEUE_DELAY] = { "loop:queue-delay", "How long requests waited in the kernel before they were read, in milliseconds (smoothed; SIP over UDP)", "ms", 16, 0 },
+	[UIGW_STAT_QUEUE_DELAY] = { "loop:queue-delay", "How long requests waited before they were read, in milliseconds: the least over the overload window (SIP over UDP, SMPP)", "ms", 16, 0 },
 };
 
 static const struct osmo_stat_item_group_desc uigw_statg_desc = {
