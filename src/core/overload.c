@@ -158,10 +158,9 @@ static void end(struct uigw *gw)
 }
 
 /* Every tick: the share of new dialogs admitted goes down by a quarter (up to a half, keep_pm()) while an input is
- * over its high mark, up by
- * a tenth while all are under their low marks, and stays between (AIMD: it settles where the work admitted is
- * what the gateway can do, and the refusals' own cost is part of the measure). Overload ends when all of it is
- * admitted again and the inputs have been calm for a second. */
+ * over its high mark, up by a tenth while all are under their low marks, and stays between (AIMD: it settles where
+ * the work admitted is what the gateway can do, and the refusals' own cost is part of the measure). Overload ends
+ * when all of it is admitted again and the inputs have been calm for a second. */
 void uigw_overload_tick(struct uigw *gw)
 {
 	struct uigw_overload *o = &gw->overload;
