@@ -19,6 +19,7 @@
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/common/logging.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/core/dialog.h>
 #include <osmocom/uigw/core/campaign.h>
 #include <osmocom/uigw/store/store.h>
@@ -671,6 +672,27 @@ static void test_admit_waited(void **state)
 	assert_int_equal(uigw_admit_waited(gw, 60000), UIGW_REFUSAL_NONE);
 }
 
+/* \a n store jobs submitted, their completions not run: a backlog */
+static void submit_jobs(unsigned int n)
+{
+	struct uigw_store_job *job;
+
+	while (n--) {
+		job = uigw_store_job_alloc(gw->store, job_done, NULL);
+		assert_non_null(job);
+		assert_int_equal(uigw_store_submit(job), 0);
+	}
+}
+
+/* no episode, no limit */
+static void overload_reset(struct uigw_overload *o)
+{
+	o->active = false;
+	o->pressed = false;
+	o->limit = 0;
+	o->admit_pm = 1000;
+}
+
 static void test_overload_admission(void **state)
 {
 	struct uigw_overload *o = &gw->overload;
@@ -678,75 +700,130 @@ static void test_overload_admission(void **state)
 	struct uigw_trigger_res res;
 	struct uigw_store_job *job;
 	struct uigw_dialog *a;
-	unsigned int i, admitted;
+	unsigned int i, n, admitted, before;
+	uint64_t busy_n;
 
+	/* what the last second admitted: 40 in one tick, then the dialog that goes on below */
+	for (i = 0; i < 10; i++)
+		uigw_overload_tick(gw);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(uigw_admit(gw), UIGW_REFUSAL_NONE);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->offered_rate, 400);
 	a = dial("+491720000070", "*7726#");
 	assert_non_null(a);
 	assert_false(uigw_overloaded(gw));
 	assert_int_equal(o->admit_pm, 1000);
+	assert_int_equal(o->limit, 0);
 
 	/* the store's backlog past its high mark: jobs submitted, their completions not yet run */
 	o->cfg.store_high = 3;
 	o->cfg.store_low = 1;
-	for (i = 0; i < 3; i++) {
-		job = uigw_store_job_alloc(gw->store, job_done, NULL);
-		assert_non_null(job);
-		assert_int_equal(uigw_store_submit(job), 0);
-	}
-	/* the first new dialog begins the episode at once and is refused */
+	submit_jobs(3);
+	/* the first new dialog begins the episode at once: the limit a quarter under the 41 admitted in the last
+	 * second, nothing saved up yet: refused */
 	assert_null(dial("+491720000071", "*7726#"));
 	assert_int_equal(rec.refusal, UIGW_REFUSAL_BUSY);
 	assert_string_equal(rec.text, "The service is busy. Please try again in a few minutes.");
 	assert_true(uigw_overloaded(gw));
 	assert_string_equal(o->why, "store backlog");
 	assert_int_equal(busy->current, 1);
-	/* each tick under pressure cuts the share by a quarter, down to the trickle (dial() settled the store: a
-	 * backlog again) */
-	for (i = 0; i < 3; i++) {
-		job = uigw_store_job_alloc(gw->store, job_done, NULL);
-		assert_non_null(job);
-		assert_int_equal(uigw_store_submit(job), 0);
-	}
-	for (i = 0; i < 30; i++)
-		uigw_overload_tick(gw);
-	assert_int_equal(o->admit_pm, UIGW_OVERLOAD_MIN_ADMIT_PM);
+	assert_int_equal(o->limit_max, 41);
+	assert_int_equal(o->limit, 30);
+	/* a rate: 100 ms bring 3 of 30/s, whatever is offered */
+	o->tokens_us -= 100000;
 	admitted = 0;
 	for (i = 0; i < 100; i++)
 		admitted += uigw_admit(gw) == UIGW_REFUSAL_NONE;
-	assert_int_equal(admitted, 2);	/* 2 % of 100, spread evenly */
-	assert_int_equal(o->refused_now, 1 + 98);
-	assert_int_equal(busy->current, 1 + 98);
+	assert_int_equal(admitted, 3);
+	assert_int_equal(o->refused_now, 1 + 97);
+	assert_int_equal(busy->current, 1 + 97);
+	/* still past the mark (dial() settled the store: a backlog again), but within the hold after the cut (the
+	 * window, 300 ms, and the queue's delay): the limit stays; the share is the limit over the tick's 1,020/s */
+	submit_jobs(3);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, 30);
+	assert_int_equal(o->offered_rate, 1020);
+	assert_int_equal(o->admit_pm, 29);
+	/* after it: cut again, a quarter, and pressure was seen at 41 still (a cut of a cut) */
+	o->cut_us -= 400000;
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, 22);
+	assert_int_equal(o->limit_max, 41);
+	assert_int_equal(o->admit_pm, 1000);	/* nothing offered in that tick */
+	/* of 100 offered in a tick, the limit's share (22 per mille) spread evenly, and no more than 100 ms of it */
+	for (i = 0; i < 100; i++)
+		uigw_admit(gw);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->admit_pm, 22);
+	o->tokens_us -= 1000000;
 	o->credit_pm = 0;
+	admitted = 0;
+	for (i = 0; i < 100; i++)
+		admitted += uigw_admit(gw) == UIGW_REFUSAL_NONE;
+	assert_int_equal(admitted, 2);
 	assert_int_equal(trigger("yn", "+491720000072", UIGW_CHAN_SMPP_USSD, "caller=+4930999", NULL, &res),
 			 UIGW_REFUSAL_BUSY);
-	assert_int_equal(busy->current, 100);
+	busy_n = busy->current;
 
 	/* the dialog under way goes on (trigger() settled the store: the backlog is gone) */
 	assert_int_equal(uigw_dialog_input(a, "1"), 0);
 	settle();
 	assert_string_equal(rec.text, "Number that called you?\n0. Back");
-	/* calm: a tenth more per tick, all admitted after ten; the episode ends a second later */
-	for (i = 0; i < 10; i++)
+	/* calm (trigger() settled the store) while refusing: up a quarter of the way back to 41 ... */
+	for (i = 0; i < 100; i++)
+		uigw_admit(gw);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, 22 + (41 - 22) / 4);
+	for (n = 0; n < 20 && o->limit < 41; n++) {
+		for (i = 0; i < 100; i++)
+			uigw_admit(gw);
 		uigw_overload_tick(gw);
+	}
+	assert_int_equal(o->limit, 41);
+	/* ... then by 2.5 % a tick, at least one */
+	for (i = 0; i < 100; i++)
+		uigw_admit(gw);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, 42);
+	/* between the marks while refusing: down by 2.5 % a tick, at least one */
+	o->cfg.store_low = 0;
+	submit_jobs(1);
+	for (i = 0; i < 100; i++)
+		uigw_admit(gw);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, 41);
+	settle();
+	o->cfg.store_low = 1;
+	/* the burst over: a tick offered less than the limit, and from the next one all of it is admitted */
+	for (i = 0; i < 3; i++)
+		uigw_admit(gw);
+	uigw_overload_tick(gw);
 	assert_int_equal(o->admit_pm, 1000);
+	o->tokens_us -= 100000;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(uigw_admit(gw), UIGW_REFUSAL_NONE);
+	assert_true(busy->current > busy_n);
 	assert_true(uigw_overloaded(gw));
 	assert_non_null(dial("+491720000073", "*7726#"));
+	/* nothing refused in a tick and calm for a second: the episode ends */
 	usleep(1100000);
 	uigw_overload_tick(gw);
 	assert_false(uigw_overloaded(gw));
 	assert_int_equal(o->episodes, 1);
+	assert_int_equal(o->limit, 0);
 
-	/* the loop's lag as the input */
+	/* the loop's lag as the input: a quarter under what the last second admitted */
 	o->lag_ms = o->cfg.lag_high_ms;
 	uigw_overload_tick(gw);
 	assert_true(uigw_overloaded(gw));
 	assert_string_equal(o->why, "event loop lag");
-	assert_int_equal(o->admit_pm, 750);
+	assert_int_equal(o->cut_keep, 750);
+	assert_int_equal(o->limit, OSMO_MAX(UIGW_OVERLOAD_MIN_RATE, o->limit_max * 3 / 4));
 	o->lag_ms = 0;
 	/* the queue delay a channel reports: the least over the window (300 ms, three ticks) counts. A stall's queue,
 	 * read empty again within the window, is no overload */
-	o->admit_pm = 1000;
-	o->active = false;
+	overload_reset(o);
 	uigw_overload_delay_sample(gw, 900);
 	assert_int_equal(o->delay_ms, 225);	/* smoothed, shown */
 	uigw_overload_tick(gw);
@@ -763,24 +840,41 @@ static void test_overload_admission(void **state)
 		uigw_overload_tick(gw);
 		assert_false(uigw_overloaded(gw));
 	}
+	/* 100 admitted in each of the last ten ticks (the ring; the tick that begins the episode puts its own 0 in) */
+	for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
+		o->admitted[i] = 100;
 	uigw_overload_delay_sample(gw, 300);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->qdelay.standing_ms, 250);
 	assert_true(uigw_overloaded(gw));
 	assert_string_equal(o->why, "queue delay");
+	assert_int_equal(o->limit_max, 900);
+	assert_int_equal(o->limit, 675);
 	uigw_overload_tick(gw);	/* no sample in that tick: nothing waited, the smoothed figure halved */
 	assert_int_equal(o->qdelay.standing_ms, 0);
 	assert_true(o->delay_ms < 200);
-	assert_int_equal(o->admit_pm, 750 + 100);	/* the first cut a quarter; calm since: a tenth back */
 	/* in an episode the latest tick counts, and a cut is deeper the farther past the mark: a half at twice it */
+	o->cut_us -= 1000000;
 	uigw_overload_delay_sample(gw, 400);
 	uigw_overload_tick(gw);
-	assert_int_equal(o->admit_pm, 425);
+	assert_int_equal(o->cut_keep, 500);
+	assert_int_equal(o->limit, 337);
+	/* past the mark, not as far as at that cut: no further cut, whatever the time since */
+	o->cut_us -= 1000000;
 	uigw_overload_delay_sample(gw, 250);
 	uigw_overload_tick(gw);
-	assert_int_equal(o->admit_pm, 318);
-	o->admit_pm = 1000;
-	o->active = false;
+	assert_int_equal(o->limit, 337);
+	/* as far past it again, but the last cut could not show yet: the hold is the window and the queue's delay */
+	before = o->limit;
+	o->cut_us = uigw_real_mono_us() - 500000;
+	uigw_overload_delay_sample(gw, 400);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, before);	/* 500 ms < 300 + 400 */
+	o->cut_us -= 300000;
+	uigw_overload_delay_sample(gw, 400);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, before / 2);
+	overload_reset(o);
 	/* a window of one tick: that tick's least */
 	o->cfg.window_ms = 100;
 	uigw_overload_delay_sample(gw, 220);
@@ -790,8 +884,7 @@ static void test_overload_admission(void **state)
 	/* high mark 0: not an input */
 	o->cfg.delay_high_ms = 0;
 	o->cfg.lag_high_ms = 0;
-	o->active = false;
-	o->admit_pm = 1000;
+	overload_reset(o);
 	for (i = 0; i < 3; i++) {
 		o->lag_ms = 100000;
 		uigw_overload_delay_sample(gw, 100000);
@@ -827,8 +920,7 @@ static void test_overload_admission(void **state)
 	assert_true(o->sdelay.standing_ms >= 60);
 	settle();
 	assert_int_equal(uigw_store_delay_ms(gw->store), 0);
-	o->active = false;
-	o->admit_pm = 1000;
+	overload_reset(o);
 	uigw_dialog_abort(a, UIGW_OUTCOME_ABANDONED);
 }
 

@@ -17,6 +17,7 @@
 #include <osmocom/uigw/core/overload.h>
 
 #define LAG_TICK_US	100000	/* the sampler's period */
+#define TICKS_PER_S	(1000000 / LAG_TICK_US)
 
 /* timed by the real clock (uigw_real_mono_us()): a test's fake clock moves in jumps that are no lag */
 #define CALM_HOLD_US	1000000	/* every input under its low mark this long before overload ends */
@@ -72,7 +73,7 @@ static void window_push(struct uigw_overload_window *w, unsigned int ms, unsigne
 	w->standing_ms = least;
 }
 
-/* What a cut keeps of the share for a delay of \a ms over its mark \a high: a quarter less, and the more the
+/* What a cut keeps of the limit for a delay of \a ms over its mark \a high: a quarter less, and the more the
  * farther past it, down to a half at twice the mark (a burst's onset: each tick of a shallow cut is a backlog that
  * the admitted dialogs wait behind) */
 static unsigned int keep_pm(unsigned int ms, unsigned int high)
@@ -82,14 +83,14 @@ static unsigned int keep_pm(unsigned int ms, unsigned int high)
 	return keep > 750 ? 750 : keep < 500 ? 500 : keep;
 }
 
-/* The inputs against their marks: 1 over a high mark (which is named in *why, what a cut keeps of the share in
+/* The inputs against their marks: 1 over a high mark (which is named in *why, what a cut keeps of the limit in
  * *keep), -1 all under their low marks, 0 in between */
 static int pressure(struct uigw *gw, const char **why, unsigned int *keep)
 {
 	struct uigw_overload *o = &gw->overload;
 	unsigned int depth = uigw_store_queue_depth(gw->store);
 	/* a delay begins an episode when it stayed past its mark for the window; in one, the latest figure drives the
-	 * share (the burst is known, and a cut a window late is a backlog the admitted dialogs wait behind) */
+	 * limit (the burst is known, and a cut a window late is a backlog the admitted dialogs wait behind) */
 	unsigned int sdelay = o->active ? o->sdelay.last_ms : o->sdelay.standing_ms;
 	unsigned int qdelay = o->active ? o->qdelay.last_ms : o->qdelay.standing_ms;
 
@@ -122,7 +123,37 @@ static int pressure(struct uigw *gw, const char **why, unsigned int *keep)
 	return 0;
 }
 
-static void begin(struct uigw *gw, const char *why)
+/* The limit's share of the offered rate (the last tick's, or this one's so far if more), per mille */
+static void set_share(struct uigw_overload *o)
+{
+	uint64_t offered = OSMO_MAX(o->offered_rate, o->offered_tick * TICKS_PER_S);
+
+	if (!o->limit || !offered || o->limit >= offered)
+		o->admit_pm = 1000;
+	else
+		o->admit_pm = OSMO_MAX(1, (unsigned int)((uint64_t)o->limit * 1000 / offered));
+}
+
+/* A cut: the limit down to what \a keep keeps of it (of the rate admitted over the last second when an episode
+ * begins); where it was is where pressure was seen, unless the last tick saw it too (a cut of a cut) */
+static void cut(struct uigw_overload *o, unsigned int keep)
+{
+	unsigned int base = o->limit, i, sum = o->admitted_tick;
+
+	if (!base) {
+		for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
+			sum += o->admitted[i];
+		base = sum;
+	}
+	if (!o->pressed)
+		o->limit_max = base;
+	o->limit = OSMO_MAX(UIGW_OVERLOAD_MIN_RATE, (unsigned int)((uint64_t)base * keep / 1000));
+	o->cut_us = uigw_real_mono_us();
+	o->cut_keep = keep;
+	set_share(o);
+}
+
+static void begin(struct uigw *gw, const char *why, unsigned int keep)
 {
 	struct uigw_overload *o = &gw->overload;
 
@@ -132,11 +163,16 @@ static void begin(struct uigw *gw, const char *why)
 	o->episodes++;
 	o->refused_now = 0;
 	o->why = why;
+	o->limit = 0;
+	cut(o, keep);
+	o->tokens = 0;
+	o->tokens_us = uigw_real_mono_us();
 	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), store delay %u ms (at least %u "
-	     "ms for %u ms; high %u), loop lag %u ms (high %u), queue delay at least %u ms for %u ms (high %u): part of "
-	     "the new dialogs and pushes refused\n", why, uigw_store_queue_depth(gw->store), o->cfg.store_high,
-	     uigw_store_delay_ms(gw->store), o->sdelay.standing_ms, o->cfg.window_ms, o->cfg.store_delay_high_ms,
-	     o->lag_ms, o->cfg.lag_high_ms, o->qdelay.standing_ms, o->cfg.window_ms, o->cfg.delay_high_ms);
+	     "ms for %u ms; high %u), loop lag %u ms (high %u), queue delay at least %u ms for %u ms (high %u): new "
+	     "dialogs and pushes limited to %u/s (%u/s admitted over the last second)\n", why,
+	     uigw_store_queue_depth(gw->store), o->cfg.store_high, uigw_store_delay_ms(gw->store), o->sdelay.standing_ms,
+	     o->cfg.window_ms, o->cfg.store_delay_high_ms, o->lag_ms, o->cfg.lag_high_ms, o->qdelay.standing_ms,
+	     o->cfg.window_ms, o->cfg.delay_high_ms, o->limit, o->limit_max);
 	set_stats(gw);
 }
 
@@ -150,6 +186,8 @@ static void end(struct uigw *gw)
 	     (uigw_wall_ms() - o->since_ms) / 1000.0, o->why, o->refused_now, uigw_store_queue_depth(gw->store),
 	     o->lag_ms, o->qdelay.last_ms);
 	o->since_ms = uigw_wall_ms();
+	o->limit = 0;
+	o->admit_pm = 1000;
 	set_stats(gw);
 	/* what the burst took (kept responses, queues) back to the system: glibc keeps freed memory otherwise; the
 	 * pages it wrote out of SQLite's caches (the writer trims again after releasing its own) */
@@ -157,15 +195,21 @@ static void end(struct uigw *gw)
 	malloc_trim(0);
 }
 
-/* Every tick: the share of new dialogs admitted goes down by a quarter (up to a half, keep_pm()) while an input is
- * over its high mark, up by a tenth while all are under their low marks, and stays between (AIMD: it settles where
- * the work admitted is what the gateway can do, and the refusals' own cost is part of the measure). Overload ends
- * when all of it is admitted again and the inputs have been calm for a second. */
+/* Every tick. In an episode new dialogs are admitted up to a rate, the limit (not a share of what is offered: a
+ * share is a rate that moves with the offered load, and an AIMD on it swung the admitted dialogs between a tenth and
+ * twice what the gateway can do at 5x; doc/dialogs.md "Overload"). The limit begins at what the last second
+ * admitted, cut by a quarter (up to a half, keep_pm()); while an input stays past its high mark it is cut again,
+ * but only once the last cut could show — after the window and the queue's delay, the time a dialog admitted now
+ * takes to load the gateway — and only if the input is no lower than at that cut (cutting each tick until the input
+ * turns cut far below what the gateway can do). Between the marks while refusing, a standing queue at the limit,
+ * it goes down by 2.5 % a tick; with every input under its low mark it rises: by a quarter of the way back to where
+ * pressure was last seen, beyond that by 2.5 % a tick. As a rate it admits everything again the moment a burst
+ * ends. Overload ends when nothing was refused in a tick and the inputs have been calm for a second. */
 void uigw_overload_tick(struct uigw *gw)
 {
 	struct uigw_overload *o = &gw->overload;
 	const char *why = NULL;
-	unsigned int keep;
+	unsigned int keep, i;
 	int p;
 
 	/* nothing read for a tick: nothing waits either */
@@ -175,22 +219,37 @@ void uigw_overload_tick(struct uigw *gw)
 	o->delay_samples = 0;
 	window_push(&o->sdelay, uigw_store_delay_ms(gw->store), o->cfg.window_ms);
 	p = pressure(gw, &why, &keep);
+	if (o->active)
+		LOGP(DMAIN, LOGL_DEBUG, "overload tick: limit %u/s, %u/s offered, %u/s admitted; store backlog %u, store "
+		     "delay %u ms, queue delay %u ms, loop lag %u ms: %s\n", o->limit, o->offered_tick * TICKS_PER_S,
+		     o->admitted_tick * TICKS_PER_S, uigw_store_queue_depth(gw->store), o->sdelay.last_ms,
+		     o->qdelay.last_ms, o->lag_ms, p > 0 ? why : p < 0 ? "calm" : "between the marks");
+	o->admitted[o->n_ticks++ % ARRAY_SIZE(o->admitted)] = o->admitted_tick;
+	o->offered_rate = o->offered_tick * TICKS_PER_S;
+	o->offered_tick = o->admitted_tick = 0;
 	if (p > 0) {
+		int64_t hold_us = (int64_t)(o->cfg.window_ms + OSMO_MIN(o->qdelay.last_ms, 2000)) * 1000;
+
 		if (!o->active)
-			begin(gw, why);
-		o->admit_pm = o->admit_pm * keep / 1000;
-		if (o->admit_pm < UIGW_OVERLOAD_MIN_ADMIT_PM)
-			o->admit_pm = UIGW_OVERLOAD_MIN_ADMIT_PM;
+			begin(gw, why, keep);
+		else if (uigw_real_mono_us() - o->cut_us >= hold_us && keep <= o->cut_keep)
+			cut(o, keep);
+		o->pressed = true;
 		o->calm_since_us = 0;
+		set_share(o);
 		return;
 	}
-	if (p < 0 && o->admit_pm < 1000) {
-		o->admit_pm += 100;
-		if (o->admit_pm > 1000)
-			o->admit_pm = 1000;
-	}
+	o->pressed = false;
 	if (!o->active)
 		return;
+	if (p < 0 && o->admit_pm < 1000) {
+		i = o->limit < o->limit_max ? OSMO_MAX((o->limit_max - o->limit) / 4, o->limit / 40) : o->limit / 40;
+		o->limit += OSMO_MAX(i, 1);
+	} else if (p == 0 && o->admit_pm < 1000) {
+		i = o->limit - o->limit / 40;
+		o->limit = OSMO_MAX(UIGW_OVERLOAD_MIN_RATE, i);
+	}
+	set_share(o);
 	if (p < 0 && o->admit_pm == 1000) {
 		if (!o->calm_since_us)
 			o->calm_since_us = uigw_real_mono_us();
@@ -207,20 +266,32 @@ bool uigw_overload_refuse(struct uigw *gw)
 	const char *why = NULL;
 	unsigned int keep;
 
+	o->offered_tick++;
 	/* an input past its high mark between two ticks: cut at once, do not wait for the tick */
-	if (!o->active && pressure(gw, &why, &keep) > 0) {
-		begin(gw, why);
-		o->admit_pm = o->admit_pm * keep / 1000;
+	if (!o->active && pressure(gw, &why, &keep) > 0)
+		begin(gw, why, keep);
+	if (o->limit) {
+		/* no more than the limit, saved up over one tick at most (a read after a stall brings many at once) ... */
+		int64_t now = uigw_real_mono_us();
+
+		o->tokens += (now - o->tokens_us) * o->limit;
+		o->tokens_us = now;
+		if (o->tokens > (int64_t)o->limit * LAG_TICK_US)
+			o->tokens = (int64_t)o->limit * LAG_TICK_US;
+		if (o->tokens < 1000000)
+			return true;
 	}
-	if (o->admit_pm >= 1000)
-		return false;
-	/* the admitted share, spread evenly (a credit, no randomness) */
-	o->credit_pm += o->admit_pm;
-	if (o->credit_pm >= 1000) {
+	if (o->admit_pm < 1000) {
+		/* ... and of those the limit's share of the last tick's rate, spread evenly (a credit, no randomness) */
+		o->credit_pm += o->admit_pm;
+		if (o->credit_pm < 1000)
+			return true;
 		o->credit_pm -= 1000;
-		return false;
 	}
-	return true;
+	if (o->limit)
+		o->tokens -= 1000000;
+	o->admitted_tick++;
+	return false;
 }
 
 bool uigw_overload_late(const struct uigw *gw, int64_t waited_ms)

@@ -81,7 +81,7 @@ DEFUN(cfg_ovl_retry, cfg_ovl_retry_cmd, "overload retry-after <1-3600>",
 
 DEFUN(cfg_ovl_max_wait, cfg_ovl_max_wait_cmd, "overload max-wait <0-60000>",
       OVL_STR "Refuse at once a request that would begin a dialog and waited this long in the kernel (SIP over UDP), "
-      "whatever the admitted share\n" "Milliseconds (default 300; 0: off)\n")
+      "whatever the overload limit\n" "Milliseconds (default 300; 0: off)\n")
 {
 	g_gw->overload.cfg.max_wait_ms = atoi(argv[0]);
 	return CMD_SUCCESS;
@@ -117,9 +117,10 @@ DEFUN(show_overload, show_overload_cmd, "show overload",
 	bool active = uigw_overloaded(g_gw);
 
 	if (active)
-		vty_out(vty, "Overloaded since %s (began by %s): %.1f %% of new dialogs admitted, %" PRIu64 " refused so "
-			"far%s", uigw_utc_str(since, sizeof(since), o->since_ms, "%Y-%m-%d %H:%M:%SZ"), o->why,
-			o->admit_pm / 10.0, o->refused_now, VTY_NEWLINE);
+		vty_out(vty, "Overloaded since %s (began by %s): new dialogs limited to %u/s (%u/s offered in the last "
+			"tick: %.1f %% admitted), %" PRIu64 " refused so far%s",
+			uigw_utc_str(since, sizeof(since), o->since_ms, "%Y-%m-%d %H:%M:%SZ"), o->why, o->limit,
+			o->offered_rate, o->admit_pm / 10.0, o->refused_now, VTY_NEWLINE);
 	else if (o->episodes)
 		vty_out(vty, "Not overloaded; the last episode (began by %s) ended %s, %" PRIu64 " refused in it%s",
 			o->why, uigw_utc_str(since, sizeof(since), o->since_ms, "%Y-%m-%d %H:%M:%SZ"), o->refused_now,

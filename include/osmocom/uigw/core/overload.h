@@ -38,15 +38,28 @@ struct uigw_overload_cfg {
 						 *   stayed there this long: a standing queue, not a transient one */
 	unsigned int retry_after_s;		/*!< what peers that can be told are told to wait (SIP, HTTP) */
 	unsigned int max_wait_ms;		/*!< a request that would begin a dialog and waited this long in
-						 *   the kernel is refused at once, whatever the share (0: off) */
+						 *   the kernel is refused at once, whatever the limit (0: off) */
 };
 
 struct uigw_overload {
 	struct uigw_overload_cfg cfg;
 	bool active;			/*!< an episode runs: from an input past its high mark until all of the new
 					 *   dialogs are admitted again and every input was calm for a second */
-	unsigned int admit_pm;		/*!< share of new dialogs admitted, per mille (1000: all) */
+	unsigned int limit;		/*!< new dialogs admitted per second in an episode (0: no episode) */
+	unsigned int limit_max;		/*!< the limit when pressure was last seen after a tick without */
+	bool pressed;			/*!< the last tick saw pressure */
+	int64_t cut_us;			/*!< monotonic: when it was last cut */
+	unsigned int cut_keep;		/*!< what that cut kept, per mille (how far past its mark the input was) */
+	unsigned int offered_tick;	/*!< new dialogs and pushes asked for in this tick ... */
+	unsigned int admitted_tick;	/*!< ... and admitted */
+	unsigned int offered_rate;	/*!< per second, by the last tick */
+	unsigned int admitted[10];	/*!< admitted in each of the last ten ticks (a ring) */
+	unsigned int n_ticks;
+	unsigned int admit_pm;		/*!< the share of new dialogs admitted in this tick: the limit over the
+					 *   offered rate, per mille (1000: all) */
 	unsigned int credit_pm;		/*!< spreads the admitted ones evenly */
+	int64_t tokens;			/*!< ... and no more than the limit allows: admissions left, in millionths */
+	int64_t tokens_us;		/*!< monotonic: when they were last topped up */
 	int64_t since_ms;		/*!< wall clock: began (active), or ended */
 	int64_t calm_since_us;		/*!< monotonic: every input under its low mark since, 0: not */
 	const char *why;		/*!< the input that began it */
@@ -81,12 +94,12 @@ void uigw_overload_stop(struct uigw *gw);
 /*! A channel read a request that had waited \a ms in the kernel (its oldest of a read batch). */
 void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms);
 /*! Is a request that waited \a waited_ms in the kernel before it was read (-1: not known) past `overload max-wait`?
- *  Such a request is refused whatever the admitted share (uigw_admit_waited()): the share follows the queue only
+ *  Such a request is refused whatever the limit (uigw_admit_waited()): the limit follows the queue only
  *  a tick or more later, and a request admitted after a long wait is the latency the subscriber sees (and, past
  *  T1, a request its client has sent again). Refusing the late ones, which costs little, empties the queue. */
 bool uigw_overload_late(const struct uigw *gw, int64_t waited_ms);
-/*! The least share admitted, per mille: a trickle goes on even under the worst load (the measure needs it). */
-#define UIGW_OVERLOAD_MIN_ADMIT_PM 20
+/*! The least limit, new dialogs per second: a trickle goes on even under the worst load (the measure needs it). */
+#define UIGW_OVERLOAD_MIN_RATE 10
 /*! Is an overload episode running? */
 bool uigw_overloaded(struct uigw *gw);
 /*! Once a second (housekeeping): every 5 s, when the heap holds 8 MiB or more free and that is a quarter of what is
@@ -95,8 +108,9 @@ bool uigw_overloaded(struct uigw *gw);
 void uigw_memory_tick(struct uigw *gw);
 /*! The operator's drain (VTY `drain` / `no drain`): while on, uigw_admit() refuses every new dialog and push. */
 void uigw_drain(struct uigw *gw, bool on);
-/*! Should this new dialog or push be refused (uigw_admit())? Refuses all but the admitted share while an episode
- *  runs; an input past its high mark begins one at once. */
+/*! Should this new dialog or push be refused (uigw_admit())? While an episode runs, refuses what goes beyond the
+ *  limit (new dialogs per second, spread evenly over the offered ones); an input past its high mark begins one at
+ *  once. */
 bool uigw_overload_refuse(struct uigw *gw);
 /*! The controller's step (every 100 ms by the loop-lag timer; tests call it directly). */
 void uigw_overload_tick(struct uigw *gw);
