@@ -614,9 +614,6 @@ static void job_done(struct uigw_store_job *job, void *data)
 	talloc_free(job);
 }
 
-/* Overload control: past a high mark the admitted share of new dialogs and pushes falls (refused ones get the busy
- * text, counted), the dialog under way goes on; calm again, the share climbs back, and the episode ends after a
- * second at full admission. */
 /* The operator's drain: every new dialog refused (counted as such), the one under way goes on; uigw_refusing()
  * says so without counting, and says nothing once the drain ends */
 static void test_drain(void **state)
@@ -684,6 +681,16 @@ static void submit_jobs(unsigned int n)
 	}
 }
 
+/* \a n new dialogs asked for: \returns how many uigw_admit() admitted */
+static unsigned int offer(unsigned int n)
+{
+	unsigned int admitted = 0;
+
+	while (n--)
+		admitted += uigw_admit(gw) == UIGW_REFUSAL_NONE;
+	return admitted;
+}
+
 /* no episode, no limit */
 static void overload_reset(struct uigw_overload *o)
 {
@@ -693,6 +700,9 @@ static void overload_reset(struct uigw_overload *o)
 	o->admit_pm = 1000;
 }
 
+/* Overload control: past a high mark new dialogs and pushes are limited to a rate (refused ones get the busy text,
+ * counted), the dialog under way goes on; calm again, the limit climbs back, and the episode ends after a calm
+ * second that refused nothing. */
 static void test_overload_admission(void **state)
 {
 	struct uigw_overload *o = &gw->overload;
@@ -700,14 +710,13 @@ static void test_overload_admission(void **state)
 	struct uigw_trigger_res res;
 	struct uigw_store_job *job;
 	struct uigw_dialog *a;
-	unsigned int i, n, admitted, before;
+	unsigned int i, n, before;
 	uint64_t busy_n;
 
 	/* what the last second admitted: 40 in one tick, then the dialog that goes on below */
 	for (i = 0; i < 10; i++)
 		uigw_overload_tick(gw);
-	for (i = 0; i < 40; i++)
-		assert_int_equal(uigw_admit(gw), UIGW_REFUSAL_NONE);
+	assert_int_equal(offer(40), 40);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->offered_rate, 400);
 	a = dial("+491720000070", "*7726#");
@@ -732,10 +741,7 @@ static void test_overload_admission(void **state)
 	assert_int_equal(o->limit, 30);
 	/* a rate: 100 ms bring 3 of 30/s, whatever is offered */
 	o->tokens_us -= 100000;
-	admitted = 0;
-	for (i = 0; i < 100; i++)
-		admitted += uigw_admit(gw) == UIGW_REFUSAL_NONE;
-	assert_int_equal(admitted, 3);
+	assert_int_equal(offer(100), 3);
 	assert_int_equal(o->refused_now, 1 + 97);
 	assert_int_equal(busy->current, 1 + 97);
 	/* still past the mark (dial() settled the store: a backlog again), but within the hold after the cut (the
@@ -752,57 +758,50 @@ static void test_overload_admission(void **state)
 	assert_int_equal(o->limit_max, 41);
 	assert_int_equal(o->admit_pm, 1000);	/* nothing offered in that tick */
 	/* of 100 offered in a tick, the limit's share (22 per mille) spread evenly, and no more than 100 ms of it */
-	for (i = 0; i < 100; i++)
-		uigw_admit(gw);
+	offer(100);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->admit_pm, 22);
 	o->tokens_us -= 1000000;
 	o->credit_pm = 0;
-	admitted = 0;
-	for (i = 0; i < 100; i++)
-		admitted += uigw_admit(gw) == UIGW_REFUSAL_NONE;
-	assert_int_equal(admitted, 2);
+	busy_n = busy->current;
+	assert_int_equal(offer(100), 2);
+	assert_int_equal(busy->current, busy_n + 98);
 	assert_int_equal(trigger("yn", "+491720000072", UIGW_CHAN_SMPP_USSD, "caller=+4930999", NULL, &res),
 			 UIGW_REFUSAL_BUSY);
-	busy_n = busy->current;
+	busy_n += 98 + 1;
+	assert_int_equal(busy->current, busy_n);
 
 	/* the dialog under way goes on (trigger() settled the store: the backlog is gone) */
 	assert_int_equal(uigw_dialog_input(a, "1"), 0);
 	settle();
 	assert_string_equal(rec.text, "Number that called you?\n0. Back");
 	/* calm (trigger() settled the store) while refusing: up a quarter of the way back to 41 ... */
-	for (i = 0; i < 100; i++)
-		uigw_admit(gw);
+	offer(100);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->limit, 22 + (41 - 22) / 4);
 	for (n = 0; n < 20 && o->limit < 41; n++) {
-		for (i = 0; i < 100; i++)
-			uigw_admit(gw);
+		offer(100);
 		uigw_overload_tick(gw);
 	}
 	assert_int_equal(o->limit, 41);
 	/* ... then by 2.5 % a tick, at least one */
-	for (i = 0; i < 100; i++)
-		uigw_admit(gw);
+	offer(100);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->limit, 42);
 	/* between the marks while refusing: down by 2.5 % a tick, at least one */
 	o->cfg.store_low = 0;
 	submit_jobs(1);
-	for (i = 0; i < 100; i++)
-		uigw_admit(gw);
+	offer(100);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->limit, 41);
 	settle();
 	o->cfg.store_low = 1;
 	/* the burst over: a tick offered less than the limit, and from the next one all of it is admitted */
-	for (i = 0; i < 3; i++)
-		uigw_admit(gw);
+	offer(3);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->admit_pm, 1000);
 	o->tokens_us -= 100000;
-	for (i = 0; i < 3; i++)
-		assert_int_equal(uigw_admit(gw), UIGW_REFUSAL_NONE);
+	assert_int_equal(offer(3), 3);
 	assert_true(busy->current > busy_n);
 	assert_true(uigw_overloaded(gw));
 	assert_non_null(dial("+491720000073", "*7726#"));
