@@ -216,12 +216,14 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 		t = json_object_get(tables, name);
 		if (!t)
 			fail_msg("table %s can hold a subscriber but is not exported", name);
-		if (!json_array_size(t))
+		/* the mapping is in its journal until the merge (mapping-delay, 10 s here): in one of the two */
+		if (!json_array_size(t) && !(!strcmp(name, "subscriber_map") &&
+					     json_array_size(json_object_get(tables, "subscriber_new"))))
 			fail_msg("table %s: nothing exported", name);
 		covered++;
 	}
 	sqlite3_finalize(s);
-	assert_int_equal(covered, 15);
+	assert_int_equal(covered, 16);
 	json_decref(tables);
 
 	/* erase A: nothing of A anywhere, everything of B still there, the counts follow */
@@ -232,6 +234,8 @@ static void test_export_covers_the_schema_and_erase_one(void **state)
 	assert_int_equal(export_rows(A, NULL), 0);
 	assert_int_equal(export_rows(B, NULL), b);
 	assert_int_equal(count(db, "SELECT count(*) FROM subscriber_map WHERE msisdn = '+491720000001'"), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM subscriber_new WHERE msisdn = '+491720000001'"), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM subscriber_new WHERE msisdn = '+491720000002'"), 1);
 	assert_int_equal(count(db, "SELECT count(*) FROM webhook_outbox WHERE instr(coalesce(data, ''), '" A "')"),
 			 0);
 	assert_int_equal(count(db, "SELECT n FROM answer_count WHERE value = '4'"), 1);
@@ -288,6 +292,7 @@ static void test_retention_per_kind(void **state)
 	snprintf(path, sizeof(path), "%s/retention.db", fx.dir);
 	cfg.path = path;
 	cfg.sync_full = false;
+	cfg.map_delay_s = 0;	/* each commit's mappings merged after it: purged from subscriber_map */
 	cfg.retention_days = 1;
 	for (i = 1; i < _UIGW_RET_NUM; i++)
 		cfg.retention[i] = 1;

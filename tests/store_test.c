@@ -650,6 +650,114 @@ static void test_optout_offer_subscriber(void **state)
 	assert_int_equal(file_int("optout", "SELECT count(*) FROM optout"), 3);
 }
 
+/* New subscribers' mappings wait in the journal (subscriber_new) for mapping-delay, then go into subscriber_map in
+ * key order (in several steps here: 5,004 rows), first and last seen kept across passes; a rolled-back job's
+ * mapping is not merged; a journal left at open (a crash) is merged at once. SQLite only: PostgreSQL writes the
+ * mapping itself. */
+static int64_t wait_merged(struct uigw_store *st)
+{
+	int spins;
+
+	for (spins = 0; spins < 400 && sql_int(st->rdb, "SELECT count(*) FROM subscriber_new"); spins++)
+		usleep(25000);
+	return sql_int(st->rdb, "SELECT count(*) FROM subscriber_new");
+}
+
+static void test_mapping_journal(void **state)
+{
+	static const char *const odd[] = { "a", "!x", "zz", "a" };
+	static const int64_t odd_t[] = { 5000, 1000, 1000, 1000 };
+	struct uigw_store_cfg cfg;
+	struct uigw_store *st;
+	struct done_rec d = { 0 };
+	struct uigw_store_job *job;
+	struct uigw_store_row *r;
+	sqlite3 *db;
+	char sql[128];
+	unsigned int i;
+
+	if (pg_conninfo)
+		skip();
+	uigw_store_cfg_defaults(&cfg);
+	cfg.path = db_path("mapjournal");
+	cfg.map_delay_s = 2;
+	cfg.retention_days = 0;	/* times from 1970: kept */
+	st = open_cfg(&cfg, "mapjournal");
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	for (i = 0; i < 5000; i++) {
+		r = row(job, UIGW_ROW_SUBSCRIBER, NULL, 1000 + i);
+		r->subscriber = talloc_asprintf(job, "%08x%024x", (uint32_t)(i * 2654435761u), i);
+		r->u.subscriber.msisdn = talloc_asprintf(job, "49170%07u", i);
+	}
+	/* outside the hex digits too (below '0', between '9' and 'a', above 'f'): every key is in a range */
+	for (i = 0; i < ARRAY_SIZE(odd); i++)
+		row(job, UIGW_ROW_SUBSCRIBER, odd[i], odd_t[i])->u.subscriber.msisdn = "491709";
+	run(job, &d);
+	talloc_free(job);
+	/* committed with the batch, in the journal: not merged before mapping-delay */
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_new"), 5004);
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map"), 0);
+	assert_int_equal(wait_merged(st), 0);
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map"), 5003);
+	/* each its own number and time, whatever range merged it */
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map WHERE first_seen = last_seen"
+				 " AND msisdn = '49170' || printf('%07d', first_seen - 1000)"), 5000);
+	assert_int_equal(sql_int(st->rdb, "SELECT first_seen * 10000 + last_seen FROM subscriber_map"
+				 " WHERE pseudonym = 'a'"), 1000 * 10000 + 5000);
+	assert_int_equal(sql_int(st->rdb, "SELECT last_seen FROM subscriber_map WHERE pseudonym = '!x'"), 1000);
+	snprintf(sql, sizeof(sql), "SELECT msisdn FROM subscriber_map WHERE pseudonym = '%08x%024x'",
+		 (uint32_t)(4999 * 2654435761u), 4999);
+	assert_int_equal(sql_int(st->rdb, sql), 491700004999LL);
+
+	/* a returning subscriber in a later pass: first seen stays, last seen moves */
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	row(job, UIGW_ROW_SUBSCRIBER, "a", 9000)->u.subscriber.msisdn = "491709";
+	row(job, UIGW_ROW_SUBSCRIBER, "b", 9000)->u.subscriber.msisdn = "491708";
+	run(job, &d);
+	talloc_free(job);
+	assert_int_equal(wait_merged(st), 0);
+	assert_int_equal(sql_int(st->rdb, "SELECT first_seen * 10000 + last_seen FROM subscriber_map"
+				 " WHERE pseudonym = 'a'"), 1000 * 10000 + 9000);
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map"), 5004);
+
+	/* a job refused in a batch is rolled back: its mapping is not merged, the other job's is */
+	{
+		struct done_rec d1 = { 0 }, d2 = { 0 };
+		struct uigw_store_job *bad = uigw_store_job_alloc(st, keep_done, &d1);
+		struct uigw_store_job *good = uigw_store_job_alloc(st, keep_done, &d2);
+
+		row(good, UIGW_ROW_SUBSCRIBER, "g1", 9500)->u.subscriber.msisdn = "491706";
+		row(bad, UIGW_ROW_SUBSCRIBER, "r1", 9500)->u.subscriber.msisdn = "491705";
+		uigw_store_job_row(bad, (enum uigw_row_kind)99);
+		row(good, UIGW_ROW_SUBSCRIBER, "g2", 9500)->u.subscriber.msisdn = "491704";
+		assert_int_equal(uigw_store_submit(good), 0);
+		assert_int_equal(uigw_store_submit(bad), 0);
+		uigw_store_drain(st);
+		assert_true(bad->rc < 0);
+		assert_int_equal(good->rc, 0);
+		talloc_free(bad);
+		talloc_free(good);
+	}
+	assert_int_equal(wait_merged(st), 0);
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map WHERE pseudonym IN ('g1', 'g2')"), 2);
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map WHERE pseudonym = 'r1'"), 0);
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map"), 5006);
+	uigw_store_close(st);
+
+	/* what a crash left in the journal is merged at the next open, without waiting for mapping-delay */
+	assert_int_equal(sqlite3_open(db_path("mapjournal"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO subscriber_new VALUES ('c', '491707', 11000),"
+				      " ('a', '491709', 12000)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cfg.map_delay_s = 3600;
+	st = open_cfg(&cfg, "mapjournal");
+	assert_int_equal(wait_merged(st), 0);
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map"), 5007);
+	assert_int_equal(sql_int(st->rdb, "SELECT last_seen FROM subscriber_map WHERE pseudonym = 'a'"), 12000);
+	uigw_store_close(st);
+}
+
 /* The persistent MT queue: rows in, read back in id order with every field, deleted by id; a row without a PDU
  * fails its job. */
 struct mt_seen {
@@ -1664,6 +1772,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_answers_average, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_views, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optout_offer_subscriber, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mapping_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_completion, setup, teardown),

@@ -127,9 +127,10 @@ def gw_cfg(vty_port, campaigns, db, secret, smsc_port, smsc='test', reconnect_ms
     return out
 
 
-def numbers_in_store(db_path, digits, allowed=('subscriber_map',)):
+def numbers_in_store(db_path, digits, allowed=('subscriber_map', 'subscriber_new')):
     """Where the store holds a subscriber number (any value containing \a digits, e.g. '49172000'), outside
-    the tables where the number is the object of the record (the operator's mapping). Returns [(table, column)]."""
+    the tables where the number is the object of the record (the operator's mapping and its journal of new
+    subscribers). Returns [(table, column)]."""
     import sqlite3
     db = sqlite3.connect('file:%s?mode=ro' % db_path, uri=True)
     found = set()

@@ -49,6 +49,7 @@ void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
 		.hold_s = 30,
 		.spam_window = 86400,
 		.retention_days = 90,
+		.map_delay_s = 10,
 		.cdr_interval = 3600,
 		.cdr_max_kb = 10240,
 	};
@@ -654,6 +655,7 @@ static void store_free(struct uigw_store *st)
 	uigw_store_read_finalize(st);
 	uigw_store_cdr_close(st);
 	finalize_all(st->wstmt, _WSTMT_NUM);
+	uigw_store_map_free(st);
 	finalize_all(st->wq, _UIGW_Q_NUM);
 	free(st->mt_done);
 	free(st->wh);
@@ -726,6 +728,7 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 		goto fail;
 	/* a backlog goes on in batches between the commits from the start, not only an hour later */
 	st->purge_more = uigw_store_purge(st);
+	uigw_store_map_init(st);
 	if (uigw_store_cdr_open(st) < 0)
 		goto fail;
 	/* the records of schema 8, taken over by the charging database now */

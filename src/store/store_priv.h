@@ -72,6 +72,10 @@ enum uigw_store_wstmt {
 	WSTMT_OFFER,
 	WSTMT_OPTOUT,
 	WSTMT_SUBSCRIBER,
+	WSTMT_MAP_UPSERT,
+	WSTMT_MAP_CLEAR,
+	WSTMT_MAP_LAST,
+	WSTMT_MAP_READ,
 	WSTMT_MT_INSERT,
 	WSTMT_MT_DELETE,
 	WSTMT_MT_SENDING,
@@ -112,6 +116,20 @@ struct uigw_store_wparam {
 
 struct uigw_store_pg;
 
+/*! A subscriber's mapping as the writer holds it until the merge (store_mapping.c). */
+#define UIGW_STORE_MSISDN_MAX	24	/*!< a longer number goes through the journal's read-back */
+struct uigw_store_map_row {
+	char pseudonym[33];
+	char msisdn[UIGW_STORE_MSISDN_MAX];
+	bool has_msisdn;
+	int64_t time_ms;
+};
+struct uigw_store_map {
+	struct uigw_store_map_row *rows;
+	unsigned int n, cap;
+	unsigned int i;		/*!< a pass: merged up to here */
+};
+
 /* What a connection's schema and statements held when last measured (uigw_store_conn_mem_batch). */
 struct uigw_store_mem_probe {
 	int64_t fixed;		/*!< schema and statements when last measured */
@@ -130,6 +148,18 @@ struct uigw_store {
 	bool purge_more;		/*!< writer only: purge again after the next commit (more due, or asked) */
 	bool purge_now;			/*!< writer only: asked (store purge): after this commit, whatever the gap */
 	int64_t last_commit_us;		/*!< writer only: when the last batch began (monotonic) */
+	/* writer only: the mapping journal's merge (store_mapping.c) */
+	struct {
+		struct uigw_store_map held;	/*!< the journal's rows since the last pass began, as written */
+		struct uigw_store_map pass;	/*!< the pass under way: sorted, merged up to pass.i */
+		unsigned int pending;	/*!< rows appended since the last pass began */
+		int64_t first_us;	/*!< when the first of them was (monotonic), 0: none */
+		int64_t last_rowid;	/*!< the journal's rowid of the last of them */
+		int64_t upto;		/*!< the pass under way deletes the journal up to this rowid at its end, 0: none */
+		int64_t retry_us;	/*!< a step failed: not again before this (monotonic), 0: none */
+		bool reload;		/*!< held is not the journal (a rollback, an erase, a crash): read it back */
+		unsigned int mark, mark_pending;	/*!< held.n and pending when the transaction began */
+	} map;
 	/* writer only: the webhooks (store_outbox.c) */
 	struct uigw_store_wh_target {
 		int64_t id;
@@ -310,6 +340,26 @@ int uigw_store_write_erase(struct uigw_store *st, const char *pseudonym);
 
 int uigw_store_outbox_add(struct uigw_store *st, enum uigw_webhook_event ev, const struct uigw_store_row *r,
 			  int64_t ref);
+/* store_mapping.c (writer thread, or open before it starts) */
+/*! What the journal of new mappings holds (at open: left by a crash); the rows are read back at the first pass. */
+void uigw_store_map_init(struct uigw_store *st);
+void uigw_store_map_free(struct uigw_store *st);
+/*! A row was just appended to the journal (inside the batch's transaction). */
+void uigw_store_map_added(struct uigw_store *st, const char *pseudonym, const char *msisdn, int64_t time_ms);
+/*! A batch's transaction begins / was rolled back: what it appended is not in the journal. */
+void uigw_store_map_mark(struct uigw_store *st);
+void uigw_store_map_rolled_back(struct uigw_store *st);
+/*! A subscriber is erased in this transaction: nothing held is merged, the next pass reads the journal. */
+void uigw_store_map_forget(struct uigw_store *st);
+/*! One step of merging the journal into subscriber_map: a pass begins when it is due (store mapping-delay, or
+ *  UIGW_STORE_MAP_PASS_ROWS waiting) or \a now; each call upserts about UIGW_STORE_MAP_STEP_ROWS rows in key order
+ *  in one transaction. \returns true while a pass is under way (call again), false when none is */
+bool uigw_store_map_step(struct uigw_store *st, bool now);
+/*! Milliseconds until a step is due, -1: nothing waits. */
+int64_t uigw_store_map_due_ms(const struct uigw_store *st);
+#define UIGW_STORE_MAP_PASS_ROWS	65536	/*!< a pass begins when this many wait, whatever the delay */
+#define UIGW_STORE_MAP_STEP_ROWS	2048	/*!< rows per step (a subscriber's rows are not split) */
+
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
 bool uigw_store_purge(struct uigw_store *st);
 

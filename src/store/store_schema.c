@@ -262,6 +262,14 @@ static const char *const schema_v10[] = {
 	NULL
 };
 
+/* New subscribers' mappings are appended to a journal in the transaction of their dialog and merged into
+ * subscriber_map in key order every few seconds (store_mapping.c): a random-key insert per new subscriber cost a
+ * page written per dialog, and the more so the bigger the mapping grew. */
+static const char *const schema_v11[] = {
+	"CREATE TABLE subscriber_new (pseudonym TEXT NOT NULL, msisdn TEXT, time INTEGER)",
+	NULL
+};
+
 static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[1] = schema_v1,
 	[2] = schema_v2,
@@ -273,6 +281,7 @@ static const char *const *const schema_steps[UIGW_SCHEMA_VERSION + 1] = {
 	[8] = schema_v8,
 	[9] = schema_v9,
 	[10] = schema_v10,
+	[11] = schema_v11,
 };
 
 static int exec_logged(sqlite3 *db, const char *sql)
@@ -396,10 +405,16 @@ const char *const uigw_store_wstmt_sql[_WSTMT_NUM] = {
 		" ON CONFLICT (subscriber) DO UPDATE SET opted_out = excluded.opted_out, time = excluded.time,"
 		" channel = excluded.channel",
 	[WSTMT_SUBSCRIBER] =
+		"INSERT INTO subscriber_new (pseudonym, msisdn, time) VALUES ($pseudonym, $msisdn, $time)",
+	/* the merge of the journal (store_mapping.c), in key order */
+	[WSTMT_MAP_UPSERT] =
 		"INSERT INTO subscriber_map (pseudonym, msisdn, first_seen, last_seen)"
 		" VALUES ($pseudonym, $msisdn, $time, $time)"
 		" ON CONFLICT (pseudonym) DO UPDATE SET msisdn = excluded.msisdn,"
 		" last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
+	[WSTMT_MAP_CLEAR] = "DELETE FROM subscriber_new WHERE rowid <= $upto",
+	[WSTMT_MAP_LAST] = "SELECT max(rowid), count(*) FROM subscriber_new",
+	[WSTMT_MAP_READ] = "SELECT rowid, pseudonym, msisdn, time FROM subscriber_new ORDER BY rowid",
 	[WSTMT_MT_INSERT] =
 		"INSERT OR REPLACE INTO mt_queue (id, channel, dialog, created, expires, final, link, pdu)"
 		" VALUES ($id, $channel, $dialog, $time, $expires, $final, $link, $pdu)",

@@ -14,6 +14,10 @@
 #include <osmocom/uigw/store/store.h>
 #include "store_priv.h"
 
+/* The subscriber's number: in the mapping, or still in its journal (store_mapping.c) */
+#define MSISDN_OF "SELECT msisdn FROM subscriber_map WHERE pseudonym = $s" \
+		  " UNION SELECT msisdn FROM subscriber_new WHERE pseudonym = $s"
+
 /* In the order the writer deletes: what refers to a dialog or a report before the dialog or the report. */
 static const struct {
 	const char *table;
@@ -35,13 +39,14 @@ static const struct {
 	{ "push", "subscriber = $s" },
 	{ "mt_receipt", "subscriber = $s" },
 	/* charging records name the subscriber by pseudonym, or by number (cdr-subscriber msisdn) */
-	{ "cdr", "subscriber = $s OR subscriber IN (SELECT msisdn FROM subscriber_map WHERE pseudonym = $s)" },
+	{ "cdr", "subscriber = $s OR subscriber IN (" MSISDN_OF ")" },
 	{ "spam_report", "reporter = $s" },
 	{ "optout", "subscriber = $s" },
 	{ "optout_scope", "subscriber = $s" },
 	/* pushes put off (quiet hours, pacing) keep the number they go to: found through the mapping */
-	{ "deferred", "msisdn IN (SELECT msisdn FROM subscriber_map WHERE pseudonym = $s)" },
+	{ "deferred", "msisdn IN (" MSISDN_OF ")" },
 	{ "subscriber_map", "pseudonym = $s" },
+	{ "subscriber_new", "pseudonym = $s" },
 };
 
 /* The charging records are in the charging database: read through the read connection's attachment, erased by
@@ -135,6 +140,7 @@ int uigw_store_write_erase(struct uigw_store *st, const char *pseudonym)
 		LOGP(DSTORE, LOGL_NOTICE, "erase without a subscriber skipped\n");
 		return 0;
 	}
+	uigw_store_map_forget(st);	/* nothing held of the subscriber goes back into subscriber_map */
 	for (i = 0; i < ARRAY_SIZE(places); i++) {
 		sqlite3_stmt *s;
 

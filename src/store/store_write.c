@@ -360,11 +360,15 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 			LOGP(DSTORE, LOGL_NOTICE, "subscriber mapping without a pseudonym skipped\n");
 			return 0;
 		}
+		/* into the journal, merged in key order within mapping-delay (store_mapping.c) */
 		b = wb_start(st, WSTMT_SUBSCRIBER);
 		wb_text(&b, "$pseudonym", r->subscriber);
 		wb_text(&b, "$msisdn", r->u.subscriber.msisdn);
 		wb_int(&b, "$time", r->time_ms);
-		break;
+		if (wb_step(&b) < 0)
+			return -EIO;
+		uigw_store_map_added(st, r->subscriber, r->u.subscriber.msisdn, r->time_ms);
+		return 0;
 	case UIGW_ROW_MT:
 		if (!r->u.mt.pdu || !r->u.mt.pdu_len || !r->channel) {
 			LOGP(DSTORE, LOGL_ERROR, "MT without a PDU or channel refused\n");
@@ -659,6 +663,7 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned
 		bool refused = false;
 
 		mt_pairs_collect(st, batch);
+		uigw_store_map_mark(st);
 		rc = uigw_store_step_done(st->wdb, st->wstmt[WSTMT_BEGIN]);
 		if (rc < 0) {
 			LOGP(DSTORE, LOGL_ERROR, "cannot begin a transaction (%u jobs)\n", n_jobs);
@@ -684,6 +689,7 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned
 		}
 		if (refused) {
 			uigw_store_step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
+			uigw_store_map_rolled_back(st);
 			st->wh_dirty = true;	/* a webhook row may have been rolled back */
 			LOGP(DSTORE, LOGL_ERROR, "a job with a refused row failed; rewriting its batch\n");
 			continue;
@@ -693,6 +699,7 @@ static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned
 		if (rc < 0) {
 			if (!sqlite3_get_autocommit(st->wdb))
 				uigw_store_step_done(st->wdb, st->wstmt[WSTMT_ROLLBACK]);
+			uigw_store_map_rolled_back(st);
 			LOGP(DSTORE, st->failing_since_us ? LOGL_INFO : LOGL_ERROR,
 			     "transaction of %u jobs failed and rolled back\n", n_jobs);
 			st->wh_dirty = true;
@@ -709,7 +716,7 @@ void *uigw_store_writer_main(void *arg)
 	struct uigw_store_job *job;
 	uint64_t one = 1;
 	unsigned int i, n_failed;
-	int64_t t0, t0_real, dt, mem;
+	int64_t t0, t0_real, dt, mem, map_due;
 
 	pthread_setname_np(pthread_self(), "uigw-store");	/* for top -H, perf and gdb */
 	pthread_mutex_lock(&st->lock);
@@ -727,6 +734,16 @@ void *uigw_store_writer_main(void *arg)
 			due = -1;
 			if (st->ckpt_dirty && st->cfg.checkpoint_interval_ms)
 				due = st->cfg.checkpoint_interval_ms;
+			map_due = st->failing_since_us ? -1 : uigw_store_map_due_ms(st);
+			if (map_due == 0) {
+				/* a merge step while nothing else waits; the queue is looked at again after it */
+				pthread_mutex_unlock(&st->lock);
+				uigw_store_map_step(st, false);
+				pthread_mutex_lock(&st->lock);
+				continue;
+			}
+			if (map_due > 0 && (due < 0 || map_due < due))
+				due = map_due;
 			if (st->purge_more)
 				ts.tv_sec += 1;
 			else if (due >= 0 && due < 60000)
@@ -737,7 +754,8 @@ void *uigw_store_writer_main(void *arg)
 				pthread_mutex_unlock(&st->lock);
 				if (st->purge_more || uigw_wall_ms() - st->last_purge_ms >= PURGE_INTERVAL_MS)
 					st->purge_more = uigw_store_purge(st);
-				if (st->ckpt_dirty && st->cfg.checkpoint_interval_ms)
+				if (st->ckpt_dirty && st->cfg.checkpoint_interval_ms &&
+				    uigw_real_mono_us() - st->ckpt_us >= (int64_t)st->cfg.checkpoint_interval_ms * 1000)
 					uigw_store_checkpoint(st, false);	/* quiet now: the WAL restarts from its beginning */
 				pthread_mutex_lock(&st->lock);
 			}
@@ -753,8 +771,14 @@ void *uigw_store_writer_main(void *arg)
 			st->mem_writer = mem;
 			continue;
 		}
-		if (llist_empty(&st->queue))
-			break;	/* stop, and nothing left */
+		if (llist_empty(&st->queue)) {
+			/* stop, and nothing left: the journal's mappings merged (else at the next open) */
+			pthread_mutex_unlock(&st->lock);
+			while (!st->failing_since_us && uigw_store_map_step(st, true))
+				;
+			pthread_mutex_lock(&st->lock);
+			break;
+		}
 		wait_interval(st);
 
 		/* take everything queued, up to batch_max_rows rows (at least one job) */
@@ -819,12 +843,16 @@ void *uigw_store_writer_main(void *arg)
 		if (dt > st->stats.max_commit_us)
 			st->stats.max_commit_us = dt;
 		st->stats.last_rows = rows;
+		st->stats.map_waiting = st->map.pending;
 		llist_splice_init(&batch, st->done.prev);
 		st->n_in_flight = 0;
 		pthread_cond_broadcast(&st->idle);
 		pthread_mutex_unlock(&st->lock);
 		if (n_jobs && write(st->efd.fd, &one, sizeof(one)) != sizeof(one))
 			LOGP(DSTORE, LOGL_ERROR, "cannot signal the loop: errno %d\n", errno);
+		/* one key range of the mapping journal's merge between group commits, once the loop has its answers */
+		if (!st->failing_since_us)
+			uigw_store_map_step(st, false);
 		pthread_mutex_lock(&st->lock);
 		if (st->failing_since_us)
 			uigw_store_backoff(st);

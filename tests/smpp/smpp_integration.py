@@ -487,6 +487,7 @@ smpp
         check(not where, 'no subscriber number in the store outside subscriber_map: %r' % where)
         # the same scan finds them where they are (it reads every table)
         where = numbers_in_store(db_path, '49172000', allowed=())
+        # (merged from its journal when the gateway stopped: the journal is empty)
         check(where == [('subscriber_map', 'msisdn')], 'the scan finds the mapping: %r' % where)
     return finish(workdir, rc, t0)
 

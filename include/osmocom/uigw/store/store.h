@@ -46,6 +46,9 @@ struct uigw_store_cfg {
 	unsigned int spam_window;	/*!< seconds: a second report of the same number by the same reporter
 					 *   within it does not count (default 86400) */
 	unsigned int retention_days;	/*!< subscriber_map rows older than this are purged (default 90, 0 = keep) */
+	unsigned int map_delay_s;	/*!< a new subscriber's mapping waits in the journal (subscriber_new) at most
+					 *   this long before it is merged into subscriber_map in key order (default
+					 *   10; 0: after every commit) */
 	unsigned int retention[8];	/*!< days per enum uigw_retention kind but the mapping (0 = keep, default) */
 	/* charging records as CSV files (store_cdr.c); the cdr table is written whatever these say */
 	const char *cdr_dir;		/*!< folder of the CSV files, NULL: none (default) */
@@ -368,6 +371,11 @@ struct uigw_store_stats {
 	uint64_t truncations;		/*!< ... of them that truncated the WAL file */
 	uint64_t ckpt_us;		/*!< the writer's time in those checkpoints (no commit meanwhile), in all */
 	uint64_t ckpt_max_us;		/*!< ... the longest one */
+	uint64_t map_passes;		/*!< merges of the mapping's journal into subscriber_map (store_mapping.c) */
+	uint64_t map_rows;		/*!< ... the mappings they wrote (new or updated) */
+	uint64_t map_us;		/*!< ... the writer's time in them, in all */
+	uint64_t map_max_us;		/*!< ... the longest step (one key range, one transaction) */
+	unsigned int map_waiting;	/*!< mappings in the journal not yet taken by a pass */
 	bool failing;			/*!< the last commit failed: jobs are held and retried */
 	int64_t failing_since_ms;	/*!< wall clock of the failure that began it */
 	unsigned int held;		/*!< jobs waiting for a retry (part of queued) */
@@ -575,7 +583,7 @@ int uigw_store_wh_counts(struct uigw_store *st, int64_t webhook, int64_t cutoff_
 bool uigw_store_is_number(const char *s, double *value);
 
 /*! Schema version this code writes (PRAGMA user_version). */
-#define UIGW_SCHEMA_VERSION 10
+#define UIGW_SCHEMA_VERSION 11
 /*! Apply the schema steps of versions (from, to] to an open database, for tests of the upgrade path.
  *  \returns 0 or negative errno */
 struct sqlite3;
