@@ -32,7 +32,6 @@
 #include "store_priv.h"
 
 #define BUSY_TIMEOUT_MS		10000
-#define CACHE_SIZE_KIB		65536		/* PRAGMA cache_size = -65536: 64 MiB */
 
 
 void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
@@ -50,6 +49,7 @@ void uigw_store_cfg_defaults(struct uigw_store_cfg *cfg)
 		.spam_window = 86400,
 		.retention_days = 90,
 		.map_delay_s = 10,
+		.cache_mb = 64,
 		.cdr_interval = 3600,
 		.cdr_max_kb = 10240,
 	};
@@ -577,13 +577,15 @@ static void finalize_all(sqlite3_stmt **stmts, unsigned int n)
 /* Open the write connection: PRAGMAs (each checked), schema, statements. */
 static int open_writer(struct uigw_store *st)
 {
-	char val[32], cp_set[64], cp_want[16], jl_set[64], jl_want[24];
+	char val[32], cp_set[64], cp_want[16], jl_set[64], jl_want[24], cs_set[64], cs_want[24];
 	int version;
 
 	snprintf(cp_set, sizeof(cp_set), "PRAGMA wal_autocheckpoint = %u", st->cfg.checkpoint_pages);
 	snprintf(cp_want, sizeof(cp_want), "%u", st->cfg.checkpoint_pages);
 	/* a WAL that restarts after a checkpoint is cut back to this size: a burst does not keep the disk */
 	snprintf(jl_set, sizeof(jl_set), "PRAGMA journal_size_limit = %llu", st->cfg.wal_max_mb * 1048576ULL);
+	snprintf(cs_set, sizeof(cs_set), "PRAGMA cache_size = -%u", st->cfg.cache_mb * 1024);
+	snprintf(cs_want, sizeof(cs_want), "-%u", st->cfg.cache_mb * 1024);
 	snprintf(jl_want, sizeof(jl_want), "%llu", st->cfg.wal_max_mb * 1048576ULL);
 
 	if (open_conn(st, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
@@ -602,8 +604,7 @@ static int open_writer(struct uigw_store *st)
 			 "PRAGMA synchronous", st->cfg.sync_full ? "2" : "1") < 0 ||
 	    pragma_check(st->wdb, "PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys", "0") < 0 ||
 	    pragma_check(st->wdb, "PRAGMA temp_store = MEMORY", "PRAGMA temp_store", "2") < 0 ||
-	    pragma_check(st->wdb, "PRAGMA cache_size = -" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB), "PRAGMA cache_size",
-			 "-" OSMO_STRINGIFY_VAL(CACHE_SIZE_KIB)) < 0 ||
+	    pragma_check(st->wdb, cs_set, "PRAGMA cache_size", cs_want) < 0 ||
 	    pragma_check(st->wdb, cp_set, "PRAGMA wal_autocheckpoint", cp_want) < 0 ||
 	    pragma_check(st->wdb, jl_set, "PRAGMA journal_size_limit", jl_want) < 0 ||
 	    pragma(st->wdb, "PRAGMA page_size", val, sizeof(val)) < 0)
@@ -701,6 +702,8 @@ struct uigw_store *uigw_store_open(void *ctx, const struct uigw_store_cfg *cfg)
 	st->cdr.fd = -1;
 	if (!st->cfg.batch_max_rows)
 		st->cfg.batch_max_rows = 1;
+	if (!st->cfg.cache_mb)
+		st->cfg.cache_mb = 64;
 	st->efd.fd = -1;
 	INIT_LLIST_HEAD(&st->queue);
 	INIT_LLIST_HEAD(&st->done);

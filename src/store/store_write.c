@@ -312,6 +312,7 @@ static int write_app_rating(struct uigw_store *st, const struct uigw_store_row *
 static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 {
 	struct wb b;
+	int rc;
 
 	switch (r->kind) {
 	case UIGW_ROW_FLAG:
@@ -343,8 +344,6 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		}
 		if (!r->u.optout.opt_out) {
 			/* back in: into everything */
-			int rc;
-
 			b = wb_start(st, WSTMT_OPTIN_ALL);
 			wb_text(&b, "$subscriber", r->subscriber);
 			rc = wb_step(&b);
@@ -365,8 +364,9 @@ static int write_simple(struct uigw_store *st, const struct uigw_store_row *r)
 		wb_text(&b, "$pseudonym", r->subscriber);
 		wb_text(&b, "$msisdn", r->u.subscriber.msisdn);
 		wb_int(&b, "$time", r->time_ms);
-		if (wb_step(&b) < 0)
-			return -EIO;
+		rc = wb_step(&b);
+		if (rc < 0)
+			return rc;
 		uigw_store_map_added(st, r->subscriber, r->u.subscriber.msisdn, r->time_ms);
 		return 0;
 	case UIGW_ROW_MT:

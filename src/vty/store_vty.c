@@ -170,6 +170,14 @@ DEFUN(cfg_store_map_delay, cfg_store_map_delay_cmd, "mapping-delay <0-3600>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_store_cache, cfg_store_cache_cmd, "cache-size <1-4096>",
+      "The writer's SQLite page cache: the pages of the tables and indexes it writes kept in memory (PRAGMA "
+      "cache_size); given back after an overload episode" STORE_RESTART "\n" "MiB (default 64)\n")
+{
+	g_gw->store_cfg->cache_mb = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 static int config_write_store(struct vty *vty)
 {
 	const struct uigw_store_cfg *c = g_gw->store_cfg;
@@ -195,6 +203,7 @@ static int config_write_store(struct vty *vty)
 	write_uint(vty, "spam-window", c->spam_window, def.spam_window);
 	write_uint(vty, "retention-days", c->retention_days, def.retention_days);
 	write_uint(vty, "mapping-delay", c->map_delay_s, def.map_delay_s);
+	write_uint(vty, "cache-size", c->cache_mb, def.cache_mb);
 	uigw_privacy_vty_write_store(vty);
 	return CMD_SUCCESS;
 }
@@ -300,5 +309,6 @@ void uigw_store_vty_init(void)
 	install_element(STORE_NODE, &cfg_store_spam_window_cmd);
 	install_element(STORE_NODE, &cfg_store_retention_cmd);
 	install_element(STORE_NODE, &cfg_store_map_delay_cmd);
+	install_element(STORE_NODE, &cfg_store_cache_cmd);
 	install_element_ve(&show_store_cmd);
 }

@@ -46,6 +46,7 @@ struct uigw_store_cfg {
 	unsigned int spam_window;	/*!< seconds: a second report of the same number by the same reporter
 					 *   within it does not count (default 86400) */
 	unsigned int retention_days;	/*!< subscriber_map rows older than this are purged (default 90, 0 = keep) */
+	unsigned int cache_mb;		/*!< MiB: the writer's page cache (PRAGMA cache_size; default 64) */
 	unsigned int map_delay_s;	/*!< a new subscriber's mapping waits in the journal (subscriber_new) at most
 					 *   this long before it is merged into subscriber_map in key order (default
 					 *   10; 0: after every commit) */
