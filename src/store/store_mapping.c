@@ -240,6 +240,10 @@ static int pass_step(struct uigw_store *st)
 	dt = uigw_real_mono_us() - t0;
 	LOGP(DSTORE, LOGL_DEBUG, "mapping journal: rows %u-%u of %u merged in %" PRId64 " us\n", p->i, end, p->n, dt);
 	pthread_mutex_lock(&st->lock);
+	/* the index pages a merge reads are the whole mapping's, not the writer's working set (the tails of the
+	 * tables it appends to): back to the heap and the system after it, or the cache grows with the mapping */
+	if (last)
+		st->release_mem = true;
 	st->stats.map_passes += last;
 	st->stats.map_rows += end - p->i;
 	st->stats.map_us += dt;
