@@ -178,6 +178,11 @@ static bool pass_begin(struct uigw_store *st)
 		if (read_journal(st) < 0)
 			return false;
 		st->map.reload = false;
+	} else if (!st->map.held.n) {
+		/* the copy is the journal: nothing waits (a stop, or only rows of a rolled-back batch counted) */
+		st->map.pending = 0;
+		st->map.first_us = 0;
+		return false;
 	} else {
 		/* swap: the pass's array, emptied, takes the rows that come from now on */
 		held = st->map.held;
@@ -193,7 +198,8 @@ static bool pass_begin(struct uigw_store *st)
 		st->map.pass.n = 0;
 		return false;
 	}
-	qsort(st->map.pass.rows, st->map.pass.n, sizeof(*st->map.pass.rows), cmp_row);
+	if (st->map.pass.n > 1)
+		qsort(st->map.pass.rows, st->map.pass.n, sizeof(*st->map.pass.rows), cmp_row);
 	return true;
 }
 
