@@ -32,6 +32,14 @@ DEFUN(cfg_store, cfg_store_cmd, "store", "Configure the feedback store (SQLite, 
 
 #define STORE_RESTART " (takes effect at the next start)"
 
+/* a number of node store: the command and its field */
+#define STORE_UINT(name, cmd, field, help) \
+	DEFUN(cfg_store_##name, cfg_store_##name##_cmd, cmd, help) \
+	{ \
+		g_gw->store_cfg->field = atoi(argv[0]); \
+		return CMD_SUCCESS; \
+	}
+
 DEFUN(cfg_store_path, cfg_store_path_cmd, "path PATH",
       "SQLite database file" STORE_RESTART "\n" "Path, relative to the working folder or absolute\n")
 {
@@ -89,94 +97,51 @@ DEFUN(cfg_store_sync, cfg_store_sync_cmd, "synchronous (full|normal)",
 	return CMD_SUCCESS;
 }
 
-DEFUN(cfg_store_batch, cfg_store_batch_cmd, "batch-max-rows <1-1000000>",
+STORE_UINT(batch, "batch-max-rows <1-1000000>", batch_max_rows,
       "Rows per group commit at most" STORE_RESTART "\n" "Rows\n")
-{
-	g_gw->store_cfg->batch_max_rows = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_queue, cfg_store_queue_cmd, "queue-max-jobs <1-10000000>",
+STORE_UINT(queue, "queue-max-jobs <1-10000000>", queue_max_jobs,
       "Jobs waiting for the writer at most; past it answers are refused, not lost silently" STORE_RESTART "\n"
       "Jobs\n")
-{
-	g_gw->store_cfg->queue_max_jobs = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_commit_interval, cfg_store_commit_interval_cmd, "commit-interval <0-1000>",
+STORE_UINT(commit_interval, "commit-interval <0-1000>", commit_interval_ms,
       "Start a group commit no sooner than this after the previous one began: fewer, larger transactions under "
       "load, no wait at low load" STORE_RESTART "\n" "Milliseconds (0: commit as soon as anything waits)\n")
-{
-	g_gw->store_cfg->commit_interval_ms = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_checkpoint, cfg_store_checkpoint_cmd, "checkpoint-pages <100-1000000>",
+STORE_UINT(checkpoint, "checkpoint-pages <100-1000000>", checkpoint_pages,
       "Copy the write-ahead log into the database when it holds this many pages (4 KiB each): more pages, fewer "
       "copies of the pages every batch touches, a larger WAL file" STORE_RESTART "\n" "Pages (default 10000)\n")
-{
-	g_gw->store_cfg->checkpoint_pages = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_checkpoint_interval, cfg_store_checkpoint_interval_cmd, "checkpoint-interval <0-3600000>",
+STORE_UINT(checkpoint_interval, "checkpoint-interval <0-3600000>", checkpoint_interval_ms,
       "Checkpoint the write-ahead log at the latest this long after a commit, so that it restarts small after a "
       "quiet moment and a disk is not filled by the log alone" STORE_RESTART "\n"
       "Milliseconds (default 1000; 0: only by checkpoint-pages)\n")
-{
-	g_gw->store_cfg->checkpoint_interval_ms = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_wal_max, cfg_store_wal_max_cmd, "wal-max-size <1-65536>",
+STORE_UINT(wal_max, "wal-max-size <1-65536>", wal_max_mb,
       "Bound of the write-ahead log file: cut back to it when the log restarts, truncated by a checkpoint when it "
       "holds more" STORE_RESTART "\n" "MiB (default 64)\n")
-{
-	g_gw->store_cfg->wal_max_mb = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_hold, cfg_store_hold_cmd, "hold-on-failure <0-3600>",
+STORE_UINT(hold, "hold-on-failure <0-3600>", hold_s,
       "When a commit fails (disk full, I/O error, database locked): keep the answers in memory and retry for up to "
       "this long, refusing new dialogs with the busy text meanwhile; then the dialogs waiting get the error "
       "text" STORE_RESTART "\n" "Seconds (default 30; 0: fail the waiting answers at once)\n")
-{
-	g_gw->store_cfg->hold_s = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_spam_window, cfg_store_spam_window_cmd, "spam-window <0-31536000>",
+STORE_UINT(spam_window, "spam-window <0-31536000>", spam_window,
       "Seconds in which a second report of the same number by the same subscriber does not count"
       STORE_RESTART "\n" "Seconds\n")
-{
-	g_gw->store_cfg->spam_window = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_retention, cfg_store_retention_cmd, "retention-days <0-36500>",
+STORE_UINT(retention, "retention-days <0-36500>", retention_days,
       "Days the operator-only pseudonym to MSISDN mapping is kept" STORE_RESTART "\n" "Days (0: forever)\n")
-{
-	g_gw->store_cfg->retention_days = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_map_delay, cfg_store_map_delay_cmd, "mapping-delay <0-3600>",
+STORE_UINT(map_delay, "mapping-delay <0-3600>", map_delay_s,
       "A new subscriber's pseudonym to MSISDN mapping is committed with the dialog into a journal and merged into "
       "subscriber_map in key order at the latest this long after (sooner when 65536 wait): fewer pages written "
       "than one random insert per dialog" STORE_RESTART "\n" "Seconds (default 10; 0: after every commit)\n")
-{
-	g_gw->store_cfg->map_delay_s = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
 
-DEFUN(cfg_store_cache, cfg_store_cache_cmd, "cache-size <1-4096>",
+STORE_UINT(cache, "cache-size <1-4096>", cache_mb,
       "The writer's SQLite page cache: the pages of the tables and indexes it writes kept in memory (PRAGMA "
-      "cache_size); given back after an overload episode" STORE_RESTART "\n" "MiB (default 64)\n")
-{
-	g_gw->store_cfg->cache_mb = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
+      "cache_size); given back after an overload episode and after each merge of the mapping" STORE_RESTART "\n"
+      "MiB (default 64)\n")
 
 static int config_write_store(struct vty *vty)
 {
