@@ -258,8 +258,10 @@ static int pass_step(struct uigw_store *st)
 	pthread_mutex_unlock(&st->lock);
 	p->i = end;
 	if (last) {
+		/* the array goes back with the cache (a burst's 65,536 rows are 4.7 MB): the next pass's is grown anew */
 		st->map.upto = 0;
-		p->n = p->i = 0;
+		free(p->rows);
+		memset(p, 0, sizeof(*p));
 	}
 	return 0;
 
