@@ -176,6 +176,11 @@ int main(int argc, char **argv)
 	log_set_print_category(osmo_stderr_target, 1);
 	log_set_print_category_hex(osmo_stderr_target, 0);
 	log_set_print_level(osmo_stderr_target, 1);
+	/* the store's threads log through the main loop (common/logging.h) */
+	if (uigw_log_threads_init(root) < 0) {
+		fprintf(stderr, "Cannot set up logging for threads\n");
+		exit(1);
+	}
 
 	vty_info.tall_ctx = root;
 	vty_init(&vty_info);
@@ -282,6 +287,8 @@ int main(int argc, char **argv)
 	uigw_chans_close(gw);
 	/* ends running dialogs, commits what is queued, closes the database */
 	uigw_free(gw);
+	/* what the store's threads said last, now that they have ended */
+	uigw_log_threads_exit();
 	if (talloc_total_blocks(gw_ctx) != 1) {
 		LOGP(DMAIN, LOGL_ERROR, "memory left after shutdown:\n");
 		talloc_report_full(gw_ctx, stderr);
