@@ -755,6 +755,17 @@ static void test_mapping_journal(void **state)
 	assert_int_equal(wait_merged(st), 0);
 	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_map"), 5007);
 	assert_int_equal(sql_int(st->rdb, "SELECT last_seen FROM subscriber_map WHERE pseudonym = 'a'"), 12000);
+
+	/* mapping-delay is an hour, but once the writer is idle for a second what waits is merged (and its cache
+	 * given back) */
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	row(job, UIGW_ROW_SUBSCRIBER, "idle", 13000)->u.subscriber.msisdn = "491703";
+	run(job, &d);
+	talloc_free(job);
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_new"), 1);
+	assert_int_equal(wait_merged(st), 0);
+	assert_int_equal(sql_int(st->rdb, "SELECT msisdn FROM subscriber_map WHERE pseudonym = 'idle'"), 491703);
 	uigw_store_close(st);
 }
 

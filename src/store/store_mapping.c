@@ -175,8 +175,10 @@ static bool pass_begin(struct uigw_store *st)
 
 	if (st->map.reload) {
 		st->map.held.n = 0;
-		if (read_journal(st) < 0)
+		if (read_journal(st) < 0) {
+			st->map.retry_us = uigw_mono_us() + 1000000;	/* again in a second, not in a loop */
 			return false;
+		}
 		st->map.reload = false;
 	} else if (!st->map.held.n) {
 		/* the copy is the journal: nothing waits (a stop, or only rows of a rolled-back batch counted) */
@@ -246,10 +248,6 @@ static int pass_step(struct uigw_store *st)
 	dt = uigw_real_mono_us() - t0;
 	LOGP(DSTORE, LOGL_DEBUG, "mapping journal: rows %u-%u of %u merged in %" PRId64 " us\n", p->i, end, p->n, dt);
 	pthread_mutex_lock(&st->lock);
-	/* the index pages a merge reads are the whole mapping's, not the writer's working set (the tails of the
-	 * tables it appends to): back to the heap and the system after it, or the cache grows with the mapping */
-	if (last)
-		st->release_mem = true;
 	st->stats.map_passes += last;
 	st->stats.map_rows += end - p->i;
 	st->stats.map_us += dt;

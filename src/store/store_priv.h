@@ -148,6 +148,8 @@ struct uigw_store {
 	bool purge_more;		/*!< writer only: purge again after the next commit (more due, or asked) */
 	bool purge_now;			/*!< writer only: asked (store purge): after this commit, whatever the gap */
 	int64_t last_commit_us;		/*!< writer only: when the last batch began (monotonic) */
+	int64_t last_batch_real_us;	/*!< writer only: the same by the real clock (idle time) */
+	bool idle_released;		/*!< writer only: its cache given back since the last batch (idle) */
 	/* writer only: the mapping journal's merge (store_mapping.c) */
 	struct {
 		struct uigw_store_map held;	/*!< the journal's rows since the last pass began, as written */

@@ -21,6 +21,8 @@
 #include "store_priv.h"
 
 #define PURGE_INTERVAL_MS	(3600 * 1000LL)
+/* the writer idle this long (no batch): the mapping's journal merged, the page cache given back */
+#define IDLE_RELEASE_MS		1000
 #define PURGE_BUSY_GAP_MS	1000	/* a backlog: one round per second at most while the writer has work */
 
 /* Group commit with a floor: wait until commit_interval_ms after the previous batch began, so that under load
@@ -716,7 +718,7 @@ void *uigw_store_writer_main(void *arg)
 	struct uigw_store_job *job;
 	uint64_t one = 1;
 	unsigned int i, n_failed;
-	int64_t t0, t0_real, dt, mem, map_due;
+	int64_t t0, t0_real, dt, mem, map_due, idle_ms;
 
 	pthread_setname_np(pthread_self(), "uigw-store");	/* for top -H, perf and gdb */
 	pthread_mutex_lock(&st->lock);
@@ -727,6 +729,7 @@ void *uigw_store_writer_main(void *arg)
 		while (!st->stop && llist_empty(&st->queue) && !st->release_mem) {
 			struct timespec ts;
 			int64_t due;
+			bool map_now;
 
 			/* an absolute deadline for pthread_cond_timedwait(): the real clock, not the one tests drive */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -735,15 +738,29 @@ void *uigw_store_writer_main(void *arg)
 			if (st->ckpt_dirty && st->cfg.checkpoint_interval_ms)
 				due = st->cfg.checkpoint_interval_ms;
 			map_due = st->failing_since_us ? -1 : uigw_store_map_due_ms(st);
-			if (map_due == 0) {
+			idle_ms = (uigw_real_mono_us() - st->last_batch_real_us) / 1000;
+			/* idle for a while: what waits in the mapping's journal is merged now, then the cache goes back
+			 * (the merge's index pages are the whole mapping; under load they stay, else every merge would
+			 * read them from the disk again) */
+			map_now = map_due > 0 && !st->map.retry_us && idle_ms >= IDLE_RELEASE_MS;
+			if (map_due == 0 || map_now) {
 				/* a merge step while nothing else waits; the queue is looked at again after it */
 				pthread_mutex_unlock(&st->lock);
-				uigw_store_map_step(st, false);
+				uigw_store_map_step(st, map_now);
 				pthread_mutex_lock(&st->lock);
 				continue;
 			}
 			if (map_due > 0 && (due < 0 || map_due < due))
 				due = map_due;
+			if (!st->idle_released && !st->failing_since_us && !st->map.upto) {
+				if (idle_ms >= IDLE_RELEASE_MS) {
+					st->idle_released = true;
+					st->release_mem = true;
+					continue;
+				}
+				if (due < 0 || IDLE_RELEASE_MS - idle_ms < due)
+					due = IDLE_RELEASE_MS - idle_ms;
+			}
 			if (st->purge_more)
 				ts.tv_sec += 1;
 			else if (due >= 0 && due < 60000)
@@ -797,7 +814,8 @@ void *uigw_store_writer_main(void *arg)
 		pthread_mutex_unlock(&st->lock);
 
 		t0 = st->last_commit_us = uigw_mono_us();
-		t0_real = uigw_real_mono_us();
+		t0_real = st->last_batch_real_us = uigw_real_mono_us();
+		st->idle_released = false;
 		if (write_batch(st, &batch, n_jobs) < 0 && st->cfg.hold_s) {
 			unsigned int rows_held, n_held = uigw_store_hold_batch(st, &batch, &rows_held);
 

@@ -135,12 +135,13 @@ STORE_UINT(retention, "retention-days <0-36500>", retention_days,
 
 STORE_UINT(map_delay, "mapping-delay <0-3600>", map_delay_s,
       "A new subscriber's pseudonym to MSISDN mapping is committed with the dialog into a journal and merged into "
-      "subscriber_map in key order at the latest this long after (sooner when 65536 wait): fewer pages written "
-      "than one random insert per dialog" STORE_RESTART "\n" "Seconds (default 10; 0: after every commit)\n")
+      "subscriber_map in key order at the latest this long after (sooner when 65536 wait or the writer idles 1 s): "
+      "fewer pages written than one random insert per dialog" STORE_RESTART "\n"
+      "Seconds (default 10; 0: after every commit)\n")
 
 STORE_UINT(cache, "cache-size <1-4096>", cache_mb,
       "The writer's SQLite page cache: the pages of the tables and indexes it writes kept in memory (PRAGMA "
-      "cache_size); given back after an overload episode and after each merge of the mapping" STORE_RESTART "\n"
+      "cache_size); given back after an overload episode and once the writer is idle for a second" STORE_RESTART "\n"
       "MiB (default 64)\n")
 
 static int config_write_store(struct vty *vty)
