@@ -21,8 +21,10 @@
 #include "store_priv.h"
 
 #define PURGE_INTERVAL_MS	(3600 * 1000LL)
-/* the writer idle this long (no batch): the mapping's journal merged, the page cache given back */
-#define IDLE_RELEASE_MS		1000
+/* the writer idle this long (no batch): what waits in the mapping's journal is merged; and this long, the page cache
+ * is given back (once per idle spell: a pause between bursts does not cost the next one a cold cache) */
+#define IDLE_MERGE_MS		1000
+#define IDLE_RELEASE_MS		5000
 #define PURGE_BUSY_GAP_MS	1000	/* a backlog: one round per second at most while the writer has work */
 
 /* Group commit with a floor: wait until commit_interval_ms after the previous batch began, so that under load
@@ -742,7 +744,7 @@ void *uigw_store_writer_main(void *arg)
 			/* idle for a while: what waits in the mapping's journal is merged now, then the cache goes back
 			 * (the merge's index pages are the whole mapping; under load they stay, else every merge would
 			 * read them from the disk again) */
-			map_now = map_due > 0 && !st->map.retry_us && idle_ms >= IDLE_RELEASE_MS;
+			map_now = map_due > 0 && !st->map.retry_us && idle_ms >= IDLE_MERGE_MS;
 			if (map_due == 0 || map_now) {
 				/* a merge step while nothing else waits; the queue is looked at again after it */
 				pthread_mutex_unlock(&st->lock);

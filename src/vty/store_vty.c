@@ -141,7 +141,7 @@ STORE_UINT(map_delay, "mapping-delay <0-3600>", map_delay_s,
 
 STORE_UINT(cache, "cache-size <1-4096>", cache_mb,
       "The writer's SQLite page cache: the pages of the tables and indexes it writes kept in memory (PRAGMA "
-      "cache_size); given back after an overload episode and once the writer is idle for a second" STORE_RESTART "\n"
+      "cache_size); given back after an overload episode and once the writer is idle for 5 s" STORE_RESTART "\n"
       "MiB (default 64)\n")
 
 static int config_write_store(struct vty *vty)
