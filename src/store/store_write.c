@@ -754,6 +754,8 @@ void *uigw_store_writer_main(void *arg)
 			}
 			if (map_due > 0 && (due < 0 || map_due < due))
 				due = map_due;
+			if (map_due > 0 && !st->map.retry_us && (due < 0 || IDLE_MERGE_MS - idle_ms < due))
+				due = IDLE_MERGE_MS - idle_ms;
 			if (!st->idle_released && !st->failing_since_us && !st->map.upto) {
 				if (idle_ms >= IDLE_RELEASE_MS) {
 					st->idle_released = true;
