@@ -163,7 +163,7 @@ static void test_log_threads(void **state)
 	log_add_target(t);
 	assert_true(log_target_file_switch_to_wqueue(t) >= 0);
 	assert_non_null(t->tgt_file.wqueue);
-	assert_int_equal(uigw_log_threads_init(NULL), 0);
+	assert_int_equal(uigw_log_threads_init(), 0);
 
 	lt_done = 0;
 	for (i = 0; i < LT_THREADS; i++)

@@ -149,11 +149,10 @@ static int thread_lines_cb(struct osmo_fd *ofd, unsigned int what)
 	return 0;
 }
 
-int uigw_log_threads_init(void *ctx)
+int uigw_log_threads_init(void)
 {
 	int fd;
 
-	(void)ctx;
 	if (tl.on)
 		return 0;
 	/* log_check_level() and the targets' output under libosmocore's mutex: the VTY may change targets while a

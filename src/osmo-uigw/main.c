@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 	log_set_print_category_hex(osmo_stderr_target, 0);
 	log_set_print_level(osmo_stderr_target, 1);
 	/* the store's threads log through the main loop (common/logging.h) */
-	if (uigw_log_threads_init(root) < 0) {
+	if (uigw_log_threads_init() < 0) {
 		fprintf(stderr, "Cannot set up logging for threads\n");
 		exit(1);
 	}

@@ -30,7 +30,7 @@ extern const struct log_info uigw_log_info;
  * LOGPC of a file that includes this header takes this path. */
 #define UIGW_LOG_THREAD_MAX_BYTES (1024 * 1024)
 
-int uigw_log_threads_init(void *ctx);
+int uigw_log_threads_init(void);
 void uigw_log_threads_drain(void);
 void uigw_log_threads_exit(void);
 bool uigw_log_off_main(void);
