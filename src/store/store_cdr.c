@@ -567,9 +567,10 @@ void uigw_store_cdr_export(struct uigw_store *st)
  * "runnable-waiting"); its share of the CPU stays that of any thread (no starvation, unlike a higher nice value). */
 void uigw_store_cdr_thread_init(void)
 {
-	pthread_setname_np(pthread_self(), "uigw-cdr");
+	/* the class first: a thread seen by its name has its class (tests/store_cdr_test.c looks it up by name) */
 	if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &(struct sched_param){ 0 }))
 		LOGP(DSTORE, LOGL_NOTICE, "charging thread: SCHED_BATCH refused\n");
+	pthread_setname_np(pthread_self(), "uigw-cdr");
 }
 
 int uigw_store_cdr_save_cursor(struct uigw_store *st)
