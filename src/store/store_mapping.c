@@ -256,7 +256,7 @@ static int pass_step(struct uigw_store *st)
 	pthread_mutex_unlock(&st->lock);
 	p->i = end;
 	if (last) {
-		/* the array goes back with the cache (a burst's 65,536 rows are 4.7 MB): the next pass's is grown anew */
+		/* the array is freed after each pass (a burst's 65,536 rows are 4.7 MB): the next pass's is grown anew */
 		st->map.upto = 0;
 		free(p->rows);
 		memset(p, 0, sizeof(*p));
