@@ -163,6 +163,55 @@ static void test_identity(void **state)
 	osip_message_free(m);
 }
 
+/* the number of a name-addr read the fast way (no libosip2 parse: every refusal under overload reads one) is the
+ * number libosip2's parse gives, and the forms it does not know are handed over to that parse */
+static void test_name_addr_fast(void **state)
+{
+	static const struct {
+		const char *v;
+		int rc;
+		const char *msisdn;
+		bool sip, fast;	/* fast: read without libosip2 (no allocation) */
+	} t[] = {
+		{ "<sip:+491724000001@127.0.0.1:45171>", 0, "+491724000001", true, true },
+		{ "<sip:+491724000001@ims.example.net;user=phone>;tag=42B1", 0, "+491724000001", true, true },
+		{ "Alice <sips:01724000001@10.0.0.1>", 0, "+491724000001", true, true },
+		{ "<tel:+491724000001;phone-context=ims.example.net>", 0, "+491724000001", false, true },
+		{ "<TEL:01724000001>", 0, "+491724000001", false, true },
+		{ "<sip:+491724000001;npdi@x>", 0, "+491724000001", true, true },
+		{ "<sip:alice@ims.example.net>", -EINVAL, NULL, true, true },
+		/* handed over: a quoted display name, an escape, a password, a bare addr-spec, an IPv6 host */
+		{ "\"Alice <x>\" <sip:+491724000001@ims>", 0, "+491724000001", true, false },
+		{ "<sip:%2B491724000001@ims>", 0, "+491724000001", true, false },
+		{ "<sip:+491724000001:secret@ims>", 0, "+491724000001", true, false },
+		{ "sip:+491724000001@ims", 0, "+491724000001", true, false },
+		{ "<sip:+491724000001@[::1]>", 0, "+491724000001", true, false },
+		{ "<sip:ims.example.net>", -ENOENT, NULL, true, false },
+		{ "", -ENOENT, NULL, true, false },
+	};
+	struct uigw_sip_alloc_stats s0, s1;
+	char a[32], b[32];
+	bool sa, sb;
+	unsigned int i;
+	int ra, rb;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uigw_sip_alloc_stats(&s0);
+		ra = uigw_sip_name_addr_number(t[i].v, "49", "0", a, sizeof(a), &sa, true);
+		uigw_sip_alloc_stats(&s1);
+		assert_int_equal(s1.hits + s1.misses == s0.hits + s0.misses, t[i].fast);
+		rb = uigw_sip_name_addr_number(t[i].v, "49", "0", b, sizeof(b), &sb, false);
+		assert_int_equal(ra, t[i].rc);
+		assert_int_equal(rb, t[i].rc);
+		if (!ra) {
+			assert_string_equal(a, t[i].msisdn);
+			assert_string_equal(b, t[i].msisdn);
+			assert_int_equal(sa, t[i].sip);
+			assert_int_equal(sb, t[i].sip);
+		}
+	}
+}
+
 /* the raw scan agrees with libosip2's parse on what a stateless refusal needs, and its 503 is a response that
  * libosip2 parses back with the request's Via (fixed), From, To (tagged), Call-ID and CSeq */
 static void raw_same_identity(const char *req, bool from_allowed)
@@ -599,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_xml_refused),
 		cmocka_unit_test(test_xml_build),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_name_addr_fast),
 		cmocka_unit_test(test_raw_scan),
 		cmocka_unit_test(test_ruri_and_body),
 		cmocka_unit_test(test_scan_request),

@@ -38,14 +38,130 @@ static const char *uri_number(const osip_uri_t *u, char *buf, size_t len)
 	return buf;
 }
 
+/* a token's characters (RFC 3261 25.1) */
+static bool tok_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("-.!%*_+`'~", c));
+}
+
+/* [p, end) is ( ";" token [ "=" token ] )*: parameters libosip2 takes as they are */
+static bool plain_params(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *t;
+
+		if (*p++ != ';')
+			return false;
+		for (t = p; p < end && *p && tok_char(*p) && *p != '%'; p++)
+			;
+		if (p == t)
+			return false;
+		if (p < end && *p == '=') {
+			for (t = ++p; p < end && *p && tok_char(*p) && *p != '%'; p++)
+				;
+			if (p == t)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* The number of a name-addr in its plainest form, without libosip2's parse and its allocations (the identity of
+ * every request the overload fast path refuses): [token display-name] "<" sip:user@host[:port][;params] or
+ * tel:number[;params] ">" [;params]. What looks any other way (a quoted display name, escapes, a password, an
+ * IPv6 host, URI headers, a bare addr-spec...) gives -EAGAIN and libosip2 decides; the fuzz target checks that both
+ * agree on every input this takes. */
+static int fast_name_addr(const char *v, const char *cc, const char *np, char *msisdn, size_t msisdn_len,
+			  bool *got_sip)
+{
+	const char *p, *lt, *gt, *s, *at, *host, *e;
+	char num[64];
+	bool tel = false;
+	size_t l;
+
+	for (p = v; *p && *p != '<'; p++)
+		if (!tok_char(*p) && *p != ' ')		/* libosip2 refuses a tab before the '<' */
+			return -EAGAIN;
+	if (*p != '<')
+		return -EAGAIN;
+	lt = p;
+	for (gt = lt + 1; *gt && *gt != '>'; gt++)
+		if (!(tok_char(*gt) && *gt != '%') && *gt != ':' && *gt != '@' && *gt != ';' && *gt != '=')
+			return -EAGAIN;
+	if (*gt != '>' || !plain_params(gt + 1, gt + 1 + strlen(gt + 1)))
+		return -EAGAIN;
+	s = lt + 1;
+	if (gt - s > 4 && !strncasecmp(s, "sip:", 4))
+		s += 4;
+	else if (gt - s > 5 && !strncasecmp(s, "sips:", 5))
+		s += 5;
+	else if (gt - s > 4 && !strncasecmp(s, "tel:", 4)) {
+		s += 4;
+		tel = true;
+	} else
+		return -EAGAIN;
+	if (tel) {
+		/* tel:number[;params]: the number is the URI's text up to the first ';' */
+		if (gt - s < 2 || memchr(s, '@', gt - s) || memchr(s, ':', gt - s) || *s == ';')
+			return -EAGAIN;		/* (libosip2 refuses a URI of one character after the scheme) */
+		e = memchr(s, ';', gt - s);
+		if (e && !plain_params(e, gt))
+			return -EAGAIN;
+	} else {
+		/* user@host[:port][;params]: one '@', no password, a host name or IPv4 address */
+		at = memchr(s, '@', gt - s);
+		if (!at || at == s || *s == ';' || memchr(at + 1, '@', gt - at - 1) || memchr(s, ':', at - s))
+			return -EAGAIN;
+		host = at + 1;
+		for (e = host; e < gt && ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') ||
+					  (*e >= '0' && *e <= '9') || *e == '.' || *e == '-'); e++)
+			;
+		if (e == host || !((*host >= 'a' && *host <= 'z') || (*host >= 'A' && *host <= 'Z') ||
+				   (*host >= '0' && *host <= '9')) || e[-1] == '.' || e[-1] == '-')
+			return -EAGAIN;
+		if (e < gt && *e == ':') {
+			const char *d = ++e;
+
+			while (e < gt && *e >= '0' && *e <= '9')
+				e++;
+			if (e == d || e - d > 5)
+				return -EAGAIN;
+		}
+		if (!plain_params(e, gt))
+			return -EAGAIN;
+		e = memchr(s, ';', at - s);
+		if (!e)
+			e = at;
+	}
+	if (!e)
+		e = gt;
+	/* as uri_number(): the user part (tel: the number) cut to the buffer, then at its first ';' */
+	l = e - s;
+	if (l >= sizeof(num))
+		l = sizeof(num) - 1;
+	memcpy(num, s, l);
+	num[l] = '\0';
+	if (uigw_e164_normalize(num, cc, np, msisdn, msisdn_len) < 0)
+		return -EINVAL;
+	*got_sip = !tel;
+	return 0;
+}
+
 static int try_name_addr(const char *value, const char *cc, const char *np, char *msisdn, size_t msisdn_len,
-			 char *uri, size_t uri_len, bool *got_sip)
+			 char *uri, size_t uri_len, bool *got_sip, bool fast)
 {
 	osip_from_t *f = NULL;
 	char num[64];
 	char *s = NULL;
 	int rc = -ENOENT;
 
+	if (fast && !(uri && uri_len)) {
+		rc = fast_name_addr(value, cc, np, msisdn, msisdn_len, got_sip);
+		if (rc != -EAGAIN)
+			return rc;
+		rc = -ENOENT;
+	}
 	if (osip_from_init(&f) != 0)
 		return -ENOMEM;
 	if (osip_from_parse(f, value) != 0 || !f->url)
@@ -65,6 +181,13 @@ static int try_name_addr(const char *value, const char *cc, const char *np, char
 out:
 	osip_from_free(f);
 	return rc;
+}
+
+int uigw_sip_name_addr_number(const char *value, const char *cc, const char *np, char *msisdn, size_t msisdn_len,
+			      bool *got_sip, bool fast)
+{
+	*got_sip = false;
+	return try_name_addr(value, cc, np, msisdn, msisdn_len, NULL, 0, got_sip, fast);
 }
 
 /* what one or more P-Asserted-Identity values gave so far: the first number, a sip: URI's preferred */
@@ -92,8 +215,8 @@ static void pai_value(const char *v, const char *cc, const char *np, char *msisd
 			if (l && l < sizeof(one)) {
 				memcpy(one, start, l);
 				one[l] = '\0';
-				b->rc = try_name_addr(one, cc, np, tmp_msisdn, sizeof(tmp_msisdn), tmp_uri, sizeof(tmp_uri),
-						      &sip_uri);
+				b->rc = try_name_addr(one, cc, np, tmp_msisdn, sizeof(tmp_msisdn), uri ? tmp_uri : NULL,
+						      uri ? sizeof(tmp_uri) : 0, &sip_uri, true);
 				if (b->rc == 0 && (!b->found || (sip_uri && !b->got_sip))) {
 					osmo_strlcpy(msisdn, tmp_msisdn, msisdn_len);
 					if (uri && uri_len)
@@ -592,31 +715,32 @@ int uigw_sip_raw_scan(const char *buf, size_t len, struct uigw_sip_raw *r)
 			break;
 		}
 		/* a folded line (RFC 3261 7.3.1), or no header: the full parse knows what it means */
-		if (line[0] == ' ' || line[0] == '\t' || has_ctl(line, l) || !hdr_split(line, l, &n, &nl, &v, &vl) ||
-		    !vl)
+		if (line[0] == ' ' || line[0] == '\t' || !hdr_split(line, l, &n, &nl, &v, &vl) || !vl)
 			return -EINVAL;
+		/* a control character matters only in the lines below, copied into the answer or read: the others go
+		 * unread (checking every byte of every line was a sixth of a refusal's cost) */
 		if (name_is(n, nl, "Via", "v")) {
-			if (r->n_via == UIGW_SIP_RAW_MAX_VIA)
+			if (has_ctl(line, l) || r->n_via == UIGW_SIP_RAW_MAX_VIA)
 				return -EINVAL;
 			if (!r->n_via && scan_top_via(v, vl, r) < 0)
 				return -EINVAL;
 			r->via[r->n_via++] = (struct uigw_sip_span){ v, vl };
 		} else if (name_is(n, nl, "From", "f")) {
-			if (r->from.p)
+			if (has_ctl(line, l) || r->from.p)
 				return -EINVAL;
 			r->from = (struct uigw_sip_span){ v, vl };
 		} else if (name_is(n, nl, "To", "t")) {
-			if (r->to.p)
+			if (has_ctl(line, l) || r->to.p)
 				return -EINVAL;
 			r->to = (struct uigw_sip_span){ v, vl };
 			r->to_tag = has_tag(v, vl);
 		} else if (name_is(n, nl, "Call-ID", "i")) {
-			if (r->call_id.p)
+			if (has_ctl(line, l) || r->call_id.p)
 				return -EINVAL;
 			r->call_id = (struct uigw_sip_span){ v, vl };
 		} else if (name_is(n, nl, "CSeq", NULL)) {
 			const char *m = v, *ve = v + vl;
-			if (r->cseq.p)
+			if (has_ctl(line, l) || r->cseq.p)
 				return -EINVAL;
 			r->cseq = (struct uigw_sip_span){ v, vl };
 			while (m < ve && *m >= '0' && *m <= '9')
@@ -629,7 +753,7 @@ int uigw_sip_raw_scan(const char *buf, size_t len, struct uigw_sip_raw *r)
 				return -EINVAL;
 			r->cseq_method = (struct uigw_sip_span){ m, ve - m };
 		} else if (name_is(n, nl, "P-Asserted-Identity", NULL)) {
-			if (r->n_pai == UIGW_SIP_RAW_MAX_PAI)
+			if (has_ctl(line, l) || r->n_pai == UIGW_SIP_RAW_MAX_PAI)
 				return -EINVAL;
 			r->pai[r->n_pai++] = (struct uigw_sip_span){ v, vl };
 		}
@@ -657,21 +781,27 @@ int uigw_sip_raw_identity(const struct uigw_sip_raw *r, bool from_allowed, const
 		return b.rc == -EINVAL ? -EINVAL : -ENOENT;
 	if (!span_str(&r->from, val, sizeof(val))[0])
 		return -ENOENT;
-	return try_name_addr(val, cc, np, msisdn, msisdn_len, NULL, 0, &sip_uri);
+	return try_name_addr(val, cc, np, msisdn, msisdn_len, NULL, 0, &sip_uri, true);
 }
 
 int uigw_sip_raw_key(const struct uigw_sip_raw *r, char *out, size_t len)
 {
 	const char *method = r->cseq_method.p;
-	size_t ml = r->cseq_method.len;
-	int n;
+	size_t ml = r->cseq_method.len, bl = r->branch.len;
 
 	if (ml == 3 && !strncmp(method, "ACK", 3)) {
 		method = "INVITE";
 		ml = 6;
 	}
-	n = snprintf(out, len, "s %.*s %.*s", (int)r->branch.len, r->branch.p, (int)ml, method);
-	return n > 0 && (size_t)n < len && !memchr(out, '\0', n) ? 0 : -ENOSPC;
+	/* "s <branch> <method>", as sip_msg_key() makes it (without snprintf: once per refusal) */
+	if (2 + bl + 1 + ml >= len || memchr(r->branch.p, '\0', bl) || memchr(method, '\0', ml))
+		return -ENOSPC;
+	memcpy(out, "s ", 2);
+	memcpy(out + 2, r->branch.p, bl);
+	out[2 + bl] = ' ';
+	memcpy(out + 3 + bl, method, ml);
+	out[3 + bl + ml] = '\0';
+	return 0;
 }
 
 /* append to out[*o, len); false once it does not fit */

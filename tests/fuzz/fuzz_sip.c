@@ -2,7 +2,8 @@
  *  libFuzzer target: the SIP request path up to the dialog engine — libosip2's parser on arbitrary bytes, then
  *  what the channels read out of a request (asserted identity, Request-URI user part, text/plain and ussd+xml
  *  bodies, the ussd+xml parser), the scan of a request's text (uigw_sip_scan_request()), and the raw scan of a
- *  request from outside with the stateless answer built from it (uigw_sip_raw_scan(), overload's fast path). */
+ *  request from outside with the stateless answer built from it (uigw_sip_raw_scan(), overload's fast path), and
+ *  the number of a name-addr read the fast way against libosip2's parse of it. */
 
 #include <stdint.h>
 #include <stddef.h>
@@ -47,6 +48,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		uigw_sms_submit_parse(data, size, da, sizeof(da), text, sizeof(text));
 		if (uigw_sms_submit_concat(data, size, &cref, &total, &seq) == 1 && (!seq || seq > total || total < 2))
+			__builtin_trap();
+	}
+	/* one name-addr's number: the fast way (overload's refusals) must agree with libosip2's parse wherever it
+	 * does not hand the value over to it */
+	{
+		char v[512], m1[32], m2[32];
+		bool s1, s2;
+		int r1, r2;
+		size_t l = size < sizeof(v) - 1 ? size : sizeof(v) - 1;
+
+		memcpy(v, data, l);
+		v[l] = '\0';
+		r1 = uigw_sip_name_addr_number(v, "49", "0", m1, sizeof(m1), &s1, true);
+		r2 = uigw_sip_name_addr_number(v, "49", "0", m2, sizeof(m2), &s2, false);
+		if (r1 != r2 || (!r1 && (strcmp(m1, m2) || s1 != s2)))
 			__builtin_trap();
 	}
 	/* the scan of requests (meant for our own, but it must never read past what it was given) */

@@ -125,7 +125,26 @@ void sip_token_buf(struct uigw_sip *sip, char *buf, size_t len)
 	}
 	rnd = pool + used;
 	used += 6;
-	snprintf(buf, len, "%02x%02x%02x%02x%02x%02x%x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], ++sip->seq);
+	/* "%02x" six times and "%x" of the sequence, without snprintf (a tag for each refusal under overload) */
+	{
+		static const char hex[] = "0123456789abcdef";
+		char t[24];
+		unsigned int seq = ++sip->seq, i, n = 0;
+		char d[8];
+		int k = 0;
+
+		for (i = 0; i < 6; i++) {
+			t[n++] = hex[rnd[i] >> 4];
+			t[n++] = hex[rnd[i] & 15];
+		}
+		do
+			d[k++] = hex[seq & 15];
+		while ((seq >>= 4) && k < 8);
+		while (k)
+			t[n++] = d[--k];
+		t[n] = '\0';
+		osmo_strlcpy(buf, t, len);
+	}
 }
 
 char *sip_token(void *ctx, struct uigw_sip *sip)

@@ -65,6 +65,12 @@ struct uigw_sip_raw {
  *  full parse). 
 eturns 0 or -EINVAL */
 int uigw_sip_raw_scan(const char *buf, size_t len, struct uigw_sip_raw *r);
+/*! The number of one name-addr (a From or P-Asserted-Identity value) as E.164 into \a msisdn; *got_sip: a sip: or
+ *  sips: URI, not tel:. \a fast: the plainest forms without libosip2's parse (others take it); false: libosip2's
+ *  parse only, the reference the fuzz target holds the fast way to.
+ *  \returns 0, -ENOENT (no number) or -EINVAL (not a phone number) */
+int uigw_sip_name_addr_number(const char *value, const char *cc, const char *np, char *msisdn, size_t msisdn_len,
+			      bool *got_sip, bool fast);
 /*! The subscriber's identity of a scanned request, by the rules of uigw_sip_identity(). */
 int uigw_sip_raw_identity(const struct uigw_sip_raw *r, bool from_allowed, const char *cc, const char *np,
 			  char *msisdn, size_t msisdn_len);
