@@ -880,6 +880,53 @@ static void test_overload_admission(void **state)
 	uigw_overload_tick(gw);
 	assert_int_equal(o->qdelay.standing_ms, 220);
 	o->cfg.window_ms = 300;
+	/* datagrams the kernel dropped at a channel's socket: pressure at once, between ticks too (no window: the
+	 * requests are lost already), while the tick that reports them and the next one count them */
+	overload_reset(o);
+	for (i = 0; i < 3; i++)
+		uigw_overload_tick(gw);		/* the queue delay's window empty again */
+	for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
+		o->admitted[i] = 100;
+	before = o->rx_drops;
+	uigw_overload_rx_dropped(gw, 3);
+	assert_int_equal(o->rx_drops, before + 3);
+	assert_false(uigw_overloaded(gw));
+	uigw_overload_refuse(gw);
+	assert_true(uigw_overloaded(gw));
+	assert_string_equal(o->why, "receive drops");
+	assert_int_equal(o->limit, 750);
+	o->cut_us -= 1000000;
+	uigw_overload_tick(gw);
+	assert_int_equal(o->rx_drops_rate, 30);
+	assert_true(o->pressed);
+	before = o->limit;
+	assert_true(before < 750);		/* cut again: the drops stood past the hold */
+	/* after a deeper cut (a queue delay at twice its mark kept a half) drops still cut: requests are lost */
+	o->cut_keep = 500;
+	o->cut_us -= 1000000;
+	uigw_overload_rx_dropped(gw, 1);
+	uigw_overload_tick(gw);
+	assert_true(o->limit < before);
+	before = o->limit;
+	uigw_overload_tick(gw);			/* none in this tick: calm (nothing offered: calm toward the end) */
+	assert_int_equal(o->rx_drops_rate, 0);
+	assert_false(o->pressed);
+	assert_true(o->calm_since_us > 0);
+	/* high mark 0: not an input; over its mark (10/s, one a tick) only */
+	o->cfg.rx_drops_high = 0;
+	overload_reset(o);
+	uigw_overload_rx_dropped(gw, 1000);
+	uigw_overload_tick(gw);
+	assert_false(uigw_overloaded(gw));
+	o->cfg.rx_drops_high = 20;
+	uigw_overload_rx_dropped(gw, 1);
+	uigw_overload_tick(gw);
+	assert_false(uigw_overloaded(gw));
+	uigw_overload_rx_dropped(gw, 2);
+	uigw_overload_tick(gw);
+	assert_true(uigw_overloaded(gw));
+	o->cfg.rx_drops_high = 1;
+	uigw_overload_tick(gw);
 	/* high mark 0: not an input */
 	o->cfg.delay_high_ms = 0;
 	o->cfg.lag_high_ms = 0;

@@ -18,6 +18,7 @@
 
 #define LAG_TICK_US	100000	/* the sampler's period */
 #define TICKS_PER_S	(1000000 / LAG_TICK_US)
+static const char WHY_DROPS[] = "receive drops";
 
 /* timed by the real clock (uigw_real_mono_us()): a test's fake clock moves in jumps that are no lag */
 #define CALM_HOLD_US	1000000	/* every input under its low mark this long before overload ends */
@@ -38,6 +39,9 @@ void uigw_overload_defaults(struct uigw_overload_cfg *cfg)
 		.window_ms = 300,
 		.retry_after_s = 5,
 		.max_wait_ms = 300,
+		/* the kernel dropping requests is overload beyond doubt: at 5x on SIP the socket's 4 MiB filled
+		 * before the queue delay had stood past its mark for the window (doc/ims.md "Overload") */
+		.rx_drops_high = 1,
 	};
 }
 
@@ -115,10 +119,16 @@ static int pressure(struct uigw *gw, const char **why, unsigned int *keep)
 		*keep = keep_pm(qdelay, o->cfg.delay_high_ms);
 		return 1;
 	}
+	/* this tick's so far, or the last one's */
+	if (o->cfg.rx_drops_high &&
+	    OSMO_MAX(o->rx_drops_rate, o->rx_drops_tick * TICKS_PER_S) >= o->cfg.rx_drops_high) {
+		*why = WHY_DROPS;
+		return 1;
+	}
 	if ((!o->cfg.store_high || depth <= o->cfg.store_low) &&
 	    (!o->cfg.store_delay_high_ms || o->sdelay.last_ms <= o->cfg.store_delay_low_ms) &&
 	    (!o->cfg.lag_high_ms || o->lag_ms <= o->cfg.lag_low_ms) &&
-	    (!o->cfg.delay_high_ms || o->qdelay.last_ms <= o->cfg.delay_low_ms))
+	    (!o->cfg.delay_high_ms || o->qdelay.last_ms <= o->cfg.delay_low_ms) && !o->rx_drops_rate)
 		return -1;
 	return 0;
 }
@@ -168,11 +178,12 @@ static void begin(struct uigw *gw, const char *why, unsigned int keep)
 	o->tokens = 0;
 	o->tokens_us = uigw_real_mono_us();
 	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), store delay %u ms (at least %u "
-	     "ms for %u ms; high %u), loop lag %u ms (high %u), queue delay at least %u ms for %u ms (high %u): new "
-	     "dialogs and pushes limited to %u/s (%u/s admitted over the last second)\n", why,
+	     "ms for %u ms; high %u), loop lag %u ms (high %u), queue delay at least %u ms for %u ms (high %u), receive "
+	     "drops %u/s (high %u): new dialogs and pushes limited to %u/s (%u/s admitted over the last second)\n", why,
 	     uigw_store_queue_depth(gw->store), o->cfg.store_high, uigw_store_delay_ms(gw->store), o->sdelay.standing_ms,
 	     o->cfg.window_ms, o->cfg.store_delay_high_ms, o->lag_ms, o->cfg.lag_high_ms, o->qdelay.standing_ms,
-	     o->cfg.window_ms, o->cfg.delay_high_ms, o->limit, o->limit_max);
+	     o->cfg.window_ms, o->cfg.delay_high_ms, OSMO_MAX(o->rx_drops_rate, o->rx_drops_tick * TICKS_PER_S),
+	     o->cfg.rx_drops_high, o->limit, o->limit_max);
 	set_stats(gw);
 }
 
@@ -218,12 +229,15 @@ void uigw_overload_tick(struct uigw *gw)
 	window_push(&o->qdelay, o->delay_samples ? o->delay_tick_min_ms : 0, o->cfg.window_ms);
 	o->delay_samples = 0;
 	window_push(&o->sdelay, uigw_store_delay_ms(gw->store), o->cfg.window_ms);
+	o->rx_drops_rate = o->rx_drops_tick * TICKS_PER_S;
+	o->rx_drops_tick = 0;
 	p = pressure(gw, &why, &keep);
 	if (o->active)
 		LOGP(DMAIN, LOGL_DEBUG, "overload tick: limit %u/s, %u/s offered, %u/s admitted; store backlog %u, store "
-		     "delay %u ms, queue delay %u ms, loop lag %u ms: %s\n", o->limit, o->offered_tick * TICKS_PER_S,
-		     o->admitted_tick * TICKS_PER_S, uigw_store_queue_depth(gw->store), o->sdelay.last_ms,
-		     o->qdelay.last_ms, o->lag_ms, p > 0 ? why : p < 0 ? "calm" : "between the marks");
+		     "delay %u ms, queue delay %u ms, loop lag %u ms, receive drops %u/s: %s\n", o->limit,
+		     o->offered_tick * TICKS_PER_S, o->admitted_tick * TICKS_PER_S, uigw_store_queue_depth(gw->store),
+		     o->sdelay.last_ms, o->qdelay.last_ms, o->lag_ms, o->rx_drops_rate,
+		     p > 0 ? why : p < 0 ? "calm" : "between the marks");
 	o->admitted[o->n_ticks++ % ARRAY_SIZE(o->admitted)] = o->admitted_tick;
 	o->offered_rate = o->offered_tick * TICKS_PER_S;
 	o->offered_tick = o->admitted_tick = 0;
@@ -232,8 +246,8 @@ void uigw_overload_tick(struct uigw *gw)
 
 		if (!o->active)
 			begin(gw, why, keep);
-		else if (uigw_real_mono_us() - o->cut_us >= hold_us && keep <= o->cut_keep)
-			cut(o, keep);
+		else if (uigw_real_mono_us() - o->cut_us >= hold_us && (keep <= o->cut_keep || why == WHY_DROPS))
+			cut(o, keep);	/* (requests lost while the limit stands: cut it, however deep the last cut was) */
 		o->pressed = true;
 		o->calm_since_us = 0;
 		set_share(o);
@@ -353,6 +367,12 @@ void uigw_drain(struct uigw *gw, bool on)
 		     gw->n_dialogs);
 	else
 		LOGP(DMAIN, LOGL_NOTICE, "drain ended: new dialogs are admitted again\n");
+}
+
+void uigw_overload_rx_dropped(struct uigw *gw, unsigned int n)
+{
+	gw->overload.rx_drops_tick += n;
+	gw->overload.rx_drops += n;
 }
 
 void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms)

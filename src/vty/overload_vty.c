@@ -87,6 +87,15 @@ DEFUN(cfg_ovl_max_wait, cfg_ovl_max_wait_cmd, "overload max-wait <0-60000>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_ovl_rx_drops, cfg_ovl_rx_drops_cmd, "overload receive-drops <0-1000000>",
+      OVL_STR "Datagrams the kernel dropped at a channel's socket because its receive buffer was full (SIP over "
+      "UDP): requests lost before the gateway could read them, which come again late\n"
+      "High mark, datagrams per second, counted over a tick of 100 ms (default 1: any; 0: not an input)\n")
+{
+	g_gw->overload.cfg.rx_drops_high = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 void uigw_overload_vty_write(struct vty *vty)
 {
 	const struct uigw_overload_cfg *c = &g_gw->overload.cfg;
@@ -107,6 +116,8 @@ void uigw_overload_vty_write(struct vty *vty)
 		vty_out(vty, " overload retry-after %u%s", c->retry_after_s, VTY_NEWLINE);
 	if (c->max_wait_ms != def.max_wait_ms)
 		vty_out(vty, " overload max-wait %u%s", c->max_wait_ms, VTY_NEWLINE);
+	if (c->rx_drops_high != def.rx_drops_high)
+		vty_out(vty, " overload receive-drops %u%s", c->rx_drops_high, VTY_NEWLINE);
 }
 
 DEFUN(show_overload, show_overload_cmd, "show overload",
@@ -142,6 +153,8 @@ DEFUN(show_overload, show_overload_cmd, "show overload",
 	vty_out(vty, " Queue delay: at least %u ms over the last %u ms, %u ms smoothed, %u ms at most since the last "
 		"look (high %u, low %u%s)%s", o->qdelay.standing_ms, o->cfg.window_ms, o->delay_ms, o->delay_peak_ms,
 		o->cfg.delay_high_ms, o->cfg.delay_low_ms, o->cfg.delay_high_ms ? "" : ": not an input", VTY_NEWLINE);
+	vty_out(vty, " Receive drops: %u/s in the last tick, %" PRIu64 " in all (high %u/s%s)%s", o->rx_drops_rate,
+		o->rx_drops, o->cfg.rx_drops_high, o->cfg.rx_drops_high ? "" : ": not an input", VTY_NEWLINE);
 	vty_out(vty, " Episodes: %" PRIu64 ", refused in all: %" PRIu64 "; retry-after %u s%s", o->episodes,
 		o->refused, o->cfg.retry_after_s, VTY_NEWLINE);
 	vty_out(vty, " Requests refused for their wait in the kernel (max-wait %u ms%s): %" PRIu64 "%s",
@@ -181,5 +194,6 @@ void uigw_overload_vty_init(void)
 	install_element(UIGW_NODE, &cfg_ovl_window_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_retry_cmd);
 	install_element(UIGW_NODE, &cfg_ovl_max_wait_cmd);
+	install_element(UIGW_NODE, &cfg_ovl_rx_drops_cmd);
 	install_element_ve(&show_overload_cmd);
 }

@@ -448,6 +448,52 @@ def main():
         check(m is not None and int(m.group(1)) == 2, 'dialog:busy-late 2 (%s)' % (m.group(1) if m else None))
         check('Requests refused for their wait in the kernel (max-wait 300 ms): 2' in out,
               'show overload counts them')
+
+        # 11. receive drops: the daemon stopped while far more datagrams come than its UDP socket's buffer holds
+        #     (keep-alive CRLFs, read and ignored): the kernel drops the rest and says how many with the next one
+        #     read (SO_RXQ_OVFL); the channel counts them and overload control takes them as pressure at once.
+        #     The loop-lag input is off here: the stop itself would be the lag that begins the episode.
+        for c in ('configure terminal', 'uigw', 'overload loop-lag 0 0', 'end'):
+            vty.cmd(c)
+
+        def kernel_drops():
+            # the kernel's own figure for the socket (the last column of /proc/net/udp): the oracle
+            return sum(int(l.split()[-1]) for l in open('/proc/net/udp').read().splitlines()[1:]
+                       if l.split()[1].endswith(':%04X' % SIP))
+
+        os.kill(d.pid, signal.SIGSTOP)
+        try:
+            # until the kernel drops some (however large the buffer), 400,000 at most
+            for _ in range(40):
+                for _ in range(10000):
+                    ua.sendto(b'\r\n\r\n', ('127.0.0.1', SIP))
+                if kernel_drops() >= 1000:
+                    break
+        finally:
+            os.kill(d.pid, signal.SIGCONT)
+        # the count comes with the first datagram queued after the drops: more once the queue is read (10 s at most)
+        kernel = kernel_drops()
+        for _ in range(20):
+            time.sleep(0.5)
+            ua.sendto(b'\r\n\r\n', ('127.0.0.1', SIP))
+            time.sleep(0.1)
+            sip_out = vty.cmd('show sip')
+            m = re.search(r'Datagrams the kernel dropped at the UDP socket, its receive buffer full: (\d+)', sip_out)
+            if m and int(m.group(1)) >= kernel:
+                break
+        ovl_out = vty.cmd('show overload')
+        m2 = re.search(r'rx:kernel-dropped\s+(\d+)$', sip_out, re.M)
+        m3 = re.search(r'Receive drops: \d+/s in the last tick, (\d+) in all', ovl_out)
+        print('receive drops: kernel %d, show sip %s, rx:kernel-dropped %s, show overload %s; %s' % (
+            kernel, m.group(1) if m else None, m2.group(1) if m2 else None, m3.group(1) if m3 else None,
+            ovl_out.splitlines()[0] if ovl_out else None))
+        check(kernel > 0 and m is not None and int(m.group(1)) == kernel,
+              'show sip counts the datagrams the kernel dropped (%d in /proc/net/udp)' % kernel)
+        check(m2 is not None and m is not None and m2.group(1) == m.group(1), 'rx:kernel-dropped the same')
+        check(m3 is not None and m is not None and m3.group(1) == m.group(1), 'show overload: the same, in all')
+        check('(began by receive drops)' in ovl_out, 'an overload episode began by the receive drops')
+        for c in ('configure terminal', 'uigw', 'overload loop-lag 250 50', 'end'):
+            vty.cmd(c)
         ua.close()
         other.close()
 

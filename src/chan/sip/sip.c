@@ -57,6 +57,7 @@ static const struct rate_ctr_desc sip_ctr_desc[] = {
 	[SIP_CTR_TCP_STUCK] = { "tcp:stuck-closed", "TCP connections closed: the peer did not read what we sent" },
 	[SIP_CTR_MSG_503] = { "msg:busy-503", "MESSAGE requests that would begin a dialog refused with 503 + Retry-After (overload, max-dialogs, store failing, drain)" },
 	[SIP_CTR_MSG_503_RAW] = { "msg:busy-503-raw", "Of those, refused from the raw bytes over UDP (the fast path: no parse, no transaction)" },
+	[SIP_CTR_RX_KERNEL_DROP] = { "rx:kernel-dropped", "Datagrams the kernel dropped at the UDP socket, its receive buffer full (an overload control input)" },
 };
 
 static const struct rate_ctr_group_desc sip_ctrg_desc = {
@@ -808,6 +809,7 @@ int uigw_sip_init(struct uigw *gw)
 	sip->cfg.tcp_msg_timeout_s = 10;
 	sip->cfg.tcp_max_msg = SIP_MAX_MSG;
 	sip->cfg.stale_ms = 2000;
+	sip->cfg.udp_rcvbuf_kib = SIP_UDP_RCVBUF_KIB;
 	sip->cfg.kept_max = SIP_DONE_MAX;
 	sip->cfg.enabled = true;
 	sip->cfg.proxy_port = 5060;

@@ -44,6 +44,7 @@ enum sip_ctr {
 	SIP_CTR_TCP_STUCK,
 	SIP_CTR_MSG_503,
 	SIP_CTR_MSG_503_RAW,
+	SIP_CTR_RX_KERNEL_DROP,
 };
 
 /*! Where a message came from / goes to. */
@@ -103,6 +104,10 @@ struct sip_tx {
 
 #define SIP_OSIP_POOL	2
 #define SIP_MAX_MSG	65535
+/*! The UDP socket's receive buffer by default, KiB: at 5x the capped gateway's capacity (~15,000 requests/s in
+ *  contrib/bench/sip) 4 MiB filled during the process's stalls and the kernel dropped 6,000-63,000 requests a 30-s
+ *  burst, each back 500 ms later from its client; 16 MiB dropped none (doc/ims.md "Overload") */
+#define SIP_UDP_RCVBUF_KIB	16384
 #define SIP_DONE_MAX	1000000	/*!< kept responses at most (~500 MB): 64*T1 of 31,000 requests/s */
 
 struct uigw_sip {
@@ -126,6 +131,11 @@ struct uigw_sip {
 	struct llist_head msg_sessions;	/*!< struct ims_sess (ims_msg.c) */
 	unsigned int n_msg;
 	uint32_t seq;			/*!< for tags, branches, Call-IDs */
+	/* the fast path's refusals (sip_udp.c): the last sender's address as text, the Retry-After line */
+	uint32_t raw_ip_addr;
+	char raw_ip[INET_ADDRSTRLEN];
+	unsigned int raw_retry_s;
+	char raw_retry[32];
 	DECLARE_HASHTABLE(tx_by_key, 14);	/*!< struct sip_tx by its key */
 	/*! libosip2 instances: [0] (= osip) for the INVITE server transactions (and RFC 2543 requests without a
 	 *  branch), [1] for the INVITE client ones (the non-INVITE transactions are sip_nict.c's and
@@ -139,12 +149,15 @@ struct uigw_sip {
 	unsigned int n_pending, pending_cap, pending_head;
 	/* final responses of non-INVITE server transactions over UDP, kept 64*T1 to answer retransmitted
 	 * requests (RFC 3261 17.2.2 "Completed"; sip_nist.c) */
-	DECLARE_HASHTABLE(done_by_key, 17);	/*!< 64*T1 of requests: ~600,000 at 20,000/s */
+	/*! 64*T1 of requests: ~600,000 at 20,000/s. 2^19 heads (4 MiB): a new request's lookup (every refusal under
+	 *  overload makes one) walks about one entry, where 2^17 made it walk four, each a cache miss */
+	DECLARE_HASHTABLE(done_by_key, 19);
 	struct llist_head done_fifo;	/*!< struct sip_done, oldest first */
 	unsigned int n_done;
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
 	unsigned long done_dropped;	/*!< kept responses dropped early: cfg.kept_max reached */
 	unsigned long stale_dropped;	/*!< requests dropped unread: older than cfg.stale_ms in the kernel */
+	uint32_t rx_drops_seen;		/*!< the UDP socket's drop count as the kernel last told it (SO_RXQ_OVFL) */
 	bool rx_admitted;		/*!< the message being handled was admitted by the fast path's uigw_admit()
 					 *   (sip_udp.c): ims_msg_rx() does not draw again */
 	int64_t rx_waited_ms;		/*!< how long the message being handled waited in the kernel (UDP), -1: not

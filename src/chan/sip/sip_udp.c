@@ -71,7 +71,7 @@ int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const st
 	struct uigw *gw = sip->gw;
 	struct uigw_sip_raw r;
 	struct sip_tx from = { .sip = sip, .src = { .tcp = tcp, .sin = *src } };
-	char key[256], msisdn[UIGW_MSISDN_MAXLEN], ip[INET_ADDRSTRLEN], tag[SIP_TOKEN_LEN], extra[32];
+	char key[256], msisdn[UIGW_MSISDN_MAXLEN], tag[SIP_TOKEN_LEN];
 	bool from_ok;
 	int n;
 
@@ -98,10 +98,17 @@ int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const st
 		*admitted = true;
 		return 0;
 	}
-	inet_ntop(AF_INET, &src->sin_addr, ip, sizeof(ip));
+	/* the sender's address and the Retry-After line as the last refusal made them (most come from one peer) */
+	if (src->sin_addr.s_addr != sip->raw_ip_addr || !sip->raw_ip[0]) {
+		inet_ntop(AF_INET, &src->sin_addr, sip->raw_ip, sizeof(sip->raw_ip));
+		sip->raw_ip_addr = src->sin_addr.s_addr;
+	}
+	if (gw->overload.cfg.retry_after_s != sip->raw_retry_s || !sip->raw_retry[0]) {
+		snprintf(sip->raw_retry, sizeof(sip->raw_retry), "Retry-After: %u\r\n", gw->overload.cfg.retry_after_s);
+		sip->raw_retry_s = gw->overload.cfg.retry_after_s;
+	}
 	sip_token_buf(sip, tag, sizeof(tag));
-	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", gw->overload.cfg.retry_after_s);
-	n = uigw_sip_raw_response(&r, 503, tag, ip, ntohs(src->sin_port), extra, out, out_len);
+	n = uigw_sip_raw_response(&r, 503, tag, sip->raw_ip, ntohs(src->sin_port), sip->raw_retry, out, out_len);
 	if (n <= 0) {
 		/* too large: the full path answers it (admitted stays false, and it is refused again) */
 		return 0;
@@ -113,7 +120,8 @@ int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const st
 	 * (over TCP the caller answers on the connection the request came on) */
 	*dst = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = src->sin_addr,
 				     .sin_port = r.rport_at ? src->sin_port : htons(r.top_port ? r.top_port : 5060) };
-	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%u (fast path, %s):\n%.*s\n", ip, ntohs(dst->sin_port), tcp ? "TCP" : "UDP",
+	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%u (fast path, %s):\n%.*s\n", sip->raw_ip, ntohs(dst->sin_port),
+	     tcp ? "TCP" : "UDP",
 	     n, out);
 	return n;
 }
@@ -134,19 +142,28 @@ static bool fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, cons
 	return true;
 }
 
-static int64_t rx_age_ms(const struct msghdr *mh)
+/* \returns how long the datagram waited in the kernel (-1: not known); what the kernel had dropped at the socket
+ * when it queued this one (SO_RXQ_OVFL: a count since the socket opened, given once it is not 0) into *drops */
+static int64_t rx_meta(const struct msghdr *mh, uint32_t *drops, bool *has_drops)
 {
 	struct cmsghdr *cm;
 	struct timespec now, ts;
+	int64_t age = -1;
 
+	*has_drops = false;
 	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS)
+		if (cm->cmsg_level != SOL_SOCKET)
 			continue;
-		memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-		clock_gettime(CLOCK_REALTIME, &now);
-		return ((int64_t)now.tv_sec - ts.tv_sec) * 1000 + (now.tv_nsec - ts.tv_nsec) / 1000000;
+		if (cm->cmsg_type == SO_RXQ_OVFL && cm->cmsg_len >= CMSG_LEN(sizeof(*drops))) {
+			memcpy(drops, CMSG_DATA(cm), sizeof(*drops));
+			*has_drops = true;
+		} else if (cm->cmsg_type == SCM_TIMESTAMPNS && cm->cmsg_len >= CMSG_LEN(sizeof(ts))) {
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			clock_gettime(CLOCK_REALTIME, &now);
+			age = ((int64_t)now.tv_sec - ts.tv_sec) * 1000 + (now.tv_nsec - ts.tv_nsec) / 1000000;
+		}
 	}
-	return -1;
+	return age;
 }
 
 /* one datagram */
@@ -183,7 +200,7 @@ static int udp_cb(struct osmo_fd *ofd, unsigned int what)
 	static struct iovec iov[RX_BATCH];
 	static struct sockaddr_in src[RX_BATCH];
 	static union {
-		char b[CMSG_SPACE(sizeof(struct timespec))];
+		char b[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} ctl[RX_BATCH];
 	int i, n, round;
@@ -200,7 +217,20 @@ static int udp_cb(struct osmo_fd *ofd, unsigned int what)
 		if (n <= 0)
 			break;
 		for (i = 0; i < n && sip->udp.fd >= 0; i++) {
-			int64_t age = rx_age_ms(&mm[i].msg_hdr);
+			uint32_t drops;
+			bool has_drops;
+			int64_t age = rx_meta(&mm[i].msg_hdr, &drops, &has_drops);
+
+			/* datagrams lost before this one: the gateway reads slower than requests come (overload) */
+			if (has_drops && (int32_t)(drops - sip->rx_drops_seen) > 0) {
+				uint32_t d = drops - sip->rx_drops_seen;
+
+				sip->rx_drops_seen = drops;
+				rate_ctr_add(rate_ctr_group_get_ctr(sip->ctrs, SIP_CTR_RX_KERNEL_DROP), d);
+				uigw_overload_rx_dropped(sip->gw, d);
+				LOGP(DSIP, LOGL_INFO, "the kernel dropped %u datagrams at the UDP socket (receive buffer full), "
+				     "%u since it opened\n", d, drops);
+			}
 
 			/* the first of a wake-up waited longest: how far behind the gateway is (overload control) */
 			if (!round && !i && age >= 0)
@@ -218,17 +248,25 @@ static int udp_cb(struct osmo_fd *ofd, unsigned int what)
 
 int sip_udp_open(struct uigw_sip *sip)
 {
-	int fd, sz = 4 << 20, one = 1;
+	int fd, sz = (int)OSMO_MIN(sip->cfg.udp_rcvbuf_kib, 1048576u) * 1024, got = 0, one = 1;
+	socklen_t gl = sizeof(got);
 
 	fd = osmo_sock_init(AF_INET, SOCK_DGRAM, IPPROTO_UDP, sip->cfg.local_ip, sip->cfg.local_port,
 			    OSMO_SOCK_F_BIND | OSMO_SOCK_F_NONBLOCK);
 	if (fd < 0)
 		return fd;
-	/* bursts (a group commit releases many replies at once) must not overflow the socket: 4 MiB */
+	/* bursts and the process's stalls must not overflow the socket (udp-receive-buffer): beyond
+	 * net.core.rmem_max only with CAP_NET_ADMIN; the kernel reports twice what it grants (its bookkeeping) */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got / 2 < sz)
+		LOGP(DSIP, LOGL_NOTICE, "UDP receive buffer: %d KiB granted of udp-receive-buffer %d KiB (no CAP_NET_ADMIN: "
+		     "raise net.core.rmem_max); requests past it are dropped by the kernel\n", got / 2 / 1024, sz / 1024);
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
 		LOGP(DSIP, LOGL_NOTICE, "SO_TIMESTAMPNS: %s (no queue delay for overload control)\n", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+		LOGP(DSIP, LOGL_NOTICE, "SO_RXQ_OVFL: %s (no receive drops for overload control)\n", strerror(errno));
+	sip->rx_drops_seen = 0;
 	osmo_fd_setup(&sip->udp, fd, OSMO_FD_READ, udp_cb, sip, 0);
 	if (osmo_fd_register(&sip->udp) < 0) {
 		close(fd);

@@ -241,6 +241,17 @@ DEFUN(cfg_sip_stale, cfg_sip_stale_cmd, "stale-request-ms <0-64000>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_sip_udp_rcvbuf, cfg_sip_udp_rcvbuf_cmd, "udp-receive-buffer <64-1048576>",
+      "The UDP socket's receive buffer: requests that come while the gateway is busy (a burst, a stall of the "
+      "process) wait there, and past it the kernel drops them (counter rx:kernel-dropped, an overload control input). "
+      "Without CAP_NET_ADMIN the kernel grants at most net.core.rmem_max (logged at the start; takes effect when the "
+      "socket opens)\n"
+      "KiB (default 16384)\n")
+{
+	SIPV->cfg.udp_rcvbuf_kib = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_sip_kept_max, cfg_sip_kept_max_cmd, "kept-responses-max <1000-10000000>",
       "Final responses kept 64*T1 to answer retransmitted requests over UDP, at most (~330 bytes each); past it the "
       "oldest go first (takes effect at once)\n" "Responses (default 1000000)\n")
@@ -283,6 +294,8 @@ static int config_write_sip(struct vty *vty)
 		vty_out(vty, " tcp max-message-size %u%s", cfg->tcp_max_msg, VTY_NEWLINE);
 	if (cfg->overload_screen)
 		vty_out(vty, " overload-response busy-screen%s", VTY_NEWLINE);
+	if (cfg->udp_rcvbuf_kib != SIP_UDP_RCVBUF_KIB)
+		vty_out(vty, " udp-receive-buffer %u%s", cfg->udp_rcvbuf_kib, VTY_NEWLINE);
 	if (cfg->stale_ms != 2000)
 		vty_out(vty, " stale-request-ms %u%s", cfg->stale_ms, VTY_NEWLINE);
 	if (cfg->kept_max != SIP_DONE_MAX)
@@ -338,6 +351,8 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 			n[2] + (int)s->n_nict, n[3], s->n_done, cfg->kept_max, s->done_hits, s->done_dropped, VTY_NEWLINE);
 		vty_out(vty, " Requests dropped unread after %u ms in the kernel (stale-request-ms): %lu%s", cfg->stale_ms,
 			s->stale_dropped, VTY_NEWLINE);
+		vty_out(vty, " Datagrams the kernel dropped at the UDP socket, its receive buffer full: %" PRIu64 "%s",
+			rate_ctr_group_get_ctr(s->ctrs, SIP_CTR_RX_KERNEL_DROP)->current, VTY_NEWLINE);
 	}
 	{
 		struct uigw_sip_alloc_stats as;
@@ -385,6 +400,7 @@ void uigw_sip_vty_init(void)
 	install_element(SIP_NODE, &cfg_sip_tcp_max_msg_cmd);
 	install_element(SIP_NODE, &cfg_sip_overload_resp_cmd);
 	install_element(SIP_NODE, &cfg_sip_stale_cmd);
+	install_element(SIP_NODE, &cfg_sip_udp_rcvbuf_cmd);
 	install_element(SIP_NODE, &cfg_sip_kept_max_cmd);
 	install_element_ve(&show_sip_cmd);
 }

@@ -40,6 +40,8 @@ struct uigw_sip_cfg {
 	unsigned int tcp_idle_s;	/*!< a connection silent this long is closed (default 300; 0: never) */
 	unsigned int tcp_msg_timeout_s;	/*!< a message begun must be complete within this (default 10) */
 	unsigned int tcp_max_msg;	/*!< bytes of one message at most (default and maximum 65535) */
+	unsigned int udp_rcvbuf_kib;	/*!< the UDP socket's receive buffer asked of the kernel, KiB (default
+					 *   16384; SO_RCVBUFFORCE, else SO_RCVBUF within net.core.rmem_max) */
 	unsigned int stale_ms;		/*!< a request that waited this long in the kernel is dropped unread: its
 					 *   client has sent it again by then (0: never; default 2000) */
 	unsigned int kept_max;		/*!< final responses kept for retransmitted requests at most (UDP, 64*T1;

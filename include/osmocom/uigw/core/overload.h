@@ -39,6 +39,9 @@ struct uigw_overload_cfg {
 	unsigned int retry_after_s;		/*!< what peers that can be told are told to wait (SIP, HTTP) */
 	unsigned int max_wait_ms;		/*!< a request that would begin a dialog and waited this long in
 						 *   the kernel is refused at once, whatever the limit (0: off) */
+	unsigned int rx_drops_high;		/*!< datagrams per second that the kernel dropped at a channel's
+						 *   socket, its receive buffer full: pressure at once (0: not an
+						 *   input) */
 };
 
 struct uigw_overload {
@@ -72,6 +75,9 @@ struct uigw_overload {
 	struct uigw_overload_window qdelay;	/*!< the queue delay's input: each tick's least (0 if nothing was
 						 *   reported in it: nothing waited then) */
 	struct uigw_overload_window sdelay;	/*!< the store delay's input: its figure at each tick */
+	unsigned int rx_drops_tick;	/*!< datagrams the kernel dropped, reported in this tick ... */
+	unsigned int rx_drops_rate;	/*!< ... and per second by the last tick: the receive drops' input */
+	uint64_t rx_drops;		/*!< ... in all */
 	uint64_t episodes;		/*!< times it began */
 	uint64_t refused;		/*!< new dialogs and pushes refused while active, in all */
 	uint64_t refused_now;		/*!< ... in the current (or the last) episode */
@@ -86,13 +92,16 @@ struct uigw_overload {
 };
 
 /*! Defaults: store backlog 20000 / 5000 jobs, store delay 500 / 200 ms, loop lag 250 / 50 ms, queue delay 200 / 50 ms
- *  standing for 300 ms, Retry-After 5 s, max-wait 300 ms. */
+ *  standing for 300 ms, receive drops 1/s, Retry-After 5 s, max-wait 300 ms. */
 void uigw_overload_defaults(struct uigw_overload_cfg *cfg);
 /*! Start measuring the loop's lag (uigw_start()); uigw_overload_stop() at the end. */
 void uigw_overload_start(struct uigw *gw);
 void uigw_overload_stop(struct uigw *gw);
 /*! A channel read a request that had waited \a ms in the kernel (its oldest of a read batch). */
 void uigw_overload_delay_sample(struct uigw *gw, unsigned int ms);
+/*! A channel's socket lost \a n datagrams in the kernel (its receive buffer full, SO_RXQ_OVFL): the requests come
+ *  again after their client's retransmission timer, late, and the gateway read more than it can do. */
+void uigw_overload_rx_dropped(struct uigw *gw, unsigned int n);
 /*! Is a request that waited \a waited_ms in the kernel before it was read (-1: not known) past `overload max-wait`?
  *  Such a request is refused whatever the limit (uigw_admit_waited()): the limit follows the queue only
  *  a tick or more later, and a request admitted after a long wait is the latency the subscriber sees (and, past
