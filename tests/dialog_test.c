@@ -880,8 +880,8 @@ static void test_overload_admission(void **state)
 	uigw_overload_tick(gw);
 	assert_int_equal(o->qdelay.standing_ms, 220);
 	o->cfg.window_ms = 300;
-	/* datagrams the kernel dropped at a channel's socket: pressure at once, between ticks too (no window: the
-	 * requests are lost already), while the tick that reports them and the next one count them */
+	/* datagrams the kernel dropped at a channel's socket: pressure at once (no window: the requests are lost
+	 * already), in the tick that reports them and, between ticks, until the next one */
 	overload_reset(o);
 	for (i = 0; i < 3; i++)
 		uigw_overload_tick(gw);		/* the queue delay's window empty again */

@@ -127,18 +127,13 @@ void sip_token_buf(struct uigw_sip *sip, char *buf, size_t len)
 	used += 6;
 	/* "%02x" six times and "%x" of the sequence, without snprintf (a tag for each refusal under overload) */
 	{
-		static const char hex[] = "0123456789abcdef";
-		char t[24];
-		unsigned int seq = ++sip->seq, i, n = 0;
-		char d[8];
+		char t[24], d[8];
+		unsigned int seq = ++sip->seq, n = 12;
 		int k = 0;
 
-		for (i = 0; i < 6; i++) {
-			t[n++] = hex[rnd[i] >> 4];
-			t[n++] = hex[rnd[i] & 15];
-		}
+		osmo_hexdump_buf(t, sizeof(t), rnd, 6, "", false);
 		do
-			d[k++] = hex[seq & 15];
+			d[k++] = "0123456789abcdef"[seq & 15];
 		while ((seq >>= 4) && k < 8);
 		while (k)
 			t[n++] = d[--k];

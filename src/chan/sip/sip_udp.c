@@ -121,8 +121,7 @@ int sip_fast_refusal(struct uigw_sip *sip, const char *buf, size_t len, const st
 	*dst = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = src->sin_addr,
 				     .sin_port = r.rport_at ? src->sin_port : htons(r.top_port ? r.top_port : 5060) };
 	LOGP(DSIP, LOGL_DEBUG, "tx to %s:%u (fast path, %s):\n%.*s\n", sip->raw_ip, ntohs(dst->sin_port),
-	     tcp ? "TCP" : "UDP",
-	     n, out);
+	     tcp ? "TCP" : "UDP", n, out);
 	return n;
 }
 
