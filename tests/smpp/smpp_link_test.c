@@ -29,6 +29,7 @@
 #include <osmocom/uigw/core/uigw.h>
 #include <osmocom/uigw/core/chan.h>
 #include <osmocom/uigw/core/trigger.h>
+#include <osmocom/uigw/common/clock.h>
 #include <osmocom/uigw/common/logging.h>
 #include <osmocom/uigw/codec/smpp_codec.h>
 #include <osmocom/uigw/store/store.h>
@@ -420,6 +421,33 @@ static void queue_delay(void)
 		osmo_select_main(1);
 	assert_int_equal(slink->behind_since_ms, 0);	/* read empty: no longer behind */
 	assert_int_equal(slink->fi->state, SMPP_ST_BOUND);
+
+	/* the replies' wait in the MT queue, when longer: the oldest one's age (here no window: none goes out) */
+	slink->window = 0;
+	uigw_smpp_pdu_init(&el, UIGW_SMPP_SUBMIT_SM, 1);
+	OSMO_STRLCPY_ARRAY(el.dst_addr, "491720000405");
+	assert_non_null(uigw_smpp_submit(smpp, &el, NULL, NULL));
+	assert_int_equal(smpp->queue_len, 1);
+	uigw_fx_clock_advance(2);
+	gw->overload.delay_peak_ms = 0;
+	uigw_smpp_pdu_init(&el, UIGW_SMPP_ENQUIRE_LINK, 20000);
+	len = uigw_smpp_encode(buf, sizeof(buf), &el);
+	assert_int_equal(write(peer, buf, len), len);
+	for (i = 0; i < 400 && !gw->overload.delay_peak_ms; i++) {	/* (Nagle: until an ACK, up to 1 s) */
+		osmo_select_main(1);
+		usleep(5000);
+	}
+	assert_int_equal(gw->overload.delay_peak_ms, 2000);
+	/* a link bound after the reply was queued counts from its bind: a queue kept while no link was up is no
+	 * overload */
+	slink->bound_ms = uigw_mono_ms() - 300;
+	gw->overload.delay_peak_ms = 0;
+	assert_int_equal(write(peer, buf, len), len);
+	for (i = 0; i < 400 && !gw->overload.delay_peak_ms; i++) {	/* (Nagle: until an ACK, up to 1 s) */
+		osmo_select_main(1);
+		usleep(5000);
+	}
+	assert_int_equal(gw->overload.delay_peak_ms, 300);
 }
 
 int main(void)

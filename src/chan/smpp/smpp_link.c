@@ -6,6 +6,7 @@
  *  (then the link pauses). So an MT is never dropped for a transient reason. */
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -291,6 +292,8 @@ void uigw_smpp_kick(struct uigw_smpp *smpp)
 
 void uigw_smpp_req_queue(struct uigw_smpp *smpp, struct uigw_smpp_req *req)
 {
+	if (!req->queued_ms)
+		req->queued_ms = uigw_mono_ms();
 	llist_add_tail(&req->list, &smpp->queue);
 	smpp->queue_len++;
 	smpp_kick(smpp);
@@ -456,22 +459,44 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 }
 
 /* The queue delay of overload control for a TCP stream, whose bytes carry no receive time: how long the socket
- * has held unread data without a pause. A gateway that keeps up reads it empty again and again (at its sustained
- * rate within the scheduler's period); one that falls behind never does, and the figure grows with the backlog
- * (a deliver_sm then waits behind the others, and the responses to our own submit_sm with them). */
+ * has held unread data without a pause, but no more than its unread bytes take at the rate the link reads. A gateway
+ * that keeps up reads it empty again and again (at its sustained rate within the scheduler's period), or at a high
+ * rate finds a few PDUs more each time; one that falls behind never does, its receive buffer fills, and the figure
+ * grows with the backlog (a deliver_sm then waits behind the others, and the responses to our own submit_sm with
+ * them). The time alone read seconds at 5x while each PDU waited a few ms (contrib/bench/smpp, doc/smpp.md). */
 static void queue_delay(struct uigw_smpp_link *link)
 {
 	int pending = 0;
-	int64_t now;
+	int64_t now, ms;
 
 	if (ioctl(link->wq.bfd.fd, FIONREAD, &pending) < 0)
 		return;
 	now = uigw_mono_ms();
+	if (!link->rx_rate_ms) {
+		link->rx_rate_ms = now;
+	} else if (now - link->rx_rate_ms >= 100) {
+		uint64_t rate = link->rx_bytes * 1000 / (uint64_t)(now - link->rx_rate_ms);
+
+		rate = link->rx_rate ? (link->rx_rate * 3 + rate) / 4 : rate;
+		link->rx_rate = rate > UINT_MAX ? UINT_MAX : rate;
+		link->rx_bytes = 0;
+		link->rx_rate_ms = now;
+	}
 	if (pending <= 0)
 		link->behind_since_ms = 0;
 	else if (!link->behind_since_ms)
 		link->behind_since_ms = now;
-	uigw_overload_delay_sample(link->smpp->gw, link->behind_since_ms ? now - link->behind_since_ms : 0);
+	ms = link->behind_since_ms ? now - link->behind_since_ms : 0;
+	if (ms && link->rx_rate)
+		ms = OSMO_MIN(ms, (int64_t)pending * 1000 / link->rx_rate);
+	/* the replies wait in the MT queue for the SMSC's window (its responses wait behind our reads): as long as
+	 * the oldest one has waited, counted from the bind (a queue kept while no link was up is no overload) */
+	if (!llist_empty(&link->smpp->queue)) {
+		struct uigw_smpp_req *head = llist_first_entry(&link->smpp->queue, struct uigw_smpp_req, list);
+
+		ms = OSMO_MAX(ms, now - OSMO_MAX(head->queued_ms, link->bound_ms));
+	}
+	uigw_overload_delay_sample(link->smpp->gw, ms);
 }
 
 static int link_read_cb(struct osmo_fd *ofd)
@@ -489,6 +514,7 @@ static int link_read_cb(struct osmo_fd *ofd)
 		return -EBADF;
 	}
 	link->rx_len += n;
+	link->rx_bytes += n;
 	while (link->rx_len - off >= 4) {
 		int flen = uigw_smpp_frame_len(link->rx + off, link->rx_len - off);
 
@@ -588,6 +614,9 @@ static void link_close(struct uigw_smpp_link *link)
 	osmo_wqueue_clear(&link->wq);
 	link->rx_len = 0;
 	link->behind_since_ms = 0;
+	link->rx_rate_ms = 0;
+	link->rx_rate = 0;
+	link->rx_bytes = 0;
 	/* what was in flight goes back to the head of the queue, in its order */
 	while (!llist_empty(&link->inflight))
 		req_requeue(llist_last_entry(&link->inflight, struct uigw_smpp_req, list));
@@ -701,6 +730,7 @@ static void st_binding(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 	case SMPP_EV_BIND_OK:
 		rate_ctr_inc2(link->ctrs, SMPP_LINK_CTR_BINDS);
 		LOGPL(link, LOGL_NOTICE, "bound to SMSC '%s'\n", pdu->system_id);
+		link->bound_ms = uigw_mono_ms();
 		link->backoff = tdef_ms(link->smpp, SMPP_T_RECONNECT);
 		osmo_fsm_inst_state_chg(fi, SMPP_ST_BOUND, 0, 0);
 		if (link->enquire_interval)

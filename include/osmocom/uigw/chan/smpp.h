@@ -105,6 +105,10 @@ struct uigw_smpp_link {
 	bool paced;
 	int64_t last_rx_ms;
 	int64_t behind_since_ms;	/*!< monotonic: the socket has held unread data since (0: read empty) */
+	uint64_t rx_bytes;		/*!< read since rx_rate_ms ... */
+	int64_t rx_rate_ms;		/*!< monotonic: ... */
+	unsigned int rx_rate;		/*!< bytes per second read, smoothed (0: not known yet) */
+	int64_t bound_ms;		/*!< monotonic: bound since */
 	unsigned int tokens;		/*!< submits left in the current second */
 	int64_t tokens_sec;
 	struct rate_ctr_group *ctrs;	/*!< enum uigw_smpp_link_ctr */
@@ -131,6 +135,7 @@ struct uigw_smpp_req {
 	bool dead;			/*!< its dialog ended while it was in flight: drop it if it comes back */
 	bool restart;			/*!< sent again after a restart (a final SMS, a USSN notice) */
 	bool marking, marked;		/*!< mt-in-doubt drop: its "may be sent" mark is being / was committed */
+	int64_t queued_ms;		/*!< monotonic: first queued */
 };
 
 /*! How an MT is kept until the SMSC accepted it. */
