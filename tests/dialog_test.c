@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -713,11 +714,12 @@ static void test_overload_admission(void **state)
 	unsigned int i, n, before;
 	uint64_t busy_n;
 
-	/* what the last second admitted: 40 in one tick, then the dialog that goes on below */
+	/* what the last second admitted: 40 in one tick, then the dialog that goes on below; and what ended in it */
 	for (i = 0; i < 10; i++)
 		uigw_overload_tick(gw);
 	assert_int_equal(offer(40), 40);
 	uigw_overload_tick(gw);
+	o->ended[0] = 40;
 	assert_int_equal(o->offered_rate, 400);
 	a = dial("+491720000070", "*7726#");
 	assert_non_null(a);
@@ -729,8 +731,8 @@ static void test_overload_admission(void **state)
 	o->cfg.store_high = 3;
 	o->cfg.store_low = 1;
 	submit_jobs(3);
-	/* the first new dialog begins the episode at once: the limit a quarter under the 41 admitted in the last
-	 * second, nothing saved up yet: refused */
+	/* the first new dialog begins the episode at once: the limit a quarter under what the gateway did in the last
+	 * second (40 dialogs ended; where pressure was seen: the 41 admitted), nothing saved up yet: refused */
 	assert_null(dial("+491720000071", "*7726#"));
 	assert_int_equal(rec.refusal, UIGW_REFUSAL_BUSY);
 	assert_string_equal(rec.text, "The service is busy. Please try again in a few minutes.");
@@ -751,7 +753,8 @@ static void test_overload_admission(void **state)
 	assert_int_equal(o->limit, 30);
 	assert_int_equal(o->offered_rate, 1020);
 	assert_int_equal(o->admit_pm, 29);
-	/* after it: cut again, a quarter, and pressure was seen at 41 still (a cut of a cut) */
+	/* after it, the backlog no lower than at the cut: cut again, a quarter, and pressure was seen at 41 still (a
+	 * cut of a cut) */
 	o->cut_us -= 400000;
 	uigw_overload_tick(gw);
 	assert_int_equal(o->limit, 22);
@@ -775,16 +778,17 @@ static void test_overload_admission(void **state)
 	assert_int_equal(uigw_dialog_input(a, "1"), 0);
 	settle();
 	assert_string_equal(rec.text, "Number that called you?\n0. Back");
-	/* calm (trigger() settled the store) while refusing: up a quarter of the way back to 41 ... */
+	/* calm (trigger() settled the store) while refusing: up a thirty-second of the way back to 41, at least 0.5 %
+	 * and one ... */
 	offer(100);
 	uigw_overload_tick(gw);
-	assert_int_equal(o->limit, 22 + (41 - 22) / 4);
+	assert_int_equal(o->limit, 23);
 	for (n = 0; n < 20 && o->limit < 41; n++) {
 		offer(100);
 		uigw_overload_tick(gw);
 	}
 	assert_int_equal(o->limit, 41);
-	/* ... then by 2.5 % a tick, at least one */
+	/* ... then by 1.25 % a tick, at least one */
 	offer(100);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->limit, 42);
@@ -812,7 +816,9 @@ static void test_overload_admission(void **state)
 	assert_int_equal(o->episodes, 1);
 	assert_int_equal(o->limit, 0);
 
-	/* the loop's lag as the input: a quarter under what the last second admitted */
+	/* the loop's lag as the input: a quarter under what the last second admitted, all of which ended */
+	for (i = 0; i < ARRAY_SIZE(o->ended); i++)
+		o->ended[i] = 1000;
 	o->lag_ms = o->cfg.lag_high_ms;
 	uigw_overload_tick(gw);
 	assert_true(uigw_overloaded(gw));
@@ -839,9 +845,10 @@ static void test_overload_admission(void **state)
 		uigw_overload_tick(gw);
 		assert_false(uigw_overloaded(gw));
 	}
-	/* 100 admitted in each of the last ten ticks (the ring; the tick that begins the episode puts its own 0 in) */
+	/* 100 admitted and ended in each of the last ten ticks (the rings; the tick that begins the episode puts its
+	 * own 0 in) */
 	for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
-		o->admitted[i] = 100;
+		o->admitted[i] = o->ended[i] = 100;
 	uigw_overload_delay_sample(gw, 300);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->qdelay.standing_ms, 250);
@@ -886,7 +893,7 @@ static void test_overload_admission(void **state)
 	for (i = 0; i < 3; i++)
 		uigw_overload_tick(gw);		/* the queue delay's window empty again */
 	for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
-		o->admitted[i] = 100;
+		o->admitted[i] = o->ended[i] = 100;
 	before = o->rx_drops;
 	uigw_overload_rx_dropped(gw, 3);
 	assert_int_equal(o->rx_drops, before + 3);
@@ -901,8 +908,9 @@ static void test_overload_admission(void **state)
 	assert_true(o->pressed);
 	before = o->limit;
 	assert_true(before < 750);		/* cut again: the drops stood past the hold */
-	/* after a deeper cut (a queue delay at twice its mark kept a half) drops still cut: requests are lost */
-	o->cut_keep = 500;
+	/* however far past its mark an input was at the last cut, drops still cut: requests are lost */
+	for (i = 0; i < ARRAY_SIZE(o->cut_level); i++)
+		o->cut_level[i] = UINT_MAX;
 	o->cut_us -= 1000000;
 	uigw_overload_rx_dropped(gw, 1);
 	uigw_overload_tick(gw);

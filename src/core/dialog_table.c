@@ -90,6 +90,7 @@ void uigw_dlg_unlink(struct uigw_dialog *dlg)
 	hlist_del_init(&dlg->hnode);
 	hlist_del_init(&dlg->id_node);
 	gw->n_dialogs--;
+	gw->overload.ended_tick++;
 	if (gw->dialog_bits > DLG_BITS_MIN && gw->n_dialogs < (1u << gw->dialog_bits) / 8)
 		dlg_tables_size(gw, gw->dialog_bits - 1);
 	if (dlg->camp) {

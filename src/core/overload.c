@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <time.h>
 #include <osmocom/core/logging.h>
@@ -77,60 +78,65 @@ static void window_push(struct uigw_overload_window *w, unsigned int ms, unsigne
 	w->standing_ms = least;
 }
 
-/* What a cut keeps of the limit for a delay of \a ms over its mark \a high: a quarter less, and the more the
- * farther past it, down to a half at twice the mark (a burst's onset: each tick of a shallow cut is a backlog that
- * the admitted dialogs wait behind) */
-static unsigned int keep_pm(unsigned int ms, unsigned int high)
+/* How far an input of \a v is past its mark \a high, per mille of the mark (0: the input is off) */
+static unsigned int level_pm(uint64_t v, unsigned int high)
 {
-	unsigned int keep = (unsigned int)((uint64_t)high * 1000 / (ms ? ms : 1));
+	uint64_t l;
 
-	return keep > 750 ? 750 : keep < 500 ? 500 : keep;
+	if (!high)
+		return 0;
+	l = v * 1000 / high;
+	return l > UINT_MAX ? UINT_MAX : (unsigned int)l;
 }
 
-/* The inputs against their marks: 1 over a high mark (which is named in *why, what a cut keeps of the limit in
- * *keep), -1 all under their low marks, 0 in between */
-static int pressure(struct uigw *gw, const char **why, unsigned int *keep)
+enum { IN_BACKLOG, IN_SDELAY, IN_LAG, IN_QDELAY, IN_DROPS, _IN_NUM };
+static const char *const in_why[_IN_NUM] = {
+	"store backlog", "store delay", "event loop lag", "queue delay", WHY_DROPS,
+};
+
+/* The inputs against their marks: 1 with one at or over its high mark (the farthest past it in *in), -1 all under
+ * their low marks, 0 in between; each input's level in lv[], per mille of its high mark */
+static int pressure(struct uigw *gw, unsigned int *in, unsigned int lv[_IN_NUM])
 {
 	struct uigw_overload *o = &gw->overload;
-	unsigned int depth = uigw_store_queue_depth(gw->store);
+	unsigned int depth = uigw_store_queue_depth(gw->store), i, most = 0;
 	/* a delay begins an episode when it stayed past its mark for the window; in one, the latest figure drives the
 	 * limit (the burst is known, and a cut a window late is a backlog the admitted dialogs wait behind) */
 	unsigned int sdelay = o->active ? o->sdelay.last_ms : o->sdelay.standing_ms;
 	unsigned int qdelay = o->active ? o->qdelay.last_ms : o->qdelay.standing_ms;
 
-	*keep = 750;
-	if (o->cfg.store_high && depth >= o->cfg.store_high) {
-		*why = "store backlog";
-		return 1;
-	}
+	lv[IN_BACKLOG] = level_pm(depth, o->cfg.store_high);
 	/* the answers wait for their commit before the next screen: the time that takes is what the subscribers
 	 * see, whatever the number of jobs (a gateway short of CPU commits late with a few thousand queued) */
-	if (o->cfg.store_delay_high_ms && sdelay >= o->cfg.store_delay_high_ms) {
-		*why = "store delay";
-		*keep = keep_pm(sdelay, o->cfg.store_delay_high_ms);
-		return 1;
-	}
-	if (o->cfg.lag_high_ms && o->lag_ms >= o->cfg.lag_high_ms) {
-		*why = "event loop lag";
-		return 1;
-	}
-	if (o->cfg.delay_high_ms && qdelay >= o->cfg.delay_high_ms) {
-		*why = "queue delay";
-		*keep = keep_pm(qdelay, o->cfg.delay_high_ms);
-		return 1;
-	}
+	lv[IN_SDELAY] = level_pm(sdelay, o->cfg.store_delay_high_ms);
+	lv[IN_LAG] = level_pm(o->lag_ms, o->cfg.lag_high_ms);
+	lv[IN_QDELAY] = level_pm(qdelay, o->cfg.delay_high_ms);
 	/* this tick's so far, or the last one's */
-	if (o->cfg.rx_drops_high &&
-	    OSMO_MAX(o->rx_drops_rate, o->rx_drops_tick * TICKS_PER_S) >= o->cfg.rx_drops_high) {
-		*why = WHY_DROPS;
-		return 1;
+	lv[IN_DROPS] = level_pm(OSMO_MAX(o->rx_drops_rate, o->rx_drops_tick * TICKS_PER_S), o->cfg.rx_drops_high);
+	for (i = 0; i < _IN_NUM; i++) {
+		if (lv[i] >= 1000 && lv[i] > most) {
+			*in = i;
+			most = lv[i];
+		}
 	}
+	if (most)
+		return 1;
 	if ((!o->cfg.store_high || depth <= o->cfg.store_low) &&
 	    (!o->cfg.store_delay_high_ms || o->sdelay.last_ms <= o->cfg.store_delay_low_ms) &&
 	    (!o->cfg.lag_high_ms || o->lag_ms <= o->cfg.lag_low_ms) &&
 	    (!o->cfg.delay_high_ms || o->qdelay.last_ms <= o->cfg.delay_low_ms) && !o->rx_drops_rate)
 		return -1;
 	return 0;
+}
+
+/* What a cut keeps of the limit for an input \a level past its mark: a quarter less, and the more the farther past
+ * it, down to a half at twice the mark (a burst's onset: each tick of a shallow cut is a backlog that the admitted
+ * dialogs wait behind) */
+static unsigned int keep_pm(unsigned int level)
+{
+	unsigned int keep = (unsigned int)(1000000ULL / (level ? level : 1));
+
+	return keep > 750 ? 750 : keep < 500 ? 500 : keep;
 }
 
 /* The limit's share of the offered rate (the last tick's, or this one's so far if more), per mille */
@@ -144,27 +150,38 @@ static void set_share(struct uigw_overload *o)
 		o->admit_pm = OSMO_MAX(1, (unsigned int)((uint64_t)o->limit * 1000 / offered));
 }
 
-/* A cut: the limit down to what \a keep keeps of it (of the rate admitted over the last second when an episode
- * begins); where it was is where pressure was seen, unless the last tick saw it too (a cut of a cut) */
-static void cut(struct uigw_overload *o, unsigned int keep)
+/* A cut for the input \a in past its mark: the limit down by what keep_pm() says (of the rate admitted over the last
+ * second when an episode begins); where it was is where pressure was seen, unless the last tick saw it too (a cut
+ * of a cut). The inputs' levels are kept: the next cut waits until one is no lower than now. */
+static void cut(struct uigw_overload *o, unsigned int in, const unsigned int lv[_IN_NUM])
 {
-	unsigned int base = o->limit, i, sum = o->admitted_tick;
+	/* lost requests say nothing of how far the gateway is behind: a quarter */
+	unsigned int keep = in == IN_DROPS ? 750 : keep_pm(lv[in]);
+	unsigned int base = o->limit, i, sum = o->admitted_tick, ended = o->ended_tick;
 
 	if (!base) {
-		for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
+		for (i = 0; i < ARRAY_SIZE(o->admitted); i++) {
 			sum += o->admitted[i];
-		base = sum;
-	}
-	if (!o->pressed)
+			ended += o->ended[i];
+		}
+		/* where pressure was seen: what the last second admitted; the gateway did what ended in it (at a
+		 * burst's onset that is what it can do, the admitted ones wait), but at least a quarter of the
+		 * admitted (from idle nothing ended yet) */
+		o->limit_max = sum;
+		base = OSMO_MIN(sum, OSMO_MAX(ended, sum / 4));
+	} else if (!o->pressed) {
 		o->limit_max = base;
+	}
 	o->limit = OSMO_MAX(UIGW_OVERLOAD_MIN_RATE, (unsigned int)((uint64_t)base * keep / 1000));
 	o->cut_us = uigw_real_mono_us();
 	o->cut_keep = keep;
+	memcpy(o->cut_level, lv, sizeof(o->cut_level));
 	set_share(o);
 }
 
-static void begin(struct uigw *gw, const char *why, unsigned int keep)
+static void begin(struct uigw *gw, unsigned int in, const unsigned int lv[_IN_NUM])
 {
+	const char *why = in_why[in];
 	struct uigw_overload *o = &gw->overload;
 
 	o->active = true;
@@ -174,7 +191,7 @@ static void begin(struct uigw *gw, const char *why, unsigned int keep)
 	o->refused_now = 0;
 	o->why = why;
 	o->limit = 0;
-	cut(o, keep);
+	cut(o, in, lv);
 	o->tokens = 0;
 	o->tokens_us = uigw_real_mono_us();
 	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), store delay %u ms (at least %u "
@@ -208,19 +225,22 @@ static void end(struct uigw *gw)
 
 /* Every tick. In an episode new dialogs are admitted up to a rate, the limit (not a share of what is offered: a
  * share is a rate that moves with the offered load, and an AIMD on it swung the admitted dialogs between a tenth and
- * twice what the gateway can do at 5x; doc/dialogs.md "Overload"). The limit begins at what the last second
- * admitted, cut by a quarter (up to a half, keep_pm()); while an input stays past its high mark it is cut again,
- * but only once the last cut could show — after the window and the queue's delay, the time a dialog admitted now
- * takes to load the gateway — and only if the input is no lower than at that cut (cutting each tick until the input
- * turns cut far below what the gateway can do). Between the marks while refusing, a standing queue at the limit,
- * it goes down by 2.5 % a tick; with every input under its low mark it rises: by a quarter of the way back to where
- * pressure was last seen, beyond that by 2.5 % a tick. As a rate it admits everything again the moment a burst
- * ends. Overload ends when nothing was refused in a tick and the inputs have been calm for a second. */
+ * twice what the gateway can do at 5x; doc/dialogs.md "Overload"). The limit begins at what the gateway did in the
+ * last second — the dialogs that ended in it, at least a quarter of those admitted — cut by a quarter (up to a
+ * half, keep_pm()): at a burst's onset the last second admitted far more than the gateway can do. While an input
+ * stays past its high mark it is cut again, but only once the last cut could show — after the window and the
+ * longer of the queue's and the store's delays, the time a dialog admitted now takes to load the gateway — and only
+ * for an input no lower than at that cut (each input kept apart: a backlog that a queue delay's deeper cut had not
+ * yet brought down is no reason to wait). Between the marks while refusing, a standing queue at the limit, it goes
+ * down by 2.5 % a tick; with every input under its low mark it rises: by a thirty-second of the way back to where
+ * pressure was last seen (the inputs show a climb past what the gateway can do a second late: a quarter a tick
+ * climbed back into the same backlog), beyond that by 1.25 % a tick. As a rate it admits everything again the
+ * moment a burst ends. Overload ends when nothing was refused in a tick and the inputs have been calm for a
+ * second. */
 void uigw_overload_tick(struct uigw *gw)
 {
 	struct uigw_overload *o = &gw->overload;
-	const char *why = NULL;
-	unsigned int keep, i;
+	unsigned int lv[_IN_NUM], in = 0, i;
 	int p;
 
 	/* nothing read for a tick: nothing waits either */
@@ -231,23 +251,35 @@ void uigw_overload_tick(struct uigw *gw)
 	window_push(&o->sdelay, uigw_store_delay_ms(gw->store), o->cfg.window_ms);
 	o->rx_drops_rate = o->rx_drops_tick * TICKS_PER_S;
 	o->rx_drops_tick = 0;
-	p = pressure(gw, &why, &keep);
+	p = pressure(gw, &in, lv);
 	if (o->active)
 		LOGP(DMAIN, LOGL_DEBUG, "overload tick: limit %u/s, %u/s offered, %u/s admitted; store backlog %u, store "
 		     "delay %u ms, queue delay %u ms, loop lag %u ms, receive drops %u/s: %s\n", o->limit,
 		     o->offered_tick * TICKS_PER_S, o->admitted_tick * TICKS_PER_S, uigw_store_queue_depth(gw->store),
 		     o->sdelay.last_ms, o->qdelay.last_ms, o->lag_ms, o->rx_drops_rate,
-		     p > 0 ? why : p < 0 ? "calm" : "between the marks");
+		     p > 0 ? in_why[in] : p < 0 ? "calm" : "between the marks");
+	o->ended[o->n_ticks % ARRAY_SIZE(o->ended)] = o->ended_tick;
+	o->ended_tick = 0;
 	o->admitted[o->n_ticks++ % ARRAY_SIZE(o->admitted)] = o->admitted_tick;
 	o->offered_rate = o->offered_tick * TICKS_PER_S;
 	o->offered_tick = o->admitted_tick = 0;
 	if (p > 0) {
-		int64_t hold_us = (int64_t)(o->cfg.window_ms + OSMO_MIN(o->qdelay.last_ms, 2000)) * 1000;
+		/* a dialog admitted now loads the gateway once it is read and its answer committed */
+		int64_t hold_us = (int64_t)(o->cfg.window_ms +
+					    OSMO_MIN(OSMO_MAX(o->qdelay.last_ms, o->sdelay.last_ms), 2000)) * 1000;
 
-		if (!o->active)
-			begin(gw, why, keep);
-		else if (uigw_real_mono_us() - o->cut_us >= hold_us && (keep <= o->cut_keep || why == WHY_DROPS))
-			cut(o, keep);	/* (requests lost while the limit stands: cut it, however deep the last cut was) */
+		if (!o->active) {
+			begin(gw, in, lv);
+		} else if (uigw_real_mono_us() - o->cut_us >= hold_us) {
+			/* an input past its mark and no lower than at the last cut (requests lost while the limit stands:
+			 * however many) */
+			for (i = 0; i < _IN_NUM; i++) {
+				if (lv[i] >= 1000 && (lv[i] >= o->cut_level[i] || i == IN_DROPS)) {
+					cut(o, i, lv);
+					break;
+				}
+			}
+		}
 		o->pressed = true;
 		o->calm_since_us = 0;
 		set_share(o);
@@ -257,7 +289,9 @@ void uigw_overload_tick(struct uigw *gw)
 	if (!o->active)
 		return;
 	if (p < 0 && o->admit_pm < 1000) {
-		i = o->limit < o->limit_max ? OSMO_MAX((o->limit_max - o->limit) / 4, o->limit / 40) : o->limit / 40;
+		/* back toward where pressure was seen by a thirty-second of the way a tick (a quarter in a second:
+		 * the inputs show a climb past what the gateway can do a second late), beyond it by 1.25 % a tick */
+		i = o->limit < o->limit_max ? OSMO_MAX((o->limit_max - o->limit) / 32, o->limit / 200) : o->limit / 80;
 		o->limit += OSMO_MAX(i, 1);
 	} else if (p == 0 && o->admit_pm < 1000) {
 		i = o->limit - o->limit / 40;
@@ -277,13 +311,12 @@ void uigw_overload_tick(struct uigw *gw)
 bool uigw_overload_refuse(struct uigw *gw)
 {
 	struct uigw_overload *o = &gw->overload;
-	const char *why = NULL;
-	unsigned int keep;
+	unsigned int lv[_IN_NUM], in = 0;
 
 	o->offered_tick++;
 	/* an input past its high mark between two ticks: cut at once, do not wait for the tick */
-	if (!o->active && pressure(gw, &why, &keep) > 0)
-		begin(gw, why, keep);
+	if (!o->active && pressure(gw, &in, lv) > 0)
+		begin(gw, in, lv);
 	if (o->limit) {
 		/* no more than the limit, saved up over one tick at most (a read after a stall brings many at once) ... */
 		int64_t now = uigw_real_mono_us();

@@ -53,10 +53,14 @@ struct uigw_overload {
 	bool pressed;			/*!< the last tick saw pressure */
 	int64_t cut_us;			/*!< monotonic: when it was last cut */
 	unsigned int cut_keep;		/*!< what that cut kept, per mille (how far past its mark the input was) */
+	unsigned int cut_level[5];	/*!< how far each input was at that cut, per mille of its high mark
+					 *   (cut again only for one past its mark and no lower) */
 	unsigned int offered_tick;	/*!< new dialogs and pushes asked for in this tick ... */
 	unsigned int admitted_tick;	/*!< ... and admitted */
 	unsigned int offered_rate;	/*!< per second, by the last tick */
 	unsigned int admitted[10];	/*!< admitted in each of the last ten ticks (a ring) */
+	unsigned int ended_tick;	/*!< dialogs ended in this tick ... */
+	unsigned int ended[10];		/*!< ... and in each of the last ten (a ring, beside admitted) */
 	unsigned int n_ticks;
 	unsigned int admit_pm;		/*!< the share of new dialogs admitted in this tick: the limit over the
 					 *   offered rate, per mille (1000: all) */
