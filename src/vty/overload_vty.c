@@ -80,8 +80,8 @@ DEFUN(cfg_ovl_retry, cfg_ovl_retry_cmd, "overload retry-after <1-3600>",
 }
 
 DEFUN(cfg_ovl_max_wait, cfg_ovl_max_wait_cmd, "overload max-wait <0-60000>",
-      OVL_STR "Refuse at once a request that would begin a dialog and waited this long in the kernel (SIP over UDP), "
-      "whatever the overload limit\n" "Milliseconds (default 300; 0: off)\n")
+      OVL_STR "Refuse at once a request that would begin a dialog and waited this long in the kernel (SIP over UDP; "
+      "SMPP: its link's queue delay), whatever the overload limit\n" "Milliseconds (default 300; 0: off)\n")
 {
 	g_gw->overload.cfg.max_wait_ms = atoi(argv[0]);
 	return CMD_SUCCESS;

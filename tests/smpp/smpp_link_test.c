@@ -352,6 +352,7 @@ static void test_bind_push_throttle_reconnect(void **state)
 	 * and the reply comes from that short code */
 	{
 		struct uigw_smpp_pdu mo;
+		uint64_t late;
 
 		uigw_smpp_pdu_init(&mo, UIGW_SMPP_DELIVER_SM, 77);
 		OSMO_STRLCPY_ARRAY(mo.src_addr, "491720000404");
@@ -360,6 +361,18 @@ static void test_bind_push_throttle_reconnect(void **state)
 		OSMO_STRLCPY_ARRAY(mo.dst_addr, "7790");
 		memcpy(mo.msg, "NOTE", 4);
 		mo.msg_len = 4;
+		/* not while the link's queue delay (at its last read) is past max-wait: THROTTLED at once, counted */
+		late = rate_ctr_group_get_ctr(gw->ctrs, UIGW_CTR_BUSY_LATE)->current;
+		slink->wait_ms = 300;
+		mo.sequence = 76;
+		smsc_send(&mo);
+		smsc_read(&pdu);
+		assert_int_equal(pdu.command_id, UIGW_SMPP_DELIVER_SM_RESP);
+		assert_int_equal(pdu.sequence, 76);
+		assert_int_equal(pdu.command_status, UIGW_SMPP_RTHROTTLED);
+		assert_int_equal(rate_ctr_group_get_ctr(gw->ctrs, UIGW_CTR_BUSY_LATE)->current, late + 1);
+		assert_int_equal(slink->wait_ms, 0);	/* that read's own figure: nothing waits */
+		mo.sequence = 77;
 		smsc_send(&mo);
 		smsc_read(&pdu);
 		assert_int_equal(pdu.command_id, UIGW_SMPP_DELIVER_SM_RESP);
@@ -371,7 +384,7 @@ static void test_bind_push_throttle_reconnect(void **state)
 		assert_string_equal(pdu.dst_addr, "491720000404");
 		assert_memory_equal(pdu.msg, "Hello", 5);
 		smsc_answer(&pdu, UIGW_SMPP_SUBMIT_SM_RESP, UIGW_SMPP_ROK, "m4");
-		assert_int_equal(ctr(SMPP_LINK_CTR_RX_DELIVER), 1);
+		assert_int_equal(ctr(SMPP_LINK_CTR_RX_DELIVER), 2);
 	}
 
 	/* (one test: the adapter's VTY commands are installed once per process) */

@@ -289,8 +289,9 @@ uint32_t uigw_smpp_sms_rx(struct uigw_smpp *smpp, struct uigw_smpp_link *link, c
 	if (dlg) {
 		if (uigw_dialog_input(dlg, text) < 0)
 			LOGP(DSMPP, LOGL_NOTICE, "input while the dialog is still answering: dropped\n");
-	} else if (!smpp->overload_screen && uigw_admit(gw) != UIGW_REFUSAL_NONE) {
-		/* nothing new now: the SMSC keeps the message and delivers it again later (SMPP 3.4 5.1.3) */
+	} else if (!smpp->overload_screen && uigw_admit_waited(gw, link->wait_ms) != UIGW_REFUSAL_NONE) {
+		/* nothing new now: the SMSC keeps the message and delivers it again later (SMPP 3.4 5.1.3); also when
+		 * the link's queue delay is past max-wait (this message waited that long, or its reply would) */
 		smpp->mo_throttled++;
 		status = 0x58;	/* ESME_RTHROTTLED */
 	} else {

@@ -109,6 +109,8 @@ struct uigw_smpp_link {
 	int64_t rx_rate_ms;		/*!< monotonic: ... */
 	unsigned int rx_rate;		/*!< bytes per second read, smoothed (0: not known yet) */
 	int64_t bound_ms;		/*!< monotonic: bound since */
+	int64_t wait_ms;		/*!< the queue delay at the last read: what a deliver_sm read now waited and
+					 *   what its reply will wait (the input's delay, or the MT queue's if longer) */
 	unsigned int tokens;		/*!< submits left in the current second */
 	int64_t tokens_sec;
 	struct rate_ctr_group *ctrs;	/*!< enum uigw_smpp_link_ctr */
@@ -157,6 +159,9 @@ struct uigw_smpp {
 	struct llist_head links;
 	struct llist_head queue;	/*!< struct uigw_smpp_req not yet sent, oldest first */
 	unsigned int queue_len;
+	unsigned int mt_sent;		/*!< submit_sm sent since mt_rate_ms ... */
+	int64_t mt_rate_ms;		/*!< monotonic: ... */
+	unsigned int mt_rate;		/*!< submit_sm sent per second, smoothed (0: not known yet) */
 	bool started;
 	unsigned int next_link_idx;	/*!< index of the next link's rate_ctr group */
 	enum uigw_smpp_long_mode long_mode;
