@@ -778,17 +778,22 @@ static void test_overload_admission(void **state)
 	assert_int_equal(uigw_dialog_input(a, "1"), 0);
 	settle();
 	assert_string_equal(rec.text, "Number that called you?\n0. Back");
-	/* calm (trigger() settled the store) while refusing: up a thirty-second of the way back to 41, at least 0.5 %
-	 * and one ... */
+	/* calm (trigger() settled the store) while refusing, but not far under the marks (a queue delay of 30 ms, over
+	 * half its low mark of 50): up a thirty-second of the way back to 41, at least 0.5 % and one ... */
 	offer(100);
+	uigw_overload_delay_sample(gw, 30);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->limit, 23);
+	/* ... far under every mark: an eighth of the way, at least 2.5 % and one ... */
+	offer(100);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, 23 + (41 - 23) / 8);
 	for (n = 0; n < 20 && o->limit < 41; n++) {
 		offer(100);
 		uigw_overload_tick(gw);
 	}
 	assert_int_equal(o->limit, 41);
-	/* ... then by 1.25 % a tick, at least one */
+	/* ... then by 2.5 % a tick (1.25 % not far under the marks), at least one */
 	offer(100);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->limit, 42);
@@ -887,6 +892,20 @@ static void test_overload_admission(void **state)
 	uigw_overload_tick(gw);
 	assert_int_equal(o->qdelay.standing_ms, 220);
 	o->cfg.window_ms = 300;
+	/* a surge (offered three times what ended in the last second, at least 30/s): the latest tick's delay counts,
+	 * not the window's least (a stall's queue the gateway's pace works off, a surge's it does not) */
+	overload_reset(o);
+	for (i = 0; i < 3; i++)
+		uigw_overload_tick(gw);		/* the window empty again, nothing offered */
+	for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
+		o->admitted[i] = o->ended[i] = 0;
+	uigw_overload_delay_sample(gw, 250);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->qdelay.last_ms, 250);
+	assert_false(uigw_overloaded(gw));	/* no surge: the window's least, 0 */
+	offer(10);				/* 100/s in this tick so far */
+	assert_true(uigw_overloaded(gw));
+	assert_string_equal(o->why, "queue delay");
 	/* datagrams the kernel dropped at a channel's socket: pressure at once (no window: the requests are lost
 	 * already), in the tick that reports them and, between ticks, until the next one */
 	overload_reset(o);

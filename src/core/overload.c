@@ -89,21 +89,34 @@ static unsigned int level_pm(uint64_t v, unsigned int high)
 	return l > UINT_MAX ? UINT_MAX : (unsigned int)l;
 }
 
+/* Offered three times what ended in the last second, at least 30/s: a burst's onset (what a stall kept waiting is
+ * read at the gateway's own pace, about what ends) */
+static bool surge(const struct uigw_overload *o)
+{
+	unsigned int i, ended = o->ended_tick;
+
+	for (i = 0; i < ARRAY_SIZE(o->ended); i++)
+		ended += o->ended[i];
+	return OSMO_MAX(o->offered_rate, o->offered_tick * TICKS_PER_S) >= 3 * OSMO_MAX(ended, 10u);
+}
+
 enum { IN_BACKLOG, IN_SDELAY, IN_LAG, IN_QDELAY, IN_DROPS, _IN_NUM };
 static const char *const in_why[_IN_NUM] = {
 	"store backlog", "store delay", "event loop lag", "queue delay", WHY_DROPS,
 };
 
 /* The inputs against their marks: 1 with one at or over its high mark (the farthest past it in *in), -1 all under
- * their low marks, 0 in between; each input's level in lv[], per mille of its high mark */
+ * their low marks, -2 all under half of them, 0 in between; each input's level in lv[], per mille of its high mark */
 static int pressure(struct uigw *gw, unsigned int *in, unsigned int lv[_IN_NUM])
 {
 	struct uigw_overload *o = &gw->overload;
 	unsigned int depth = uigw_store_queue_depth(gw->store), i, most = 0;
 	/* a delay begins an episode when it stayed past its mark for the window; in one, the latest figure drives the
-	 * limit (the burst is known, and a cut a window late is a backlog the admitted dialogs wait behind) */
-	unsigned int sdelay = o->active ? o->sdelay.last_ms : o->sdelay.standing_ms;
-	unsigned int qdelay = o->active ? o->qdelay.last_ms : o->qdelay.standing_ms;
+	 * limit (the burst is known, and a cut a window late is a backlog the admitted dialogs wait behind); so in a
+	 * surge: a stall's queue is worked off by the gateway's pace, a surge's is not */
+	bool latest = o->active || surge(o);
+	unsigned int sdelay = latest ? o->sdelay.last_ms : o->sdelay.standing_ms;
+	unsigned int qdelay = latest ? o->qdelay.last_ms : o->qdelay.standing_ms;
 
 	lv[IN_BACKLOG] = level_pm(depth, o->cfg.store_high);
 	/* the answers wait for their commit before the next screen: the time that takes is what the subscribers
@@ -121,12 +134,18 @@ static int pressure(struct uigw *gw, unsigned int *in, unsigned int lv[_IN_NUM])
 	}
 	if (most)
 		return 1;
-	if ((!o->cfg.store_high || depth <= o->cfg.store_low) &&
-	    (!o->cfg.store_delay_high_ms || o->sdelay.last_ms <= o->cfg.store_delay_low_ms) &&
-	    (!o->cfg.lag_high_ms || o->lag_ms <= o->cfg.lag_low_ms) &&
-	    (!o->cfg.delay_high_ms || o->qdelay.last_ms <= o->cfg.delay_low_ms) && !o->rx_drops_rate)
-		return -1;
-	return 0;
+	if (o->rx_drops_rate)
+		return 0;
+	for (i = 1; i <= 2; i++) {
+		/* under half of every low mark (-2), or under each (-1) */
+		if ((!o->cfg.store_high || depth <= o->cfg.store_low / i) &&
+		    (!o->cfg.store_delay_high_ms || o->sdelay.last_ms <= o->cfg.store_delay_low_ms / i) &&
+		    (!o->cfg.lag_high_ms || o->lag_ms <= o->cfg.lag_low_ms / i) &&
+		    (!o->cfg.delay_high_ms || o->qdelay.last_ms <= o->cfg.delay_low_ms / i))
+			continue;
+		return i == 1 ? 0 : -1;
+	}
+	return -2;
 }
 
 /* What a cut keeps of the limit for an input \a level past its mark: a quarter less, and the more the farther past
@@ -234,9 +253,9 @@ static void end(struct uigw *gw)
  * yet brought down is no reason to wait). Between the marks while refusing, a standing queue at the limit, it goes
  * down by 2.5 % a tick; with every input under its low mark it rises: by a thirty-second of the way back to where
  * pressure was last seen (the inputs show a climb past what the gateway can do a second late: a quarter a tick
- * climbed back into the same backlog), beyond that by 1.25 % a tick. As a rate it admits everything again the
- * moment a burst ends. Overload ends when nothing was refused in a tick and the inputs have been calm for a
- * second. */
+ * climbed back into the same backlog), beyond that by 1.25 % a tick; with every input under half its low mark by
+ * an eighth of the way, beyond it by 2.5 %. As a rate it admits everything again the moment a burst ends.
+ * Overload ends when nothing was refused in a tick and the inputs have been calm for a second. */
 void uigw_overload_tick(struct uigw *gw)
 {
 	struct uigw_overload *o = &gw->overload;
@@ -290,8 +309,13 @@ void uigw_overload_tick(struct uigw *gw)
 		return;
 	if (p < 0 && o->admit_pm < 1000) {
 		/* back toward where pressure was seen by a thirty-second of the way a tick (a quarter in a second:
-		 * the inputs show a climb past what the gateway can do a second late), beyond it by 1.25 % a tick */
-		i = o->limit < o->limit_max ? OSMO_MAX((o->limit_max - o->limit) / 32, o->limit / 200) : o->limit / 80;
+		 * the inputs show a climb past what the gateway can do a second late), beyond it by 1.25 % a tick;
+		 * far under every mark by an eighth and 2.5 % */
+		if (p == -2)
+			i = o->limit < o->limit_max ? OSMO_MAX((o->limit_max - o->limit) / 8, o->limit / 40) : o->limit / 40;
+		else
+			i = o->limit < o->limit_max ? OSMO_MAX((o->limit_max - o->limit) / 32, o->limit / 200) :
+			    o->limit / 80;
 		o->limit += OSMO_MAX(i, 1);
 	} else if (p == 0 && o->admit_pm < 1000) {
 		i = o->limit - o->limit / 40;
