@@ -459,6 +459,24 @@ static void rx_pdu(struct uigw_smpp_link *link, const uint8_t *buf, size_t len)
 	}
 }
 
+/* A count per second into *rate, smoothed over periods of 100 ms and more: *n counted since *since_ms */
+static void rate_update(uint64_t *n, int64_t *since_ms, unsigned int *rate, int64_t now)
+{
+	uint64_t r;
+
+	if (!*since_ms) {
+		*since_ms = now;
+		return;
+	}
+	if (now - *since_ms < 100)
+		return;
+	r = *n * 1000 / (uint64_t)(now - *since_ms);
+	r = *rate ? (*rate * 3ULL + r) / 4 : r;
+	*rate = r > UINT_MAX ? UINT_MAX : (unsigned int)r;
+	*n = 0;
+	*since_ms = now;
+}
+
 /* The replies wait in the MT queue for the SMSC's window (its responses wait behind our reads): as long as the
  * oldest one has waited, counted from the bind \a bound_ms (a queue kept while no link was up is no overload), or
  * as long as the queue takes at the rate submit_sm go out if longer (at a burst's onset the queue grows faster than
@@ -468,16 +486,7 @@ static int64_t mt_queue_delay(struct uigw_smpp *smpp, int64_t now, int64_t bound
 	struct uigw_smpp_req *head;
 	int64_t ms;
 
-	if (!smpp->mt_rate_ms) {
-		smpp->mt_rate_ms = now;
-	} else if (now - smpp->mt_rate_ms >= 100) {
-		uint64_t rate = (uint64_t)smpp->mt_sent * 1000 / (uint64_t)(now - smpp->mt_rate_ms);
-
-		rate = smpp->mt_rate ? (smpp->mt_rate * 3ULL + rate) / 4 : rate;
-		smpp->mt_rate = rate > UINT_MAX ? UINT_MAX : rate;
-		smpp->mt_sent = 0;
-		smpp->mt_rate_ms = now;
-	}
+	rate_update(&smpp->mt_sent, &smpp->mt_rate_ms, &smpp->mt_rate, now);
 	if (llist_empty(&smpp->queue))
 		return 0;
 	head = llist_first_entry(&smpp->queue, struct uigw_smpp_req, list);
@@ -502,16 +511,7 @@ static void queue_delay(struct uigw_smpp_link *link)
 	if (ioctl(link->wq.bfd.fd, FIONREAD, &pending) < 0)
 		return;
 	now = uigw_mono_ms();
-	if (!link->rx_rate_ms) {
-		link->rx_rate_ms = now;
-	} else if (now - link->rx_rate_ms >= 100) {
-		uint64_t rate = link->rx_bytes * 1000 / (uint64_t)(now - link->rx_rate_ms);
-
-		rate = link->rx_rate ? (link->rx_rate * 3 + rate) / 4 : rate;
-		link->rx_rate = rate > UINT_MAX ? UINT_MAX : rate;
-		link->rx_bytes = 0;
-		link->rx_rate_ms = now;
-	}
+	rate_update(&link->rx_bytes, &link->rx_rate_ms, &link->rx_rate, now);
 	if (pending <= 0)
 		link->behind_since_ms = 0;
 	else if (!link->behind_since_ms)

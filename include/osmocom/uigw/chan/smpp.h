@@ -159,7 +159,7 @@ struct uigw_smpp {
 	struct llist_head links;
 	struct llist_head queue;	/*!< struct uigw_smpp_req not yet sent, oldest first */
 	unsigned int queue_len;
-	unsigned int mt_sent;		/*!< submit_sm sent since mt_rate_ms ... */
+	uint64_t mt_sent;		/*!< submit_sm sent since mt_rate_ms ... */
 	int64_t mt_rate_ms;		/*!< monotonic: ... */
 	unsigned int mt_rate;		/*!< submit_sm sent per second, smoothed (0: not known yet) */
 	bool started;
