@@ -711,7 +711,7 @@ static void test_overload_admission(void **state)
 	struct uigw_trigger_res res;
 	struct uigw_store_job *job;
 	struct uigw_dialog *a;
-	unsigned int i, n, before;
+	unsigned int i, before;
 	uint64_t busy_n;
 
 	/* what the last second admitted: 40 in one tick, then the dialog that goes on below; and what ended in it */
@@ -779,24 +779,34 @@ static void test_overload_admission(void **state)
 	settle();
 	assert_string_equal(rec.text, "Number that called you?\n0. Back");
 	/* calm (trigger() settled the store) while refusing, but not far under the marks (a queue delay of 30 ms, over
-	 * half its low mark of 50): up a thirty-second of the way back to 41, at least 0.5 % and one ... */
+	 * half its low mark of 50): up a thirty-second of the way back to where pressure was seen (41), at least 0.5 %
+	 * and half the floor: from 22, 27 ... */
 	offer(100);
 	uigw_overload_delay_sample(gw, 30);
 	uigw_overload_tick(gw);
-	assert_int_equal(o->limit, 23);
-	/* ... far under every mark: an eighth of the way, at least 2.5 % and one ... */
-	offer(100);
+	assert_int_equal(o->limit, 27);
+	/* ... of a limit far from it (2,000 of 4,000): 62 ... */
+	o->limit = 2000;
+	o->limit_max = 4000;
+	offer(5000);
+	uigw_overload_delay_sample(gw, 30);
 	uigw_overload_tick(gw);
-	assert_int_equal(o->limit, 23 + (41 - 23) / 8);
-	for (n = 0; n < 20 && o->limit < 41; n++) {
-		offer(100);
-		uigw_overload_tick(gw);
-	}
-	assert_int_equal(o->limit, 41);
-	/* ... then by 2.5 % a tick (1.25 % not far under the marks), at least one */
-	offer(100);
+	assert_int_equal(o->limit, 2000 + 2000 / 32);
+	/* ... far under every mark an eighth of the way ... */
+	offer(5000);
 	uigw_overload_tick(gw);
-	assert_int_equal(o->limit, 42);
+	assert_int_equal(o->limit, 2062 + (4000 - 2062) / 8);
+	/* ... and beyond it 1.25 % a tick, far under every mark 2.5 % */
+	o->limit = 4000;
+	offer(5000);
+	uigw_overload_delay_sample(gw, 30);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, 4050);
+	offer(5000);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, 4050 + 4050 / 40);
+	o->limit = 42;
+	o->limit_max = 41;
 	/* between the marks while refusing: down by 2.5 % a tick, at least one */
 	o->cfg.store_low = 0;
 	submit_jobs(1);

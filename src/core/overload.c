@@ -316,7 +316,9 @@ void uigw_overload_tick(struct uigw *gw)
 		else
 			i = o->limit < o->limit_max ? OSMO_MAX((o->limit_max - o->limit) / 32, o->limit / 200) :
 			    o->limit / 80;
-		o->limit += OSMO_MAX(i, 1);
+		/* at least half the floor: an episode begun while nothing was admitted (a store failing refuses first)
+		 * starts at the floor, and a tick's percent of it is nothing (tests/smpp/disk_full.sh: 8 s back) */
+		o->limit += OSMO_MAX(i, UIGW_OVERLOAD_MIN_RATE / 2);
 	} else if (p == 0 && o->admit_pm < 1000) {
 		i = o->limit - o->limit / 40;
 		o->limit = OSMO_MAX(UIGW_OVERLOAD_MIN_RATE, i);

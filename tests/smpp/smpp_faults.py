@@ -14,6 +14,9 @@
 6. An oversized PDU: the link is dropped (it cannot be resynchronised), rebinds and serves again.
 7. Delivery receipts: requested (registered_delivery 1) and recorded per message: the one whose receipt came
    has its stat: value, the other stays ENROUTE.
+Overload control's inputs are off (and max-wait): the SMSC holds its responses on purpose, and the MT queue it
+builds is the link's queue delay, which would refuse the burst's later MOs (THROTTLED) in overload's name; overload
+control has tests of its own (dialog_test, smpp_link_test, chaos.sh).
 Ports 42934-42937 (a second SMSC on 42935).
 """
 import argparse
@@ -139,6 +142,8 @@ uigw
  pseudonym-secret smpp-test-secret
  overload loop-lag 0 0
  overload store-delay 0 0
+ overload queue-delay 0 0
+ overload max-wait 0
 store
  path %s
 smpp

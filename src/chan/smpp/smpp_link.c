@@ -478,8 +478,8 @@ static void rate_update(uint64_t *n, int64_t *since_ms, unsigned int *rate, int6
 }
 
 /* The replies wait in the MT queue for the SMSC's window (its responses wait behind our reads): as long as the
- * oldest one has waited, counted from the bind \a bound_ms (a queue kept while no link was up is no overload), or
- * as long as the queue takes at the rate submit_sm go out if longer (at a burst's onset the queue grows faster than
+ * oldest one has waited, counted from the bind \a bound_ms (a queue kept while no link was up is no overload), or,
+ * once that is 50 ms, as long as the queue takes at the rate submit_sm go out if longer (at a burst's onset the queue grows faster than
  * its head ages: in contrib/bench/smpp at 5x, 4,110 replies at ~14,000 a second while the oldest had waited 120 ms) */
 static int64_t mt_queue_delay(struct uigw_smpp *smpp, int64_t now, int64_t bound_ms)
 {
@@ -491,8 +491,10 @@ static int64_t mt_queue_delay(struct uigw_smpp *smpp, int64_t now, int64_t bound
 		return 0;
 	head = llist_first_entry(&smpp->queue, struct uigw_smpp_req, list);
 	ms = now - OSMO_MAX(head->queued_ms, bound_ms);
-	/* (a few replies behind a small window are no queue to foresee: their head's age says it) */
-	if (smpp->mt_rate && smpp->queue_len >= 64)
+	/* (a few replies behind a small window are no queue to foresee: their head's age says it; nor is a queue whose
+	 * head goes out at once, such as the final screens released together by a store that commits again: the rate
+	 * before it was the demand's, not the window's) */
+	if (smpp->mt_rate && smpp->queue_len >= 64 && ms >= 50)
 		ms = OSMO_MAX(ms, OSMO_MIN((int64_t)smpp->queue_len * 1000 / smpp->mt_rate, now - bound_ms));
 	return ms;
 }
