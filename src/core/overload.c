@@ -104,6 +104,7 @@ enum { IN_BACKLOG, IN_SDELAY, IN_LAG, IN_QDELAY, IN_DROPS, _IN_NUM };
 static const char *const in_why[_IN_NUM] = {
 	"store backlog", "store delay", "event loop lag", "queue delay", WHY_DROPS,
 };
+osmo_static_assert(ARRAY_SIZE(((struct uigw_overload *)NULL)->cut_level) == _IN_NUM, cut_level_per_input);
 
 /* The inputs against their marks: 1 with one at or over its high mark (the farthest past it in *in), -1 all under
  * their low marks, -2 all under half of them, 0 in between; each input's level in lv[], per mille of its high mark */
