@@ -13,7 +13,8 @@
  8. a MESSAGE that would begin a dialog while the gateway takes no new ones gets 503 with Retry-After (from
     the raw bytes: the fast path, sip_tcp.c), the running dialog's next MESSAGE 202;
  9. the same over UDP takes the fast path (raw bytes, sip_udp.c) while the operator drains the gateway: the 503's
-    headers and its destination as RFC 3261 and RFC 3581 want, the dialog under way goes on, `no drain` admits;
+    headers and its destination as RFC 3261 and RFC 3581 want, the dialog under way goes on, a read batch's
+    refusals of one length leave in a UDP GSO group (each its own 503 at the client), `no drain` admits;
 10. a new dialog's request that waited past `overload max-wait` in the kernel is refused (fast and full path),
     one of a dialog under way is not;
  7. `show sip` counts all of it (tcp:accepted, tcp:refused, tcp:idle-closed, tcp:slow-closed,
@@ -412,6 +413,26 @@ def main():
         m = re.search(r'msg:busy-503-raw\s+(\d+)$', vty.cmd('show sip'), re.M)
         check(m is not None and int(m.group(1)) == 4, 'show sip: msg:busy-503-raw 4 (3 of them over UDP), the fast '
               'path (%s)' % (m.group(1) if m else None))
+        # ... and the refusals of one read batch of one length to one address leave as one UDP GSO send: the
+        #     daemon stopped while eight new subscribers' MESSAGEs of one length queue up, each gets its own 503
+        os.kill(d.pid, signal.SIGSTOP)
+        try:
+            for i in range(120, 128):
+                ua.sendto(udp_message(i, '+4917200091%02d' % (i % 100), 'spam', '127.0.0.1', ua_port, False),
+                          ('127.0.0.1', SIP))
+            time.sleep(0.1)
+        finally:
+            os.kill(d.pid, signal.SIGCONT)
+        batch = {}
+        for _ in range(8):
+            r = udp_read(ua)
+            m = re.search(rb'\r\nCall-ID: udp-(\d+)@', r) if r else None
+            if m:
+                batch[int(m.group(1))] = (status(r), r.endswith(b'\r\nContent-Length: 0\r\n\r\n'))
+        m = re.search(r'Refusals sent in UDP GSO groups[^:]*: (\d+)', vty.cmd('show sip'))
+        print('a batch of eight refusals: %s; show sip: %s sent in GSO groups' % (batch, m.group(1) if m else None))
+        check(batch == {i: (503, True) for i in range(120, 128)}, 'each of the batch got its own whole 503')
+        check(m is not None and int(m.group(1)) >= 4, 'show sip: at least four of them went in a UDP GSO group')
         vty.cmd('no drain')
         check('DRAINING' not in vty.cmd('show overload'), 'no drain: not draining')
         ua.sendto(udp_message(105, '+491720009102', 'spam', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))

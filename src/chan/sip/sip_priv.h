@@ -157,6 +157,8 @@ struct uigw_sip {
 	unsigned long done_hits;	/*!< retransmitted requests answered from it */
 	unsigned long done_dropped;	/*!< kept responses dropped early: cfg.kept_max reached */
 	unsigned long stale_dropped;	/*!< requests dropped unread: older than cfg.stale_ms in the kernel */
+	bool udp_gso;			/*!< the fast path's refusals may go in UDP GSO groups (off once refused) */
+	unsigned long gso_sent;		/*!< refusals sent as segments of a UDP GSO group */
 	uint32_t rx_drops_seen;		/*!< the UDP socket's drop count as the kernel last told it (SO_RXQ_OVFL) */
 	bool rx_admitted;		/*!< the message being handled was admitted by the fast path's uigw_admit()
 					 *   (sip_udp.c): ims_msg_rx() does not draw again */

@@ -2,7 +2,8 @@
  *  The SIP channels' UDP transport: the listener; the reader, which takes datagrams in batches (recvmmsg) with
  *  their kernel receive time (the queue delay of overload control; requests that waited past stale-request-ms are
  *  dropped unread); and the fast path that refuses a new MESSAGE from its raw bytes while the gateway refuses new
- *  dialogs — no libosip2 parse, no transaction, no allocation, the 503s of one batch sent with one sendmmsg().
+ *  dialogs — no libosip2 parse, no transaction, no allocation, the 503s of one batch sent with one sendmmsg(), those
+ *  of one length to one address as one UDP GSO send.
  *  The TCP reader (sip_tcp.c) uses the same refusal for each message it frames.
  *  A refusal must cost little next to a dialog, or refusing the excess of a burst eats what the admitted
  *  dialogs need (doc/ims.md "Overload"). */
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <arpa/inet.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
@@ -43,11 +45,131 @@ static struct {
 	unsigned int n;
 } txb;
 
+/* Refusals of one length to one address leave as one UDP GSO send (UDP_SEGMENT, Linux 4.18): the kernel takes them
+ * through its stack once and cuts them into datagrams at the end, where each datagram alone costs a pass. The 503s
+ * of a batch go to the IMS core's few addresses and most are of one length (the same UE software, Call-IDs and
+ * branches of one length); each group is one message of the sendmmsg(), its segments the datagrams in order. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
+#define GSO_SEGS_MAX	64		/* the kernel's UDP_MAX_SEGMENTS */
+#define GSO_BYTES_MAX	60000		/* an IP packet's payload, with room for the headers */
+
+static struct {
+	struct mmsghdr mm[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	union {
+		char b[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[RX_BATCH];
+	unsigned int segs[RX_BATCH];
+	unsigned int n;
+} gso;
+
+/* the batch into groups of one destination and one length; \returns false when there is nothing to gain (no group
+ * of two) */
+static bool gso_group(void)
+{
+	bool taken[RX_BATCH] = { false }, any = false;
+	unsigned int i, j, k = 0, g;
+
+	gso.n = 0;
+	for (i = 0; i < txb.n; i++) {
+		size_t len = txb.iov[i].iov_len, bytes = len;
+
+		if (taken[i])
+			continue;
+		g = gso.n++;
+		gso.segs[g] = 1;
+		gso.iov[k] = txb.iov[i];
+		gso.mm[g] = (struct mmsghdr){ .msg_hdr = { .msg_name = &txb.dst[i], .msg_namelen = sizeof(txb.dst[i]),
+							   .msg_iov = &gso.iov[k++], .msg_iovlen = 1 } };
+		for (j = i + 1; j < txb.n && gso.segs[g] < GSO_SEGS_MAX && bytes + len <= GSO_BYTES_MAX; j++) {
+			if (taken[j] || txb.iov[j].iov_len != len ||
+			    txb.dst[j].sin_addr.s_addr != txb.dst[i].sin_addr.s_addr ||
+			    txb.dst[j].sin_port != txb.dst[i].sin_port)
+				continue;
+			taken[j] = true;
+			gso.iov[k++] = txb.iov[j];
+			gso.mm[g].msg_hdr.msg_iovlen++;
+			gso.segs[g]++;
+			bytes += len;
+		}
+		if (gso.segs[g] > 1) {
+			struct msghdr *mh = &gso.mm[g].msg_hdr;
+			struct cmsghdr *cm;
+			uint16_t seg = len;
+
+			mh->msg_control = gso.ctl[g].b;
+			mh->msg_controllen = sizeof(gso.ctl[g].b);
+			cm = CMSG_FIRSTHDR(mh);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* \returns true if the batch went out in groups (else it goes one datagram each) */
+static bool tx_flush_gso(struct uigw_sip *sip)
+{
+	unsigned int done = 0, i;
+	int rc;
+
+	if (!sip->udp_gso || txb.n < 2 || !gso_group())
+		return false;
+	while (done < gso.n && sip->udp.fd >= 0) {
+		rc = sendmmsg(sip->udp.fd, gso.mm + done, gso.n - done, 0);
+		if (rc > 0) {
+			for (i = done; i < done + (unsigned int)rc; i++)
+				sip->gso_sent += gso.segs[i] > 1 ? gso.segs[i] : 0;
+			done += rc;
+			continue;
+		}
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0 && gso.segs[done] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+			/* no GSO on this route (no checksum offload, an MTU too small): one datagram each from now on;
+			 * this group's datagrams go that way too (a refusal costs more, nothing is lost) */
+			LOGP(DSIP, LOGL_NOTICE, "UDP GSO to %s:%u: %s: refusals go one datagram each\n",
+			     inet_ntoa(((struct sockaddr_in *)gso.mm[done].msg_hdr.msg_name)->sin_addr),
+			     ntohs(((struct sockaddr_in *)gso.mm[done].msg_hdr.msg_name)->sin_port), strerror(errno));
+			sip->udp_gso = false;
+			gso.mm[done].msg_hdr.msg_control = NULL;
+			gso.mm[done].msg_hdr.msg_controllen = 0;
+			for (i = 0; i < gso.segs[done]; i++) {
+				struct msghdr mh = gso.mm[done].msg_hdr;
+
+				mh.msg_iov += i;
+				mh.msg_iovlen = 1;
+				if (sendmsg(sip->udp.fd, &mh, 0) < 0)
+					sip_ctr_inc(sip, SIP_CTR_TX_ERR);
+			}
+			done++;
+			continue;
+		}
+		/* this one fails (its client sends again, as after a lost datagram): the next ones go on */
+		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
+		LOGP(DSIP, LOGL_NOTICE, "sendmmsg to %s:%u: %s\n",
+		     inet_ntoa(((struct sockaddr_in *)gso.mm[done].msg_hdr.msg_name)->sin_addr),
+		     ntohs(((struct sockaddr_in *)gso.mm[done].msg_hdr.msg_name)->sin_port),
+		     rc < 0 ? strerror(errno) : "nothing sent");
+		done++;
+	}
+	txb.n = 0;
+	return true;
+}
+
 static void tx_flush(struct uigw_sip *sip)
 {
 	unsigned int done = 0;
 	int rc;
 
+	if (tx_flush_gso(sip))
+		return;
 	while (done < txb.n && sip->udp.fd >= 0) {
 		rc = sendmmsg(sip->udp.fd, txb.mm + done, txb.n - done, 0);
 		if (rc > 0) {
@@ -266,6 +388,7 @@ int sip_udp_open(struct uigw_sip *sip)
 	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		LOGP(DSIP, LOGL_NOTICE, "SO_RXQ_OVFL: %s (no receive drops for overload control)\n", strerror(errno));
 	sip->rx_drops_seen = 0;
+	sip->udp_gso = true;	/* until the kernel refuses a group (tx_flush_gso()) */
 	osmo_fd_setup(&sip->udp, fd, OSMO_FD_READ, udp_cb, sip, 0);
 	if (osmo_fd_register(&sip->udp) < 0) {
 		close(fd);

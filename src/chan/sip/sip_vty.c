@@ -351,6 +351,8 @@ void uigw_sip_vty_show(struct vty *vty, struct uigw_sip *s)
 			n[2] + (int)s->n_nict, n[3], s->n_done, cfg->kept_max, s->done_hits, s->done_dropped, VTY_NEWLINE);
 		vty_out(vty, " Requests dropped unread after %u ms in the kernel (stale-request-ms): %lu%s", cfg->stale_ms,
 			s->stale_dropped, VTY_NEWLINE);
+		vty_out(vty, " Refusals sent in UDP GSO groups (one length, one address): %lu%s%s", s->gso_sent,
+			s->udp_gso ? "" : " (GSO refused by the kernel: one datagram each)", VTY_NEWLINE);
 		vty_out(vty, " Datagrams the kernel dropped at the UDP socket, its receive buffer full: %" PRIu64 "%s",
 			rate_ctr_group_get_ctr(s->ctrs, SIP_CTR_RX_KERNEL_DROP)->current, VTY_NEWLINE);
 	}
