@@ -10,7 +10,8 @@
  *
  * With SMPP_LOAD_EXPECT=TEXT a subscriber counts as served only when its second reply contains TEXT; with
  * SMPP_LOAD_BUSY=TEXT a reply containing TEXT is an explicit refusal (the subscriber stops there), as is a
- * deliver_sm_resp ESME_RTHROTTLED (always). The summary line adds served=N busy=N (throttled=N of them), and
+ * deliver_sm_resp ESME_RTHROTTLED (always). The summary line adds served=N busy=N (throttled=N of them),
+ * other=N (a second reply of neither text) and waiting=N (no reply by the end of the drain), and
  * SMPP_LOAD_TIMELINE=FILE writes one line per second of the run:
  *   SECOND STARTED SERVED BUSY OTHER OVER_1S MAX_MS  (the subscribers whose first MO went out in that second;
  *   their steps slower than 1 s, and the slowest, in ms)
@@ -56,7 +57,7 @@ static float *lat_first;	/* the second of the run its subscriber's first MO went
 static unsigned long n_lat, errors, unexpected, refused;
 static const char *shortcode, *keyword, *answer;
 static const char *expect, *busy_text;
-static unsigned long n_served, n_busy, n_throttled, n_foreign, n_dup;
+static unsigned long n_served, n_busy, n_throttled, n_foreign, n_dup, n_other, n_waiting;
 static unsigned long *seq_sub;	/* our deliver_sm sequence number -> subscriber + 1 (0: none) */
 static size_t n_seq;
 
@@ -505,6 +506,11 @@ int main(int argc, char **argv)
 			break;
 	}
 	done_steps = n_lat;
+	/* of the subscribers neither served nor refused: a second reply of another text, or still waiting */
+	for (i = 0; i < started; i++) {
+		n_other += subs[i].outcome == OUT_OTHER;
+		n_waiting += subs[i].state == ST_WAIT1 || subs[i].state == ST_WAIT2;
+	}
 	/* every subscriber started offered two steps: the ones without their replies are errors (a rate the sender
 	 * itself cannot keep up is visible as achieved < offered); a refused one offered one */
 	offered_subs = started;
@@ -546,12 +552,13 @@ int main(int argc, char **argv)
 			break;
 	qsort(lat, n_lat, sizeof(*lat), cmp_d);
 	printf("offered=%lu completed=%lu errors=%lu err_pct=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-	       "unexpected=%lu refused=%lu served=%lu busy=%lu throttled=%lu reconnects=%lu foreign=%lu dup=%lu\n",
+	       "unexpected=%lu refused=%lu served=%lu busy=%lu throttled=%lu reconnects=%lu foreign=%lu dup=%lu other=%lu "
+	       "waiting=%lu\n",
 	       2 * offered_subs, done_steps, errors,
 	       offered_subs ? 100.0 * errors / (2.0 * offered_subs) : 0, done_steps / secs,
 	       n_lat ? lat[n_lat / 2] * 1e3 : 0, n_lat ? lat[(size_t)(n_lat * 0.99)] * 1e3 : 0,
 	       n_lat ? lat[n_lat - 1] * 1e3 : 0, unexpected, refused, n_served, n_busy, n_throttled, reconnects,
-	       n_foreign, n_dup);
+	       n_foreign, n_dup, n_other, n_waiting);
 	close(fd);
 	close(ls);
 	free(subs);
