@@ -1399,6 +1399,40 @@ static void test_release_memory(void **state)
 /* The store's delay (an overload input) from the writer's cost model: a burst after a quiet spell reads as what
  * the writer takes for it, not as the burst over the low rate jobs completed at before (a hundred jobs read as
  * 33 s that way); a saturated writer's backlog reads as its real wait. */
+/* The merge of the mapping's journal gives way to commits waiting behind it (>= 100 ms of them at the cost per
+ * job), unless the journal is overdue; nothing to give way for or to: it goes on. A store of its fields alone. */
+static void test_map_yields(void **state)
+{
+	struct uigw_store *st = talloc_zero(ctx, struct uigw_store);
+
+	(void)state;
+	st->cfg.map_delay_s = 10;
+	st->est_job_ns = 100000;		/* 0.1 ms a job */
+	st->map.upto = 1;			/* a pass under way */
+	st->map.pending = 10;
+	st->map.first_us = uigw_mono_us();
+	assert_true(uigw_store_map_yields(st, 1000));	/* 100 ms of commits wait */
+	assert_false(uigw_store_map_yields(st, 999));	/* under it */
+	assert_false(uigw_store_map_yields(st, 0));
+	st->est_job_ns = 0;			/* no cost known yet */
+	assert_false(uigw_store_map_yields(st, 100000));
+	st->est_job_ns = 100000;
+	/* overdue: twice a pass's rows waiting, or the oldest three times mapping-delay */
+	st->map.pending = 2 * UIGW_STORE_MAP_PASS_ROWS;
+	assert_false(uigw_store_map_yields(st, 100000));
+	st->map.pending = 10;
+	st->map.first_us = uigw_mono_us() - 30 * 1000000LL;
+	assert_false(uigw_store_map_yields(st, 100000));
+	st->map.first_us = uigw_mono_us() - 29 * 1000000LL;
+	assert_true(uigw_store_map_yields(st, 100000));
+	/* no pass under way: a due one waits as well, none due is nothing to put off */
+	st->map.upto = 0;
+	assert_true(uigw_store_map_yields(st, 100000));
+	st->map.first_us = uigw_mono_us();
+	assert_false(uigw_store_map_yields(st, 100000));
+	talloc_free(st);
+}
+
 static void test_delay_cost_model(void **state)
 {
 	struct uigw_store_cfg cfg;
@@ -1803,6 +1837,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wal_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delay_cost_model, setup, teardown),
+		cmocka_unit_test(test_map_yields),
 	};
 	void *log_ctx = talloc_named_const(NULL, 0, "log");
 	int rc;

@@ -359,6 +359,8 @@ void uigw_store_map_forget(struct uigw_store *st);
 bool uigw_store_map_step(struct uigw_store *st, bool now);
 /*! Milliseconds until a step is due, -1: nothing waits. */
 int64_t uigw_store_map_due_ms(const struct uigw_store *st);
+/*! After a commit with \a waiting jobs queued: true if the merge's step waits (store_write.c; the merge is upkeep). */
+bool uigw_store_map_yields(const struct uigw_store *st, unsigned int waiting);
 #define UIGW_STORE_MAP_PASS_ROWS	65536	/*!< a pass begins when this many wait, whatever the delay */
 #define UIGW_STORE_MAP_STEP_ROWS	2048	/*!< rows per step (a subscriber's rows are not split) */
 

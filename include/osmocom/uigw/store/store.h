@@ -376,6 +376,7 @@ struct uigw_store_stats {
 	uint64_t map_rows;		/*!< ... the mappings they wrote (new or updated) */
 	uint64_t map_us;		/*!< ... the writer's time in them, in all */
 	uint64_t map_max_us;		/*!< ... the longest step (one key range, one transaction) */
+	uint64_t map_yields;		/*!< ... steps put off after a commit: jobs waited (the merge is upkeep) */
 	unsigned int map_waiting;	/*!< mappings in the journal not yet taken by a pass */
 	bool failing;			/*!< the last commit failed: jobs are held and retried */
 	int64_t failing_since_ms;	/*!< wall clock of the failure that began it */
