@@ -54,6 +54,9 @@ static struct {
 #endif
 #define GSO_SEGS_MAX	64		/* the kernel's UDP_MAX_SEGMENTS */
 #define GSO_BYTES_MAX	60000		/* an IP packet's payload, with room for the headers */
+/* a segment must fit the route's MTU, or the kernel refuses the group (EINVAL) and GSO would be off for good: a 503
+ * longer than an Ethernet frame's payload (long Via chains) goes alone */
+#define GSO_SEG_MAX	1400
 
 static struct {
 	struct mmsghdr mm[RX_BATCH];
@@ -79,6 +82,8 @@ static bool gso_group(void)
 
 		if (taken[i])
 			continue;
+		if (len > GSO_SEG_MAX)
+			bytes = GSO_BYTES_MAX;	/* no partner */
 		g = gso.n++;
 		gso.segs[g] = 1;
 		gso.iov[k] = txb.iov[i];
