@@ -916,6 +916,45 @@ static void test_overload_admission(void **state)
 	offer(10);				/* 100/s in this tick so far */
 	assert_true(uigw_overloaded(gw));
 	assert_string_equal(o->why, "queue delay");
+	/* after a pause the last second says little of what the gateway can do: an episode begins from the most that
+	 * ended in one second lately (decaying), up to half again what ended in the last second and what is offered */
+	overload_reset(o);
+	o->ended_peak = 0;
+	for (i = 0; i < 3; i++)
+		uigw_overload_tick(gw);
+	for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
+		o->admitted[i] = o->ended[i] = 100;
+	uigw_overload_tick(gw);
+	assert_int_equal(o->ended_peak, 1000);	/* 1,000 ended in a second */
+	for (i = 0; i < 9; i++)
+		uigw_overload_tick(gw);		/* a pause: nothing ended since */
+	uigw_overload_delay_sample(gw, 250);
+	uigw_overload_tick(gw);
+	assert_false(uigw_overloaded(gw));
+	assert_true(o->ended_peak < 1000 && o->ended_peak >= 980);
+	for (i = 0; i < ARRAY_SIZE(o->admitted); i++) {
+		o->admitted[i] = 60;
+		o->ended[i] = 40;
+	}
+	assert_int_equal(offer(130), 119);	/* the surge's onset at the 120th (1,200/s: three times the 400 that ended) */
+	assert_true(uigw_overloaded(gw));
+	assert_int_equal(o->limit_max, 719);	/* where pressure was seen: what the last second admitted */
+	assert_int_equal(o->limit, 450);	/* 3/4 of 600 (400 ended, half again), not of 400 */
+	/* never above what is offered: lately 5,000 ended in a second, but 10/s come now (a dropped datagram: an
+	 * onset at once) */
+	overload_reset(o);
+	uigw_overload_tick(gw);
+	uigw_overload_tick(gw);			/* nothing offered in the last tick */
+	overload_reset(o);
+	o->ended_peak = 5000;
+	for (i = 0; i < ARRAY_SIZE(o->admitted); i++)
+		o->admitted[i] = o->ended[i] = 100;
+	uigw_overload_rx_dropped(gw, 1);
+	uigw_overload_refuse(gw);
+	assert_true(uigw_overloaded(gw));
+	assert_int_equal(o->limit, 750);	/* 3/4 of the 1,000 that ended in the last second */
+	uigw_overload_tick(gw);			/* the drop read */
+	overload_reset(o);
 	/* datagrams the kernel dropped at a channel's socket: pressure at once (no window: the requests are lost
 	 * already), in the tick that reports them and, between ticks, until the next one */
 	overload_reset(o);

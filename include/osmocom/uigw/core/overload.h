@@ -61,6 +61,8 @@ struct uigw_overload {
 	unsigned int admitted[10];	/*!< admitted in each of the last ten ticks (a ring) */
 	unsigned int ended_tick;	/*!< dialogs ended in this tick ... */
 	unsigned int ended[10];		/*!< ... and in each of the last ten (a ring, beside admitted) */
+	unsigned int ended_peak;	/*!< the most dialogs that ended in one second lately (decays ~2 % a second):
+					 *   what the gateway proved it can do, an episode's base after a pause or stall */
 	unsigned int n_ticks;
 	unsigned int admit_pm;		/*!< the share of new dialogs admitted in this tick: the limit over the
 					 *   offered rate, per mille (1000: all) */
