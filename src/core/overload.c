@@ -89,15 +89,29 @@ static unsigned int level_pm(uint64_t v, unsigned int high)
 	return l > UINT_MAX ? UINT_MAX : (unsigned int)l;
 }
 
+/* The ticks of a ring (admitted, ended): the second up to the last tick */
+osmo_static_assert(ARRAY_SIZE(((struct uigw_overload *)NULL)->admitted) == TICKS_PER_S, admitted_ring_one_second);
+osmo_static_assert(ARRAY_SIZE(((struct uigw_overload *)NULL)->ended) == TICKS_PER_S, ended_ring_one_second);
+static unsigned int ring_sum(const unsigned int ring[TICKS_PER_S])
+{
+	unsigned int i, sum = 0;
+
+	for (i = 0; i < TICKS_PER_S; i++)
+		sum += ring[i];
+	return sum;
+}
+
+/* Offered per second: the last tick's, or this one's so far if more */
+static unsigned int offered_now(const struct uigw_overload *o)
+{
+	return OSMO_MAX(o->offered_rate, o->offered_tick * TICKS_PER_S);
+}
+
 /* Offered three times what ended in the last second, at least 30/s: a burst's onset (what a stall kept waiting is
  * read at the gateway's own pace, about what ends) */
 static bool surge(const struct uigw_overload *o)
 {
-	unsigned int i, ended = o->ended_tick;
-
-	for (i = 0; i < ARRAY_SIZE(o->ended); i++)
-		ended += o->ended[i];
-	return OSMO_MAX(o->offered_rate, o->offered_tick * TICKS_PER_S) >= 3 * OSMO_MAX(ended, 10u);
+	return offered_now(o) >= 3 * OSMO_MAX(o->ended_tick + ring_sum(o->ended), 10u);
 }
 
 enum { IN_BACKLOG, IN_SDELAY, IN_LAG, IN_QDELAY, IN_DROPS, _IN_NUM };
@@ -162,7 +176,7 @@ static unsigned int keep_pm(unsigned int level)
 /* The limit's share of the offered rate (the last tick's, or this one's so far if more), per mille */
 static void set_share(struct uigw_overload *o)
 {
-	uint64_t offered = OSMO_MAX(o->offered_rate, o->offered_tick * TICKS_PER_S);
+	uint64_t offered = offered_now(o);
 
 	if (!o->limit || !offered || o->limit >= offered)
 		o->admit_pm = 1000;
@@ -177,23 +191,19 @@ static void cut(struct uigw_overload *o, unsigned int in, const unsigned int lv[
 {
 	/* lost requests say nothing of how far the gateway is behind: a quarter */
 	unsigned int keep = in == IN_DROPS ? 750 : keep_pm(lv[in]);
-	unsigned int base = o->limit, i, sum = o->admitted_tick, ended = o->ended_tick;
+	unsigned int base = o->limit, sum = o->admitted_tick + ring_sum(o->admitted);
+	unsigned int ended = o->ended_tick + ring_sum(o->ended);
 
 	if (!base) {
-		for (i = 0; i < ARRAY_SIZE(o->admitted); i++) {
-			sum += o->admitted[i];
-			ended += o->ended[i];
-		}
 		/* where pressure was seen: what the last second admitted; the gateway did what ended in it (at a
 		 * burst's onset that is what it can do, the admitted ones wait), but at least a quarter of the
 		 * admitted (from idle nothing ended yet) ... */
 		base = OSMO_MIN(sum, OSMO_MAX(ended, sum / 4));
-		/* ... or what it proved it can do lately, if more, up to what is offered and half again that: after a
-		 * pause (a burst out of quiet) or a stall (nothing ended while it stood) the last second says little of
-		 * it, and a limit begun there climbed back for seconds while refusing (contrib/bench/sip: a 5x burst
-		 * begun at 913/s where the gateway had served 2,500/s, 0.68 R; 21.5 s of episode at 85 % load) */
-		base = OSMO_MAX(base, OSMO_MIN(OSMO_MIN(o->ended_peak, base + base / 2),
-					       OSMO_MAX(o->offered_rate, o->offered_tick * TICKS_PER_S)));
+		/* ... or what it proved it can do lately, if more, up to half again that and no more than is offered:
+		 * after a pause (a burst out of quiet) or a stall (nothing ended while it stood) the last second says
+		 * little of it, and a limit begun there climbed back for seconds while refusing (contrib/bench/sip: a
+		 * 5x burst begun at 913/s where the gateway had served 2,500/s, 0.68 R) */
+		base = OSMO_MAX(base, OSMO_MIN(OSMO_MIN(o->ended_peak, base + base / 2), offered_now(o)));
 		o->limit_max = OSMO_MAX(sum, base);
 	} else if (!o->pressed) {
 		o->limit_max = base;
@@ -209,10 +219,8 @@ static void cut(struct uigw_overload *o, unsigned int in, const unsigned int lv[
  * an episode begun in this tick takes the peak of the ones before. */
 static void ended_peak_update(struct uigw_overload *o)
 {
-	unsigned int i, ended = 0;
+	unsigned int ended = ring_sum(o->ended);
 
-	for (i = 0; i < ARRAY_SIZE(o->ended); i++)
-		ended += o->ended[i];
 	if (ended >= o->ended_peak)
 		o->ended_peak = ended;
 	else
