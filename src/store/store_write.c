@@ -652,10 +652,6 @@ static void fail_batch(struct llist_head *batch, int rc)
 	}
 }
 
-/* Write a batch in one transaction. A job with a refused row is failed alone and the batch rewritten without
- * it; any other error fails the whole batch. \returns 0, or -EIO when the transaction failed (the store's
- * fault, not a row's: the caller may hold the jobs and retry). */
-
 /* The merge is upkeep: between group commits it gives way while the jobs already waiting would take the writer
  * MAP_YIELD_MS or more at its cost per job, unless the journal is overdue (twice a pass's rows waiting, or its oldest
  * row three times mapping-delay). A 5x burst's journal merged in steps between the commits of the backlog after it
@@ -673,6 +669,9 @@ bool uigw_store_map_yields(const struct uigw_store *st, unsigned int waiting)
 	return (int64_t)waiting * job >= (int64_t)MAP_YIELD_MS * 1000000;
 }
 
+/* Write a batch in one transaction. A job with a refused row is failed alone and the batch rewritten without
+ * it; any other error fails the whole batch. \returns 0, or -EIO when the transaction failed (the store's
+ * fault, not a row's: the caller may hold the jobs and retry). */
 static int write_batch(struct uigw_store *st, struct llist_head *batch, unsigned int n_jobs)
 {
 	struct uigw_store_job *job;
@@ -895,10 +894,12 @@ void *uigw_store_writer_main(void *arg)
 			LOGP(DSTORE, LOGL_ERROR, "cannot signal the loop: errno %d\n", errno);
 		/* one key range of the mapping journal's merge between group commits, once the loop has its answers,
 		 * unless the jobs waiting come first */
-		if (!st->failing_since_us && !uigw_store_map_yields(st, waiting))
-			uigw_store_map_step(st, false);
-		else if (!st->failing_since_us)
-			st->stats.map_yields++;
+		if (!st->failing_since_us) {
+			if (uigw_store_map_yields(st, waiting))
+				st->stats.map_yields++;
+			else
+				uigw_store_map_step(st, false);
+		}
 		pthread_mutex_lock(&st->lock);
 		if (st->failing_since_us)
 			uigw_store_backoff(st);

@@ -21,6 +21,7 @@
     tcp:oversize-closed, tcp:stuck-closed) and the daemon shuts down cleanly.
 The client side is plain sockets (the peer here is a flood, not a SIP stack)."""
 import argparse
+import contextlib
 import os
 import re
 import resource
@@ -40,6 +41,16 @@ VTY = 45592
 CTRL = 45593
 SMSC = 45594	# nothing listens: the SMPP link just retries
 N = 1000
+
+
+@contextlib.contextmanager
+def stopped(pid):
+    """The daemon stopped (SIGSTOP) for the block: what is sent meanwhile waits in the kernel."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def options(i, tag='x'):
@@ -415,14 +426,11 @@ def main():
               'path (%s)' % (m.group(1) if m else None))
         # ... and the refusals of one read batch of one length to one address leave as one UDP GSO send: the
         #     daemon stopped while eight new subscribers' MESSAGEs of one length queue up, each gets its own 503
-        os.kill(d.pid, signal.SIGSTOP)
-        try:
+        with stopped(d.pid):
             for i in range(120, 128):
                 ua.sendto(udp_message(i, '+4917200091%02d' % (i % 100), 'spam', '127.0.0.1', ua_port, False),
                           ('127.0.0.1', SIP))
             time.sleep(0.1)
-        finally:
-            os.kill(d.pid, signal.SIGCONT)
         batch = {}
         for _ in range(8):
             r = udp_read(ua)
@@ -441,16 +449,13 @@ def main():
         # 10. overload max-wait (300 ms): the gateway admits everything, but requests that waited longer in the
         #     kernel (here: the daemon stopped for 0.6 s) are refused at once if they would begin a dialog — on
         #     the fast path and on the full one (a folded header line) — while the dialog under way goes on
-        os.kill(d.pid, signal.SIGSTOP)
-        try:
+        with stopped(d.pid):
             ua.sendto(udp_message(106, '+491720009106', 'spam', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
             folded = udp_message(107, '+491720009107', 'spam', '127.0.0.1', ua_port, False).replace(
                 b'Max-Forwards: 70\r\n', b'Max-Forwards: 70\r\nSubject: a late\r\n request\r\n')
             ua.sendto(folded, ('127.0.0.1', SIP))
             ua.sendto(udp_message(108, '+491720009102', '4', '127.0.0.1', ua_port, False), ('127.0.0.1', SIP))
             time.sleep(0.6)
-        finally:
-            os.kill(d.pid, signal.SIGCONT)
         late = {}
         for _ in range(3):
             r = udp_read(ua)
@@ -482,16 +487,13 @@ def main():
             return sum(int(l.split()[-1]) for l in open('/proc/net/udp').read().splitlines()[1:]
                        if l.split()[1].endswith(':%04X' % SIP))
 
-        os.kill(d.pid, signal.SIGSTOP)
-        try:
+        with stopped(d.pid):
             # until the kernel drops some (however large the buffer), 400,000 at most
             for _ in range(40):
                 for _ in range(10000):
                     ua.sendto(b'\r\n\r\n', ('127.0.0.1', SIP))
                 if kernel_drops() >= 1000:
                     break
-        finally:
-            os.kill(d.pid, signal.SIGCONT)
         # the count comes with the first datagram queued after the drops: more once the queue is read (10 s at most)
         kernel = kernel_drops()
         for _ in range(20):

@@ -127,6 +127,8 @@ static bool tx_flush_gso(struct uigw_sip *sip)
 	if (!sip->udp_gso || txb.n < 2 || !gso_group())
 		return false;
 	while (done < gso.n && sip->udp.fd >= 0) {
+		const struct sockaddr_in *dst;
+
 		rc = sendmmsg(sip->udp.fd, gso.mm + done, gso.n - done, 0);
 		if (rc > 0) {
 			for (i = done; i < done + (unsigned int)rc; i++)
@@ -136,12 +138,12 @@ static bool tx_flush_gso(struct uigw_sip *sip)
 		}
 		if (rc < 0 && errno == EINTR)
 			continue;
+		dst = gso.mm[done].msg_hdr.msg_name;
 		if (rc < 0 && gso.segs[done] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
 			/* no GSO on this route (no checksum offload, an MTU too small): one datagram each from now on;
 			 * this group's datagrams go that way too (a refusal costs more, nothing is lost) */
 			LOGP(DSIP, LOGL_NOTICE, "UDP GSO to %s:%u: %s: refusals go one datagram each\n",
-			     inet_ntoa(((struct sockaddr_in *)gso.mm[done].msg_hdr.msg_name)->sin_addr),
-			     ntohs(((struct sockaddr_in *)gso.mm[done].msg_hdr.msg_name)->sin_port), strerror(errno));
+			     inet_ntoa(dst->sin_addr), ntohs(dst->sin_port), strerror(errno));
 			sip->udp_gso = false;
 			gso.mm[done].msg_hdr.msg_control = NULL;
 			gso.mm[done].msg_hdr.msg_controllen = 0;
@@ -158,9 +160,7 @@ static bool tx_flush_gso(struct uigw_sip *sip)
 		}
 		/* this one fails (its client sends again, as after a lost datagram): the next ones go on */
 		sip_ctr_inc(sip, SIP_CTR_TX_ERR);
-		LOGP(DSIP, LOGL_NOTICE, "sendmmsg to %s:%u: %s\n",
-		     inet_ntoa(((struct sockaddr_in *)gso.mm[done].msg_hdr.msg_name)->sin_addr),
-		     ntohs(((struct sockaddr_in *)gso.mm[done].msg_hdr.msg_name)->sin_port),
+		LOGP(DSIP, LOGL_NOTICE, "sendmmsg to %s:%u: %s\n", inet_ntoa(dst->sin_addr), ntohs(dst->sin_port),
 		     rc < 0 ? strerror(errno) : "nothing sent");
 		done++;
 	}
