@@ -771,6 +771,32 @@ static void test_mapping_journal(void **state)
 	assert_true(uigw_real_mono_us() - t_idle < 8000000);
 	assert_int_equal(sql_int(st->rdb, "SELECT msisdn FROM subscriber_map WHERE pseudonym = 'idle'"), 491703);
 	uigw_store_close(st);
+
+	/* overload puts the merge off: with mapping-delay 0 it is due after every commit, yet the row stays in the
+	 * journal while an episode runs (idle or not), and is merged once it ends */
+	cfg.map_delay_s = 0;
+	st = open_cfg(&cfg, "mapjournal");
+	uigw_store_defer_upkeep(st, true);
+	d = (struct done_rec){ 0 };
+	job = uigw_store_job_alloc(st, keep_done, &d);
+	row(job, UIGW_ROW_SUBSCRIBER, "deferred", 14000)->u.subscriber.msisdn = "491702";
+	run(job, &d);
+	talloc_free(job);
+	usleep(1500000);	/* past the idle merge's second */
+	assert_int_equal(sql_int(st->rdb, "SELECT count(*) FROM subscriber_new"), 1);
+	{
+		struct uigw_store_stats s;
+
+		uigw_store_stats(st, &s);
+		assert_true(s.map_deferred);
+		assert_int_equal(s.map_deferrals, 1);
+		uigw_store_defer_upkeep(st, false);
+		assert_int_equal(wait_merged(st), 0);
+		uigw_store_stats(st, &s);
+		assert_false(s.map_deferred);
+	}
+	assert_int_equal(sql_int(st->rdb, "SELECT msisdn FROM subscriber_map WHERE pseudonym = 'deferred'"), 491702);
+	uigw_store_close(st);
 }
 
 /* The persistent MT queue: rows in, read back in id order with every field, deleted by id; a row without a PDU
@@ -1430,6 +1456,18 @@ static void test_map_yields(void **state)
 	assert_true(uigw_store_map_yields(st, 100000));
 	st->map.first_us = uigw_mono_us();
 	assert_false(uigw_store_map_yields(st, 100000));
+	/* overload puts a due merge off (a pass under way as well), until twice a pass's rows wait: the bound of the
+	 * journal's copy in memory */
+	st->map.first_us = uigw_mono_us() - 11 * 1000000LL;
+	assert_int_equal(uigw_store_map_due_ms(st), 0);
+	st->upkeep_deferred = 1;
+	assert_int_equal(uigw_store_map_due_ms(st), -1);
+	assert_false(uigw_store_map_step(st, false));
+	st->map.upto = 1;
+	assert_int_equal(uigw_store_map_due_ms(st), -1);
+	assert_false(uigw_store_map_step(st, false));
+	st->map.pending = 2 * UIGW_STORE_MAP_PASS_ROWS;
+	assert_int_equal(uigw_store_map_due_ms(st), 0);
 	talloc_free(st);
 }
 

@@ -242,6 +242,8 @@ static void begin(struct uigw *gw, unsigned int in, const unsigned int lv[_IN_NU
 	cut(o, in, lv);
 	o->tokens = 0;
 	o->tokens_us = uigw_real_mono_us();
+	/* the writer's upkeep waits: its share of the CPU goes to the answers */
+	uigw_store_defer_upkeep(gw->store, true);
 	LOGP(DMAIN, LOGL_NOTICE, "overload begins (%s): store backlog %u jobs (high %u), store delay %u ms (at least %u "
 	     "ms for %u ms; high %u), loop lag %u ms (high %u), queue delay at least %u ms for %u ms (high %u), receive "
 	     "drops %u/s (high %u): new dialogs and pushes limited to %u/s (%u/s admitted over the last second)\n", why,
@@ -268,6 +270,7 @@ static void end(struct uigw *gw)
 	/* what the burst took (kept responses, queues) back to the system: glibc keeps freed memory otherwise; the
 	 * pages it wrote out of SQLite's caches (the writer trims again after releasing its own) */
 	uigw_store_release_memory(gw->store);
+	uigw_store_defer_upkeep(gw->store, false);
 	malloc_trim(0);
 }
 

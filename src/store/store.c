@@ -482,6 +482,7 @@ void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out)
 	out->failing = uigw_store_failing(st);
 	out->cdr_queued = st->cdr.n_queued + st->cdr.n_in_flight;
 	out->cdr_failing = st->cdr.failing;
+	out->map_deferred = __atomic_load_n(&st->upkeep_deferred, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&st->lock);
 	out->cdr_db = st->cdr.db_path;
 	out->depth = st->depth;
@@ -821,6 +822,18 @@ void uigw_store_close(struct uigw_store *st)
 	uigw_store_cdr_stop(st);
 	uigw_store_run_completions(st);
 	store_free(st);
+}
+
+void uigw_store_defer_upkeep(struct uigw_store *st, bool on)
+{
+	if (!st || __atomic_load_n(&st->upkeep_deferred, __ATOMIC_RELAXED) == (int)on)
+		return;
+	pthread_mutex_lock(&st->lock);
+	__atomic_store_n(&st->upkeep_deferred, (int)on, __ATOMIC_RELAXED);
+	st->stats.map_deferrals += on;
+	/* off: the writer's wait sees a merge due again */
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
 }
 
 void uigw_store_release_memory(struct uigw_store *st)

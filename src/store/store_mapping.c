@@ -113,9 +113,21 @@ void uigw_store_map_free(struct uigw_store *st)
 	memset(&st->map.pass, 0, sizeof(st->map.pass));
 }
 
+/* Overload puts the merge off (uigw_store_defer_upkeep()), until what waits reaches the bound of its copy in memory
+ * (contrib/bench/sip, 5x at R = 3,000/s: every merge of the 10 s before, some 40,000 rows, took the capped gateway's
+ * goodput from about 4,000/s to 2,000/s for two seconds, and the limit was cut behind it) */
+static bool deferred(const struct uigw_store *st)
+{
+	return __atomic_load_n(&st->upkeep_deferred, __ATOMIC_RELAXED) &&
+	       st->map.pending < 2 * UIGW_STORE_MAP_PASS_ROWS;
+}
+
 int64_t uigw_store_map_due_ms(const struct uigw_store *st)
 {
 	int64_t left;
+
+	if (deferred(st))
+		return -1;
 
 	if (st->map.retry_us) {
 		left = st->map.retry_us - uigw_mono_us();
@@ -275,6 +287,8 @@ fail:
 
 bool uigw_store_map_step(struct uigw_store *st, bool now)
 {
+	if (!now && deferred(st))
+		return false;
 	if (!now && st->map.retry_us && uigw_mono_us() < st->map.retry_us)
 		return false;
 	if (!st->map.upto) {

@@ -203,6 +203,7 @@ struct uigw_store {
 	uint32_t est_fixed_us, est_job_ns;
 	bool closing;			/*!< uigw_store_close() runs: retry a failing commit for a few seconds only */
 	int failing;			/*!< atomic (uigw_store_failing()); written by the writer */
+	int upkeep_deferred;		/*!< atomic: uigw_store_defer_upkeep() */
 
 	/* writer only: checkpoints and failed commits */
 	unsigned int page_size;		/*!< of the database, for the WAL's size in bytes */

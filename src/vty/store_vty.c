@@ -248,9 +248,10 @@ DEFUN(show_store, show_store_cmd, "show store",
 	}
 	vty_out(vty, " Purged past their retention: %" PRIu64 " rows%s", st.purged, VTY_NEWLINE);
 	vty_out(vty, " Mapping journal (mapping-delay %u s): about %u new waiting; %" PRIu64 " merges wrote %" PRIu64
-		" mappings in %.1f s, the longest step %.1f ms; %" PRIu64 " steps put off for waiting commits%s",
-		c->map_delay_s, st.map_waiting, st.map_passes, st.map_rows, st.map_us / 1e6, st.map_max_us / 1e3,
-		st.map_yields, VTY_NEWLINE);
+		" mappings in %.1f s, the longest step %.1f ms; %" PRIu64 " steps put off for waiting commits, put off "
+		"in %" PRIu64 " overload episodes%s%s", c->map_delay_s, st.map_waiting, st.map_passes, st.map_rows,
+		st.map_us / 1e6, st.map_max_us / 1e3, st.map_yields, st.map_deferrals,
+		st.map_deferred ? " (now)" : "", VTY_NEWLINE);
 	show_cdr_files(vty, c, &st);
 	vty_out(vty, " Charging database %s: %u jobs queued%s%s", st.cdr_db ? st.cdr_db : "-", st.cdr_queued,
 		st.cdr_failing ? ", FAILING: retried every second" : "", VTY_NEWLINE);

@@ -377,6 +377,8 @@ struct uigw_store_stats {
 	uint64_t map_us;		/*!< ... the writer's time in them, in all */
 	uint64_t map_max_us;		/*!< ... the longest step (one key range, one transaction) */
 	uint64_t map_yields;		/*!< ... steps put off after a commit: jobs waited (the merge is upkeep) */
+	uint64_t map_deferrals;		/*!< ... overload episodes that put it off (uigw_store_defer_upkeep()) */
+	bool map_deferred;		/*!< ... put off now */
 	unsigned int map_waiting;	/*!< mappings in the journal not yet taken by a pass */
 	bool failing;			/*!< the last commit failed: jobs are held and retried */
 	int64_t failing_since_ms;	/*!< wall clock of the failure that began it */
@@ -404,6 +406,11 @@ void uigw_store_memory(struct uigw_store *st, int64_t *used, int64_t *highwater)
  *  After a burst (the end of an overload episode) the caches hold the pages it wrote, up to cache_size each. Loop
  *  thread. */
 void uigw_store_release_memory(struct uigw_store *st);
+/*! An overload episode begins (\a on) or ends: while on, the merge of the mapping's journal waits (a pass under way
+ *  too) unless 2 x 65,536 mappings wait (its copy in memory is bounded), so that the writer's share of the CPU goes
+ *  to the answers; off, a merge that is due goes on at once. The merge is upkeep, and the later it runs, the more
+ *  rows share each page it writes. Loop thread. */
+void uigw_store_defer_upkeep(struct uigw_store *st, bool on);
 /*! A snapshot of \a st's counters (loop thread). */
 void uigw_store_stats(struct uigw_store *st, struct uigw_store_stats *out);
 
