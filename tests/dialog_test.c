@@ -895,6 +895,23 @@ static void test_overload_admission(void **state)
 	uigw_overload_delay_sample(gw, 400);
 	uigw_overload_tick(gw);
 	assert_int_equal(o->limit, before / 2);
+	/* lower than at that cut (250 ms), long after it: no cut */
+	before = o->limit;
+	o->cut_us -= 3000000;
+	uigw_overload_delay_sample(gw, 250);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, before);
+	/* but a queue standing at max-wait (300 ms; nine tenths of it or more) cannot rise past it: cut again all the
+	 * same, once twice the hold has passed (the window and the queue's delay: 2 x 590 ms) */
+	o->cut_us = uigw_real_mono_us() - 1100000;
+	uigw_overload_delay_sample(gw, 290);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->limit, before);
+	o->cut_us -= 200000;
+	uigw_overload_delay_sample(gw, 290);
+	uigw_overload_tick(gw);
+	assert_int_equal(o->cut_keep, 1000000 / 1450);
+	assert_int_equal(o->limit, OSMO_MAX(UIGW_OVERLOAD_MIN_RATE, before * (1000000 / 1450) / 1000));
 	overload_reset(o);
 	/* a window of one tick: that tick's least */
 	o->cfg.window_ms = 100;
