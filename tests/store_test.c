@@ -1466,6 +1466,7 @@ static void test_map_yields(void **state)
 	st->map.upto = 1;
 	assert_int_equal(uigw_store_map_due_ms(st), -1);
 	assert_false(uigw_store_map_step(st, false));
+	assert_false(uigw_store_map_yields(st, 100000));	/* put off, not a step that gave way */
 	st->map.pending = 2 * UIGW_STORE_MAP_PASS_ROWS;
 	assert_int_equal(uigw_store_map_due_ms(st), 0);
 	talloc_free(st);

@@ -114,8 +114,9 @@ void uigw_store_map_free(struct uigw_store *st)
 }
 
 /* Overload puts the merge off (uigw_store_defer_upkeep()), until what waits reaches the bound of its copy in memory
- * (contrib/bench/sip, 5x at R = 3,000/s: every merge of the 10 s before, some 40,000 rows, took the capped gateway's
- * goodput from about 4,000/s to 2,000/s for two seconds, and the limit was cut behind it) */
+ * (contrib/bench/sip, 5x at R = 3,000/s: each merge of the 10 s before, about 30,000 rows, came with two to three
+ * seconds of the capped gateway's goodput at 1,960-2,620/s between seconds at 3,300-4,200/s, the limit cut behind
+ * it; doc/store.md) */
 static bool deferred(const struct uigw_store *st)
 {
 	return __atomic_load_n(&st->upkeep_deferred, __ATOMIC_RELAXED) &&
@@ -128,7 +129,6 @@ int64_t uigw_store_map_due_ms(const struct uigw_store *st)
 
 	if (deferred(st))
 		return -1;
-
 	if (st->map.retry_us) {
 		left = st->map.retry_us - uigw_mono_us();
 		return left > 0 ? (left + 999) / 1000 : 0;

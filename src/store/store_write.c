@@ -661,7 +661,8 @@ bool uigw_store_map_yields(const struct uigw_store *st, unsigned int waiting)
 {
 	int64_t job = __atomic_load_n(&st->est_job_ns, __ATOMIC_RELAXED);
 
-	if (!waiting || job <= 0 || (!st->map.upto && uigw_store_map_due_ms(st) != 0))
+	/* nothing due (a pass under way is due; put off by overload or a failed step's wait, it is not) */
+	if (!waiting || job <= 0 || uigw_store_map_due_ms(st) != 0)
 		return false;
 	if (st->map.pending >= 2 * UIGW_STORE_MAP_PASS_ROWS ||
 	    (st->map.pending && uigw_mono_us() - st->map.first_us >= 3LL * st->cfg.map_delay_s * 1000000))
