@@ -1444,7 +1444,7 @@ static void test_map_yields(void **state)
 	assert_false(uigw_store_map_yields(st, 100000));
 	st->est_job_ns = 100000;
 	/* overdue: twice a pass's rows waiting, or the oldest three times mapping-delay */
-	st->map.pending = 2 * UIGW_STORE_MAP_PASS_ROWS;
+	st->map.pending = UIGW_STORE_MAP_HELD_MAX;
 	assert_false(uigw_store_map_yields(st, 100000));
 	st->map.pending = 10;
 	st->map.first_us = uigw_mono_us() - 30 * 1000000LL;
@@ -1467,7 +1467,7 @@ static void test_map_yields(void **state)
 	assert_int_equal(uigw_store_map_due_ms(st), -1);
 	assert_false(uigw_store_map_step(st, false));
 	assert_false(uigw_store_map_yields(st, 100000));	/* put off, not a step that gave way */
-	st->map.pending = 2 * UIGW_STORE_MAP_PASS_ROWS;
+	st->map.pending = UIGW_STORE_MAP_HELD_MAX;
 	assert_int_equal(uigw_store_map_due_ms(st), 0);
 	talloc_free(st);
 }

@@ -120,7 +120,7 @@ void uigw_store_map_free(struct uigw_store *st)
 static bool deferred(const struct uigw_store *st)
 {
 	return __atomic_load_n(&st->upkeep_deferred, __ATOMIC_RELAXED) &&
-	       st->map.pending < 2 * UIGW_STORE_MAP_PASS_ROWS;
+	       st->map.pending < UIGW_STORE_MAP_HELD_MAX;
 }
 
 int64_t uigw_store_map_due_ms(const struct uigw_store *st)

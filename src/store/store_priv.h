@@ -364,6 +364,9 @@ int64_t uigw_store_map_due_ms(const struct uigw_store *st);
 bool uigw_store_map_yields(const struct uigw_store *st, unsigned int waiting);
 #define UIGW_STORE_MAP_PASS_ROWS	65536	/*!< a pass begins when this many wait, whatever the delay */
 #define UIGW_STORE_MAP_STEP_ROWS	2048	/*!< rows per step (a subscriber's rows are not split) */
+/*! The bound of the journal's copy in memory: this many waiting, the merge goes on whatever would put it off (commits
+ *  waiting, an overload episode) */
+#define UIGW_STORE_MAP_HELD_MAX		(2 * UIGW_STORE_MAP_PASS_ROWS)
 
 /*! Delete subscriber_map rows past the retention period (writer thread, or at open before it starts). */
 bool uigw_store_purge(struct uigw_store *st);

@@ -664,7 +664,7 @@ bool uigw_store_map_yields(const struct uigw_store *st, unsigned int waiting)
 	/* nothing due (a pass under way is due; put off by overload or a failed step's wait, it is not) */
 	if (!waiting || job <= 0 || uigw_store_map_due_ms(st) != 0)
 		return false;
-	if (st->map.pending >= 2 * UIGW_STORE_MAP_PASS_ROWS ||
+	if (st->map.pending >= UIGW_STORE_MAP_HELD_MAX ||
 	    (st->map.pending && uigw_mono_us() - st->map.first_us >= 3LL * st->cfg.map_delay_s * 1000000))
 		return false;
 	return (int64_t)waiting * job >= (int64_t)MAP_YIELD_MS * 1000000;
